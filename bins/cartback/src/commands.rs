@@ -1,0 +1,241 @@
+//! The `cartback` subcommands.
+
+use anyhow::{Context, bail};
+use chrono::{TimeDelta, Utc};
+use serde_json::json;
+
+use cartback_domain::{EmailAddress, RecoveryPolicy};
+use cartback_store::Store;
+use cartback_store::api_keys::{KeyKind, create_key, list_keys, revoke_key};
+use cartback_store::tenants::{NewTenant, Tenant, create_tenant, find_tenant, list_tenants};
+
+use crate::options::{Cli, Command, DevArgs, KeyCommand, KeyKindArg, TenantCommand};
+use crate::run;
+
+pub async fn execute(cli: Cli) -> anyhow::Result<()> {
+    let common = cli.common.clone();
+    match cli.command {
+        Command::Migrate => {
+            let store = run::open_store(&common, None)?;
+            println!("database is up to date ({:?})", store.backend());
+            Ok(())
+        }
+        Command::Tenant(command) => tenant(run::open_store(&common, None)?, command),
+        Command::Key(command) => key(run::open_store(&common, None)?, command),
+        Command::Dev(args) => dev(run::open_store(&common, None)?, args).await,
+    }
+}
+
+fn policy_for(delay: Option<std::time::Duration>) -> anyhow::Result<RecoveryPolicy> {
+    Ok(match delay {
+        Some(delay) => RecoveryPolicy::with_single_delay(
+            TimeDelta::from_std(delay).context("delay out of range")?,
+        ),
+        None => RecoveryPolicy::default(),
+    })
+}
+
+struct TenantSpec<'a> {
+    name: &'a str,
+    from: &'a str,
+    from_name: Option<String>,
+    recovery_url: Option<String>,
+    policy: RecoveryPolicy,
+}
+
+/// Creates a tenant with one secret and one publishable key.
+fn create_tenant_with_keys(
+    store: &Store,
+    spec: TenantSpec<'_>,
+) -> anyhow::Result<(Tenant, String, String)> {
+    let from = EmailAddress::parse(spec.from).map_err(|e| anyhow::anyhow!("--from: {e}"))?;
+    if spec.name.trim().is_empty() {
+        bail!("--name must not be empty");
+    }
+    spec.policy
+        .validate()
+        .map_err(|e| anyhow::anyhow!("policy: {e}"))?;
+    let mut conn = store.conn()?;
+    let now = Utc::now().naive_utc();
+    let created = cartback_store::write_transaction(&mut conn, |conn| {
+        let tenant = create_tenant(
+            conn,
+            &NewTenant {
+                name: spec.name.trim().to_owned(),
+                from_email: from.as_str().to_owned(),
+                from_name: spec.from_name,
+                recovery_url: spec.recovery_url,
+                policy: spec.policy,
+            },
+            now,
+        )?;
+        let secret = create_key(conn, &tenant.id, KeyKind::Secret, Some("default"), now)?;
+        let publishable =
+            create_key(conn, &tenant.id, KeyKind::Publishable, Some("default"), now)?;
+        Ok::<_, cartback_store::StoreError>((tenant, secret.secret, publishable.secret))
+    })?;
+    Ok(created)
+}
+
+fn tenant(store: Store, command: TenantCommand) -> anyhow::Result<()> {
+    match command {
+        TenantCommand::Create {
+            name,
+            from,
+            from_name,
+            recovery_url,
+            delay,
+            json,
+        } => {
+            let (tenant, secret, publishable) = create_tenant_with_keys(
+                &store,
+                TenantSpec {
+                    name: &name,
+                    from: &from,
+                    from_name,
+                    recovery_url,
+                    policy: policy_for(delay)?,
+                },
+            )?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"tenantId": tenant.id, "name": tenant.name, "secretKey": secret, "publishableKey": publishable})
+                );
+            } else {
+                println!("tenant          {} ({})", tenant.id, tenant.name);
+                println!("secret key      {secret}");
+                println!("publishable key {publishable}");
+                println!("Keys are shown only now; store them safely.");
+            }
+            Ok(())
+        }
+        TenantCommand::List { json } => {
+            let tenants = list_tenants(&mut store.conn()?)?;
+            if json {
+                let list: Vec<_> = tenants
+                    .iter()
+                    .map(|t| json!({"tenantId": t.id, "name": t.name, "fromEmail": t.from_email, "recoveryUrl": t.recovery_url}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for t in tenants {
+                    println!("{}  {}  <{}>", t.id, t.name, t.from_email);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn key(store: Store, command: KeyCommand) -> anyhow::Result<()> {
+    let mut conn = store.conn()?;
+    let require_tenant = |conn: &mut cartback_store::DbConn, id: &str| -> anyhow::Result<()> {
+        if find_tenant(conn, id)?.is_none() {
+            bail!("no tenant {id:?}");
+        }
+        Ok(())
+    };
+    match command {
+        KeyCommand::Create {
+            tenant,
+            kind,
+            label,
+            json,
+        } => {
+            require_tenant(&mut conn, &tenant)?;
+            let kind = match kind {
+                KeyKindArg::Secret => KeyKind::Secret,
+                KeyKindArg::Publishable => KeyKind::Publishable,
+            };
+            let created = create_key(&mut conn, &tenant, kind, label.as_deref(), Utc::now().naive_utc())?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"keyId": created.key.id, "kind": kind.as_str(), "key": created.secret})
+                );
+            } else {
+                println!("{} {}  {}", kind.as_str(), created.key.id, created.secret);
+                println!("The key is shown only now; store it safely.");
+            }
+            Ok(())
+        }
+        KeyCommand::List { tenant, json } => {
+            require_tenant(&mut conn, &tenant)?;
+            let keys = list_keys(&mut conn, &tenant)?;
+            if json {
+                let list: Vec<_> = keys
+                    .iter()
+                    .map(|k| json!({"keyId": k.id, "kind": k.kind, "prefix": k.prefix, "label": k.label, "createdAt": k.created_at.and_utc().to_rfc3339(), "revoked": k.revoked_at.is_some()}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for k in keys {
+                    let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                    println!("{}  {:<11}  {}…  {}  {}", k.id, k.kind, k.prefix, state, k.label.unwrap_or_default());
+                }
+            }
+            Ok(())
+        }
+        KeyCommand::Revoke { tenant, key_id } => {
+            require_tenant(&mut conn, &tenant)?;
+            revoke_key(&mut conn, &tenant, &key_id, Utc::now().naive_utc())
+                .with_context(|| format!("no active key {key_id:?} for tenant {tenant:?}"))?;
+            println!("revoked {key_id}");
+            Ok(())
+        }
+    }
+}
+
+const DEMO_TENANT: &str = "Demo shop";
+
+async fn dev(store: Store, args: DevArgs) -> anyhow::Result<()> {
+    let delay = TimeDelta::from_std(args.demo_delay).context("--demo-delay out of range")?;
+    let existing = list_tenants(&mut store.conn()?)?
+        .into_iter()
+        .find(|t| t.name == DEMO_TENANT);
+    let (tenant, secret) = match existing {
+        // Keys are stored hashed: a restarted dev session gets a fresh secret key.
+        Some(tenant) => {
+            let key = create_key(&mut store.conn()?, &tenant.id, KeyKind::Secret, Some("dev"), Utc::now().naive_utc())?;
+            (tenant, key.secret)
+        }
+        None => {
+            let (tenant, secret, _) = create_tenant_with_keys(
+                &store,
+                TenantSpec {
+                    name: DEMO_TENANT,
+                    from: "shop@example.com",
+                    from_name: None,
+                    recovery_url: Some(format!("http://{}/cart", args.api.bind)),
+                    policy: RecoveryPolicy::with_single_delay(delay),
+                },
+            )?;
+            (tenant, secret)
+        }
+    };
+    let provider = run::build_provider(&args.email)?;
+    let server = run::api_server(store.clone(), &args.api)?;
+    let handle = server.handle();
+    let api = tokio::spawn(server);
+    let url = format!("http://{}", args.api.bind);
+    let policy = tenant.recovery_policy()?;
+    let first_delay = policy.abandon_delay();
+    println!();
+    println!("cartback dev is running: api on {url}, worker in this process");
+    println!("  tenant      {} ({})", tenant.id, tenant.name);
+    println!("  secret key  {secret}");
+    println!("  emails go to {} (provider: {:?})", args.email.outbox_dir.display(), args.email.email_provider);
+    println!("  recovery email after {} s of inactivity", first_delay.num_milliseconds() as f64 / 1000.0);
+    println!();
+    println!("Try it:");
+    println!(
+        "  curl -s {url}/api/v1/track -H 'X-API-Key: {secret}' -H 'Content-Type: application/json' \\\n    -d '{{\"event\":\"CART_UPDATE\",\"sessionId\":\"demo-session-1\",\"items\":[{{\"id\":\"sku_1\",\"name\":\"Blue mug\",\"price\":12.50,\"quantity\":2}}],\"total\":25.00,\"currency\":\"USD\",\"customerEmail\":\"shopper@example.com\",\"customerName\":\"Sam\"}}'"
+    );
+    println!();
+    let worker = cartback_worker::Worker::new(store, provider, run::worker_config(&args.worker));
+    worker.run(run::shutdown_signal()).await?;
+    handle.stop(true).await;
+    api.await??;
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! Every flag also reads an environment variable; `--help` shows both.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// "250ms", "30s", "5m", "2h" or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 250ms, 30s, 5m or 2h"))?;
+    let millis = match unit {
+        "ms" => Some(value),
+        "" | "s" => value.checked_mul(1_000),
+        "m" => value.checked_mul(60_000),
+        "h" => value.checked_mul(3_600_000),
+        _ => return Err(format!("unknown unit {unit:?} in {text:?}: use ms, s, m or h")),
+    };
+    millis
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("{text:?} is too long"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Database: sqlite://path (embedded default) or postgres://user@host/db.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://cartback.db", global = true)]
+    pub database_url: String,
+    /// Connections in the pool.
+    #[arg(long, env = "CARTBACK_DB_POOL_SIZE", default_value_t = 10, global = true)]
+    pub db_pool_size: u32,
+    /// Log format.
+    #[arg(long, env = "CARTBACK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// Log filter, e.g. "info" or "cartback_worker=debug,info".
+    #[arg(long, env = "CARTBACK_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// Do not apply pending migrations at start (run `cartback migrate` instead).
+    #[arg(long, env = "CARTBACK_NO_MIGRATE")]
+    pub no_migrate: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ApiArgs {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "CARTBACK_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "CARTBACK_HTTP_WORKERS")]
+    pub http_workers: Option<usize>,
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "CARTBACK_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderKind {
+    /// Write each email as an .eml file into --outbox-dir.
+    File,
+    /// Send through the SMTP server at --smtp-url.
+    Smtp,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EmailArgs {
+    /// Server-wide email provider, used for tenants without their own.
+    #[arg(long, env = "CARTBACK_EMAIL_PROVIDER", value_enum, default_value_t = ProviderKind::File)]
+    pub email_provider: ProviderKind,
+    /// Where the file provider writes .eml files.
+    #[arg(long, env = "CARTBACK_OUTBOX_DIR", default_value = "outbox")]
+    pub outbox_dir: PathBuf,
+    /// SMTP server: smtp://user:pass@host:587 (STARTTLS with ?tls=starttls), smtps://host:465, or smtp://127.0.0.1:1025 for a local catcher.
+    #[arg(long, env = "CARTBACK_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Pause between polls when nothing is due (e.g. 1s, 50ms).
+    #[arg(long, env = "CARTBACK_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+    /// Carts claimed per poll.
+    #[arg(long, env = "CARTBACK_BATCH_SIZE", default_value_t = 100)]
+    pub batch_size: i64,
+    /// Carts (and provider calls) handled at once.
+    #[arg(long, env = "CARTBACK_CONCURRENCY", default_value_t = 16)]
+    pub concurrency: usize,
+    /// How long a claim lasts before another worker may take the cart over.
+    #[arg(long, env = "CARTBACK_LEASE", default_value = "2m", value_parser = parse_duration)]
+    pub lease: Duration,
+    /// Attempts before a failing send is given up.
+    #[arg(long, env = "CARTBACK_MAX_ATTEMPTS", default_value_t = 8)]
+    pub max_attempts: u32,
+    /// First retry delay, doubled per attempt.
+    #[arg(long, env = "CARTBACK_RETRY_BASE", default_value = "30s", value_parser = parse_duration)]
+    pub retry_base: Duration,
+    /// Public URL of the api, used in links.
+    #[arg(long, env = "CARTBACK_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+    /// This worker's id (default: host, pid and a random suffix).
+    #[arg(long, env = "CARTBACK_WORKER_ID")]
+    pub worker_id: Option<String>,
+}
+
+/// `cartback-api`: the HTTP service.
+#[derive(Debug, Parser)]
+#[command(name = "cartback-api", version, about = "cartback HTTP API (run many behind a load balancer)")]
+pub struct ApiCli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub migrate: MigrateArgs,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// `cartback-worker`: sends the recovery emails.
+#[derive(Debug, Parser)]
+#[command(name = "cartback-worker", version, about = "cartback recovery worker (run as many as you like on one database)")]
+pub struct WorkerCli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub migrate: MigrateArgs,
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+    #[command(flatten)]
+    pub email: EmailArgs,
+}
+
+/// `cartback`: administration, and `dev` for a one-process local setup.
+#[derive(Debug, Parser)]
+#[command(name = "cartback", version, about = "cartback: self-hosted abandoned-cart recovery")]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage tenants (shops).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Run the api and the worker in one process with a demo tenant (local development).
+    Dev(DevArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and print its secret and publishable keys (shown only once).
+    Create {
+        /// The shop's name, shown in emails.
+        #[arg(long, env = "CARTBACK_TENANT_NAME")]
+        name: String,
+        /// Sender address of recovery emails.
+        #[arg(long = "from", env = "CARTBACK_TENANT_FROM", default_value = "shop@example.com")]
+        from: String,
+        /// Sender display name (default: the shop's name).
+        #[arg(long, env = "CARTBACK_TENANT_FROM_NAME")]
+        from_name: Option<String>,
+        /// Where recovery links lead; `session_id` is appended.
+        #[arg(long, env = "CARTBACK_TENANT_RECOVERY_URL")]
+        recovery_url: Option<String>,
+        /// Delay of a single recovery email instead of the default 1 h / 24 h / 72 h series (e.g. 30s).
+        #[arg(long, env = "CARTBACK_TENANT_DELAY", value_parser = parse_duration)]
+        delay: Option<Duration>,
+        /// Print JSON instead of text.
+        #[arg(long, env = "CARTBACK_JSON")]
+        json: bool,
+    },
+    /// List tenants.
+    List {
+        #[arg(long, env = "CARTBACK_JSON")]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyKindArg {
+    Secret,
+    Publishable,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a key and print it (shown only once).
+    Create {
+        #[arg(long, env = "CARTBACK_TENANT")]
+        tenant: String,
+        #[arg(long, env = "CARTBACK_KEY_KIND", value_enum, default_value_t = KeyKindArg::Secret)]
+        kind: KeyKindArg,
+        /// A note to recognise the key by.
+        #[arg(long, env = "CARTBACK_KEY_LABEL")]
+        label: Option<String>,
+        #[arg(long, env = "CARTBACK_JSON")]
+        json: bool,
+    },
+    /// List a tenant's keys (prefixes only).
+    List {
+        #[arg(long, env = "CARTBACK_TENANT")]
+        tenant: String,
+        #[arg(long, env = "CARTBACK_JSON")]
+        json: bool,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        #[arg(long, env = "CARTBACK_TENANT")]
+        tenant: String,
+        /// The key's id (key_…), as `key list` shows.
+        #[arg(long = "key", env = "CARTBACK_KEY_ID")]
+        key_id: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+    #[command(flatten)]
+    pub email: EmailArgs,
+    /// Delay of the demo tenant's single recovery email.
+    #[arg(long, env = "CARTBACK_DEMO_DELAY", default_value = "20s", value_parser = parse_duration)]
+    pub demo_delay: Duration,
+}

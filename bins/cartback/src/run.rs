@@ -1,0 +1,129 @@
+//! Wiring: logging, store, provider, api server, worker, shutdown.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tracing_subscriber::EnvFilter;
+
+use cartback_api::{ApiLimits, AppState};
+use cartback_email::{EmailProvider, FileProvider, SmtpConfig, SmtpProvider};
+use cartback_store::{Store, redact_url};
+use cartback_worker::{Worker, WorkerConfig};
+
+use crate::options::{ApiArgs, CommonArgs, EmailArgs, LogFormat, MigrateArgs, ProviderKind, WorkerArgs};
+
+pub fn init_logging(common: &CommonArgs) {
+    let filter = EnvFilter::try_new(&common.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A second init (tests calling several entry points) is harmless.
+    let _ = match common.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Opens the store and, unless told not to, applies pending migrations.
+pub fn open_store(common: &CommonArgs, migrate: Option<&MigrateArgs>) -> anyhow::Result<Store> {
+    let store = Store::open(&common.database_url, common.db_pool_size)
+        .with_context(|| format!("opening {}", redact_url(&common.database_url)))?;
+    if migrate.is_none_or(|m| !m.no_migrate) {
+        let applied = store.migrate().context("applying migrations")?;
+        for name in applied {
+            tracing::info!(migration = %name, "applied migration");
+        }
+    }
+    Ok(store)
+}
+
+pub fn build_provider(email: &EmailArgs) -> anyhow::Result<Arc<dyn EmailProvider>> {
+    Ok(match email.email_provider {
+        ProviderKind::File => Arc::new(FileProvider::new(email.outbox_dir.clone())),
+        ProviderKind::Smtp => {
+            let url = email
+                .smtp_url
+                .as_deref()
+                .context("--email-provider smtp needs --smtp-url (CARTBACK_SMTP_URL)")?;
+            let config = SmtpConfig::from_url(url).context("invalid --smtp-url")?;
+            Arc::new(SmtpProvider::new(config).context("configuring SMTP")?)
+        }
+    })
+}
+
+pub fn worker_config(args: &WorkerArgs) -> WorkerConfig {
+    WorkerConfig {
+        worker_id: args
+            .worker_id
+            .clone()
+            .unwrap_or_else(WorkerConfig::generate_worker_id),
+        poll_interval: args.poll_interval,
+        batch_size: args.batch_size.max(1),
+        concurrency: args.concurrency.max(1),
+        lease: args.lease,
+        max_attempts: args.max_attempts.max(1),
+        retry_base: args.retry_base,
+        public_url: args.public_url.clone(),
+    }
+}
+
+pub fn api_server(store: Store, args: &ApiArgs) -> anyhow::Result<cartback_api::Server> {
+    let listener = TcpListener::bind(args.bind).with_context(|| format!("binding {}", args.bind))?;
+    let address = listener.local_addr()?;
+    let workers = args
+        .http_workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let state = AppState {
+        store,
+        limits: ApiLimits {
+            max_body_bytes: args.max_body_bytes,
+        },
+    };
+    let server = cartback_api::build_server(state, listener, workers)?;
+    tracing::info!(%address, workers, "api listening");
+    Ok(server)
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested");
+}
+
+/// Runs the api until a shutdown signal, then lets in-flight requests finish.
+pub async fn run_api(store: Store, args: &ApiArgs) -> anyhow::Result<()> {
+    let server = api_server(store, args)?;
+    let handle = server.handle();
+    let running = tokio::spawn(server);
+    shutdown_signal().await;
+    handle.stop(true).await;
+    running.await??;
+    Ok(())
+}
+
+/// Runs a worker until a shutdown signal; the batch in progress is finished.
+pub async fn run_worker(
+    store: Store,
+    provider: Arc<dyn EmailProvider>,
+    args: &WorkerArgs,
+) -> anyhow::Result<()> {
+    let worker = Worker::new(store, provider, worker_config(args));
+    worker.run(shutdown_signal()).await?;
+    Ok(())
+}

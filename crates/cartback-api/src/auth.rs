@@ -1,0 +1,57 @@
+//! API key authentication: `X-API-Key: <key>` (Retake's header) or
+//! `Authorization: Bearer <key>`.
+
+use actix_web::HttpRequest;
+use actix_web::web;
+
+use cartback_store::api_keys::{KeyKind, authenticate};
+use cartback_store::tenants::{Tenant, find_tenant};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub tenant: Tenant,
+    pub kind: KeyKind,
+}
+
+fn presented_key(request: &HttpRequest) -> Option<&str> {
+    if let Some(value) = request.headers().get("x-api-key") {
+        return value.to_str().ok().map(str::trim).filter(|k| !k.is_empty());
+    }
+    let value = request.headers().get("authorization")?.to_str().ok()?;
+    let (scheme, key) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| key.trim())
+        .filter(|k| !k.is_empty())
+}
+
+/// Resolves the caller, or 401 with the error envelope.
+pub async fn authenticate_request(
+    state: &AppState,
+    request: &HttpRequest,
+) -> Result<Caller, ApiError> {
+    let Some(key) = presented_key(request) else {
+        return Err(ApiError::unauthorized());
+    };
+    // Keys are random base62 with a fixed prefix; anything else cannot match and
+    // should not cost a database round trip.
+    if key.len() > 128 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(ApiError::unauthorized());
+    }
+    let key = key.to_owned();
+    let store = state.store.clone();
+    let found = web::block(move || -> Result<Option<Caller>, cartback_store::StoreError> {
+        let mut conn = store.conn()?;
+        let Some(api_key) = authenticate(&mut conn, &key)? else {
+            return Ok(None);
+        };
+        let kind = api_key.kind()?;
+        Ok(find_tenant(&mut conn, &api_key.tenant_id)?.map(|tenant| Caller { tenant, kind }))
+    })
+    .await??;
+    found.ok_or_else(ApiError::unauthorized)
+}

@@ -1,0 +1,48 @@
+//! cartback's HTTP API as a library: the binary only parses configuration and calls
+//! [`serve`]; tests build the same app with [`configure`].
+
+mod auth;
+mod body;
+pub mod error;
+mod health;
+pub mod state;
+mod track;
+
+use std::net::TcpListener;
+
+use actix_web::{App, HttpServer, web};
+
+pub use actix_web::dev::{Server, ServerHandle};
+pub use error::{ApiError, ErrorCode, FieldError};
+pub use state::{ApiLimits, AppState};
+
+/// Registers every route on an app.
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::Data::new(state))
+            .route("/healthz", web::get().to(health::healthz))
+            .route("/readyz", web::get().to(health::readyz))
+            .service(
+                web::scope("/api/v1").route("/track", web::post().to(track::track)),
+            )
+            .default_service(web::to(health::not_found));
+    }
+}
+
+/// Builds the HTTP server on `listener`. Await the returned server to run it; stop it
+/// through its handle (in-flight requests finish first). Signals are left to the
+/// caller so the api and the worker can share one process and one shutdown.
+pub fn build_server(
+    state: AppState,
+    listener: TcpListener,
+    workers: usize,
+) -> std::io::Result<actix_web::dev::Server> {
+    Ok(
+        HttpServer::new(move || App::new().configure(configure(state.clone())))
+            .workers(workers.max(1))
+            .shutdown_timeout(10)
+            .disable_signals()
+            .listen(listener)?
+            .run(),
+    )
+}

@@ -1,0 +1,24 @@
+use cartback_store::Store;
+
+/// Limits on what a client may send.
+#[derive(Debug, Clone)]
+pub struct ApiLimits {
+    /// Largest request body accepted, in bytes (413 beyond).
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        // 500 items with long names and URLs fit comfortably.
+        ApiLimits {
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Shared by every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub limits: ApiLimits,
+}

@@ -1,0 +1,271 @@
+//! Carts: upserted by the api on every CART_UPDATE, claimed by the worker through
+//! the `next_action_at` index with a lease (`locked_by`, and `next_action_at` moved to
+//! the lease expiry so a crashed worker's carts simply become due again).
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+
+use cartback_domain::{CartFacts, CartItem, CartStatus};
+
+use crate::connection::{DbConn, write_transaction};
+use crate::error::{StoreError, StoreResult};
+use crate::ids::random_id;
+use crate::schema::carts;
+use crate::sql::dialect;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = carts)]
+pub struct CartRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub session_id: String,
+    pub status: String,
+    pub items: String,
+    pub item_count: i32,
+    pub total_minor: i64,
+    pub currency: String,
+    pub customer_email: Option<String>,
+    pub customer_name: Option<String>,
+    pub cycle: i32,
+    pub next_step: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub last_activity_at: NaiveDateTime,
+    pub abandoned_at: Option<NaiveDateTime>,
+    pub ordered_at: Option<NaiveDateTime>,
+    pub deleted_at: Option<NaiveDateTime>,
+    pub unsubscribed_at: Option<NaiveDateTime>,
+    pub next_action_at: Option<NaiveDateTime>,
+    pub locked_by: Option<String>,
+}
+
+impl CartRow {
+    pub fn status(&self) -> StoreResult<CartStatus> {
+        CartStatus::parse(&self.status)
+            .map_err(|_| StoreError::Corrupt(format!("cart {} status {:?}", self.id, self.status)))
+    }
+
+    pub fn items(&self) -> StoreResult<Vec<CartItem>> {
+        serde_json::from_str(&self.items)
+            .map_err(|e| StoreError::Corrupt(format!("cart {} items: {e}", self.id)))
+    }
+
+    /// What the pure decision functions need to know about this cart.
+    pub fn facts(&self) -> StoreResult<CartFacts> {
+        Ok(CartFacts {
+            status: self.status()?,
+            item_count: u32::try_from(self.item_count).unwrap_or(0),
+            total_minor: self.total_minor,
+            has_email: self.customer_email.is_some(),
+            unsubscribed: self.unsubscribed_at.is_some(),
+            deleted: self.deleted_at.is_some(),
+            created_at: self.created_at.and_utc(),
+            last_activity_at: self.last_activity_at.and_utc(),
+            next_step: u32::try_from(self.next_step).unwrap_or(0),
+        })
+    }
+}
+
+/// A validated CART_UPDATE, ready to store.
+#[derive(Debug, Clone)]
+pub struct CartUpsert {
+    pub tenant_id: String,
+    pub session_id: String,
+    pub items: Vec<CartItem>,
+    pub total_minor: i64,
+    pub currency: String,
+    pub customer_email: Option<String>,
+    pub customer_name: Option<String>,
+    pub now: DateTime<Utc>,
+    /// When the worker should first look at the cart (its abandonment time).
+    pub next_action_at: DateTime<Utc>,
+}
+
+const UPSERT_SQL: &str = "\
+INSERT INTO carts (id, tenant_id, session_id, status, items, item_count, total_minor, currency, \
+    customer_email, customer_name, cycle, next_step, created_at, updated_at, last_activity_at, next_action_at) \
+VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, 0, 0, $10, $10, $10, $11) \
+ON CONFLICT (tenant_id, session_id) DO UPDATE SET \
+    status = 'active', \
+    items = excluded.items, \
+    item_count = excluded.item_count, \
+    total_minor = excluded.total_minor, \
+    currency = excluded.currency, \
+    customer_email = COALESCE(excluded.customer_email, carts.customer_email), \
+    customer_name = COALESCE(excluded.customer_name, carts.customer_name), \
+    cycle = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN carts.cycle + 1 ELSE carts.cycle END, \
+    next_step = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN 0 ELSE carts.next_step END, \
+    created_at = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN excluded.created_at ELSE carts.created_at END, \
+    abandoned_at = NULL, \
+    ordered_at = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN NULL ELSE carts.ordered_at END, \
+    updated_at = excluded.updated_at, \
+    last_activity_at = excluded.last_activity_at, \
+    next_action_at = CASE WHEN carts.locked_by IS NOT NULL THEN carts.next_action_at ELSE excluded.next_action_at END \
+RETURNING *";
+
+/// Inserts or updates the cart of `(tenant, session)`. A terminal cart
+/// (recovered, converted, expired) starts a new shopping cycle; a cart a worker holds
+/// keeps its lease (the worker re-reads the cart when it lets go).
+pub fn upsert_cart(conn: &mut DbConn, cart: &CartUpsert) -> StoreResult<CartRow> {
+    let items = serde_json::to_string(&cart.items)
+        .map_err(|e| StoreError::Corrupt(format!("items do not serialize: {e}")))?;
+    let item_count = i32::try_from(cart.items.len()).unwrap_or(i32::MAX);
+    let now = cart.now.naive_utc();
+    let row = diesel::sql_query(dialect(conn, UPSERT_SQL))
+        .bind::<Text, _>(random_id("cart_", 20))
+        .bind::<Text, _>(&cart.tenant_id)
+        .bind::<Text, _>(&cart.session_id)
+        .bind::<Text, _>(items)
+        .bind::<Integer, _>(item_count)
+        .bind::<BigInt, _>(cart.total_minor)
+        .bind::<Text, _>(&cart.currency)
+        .bind::<Nullable<Text>, _>(cart.customer_email.as_deref())
+        .bind::<Nullable<Text>, _>(cart.customer_name.as_deref())
+        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(cart.next_action_at.naive_utc())
+        .get_result::<CartRow>(conn)?;
+    Ok(row)
+}
+
+pub fn find_cart(conn: &mut DbConn, tenant_id: &str, cart_id: &str) -> StoreResult<Option<CartRow>> {
+    Ok(carts::table
+        .filter(carts::tenant_id.eq(tenant_id))
+        .filter(carts::id.eq(cart_id))
+        .select(CartRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_cart_by_session(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    session_id: &str,
+) -> StoreResult<Option<CartRow>> {
+    Ok(carts::table
+        .filter(carts::tenant_id.eq(tenant_id))
+        .filter(carts::session_id.eq(session_id))
+        .select(CartRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn count_carts(conn: &mut DbConn, tenant_id: &str) -> StoreResult<i64> {
+    Ok(carts::table
+        .filter(carts::tenant_id.eq(tenant_id))
+        .count()
+        .get_result(conn)?)
+}
+
+const CLAIM_SQL: &str = "\
+UPDATE carts SET locked_by = $1, next_action_at = $2 \
+WHERE id IN (SELECT id FROM carts WHERE next_action_at <= $3 ORDER BY next_action_at LIMIT $4 {LOCK}) \
+RETURNING *";
+
+/// Takes a lease on up to `limit` carts whose `next_action_at` has come, for
+/// `worker` until `lease_until`. Short and self-contained: no I/O happens inside.
+pub fn claim_due_carts(
+    conn: &mut DbConn,
+    worker: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> StoreResult<Vec<CartRow>> {
+    let lock = match conn {
+        // Concurrent workers skip each other's rows instead of queueing on them.
+        DbConn::Postgres(_) => "FOR UPDATE SKIP LOCKED",
+        // SQLite has one writer at a time: the statement itself is the lock.
+        DbConn::Sqlite(_) => "",
+    };
+    let sql = dialect(conn, &CLAIM_SQL.replace("{LOCK}", lock));
+    let mut rows = diesel::sql_query(sql)
+        .bind::<Text, _>(worker)
+        .bind::<Timestamp, _>(lease_until.naive_utc())
+        .bind::<Timestamp, _>(now.naive_utc())
+        .bind::<BigInt, _>(limit)
+        .load::<CartRow>(conn)?;
+    // RETURNING order is unspecified; oldest due first.
+    rows.sort_by(|a, b| a.last_activity_at.cmp(&b.last_activity_at));
+    Ok(rows)
+}
+
+/// Reads the cart `worker` holds, locking the row for the rest of the transaction
+/// on PostgreSQL (SQLite's write transaction already excludes other writers).
+/// None when the lease was lost.
+pub fn lock_held_cart(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    cart_id: &str,
+    worker: &str,
+) -> StoreResult<Option<CartRow>> {
+    let query = || {
+        carts::table
+            .filter(carts::tenant_id.eq(tenant_id))
+            .filter(carts::id.eq(cart_id))
+            .filter(carts::locked_by.eq(worker))
+            .select(CartRow::as_select())
+    };
+    let row = match conn {
+        DbConn::Postgres(pg) => query().for_update().first(pg).optional()?,
+        DbConn::Sqlite(sqlite) => query().first(sqlite).optional()?,
+    };
+    Ok(row)
+}
+
+/// How the worker leaves a cart when it lets go of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartRelease {
+    pub status: CartStatus,
+    pub next_step: u32,
+    pub next_action_at: Option<DateTime<Utc>>,
+}
+
+/// Lets go of a held cart, writing what `plan` decides from the cart as it is now
+/// (the api may have changed it while the worker held it). Returns false when the
+/// lease had been lost, in which case nothing is written.
+pub fn release_cart(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    cart_id: &str,
+    worker: &str,
+    now: DateTime<Utc>,
+    plan: impl FnOnce(&CartRow) -> StoreResult<CartRelease>,
+) -> StoreResult<bool> {
+    write_transaction(conn, |conn| {
+        let Some(cart) = lock_held_cart(conn, tenant_id, cart_id, worker)? else {
+            return Ok(false);
+        };
+        let release = plan(&cart)?;
+        apply_release(conn, &cart, &release, now)?;
+        Ok(true)
+    })
+}
+
+fn apply_release(
+    conn: &mut DbConn,
+    cart: &CartRow,
+    release: &CartRelease,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let newly_abandoned =
+        release.status == CartStatus::Abandoned && cart.status != CartStatus::Abandoned.as_str();
+    let abandoned_at = if newly_abandoned {
+        Some(now.naive_utc())
+    } else {
+        cart.abandoned_at
+    };
+    diesel::update(
+        carts::table
+            .filter(carts::tenant_id.eq(&cart.tenant_id))
+            .filter(carts::id.eq(&cart.id)),
+    )
+    .set((
+        carts::status.eq(release.status.as_str()),
+        carts::abandoned_at.eq(abandoned_at),
+        carts::next_step.eq(i32::try_from(release.next_step).unwrap_or(i32::MAX)),
+        carts::next_action_at.eq(release.next_action_at.map(|t| t.naive_utc())),
+        carts::locked_by.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! cartback's storage: one diesel codebase over SQLite (the embedded default) and
+//! PostgreSQL (production), chosen by the scheme of the database URL.
+//!
+//! Functions take a `&mut DbConn`, so the same call runs alone or inside a
+//! transaction. Every query filters by tenant, except the worker's claim of due
+//! carts, which by nature serves all tenants and is followed by per-tenant queries.
+
+pub mod api_keys;
+pub mod carts;
+pub mod connection;
+pub mod error;
+pub mod ids;
+pub mod migrate;
+pub mod orders;
+pub mod schema;
+pub mod sends;
+mod sql;
+pub mod testing;
+pub mod tenants;
+
+pub use connection::{Backend, DbConn, DbPool, PooledConn, open_pool, redact_url, write_transaction};
+pub use error::{StoreError, StoreResult};
+pub use migrate::run_migrations;
+
+/// A pool plus the backend it talks to: what the api and the worker hold.
+#[derive(Clone)]
+pub struct Store {
+    pool: DbPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens a pool on `url` (`sqlite://path` or `postgres://…`).
+    pub fn open(url: &str, pool_size: u32) -> StoreResult<Store> {
+        let backend = Backend::from_url(url)?;
+        let pool = open_pool(url, pool_size)?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection from the pool. Blocking: call it off the async executor.
+    pub fn conn(&self) -> StoreResult<PooledConn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Applies pending migrations.
+    pub fn migrate(&self) -> StoreResult<Vec<String>> {
+        run_migrations(&mut *self.conn()?)
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).finish()
+    }
+}

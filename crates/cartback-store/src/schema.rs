@@ -1,0 +1,96 @@
+//! Table definitions shared by both backends: only portable column types
+//! (Text ids, BigInt money in minor units, Timestamp in UTC, JSON as Text).
+
+diesel::table! {
+    tenants (id) {
+        id -> Text,
+        name -> Text,
+        from_email -> Text,
+        from_name -> Nullable<Text>,
+        recovery_url -> Nullable<Text>,
+        policy -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        tenant_id -> Text,
+        kind -> Text,
+        key_hash -> Text,
+        prefix -> Text,
+        label -> Nullable<Text>,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    carts (id) {
+        id -> Text,
+        tenant_id -> Text,
+        session_id -> Text,
+        status -> Text,
+        items -> Text,
+        item_count -> Integer,
+        total_minor -> BigInt,
+        currency -> Text,
+        customer_email -> Nullable<Text>,
+        customer_name -> Nullable<Text>,
+        cycle -> Integer,
+        next_step -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_activity_at -> Timestamp,
+        abandoned_at -> Nullable<Timestamp>,
+        ordered_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        unsubscribed_at -> Nullable<Timestamp>,
+        next_action_at -> Nullable<Timestamp>,
+        locked_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    recovery_sends (id) {
+        id -> Text,
+        tenant_id -> Text,
+        cart_id -> Text,
+        cycle -> Integer,
+        step -> Integer,
+        status -> Text,
+        attempts -> Integer,
+        idempotency_key -> Text,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        provider -> Nullable<Text>,
+        provider_message_id -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Text,
+        tenant_id -> Text,
+        order_ref -> Text,
+        session_id -> Nullable<Text>,
+        cart_id -> Nullable<Text>,
+        total_minor -> Nullable<BigInt>,
+        currency -> Text,
+        attribution -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(api_keys -> tenants (tenant_id));
+diesel::joinable!(carts -> tenants (tenant_id));
+diesel::joinable!(recovery_sends -> carts (cart_id));
+diesel::joinable!(orders -> tenants (tenant_id));
+diesel::allow_tables_to_appear_in_same_query!(tenants, api_keys, carts, recovery_sends, orders);

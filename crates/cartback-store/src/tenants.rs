@@ -1,0 +1,106 @@
+//! Tenants: one shop each, with its sender identity and recovery policy.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use cartback_domain::RecoveryPolicy;
+
+use crate::connection::DbConn;
+use crate::error::{StoreError, StoreResult};
+use crate::ids::random_id;
+use crate::schema::tenants;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tenants)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub from_email: String,
+    pub from_name: Option<String>,
+    pub recovery_url: Option<String>,
+    pub policy: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Tenant {
+    /// The stored policy; a tenant row always holds one that validated when written.
+    pub fn recovery_policy(&self) -> StoreResult<RecoveryPolicy> {
+        serde_json::from_str(&self.policy)
+            .map_err(|e| StoreError::Corrupt(format!("tenant {} policy: {e}", self.id)))
+    }
+}
+
+/// What it takes to create a tenant.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    pub name: String,
+    pub from_email: String,
+    pub from_name: Option<String>,
+    pub recovery_url: Option<String>,
+    pub policy: RecoveryPolicy,
+}
+
+pub fn create_tenant(
+    conn: &mut DbConn,
+    new: &NewTenant,
+    now: NaiveDateTime,
+) -> StoreResult<Tenant> {
+    let policy = serde_json::to_string(&new.policy)
+        .map_err(|e| StoreError::Corrupt(format!("policy does not serialize: {e}")))?;
+    let tenant = Tenant {
+        id: random_id("ten_", 16),
+        name: new.name.clone(),
+        from_email: new.from_email.clone(),
+        from_name: new.from_name.clone(),
+        recovery_url: new.recovery_url.clone(),
+        policy,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(tenants::table)
+        .values((
+            tenants::id.eq(&tenant.id),
+            tenants::name.eq(&tenant.name),
+            tenants::from_email.eq(&tenant.from_email),
+            tenants::from_name.eq(&tenant.from_name),
+            tenants::recovery_url.eq(&tenant.recovery_url),
+            tenants::policy.eq(&tenant.policy),
+            tenants::created_at.eq(now),
+            tenants::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(tenant)
+}
+
+pub fn find_tenant(conn: &mut DbConn, tenant_id: &str) -> StoreResult<Option<Tenant>> {
+    Ok(tenants::table
+        .filter(tenants::id.eq(tenant_id))
+        .select(Tenant::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn list_tenants(conn: &mut DbConn) -> StoreResult<Vec<Tenant>> {
+    Ok(tenants::table
+        .order(tenants::created_at.asc())
+        .select(Tenant::as_select())
+        .load(conn)?)
+}
+
+pub fn set_policy(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    policy: &RecoveryPolicy,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    let policy = serde_json::to_string(policy)
+        .map_err(|e| StoreError::Corrupt(format!("policy does not serialize: {e}")))?;
+    let changed = diesel::update(tenants::table.filter(tenants::id.eq(tenant_id)))
+        .set((tenants::policy.eq(policy), tenants::updated_at.eq(now)))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

@@ -1,0 +1,50 @@
+use std::time::Duration;
+
+/// How a worker paces itself.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Unique among running workers: it owns leases.
+    pub worker_id: String,
+    /// Pause between polls when nothing was due (milliseconds are fine for tests).
+    pub poll_interval: Duration,
+    /// Carts claimed per pass.
+    pub batch_size: i64,
+    /// Concurrent carts (and so provider calls) per worker.
+    pub concurrency: usize,
+    /// How long a claim lasts; a crashed worker's carts come back after it.
+    /// Must exceed the provider timeout.
+    pub lease: Duration,
+    /// Attempts before a transiently failing send is given up as dead.
+    pub max_attempts: u32,
+    /// First retry delay; doubled per attempt.
+    pub retry_base: Duration,
+    /// Public base URL of the api, for links in emails.
+    pub public_url: String,
+}
+
+impl WorkerConfig {
+    /// A process-unique id: host, pid and a random suffix.
+    pub fn generate_worker_id() -> String {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".to_owned());
+        format!(
+            "{host}-{}-{}",
+            std::process::id(),
+            cartback_store::ids::random_id("", 6)
+        )
+    }
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            worker_id: WorkerConfig::generate_worker_id(),
+            poll_interval: Duration::from_secs(1),
+            batch_size: 100,
+            concurrency: 16,
+            lease: Duration::from_secs(120),
+            max_attempts: 8,
+            retry_base: Duration::from_secs(30),
+            public_url: "http://127.0.0.1:8080".to_owned(),
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! cartback's recovery worker as a library: find due carts through the
+//! `next_action_at` index, take a lease, decide with the pure domain rules, send
+//! outside any transaction, record the result, retry transient failures.
+//!
+//! Any number of workers may run against one database: leases and the unique
+//! `(cart, cycle, step)` send row keep every step to one email.
+
+mod commit;
+mod config;
+mod process;
+mod render;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use cartback_email::EmailProvider;
+use cartback_store::Store;
+use cartback_store::carts::claim_due_carts;
+
+pub use config::WorkerConfig;
+pub use render::render_recovery_email;
+
+/// Everything went through the pool or the provider; nothing here is fatal to the loop.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Store(#[from] cartback_store::StoreError),
+    #[error("background task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+pub struct Worker {
+    store: Store,
+    provider: Arc<dyn EmailProvider>,
+    config: WorkerConfig,
+}
+
+impl Worker {
+    pub fn new(store: Store, provider: Arc<dyn EmailProvider>, config: WorkerConfig) -> Worker {
+        Worker {
+            store,
+            provider,
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &WorkerConfig {
+        &self.config
+    }
+
+    /// Claims one batch of due carts and processes it completely. Returns how many
+    /// carts it handled (0 when nothing was due).
+    pub async fn run_once(&self) -> Result<usize, WorkerError> {
+        let now = Utc::now();
+        let lease_until = now + chrono::TimeDelta::from_std(self.config.lease).unwrap_or_default();
+        let store = self.store.clone();
+        let worker_id = self.config.worker_id.clone();
+        let limit = self.config.batch_size;
+        let claimed = tokio::task::spawn_blocking(move || {
+            claim_due_carts(&mut *store.conn()?, &worker_id, now, lease_until, limit)
+        })
+        .await??;
+        let count = claimed.len();
+        if count == 0 {
+            return Ok(0);
+        }
+        tracing::debug!(count, "claimed due carts");
+        // Each cart runs on its own task so a slow render or provider call does not
+        // hold up the others; the semaphore bounds concurrent provider calls.
+        let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        for cart in claimed {
+            let job = process::CartJob {
+                store: self.store.clone(),
+                provider: self.provider.clone(),
+                config: self.config.clone(),
+                cart,
+            };
+            let permits = permits.clone();
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                job.run().await
+            });
+        }
+        while let Some(result) = tasks.join_next().await {
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "cart processing failed; the lease will expire and another pass retries it"),
+                Err(error) => tracing::error!(%error, "cart task panicked"),
+            }
+        }
+        Ok(count)
+    }
+
+    /// Polls until `shutdown` resolves. A batch in progress is finished before
+    /// returning, so no claim is left hanging on a clean stop.
+    pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), WorkerError> {
+        tokio::pin!(shutdown);
+        tracing::info!(worker = %self.config.worker_id, provider = self.provider.kind(), "worker started");
+        loop {
+            let handled = match self.run_once().await {
+                Ok(n) => n,
+                Err(error) => {
+                    tracing::warn!(%error, "worker pass failed; retrying after the poll interval");
+                    0
+                }
+            };
+            // A full batch means more may be waiting: go again at once.
+            let pause = if handled as i64 >= self.config.batch_size {
+                Duration::ZERO
+            } else {
+                self.config.poll_interval
+            };
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+        tracing::info!(worker = %self.config.worker_id, "worker stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,7 @@
+//! Shared harness of the end-to-end tests: spawns the real `cartback`,
+//! `cartback-api` and `cartback-worker` binaries (build them first with
+//! `cargo build --bins`; `scripts/test.sh` does) against real peers on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod maildev;
+pub mod process;

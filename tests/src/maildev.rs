@@ -1,0 +1,96 @@
+//! A real SMTP server for tests: maildev 3.0.0, installed into `.tools/maildev` by
+//! `scripts/test-deps.sh`, read back through its REST API.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::process::{Running, free_port, wait_for};
+
+pub struct Maildev {
+    pub smtp_port: u16,
+    pub web_port: u16,
+    _process: Running,
+    http: reqwest::blocking::Client,
+}
+
+fn maildev_bin() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bin = root.join(".tools/maildev/node_modules/.bin/maildev");
+    assert!(
+        bin.exists(),
+        "maildev is not installed at {}: run scripts/test-deps.sh",
+        bin.display()
+    );
+    bin
+}
+
+impl Maildev {
+    pub fn start() -> Maildev {
+        let smtp_port = free_port();
+        let web_port = free_port();
+        let child = Command::new(maildev_bin())
+            .args([
+                "--ip",
+                "127.0.0.1",
+                "-s",
+                &smtp_port.to_string(),
+                "-w",
+                &web_port.to_string(),
+                "--silent",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn maildev");
+        let maildev = Maildev {
+            smtp_port,
+            web_port,
+            _process: Running {
+                child,
+                name: "maildev".to_owned(),
+            },
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("http client"),
+        };
+        wait_for("maildev to listen", Duration::from_secs(30), || {
+            maildev.try_emails().is_some()
+                && std::net::TcpStream::connect(("127.0.0.1", smtp_port)).is_ok()
+        });
+        maildev
+    }
+
+    pub fn smtp_url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.smtp_port)
+    }
+
+    fn try_emails(&self) -> Option<Vec<Value>> {
+        let url = format!("http://127.0.0.1:{}/email", self.web_port);
+        self.http.get(url).send().ok()?.json().ok()
+    }
+
+    /// Every email the server has received, as maildev's JSON.
+    pub fn emails(&self) -> Vec<Value> {
+        self.try_emails().expect("maildev /email")
+    }
+
+    /// Recipient addresses of every email received.
+    pub fn recipients(&self) -> Vec<String> {
+        self.emails()
+            .iter()
+            .flat_map(|mail| {
+                mail["to"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|to| to["address"].as_str().map(str::to_owned))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,289 @@
+//! End to end with the real binaries: SQLite and PostgreSQL, a real SMTP server
+//! (maildev), Retake's client payloads.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use cartback_e2e::maildev::Maildev;
+use cartback_e2e::process::{Running, free_port, run, spawn, wait_for};
+use cartback_store::carts::find_cart_by_session;
+use cartback_store::sends::{SendStatus, count_sends};
+use cartback_store::testing::TestDatabase;
+use cartback_store::{Backend, Store};
+
+struct Tenant {
+    id: String,
+    secret: String,
+    publishable: String,
+}
+
+fn create_tenant(db: &TestDatabase, delay: &str) -> Tenant {
+    let out = run(
+        "cartback",
+        &[("DATABASE_URL", db.url.clone())],
+        &[
+            "tenant", "create", "--name", "E2E shop", "--from", "shop@example.com",
+            "--recovery-url", "https://shop.example/cart?src=email", "--delay", delay, "--json",
+        ],
+    );
+    let v: Value = serde_json::from_str(out.trim()).expect("tenant json");
+    Tenant {
+        id: v["tenantId"].as_str().unwrap().to_owned(),
+        secret: v["secretKey"].as_str().unwrap().to_owned(),
+        publishable: v["publishableKey"].as_str().unwrap().to_owned(),
+    }
+}
+
+struct Api {
+    base: String,
+    _process: Running,
+    http: reqwest::blocking::Client,
+}
+
+impl Api {
+    fn start(db: &TestDatabase) -> Api {
+        let port = free_port();
+        let process = spawn(
+            "cartback-api",
+            &[
+                ("DATABASE_URL", db.url.clone()),
+                ("CARTBACK_BIND", format!("127.0.0.1:{port}")),
+                ("CARTBACK_HTTP_WORKERS", "2".to_owned()),
+                ("CARTBACK_MAX_BODY_BYTES", (256 * 1024).to_string()),
+            ],
+            &[],
+        );
+        let api = Api {
+            base: format!("http://127.0.0.1:{port}"),
+            _process: process,
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap(),
+        };
+        wait_for("the api to answer /readyz", Duration::from_secs(30), || {
+            api.http
+                .get(format!("{}/readyz", api.base))
+                .send()
+                .is_ok_and(|r| r.status().is_success())
+        });
+        api
+    }
+
+    /// Retake's client call: `fetch(url, {method: 'POST', headers: {'X-API-Key', 'Content-Type'}, body})`.
+    fn track(&self, key: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/track", self.base))
+            .header("X-API-Key", key)
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(Value::Null))
+    }
+}
+
+fn worker(db: &TestDatabase, maildev: &Maildev, extra: &[(&str, String)]) -> Running {
+    let mut env = vec![
+        ("DATABASE_URL", db.url.clone()),
+        ("CARTBACK_EMAIL_PROVIDER", "smtp".to_owned()),
+        ("CARTBACK_SMTP_URL", maildev.smtp_url()),
+        ("CARTBACK_POLL_INTERVAL", "50ms".to_owned()),
+        ("CARTBACK_NO_MIGRATE", "true".to_owned()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
+    spawn("cartback-worker", &env, &[])
+}
+
+fn cart_update(session: &str, email: Option<&str>) -> Value {
+    let mut body = json!({
+        "event": "CART_UPDATE",
+        "sessionId": session,
+        "items": [{"id": "sku_1", "name": "Product", "price": 100, "quantity": 1}],
+        "total": 100.00,
+        "currency": "USD",
+    });
+    if let Some(email) = email {
+        body["customerEmail"] = json!(email);
+        body["customerName"] = json!("Sam Shopper");
+    }
+    body
+}
+
+fn parse_time(value: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(value.as_str().expect("scheduledAt string"))
+        .expect("RFC 3339")
+        .with_timezone(&Utc)
+}
+
+fn cart_status(db: &TestDatabase, tenant: &str, session: &str) -> String {
+    let store = Store::open(&db.url, 1).unwrap();
+    find_cart_by_session(&mut store.conn().unwrap(), tenant, session)
+        .unwrap()
+        .map(|c| c.status)
+        .unwrap_or_default()
+}
+
+fn recovery_flow(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let maildev = Maildev::start();
+    let tenant = create_tenant(&db, "700ms");
+    let api = Api::start(&db);
+    let _worker = worker(&db, &maildev, &[]);
+
+    // 1. CART_UPDATE with an email: exactly one email arrives after the delay.
+    let (status, body) = api.track(&tenant.secret, &cart_update("sess-email", Some("sam@example.com")));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["success"], json!(true));
+    assert!(body["cartId"].as_str().unwrap().starts_with("cart_"));
+    let scheduled = parse_time(&body["scheduledAt"]);
+    assert!(scheduled > Utc::now(), "scheduled in the future");
+
+    // 2. ORDER_COMPLETE before the delay: no email, the cart is converted.
+    let (status, _) = api.track(&tenant.secret, &cart_update("sess-order", Some("olivia@example.com")));
+    assert_eq!(status, 200);
+    let (status, body) = api.track(
+        &tenant.secret,
+        &json!({"event": "ORDER_COMPLETE", "sessionId": "sess-order", "orderId": "INV-123", "total": 100.00}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["success"], json!(true));
+    assert!(body["message"].as_str().unwrap().contains("cancelled"));
+
+    // 3. No email: abandoned, then a CART_UPDATE with email revives and reschedules.
+    let (status, first) = api.track(&tenant.secret, &cart_update("sess-late", None));
+    assert_eq!(status, 200);
+    assert_eq!(first["scheduledAt"], Value::Null, "no email, nothing can be sent");
+
+    wait_for("the recovery email", Duration::from_secs(20), || {
+        maildev.recipients().contains(&"sam@example.com".to_owned())
+    });
+    let mail = maildev
+        .emails()
+        .into_iter()
+        .find(|m| m["to"][0]["address"] == json!("sam@example.com"))
+        .unwrap();
+    assert!(mail["subject"].as_str().unwrap().contains("E2E shop"));
+    assert!(mail["text"].as_str().unwrap().contains("session_id=sess-email"));
+    assert!(mail["html"].as_str().unwrap().contains("Product"));
+    assert_eq!(cart_status(&db, &tenant.id, "sess-email"), "abandoned");
+
+    wait_for("the email-less cart to be abandoned", Duration::from_secs(20), || {
+        cart_status(&db, &tenant.id, "sess-late") == "abandoned"
+    });
+    let before = Utc::now();
+    let (status, revived) = api.track(&tenant.secret, &cart_update("sess-late", Some("lena@example.com")));
+    assert_eq!(status, 200);
+    assert_eq!(revived["cartId"], first["cartId"]);
+    let rescheduled = parse_time(&revived["scheduledAt"]);
+    assert!(rescheduled >= before + chrono::TimeDelta::milliseconds(650), "measured from the new activity");
+    assert_eq!(cart_status(&db, &tenant.id, "sess-late"), "active");
+    wait_for("the rescheduled email", Duration::from_secs(20), || {
+        maildev.recipients().contains(&"lena@example.com".to_owned())
+    });
+
+    // The ordered cart never got one, and stays converted.
+    std::thread::sleep(Duration::from_millis(800));
+    let recipients = maildev.recipients();
+    assert!(!recipients.contains(&"olivia@example.com".to_owned()));
+    assert_eq!(recipients.len(), 2, "{recipients:?}");
+    assert_eq!(cart_status(&db, &tenant.id, "sess-order"), "converted");
+
+    // Bearer works too; an order for an unknown session is recorded with 200.
+    let response = api
+        .http
+        .post(format!("{}/api/v1/track", api.base))
+        .bearer_auth(&tenant.secret)
+        .json(&json!({"event": "ORDER_COMPLETE", "sessionId": "never-seen", "orderId": 42}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    // A publishable key may capture carts but not close them.
+    let (status, body) = api.track(&tenant.publishable, &json!({"event": "ORDER_COMPLETE", "sessionId": "sess-email"}));
+    assert_eq!(status, 403, "{body}");
+}
+
+#[test]
+fn recovery_flow_on_sqlite() {
+    recovery_flow(Backend::Sqlite);
+}
+
+#[test]
+fn recovery_flow_on_postgres() {
+    recovery_flow(Backend::Postgres);
+}
+
+fn seed_due_carts(db: &TestDatabase, api: &Api, tenant: &Tenant, count: usize) {
+    for i in 0..count {
+        let (status, body) = api.track(
+            &tenant.secret,
+            &cart_update(&format!("bulk-{i}"), Some(&format!("buyer{i}@example.com"))),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    let _ = db;
+}
+
+fn assert_exactly_once(db: &TestDatabase, maildev: &Maildev, tenant: &Tenant, count: usize) {
+    wait_for("every email", Duration::from_secs(120), || maildev.emails().len() >= count);
+    // Give a duplicate, if any, the time to show up.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut recipients = maildev.recipients();
+    assert_eq!(recipients.len(), count, "exactly one email per cart");
+    recipients.sort();
+    recipients.dedup();
+    assert_eq!(recipients.len(), count, "no cart got two");
+    let store = Store::open(&db.url, 1).unwrap();
+    let sent = count_sends(&mut store.conn().unwrap(), &tenant.id, SendStatus::Sent).unwrap();
+    assert_eq!(sent, count as i64);
+}
+
+#[test]
+fn four_workers_send_each_email_exactly_once() {
+    let db = TestDatabase::new(Backend::Postgres);
+    let maildev = Maildev::start();
+    let tenant = create_tenant(&db, "300ms");
+    let api = Api::start(&db);
+    seed_due_carts(&db, &api, &tenant, 500);
+    let workers: Vec<Running> = (0..4)
+        .map(|_| worker(&db, &maildev, &[("CARTBACK_BATCH_SIZE", "20".to_owned())]))
+        .collect();
+    assert_exactly_once(&db, &maildev, &tenant, 500);
+    drop(workers);
+}
+
+#[test]
+fn a_worker_killed_mid_run_loses_and_duplicates_nothing() {
+    let db = TestDatabase::new(Backend::Postgres);
+    let maildev = Maildev::start();
+    let tenant = create_tenant(&db, "300ms");
+    let api = Api::start(&db);
+    seed_due_carts(&db, &api, &tenant, 500);
+    // A short lease so the killed worker's claims come back quickly.
+    let settings = [
+        ("CARTBACK_BATCH_SIZE", "25".to_owned()),
+        ("CARTBACK_LEASE", "2s".to_owned()),
+    ];
+    let steady = worker(&db, &maildev, &settings);
+    let mut victim = worker(&db, &maildev, &settings);
+    wait_for("sending to be under way", Duration::from_secs(60), || maildev.emails().len() >= 60);
+    victim.kill_hard();
+    let _restarted = worker(&db, &maildev, &settings);
+    assert_exactly_once(&db, &maildev, &tenant, 500);
+    drop(steady);
+}
+
+#[test]
+fn sigterm_stops_a_worker_cleanly() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    let maildev = Maildev::start();
+    create_tenant(&db, "1s");
+    let mut worker = worker(&db, &maildev, &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(worker.terminate().success());
+}
