@@ -1,5 +1,5 @@
 //! A real SMTP server for tests: maildev 3.0.0, installed into `.tools/maildev` by
-//! `scripts/test-deps.sh`, read back through its REST API.
+//! `scripts/test-deps.sh`, read back through its REST API (`GET /api/email`).
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -34,6 +34,8 @@ impl Maildev {
         let child = Command::new(maildev_bin())
             .args([
                 "--ip",
+                "127.0.0.1",
+                "--web-ip",
                 "127.0.0.1",
                 "-s",
                 &smtp_port.to_string(),
@@ -70,13 +72,13 @@ impl Maildev {
     }
 
     fn try_emails(&self) -> Option<Vec<Value>> {
-        let url = format!("http://127.0.0.1:{}/email", self.web_port);
+        let url = format!("http://127.0.0.1:{}/api/email", self.web_port);
         self.http.get(url).send().ok()?.json().ok()
     }
 
     /// Every email the server has received, as maildev's JSON.
     pub fn emails(&self) -> Vec<Value> {
-        self.try_emails().expect("maildev /email")
+        self.try_emails().expect("maildev /api/email")
     }
 
     /// Recipient addresses of every email received.

@@ -51,7 +51,11 @@ impl Running {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "{} did not stop on SIGTERM", self.name);
+            assert!(
+                Instant::now() < deadline,
+                "{} did not stop on SIGTERM",
+                self.name
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -59,40 +59,248 @@ fn cases() -> Vec<Case> {
     let many_items: Vec<Value> = (0..501)
         .map(|i| json!({"id": format!("sku_{i}"), "name": "x", "price": 1, "quantity": 1}))
         .collect();
-    let c = |name, body, status, code, field| Case { name, key: Some("secret"), body, status, code, field };
+    let c = |name, body, status, code, field| Case {
+        name,
+        key: Some("secret"),
+        body,
+        status,
+        code,
+        field,
+    };
     vec![
-        Case { name: "no key", key: None, body: Body::Json(good_cart()), status: 401, code: "UNAUTHORIZED", field: None },
-        Case { name: "wrong key", key: Some("sk_notarealkey"), body: Body::Json(good_cart()), status: 401, code: "UNAUTHORIZED", field: None },
-        Case { name: "garbage key", key: Some("ünïcode key"), body: Body::Json(good_cart()), status: 401, code: "UNAUTHORIZED", field: None },
-        c("malformed json", Body::Raw("{\"event\": \"CART_UPDATE\","), 400, "BAD_REQUEST", None),
-        c("not an object", Body::Raw("[1,2,3]"), 400, "BAD_REQUEST", None),
+        Case {
+            name: "no key",
+            key: None,
+            body: Body::Json(good_cart()),
+            status: 401,
+            code: "UNAUTHORIZED",
+            field: None,
+        },
+        Case {
+            name: "wrong key",
+            key: Some("sk_notarealkey"),
+            body: Body::Json(good_cart()),
+            status: 401,
+            code: "UNAUTHORIZED",
+            field: None,
+        },
+        Case {
+            name: "garbage key",
+            key: Some("ünïcode key"),
+            body: Body::Json(good_cart()),
+            status: 401,
+            code: "UNAUTHORIZED",
+            field: None,
+        },
+        c(
+            "malformed json",
+            Body::Raw("{\"event\": \"CART_UPDATE\","),
+            400,
+            "BAD_REQUEST",
+            None,
+        ),
+        c(
+            "not an object",
+            Body::Raw("[1,2,3]"),
+            400,
+            "BAD_REQUEST",
+            None,
+        ),
         c("empty body", Body::Raw(""), 400, "BAD_REQUEST", None),
-        c("body over the limit", Body::Big(300 * 1024), 413, "PAYLOAD_TOO_LARGE", None),
-        c("missing event", Body::Json(with(good_cart(), &["event"], json!("<remove>"))), 422, "VALIDATION_ERROR", Some("event")),
-        c("unknown event", Body::Json(with(good_cart(), &["event"], json!("CART_DELETE"))), 422, "VALIDATION_ERROR", Some("event")),
-        c("event not a string", Body::Json(with(good_cart(), &["event"], json!(7))), 422, "VALIDATION_ERROR", Some("event")),
-        c("missing sessionId", Body::Json(with(good_cart(), &["sessionId"], json!("<remove>"))), 422, "VALIDATION_ERROR", Some("sessionId")),
-        c("empty sessionId", Body::Json(with(good_cart(), &["sessionId"], json!(""))), 422, "VALIDATION_ERROR", Some("sessionId")),
-        c("sessionId too long", Body::Json(with(good_cart(), &["sessionId"], json!("s".repeat(201)))), 422, "VALIDATION_ERROR", Some("sessionId")),
-        c("sessionId with control char", Body::Json(with(good_cart(), &["sessionId"], json!("a\nb"))), 422, "VALIDATION_ERROR", Some("sessionId")),
-        c("missing items", Body::Json(with(good_cart(), &["items"], json!("<remove>"))), 422, "VALIDATION_ERROR", Some("items")),
-        c("items not an array", Body::Json(with(good_cart(), &["items"], json!({"a": 1}))), 422, "VALIDATION_ERROR", Some("items")),
-        c("more than 500 items", Body::Json(with(good_cart(), &["items"], Value::Array(many_items))), 422, "VALIDATION_ERROR", Some("items")),
-        c("negative price", Body::Json(with(good_cart(), &["items", "0", "price"], json!(-1))), 422, "VALIDATION_ERROR", Some("items[0].price")),
-        c("price as string", Body::Json(with(good_cart(), &["items", "0", "price"], json!("12"))), 422, "VALIDATION_ERROR", Some("items[0].price")),
-        c("price too precise", Body::Json(with(good_cart(), &["items", "0", "price"], json!(1.005))), 422, "VALIDATION_ERROR", Some("items[0].price")),
-        c("zero quantity", Body::Json(with(good_cart(), &["items", "0", "quantity"], json!(0))), 422, "VALIDATION_ERROR", Some("items[0].quantity")),
-        c("fractional quantity", Body::Json(with(good_cart(), &["items", "0", "quantity"], json!(1.5))), 422, "VALIDATION_ERROR", Some("items[0].quantity")),
-        c("missing item id", Body::Json(with(good_cart(), &["items", "0", "id"], json!("<remove>"))), 422, "VALIDATION_ERROR", Some("items[0].id")),
-        c("missing total", Body::Json(with(with(good_cart(), &["total"], json!("<remove>")), &["items"], json!("<remove>"))), 422, "VALIDATION_ERROR", Some("items")),
-        c("negative total", Body::Json(with(good_cart(), &["total"], json!(-5))), 422, "VALIDATION_ERROR", Some("total")),
-        c("huge total", Body::Json(with(good_cart(), &["total"], json!(1e300))), 422, "VALIDATION_ERROR", Some("total")),
-        c("bad currency", Body::Json(with(good_cart(), &["currency"], json!("XYZ"))), 422, "VALIDATION_ERROR", Some("currency")),
-        c("bad email", Body::Json(with(good_cart(), &["customerEmail"], json!("not-an-email"))), 422, "VALIDATION_ERROR", Some("customerEmail")),
-        c("email with newline", Body::Json(with(good_cart(), &["customerEmail"], json!("a@b.com\r\nBcc: x@y.z"))), 422, "VALIDATION_ERROR", Some("customerEmail")),
-        c("name with newline", Body::Json(with(good_cart(), &["customerName"], json!("Sam\r\nBcc: x@y.z"))), 422, "VALIDATION_ERROR", Some("customerName")),
-        c("order with bad total", Body::Json(json!({"event": "ORDER_COMPLETE", "sessionId": "sess-1", "total": "lots"})), 422, "VALIDATION_ERROR", Some("total")),
-        c("order without session", Body::Json(json!({"event": "ORDER_COMPLETE", "orderId": "A1"})), 422, "VALIDATION_ERROR", Some("sessionId")),
+        c(
+            "body over the limit",
+            Body::Big(300 * 1024),
+            413,
+            "PAYLOAD_TOO_LARGE",
+            None,
+        ),
+        c(
+            "missing event",
+            Body::Json(with(good_cart(), &["event"], json!("<remove>"))),
+            422,
+            "VALIDATION_ERROR",
+            Some("event"),
+        ),
+        c(
+            "unknown event",
+            Body::Json(with(good_cart(), &["event"], json!("CART_DELETE"))),
+            422,
+            "VALIDATION_ERROR",
+            Some("event"),
+        ),
+        c(
+            "event not a string",
+            Body::Json(with(good_cart(), &["event"], json!(7))),
+            422,
+            "VALIDATION_ERROR",
+            Some("event"),
+        ),
+        c(
+            "missing sessionId",
+            Body::Json(with(good_cart(), &["sessionId"], json!("<remove>"))),
+            422,
+            "VALIDATION_ERROR",
+            Some("sessionId"),
+        ),
+        c(
+            "empty sessionId",
+            Body::Json(with(good_cart(), &["sessionId"], json!(""))),
+            422,
+            "VALIDATION_ERROR",
+            Some("sessionId"),
+        ),
+        c(
+            "sessionId too long",
+            Body::Json(with(good_cart(), &["sessionId"], json!("s".repeat(201)))),
+            422,
+            "VALIDATION_ERROR",
+            Some("sessionId"),
+        ),
+        c(
+            "sessionId with control char",
+            Body::Json(with(good_cart(), &["sessionId"], json!("a\nb"))),
+            422,
+            "VALIDATION_ERROR",
+            Some("sessionId"),
+        ),
+        c(
+            "missing items",
+            Body::Json(with(good_cart(), &["items"], json!("<remove>"))),
+            422,
+            "VALIDATION_ERROR",
+            Some("items"),
+        ),
+        c(
+            "items not an array",
+            Body::Json(with(good_cart(), &["items"], json!({"a": 1}))),
+            422,
+            "VALIDATION_ERROR",
+            Some("items"),
+        ),
+        c(
+            "more than 500 items",
+            Body::Json(with(good_cart(), &["items"], Value::Array(many_items))),
+            422,
+            "VALIDATION_ERROR",
+            Some("items"),
+        ),
+        c(
+            "negative price",
+            Body::Json(with(good_cart(), &["items", "0", "price"], json!(-1))),
+            422,
+            "VALIDATION_ERROR",
+            Some("items[0].price"),
+        ),
+        c(
+            "price as string",
+            Body::Json(with(good_cart(), &["items", "0", "price"], json!("12"))),
+            422,
+            "VALIDATION_ERROR",
+            Some("items[0].price"),
+        ),
+        c(
+            "price too precise",
+            Body::Json(with(good_cart(), &["items", "0", "price"], json!(1.005))),
+            422,
+            "VALIDATION_ERROR",
+            Some("items[0].price"),
+        ),
+        c(
+            "zero quantity",
+            Body::Json(with(good_cart(), &["items", "0", "quantity"], json!(0))),
+            422,
+            "VALIDATION_ERROR",
+            Some("items[0].quantity"),
+        ),
+        c(
+            "fractional quantity",
+            Body::Json(with(good_cart(), &["items", "0", "quantity"], json!(1.5))),
+            422,
+            "VALIDATION_ERROR",
+            Some("items[0].quantity"),
+        ),
+        c(
+            "missing item id",
+            Body::Json(with(good_cart(), &["items", "0", "id"], json!("<remove>"))),
+            422,
+            "VALIDATION_ERROR",
+            Some("items[0].id"),
+        ),
+        c(
+            "missing total",
+            Body::Json(with(
+                with(good_cart(), &["total"], json!("<remove>")),
+                &["items"],
+                json!("<remove>"),
+            )),
+            422,
+            "VALIDATION_ERROR",
+            Some("items"),
+        ),
+        c(
+            "negative total",
+            Body::Json(with(good_cart(), &["total"], json!(-5))),
+            422,
+            "VALIDATION_ERROR",
+            Some("total"),
+        ),
+        c(
+            "huge total",
+            Body::Json(with(good_cart(), &["total"], json!(1e300))),
+            422,
+            "VALIDATION_ERROR",
+            Some("total"),
+        ),
+        c(
+            "bad currency",
+            Body::Json(with(good_cart(), &["currency"], json!("XYZ"))),
+            422,
+            "VALIDATION_ERROR",
+            Some("currency"),
+        ),
+        c(
+            "bad email",
+            Body::Json(with(good_cart(), &["customerEmail"], json!("not-an-email"))),
+            422,
+            "VALIDATION_ERROR",
+            Some("customerEmail"),
+        ),
+        c(
+            "email with newline",
+            Body::Json(with(
+                good_cart(),
+                &["customerEmail"],
+                json!("a@b.com\r\nBcc: x@y.z"),
+            )),
+            422,
+            "VALIDATION_ERROR",
+            Some("customerEmail"),
+        ),
+        c(
+            "name with newline",
+            Body::Json(with(
+                good_cart(),
+                &["customerName"],
+                json!("Sam\r\nBcc: x@y.z"),
+            )),
+            422,
+            "VALIDATION_ERROR",
+            Some("customerName"),
+        ),
+        c(
+            "order with bad total",
+            Body::Json(json!({"event": "ORDER_COMPLETE", "sessionId": "sess-1", "total": "lots"})),
+            422,
+            "VALIDATION_ERROR",
+            Some("total"),
+        ),
+        c(
+            "order without session",
+            Body::Json(json!({"event": "ORDER_COMPLETE", "orderId": "A1"})),
+            422,
+            "VALIDATION_ERROR",
+            Some("sessionId"),
+        ),
     ]
 }
 
@@ -117,12 +325,19 @@ fn bad_input_is_refused(backend: Backend) {
         ],
         &[],
     );
-    let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    wait_for("the api", Duration::from_secs(30), || http.get(format!("{base}/healthz")).send().is_ok());
+    wait_for("the api", Duration::from_secs(30), || {
+        http.get(format!("{base}/healthz")).send().is_ok()
+    });
 
     for case in cases() {
-        let mut request = http.post(format!("{base}/api/v1/track")).header("Content-Type", "application/json");
+        let mut request = http
+            .post(format!("{base}/api/v1/track"))
+            .header("Content-Type", "application/json");
         match case.key {
             Some("secret") => request = request.header("X-API-Key", &secret),
             Some(other) => request = request.header("X-API-Key", other.as_bytes()),
@@ -138,8 +353,19 @@ fn bad_input_is_refused(backend: Backend) {
         let body: Value = response.json().unwrap_or(Value::Null);
         assert_eq!(status, case.status, "{}: {body}", case.name);
         assert_eq!(body["success"], json!(false), "{}: {body}", case.name);
-        assert_eq!(body["error"]["code"], json!(case.code), "{}: {body}", case.name);
-        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", case.name);
+        assert_eq!(
+            body["error"]["code"],
+            json!(case.code),
+            "{}: {body}",
+            case.name
+        );
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{}",
+            case.name
+        );
         if let Some(field) = case.field {
             let fields: Vec<&str> = body["error"]["details"]
                 .as_array()
@@ -147,19 +373,34 @@ fn bad_input_is_refused(backend: Backend) {
                 .iter()
                 .filter_map(|d| d["field"].as_str())
                 .collect();
-            assert!(fields.contains(&field), "{}: expected {field} in {fields:?}", case.name);
+            assert!(
+                fields.contains(&field),
+                "{}: expected {field} in {fields:?}",
+                case.name
+            );
         }
     }
     // Unknown routes answer in the envelope too, and nothing above was stored.
     let response = http.get(format!("{base}/api/v1/nope")).send().unwrap();
     assert_eq!(response.status().as_u16(), 404);
     let store = Store::open(&db.url, 1).unwrap();
-    assert_eq!(count_carts(&mut store.conn().unwrap(), &tenant_id).unwrap(), 0);
+    assert_eq!(
+        count_carts(&mut store.conn().unwrap(), &tenant_id).unwrap(),
+        0
+    );
 
     // And the good request still works on the same server.
-    let response = http.post(format!("{base}/api/v1/track")).header("X-API-Key", &secret).json(&good_cart()).send().unwrap();
+    let response = http
+        .post(format!("{base}/api/v1/track"))
+        .header("X-API-Key", &secret)
+        .json(&good_cart())
+        .send()
+        .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(count_carts(&mut store.conn().unwrap(), &tenant_id).unwrap(), 1);
+    assert_eq!(
+        count_carts(&mut store.conn().unwrap(), &tenant_id).unwrap(),
+        1
+    );
 }
 
 #[test]

@@ -25,8 +25,17 @@ fn create_tenant(db: &TestDatabase, delay: &str) -> Tenant {
         "cartback",
         &[("DATABASE_URL", db.url.clone())],
         &[
-            "tenant", "create", "--name", "E2E shop", "--from", "shop@example.com",
-            "--recovery-url", "https://shop.example/cart?src=email", "--delay", delay, "--json",
+            "tenant",
+            "create",
+            "--name",
+            "E2E shop",
+            "--from",
+            "shop@example.com",
+            "--recovery-url",
+            "https://shop.example/cart?src=email",
+            "--delay",
+            delay,
+            "--json",
         ],
     );
     let v: Value = serde_json::from_str(out.trim()).expect("tenant json");
@@ -137,7 +146,10 @@ fn recovery_flow(backend: Backend) {
     let _worker = worker(&db, &maildev, &[]);
 
     // 1. CART_UPDATE with an email: exactly one email arrives after the delay.
-    let (status, body) = api.track(&tenant.secret, &cart_update("sess-email", Some("sam@example.com")));
+    let (status, body) = api.track(
+        &tenant.secret,
+        &cart_update("sess-email", Some("sam@example.com")),
+    );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["success"], json!(true));
     assert!(body["cartId"].as_str().unwrap().starts_with("cart_"));
@@ -145,7 +157,10 @@ fn recovery_flow(backend: Backend) {
     assert!(scheduled > Utc::now(), "scheduled in the future");
 
     // 2. ORDER_COMPLETE before the delay: no email, the cart is converted.
-    let (status, _) = api.track(&tenant.secret, &cart_update("sess-order", Some("olivia@example.com")));
+    let (status, _) = api.track(
+        &tenant.secret,
+        &cart_update("sess-order", Some("olivia@example.com")),
+    );
     assert_eq!(status, 200);
     let (status, body) = api.track(
         &tenant.secret,
@@ -158,7 +173,11 @@ fn recovery_flow(backend: Backend) {
     // 3. No email: abandoned, then a CART_UPDATE with email revives and reschedules.
     let (status, first) = api.track(&tenant.secret, &cart_update("sess-late", None));
     assert_eq!(status, 200);
-    assert_eq!(first["scheduledAt"], Value::Null, "no email, nothing can be sent");
+    assert_eq!(
+        first["scheduledAt"],
+        Value::Null,
+        "no email, nothing can be sent"
+    );
 
     wait_for("the recovery email", Duration::from_secs(20), || {
         maildev.recipients().contains(&"sam@example.com".to_owned())
@@ -169,22 +188,37 @@ fn recovery_flow(backend: Backend) {
         .find(|m| m["to"][0]["address"] == json!("sam@example.com"))
         .unwrap();
     assert!(mail["subject"].as_str().unwrap().contains("E2E shop"));
-    assert!(mail["text"].as_str().unwrap().contains("session_id=sess-email"));
+    assert!(
+        mail["text"]
+            .as_str()
+            .unwrap()
+            .contains("session_id=sess-email")
+    );
     assert!(mail["html"].as_str().unwrap().contains("Product"));
     assert_eq!(cart_status(&db, &tenant.id, "sess-email"), "abandoned");
 
-    wait_for("the email-less cart to be abandoned", Duration::from_secs(20), || {
-        cart_status(&db, &tenant.id, "sess-late") == "abandoned"
-    });
+    wait_for(
+        "the email-less cart to be abandoned",
+        Duration::from_secs(20),
+        || cart_status(&db, &tenant.id, "sess-late") == "abandoned",
+    );
     let before = Utc::now();
-    let (status, revived) = api.track(&tenant.secret, &cart_update("sess-late", Some("lena@example.com")));
+    let (status, revived) = api.track(
+        &tenant.secret,
+        &cart_update("sess-late", Some("lena@example.com")),
+    );
     assert_eq!(status, 200);
     assert_eq!(revived["cartId"], first["cartId"]);
     let rescheduled = parse_time(&revived["scheduledAt"]);
-    assert!(rescheduled >= before + chrono::TimeDelta::milliseconds(650), "measured from the new activity");
+    assert!(
+        rescheduled >= before + chrono::TimeDelta::milliseconds(650),
+        "measured from the new activity"
+    );
     assert_eq!(cart_status(&db, &tenant.id, "sess-late"), "active");
     wait_for("the rescheduled email", Duration::from_secs(20), || {
-        maildev.recipients().contains(&"lena@example.com".to_owned())
+        maildev
+            .recipients()
+            .contains(&"lena@example.com".to_owned())
     });
 
     // The ordered cart never got one, and stays converted.
@@ -204,7 +238,10 @@ fn recovery_flow(backend: Backend) {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     // A publishable key may capture carts but not close them.
-    let (status, body) = api.track(&tenant.publishable, &json!({"event": "ORDER_COMPLETE", "sessionId": "sess-email"}));
+    let (status, body) = api.track(
+        &tenant.publishable,
+        &json!({"event": "ORDER_COMPLETE", "sessionId": "sess-email"}),
+    );
     assert_eq!(status, 403, "{body}");
 }
 
@@ -230,7 +267,9 @@ fn seed_due_carts(db: &TestDatabase, api: &Api, tenant: &Tenant, count: usize) {
 }
 
 fn assert_exactly_once(db: &TestDatabase, maildev: &Maildev, tenant: &Tenant, count: usize) {
-    wait_for("every email", Duration::from_secs(120), || maildev.emails().len() >= count);
+    wait_for("every email", Duration::from_secs(120), || {
+        maildev.emails().len() >= count
+    });
     // Give a duplicate, if any, the time to show up.
     std::thread::sleep(Duration::from_millis(1500));
     let mut recipients = maildev.recipients();
@@ -271,7 +310,9 @@ fn a_worker_killed_mid_run_loses_and_duplicates_nothing() {
     ];
     let steady = worker(&db, &maildev, &settings);
     let mut victim = worker(&db, &maildev, &settings);
-    wait_for("sending to be under way", Duration::from_secs(60), || maildev.emails().len() >= 60);
+    wait_for("sending to be under way", Duration::from_secs(60), || {
+        maildev.emails().len() >= 60
+    });
     victim.kill_hard();
     let _restarted = worker(&db, &maildev, &settings);
     assert_exactly_once(&db, &maildev, &tenant, 500);

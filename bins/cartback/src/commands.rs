@@ -70,8 +70,7 @@ fn create_tenant_with_keys(
             now,
         )?;
         let secret = create_key(conn, &tenant.id, KeyKind::Secret, Some("default"), now)?;
-        let publishable =
-            create_key(conn, &tenant.id, KeyKind::Publishable, Some("default"), now)?;
+        let publishable = create_key(conn, &tenant.id, KeyKind::Publishable, Some("default"), now)?;
         Ok::<_, cartback_store::StoreError>((tenant, secret.secret, publishable.secret))
     })?;
     Ok(created)
@@ -111,7 +110,7 @@ fn tenant(store: Store, command: TenantCommand) -> anyhow::Result<()> {
             Ok(())
         }
         TenantCommand::List { json } => {
-            let tenants = list_tenants(&mut store.conn()?)?;
+            let tenants = list_tenants(&mut *store.conn()?)?;
             if json {
                 let list: Vec<_> = tenants
                     .iter()
@@ -148,7 +147,13 @@ fn key(store: Store, command: KeyCommand) -> anyhow::Result<()> {
                 KeyKindArg::Secret => KeyKind::Secret,
                 KeyKindArg::Publishable => KeyKind::Publishable,
             };
-            let created = create_key(&mut conn, &tenant, kind, label.as_deref(), Utc::now().naive_utc())?;
+            let created = create_key(
+                &mut conn,
+                &tenant,
+                kind,
+                label.as_deref(),
+                Utc::now().naive_utc(),
+            )?;
             if json {
                 println!(
                     "{}",
@@ -171,8 +176,19 @@ fn key(store: Store, command: KeyCommand) -> anyhow::Result<()> {
                 println!("{}", serde_json::Value::Array(list));
             } else {
                 for k in keys {
-                    let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
-                    println!("{}  {:<11}  {}…  {}  {}", k.id, k.kind, k.prefix, state, k.label.unwrap_or_default());
+                    let state = if k.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
+                    println!(
+                        "{}  {:<11}  {}…  {}  {}",
+                        k.id,
+                        k.kind,
+                        k.prefix,
+                        state,
+                        k.label.unwrap_or_default()
+                    );
                 }
             }
             Ok(())
@@ -191,13 +207,19 @@ const DEMO_TENANT: &str = "Demo shop";
 
 async fn dev(store: Store, args: DevArgs) -> anyhow::Result<()> {
     let delay = TimeDelta::from_std(args.demo_delay).context("--demo-delay out of range")?;
-    let existing = list_tenants(&mut store.conn()?)?
+    let existing = list_tenants(&mut *store.conn()?)?
         .into_iter()
         .find(|t| t.name == DEMO_TENANT);
     let (tenant, secret) = match existing {
         // Keys are stored hashed: a restarted dev session gets a fresh secret key.
         Some(tenant) => {
-            let key = create_key(&mut store.conn()?, &tenant.id, KeyKind::Secret, Some("dev"), Utc::now().naive_utc())?;
+            let key = create_key(
+                &mut *store.conn()?,
+                &tenant.id,
+                KeyKind::Secret,
+                Some("dev"),
+                Utc::now().naive_utc(),
+            )?;
             (tenant, key.secret)
         }
         None => {
@@ -225,8 +247,15 @@ async fn dev(store: Store, args: DevArgs) -> anyhow::Result<()> {
     println!("cartback dev is running: api on {url}, worker in this process");
     println!("  tenant      {} ({})", tenant.id, tenant.name);
     println!("  secret key  {secret}");
-    println!("  emails go to {} (provider: {:?})", args.email.outbox_dir.display(), args.email.email_provider);
-    println!("  recovery email after {} s of inactivity", first_delay.num_milliseconds() as f64 / 1000.0);
+    println!(
+        "  emails go to {} (provider: {:?})",
+        args.email.outbox_dir.display(),
+        args.email.email_provider
+    );
+    println!(
+        "  recovery email after {} s of inactivity",
+        first_delay.num_milliseconds() as f64 / 1000.0
+    );
     println!();
     println!("Try it:");
     println!(

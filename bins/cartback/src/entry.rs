@@ -8,7 +8,9 @@ use crate::options::{ApiCli, Cli, WorkerCli};
 use crate::run;
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }
 
 fn finish(result: anyhow::Result<()>) -> ExitCode {
@@ -44,7 +46,9 @@ pub fn worker_main() -> ExitCode {
 pub fn cli_main() -> ExitCode {
     let cli = Cli::parse();
     run::init_logging(&cli.common);
-    finish(runtime().map_err(anyhow::Error::from).and_then(|rt| {
-        rt.block_on(crate::commands::execute(cli))
-    }))
+    finish(
+        runtime()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(crate::commands::execute(cli))),
+    )
 }

@@ -21,7 +21,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "" | "s" => value.checked_mul(1_000),
         "m" => value.checked_mul(60_000),
         "h" => value.checked_mul(3_600_000),
-        _ => return Err(format!("unknown unit {unit:?} in {text:?}: use ms, s, m or h")),
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {text:?}: use ms, s, m or h"
+            ));
+        }
     };
     millis
         .map(Duration::from_millis)
@@ -37,10 +41,20 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
     /// Database: sqlite://path (embedded default) or postgres://user@host/db.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://cartback.db", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://cartback.db",
+        global = true
+    )]
     pub database_url: String,
     /// Connections in the pool.
-    #[arg(long, env = "CARTBACK_DB_POOL_SIZE", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "CARTBACK_DB_POOL_SIZE",
+        default_value_t = 10,
+        global = true
+    )]
     pub db_pool_size: u32,
     /// Log format.
     #[arg(long, env = "CARTBACK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
@@ -112,7 +126,11 @@ pub struct WorkerArgs {
     #[arg(long, env = "CARTBACK_RETRY_BASE", default_value = "30s", value_parser = parse_duration)]
     pub retry_base: Duration,
     /// Public URL of the api, used in links.
-    #[arg(long, env = "CARTBACK_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "CARTBACK_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub public_url: String,
     /// This worker's id (default: host, pid and a random suffix).
     #[arg(long, env = "CARTBACK_WORKER_ID")]
@@ -121,7 +139,11 @@ pub struct WorkerArgs {
 
 /// `cartback-api`: the HTTP service.
 #[derive(Debug, Parser)]
-#[command(name = "cartback-api", version, about = "cartback HTTP API (run many behind a load balancer)")]
+#[command(
+    name = "cartback-api",
+    version,
+    about = "cartback HTTP API (run many behind a load balancer)"
+)]
 pub struct ApiCli {
     #[command(flatten)]
     pub common: CommonArgs,
@@ -133,7 +155,11 @@ pub struct ApiCli {
 
 /// `cartback-worker`: sends the recovery emails.
 #[derive(Debug, Parser)]
-#[command(name = "cartback-worker", version, about = "cartback recovery worker (run as many as you like on one database)")]
+#[command(
+    name = "cartback-worker",
+    version,
+    about = "cartback recovery worker (run as many as you like on one database)"
+)]
 pub struct WorkerCli {
     #[command(flatten)]
     pub common: CommonArgs,
@@ -147,7 +173,11 @@ pub struct WorkerCli {
 
 /// `cartback`: administration, and `dev` for a one-process local setup.
 #[derive(Debug, Parser)]
-#[command(name = "cartback", version, about = "cartback: self-hosted abandoned-cart recovery")]
+#[command(
+    name = "cartback",
+    version,
+    about = "cartback: self-hosted abandoned-cart recovery"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonArgs,
@@ -177,7 +207,11 @@ pub enum TenantCommand {
         #[arg(long, env = "CARTBACK_TENANT_NAME")]
         name: String,
         /// Sender address of recovery emails.
-        #[arg(long = "from", env = "CARTBACK_TENANT_FROM", default_value = "shop@example.com")]
+        #[arg(
+            long = "from",
+            env = "CARTBACK_TENANT_FROM",
+            default_value = "shop@example.com"
+        )]
         from: String,
         /// Sender display name (default: the shop's name).
         #[arg(long, env = "CARTBACK_TENANT_FROM_NAME")]

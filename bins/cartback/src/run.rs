@@ -11,11 +11,15 @@ use cartback_email::{EmailProvider, FileProvider, SmtpConfig, SmtpProvider};
 use cartback_store::{Store, redact_url};
 use cartback_worker::{Worker, WorkerConfig};
 
-use crate::options::{ApiArgs, CommonArgs, EmailArgs, LogFormat, MigrateArgs, ProviderKind, WorkerArgs};
+use crate::options::{
+    ApiArgs, CommonArgs, EmailArgs, LogFormat, MigrateArgs, ProviderKind, WorkerArgs,
+};
 
 pub fn init_logging(common: &CommonArgs) {
     let filter = EnvFilter::try_new(&common.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // A second init (tests calling several entry points) is harmless.
     let _ = match common.log_format {
         LogFormat::Json => builder.json().try_init(),
@@ -67,7 +71,8 @@ pub fn worker_config(args: &WorkerArgs) -> WorkerConfig {
 }
 
 pub fn api_server(store: Store, args: &ApiArgs) -> anyhow::Result<cartback_api::Server> {
-    let listener = TcpListener::bind(args.bind).with_context(|| format!("binding {}", args.bind))?;
+    let listener =
+        TcpListener::bind(args.bind).with_context(|| format!("binding {}", args.bind))?;
     let address = listener.local_addr()?;
     let workers = args
         .http_workers

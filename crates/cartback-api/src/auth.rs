@@ -44,14 +44,16 @@ pub async fn authenticate_request(
     }
     let key = key.to_owned();
     let store = state.store.clone();
-    let found = web::block(move || -> Result<Option<Caller>, cartback_store::StoreError> {
-        let mut conn = store.conn()?;
-        let Some(api_key) = authenticate(&mut conn, &key)? else {
-            return Ok(None);
-        };
-        let kind = api_key.kind()?;
-        Ok(find_tenant(&mut conn, &api_key.tenant_id)?.map(|tenant| Caller { tenant, kind }))
-    })
+    let found = web::block(
+        move || -> Result<Option<Caller>, cartback_store::StoreError> {
+            let mut conn = store.conn()?;
+            let Some(api_key) = authenticate(&mut conn, &key)? else {
+                return Ok(None);
+            };
+            let kind = api_key.kind()?;
+            Ok(find_tenant(&mut conn, &api_key.tenant_id)?.map(|tenant| Caller { tenant, kind }))
+        },
+    )
     .await??;
     found.ok_or_else(ApiError::unauthorized)
 }

@@ -31,7 +31,10 @@ pub async fn read_body(
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            ApiError::new(ErrorCode::BadRequest, format!("could not read the body: {e}"))
+            ApiError::new(
+                ErrorCode::BadRequest,
+                format!("could not read the body: {e}"),
+            )
         })?;
         if body.len() + chunk.len() > limit {
             return Err(too_large(limit));

@@ -22,9 +22,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(state))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
-            .service(
-                web::scope("/api/v1").route("/track", web::post().to(track::track)),
-            )
+            .service(web::scope("/api/v1").route("/track", web::post().to(track::track)))
             .default_service(web::to(health::not_found));
     }
 }

@@ -87,7 +87,12 @@ fn number_text<'a>(
 ) -> Option<&'a str> {
     let value = object.get(field).filter(|v| !is_null(v))?;
     let text = value.get();
-    if text.starts_with('"') || text.starts_with('{') || text.starts_with('[') || text == "true" || text == "false" {
+    if text.starts_with('"')
+        || text.starts_with('{')
+        || text.starts_with('[')
+        || text == "true"
+        || text == "false"
+    {
         problems.add(path, "must be a number");
         return None;
     }
@@ -144,8 +149,8 @@ fn parse_item(
     };
     let before = problems.0.len();
     let id = item_id(&object, &format!("{base}.id"), problems);
-    let name = optional_string(&object, "name", &format!("{base}.name"), problems)
-        .unwrap_or_default();
+    let name =
+        optional_string(&object, "name", &format!("{base}.name"), problems).unwrap_or_default();
     let name = match validate_item_name(&name) {
         Ok(name) => Some(name),
         Err(e) => {
@@ -257,7 +262,10 @@ pub async fn track(
     let body = read_body(&request, payload, state.limits.max_body_bytes).await?;
     let root: &RawValue = serde_json::from_slice(&body).map_err(|e| malformed(&e))?;
     let Some(object) = parse_object(root) else {
-        return Err(ApiError::new(ErrorCode::BadRequest, "the body must be a JSON object"));
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "the body must be a JSON object",
+        ));
     };
     let mut problems = Problems::default();
     let event = required_string(&object, "event", "event", &mut problems);
@@ -296,7 +304,10 @@ pub async fn track(
             Ok(list) if list.len() > MAX_ITEMS_PER_CART => {
                 problems.add(
                     "items",
-                    format!("at most {MAX_ITEMS_PER_CART} items per cart, got {}", list.len()),
+                    format!(
+                        "at most {MAX_ITEMS_PER_CART} items per cart, got {}",
+                        list.len()
+                    ),
                 );
                 None
             }
@@ -322,7 +333,9 @@ pub async fn track(
         None => {
             if !object.contains_key("total") {
                 // Retake requires it; we can work it out when a client leaves it out.
-                items.as_ref().and_then(|items| items_total(items, currency).ok())
+                items
+                    .as_ref()
+                    .and_then(|items| items_total(items, currency).ok())
             } else {
                 None
             }
@@ -401,9 +414,18 @@ async fn order_complete(
                 None
             };
             match value {
-                Some(v) if !v.is_empty() && v.chars().count() <= 200 && !v.chars().any(char::is_control) => Some(v),
+                Some(v)
+                    if !v.is_empty()
+                        && v.chars().count() <= 200
+                        && !v.chars().any(char::is_control) =>
+                {
+                    Some(v)
+                }
                 _ => {
-                    problems.add("orderId", "must be a string or integer of 1 to 200 characters");
+                    problems.add(
+                        "orderId",
+                        "must be a string or integer of 1 to 200 characters",
+                    );
                     None
                 }
             }

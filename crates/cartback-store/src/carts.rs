@@ -128,7 +128,11 @@ pub fn upsert_cart(conn: &mut DbConn, cart: &CartUpsert) -> StoreResult<CartRow>
     Ok(row)
 }
 
-pub fn find_cart(conn: &mut DbConn, tenant_id: &str, cart_id: &str) -> StoreResult<Option<CartRow>> {
+pub fn find_cart(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    cart_id: &str,
+) -> StoreResult<Option<CartRow>> {
     Ok(carts::table
         .filter(carts::tenant_id.eq(tenant_id))
         .filter(carts::id.eq(cart_id))
@@ -198,16 +202,18 @@ pub fn lock_held_cart(
     cart_id: &str,
     worker: &str,
 ) -> StoreResult<Option<CartRow>> {
-    let query = || {
-        carts::table
-            .filter(carts::tenant_id.eq(tenant_id))
-            .filter(carts::id.eq(cart_id))
-            .filter(carts::locked_by.eq(worker))
-            .select(CartRow::as_select())
-    };
+    macro_rules! query {
+        () => {
+            carts::table
+                .filter(carts::tenant_id.eq(tenant_id))
+                .filter(carts::id.eq(cart_id))
+                .filter(carts::locked_by.eq(worker))
+                .select(CartRow::as_select())
+        };
+    }
     let row = match conn {
-        DbConn::Postgres(pg) => query().for_update().first(pg).optional()?,
-        DbConn::Sqlite(sqlite) => query().first(sqlite).optional()?,
+        DbConn::Postgres(pg) => query!().for_update().first(pg).optional()?,
+        DbConn::Sqlite(sqlite) => query!().first(sqlite).optional()?,
     };
     Ok(row)
 }

@@ -15,10 +15,12 @@ pub mod orders;
 pub mod schema;
 pub mod sends;
 mod sql;
-pub mod testing;
 pub mod tenants;
+pub mod testing;
 
-pub use connection::{Backend, DbConn, DbPool, PooledConn, open_pool, redact_url, write_transaction};
+pub use connection::{
+    Backend, DbConn, DbPool, PooledConn, open_pool, redact_url, write_transaction,
+};
 pub use error::{StoreError, StoreResult};
 pub use migrate::run_migrations;
 
@@ -54,6 +56,8 @@ impl Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("backend", &self.backend).finish()
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
     }
 }

@@ -78,15 +78,17 @@ pub fn record_order(
         }
         let cart = match &new.session_id {
             Some(session_id) => {
-                let query = || {
-                    carts::table
-                        .filter(carts::tenant_id.eq(&new.tenant_id))
-                        .filter(carts::session_id.eq(session_id))
-                        .select(CartRow::as_select())
-                };
+                macro_rules! query {
+                    () => {
+                        carts::table
+                            .filter(carts::tenant_id.eq(&new.tenant_id))
+                            .filter(carts::session_id.eq(session_id))
+                            .select(CartRow::as_select())
+                    };
+                }
                 match conn {
-                    DbConn::Postgres(pg) => query().for_update().first(pg).optional()?,
-                    DbConn::Sqlite(sqlite) => query().first(sqlite).optional()?,
+                    DbConn::Postgres(pg) => query!().for_update().first(pg).optional()?,
+                    DbConn::Sqlite(sqlite) => query!().first(sqlite).optional()?,
                 }
             }
             None => None,
@@ -117,7 +119,8 @@ pub fn record_order(
                         carts::next_action_at.eq(None::<NaiveDateTime>),
                     ))
                     .execute(conn)?;
-                    cancelled_sends = cancel_waiting_sends(conn, &new.tenant_id, &cart.id, new.now)?;
+                    cancelled_sends =
+                        cancel_waiting_sends(conn, &new.tenant_id, &cart.id, new.now)?;
                     attribution = status.as_str().to_owned();
                     closed_cart = Some((cart.id.clone(), status));
                 }

@@ -79,8 +79,9 @@ pub struct SendRow {
 
 impl SendRow {
     pub fn status(&self) -> StoreResult<SendStatus> {
-        SendStatus::parse(&self.status)
-            .ok_or_else(|| StoreError::Corrupt(format!("send {} status {:?}", self.id, self.status)))
+        SendStatus::parse(&self.status).ok_or_else(|| {
+            StoreError::Corrupt(format!("send {} status {:?}", self.id, self.status))
+        })
     }
 }
 
@@ -247,14 +248,16 @@ pub fn finish_unsent(
     next_attempt_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    // Matches `sent` too: a provider may fail after its commit point (say, the SMTP
+    // server refused the final dot), and the row must then tell the truth.
     diesel::update(
         recovery_sends::table
             .filter(recovery_sends::id.eq(send_id))
-            .filter(recovery_sends::locked_by.eq(worker))
-            .filter(recovery_sends::status.eq(SendStatus::Sending.as_str())),
+            .filter(recovery_sends::locked_by.eq(worker)),
     )
     .set((
         recovery_sends::status.eq(status.as_str()),
+        recovery_sends::sent_at.eq(None::<NaiveDateTime>),
         recovery_sends::last_error.eq(error),
         recovery_sends::next_attempt_at.eq(next_attempt_at.map(|t| t.naive_utc())),
         recovery_sends::locked_by.eq(None::<String>),

@@ -49,7 +49,9 @@ impl TestDatabase {
         });
         conn.batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap_or_else(|e| panic!("create database {name}: {e}"));
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
+        let base = admin
+            .rsplit_once('/')
+            .map_or(admin.as_str(), |(base, _)| base);
         TestDatabase {
             url: format!("{base}/{name}"),
             backend: Backend::Postgres,

@@ -16,7 +16,9 @@ use cartback_store::carts::{
     upsert_cart,
 };
 use cartback_store::orders::{NewOrder, record_order};
-use cartback_store::sends::{SendDecision, StartSend, finish_sent, list_sends_for_cart, mark_sent, start_send};
+use cartback_store::sends::{
+    SendDecision, StartSend, finish_sent, list_sends_for_cart, mark_sent, start_send,
+};
 use cartback_store::tenants::{NewTenant, Tenant, create_tenant};
 use cartback_store::testing::TestDatabase;
 use cartback_store::{Backend, DbConn, Store};
@@ -125,12 +127,16 @@ fn logical_schema(conn: &mut DbConn) -> BTreeMap<String, Vec<(String, String, bo
             "integer" => "integer",
             "bigint" => "bigint",
             "timestamp" | "timestamp without time zone" => "timestamp",
-            other => panic!("non-portable column type {other} in {}.{}", c.table_name, c.column_name),
+            other => panic!(
+                "non-portable column type {other} in {}.{}",
+                c.table_name, c.column_name
+            ),
         };
-        schema
-            .entry(c.table_name)
-            .or_default()
-            .push((c.column_name, portable.to_owned(), c.nullable == "YES"));
+        schema.entry(c.table_name).or_default().push((
+            c.column_name,
+            portable.to_owned(),
+            c.nullable == "YES",
+        ));
     }
     for columns in schema.values_mut() {
         columns.sort();
@@ -170,61 +176,112 @@ on_both_backends!(keys_authenticate_until_revoked, |db: &TestDatabase| {
     assert_eq!(found.tenant_id, shop.id);
     assert!(authenticate(&mut conn, "sk_wrong").unwrap().is_none());
     let other = tenant(&mut conn, "Other");
-    assert!(revoke_key(&mut conn, &other.id, &key.key.id, now).is_err(), "another tenant cannot revoke it");
+    assert!(
+        revoke_key(&mut conn, &other.id, &key.key.id, now).is_err(),
+        "another tenant cannot revoke it"
+    );
     revoke_key(&mut conn, &shop.id, &key.key.id, now).unwrap();
     assert!(authenticate(&mut conn, &key.secret).unwrap().is_none());
     assert_eq!(list_keys(&mut conn, &shop.id).unwrap().len(), 1);
 });
 
-on_both_backends!(upsert_updates_the_same_cart_and_isolates_tenants, |db: &TestDatabase| {
-    let store = open(db);
-    let mut conn = store.conn().unwrap();
-    let shop = tenant(&mut conn, "Shop");
-    let other = tenant(&mut conn, "Other");
-    let t0 = Utc::now();
-    let first = upsert_cart(&mut conn, &upsert(&shop, "s-1", Some("a@example.com"), t0)).unwrap();
-    let mut change = upsert(&shop, "s-1", None, t0 + TimeDelta::seconds(5));
-    change.items.push(item("b", 100));
-    change.total_minor = 1350;
-    let second = upsert_cart(&mut conn, &change).unwrap();
-    assert_eq!(first.id, second.id);
-    assert_eq!(second.item_count, 2);
-    assert_eq!(second.total_minor, 1350);
-    assert_eq!(second.customer_email.as_deref(), Some("a@example.com"), "an update without email keeps it");
-    assert_eq!(second.created_at, first.created_at);
-    assert!(second.last_activity_at > first.last_activity_at);
-    // Same session id, other tenant: another cart, invisible across tenants.
-    let theirs = upsert_cart(&mut conn, &upsert(&other, "s-1", None, t0)).unwrap();
-    assert_ne!(theirs.id, first.id);
-    assert!(find_cart(&mut conn, &other.id, &first.id).unwrap().is_none());
-    assert_eq!(find_cart_by_session(&mut conn, &shop.id, "s-1").unwrap().unwrap().id, first.id);
-});
-
-on_both_backends!(claims_are_exclusive_and_leases_expire, |db: &TestDatabase| {
-    let store = open(db);
-    let mut conn = store.conn().unwrap();
-    let shop = tenant(&mut conn, "Shop");
-    let t0 = Utc::now() - TimeDelta::hours(2);
-    for i in 0..10 {
-        upsert_cart(&mut conn, &upsert(&shop, &format!("s-{i}"), Some("a@example.com"), t0)).unwrap();
+on_both_backends!(
+    upsert_updates_the_same_cart_and_isolates_tenants,
+    |db: &TestDatabase| {
+        let store = open(db);
+        let mut conn = store.conn().unwrap();
+        let shop = tenant(&mut conn, "Shop");
+        let other = tenant(&mut conn, "Other");
+        let t0 = Utc::now();
+        let first =
+            upsert_cart(&mut conn, &upsert(&shop, "s-1", Some("a@example.com"), t0)).unwrap();
+        let mut change = upsert(&shop, "s-1", None, t0 + TimeDelta::seconds(5));
+        change.items.push(item("b", 100));
+        change.total_minor = 1350;
+        let second = upsert_cart(&mut conn, &change).unwrap();
+        assert_eq!(first.id, second.id);
+        assert_eq!(second.item_count, 2);
+        assert_eq!(second.total_minor, 1350);
+        assert_eq!(
+            second.customer_email.as_deref(),
+            Some("a@example.com"),
+            "an update without email keeps it"
+        );
+        assert_eq!(second.created_at, first.created_at);
+        assert!(second.last_activity_at > first.last_activity_at);
+        // Same session id, other tenant: another cart, invisible across tenants.
+        let theirs = upsert_cart(&mut conn, &upsert(&other, "s-1", None, t0)).unwrap();
+        assert_ne!(theirs.id, first.id);
+        assert!(
+            find_cart(&mut conn, &other.id, &first.id)
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            find_cart_by_session(&mut conn, &shop.id, "s-1")
+                .unwrap()
+                .unwrap()
+                .id,
+            first.id
+        );
     }
-    let now = Utc::now();
-    let lease = now + TimeDelta::seconds(30);
-    let a = claim_due_carts(&mut conn, "worker-a", now, lease, 6).unwrap();
-    let b = claim_due_carts(&mut conn, "worker-b", now, lease, 6).unwrap();
-    assert_eq!(a.len(), 6);
-    assert_eq!(b.len(), 4);
-    assert!(a.iter().all(|c| b.iter().all(|d| d.id != c.id)));
-    assert!(claim_due_carts(&mut conn, "worker-c", now, lease, 6).unwrap().is_empty());
-    // Once the lease runs out, the cart is due again for anyone.
-    let later = lease + TimeDelta::seconds(1);
-    let again = claim_due_carts(&mut conn, "worker-c", later, later + TimeDelta::seconds(30), 100).unwrap();
-    assert_eq!(again.len(), 10);
-    assert!(again.iter().all(|c| c.locked_by.as_deref() == Some("worker-c")));
-    // The old holder can no longer release what it lost.
-    let released = release_cart(&mut conn, &shop.id, &a[0].id, "worker-a", later, |_| unreachable!()).unwrap();
-    assert!(!released);
-});
+);
+
+on_both_backends!(
+    claims_are_exclusive_and_leases_expire,
+    |db: &TestDatabase| {
+        let store = open(db);
+        let mut conn = store.conn().unwrap();
+        let shop = tenant(&mut conn, "Shop");
+        let t0 = Utc::now() - TimeDelta::hours(2);
+        for i in 0..10 {
+            upsert_cart(
+                &mut conn,
+                &upsert(&shop, &format!("s-{i}"), Some("a@example.com"), t0),
+            )
+            .unwrap();
+        }
+        let now = Utc::now();
+        let lease = now + TimeDelta::seconds(30);
+        let a = claim_due_carts(&mut conn, "worker-a", now, lease, 6).unwrap();
+        let b = claim_due_carts(&mut conn, "worker-b", now, lease, 6).unwrap();
+        assert_eq!(a.len(), 6);
+        assert_eq!(b.len(), 4);
+        assert!(a.iter().all(|c| b.iter().all(|d| d.id != c.id)));
+        assert!(
+            claim_due_carts(&mut conn, "worker-c", now, lease, 6)
+                .unwrap()
+                .is_empty()
+        );
+        // Once the lease runs out, the cart is due again for anyone.
+        let later = lease + TimeDelta::seconds(1);
+        let again = claim_due_carts(
+            &mut conn,
+            "worker-c",
+            later,
+            later + TimeDelta::seconds(30),
+            100,
+        )
+        .unwrap();
+        assert_eq!(again.len(), 10);
+        assert!(
+            again
+                .iter()
+                .all(|c| c.locked_by.as_deref() == Some("worker-c"))
+        );
+        // The old holder can no longer release what it lost.
+        let released = release_cart(
+            &mut conn,
+            &shop.id,
+            &a[0].id,
+            "worker-a",
+            later,
+            |_| unreachable!(),
+        )
+        .unwrap();
+        assert!(!released);
+    }
+);
 
 on_both_backends!(a_step_is_sent_at_most_once, |db: &TestDatabase| {
     let store = open(db);
@@ -236,7 +293,12 @@ on_both_backends!(a_step_is_sent_at_most_once, |db: &TestDatabase| {
     let lease = now + TimeDelta::seconds(30);
     let claimed = claim_due_carts(&mut conn, "w1", now, lease, 10).unwrap();
     assert_eq!(claimed.len(), 1);
-    let decide = |_: &cartback_store::carts::CartRow| Ok(Some(SendDecision { step: 0, mark_abandoned: true }));
+    let decide = |_: &cartback_store::carts::CartRow| {
+        Ok(Some(SendDecision {
+            step: 0,
+            mark_abandoned: true,
+        }))
+    };
     let StartSend::Ready { cart: held, send } =
         start_send(&mut conn, &shop.id, &cart.id, "w1", now, lease, decide).unwrap()
     else {
@@ -246,13 +308,20 @@ on_both_backends!(a_step_is_sent_at_most_once, |db: &TestDatabase| {
     assert_eq!(send.attempts, 1);
     assert_eq!(send.idempotency_key, format!("{}:0:0", cart.id));
     assert!(mark_sent(&mut conn, &send.id, "w1", "file", now).unwrap());
-    assert!(!mark_sent(&mut conn, &send.id, "w2", "file", now).unwrap(), "only the holder records");
+    assert!(
+        !mark_sent(&mut conn, &send.id, "w2", "file", now).unwrap(),
+        "only the holder records"
+    );
     finish_sent(&mut conn, &send.id, "w1", "file", Some("msg-1"), now).unwrap();
     // A second pass over the same step (say, after a crash) finds it done.
     let again = start_send(&mut conn, &shop.id, &cart.id, "w1", now, lease, decide).unwrap();
     assert!(matches!(again, StartSend::AlreadyFinal { .. }));
     let released = release_cart(&mut conn, &shop.id, &cart.id, "w1", now, |row| {
-        Ok(CartRelease { status: row.status().unwrap(), next_step: 1, next_action_at: None })
+        Ok(CartRelease {
+            status: row.status().unwrap(),
+            next_step: 1,
+            next_action_at: None,
+        })
     })
     .unwrap();
     assert!(released);
@@ -261,45 +330,67 @@ on_both_backends!(a_step_is_sent_at_most_once, |db: &TestDatabase| {
     assert_eq!(sends[0].status, "sent");
     assert_eq!(sends[0].provider_message_id.as_deref(), Some("msg-1"));
     let after = find_cart(&mut conn, &shop.id, &cart.id).unwrap().unwrap();
-    assert_eq!((after.next_step, after.locked_by, after.next_action_at), (1, None, None));
+    assert_eq!(
+        (after.next_step, after.locked_by, after.next_action_at),
+        (1, None, None)
+    );
 });
 
-on_both_backends!(orders_are_recorded_once_and_close_the_cart, |db: &TestDatabase| {
-    let store = open(db);
-    let mut conn = store.conn().unwrap();
-    let shop = tenant(&mut conn, "Shop");
-    let now = Utc::now();
-    upsert_cart(&mut conn, &upsert(&shop, "s-1", Some("a@example.com"), now)).unwrap();
-    let order = NewOrder {
-        tenant_id: shop.id.clone(),
-        order_ref: Some("INV-1".to_owned()),
-        session_id: Some("s-1".to_owned()),
-        total_minor: Some(1250),
-        currency: "USD".to_owned(),
-        now,
-    };
-    let first = record_order(&mut conn, &order, |_, history| {
-        assert_eq!(history.emails_sent, 0);
-        Ok(Some(CartStatus::Converted))
-    })
-    .unwrap();
-    assert!(!first.duplicate);
-    let cart = find_cart_by_session(&mut conn, &shop.id, "s-1").unwrap().unwrap();
-    assert_eq!(cart.status, "converted");
-    assert_eq!(cart.next_action_at, None);
-    let second = record_order(&mut conn, &order, |_, _| panic!("a repeat must not attribute again")).unwrap();
-    assert!(second.duplicate);
-    assert_eq!(second.order.id, first.order.id);
-    // An order for a session we never saw is still recorded.
-    let unknown = NewOrder { order_ref: Some("INV-2".to_owned()), session_id: Some("nobody".to_owned()), ..order };
-    let outcome = record_order(&mut conn, &unknown, |_, _| unreachable!()).unwrap();
-    assert_eq!(outcome.order.attribution, "unmatched");
-    assert!(outcome.closed_cart.is_none());
-    // A new CART_UPDATE on the converted cart starts a new cycle.
-    let revived = upsert_cart(&mut conn, &upsert(&shop, "s-1", None, now + TimeDelta::minutes(1))).unwrap();
-    assert_eq!((revived.status.as_str(), revived.cycle, revived.next_step), ("active", 1, 0));
-    assert_eq!(revived.id, cart.id);
-});
+on_both_backends!(
+    orders_are_recorded_once_and_close_the_cart,
+    |db: &TestDatabase| {
+        let store = open(db);
+        let mut conn = store.conn().unwrap();
+        let shop = tenant(&mut conn, "Shop");
+        let now = Utc::now();
+        upsert_cart(&mut conn, &upsert(&shop, "s-1", Some("a@example.com"), now)).unwrap();
+        let order = NewOrder {
+            tenant_id: shop.id.clone(),
+            order_ref: Some("INV-1".to_owned()),
+            session_id: Some("s-1".to_owned()),
+            total_minor: Some(1250),
+            currency: "USD".to_owned(),
+            now,
+        };
+        let first = record_order(&mut conn, &order, |_, history| {
+            assert_eq!(history.emails_sent, 0);
+            Ok(Some(CartStatus::Converted))
+        })
+        .unwrap();
+        assert!(!first.duplicate);
+        let cart = find_cart_by_session(&mut conn, &shop.id, "s-1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(cart.status, "converted");
+        assert_eq!(cart.next_action_at, None);
+        let second = record_order(&mut conn, &order, |_, _| {
+            panic!("a repeat must not attribute again")
+        })
+        .unwrap();
+        assert!(second.duplicate);
+        assert_eq!(second.order.id, first.order.id);
+        // An order for a session we never saw is still recorded.
+        let unknown = NewOrder {
+            order_ref: Some("INV-2".to_owned()),
+            session_id: Some("nobody".to_owned()),
+            ..order
+        };
+        let outcome = record_order(&mut conn, &unknown, |_, _| unreachable!()).unwrap();
+        assert_eq!(outcome.order.attribution, "unmatched");
+        assert!(outcome.closed_cart.is_none());
+        // A new CART_UPDATE on the converted cart starts a new cycle.
+        let revived = upsert_cart(
+            &mut conn,
+            &upsert(&shop, "s-1", None, now + TimeDelta::minutes(1)),
+        )
+        .unwrap();
+        assert_eq!(
+            (revived.status.as_str(), revived.cycle, revived.next_step),
+            ("active", 1, 0)
+        );
+        assert_eq!(revived.id, cart.id);
+    }
+);
 
 on_both_backends!(run_query_dsl_smoke, |db: &TestDatabase| {
     let store = open(db);

@@ -17,7 +17,13 @@ pub(crate) struct RecordSent {
 impl CommitPoint for RecordSent {
     fn commit(&self) -> Result<(), String> {
         let mut conn = self.store.conn().map_err(|e| e.to_string())?;
-        match mark_sent(&mut conn, &self.send_id, &self.worker_id, self.provider, Utc::now()) {
+        match mark_sent(
+            &mut conn,
+            &self.send_id,
+            &self.worker_id,
+            self.provider,
+            Utc::now(),
+        ) {
             Ok(true) => Ok(()),
             Ok(false) => Err("the send is no longer held by this worker".to_owned()),
             Err(error) => Err(error.to_string()),

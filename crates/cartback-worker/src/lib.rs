@@ -89,7 +89,9 @@ impl Worker {
         while let Some(result) = tasks.join_next().await {
             match result {
                 Ok(Ok(())) => {}
-                Ok(Err(error)) => tracing::warn!(%error, "cart processing failed; the lease will expire and another pass retries it"),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "cart processing failed; the lease will expire and another pass retries it")
+                }
                 Err(error) => tracing::error!(%error, "cart task panicked"),
             }
         }
@@ -98,7 +100,10 @@ impl Worker {
 
     /// Polls until `shutdown` resolves. A batch in progress is finished before
     /// returning, so no claim is left hanging on a clean stop.
-    pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), WorkerError> {
+    pub async fn run(
+        &self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), WorkerError> {
         tokio::pin!(shutdown);
         tracing::info!(worker = %self.config.worker_id, provider = self.provider.kind(), "worker started");
         loop {

@@ -13,10 +13,10 @@ use cartback_store::sends::{
 };
 use cartback_store::tenants::{Tenant, find_tenant};
 
+use crate::WorkerError;
 use crate::commit::RecordSent;
 use crate::config::WorkerConfig;
 use crate::render::render_recovery_email;
-use crate::WorkerError;
 
 pub(crate) struct CartJob {
     pub store: Store,
@@ -77,9 +77,14 @@ impl CartJob {
         let released = self
             .blocking(move |store| {
                 let now = Utc::now();
-                release_cart(&mut *store.conn()?, &tenant_id, &cart_id, &worker, now, |row| {
-                    plan_release(row, &policy, now, finished_step, retry)
-                })
+                release_cart(
+                    &mut *store.conn()?,
+                    &tenant_id,
+                    &cart_id,
+                    &worker,
+                    now,
+                    |row| plan_release(row, &policy, now, finished_step, retry),
+                )
             })
             .await?;
         if !released {
@@ -111,14 +116,22 @@ impl CartJob {
         let decide_policy = policy.clone();
         let started = self
             .blocking(move |store| {
-                start_send(&mut *store.conn()?, &tenant_id, &cart_id, &worker, now, lease_until, |fresh| {
-                    // Re-read right before sending: ordered, emptied, email removed?
-                    let evaluation = evaluate(&fresh.facts()?, &decide_policy, now);
-                    Ok(evaluation.send_now.map(|step| SendDecision {
-                        step,
-                        mark_abandoned: evaluation.transition == Some(CartStatus::Abandoned),
-                    }))
-                })
+                start_send(
+                    &mut *store.conn()?,
+                    &tenant_id,
+                    &cart_id,
+                    &worker,
+                    now,
+                    lease_until,
+                    |fresh| {
+                        // Re-read right before sending: ordered, emptied, email removed?
+                        let evaluation = evaluate(&fresh.facts()?, &decide_policy, now);
+                        Ok(evaluation.send_now.map(|step| SendDecision {
+                            step,
+                            mark_abandoned: evaluation.transition == Some(CartStatus::Abandoned),
+                        }))
+                    },
+                )
             })
             .await?;
         match started {
@@ -196,7 +209,15 @@ impl CartJob {
                     Some(at) => {
                         tracing::warn!(cart = %cart.id, step, attempts, error = %message, "send failed; will retry");
                         self.blocking(move |store| {
-                            finish_unsent(&mut *store.conn()?, &send_id, &worker, SendStatus::Retry, Some(&message), Some(at), Utc::now())
+                            finish_unsent(
+                                &mut *store.conn()?,
+                                &send_id,
+                                &worker,
+                                SendStatus::Retry,
+                                Some(&message),
+                                Some(at),
+                                Utc::now(),
+                            )
                         })
                         .await?;
                         self.release(policy, None, Some((step, at))).await
@@ -204,7 +225,15 @@ impl CartJob {
                     None => {
                         tracing::warn!(cart = %cart.id, step, attempts, error = %message, "send failed for good");
                         self.blocking(move |store| {
-                            finish_unsent(&mut *store.conn()?, &send_id, &worker, SendStatus::Dead, Some(&message), None, Utc::now())
+                            finish_unsent(
+                                &mut *store.conn()?,
+                                &send_id,
+                                &worker,
+                                SendStatus::Dead,
+                                Some(&message),
+                                None,
+                                Utc::now(),
+                            )
                         })
                         .await?;
                         self.release(policy, Some(step), None).await

@@ -58,7 +58,9 @@ pub fn render_recovery_email(
     _public_url: &str,
 ) -> Result<EmailMessage, EmailError> {
     let Some(email) = cart.customer_email.clone() else {
-        return Err(EmailError::InvalidMessage("the cart has no email address".to_owned()));
+        return Err(EmailError::InvalidMessage(
+            "the cart has no email address".to_owned(),
+        ));
     };
     let currency = Currency::parse(&cart.currency)
         .map_err(|e| EmailError::InvalidMessage(format!("cart currency: {e}")))?;
@@ -75,7 +77,10 @@ pub fn render_recovery_email(
         .as_deref()
         .map(|url| recovery_link(url, &cart.session_id));
 
-    let mut text = format!("{greeting}\n\nYou left these items in your cart at {}:\n\n", tenant.name);
+    let mut text = format!(
+        "{greeting}\n\nYou left these items in your cart at {}:\n\n",
+        tenant.name
+    );
     let mut rows = String::new();
     for item in &items {
         let price = Money::from_minor(item.unit_price_minor, currency);
@@ -108,7 +113,10 @@ pub fn render_recovery_email(
     );
     Ok(EmailMessage {
         from: Mailbox {
-            name: tenant.from_name.clone().or_else(|| Some(tenant.name.clone())),
+            name: tenant
+                .from_name
+                .clone()
+                .or_else(|| Some(tenant.name.clone())),
             email: tenant.from_email.clone(),
         },
         to: Mailbox {
@@ -121,7 +129,10 @@ pub fn render_recovery_email(
         text,
         headers: Vec::new(),
         idempotency_key: send.idempotency_key.clone(),
-        tags: vec!["cart-recovery".to_owned(), format!("step-{}", send.step + 1)],
+        tags: vec![
+            "cart-recovery".to_owned(),
+            format!("step-{}", send.step + 1),
+        ],
     })
 }
 
@@ -143,6 +154,9 @@ mod tests {
 
     #[test]
     fn html_is_escaped() {
-        assert_eq!(escape_html("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape_html("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

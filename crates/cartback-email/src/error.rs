@@ -1,0 +1,45 @@
+use std::time::Duration;
+
+/// How a send failed, classified for the worker's retry decision.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    #[error("transient: {message}")]
+    Transient {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    #[error("rate limited: {message}")]
+    RateLimited {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    #[error("permanent: {message}")]
+    Permanent { message: String },
+    /// The message itself is unusable (bad address, header injection attempt…).
+    #[error("invalid message: {0}")]
+    InvalidMessage(String),
+}
+
+impl EmailError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            EmailError::Transient { .. } | EmailError::RateLimited { .. }
+        )
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            EmailError::Transient { retry_after, .. }
+            | EmailError::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    pub(crate) fn transient(message: impl Into<String>) -> EmailError {
+        EmailError::Transient {
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! SMTP through lettre's connection API, driven step by step so the worker can
+//! record the send between transmitting the message and the final `.` that makes
+//! the server take responsibility for it.
+
+use std::fmt;
+use std::time::Duration;
+
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::ClientId;
+
+use crate::error::EmailError;
+use crate::message::{EmailMessage, SendReceipt};
+use crate::mime::build_mime;
+use crate::provider::{CommitPoint, EmailProvider, run_commit};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain text: only for a local catcher on loopback.
+    None,
+    /// Upgrade with STARTTLS (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub timeout: Duration,
+}
+
+impl fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+fn percent_decode(text: &str) -> Result<String, EmailError> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| {
+                    EmailError::InvalidMessage("bad percent-encoding in SMTP URL".into())
+                })?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| EmailError::InvalidMessage("SMTP URL is not UTF-8".into()))
+}
+
+impl SmtpConfig {
+    /// `smtp://host:port` (plain), `smtp://user:pass@host:587?tls=starttls`,
+    /// `smtps://user:pass@host:465` (implicit TLS). User and password may be
+    /// percent-encoded.
+    pub fn from_url(url: &str) -> Result<SmtpConfig, EmailError> {
+        let invalid = |why: &str| EmailError::InvalidMessage(format!("SMTP URL: {why}"));
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| invalid("expected smtp:// or smtps://"))?;
+        let (rest, query) = match rest.split_once('?') {
+            Some((rest, query)) => (rest, Some(query)),
+            None => (rest, None),
+        };
+        let rest = rest.trim_end_matches('/');
+        let (userinfo, hostport) = match rest.rsplit_once('@') {
+            Some((userinfo, hostport)) => (Some(userinfo), hostport),
+            None => (None, rest),
+        };
+        let mut security = match scheme {
+            "smtp" => SmtpSecurity::None,
+            "smtps" => SmtpSecurity::Tls,
+            _ => return Err(invalid("expected smtp:// or smtps://")),
+        };
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            match pair {
+                "tls=starttls" | "starttls=true" => security = SmtpSecurity::StartTls,
+                "tls=none" => security = SmtpSecurity::None,
+                "tls=implicit" | "tls=tls" => security = SmtpSecurity::Tls,
+                other => return Err(invalid(&format!("unknown option {other:?}"))),
+            }
+        }
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse().map_err(|_| invalid("bad port"))?),
+            None => (
+                hostport,
+                match security {
+                    SmtpSecurity::Tls => 465,
+                    SmtpSecurity::StartTls => 587,
+                    SmtpSecurity::None => 25,
+                },
+            ),
+        };
+        if host.is_empty() {
+            return Err(invalid("missing host"));
+        }
+        let (username, password) = match userinfo {
+            Some(info) => match info.split_once(':') {
+                Some((user, pass)) => (Some(percent_decode(user)?), Some(percent_decode(pass)?)),
+                None => (Some(percent_decode(info)?), None),
+            },
+            None => (None, None),
+        };
+        Ok(SmtpConfig {
+            host: host.to_owned(),
+            port,
+            security,
+            username,
+            password,
+            timeout: Duration::from_secs(30),
+        })
+    }
+}
+
+pub struct SmtpProvider {
+    config: SmtpConfig,
+    hello: ClientId,
+}
+
+impl SmtpProvider {
+    pub fn new(config: SmtpConfig) -> Result<SmtpProvider, EmailError> {
+        if config.username.is_some() != config.password.is_some() {
+            return Err(EmailError::InvalidMessage(
+                "SMTP username and password go together".into(),
+            ));
+        }
+        Ok(SmtpProvider {
+            config,
+            hello: ClientId::default(),
+        })
+    }
+
+    fn tls(&self) -> Result<TlsParameters, EmailError> {
+        TlsParameters::new(self.config.host.clone()).map_err(|e| classify(&e))
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, EmailError> {
+        let implicit = match self.config.security {
+            SmtpSecurity::Tls => Some(self.tls()?),
+            _ => None,
+        };
+        let mut conn = AsyncSmtpConnection::connect_tokio1(
+            (self.config.host.as_str(), self.config.port),
+            Some(self.config.timeout),
+            &self.hello,
+            implicit,
+            None,
+        )
+        .await
+        .map_err(|e| classify(&e))?;
+        if self.config.security == SmtpSecurity::StartTls {
+            conn.starttls(self.tls()?, &self.hello)
+                .await
+                .map_err(|e| classify(&e))?;
+        }
+        if let (Some(user), Some(pass)) = (&self.config.username, &self.config.password) {
+            let credentials = Credentials::new(user.clone(), pass.clone());
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], &credentials)
+                .await
+                .map_err(|e| classify(&e))?;
+        }
+        Ok(conn)
+    }
+
+    async fn transact(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        message: &EmailMessage,
+        commit: &dyn CommitPoint,
+    ) -> Result<SendReceipt, EmailError> {
+        let email = build_mime(message)?;
+        let envelope = email.envelope().clone();
+        let body = email.formatted();
+        conn.command(Mail::new(envelope.from().cloned(), vec![]))
+            .await
+            .map_err(|e| classify(&e))?;
+        for to in envelope.to() {
+            conn.command(Rcpt::new(to.clone(), vec![]))
+                .await
+                .map_err(|e| classify(&e))?;
+        }
+        conn.command(Data).await.map_err(|e| classify(&e))?;
+        // lettre writes the parts, then the terminating "\r\n.\r\n". Asking the
+        // iterator for its next part after the body is the last moment before the
+        // server owns the message: that is where the send is recorded.
+        let mut committed: Option<Result<(), String>> = None;
+        let parts = BodyThenCommit {
+            body: Some(body.as_slice()),
+            commit,
+            committed: &mut committed,
+        };
+        let response = conn.message_iter(parts).await;
+        if let Some(Err(error)) = &committed {
+            // The final dot was already on its way; nothing can call it back.
+            tracing::error!(%error, "the send could not be recorded before delivery");
+        }
+        let response = response.map_err(|e| classify(&e))?;
+        let id = response
+            .message()
+            .next()
+            .map(|line| line.chars().take(200).collect::<String>());
+        Ok(SendReceipt {
+            provider_message_id: id,
+        })
+    }
+}
+
+struct BodyThenCommit<'a> {
+    body: Option<&'a [u8]>,
+    commit: &'a dyn CommitPoint,
+    committed: &'a mut Option<Result<(), String>>,
+}
+
+impl<'a> Iterator for BodyThenCommit<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if let Some(body) = self.body.take() {
+            return Some(body);
+        }
+        if self.committed.is_none() {
+            *self.committed = Some(run_commit(self.commit));
+        }
+        None
+    }
+}
+
+/// Maps lettre's errors: 4xx replies, timeouts, network and TLS trouble are worth
+/// another try; 5xx replies are final and keep the server's words.
+fn classify(error: &lettre::transport::smtp::Error) -> EmailError {
+    let message = error.to_string();
+    if error.is_permanent() {
+        return EmailError::Permanent { message };
+    }
+    if let Some(code) = error.status()
+        && code.to_string() == "452"
+    {
+        return EmailError::RateLimited {
+            message,
+            retry_after: None,
+        };
+    }
+    EmailError::Transient {
+        message,
+        retry_after: None,
+    }
+}
+
+#[async_trait::async_trait]
+impl EmailProvider for SmtpProvider {
+    fn kind(&self) -> &'static str {
+        "smtp"
+    }
+
+    fn has_commit_point(&self) -> bool {
+        true
+    }
+
+    async fn send(
+        &self,
+        message: &EmailMessage,
+        commit: &dyn CommitPoint,
+    ) -> Result<SendReceipt, EmailError> {
+        let timeout = self.config.timeout;
+        let attempt = async {
+            let mut conn = self.connect().await?;
+            let result = self.transact(&mut conn, message, commit).await;
+            match &result {
+                Ok(_) => {
+                    let _ = conn.quit().await;
+                }
+                Err(_) => conn.abort().await,
+            }
+            result
+        };
+        tokio::time::timeout(timeout * 2, attempt)
+            .await
+            .unwrap_or_else(|_| Err(EmailError::transient("SMTP send timed out")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let plain = SmtpConfig::from_url("smtp://127.0.0.1:1025").unwrap();
+        assert_eq!(
+            (plain.host.as_str(), plain.port, plain.security),
+            ("127.0.0.1", 1025, SmtpSecurity::None)
+        );
+        let auth =
+            SmtpConfig::from_url("smtp://me%40x.com:p%3Ass@mail.x.com:587?tls=starttls").unwrap();
+        assert_eq!(auth.username.as_deref(), Some("me@x.com"));
+        assert_eq!(auth.password.as_deref(), Some("p:ss"));
+        assert_eq!(auth.security, SmtpSecurity::StartTls);
+        assert_eq!(
+            SmtpConfig::from_url("smtps://mail.x.com").unwrap().port,
+            465
+        );
+        assert!(SmtpConfig::from_url("http://x").is_err());
+        assert!(SmtpConfig::from_url("smtp://:25").is_err());
+        assert!(
+            !format!("{auth:?}").contains("p:ss"),
+            "Debug hides the password"
+        );
+    }
+}

@@ -1,0 +1,258 @@
+//! The worker against both backends, with providers that fail the way real ones do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+
+use cartback_domain::{CartItem, RecoveryPolicy};
+use cartback_email::{
+    CommitPoint, EmailError, EmailMessage, EmailProvider, FileProvider, SendReceipt,
+};
+use cartback_store::carts::{CartUpsert, find_cart, upsert_cart};
+use cartback_store::sends::list_sends_for_cart;
+use cartback_store::tenants::{NewTenant, Tenant, create_tenant};
+use cartback_store::testing::TestDatabase;
+use cartback_store::{Backend, Store};
+use cartback_worker::{Worker, WorkerConfig};
+
+/// Fails with `error` for the first `failures` calls, then accepts.
+struct Flaky {
+    failures: u32,
+    error: EmailError,
+    calls: AtomicU32,
+    commit_first: bool,
+}
+
+#[async_trait::async_trait]
+impl EmailProvider for Flaky {
+    fn kind(&self) -> &'static str {
+        "flaky"
+    }
+    fn has_commit_point(&self) -> bool {
+        self.commit_first
+    }
+    async fn send(
+        &self,
+        _message: &EmailMessage,
+        commit: &dyn CommitPoint,
+    ) -> Result<SendReceipt, EmailError> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.commit_first {
+            commit.commit().map_err(|e| EmailError::Transient {
+                message: e,
+                retry_after: None,
+            })?;
+        }
+        if call < self.failures {
+            return Err(self.error.clone());
+        }
+        Ok(SendReceipt {
+            provider_message_id: Some(format!("msg-{call}")),
+        })
+    }
+}
+
+fn setup(backend: Backend, policy: RecoveryPolicy) -> (TestDatabase, Store, Tenant, String) {
+    let db = TestDatabase::new(backend);
+    let store = Store::open(&db.url, 4).unwrap();
+    store.migrate().unwrap();
+    let mut conn = store.conn().unwrap();
+    let tenant = create_tenant(
+        &mut conn,
+        &NewTenant {
+            name: "Shop".to_owned(),
+            from_email: "shop@example.com".to_owned(),
+            from_name: None,
+            recovery_url: Some("https://shop.example/cart".to_owned()),
+            policy,
+        },
+        Utc::now().naive_utc(),
+    )
+    .unwrap();
+    // Last activity long enough ago that step 0 is due now.
+    let past = Utc::now() - TimeDelta::seconds(10);
+    let cart = upsert_cart(
+        &mut conn,
+        &CartUpsert {
+            tenant_id: tenant.id.clone(),
+            session_id: "s-1".to_owned(),
+            items: vec![CartItem {
+                id: "sku".to_owned(),
+                name: "Mug".to_owned(),
+                unit_price_minor: 1250,
+                quantity: 2,
+                image_url: None,
+                url: None,
+            }],
+            total_minor: 2500,
+            currency: "EUR".to_owned(),
+            customer_email: Some("sam@example.com".to_owned()),
+            customer_name: Some("Sam".to_owned()),
+            now: past,
+            next_action_at: past,
+        },
+    )
+    .unwrap();
+    drop(conn);
+    (db, store, tenant, cart.id)
+}
+
+fn config() -> WorkerConfig {
+    WorkerConfig {
+        poll_interval: Duration::from_millis(10),
+        retry_base: Duration::from_millis(1),
+        max_attempts: 3,
+        lease: Duration::from_secs(30),
+        ..WorkerConfig::default()
+    }
+}
+
+/// Runs passes until nothing is due for a short while.
+async fn drain(worker: &Worker) {
+    let mut idle = 0;
+    while idle < 20 {
+        if worker.run_once().await.unwrap() == 0 {
+            idle += 1;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        } else {
+            idle = 0;
+        }
+    }
+}
+
+async fn transient_failures_are_retried_then_sent(backend: Backend) {
+    let (_db, store, tenant, cart_id) = setup(
+        backend,
+        RecoveryPolicy::with_single_delay(TimeDelta::seconds(1)),
+    );
+    let provider = Arc::new(Flaky {
+        failures: 2,
+        error: EmailError::Transient {
+            message: "connection reset".to_owned(),
+            retry_after: None,
+        },
+        calls: AtomicU32::new(0),
+        commit_first: false,
+    });
+    let worker = Worker::new(store.clone(), provider.clone(), config());
+    drain(&worker).await;
+    assert_eq!(provider.calls.load(Ordering::SeqCst), 3);
+    let sends = list_sends_for_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id).unwrap();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0].status, "sent");
+    assert_eq!(sends[0].attempts, 3);
+    assert_eq!(sends[0].provider_message_id.as_deref(), Some("msg-2"));
+    let cart = find_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(cart.status, "abandoned");
+    assert_eq!(cart.next_step, 1);
+    assert!(cart.locked_by.is_none());
+}
+
+async fn too_many_failures_end_dead_with_the_reason(backend: Backend) {
+    let (_db, store, tenant, cart_id) = setup(
+        backend,
+        RecoveryPolicy::with_single_delay(TimeDelta::seconds(1)),
+    );
+    let provider = Arc::new(Flaky {
+        failures: 100,
+        error: EmailError::RateLimited {
+            message: "slow down".to_owned(),
+            retry_after: Some(Duration::from_millis(5)),
+        },
+        calls: AtomicU32::new(0),
+        commit_first: false,
+    });
+    let worker = Worker::new(store.clone(), provider.clone(), config());
+    drain(&worker).await;
+    assert_eq!(provider.calls.load(Ordering::SeqCst), 3, "max_attempts");
+    let sends = list_sends_for_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id).unwrap();
+    assert_eq!(sends[0].status, "dead");
+    assert!(
+        sends[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("slow down")
+    );
+}
+
+async fn permanent_failures_are_not_retried(backend: Backend) {
+    let (_db, store, tenant, cart_id) = setup(
+        backend,
+        RecoveryPolicy::with_single_delay(TimeDelta::seconds(1)),
+    );
+    let provider = Arc::new(Flaky {
+        failures: 100,
+        error: EmailError::Permanent {
+            message: "550 mailbox unavailable".to_owned(),
+        },
+        calls: AtomicU32::new(0),
+        commit_first: true,
+    });
+    let worker = Worker::new(store.clone(), provider.clone(), config());
+    drain(&worker).await;
+    assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
+    let sends = list_sends_for_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id).unwrap();
+    // The provider passed its commit point and then failed: the row is corrected.
+    assert_eq!(sends[0].status, "dead");
+    assert!(sends[0].last_error.as_deref().unwrap().contains("550"));
+}
+
+async fn file_outbox_gets_one_email_per_step(backend: Backend) {
+    let policy = RecoveryPolicy {
+        steps: vec![
+            cartback_domain::RecoveryStep { delay_ms: 1_000 },
+            cartback_domain::RecoveryStep { delay_ms: 2_000 },
+        ],
+        ..RecoveryPolicy::default()
+    };
+    let (_db, store, tenant, cart_id) = setup(backend, policy);
+    let outbox = tempfile::tempdir().unwrap();
+    let worker = Worker::new(
+        store.clone(),
+        Arc::new(FileProvider::new(outbox.path())),
+        config(),
+    );
+    drain(&worker).await;
+    // Both steps are overdue (last activity 10 s ago): two emails, one file each.
+    let files: Vec<_> = std::fs::read_dir(outbox.path())
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let eml = std::fs::read_to_string(files[0].path()).unwrap();
+    assert!(eml.contains("sam@example.com"));
+    assert!(eml.contains("session_id=s-1"));
+    let sends = list_sends_for_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id).unwrap();
+    assert_eq!(sends.iter().filter(|s| s.status == "sent").count(), 2);
+    // Nothing more happens on later passes.
+    drain(&worker).await;
+    assert_eq!(std::fs::read_dir(outbox.path()).unwrap().count(), 2);
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(Backend::Sqlite).await })*
+        }
+        mod postgres {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(Backend::Postgres).await })*
+        }
+    };
+}
+
+on_both_backends!(
+    transient_failures_are_retried_then_sent,
+    too_many_failures_end_dead_with_the_reason,
+    permanent_failures_are_not_retried,
+    file_outbox_gets_one_email_per_step,
+);

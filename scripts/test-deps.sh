@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs the test peers into the project-local .tools/ folder (idempotent):
+# maildev 3.0.0, a real SMTP server with an HTTP API to read mail back.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .tools/maildev/node_modules/.bin/maildev ]; then
+    mkdir -p .tools/maildev
+    npm install --prefix .tools/maildev maildev@3.0.0 --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,98 @@
+//! `cartback dev`, the README's run command: one process, SQLite, emails as .eml files.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+
+use cartback_e2e::process::{Running, bin_path, free_port, wait_for};
+
+fn eml_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn dev_writes_a_recovery_email_to_the_outbox_unless_ordered() {
+    let workdir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(bin_path("cartback"))
+        .arg("dev")
+        .current_dir(workdir.path())
+        .env_remove("DATABASE_URL")
+        .env("CARTBACK_BIND", format!("127.0.0.1:{port}"))
+        .env("CARTBACK_DEMO_DELAY", "600ms")
+        .env("CARTBACK_POLL_INTERVAL", "50ms")
+        .env("CARTBACK_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _dev = Running {
+        child,
+        name: "cartback dev".to_owned(),
+    };
+
+    // The banner prints the secret key and a ready curl.
+    let mut secret = None;
+    let mut saw_curl = false;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(key) = line.trim().strip_prefix("secret key") {
+            secret = Some(key.trim().to_owned());
+        }
+        if line.contains("curl") && line.contains("/api/v1/track") {
+            saw_curl = true;
+            break;
+        }
+    }
+    let secret = secret.expect("the banner prints the secret key");
+    assert!(secret.starts_with("sk_") && saw_curl);
+    assert!(
+        workdir.path().join("cartback.db").exists(),
+        "sqlite://cartback.db by default"
+    );
+
+    let http = reqwest::blocking::Client::new();
+    let track = |body: serde_json::Value| {
+        let response = http
+            .post(format!("http://127.0.0.1:{port}/api/v1/track"))
+            .header("X-API-Key", &secret)
+            .json(&body)
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+    };
+    let cart = |session: &str, email: &str| {
+        json!({"event": "CART_UPDATE", "sessionId": session, "customerEmail": email,
+               "items": [{"id": "sku_1", "name": "Blue mug", "price": 12.50, "quantity": 2}], "total": 25.00})
+    };
+    track(cart("ordered", "paid@example.com"));
+    track(
+        json!({"event": "ORDER_COMPLETE", "sessionId": "ordered", "orderId": "A-1", "total": 25.00}),
+    );
+    track(cart("left", "left@example.com"));
+
+    let outbox = workdir.path().join("outbox");
+    wait_for("an .eml in ./outbox", Duration::from_secs(20), || {
+        !eml_files(&outbox).is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    let files = eml_files(&outbox);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let eml = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(eml.contains("left@example.com"));
+    assert!(!eml.contains("paid@example.com"));
+    assert!(eml.contains("Blue mug"));
+}
