@@ -189,7 +189,7 @@ pub fn claim_due_carts(
         .bind::<BigInt, _>(limit)
         .load::<CartRow>(conn)?;
     // RETURNING order is unspecified; oldest due first.
-    rows.sort_by(|a, b| a.last_activity_at.cmp(&b.last_activity_at));
+    rows.sort_by_key(|row| row.last_activity_at);
     Ok(rows)
 }
 
