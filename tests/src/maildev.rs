@@ -81,6 +81,17 @@ impl Maildev {
         self.try_emails().expect("maildev /api/email")
     }
 
+    /// The raw RFC 5322 source of one email, headers included (maildev's JSON
+    /// keeps only a few headers).
+    pub fn source(&self, id: &str) -> String {
+        let url = format!("http://127.0.0.1:{}/api/email/{id}/source", self.web_port);
+        self.http
+            .get(url)
+            .send()
+            .and_then(|r| r.text())
+            .expect("maildev source")
+    }
+
     /// Recipient addresses of every email received.
     pub fn recipients(&self) -> Vec<String> {
         self.emails()

@@ -1,0 +1,267 @@
+//! The file and SMTP adapters against real peers: the file system and maildev.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use cartback_e2e::maildev::Maildev;
+use cartback_email::{
+    CommitPoint, EmailError, EmailMessage, EmailProvider, FileProvider, Mailbox, NoCommit,
+    SmtpConfig, SmtpProvider,
+};
+
+fn message(key: &str) -> EmailMessage {
+    EmailMessage {
+        from: Mailbox {
+            name: Some("Zoë's Shop".to_owned()),
+            email: "shop@example.com".to_owned(),
+        },
+        to: Mailbox {
+            name: Some("Sam\r\nBcc: evil@example.net".to_owned()),
+            email: "sam@example.com".to_owned(),
+        },
+        reply_to: None,
+        subject: "Ihr Warenkorb wartet – 🛒".to_owned(),
+        html: "<p>Your <b>cart</b></p>".to_owned(),
+        text: "Your cart".to_owned(),
+        headers: vec![
+            (
+                "List-Unsubscribe".to_owned(),
+                "<https://cartback.example/u/tok>".to_owned(),
+            ),
+            (
+                "List-Unsubscribe-Post".to_owned(),
+                "List-Unsubscribe=One-Click".to_owned(),
+            ),
+        ],
+        idempotency_key: key.to_owned(),
+        tags: vec!["step-1".to_owned()],
+    }
+}
+
+struct Counting(AtomicU32);
+impl CommitPoint for Counting {
+    fn commit(&self) -> Result<(), String> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+struct Refusing;
+impl CommitPoint for Refusing {
+    fn commit(&self) -> Result<(), String> {
+        Err("database unavailable".to_owned())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_provider_writes_one_safe_eml_per_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let provider = FileProvider::new(dir.path().join("outbox"));
+    let commit = Counting(AtomicU32::new(0));
+    provider
+        .send(&message("cart_1:0:0"), &commit)
+        .await
+        .unwrap();
+    provider
+        .send(&message("cart_1:0:0"), &commit)
+        .await
+        .unwrap();
+    assert_eq!(commit.0.load(Ordering::SeqCst), 2);
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(
+        files.len(),
+        1,
+        "a retry with the same key replaces, never adds"
+    );
+    let eml = std::fs::read_to_string(files[0].path()).unwrap();
+    assert!(eml.contains("multipart/alternative"));
+    assert!(eml.contains("text/plain") && eml.contains("text/html"));
+    assert!(eml.contains("List-Unsubscribe: <https://cartback.example/u/tok>"));
+    let subject = eml.lines().find(|l| l.starts_with("Subject: ")).unwrap();
+    assert!(
+        subject.is_ascii() && subject.contains("=?"),
+        "unicode subject is encoded: {subject}"
+    );
+    assert!(
+        !eml.lines()
+            .any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+        "no header injection:\n{eml}"
+    );
+    assert!(eml.contains("Message-ID: <cart_1.0.0@example.com>"));
+
+    let refused = provider.send(&message("cart_2:0:0"), &Refusing).await;
+    assert!(matches!(refused, Err(EmailError::Transient { .. })));
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["cart_1-0-0.eml".to_owned()],
+        "a refused commit leaves nothing behind"
+    );
+}
+
+#[tokio::test]
+async fn invalid_headers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let provider = FileProvider::new(dir.path());
+    let mut bad = message("k");
+    bad.headers
+        .push(("X-Evil".to_owned(), "a\r\nBcc: x@y.z".to_owned()));
+    assert!(matches!(
+        provider.send(&bad, &NoCommit).await,
+        Err(EmailError::InvalidMessage(_))
+    ));
+    let mut bad = message("k");
+    bad.headers.push(("Bad Name".to_owned(), "v".to_owned()));
+    assert!(matches!(
+        provider.send(&bad, &NoCommit).await,
+        Err(EmailError::InvalidMessage(_))
+    ));
+}
+
+/// Raw HTTP GET, usable from inside a commit point (no async runtime needed).
+fn inbox_is_empty(web_port: u16) -> bool {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", web_port)).unwrap();
+    write!(stream, "GET /api/email HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response.rsplit("\r\n\r\n").next().unwrap().trim() == "[]"
+}
+
+struct CheckInboxEmpty {
+    web_port: u16,
+    seen_empty: Mutex<Vec<bool>>,
+}
+impl CommitPoint for CheckInboxEmpty {
+    fn commit(&self) -> Result<(), String> {
+        self.seen_empty
+            .lock()
+            .unwrap()
+            .push(inbox_is_empty(self.web_port));
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_delivers_to_a_real_server_and_commits_before_the_server_has_it() {
+    let maildev = tokio::task::spawn_blocking(Maildev::start).await.unwrap();
+    let provider = SmtpProvider::new(SmtpConfig::from_url(&maildev.smtp_url()).unwrap()).unwrap();
+    let commit = CheckInboxEmpty {
+        web_port: maildev.web_port,
+        seen_empty: Mutex::new(Vec::new()),
+    };
+    provider
+        .send(&message("cart_9:0:1"), &commit)
+        .await
+        .unwrap();
+    assert_eq!(
+        *commit.seen_empty.lock().unwrap(),
+        vec![true],
+        "committed once, before delivery"
+    );
+    let (emails, source) = tokio::task::spawn_blocking(move || {
+        let emails = maildev.emails();
+        let source = maildev.source(emails[0]["id"].as_str().unwrap());
+        (emails, source)
+    })
+    .await
+    .unwrap();
+    assert_eq!(emails.len(), 1);
+    let mail = &emails[0];
+    assert_eq!(mail["subject"], "Ihr Warenkorb wartet – 🛒");
+    assert_eq!(mail["to"][0]["address"], "sam@example.com");
+    assert_eq!(mail["from"][0]["address"], "shop@example.com");
+    assert_eq!(mail["from"][0]["name"], "Zoë's Shop");
+    assert_eq!(mail["text"].as_str().unwrap().trim(), "Your cart");
+    assert!(mail["html"].as_str().unwrap().contains("<b>cart</b>"));
+    assert!(
+        source.contains("List-Unsubscribe: <https://cartback.example/u/tok>\r\n"),
+        "{source}"
+    );
+    assert!(source.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
+    assert!(
+        !source.to_ascii_lowercase().contains("\r\nbcc:"),
+        "no header injection"
+    );
+    assert!(mail["calculatedBcc"].as_array().is_none_or(Vec::is_empty));
+}
+
+/// A scripted SMTP server: greets, accepts EHLO and MAIL, answers RCPT with `reply`.
+async fn scripted_server(reply: &'static str) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, mut write) = socket.into_split();
+        let mut lines = BufReader::new(read).lines();
+        write.write_all(b"220 test ESMTP\r\n").await.unwrap();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let upper = line.to_ascii_uppercase();
+            let answer = if upper.starts_with("EHLO") {
+                "250 test\r\n".to_owned()
+            } else if upper.starts_with("RCPT") {
+                format!("{reply}\r\n")
+            } else if upper.starts_with("QUIT") {
+                let _ = write.write_all(b"221 bye\r\n").await;
+                break;
+            } else {
+                "250 ok\r\n".to_owned()
+            };
+            if write.write_all(answer.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_errors_are_classified() {
+    let smtp = |port: u16| {
+        let mut config = SmtpConfig::from_url(&format!("smtp://127.0.0.1:{port}")).unwrap();
+        config.timeout = Duration::from_secs(5);
+        SmtpProvider::new(config).unwrap()
+    };
+    let port = scripted_server("550 5.1.1 mailbox unavailable").await;
+    let result = smtp(port).send(&message("k1"), &NoCommit).await;
+    match result {
+        Err(EmailError::Permanent { message }) => {
+            assert!(message.contains("mailbox unavailable"), "{message}")
+        }
+        other => panic!("expected permanent, got {other:?}"),
+    }
+    let port = scripted_server("421 4.7.0 try again later").await;
+    let result = smtp(port).send(&message("k2"), &NoCommit).await;
+    assert!(
+        matches!(result, Err(EmailError::Transient { .. })),
+        "{result:?}"
+    );
+    let port = scripted_server("452 4.5.3 too many recipients").await;
+    let result = smtp(port).send(&message("k3"), &NoCommit).await;
+    assert!(
+        result.as_ref().is_err_and(EmailError::is_retryable),
+        "{result:?}"
+    );
+    // Nobody listening.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let result = smtp(closed).send(&message("k4"), &NoCommit).await;
+    assert!(
+        matches!(result, Err(EmailError::Transient { .. })),
+        "{result:?}"
+    );
+}
