@@ -109,6 +109,16 @@ fn money(text: &str, currency: Currency, path: &str, problems: &mut Problems) ->
     }
 }
 
+/// The `total` field: an exact amount of zero or more.
+fn non_negative_total(text: &str, currency: Currency, problems: &mut Problems) -> Option<Money> {
+    let total = money(text, currency, "total", problems)?;
+    if total.is_negative() {
+        problems.add("total", "must not be negative");
+        return None;
+    }
+    Some(total)
+}
+
 /// An id a storefront may send as a string or as an integer.
 fn item_id(object: &RawObject<'_>, path: &str, problems: &mut Problems) -> Option<String> {
     let Some(value) = object.get("id").filter(|v| !is_null(v)) else {
@@ -322,14 +332,7 @@ pub async fn track(
         },
     };
     let total = match number_text(&object, "total", "total", &mut problems) {
-        Some(text) => money(text, currency, "total", &mut problems).and_then(|m| {
-            if m.is_negative() {
-                problems.add("total", "must not be negative");
-                None
-            } else {
-                Some(m)
-            }
-        }),
+        Some(text) => non_negative_total(text, currency, &mut problems),
         None => {
             if !object.contains_key("total") {
                 // Retake requires it; we can work it out when a client leaves it out.
@@ -432,15 +435,7 @@ async fn order_complete(
         }
     };
     let total = number_text(object, "total", "total", &mut problems)
-        .and_then(|text| money(text, currency, "total", &mut problems))
-        .and_then(|m| {
-            if m.is_negative() {
-                problems.add("total", "must not be negative");
-                None
-            } else {
-                Some(m)
-            }
-        });
+        .and_then(|text| non_negative_total(text, currency, &mut problems));
     if !problems.0.is_empty() {
         return Err(ApiError::validation(problems.0));
     }
