@@ -32,10 +32,12 @@ fn with(mut body: Value, path: &[&str], value: Value) -> Value {
         };
     }
     let last = path[path.len() - 1];
-    if value == json!("<remove>") {
-        target.as_object_mut().unwrap().remove(last);
-    } else {
-        target[last] = value;
+    match (last.parse::<usize>(), value == json!("<remove>")) {
+        (Ok(index), _) => target[index] = value,
+        (Err(_), true) => {
+            target.as_object_mut().unwrap().remove(last);
+        }
+        (Err(_), false) => target[last] = value,
     }
     body
 }
@@ -389,7 +391,68 @@ fn bad_input_is_refused(backend: Backend) {
         0
     );
 
-    // And the good request still works on the same server.
+    // A sweep of hostile values through every field of both events: never a 5xx.
+    let weird = [
+        json!(null),
+        json!(true),
+        json!(-1),
+        json!(0),
+        json!(1e300),
+        json!(-0.0),
+        json!(""),
+        json!("x".repeat(5000)),
+        json!([]),
+        json!({}),
+        json!("\u{0}\r\n"),
+        json!(12345678901234567890u64),
+        json!(0.1),
+        json!("🛒"),
+        json!([{"id": null}]),
+    ];
+    let paths: [&[&str]; 10] = [
+        &["event"],
+        &["sessionId"],
+        &["items"],
+        &["items", "0"],
+        &["items", "0", "id"],
+        &["items", "0", "price"],
+        &["items", "0", "quantity"],
+        &["total"],
+        &["currency"],
+        &["customerEmail"],
+    ];
+    for path in paths {
+        for value in &weird {
+            for event in ["CART_UPDATE", "ORDER_COMPLETE"] {
+                let body = with(
+                    with(good_cart(), &["event"], json!(event)),
+                    path,
+                    value.clone(),
+                );
+                let response = http
+                    .post(format!("{base}/api/v1/track"))
+                    .header("X-API-Key", &secret)
+                    .body(body.to_string())
+                    .send()
+                    .unwrap();
+                let status = response.status().as_u16();
+                assert!(
+                    matches!(status, 200 | 400 | 422),
+                    "{status} for {path:?} = {value}: {}",
+                    response.text().unwrap_or_default()
+                );
+            }
+        }
+    }
+
+    // The server is still healthy and the good request works.
+    assert!(
+        http.get(format!("{base}/healthz"))
+            .send()
+            .unwrap()
+            .status()
+            .is_success()
+    );
     let response = http
         .post(format!("{base}/api/v1/track"))
         .header("X-API-Key", &secret)
@@ -397,10 +460,7 @@ fn bad_input_is_refused(backend: Backend) {
         .send()
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(
-        count_carts(&mut store.conn().unwrap(), &tenant_id).unwrap(),
-        1
-    );
+    assert!(count_carts(&mut store.conn().unwrap(), &tenant_id).unwrap() >= 1);
 }
 
 #[test]
