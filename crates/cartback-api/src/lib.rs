@@ -1,5 +1,4 @@
-//! cartback's HTTP API as a library: the binary only parses configuration and calls
-//! [`serve`]; tests build the same app with [`configure`].
+#![doc = include_str!("../README.md")]
 
 mod auth;
 mod body;

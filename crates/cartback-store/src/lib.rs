@@ -1,9 +1,4 @@
-//! cartback's storage: one diesel codebase over SQLite (the embedded default) and
-//! PostgreSQL (production), chosen by the scheme of the database URL.
-//!
-//! Functions take a `&mut DbConn`, so the same call runs alone or inside a
-//! transaction. Every query filters by tenant, except the worker's claim of due
-//! carts, which by nature serves all tenants and is followed by per-tenant queries.
+#![doc = include_str!("../README.md")]
 
 pub mod api_keys;
 pub mod carts;

@@ -1,9 +1,4 @@
-//! cartback's recovery worker as a library: find due carts through the
-//! `next_action_at` index, take a lease, decide with the pure domain rules, send
-//! outside any transaction, record the result, retry transient failures.
-//!
-//! Any number of workers may run against one database: leases and the unique
-//! `(cart, cycle, step)` send row keep every step to one email.
+#![doc = include_str!("../README.md")]
 
 mod commit;
 mod config;
