@@ -1,16 +1,25 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod conformance;
 mod error;
 mod file;
+mod http;
+mod mailgun;
 mod message;
 mod mime;
 mod provider;
+mod resend;
+mod sendgrid;
 mod smtp;
 
 pub use error::EmailError;
 pub use file::FileProvider;
+pub use http::HTTP_TIMEOUT;
+pub use mailgun::{MailgunConfig, MailgunProvider, MailgunRegion};
 pub use message::{EmailMessage, Mailbox, SendReceipt};
 pub use mime::build_mime;
 pub use provider::{CommitPoint, EmailProvider, NoCommit};
+pub use resend::{RESEND_API, ResendConfig, ResendProvider};
+pub use sendgrid::{SENDGRID_API, SendGridConfig, SendGridProvider};
 pub use smtp::{SmtpConfig, SmtpProvider, SmtpSecurity};

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use cartback_e2e::maildev::Maildev;
+use cartback_email::conformance::{Received, check_received, sample_message};
 use cartback_email::{
     CommitPoint, EmailError, EmailMessage, EmailProvider, FileProvider, Mailbox, NoCommit,
     SmtpConfig, SmtpProvider,
@@ -264,4 +265,43 @@ async fn smtp_errors_are_classified() {
         matches!(result, Err(EmailError::Transient { .. })),
         "{result:?}"
     );
+}
+
+/// maildev's parsed JSON plus the raw source's headers, as the conformance kit wants it.
+fn received_from_maildev(mail: &serde_json::Value, source: &str) -> Received {
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    let head = source.split("\r\n\r\n").next().unwrap_or_default();
+    // Unfold continuation lines before splitting headers.
+    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+    Received {
+        from_email: text(&mail["from"][0]["address"]).unwrap_or_default(),
+        from_name: text(&mail["from"][0]["name"]).filter(|n| !n.is_empty()),
+        to_email: text(&mail["to"][0]["address"]).unwrap_or_default(),
+        to_name: text(&mail["to"][0]["name"]).filter(|n| !n.is_empty()),
+        subject: text(&mail["subject"]).unwrap_or_default(),
+        html: text(&mail["html"]).unwrap_or_default(),
+        text: text(&mail["text"]).unwrap_or_default(),
+        headers: unfolded
+            .lines()
+            .filter_map(|line| line.split_once(": "))
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect(),
+        idempotency_key: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_passes_the_conformance_kit() {
+    let maildev = tokio::task::spawn_blocking(Maildev::start).await.unwrap();
+    let provider = SmtpProvider::new(SmtpConfig::from_url(&maildev.smtp_url()).unwrap()).unwrap();
+    let message = sample_message("cart_7:0:0");
+    provider.send(&message, &NoCommit).await.unwrap();
+    let received = tokio::task::spawn_blocking(move || {
+        let mail = maildev.emails().remove(0);
+        let source = maildev.source(mail["id"].as_str().unwrap());
+        received_from_maildev(&mail, &source)
+    })
+    .await
+    .unwrap();
+    check_received(&message, &received, false).unwrap();
 }

@@ -1,0 +1,176 @@
+//! What the HTTP providers share: one client, addresses formatted safely, and the
+//! mapping from HTTP answers to [`EmailError`].
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+use crate::error::EmailError;
+use crate::message::Mailbox;
+
+/// Per-request timeout of the HTTP providers; the worker's lease must exceed it.
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub(crate) fn client() -> Result<reqwest::Client, EmailError> {
+    reqwest::Client::builder()
+        .timeout(HTTP_TIMEOUT)
+        .user_agent(concat!("cartback/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| EmailError::InvalidMessage(format!("HTTP client: {e}")))
+}
+
+/// A display name cleaned of control characters; None when nothing is left.
+pub(crate) fn clean_name(mailbox: &Mailbox) -> Option<String> {
+    mailbox
+        .name
+        .as_ref()
+        .map(|n| n.chars().filter(|c| !c.is_control()).collect::<String>())
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+}
+
+/// `"Display Name" <address>` with the name as an RFC 5322 quoted string, so a
+/// name can never smuggle in another address or a header.
+pub(crate) fn format_mailbox(mailbox: &Mailbox) -> String {
+    match clean_name(mailbox) {
+        Some(name) => {
+            let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("\"{escaped}\" <{}>", mailbox.email)
+        }
+        None => mailbox.email.clone(),
+    }
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    wait.to_std().ok()
+}
+
+/// Maps a non-success answer: 429 is rate limiting, 408 and 5xx are worth another
+/// try, other 4xx (bad key, invalid message) are final. The provider's own words
+/// are kept, shortened.
+pub(crate) fn classify_status(
+    provider: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &str,
+) -> EmailError {
+    let detail: String = body.chars().take(300).collect();
+    let message = format!("{provider} answered {status}: {detail}");
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return EmailError::RateLimited {
+            message,
+            retry_after: retry_after(headers),
+        };
+    }
+    if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
+        return EmailError::Transient {
+            message,
+            retry_after: retry_after(headers),
+        };
+    }
+    EmailError::Permanent { message }
+}
+
+/// Network failures and timeouts are transient.
+pub(crate) fn classify_transport(provider: &str, error: &reqwest::Error) -> EmailError {
+    EmailError::transient(format!("{provider} request failed: {error}"))
+}
+
+/// Sends a prepared request and returns the successful answer, or the classified error.
+pub(crate) async fn execute(
+    provider: &str,
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, EmailError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| classify_transport(provider, &e))?;
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap_or_default();
+    Err(classify_status(provider, status, &headers, &body))
+}
+
+/// Header values travel as data in the HTTP APIs, yet a CR or LF in one would end
+/// up in the recipient's message: refuse them, as the MIME builder does.
+pub(crate) fn checked_headers(
+    headers: &[(String, String)],
+) -> Result<Vec<(String, String)>, EmailError> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let valid_name =
+                !name.is_empty() && name.bytes().all(|b| (33..=126).contains(&b) && b != b':');
+            if !valid_name {
+                return Err(EmailError::InvalidMessage(format!(
+                    "invalid header name {name:?}"
+                )));
+            }
+            if value.contains(['\r', '\n']) {
+                return Err(EmailError::InvalidMessage(format!(
+                    "header {name} contains a line break"
+                )));
+            }
+            Ok((name.clone(), value.clone()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_quoted_safely() {
+        let mailbox = Mailbox {
+            name: Some("Sam \"x\" <a@b.c>\r\nBcc: d@e.f".to_owned()),
+            email: "sam@example.com".to_owned(),
+        };
+        assert_eq!(
+            format_mailbox(&mailbox),
+            "\"Sam \\\"x\\\" <a@b.c>Bcc: d@e.f\" <sam@example.com>"
+        );
+        let bare = Mailbox {
+            name: Some("  ".to_owned()),
+            email: "a@b.co".to_owned(),
+        };
+        assert_eq!(format_mailbox(&bare), "a@b.co");
+    }
+
+    #[test]
+    fn statuses_map_to_error_classes() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(
+            classify_status("x", StatusCode::TOO_MANY_REQUESTS, &headers, "slow").retry_after(),
+            Some(Duration::from_secs(7))
+        );
+        assert!(
+            classify_status(
+                "x",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &HeaderMap::new(),
+                ""
+            )
+            .is_retryable()
+        );
+        assert!(
+            !classify_status("x", StatusCode::UNAUTHORIZED, &HeaderMap::new(), "").is_retryable()
+        );
+        assert!(
+            !classify_status("x", StatusCode::UNPROCESSABLE_ENTITY, &HeaderMap::new(), "")
+                .is_retryable()
+        );
+    }
+}
