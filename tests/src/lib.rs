@@ -3,5 +3,6 @@
 //! `cargo build --bins`; `scripts/test.sh` does) against real peers on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod http_stub;
 pub mod maildev;
 pub mod process;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use cartback_e2e::http_stub::HttpStub;
 use cartback_e2e::maildev::Maildev;
 use cartback_e2e::process::{Running, free_port, run, spawn, wait_for};
 use cartback_store::carts::find_cart_by_session;
@@ -327,4 +328,57 @@ fn sigterm_stops_a_worker_cleanly() {
     let mut worker = worker(&db, &maildev, &[]);
     std::thread::sleep(Duration::from_millis(500));
     assert!(worker.terminate().success());
+}
+
+#[test]
+fn a_worker_sends_through_an_http_provider() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    let stub = HttpStub::start();
+    let tenant = create_tenant(&db, "200ms");
+    let api = Api::start(&db);
+    let (status, _) = api.track(
+        &tenant.secret,
+        &cart_update("sess-http", Some("http@example.com")),
+    );
+    assert_eq!(status, 200);
+    let _worker = spawn(
+        "cartback-worker",
+        &[
+            ("DATABASE_URL", db.url.clone()),
+            ("CARTBACK_EMAIL_PROVIDER", "resend".to_owned()),
+            ("CARTBACK_PROVIDER_API_KEY", "re_e2e_key".to_owned()),
+            ("CARTBACK_PROVIDER_BASE_URL", stub.base_url.clone()),
+            ("CARTBACK_POLL_INTERVAL", "50ms".to_owned()),
+        ],
+        &[],
+    );
+    wait_for("the provider call", Duration::from_secs(20), || {
+        !stub.requests().is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let requests = stub.requests();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(
+        (request.method.as_str(), request.path.as_str()),
+        ("POST", "/emails")
+    );
+    assert_eq!(request.header("authorization"), Some("Bearer re_e2e_key"));
+    let cart_id = find_cart_by_session(
+        &mut Store::open(&db.url, 1).unwrap().conn().unwrap(),
+        &tenant.id,
+        "sess-http",
+    )
+    .unwrap()
+    .unwrap()
+    .id;
+    assert_eq!(
+        request.header("idempotency-key"),
+        Some(format!("{cart_id}:0:0").as_str())
+    );
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(body["to"][0], json!("\"Sam Shopper\" <http@example.com>"));
+    let store = Store::open(&db.url, 1).unwrap();
+    let sent = count_sends(&mut store.conn().unwrap(), &tenant.id, SendStatus::Sent).unwrap();
+    assert_eq!(sent, 1);
 }

@@ -90,6 +90,18 @@ pub enum ProviderKind {
     File,
     /// Send through the SMTP server at --smtp-url.
     Smtp,
+    /// Resend's HTTP API, with --provider-api-key.
+    Resend,
+    /// SendGrid's v3 API, with --provider-api-key.
+    Sendgrid,
+    /// Mailgun's messages API, with --provider-api-key, --mailgun-domain and --mailgun-region.
+    Mailgun,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MailgunRegionArg {
+    Us,
+    Eu,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -103,6 +115,18 @@ pub struct EmailArgs {
     /// SMTP server: smtp://user:pass@host:587 (STARTTLS with ?tls=starttls), smtps://host:465, or smtp://127.0.0.1:1025 for a local catcher.
     #[arg(long, env = "CARTBACK_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
+    /// API key of the resend, sendgrid or mailgun provider.
+    #[arg(long, env = "CARTBACK_PROVIDER_API_KEY", hide_env_values = true)]
+    pub provider_api_key: Option<String>,
+    /// Override the provider's API base URL (a proxy, or a local stub in tests).
+    #[arg(long, env = "CARTBACK_PROVIDER_BASE_URL")]
+    pub provider_base_url: Option<String>,
+    /// Mailgun sending domain.
+    #[arg(long, env = "CARTBACK_MAILGUN_DOMAIN")]
+    pub mailgun_domain: Option<String>,
+    /// Mailgun region: us (api.mailgun.net) or eu (api.eu.mailgun.net).
+    #[arg(long, env = "CARTBACK_MAILGUN_REGION", value_enum, default_value_t = MailgunRegionArg::Us)]
+    pub mailgun_region: MailgunRegionArg,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,12 +7,16 @@ use anyhow::Context;
 use tracing_subscriber::EnvFilter;
 
 use cartback_api::{ApiLimits, AppState};
-use cartback_email::{EmailProvider, FileProvider, SmtpConfig, SmtpProvider};
+use cartback_email::{
+    EmailProvider, FileProvider, MailgunConfig, MailgunProvider, MailgunRegion, ResendConfig,
+    ResendProvider, SendGridConfig, SendGridProvider, SmtpConfig, SmtpProvider,
+};
 use cartback_store::{Store, redact_url};
 use cartback_worker::{Worker, WorkerConfig};
 
 use crate::options::{
-    ApiArgs, CommonArgs, EmailArgs, LogFormat, MigrateArgs, ProviderKind, WorkerArgs,
+    ApiArgs, CommonArgs, EmailArgs, LogFormat, MailgunRegionArg, MigrateArgs, ProviderKind,
+    WorkerArgs,
 };
 
 pub fn init_logging(common: &CommonArgs) {
@@ -40,6 +44,14 @@ pub fn open_store(common: &CommonArgs, migrate: Option<&MigrateArgs>) -> anyhow:
     Ok(store)
 }
 
+fn api_key(email: &EmailArgs) -> anyhow::Result<String> {
+    email
+        .provider_api_key
+        .clone()
+        .filter(|k| !k.is_empty())
+        .context("this provider needs --provider-api-key (CARTBACK_PROVIDER_API_KEY)")
+}
+
 pub fn build_provider(email: &EmailArgs) -> anyhow::Result<Arc<dyn EmailProvider>> {
     Ok(match email.email_provider {
         ProviderKind::File => Arc::new(FileProvider::new(email.outbox_dir.clone())),
@@ -50,6 +62,34 @@ pub fn build_provider(email: &EmailArgs) -> anyhow::Result<Arc<dyn EmailProvider
                 .context("--email-provider smtp needs --smtp-url (CARTBACK_SMTP_URL)")?;
             let config = SmtpConfig::from_url(url).context("invalid --smtp-url")?;
             Arc::new(SmtpProvider::new(config).context("configuring SMTP")?)
+        }
+        ProviderKind::Resend => {
+            let mut config = ResendConfig::new(api_key(email)?);
+            if let Some(url) = &email.provider_base_url {
+                config.base_url = url.clone();
+            }
+            Arc::new(ResendProvider::new(config)?)
+        }
+        ProviderKind::Sendgrid => {
+            let mut config = SendGridConfig::new(api_key(email)?);
+            if let Some(url) = &email.provider_base_url {
+                config.base_url = url.clone();
+            }
+            Arc::new(SendGridProvider::new(config)?)
+        }
+        ProviderKind::Mailgun => {
+            let domain = email.mailgun_domain.clone().context(
+                "--email-provider mailgun needs --mailgun-domain (CARTBACK_MAILGUN_DOMAIN)",
+            )?;
+            let region = match email.mailgun_region {
+                MailgunRegionArg::Us => MailgunRegion::Us,
+                MailgunRegionArg::Eu => MailgunRegion::Eu,
+            };
+            let mut config = MailgunConfig::new(api_key(email)?, domain, region);
+            if let Some(url) = &email.provider_base_url {
+                config.base_url = url.clone();
+            }
+            Arc::new(MailgunProvider::new(config)?)
         }
     })
 }
