@@ -11,6 +11,7 @@ mod mime;
 mod provider;
 mod resend;
 mod sendgrid;
+mod settings;
 mod smtp;
 
 pub use error::EmailError;
@@ -22,4 +23,5 @@ pub use mime::build_mime;
 pub use provider::{CommitPoint, EmailProvider, NoCommit};
 pub use resend::{RESEND_API, ResendConfig, ResendProvider};
 pub use sendgrid::{SENDGRID_API, SendGridConfig, SendGridProvider};
+pub use settings::{ProviderSettings, Region};
 pub use smtp::{SmtpConfig, SmtpProvider, SmtpSecurity};

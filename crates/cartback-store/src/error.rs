@@ -15,6 +15,8 @@ pub enum StoreError {
     Migration(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("secrets: {0}")]
+    Crypto(String),
     #[error("not found")]
     NotFound,
 }

@@ -3,6 +3,8 @@
 pub mod api_keys;
 pub mod carts;
 pub mod connection;
+pub mod crypto;
+pub mod email_providers;
 pub mod error;
 pub mod ids;
 pub mod migrate;

@@ -93,4 +93,25 @@ diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(carts -> tenants (tenant_id));
 diesel::joinable!(recovery_sends -> carts (cart_id));
 diesel::joinable!(orders -> tenants (tenant_id));
-diesel::allow_tables_to_appear_in_same_query!(tenants, api_keys, carts, recovery_sends, orders);
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    api_keys,
+    carts,
+    recovery_sends,
+    orders,
+    email_providers
+);
+
+diesel::table! {
+    email_providers (tenant_id) {
+        tenant_id -> Text,
+        kind -> Text,
+        settings -> Text,
+        key_id -> Text,
+        masked -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(email_providers -> tenants (tenant_id));

@@ -397,3 +397,60 @@ on_both_backends!(run_query_dsl_smoke, |db: &TestDatabase| {
     let mut conn = store.conn().unwrap();
     diesel::sql_query("SELECT 1").execute(&mut *conn).unwrap();
 });
+
+on_both_backends!(
+    provider_secrets_are_sealed_and_survive_rotation,
+    |db: &TestDatabase| {
+        use cartback_store::crypto::MasterKeys;
+        use cartback_store::email_providers::{
+            delete_provider, find_provider, reseal_all, set_provider,
+        };
+        let store = open(db);
+        let mut conn = store.conn().unwrap();
+        let shop = tenant(&mut conn, "Shop");
+        let old = MasterKeys::generate();
+        let keys = MasterKeys::from_config(Some(&old), None).unwrap();
+        let secret = "re_TOPSECRET_0123456789";
+        let settings = format!(r#"{{"provider":"resend","apiKey":"{secret}"}}"#);
+        set_provider(
+            &mut conn,
+            &keys,
+            &shop.id,
+            "resend",
+            &settings,
+            r#"{"provider":"resend","apiKeyHint":"re_…6789"}"#,
+            Utc::now(),
+        )
+        .unwrap();
+        let row = find_provider(&mut conn, &shop.id).unwrap().unwrap();
+        assert_eq!(row.open(&keys).unwrap(), settings);
+
+        // Nothing in any table holds the secret in clear.
+        let dump: Vec<Column> = match &mut *conn {
+        DbConn::Postgres(pg) => diesel::sql_query(
+            "SELECT 'email_providers' AS table_name, settings AS column_name, masked AS data_type, kind AS nullable FROM email_providers",
+        )
+        .load(pg)
+        .unwrap(),
+        DbConn::Sqlite(sqlite) => diesel::sql_query(
+            "SELECT 'email_providers' AS table_name, settings AS column_name, masked AS data_type, kind AS nullable FROM email_providers",
+        )
+        .load(sqlite)
+        .unwrap(),
+    };
+        assert_eq!(dump.len(), 1);
+        assert!(dump.iter().all(|c| !c.column_name.contains("TOPSECRET") && !c.data_type.contains("TOPSECRET")));
+
+        // Rotation: the new key seals, the old one still opens until everything is resealed.
+        let new = MasterKeys::generate();
+        let rotated = MasterKeys::from_config(Some(&new), Some(&old)).unwrap();
+        assert_eq!(reseal_all(&mut conn, &rotated).unwrap(), 1);
+        assert_eq!(reseal_all(&mut conn, &rotated).unwrap(), 0, "already done");
+        let row = find_provider(&mut conn, &shop.id).unwrap().unwrap();
+        assert_eq!(Some(row.key_id.as_str()), rotated.current_id());
+        let only_new = MasterKeys::from_config(Some(&new), None).unwrap();
+        assert_eq!(row.open(&only_new).unwrap(), settings);
+        assert!(delete_provider(&mut conn, &shop.id).unwrap());
+        assert!(find_provider(&mut conn, &shop.id).unwrap().is_none());
+    }
+);

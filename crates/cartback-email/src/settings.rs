@@ -1,0 +1,200 @@
+//! A tenant's (or the server's) choice of provider and its credentials, as stored
+//! (encrypted) and as accepted by the API: one tagged JSON object per provider.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::EmailError;
+use crate::file::FileProvider;
+use crate::mailgun::{MailgunConfig, MailgunProvider, MailgunRegion};
+use crate::provider::EmailProvider;
+use crate::resend::{ResendConfig, ResendProvider};
+use crate::sendgrid::{SendGridConfig, SendGridProvider};
+use crate::smtp::{SmtpConfig, SmtpProvider};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Region {
+    #[default]
+    Us,
+    Eu,
+}
+
+/// Provider settings. Secrets live only here; [`ProviderSettings::masked`] is what
+/// may be shown.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "provider", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ProviderSettings {
+    File {
+        dir: PathBuf,
+    },
+    Smtp {
+        url: String,
+    },
+    Resend {
+        #[serde(rename = "apiKey")]
+        api_key: String,
+        #[serde(rename = "baseUrl", default, skip_serializing_if = "Option::is_none")]
+        base_url: Option<String>,
+    },
+    Sendgrid {
+        #[serde(rename = "apiKey")]
+        api_key: String,
+        #[serde(rename = "baseUrl", default, skip_serializing_if = "Option::is_none")]
+        base_url: Option<String>,
+    },
+    Mailgun {
+        #[serde(rename = "apiKey")]
+        api_key: String,
+        domain: String,
+        #[serde(default)]
+        region: Region,
+        #[serde(rename = "baseUrl", default, skip_serializing_if = "Option::is_none")]
+        base_url: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for ProviderSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print a secret, even in a debug log.
+        f.write_str(&self.masked().to_string())
+    }
+}
+
+/// `re_…abcd`: enough to recognise a key, useless to anyone else.
+fn hint(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() < 12 {
+        return "…".to_owned();
+    }
+    let head: String = chars[..3].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+fn smtp_hint(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = url[scheme + 3..at].split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn base(url: &Option<String>, default: String) -> String {
+    url.clone().unwrap_or(default)
+}
+
+impl ProviderSettings {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProviderSettings::File { .. } => "file",
+            ProviderSettings::Smtp { .. } => "smtp",
+            ProviderSettings::Resend { .. } => "resend",
+            ProviderSettings::Sendgrid { .. } => "sendgrid",
+            ProviderSettings::Mailgun { .. } => "mailgun",
+        }
+    }
+
+    /// The settings with every secret replaced by a short hint.
+    pub fn masked(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            ProviderSettings::File { dir } => json!({"provider": "file", "dir": dir}),
+            ProviderSettings::Smtp { url } => json!({"provider": "smtp", "url": smtp_hint(url)}),
+            ProviderSettings::Resend { api_key, base_url } => {
+                json!({"provider": "resend", "apiKeyHint": hint(api_key), "baseUrl": base_url})
+            }
+            ProviderSettings::Sendgrid { api_key, base_url } => {
+                json!({"provider": "sendgrid", "apiKeyHint": hint(api_key), "baseUrl": base_url})
+            }
+            ProviderSettings::Mailgun {
+                api_key,
+                domain,
+                region,
+                base_url,
+            } => {
+                json!({"provider": "mailgun", "apiKeyHint": hint(api_key), "domain": domain, "region": region, "baseUrl": base_url})
+            }
+        }
+    }
+
+    /// Checks the settings and builds the provider they describe.
+    pub fn build(&self) -> Result<Arc<dyn EmailProvider>, EmailError> {
+        let require = |value: &str, what: &str| {
+            if value.trim().is_empty() || value.len() > 4096 || value.contains(char::is_control) {
+                Err(EmailError::InvalidMessage(format!(
+                    "{what} is missing or invalid"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        Ok(match self {
+            ProviderSettings::File { dir } => Arc::new(FileProvider::new(dir.clone())),
+            ProviderSettings::Smtp { url } => {
+                Arc::new(SmtpProvider::new(SmtpConfig::from_url(url)?)?)
+            }
+            ProviderSettings::Resend { api_key, base_url } => {
+                require(api_key, "apiKey")?;
+                let mut config = ResendConfig::new(api_key.clone());
+                config.base_url = base(base_url, config.base_url);
+                Arc::new(ResendProvider::new(config)?)
+            }
+            ProviderSettings::Sendgrid { api_key, base_url } => {
+                require(api_key, "apiKey")?;
+                let mut config = SendGridConfig::new(api_key.clone());
+                config.base_url = base(base_url, config.base_url);
+                Arc::new(SendGridProvider::new(config)?)
+            }
+            ProviderSettings::Mailgun {
+                api_key,
+                domain,
+                region,
+                base_url,
+            } => {
+                require(api_key, "apiKey")?;
+                let region = match region {
+                    Region::Us => MailgunRegion::Us,
+                    Region::Eu => MailgunRegion::Eu,
+                };
+                let mut config = MailgunConfig::new(api_key.clone(), domain.clone(), region);
+                config.base_url = base(base_url, config.base_url);
+                Arc::new(MailgunProvider::new(config)?)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_shape_and_masking() {
+        let settings: ProviderSettings = serde_json::from_str(
+            r#"{"provider": "mailgun", "apiKey": "key-0123456789abcdef", "domain": "mg.shop.example", "region": "eu"}"#,
+        )
+        .unwrap();
+        assert_eq!(settings.kind(), "mailgun");
+        let masked = settings.masked().to_string();
+        assert!(!masked.contains("0123456789abcdef"), "{masked}");
+        assert!(masked.contains("key…cdef"));
+        assert!(!format!("{settings:?}").contains("0123456789"));
+        assert!(settings.build().is_ok());
+        let smtp = ProviderSettings::Smtp {
+            url: "smtp://me:secret@mail.example:587?tls=starttls".into(),
+        };
+        assert!(!smtp.masked().to_string().contains("secret"));
+        assert!(serde_json::from_str::<ProviderSettings>(r#"{"provider": "resend"}"#).is_err());
+        assert!(serde_json::from_str::<ProviderSettings>(r#"{"provider": "pigeon"}"#).is_err());
+        let empty = ProviderSettings::Resend {
+            api_key: " ".into(),
+            base_url: None,
+        };
+        assert!(empty.build().is_err());
+    }
+}
