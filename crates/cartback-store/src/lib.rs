@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 #![doc = include_str!("../README.md")]
 
 pub mod api_keys;
