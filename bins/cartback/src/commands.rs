@@ -7,9 +7,13 @@ use serde_json::json;
 use cartback_domain::{EmailAddress, RecoveryPolicy};
 use cartback_store::Store;
 use cartback_store::api_keys::{KeyKind, create_key, list_keys, revoke_key};
+use cartback_store::crypto::MasterKeys;
+use cartback_store::email_providers::reseal_all;
 use cartback_store::tenants::{NewTenant, Tenant, create_tenant, find_tenant, list_tenants};
 
-use crate::options::{Cli, Command, DevArgs, KeyCommand, KeyKindArg, TenantCommand};
+use crate::options::{
+    Cli, Command, DevArgs, KeyCommand, KeyKindArg, MasterKeyCommand, TenantCommand,
+};
 use crate::run;
 
 pub async fn execute(cli: Cli) -> anyhow::Result<()> {
@@ -22,7 +26,11 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tenant(command) => tenant(run::open_store(&common, None)?, command),
         Command::Key(command) => key(run::open_store(&common, None)?, command),
-        Command::Dev(args) => dev(run::open_store(&common, None)?, args).await,
+        Command::Keys(command) => master(&common, command),
+        Command::Dev(args) => {
+            let keys = run::master_keys(&common)?;
+            dev(run::open_store(&common, None)?, args, keys).await
+        }
     }
 }
 
@@ -205,7 +213,35 @@ fn key(store: Store, command: KeyCommand) -> anyhow::Result<()> {
 
 const DEMO_TENANT: &str = "Demo shop";
 
-async fn dev(store: Store, args: DevArgs) -> anyhow::Result<()> {
+fn master(common: &crate::options::CommonArgs, command: MasterKeyCommand) -> anyhow::Result<()> {
+    match command {
+        MasterKeyCommand::GenerateMaster => {
+            println!("{}", MasterKeys::generate());
+            Ok(())
+        }
+        MasterKeyCommand::RotateMaster => {
+            let keys = run::master_keys(common)?;
+            if !keys.is_configured() {
+                bail!(
+                    "set the new key in CARTBACK_MASTER_KEY and the old one in CARTBACK_PREVIOUS_MASTER_KEYS"
+                );
+            }
+            let store = run::open_store(common, None)?;
+            let changed = reseal_all(&mut *store.conn()?, &keys)?;
+            println!(
+                "re-sealed {changed} provider credential(s) under master key {}",
+                keys.current_id().unwrap_or_default()
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn dev(
+    store: Store,
+    args: DevArgs,
+    master_keys: std::sync::Arc<MasterKeys>,
+) -> anyhow::Result<()> {
     let delay = TimeDelta::from_std(args.demo_delay).context("--demo-delay out of range")?;
     let existing = list_tenants(&mut *store.conn()?)?
         .into_iter()
@@ -237,7 +273,7 @@ async fn dev(store: Store, args: DevArgs) -> anyhow::Result<()> {
         }
     };
     let provider = run::build_provider(&args.email)?;
-    let server = run::api_server(store.clone(), &args.api)?;
+    let server = run::api_server(store.clone(), &args.api, master_keys.clone())?;
     let handle = server.handle();
     let api = tokio::spawn(server);
     let url = format!("http://{}", args.api.bind);
@@ -262,7 +298,8 @@ async fn dev(store: Store, args: DevArgs) -> anyhow::Result<()> {
         "  curl -s {url}/api/v1/track -H 'X-API-Key: {secret}' -H 'Content-Type: application/json' \\\n    -d '{{\"event\":\"CART_UPDATE\",\"sessionId\":\"demo-session-1\",\"items\":[{{\"id\":\"sku_1\",\"name\":\"Blue mug\",\"price\":12.50,\"quantity\":2}}],\"total\":25.00,\"currency\":\"USD\",\"customerEmail\":\"shopper@example.com\",\"customerName\":\"Sam\"}}'"
     );
     println!();
-    let worker = cartback_worker::Worker::new(store, provider, run::worker_config(&args.worker));
+    let worker = cartback_worker::Worker::new(store, provider, run::worker_config(&args.worker))
+        .with_master_keys(master_keys);
     worker.run(run::shutdown_signal()).await?;
     handle.stop(true).await;
     api.await??;

@@ -28,8 +28,9 @@ pub fn api_main() -> ExitCode {
     let cli = ApiCli::parse();
     run::init_logging(&cli.common);
     finish((|| {
+        let keys = run::master_keys(&cli.common)?;
         let store = run::open_store(&cli.common, Some(&cli.migrate))?;
-        runtime()?.block_on(run::run_api(store, &cli.api))
+        runtime()?.block_on(run::run_api(store, &cli.api, keys))
     })())
 }
 
@@ -39,7 +40,8 @@ pub fn worker_main() -> ExitCode {
     finish((|| {
         let store = run::open_store(&cli.common, Some(&cli.migrate))?;
         let provider = run::build_provider(&cli.email)?;
-        runtime()?.block_on(run::run_worker(store, provider, &cli.worker))
+        let keys = run::master_keys(&cli.common)?;
+        runtime()?.block_on(run::run_worker(store, provider, &cli.worker, keys))
     })())
 }
 

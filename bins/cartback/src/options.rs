@@ -59,6 +59,22 @@ pub struct CommonArgs {
     /// Log format.
     #[arg(long, env = "CARTBACK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+    /// Master key sealing provider credentials: 32 random bytes, base64 (`cartback keys generate-master`).
+    #[arg(
+        long,
+        env = "CARTBACK_MASTER_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub master_key: Option<String>,
+    /// Earlier master keys, comma-separated: they still open what they sealed, until `cartback keys rotate-master`.
+    #[arg(
+        long,
+        env = "CARTBACK_PREVIOUS_MASTER_KEYS",
+        hide_env_values = true,
+        global = true
+    )]
+    pub previous_master_keys: Option<String>,
     /// Log filter, e.g. "info" or "cartback_worker=debug,info".
     #[arg(long, env = "CARTBACK_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -219,8 +235,20 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Master keys of provider credentials.
+    #[command(subcommand)]
+    Keys(MasterKeyCommand),
     /// Run the api and the worker in one process with a demo tenant (local development).
     Dev(DevArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MasterKeyCommand {
+    /// Print a new random master key (base64 of 32 bytes).
+    GenerateMaster,
+    /// Re-seal every stored credential under the current CARTBACK_MASTER_KEY; the
+    /// old key must be in CARTBACK_PREVIOUS_MASTER_KEYS while this runs.
+    RotateMaster,
 }
 
 #[derive(Debug, Subcommand)]

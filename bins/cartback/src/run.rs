@@ -11,6 +11,7 @@ use cartback_email::{
     EmailProvider, FileProvider, MailgunConfig, MailgunProvider, MailgunRegion, ResendConfig,
     ResendProvider, SendGridConfig, SendGridProvider, SmtpConfig, SmtpProvider,
 };
+use cartback_store::crypto::MasterKeys;
 use cartback_store::{Store, redact_url};
 use cartback_worker::{Worker, WorkerConfig};
 
@@ -110,7 +111,21 @@ pub fn worker_config(args: &WorkerArgs) -> WorkerConfig {
     }
 }
 
-pub fn api_server(store: Store, args: &ApiArgs) -> anyhow::Result<cartback_api::Server> {
+/// The master keys from `--master-key` and `--previous-master-keys`.
+pub fn master_keys(common: &CommonArgs) -> anyhow::Result<Arc<MasterKeys>> {
+    let keys = MasterKeys::from_config(
+        common.master_key.as_deref(),
+        common.previous_master_keys.as_deref(),
+    )
+    .context("CARTBACK_MASTER_KEY / CARTBACK_PREVIOUS_MASTER_KEYS")?;
+    Ok(Arc::new(keys))
+}
+
+pub fn api_server(
+    store: Store,
+    args: &ApiArgs,
+    master_keys: Arc<MasterKeys>,
+) -> anyhow::Result<cartback_api::Server> {
     let listener =
         TcpListener::bind(args.bind).with_context(|| format!("binding {}", args.bind))?;
     let address = listener.local_addr()?;
@@ -122,6 +137,7 @@ pub fn api_server(store: Store, args: &ApiArgs) -> anyhow::Result<cartback_api::
         limits: ApiLimits {
             max_body_bytes: args.max_body_bytes,
         },
+        master_keys,
     };
     let server = cartback_api::build_server(state, listener, workers)?;
     tracing::info!(%address, workers, "api listening");
@@ -152,8 +168,12 @@ pub async fn shutdown_signal() {
 }
 
 /// Runs the api until a shutdown signal, then lets in-flight requests finish.
-pub async fn run_api(store: Store, args: &ApiArgs) -> anyhow::Result<()> {
-    let server = api_server(store, args)?;
+pub async fn run_api(
+    store: Store,
+    args: &ApiArgs,
+    master_keys: Arc<MasterKeys>,
+) -> anyhow::Result<()> {
+    let server = api_server(store, args, master_keys)?;
     let handle = server.handle();
     let running = tokio::spawn(server);
     shutdown_signal().await;
@@ -167,8 +187,9 @@ pub async fn run_worker(
     store: Store,
     provider: Arc<dyn EmailProvider>,
     args: &WorkerArgs,
+    master_keys: Arc<MasterKeys>,
 ) -> anyhow::Result<()> {
-    let worker = Worker::new(store, provider, worker_config(args));
+    let worker = Worker::new(store, provider, worker_config(args)).with_master_keys(master_keys);
     worker.run(shutdown_signal()).await?;
     Ok(())
 }

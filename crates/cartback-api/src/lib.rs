@@ -2,6 +2,7 @@
 
 mod auth;
 mod body;
+mod email_provider;
 pub mod error;
 mod health;
 pub mod state;
@@ -21,7 +22,14 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(state))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
-            .service(web::scope("/api/v1").route("/track", web::post().to(track::track)))
+            .service(
+                web::scope("/api/v1")
+                    .route("/track", web::post().to(track::track))
+                    .route("/email-provider", web::put().to(email_provider::put))
+                    .route("/email-provider", web::get().to(email_provider::get))
+                    .route("/email-provider", web::delete().to(email_provider::delete))
+                    .route("/email-provider/test", web::post().to(email_provider::test)),
+            )
             .default_service(web::to(health::not_found));
     }
 }

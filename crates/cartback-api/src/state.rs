@@ -1,4 +1,7 @@
+use std::sync::Arc;
+
 use cartback_store::Store;
+use cartback_store::crypto::MasterKeys;
 
 /// Limits on what a client may send.
 #[derive(Debug, Clone)]
@@ -21,4 +24,6 @@ impl Default for ApiLimits {
 pub struct AppState {
     pub store: Store,
     pub limits: ApiLimits,
+    /// Seals and opens provider credentials; empty when none is configured.
+    pub master_keys: Arc<MasterKeys>,
 }

@@ -3,6 +3,7 @@
 mod commit;
 mod config;
 mod process;
+mod providers;
 mod render;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use tokio::task::JoinSet;
 use cartback_email::EmailProvider;
 use cartback_store::Store;
 use cartback_store::carts::claim_due_carts;
+use cartback_store::crypto::MasterKeys;
 
 pub use config::WorkerConfig;
 pub use render::render_recovery_email;
@@ -30,17 +32,24 @@ pub enum WorkerError {
 
 pub struct Worker {
     store: Store,
-    provider: Arc<dyn EmailProvider>,
+    providers: providers::Providers,
     config: WorkerConfig,
 }
 
 impl Worker {
+    /// `provider` sends for tenants without their own.
     pub fn new(store: Store, provider: Arc<dyn EmailProvider>, config: WorkerConfig) -> Worker {
         Worker {
             store,
-            provider,
+            providers: providers::Providers::new(provider, Arc::new(MasterKeys::default())),
             config,
         }
+    }
+
+    /// The master keys that open tenants' own provider settings.
+    pub fn with_master_keys(mut self, keys: Arc<MasterKeys>) -> Worker {
+        self.providers = providers::Providers::new(self.providers.default.clone(), keys);
+        self
     }
 
     pub fn config(&self) -> &WorkerConfig {
@@ -71,7 +80,7 @@ impl Worker {
         for cart in claimed {
             let job = process::CartJob {
                 store: self.store.clone(),
-                provider: self.provider.clone(),
+                providers: self.providers.clone(),
                 config: self.config.clone(),
                 cart,
             };
@@ -100,7 +109,7 @@ impl Worker {
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), WorkerError> {
         tokio::pin!(shutdown);
-        tracing::info!(worker = %self.config.worker_id, provider = self.provider.kind(), "worker started");
+        tracing::info!(worker = %self.config.worker_id, default_provider = self.providers.default.kind(), "worker started");
         loop {
             let handled = match self.run_once().await {
                 Ok(n) => n,

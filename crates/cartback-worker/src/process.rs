@@ -1,11 +1,9 @@
 //! One claimed cart, start to finish.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, TimeDelta, Utc};
 
 use cartback_domain::{CartStatus, RecoveryPolicy, evaluate, retry_delay};
-use cartback_email::{EmailError, EmailProvider};
+use cartback_email::EmailError;
 use cartback_store::Store;
 use cartback_store::carts::{CartRelease, CartRow, release_cart};
 use cartback_store::sends::{
@@ -16,11 +14,12 @@ use cartback_store::tenants::{Tenant, find_tenant};
 use crate::WorkerError;
 use crate::commit::RecordSent;
 use crate::config::WorkerConfig;
+use crate::providers::Providers;
 use crate::render::render_recovery_email;
 
 pub(crate) struct CartJob {
     pub store: Store,
-    pub provider: Arc<dyn EmailProvider>,
+    pub providers: Providers,
     pub config: WorkerConfig,
     pub cart: CartRow,
 }
@@ -153,21 +152,32 @@ impl CartJob {
         send: SendRow,
     ) -> Result<(), WorkerError> {
         let step = u32::try_from(send.step).unwrap_or(0);
-        let outcome = match render_recovery_email(tenant, cart, &send, &self.config.public_url) {
-            Ok(message) => {
+        let (providers, store, tenant_id) = (
+            self.providers.clone(),
+            self.store.clone(),
+            tenant.id.clone(),
+        );
+        let provider =
+            tokio::task::spawn_blocking(move || providers.for_tenant(&store, &tenant_id)).await?;
+        let kind = provider.as_ref().map_or("none", |p| p.kind());
+        let outcome = match (
+            provider,
+            render_recovery_email(tenant, cart, &send, &self.config.public_url),
+        ) {
+            (Ok(provider), Ok(message)) => {
                 let commit = RecordSent {
                     store: self.store.clone(),
                     send_id: send.id.clone(),
                     worker_id: self.config.worker_id.clone(),
-                    provider: self.provider.kind(),
+                    provider: provider.kind(),
                 };
-                self.provider.send(&message, &commit).await
+                provider.send(&message, &commit).await
             }
-            Err(error) => Err(error),
+            (Err(error), _) | (_, Err(error)) => Err(error),
         };
         let send_id = send.id.clone();
         let worker = self.config.worker_id.clone();
-        let provider = self.provider.kind();
+        let provider = kind;
         match outcome {
             Ok(receipt) => {
                 tracing::info!(cart = %cart.id, step, provider, "recovery email sent");

@@ -1,0 +1,198 @@
+//! `/api/v1/email-provider`: the tenant's own provider. Settings are validated,
+//! sealed with the master key, and only ever shown masked.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+
+use cartback_domain::EmailAddress;
+use cartback_email::{EmailError, EmailMessage, Mailbox, NoCommit, ProviderSettings};
+use cartback_store::api_keys::KeyKind;
+use cartback_store::email_providers::{delete_provider, find_provider, set_provider};
+
+use crate::auth::{Caller, authenticate_request};
+use crate::body::{malformed, read_body};
+use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::state::AppState;
+
+async fn secret_caller(state: &AppState, request: &HttpRequest) -> Result<Caller, ApiError> {
+    let caller = authenticate_request(state, request).await?;
+    if caller.kind != KeyKind::Secret {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "this endpoint needs a secret key",
+        ));
+    }
+    Ok(caller)
+}
+
+fn masked_json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
+}
+
+pub async fn put(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let body = read_body(&request, payload, state.limits.max_body_bytes).await?;
+    let _: serde_json::Value = serde_json::from_slice(&body).map_err(|e| malformed(&e))?;
+    let settings: ProviderSettings = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::validation(vec![FieldError {
+            field: "provider".into(),
+            message: format!("invalid provider settings: {e}"),
+        }])
+    })?;
+    if let Err(error) = settings.build() {
+        return Err(ApiError::validation(vec![FieldError {
+            field: "provider".into(),
+            message: error.to_string(),
+        }]));
+    }
+    if !state.master_keys.is_configured() {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "the server has no CARTBACK_MASTER_KEY, so it cannot store provider credentials",
+        ));
+    }
+    let masked = settings.masked();
+    let plain = serde_json::to_string(&settings).map_err(ApiError::internal)?;
+    let (store, keys, tenant_id, kind, masked_text) = (
+        state.store.clone(),
+        state.master_keys.clone(),
+        caller.tenant.id.clone(),
+        settings.kind(),
+        masked.to_string(),
+    );
+    web::block(move || {
+        set_provider(
+            &mut *store.conn()?,
+            &keys,
+            &tenant_id,
+            kind,
+            &plain,
+            &masked_text,
+            Utc::now(),
+        )
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(json!({"success": true, "emailProvider": masked})))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let store = state.store.clone();
+    let row = web::block(move || find_provider(&mut *store.conn()?, &caller.tenant.id)).await??;
+    let row = row.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            "no email provider configured: the server default is used",
+        )
+    })?;
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true,
+        "emailProvider": masked_json(&row.masked),
+        "updatedAt": row.updated_at.and_utc().to_rfc3339(),
+    })))
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let store = state.store.clone();
+    let removed =
+        web::block(move || delete_provider(&mut *store.conn()?, &caller.tenant.id)).await??;
+    if !removed {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            "no email provider configured",
+        ));
+    }
+    Ok(HttpResponse::Ok().json(json!({"success": true})))
+}
+
+#[derive(Deserialize)]
+struct TestRequest {
+    to: String,
+}
+
+/// Sends a real email through the stored provider and reports its answer.
+pub async fn test(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let body = read_body(&request, payload, state.limits.max_body_bytes).await?;
+    let _: serde_json::Value = serde_json::from_slice(&body).map_err(|e| malformed(&e))?;
+    let test: TestRequest = serde_json::from_slice(&body).map_err(|_| {
+        ApiError::validation(vec![FieldError {
+            field: "to".into(),
+            message: "is required".into(),
+        }])
+    })?;
+    let to = EmailAddress::parse(&test.to).map_err(|e| {
+        ApiError::validation(vec![FieldError {
+            field: "to".into(),
+            message: e.to_string(),
+        }])
+    })?;
+    let (store, keys, tenant_id) = (
+        state.store.clone(),
+        state.master_keys.clone(),
+        caller.tenant.id.clone(),
+    );
+    let row = web::block(move || find_provider(&mut *store.conn()?, &tenant_id)).await??;
+    let row =
+        row.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no email provider configured"))?;
+    let plain = row
+        .open(&keys)
+        .map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
+    let settings: ProviderSettings = serde_json::from_str(&plain).map_err(ApiError::internal)?;
+    let provider = settings
+        .build()
+        .map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
+    let message = EmailMessage {
+        from: Mailbox {
+            name: caller
+                .tenant
+                .from_name
+                .clone()
+                .or(Some(caller.tenant.name.clone())),
+            email: caller.tenant.from_email.clone(),
+        },
+        to: Mailbox {
+            name: None,
+            email: to.as_str().to_owned(),
+        },
+        reply_to: None,
+        subject: format!("cartback test email for {}", caller.tenant.name),
+        html: "<p>This is a test from cartback: your email provider works.</p>".to_owned(),
+        text: "This is a test from cartback: your email provider works.".to_owned(),
+        headers: Vec::new(),
+        idempotency_key: cartback_store::ids::random_id("test_", 16),
+        tags: vec!["cartback-test".to_owned()],
+    };
+    let answer = match provider.send(&message, &NoCommit).await {
+        Ok(receipt) => {
+            json!({"success": true, "delivered": true, "provider": provider.kind(), "providerMessageId": receipt.provider_message_id})
+        }
+        Err(error) => {
+            let class = match &error {
+                EmailError::Transient { .. } => "transient",
+                EmailError::RateLimited { .. } => "rate_limited",
+                EmailError::Permanent { .. } => "permanent",
+                EmailError::InvalidMessage(_) => "invalid_message",
+            };
+            json!({"success": true, "delivered": false, "provider": provider.kind(), "providerError": {"class": class, "message": error.to_string()}})
+        }
+    };
+    Ok(HttpResponse::Ok().json(answer))
+}

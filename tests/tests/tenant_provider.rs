@@ -1,0 +1,250 @@
+//! A tenant's own email provider: set through the API, sealed at rest, used by the
+//! worker instead of the server default, testable, and still working after a
+//! master-key rotation.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use cartback_e2e::http_stub::HttpStub;
+use cartback_e2e::process::{Running, free_port, run, spawn, wait_for};
+use cartback_store::Backend;
+use cartback_store::testing::TestDatabase;
+
+const SECRET: &str = "re_live_SECRET_4f9a2c71";
+
+fn worker(db: &TestDatabase, outbox: &std::path::Path, keys: &[(&str, String)]) -> Running {
+    let mut env = vec![
+        ("DATABASE_URL", db.url.clone()),
+        ("CARTBACK_EMAIL_PROVIDER", "file".to_owned()),
+        ("CARTBACK_OUTBOX_DIR", outbox.display().to_string()),
+        ("CARTBACK_POLL_INTERVAL", "50ms".to_owned()),
+    ];
+    env.extend(keys.iter().map(|(k, v)| (*k, v.clone())));
+    spawn("cartback-worker", &env, &[])
+}
+
+/// Every byte of the SQLite database files.
+fn database_bytes(db: &TestDatabase) -> Vec<u8> {
+    let path = db.url.trim_start_matches("sqlite://");
+    let mut bytes = std::fs::read(path).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        bytes.extend(std::fs::read(format!("{path}{suffix}")).unwrap_or_default());
+    }
+    bytes
+}
+
+#[test]
+fn a_tenant_sends_through_its_own_sealed_provider() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    let stub = HttpStub::start();
+    let outbox = tempfile::tempdir().unwrap();
+    let old_key = run("cartback", &[], &["keys", "generate-master"])
+        .trim()
+        .to_owned();
+    let env = [("DATABASE_URL", db.url.clone())];
+    let tenant: Value = serde_json::from_str(
+        run(
+            "cartback",
+            &env,
+            &[
+                "tenant",
+                "create",
+                "--name",
+                "Own provider",
+                "--delay",
+                "200ms",
+                "--json",
+            ],
+        )
+        .trim(),
+    )
+    .unwrap();
+    let secret_key = tenant["secretKey"].as_str().unwrap().to_owned();
+    let publishable = tenant["publishableKey"].as_str().unwrap().to_owned();
+
+    let port = free_port();
+    let api_env = vec![
+        ("DATABASE_URL", db.url.clone()),
+        ("CARTBACK_BIND", format!("127.0.0.1:{port}")),
+        ("CARTBACK_MASTER_KEY", old_key.clone()),
+    ];
+    let api = spawn("cartback-api", &api_env, &[]);
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    wait_for("the api", Duration::from_secs(30), || {
+        http.get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .is_ok()
+    });
+
+    // Set it: validated, answered masked.
+    let settings = json!({"provider": "resend", "apiKey": SECRET, "baseUrl": stub.base_url});
+    let response = http
+        .put(format!("{base}/email-provider"))
+        .bearer_auth(&secret_key)
+        .json(&settings)
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let text = response.text().unwrap();
+    assert!(
+        !text.contains(SECRET) && text.contains("re_…2c71"),
+        "{text}"
+    );
+    let shown: Value = http
+        .get(format!("{base}/email-provider"))
+        .bearer_auth(&secret_key)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(shown["emailProvider"]["provider"], "resend");
+    assert!(!shown.to_string().contains(SECRET));
+    let forbidden = http
+        .get(format!("{base}/email-provider"))
+        .bearer_auth(&publishable)
+        .send()
+        .unwrap();
+    assert_eq!(forbidden.status().as_u16(), 403);
+    for bad in [
+        json!({"provider": "pigeon"}),
+        json!({"provider": "mailgun", "apiKey": "k", "domain": "bad/dom"}),
+        json!({"provider": "resend", "apiKey": ""}),
+    ] {
+        let response = http
+            .put(format!("{base}/email-provider"))
+            .bearer_auth(&secret_key)
+            .json(&bad)
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 422, "{bad}");
+    }
+    assert!(
+        !database_bytes(&db)
+            .windows(SECRET.len())
+            .any(|w| w == SECRET.as_bytes()),
+        "no plaintext secret in the database"
+    );
+
+    // The test endpoint sends a real email through it.
+    let tested: Value = http
+        .post(format!("{base}/email-provider/test"))
+        .bearer_auth(&secret_key)
+        .json(&json!({"to": "owner@shop.example"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(tested["delivered"], json!(true), "{tested}");
+    assert_eq!(stub.requests().len(), 1);
+    assert_eq!(
+        stub.requests()[0].header("authorization"),
+        Some(format!("Bearer {SECRET}").as_str())
+    );
+
+    // The worker uses the tenant's provider, not the server's file outbox.
+    let track = |session: &str| {
+        let cart = json!({"event": "CART_UPDATE", "sessionId": session, "customerEmail": "buyer@example.com",
+                          "items": [{"id": "a", "name": "A", "price": 5, "quantity": 1}], "total": 5});
+        assert_eq!(
+            http.post(format!("{base}/track"))
+                .bearer_auth(&secret_key)
+                .json(&cart)
+                .send()
+                .unwrap()
+                .status()
+                .as_u16(),
+            200
+        );
+    };
+    let first = worker(
+        &db,
+        outbox.path(),
+        &[("CARTBACK_MASTER_KEY", old_key.clone())],
+    );
+    track("s-1");
+    wait_for(
+        "the tenant provider's call",
+        Duration::from_secs(20),
+        || stub.requests().len() == 2,
+    );
+    drop(first);
+    assert_eq!(
+        std::fs::read_dir(outbox.path())
+            .map(|d| d.count())
+            .unwrap_or(0),
+        0
+    );
+
+    // Rotate: new key current, old key previous; reseal; then only the new key is needed.
+    let new_key = run("cartback", &[], &["keys", "generate-master"])
+        .trim()
+        .to_owned();
+    let rotated = run(
+        "cartback",
+        &[
+            ("DATABASE_URL", db.url.clone()),
+            ("CARTBACK_MASTER_KEY", new_key.clone()),
+            ("CARTBACK_PREVIOUS_MASTER_KEYS", old_key.clone()),
+        ],
+        &["keys", "rotate-master"],
+    );
+    assert!(rotated.contains("re-sealed 1"), "{rotated}");
+    let _second = worker(
+        &db,
+        outbox.path(),
+        &[("CARTBACK_MASTER_KEY", new_key.clone())],
+    );
+    track("s-2");
+    wait_for("a send after rotation", Duration::from_secs(20), || {
+        stub.requests().len() == 3
+    });
+
+    // Deleting it brings back the server default.
+    drop(api);
+    let _api = spawn(
+        "cartback-api",
+        &[
+            ("DATABASE_URL", db.url.clone()),
+            ("CARTBACK_BIND", format!("127.0.0.1:{port}")),
+            ("CARTBACK_MASTER_KEY", new_key),
+        ],
+        &[],
+    );
+    wait_for("the api again", Duration::from_secs(30), || {
+        http.get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .is_ok()
+    });
+    assert_eq!(
+        http.delete(format!("{base}/email-provider"))
+            .bearer_auth(&secret_key)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        http.get(format!("{base}/email-provider"))
+            .bearer_auth(&secret_key)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    track("s-3");
+    wait_for("the default file provider", Duration::from_secs(20), || {
+        std::fs::read_dir(outbox.path())
+            .map(|d| d.count())
+            .unwrap_or(0)
+            == 1
+    });
+    assert_eq!(stub.requests().len(), 3);
+}
