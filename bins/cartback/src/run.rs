@@ -8,8 +8,9 @@ use tracing_subscriber::EnvFilter;
 
 use cartback_api::{ApiLimits, AppState};
 use cartback_email::{
-    EmailProvider, FileProvider, MailgunConfig, MailgunProvider, MailgunRegion, ResendConfig,
-    ResendProvider, SendGridConfig, SendGridProvider, SmtpConfig, SmtpProvider,
+    EmailProvider, FileProvider, MailgunConfig, MailgunProvider, MailgunRegion, RESEND_API,
+    ResendConfig, ResendProvider, SENDGRID_API, SendGridConfig, SendGridProvider, SmtpConfig,
+    SmtpProvider,
 };
 use cartback_store::crypto::MasterKeys;
 use cartback_store::{Store, redact_url};
@@ -65,14 +66,14 @@ pub fn build_provider(email: &EmailArgs) -> anyhow::Result<Arc<dyn EmailProvider
             Arc::new(SmtpProvider::new(config).context("configuring SMTP")?)
         }
         ProviderKind::Resend => {
-            let mut config = ResendConfig::new(api_key(email)?);
+            let mut config = ResendConfig::new(api_key(email)?, RESEND_API);
             if let Some(url) = &email.provider_base_url {
                 config.base_url = url.clone();
             }
             Arc::new(ResendProvider::new(config)?)
         }
         ProviderKind::Sendgrid => {
-            let mut config = SendGridConfig::new(api_key(email)?);
+            let mut config = SendGridConfig::new(api_key(email)?, SENDGRID_API);
             if let Some(url) = &email.provider_base_url {
                 config.base_url = url.clone();
             }

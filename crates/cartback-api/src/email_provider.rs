@@ -27,6 +27,18 @@ async fn secret_caller(state: &AppState, request: &HttpRequest) -> Result<Caller
     Ok(caller)
 }
 
+/// The secret-key caller and a body that is well-formed JSON (400 otherwise).
+async fn caller_and_json(
+    state: &AppState,
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<(Caller, web::BytesMut), ApiError> {
+    let caller = secret_caller(state, request).await?;
+    let body = read_body(request, payload, state.limits.max_body_bytes).await?;
+    let _: serde_json::Value = serde_json::from_slice(&body).map_err(|e| malformed(&e))?;
+    Ok((caller, body))
+}
+
 fn masked_json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
 }
@@ -36,9 +48,7 @@ pub async fn put(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let body = read_body(&request, payload, state.limits.max_body_bytes).await?;
-    let _: serde_json::Value = serde_json::from_slice(&body).map_err(|e| malformed(&e))?;
+    let (caller, body) = caller_and_json(&state, &request, payload).await?;
     let settings: ProviderSettings = serde_json::from_slice(&body).map_err(|e| {
         ApiError::validation(vec![FieldError {
             field: "provider".into(),
@@ -129,9 +139,7 @@ pub async fn test(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let body = read_body(&request, payload, state.limits.max_body_bytes).await?;
-    let _: serde_json::Value = serde_json::from_slice(&body).map_err(|e| malformed(&e))?;
+    let (caller, body) = caller_and_json(&state, &request, payload).await?;
     let test: TestRequest = serde_json::from_slice(&body).map_err(|_| {
         ApiError::validation(vec![FieldError {
             field: "to".into(),

@@ -20,6 +20,32 @@ pub(crate) fn client() -> Result<reqwest::Client, EmailError> {
         .map_err(|e| EmailError::InvalidMessage(format!("HTTP client: {e}")))
 }
 
+/// The settings of a provider reached with an API key: the key, and the API's base
+/// URL (the provider's own, or a proxy or local stub).
+#[derive(Clone)]
+pub struct ApiKeyConfig {
+    pub api_key: String,
+    pub base_url: String,
+}
+
+impl ApiKeyConfig {
+    pub fn new(api_key: impl Into<String>, base_url: impl Into<String>) -> ApiKeyConfig {
+        ApiKeyConfig {
+            api_key: api_key.into(),
+            base_url: base_url.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ApiKeyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyConfig")
+            .field("api_key", &"***")
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}
+
 /// A display name cleaned of control characters; None when nothing is left.
 pub(crate) fn clean_name(mailbox: &Mailbox) -> Option<String> {
     mailbox

@@ -16,7 +16,7 @@ mod smtp;
 
 pub use error::EmailError;
 pub use file::FileProvider;
-pub use http::HTTP_TIMEOUT;
+pub use http::{ApiKeyConfig, HTTP_TIMEOUT};
 pub use mailgun::{MailgunConfig, MailgunProvider, MailgunRegion};
 pub use message::{EmailMessage, Mailbox, SendReceipt};
 pub use mime::build_mime;

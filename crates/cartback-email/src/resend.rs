@@ -1,41 +1,17 @@
 //! Resend: `POST /emails` with a Bearer key; honours `Idempotency-Key`.
 
-use std::collections::BTreeMap;
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use crate::error::EmailError;
-use crate::http::{checked_headers, client, execute, format_mailbox};
+use crate::http::{ApiKeyConfig, checked_headers, client, execute, format_mailbox};
 use crate::message::{EmailMessage, SendReceipt};
 use crate::provider::{CommitPoint, EmailProvider};
 
 pub const RESEND_API: &str = "https://api.resend.com";
 
-#[derive(Clone)]
-pub struct ResendConfig {
-    pub api_key: String,
-    /// The API's base URL (tests point it at a local server).
-    pub base_url: String,
-}
-
-impl ResendConfig {
-    pub fn new(api_key: impl Into<String>) -> ResendConfig {
-        ResendConfig {
-            api_key: api_key.into(),
-            base_url: RESEND_API.to_owned(),
-        }
-    }
-}
-
-impl fmt::Debug for ResendConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResendConfig")
-            .field("api_key", &"***")
-            .field("base_url", &self.base_url)
-            .finish()
-    }
-}
+/// Resend's and SendGrid's settings are the same: a key and where the API lives.
+pub type ResendConfig = ApiKeyConfig;
 
 pub struct ResendProvider {
     config: ResendConfig,

@@ -1,41 +1,18 @@
 //! SendGrid: v3 `POST /v3/mail/send` with a Bearer key. No idempotency support, so
 //! the key travels as a custom argument for tracing only.
 
-use std::collections::BTreeMap;
-use std::fmt;
-
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 use crate::error::EmailError;
-use crate::http::{checked_headers, clean_name, client, execute};
+use crate::http::{ApiKeyConfig, checked_headers, clean_name, client, execute};
 use crate::message::{EmailMessage, Mailbox, SendReceipt};
 use crate::provider::{CommitPoint, EmailProvider};
 
 pub const SENDGRID_API: &str = "https://api.sendgrid.com";
 
-#[derive(Clone)]
-pub struct SendGridConfig {
-    pub api_key: String,
-    pub base_url: String,
-}
-
-impl SendGridConfig {
-    pub fn new(api_key: impl Into<String>) -> SendGridConfig {
-        SendGridConfig {
-            api_key: api_key.into(),
-            base_url: SENDGRID_API.to_owned(),
-        }
-    }
-}
-
-impl fmt::Debug for SendGridConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SendGridConfig")
-            .field("api_key", &"***")
-            .field("base_url", &self.base_url)
-            .finish()
-    }
-}
+/// Resend's and SendGrid's settings are the same: a key and where the API lives.
+pub type SendGridConfig = ApiKeyConfig;
 
 pub struct SendGridProvider {
     config: SendGridConfig,

@@ -140,13 +140,14 @@ impl ProviderSettings {
             }
             ProviderSettings::Resend { api_key, base_url } => {
                 require(api_key, "apiKey")?;
-                let mut config = ResendConfig::new(api_key.clone());
+                let mut config = ResendConfig::new(api_key.clone(), crate::resend::RESEND_API);
                 config.base_url = base(base_url, config.base_url);
                 Arc::new(ResendProvider::new(config)?)
             }
             ProviderSettings::Sendgrid { api_key, base_url } => {
                 require(api_key, "apiKey")?;
-                let mut config = SendGridConfig::new(api_key.clone());
+                let mut config =
+                    SendGridConfig::new(api_key.clone(), crate::sendgrid::SENDGRID_API);
                 config.base_url = base(base_url, config.base_url);
                 Arc::new(SendGridProvider::new(config)?)
             }

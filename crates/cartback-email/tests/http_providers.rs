@@ -83,7 +83,7 @@ async fn resend() {
         .expect(1)
         .mount(&server)
         .await;
-    let mut config = ResendConfig::new("re_test_key");
+    let mut config = ResendConfig::new("re_test_key", "unused");
     config.base_url = server.uri();
     let provider = ResendProvider::new(config).unwrap();
     let receipt = provider.send(&message, &NoCommit).await.unwrap();
@@ -136,7 +136,7 @@ async fn sendgrid() {
         .expect(1)
         .mount(&server)
         .await;
-    let mut config = SendGridConfig::new("SG.test");
+    let mut config = SendGridConfig::new("SG.test", "unused");
     config.base_url = server.uri();
     let provider = SendGridProvider::new(config).unwrap();
     let receipt = provider.send(&message, &NoCommit).await.unwrap();
@@ -260,7 +260,7 @@ async fn unreachable_providers_are_transient() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let mut config = ResendConfig::new("re_x");
+    let mut config = ResendConfig::new("re_x", "unused");
     config.base_url = format!("http://{closed}");
     let result = ResendProvider::new(config)
         .unwrap()
