@@ -29,9 +29,19 @@ fn maildev_bin() -> PathBuf {
 
 impl Maildev {
     pub fn start() -> Maildev {
+        Maildev::start_with(&[])
+    }
+
+    /// With SMTP authentication required: `user` / `pass`.
+    pub fn start_with_auth(user: &str, pass: &str) -> Maildev {
+        Maildev::start_with(&["--incoming-user", user, "--incoming-pass", pass])
+    }
+
+    fn start_with(extra: &[&str]) -> Maildev {
         let smtp_port = free_port();
         let web_port = free_port();
         let child = Command::new(maildev_bin())
+            .args(extra)
             .args([
                 "--ip",
                 "127.0.0.1",

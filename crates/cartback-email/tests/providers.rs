@@ -305,3 +305,37 @@ async fn smtp_passes_the_conformance_kit() {
     .unwrap();
     check_received(&message, &received, false).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_authenticates_when_the_server_requires_it() {
+    let maildev = tokio::task::spawn_blocking(|| Maildev::start_with_auth("shop", "s3cret pass"))
+        .await
+        .unwrap();
+    let port = maildev.smtp_port;
+    let without =
+        SmtpProvider::new(SmtpConfig::from_url(&format!("smtp://127.0.0.1:{port}")).unwrap())
+            .unwrap();
+    let refused = without.send(&message("auth:0:0"), &NoCommit).await;
+    assert!(
+        refused.is_err(),
+        "the server requires authentication: {refused:?}"
+    );
+    let wrong = SmtpProvider::new(
+        SmtpConfig::from_url(&format!("smtp://shop:nope@127.0.0.1:{port}")).unwrap(),
+    )
+    .unwrap();
+    let result = wrong.send(&message("auth:0:1"), &NoCommit).await;
+    assert!(
+        matches!(result, Err(EmailError::Permanent { .. })),
+        "bad credentials are final: {result:?}"
+    );
+    let with = SmtpProvider::new(
+        SmtpConfig::from_url(&format!("smtp://shop:s3cret%20pass@127.0.0.1:{port}")).unwrap(),
+    )
+    .unwrap();
+    with.send(&message("auth:0:2"), &NoCommit).await.unwrap();
+    let emails = tokio::task::spawn_blocking(move || maildev.emails())
+        .await
+        .unwrap();
+    assert_eq!(emails.len(), 1);
+}
