@@ -120,3 +120,85 @@ fn keys_can_be_created_listed_and_revoked() {
         .unwrap();
     assert!(!output.status.success());
 }
+
+#[test]
+fn provider_commands_set_show_test_and_delete() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    let stub = cartback_e2e::http_stub::HttpStub::start();
+    let key = run("cartback", &[], &["keys", "generate-master"])
+        .trim()
+        .to_owned();
+    let env = [
+        ("DATABASE_URL", db.url.clone()),
+        ("CARTBACK_MASTER_KEY", key),
+    ];
+    let tenant: Value = serde_json::from_str(
+        run(
+            "cartback",
+            &env,
+            &["tenant", "create", "--name", "CLI shop", "--json"],
+        )
+        .trim(),
+    )
+    .unwrap();
+    let tenant_id = tenant["tenantId"].as_str().unwrap();
+    let settings = json!({"provider": "sendgrid", "apiKey": "SG.cli_secret_value_123", "baseUrl": stub.base_url}).to_string();
+    let set = run(
+        "cartback",
+        &env,
+        &[
+            "provider",
+            "set",
+            "--tenant",
+            tenant_id,
+            "--settings",
+            &settings,
+        ],
+    );
+    assert!(
+        set.contains("SG.…_123") && !set.contains("cli_secret"),
+        "{set}"
+    );
+    let shown = run(
+        "cartback",
+        &env,
+        &["provider", "show", "--tenant", tenant_id],
+    );
+    assert!(
+        shown.contains("sendgrid") && !shown.contains("cli_secret"),
+        "{shown}"
+    );
+    let tested = run(
+        "cartback",
+        &env,
+        &[
+            "provider",
+            "test",
+            "--tenant",
+            tenant_id,
+            "--to",
+            "me@shop.example",
+        ],
+    );
+    assert!(tested.contains("delivered through sendgrid"), "{tested}");
+    let requests = stub.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].path, "/v3/mail/send");
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some("Bearer SG.cli_secret_value_123")
+    );
+    run(
+        "cartback",
+        &env,
+        &["provider", "delete", "--tenant", tenant_id],
+    );
+    assert!(
+        run(
+            "cartback",
+            &env,
+            &["provider", "show", "--tenant", tenant_id]
+        )
+        .contains("server default")
+    );
+}

@@ -5,14 +5,15 @@ use chrono::{TimeDelta, Utc};
 use serde_json::json;
 
 use cartback_domain::{EmailAddress, RecoveryPolicy};
+use cartback_email::{EmailMessage, Mailbox, NoCommit, ProviderSettings};
 use cartback_store::Store;
 use cartback_store::api_keys::{KeyKind, create_key, list_keys, revoke_key};
 use cartback_store::crypto::MasterKeys;
-use cartback_store::email_providers::reseal_all;
+use cartback_store::email_providers::{delete_provider, find_provider, reseal_all, set_provider};
 use cartback_store::tenants::{NewTenant, Tenant, create_tenant, find_tenant, list_tenants};
 
 use crate::options::{
-    Cli, Command, DevArgs, KeyCommand, KeyKindArg, MasterKeyCommand, TenantCommand,
+    Cli, Command, DevArgs, KeyCommand, KeyKindArg, MasterKeyCommand, ProviderCommand, TenantCommand,
 };
 use crate::run;
 
@@ -27,6 +28,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(command) => tenant(run::open_store(&common, None)?, command),
         Command::Key(command) => key(run::open_store(&common, None)?, command),
         Command::Keys(command) => master(&common, command),
+        Command::Provider(command) => provider(&common, command).await,
         Command::Dev(args) => {
             let keys = run::master_keys(&common)?;
             dev(run::open_store(&common, None)?, args, keys).await
@@ -212,6 +214,82 @@ fn key(store: Store, command: KeyCommand) -> anyhow::Result<()> {
 }
 
 const DEMO_TENANT: &str = "Demo shop";
+
+async fn provider(
+    common: &crate::options::CommonArgs,
+    command: ProviderCommand,
+) -> anyhow::Result<()> {
+    let keys = run::master_keys(common)?;
+    let store = run::open_store(common, None)?;
+    let tenant_id = match &command {
+        ProviderCommand::Set { tenant, .. }
+        | ProviderCommand::Show { tenant }
+        | ProviderCommand::Delete { tenant }
+        | ProviderCommand::Test { tenant, .. } => tenant.clone(),
+    };
+    let Some(tenant) = find_tenant(&mut *store.conn()?, &tenant_id)? else {
+        bail!("no tenant {tenant_id:?}");
+    };
+    match command {
+        ProviderCommand::Set { settings, .. } => {
+            let parsed: ProviderSettings =
+                serde_json::from_str(&settings).context("invalid provider settings")?;
+            parsed.build().context("invalid provider settings")?;
+            let masked = parsed.masked();
+            set_provider(
+                &mut *store.conn()?,
+                &keys,
+                &tenant.id,
+                parsed.kind(),
+                &serde_json::to_string(&parsed)?,
+                &masked.to_string(),
+                Utc::now(),
+            )?;
+            println!("{masked}");
+        }
+        ProviderCommand::Show { .. } => match find_provider(&mut *store.conn()?, &tenant.id)? {
+            Some(row) => println!("{}", row.masked),
+            None => println!("no provider of its own: the server default is used"),
+        },
+        ProviderCommand::Delete { .. } => {
+            if !delete_provider(&mut *store.conn()?, &tenant.id)? {
+                bail!("tenant {} has no provider of its own", tenant.id);
+            }
+            println!("deleted; the server default applies");
+        }
+        ProviderCommand::Test { to, .. } => {
+            let to = EmailAddress::parse(&to).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+            let row = find_provider(&mut *store.conn()?, &tenant.id)?
+                .context("the tenant has no provider of its own")?;
+            let settings: ProviderSettings = serde_json::from_str(&row.open(&keys)?)?;
+            let provider = settings.build()?;
+            let message = EmailMessage {
+                from: Mailbox {
+                    name: Some(tenant.name.clone()),
+                    email: tenant.from_email.clone(),
+                },
+                to: Mailbox {
+                    name: None,
+                    email: to.as_str().to_owned(),
+                },
+                reply_to: None,
+                subject: format!("cartback test email for {}", tenant.name),
+                html: "<p>This is a test from cartback: your email provider works.</p>".to_owned(),
+                text: "This is a test from cartback: your email provider works.".to_owned(),
+                headers: Vec::new(),
+                idempotency_key: cartback_store::ids::random_id("test_", 16),
+                tags: vec!["cartback-test".to_owned()],
+            };
+            let receipt = provider.send(&message, &NoCommit).await?;
+            println!(
+                "delivered through {} ({:?})",
+                provider.kind(),
+                receipt.provider_message_id
+            );
+        }
+    }
+    Ok(())
+}
 
 fn master(common: &crate::options::CommonArgs, command: MasterKeyCommand) -> anyhow::Result<()> {
     match command {

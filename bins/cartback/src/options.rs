@@ -235,11 +235,44 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// A tenant's own email provider (sealed with the master key).
+    #[command(subcommand)]
+    Provider(ProviderCommand),
     /// Master keys of provider credentials.
     #[command(subcommand)]
     Keys(MasterKeyCommand),
     /// Run the api and the worker in one process with a demo tenant (local development).
     Dev(DevArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProviderCommand {
+    /// Store the tenant's provider: JSON such as {"provider":"resend","apiKey":"re_…"}.
+    Set {
+        #[arg(long, env = "CARTBACK_TENANT")]
+        tenant: String,
+        /// The settings JSON (see docs/api/email-provider.md).
+        #[arg(long, env = "CARTBACK_PROVIDER_SETTINGS", hide_env_values = true)]
+        settings: String,
+    },
+    /// Show the tenant's provider, masked.
+    Show {
+        #[arg(long, env = "CARTBACK_TENANT")]
+        tenant: String,
+    },
+    /// Remove the tenant's provider: the server default applies again.
+    Delete {
+        #[arg(long, env = "CARTBACK_TENANT")]
+        tenant: String,
+    },
+    /// Send a test email through the tenant's provider.
+    Test {
+        #[arg(long, env = "CARTBACK_TENANT")]
+        tenant: String,
+        /// Recipient of the test email.
+        #[arg(long, env = "CARTBACK_TEST_TO")]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
