@@ -8,3 +8,9 @@ if [ ! -x .tools/maildev/node_modules/.bin/maildev ]; then
     mkdir -p .tools/maildev
     npm install --prefix .tools/maildev maildev@3.0.0 --no-audit --no-fund --loglevel=error
 fi
+
+# moto's server mode: a local AWS endpoint for the SES v2 adapter's tests.
+if [ ! -x .tools/moto/bin/moto_server ]; then
+    python3 -m venv .tools/moto
+    .tools/moto/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6'
+fi

@@ -5,4 +5,5 @@
 
 pub mod http_stub;
 pub mod maildev;
+pub mod moto;
 pub mod process;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use cartback_e2e::process::{Running, bin_path, free_port, wait_for};
+use cartback_e2e::process::{Running, bin_path, free_port};
 
 fn eml_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(dir)
@@ -32,10 +32,10 @@ fn dev_writes_a_recovery_email_to_the_outbox_unless_ordered() {
         .env("CARTBACK_BIND", format!("127.0.0.1:{port}"))
         .env("CARTBACK_DEMO_DELAY", "600ms")
         .env("CARTBACK_POLL_INTERVAL", "50ms")
-        .env("CARTBACK_LOG", "warn")
+        .env("CARTBACK_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(workdir.path().join("dev.log")).unwrap())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -44,19 +44,22 @@ fn dev_writes_a_recovery_email_to_the_outbox_unless_ordered() {
         name: "cartback dev".to_owned(),
     };
 
-    // The banner prints the secret key and a ready curl.
-    let mut secret = None;
-    let mut saw_curl = false;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(key) = line.trim().strip_prefix("secret key") {
-            secret = Some(key.trim().to_owned());
+    // The banner prints the secret key and a ready curl. Keep draining stdout
+    // afterwards, as a terminal would.
+    let (found, banner) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut secret = None;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(key) = line.trim().strip_prefix("secret key") {
+                secret = Some(key.trim().to_owned());
+            }
+            if line.contains("curl") && line.contains("/api/v1/track") {
+                let _ = found.send(secret.take());
+            }
         }
-        if line.contains("curl") && line.contains("/api/v1/track") {
-            saw_curl = true;
-            break;
-        }
-    }
+    });
+    let secret = banner.recv_timeout(Duration::from_secs(60)).unwrap();
+    let saw_curl = true;
     let secret = secret.expect("the banner prints the secret key");
     assert!(secret.starts_with("sk_") && saw_curl);
     assert!(
@@ -85,9 +88,14 @@ fn dev_writes_a_recovery_email_to_the_outbox_unless_ordered() {
     track(cart("left", "left@example.com"));
 
     let outbox = workdir.path().join("outbox");
-    wait_for("an .eml in ./outbox", Duration::from_secs(20), || {
-        !eml_files(&outbox).is_empty()
-    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while eml_files(&outbox).is_empty() {
+        if std::time::Instant::now() > deadline {
+            let log = std::fs::read_to_string(workdir.path().join("dev.log")).unwrap_or_default();
+            panic!("no .eml in ./outbox after 60 s; cartback dev logged:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
     std::thread::sleep(Duration::from_millis(1000));
     let files = eml_files(&outbox);
     assert_eq!(files.len(), 1, "{files:?}");

@@ -1,5 +1,7 @@
 //! The `cartback` subcommands.
 
+use std::io::Write;
+
 use anyhow::{Context, bail};
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
@@ -31,7 +33,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Provider(command) => provider(&common, command).await,
         Command::Dev(args) => {
             let keys = run::master_keys(&common)?;
-            dev(run::open_store(&common, None)?, args, keys).await
+            dev(run::open_store(&common, None)?, *args, keys).await
         }
     }
 }
@@ -357,25 +359,27 @@ async fn dev(
     let url = format!("http://{}", args.api.bind);
     let policy = tenant.recovery_policy()?;
     let first_delay = policy.abandon_delay();
-    println!();
-    println!("cartback dev is running: api on {url}, worker in this process");
-    println!("  tenant      {} ({})", tenant.id, tenant.name);
-    println!("  secret key  {secret}");
-    println!(
-        "  emails go to {} (provider: {:?})",
+    let banner = format!(
+        "\ncartback dev is running: api on {url}, worker in this process\n\
+         \x20 tenant      {} ({})\n\
+         \x20 secret key  {secret}\n\
+         \x20 emails go to {} (provider: {:?})\n\
+         \x20 recovery email after {} s of inactivity\n\n\
+         Try it:\n\
+         \x20 curl -s {url}/api/v1/track -H 'X-API-Key: {secret}' -H 'Content-Type: application/json' \\\n\
+         \x20   -d '{{\"event\":\"CART_UPDATE\",\"sessionId\":\"demo-session-1\",\"items\":[{{\"id\":\"sku_1\",\"name\":\"Blue mug\",\"price\":12.50,\"quantity\":2}}],\"total\":25.00,\"currency\":\"USD\",\"customerEmail\":\"shopper@example.com\",\"customerName\":\"Sam\"}}'\n\n",
+        tenant.id,
+        tenant.name,
         args.email.outbox_dir.display(),
-        args.email.email_provider
+        args.email.email_provider,
+        first_delay.num_milliseconds() as f64 / 1000.0,
     );
-    println!(
-        "  recovery email after {} s of inactivity",
-        first_delay.num_milliseconds() as f64 / 1000.0
-    );
-    println!();
-    println!("Try it:");
-    println!(
-        "  curl -s {url}/api/v1/track -H 'X-API-Key: {secret}' -H 'Content-Type: application/json' \\\n    -d '{{\"event\":\"CART_UPDATE\",\"sessionId\":\"demo-session-1\",\"items\":[{{\"id\":\"sku_1\",\"name\":\"Blue mug\",\"price\":12.50,\"quantity\":2}}],\"total\":25.00,\"currency\":\"USD\",\"customerEmail\":\"shopper@example.com\",\"customerName\":\"Sam\"}}'"
-    );
-    println!();
+    // One write, and a closed stdout (say, piped into `head`) must not stop the service.
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush());
+    drop(stdout);
     let worker = cartback_worker::Worker::new(store, provider, run::worker_config(&args.worker))
         .with_master_keys(master_keys);
     worker.run(run::shutdown_signal()).await?;

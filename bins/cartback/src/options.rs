@@ -112,6 +112,8 @@ pub enum ProviderKind {
     Sendgrid,
     /// Mailgun's messages API, with --provider-api-key, --mailgun-domain and --mailgun-region.
     Mailgun,
+    /// AWS SES v2 (raw MIME), with --ses-region, --ses-access-key-id and --ses-secret-access-key.
+    Ses,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -137,6 +139,15 @@ pub struct EmailArgs {
     /// Override the provider's API base URL (a proxy, or a local stub in tests).
     #[arg(long, env = "CARTBACK_PROVIDER_BASE_URL")]
     pub provider_base_url: Option<String>,
+    /// AWS region of SES.
+    #[arg(long, env = "CARTBACK_SES_REGION", default_value = "us-east-1")]
+    pub ses_region: String,
+    /// AWS access key id for SES.
+    #[arg(long, env = "CARTBACK_SES_ACCESS_KEY_ID")]
+    pub ses_access_key_id: Option<String>,
+    /// AWS secret access key for SES.
+    #[arg(long, env = "CARTBACK_SES_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub ses_secret_access_key: Option<String>,
     /// Mailgun sending domain.
     #[arg(long, env = "CARTBACK_MAILGUN_DOMAIN")]
     pub mailgun_domain: Option<String>,
@@ -242,7 +253,7 @@ pub enum Command {
     #[command(subcommand)]
     Keys(MasterKeyCommand),
     /// Run the api and the worker in one process with a demo tenant (local development).
-    Dev(DevArgs),
+    Dev(Box<DevArgs>),
 }
 
 #[derive(Debug, Subcommand)]

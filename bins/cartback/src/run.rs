@@ -9,8 +9,8 @@ use tracing_subscriber::EnvFilter;
 use cartback_api::{ApiLimits, AppState};
 use cartback_email::{
     EmailProvider, FileProvider, MailgunConfig, MailgunProvider, MailgunRegion, RESEND_API,
-    ResendConfig, ResendProvider, SENDGRID_API, SendGridConfig, SendGridProvider, SmtpConfig,
-    SmtpProvider,
+    ResendConfig, ResendProvider, SENDGRID_API, SendGridConfig, SendGridProvider, SesConfig,
+    SesProvider, SmtpConfig, SmtpProvider,
 };
 use cartback_store::crypto::MasterKeys;
 use cartback_store::{Store, redact_url};
@@ -93,6 +93,18 @@ pub fn build_provider(email: &EmailArgs) -> anyhow::Result<Arc<dyn EmailProvider
             }
             Arc::new(MailgunProvider::new(config)?)
         }
+        ProviderKind::Ses => Arc::new(SesProvider::new(SesConfig {
+            region: email.ses_region.clone(),
+            access_key_id: email
+                .ses_access_key_id
+                .clone()
+                .context("--email-provider ses needs --ses-access-key-id")?,
+            secret_access_key: email
+                .ses_secret_access_key
+                .clone()
+                .context("--email-provider ses needs --ses-secret-access-key")?,
+            endpoint_url: email.provider_base_url.clone(),
+        })?),
     })
 }
 

@@ -11,6 +11,7 @@ mod mime;
 mod provider;
 mod resend;
 mod sendgrid;
+mod ses;
 mod settings;
 mod smtp;
 
@@ -23,5 +24,6 @@ pub use mime::build_mime;
 pub use provider::{CommitPoint, EmailProvider, NoCommit};
 pub use resend::{RESEND_API, ResendConfig, ResendProvider};
 pub use sendgrid::{SENDGRID_API, SendGridConfig, SendGridProvider};
+pub use ses::{SesConfig, SesProvider};
 pub use settings::{ProviderSettings, Region};
 pub use smtp::{SmtpConfig, SmtpProvider, SmtpSecurity};

@@ -12,6 +12,7 @@ use crate::mailgun::{MailgunConfig, MailgunProvider, MailgunRegion};
 use crate::provider::EmailProvider;
 use crate::resend::{ResendConfig, ResendProvider};
 use crate::sendgrid::{SendGridConfig, SendGridProvider};
+use crate::ses::{SesConfig, SesProvider};
 use crate::smtp::{SmtpConfig, SmtpProvider};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -44,6 +45,19 @@ pub enum ProviderSettings {
         api_key: String,
         #[serde(rename = "baseUrl", default, skip_serializing_if = "Option::is_none")]
         base_url: Option<String>,
+    },
+    Ses {
+        region: String,
+        #[serde(rename = "accessKeyId")]
+        access_key_id: String,
+        #[serde(rename = "secretAccessKey")]
+        secret_access_key: String,
+        #[serde(
+            rename = "endpointUrl",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        endpoint_url: Option<String>,
     },
     Mailgun {
         #[serde(rename = "apiKey")]
@@ -96,6 +110,7 @@ impl ProviderSettings {
             ProviderSettings::Resend { .. } => "resend",
             ProviderSettings::Sendgrid { .. } => "sendgrid",
             ProviderSettings::Mailgun { .. } => "mailgun",
+            ProviderSettings::Ses { .. } => "ses",
         }
     }
 
@@ -110,6 +125,14 @@ impl ProviderSettings {
             }
             ProviderSettings::Sendgrid { api_key, base_url } => {
                 json!({"provider": "sendgrid", "apiKeyHint": hint(api_key), "baseUrl": base_url})
+            }
+            ProviderSettings::Ses {
+                region,
+                access_key_id,
+                secret_access_key,
+                endpoint_url,
+            } => {
+                json!({"provider": "ses", "region": region, "accessKeyId": access_key_id, "secretAccessKeyHint": hint(secret_access_key), "endpointUrl": endpoint_url})
             }
             ProviderSettings::Mailgun {
                 api_key,
@@ -151,6 +174,17 @@ impl ProviderSettings {
                 config.base_url = base(base_url, config.base_url);
                 Arc::new(SendGridProvider::new(config)?)
             }
+            ProviderSettings::Ses {
+                region,
+                access_key_id,
+                secret_access_key,
+                endpoint_url,
+            } => Arc::new(SesProvider::new(SesConfig {
+                region: region.clone(),
+                access_key_id: access_key_id.clone(),
+                secret_access_key: secret_access_key.clone(),
+                endpoint_url: endpoint_url.clone(),
+            })?),
             ProviderSettings::Mailgun {
                 api_key,
                 domain,

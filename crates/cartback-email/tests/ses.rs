@@ -1,0 +1,119 @@
+//! The SES v2 adapter against moto's server mode: the raw MIME arrives with every
+//! header, and SES's refusals are classified.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use cartback_e2e::moto::Moto;
+use cartback_email::conformance::{Received, check_received, sample_message};
+use cartback_email::{EmailError, EmailProvider, NoCommit, SesConfig, SesProvider};
+
+fn config(endpoint: &str) -> SesConfig {
+    SesConfig {
+        region: "us-east-1".to_owned(),
+        access_key_id: "AKIDTEST".to_owned(),
+        secret_access_key: "secret-test".to_owned(),
+        endpoint_url: Some(endpoint.to_owned()),
+    }
+}
+
+fn received_from_raw(raw: &str) -> Received {
+    let parsed = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .unwrap();
+    let first = |list: Option<&mail_parser::Address<'_>>| {
+        let addr = list.and_then(|a| a.first()).unwrap();
+        (
+            addr.address().unwrap_or_default().to_owned(),
+            addr.name().map(str::to_owned),
+        )
+    };
+    let (from_email, from_name) = first(parsed.from());
+    let (to_email, to_name) = first(parsed.to());
+    let head = raw
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .replace("\r\n ", " ");
+    Received {
+        from_email,
+        from_name,
+        to_email,
+        to_name,
+        subject: parsed.subject().unwrap_or_default().to_owned(),
+        html: parsed.body_html(0).unwrap_or_default().into_owned(),
+        text: parsed.body_text(0).unwrap_or_default().into_owned(),
+        headers: head
+            .lines()
+            .filter_map(|line| line.split_once(": "))
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect(),
+        idempotency_key: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ses_sends_the_raw_message_with_every_header() {
+    let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
+    let provider = SesProvider::new(config(&moto.endpoint)).unwrap();
+    let message = sample_message("cart_5:0:0");
+
+    // An unverified sender is refused for good.
+    let refused = provider.send(&message, &NoCommit).await;
+    assert!(
+        matches!(refused, Err(EmailError::Permanent { .. })),
+        "{refused:?}"
+    );
+
+    // Verify the sender the way an operator would, then send.
+    let sdk = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::Config::builder()
+            .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
+            .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
+                "AKIDTEST",
+                "secret-test",
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(moto.endpoint.clone())
+            .http_client(
+                aws_smithy_http_client::Builder::new()
+                    .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                        aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                    ))
+                    .build_https(),
+            )
+            .build(),
+    );
+    sdk.create_email_identity()
+        .email_identity("shop@example.com")
+        .send()
+        .await
+        .unwrap();
+    let receipt = provider.send(&message, &NoCommit).await.unwrap();
+    assert!(receipt.provider_message_id.is_some());
+
+    let raws = tokio::task::spawn_blocking(move || moto.sent_raw_messages())
+        .await
+        .unwrap();
+    assert_eq!(raws.len(), 1);
+    check_received(&message, &received_from_raw(&raws[0]), false).unwrap();
+    assert!(raws[0].contains("Message-ID: <cart_5.0.0@example.com>"));
+}
+
+#[tokio::test]
+async fn ses_settings_are_checked_and_unreachable_is_transient() {
+    let mut bad = config("http://127.0.0.1:9");
+    bad.secret_access_key = String::new();
+    assert!(SesProvider::new(bad).is_err());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let provider = SesProvider::new(config(&format!("http://{closed}"))).unwrap();
+    let result = provider.send(&sample_message("k"), &NoCommit).await;
+    assert!(
+        result.as_ref().is_err_and(EmailError::is_retryable),
+        "{result:?}"
+    );
+}

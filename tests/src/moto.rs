@@ -1,0 +1,64 @@
+//! A local AWS endpoint for tests: moto's server mode, installed into
+//! `.tools/moto` by `scripts/test-deps.sh`.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::process::{Running, free_port, wait_for};
+
+pub struct Moto {
+    pub endpoint: String,
+    _process: Running,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/moto/bin/moto_server");
+        assert!(
+            bin.exists(),
+            "moto is not installed at {}: run scripts/test-deps.sh",
+            bin.display()
+        );
+        let port = free_port();
+        let child = Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn moto_server");
+        let moto = Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _process: Running {
+                child,
+                name: "moto_server".to_owned(),
+            },
+        };
+        wait_for("moto to listen", Duration::from_secs(60), || {
+            moto.try_data().is_some()
+        });
+        moto
+    }
+
+    fn try_data(&self) -> Option<Value> {
+        reqwest::blocking::get(format!("{}/moto-api/data.json", self.endpoint))
+            .ok()?
+            .json()
+            .ok()
+    }
+
+    /// The raw MIME of every message SES accepted.
+    pub fn sent_raw_messages(&self) -> Vec<String> {
+        let data = self.try_data().expect("moto data.json");
+        data["ses"]["RawMessage"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|m| m["raw_data"].as_str().map(str::to_owned))
+            .collect()
+    }
+}
