@@ -10,10 +10,15 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use cartback_e2e::maildev::Maildev;
 use cartback_email::conformance::{Received, check_received, sample_message};
+
+mod common {
+    pub mod raw;
+}
 use cartback_email::{
     CommitPoint, EmailError, EmailMessage, EmailProvider, FileProvider, Mailbox, NoCommit,
     SmtpConfig, SmtpProvider,
 };
+use common::raw::received_from_raw;
 
 fn message(key: &str) -> EmailMessage {
     EmailMessage {
@@ -348,36 +353,7 @@ async fn file_passes_the_conformance_kit() {
         .send(&message, &NoCommit)
         .await
         .unwrap();
-    let eml = std::fs::read(dir.path().join("cart_8-0-0.eml")).unwrap();
-    let parsed = mail_parser::MessageParser::default().parse(&eml).unwrap();
-    let first = |list: Option<&mail_parser::Address<'_>>| {
-        let addr = list.and_then(|a| a.first()).unwrap();
-        (
-            addr.address().unwrap_or_default().to_owned(),
-            addr.name().map(str::to_owned),
-        )
-    };
-    let (from_email, from_name) = first(parsed.from());
-    let (to_email, to_name) = first(parsed.to());
-    let raw_head = String::from_utf8_lossy(&eml)
-        .split("\r\n\r\n")
-        .next()
-        .unwrap_or_default()
-        .replace("\r\n ", " ");
-    let received = Received {
-        from_email,
-        from_name,
-        to_email,
-        to_name,
-        subject: parsed.subject().unwrap_or_default().to_owned(),
-        html: parsed.body_html(0).unwrap_or_default().into_owned(),
-        text: parsed.body_text(0).unwrap_or_default().into_owned(),
-        headers: raw_head
-            .lines()
-            .filter_map(|line| line.split_once(": "))
-            .map(|(n, v)| (n.to_owned(), v.to_owned()))
-            .collect(),
-        idempotency_key: None,
-    };
+    let eml = std::fs::read_to_string(dir.path().join("cart_8-0-0.eml")).unwrap();
+    let received = received_from_raw(&eml);
     check_received(&message, &received, false).unwrap();
 }

@@ -3,8 +3,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cartback_e2e::moto::Moto;
-use cartback_email::conformance::{Received, check_received, sample_message};
+use cartback_email::conformance::{check_received, sample_message};
+
+mod common {
+    pub mod raw;
+}
 use cartback_email::{EmailError, EmailProvider, NoCommit, SesConfig, SesProvider};
+use common::raw::received_from_raw;
 
 fn config(endpoint: &str) -> SesConfig {
     SesConfig {
@@ -12,41 +17,6 @@ fn config(endpoint: &str) -> SesConfig {
         access_key_id: "AKIDTEST".to_owned(),
         secret_access_key: "secret-test".to_owned(),
         endpoint_url: Some(endpoint.to_owned()),
-    }
-}
-
-fn received_from_raw(raw: &str) -> Received {
-    let parsed = mail_parser::MessageParser::default()
-        .parse(raw.as_bytes())
-        .unwrap();
-    let first = |list: Option<&mail_parser::Address<'_>>| {
-        let addr = list.and_then(|a| a.first()).unwrap();
-        (
-            addr.address().unwrap_or_default().to_owned(),
-            addr.name().map(str::to_owned),
-        )
-    };
-    let (from_email, from_name) = first(parsed.from());
-    let (to_email, to_name) = first(parsed.to());
-    let head = raw
-        .split("\r\n\r\n")
-        .next()
-        .unwrap_or_default()
-        .replace("\r\n ", " ");
-    Received {
-        from_email,
-        from_name,
-        to_email,
-        to_name,
-        subject: parsed.subject().unwrap_or_default().to_owned(),
-        html: parsed.body_html(0).unwrap_or_default().into_owned(),
-        text: parsed.body_text(0).unwrap_or_default().into_owned(),
-        headers: head
-            .lines()
-            .filter_map(|line| line.split_once(": "))
-            .map(|(n, v)| (n.to_owned(), v.to_owned()))
-            .collect(),
-        idempotency_key: None,
     }
 }
 
