@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the test peers into the project-local .tools/ folder (idempotent):
-# maildev 3.0.0, a real SMTP server with an HTTP API to read mail back.
+# maildev 3.0.0, a real SMTP server with an HTTP API to read mail back, and
+# nodemailer's smtp-server for the STARTTLS peer (tests/peers/starttls-smtp.js).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x .tools/maildev/node_modules/.bin/maildev ]; then
+if [ ! -x .tools/maildev/node_modules/.bin/maildev ] \
+    || [ ! -f .tools/maildev/node_modules/smtp-server/package.json ]; then
     mkdir -p .tools/maildev
-    npm install --prefix .tools/maildev maildev@3.0.0 --no-audit --no-fund --loglevel=error
+    npm install --prefix .tools/maildev maildev@3.0.0 smtp-server@3.21.6 --no-audit --no-fund --loglevel=error
 fi
 
 # moto's server mode: a local AWS endpoint for the SES v2 adapter's tests.

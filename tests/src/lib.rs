@@ -7,3 +7,4 @@ pub mod http_stub;
 pub mod maildev;
 pub mod moto;
 pub mod process;
+pub mod tls;

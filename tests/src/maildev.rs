@@ -37,6 +37,27 @@ impl Maildev {
         Maildev::start_with(&["--incoming-user", user, "--incoming-pass", pass])
     }
 
+    /// Implicit TLS (SMTPS) with the given certificate and key.
+    pub fn start_implicit_tls(cert: &std::path::Path, key: &std::path::Path) -> Maildev {
+        Maildev::start_with(&[
+            "--incoming-secure",
+            "--incoming-cert",
+            &cert.to_string_lossy(),
+            "--incoming-key",
+            &key.to_string_lossy(),
+        ])
+    }
+
+    /// Plain SMTP that offers STARTTLS with the given certificate and key.
+    pub fn start_starttls(cert: &std::path::Path, key: &std::path::Path) -> Maildev {
+        Maildev::start_with(&[
+            "--incoming-cert",
+            &cert.to_string_lossy(),
+            "--incoming-key",
+            &key.to_string_lossy(),
+        ])
+    }
+
     fn start_with(extra: &[&str]) -> Maildev {
         let smtp_port = free_port();
         let web_port = free_port();
@@ -114,6 +135,64 @@ impl Maildev {
                     .into_iter()
                     .filter_map(|to| to["address"].as_str().map(str::to_owned))
             })
+            .collect()
+    }
+}
+
+/// An SMTP server that offers STARTTLS and refuses mail before the upgrade:
+/// nodemailer's smtp-server (`tests/peers/starttls-smtp.js`), since maildev hides
+/// STARTTLS. Each accepted message lands as `<n>.eml` in [`StartTlsPeer::received`].
+pub struct StartTlsPeer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    _process: Running,
+}
+
+impl StartTlsPeer {
+    pub fn start(cert: &std::path::Path, key: &std::path::Path) -> StartTlsPeer {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let child = Command::new("node")
+            .arg(root.join("peers/starttls-smtp.js"))
+            .arg(port.to_string())
+            .arg(cert)
+            .arg(key)
+            .arg(dir.path())
+            .env("NODE_PATH", root.join("../.tools/maildev/node_modules"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn node (the STARTTLS peer)");
+        let peer = StartTlsPeer {
+            port,
+            dir,
+            _process: Running {
+                child,
+                name: "starttls-smtp".to_owned(),
+            },
+        };
+        wait_for(
+            "the STARTTLS peer to listen",
+            Duration::from_secs(30),
+            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        );
+        peer
+    }
+
+    /// The raw messages accepted so far, oldest first.
+    pub fn received(&self) -> Vec<String> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .expect("read peer dir")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).expect("read eml"))
             .collect()
     }
 }

@@ -50,6 +50,26 @@ impl Moto {
             .ok()
     }
 
+    /// Verifies a sender the way an operator would (SES v2 CreateEmailIdentity).
+    pub fn verify_identity(&self, email: &str) {
+        let response = reqwest::blocking::Client::new()
+            .post(format!("{}/v2/email/identities", self.endpoint))
+            // moto reads the region from the credential scope; it checks no signature.
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/ses/aws4_request, \
+                 SignedHeaders=host, Signature=0",
+            )
+            .json(&serde_json::json!({ "EmailIdentity": email }))
+            .send()
+            .expect("moto CreateEmailIdentity");
+        assert!(
+            response.status().is_success(),
+            "CreateEmailIdentity: {}",
+            response.status()
+        );
+    }
+
     /// The raw MIME of every message SES accepted.
     pub fn sent_raw_messages(&self) -> Vec<String> {
         let data = self.try_data().expect("moto data.json");

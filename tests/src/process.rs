@@ -68,7 +68,8 @@ impl Drop for Running {
     }
 }
 
-fn command(name: &str, env: &[(&str, String)], args: &[&str]) -> Command {
+/// The command for a workspace binary with `env` set and no inherited DATABASE_URL.
+pub fn command(name: &str, env: &[(&str, String)], args: &[&str]) -> Command {
     let mut cmd = Command::new(bin_path(name));
     cmd.args(args)
         .env_remove("DATABASE_URL")

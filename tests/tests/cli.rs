@@ -6,32 +6,37 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use cartback_e2e::process::{free_port, run, spawn, wait_for};
+use cartback_e2e::process::{command, free_port, run, spawn, wait_for};
 use cartback_store::Backend;
 use cartback_store::testing::TestDatabase;
+
+/// `cartback tenant create … --json`, parsed.
+fn create_tenant(env: &[(&str, String)], name: &str, from: &str) -> Value {
+    let output = run(
+        "cartback",
+        env,
+        &["tenant", "create", "--name", name, "--from", from, "--json"],
+    );
+    serde_json::from_str(output.trim()).unwrap()
+}
+
+/// A fresh database and master key, as the provider commands need them.
+fn sealed_env(db: &TestDatabase) -> [(&'static str, String); 2] {
+    let key = run("cartback", &[], &["keys", "generate-master"])
+        .trim()
+        .to_owned();
+    [
+        ("DATABASE_URL", db.url.clone()),
+        ("CARTBACK_MASTER_KEY", key),
+    ]
+}
 
 #[test]
 fn keys_can_be_created_listed_and_revoked() {
     let db = TestDatabase::new(Backend::Sqlite);
     let env = [("DATABASE_URL", db.url.clone())];
     assert!(run("cartback", &env, &["migrate"]).contains("up to date"));
-    let tenant: Value = serde_json::from_str(
-        run(
-            "cartback",
-            &env,
-            &[
-                "tenant",
-                "create",
-                "--name",
-                "Keys shop",
-                "--from",
-                "hi@shop.example",
-                "--json",
-            ],
-        )
-        .trim(),
-    )
-    .unwrap();
+    let tenant = create_tenant(&env, "Keys shop", "hi@shop.example");
     let tenant_id = tenant["tenantId"].as_str().unwrap();
     assert!(tenant["secretKey"].as_str().unwrap().starts_with("sk_"));
     assert!(
@@ -125,22 +130,8 @@ fn keys_can_be_created_listed_and_revoked() {
 fn provider_commands_set_show_test_and_delete() {
     let db = TestDatabase::new(Backend::Sqlite);
     let stub = cartback_e2e::http_stub::HttpStub::start();
-    let key = run("cartback", &[], &["keys", "generate-master"])
-        .trim()
-        .to_owned();
-    let env = [
-        ("DATABASE_URL", db.url.clone()),
-        ("CARTBACK_MASTER_KEY", key),
-    ];
-    let tenant: Value = serde_json::from_str(
-        run(
-            "cartback",
-            &env,
-            &["tenant", "create", "--name", "CLI shop", "--json"],
-        )
-        .trim(),
-    )
-    .unwrap();
+    let env = sealed_env(&db);
+    let tenant = create_tenant(&env, "CLI shop", "shop@example.com");
     let tenant_id = tenant["tenantId"].as_str().unwrap();
     let settings = json!({"provider": "sendgrid", "apiKey": "SG.cli_secret_value_123", "baseUrl": stub.base_url}).to_string();
     let set = run(
@@ -201,4 +192,98 @@ fn provider_commands_set_show_test_and_delete() {
         )
         .contains("server default")
     );
+}
+
+/// SES settings without keys use AWS's default credential chain of the process:
+/// here the AWS_* environment variables, as on a server with an injected role.
+#[test]
+fn ses_without_stored_keys_uses_the_default_credential_chain() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    let moto = cartback_e2e::moto::Moto::start();
+    moto.verify_identity("shop@example.com");
+    let env = sealed_env(&db);
+    let tenant = create_tenant(&env, "Role shop", "shop@example.com");
+    let tenant_id = tenant["tenantId"].as_str().unwrap();
+    let settings =
+        json!({"provider": "ses", "region": "us-east-1", "endpointUrl": moto.endpoint}).to_string();
+    let set = run(
+        "cartback",
+        &env,
+        &[
+            "provider",
+            "set",
+            "--tenant",
+            tenant_id,
+            "--settings",
+            &settings,
+        ],
+    );
+    assert!(set.contains("\"defaultCredentialChain\":true"), "{set}");
+
+    let test_send = |aws_env: &[(&str, &str)]| {
+        let mut command = command(
+            "cartback",
+            &env,
+            &[
+                "provider",
+                "test",
+                "--tenant",
+                tenant_id,
+                "--to",
+                "me@shop.example",
+            ],
+        );
+        command
+            // Keep the machine's own AWS setup out of the test, and the instance
+            // metadata service (unreachable here) from slowing it down.
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/aws-credentials",
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(aws_env.iter().copied());
+        command.output().unwrap()
+    };
+    let without = test_send(&[]);
+    assert!(
+        !without.status.success(),
+        "no credentials anywhere: the send fails"
+    );
+    assert!(moto.sent_raw_messages().is_empty());
+
+    let with = test_send(&[
+        ("AWS_ACCESS_KEY_ID", "AKIDFROMENV"),
+        ("AWS_SECRET_ACCESS_KEY", "secret-from-env"),
+    ]);
+    let stdout = String::from_utf8_lossy(&with.stdout);
+    assert!(
+        with.status.success() && stdout.contains("delivered through ses"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&with.stderr)
+    );
+    let raws = moto.sent_raw_messages();
+    assert_eq!(raws.len(), 1);
+    assert!(raws[0].contains("cartback test email for Role shop"));
+
+    // One key without the other is refused when saving.
+    let half =
+        json!({"provider": "ses", "region": "us-east-1", "accessKeyId": "AKIDONLY"}).to_string();
+    let refused = std::process::Command::new(cartback_e2e::process::bin_path("cartback"))
+        .args([
+            "provider",
+            "set",
+            "--tenant",
+            tenant_id,
+            "--settings",
+            &half,
+        ])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
 }

@@ -112,7 +112,7 @@ pub enum ProviderKind {
     Sendgrid,
     /// Mailgun's messages API, with --provider-api-key, --mailgun-domain and --mailgun-region.
     Mailgun,
-    /// AWS SES v2 (raw MIME), with --ses-region, --ses-access-key-id and --ses-secret-access-key.
+    /// AWS SES v2 (raw MIME), with --ses-region and either --ses-access-key-id + --ses-secret-access-key or AWS's default credential chain.
     Ses,
 }
 
@@ -133,6 +133,9 @@ pub struct EmailArgs {
     /// SMTP server: smtp://user:pass@host:587 (STARTTLS with ?tls=starttls), smtps://host:465, or smtp://127.0.0.1:1025 for a local catcher.
     #[arg(long, env = "CARTBACK_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
+    /// PEM file of extra root certificates for an SMTP relay signed by a private CA.
+    #[arg(long, env = "CARTBACK_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
     /// API key of the resend, sendgrid or mailgun provider.
     #[arg(long, env = "CARTBACK_PROVIDER_API_KEY", hide_env_values = true)]
     pub provider_api_key: Option<String>,
@@ -142,7 +145,7 @@ pub struct EmailArgs {
     /// AWS region of SES.
     #[arg(long, env = "CARTBACK_SES_REGION", default_value = "us-east-1")]
     pub ses_region: String,
-    /// AWS access key id for SES.
+    /// AWS access key id for SES. Without it (and the secret), AWS's default credential chain: AWS_* environment, profile files, container or instance role.
     #[arg(long, env = "CARTBACK_SES_ACCESS_KEY_ID")]
     pub ses_access_key_id: Option<String>,
     /// AWS secret access key for SES.

@@ -10,7 +10,7 @@ use cartback_api::{ApiLimits, AppState};
 use cartback_email::{
     EmailProvider, FileProvider, MailgunConfig, MailgunProvider, MailgunRegion, RESEND_API,
     ResendConfig, ResendProvider, SENDGRID_API, SendGridConfig, SendGridProvider, SesConfig,
-    SesProvider, SmtpConfig, SmtpProvider,
+    SesProvider, SmtpConfig, SmtpProvider, ses_credentials,
 };
 use cartback_store::crypto::MasterKeys;
 use cartback_store::{Store, redact_url};
@@ -62,7 +62,13 @@ pub fn build_provider(email: &EmailArgs) -> anyhow::Result<Arc<dyn EmailProvider
                 .smtp_url
                 .as_deref()
                 .context("--email-provider smtp needs --smtp-url (CARTBACK_SMTP_URL)")?;
-            let config = SmtpConfig::from_url(url).context("invalid --smtp-url")?;
+            let mut config = SmtpConfig::from_url(url).context("invalid --smtp-url")?;
+            if let Some(path) = &email.smtp_ca_file {
+                config.ca_certificates_pem = Some(
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("reading --smtp-ca-file {}", path.display()))?,
+                );
+            }
             Arc::new(SmtpProvider::new(config).context("configuring SMTP")?)
         }
         ProviderKind::Resend => {
@@ -95,14 +101,8 @@ pub fn build_provider(email: &EmailArgs) -> anyhow::Result<Arc<dyn EmailProvider
         }
         ProviderKind::Ses => Arc::new(SesProvider::new(SesConfig {
             region: email.ses_region.clone(),
-            access_key_id: email
-                .ses_access_key_id
-                .clone()
-                .context("--email-provider ses needs --ses-access-key-id")?,
-            secret_access_key: email
-                .ses_secret_access_key
-                .clone()
-                .context("--email-provider ses needs --ses-secret-access-key")?,
+            credentials: ses_credentials(&email.ses_access_key_id, &email.ses_secret_access_key)
+                .context("--ses-access-key-id and --ses-secret-access-key go together")?,
             endpoint_url: email.provider_base_url.clone(),
         })?),
     })

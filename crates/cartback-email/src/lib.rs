@@ -24,6 +24,6 @@ pub use mime::build_mime;
 pub use provider::{CommitPoint, EmailProvider, NoCommit};
 pub use resend::{RESEND_API, ResendConfig, ResendProvider};
 pub use sendgrid::{SENDGRID_API, SendGridConfig, SendGridProvider};
-pub use ses::{SesConfig, SesProvider};
-pub use settings::{ProviderSettings, Region};
+pub use ses::{SesConfig, SesCredentials, SesProvider};
+pub use settings::{ProviderSettings, Region, ses_credentials};
 pub use smtp::{SmtpConfig, SmtpProvider, SmtpSecurity};

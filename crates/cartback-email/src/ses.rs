@@ -15,63 +15,119 @@ use crate::message::{EmailMessage, SendReceipt};
 use crate::mime::build_mime;
 use crate::provider::{CommitPoint, EmailProvider};
 
+/// Where SES credentials come from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SesCredentials {
+    /// An access key stored with the settings.
+    Static {
+        access_key_id: String,
+        secret_access_key: String,
+    },
+    /// AWS's default chain: environment, shared config/credentials files, web
+    /// identity, ECS container or EC2 instance role. For a server that runs in AWS
+    /// and should hold no long-lived key.
+    DefaultChain,
+}
+
 #[derive(Clone)]
 pub struct SesConfig {
     pub region: String,
-    pub access_key_id: String,
-    pub secret_access_key: String,
+    pub credentials: SesCredentials,
     /// Another endpoint than AWS's (a VPC endpoint, or a local test server).
     pub endpoint_url: Option<String>,
 }
 
 impl fmt::Debug for SesConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let credentials = match &self.credentials {
+            SesCredentials::Static { access_key_id, .. } => format!("static {access_key_id} ***"),
+            SesCredentials::DefaultChain => "default chain".to_owned(),
+        };
         f.debug_struct("SesConfig")
             .field("region", &self.region)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"***")
+            .field("credentials", &credentials)
             .field("endpoint_url", &self.endpoint_url)
             .finish()
     }
 }
 
 pub struct SesProvider {
-    client: aws_sdk_sesv2::Client,
+    config: SesConfig,
+    /// Built on first use: the default chain is only resolvable asynchronously.
+    client: tokio::sync::OnceCell<aws_sdk_sesv2::Client>,
+}
+
+/// rustls with ring, like every other TLS client in cartback: one crypto stack.
+fn http_client() -> aws_sdk_sesv2::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
 }
 
 impl SesProvider {
     pub fn new(config: SesConfig) -> Result<SesProvider, EmailError> {
-        if config.region.trim().is_empty()
-            || config.access_key_id.trim().is_empty()
-            || config.secret_access_key.trim().is_empty()
-        {
-            return Err(EmailError::InvalidMessage(
-                "SES needs a region, an access key id and a secret access key".into(),
-            ));
+        let invalid = |what: &str| {
+            EmailError::InvalidMessage(format!(
+                "SES needs {what} (or neither key, for AWS's default credential chain)"
+            ))
+        };
+        if config.region.trim().is_empty() {
+            return Err(EmailError::InvalidMessage("SES needs a region".into()));
         }
-        // rustls with ring, like every other TLS client in cartback: one crypto stack.
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
-        let mut builder = aws_sdk_sesv2::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(config.region.clone()))
-            .credentials_provider(Credentials::new(
-                config.access_key_id.clone(),
-                config.secret_access_key.clone(),
-                None,
-                None,
-                "cartback",
-            ))
-            .http_client(http);
-        if let Some(url) = &config.endpoint_url {
-            builder = builder.endpoint_url(url.clone());
+        if let SesCredentials::Static {
+            access_key_id,
+            secret_access_key,
+        } = &config.credentials
+        {
+            if access_key_id.trim().is_empty() {
+                return Err(invalid("an access key id"));
+            }
+            if secret_access_key.trim().is_empty() {
+                return Err(invalid("a secret access key"));
+            }
         }
         Ok(SesProvider {
-            client: aws_sdk_sesv2::Client::from_conf(builder.build()),
+            config,
+            client: tokio::sync::OnceCell::new(),
         })
+    }
+
+    async fn client(&self) -> &aws_sdk_sesv2::Client {
+        self.client
+            .get_or_init(|| async {
+                let region = Region::new(self.config.region.clone());
+                let mut builder = match &self.config.credentials {
+                    SesCredentials::Static {
+                        access_key_id,
+                        secret_access_key,
+                    } => aws_sdk_sesv2::Config::builder()
+                        .behavior_version(BehaviorVersion::latest())
+                        .region(region)
+                        .credentials_provider(Credentials::new(
+                            access_key_id.clone(),
+                            secret_access_key.clone(),
+                            None,
+                            None,
+                            "cartback",
+                        ))
+                        .http_client(http_client()),
+                    SesCredentials::DefaultChain => {
+                        let shared = aws_config::defaults(BehaviorVersion::latest())
+                            .region(region)
+                            .http_client(http_client())
+                            .load()
+                            .await;
+                        aws_sdk_sesv2::config::Builder::from(&shared)
+                    }
+                };
+                if let Some(url) = &self.config.endpoint_url {
+                    builder = builder.endpoint_url(url.clone());
+                }
+                aws_sdk_sesv2::Client::from_conf(builder.build())
+            })
+            .await
     }
 }
 
@@ -133,7 +189,8 @@ impl EmailProvider for SesProvider {
             .build()
             .map_err(|e| EmailError::InvalidMessage(e.to_string()))?;
         let sent = self
-            .client
+            .client()
+            .await
             .send_email()
             .content(EmailContent::builder().raw(raw).build())
             .send()

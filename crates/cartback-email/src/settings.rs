@@ -12,7 +12,7 @@ use crate::mailgun::{MailgunConfig, MailgunProvider, MailgunRegion};
 use crate::provider::EmailProvider;
 use crate::resend::{ResendConfig, ResendProvider};
 use crate::sendgrid::{SendGridConfig, SendGridProvider};
-use crate::ses::{SesConfig, SesProvider};
+use crate::ses::{SesConfig, SesCredentials, SesProvider};
 use crate::smtp::{SmtpConfig, SmtpProvider};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -33,6 +33,13 @@ pub enum ProviderSettings {
     },
     Smtp {
         url: String,
+        /// Extra trusted root certificates (PEM) for a relay signed by a private CA.
+        #[serde(
+            rename = "caCertificate",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        ca_certificate: Option<String>,
     },
     Resend {
         #[serde(rename = "apiKey")]
@@ -46,12 +53,22 @@ pub enum ProviderSettings {
         #[serde(rename = "baseUrl", default, skip_serializing_if = "Option::is_none")]
         base_url: Option<String>,
     },
+    /// Without `accessKeyId` and `secretAccessKey`, AWS's default credential chain
+    /// of the process (environment, profile files, container or instance role).
     Ses {
         region: String,
-        #[serde(rename = "accessKeyId")]
-        access_key_id: String,
-        #[serde(rename = "secretAccessKey")]
-        secret_access_key: String,
+        #[serde(
+            rename = "accessKeyId",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        access_key_id: Option<String>,
+        #[serde(
+            rename = "secretAccessKey",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        secret_access_key: Option<String>,
         #[serde(
             rename = "endpointUrl",
             default,
@@ -102,6 +119,23 @@ fn base(url: &Option<String>, default: String) -> String {
     url.clone().unwrap_or(default)
 }
 
+/// Both keys, or neither (AWS's default chain); one without the other is a mistake.
+pub fn ses_credentials(
+    access_key_id: &Option<String>,
+    secret_access_key: &Option<String>,
+) -> Result<SesCredentials, EmailError> {
+    match (access_key_id, secret_access_key) {
+        (Some(id), Some(secret)) => Ok(SesCredentials::Static {
+            access_key_id: id.clone(),
+            secret_access_key: secret.clone(),
+        }),
+        (None, None) => Ok(SesCredentials::DefaultChain),
+        _ => Err(EmailError::InvalidMessage(
+            "SES takes accessKeyId and secretAccessKey together, or neither for the default credential chain".into(),
+        )),
+    }
+}
+
 impl ProviderSettings {
     pub fn kind(&self) -> &'static str {
         match self {
@@ -119,7 +153,12 @@ impl ProviderSettings {
         use serde_json::json;
         match self {
             ProviderSettings::File { dir } => json!({"provider": "file", "dir": dir}),
-            ProviderSettings::Smtp { url } => json!({"provider": "smtp", "url": smtp_hint(url)}),
+            ProviderSettings::Smtp {
+                url,
+                ca_certificate,
+            } => {
+                json!({"provider": "smtp", "url": smtp_hint(url), "hasCaCertificate": ca_certificate.is_some()})
+            }
             ProviderSettings::Resend { api_key, base_url } => {
                 json!({"provider": "resend", "apiKeyHint": hint(api_key), "baseUrl": base_url})
             }
@@ -132,7 +171,7 @@ impl ProviderSettings {
                 secret_access_key,
                 endpoint_url,
             } => {
-                json!({"provider": "ses", "region": region, "accessKeyId": access_key_id, "secretAccessKeyHint": hint(secret_access_key), "endpointUrl": endpoint_url})
+                json!({"provider": "ses", "region": region, "accessKeyId": access_key_id, "secretAccessKeyHint": secret_access_key.as_deref().map(hint), "defaultCredentialChain": access_key_id.is_none(), "endpointUrl": endpoint_url})
             }
             ProviderSettings::Mailgun {
                 api_key,
@@ -158,8 +197,13 @@ impl ProviderSettings {
         };
         Ok(match self {
             ProviderSettings::File { dir } => Arc::new(FileProvider::new(dir.clone())),
-            ProviderSettings::Smtp { url } => {
-                Arc::new(SmtpProvider::new(SmtpConfig::from_url(url)?)?)
+            ProviderSettings::Smtp {
+                url,
+                ca_certificate,
+            } => {
+                let mut config = SmtpConfig::from_url(url)?;
+                config.ca_certificates_pem = ca_certificate.clone();
+                Arc::new(SmtpProvider::new(config)?)
             }
             ProviderSettings::Resend { api_key, base_url } => {
                 require(api_key, "apiKey")?;
@@ -181,8 +225,7 @@ impl ProviderSettings {
                 endpoint_url,
             } => Arc::new(SesProvider::new(SesConfig {
                 region: region.clone(),
-                access_key_id: access_key_id.clone(),
-                secret_access_key: secret_access_key.clone(),
+                credentials: ses_credentials(access_key_id, secret_access_key)?,
                 endpoint_url: endpoint_url.clone(),
             })?),
             ProviderSettings::Mailgun {
@@ -222,6 +265,7 @@ mod tests {
         assert!(settings.build().is_ok());
         let smtp = ProviderSettings::Smtp {
             url: "smtp://me:secret@mail.example:587?tls=starttls".into(),
+            ca_certificate: None,
         };
         assert!(!smtp.masked().to_string().contains("secret"));
         assert!(serde_json::from_str::<ProviderSettings>(r#"{"provider": "resend"}"#).is_err());

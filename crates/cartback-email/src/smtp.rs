@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::ClientId;
 
@@ -33,6 +33,9 @@ pub struct SmtpConfig {
     pub username: Option<String>,
     pub password: Option<String>,
     pub timeout: Duration,
+    /// Extra trusted roots (PEM), for a relay whose certificate an in-house CA
+    /// signed. The public web roots are trusted as well.
+    pub ca_certificates_pem: Option<String>,
 }
 
 impl fmt::Debug for SmtpConfig {
@@ -44,6 +47,7 @@ impl fmt::Debug for SmtpConfig {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("timeout", &self.timeout)
+            .field("ca_certificates_pem", &self.ca_certificates_pem.is_some())
             .finish()
     }
 }
@@ -129,6 +133,7 @@ impl SmtpConfig {
             username,
             password,
             timeout: Duration::from_secs(30),
+            ca_certificates_pem: None,
         })
     }
 }
@@ -136,6 +141,7 @@ impl SmtpConfig {
 pub struct SmtpProvider {
     config: SmtpConfig,
     hello: ClientId,
+    extra_roots: Option<Certificate>,
 }
 
 impl SmtpProvider {
@@ -145,14 +151,35 @@ impl SmtpProvider {
                 "SMTP username and password go together".into(),
             ));
         }
+        let extra_roots = match &config.ca_certificates_pem {
+            None => None,
+            Some(pem) => {
+                let invalid =
+                    || EmailError::InvalidMessage("SMTP CA certificate is not valid PEM".into());
+                if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                    return Err(invalid());
+                }
+                Some(Certificate::from_pem(pem.as_bytes()).map_err(|_| invalid())?)
+            }
+        };
+        if extra_roots.is_some() && config.security == SmtpSecurity::None {
+            return Err(EmailError::InvalidMessage(
+                "an SMTP CA certificate needs TLS: use smtps:// or ?tls=starttls".into(),
+            ));
+        }
         Ok(SmtpProvider {
             config,
             hello: ClientId::default(),
+            extra_roots,
         })
     }
 
     fn tls(&self) -> Result<TlsParameters, EmailError> {
-        TlsParameters::new(self.config.host.clone()).map_err(|e| classify(&e))
+        let mut builder = TlsParameters::builder(self.config.host.clone());
+        if let Some(roots) = &self.extra_roots {
+            builder = builder.add_root_certificate(roots.clone());
+        }
+        builder.build().map_err(|e| classify(&e))
     }
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, EmailError> {

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use cartback_e2e::maildev::Maildev;
+use cartback_e2e::maildev::{Maildev, StartTlsPeer};
+use cartback_e2e::tls::TestCa;
 use cartback_email::conformance::{Received, check_received, sample_message};
 
 mod common {
@@ -356,4 +357,101 @@ async fn file_passes_the_conformance_kit() {
     let eml = std::fs::read_to_string(dir.path().join("cart_8-0-0.eml")).unwrap();
     let received = received_from_raw(&eml);
     check_received(&message, &received, false).unwrap();
+}
+
+/// An SMTP provider for `url` that trusts `ca` (PEM) on top of the public roots.
+fn smtp_trusting(url: &str, ca: Option<String>) -> SmtpProvider {
+    let mut config = SmtpConfig::from_url(url).unwrap();
+    config.timeout = Duration::from_secs(10);
+    config.ca_certificates_pem = ca;
+    SmtpProvider::new(config).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_speaks_implicit_tls_and_checks_the_certificate() {
+    let (ca, maildev) = tokio::task::spawn_blocking(|| {
+        let ca = TestCa::generate();
+        let maildev = Maildev::start_implicit_tls(&ca.server_cert, &ca.server_key);
+        (ca, maildev)
+    })
+    .await
+    .unwrap();
+    let url = format!("smtps://127.0.0.1:{}", maildev.smtp_port);
+
+    // Without the private CA the server's certificate is not trusted: nothing is sent.
+    let untrusted = smtp_trusting(&url, None)
+        .send(&message("tls:0:0"), &NoCommit)
+        .await;
+    assert!(
+        matches!(&untrusted, Err(EmailError::Transient { message, .. }) if message.to_ascii_lowercase().contains("certificate")),
+        "{untrusted:?}"
+    );
+    // Plain text against a TLS port fails too, and never falls back.
+    let plain = smtp_trusting(&format!("smtp://127.0.0.1:{}", maildev.smtp_port), None)
+        .send(&message("tls:0:1"), &NoCommit)
+        .await;
+    assert!(plain.is_err(), "{plain:?}");
+
+    let message = sample_message("tls:0:2");
+    smtp_trusting(&url, Some(ca.ca_pem_text()))
+        .send(&message, &NoCommit)
+        .await
+        .unwrap();
+    let received = tokio::task::spawn_blocking(move || {
+        let emails = maildev.emails();
+        assert_eq!(emails.len(), 1, "only the trusted send arrived");
+        let source = maildev.source(emails[0]["id"].as_str().unwrap());
+        received_from_maildev(&emails[0], &source)
+    })
+    .await
+    .unwrap();
+    check_received(&message, &received, false).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_upgrades_with_starttls() {
+    let (ca, peer) = tokio::task::spawn_blocking(|| {
+        let ca = TestCa::generate();
+        let peer = StartTlsPeer::start(&ca.server_cert, &ca.server_key);
+        (ca, peer)
+    })
+    .await
+    .unwrap();
+    let url = format!("smtp://127.0.0.1:{}?tls=starttls", peer.port);
+    let untrusted = smtp_trusting(&url, None)
+        .send(&message("starttls:0:0"), &NoCommit)
+        .await;
+    assert!(untrusted.is_err(), "{untrusted:?}");
+    // Without the upgrade the peer refuses the mail: proof the upgrade happened below.
+    let plain = smtp_trusting(&format!("smtp://127.0.0.1:{}", peer.port), None)
+        .send(&message("starttls:0:1"), &NoCommit)
+        .await;
+    assert!(
+        matches!(&plain, Err(EmailError::Permanent { message }) if message.contains("STARTTLS")),
+        "{plain:?}"
+    );
+    let message = sample_message("starttls:0:2");
+    smtp_trusting(&url, Some(ca.ca_pem_text()))
+        .send(&message, &NoCommit)
+        .await
+        .unwrap();
+    let raws = peer.received();
+    assert_eq!(raws.len(), 1, "only the upgraded, trusted send arrived");
+    check_received(&message, &received_from_raw(&raws[0]), false).unwrap();
+}
+
+#[test]
+fn smtp_ca_settings_are_checked() {
+    let with_ca = |url: &str, pem: &str| {
+        let mut config = SmtpConfig::from_url(url).unwrap();
+        config.ca_certificates_pem = Some(pem.to_owned());
+        SmtpProvider::new(config)
+    };
+    assert!(with_ca("smtps://mail.example", "not a certificate").is_err());
+    let ca = TestCa::generate();
+    assert!(
+        with_ca("smtp://mail.example:25", &ca.ca_pem_text()).is_err(),
+        "a CA with plain SMTP would be silently unused"
+    );
+    assert!(with_ca("smtps://mail.example", &ca.ca_pem_text()).is_ok());
 }

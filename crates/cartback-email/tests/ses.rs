@@ -8,14 +8,16 @@ use cartback_email::conformance::{check_received, sample_message};
 mod common {
     pub mod raw;
 }
-use cartback_email::{EmailError, EmailProvider, NoCommit, SesConfig, SesProvider};
+use cartback_email::{EmailError, EmailProvider, NoCommit, SesConfig, SesCredentials, SesProvider};
 use common::raw::received_from_raw;
 
 fn config(endpoint: &str) -> SesConfig {
     SesConfig {
         region: "us-east-1".to_owned(),
-        access_key_id: "AKIDTEST".to_owned(),
-        secret_access_key: "secret-test".to_owned(),
+        credentials: SesCredentials::Static {
+            access_key_id: "AKIDTEST".to_owned(),
+            secret_access_key: "secret-test".to_owned(),
+        },
         endpoint_url: Some(endpoint.to_owned()),
     }
 }
@@ -34,32 +36,12 @@ async fn ses_sends_the_raw_message_with_every_header() {
     );
 
     // Verify the sender the way an operator would, then send.
-    let sdk = aws_sdk_sesv2::Client::from_conf(
-        aws_sdk_sesv2::Config::builder()
-            .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
-            .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
-                "AKIDTEST",
-                "secret-test",
-                None,
-                None,
-                "test",
-            ))
-            .endpoint_url(moto.endpoint.clone())
-            .http_client(
-                aws_smithy_http_client::Builder::new()
-                    .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                        aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-                    ))
-                    .build_https(),
-            )
-            .build(),
-    );
-    sdk.create_email_identity()
-        .email_identity("shop@example.com")
-        .send()
-        .await
-        .unwrap();
+    let moto = tokio::task::spawn_blocking(move || {
+        moto.verify_identity("shop@example.com");
+        moto
+    })
+    .await
+    .unwrap();
     let receipt = provider.send(&message, &NoCommit).await.unwrap();
     assert!(receipt.provider_message_id.is_some());
 
@@ -74,8 +56,18 @@ async fn ses_sends_the_raw_message_with_every_header() {
 #[tokio::test]
 async fn ses_settings_are_checked_and_unreachable_is_transient() {
     let mut bad = config("http://127.0.0.1:9");
-    bad.secret_access_key = String::new();
+    bad.credentials = SesCredentials::Static {
+        access_key_id: "AKIDTEST".to_owned(),
+        secret_access_key: " ".to_owned(),
+    };
     assert!(SesProvider::new(bad).is_err());
+    let mut no_region = config("http://127.0.0.1:9");
+    no_region.region = String::new();
+    assert!(SesProvider::new(no_region).is_err());
+    assert!(
+        cartback_email::ses_credentials(&Some("AKIDTEST".to_owned()), &None).is_err(),
+        "a key id without its secret is refused"
+    );
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
