@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use aws_sdk_sesv2::config::retry::RetryConfig;
 use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::primitives::Blob;
@@ -122,6 +123,9 @@ impl SesProvider {
                         aws_sdk_sesv2::config::Builder::from(&shared)
                     }
                 };
+                // The worker owns retries (backoff, Retry-After, attempt limits): the
+                // SDK's own would hide throttling from it and hold a send slot.
+                builder = builder.retry_config(RetryConfig::disabled());
                 if let Some(url) = &self.config.endpoint_url {
                     builder = builder.endpoint_url(url.clone());
                 }

@@ -79,3 +79,46 @@ async fn ses_settings_are_checked_and_unreachable_is_transient() {
         "{result:?}"
     );
 }
+
+/// SES's refusals as its REST API sends them (moto cannot throttle): each one
+/// lands in the class the worker retries on, or not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ses_refusals_are_classified() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let cases = [
+        (429, "TooManyRequestsException", "rate"),
+        (400, "ThrottlingException", "rate"),
+        (500, "InternalFailure", "transient"),
+        (503, "ServiceUnavailable", "transient"),
+        (400, "MessageRejected", "permanent"),
+        (403, "AccessDeniedException", "permanent"),
+    ];
+    for (status, code, class) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v2/email/outbound-emails"))
+            .respond_with(
+                ResponseTemplate::new(status)
+                    .insert_header("x-amzn-ErrorType", code)
+                    .set_body_json(serde_json::json!({"message": format!("{code} from the test")})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let provider = SesProvider::new(config(&server.uri())).unwrap();
+        let result = provider.send(&sample_message("k"), &NoCommit).await;
+        let ok = match (&result, class) {
+            (Err(EmailError::RateLimited { message, .. }), "rate") => message.contains(code),
+            (Err(EmailError::Transient { message, .. }), "transient") => message.contains(code),
+            (Err(EmailError::Permanent { message }), "permanent") => {
+                message.contains(code) && message.contains("from the test")
+            }
+            _ => false,
+        };
+        assert!(ok, "{status} {code}: expected {class}, got {result:?}");
+        // `expect(1)`: exactly one request, the SDK did not retry behind our back.
+        server.verify().await;
+    }
+}
