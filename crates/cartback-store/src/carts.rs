@@ -82,10 +82,16 @@ pub struct CartUpsert {
     pub next_action_at: DateTime<Utc>,
 }
 
-const UPSERT_SQL: &str = "\
+const UPSERT_INSERT: &str = "\
 INSERT INTO carts (id, tenant_id, session_id, status, items, item_count, total_minor, currency, \
     customer_email, customer_name, cycle, next_step, created_at, updated_at, last_activity_at, next_action_at) \
-VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, 0, 0, $10, $10, $10, $11) \
+VALUES ";
+
+/// One row of values; `{n}` is the row's first parameter number minus one.
+const UPSERT_ROW: &str = "($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, 0, 0, $10, $10, $10, $11)";
+const UPSERT_PARAMS: usize = 11;
+
+const UPSERT_CONFLICT: &str = " \
 ON CONFLICT (tenant_id, session_id) DO UPDATE SET \
     status = 'active', \
     items = excluded.items, \
@@ -104,28 +110,126 @@ ON CONFLICT (tenant_id, session_id) DO UPDATE SET \
     next_action_at = CASE WHEN carts.locked_by IS NOT NULL THEN carts.next_action_at ELSE excluded.next_action_at END \
 RETURNING *";
 
+/// The upsert statement for `rows` carts, with numbered parameters.
+fn upsert_sql(conn: &DbConn, rows: usize) -> String {
+    let mut sql = String::with_capacity(UPSERT_INSERT.len() + rows * 80 + UPSERT_CONFLICT.len());
+    sql.push_str(UPSERT_INSERT);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        let base = row * UPSERT_PARAMS;
+        let mut values = String::from(UPSERT_ROW);
+        // Highest first, so `$1` never rewrites the front of `$10`.
+        for n in (1..=UPSERT_PARAMS).rev() {
+            values = values.replace(&format!("${n}"), &format!("#{}", base + n));
+        }
+        sql.push_str(&values.replace('#', "$"));
+    }
+    sql.push_str(UPSERT_CONFLICT);
+    dialect(conn, &sql)
+}
+
 /// Inserts or updates the cart of `(tenant, session)`. A terminal cart
 /// (recovered, converted, expired) starts a new shopping cycle; a cart a worker holds
 /// keeps its lease (the worker re-reads the cart when it lets go).
 pub fn upsert_cart(conn: &mut DbConn, cart: &CartUpsert) -> StoreResult<CartRow> {
-    let items = serde_json::to_string(&cart.items)
-        .map_err(|e| StoreError::Corrupt(format!("items do not serialize: {e}")))?;
-    let item_count = i32::try_from(cart.items.len()).unwrap_or(i32::MAX);
-    let now = cart.now.naive_utc();
-    let row = diesel::sql_query(dialect(conn, UPSERT_SQL))
-        .bind::<Text, _>(random_id("cart_", 20))
-        .bind::<Text, _>(&cart.tenant_id)
-        .bind::<Text, _>(&cart.session_id)
-        .bind::<Text, _>(items)
-        .bind::<Integer, _>(item_count)
-        .bind::<BigInt, _>(cart.total_minor)
-        .bind::<Text, _>(&cart.currency)
-        .bind::<Nullable<Text>, _>(cart.customer_email.as_deref())
-        .bind::<Nullable<Text>, _>(cart.customer_name.as_deref())
-        .bind::<Timestamp, _>(now)
-        .bind::<Timestamp, _>(cart.next_action_at.naive_utc())
-        .get_result::<CartRow>(conn)?;
-    Ok(row)
+    let mut rows = upsert_rows(conn, std::slice::from_ref(cart))?;
+    rows.pop()
+        .ok_or_else(|| StoreError::Corrupt("the upsert returned no row".into()))
+}
+
+/// One statement for many carts of distinct `(tenant, session)`: the caller merges
+/// repeats first (a statement may not touch a row twice).
+fn upsert_rows(conn: &mut DbConn, carts: &[CartUpsert]) -> StoreResult<Vec<CartRow>> {
+    let mut query = diesel::sql_query(upsert_sql(conn, carts.len())).into_boxed();
+    for cart in carts {
+        let items = serde_json::to_string(&cart.items)
+            .map_err(|e| StoreError::Corrupt(format!("items do not serialize: {e}")))?;
+        let item_count = i32::try_from(cart.items.len()).unwrap_or(i32::MAX);
+        let now = cart.now.naive_utc();
+        query = query
+            .bind::<Text, _>(random_id("cart_", 20))
+            .bind::<Text, _>(cart.tenant_id.clone())
+            .bind::<Text, _>(cart.session_id.clone())
+            .bind::<Text, _>(items)
+            .bind::<Integer, _>(item_count)
+            .bind::<BigInt, _>(cart.total_minor)
+            .bind::<Text, _>(cart.currency.clone())
+            .bind::<Nullable<Text>, _>(cart.customer_email.clone())
+            .bind::<Nullable<Text>, _>(cart.customer_name.clone())
+            .bind::<Timestamp, _>(now)
+            .bind::<Timestamp, _>(cart.next_action_at.naive_utc());
+    }
+    Ok(query.load::<CartRow>(conn)?)
+}
+
+/// Folds events for one `(tenant, session)` in arrival order into the one write
+/// that has the same effect as applying them one after another: the later event's
+/// cart wins, and an email or name given earlier is kept when a later one omits it.
+fn merge(earlier: &mut CartUpsert, later: &CartUpsert) {
+    let email = later
+        .customer_email
+        .clone()
+        .or_else(|| earlier.customer_email.take());
+    let name = later
+        .customer_name
+        .clone()
+        .or_else(|| earlier.customer_name.take());
+    *earlier = later.clone();
+    earlier.customer_email = email;
+    earlier.customer_name = name;
+}
+
+/// Upserts many carts in one transaction and one statement (group commit): the
+/// result for each input, in input order. Events for the same session are merged
+/// (the later wins) and get the same row. If the statement fails, every distinct
+/// cart is retried on its own so one bad row cannot fail its batch-mates.
+pub fn upsert_carts(conn: &mut DbConn, batch: &[CartUpsert]) -> Vec<StoreResult<CartRow>> {
+    use std::collections::BTreeMap;
+    // Sorted by key: concurrent batches lock rows in one order, so never deadlock.
+    let mut merged: BTreeMap<(&str, &str), CartUpsert> = BTreeMap::new();
+    for cart in batch {
+        match merged.get_mut(&(cart.tenant_id.as_str(), cart.session_id.as_str())) {
+            Some(earlier) => merge(earlier, cart),
+            None => {
+                merged.insert(
+                    (cart.tenant_id.as_str(), cart.session_id.as_str()),
+                    cart.clone(),
+                );
+            }
+        }
+    }
+    let distinct: Vec<CartUpsert> = merged.into_values().collect();
+    let together = write_transaction(conn, |conn| upsert_rows(conn, &distinct));
+    let by_key: BTreeMap<(String, String), StoreResult<CartRow>> = match together {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|row| ((row.tenant_id.clone(), row.session_id.clone()), Ok(row)))
+            .collect(),
+        Err(error) => {
+            tracing::warn!(%error, carts = distinct.len(), "batch upsert failed; retrying each cart alone");
+            distinct
+                .iter()
+                .map(|cart| {
+                    let result = write_transaction(conn, |conn| upsert_cart(conn, cart));
+                    ((cart.tenant_id.clone(), cart.session_id.clone()), result)
+                })
+                .collect()
+        }
+    };
+    batch
+        .iter()
+        .map(
+            |cart| match by_key.get(&(cart.tenant_id.clone(), cart.session_id.clone())) {
+                Some(Ok(row)) => Ok(row.clone()),
+                Some(Err(error)) => Err(StoreError::Rejected(error.to_string())),
+                None => Err(StoreError::Corrupt(
+                    "the upsert returned no row for a cart".into(),
+                )),
+            },
+        )
+        .collect()
 }
 
 pub fn find_cart(

@@ -19,6 +19,9 @@ pub enum StoreError {
     Crypto(String),
     #[error("not found")]
     NotFound,
+    /// A write the database refused, as reported to each caller that shared it.
+    #[error("the database refused the write: {0}")]
+    Rejected(String),
 }
 
 impl StoreError {

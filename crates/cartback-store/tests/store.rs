@@ -12,8 +12,8 @@ use diesel::sql_types::Text;
 use cartback_domain::{CartItem, CartStatus, RecoveryPolicy};
 use cartback_store::api_keys::{KeyKind, authenticate, create_key, list_keys, revoke_key};
 use cartback_store::carts::{
-    CartRelease, CartUpsert, claim_due_carts, find_cart, find_cart_by_session, release_cart,
-    upsert_cart,
+    CartRelease, CartUpsert, claim_due_carts, count_carts, find_cart, find_cart_by_session,
+    release_cart, upsert_cart, upsert_carts,
 };
 use cartback_store::orders::{NewOrder, record_order};
 use cartback_store::sends::{
@@ -452,5 +452,75 @@ on_both_backends!(
         assert_eq!(row.open(&only_new).unwrap(), settings);
         assert!(delete_provider(&mut conn, &shop.id).unwrap());
         assert!(find_provider(&mut conn, &shop.id).unwrap().is_none());
+    }
+);
+
+on_both_backends!(
+    a_batch_commits_many_carts_and_the_later_event_of_a_session_wins,
+    |db: &TestDatabase| {
+        let store = open(db);
+        let mut conn = store.conn().unwrap();
+        let shop = tenant(&mut conn, "Shop");
+        let t0 = Utc::now();
+        let existing = upsert_cart(
+            &mut conn,
+            &upsert(&shop, "known", Some("k@example.com"), t0),
+        )
+        .unwrap();
+
+        let first = upsert(&shop, "twice", Some("first@example.com"), t0);
+        let mut later = upsert(&shop, "twice", None, t0 + TimeDelta::milliseconds(3));
+        later.items.push(item("b", 100));
+        later.total_minor = 1350;
+        let mut batch = vec![first, upsert(&shop, "known", None, t0), later];
+        for n in 0..250 {
+            batch.push(upsert(&shop, &format!("bulk-{n}"), None, t0));
+        }
+        let results = upsert_carts(&mut conn, &batch);
+        assert_eq!(results.len(), batch.len(), "one answer per event");
+        let rows: Vec<_> = results.into_iter().map(Result::unwrap).collect();
+        assert_eq!(rows[0].id, rows[2].id, "one cart for the session");
+        assert_eq!(rows[2].item_count, 2, "the later event's items");
+        assert_eq!(rows[2].total_minor, 1350);
+        assert_eq!(
+            rows[2].customer_email.as_deref(),
+            Some("first@example.com"),
+            "an email given earlier in the batch is kept"
+        );
+        assert_eq!(rows[1].id, existing.id, "an existing cart is updated");
+        assert_eq!(rows[1].customer_email.as_deref(), Some("k@example.com"));
+        assert_eq!(count_carts(&mut conn, &shop.id).unwrap(), 252);
+        let stored = find_cart_by_session(&mut conn, &shop.id, "twice")
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.total_minor, 1350);
+    }
+);
+
+on_both_backends!(
+    one_failing_row_does_not_fail_its_batch_mates,
+    |db: &TestDatabase| {
+        let store = open(db);
+        let mut conn = store.conn().unwrap();
+        let shop = tenant(&mut conn, "Shop");
+        let t0 = Utc::now();
+        let mut orphan = upsert(&shop, "orphan", None, t0);
+        // No such tenant: the foreign key refuses this row, and only this row.
+        orphan.tenant_id = "tenant_gone".to_owned();
+        let batch = vec![
+            upsert(&shop, "a", None, t0),
+            orphan,
+            upsert(&shop, "b", Some("b@example.com"), t0),
+        ];
+        let results = upsert_carts(&mut conn, &batch);
+        assert!(results[0].is_ok(), "{:?}", results[0]);
+        assert!(results[1].is_err());
+        assert!(results[2].is_ok(), "{:?}", results[2]);
+        assert_eq!(count_carts(&mut conn, &shop.id).unwrap(), 2);
+        assert!(
+            find_cart_by_session(&mut conn, &shop.id, "b")
+                .unwrap()
+                .is_some()
+        );
     }
 );
