@@ -98,6 +98,15 @@ pub struct ApiArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "CARTBACK_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Most tracked carts committed in one transaction (group commit).
+    #[arg(long, env = "CARTBACK_INGEST_MAX_BATCH", default_value_t = 256)]
+    pub ingest_max_batch: usize,
+    /// How long a batch may wait for more carts once a writer is free (0: none).
+    #[arg(long, env = "CARTBACK_INGEST_LINGER", default_value = "0ms", value_parser = parse_duration)]
+    pub ingest_linger: Duration,
+    /// Batches committing at once (default: 1 on SQLite, 2 on PostgreSQL).
+    #[arg(long, env = "CARTBACK_INGEST_WRITERS")]
+    pub ingest_writers: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

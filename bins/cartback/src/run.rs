@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tracing_subscriber::EnvFilter;
 
-use cartback_api::{ApiLimits, AppState};
+use cartback_api::{ApiLimits, AppState, Ingest, IngestConfig};
 use cartback_email::{
     EmailProvider, FileProvider, MailgunConfig, MailgunProvider, MailgunRegion, RESEND_API,
     ResendConfig, ResendProvider, SENDGRID_API, SendGridConfig, SendGridProvider, SesConfig,
@@ -145,7 +145,14 @@ pub fn api_server(
     let workers = args
         .http_workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let mut ingest = IngestConfig::for_backend(store.backend());
+    ingest.max_batch = args.ingest_max_batch.max(1);
+    ingest.linger = args.ingest_linger;
+    if let Some(writers) = args.ingest_writers {
+        ingest.writers = writers.max(1);
+    }
     let state = AppState {
+        ingest: Ingest::start(store.clone(), ingest).context("starting the ingest writer")?,
         store,
         limits: ApiLimits {
             max_body_bytes: args.max_body_bytes,

@@ -5,6 +5,7 @@ mod body;
 mod email_provider;
 pub mod error;
 mod health;
+pub mod ingest;
 pub mod state;
 mod track;
 
@@ -14,6 +15,7 @@ use actix_web::{App, HttpServer, web};
 
 pub use actix_web::dev::{Server, ServerHandle};
 pub use error::{ApiError, ErrorCode, FieldError};
+pub use ingest::{Ingest, IngestConfig};
 pub use state::{ApiLimits, AppState};
 
 /// Registers every route on an app.

@@ -3,6 +3,8 @@ use std::sync::Arc;
 use cartback_store::Store;
 use cartback_store::crypto::MasterKeys;
 
+use crate::ingest::Ingest;
+
 /// Limits on what a client may send.
 #[derive(Debug, Clone)]
 pub struct ApiLimits {
@@ -26,4 +28,6 @@ pub struct AppState {
     pub limits: ApiLimits,
     /// Seals and opens provider credentials; empty when none is configured.
     pub master_keys: Arc<MasterKeys>,
+    /// Group-committed cart writes.
+    pub ingest: Ingest,
 }

@@ -15,7 +15,7 @@ use cartback_domain::{
     validate_item_name, validate_link, validate_quantity, validate_unit_price,
 };
 use cartback_store::api_keys::KeyKind;
-use cartback_store::carts::{CartUpsert, upsert_cart};
+use cartback_store::carts::CartUpsert;
 use cartback_store::orders::{NewOrder, record_order};
 
 use crate::auth::authenticate_request;
@@ -380,8 +380,7 @@ pub async fn track(
         now,
         next_action_at: now + policy.abandon_delay(),
     };
-    let store = state.store.clone();
-    let row = web::block(move || upsert_cart(&mut *store.conn()?, &upsert)).await??;
+    let row = state.ingest.upsert(upsert).await?;
     let scheduled_at = scheduled_send(&row, &policy)?;
     Ok(HttpResponse::Ok().json(CartUpdated {
         success: true,
