@@ -86,6 +86,7 @@ fn keys_can_be_created_listed_and_revoked() {
         &[
             ("DATABASE_URL", db.url.clone()),
             ("CARTBACK_BIND", format!("127.0.0.1:{port}")),
+            ("CARTBACK_AUTH_CACHE_TTL", "300ms".to_owned()),
         ],
         &["--no-migrate"],
     );
@@ -116,7 +117,14 @@ fn keys_can_be_created_listed_and_revoked() {
         &env,
         &["key", "revoke", "--tenant", tenant_id, "--key", &key_id],
     );
-    assert_eq!(status(&key), 401);
+    // The api remembers a key for the auth cache's TTL (300 ms here), no longer.
+    let revoked_at = std::time::Instant::now();
+    wait_for(
+        "the revoked key to be refused",
+        Duration::from_secs(5),
+        || status(&key) == 401,
+    );
+    assert!(revoked_at.elapsed() < Duration::from_secs(2));
     // Revoking again, or another tenant's key, is an error.
     let output = std::process::Command::new(cartback_e2e::process::bin_path("cartback"))
         .args(["key", "revoke", "--tenant", tenant_id, "--key", &key_id])

@@ -104,6 +104,9 @@ pub struct ApiArgs {
     /// How long a batch may wait for more carts once a writer is free (0: none).
     #[arg(long, env = "CARTBACK_INGEST_LINGER", default_value = "0ms", value_parser = parse_duration)]
     pub ingest_linger: Duration,
+    /// How long a resolved API key is remembered: a revoked key stops working within this time (0: ask the database every time).
+    #[arg(long, env = "CARTBACK_AUTH_CACHE_TTL", default_value = "5s", value_parser = parse_duration)]
+    pub auth_cache_ttl: Duration,
     /// Batches committing at once (default: 1 on SQLite, 2 on PostgreSQL).
     #[arg(long, env = "CARTBACK_INGEST_WRITERS")]
     pub ingest_writers: Option<usize>,

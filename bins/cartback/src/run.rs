@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tracing_subscriber::EnvFilter;
 
+use cartback_api::auth::AuthCache;
 use cartback_api::{ApiLimits, AppState, Ingest, IngestConfig};
 use cartback_email::{
     EmailProvider, FileProvider, MailgunConfig, MailgunProvider, MailgunRegion, RESEND_API,
@@ -153,6 +154,7 @@ pub fn api_server(
     }
     let state = AppState {
         ingest: Ingest::start(store.clone(), ingest).context("starting the ingest writer")?,
+        auth_cache: Arc::new(AuthCache::new(args.auth_cache_ttl)),
         store,
         limits: ApiLimits {
             max_body_bytes: args.max_body_bytes,

@@ -1,6 +1,10 @@
 //! API key authentication: `X-API-Key: <key>` (Retake's header) or
 //! `Authorization: Bearer <key>`.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use actix_web::HttpRequest;
 use actix_web::web;
 
@@ -29,6 +33,47 @@ fn presented_key(request: &HttpRequest) -> Option<&str> {
         .filter(|k| !k.is_empty())
 }
 
+/// Recently resolved keys, so a busy storefront does not cost two queries per
+/// event. A revoked key or a changed tenant takes effect within the TTL.
+#[derive(Debug)]
+pub struct AuthCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Option<Caller>, Instant)>>,
+}
+
+/// Enough for every key of a large deployment; beyond it the cache starts over.
+const AUTH_CACHE_ENTRIES: usize = 10_000;
+
+impl AuthCache {
+    pub fn new(ttl: Duration) -> AuthCache {
+        AuthCache {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<Option<Caller>> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let entries = self.entries.lock().ok()?;
+        let (caller, at) = entries.get(key)?;
+        (at.elapsed() < self.ttl).then(|| caller.clone())
+    }
+
+    fn put(&self, key: String, caller: Option<Caller>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= AUTH_CACHE_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(key, (caller, Instant::now()));
+        }
+    }
+}
+
 /// Resolves the caller, or 401 with the error envelope.
 pub async fn authenticate_request(
     state: &AppState,
@@ -42,7 +87,11 @@ pub async fn authenticate_request(
     if key.len() > 128 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return Err(ApiError::unauthorized());
     }
+    if let Some(cached) = state.auth_cache.get(key) {
+        return cached.ok_or_else(ApiError::unauthorized);
+    }
     let key = key.to_owned();
+    let cache_key = key.clone();
     let store = state.store.clone();
     let found = web::block(
         move || -> Result<Option<Caller>, cartback_store::StoreError> {
@@ -55,5 +104,6 @@ pub async fn authenticate_request(
         },
     )
     .await??;
+    state.auth_cache.put(cache_key, found.clone());
     found.ok_or_else(ApiError::unauthorized)
 }

@@ -1,6 +1,6 @@
 #![doc = include_str!("../README.md")]
 
-mod auth;
+pub mod auth;
 mod body;
 mod email_provider;
 pub mod error;

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use cartback_store::Store;
 use cartback_store::crypto::MasterKeys;
 
+use crate::auth::AuthCache;
 use crate::ingest::Ingest;
 
 /// Limits on what a client may send.
@@ -30,4 +31,6 @@ pub struct AppState {
     pub master_keys: Arc<MasterKeys>,
     /// Group-committed cart writes.
     pub ingest: Ingest,
+    /// Recently resolved API keys.
+    pub auth_cache: Arc<AuthCache>,
 }

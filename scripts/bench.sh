@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# cartback's ingest benchmark (docs/benchmarks.md): in one run on this machine,
+#   1. PostgreSQL-backed cartback-api under wrk at rising concurrency, unique and
+#      repeating sessions: acknowledged events/s, p50, p99, non-2xx, peak RSS;
+#   2. pgbench with the equivalent single-row upsert on the same database, and the
+#      ratio cartback events/s / pgbench tps;
+#   3. the same api on SQLite.
+# Needs wrk and pgbench (apt-get install wrk postgresql-client) and PostgreSQL at
+# CARTBACK_BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432).
+# BENCH_SECONDS (default 10) sets each load step's length.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_BASE=${CARTBACK_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
+SECONDS_PER_STEP=${BENCH_SECONDS:-10}
+CONCURRENCY=${BENCH_CONCURRENCY:-"16 64 256"}
+for tool in wrk pgbench psql; do
+    command -v "$tool" >/dev/null || { echo "bench needs $tool (apt-get install wrk postgresql-client)" >&2; exit 2; }
+done
+
+cargo build --release --bins --quiet
+BIN=target/release
+WORK=$(mktemp -d)
+DB_NAME="cartback_bench_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+API_PID=""
+cleanup() {
+    [ -n "$API_PID" ] && kill "$API_PID" 2>/dev/null || true
+    psql "$PG_BASE/postgres" -qc "DROP DATABASE IF EXISTS $DB_NAME" >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+SUMMARY="$WORK/summary"
+: > "$SUMMARY"
+
+# Starts the api on $1 (database URL); sets API_PID, PORT and KEY.
+start_api() {
+    local url=$1
+    DATABASE_URL=$url CARTBACK_LOG=warn "$BIN/cartback" migrate >/dev/null
+    local tenant
+    tenant=$(DATABASE_URL=$url "$BIN/cartback" tenant create --name Bench --from bench@example.com --json)
+    KEY=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["secretKey"])' <<<"$tenant")
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    DATABASE_URL=$url CARTBACK_BIND=127.0.0.1:$PORT CARTBACK_LOG=warn CARTBACK_DB_POOL_SIZE=16 \
+        "$BIN/cartback-api" --no-migrate >"$WORK/api.log" 2>&1 &
+    API_PID=$!
+    for _ in $(seq 1 100); do
+        curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "the api did not start" >&2; cat "$WORK/api.log" >&2; exit 1
+}
+
+stop_api() {
+    local rss
+    rss=$(awk '/VmHWM/ {print $2}' "/proc/$API_PID/status")
+    kill "$API_PID"; wait "$API_PID" 2>/dev/null || true
+    API_PID=""
+    echo "$((rss / 1024))"
+}
+
+# Runs wrk; prints "events/s p50 p99 non2xx".
+load() {
+    local connections=$1 mode=$2
+    BENCH_KEY=$KEY BENCH_MODE=$mode wrk -t2 -c"$connections" -d"${SECONDS_PER_STEP}s" --timeout 5s \
+        -s scripts/bench/track.lua "http://127.0.0.1:$PORT" | awk '/^RESULT/ {
+            split($2,a,"="); split($3,b,"="); split($4,c,"="); split($5,d,"=");
+            print a[2], b[2], c[2], d[2] }'
+}
+
+# Benchmarks one backend; appends rows to the summary and prints the best rate.
+bench_backend() {
+    local name=$1 url=$2 best=0
+    start_api "$url"
+    echo "== $name: POST /api/v1/track" >&2
+    for mode in unique repeat; do
+        for c in $CONCURRENCY; do
+            read -r rate p50 p99 non2xx < <(load "$c" "$mode")
+            printf '%-10s %-7s %5s conns  %8s events/s  p50 %7s ms  p99 %7s ms  non-2xx %s\n' \
+                "$name" "$mode" "$c" "$rate" "$p50" "$p99" "$non2xx" | tee -a "$SUMMARY" >&2
+            [ "$rate" -gt "$best" ] && best=$rate
+        done
+    done
+    local rss
+    rss=$(stop_api)
+    printf '%-10s api peak RSS %s MB\n' "$name" "$rss" | tee -a "$SUMMARY" >&2
+    echo "$best"
+}
+
+psql "$PG_BASE/postgres" -qc "CREATE DATABASE $DB_NAME" >/dev/null
+PG_URL="$PG_BASE/$DB_NAME"
+pg_best=$(bench_backend postgres "$PG_URL")
+
+echo "== pgbench: the same upsert, one row per transaction, 32 clients" >&2
+TENANT=$(psql "$PG_URL" -tAc "SELECT id FROM tenants LIMIT 1")
+pgbench_tps=$(pgbench -n -c 32 -j 2 -T "$SECONDS_PER_STEP" -D tenant="'$TENANT'" \
+    -f scripts/bench/upsert.sql "$PG_URL" 2>/dev/null | awk '/^tps/ {printf "%.0f", $3}')
+printf '%-10s single-row upsert  %8s tps\n' pgbench "$pgbench_tps" | tee -a "$SUMMARY" >&2
+
+sqlite_best=$(bench_backend sqlite "sqlite://$WORK/bench.db")
+
+echo
+echo "== summary ($(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ))"
+cat "$SUMMARY"
+python3 - "$pg_best" "$pgbench_tps" "$sqlite_best" <<'PY'
+import sys
+pg, pgb, lite = (float(x) for x in sys.argv[1:4])
+print(f"postgres ingest / pgbench single-row upsert = {pg / pgb:.2f}x  (target >= 3.0)")
+print(f"sqlite ingest best = {lite:.0f} events/s  (target >= 20000)")
+PY
