@@ -87,7 +87,7 @@ INSERT INTO carts (id, tenant_id, session_id, status, items, item_count, total_m
     customer_email, customer_name, cycle, next_step, created_at, updated_at, last_activity_at, next_action_at) \
 VALUES ";
 
-/// One row of values; `{n}` is the row's first parameter number minus one.
+/// One row of values as numbered for the first row; later rows shift every number.
 const UPSERT_ROW: &str = "($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, 0, 0, $10, $10, $10, $11)";
 const UPSERT_PARAMS: usize = 11;
 
