@@ -95,7 +95,9 @@ impl From<cartback_store::StoreError> for ApiError {
     fn from(error: cartback_store::StoreError) -> ApiError {
         match error {
             cartback_store::StoreError::NotFound => ApiError::new(ErrorCode::NotFound, "not found"),
-            cartback_store::StoreError::Pool(_) | cartback_store::StoreError::Connection(_) => {
+            cartback_store::StoreError::Pool(_)
+            | cartback_store::StoreError::Connection(_)
+            | cartback_store::StoreError::Unavailable(_) => {
                 tracing::error!(%error, "database unavailable");
                 ApiError::new(ErrorCode::ServiceUnavailable, "database unavailable")
             }

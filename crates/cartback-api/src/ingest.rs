@@ -130,7 +130,7 @@ fn write_batch(store: &Store, batch: Vec<(CartUpsert, Reply)>) {
             let message = error.to_string();
             carts
                 .iter()
-                .map(|_| Err(StoreError::Rejected(message.clone())))
+                .map(|_| Err(StoreError::Unavailable(message.clone())))
                 .collect()
         }
     };

@@ -19,6 +19,9 @@ pub enum StoreError {
     Crypto(String),
     #[error("not found")]
     NotFound,
+    /// No connection could be had; reported to each caller of a shared write.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// A write the database refused, as reported to each caller that shared it.
     #[error("the database refused the write: {0}")]
     Rejected(String),
