@@ -4,7 +4,11 @@
 #      repeating sessions: acknowledged events/s, p50, p99, non-2xx, peak RSS;
 #   2. pgbench with the equivalent single-row upsert on the same database, and the
 #      ratio cartback events/s / pgbench tps;
-#   3. the same api on SQLite.
+#   3. the same api on SQLite;
+#   4. the worker: N due carts sent by a real cartback-worker to a loopback provider
+#      (cartback-bench worker), emails/s and peak RSS, on both backends;
+#   5. claim cost with 10k and with 1M carts in the table, the same number due
+#      (cartback-bench claim-cost), on both backends.
 # Needs wrk and pgbench (apt-get install wrk postgresql-client) and PostgreSQL at
 # CARTBACK_BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432).
 # BENCH_SECONDS (default 10) sets each load step's length.
@@ -13,6 +17,7 @@ cd "$(dirname "$0")/.."
 
 PG_BASE=${CARTBACK_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
 SECONDS_PER_STEP=${BENCH_SECONDS:-10}
+WORKER_CARTS=${BENCH_WORKER_CARTS:-20000}
 CONCURRENCY=${BENCH_CONCURRENCY:-"16 64 256"}
 for tool in wrk pgbench psql; do
     command -v "$tool" >/dev/null || { echo "bench needs $tool (apt-get install wrk postgresql-client)" >&2; exit 2; }
@@ -21,11 +26,15 @@ done
 cargo build --release --bins --quiet
 BIN=target/release
 WORK=$(mktemp -d)
-DB_NAME="cartback_bench_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+RUN_ID=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
+DB_NAME="cartback_bench_$RUN_ID"
+EXTRA_DBS=""
 API_PID=""
 cleanup() {
     [ -n "$API_PID" ] && kill "$API_PID" 2>/dev/null || true
-    psql "$PG_BASE/postgres" -qc "DROP DATABASE IF EXISTS $DB_NAME" >/dev/null 2>&1 || true
+    for db in $DB_NAME $EXTRA_DBS; do
+        psql "$PG_BASE/postgres" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+    done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -99,12 +108,47 @@ printf '%-10s single-row upsert  %8s tps\n' pgbench "$pgbench_tps" | tee -a "$SU
 
 sqlite_best=$(bench_backend sqlite "sqlite://$WORK/bench.db")
 
+# A fresh PostgreSQL database for one measurement; prints its URL.
+fresh_pg() {
+    local db="cartback_bench_${RUN_ID}_$1"
+    EXTRA_DBS="$EXTRA_DBS $db"
+    psql "$PG_BASE/postgres" -qc "CREATE DATABASE $db" >/dev/null
+    echo "$PG_BASE/$db"
+}
+
+field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
+
+echo "== worker: $WORKER_CARTS due carts to a loopback provider" >&2
+worker_rates=""
+for backend in postgres sqlite; do
+    if [ "$backend" = postgres ]; then url=$(fresh_pg worker); else url="sqlite://$WORK/worker.db"; fi
+    result=$("$BIN/cartback-bench" worker --database-url "$url" --worker-bin "$BIN/cartback-worker" \
+        --carts "$WORKER_CARTS" | grep '^RESULT')
+    rate=$(field emails_per_s <<<"$result"); rss=$(field peak_rss_mb <<<"$result")
+    printf '%-10s worker  %6s emails in %6s s  %8s emails/s  peak RSS %s MB\n' "$backend" \
+        "$WORKER_CARTS" "$(field seconds <<<"$result")" "$rate" "$rss" | tee -a "$SUMMARY" >&2
+    worker_rates="$worker_rates $rate"
+done
+
+echo "== claim cost: 100 carts per claim, 1,000 due, 10k vs 1M carts" >&2
+claim_ratios=""
+for backend in postgres sqlite; do
+    if [ "$backend" = postgres ]; then url=$(fresh_pg claims); else url="sqlite://$WORK/claims.db"; fi
+    result=$("$BIN/cartback-bench" claim-cost --database-url "$url" | grep '^RESULT')
+    ratio=$(field ratio <<<"$result")
+    printf '%-10s claim   10k carts %7s ms  1M carts %7s ms  ratio %s\n' "$backend" \
+        "$(field small_ms <<<"$result")" "$(field large_ms <<<"$result")" "$ratio" | tee -a "$SUMMARY" >&2
+    claim_ratios="$claim_ratios $ratio"
+done
+
 echo
 echo "== summary ($(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ))"
 cat "$SUMMARY"
-python3 - "$pg_best" "$pgbench_tps" "$sqlite_best" <<'PY'
+python3 - "$pg_best" "$pgbench_tps" "$sqlite_best" $worker_rates $claim_ratios <<'PY'
 import sys
-pg, pgb, lite = (float(x) for x in sys.argv[1:4])
+pg, pgb, lite, worker_pg, worker_lite, claim_pg, claim_lite = (float(x) for x in sys.argv[1:8])
 print(f"postgres ingest / pgbench single-row upsert = {pg / pgb:.2f}x  (target >= 3.0)")
 print(f"sqlite ingest best = {lite:.0f} events/s  (target >= 20000)")
+print(f"worker = {worker_pg:.0f} emails/s on postgres, {worker_lite:.0f} on sqlite  (target >= 1000)")
+print(f"claim cost 1M / 10k carts = {claim_pg:.2f}x postgres, {claim_lite:.2f}x sqlite  (target <= 2)")
 PY

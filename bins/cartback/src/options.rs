@@ -179,7 +179,7 @@ pub struct WorkerArgs {
     /// Carts claimed per poll.
     #[arg(long, env = "CARTBACK_BATCH_SIZE", default_value_t = 100)]
     pub batch_size: i64,
-    /// Carts (and provider calls) handled at once.
+    /// Concurrent sends per email provider (the default one, and each tenant's own).
     #[arg(long, env = "CARTBACK_CONCURRENCY", default_value_t = 16)]
     pub concurrency: usize,
     /// How long a claim lasts before another worker may take the cart over.

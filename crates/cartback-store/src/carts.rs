@@ -12,7 +12,7 @@ use crate::connection::{DbConn, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::ids::random_id;
 use crate::schema::carts;
-use crate::sql::dialect;
+use crate::sql::{dialect, numbered_rows};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = carts)]
@@ -38,6 +38,11 @@ pub struct CartRow {
     pub unsubscribed_at: Option<NaiveDateTime>,
     pub next_action_at: Option<NaiveDateTime>,
     pub locked_by: Option<String>,
+    /// BCP 47 tag the storefront gave (`nl-NL`), for the email's language and money.
+    pub locale: Option<String>,
+    /// 1 when the shopper agreed to recovery emails, 0 when they refused, None when
+    /// the storefront did not say.
+    pub consent: Option<i32>,
 }
 
 impl CartRow {
@@ -112,20 +117,8 @@ RETURNING *";
 
 /// The upsert statement for `rows` carts, with numbered parameters.
 fn upsert_sql(conn: &DbConn, rows: usize) -> String {
-    let mut sql = String::with_capacity(UPSERT_INSERT.len() + rows * 80 + UPSERT_CONFLICT.len());
-    sql.push_str(UPSERT_INSERT);
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        let base = row * UPSERT_PARAMS;
-        let mut values = String::from(UPSERT_ROW);
-        // Highest first, so `$1` never rewrites the front of `$10`.
-        for n in (1..=UPSERT_PARAMS).rev() {
-            values = values.replace(&format!("${n}"), &format!("#{}", base + n));
-        }
-        sql.push_str(&values.replace('#', "$"));
-    }
+    let mut sql = String::from(UPSERT_INSERT);
+    sql.push_str(&numbered_rows(UPSERT_ROW, UPSERT_PARAMS, rows));
     sql.push_str(UPSERT_CONFLICT);
     dialect(conn, &sql)
 }
@@ -322,6 +315,80 @@ pub fn lock_held_cart(
     Ok(row)
 }
 
+/// A cart named by its tenant and id, as the worker refers to the carts it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CartKey {
+    pub tenant_id: String,
+    pub cart_id: String,
+}
+
+impl CartKey {
+    pub fn of(row: &CartRow) -> CartKey {
+        CartKey {
+            tenant_id: row.tenant_id.clone(),
+            cart_id: row.id.clone(),
+        }
+    }
+}
+
+/// Reads every cart of `keys` that `worker` still holds, in id order, locking the
+/// rows on PostgreSQL for the rest of the transaction (always in the same order, so
+/// two transactions cannot deadlock). Carts whose lease was lost are left out.
+pub fn lock_held_carts(
+    conn: &mut DbConn,
+    keys: &[CartKey],
+    worker: &str,
+) -> StoreResult<Vec<CartRow>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tenants: Vec<&str> = keys.iter().map(|k| k.tenant_id.as_str()).collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    let ids: Vec<&str> = keys.iter().map(|k| k.cart_id.as_str()).collect();
+    macro_rules! query {
+        () => {
+            carts::table
+                .filter(carts::tenant_id.eq_any(&tenants))
+                .filter(carts::id.eq_any(&ids))
+                .filter(carts::locked_by.eq(worker))
+                .order(carts::id.asc())
+                .select(CartRow::as_select())
+        };
+    }
+    let mut rows = match conn {
+        DbConn::Postgres(pg) => query!().for_update().load(pg)?,
+        DbConn::Sqlite(sqlite) => query!().load(sqlite)?,
+    };
+    // A tenant filter over a list can admit a cart of another listed tenant with a
+    // listed id only if ids collided across tenants; keep exactly the pairs asked for.
+    rows.retain(|row| {
+        keys.iter()
+            .any(|k| k.cart_id == row.id && k.tenant_id == row.tenant_id)
+    });
+    Ok(rows)
+}
+
+/// Lets go of many held carts inside the caller's write transaction, each written
+/// as `plan` decides from the cart as it is now. Returns how many were still held
+/// (the others' leases were lost and nothing is written for them).
+pub fn release_carts(
+    conn: &mut DbConn,
+    keys: &[CartKey],
+    worker: &str,
+    now: DateTime<Utc>,
+    mut plan: impl FnMut(&CartRow) -> StoreResult<CartRelease>,
+) -> StoreResult<usize> {
+    let held = lock_held_carts(conn, keys, worker)?;
+    let mut releases = Vec::with_capacity(held.len());
+    for cart in held {
+        let release = plan(&cart)?;
+        releases.push((cart, release));
+    }
+    apply_releases(conn, &releases, worker, now)?;
+    Ok(releases.len())
+}
+
 /// How the worker leaves a cart when it lets go of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CartRelease {
@@ -341,41 +408,60 @@ pub fn release_cart(
     now: DateTime<Utc>,
     plan: impl FnOnce(&CartRow) -> StoreResult<CartRelease>,
 ) -> StoreResult<bool> {
-    write_transaction(conn, |conn| {
-        let Some(cart) = lock_held_cart(conn, tenant_id, cart_id, worker)? else {
-            return Ok(false);
-        };
-        let release = plan(&cart)?;
-        apply_release(conn, &cart, &release, now)?;
-        Ok(true)
-    })
+    let key = CartKey {
+        tenant_id: tenant_id.to_owned(),
+        cart_id: cart_id.to_owned(),
+    };
+    let mut plan = Some(plan);
+    let held = write_transaction(conn, |conn| {
+        release_carts(conn, &[key], worker, now, |cart| match plan.take() {
+            Some(plan) => plan(cart),
+            None => Err(StoreError::Corrupt("one cart planned twice".into())),
+        })
+    })?;
+    Ok(held == 1)
 }
 
-fn apply_release(
+const RELEASE_PREFIX: &str =
+    "WITH v (tenant_id, id, status, abandoned_at, next_step, next_action_at) AS (VALUES ";
+const RELEASE_ROW: &str = "($1, $2, $3, $4, $5, $6)";
+const RELEASE_PARAMS: usize = 6;
+/// `{worker}` is the parameter number after the rows.
+const RELEASE_UPDATE: &str = ") UPDATE carts SET status = v.status, abandoned_at = v.abandoned_at, \
+    next_step = v.next_step, next_action_at = v.next_action_at, locked_by = NULL \
+FROM v WHERE carts.tenant_id = v.tenant_id AND carts.id = v.id AND carts.locked_by = ${worker}";
+
+/// Writes many releases with one statement per few hundred carts.
+fn apply_releases(
     conn: &mut DbConn,
-    cart: &CartRow,
-    release: &CartRelease,
+    releases: &[(CartRow, CartRelease)],
+    worker: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let newly_abandoned =
-        release.status == CartStatus::Abandoned && cart.status != CartStatus::Abandoned.as_str();
-    let abandoned_at = if newly_abandoned {
-        Some(now.naive_utc())
-    } else {
-        cart.abandoned_at
-    };
-    diesel::update(
-        carts::table
-            .filter(carts::tenant_id.eq(&cart.tenant_id))
-            .filter(carts::id.eq(&cart.id)),
-    )
-    .set((
-        carts::status.eq(release.status.as_str()),
-        carts::abandoned_at.eq(abandoned_at),
-        carts::next_step.eq(i32::try_from(release.next_step).unwrap_or(i32::MAX)),
-        carts::next_action_at.eq(release.next_action_at.map(|t| t.naive_utc())),
-        carts::locked_by.eq(None::<String>),
-    ))
-    .execute(conn)?;
+    for chunk in releases.chunks(500) {
+        let mut sql = String::from(RELEASE_PREFIX);
+        sql.push_str(&numbered_rows(RELEASE_ROW, RELEASE_PARAMS, chunk.len()));
+        sql.push_str(
+            &RELEASE_UPDATE.replace("{worker}", &(chunk.len() * RELEASE_PARAMS + 1).to_string()),
+        );
+        let mut query = diesel::sql_query(dialect(conn, &sql)).into_boxed();
+        for (cart, release) in chunk {
+            let newly_abandoned = release.status == CartStatus::Abandoned
+                && cart.status != CartStatus::Abandoned.as_str();
+            let abandoned_at = if newly_abandoned {
+                Some(now.naive_utc())
+            } else {
+                cart.abandoned_at
+            };
+            query = query
+                .bind::<Text, _>(cart.tenant_id.clone())
+                .bind::<Text, _>(cart.id.clone())
+                .bind::<Text, _>(release.status.as_str())
+                .bind::<Nullable<Timestamp>, _>(abandoned_at)
+                .bind::<Integer, _>(i32::try_from(release.next_step).unwrap_or(i32::MAX))
+                .bind::<Nullable<Timestamp>, _>(release.next_action_at.map(|t| t.naive_utc()));
+        }
+        query.bind::<Text, _>(worker.to_owned()).execute(conn)?;
+    }
     Ok(())
 }

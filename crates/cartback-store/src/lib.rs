@@ -7,12 +7,15 @@ pub mod connection;
 pub mod crypto;
 pub mod email_providers;
 pub mod error;
+pub mod events;
 pub mod ids;
+pub mod links;
 pub mod migrate;
 pub mod orders;
 pub mod schema;
 pub mod sends;
 mod sql;
+pub mod suppressions;
 pub mod tenants;
 pub mod testing;
 

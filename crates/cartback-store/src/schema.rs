@@ -11,6 +11,8 @@ diesel::table! {
         policy -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        link_secret -> Text,
+        experience -> Text,
     }
 }
 
@@ -50,6 +52,8 @@ diesel::table! {
         unsubscribed_at -> Nullable<Timestamp>,
         next_action_at -> Nullable<Timestamp>,
         locked_by -> Nullable<Text>,
+        locale -> Nullable<Text>,
+        consent -> Nullable<Integer>,
     }
 }
 
@@ -72,6 +76,12 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        coupon_code -> Nullable<Text>,
+        recovery_token_hash -> Nullable<Text>,
+        unsubscribe_token_hash -> Nullable<Text>,
+        click_count -> Integer,
+        first_clicked_at -> Nullable<Timestamp>,
+        last_clicked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -93,14 +103,40 @@ diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(carts -> tenants (tenant_id));
 diesel::joinable!(recovery_sends -> carts (cart_id));
 diesel::joinable!(orders -> tenants (tenant_id));
+diesel::joinable!(suppressions -> tenants (tenant_id));
+diesel::joinable!(cart_events -> carts (cart_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     api_keys,
     carts,
     recovery_sends,
     orders,
-    email_providers
+    email_providers,
+    suppressions,
+    cart_events
 );
+
+diesel::table! {
+    suppressions (tenant_id, email) {
+        tenant_id -> Text,
+        email -> Text,
+        reason -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cart_events (id) {
+        id -> Text,
+        tenant_id -> Text,
+        cart_id -> Text,
+        kind -> Text,
+        step -> Nullable<Integer>,
+        detail -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
 
 diesel::table! {
     email_providers (tenant_id) {

@@ -3,16 +3,20 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Text, Timestamp};
+use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
+
+use std::collections::{HashMap, HashSet};
 
 use cartback_domain::CartStatus;
 
-use crate::carts::{CartRow, lock_held_cart};
+use crate::carts::{CartKey, CartRelease, CartRow, lock_held_carts, release_carts};
 use crate::connection::{DbConn, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::ids::random_id;
+use crate::links::link_hashes;
 use crate::schema::{carts, recovery_sends};
-use crate::sql::dialect;
+use crate::sql::{dialect, numbered_rows};
+use crate::suppressions::{normalize_email, suppressed_among};
 
 /// Where a send stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +79,12 @@ pub struct SendRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    pub coupon_code: Option<String>,
+    pub recovery_token_hash: Option<String>,
+    pub unsubscribe_token_hash: Option<String>,
+    pub click_count: i32,
+    pub first_clicked_at: Option<NaiveDateTime>,
+    pub last_clicked_at: Option<NaiveDateTime>,
 }
 
 impl SendRow {
@@ -106,12 +116,6 @@ pub struct SendDecision {
     pub mark_abandoned: bool,
 }
 
-const INSERT_SEND_SQL: &str = "\
-INSERT INTO recovery_sends (id, tenant_id, cart_id, cycle, step, status, attempts, idempotency_key, \
-    created_at, updated_at) \
-VALUES ($1, $2, $3, $4, $5, 'retry', 0, $6, $7, $7) \
-ON CONFLICT (cart_id, cycle, step) DO NOTHING";
-
 /// In one short transaction: re-reads the held cart, asks `decide` whether a step is
 /// still due, and takes the `(cart, cycle, step)` send row for delivery.
 pub fn start_send(
@@ -123,58 +127,226 @@ pub fn start_send(
     lease_until: DateTime<Utc>,
     decide: impl FnOnce(&CartRow) -> StoreResult<Option<SendDecision>>,
 ) -> StoreResult<StartSend> {
+    let key = CartKey {
+        tenant_id: tenant_id.to_owned(),
+        cart_id: cart_id.to_owned(),
+    };
+    let secrets: HashMap<String, String> = crate::tenants::find_tenant(conn, tenant_id)?
+        .map(|t| (t.id, t.link_secret))
+        .into_iter()
+        .collect();
+    let mut decide = Some(decide);
+    let mut found = start_sends(
+        conn,
+        &[key],
+        worker,
+        now,
+        lease_until,
+        &secrets,
+        |cart, _| decide.take().map_or(Ok(None), |decide| decide(cart)),
+    )?;
+    Ok(found.pop().unwrap_or(StartSend::LeaseLost))
+}
+
+const INSERT_SENDS_PREFIX: &str = "\
+INSERT INTO recovery_sends (id, tenant_id, cart_id, cycle, step, status, attempts, idempotency_key, \
+    created_at, updated_at, recovery_token_hash, unsubscribe_token_hash) VALUES ";
+const INSERT_SENDS_ROW: &str = "($1, $2, $3, $4, $5, 'retry', 0, $6, $7, $7, $8, $9)";
+const INSERT_SENDS_PARAMS: usize = 9;
+
+/// What the worker must know about a cart's shopper, beyond the cart, to decide
+/// whether to email them: read in the same transaction that takes the send.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShopperFacts {
+    /// The address is on the tenant's suppression list.
+    pub suppressed: bool,
+}
+const INSERT_SENDS_CONFLICT: &str = " ON CONFLICT (cart_id, cycle, step) DO NOTHING";
+
+/// The batch form of [`start_send`], in one short transaction for all of `keys`:
+/// re-reads the held carts and what is known of their shoppers, asks `decide` about
+/// each, creates the missing send rows with one statement (their link tokens derived
+/// from the tenant's secret in `link_secrets`) and takes every ready one for delivery
+/// with another. Returns what was found for each key, in the order of `keys`.
+pub fn start_sends(
+    conn: &mut DbConn,
+    keys: &[CartKey],
+    worker: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    link_secrets: &HashMap<String, String>,
+    mut decide: impl FnMut(&CartRow, &ShopperFacts) -> StoreResult<Option<SendDecision>>,
+) -> StoreResult<Vec<StartSend>> {
     write_transaction(conn, |conn| {
-        let Some(mut cart) = lock_held_cart(conn, tenant_id, cart_id, worker)? else {
-            return Ok(StartSend::LeaseLost);
+        let held = lock_held_carts(conn, keys, worker)?;
+        let suppressed = suppressed_in(conn, &held)?;
+        let mut wanted: Vec<(CartRow, SendDecision)> = Vec::with_capacity(held.len());
+        let mut found: HashMap<String, StartSend> = HashMap::with_capacity(keys.len());
+        for cart in held {
+            let facts = ShopperFacts {
+                suppressed: cart.customer_email.as_deref().is_some_and(|email| {
+                    suppressed.contains(&(cart.tenant_id.clone(), normalize_email(email)))
+                }),
+            };
+            match decide(&cart, &facts)? {
+                Some(decision) => wanted.push((cart, decision)),
+                None => {
+                    found.insert(cart.id.clone(), StartSend::NotDue { cart });
+                }
+            }
+        }
+        if !wanted.is_empty() {
+            take_send_rows(
+                conn,
+                wanted,
+                worker,
+                now,
+                lease_until,
+                link_secrets,
+                &mut found,
+            )?;
+        }
+        Ok(keys
+            .iter()
+            .map(|key| found.remove(&key.cart_id).unwrap_or(StartSend::LeaseLost))
+            .collect())
+    })
+}
+
+/// `(tenant, lowercased address)` of the carts' shoppers on a suppression list.
+fn suppressed_in(conn: &mut DbConn, carts: &[CartRow]) -> StoreResult<HashSet<(String, String)>> {
+    let mut by_tenant: HashMap<&str, Vec<&str>> = HashMap::new();
+    for cart in carts {
+        if let Some(email) = cart.customer_email.as_deref() {
+            by_tenant
+                .entry(cart.tenant_id.as_str())
+                .or_default()
+                .push(email);
+        }
+    }
+    let mut suppressed = HashSet::new();
+    for (tenant, emails) in by_tenant {
+        for email in suppressed_among(conn, tenant, &emails)? {
+            suppressed.insert((tenant.to_owned(), email));
+        }
+    }
+    Ok(suppressed)
+}
+
+fn take_send_rows(
+    conn: &mut DbConn,
+    wanted: Vec<(CartRow, SendDecision)>,
+    worker: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    link_secrets: &HashMap<String, String>,
+    found: &mut HashMap<String, StartSend>,
+) -> StoreResult<()> {
+    let steps: Vec<(CartRow, i32, bool)> = wanted
+        .into_iter()
+        .map(|(cart, decision)| {
+            let step = i32::try_from(decision.step).unwrap_or(i32::MAX);
+            (cart, step, decision.mark_abandoned)
+        })
+        .collect();
+    let mut sql = String::from(INSERT_SENDS_PREFIX);
+    sql.push_str(&numbered_rows(
+        INSERT_SENDS_ROW,
+        INSERT_SENDS_PARAMS,
+        steps.len(),
+    ));
+    sql.push_str(INSERT_SENDS_CONFLICT);
+    let mut insert = diesel::sql_query(dialect(conn, &sql)).into_boxed();
+    for (cart, step, _) in &steps {
+        let send_id = random_id("snd_", 20);
+        let Some(secret) = link_secrets.get(&cart.tenant_id) else {
+            return Err(StoreError::Corrupt(format!(
+                "no link secret for tenant {}",
+                cart.tenant_id
+            )));
         };
-        let Some(decision) = decide(&cart)? else {
-            return Ok(StartSend::NotDue { cart });
-        };
-        let step = i32::try_from(decision.step).unwrap_or(i32::MAX);
-        let key = format!("{}:{}:{}", cart.id, cart.cycle, step);
-        diesel::sql_query(dialect(conn, INSERT_SEND_SQL))
-            .bind::<Text, _>(random_id("snd_", 20))
-            .bind::<Text, _>(&cart.tenant_id)
-            .bind::<Text, _>(&cart.id)
+        let (recover_hash, unsubscribe_hash) = link_hashes(secret, &send_id);
+        insert = insert
+            .bind::<Text, _>(send_id)
+            .bind::<Text, _>(cart.tenant_id.clone())
+            .bind::<Text, _>(cart.id.clone())
             .bind::<Integer, _>(cart.cycle)
-            .bind::<Integer, _>(step)
-            .bind::<Text, _>(&key)
+            .bind::<Integer, _>(*step)
+            .bind::<Text, _>(format!("{}:{}:{}", cart.id, cart.cycle, step))
             .bind::<Timestamp, _>(now.naive_utc())
-            .execute(conn)?;
-        let send = recovery_sends::table
-            .filter(recovery_sends::tenant_id.eq(tenant_id))
-            .filter(recovery_sends::cart_id.eq(&cart.id))
-            .filter(recovery_sends::cycle.eq(cart.cycle))
-            .filter(recovery_sends::step.eq(step))
-            .select(SendRow::as_select())
-            .first(conn)?;
+            .bind::<Text, _>(recover_hash)
+            .bind::<Text, _>(unsubscribe_hash);
+    }
+    insert.execute(conn)?;
+
+    let mut tenants: Vec<&str> = steps.iter().map(|(c, _, _)| c.tenant_id.as_str()).collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    let cart_ids: Vec<&str> = steps.iter().map(|(c, _, _)| c.id.as_str()).collect();
+    let mut rows: HashMap<(String, i32, i32), SendRow> = recovery_sends::table
+        .filter(recovery_sends::tenant_id.eq_any(&tenants))
+        .filter(recovery_sends::cart_id.eq_any(&cart_ids))
+        .select(SendRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|row| ((row.cart_id.clone(), row.cycle, row.step), row))
+        .collect();
+
+    let mut abandon: Vec<&str> = Vec::new();
+    let mut ready: Vec<(CartRow, SendRow, bool)> = Vec::new();
+    for (cart, step, mark_abandoned) in &steps {
+        let Some(send) = rows.remove(&(cart.id.clone(), cart.cycle, *step)) else {
+            return Err(StoreError::Corrupt(format!(
+                "send row of cart {} step {step} missing after insert",
+                cart.id
+            )));
+        };
         if send.status()?.is_final() {
-            return Ok(StartSend::AlreadyFinal { cart, send });
+            found.insert(
+                cart.id.clone(),
+                StartSend::AlreadyFinal {
+                    cart: cart.clone(),
+                    send,
+                },
+            );
+            continue;
         }
-        if decision.mark_abandoned && cart.status != CartStatus::Abandoned.as_str() {
-            diesel::update(
-                carts::table
-                    .filter(carts::tenant_id.eq(tenant_id))
-                    .filter(carts::id.eq(&cart.id)),
-            )
-            .set((
-                carts::status.eq(CartStatus::Abandoned.as_str()),
-                carts::abandoned_at.eq(now.naive_utc()),
-            ))
-            .execute(conn)?;
-            cart.status = CartStatus::Abandoned.as_str().to_owned();
-            cart.abandoned_at = Some(now.naive_utc());
+        let newly_abandoned = *mark_abandoned && cart.status != CartStatus::Abandoned.as_str();
+        if newly_abandoned {
+            abandon.push(cart.id.as_str());
         }
-        diesel::update(recovery_sends::table.filter(recovery_sends::id.eq(&send.id)))
+        ready.push((cart.clone(), send, newly_abandoned));
+    }
+    if !abandon.is_empty() {
+        diesel::update(
+            carts::table
+                .filter(carts::tenant_id.eq_any(&tenants))
+                .filter(carts::id.eq_any(&abandon)),
+        )
+        .set((
+            carts::status.eq(CartStatus::Abandoned.as_str()),
+            carts::abandoned_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    }
+    if !ready.is_empty() {
+        let send_ids: Vec<&str> = ready.iter().map(|(_, send, _)| send.id.as_str()).collect();
+        diesel::update(recovery_sends::table.filter(recovery_sends::id.eq_any(&send_ids)))
             .set((
                 recovery_sends::status.eq(SendStatus::Sending.as_str()),
-                recovery_sends::attempts.eq(send.attempts + 1),
+                recovery_sends::attempts.eq(recovery_sends::attempts + 1),
                 recovery_sends::locked_by.eq(worker),
                 recovery_sends::locked_until.eq(lease_until.naive_utc()),
                 recovery_sends::next_attempt_at.eq(None::<NaiveDateTime>),
                 recovery_sends::updated_at.eq(now.naive_utc()),
             ))
             .execute(conn)?;
+    }
+    for (mut cart, send, newly_abandoned) in ready {
+        if newly_abandoned {
+            cart.status = CartStatus::Abandoned.as_str().to_owned();
+            cart.abandoned_at = Some(now.naive_utc());
+        }
         let send = SendRow {
             status: SendStatus::Sending.as_str().to_owned(),
             attempts: send.attempts + 1,
@@ -183,7 +355,134 @@ pub fn start_send(
             next_attempt_at: None,
             ..send
         };
-        Ok(StartSend::Ready { cart, send })
+        found.insert(cart.id.clone(), StartSend::Ready { cart, send });
+    }
+    Ok(())
+}
+
+/// How one delivery attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendResult {
+    /// Accepted by `provider`, which may have given its own message id; the email
+    /// offered `coupon_code` (shown again when the shopper restores the cart).
+    Sent {
+        provider: String,
+        provider_message_id: Option<String>,
+        coupon_code: Option<String>,
+    },
+    /// A transient failure: try again at `at`.
+    Retry { error: String, at: DateTime<Utc> },
+    /// Given up for good.
+    Dead { error: String },
+}
+
+/// A send the worker delivered (or failed to), to be recorded by [`settle`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedSend {
+    pub send_id: String,
+    pub result: SendResult,
+}
+
+const FINISH_PREFIX: &str = "\
+WITH v (id, status, provider, message_id, error, next_attempt_at, coupon_code) AS (VALUES ";
+const FINISH_ROW: &str = "($1, $2, $3, $4, $5, $6, $7)";
+const FINISH_PARAMS: usize = 7;
+/// `{now}` and `{worker}` are the parameter numbers after the rows. A sent row keeps
+/// the time its commit point recorded; a failed one may have passed its commit point
+/// (an SMTP server refusing the final dot), so it matches `sent` too and tells the
+/// truth afterwards.
+const FINISH_UPDATE: &str = ") UPDATE recovery_sends SET status = v.status, \
+    provider = CASE WHEN v.status = 'sent' THEN v.provider ELSE recovery_sends.provider END, \
+    provider_message_id = CASE WHEN v.status = 'sent' THEN v.message_id ELSE recovery_sends.provider_message_id END, \
+    coupon_code = CASE WHEN v.status = 'sent' THEN v.coupon_code ELSE recovery_sends.coupon_code END, \
+    sent_at = CASE WHEN v.status = 'sent' THEN COALESCE(recovery_sends.sent_at, ${now}) ELSE NULL END, \
+    last_error = v.error, next_attempt_at = v.next_attempt_at, \
+    locked_by = NULL, locked_until = NULL, updated_at = ${now} \
+FROM v WHERE recovery_sends.id = v.id AND recovery_sends.locked_by = ${worker} \
+    AND (v.status <> 'sent' OR recovery_sends.status IN ('sending', 'sent'))";
+
+/// Records many sends' results with one statement per few hundred sends, where
+/// `worker` still holds them.
+fn finish_sends(
+    conn: &mut DbConn,
+    worker: &str,
+    now: DateTime<Utc>,
+    finished: &[FinishedSend],
+) -> StoreResult<()> {
+    for chunk in finished.chunks(500) {
+        let after = chunk.len() * FINISH_PARAMS;
+        let mut sql = String::from(FINISH_PREFIX);
+        sql.push_str(&numbered_rows(FINISH_ROW, FINISH_PARAMS, chunk.len()));
+        sql.push_str(
+            &FINISH_UPDATE
+                .replace("{now}", &(after + 1).to_string())
+                .replace("{worker}", &(after + 2).to_string()),
+        );
+        let mut query = diesel::sql_query(dialect(conn, &sql)).into_boxed();
+        for send in chunk {
+            let (status, provider, message_id, error, next_attempt_at, coupon) = match &send.result
+            {
+                SendResult::Sent {
+                    provider,
+                    provider_message_id,
+                    coupon_code,
+                } => (
+                    SendStatus::Sent,
+                    Some(provider.clone()),
+                    provider_message_id.clone(),
+                    None,
+                    None,
+                    coupon_code.clone(),
+                ),
+                SendResult::Retry { error, at } => (
+                    SendStatus::Retry,
+                    None,
+                    None,
+                    Some(error.clone()),
+                    Some(at.naive_utc()),
+                    None,
+                ),
+                SendResult::Dead { error } => (
+                    SendStatus::Dead,
+                    None,
+                    None,
+                    Some(error.clone()),
+                    None,
+                    None,
+                ),
+            };
+            query = query
+                .bind::<Text, _>(send.send_id.clone())
+                .bind::<Text, _>(status.as_str())
+                .bind::<Nullable<Text>, _>(provider)
+                .bind::<Nullable<Text>, _>(message_id)
+                .bind::<Nullable<Text>, _>(error)
+                .bind::<Nullable<Timestamp>, _>(next_attempt_at)
+                .bind::<Nullable<Text>, _>(coupon);
+        }
+        query
+            .bind::<Timestamp, _>(now.naive_utc())
+            .bind::<Text, _>(worker.to_owned())
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Records a batch's results and lets go of its carts, all in one write
+/// transaction: each send's outcome (only where `worker` still holds it), then every
+/// cart of `release` written as `plan` decides from its current row. Returns how many
+/// carts were still held.
+pub fn settle(
+    conn: &mut DbConn,
+    worker: &str,
+    now: DateTime<Utc>,
+    finished: &[FinishedSend],
+    release: &[CartKey],
+    plan: impl FnMut(&CartRow) -> StoreResult<CartRelease>,
+) -> StoreResult<usize> {
+    write_transaction(conn, |conn| {
+        finish_sends(conn, worker, now, finished)?;
+        release_carts(conn, release, worker, now, plan)
     })
 }
 

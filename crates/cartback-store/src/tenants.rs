@@ -10,7 +10,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::ids::random_id;
 use crate::schema::tenants;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = tenants)]
 pub struct Tenant {
     pub id: String,
@@ -21,6 +21,22 @@ pub struct Tenant {
     pub policy: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Derives the tokens of recovery and unsubscribe links; never shown.
+    pub link_secret: String,
+    /// Design, branding and copy of the recovery emails (JSON, `{}` = built-in).
+    pub experience: String,
+}
+
+impl std::fmt::Debug for Tenant {
+    // Everything but the link secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("from_email", &self.from_email)
+            .field("recovery_url", &self.recovery_url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Tenant {
@@ -57,6 +73,8 @@ pub fn create_tenant(
         policy,
         created_at: now,
         updated_at: now,
+        link_secret: random_id("", 43),
+        experience: "{}".to_owned(),
     };
     diesel::insert_into(tenants::table)
         .values((
@@ -68,6 +86,8 @@ pub fn create_tenant(
             tenants::policy.eq(&tenant.policy),
             tenants::created_at.eq(now),
             tenants::updated_at.eq(now),
+            tenants::link_secret.eq(&tenant.link_secret),
+            tenants::experience.eq(&tenant.experience),
         ))
         .execute(conn)?;
     Ok(tenant)
@@ -79,6 +99,14 @@ pub fn find_tenant(conn: &mut DbConn, tenant_id: &str) -> StoreResult<Option<Ten
         .select(Tenant::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The tenants of `ids` that exist (a batch of the worker's carts needs each once).
+pub fn find_tenants(conn: &mut DbConn, ids: &[&str]) -> StoreResult<Vec<Tenant>> {
+    Ok(tenants::table
+        .filter(tenants::id.eq_any(ids))
+        .select(Tenant::as_select())
+        .load(conn)?)
 }
 
 pub fn list_tenants(conn: &mut DbConn) -> StoreResult<Vec<Tenant>> {

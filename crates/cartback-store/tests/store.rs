@@ -12,12 +12,13 @@ use diesel::sql_types::Text;
 use cartback_domain::{CartItem, CartStatus, RecoveryPolicy};
 use cartback_store::api_keys::{KeyKind, authenticate, create_key, list_keys, revoke_key};
 use cartback_store::carts::{
-    CartRelease, CartUpsert, claim_due_carts, count_carts, find_cart, find_cart_by_session,
-    release_cart, upsert_cart, upsert_carts,
+    CartKey, CartRelease, CartUpsert, claim_due_carts, count_carts, find_cart,
+    find_cart_by_session, release_cart, upsert_cart, upsert_carts,
 };
 use cartback_store::orders::{NewOrder, record_order};
 use cartback_store::sends::{
-    SendDecision, StartSend, finish_sent, list_sends_for_cart, mark_sent, start_send,
+    FinishedSend, SendDecision, SendResult, StartSend, finish_sent, list_sends_for_cart, mark_sent,
+    settle, start_send, start_sends,
 };
 use cartback_store::tenants::{NewTenant, Tenant, create_tenant};
 use cartback_store::testing::TestDatabase;
@@ -522,5 +523,133 @@ on_both_backends!(
                 .unwrap()
                 .is_some()
         );
+    }
+);
+
+on_both_backends!(
+    a_batch_is_started_and_settled_in_two_transactions,
+    |db: &TestDatabase| {
+        let store = open(db);
+        let mut conn = store.conn().unwrap();
+        let shop = tenant(&mut conn, "Shop");
+        let other = tenant(&mut conn, "Other");
+        let t0 = Utc::now() - TimeDelta::hours(2);
+        let mut keys = Vec::new();
+        for i in 0..5 {
+            let owner = if i % 2 == 0 { &shop } else { &other };
+            let cart = upsert_cart(
+                &mut conn,
+                &upsert(owner, &format!("s-{i}"), Some("a@example.com"), t0),
+            )
+            .unwrap();
+            keys.push(CartKey::of(&cart));
+        }
+        let now = Utc::now();
+        let lease = now + TimeDelta::seconds(30);
+        assert_eq!(
+            claim_due_carts(&mut conn, "w1", now, lease, 4)
+                .unwrap()
+                .len(),
+            4
+        );
+        // Cart 4 was never claimed by w1; cart 3 no longer wants an email.
+        let secrets = [&shop, &other]
+            .iter()
+            .map(|t| (t.id.clone(), t.link_secret.clone()))
+            .collect();
+        let started = start_sends(&mut conn, &keys, "w1", now, lease, &secrets, |row, _| {
+            Ok((row.session_id != "s-3").then_some(SendDecision {
+                step: 0,
+                mark_abandoned: true,
+            }))
+        })
+        .unwrap();
+        let claimed_last = started
+            .iter()
+            .zip(&keys)
+            .find(|(s, _)| matches!(s, StartSend::LeaseLost))
+            .map(|(_, k)| k.clone())
+            .unwrap();
+        let mut ready = Vec::new();
+        let mut not_due = 0;
+        for start in &started {
+            match start {
+                StartSend::Ready { cart, send } => {
+                    assert_eq!(cart.status, "abandoned");
+                    assert_eq!((send.attempts, send.status.as_str()), (1, "sending"));
+                    ready.push((CartKey::of(cart), send.id.clone()));
+                }
+                StartSend::NotDue { .. } => not_due += 1,
+                StartSend::LeaseLost => {}
+                StartSend::AlreadyFinal { .. } => panic!("nothing was sent yet"),
+            }
+        }
+        assert_eq!((ready.len(), not_due), (3, 1));
+        // One sent, one to retry, one dead; then every held cart let go.
+        let retry_at = now + TimeDelta::minutes(5);
+        let finished = vec![
+            FinishedSend {
+                send_id: ready[0].1.clone(),
+                result: SendResult::Sent {
+                    provider: "file".into(),
+                    provider_message_id: Some("m-0".into()),
+                    coupon_code: Some("SAVE10-AB12".into()),
+                },
+            },
+            FinishedSend {
+                send_id: ready[1].1.clone(),
+                result: SendResult::Retry {
+                    error: "busy".into(),
+                    at: retry_at,
+                },
+            },
+            FinishedSend {
+                send_id: ready[2].1.clone(),
+                result: SendResult::Dead {
+                    error: "refused".into(),
+                },
+            },
+        ];
+        let release: Vec<CartKey> = keys
+            .iter()
+            .filter(|k| **k != claimed_last)
+            .cloned()
+            .chain(std::iter::once(claimed_last.clone()))
+            .collect();
+        let held = settle(&mut conn, "w1", now, &finished, &release, |row| {
+            Ok(CartRelease {
+                status: row.status().unwrap(),
+                next_step: 1,
+                next_action_at: None,
+            })
+        })
+        .unwrap();
+        assert_eq!(held, 4, "the cart w1 never held is left alone");
+        let status_of = |conn: &mut DbConn, key: &CartKey| {
+            let sends = list_sends_for_cart(conn, &key.tenant_id, &key.cart_id).unwrap();
+            assert_eq!(sends.len(), 1);
+            (
+                sends[0].status.clone(),
+                sends[0].provider_message_id.clone(),
+                sends[0].locked_by.clone(),
+            )
+        };
+        assert_eq!(
+            status_of(&mut conn, &ready[0].0),
+            ("sent".into(), Some("m-0".into()), None)
+        );
+        assert_eq!(status_of(&mut conn, &ready[1].0).0, "retry");
+        assert_eq!(status_of(&mut conn, &ready[2].0).0, "dead");
+        for key in &keys {
+            let cart = find_cart(&mut conn, &key.tenant_id, &key.cart_id)
+                .unwrap()
+                .unwrap();
+            if *key == claimed_last {
+                assert_eq!(cart.locked_by, None);
+                assert!(cart.next_action_at.is_some(), "untouched: still due");
+            } else {
+                assert_eq!((cart.locked_by, cart.next_step), (None, 1));
+            }
+        }
     }
 );

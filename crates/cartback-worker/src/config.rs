@@ -9,7 +9,7 @@ pub struct WorkerConfig {
     pub poll_interval: Duration,
     /// Carts claimed per pass.
     pub batch_size: i64,
-    /// Concurrent carts (and so provider calls) per worker.
+    /// Concurrent sends per provider (the server default, and each tenant's own).
     pub concurrency: usize,
     /// How long a claim lasts; a crashed worker's carts come back after it.
     /// Must exceed the provider timeout.

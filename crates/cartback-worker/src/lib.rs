@@ -10,8 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use cartback_email::EmailProvider;
 use cartback_store::Store;
@@ -41,14 +39,22 @@ impl Worker {
     pub fn new(store: Store, provider: Arc<dyn EmailProvider>, config: WorkerConfig) -> Worker {
         Worker {
             store,
-            providers: providers::Providers::new(provider, Arc::new(MasterKeys::default())),
+            providers: providers::Providers::new(
+                provider,
+                Arc::new(MasterKeys::default()),
+                config.concurrency,
+            ),
             config,
         }
     }
 
     /// The master keys that open tenants' own provider settings.
     pub fn with_master_keys(mut self, keys: Arc<MasterKeys>) -> Worker {
-        self.providers = providers::Providers::new(self.providers.default.clone(), keys);
+        self.providers = providers::Providers::new(
+            self.providers.default.provider.clone(),
+            keys,
+            self.config.concurrency,
+        );
         self
     }
 
@@ -73,31 +79,14 @@ impl Worker {
             return Ok(0);
         }
         tracing::debug!(count, "claimed due carts");
-        // Each cart runs on its own task so a slow render or provider call does not
-        // hold up the others; the semaphore bounds concurrent provider calls.
-        let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
-        let mut tasks = JoinSet::new();
-        for cart in claimed {
-            let job = process::CartJob {
-                store: self.store.clone(),
-                providers: self.providers.clone(),
-                config: self.config.clone(),
-                cart,
-            };
-            let permits = permits.clone();
-            tasks.spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                job.run().await
-            });
-        }
-        while let Some(result) = tasks.join_next().await {
-            match result {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => {
-                    tracing::warn!(%error, "cart processing failed; the lease will expire and another pass retries it")
-                }
-                Err(error) => tracing::error!(%error, "cart task panicked"),
-            }
+        let batch = process::Batch {
+            store: self.store.clone(),
+            providers: self.providers.clone(),
+            config: self.config.clone(),
+        };
+        if let Err(error) = batch.run(claimed).await {
+            // Leases run out and another pass takes the carts again.
+            tracing::warn!(%error, "batch failed; its carts come back when their leases expire");
         }
         Ok(count)
     }
@@ -109,7 +98,7 @@ impl Worker {
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), WorkerError> {
         tokio::pin!(shutdown);
-        tracing::info!(worker = %self.config.worker_id, default_provider = self.providers.default.kind(), "worker started");
+        tracing::info!(worker = %self.config.worker_id, default_provider = self.providers.default.provider.kind(), "worker started");
         loop {
             let handled = match self.run_once().await {
                 Ok(n) => n,

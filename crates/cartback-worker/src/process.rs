@@ -1,27 +1,35 @@
-//! One claimed cart, start to finish.
+//! One claimed batch of carts, start to finish: decide for every cart, take the send
+//! rows of those due in one transaction, deliver them concurrently outside any
+//! transaction, then record every result and let go of every cart in one more.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use tokio::task::JoinSet;
 
 use cartback_domain::{CartStatus, RecoveryPolicy, evaluate, retry_delay};
-use cartback_email::EmailError;
-use cartback_store::Store;
-use cartback_store::carts::{CartRelease, CartRow, release_cart};
+use cartback_email::{EmailError, SendReceipt};
+use cartback_store::carts::{CartKey, CartRelease, CartRow};
 use cartback_store::sends::{
-    SendDecision, SendRow, SendStatus, StartSend, finish_sent, finish_unsent, start_send,
+    FinishedSend, SendDecision, SendResult, SendRow, StartSend, settle, start_sends,
 };
-use cartback_store::tenants::{Tenant, find_tenant};
+use cartback_store::tenants::{Tenant, find_tenants};
+use cartback_store::{Store, StoreResult};
 
 use crate::WorkerError;
 use crate::commit::RecordSent;
 use crate::config::WorkerConfig;
-use crate::providers::Providers;
+use crate::providers::{ProviderHandle, Providers};
 use crate::render::render_recovery_email;
 
-pub(crate) struct CartJob {
-    pub store: Store,
-    pub providers: Providers,
-    pub config: WorkerConfig,
-    pub cart: CartRow,
+/// What a pass learned about one cart that its release must take into account.
+#[derive(Debug, Clone, Copy, Default)]
+struct CartOutcome {
+    /// This step ended (sent or dead): the sequence moves past it.
+    finished_step: Option<u32>,
+    /// This step failed transiently: come back for it at this time.
+    retry: Option<(u32, DateTime<Utc>)>,
 }
 
 /// What the worker writes back on letting go of a cart: decided afresh from the cart
@@ -30,18 +38,17 @@ fn plan_release(
     row: &CartRow,
     policy: &RecoveryPolicy,
     now: DateTime<Utc>,
-    finished_step: Option<u32>,
-    retry: Option<(u32, DateTime<Utc>)>,
-) -> cartback_store::StoreResult<CartRelease> {
+    outcome: CartOutcome,
+) -> StoreResult<CartRelease> {
     let mut facts = row.facts()?;
-    if let Some(step) = finished_step
+    if let Some(step) = outcome.finished_step
         && facts.next_step == step
     {
         facts.next_step = step + 1;
     }
     let evaluation = evaluate(&facts, policy, now);
     let status = evaluation.transition.unwrap_or(facts.status);
-    let next_action_at = match (evaluation.transition, retry, evaluation.send_now) {
+    let next_action_at = match (evaluation.transition, outcome.retry, evaluation.send_now) {
         (Some(CartStatus::Expired), _, _) => None,
         // The same step is still wanted: come back when its retry is due.
         (_, Some((step, at)), Some(due)) if due == step => Some(at),
@@ -55,76 +62,148 @@ fn plan_release(
     })
 }
 
-impl CartJob {
+/// One email on its way out.
+struct Delivery {
+    tenant: Tenant,
+    cart: CartRow,
+    send: SendRow,
+    provider: Result<ProviderHandle, EmailError>,
+}
+
+/// The end of one delivery.
+struct Delivered {
+    cart: CartRow,
+    send: SendRow,
+    provider: &'static str,
+    outcome: Result<SendReceipt, EmailError>,
+}
+
+pub(crate) struct Batch {
+    pub store: Store,
+    pub providers: Providers,
+    pub config: WorkerConfig,
+}
+
+impl Batch {
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Store) -> cartback_store::StoreResult<T> + Send + 'static,
+        work: impl FnOnce(&Store) -> StoreResult<T> + Send + 'static,
     ) -> Result<T, WorkerError> {
         let store = self.store.clone();
         Ok(tokio::task::spawn_blocking(move || work(&store)).await??)
     }
 
-    async fn release(
-        &self,
-        policy: &RecoveryPolicy,
-        finished_step: Option<u32>,
-        retry: Option<(u32, DateTime<Utc>)>,
-    ) -> Result<(), WorkerError> {
-        let (tenant_id, cart_id) = (self.cart.tenant_id.clone(), self.cart.id.clone());
-        let worker = self.config.worker_id.clone();
-        let policy = policy.clone();
-        let released = self
+    pub async fn run(&self, claimed: Vec<CartRow>) -> Result<(), WorkerError> {
+        let now = Utc::now();
+        let tenant_ids: BTreeSet<String> = claimed.iter().map(|c| c.tenant_id.clone()).collect();
+        let tenants: HashMap<String, (Tenant, RecoveryPolicy)> = self
             .blocking(move |store| {
-                let now = Utc::now();
-                release_cart(
-                    &mut *store.conn()?,
-                    &tenant_id,
-                    &cart_id,
-                    &worker,
-                    now,
-                    |row| plan_release(row, &policy, now, finished_step, retry),
-                )
+                let ids: Vec<&str> = tenant_ids.iter().map(String::as_str).collect();
+                find_tenants(&mut *store.conn()?, &ids)
             })
-            .await?;
-        if !released {
-            tracing::warn!(cart = %self.cart.id, "lease lost before release; another worker owns the cart");
+            .await?
+            .into_iter()
+            .filter_map(|tenant| match tenant.recovery_policy() {
+                Ok(policy) => Some((tenant.id.clone(), (tenant, policy))),
+                Err(error) => {
+                    tracing::error!(tenant = %tenant.id, %error, "tenant policy unreadable; its carts wait");
+                    None
+                }
+            })
+            .collect();
+
+        let mut release: Vec<CartKey> = Vec::with_capacity(claimed.len());
+        let mut outcomes: HashMap<String, CartOutcome> = HashMap::new();
+        let mut wanted: Vec<CartKey> = Vec::new();
+        for cart in &claimed {
+            let Some((_, policy)) = tenants.get(&cart.tenant_id) else {
+                continue;
+            };
+            let facts = match cart.facts() {
+                Ok(facts) => facts,
+                Err(error) => {
+                    tracing::error!(cart = %cart.id, %error, "cart row unreadable");
+                    continue;
+                }
+            };
+            let evaluation = evaluate(&facts, policy, now);
+            if evaluation.send_now.is_some() {
+                wanted.push(CartKey::of(cart));
+            } else {
+                if evaluation.transition == Some(CartStatus::Abandoned) {
+                    tracing::info!(cart = %cart.id, reason = ?evaluation.no_send, "cart abandoned");
+                }
+                release.push(CartKey::of(cart));
+            }
         }
-        Ok(())
+
+        let phase = std::time::Instant::now();
+        let deliveries = self
+            .start(wanted, &tenants, now, &mut release, &mut outcomes)
+            .await?;
+        let start_ms = phase.elapsed().as_millis();
+        let emails = deliveries.len();
+        let phase = std::time::Instant::now();
+        let finished = self
+            .deliver_all(deliveries, &mut release, &mut outcomes)
+            .await;
+        let deliver_ms = phase.elapsed().as_millis();
+        let phase = std::time::Instant::now();
+        let settled = self.settle(finished, release, tenants, outcomes).await;
+        tracing::debug!(
+            carts = claimed.len(),
+            emails,
+            start_ms,
+            deliver_ms,
+            settle_ms = phase.elapsed().as_millis(),
+            "batch done"
+        );
+        settled
     }
 
-    pub async fn run(self) -> Result<(), WorkerError> {
-        let tenant_id = self.cart.tenant_id.clone();
-        let Some(tenant) = self
-            .blocking(move |store| find_tenant(&mut *store.conn()?, &tenant_id))
-            .await?
-        else {
-            return Ok(());
-        };
-        let policy = tenant.recovery_policy()?;
-        let now = Utc::now();
-        let evaluation = evaluate(&self.cart.facts()?, &policy, now);
-        if evaluation.send_now.is_none() {
-            if evaluation.transition == Some(CartStatus::Abandoned) {
-                tracing::info!(cart = %self.cart.id, reason = ?evaluation.no_send, "cart abandoned");
-            }
-            return self.release(&policy, None, None).await;
+    /// Takes the send rows of every cart still due, in one transaction, and pairs
+    /// each ready send with its tenant's provider.
+    async fn start(
+        &self,
+        wanted: Vec<CartKey>,
+        tenants: &HashMap<String, (Tenant, RecoveryPolicy)>,
+        now: DateTime<Utc>,
+        release: &mut Vec<CartKey>,
+        outcomes: &mut HashMap<String, CartOutcome>,
+    ) -> Result<Vec<Delivery>, WorkerError> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
         }
         let lease_until = now + TimeDelta::from_std(self.config.lease).unwrap_or_default();
-        let (tenant_id, cart_id) = (self.cart.tenant_id.clone(), self.cart.id.clone());
         let worker = self.config.worker_id.clone();
-        let decide_policy = policy.clone();
+        let policies: HashMap<String, RecoveryPolicy> = tenants
+            .iter()
+            .map(|(id, (_, policy))| (id.clone(), policy.clone()))
+            .collect();
+        let secrets: HashMap<String, String> = tenants
+            .iter()
+            .map(|(id, (tenant, _))| (id.clone(), tenant.link_secret.clone()))
+            .collect();
+        let keys = wanted.clone();
         let started = self
             .blocking(move |store| {
-                start_send(
+                start_sends(
                     &mut *store.conn()?,
-                    &tenant_id,
-                    &cart_id,
+                    &keys,
                     &worker,
                     now,
                     lease_until,
-                    |fresh| {
-                        // Re-read right before sending: ordered, emptied, email removed?
-                        let evaluation = evaluate(&fresh.facts()?, &decide_policy, now);
+                    &secrets,
+                    |fresh, shopper| {
+                        // Re-read right before sending: ordered, emptied, email removed,
+                        // address suppressed?
+                        let Some(policy) = policies.get(&fresh.tenant_id) else {
+                            return Ok(None);
+                        };
+                        if shopper.suppressed {
+                            return Ok(None);
+                        }
+                        let evaluation = evaluate(&fresh.facts()?, policy, now);
                         Ok(evaluation.send_now.map(|step| SendDecision {
                             step,
                             mark_abandoned: evaluation.transition == Some(CartStatus::Abandoned),
@@ -133,124 +212,275 @@ impl CartJob {
                 )
             })
             .await?;
-        match started {
-            StartSend::LeaseLost => Ok(()),
-            StartSend::NotDue { .. } => self.release(&policy, None, None).await,
-            StartSend::AlreadyFinal { send, .. } => {
-                let step = u32::try_from(send.step).unwrap_or(0);
-                self.release(&policy, Some(step), None).await
+
+        let mut ready: Vec<(CartRow, SendRow)> = Vec::new();
+        for (key, start) in wanted.into_iter().zip(started) {
+            match start {
+                StartSend::LeaseLost => {
+                    tracing::warn!(cart = %key.cart_id, "lease lost before sending; another worker owns the cart");
+                }
+                StartSend::NotDue { .. } => release.push(key),
+                StartSend::AlreadyFinal { send, .. } => {
+                    outcomes
+                        .entry(key.cart_id.clone())
+                        .or_default()
+                        .finished_step = u32::try_from(send.step).ok();
+                    release.push(key);
+                }
+                StartSend::Ready { cart, send } => ready.push((cart, send)),
             }
-            StartSend::Ready { cart, send } => self.deliver(&tenant, &policy, &cart, send).await,
         }
+
+        // One provider lookup per tenant of the batch, not per email.
+        let sending: BTreeSet<String> = ready.iter().map(|(c, _)| c.tenant_id.clone()).collect();
+        let (providers, store) = (self.providers.clone(), self.store.clone());
+        let handles: HashMap<String, Result<ProviderHandle, EmailError>> =
+            tokio::task::spawn_blocking(move || {
+                sending
+                    .into_iter()
+                    .map(|tenant| {
+                        let handle = providers.for_tenant(&store, &tenant);
+                        (tenant, handle)
+                    })
+                    .collect()
+            })
+            .await?;
+        Ok(ready
+            .into_iter()
+            .filter_map(|(cart, send)| {
+                let (tenant, _) = tenants.get(&cart.tenant_id)?;
+                let provider = handles.get(&cart.tenant_id)?.clone();
+                Some(Delivery {
+                    tenant: tenant.clone(),
+                    cart,
+                    send,
+                    provider,
+                })
+            })
+            .collect())
     }
 
-    async fn deliver(
+    /// Renders and sends every delivery on a task of its own; each provider's
+    /// permits bound how many of its sends are in flight.
+    async fn deliver_all(
         &self,
-        tenant: &Tenant,
-        policy: &RecoveryPolicy,
-        cart: &CartRow,
-        send: SendRow,
-    ) -> Result<(), WorkerError> {
-        let step = u32::try_from(send.step).unwrap_or(0);
-        let (providers, store, tenant_id) = (
-            self.providers.clone(),
-            self.store.clone(),
-            tenant.id.clone(),
-        );
-        let provider =
-            tokio::task::spawn_blocking(move || providers.for_tenant(&store, &tenant_id)).await?;
-        let kind = provider.as_ref().map_or("none", |p| p.kind());
-        let outcome = match (
+        deliveries: Vec<Delivery>,
+        release: &mut Vec<CartKey>,
+        outcomes: &mut HashMap<String, CartOutcome>,
+    ) -> Vec<FinishedSend> {
+        let mut tasks = JoinSet::new();
+        for delivery in deliveries {
+            let (store, config) = (self.store.clone(), self.config.clone());
+            tasks.spawn(deliver(store, config, delivery));
+        }
+        let mut finished = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            let delivered = match joined {
+                Ok(delivered) => delivered,
+                Err(error) => {
+                    // The send row keeps its lease; it is taken again after expiry.
+                    tracing::error!(%error, "delivery task failed");
+                    continue;
+                }
+            };
+            let (result, outcome) = self.judge(&delivered);
+            outcomes.insert(delivered.cart.id.clone(), outcome);
+            release.push(CartKey::of(&delivered.cart));
+            finished.push(FinishedSend {
+                send_id: delivered.send.id.clone(),
+                result,
+            });
+        }
+        finished
+    }
+
+    /// What a delivery's outcome means for its send row and its cart.
+    fn judge(&self, delivered: &Delivered) -> (SendResult, CartOutcome) {
+        let Delivered {
+            cart,
+            send,
             provider,
-            render_recovery_email(tenant, cart, &send, &self.config.public_url),
-        ) {
-            (Ok(provider), Ok(message)) => {
-                let commit = RecordSent {
-                    store: self.store.clone(),
-                    send_id: send.id.clone(),
-                    worker_id: self.config.worker_id.clone(),
-                    provider: provider.kind(),
-                };
-                provider.send(&message, &commit).await
-            }
-            (Err(error), _) | (_, Err(error)) => Err(error),
-        };
-        let send_id = send.id.clone();
-        let worker = self.config.worker_id.clone();
-        let provider = kind;
+            outcome,
+        } = delivered;
+        let step = u32::try_from(send.step).unwrap_or(0);
         match outcome {
             Ok(receipt) => {
                 tracing::info!(cart = %cart.id, step, provider, "recovery email sent");
-                self.blocking(move |store| {
-                    finish_sent(
-                        &mut *store.conn()?,
-                        &send_id,
-                        &worker,
-                        provider,
-                        receipt.provider_message_id.as_deref(),
-                        Utc::now(),
-                    )
-                })
-                .await?;
-                self.release(policy, Some(step), None).await
+                (
+                    SendResult::Sent {
+                        provider: (*provider).to_owned(),
+                        provider_message_id: receipt.provider_message_id.clone(),
+                        coupon_code: None,
+                    },
+                    CartOutcome {
+                        finished_step: Some(step),
+                        retry: None,
+                    },
+                )
             }
             Err(error) => {
                 let attempts = u32::try_from(send.attempts).unwrap_or(u32::MAX);
-                let retry_at = if error.is_retryable() {
-                    let jitter: f64 = rand::random();
-                    retry_delay(
-                        attempts,
-                        self.config.max_attempts,
-                        TimeDelta::from_std(self.config.retry_base).unwrap_or_default(),
-                        jitter,
-                    )
-                    .map(|delay| {
-                        let hinted = error
-                            .retry_after()
-                            .and_then(|d| TimeDelta::from_std(d).ok())
-                            .unwrap_or_default();
-                        Utc::now() + delay.max(hinted)
-                    })
-                } else {
-                    None
-                };
-                let message = describe(&error);
-                match retry_at {
+                let message = describe(error);
+                match self.retry_at(error, attempts) {
                     Some(at) => {
                         tracing::warn!(cart = %cart.id, step, attempts, error = %message, "send failed; will retry");
-                        self.blocking(move |store| {
-                            finish_unsent(
-                                &mut *store.conn()?,
-                                &send_id,
-                                &worker,
-                                SendStatus::Retry,
-                                Some(&message),
-                                Some(at),
-                                Utc::now(),
-                            )
-                        })
-                        .await?;
-                        self.release(policy, None, Some((step, at))).await
+                        (
+                            SendResult::Retry { error: message, at },
+                            CartOutcome {
+                                finished_step: None,
+                                retry: Some((step, at)),
+                            },
+                        )
                     }
                     None => {
                         tracing::warn!(cart = %cart.id, step, attempts, error = %message, "send failed for good");
-                        self.blocking(move |store| {
-                            finish_unsent(
-                                &mut *store.conn()?,
-                                &send_id,
-                                &worker,
-                                SendStatus::Dead,
-                                Some(&message),
-                                None,
-                                Utc::now(),
-                            )
-                        })
-                        .await?;
-                        self.release(policy, Some(step), None).await
+                        (
+                            SendResult::Dead { error: message },
+                            CartOutcome {
+                                finished_step: Some(step),
+                                retry: None,
+                            },
+                        )
                     }
                 }
             }
         }
+    }
+
+    fn retry_at(&self, error: &EmailError, attempts: u32) -> Option<DateTime<Utc>> {
+        if !error.is_retryable() {
+            return None;
+        }
+        let jitter: f64 = rand::random();
+        retry_delay(
+            attempts,
+            self.config.max_attempts,
+            TimeDelta::from_std(self.config.retry_base).unwrap_or_default(),
+            jitter,
+        )
+        .map(|delay| {
+            let hinted = error
+                .retry_after()
+                .and_then(|d| TimeDelta::from_std(d).ok())
+                .unwrap_or_default();
+            Utc::now() + delay.max(hinted)
+        })
+    }
+
+    /// Records every result and lets go of every cart in one transaction. Retried a
+    /// few times: the emails have gone out, and losing their record would mean the
+    /// carts come back after the lease and providers without idempotency resend.
+    async fn settle(
+        &self,
+        finished: Vec<FinishedSend>,
+        release: Vec<CartKey>,
+        tenants: HashMap<String, (Tenant, RecoveryPolicy)>,
+        outcomes: HashMap<String, CartOutcome>,
+    ) -> Result<(), WorkerError> {
+        if finished.is_empty() && release.is_empty() {
+            return Ok(());
+        }
+        let policies: HashMap<String, RecoveryPolicy> = tenants
+            .into_iter()
+            .map(|(id, (_, policy))| (id, policy))
+            .collect();
+        let shared = std::sync::Arc::new((finished, release, policies, outcomes));
+        let mut pause = Duration::from_millis(50);
+        let mut attempt = 1;
+        loop {
+            let worker = self.config.worker_id.clone();
+            let batch = shared.clone();
+            let result = self
+                .blocking(move |store| {
+                    let (finished, release, policies, outcomes) = &*batch;
+                    let now = Utc::now();
+                    settle(
+                        &mut *store.conn()?,
+                        &worker,
+                        now,
+                        finished,
+                        release,
+                        |row| {
+                            let policy = policies.get(&row.tenant_id).ok_or_else(|| {
+                                cartback_store::StoreError::Corrupt(format!(
+                                    "no policy for tenant {}",
+                                    row.tenant_id
+                                ))
+                            })?;
+                            let outcome = outcomes.get(&row.id).copied().unwrap_or_default();
+                            plan_release(row, policy, now, outcome)
+                        },
+                    )
+                })
+                .await;
+            match result {
+                Ok(held) => {
+                    if held < shared.1.len() {
+                        tracing::warn!(
+                            lost = shared.1.len() - held,
+                            "leases lost before release; other workers own those carts"
+                        );
+                    }
+                    return Ok(());
+                }
+                Err(error) if attempt < 4 => {
+                    tracing::warn!(%error, attempt, "recording the batch failed; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause *= 4;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+/// Renders and sends one email, waiting for a permit of its provider first.
+async fn deliver(store: Store, config: WorkerConfig, delivery: Delivery) -> Delivered {
+    let Delivery {
+        tenant,
+        cart,
+        send,
+        provider,
+    } = delivery;
+    let handle = match provider {
+        Ok(handle) => handle,
+        Err(error) => {
+            return Delivered {
+                cart,
+                send,
+                provider: "none",
+                outcome: Err(error),
+            };
+        }
+    };
+    let kind = handle.provider.kind();
+    let message = match render_recovery_email(&tenant, &cart, &send, &config.public_url) {
+        Ok(message) => message,
+        Err(error) => {
+            return Delivered {
+                cart,
+                send,
+                provider: kind,
+                outcome: Err(error),
+            };
+        }
+    };
+    // Only closed when the worker drops the provider; a closed semaphore means no
+    // bound, which is still correct.
+    let _permit = handle.permits.acquire_owned().await.ok();
+    let commit = RecordSent {
+        store,
+        send_id: send.id.clone(),
+        worker_id: config.worker_id.clone(),
+        provider: kind,
+    };
+    let outcome = handle.provider.send(&message, &commit).await;
+    Delivered {
+        cart,
+        send,
+        provider: kind,
+        outcome,
     }
 }
 

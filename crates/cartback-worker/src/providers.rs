@@ -1,31 +1,50 @@
 //! Which provider sends a tenant's email: its own (sealed settings, opened with the
 //! master keys) or the server's default. Built providers are cached per tenant and
-//! rebuilt when the tenant changes its settings.
+//! rebuilt when the tenant changes its settings. Each provider comes with its own
+//! bound on concurrent sends, so one slow provider cannot hold every slot.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDateTime;
+use tokio::sync::Semaphore;
 
 use cartback_email::{EmailError, EmailProvider, ProviderSettings};
 use cartback_store::Store;
 use cartback_store::crypto::MasterKeys;
 use cartback_store::email_providers::find_provider;
 
-type Cached = (NaiveDateTime, Arc<dyn EmailProvider>);
+/// A provider and the permits that bound its concurrent sends.
+#[derive(Clone)]
+pub(crate) struct ProviderHandle {
+    pub provider: Arc<dyn EmailProvider>,
+    pub permits: Arc<Semaphore>,
+}
+
+type Cached = (NaiveDateTime, ProviderHandle);
 
 #[derive(Clone)]
 pub(crate) struct Providers {
-    pub default: Arc<dyn EmailProvider>,
+    pub default: ProviderHandle,
     pub keys: Arc<MasterKeys>,
+    per_provider: usize,
     cache: Arc<Mutex<HashMap<String, Cached>>>,
 }
 
 impl Providers {
-    pub fn new(default: Arc<dyn EmailProvider>, keys: Arc<MasterKeys>) -> Providers {
+    /// `per_provider` concurrent sends are allowed through each provider.
+    pub fn new(
+        default: Arc<dyn EmailProvider>,
+        keys: Arc<MasterKeys>,
+        per_provider: usize,
+    ) -> Providers {
         Providers {
-            default,
+            default: ProviderHandle {
+                provider: default,
+                permits: Arc::new(Semaphore::new(per_provider.max(1))),
+            },
             keys,
+            per_provider: per_provider.max(1),
             cache: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -33,11 +52,7 @@ impl Providers {
     /// Blocking: reads the tenant's provider row. A tenant whose settings cannot be
     /// opened (no or wrong master key) gets a transient error, never the default
     /// provider: its email must not leave through someone else's account.
-    pub fn for_tenant(
-        &self,
-        store: &Store,
-        tenant_id: &str,
-    ) -> Result<Arc<dyn EmailProvider>, EmailError> {
+    pub fn for_tenant(&self, store: &Store, tenant_id: &str) -> Result<ProviderHandle, EmailError> {
         let row = store
             .conn()
             .and_then(|mut conn| find_provider(&mut conn, tenant_id))
@@ -49,10 +64,10 @@ impl Providers {
             return Ok(self.default.clone());
         };
         if let Ok(cache) = self.cache.lock()
-            && let Some((updated_at, provider)) = cache.get(tenant_id)
+            && let Some((updated_at, handle)) = cache.get(tenant_id)
             && *updated_at == row.updated_at
         {
-            return Ok(provider.clone());
+            return Ok(handle.clone());
         }
         let plain = row.open(&self.keys).map_err(|e| EmailError::Transient {
             message: format!("the tenant's provider settings cannot be opened: {e}"),
@@ -62,10 +77,13 @@ impl Providers {
             serde_json::from_str(&plain).map_err(|e| EmailError::Permanent {
                 message: format!("stored provider settings are invalid: {e}"),
             })?;
-        let provider = settings.build()?;
+        let handle = ProviderHandle {
+            provider: settings.build()?,
+            permits: Arc::new(Semaphore::new(self.per_provider)),
+        };
         if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(tenant_id.to_owned(), (row.updated_at, provider.clone()));
+            cache.insert(tenant_id.to_owned(), (row.updated_at, handle.clone()));
         }
-        Ok(provider)
+        Ok(handle)
     }
 }

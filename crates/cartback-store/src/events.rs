@@ -1,0 +1,93 @@
+//! A cart's history: every decision the worker took about it, with its reason, and
+//! what the shopper did with the email (clicked, unsubscribed).
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use crate::connection::DbConn;
+use crate::error::StoreResult;
+use crate::ids::random_id;
+use crate::schema::cart_events;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CartEventKind {
+    /// The cart went idle past the first delay.
+    Abandoned,
+    /// A recovery email went out.
+    Sent,
+    /// A step was not sent; `detail` names the reason.
+    Skipped,
+    /// A send is postponed (quiet hours); `detail` says until when.
+    Waiting,
+    /// A send failed for good; `detail` has the provider's words.
+    Failed,
+    Clicked,
+    Unsubscribed,
+    Expired,
+}
+
+impl CartEventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CartEventKind::Abandoned => "abandoned",
+            CartEventKind::Sent => "sent",
+            CartEventKind::Skipped => "skipped",
+            CartEventKind::Waiting => "waiting",
+            CartEventKind::Failed => "failed",
+            CartEventKind::Clicked => "clicked",
+            CartEventKind::Unsubscribed => "unsubscribed",
+            CartEventKind::Expired => "expired",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = cart_events)]
+pub struct CartEvent {
+    pub id: String,
+    pub tenant_id: String,
+    pub cart_id: String,
+    pub kind: String,
+    pub step: Option<i32>,
+    pub detail: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Appends one event to a cart's history.
+pub fn record_event(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    cart_id: &str,
+    kind: CartEventKind,
+    step: Option<i32>,
+    detail: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    diesel::insert_into(cart_events::table)
+        .values((
+            cart_events::id.eq(random_id("evt_", 20)),
+            cart_events::tenant_id.eq(tenant_id),
+            cart_events::cart_id.eq(cart_id),
+            cart_events::kind.eq(kind.as_str()),
+            cart_events::step.eq(step),
+            cart_events::detail.eq(detail),
+            cart_events::created_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A cart's history, oldest first.
+pub fn list_events(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    cart_id: &str,
+) -> StoreResult<Vec<CartEvent>> {
+    Ok(cart_events::table
+        .filter(cart_events::tenant_id.eq(tenant_id))
+        .filter(cart_events::cart_id.eq(cart_id))
+        .order((cart_events::created_at.asc(), cart_events::id.asc()))
+        .select(CartEvent::as_select())
+        .load(conn)?)
+}

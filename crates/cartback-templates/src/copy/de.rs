@@ -1,0 +1,45 @@
+use super::{Copy, StepText};
+
+pub(super) const COPY: Copy = Copy {
+    tag: "de",
+    steps: [
+        StepText {
+            subject: "Du hast etwas in deinem Warenkorb bei {shop} vergessen",
+            preheader: "Wir haben deine Artikel gespeichert – du kannst genau dort weitermachen, wo du aufgehört hast.",
+            headline: "Dein Warenkorb wartet auf dich",
+            body: "Sieht so aus, als hättest du deine Bestellung nicht ganz abgeschlossen. Kein Problem: Wir haben deinen Warenkorb so aufgehoben, wie du ihn verlassen hast. Mit wenigen Klicks ist deine Bestellung fertig.",
+            button: "Zum Warenkorb",
+        },
+        StepText {
+            subject: "Noch interessiert? Dein Warenkorb bei {shop} ist gespeichert",
+            preheader: "Deine ausgewählten Artikel sind noch da – aber nicht für immer.",
+            headline: "Noch unentschlossen?",
+            body: "Die Artikel, die du ausgewählt hast, liegen noch in deinem Warenkorb.\n\nHat dich etwas aufgehalten, etwa eine Frage zu Größe, Versand oder Bezahlung? Antworte einfach auf diese E-Mail, wir helfen dir gern weiter.",
+            button: "Bestellung abschließen",
+        },
+        StepText {
+            subject: "Letzte Chance: Dein Warenkorb bei {shop} läuft bald ab",
+            preheader: "Das ist unsere letzte Erinnerung an die Artikel in deinem Warenkorb.",
+            headline: "Letzte Chance für deine Artikel",
+            body: "Wir halten deinen Warenkorb noch ein wenig für dich bereit, aber das ist unsere letzte Erinnerung.\n\nBeliebte Artikel sind oft schnell vergriffen. Wenn du sie noch haben möchtest, ist jetzt der richtige Moment.",
+            button: "Jetzt zur Kasse",
+        },
+    ],
+    greeting_named: "Hallo {name},",
+    greeting: "Hallo,",
+    colon: ":",
+    your_cart: "Dein Warenkorb",
+    total: "Gesamtsumme",
+    quantity: "Menge",
+    more_items: "…und weitere Artikel in deinem Warenkorb ({count})",
+    coupon_line: "Nutze den Code {code} an der Kasse",
+    coupon_title: "Ein kleines Dankeschön für dich",
+    pay_lead: "Lieber gleich bezahlen?",
+    pay_button: "Jetzt bezahlen",
+    link_fallback: "Der Button funktioniert nicht? Kopiere diesen Link in deinen Browser:",
+    unsubscribe_lead: "Du möchtest keine Erinnerungen mehr erhalten?",
+    unsubscribe_link: "Abmelden",
+    reason: "Du erhältst diese E-Mail, weil du bei {shop} Artikel in deinem Warenkorb gelassen hast.",
+    signoff: "Bis bald,",
+    team: "Dein Team von {shop}",
+};

@@ -1,0 +1,45 @@
+use super::{Copy, StepText};
+
+pub(super) const COPY: Copy = Copy {
+    tag: "en",
+    steps: [
+        StepText {
+            subject: "You left something in your cart at {shop}",
+            preheader: "We saved your items, so you can pick up right where you left off.",
+            headline: "Your cart is waiting",
+            body: "It looks like you didn't quite finish checking out. No problem: we've kept your cart just as you left it, so it only takes a moment to complete your order.",
+            button: "Return to your cart",
+        },
+        StepText {
+            subject: "Still interested? Your cart at {shop} is saved",
+            preheader: "The items you picked are still here, but we can't hold them forever.",
+            headline: "Still thinking it over?",
+            body: "The things you chose are still in your cart.\n\nIf something held you back, like a question about sizing, delivery or payment, just reply to this email. We're happy to help.",
+            button: "Complete your order",
+        },
+        StepText {
+            subject: "Last chance: your cart at {shop} expires soon",
+            preheader: "This is the final reminder about the items you left behind.",
+            headline: "Last chance to get your items",
+            body: "We're holding on to your cart a little longer, but this is the last reminder we'll send.\n\nPopular items can sell out quickly, so if you still want them, now is a good time to finish your order.",
+            button: "Check out now",
+        },
+    ],
+    greeting_named: "Hi {name},",
+    greeting: "Hi there,",
+    colon: ":",
+    your_cart: "Your cart",
+    total: "Total",
+    quantity: "Quantity",
+    more_items: "…and more in your cart ({count})",
+    coupon_line: "Use code {code} at checkout",
+    coupon_title: "A little something for you",
+    pay_lead: "Prefer to pay right away?",
+    pay_button: "Pay now",
+    link_fallback: "Button not working? Copy this link into your browser:",
+    unsubscribe_lead: "Don't want these reminders?",
+    unsubscribe_link: "Unsubscribe",
+    reason: "You received this email because you left items in your cart at {shop}.",
+    signoff: "See you soon,",
+    team: "The {shop} team",
+};

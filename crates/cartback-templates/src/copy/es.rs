@@ -1,0 +1,45 @@
+use super::{Copy, StepText};
+
+pub(super) const COPY: Copy = Copy {
+    tag: "es",
+    steps: [
+        StepText {
+            subject: "Te has dejado algo en tu carrito de {shop}",
+            preheader: "Hemos guardado tus artículos para que sigas justo donde lo dejaste.",
+            headline: "Tu carrito te está esperando",
+            body: "Parece que no llegaste a terminar tu pedido. No te preocupes: hemos guardado tu carrito tal como lo dejaste, así que completar la compra solo te llevará un momento.",
+            button: "Volver a mi carrito",
+        },
+        StepText {
+            subject: "¿Todavía lo quieres? Tu carrito de {shop} sigue guardado",
+            preheader: "Los artículos que elegiste siguen aquí, pero no podemos guardarlos para siempre.",
+            headline: "¿Aún te lo estás pensando?",
+            body: "Los artículos que elegiste siguen en tu carrito.\n\nSi algo te frenó, como una duda sobre tallas, envío o pago, responde a este correo. Estaremos encantados de ayudarte.",
+            button: "Completar mi pedido",
+        },
+        StepText {
+            subject: "Última oportunidad: tu carrito de {shop} caduca pronto",
+            preheader: "Este es el último recordatorio sobre los artículos de tu carrito.",
+            headline: "Última oportunidad para tus artículos",
+            body: "Guardaremos tu carrito un poco más, pero este es el último recordatorio que te enviaremos.\n\nLos artículos más populares se agotan rápido. Si todavía los quieres, ahora es el momento de terminar tu pedido.",
+            button: "Finalizar la compra",
+        },
+    ],
+    greeting_named: "Hola, {name}:",
+    greeting: "Hola:",
+    colon: ":",
+    your_cart: "Tu carrito",
+    total: "Total",
+    quantity: "Cantidad",
+    more_items: "…y más artículos en tu carrito ({count})",
+    coupon_line: "Usa el código {code} al pagar",
+    coupon_title: "Un pequeño regalo para ti",
+    pay_lead: "¿Prefieres pagar ahora mismo?",
+    pay_button: "Pagar ahora",
+    link_fallback: "¿El botón no funciona? Copia este enlace en tu navegador:",
+    unsubscribe_lead: "¿No quieres recibir más recordatorios?",
+    unsubscribe_link: "Darte de baja",
+    reason: "Recibes este correo porque dejaste artículos en tu carrito de {shop}.",
+    signoff: "¡Hasta pronto!",
+    team: "El equipo de {shop}",
+};

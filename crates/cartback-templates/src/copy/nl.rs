@@ -1,0 +1,45 @@
+use super::{Copy, StepText};
+
+pub(super) const COPY: Copy = Copy {
+    tag: "nl",
+    steps: [
+        StepText {
+            subject: "Je hebt iets laten liggen in je winkelwagen bij {shop}",
+            preheader: "We hebben je artikelen bewaard, zodat je verder kunt waar je gebleven was.",
+            headline: "Je winkelwagen staat voor je klaar",
+            body: "Het lijkt erop dat je je bestelling nog niet helemaal hebt afgerond. Geen probleem: we hebben je winkelwagen precies zo bewaard als je hem achterliet. Je bestelling is zo afgerond.",
+            button: "Naar je winkelwagen",
+        },
+        StepText {
+            subject: "Nog steeds interesse? Je winkelwagen bij {shop} is bewaard",
+            preheader: "De artikelen die je koos liggen er nog, maar niet voor altijd.",
+            headline: "Twijfel je nog?",
+            body: "De artikelen die je hebt uitgekozen liggen nog in je winkelwagen.\n\nHield iets je tegen, zoals een vraag over maten, bezorging of betalen? Beantwoord deze e-mail gewoon, we helpen je graag.",
+            button: "Rond je bestelling af",
+        },
+        StepText {
+            subject: "Laatste kans: je winkelwagen bij {shop} verloopt binnenkort",
+            preheader: "Dit is onze laatste herinnering aan de artikelen in je winkelwagen.",
+            headline: "Laatste kans op je artikelen",
+            body: "We bewaren je winkelwagen nog even, maar dit is de laatste herinnering die we sturen.\n\nPopulaire artikelen zijn snel uitverkocht. Wil je ze nog hebben, dan is dit het moment om je bestelling af te ronden.",
+            button: "Nu afrekenen",
+        },
+    ],
+    greeting_named: "Hallo {name},",
+    greeting: "Hallo,",
+    colon: ":",
+    your_cart: "Je winkelwagen",
+    total: "Totaal",
+    quantity: "Aantal",
+    more_items: "…en meer artikelen in je winkelwagen ({count})",
+    coupon_line: "Gebruik code {code} bij het afrekenen",
+    coupon_title: "Een kleine attentie voor jou",
+    pay_lead: "Liever meteen betalen?",
+    pay_button: "Nu betalen",
+    link_fallback: "Werkt de knop niet? Kopieer deze link naar je browser:",
+    unsubscribe_lead: "Wil je deze herinneringen niet meer ontvangen?",
+    unsubscribe_link: "Afmelden",
+    reason: "Je ontvangt deze e-mail omdat je artikelen in je winkelwagen hebt achtergelaten bij {shop}.",
+    signoff: "Tot snel,",
+    team: "Het team van {shop}",
+};

@@ -1,0 +1,30 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod branding;
+mod builtin;
+mod context;
+mod copy;
+mod custom;
+mod design;
+mod error;
+mod escape;
+mod locale;
+mod mjml;
+mod money;
+mod text;
+mod url;
+mod view;
+
+pub use branding::{BrandColor, Branding, StepCopy};
+pub use builtin::render_builtin;
+pub use context::{Coupon, EmailContext, RenderedEmail, sample_context};
+pub use copy::{BUILTIN_LOCALES, default_copy};
+pub use custom::{
+    CustomTemplate, FUEL, MAX_OUTPUT_BYTES, MAX_SUBJECT_CHARS, MAX_TEMPLATE_BYTES, render_custom,
+    validate_custom,
+};
+pub use design::Design;
+pub use error::{ErrorKind, Part, TemplateError};
+pub use locale::resolve_locale;
+pub use money::format_money;

@@ -1,0 +1,64 @@
+//! Which links may go into an email.
+
+const MAX_URL_LEN: usize = 2048;
+
+/// An absolute `http://` or `https://` URL naming a host, without whitespace or
+/// control characters. Anything else (`javascript:`, `data:`, relative paths)
+/// never reaches an `href` or `src`.
+pub(crate) fn is_web_url(url: &str) -> bool {
+    if url.len() > MAX_URL_LEN || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let lower = url
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        return false;
+    };
+    !rest.is_empty() && !rest.starts_with('/')
+}
+
+/// A web URL, or a `mailto:` address (List-Unsubscribe style).
+pub(crate) fn is_unsubscribe_url(url: &str) -> bool {
+    if is_web_url(url) {
+        return true;
+    }
+    let lower = url
+        .get(..7)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    lower == "mailto:"
+        && url.len() > 7
+        && url.len() <= MAX_URL_LEN
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_web_urls() {
+        assert!(is_web_url("https://shop.test/cart?x=1"));
+        assert!(is_web_url("HTTP://shop.test"));
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,hi",
+            "/relative",
+            "https://",
+            "https:///x",
+            "https://shop.test/a b",
+            "ftp://shop.test",
+            "",
+        ] {
+            assert!(!is_web_url(bad), "{bad}");
+        }
+        assert!(is_unsubscribe_url("mailto:unsubscribe@shop.test"));
+        assert!(!is_unsubscribe_url("mailto:"));
+    }
+}

@@ -1,0 +1,15 @@
+DROP TABLE cart_events;
+DROP TABLE suppressions;
+DROP INDEX recovery_sends_unsubscribe_token_idx;
+DROP INDEX recovery_sends_recovery_token_idx;
+ALTER TABLE recovery_sends DROP COLUMN last_clicked_at;
+ALTER TABLE recovery_sends DROP COLUMN first_clicked_at;
+ALTER TABLE recovery_sends DROP COLUMN click_count;
+ALTER TABLE recovery_sends DROP COLUMN unsubscribe_token_hash;
+ALTER TABLE recovery_sends DROP COLUMN recovery_token_hash;
+ALTER TABLE recovery_sends DROP COLUMN coupon_code;
+DROP INDEX carts_tenant_email_idx;
+ALTER TABLE carts DROP COLUMN consent;
+ALTER TABLE carts DROP COLUMN locale;
+ALTER TABLE tenants DROP COLUMN experience;
+ALTER TABLE tenants DROP COLUMN link_secret;
