@@ -21,6 +21,29 @@ pub struct CartFacts {
     pub next_step: u32,
 }
 
+/// What the decisions need to know beyond the cart itself: the shopper's
+/// consent and standing, and their other carts. The default knows nothing:
+/// no consent recorded, not suppressed, no other recovery email.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendContext {
+    /// The consent captured with the cart: Some(true) given, Some(false)
+    /// refused, None never asked. Only Some(true) passes `require_consent`.
+    pub consent: Option<bool>,
+    /// The address is on the tenant's suppression list (bounced, complained,
+    /// unsubscribed from everything).
+    pub suppressed: bool,
+    /// The latest recovery email to this shopper's address, from any cart and
+    /// any cycle, this one included.
+    pub customer_recently_emailed_at: Option<DateTime<Utc>>,
+    /// Another cart of this address is open, got at least one email in its
+    /// current cycle, and has a step still to come.
+    pub customer_has_active_sequence: bool,
+    /// This cart's latest recovery email in its current cycle. Keeps the gap
+    /// between two emails at least the gap between their step delays, so a
+    /// late run never sends two steps back to back.
+    pub cart_last_sent_at: Option<DateTime<Utc>>,
+}
+
 /// Why no (further) recovery email goes to a cart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -31,9 +54,12 @@ pub enum NoSendReason {
     Empty,
     NoEmail,
     Unsubscribed,
+    Suppressed,
+    NoConsent,
     BelowMinimum,
     Capped,
     SequenceComplete,
+    Cooldown,
 }
 
 impl NoSendReason {
@@ -45,9 +71,12 @@ impl NoSendReason {
             NoSendReason::Empty => "empty",
             NoSendReason::NoEmail => "no_email",
             NoSendReason::Unsubscribed => "unsubscribed",
+            NoSendReason::Suppressed => "suppressed",
+            NoSendReason::NoConsent => "no_consent",
             NoSendReason::BelowMinimum => "below_minimum",
             NoSendReason::Capped => "capped",
             NoSendReason::SequenceComplete => "sequence_complete",
+            NoSendReason::Cooldown => "cooldown",
         }
     }
 
@@ -59,22 +88,54 @@ impl NoSendReason {
             NoSendReason::Empty => "the cart has no items",
             NoSendReason::NoEmail => "the cart has no email address",
             NoSendReason::Unsubscribed => "the shopper unsubscribed",
+            NoSendReason::Suppressed => "the address is on the suppression list",
+            NoSendReason::NoConsent => {
+                "the policy requires consent and the shopper did not give it"
+            }
             NoSendReason::BelowMinimum => "the cart is below the minimum value",
             NoSendReason::Capped => "the cart has had its maximum number of emails",
             NoSendReason::SequenceComplete => "every step of the sequence was sent",
+            NoSendReason::Cooldown => {
+                "the shopper was emailed recently or is in another cart's sequence"
+            }
         }
     }
 }
 
-/// The next email of a cart: which step, and when.
+/// Why an email that is due by its delay is held back for now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
+    /// The tenant's quiet hours; the email goes when the window ends.
+    QuietHours,
+}
+
+impl WaitReason {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            WaitReason::QuietHours => "quiet_hours",
+        }
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            WaitReason::QuietHours => "it is quiet hours in the shop's time zone",
+        }
+    }
+}
+
+/// The next email of a cart: which step, when its delay is over, and when it
+/// goes out (later than `due_at` only when that falls in quiet hours).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScheduledSend {
     pub step: u32,
     pub at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
 }
 
-/// When the cart's next recovery email is due, or why none will be sent. Does not
-/// depend on the current time.
+/// When the cart's next recovery email is due, or why none will be sent,
+/// knowing nothing about the shopper beyond the cart: [`next_send_with`] and a
+/// default [`SendContext`]. Does not depend on the current time.
 ///
 /// ```
 /// use chrono::{TimeDelta, TimeZone, Utc};
@@ -88,6 +149,38 @@ pub struct ScheduledSend {
 /// assert_eq!(next_send(&cart, &policy), Err(NoSendReason::NoEmail));
 /// ```
 pub fn next_send(cart: &CartFacts, policy: &RecoveryPolicy) -> Result<ScheduledSend, NoSendReason> {
+    next_send_with(cart, &SendContext::default(), policy)
+}
+
+/// When the cart's next recovery email goes out if nothing changes, or why
+/// none will. Does not depend on the current time. The reasons, in the order
+/// they are checked: deleted, ordered, expired, empty, no email, unsubscribed,
+/// suppressed, no consent, below minimum, capped, sequence complete, cooldown,
+/// and expired again when the email would go out after the cart's expiry.
+///
+/// The email is due `delay` after the last activity (and, from the second
+/// step, no sooner after the previous email than the gap between the two
+/// delays); it goes out then, or when quiet hours end.
+///
+/// ```
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use cartback_domain::{next_send_with, CartFacts, CartStatus, NoSendReason, RecoveryPolicy, SendContext};
+/// let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap();
+/// let cart = CartFacts { status: CartStatus::Active, item_count: 1, total_minor: 1000, has_email: true,
+///     unsubscribed: false, deleted: false, created_at: t0, last_activity_at: t0, next_step: 0 };
+/// let policy = RecoveryPolicy { require_consent: true, customer_cooldown_ms: 86_400_000, ..RecoveryPolicy::default() };
+/// let consented = SendContext { consent: Some(true), ..SendContext::default() };
+/// assert_eq!(next_send_with(&cart, &consented, &policy).unwrap().at, t0 + TimeDelta::hours(1));
+/// assert_eq!(next_send_with(&cart, &SendContext::default(), &policy), Err(NoSendReason::NoConsent));
+/// // Another cart of the shopper got an email 2 hours ago: this one sits out.
+/// let emailed = SendContext { customer_recently_emailed_at: Some(t0 - TimeDelta::hours(2)), ..consented };
+/// assert_eq!(next_send_with(&cart, &emailed, &policy), Err(NoSendReason::Cooldown));
+/// ```
+pub fn next_send_with(
+    cart: &CartFacts,
+    context: &SendContext,
+    policy: &RecoveryPolicy,
+) -> Result<ScheduledSend, NoSendReason> {
     if cart.deleted {
         return Err(NoSendReason::Deleted);
     }
@@ -105,6 +198,12 @@ pub fn next_send(cart: &CartFacts, policy: &RecoveryPolicy) -> Result<ScheduledS
     if cart.unsubscribed {
         return Err(NoSendReason::Unsubscribed);
     }
+    if context.suppressed {
+        return Err(NoSendReason::Suppressed);
+    }
+    if policy.require_consent && context.consent != Some(true) {
+        return Err(NoSendReason::NoConsent);
+    }
     if cart.total_minor < policy.min_cart_value_minor {
         return Err(NoSendReason::BelowMinimum);
     }
@@ -114,13 +213,36 @@ pub fn next_send(cart: &CartFacts, policy: &RecoveryPolicy) -> Result<ScheduledS
     let Some(delay) = policy.step_delay(cart.next_step) else {
         return Err(NoSendReason::SequenceComplete);
     };
-    let at = cart.last_activity_at + delay;
+    let mut due_at = cart.last_activity_at + delay;
+    if let (Some(last_sent), Some(previous)) = (
+        context.cart_last_sent_at,
+        cart.next_step
+            .checked_sub(1)
+            .and_then(|step| policy.step_delay(step)),
+    ) {
+        due_at = due_at.max(last_sent + (delay - previous));
+    }
+    let starts_sequence = cart.next_step == 0;
+    if starts_sequence
+        && let (Some(cooldown), Some(emailed)) = (
+            policy.customer_cooldown(),
+            context.customer_recently_emailed_at,
+        )
+        && emailed + cooldown > due_at
+    {
+        return Err(NoSendReason::Cooldown);
+    }
+    let at = match policy.quiet_until(due_at) {
+        Some(opens) => opens,
+        None => due_at,
+    };
     if at >= cart.created_at + policy.expire_after() {
         return Err(NoSendReason::Expired);
     }
     Ok(ScheduledSend {
         step: cart.next_step,
         at,
+        due_at,
     })
 }
 
@@ -135,10 +257,44 @@ pub struct Evaluation {
     pub wake_at: Option<DateTime<Utc>>,
     /// Why no email is (or will be) sent, when that is so.
     pub no_send: Option<NoSendReason>,
+    /// Why an email due by its delay is held back until `wake_at`.
+    pub waiting: Option<WaitReason>,
+}
+
+impl Evaluation {
+    /// The outcome in one word, for logs and the dashboard: `send_now`, a
+    /// [`WaitReason`] (`quiet_hours`), a [`NoSendReason`] (`cooldown`,
+    /// `capped`, ...), or `not_due` while the next step's delay runs. (Once the
+    /// email is delivered, the worker records `sent`.)
+    ///
+    /// ```
+    /// use chrono::{TimeDelta, TimeZone, Utc};
+    /// use cartback_domain::{evaluate, CartFacts, CartStatus, RecoveryPolicy};
+    /// let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap();
+    /// let mut cart = CartFacts { status: CartStatus::Active, item_count: 1, total_minor: 500, has_email: true,
+    ///     unsubscribed: false, deleted: false, created_at: t0, last_activity_at: t0, next_step: 0 };
+    /// let policy = RecoveryPolicy::default();
+    /// assert_eq!(evaluate(&cart, &policy, t0).reason(), "not_due");
+    /// assert_eq!(evaluate(&cart, &policy, t0 + TimeDelta::hours(2)).reason(), "send_now");
+    /// cart.unsubscribed = true;
+    /// assert_eq!(evaluate(&cart, &policy, t0 + TimeDelta::hours(2)).reason(), "unsubscribed");
+    /// ```
+    pub fn reason(&self) -> &'static str {
+        if self.send_now.is_some() {
+            "send_now"
+        } else if let Some(waiting) = self.waiting {
+            waiting.as_str()
+        } else if let Some(no_send) = self.no_send {
+            no_send.as_str()
+        } else {
+            "not_due"
+        }
+    }
 }
 
 /// Decides, at `now`, whether the cart becomes abandoned or expired, whether an
-/// email is due, and when to come back.
+/// email is due, and when to come back, knowing nothing about the shopper
+/// beyond the cart: [`evaluate_with`] and a default [`SendContext`].
 ///
 /// ```
 /// use chrono::{TimeDelta, TimeZone, Utc};
@@ -154,11 +310,48 @@ pub struct Evaluation {
 /// assert_eq!((due.transition, due.send_now), (Some(CartStatus::Abandoned), Some(0)));
 /// ```
 pub fn evaluate(cart: &CartFacts, policy: &RecoveryPolicy, now: DateTime<Utc>) -> Evaluation {
+    evaluate_with(cart, &SendContext::default(), policy, now)
+}
+
+/// Decides, at `now`, whether the cart becomes abandoned or expired, whether an
+/// email goes out now, is held back by quiet hours, or will not go at all (and
+/// why), and when to look at the cart again.
+///
+/// An email goes out when [`next_send_with`] has one whose delay is over, it is
+/// not quiet hours, and, for the first step, no other cart of the shopper is
+/// mid-sequence (with a cooldown set). A cart blocked that way sits out this
+/// cycle: `no_send` is `Cooldown`.
+///
+/// ```
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use cartback_domain::{evaluate_with, CartFacts, CartStatus, QuietHours, RecoveryPolicy, SendContext, WaitReason};
+/// let policy = RecoveryPolicy {
+///     time_zone: "Europe/Amsterdam".into(),
+///     quiet_hours: Some(QuietHours { start: "22:00".into(), end: "08:00".into() }),
+///     ..RecoveryPolicy::default()
+/// };
+/// // Last activity 21:30 in Amsterdam (CET); the first email is due at 22:30.
+/// let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 20, 30, 0).unwrap();
+/// let cart = CartFacts { status: CartStatus::Active, item_count: 1, total_minor: 900, has_email: true,
+///     unsubscribed: false, deleted: false, created_at: t0, last_activity_at: t0, next_step: 0 };
+/// let night = evaluate_with(&cart, &SendContext::default(), &policy, t0 + TimeDelta::hours(1));
+/// assert_eq!((night.send_now, night.waiting), (None, Some(WaitReason::QuietHours)));
+/// let morning = Utc.with_ymd_and_hms(2026, 1, 2, 7, 0, 0).unwrap(); // 08:00 CET
+/// assert_eq!(night.wake_at, Some(morning));
+/// assert_eq!(evaluate_with(&cart, &SendContext::default(), &policy, morning).send_now, Some(0));
+/// ```
+pub fn evaluate_with(
+    cart: &CartFacts,
+    context: &SendContext,
+    policy: &RecoveryPolicy,
+    now: DateTime<Utc>,
+) -> Evaluation {
     let finished = |reason| Evaluation {
         transition: None,
         send_now: None,
         wake_at: None,
         no_send: Some(reason),
+        waiting: None,
     };
     if cart.deleted {
         return finished(NoSendReason::Deleted);
@@ -172,34 +365,46 @@ pub fn evaluate(cart: &CartFacts, policy: &RecoveryPolicy, now: DateTime<Utc>) -
     if now >= expire_at {
         return Evaluation {
             transition: Some(CartStatus::Expired),
-            send_now: None,
-            wake_at: None,
-            no_send: Some(NoSendReason::Expired),
+            ..finished(NoSendReason::Expired)
         };
     }
     let abandon_at = cart.last_activity_at + policy.abandon_delay();
     let becomes_abandoned =
         cart.status == CartStatus::Active && cart.item_count > 0 && now >= abandon_at;
-    let next = next_send(cart, policy);
-    let send_now = match next {
-        Ok(send) if send.at <= now => Some(send.step),
-        _ => None,
+    let mut evaluation = Evaluation {
+        transition: becomes_abandoned.then_some(CartStatus::Abandoned),
+        send_now: None,
+        wake_at: Some(expire_at),
+        no_send: None,
+        waiting: None,
     };
     let mut wake_at = expire_at;
     if cart.status == CartStatus::Active && cart.item_count > 0 && abandon_at > now {
         wake_at = wake_at.min(abandon_at);
     }
-    if let Ok(send) = next
-        && send.at > now
-    {
-        wake_at = wake_at.min(send.at);
+    match next_send_with(cart, context, policy) {
+        Err(reason) => evaluation.no_send = Some(reason),
+        Ok(send) if send.due_at > now => wake_at = wake_at.min(send.at),
+        Ok(send) => {
+            let blocked_by_sequence = send.step == 0
+                && policy.customer_cooldown().is_some()
+                && context.customer_has_active_sequence;
+            if blocked_by_sequence {
+                evaluation.no_send = Some(NoSendReason::Cooldown);
+            } else if let Some(opens) = policy.quiet_until(now) {
+                if opens < expire_at {
+                    evaluation.waiting = Some(WaitReason::QuietHours);
+                    wake_at = wake_at.min(opens);
+                } else {
+                    evaluation.no_send = Some(NoSendReason::Expired);
+                }
+            } else {
+                evaluation.send_now = Some(send.step);
+            }
+        }
     }
-    Evaluation {
-        transition: becomes_abandoned.then_some(CartStatus::Abandoned),
-        send_now,
-        wake_at: Some(wake_at),
-        no_send: next.err(),
-    }
+    evaluation.wake_at = Some(wake_at);
+    evaluation
 }
 
 /// How long to wait after the `attempts`-th failed attempt (1-based): `base`

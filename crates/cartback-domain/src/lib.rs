@@ -2,6 +2,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod cart;
+mod coupon;
 mod currency;
 mod decision;
 mod email_address;
@@ -9,14 +10,20 @@ mod error;
 mod item;
 mod money;
 mod policy;
+mod quiet_hours;
 mod session;
+mod simulation;
+mod template_choice;
 
 pub use cart::{
     AttributionMode, CartStatus, RecoveryHistory, UpdateOutcome, on_cart_update, on_order,
 };
+pub use chrono_tz::Tz;
+pub use coupon::{CouponRule, RANDOM_PLACEHOLDER};
 pub use currency::Currency;
 pub use decision::{
-    CartFacts, Evaluation, NoSendReason, ScheduledSend, evaluate, next_send, retry_delay,
+    CartFacts, Evaluation, NoSendReason, ScheduledSend, SendContext, WaitReason, evaluate,
+    evaluate_with, next_send, next_send_with, retry_delay,
 };
 pub use email_address::{CustomerName, EmailAddress};
 pub use error::InvalidValue;
@@ -25,5 +32,8 @@ pub use item::{
     validate_quantity, validate_unit_price,
 };
 pub use money::{Money, MoneyError};
-pub use policy::{RecoveryPolicy, RecoveryStep};
+pub use policy::{RecoveryPolicy, RecoveryStep, StepSettings};
+pub use quiet_hours::{QuietHours, QuietWindow, parse_clock_time, parse_time_zone};
 pub use session::SessionId;
+pub use simulation::{SentEmail, ShopperSimulation, SimulatedCart};
+pub use template_choice::{BUILTIN_DESIGNS, CUSTOM_PREFIX, TemplateChoice};

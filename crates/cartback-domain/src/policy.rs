@@ -1,56 +1,142 @@
-//! A tenant's recovery policy: when to email, how often, for how long.
+//! A tenant's recovery policy: when to email, what each email carries, how
+//! often, for how long, and when to keep quiet.
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::cart::AttributionMode;
+use crate::coupon::CouponRule;
 use crate::error::InvalidValue;
+use crate::quiet_hours::{QuietHours, QuietWindow, parse_time_zone};
+use crate::template_choice::TemplateChoice;
 
 const HOUR_MS: u64 = 3_600_000;
 const DAY_MS: u64 = 24 * HOUR_MS;
 
 /// One email of the sequence, `delay_ms` after the cart's last activity.
+/// What the email looks like lives beside it, in [`RecoveryPolicy::step_settings`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecoveryStep {
     pub delay_ms: u64,
 }
 
-/// Ordered steps plus the limits around them.
+impl RecoveryStep {
+    /// A step `delay_ms` milliseconds after the last activity.
+    ///
+    /// ```
+    /// use cartback_domain::RecoveryStep;
+    /// assert_eq!(RecoveryStep::after(3_600_000), RecoveryStep { delay_ms: 3_600_000 });
+    /// ```
+    pub const fn after(delay_ms: u64) -> RecoveryStep {
+        RecoveryStep { delay_ms }
+    }
+}
+
+/// What the email of one step carries. `None` everywhere means the tenant's
+/// default template and no coupon.
+///
+/// JSON: `{"template": "product_grid", "coupon": {"kind": "static", "code": "WELCOME10"}}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StepSettings {
+    /// A built-in design (`minimal`, `product_grid`, `bold_banner`,
+    /// `text_first`) or `custom:<name>`; see [`TemplateChoice`].
+    pub template: Option<String>,
+    pub coupon: Option<CouponRule>,
+}
+
+static NO_SETTINGS: StepSettings = StepSettings {
+    template: None,
+    coupon: None,
+};
+
+impl StepSettings {
+    /// The template choice, parsed; None when the step uses the default.
+    ///
+    /// ```
+    /// use cartback_domain::{StepSettings, TemplateChoice};
+    /// let settings = StepSettings { template: Some("text_first".into()), coupon: None };
+    /// assert_eq!(settings.template_choice(), Some(Ok(TemplateChoice::Builtin("text_first"))));
+    /// assert_eq!(StepSettings::default().template_choice(), None);
+    /// ```
+    pub fn template_choice(&self) -> Option<Result<TemplateChoice<'_>, InvalidValue>> {
+        self.template.as_deref().map(TemplateChoice::parse)
+    }
+
+    /// A well-formed template choice and coupon rule; errors name `template` or
+    /// `coupon.code` / `coupon.pattern`.
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        if let Some(Err(error)) = self.template_choice() {
+            return Err(error.at("template"));
+        }
+        if let Some(coupon) = &self.coupon {
+            coupon.validate().map_err(|e| e.within("coupon"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Ordered steps plus the limits around them. Every field has a default, so
+/// policies stored before a field existed still load.
 ///
 /// ```
 /// use cartback_domain::RecoveryPolicy;
 /// let policy = RecoveryPolicy::default();
 /// assert_eq!(policy.steps.len(), 3);
 /// assert_eq!(policy.abandon_delay().num_minutes(), 60);
+/// assert_eq!(policy.time_zone, "UTC");
 /// assert!(policy.validate().is_ok());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct RecoveryPolicy {
+    /// 1 to 10 emails, by strictly increasing delay after the last activity.
     pub steps: Vec<RecoveryStep>,
+    /// Template and coupon of each step, indexed like `steps`; may be shorter
+    /// (missing entries are the defaults), never longer.
+    pub step_settings: Vec<StepSettings>,
+    /// At most this many emails per cart and shopping cycle.
     pub max_emails_per_cart: u32,
+    /// Carts worth less (in minor units) get no email.
     pub min_cart_value_minor: i64,
+    /// A cart older than this (from its cycle's creation) expires.
     pub expire_after_ms: u64,
     pub attribution_window_ms: u64,
     pub attribution_mode: AttributionMode,
+    /// One sequence per shopper: a cart does not start its sequence when the
+    /// shopper's address got any recovery email less than this long before the
+    /// first step fell due, or while another of their carts is mid-sequence.
+    /// (An email after that moment counts too: the shopper is being emailed.)
+    /// 0 (the default) turns the rule off.
+    pub customer_cooldown_ms: u64,
+    /// A daily window, in `time_zone`, when no email goes out.
+    pub quiet_hours: Option<QuietHours>,
+    /// The tenant's IANA time zone, for quiet hours. Default `UTC`.
+    pub time_zone: String,
+    /// Email only carts whose shopper consented (captured with consent true).
+    pub require_consent: bool,
 }
 
 impl Default for RecoveryPolicy {
     fn default() -> Self {
         RecoveryPolicy {
             steps: vec![
-                RecoveryStep { delay_ms: HOUR_MS },
-                RecoveryStep { delay_ms: DAY_MS },
-                RecoveryStep {
-                    delay_ms: 3 * DAY_MS,
-                },
+                RecoveryStep::after(HOUR_MS),
+                RecoveryStep::after(DAY_MS),
+                RecoveryStep::after(3 * DAY_MS),
             ],
+            step_settings: Vec::new(),
             max_emails_per_cart: 3,
             min_cart_value_minor: 0,
             expire_after_ms: 30 * DAY_MS,
             attribution_window_ms: 7 * DAY_MS,
             attribution_mode: AttributionMode::Sent,
+            customer_cooldown_ms: 0,
+            quiet_hours: None,
+            time_zone: "UTC".to_owned(),
+            require_consent: false,
         }
     }
 }
@@ -61,6 +147,8 @@ fn millis(ms: u64) -> TimeDelta {
 
 impl RecoveryPolicy {
     pub const MAX_STEPS: usize = 10;
+    /// Longest customer cooldown: 90 days.
+    pub const MAX_CUSTOMER_COOLDOWN_MS: u64 = 90 * DAY_MS;
 
     /// One email after `delay`, the other limits as by default (demos and tests).
     pub fn with_single_delay(delay: TimeDelta) -> RecoveryPolicy {
@@ -73,43 +161,138 @@ impl RecoveryPolicy {
         }
     }
 
-    /// 1 to 10 steps with strictly increasing delays, a cap of at least one email,
-    /// an expiry after the last step.
+    /// The first problem of the policy, if any; see [`RecoveryPolicy::problems`].
+    ///
+    /// ```
+    /// use cartback_domain::{RecoveryPolicy, RecoveryStep};
+    /// let mut policy = RecoveryPolicy::default();
+    /// policy.steps[1] = RecoveryStep::after(60_000);
+    /// let error = policy.validate().unwrap_err();
+    /// assert_eq!(error.field.as_deref(), Some("steps[1].delayMs"));
+    /// ```
     pub fn validate(&self) -> Result<(), InvalidValue> {
+        match self.problems().into_iter().next() {
+            Some(problem) => Err(problem),
+            None => Ok(()),
+        }
+    }
+
+    /// Every problem of the policy, each naming its field: 1 to 10 steps, the
+    /// first delay at least 1 ms and each one longer than the one before, no
+    /// more step settings than steps and each well-formed, at least one email
+    /// per cart, a minimum value not below zero, an expiry after the last step,
+    /// a cooldown of at most 90 days, a real IANA time zone and well-formed
+    /// quiet hours that leave at least an hour a day open.
+    ///
+    /// ```
+    /// use cartback_domain::{QuietHours, RecoveryPolicy};
+    /// let policy = RecoveryPolicy {
+    ///     time_zone: "Europe/Amsterdamm".into(),
+    ///     quiet_hours: Some(QuietHours { start: "22:00".into(), end: "25:00".into() }),
+    ///     ..RecoveryPolicy::default()
+    /// };
+    /// let fields: Vec<_> = policy.problems().into_iter().filter_map(|p| p.field).collect();
+    /// assert_eq!(fields, ["timeZone", "quietHours.end"]);
+    /// ```
+    pub fn problems(&self) -> Vec<InvalidValue> {
+        let mut problems = Vec::new();
         if self.steps.is_empty() || self.steps.len() > Self::MAX_STEPS {
-            return Err(InvalidValue::new(format!(
-                "a policy has 1 to {} steps",
-                Self::MAX_STEPS
-            )));
+            problems.push(
+                InvalidValue::new(format!(
+                    "a policy has 1 to {} steps, got {}",
+                    Self::MAX_STEPS,
+                    self.steps.len()
+                ))
+                .at("steps"),
+            );
         }
-        if self.steps[0].delay_ms == 0 {
-            return Err(InvalidValue::new("the first delay must be at least 1 ms"));
+        if self.steps.first().is_some_and(|s| s.delay_ms == 0) {
+            problems.push(InvalidValue::new("must be at least 1 ms").at("steps[0].delayMs"));
         }
-        if self
-            .steps
-            .windows(2)
-            .any(|w| w[1].delay_ms <= w[0].delay_ms)
-        {
-            return Err(InvalidValue::new("step delays must increase"));
+        for (i, pair) in self.steps.windows(2).enumerate() {
+            if pair[1].delay_ms <= pair[0].delay_ms {
+                problems.push(
+                    InvalidValue::new(format!(
+                        "must be longer than the delay of step {i} ({} ms): delays increase",
+                        pair[0].delay_ms
+                    ))
+                    .at(format!("steps[{}].delayMs", i + 1)),
+                );
+            }
+        }
+        if self.step_settings.len() > self.steps.len() {
+            problems.push(
+                InvalidValue::new(format!(
+                    "has {} entries but the policy has {} steps",
+                    self.step_settings.len(),
+                    self.steps.len()
+                ))
+                .at("stepSettings"),
+            );
+        }
+        for (i, settings) in self.step_settings.iter().enumerate() {
+            if let Err(error) = settings.validate() {
+                problems.push(error.within(&format!("stepSettings[{i}]")));
+            }
         }
         if self.max_emails_per_cart == 0 {
-            return Err(InvalidValue::new("at least one email per cart"));
+            problems.push(InvalidValue::new("must be at least 1").at("maxEmailsPerCart"));
         }
         if self.min_cart_value_minor < 0 {
-            return Err(InvalidValue::new(
-                "the minimum cart value must not be negative",
-            ));
+            problems.push(InvalidValue::new("must not be negative").at("minCartValueMinor"));
         }
         let last = self.steps.last().map_or(0, |s| s.delay_ms);
         if self.expire_after_ms <= last {
-            return Err(InvalidValue::new("carts must expire after the last step"));
+            problems.push(
+                InvalidValue::new(format!(
+                    "must be longer than the last step's delay ({last} ms)"
+                ))
+                .at("expireAfterMs"),
+            );
         }
-        Ok(())
+        if self.customer_cooldown_ms > Self::MAX_CUSTOMER_COOLDOWN_MS {
+            problems.push(
+                InvalidValue::new(format!(
+                    "must be at most 90 days ({} ms)",
+                    Self::MAX_CUSTOMER_COOLDOWN_MS
+                ))
+                .at("customerCooldownMs"),
+            );
+        }
+        if let Err(error) = parse_time_zone(&self.time_zone) {
+            problems.push(error.at("timeZone"));
+        }
+        if let Some(Err(error)) = self.quiet_hours.as_ref().map(QuietHours::window) {
+            problems.push(error.within("quietHours"));
+        }
+        problems
     }
 
     /// The delay of step `step` (0-based), if the policy has it.
     pub fn step_delay(&self, step: u32) -> Option<TimeDelta> {
         self.steps.get(step as usize).map(|s| millis(s.delay_ms))
+    }
+
+    /// Template and coupon of step `step` (0-based); the defaults when the
+    /// policy says nothing about it.
+    ///
+    /// ```
+    /// use cartback_domain::{CouponRule, RecoveryPolicy, StepSettings};
+    /// let policy = RecoveryPolicy {
+    ///     step_settings: vec![StepSettings::default(), StepSettings {
+    ///         template: Some("bold_banner".into()),
+    ///         coupon: Some(CouponRule::Static { code: "COMEBACK5".into() }),
+    ///     }],
+    ///     ..RecoveryPolicy::default()
+    /// };
+    /// assert_eq!(policy.settings_for(0), &StepSettings::default());
+    /// assert_eq!(policy.settings_for(1).template.as_deref(), Some("bold_banner"));
+    /// assert_eq!(policy.settings_for(2), &StepSettings::default());
+    /// ```
+    pub fn settings_for(&self, step: u32) -> &StepSettings {
+        self.step_settings
+            .get(step as usize)
+            .unwrap_or(&NO_SETTINGS)
     }
 
     /// How long a cart must be idle to count as abandoned: the first step's delay.
@@ -124,39 +307,205 @@ impl RecoveryPolicy {
     pub fn attribution_window(&self) -> TimeDelta {
         millis(self.attribution_window_ms)
     }
+
+    /// The customer cooldown; None when the rule is off.
+    ///
+    /// ```
+    /// use chrono::TimeDelta;
+    /// use cartback_domain::RecoveryPolicy;
+    /// assert_eq!(RecoveryPolicy::default().customer_cooldown(), None);
+    /// let policy = RecoveryPolicy { customer_cooldown_ms: 86_400_000, ..RecoveryPolicy::default() };
+    /// assert_eq!(policy.customer_cooldown(), Some(TimeDelta::days(1)));
+    /// ```
+    pub fn customer_cooldown(&self) -> Option<TimeDelta> {
+        (self.customer_cooldown_ms > 0).then(|| millis(self.customer_cooldown_ms))
+    }
+
+    /// The tenant's time zone; UTC when the name is not valid (a validated
+    /// policy always has a valid one).
+    ///
+    /// ```
+    /// use cartback_domain::{RecoveryPolicy, Tz};
+    /// let policy = RecoveryPolicy { time_zone: "Europe/Amsterdam".into(), ..RecoveryPolicy::default() };
+    /// assert_eq!(policy.zone(), Tz::Europe__Amsterdam);
+    /// assert_eq!(RecoveryPolicy::default().zone(), Tz::UTC);
+    /// ```
+    pub fn zone(&self) -> Tz {
+        parse_time_zone(&self.time_zone).unwrap_or(Tz::UTC)
+    }
+
+    /// The quiet-hours window; None when there is none (or it is malformed,
+    /// which validation rules out).
+    ///
+    /// ```
+    /// use cartback_domain::{QuietHours, RecoveryPolicy};
+    /// assert!(RecoveryPolicy::default().quiet_window().is_none());
+    /// let policy = RecoveryPolicy {
+    ///     quiet_hours: Some(QuietHours { start: "21:30".into(), end: "07:00".into() }),
+    ///     ..RecoveryPolicy::default()
+    /// };
+    /// assert_eq!(policy.quiet_window().unwrap().end().to_string(), "07:00:00");
+    /// ```
+    pub fn quiet_window(&self) -> Option<QuietWindow> {
+        self.quiet_hours.as_ref().and_then(|q| q.window().ok())
+    }
+
+    /// Whether `at` falls in the tenant's quiet hours.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use cartback_domain::{QuietHours, RecoveryPolicy};
+    /// let policy = RecoveryPolicy {
+    ///     time_zone: "America/New_York".into(),
+    ///     quiet_hours: Some(QuietHours { start: "21:00".into(), end: "09:00".into() }),
+    ///     ..RecoveryPolicy::default()
+    /// };
+    /// // 02:00 UTC is 21:00 in New York in winter: quiet.
+    /// assert!(policy.is_quiet_at(Utc.with_ymd_and_hms(2026, 1, 15, 2, 0, 0).unwrap()));
+    /// assert!(!policy.is_quiet_at(Utc.with_ymd_and_hms(2026, 1, 15, 14, 0, 0).unwrap()));
+    /// ```
+    pub fn is_quiet_at(&self, at: DateTime<Utc>) -> bool {
+        self.quiet_window()
+            .is_some_and(|window| window.contains(self.zone(), at))
+    }
+
+    /// When the quiet hours holding `at` end; None when `at` is not quiet.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use cartback_domain::{QuietHours, RecoveryPolicy};
+    /// let policy = RecoveryPolicy {
+    ///     time_zone: "Europe/Amsterdam".into(),
+    ///     quiet_hours: Some(QuietHours { start: "22:00".into(), end: "08:00".into() }),
+    ///     ..RecoveryPolicy::default()
+    /// };
+    /// let night = Utc.with_ymd_and_hms(2026, 7, 1, 23, 0, 0).unwrap(); // 01:00 CEST
+    /// assert_eq!(policy.quiet_until(night), Some(Utc.with_ymd_and_hms(2026, 7, 2, 6, 0, 0).unwrap()));
+    /// ```
+    pub fn quiet_until(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.quiet_window()
+            .and_then(|window| window.opens_after(self.zone(), at))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn fields(policy: &RecoveryPolicy) -> Vec<String> {
+        policy
+            .problems()
+            .into_iter()
+            .filter_map(|p| p.field)
+            .collect()
+    }
+
     #[test]
     fn validation() {
         let mut policy = RecoveryPolicy::default();
         assert!(policy.validate().is_ok());
         policy.steps.swap(0, 1);
-        assert!(policy.validate().is_err());
-        assert!(
-            RecoveryPolicy {
+        assert_eq!(fields(&policy), ["steps[1].delayMs"]);
+        assert_eq!(
+            fields(&RecoveryPolicy {
                 steps: vec![],
                 ..RecoveryPolicy::default()
-            }
-            .validate()
-            .is_err()
+            }),
+            ["steps"]
         );
-        assert!(
-            RecoveryPolicy {
-                max_emails_per_cart: 0,
+        assert_eq!(
+            fields(&RecoveryPolicy {
+                steps: vec![RecoveryStep::after(1); 11],
                 ..RecoveryPolicy::default()
-            }
-            .validate()
-            .is_err()
+            })[0],
+            "steps"
+        );
+        assert_eq!(
+            fields(&RecoveryPolicy {
+                steps: vec![RecoveryStep::after(0), RecoveryStep::after(5)],
+                ..RecoveryPolicy::default()
+            }),
+            ["steps[0].delayMs"]
+        );
+        assert_eq!(
+            fields(&RecoveryPolicy {
+                max_emails_per_cart: 0,
+                min_cart_value_minor: -1,
+                expire_after_ms: 1,
+                customer_cooldown_ms: 91 * DAY_MS,
+                ..RecoveryPolicy::default()
+            }),
+            [
+                "maxEmailsPerCart",
+                "minCartValueMinor",
+                "expireAfterMs",
+                "customerCooldownMs"
+            ]
         );
         assert!(
             RecoveryPolicy::with_single_delay(TimeDelta::milliseconds(5))
                 .validate()
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn step_settings_are_validated_by_path() {
+        let policy = RecoveryPolicy {
+            step_settings: vec![
+                StepSettings {
+                    template: Some("custom:spring".into()),
+                    coupon: Some(CouponRule::Generated {
+                        pattern: "SPRING-{random}".into(),
+                    }),
+                },
+                StepSettings {
+                    template: Some("fancy".into()),
+                    coupon: None,
+                },
+                StepSettings {
+                    template: None,
+                    coupon: Some(CouponRule::Static { code: "".into() }),
+                },
+            ],
+            ..RecoveryPolicy::default()
+        };
+        assert_eq!(
+            fields(&policy),
+            ["stepSettings[1].template", "stepSettings[2].coupon.code"]
+        );
+        let too_many = RecoveryPolicy {
+            step_settings: vec![StepSettings::default(); 4],
+            ..RecoveryPolicy::default()
+        };
+        assert_eq!(fields(&too_many), ["stepSettings"]);
+    }
+
+    #[test]
+    fn quiet_hours_and_zone_are_validated() {
+        let with = |start: &str, end: &str, zone: &str| RecoveryPolicy {
+            quiet_hours: Some(QuietHours {
+                start: start.into(),
+                end: end.into(),
+            }),
+            time_zone: zone.into(),
+            ..RecoveryPolicy::default()
+        };
+        assert!(
+            with("22:00", "08:00", "Europe/Amsterdam")
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            with("12:00", "14:00", "America/New_York")
+                .validate()
+                .is_ok()
+        );
+        assert_eq!(fields(&with("08:00", "08:00", "UTC")), ["quietHours"]);
+        assert_eq!(fields(&with("8", "08:00", "UTC")), ["quietHours.start"]);
+        assert_eq!(fields(&with("22:00", "08:00", "Nowhere")), ["timeZone"]);
+        let invalid = with("22:00", "08:00", "Nowhere");
+        assert_eq!(invalid.zone(), Tz::UTC);
     }
 
     #[test]
@@ -169,5 +518,16 @@ mod tests {
         );
         let partial: RecoveryPolicy = serde_json::from_str(r#"{"maxEmailsPerCart": 2}"#).unwrap();
         assert_eq!(partial.steps.len(), 3);
+        assert_eq!(partial.time_zone, "UTC");
+        let full: RecoveryPolicy = serde_json::from_str(
+            r#"{"steps":[{"delayMs":1000}],"stepSettings":[{"template":"minimal",
+            "coupon":{"kind":"generated","pattern":"X-{random}"}}],"customerCooldownMs":86400000,
+            "quietHours":{"start":"22:00","end":"08:00"},"timeZone":"Europe/Amsterdam",
+            "requireConsent":true}"#,
+        )
+        .unwrap();
+        assert!(full.validate().is_ok());
+        assert_eq!(full.customer_cooldown(), Some(TimeDelta::days(1)));
+        assert!(full.require_consent);
     }
 }

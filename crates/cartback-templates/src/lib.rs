@@ -9,6 +9,7 @@ mod custom;
 mod design;
 mod error;
 mod escape;
+mod experience;
 mod locale;
 mod mjml;
 mod money;
@@ -26,5 +27,6 @@ pub use custom::{
 };
 pub use design::Design;
 pub use error::{ErrorKind, Part, TemplateError};
+pub use experience::Experience;
 pub use locale::resolve_locale;
 pub use money::format_money;
