@@ -139,12 +139,92 @@ fn cart_status(db: &TestDatabase, tenant: &str, session: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The email's recovery link redirects to the shop with `session_id` and
+/// `cart_token` and counts the click; its one-click unsubscribe link (RFC 8058
+/// headers) stops the cart.
+fn follow_the_links(
+    api: &Api,
+    maildev: &Maildev,
+    mail: &Value,
+    db: &TestDatabase,
+    tenant_id: &str,
+) {
+    let text = mail["text"].as_str().unwrap();
+    let link_after = |prefix: &str| -> String {
+        let start = text
+            .find(prefix)
+            .unwrap_or_else(|| panic!("no {prefix} link in {text}"));
+        text[start..]
+            .split(|c: char| c.is_whitespace() || c == '>' || c == ')')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let recover = link_after(&format!("{}/r/", api.base));
+    let unsubscribe = link_after(&format!("{}/u/", api.base));
+    let source = maildev.source(mail["id"].as_str().unwrap());
+    assert!(
+        source.contains(&format!("List-Unsubscribe: <{unsubscribe}>")),
+        "{source}"
+    );
+    assert!(source.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let clicked = client.get(&recover).send().unwrap();
+    assert_eq!(clicked.status().as_u16(), 302);
+    let location = clicked.headers()["location"].to_str().unwrap().to_owned();
+    let token = recover.rsplit('/').next().unwrap();
+    assert_eq!(
+        location,
+        format!("https://shop.example/cart?src=email&session_id=sess-email&cart_token={token}")
+    );
+    let store = Store::open(&db.url, 1).unwrap();
+    let cart = find_cart_by_session(&mut store.conn().unwrap(), tenant_id, "sess-email")
+        .unwrap()
+        .unwrap();
+    let sends =
+        cartback_store::sends::list_sends_for_cart(&mut store.conn().unwrap(), tenant_id, &cart.id)
+            .unwrap();
+    assert_eq!(sends[0].click_count, 1);
+    assert_eq!(
+        client
+            .get(format!("{}/r/not-a-token", api.base))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+
+    // Opening the unsubscribe page changes nothing; the one-click POST does.
+    let page = client.get(&unsubscribe).send().unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let unchanged = find_cart_by_session(&mut store.conn().unwrap(), tenant_id, "sess-email")
+        .unwrap()
+        .unwrap();
+    assert!(unchanged.unsubscribed_at.is_none());
+    let done = client
+        .post(&unsubscribe)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .unwrap();
+    assert_eq!(done.status().as_u16(), 200, "never a redirect");
+    let after = find_cart_by_session(&mut store.conn().unwrap(), tenant_id, "sess-email")
+        .unwrap()
+        .unwrap();
+    assert!(after.unsubscribed_at.is_some());
+}
+
 fn recovery_flow(backend: Backend) {
     let db = TestDatabase::new(backend);
     let maildev = Maildev::start();
     let tenant = create_tenant(&db, "700ms");
     let api = Api::start(&db);
-    let _worker = worker(&db, &maildev, &[]);
+    let _worker = worker(&db, &maildev, &[("CARTBACK_PUBLIC_URL", api.base.clone())]);
 
     // 1. CART_UPDATE with an email: exactly one email arrives after the delay.
     let (status, body) = api.track(
@@ -189,13 +269,8 @@ fn recovery_flow(backend: Backend) {
         .find(|m| m["to"][0]["address"] == json!("sam@example.com"))
         .unwrap();
     assert!(mail["subject"].as_str().unwrap().contains("E2E shop"));
-    assert!(
-        mail["text"]
-            .as_str()
-            .unwrap()
-            .contains("session_id=sess-email")
-    );
     assert!(mail["html"].as_str().unwrap().contains("Product"));
+    follow_the_links(&api, &maildev, &mail, &db, &tenant.id);
     assert_eq!(cart_status(&db, &tenant.id, "sess-email"), "abandoned");
 
     wait_for(

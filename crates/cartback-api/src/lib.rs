@@ -6,6 +6,7 @@ mod email_provider;
 pub mod error;
 mod health;
 pub mod ingest;
+mod links;
 pub mod state;
 mod track;
 
@@ -24,6 +25,9 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(state))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
+            .route("/r/{token}", web::get().to(links::recover))
+            .route("/u/{token}", web::get().to(links::unsubscribe_page))
+            .route("/u/{token}", web::post().to(links::unsubscribe_now))
             .service(
                 web::scope("/api/v1")
                     .route("/track", web::post().to(track::track))

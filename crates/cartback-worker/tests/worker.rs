@@ -227,7 +227,10 @@ async fn file_outbox_gets_one_email_per_step(backend: Backend) {
     assert_eq!(files.len(), 2, "{files:?}");
     let eml = std::fs::read_to_string(files[0].path()).unwrap();
     assert!(eml.contains("sam@example.com"));
-    assert!(eml.contains("session_id=s-1"));
+    // The click-tracked link and RFC 8058 one-click unsubscribe.
+    assert!(eml.contains("/r/"), "{eml}");
+    assert!(eml.contains("List-Unsubscribe: <"), "{eml}");
+    assert!(eml.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
     let sends = list_sends_for_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id).unwrap();
     assert_eq!(sends.iter().filter(|s| s.status == "sent").count(), 2);
     // Nothing more happens on later passes.

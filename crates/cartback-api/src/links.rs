@@ -1,0 +1,197 @@
+//! The links in recovery emails, opened by shoppers (no API key):
+//! `GET /r/{token}` records the click and redirects to the shop's cart page with
+//! `session_id` and `cart_token`; `GET /u/{token}` shows a confirm page and
+//! `POST /u/{token}` unsubscribes (RFC 8058 one-click: never redirects).
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use chrono::Utc;
+
+use cartback_store::links::{LinkPurpose, find_by_token, record_click, unsubscribe};
+use cartback_store::tenants::find_tenant;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `url` with `name=value` pairs appended to its query, keeping its own query and
+/// fragment.
+pub fn append_query(url: &str, pairs: &[(&str, &str)]) -> String {
+    let (base, fragment) = match url.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (url, None),
+    };
+    let mut out = base.to_owned();
+    for (name, value) in pairs {
+        out.push(if out.contains('?') { '&' } else { '?' });
+        out.push_str(name);
+        out.push('=');
+        out.push_str(&percent_encode(value));
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A small page for shoppers: links are opened in browsers, not by API clients.
+fn page(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("X-Robots-Tag", "noindex"))
+        .body(format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+             <title>{title}</title></head>\
+             <body style=\"font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222\">\
+             <h1 style=\"font-size:1.4rem\">{title}</h1>{body}</body></html>",
+            title = escape_html(title),
+        ))
+}
+
+fn expired_link() -> HttpResponse {
+    page(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "This link is no longer valid",
+        "<p>The link may be mistyped or the cart may have expired.</p>",
+    )
+}
+
+/// `GET /r/{token}`.
+pub async fn recover(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let token = token.into_inner();
+    let found = web::block(move || -> cartback_store::StoreResult<_> {
+        let mut conn = store.conn()?;
+        let Some((send, cart)) = find_by_token(&mut conn, LinkPurpose::Recover, &token)? else {
+            return Ok(None);
+        };
+        // Valid while the cart can still be recovered in this cycle.
+        if cart.cycle != send.cycle || cart.deleted_at.is_some() || cart.status == "expired" {
+            return Ok(None);
+        }
+        let tenant = find_tenant(&mut conn, &send.tenant_id)?;
+        record_click(&mut conn, &send, Utc::now())?;
+        Ok(tenant.map(|t| (t.recovery_url, cart.session_id, token)))
+    })
+    .await??;
+    let Some((recovery_url, session_id, token)) = found else {
+        return Ok(expired_link());
+    };
+    let Some(recovery_url) = recovery_url else {
+        return Ok(page(
+            actix_web::http::StatusCode::OK,
+            "Your cart is saved",
+            "<p>Go back to the shop to finish your order.</p>",
+        ));
+    };
+    let location = append_query(
+        &recovery_url,
+        &[("session_id", &session_id), ("cart_token", &token)],
+    );
+    Ok(HttpResponse::Found()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+/// `GET /u/{token}`: asks for confirmation; opening a link (or a mail scanner
+/// prefetching it) never unsubscribes by itself.
+pub async fn unsubscribe_page(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let token = token.into_inner();
+    let lookup = token.clone();
+    let found = web::block(move || {
+        let mut conn = store.conn()?;
+        find_by_token(&mut conn, LinkPurpose::Unsubscribe, &lookup)
+    })
+    .await??;
+    if found.is_none() {
+        return Ok(expired_link());
+    }
+    Ok(page(
+        actix_web::http::StatusCode::OK,
+        "Stop cart reminder emails?",
+        &format!(
+            "<p>You will get no more reminders about carts you leave at this shop.</p>\
+             <form method=\"post\" action=\"/u/{}\">\
+             <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+             <button type=\"submit\" style=\"padding:.6rem 1.2rem;font-size:1rem\">Unsubscribe</button></form>",
+            escape_html(&token)
+        ),
+    ))
+}
+
+/// `POST /u/{token}`: one-click unsubscribe (RFC 8058 body
+/// `List-Unsubscribe=One-Click`, or the confirm page's form). Answers 200 with a
+/// page; repeating it is harmless.
+pub async fn unsubscribe_now(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let token = token.into_inner();
+    let done = web::block(move || -> cartback_store::StoreResult<bool> {
+        let mut conn = store.conn()?;
+        let Some((send, cart)) = find_by_token(&mut conn, LinkPurpose::Unsubscribe, &token)? else {
+            return Ok(false);
+        };
+        unsubscribe(&mut conn, &send, &cart, Utc::now())?;
+        Ok(true)
+    })
+    .await??;
+    if !done {
+        return Ok(expired_link());
+    }
+    Ok(page(
+        actix_web::http::StatusCode::OK,
+        "You are unsubscribed",
+        "<p>You will get no more cart reminder emails from this shop.</p>",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appended_pairs_keep_the_query_and_fragment() {
+        assert_eq!(
+            append_query(
+                "https://shop.test/cart?ref=mail#top",
+                &[("session_id", "s 1&2"), ("cart_token", "ab-_")]
+            ),
+            "https://shop.test/cart?ref=mail&session_id=s%201%262&cart_token=ab-_#top"
+        );
+        assert_eq!(
+            append_query("https://shop.test/cart", &[("session_id", "abc")]),
+            "https://shop.test/cart?session_id=abc"
+        );
+    }
+}
