@@ -290,31 +290,6 @@ pub fn claim_due_carts(
     Ok(rows)
 }
 
-/// Reads the cart `worker` holds, locking the row for the rest of the transaction
-/// on PostgreSQL (SQLite's write transaction already excludes other writers).
-/// None when the lease was lost.
-pub fn lock_held_cart(
-    conn: &mut DbConn,
-    tenant_id: &str,
-    cart_id: &str,
-    worker: &str,
-) -> StoreResult<Option<CartRow>> {
-    macro_rules! query {
-        () => {
-            carts::table
-                .filter(carts::tenant_id.eq(tenant_id))
-                .filter(carts::id.eq(cart_id))
-                .filter(carts::locked_by.eq(worker))
-                .select(CartRow::as_select())
-        };
-    }
-    let row = match conn {
-        DbConn::Postgres(pg) => query!().for_update().first(pg).optional()?,
-        DbConn::Sqlite(sqlite) => query!().first(sqlite).optional()?,
-    };
-    Ok(row)
-}
-
 /// A cart named by its tenant and id, as the worker refers to the carts it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CartKey {
@@ -362,10 +337,11 @@ pub fn lock_held_carts(
     };
     // A tenant filter over a list can admit a cart of another listed tenant with a
     // listed id only if ids collided across tenants; keep exactly the pairs asked for.
-    rows.retain(|row| {
-        keys.iter()
-            .any(|k| k.cart_id == row.id && k.tenant_id == row.tenant_id)
-    });
+    let asked: std::collections::HashSet<(&str, &str)> = keys
+        .iter()
+        .map(|k| (k.tenant_id.as_str(), k.cart_id.as_str()))
+        .collect();
+    rows.retain(|row| asked.contains(&(row.tenant_id.as_str(), row.id.as_str())));
     Ok(rows)
 }
 
