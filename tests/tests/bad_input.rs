@@ -290,6 +290,20 @@ fn cases() -> Vec<Case> {
             Some("customerName"),
         ),
         c(
+            "locale that is no language tag",
+            Body::Json(with(good_cart(), &["locale"], json!("dutch please"))),
+            422,
+            "VALIDATION_ERROR",
+            Some("locale"),
+        ),
+        c(
+            "consent as a string",
+            Body::Json(with(good_cart(), &["consent"], json!("yes"))),
+            422,
+            "VALIDATION_ERROR",
+            Some("consent"),
+        ),
+        c(
             "order with bad total",
             Body::Json(json!({"event": "ORDER_COMPLETE", "sessionId": "sess-1", "total": "lots"})),
             422,

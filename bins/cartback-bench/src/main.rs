@@ -172,6 +172,8 @@ fn worker(url: &str, worker_bin: &str, carts: usize, extra_env: &[String]) -> an
             currency: "EUR".into(),
             customer_email: Some(format!("shopper{i}@example.com")),
             customer_name: None,
+            locale: None,
+            consent: None,
             now: activity,
             next_action_at: activity + TimeDelta::hours(1),
         })

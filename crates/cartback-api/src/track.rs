@@ -11,8 +11,8 @@ use serde_json::value::RawValue;
 
 use cartback_domain::{
     CartItem, CartStatus, Currency, CustomerName, EmailAddress, MAX_ITEMS_PER_CART, Money,
-    RecoveryPolicy, SessionId, items_total, next_send, on_order, validate_item_id,
-    validate_item_name, validate_link, validate_quantity, validate_unit_price,
+    RecoveryPolicy, SessionId, items_total, next_send_with, on_order, parse_locale,
+    validate_item_id, validate_item_name, validate_link, validate_quantity, validate_unit_price,
 };
 use cartback_store::api_keys::KeyKind;
 use cartback_store::carts::CartUpsert;
@@ -358,6 +358,24 @@ pub async fn track(
                 .map_err(|err| problems.add("customerName", err.to_string()))
                 .ok()
         });
+    let locale = optional_string(&object, "locale", "locale", &mut problems)
+        .filter(|l| !l.trim().is_empty())
+        .and_then(|l| {
+            parse_locale(&l)
+                .map_err(|err| problems.add("locale", err.to_string()))
+                .ok()
+        });
+    let consent = match object.get("consent").filter(|v| !is_null(v)) {
+        None => None,
+        Some(value) => match value.get() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => {
+                problems.add("consent", "must be true or false");
+                None
+            }
+        },
+    };
     if !problems.0.is_empty() {
         return Err(ApiError::validation(problems.0));
     }
@@ -377,6 +395,8 @@ pub async fn track(
         currency: currency.code().to_owned(),
         customer_email: email.map(|e| e.as_str().to_owned()),
         customer_name: name.map(|n| n.as_str().to_owned()),
+        locale,
+        consent,
         now,
         next_action_at: now + policy.abandon_delay(),
     };
@@ -393,7 +413,9 @@ fn scheduled_send(
     row: &cartback_store::carts::CartRow,
     policy: &RecoveryPolicy,
 ) -> Result<Option<DateTime<Utc>>, ApiError> {
-    Ok(next_send(&row.facts()?, policy).ok().map(|s| s.at))
+    Ok(next_send_with(&row.facts()?, &row.send_context(), policy)
+        .ok()
+        .map(|s| s.at))
 }
 
 async fn order_complete(

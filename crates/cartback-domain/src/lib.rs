@@ -8,6 +8,7 @@ mod decision;
 mod email_address;
 mod error;
 mod item;
+mod locale;
 mod money;
 mod policy;
 mod quiet_hours;
@@ -31,6 +32,7 @@ pub use item::{
     CartItem, MAX_ITEMS_PER_CART, items_total, validate_item_id, validate_item_name, validate_link,
     validate_quantity, validate_unit_price,
 };
+pub use locale::parse_locale;
 pub use money::{Money, MoneyError};
 pub use policy::{RecoveryPolicy, RecoveryStep, StepSettings};
 pub use quiet_hours::{QuietHours, QuietWindow, parse_clock_time, parse_time_zone};

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
-use cartback_domain::{CartFacts, CartItem, CartStatus};
+use cartback_domain::{CartFacts, CartItem, CartStatus, SendContext};
 
 use crate::connection::{DbConn, write_transaction};
 use crate::error::{StoreError, StoreResult};
@@ -43,6 +43,8 @@ pub struct CartRow {
     /// 1 when the shopper agreed to recovery emails, 0 when they refused, None when
     /// the storefront did not say.
     pub consent: Option<i32>,
+    /// The latest recovery email of the current cycle.
+    pub last_sent_at: Option<NaiveDateTime>,
 }
 
 impl CartRow {
@@ -54,6 +56,17 @@ impl CartRow {
     pub fn items(&self) -> StoreResult<Vec<CartItem>> {
         serde_json::from_str(&self.items)
             .map_err(|e| StoreError::Corrupt(format!("cart {} items: {e}", self.id)))
+    }
+
+    /// What the cart row itself tells the decisions beyond [`CartRow::facts`]: the
+    /// shopper's consent and the cart's latest email. Facts about the shopper's
+    /// other carts and the suppression list come from [`crate::sends::start_sends`].
+    pub fn send_context(&self) -> SendContext {
+        SendContext {
+            consent: self.consent.map(|c| c != 0),
+            cart_last_sent_at: self.last_sent_at.map(|t| t.and_utc()),
+            ..SendContext::default()
+        }
     }
 
     /// What the pure decision functions need to know about this cart.
@@ -82,6 +95,10 @@ pub struct CartUpsert {
     pub currency: String,
     pub customer_email: Option<String>,
     pub customer_name: Option<String>,
+    /// BCP 47 tag, already validated; None keeps what the cart had.
+    pub locale: Option<String>,
+    /// The shopper's answer to the storefront's consent question; None keeps it.
+    pub consent: Option<bool>,
     pub now: DateTime<Utc>,
     /// When the worker should first look at the cart (its abandonment time).
     pub next_action_at: DateTime<Utc>,
@@ -89,12 +106,14 @@ pub struct CartUpsert {
 
 const UPSERT_INSERT: &str = "\
 INSERT INTO carts (id, tenant_id, session_id, status, items, item_count, total_minor, currency, \
-    customer_email, customer_name, cycle, next_step, created_at, updated_at, last_activity_at, next_action_at) \
+    customer_email, customer_name, cycle, next_step, created_at, updated_at, last_activity_at, next_action_at, \
+    locale, consent) \
 VALUES ";
 
 /// One row of values as numbered for the first row; later rows shift every number.
-const UPSERT_ROW: &str = "($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, 0, 0, $10, $10, $10, $11)";
-const UPSERT_PARAMS: usize = 11;
+const UPSERT_ROW: &str =
+    "($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, 0, 0, $10, $10, $10, $11, $12, $13)";
+const UPSERT_PARAMS: usize = 13;
 
 const UPSERT_CONFLICT: &str = " \
 ON CONFLICT (tenant_id, session_id) DO UPDATE SET \
@@ -105,6 +124,9 @@ ON CONFLICT (tenant_id, session_id) DO UPDATE SET \
     currency = excluded.currency, \
     customer_email = COALESCE(excluded.customer_email, carts.customer_email), \
     customer_name = COALESCE(excluded.customer_name, carts.customer_name), \
+    locale = COALESCE(excluded.locale, carts.locale), \
+    consent = COALESCE(excluded.consent, carts.consent), \
+    last_sent_at = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN NULL ELSE carts.last_sent_at END, \
     cycle = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN carts.cycle + 1 ELSE carts.cycle END, \
     next_step = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN 0 ELSE carts.next_step END, \
     created_at = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN excluded.created_at ELSE carts.created_at END, \
@@ -152,14 +174,17 @@ fn upsert_rows(conn: &mut DbConn, carts: &[CartUpsert]) -> StoreResult<Vec<CartR
             .bind::<Nullable<Text>, _>(cart.customer_email.clone())
             .bind::<Nullable<Text>, _>(cart.customer_name.clone())
             .bind::<Timestamp, _>(now)
-            .bind::<Timestamp, _>(cart.next_action_at.naive_utc());
+            .bind::<Timestamp, _>(cart.next_action_at.naive_utc())
+            .bind::<Nullable<Text>, _>(cart.locale.clone())
+            .bind::<Nullable<Integer>, _>(cart.consent.map(i32::from));
     }
     Ok(query.load::<CartRow>(conn)?)
 }
 
 /// Folds events for one `(tenant, session)` in arrival order into the one write
 /// that has the same effect as applying them one after another: the later event's
-/// cart wins, and an email or name given earlier is kept when a later one omits it.
+/// cart wins, and an email, name, locale or consent given earlier is kept when a
+/// later one omits it.
 fn merge(earlier: &mut CartUpsert, later: &CartUpsert) {
     let email = later
         .customer_email
@@ -169,9 +194,13 @@ fn merge(earlier: &mut CartUpsert, later: &CartUpsert) {
         .customer_name
         .clone()
         .or_else(|| earlier.customer_name.take());
+    let locale = later.locale.clone().or_else(|| earlier.locale.take());
+    let consent = later.consent.or(earlier.consent);
     *earlier = later.clone();
     earlier.customer_email = email;
     earlier.customer_name = name;
+    earlier.locale = locale;
+    earlier.consent = consent;
 }
 
 /// Upserts many carts in one transaction and one statement (group commit): the

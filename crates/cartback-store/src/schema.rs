@@ -54,6 +54,7 @@ diesel::table! {
         locked_by -> Nullable<Text>,
         locale -> Nullable<Text>,
         consent -> Nullable<Integer>,
+        last_sent_at -> Nullable<Timestamp>,
     }
 }
 

@@ -131,10 +131,13 @@ pub fn start_send(
         tenant_id: tenant_id.to_owned(),
         cart_id: cart_id.to_owned(),
     };
-    let secrets: HashMap<String, String> = crate::tenants::find_tenant(conn, tenant_id)?
-        .map(|t| (t.id, t.link_secret))
-        .into_iter()
-        .collect();
+    let tenants = BatchTenants {
+        link_secrets: crate::tenants::find_tenant(conn, tenant_id)?
+            .map(|t| (t.id, t.link_secret))
+            .into_iter()
+            .collect(),
+        customer_history: HashSet::new(),
+    };
     let mut decide = Some(decide);
     let mut found = start_sends(
         conn,
@@ -142,7 +145,7 @@ pub fn start_send(
         worker,
         now,
         lease_until,
-        &secrets,
+        &tenants,
         |cart, _| decide.take().map_or(Ok(None), |decide| decide(cart)),
     )?;
     Ok(found.pop().unwrap_or(StartSend::LeaseLost))
@@ -160,8 +163,112 @@ const INSERT_SENDS_PARAMS: usize = 9;
 pub struct ShopperFacts {
     /// The address is on the tenant's suppression list.
     pub suppressed: bool,
+    /// The latest recovery email to this address, from any of its carts (only
+    /// looked up for tenants asked for in `customer_history`).
+    pub last_emailed_at: Option<DateTime<Utc>>,
+    /// The address's other open carts that were emailed in their current cycle,
+    /// including those this batch is about to email.
+    pub emailed_siblings: Vec<SiblingCart>,
+}
+
+/// Another open cart of the same shopper that got an email in its current cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiblingCart {
+    pub cart_id: String,
+    /// Steps of its sequence already attempted.
+    pub next_step: u32,
+}
+
+/// What one address's carts tell about the shopper.
+#[derive(Default)]
+struct AddressHistory {
+    last_emailed_at: Option<DateTime<Utc>>,
+    emailed_open_carts: Vec<SiblingCart>,
+}
+
+#[derive(QueryableByName)]
+struct AddressCart {
+    #[diesel(sql_type = Text)]
+    email: String,
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Integer)]
+    next_step: i32,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    last_sent_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    ever_sent_at: Option<NaiveDateTime>,
+}
+
+/// Every cart of the addresses of `carts` in tenants that asked for it, through
+/// the `(tenant_id, lower(customer_email))` index: when each address was last
+/// emailed, and which of its open carts are in a sequence.
+fn address_histories(
+    conn: &mut DbConn,
+    carts: &[CartRow],
+    customer_history: &HashSet<String>,
+) -> StoreResult<HashMap<(String, String), AddressHistory>> {
+    let mut by_tenant: HashMap<&str, Vec<String>> = HashMap::new();
+    for cart in carts {
+        if let Some(email) = cart.customer_email.as_deref()
+            && customer_history.contains(&cart.tenant_id)
+        {
+            by_tenant
+                .entry(cart.tenant_id.as_str())
+                .or_default()
+                .push(normalize_email(email));
+        }
+    }
+    let mut histories: HashMap<(String, String), AddressHistory> = HashMap::new();
+    for (tenant, mut emails) in by_tenant {
+        emails.sort();
+        emails.dedup();
+        let list = (0..emails.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT lower(c.customer_email) AS email, c.id, c.status, c.next_step, c.last_sent_at, \
+                 (SELECT max(s.sent_at) FROM recovery_sends s \
+                  WHERE s.cart_id = c.id AND s.status = 'sent') AS ever_sent_at \
+             FROM carts c WHERE c.tenant_id = $1 AND lower(c.customer_email) IN ({list})"
+        );
+        let mut query = diesel::sql_query(dialect(conn, &sql))
+            .into_boxed()
+            .bind::<Text, _>(tenant.to_owned());
+        for email in &emails {
+            query = query.bind::<Text, _>(email.clone());
+        }
+        for row in query.load::<AddressCart>(conn)? {
+            let history = histories
+                .entry((tenant.to_owned(), row.email.clone()))
+                .or_default();
+            let ever = row.ever_sent_at.map(|t| t.and_utc());
+            history.last_emailed_at = history.last_emailed_at.max(ever);
+            let open = row.status == CartStatus::Active.as_str()
+                || row.status == CartStatus::Abandoned.as_str();
+            if open && row.last_sent_at.is_some() {
+                history.emailed_open_carts.push(SiblingCart {
+                    cart_id: row.id,
+                    next_step: u32::try_from(row.next_step).unwrap_or(0),
+                });
+            }
+        }
+    }
+    Ok(histories)
 }
 const INSERT_SENDS_CONFLICT: &str = " ON CONFLICT (cart_id, cycle, step) DO NOTHING";
+
+/// What [`start_sends`] needs to know of the batch's tenants.
+#[derive(Debug, Clone, Default)]
+pub struct BatchTenants {
+    /// Tenant id → its link secret (send rows store their links' token hashes).
+    pub link_secrets: HashMap<String, String>,
+    /// Tenants whose policy needs the shopper's other carts read (a cooldown).
+    pub customer_history: HashSet<String>,
+}
 
 /// The batch form of [`start_send`], in one short transaction for all of `keys`:
 /// re-reads the held carts and what is known of their shoppers, asks `decide` about
@@ -174,22 +281,50 @@ pub fn start_sends(
     worker: &str,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
-    link_secrets: &HashMap<String, String>,
+    tenants: &BatchTenants,
     mut decide: impl FnMut(&CartRow, &ShopperFacts) -> StoreResult<Option<SendDecision>>,
 ) -> StoreResult<Vec<StartSend>> {
+    let BatchTenants {
+        link_secrets,
+        customer_history,
+    } = tenants;
     write_transaction(conn, |conn| {
         let held = lock_held_carts(conn, keys, worker)?;
         let suppressed = suppressed_in(conn, &held)?;
+        let mut histories = address_histories(conn, &held, customer_history)?;
         let mut wanted: Vec<(CartRow, SendDecision)> = Vec::with_capacity(held.len());
         let mut found: HashMap<String, StartSend> = HashMap::with_capacity(keys.len());
         for cart in held {
+            let address = cart
+                .customer_email
+                .as_deref()
+                .map(|email| (cart.tenant_id.clone(), normalize_email(email)));
+            let history = address.as_ref().and_then(|a| histories.get(a));
             let facts = ShopperFacts {
-                suppressed: cart.customer_email.as_deref().is_some_and(|email| {
-                    suppressed.contains(&(cart.tenant_id.clone(), normalize_email(email)))
-                }),
+                suppressed: address.as_ref().is_some_and(|a| suppressed.contains(a)),
+                last_emailed_at: history.and_then(|h| h.last_emailed_at),
+                emailed_siblings: history
+                    .map(|h| {
+                        h.emailed_open_carts
+                            .iter()
+                            .filter(|s| s.cart_id != cart.id)
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             };
             match decide(&cart, &facts)? {
-                Some(decision) => wanted.push((cart, decision)),
+                Some(decision) => {
+                    // The shopper's later carts in this batch see this one's email.
+                    if let Some(history) = address.and_then(|a| histories.get_mut(&a)) {
+                        history.last_emailed_at = Some(now);
+                        history.emailed_open_carts.push(SiblingCart {
+                            cart_id: cart.id.clone(),
+                            next_step: decision.step + 1,
+                        });
+                    }
+                    wanted.push((cart, decision));
+                }
                 None => {
                     found.insert(cart.id.clone(), StartSend::NotDue { cart });
                 }
@@ -468,6 +603,33 @@ fn finish_sends(
     Ok(())
 }
 
+/// Keeps `carts.last_sent_at` true for the carts whose sends just went out: the
+/// latest sent email of the cart's current cycle.
+fn note_last_sent(conn: &mut DbConn, finished: &[FinishedSend]) -> StoreResult<()> {
+    let sent: Vec<&str> = finished
+        .iter()
+        .filter(|f| matches!(f.result, SendResult::Sent { .. }))
+        .map(|f| f.send_id.as_str())
+        .collect();
+    for chunk in sent.chunks(500) {
+        let list = (1..=chunk.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE carts SET last_sent_at = (SELECT max(s.sent_at) FROM recovery_sends s \
+                 WHERE s.cart_id = carts.id AND s.cycle = carts.cycle AND s.status = 'sent') \
+             WHERE id IN (SELECT cart_id FROM recovery_sends WHERE id IN ({list}))"
+        );
+        let mut query = diesel::sql_query(dialect(conn, &sql)).into_boxed();
+        for id in chunk {
+            query = query.bind::<Text, _>((*id).to_owned());
+        }
+        query.execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Records a batch's results and lets go of its carts, all in one write
 /// transaction: each send's outcome (only where `worker` still holds it), then every
 /// cart of `release` written as `plan` decides from its current row. Returns how many
@@ -482,6 +644,7 @@ pub fn settle(
 ) -> StoreResult<usize> {
     write_transaction(conn, |conn| {
         finish_sends(conn, worker, now, finished)?;
+        note_last_sent(conn, finished)?;
         release_carts(conn, release, worker, now, plan)
     })
 }

@@ -17,8 +17,8 @@ use cartback_store::carts::{
 };
 use cartback_store::orders::{NewOrder, record_order};
 use cartback_store::sends::{
-    FinishedSend, SendDecision, SendResult, StartSend, finish_sent, list_sends_for_cart, mark_sent,
-    settle, start_send, start_sends,
+    BatchTenants, FinishedSend, SendDecision, SendResult, StartSend, finish_sent,
+    list_sends_for_cart, mark_sent, settle, start_send, start_sends,
 };
 use cartback_store::tenants::{NewTenant, Tenant, create_tenant};
 use cartback_store::testing::TestDatabase;
@@ -83,6 +83,8 @@ fn upsert(tenant: &Tenant, session: &str, email: Option<&str>, now: DateTime<Utc
         currency: "USD".to_owned(),
         customer_email: email.map(str::to_owned),
         customer_name: None,
+        locale: None,
+        consent: None,
         now,
         next_action_at: now + TimeDelta::hours(1),
     }
@@ -553,10 +555,13 @@ on_both_backends!(
             4
         );
         // Cart 4 was never claimed by w1; cart 3 no longer wants an email.
-        let secrets = [&shop, &other]
-            .iter()
-            .map(|t| (t.id.clone(), t.link_secret.clone()))
-            .collect();
+        let secrets = BatchTenants {
+            link_secrets: [&shop, &other]
+                .iter()
+                .map(|t| (t.id.clone(), t.link_secret.clone()))
+                .collect(),
+            customer_history: Default::default(),
+        };
         let started = start_sends(&mut conn, &keys, "w1", now, lease, &secrets, |row, _| {
             Ok((row.session_id != "s-3").then_some(SendDecision {
                 step: 0,
@@ -651,5 +656,145 @@ on_both_backends!(
                 assert_eq!((cart.locked_by, cart.next_step), (None, 1));
             }
         }
+    }
+);
+
+on_both_backends!(
+    the_start_transaction_knows_the_shoppers_other_carts,
+    |db: &TestDatabase| {
+        let store = open(db);
+        let mut conn = store.conn().unwrap();
+        let shop = tenant(&mut conn, "Shop");
+        let t0 = Utc::now() - TimeDelta::hours(2);
+        // One shopper, two carts (the address in two spellings), and a stranger
+        // whose address is suppressed.
+        let first =
+            upsert_cart(&mut conn, &upsert(&shop, "a", Some("Sam@Example.com"), t0)).unwrap();
+        let second =
+            upsert_cart(&mut conn, &upsert(&shop, "b", Some("sam@example.com"), t0)).unwrap();
+        let third =
+            upsert_cart(&mut conn, &upsert(&shop, "c", Some("gone@example.com"), t0)).unwrap();
+        cartback_store::suppressions::add_suppression(
+            &mut conn,
+            &shop.id,
+            "GONE@example.com",
+            cartback_store::suppressions::SuppressionReason::Manual,
+            None,
+            Utc::now(),
+        )
+        .unwrap();
+        let now = Utc::now();
+        let lease = now + TimeDelta::seconds(30);
+        claim_due_carts(&mut conn, "w1", now, lease, 10).unwrap();
+        let secrets = BatchTenants {
+            link_secrets: std::iter::once((shop.id.clone(), shop.link_secret.clone())).collect(),
+            customer_history: std::iter::once(shop.id.clone()).collect(),
+        };
+        let keys: Vec<CartKey> = [&first, &second, &third]
+            .into_iter()
+            .map(CartKey::of)
+            .collect();
+        let mut seen = BTreeMap::new();
+        let mut order = Vec::new();
+        let started = start_sends(
+            &mut conn,
+            &keys,
+            "w1",
+            now,
+            lease,
+            &secrets,
+            |row, shopper| {
+                seen.insert(row.session_id.clone(), shopper.clone());
+                order.push(row.session_id.clone());
+                // Email whichever of the shopper's carts comes first (id order).
+                let first_of_sam =
+                    row.session_id != "c" && !order[..order.len() - 1].iter().any(|s| s != "c");
+                Ok(first_of_sam.then_some(SendDecision {
+                    step: 0,
+                    mark_abandoned: true,
+                }))
+            },
+        )
+        .unwrap();
+        let (emailed_session, other_session) =
+            if order.iter().position(|s| s == "a") < order.iter().position(|s| s == "b") {
+                ("a", "b")
+            } else {
+                ("b", "a")
+            };
+        let (emailed_cart, other_cart) = if emailed_session == "a" {
+            (&first, &second)
+        } else {
+            (&second, &first)
+        };
+        assert!(
+            !seen[emailed_session].suppressed && seen[emailed_session].emailed_siblings.is_empty()
+        );
+        assert_eq!(seen[emailed_session].last_emailed_at, None);
+        // The batch's own decision for one cart is visible to the shopper's other.
+        assert_eq!(seen[other_session].emailed_siblings.len(), 1);
+        assert_eq!(
+            seen[other_session].emailed_siblings[0].cart_id,
+            emailed_cart.id
+        );
+        assert_eq!(seen[other_session].last_emailed_at, Some(now));
+        assert!(seen["c"].suppressed);
+        let send = started
+            .iter()
+            .find_map(|s| match s {
+                StartSend::Ready { send, .. } => Some(send.clone()),
+                _ => None,
+            })
+            .unwrap();
+        let finished = vec![FinishedSend {
+            send_id: send.id.clone(),
+            result: SendResult::Sent {
+                provider: "file".into(),
+                provider_message_id: None,
+                coupon_code: None,
+            },
+        }];
+        settle(&mut conn, "w1", now, &finished, &keys, |row| {
+            Ok(CartRelease {
+                status: row.status().unwrap(),
+                next_step: row.next_step as u32 + u32::from(row.id == emailed_cart.id),
+                next_action_at: Some(now),
+            })
+        })
+        .unwrap();
+        let emailed = find_cart(&mut conn, &shop.id, &emailed_cart.id)
+            .unwrap()
+            .unwrap();
+        assert!(
+            emailed.last_sent_at.is_some(),
+            "the cart remembers its latest email"
+        );
+        // A later pass reads the same from the database.
+        let later = now + TimeDelta::seconds(1);
+        let reclaimed =
+            claim_due_carts(&mut conn, "w2", later, later + TimeDelta::seconds(30), 10).unwrap();
+        assert!(
+            reclaimed.iter().any(|c| c.id == other_cart.id),
+            "{reclaimed:?}"
+        );
+        let mut again = BTreeMap::new();
+        start_sends(
+            &mut conn,
+            &[CartKey::of(other_cart)],
+            "w2",
+            later,
+            later,
+            &secrets,
+            |row, shopper| {
+                again.insert(row.session_id.clone(), shopper.clone());
+                Ok(None)
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            again[other_session].emailed_siblings[0].cart_id,
+            emailed_cart.id
+        );
+        assert!(again[other_session].last_emailed_at.is_some());
     }
 );

@@ -8,11 +8,12 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::task::JoinSet;
 
-use cartback_domain::{CartStatus, RecoveryPolicy, evaluate, retry_delay};
+use cartback_domain::{CartStatus, RecoveryPolicy, SendContext, evaluate_with, retry_delay};
 use cartback_email::{EmailError, SendReceipt};
 use cartback_store::carts::{CartKey, CartRelease, CartRow};
 use cartback_store::sends::{
-    FinishedSend, SendDecision, SendResult, SendRow, StartSend, settle, start_sends,
+    BatchTenants, FinishedSend, SendDecision, SendResult, SendRow, ShopperFacts, StartSend, settle,
+    start_sends,
 };
 use cartback_store::tenants::{Tenant, find_tenants};
 use cartback_store::{Store, StoreResult};
@@ -26,6 +27,9 @@ use crate::render::render_recovery_email;
 /// What a pass learned about one cart that its release must take into account.
 #[derive(Debug, Clone, Copy, Default)]
 struct CartOutcome {
+    /// What the start transaction knew about the shopper (suppression, their
+    /// other carts); the release decides with it so it agrees with that decision.
+    shopper: Option<SendContext>,
     /// This step ended (sent or dead): the sequence moves past it.
     finished_step: Option<u32>,
     /// This step failed transiently: come back for it at this time.
@@ -41,12 +45,13 @@ fn plan_release(
     outcome: CartOutcome,
 ) -> StoreResult<CartRelease> {
     let mut facts = row.facts()?;
+    let context = release_context(row, outcome.shopper);
     if let Some(step) = outcome.finished_step
         && facts.next_step == step
     {
         facts.next_step = step + 1;
     }
-    let evaluation = evaluate(&facts, policy, now);
+    let evaluation = evaluate_with(&facts, &context, policy, now);
     let status = evaluation.transition.unwrap_or(facts.status);
     let next_action_at = match (evaluation.transition, outcome.retry, evaluation.send_now) {
         (Some(CartStatus::Expired), _, _) => None,
@@ -60,6 +65,34 @@ fn plan_release(
         next_step: facts.next_step,
         next_action_at,
     })
+}
+
+/// The cart's own facts as they are now, with what the start transaction learned
+/// about the shopper.
+fn release_context(row: &CartRow, shopper: Option<SendContext>) -> SendContext {
+    let own = row.send_context();
+    match shopper {
+        Some(shopper) => SendContext {
+            consent: own.consent,
+            cart_last_sent_at: own.cart_last_sent_at,
+            ..shopper
+        },
+        None => own,
+    }
+}
+
+/// The full decision context of a cart, right before its send is taken.
+fn start_context(row: &CartRow, shopper: &ShopperFacts, policy: &RecoveryPolicy) -> SendContext {
+    let steps = u32::try_from(policy.steps.len()).unwrap_or(u32::MAX);
+    SendContext {
+        suppressed: shopper.suppressed,
+        customer_recently_emailed_at: shopper.last_emailed_at,
+        customer_has_active_sequence: shopper
+            .emailed_siblings
+            .iter()
+            .any(|s| s.next_step < policy.max_emails_per_cart.min(steps)),
+        ..row.send_context()
+    }
 }
 
 /// One email on its way out.
@@ -126,7 +159,7 @@ impl Batch {
                     continue;
                 }
             };
-            let evaluation = evaluate(&facts, policy, now);
+            let evaluation = evaluate_with(&facts, &cart.send_context(), policy, now);
             if evaluation.send_now.is_some() {
                 wanted.push(CartKey::of(cart));
             } else {
@@ -180,38 +213,50 @@ impl Batch {
             .iter()
             .map(|(id, (_, policy))| (id.clone(), policy.clone()))
             .collect();
-        let secrets: HashMap<String, String> = tenants
-            .iter()
-            .map(|(id, (tenant, _))| (id.clone(), tenant.link_secret.clone()))
-            .collect();
+        let batch_tenants = BatchTenants {
+            link_secrets: tenants
+                .iter()
+                .map(|(id, (tenant, _))| (id.clone(), tenant.link_secret.clone()))
+                .collect(),
+            // Only tenants with a cooldown need the shopper's other carts read.
+            customer_history: tenants
+                .iter()
+                .filter(|(_, (_, policy))| policy.customer_cooldown().is_some())
+                .map(|(id, _)| id.clone())
+                .collect(),
+        };
         let keys = wanted.clone();
-        let started = self
+        let (started, contexts) = self
             .blocking(move |store| {
-                start_sends(
+                let mut contexts: HashMap<String, SendContext> = HashMap::new();
+                let started = start_sends(
                     &mut *store.conn()?,
                     &keys,
                     &worker,
                     now,
                     lease_until,
-                    &secrets,
+                    &batch_tenants,
                     |fresh, shopper| {
                         // Re-read right before sending: ordered, emptied, email removed,
-                        // address suppressed?
+                        // address suppressed, the shopper already in a sequence?
                         let Some(policy) = policies.get(&fresh.tenant_id) else {
                             return Ok(None);
                         };
-                        if shopper.suppressed {
-                            return Ok(None);
-                        }
-                        let evaluation = evaluate(&fresh.facts()?, policy, now);
+                        let context = start_context(fresh, shopper, policy);
+                        contexts.insert(fresh.id.clone(), context);
+                        let evaluation = evaluate_with(&fresh.facts()?, &context, policy, now);
                         Ok(evaluation.send_now.map(|step| SendDecision {
                             step,
                             mark_abandoned: evaluation.transition == Some(CartStatus::Abandoned),
                         }))
                     },
-                )
+                )?;
+                Ok((started, contexts))
             })
             .await?;
+        for (cart_id, context) in contexts {
+            outcomes.entry(cart_id).or_default().shopper = Some(context);
+        }
 
         let mut ready: Vec<(CartRow, SendRow)> = Vec::new();
         for (key, start) in wanted.into_iter().zip(started) {
@@ -284,7 +329,9 @@ impl Batch {
                 }
             };
             let (result, outcome) = self.judge(&delivered);
-            outcomes.insert(delivered.cart.id.clone(), outcome);
+            let entry = outcomes.entry(delivered.cart.id.clone()).or_default();
+            entry.finished_step = outcome.finished_step;
+            entry.retry = outcome.retry;
             release.push(CartKey::of(&delivered.cart));
             finished.push(FinishedSend {
                 send_id: delivered.send.id.clone(),
@@ -315,6 +362,7 @@ impl Batch {
                     CartOutcome {
                         finished_step: Some(step),
                         retry: None,
+                        shopper: None,
                     },
                 )
             }
@@ -329,6 +377,7 @@ impl Batch {
                             CartOutcome {
                                 finished_step: None,
                                 retry: Some((step, at)),
+                                shopper: None,
                             },
                         )
                     }
@@ -339,6 +388,7 @@ impl Batch {
                             CartOutcome {
                                 finished_step: Some(step),
                                 retry: None,
+                                shopper: None,
                             },
                         )
                     }

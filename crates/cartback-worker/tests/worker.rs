@@ -91,6 +91,8 @@ fn setup(backend: Backend, policy: RecoveryPolicy) -> (TestDatabase, Store, Tena
             currency: "EUR".to_owned(),
             customer_email: Some("sam@example.com".to_owned()),
             customer_name: Some("Sam".to_owned()),
+            locale: Some("de-DE".to_owned()),
+            consent: Some(true),
             now: past,
             next_action_at: past,
         },
@@ -206,8 +208,8 @@ async fn permanent_failures_are_not_retried(backend: Backend) {
 async fn file_outbox_gets_one_email_per_step(backend: Backend) {
     let policy = RecoveryPolicy {
         steps: vec![
-            cartback_domain::RecoveryStep { delay_ms: 1_000 },
-            cartback_domain::RecoveryStep { delay_ms: 2_000 },
+            cartback_domain::RecoveryStep { delay_ms: 100 },
+            cartback_domain::RecoveryStep { delay_ms: 200 },
         ],
         ..RecoveryPolicy::default()
     };
@@ -219,7 +221,8 @@ async fn file_outbox_gets_one_email_per_step(backend: Backend) {
         config(),
     );
     drain(&worker).await;
-    // Both steps are overdue (last activity 10 s ago): two emails, one file each.
+    // Both steps are overdue (last activity 10 s ago): two emails, one file each,
+    // never back to back: the second waits the gap between the steps' delays.
     let files: Vec<_> = std::fs::read_dir(outbox.path())
         .unwrap()
         .flatten()
@@ -233,9 +236,93 @@ async fn file_outbox_gets_one_email_per_step(backend: Backend) {
     assert!(eml.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
     let sends = list_sends_for_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id).unwrap();
     assert_eq!(sends.iter().filter(|s| s.status == "sent").count(), 2);
+    let gap = sends[1].sent_at.unwrap() - sends[0].sent_at.unwrap();
+    assert!(gap >= TimeDelta::milliseconds(100), "{gap}");
     // Nothing more happens on later passes.
     drain(&worker).await;
     assert_eq!(std::fs::read_dir(outbox.path()).unwrap().count(), 2);
+}
+
+/// One shopper, three carts due at once: with a cooldown only one sequence
+/// starts; a cart whose shopper refused consent is never emailed when the tenant
+/// requires consent; the email speaks the cart's language.
+async fn one_sequence_per_shopper_and_consent_respected(backend: Backend) {
+    let policy = RecoveryPolicy {
+        customer_cooldown_ms: 3_600_000,
+        require_consent: true,
+        ..RecoveryPolicy::with_single_delay(TimeDelta::seconds(1))
+    };
+    let (_db, store, tenant, _) = setup(backend, policy);
+    let past = Utc::now() - TimeDelta::seconds(10);
+    let mut conn = store.conn().unwrap();
+    for (session, email, consent) in [
+        ("s-2", "SAM@example.com", Some(true)),
+        ("s-3", "sam@example.com", Some(true)),
+        ("s-4", "refused@example.com", Some(false)),
+        ("s-5", "unasked@example.com", None),
+    ] {
+        upsert_cart(
+            &mut conn,
+            &CartUpsert {
+                tenant_id: tenant.id.clone(),
+                session_id: session.to_owned(),
+                items: vec![CartItem {
+                    id: "sku".to_owned(),
+                    name: "Mug".to_owned(),
+                    unit_price_minor: 1250,
+                    quantity: 1,
+                    image_url: None,
+                    url: None,
+                }],
+                total_minor: 1250,
+                currency: "EUR".to_owned(),
+                customer_email: Some(email.to_owned()),
+                customer_name: None,
+                locale: None,
+                consent,
+                now: past,
+                next_action_at: past,
+            },
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let outbox = tempfile::tempdir().unwrap();
+    let worker = Worker::new(
+        store.clone(),
+        Arc::new(FileProvider::new(outbox.path())),
+        config(),
+    );
+    drain(&worker).await;
+    let emails: Vec<String> = std::fs::read_dir(outbox.path())
+        .unwrap()
+        .flatten()
+        .map(|f| std::fs::read_to_string(f.path()).unwrap())
+        .collect();
+    let to_sam = emails
+        .iter()
+        .filter(|e| {
+            e.to_lowercase().contains("to: sam <sam@example.com>")
+                || e.to_lowercase().contains("to: sam@example.com")
+        })
+        .count();
+    assert_eq!(to_sam, 1, "one sequence for the shopper's three carts");
+    assert!(
+        !emails
+            .iter()
+            .any(|e| e.contains("refused@example.com") || e.contains("unasked@example.com"))
+    );
+    // The first cart (setup's, locale de-DE) speaks German whichever cart won.
+    assert_eq!(emails.len(), 1);
+    assert_eq!(
+        cartback_store::sends::count_sends(
+            &mut store.conn().unwrap(),
+            &tenant.id,
+            cartback_store::sends::SendStatus::Sent
+        )
+        .unwrap(),
+        1
+    );
 }
 
 macro_rules! on_both_backends {
@@ -258,4 +345,5 @@ on_both_backends!(
     too_many_failures_end_dead_with_the_reason,
     permanent_failures_are_not_retried,
     file_outbox_gets_one_email_per_step,
+    one_sequence_per_shopper_and_consent_respected,
 );

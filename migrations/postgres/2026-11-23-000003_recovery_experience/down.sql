@@ -9,6 +9,7 @@ ALTER TABLE recovery_sends DROP COLUMN unsubscribe_token_hash;
 ALTER TABLE recovery_sends DROP COLUMN recovery_token_hash;
 ALTER TABLE recovery_sends DROP COLUMN coupon_code;
 DROP INDEX carts_tenant_email_idx;
+ALTER TABLE carts DROP COLUMN last_sent_at;
 ALTER TABLE carts DROP COLUMN consent;
 ALTER TABLE carts DROP COLUMN locale;
 ALTER TABLE tenants DROP COLUMN experience;

@@ -10,7 +10,10 @@ ALTER TABLE tenants ADD COLUMN experience TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE carts ADD COLUMN locale TEXT;
 -- NULL: not asked; 1: the shopper agreed; 0: the shopper refused.
 ALTER TABLE carts ADD COLUMN consent INTEGER;
-CREATE INDEX carts_tenant_email_idx ON carts (tenant_id, customer_email);
+-- The latest recovery email of the cart's current cycle: spaces the steps out.
+ALTER TABLE carts ADD COLUMN last_sent_at TIMESTAMP;
+-- A shopper's carts by address (cooldown, unsubscribe), case-insensitively.
+CREATE INDEX carts_tenant_email_idx ON carts (tenant_id, lower(customer_email));
 
 ALTER TABLE recovery_sends ADD COLUMN coupon_code TEXT;
 ALTER TABLE recovery_sends ADD COLUMN recovery_token_hash TEXT;
