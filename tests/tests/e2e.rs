@@ -148,6 +148,7 @@ fn follow_the_links(
     mail: &Value,
     db: &TestDatabase,
     tenant_id: &str,
+    publishable: &str,
 ) {
     let text = mail["text"].as_str().unwrap();
     let link_after = |prefix: &str| -> String {
@@ -189,6 +190,30 @@ fn follow_the_links(
         cartback_store::sends::list_sends_for_cart(&mut store.conn().unwrap(), tenant_id, &cart.id)
             .unwrap();
     assert_eq!(sends[0].click_count, 1);
+
+    // The storefront rebuilds the cart from the token with its publishable key:
+    // items, no personal data; another key's tenant or a bad token is a 404.
+    let restored = client
+        .get(format!("{}/api/v1/carts/restore/{token}", api.base))
+        .header("X-API-Key", publishable)
+        .send()
+        .unwrap();
+    assert_eq!(restored.status().as_u16(), 200);
+    let body: Value = restored.json().unwrap();
+    assert_eq!(body["sessionId"], json!("sess-email"));
+    assert_eq!(body["items"][0]["quantity"], json!(1));
+    assert_eq!(body["step"], json!(1));
+    assert!(!body.to_string().contains("sam@example.com"), "{body}");
+    let unknown = client
+        .get(format!(
+            "{}/api/v1/carts/restore/{}",
+            api.base,
+            "A".repeat(43)
+        ))
+        .header("X-API-Key", publishable)
+        .send()
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 404);
     assert_eq!(
         client
             .get(format!("{}/r/not-a-token", api.base))
@@ -270,7 +295,7 @@ fn recovery_flow(backend: Backend) {
         .unwrap();
     assert!(mail["subject"].as_str().unwrap().contains("E2E shop"));
     assert!(mail["html"].as_str().unwrap().contains("Product"));
-    follow_the_links(&api, &maildev, &mail, &db, &tenant.id);
+    follow_the_links(&api, &maildev, &mail, &db, &tenant.id, &tenant.publishable);
     assert_eq!(cart_status(&db, &tenant.id, "sess-email"), "abandoned");
 
     wait_for(

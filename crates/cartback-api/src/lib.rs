@@ -7,6 +7,7 @@ pub mod error;
 mod health;
 pub mod ingest;
 mod links;
+mod restore;
 pub mod state;
 mod track;
 
@@ -31,6 +32,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(
                 web::scope("/api/v1")
                     .route("/track", web::post().to(track::track))
+                    .route("/carts/restore/{token}", web::get().to(restore::restore))
                     .route("/email-provider", web::put().to(email_provider::put))
                     .route("/email-provider", web::get().to(email_provider::get))
                     .route("/email-provider", web::delete().to(email_provider::delete))

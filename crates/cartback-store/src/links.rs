@@ -39,11 +39,21 @@ impl LinkPurpose {
 /// The token of `send_id`'s link for `purpose`: HMAC-SHA256 under the tenant's link
 /// secret, base64url (43 characters). Only its hash is stored.
 pub fn link_token(link_secret: &str, purpose: LinkPurpose, send_id: &str) -> String {
+    keyed(link_secret, purpose.label(), send_id)
+}
+
+/// Random-looking characters for a cart's generated coupon code: the same for
+/// every step and retry of one cart cycle, unguessable without the link secret.
+pub fn coupon_seed(link_secret: &str, cart_id: &str, cycle: i32) -> String {
+    keyed(link_secret, "coupon", &format!("{cart_id}:{cycle}"))
+}
+
+fn keyed(link_secret: &str, label: &str, subject: &str) -> String {
     let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(link_secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(purpose.label().as_bytes());
+    mac.update(label.as_bytes());
     mac.update(b":");
-    mac.update(send_id.as_bytes());
+    mac.update(subject.as_bytes());
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 

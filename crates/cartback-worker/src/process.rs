@@ -22,7 +22,7 @@ use crate::WorkerError;
 use crate::commit::RecordSent;
 use crate::config::WorkerConfig;
 use crate::providers::{ProviderHandle, Providers};
-use crate::render::render_recovery_email;
+use crate::render::{coupon_code, render_recovery_email};
 
 /// What a pass learned about one cart that its release must take into account.
 #[derive(Debug, Clone, Copy, Default)]
@@ -98,6 +98,8 @@ fn start_context(row: &CartRow, shopper: &ShopperFacts, policy: &RecoveryPolicy)
 /// One email on its way out.
 struct Delivery {
     tenant: Tenant,
+    policy: RecoveryPolicy,
+    coupon: Option<String>,
     cart: CartRow,
     send: SendRow,
     provider: Result<ProviderHandle, EmailError>,
@@ -105,6 +107,7 @@ struct Delivery {
 
 /// The end of one delivery.
 struct Delivered {
+    coupon: Option<String>,
     cart: CartRow,
     send: SendRow,
     provider: &'static str,
@@ -293,10 +296,13 @@ impl Batch {
         Ok(ready
             .into_iter()
             .filter_map(|(cart, send)| {
-                let (tenant, _) = tenants.get(&cart.tenant_id)?;
+                let (tenant, policy) = tenants.get(&cart.tenant_id)?;
                 let provider = handles.get(&cart.tenant_id)?.clone();
+                let step = u32::try_from(send.step).unwrap_or(0);
                 Some(Delivery {
+                    coupon: coupon_code(tenant, policy, &cart, step),
                     tenant: tenant.clone(),
+                    policy: policy.clone(),
                     cart,
                     send,
                     provider,
@@ -344,6 +350,7 @@ impl Batch {
     /// What a delivery's outcome means for its send row and its cart.
     fn judge(&self, delivered: &Delivered) -> (SendResult, CartOutcome) {
         let Delivered {
+            coupon,
             cart,
             send,
             provider,
@@ -357,7 +364,7 @@ impl Batch {
                     SendResult::Sent {
                         provider: (*provider).to_owned(),
                         provider_message_id: receipt.provider_message_id.clone(),
-                        coupon_code: None,
+                        coupon_code: coupon.clone(),
                     },
                     CartOutcome {
                         finished_step: Some(step),
@@ -489,6 +496,8 @@ impl Batch {
 async fn deliver(store: Store, config: WorkerConfig, delivery: Delivery) -> Delivered {
     let Delivery {
         tenant,
+        policy,
+        coupon,
         cart,
         send,
         provider,
@@ -497,6 +506,7 @@ async fn deliver(store: Store, config: WorkerConfig, delivery: Delivery) -> Deli
         Ok(handle) => handle,
         Err(error) => {
             return Delivered {
+                coupon,
                 cart,
                 send,
                 provider: "none",
@@ -505,10 +515,19 @@ async fn deliver(store: Store, config: WorkerConfig, delivery: Delivery) -> Deli
         }
     };
     let kind = handle.provider.kind();
-    let message = match render_recovery_email(&tenant, &cart, &send, &config.public_url) {
+    let rendered = render_recovery_email(
+        &tenant,
+        &policy,
+        &cart,
+        &send,
+        coupon.as_deref(),
+        &config.public_url,
+    );
+    let message = match rendered {
         Ok(message) => message,
         Err(error) => {
             return Delivered {
+                coupon,
                 cart,
                 send,
                 provider: kind,
@@ -527,6 +546,7 @@ async fn deliver(store: Store, config: WorkerConfig, delivery: Delivery) -> Deli
     };
     let outcome = handle.provider.send(&message, &commit).await;
     Delivered {
+        coupon,
         cart,
         send,
         provider: kind,

@@ -3,12 +3,13 @@
 //! recovery link and one-click unsubscribe link (RFC 8058 headers).
 
 use cartback_domain::Currency;
+use cartback_domain::{RecoveryPolicy, TemplateChoice};
 use cartback_email::{EmailError, EmailMessage, Mailbox};
 use cartback_store::carts::CartRow;
-use cartback_store::links::{LinkPurpose, link_token};
+use cartback_store::links::{LinkPurpose, coupon_seed, link_token};
 use cartback_store::sends::SendRow;
 use cartback_store::tenants::Tenant;
-use cartback_templates::{EmailContext, Experience, render_builtin};
+use cartback_templates::{Coupon, Design, EmailContext, Experience, render_builtin};
 
 /// The tenant's stored look and words; unreadable settings fall back to the
 /// built-in ones rather than stop recovery (the api validates them on save).
@@ -19,12 +20,43 @@ pub fn experience_of(tenant: &Tenant) -> Experience {
     })
 }
 
-/// Builds the email for `send` of `cart`; `public_url` is where the api answers
-/// the links.
+/// The coupon code `step` of `cart` offers, if the policy gives that step one:
+/// a static code, or one generated for the cart cycle (stable across steps and
+/// retries).
+pub fn coupon_code(
+    tenant: &Tenant,
+    policy: &RecoveryPolicy,
+    cart: &CartRow,
+    step: u32,
+) -> Option<String> {
+    let rule = policy.settings_for(step).coupon.as_ref()?;
+    Some(rule.code_for(&coupon_seed(&tenant.link_secret, &cart.id, cart.cycle)))
+}
+
+/// The design of `step`: the policy's per-step choice when it names a built-in
+/// design, else the tenant's.
+fn design_for(policy: &RecoveryPolicy, experience: &Experience, step: u32) -> Design {
+    match policy.settings_for(step).template_choice() {
+        Some(Ok(TemplateChoice::Builtin(name))) => name.parse().unwrap_or(experience.design),
+        Some(Ok(TemplateChoice::Custom(name))) => {
+            tracing::warn!(
+                template = name,
+                "custom templates are not stored yet; using the tenant's design"
+            );
+            experience.design
+        }
+        _ => experience.design,
+    }
+}
+
+/// Builds the email for `send` of `cart` with its `coupon`; `public_url` is where
+/// the api answers the links.
 pub fn render_recovery_email(
     tenant: &Tenant,
+    policy: &RecoveryPolicy,
     cart: &CartRow,
     send: &SendRow,
+    coupon: Option<&str>,
     public_url: &str,
 ) -> Result<EmailMessage, EmailError> {
     let Some(email) = cart.customer_email.clone() else {
@@ -64,12 +96,15 @@ pub fn render_recovery_email(
         total_minor: cart.total_minor,
         recovery_url,
         unsubscribe_url: unsubscribe_url.clone(),
-        coupon: None,
+        coupon: coupon.map(|code| Coupon {
+            code: code.to_owned(),
+            description: None,
+        }),
         payment_link: None,
     };
     let branding = experience.branding(&tenant.name);
     let rendered = render_builtin(
-        experience.design,
+        design_for(policy, &experience, step),
         &branding,
         experience.copy_for(&locale, step),
         &context,

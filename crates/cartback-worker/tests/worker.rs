@@ -325,6 +325,43 @@ async fn one_sequence_per_shopper_and_consent_respected(backend: Backend) {
     );
 }
 
+/// A step with a generated coupon: the code is in the email and on the send row,
+/// the same for the cart on every retry; the design of the step is the policy's.
+async fn coupons_reach_the_email_and_the_send_row(backend: Backend) {
+    let mut policy = RecoveryPolicy::with_single_delay(TimeDelta::seconds(1));
+    policy.step_settings = vec![cartback_domain::StepSettings {
+        template: Some("text_first".to_owned()),
+        coupon: Some(cartback_domain::CouponRule::Generated {
+            pattern: "SAVE10-{random}".to_owned(),
+        }),
+    }];
+    policy.validate().unwrap();
+    let (_db, store, tenant, cart_id) = setup(backend, policy);
+    let outbox = tempfile::tempdir().unwrap();
+    let worker = Worker::new(
+        store.clone(),
+        Arc::new(FileProvider::new(outbox.path())),
+        config(),
+    );
+    drain(&worker).await;
+    let sends = list_sends_for_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id).unwrap();
+    let code = sends[0]
+        .coupon_code
+        .clone()
+        .expect("the coupon is recorded");
+    assert!(
+        code.starts_with("SAVE10-") && code.len() == "SAVE10-".len() + 8,
+        "{code}"
+    );
+    let eml = std::fs::read_dir(outbox.path())
+        .unwrap()
+        .flatten()
+        .map(|f| std::fs::read_to_string(f.path()).unwrap())
+        .next()
+        .unwrap();
+    assert!(eml.contains(&code), "{eml}");
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -346,4 +383,5 @@ on_both_backends!(
     permanent_failures_are_not_retried,
     file_outbox_gets_one_email_per_step,
     one_sequence_per_shopper_and_consent_respected,
+    coupons_reach_the_email_and_the_send_row,
 );

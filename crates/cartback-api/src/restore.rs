@@ -1,0 +1,62 @@
+//! `GET /api/v1/carts/restore/{token}`: the storefront rebuilds a cart on any
+//! device from the `cart_token` the recovery link carried. A publishable key is
+//! enough; the answer holds the items and the coupon, never the shopper's email
+//! or name.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+
+use cartback_domain::CartItem;
+use cartback_store::links::{LinkPurpose, find_by_token};
+
+use crate::auth::authenticate_request;
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RestoredCart {
+    success: bool,
+    session_id: String,
+    items: Vec<CartItem>,
+    total_minor: i64,
+    currency: String,
+    coupon: Option<String>,
+    /// Which email of the sequence the link came from (1-based).
+    step: i32,
+}
+
+pub async fn restore(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = authenticate_request(&state, &request).await?;
+    let store = state.store.clone();
+    let token = token.into_inner();
+    let found = web::block(move || {
+        let mut conn = store.conn()?;
+        find_by_token(&mut conn, LinkPurpose::Recover, &token)
+    })
+    .await??;
+    let not_found = || ApiError::new(ErrorCode::NotFound, "no cart for this token");
+    // Another tenant's token is a 404 like an unknown one; so is a cart that moved
+    // on to a new cycle, expired or was deleted.
+    let (send, cart) = found
+        .filter(|(send, cart)| {
+            send.tenant_id == caller.tenant.id
+                && cart.cycle == send.cycle
+                && cart.deleted_at.is_none()
+                && cart.status != "expired"
+        })
+        .ok_or_else(not_found)?;
+    Ok(HttpResponse::Ok().json(RestoredCart {
+        success: true,
+        items: cart.items()?,
+        session_id: cart.session_id,
+        total_minor: cart.total_minor,
+        currency: cart.currency,
+        coupon: send.coupon_code,
+        step: send.step + 1,
+    }))
+}
