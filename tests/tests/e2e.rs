@@ -482,3 +482,137 @@ fn a_worker_sends_through_an_http_provider() {
     let sent = count_sends(&mut store.conn().unwrap(), &tenant.id, SendStatus::Sent).unwrap();
     assert_eq!(sent, 1);
 }
+
+/// `GET/PUT /api/v1/settings/recovery` and `cartback policy show|set`: defaults,
+/// every problem named with its field path, a publishable key refused, changes
+/// visible to the CLI and back.
+fn recovery_settings(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let tenant = create_tenant(&db, "1h");
+    let api = Api::start(&db);
+    let call = |method: reqwest::Method, key: &str, body: Option<Value>| -> (u16, Value) {
+        let mut request = api
+            .http
+            .request(method, format!("{}/api/v1/settings/recovery", api.base))
+            .header("X-API-Key", key);
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(Value::Null))
+    };
+    let (status, current) = call(reqwest::Method::GET, &tenant.secret, None);
+    assert_eq!(status, 200, "{current}");
+    assert_eq!(current["email"]["design"], json!("minimal"));
+    assert_eq!(call(reqwest::Method::GET, &tenant.publishable, None).0, 403);
+
+    let (status, refused) = call(
+        reqwest::Method::PUT,
+        &tenant.secret,
+        Some(json!({
+            "policy": {"steps": [{"delayMs": 7200000}, {"delayMs": 3600000}], "timeZone": "Mars/Olympus"},
+            "email": {"brandColor": "blue"}
+        })),
+    );
+    assert_eq!(status, 422, "{refused}");
+    let fields: Vec<&str> = refused["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.iter().any(|f| f.starts_with("policy.steps")),
+        "{refused}"
+    );
+    assert!(fields.contains(&"policy.timeZone"), "{refused}");
+    assert!(fields.contains(&"email"), "{refused}");
+    assert_eq!(
+        call(
+            reqwest::Method::PUT,
+            &tenant.secret,
+            Some(json!({"nonsense": 1}))
+        )
+        .0,
+        422
+    );
+
+    let (status, saved) = call(
+        reqwest::Method::PUT,
+        &tenant.secret,
+        Some(json!({
+            "policy": {
+                "steps": [{"delayMs": 3600000}, {"delayMs": 86400000}],
+                "maxEmailsPerCart": 2,
+                "customerCooldownMs": 604800000,
+                "quietHours": {"start": "22:00", "end": "08:00"},
+                "timeZone": "Europe/Amsterdam",
+                "stepSettings": [{"coupon": {"kind": "generated", "pattern": "SAVE10-{random}"}}]
+            },
+            "email": {"design": "bold_banner", "brandColor": "#0f766e", "defaultLocale": "nl"}
+        })),
+    );
+    assert_eq!(status, 200, "{saved}");
+    // Only the email part: the policy stays.
+    let (status, _) = call(
+        reqwest::Method::PUT,
+        &tenant.secret,
+        Some(json!({"email": {"design": "text_first"}})),
+    );
+    assert_eq!(status, 200);
+    let env = [("DATABASE_URL", db.url.clone())];
+    let shown: Value = serde_json::from_str(&run(
+        "cartback",
+        &env,
+        &["policy", "show", "--tenant", &tenant.id],
+    ))
+    .unwrap();
+    assert_eq!(shown["policy"]["timeZone"], json!("Europe/Amsterdam"));
+    assert_eq!(shown["policy"]["maxEmailsPerCart"], json!(2));
+    assert_eq!(shown["email"]["design"], json!("text_first"));
+
+    let bad = cartback_e2e::process::command(
+        "cartback",
+        &env,
+        &[
+            "policy",
+            "set",
+            "--tenant",
+            &tenant.id,
+            "--policy",
+            r#"{"steps":[]}"#,
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("steps"));
+    run(
+        "cartback",
+        &env,
+        &[
+            "policy",
+            "set",
+            "--tenant",
+            &tenant.id,
+            "--policy",
+            r#"{"steps":[{"delayMs":1000}],"maxEmailsPerCart":1}"#,
+        ],
+    );
+    let (_, after) = call(reqwest::Method::GET, &tenant.secret, None);
+    assert_eq!(after["policy"]["steps"], json!([{"delayMs": 1000}]));
+    assert_eq!(after["email"]["design"], json!("text_first"));
+}
+
+#[test]
+fn recovery_settings_on_sqlite() {
+    recovery_settings(Backend::Sqlite);
+}
+
+#[test]
+fn recovery_settings_on_postgres() {
+    recovery_settings(Backend::Postgres);
+}

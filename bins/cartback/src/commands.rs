@@ -12,10 +12,14 @@ use cartback_store::Store;
 use cartback_store::api_keys::{KeyKind, create_key, list_keys, revoke_key};
 use cartback_store::crypto::MasterKeys;
 use cartback_store::email_providers::{delete_provider, find_provider, reseal_all, set_provider};
-use cartback_store::tenants::{NewTenant, Tenant, create_tenant, find_tenant, list_tenants};
+use cartback_store::tenants::{
+    NewTenant, Tenant, create_tenant, find_tenant, list_tenants, set_recovery_settings,
+};
+use cartback_templates::Experience;
 
 use crate::options::{
-    Cli, Command, DevArgs, KeyCommand, KeyKindArg, MasterKeyCommand, ProviderCommand, TenantCommand,
+    Cli, Command, DevArgs, KeyCommand, KeyKindArg, MasterKeyCommand, PolicyCommand,
+    ProviderCommand, TenantCommand,
 };
 use crate::run;
 
@@ -31,6 +35,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Key(command) => key(run::open_store(&common, None)?, command),
         Command::Keys(command) => master(&common, command),
         Command::Provider(command) => provider(&common, command).await,
+        Command::Policy(command) => recovery_policy(run::open_store(&common, None)?, command),
         Command::Dev(args) => {
             let keys = run::master_keys(&common)?;
             dev(run::open_store(&common, None)?, *args, keys).await
@@ -216,6 +221,48 @@ fn key(store: Store, command: KeyCommand) -> anyhow::Result<()> {
 }
 
 const DEMO_TENANT: &str = "Demo shop";
+
+fn recovery_policy(store: Store, command: PolicyCommand) -> anyhow::Result<()> {
+    let (PolicyCommand::Show { tenant } | PolicyCommand::Set { tenant, .. }) = &command;
+    let Some(tenant) = find_tenant(&mut *store.conn()?, tenant)? else {
+        bail!("no tenant {tenant:?}");
+    };
+    let mut policy = tenant.recovery_policy()?;
+    let mut email: Experience = serde_json::from_str(&tenant.experience).unwrap_or_default();
+    if let PolicyCommand::Set {
+        policy: new_policy,
+        email: new_email,
+        ..
+    } = command
+    {
+        if let Some(text) = new_policy {
+            policy = serde_json::from_str(&text).context("invalid policy JSON")?;
+            let problems = policy.problems();
+            if !problems.is_empty() {
+                let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                bail!("invalid policy: {}", listed.join("; "));
+            }
+        }
+        if let Some(text) = new_email {
+            email = serde_json::from_str(&text).context("invalid email settings JSON")?;
+            email
+                .validate(&tenant.name)
+                .context("invalid email settings")?;
+        }
+        set_recovery_settings(
+            &mut *store.conn()?,
+            &tenant.id,
+            &policy,
+            &serde_json::to_string(&email)?,
+            Utc::now().naive_utc(),
+        )?;
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({ "policy": policy, "email": email }))?
+    );
+    Ok(())
+}
 
 async fn provider(
     common: &crate::options::CommonArgs,

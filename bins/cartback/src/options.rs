@@ -267,6 +267,9 @@ pub enum Command {
     /// Master keys of provider credentials.
     #[command(subcommand)]
     Keys(MasterKeyCommand),
+    /// A tenant's recovery policy and email settings (docs/api/settings.md).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Run the api and the worker in one process with a demo tenant (local development).
     Dev(Box<DevArgs>),
 }
@@ -298,6 +301,26 @@ pub enum ProviderCommand {
         /// Recipient of the test email.
         #[arg(long, env = "CARTBACK_TEST_TO")]
         to: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Print the tenant's policy and email settings as JSON.
+    Show {
+        #[arg(long, env = "CARTBACK_TENANT")]
+        tenant: String,
+    },
+    /// Replace the policy and/or the email settings; what is not given stays.
+    Set {
+        #[arg(long, env = "CARTBACK_TENANT")]
+        tenant: String,
+        /// The policy JSON, e.g. {"steps":[{"delayMs":3600000}],"maxEmailsPerCart":1}.
+        #[arg(long, env = "CARTBACK_POLICY")]
+        policy: Option<String>,
+        /// The email settings JSON, e.g. {"design":"bold_banner","brandColor":"#0f766e"}.
+        #[arg(long, env = "CARTBACK_EMAIL_SETTINGS")]
+        email: Option<String>,
     },
 }
 

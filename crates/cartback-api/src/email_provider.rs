@@ -16,7 +16,10 @@ use crate::body::{malformed, read_body};
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::state::AppState;
 
-async fn secret_caller(state: &AppState, request: &HttpRequest) -> Result<Caller, ApiError> {
+pub(crate) async fn secret_caller(
+    state: &AppState,
+    request: &HttpRequest,
+) -> Result<Caller, ApiError> {
     let caller = authenticate_request(state, request).await?;
     if caller.kind != KeyKind::Secret {
         return Err(ApiError::new(
@@ -28,7 +31,7 @@ async fn secret_caller(state: &AppState, request: &HttpRequest) -> Result<Caller
 }
 
 /// The secret-key caller and a body that is well-formed JSON (400 otherwise).
-async fn caller_and_json(
+pub(crate) async fn caller_and_json(
     state: &AppState,
     request: &HttpRequest,
     payload: web::Payload,

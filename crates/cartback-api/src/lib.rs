@@ -8,6 +8,7 @@ mod health;
 pub mod ingest;
 mod links;
 mod restore;
+mod settings;
 pub mod state;
 mod track;
 
@@ -33,6 +34,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                 web::scope("/api/v1")
                     .route("/track", web::post().to(track::track))
                     .route("/carts/restore/{token}", web::get().to(restore::restore))
+                    .route("/settings/recovery", web::get().to(settings::get))
+                    .route("/settings/recovery", web::put().to(settings::put))
                     .route("/email-provider", web::put().to(email_provider::put))
                     .route("/email-provider", web::get().to(email_provider::get))
                     .route("/email-provider", web::delete().to(email_provider::delete))

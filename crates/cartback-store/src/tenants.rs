@@ -116,6 +116,29 @@ pub fn list_tenants(conn: &mut DbConn) -> StoreResult<Vec<Tenant>> {
         .load(conn)?)
 }
 
+/// Replaces the policy and the email settings together (either may stay as is).
+pub fn set_recovery_settings(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    policy: &RecoveryPolicy,
+    experience_json: &str,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    let policy = serde_json::to_string(policy)
+        .map_err(|e| StoreError::Corrupt(format!("policy does not serialize: {e}")))?;
+    let changed = diesel::update(tenants::table.filter(tenants::id.eq(tenant_id)))
+        .set((
+            tenants::policy.eq(policy),
+            tenants::experience.eq(experience_json),
+            tenants::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 pub fn set_policy(
     conn: &mut DbConn,
     tenant_id: &str,

@@ -1,0 +1,138 @@
+//! `GET/PUT /api/v1/settings/recovery`: the tenant's recovery policy (steps,
+//! caps, cooldown, quiet hours, consent) and the look and words of its emails.
+//! A PUT may send either part; the part left out stays as it is. Every problem is
+//! named with its field path in one 422.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use cartback_domain::RecoveryPolicy;
+use cartback_store::tenants::{find_tenant, set_recovery_settings};
+use cartback_templates::Experience;
+
+use crate::email_provider::{caller_and_json, secret_caller};
+use crate::error::{ApiError, FieldError};
+use crate::state::AppState;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RecoverySettings {
+    success: bool,
+    policy: RecoveryPolicy,
+    email: Experience,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoverySettingsUpdate {
+    policy: Option<serde_json::Value>,
+    email: Option<serde_json::Value>,
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+fn stored_experience(text: &str) -> Experience {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let store = state.store.clone();
+    // Read afresh: the caller's tenant may be a few seconds old (auth cache).
+    let tenant = web::block(move || find_tenant(&mut *store.conn()?, &caller.tenant.id))
+        .await??
+        .ok_or(cartback_store::StoreError::NotFound)?;
+    Ok(HttpResponse::Ok().json(RecoverySettings {
+        success: true,
+        policy: tenant.recovery_policy()?,
+        email: stored_experience(&tenant.experience),
+    }))
+}
+
+pub async fn put(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (caller, body) = caller_and_json(&state, &request, payload).await?;
+    let update: RecoverySettingsUpdate = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::validation(vec![invalid(
+            "body",
+            format!("expected {{\"policy\": {{…}}, \"email\": {{…}}}}: {e}"),
+        )])
+    })?;
+    let store = state.store.clone();
+    let tenant_id = caller.tenant.id.clone();
+    let tenant = web::block(move || find_tenant(&mut *store.conn()?, &tenant_id))
+        .await??
+        .ok_or(cartback_store::StoreError::NotFound)?;
+
+    let mut problems = Vec::new();
+    let policy = match update.policy {
+        None => Some(tenant.recovery_policy()?),
+        Some(value) => match serde_json::from_value::<RecoveryPolicy>(value) {
+            Err(e) => {
+                problems.push(invalid("policy", e.to_string()));
+                None
+            }
+            Ok(policy) => {
+                problems.extend(policy.problems().into_iter().map(|p| {
+                    let field = match p.field {
+                        Some(path) => format!("policy.{path}"),
+                        None => "policy".to_owned(),
+                    };
+                    invalid(field, p.message)
+                }));
+                Some(policy)
+            }
+        },
+    };
+    let experience = match update.email {
+        None => Some(stored_experience(&tenant.experience)),
+        Some(value) => match serde_json::from_value::<Experience>(value) {
+            Err(e) => {
+                problems.push(invalid("email", e.to_string()));
+                None
+            }
+            Ok(experience) => {
+                if let Err(e) = experience.validate(&tenant.name) {
+                    problems.push(invalid("email", e.to_string()));
+                }
+                Some(experience)
+            }
+        },
+    };
+    let (Some(policy), Some(experience)) = (policy, experience) else {
+        return Err(ApiError::validation(problems));
+    };
+    if !problems.is_empty() {
+        return Err(ApiError::validation(problems));
+    }
+    let experience_json = serde_json::to_string(&experience).map_err(ApiError::internal)?;
+    let store = state.store.clone();
+    let saved = policy.clone();
+    web::block(move || {
+        set_recovery_settings(
+            &mut *store.conn()?,
+            &tenant.id,
+            &saved,
+            &experience_json,
+            Utc::now().naive_utc(),
+        )
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(RecoverySettings {
+        success: true,
+        policy,
+        email: experience,
+    }))
+}
