@@ -616,3 +616,79 @@ fn recovery_settings_on_sqlite() {
 fn recovery_settings_on_postgres() {
     recovery_settings(Backend::Postgres);
 }
+
+/// `/api/v1/suppressions`: add (any case), repeat, refuse bad input with the
+/// field named, list with pagination, remove.
+fn suppression_list(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let tenant = create_tenant(&db, "1h");
+    let api = Api::start(&db);
+    let url = format!("{}/api/v1/suppressions", api.base);
+    let send = |method: reqwest::Method, url: &str, key: &str, body: Option<Value>| {
+        let mut request = api.http.request(method, url).header("X-API-Key", key);
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().unwrap_or(Value::Null))
+    };
+    use reqwest::Method;
+    let add = json!({"email": "Gone@Example.com", "reason": "bounced", "note": "hard bounce"});
+    assert_eq!(
+        send(Method::POST, &url, &tenant.secret, Some(add.clone())).0,
+        201
+    );
+    let (status, again) = send(Method::POST, &url, &tenant.secret, Some(add));
+    assert_eq!((status, &again["added"]), (200, &json!(false)));
+    for (body, field) in [
+        (json!({"email": "not an address"}), "email"),
+        (
+            json!({"email": "a@example.com", "reason": "bored"}),
+            "reason",
+        ),
+        (json!({"mail": "a@example.com"}), "body"),
+    ] {
+        let (status, refused) = send(Method::POST, &url, &tenant.secret, Some(body));
+        assert_eq!(status, 422, "{refused}");
+        assert_eq!(
+            refused["error"]["details"][0]["field"],
+            json!(field),
+            "{refused}"
+        );
+    }
+    assert_eq!(send(Method::GET, &url, &tenant.publishable, None).0, 403);
+    let (status, listed) = send(
+        Method::GET,
+        &format!("{url}?page=1&per_page=10"),
+        &tenant.secret,
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(listed["total"], json!(1));
+    assert_eq!(
+        listed["suppressions"][0]["email"],
+        json!("gone@example.com")
+    );
+    assert_eq!(listed["suppressions"][0]["reason"], json!("bounced"));
+    let (status, bad_page) = send(Method::GET, &format!("{url}?page=x"), &tenant.secret, None);
+    assert_eq!(status, 422, "{bad_page}");
+    assert_eq!(bad_page["error"]["details"][0]["field"], json!("page"));
+    let one = format!("{url}/GONE@example.com");
+    assert_eq!(send(Method::DELETE, &one, &tenant.secret, None).0, 200);
+    let (status, missing) = send(Method::DELETE, &one, &tenant.secret, None);
+    assert_eq!(status, 404);
+    assert_eq!(missing["error"]["code"], json!("NOT_FOUND"));
+}
+
+#[test]
+fn suppression_list_on_sqlite() {
+    suppression_list(Backend::Sqlite);
+}
+
+#[test]
+fn suppression_list_on_postgres() {
+    suppression_list(Backend::Postgres);
+}

@@ -10,6 +10,7 @@ mod links;
 mod restore;
 mod settings;
 pub mod state;
+mod suppressions;
 mod track;
 
 use std::net::TcpListener;
@@ -36,6 +37,12 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/carts/restore/{token}", web::get().to(restore::restore))
                     .route("/settings/recovery", web::get().to(settings::get))
                     .route("/settings/recovery", web::put().to(settings::put))
+                    .route("/suppressions", web::get().to(suppressions::list))
+                    .route("/suppressions", web::post().to(suppressions::add))
+                    .route(
+                        "/suppressions/{email}",
+                        web::delete().to(suppressions::remove),
+                    )
                     .route("/email-provider", web::put().to(email_provider::put))
                     .route("/email-provider", web::get().to(email_provider::get))
                     .route("/email-provider", web::delete().to(email_provider::delete))

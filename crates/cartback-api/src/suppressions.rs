@@ -1,0 +1,191 @@
+//! `/api/v1/suppressions`: addresses the tenant never emails (unsubscribed,
+//! bounced, complained, or added by hand). Secret key only.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use cartback_domain::EmailAddress;
+use cartback_store::suppressions::{
+    Suppression, SuppressionReason, add_suppression, list_suppressions, remove_suppression,
+};
+
+use crate::email_provider::{caller_and_json, secret_caller};
+use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::state::AppState;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    email: String,
+    reason: String,
+    note: Option<String>,
+    created_at: String,
+}
+
+impl From<Suppression> for Entry {
+    fn from(row: Suppression) -> Entry {
+        Entry {
+            email: row.email,
+            reason: row.reason,
+            note: row.note,
+            created_at: row
+                .created_at
+                .and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        }
+    }
+}
+
+/// A whole-number query parameter, or `default` when absent.
+fn number_param(
+    query: &std::collections::HashMap<String, String>,
+    name: &str,
+    default: i64,
+    problems: &mut Vec<FieldError>,
+) -> i64 {
+    match query.get(name).map(|v| v.parse::<i64>()) {
+        None => default,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => {
+            problems.push(field(name, "must be a whole number"));
+            default
+        }
+    }
+}
+
+/// `GET /api/v1/suppressions?page=1&per_page=50`, newest first.
+pub async fn list(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let mut problems = Vec::new();
+    let query =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(request.query_string())
+            .map(web::Query::into_inner)
+            .unwrap_or_else(|_| {
+                problems.push(field("query", "is not a valid query string"));
+                Default::default()
+            });
+    let page = number_param(&query, "page", 1, &mut problems);
+    let per_page = number_param(&query, "per_page", 50, &mut problems);
+    if page < 1 {
+        problems.push(field("page", "must be 1 or more"));
+    }
+    if !(1..=250).contains(&per_page) {
+        problems.push(field("per_page", "must be 1 to 250"));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::validation(problems));
+    }
+    let store = state.store.clone();
+    let (rows, total) = web::block(move || {
+        list_suppressions(
+            &mut *store.conn()?,
+            &caller.tenant.id,
+            (page - 1) * per_page,
+            per_page,
+        )
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "success": true,
+        "suppressions": rows.into_iter().map(Entry::from).collect::<Vec<_>>(),
+        "page": page,
+        "perPage": per_page,
+        "total": total,
+        "totalPages": (total + per_page - 1) / per_page,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSuppression {
+    email: String,
+    reason: Option<String>,
+    note: Option<String>,
+}
+
+fn field(name: &str, message: &str) -> FieldError {
+    FieldError {
+        field: name.into(),
+        message: message.into(),
+    }
+}
+
+/// `POST /api/v1/suppressions` `{"email", "reason"?, "note"?}`: 201 when added,
+/// 200 when it was already there (the first reason stays).
+pub async fn add(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (caller, body) = caller_and_json(&state, &request, payload).await?;
+    let new: NewSuppression = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::validation(vec![field(
+            "body",
+            &format!("expected {{\"email\": …}}: {e}"),
+        )])
+    })?;
+    let mut problems = Vec::new();
+    let email = EmailAddress::parse(&new.email)
+        .map_err(|e| problems.push(field("email", &e.to_string())))
+        .ok();
+    let reason = match new.reason.as_deref() {
+        None => Some(SuppressionReason::Manual),
+        Some(text) => SuppressionReason::parse(text).or_else(|| {
+            problems.push(field(
+                "reason",
+                "must be unsubscribed, bounced, complained or manual",
+            ));
+            None
+        }),
+    };
+    if new.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+        problems.push(field("note", "at most 500 characters"));
+    }
+    let (Some(email), Some(reason), true) = (email, reason, problems.is_empty()) else {
+        return Err(ApiError::validation(problems));
+    };
+    let store = state.store.clone();
+    let address = email.as_str().to_owned();
+    let added = web::block(move || {
+        add_suppression(
+            &mut *store.conn()?,
+            &caller.tenant.id,
+            &address,
+            reason,
+            new.note.as_deref(),
+            Utc::now(),
+        )
+    })
+    .await??;
+    let answer = serde_json::json!({"success": true, "email": email.as_str().to_lowercase(), "added": added});
+    Ok(if added {
+        HttpResponse::Created().json(answer)
+    } else {
+        HttpResponse::Ok().json(answer)
+    })
+}
+
+/// `DELETE /api/v1/suppressions/{email}`: the address may be emailed again.
+pub async fn remove(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    email: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let store = state.store.clone();
+    let email = email.into_inner();
+    let removed =
+        web::block(move || remove_suppression(&mut *store.conn()?, &caller.tenant.id, &email))
+            .await??;
+    if !removed {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            "that address is not on the suppression list",
+        ));
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({"success": true})))
+}
