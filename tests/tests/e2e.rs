@@ -147,9 +147,9 @@ fn follow_the_links(
     maildev: &Maildev,
     mail: &Value,
     db: &TestDatabase,
-    tenant_id: &str,
-    publishable: &str,
+    tenant: &Tenant,
 ) {
+    let (tenant_id, publishable) = (tenant.id.as_str(), tenant.publishable.as_str());
     let text = mail["text"].as_str().unwrap();
     let link_after = |prefix: &str| -> String {
         let start = text
@@ -242,6 +242,39 @@ fn follow_the_links(
         .unwrap()
         .unwrap();
     assert!(after.unsubscribed_at.is_some());
+
+    // The cart's history tells the story, by session id too.
+    let history: Value = client
+        .get(format!("{}/api/v1/carts/sess-email/history", api.base))
+        .header("X-API-Key", &tenant.secret)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let kinds: Vec<&str> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["abandoned", "sent", "clicked", "unsubscribed"],
+        "{history}"
+    );
+    assert_eq!(history["emails"][0]["clicks"], json!(1));
+    let refused = client
+        .get(format!("{}/api/v1/carts/sess-email/history", api.base))
+        .header("X-API-Key", publishable)
+        .send()
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    let missing = client
+        .get(format!("{}/api/v1/carts/nobody/history", api.base))
+        .header("X-API-Key", &tenant.secret)
+        .send()
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
 }
 
 fn recovery_flow(backend: Backend) {
@@ -295,7 +328,7 @@ fn recovery_flow(backend: Backend) {
         .unwrap();
     assert!(mail["subject"].as_str().unwrap().contains("E2E shop"));
     assert!(mail["html"].as_str().unwrap().contains("Product"));
-    follow_the_links(&api, &maildev, &mail, &db, &tenant.id, &tenant.publishable);
+    follow_the_links(&api, &maildev, &mail, &db, &tenant);
     assert_eq!(cart_status(&db, &tenant.id, "sess-email"), "abandoned");
 
     wait_for(

@@ -5,6 +5,7 @@ mod body;
 mod email_provider;
 pub mod error;
 mod health;
+mod history;
 pub mod ingest;
 mod links;
 mod restore;
@@ -35,6 +36,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                 web::scope("/api/v1")
                     .route("/track", web::post().to(track::track))
                     .route("/carts/restore/{token}", web::get().to(restore::restore))
+                    .route("/carts/{id}/history", web::get().to(history::history))
                     .route("/settings/recovery", web::get().to(settings::get))
                     .route("/settings/recovery", web::put().to(settings::put))
                     .route("/suppressions", web::get().to(suppressions::list))

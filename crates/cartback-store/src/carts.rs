@@ -10,6 +10,7 @@ use cartback_domain::{CartFacts, CartItem, CartStatus, SendContext};
 
 use crate::connection::{DbConn, write_transaction};
 use crate::error::{StoreError, StoreResult};
+use crate::events::{CartEventKind, NewCartEvent, record_events};
 use crate::ids::random_id;
 use crate::schema::carts;
 use crate::sql::{dialect, numbered_rows};
@@ -391,6 +392,25 @@ pub fn release_carts(
         releases.push((cart, release));
     }
     apply_releases(conn, &releases, worker, now)?;
+    // The cart's history notes the transitions the releases made.
+    let transitions: Vec<NewCartEvent> = releases
+        .iter()
+        .filter_map(|(cart, release)| {
+            let kind = match release.status {
+                CartStatus::Abandoned => CartEventKind::Abandoned,
+                CartStatus::Expired => CartEventKind::Expired,
+                _ => return None,
+            };
+            (cart.status != release.status.as_str()).then(|| NewCartEvent {
+                tenant_id: cart.tenant_id.clone(),
+                cart_id: cart.id.clone(),
+                kind,
+                step: None,
+                detail: None,
+            })
+        })
+        .collect();
+    record_events(conn, &transitions, now)?;
     Ok(releases.len())
 }
 

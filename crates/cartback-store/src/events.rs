@@ -78,6 +78,53 @@ pub fn record_event(
     Ok(())
 }
 
+/// One event to append, for [`record_events`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCartEvent {
+    pub tenant_id: String,
+    pub cart_id: String,
+    pub kind: CartEventKind,
+    pub step: Option<i32>,
+    pub detail: Option<String>,
+}
+
+/// Appends many events with one statement per few hundred.
+pub fn record_events(
+    conn: &mut DbConn,
+    events: &[NewCartEvent],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    for chunk in events.chunks(500) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|e| {
+                (
+                    cart_events::id.eq(random_id("evt_", 20)),
+                    cart_events::tenant_id.eq(e.tenant_id.clone()),
+                    cart_events::cart_id.eq(e.cart_id.clone()),
+                    cart_events::kind.eq(e.kind.as_str()),
+                    cart_events::step.eq(e.step),
+                    cart_events::detail.eq(e.detail.clone()),
+                    cart_events::created_at.eq(now.naive_utc()),
+                )
+            })
+            .collect();
+        match conn {
+            DbConn::Postgres(pg) => {
+                diesel::insert_into(cart_events::table)
+                    .values(&rows)
+                    .execute(pg)?;
+            }
+            DbConn::Sqlite(sqlite) => {
+                diesel::insert_into(cart_events::table)
+                    .values(&rows)
+                    .execute(sqlite)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A cart's history, oldest first.
 pub fn list_events(
     conn: &mut DbConn,

@@ -12,6 +12,7 @@ use cartback_domain::CartStatus;
 use crate::carts::{CartKey, CartRelease, CartRow, lock_held_carts, release_carts};
 use crate::connection::{DbConn, write_transaction};
 use crate::error::{StoreError, StoreResult};
+use crate::events::{CartEventKind, NewCartEvent, record_events};
 use crate::ids::random_id;
 use crate::links::link_hashes;
 use crate::schema::{carts, recovery_sends};
@@ -453,6 +454,18 @@ fn take_send_rows(
         ready.push((cart.clone(), send, newly_abandoned));
     }
     if !abandon.is_empty() {
+        let abandoned: Vec<NewCartEvent> = steps
+            .iter()
+            .filter(|(cart, _, _)| abandon.contains(&cart.id.as_str()))
+            .map(|(cart, _, _)| NewCartEvent {
+                tenant_id: cart.tenant_id.clone(),
+                cart_id: cart.id.clone(),
+                kind: CartEventKind::Abandoned,
+                step: None,
+                detail: None,
+            })
+            .collect();
+        record_events(conn, &abandoned, now)?;
         diesel::update(
             carts::table
                 .filter(carts::tenant_id.eq_any(&tenants))
@@ -631,20 +644,23 @@ fn note_last_sent(conn: &mut DbConn, finished: &[FinishedSend]) -> StoreResult<(
 }
 
 /// Records a batch's results and lets go of its carts, all in one write
-/// transaction: each send's outcome (only where `worker` still holds it), then every
-/// cart of `release` written as `plan` decides from its current row. Returns how many
+/// transaction: each send's outcome (only where `worker` still holds it), the
+/// worker's `events` for the carts' history, then every cart of `release` written
+/// as `plan` decides from its current row. Returns how many
 /// carts were still held.
 pub fn settle(
     conn: &mut DbConn,
     worker: &str,
     now: DateTime<Utc>,
     finished: &[FinishedSend],
+    events: &[NewCartEvent],
     release: &[CartKey],
     plan: impl FnMut(&CartRow) -> StoreResult<CartRelease>,
 ) -> StoreResult<usize> {
     write_transaction(conn, |conn| {
         finish_sends(conn, worker, now, finished)?;
         note_last_sent(conn, finished)?;
+        record_events(conn, events, now)?;
         release_carts(conn, release, worker, now, plan)
     })
 }

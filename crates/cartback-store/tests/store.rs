@@ -15,6 +15,7 @@ use cartback_store::carts::{
     CartKey, CartRelease, CartUpsert, claim_due_carts, count_carts, find_cart,
     find_cart_by_session, release_cart, upsert_cart, upsert_carts,
 };
+use cartback_store::events::{CartEventKind, NewCartEvent, list_events};
 use cartback_store::orders::{NewOrder, record_order};
 use cartback_store::sends::{
     BatchTenants, FinishedSend, SendDecision, SendResult, StartSend, finish_sent,
@@ -621,13 +622,30 @@ on_both_backends!(
             .cloned()
             .chain(std::iter::once(claimed_last.clone()))
             .collect();
-        let held = settle(&mut conn, "w1", now, &finished, &release, |row| {
-            Ok(CartRelease {
-                status: row.status().unwrap(),
-                next_step: 1,
-                next_action_at: None,
-            })
-        })
+        let history = vec![NewCartEvent {
+            tenant_id: ready[0].0.tenant_id.clone(),
+            cart_id: ready[0].0.cart_id.clone(),
+            kind: CartEventKind::Sent,
+            step: Some(0),
+            detail: Some("file".into()),
+        }];
+        // Settled a moment after the start: the history is ordered by time.
+        let later = now + TimeDelta::milliseconds(5);
+        let held = settle(
+            &mut conn,
+            "w1",
+            later,
+            &finished,
+            &history,
+            &release,
+            |row| {
+                Ok(CartRelease {
+                    status: row.status().unwrap(),
+                    next_step: 1,
+                    next_action_at: None,
+                })
+            },
+        )
         .unwrap();
         assert_eq!(held, 4, "the cart w1 never held is left alone");
         let status_of = |conn: &mut DbConn, key: &CartKey| {
@@ -644,6 +662,13 @@ on_both_backends!(
             ("sent".into(), Some("m-0".into()), None)
         );
         assert_eq!(status_of(&mut conn, &ready[1].0).0, "retry");
+        // The cart's history: abandoned when its send was taken, then sent.
+        let kinds: Vec<String> = list_events(&mut conn, &ready[0].0.tenant_id, &ready[0].0.cart_id)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds, ["abandoned", "sent"]);
         assert_eq!(status_of(&mut conn, &ready[2].0).0, "dead");
         for key in &keys {
             let cart = find_cart(&mut conn, &key.tenant_id, &key.cart_id)
@@ -754,7 +779,7 @@ on_both_backends!(
                 coupon_code: None,
             },
         }];
-        settle(&mut conn, "w1", now, &finished, &keys, |row| {
+        settle(&mut conn, "w1", now, &finished, &[], &keys, |row| {
             Ok(CartRelease {
                 status: row.status().unwrap(),
                 next_step: row.next_step as u32 + u32::from(row.id == emailed_cart.id),

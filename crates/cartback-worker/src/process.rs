@@ -8,9 +8,12 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::task::JoinSet;
 
-use cartback_domain::{CartStatus, RecoveryPolicy, SendContext, evaluate_with, retry_delay};
+use cartback_domain::{
+    CartStatus, Evaluation, RecoveryPolicy, SendContext, evaluate_with, retry_delay,
+};
 use cartback_email::{EmailError, SendReceipt};
 use cartback_store::carts::{CartKey, CartRelease, CartRow};
+use cartback_store::events::{CartEventKind, NewCartEvent};
 use cartback_store::sends::{
     BatchTenants, FinishedSend, SendDecision, SendResult, SendRow, ShopperFacts, StartSend, settle,
     start_sends,
@@ -95,6 +98,33 @@ fn start_context(row: &CartRow, shopper: &ShopperFacts, policy: &RecoveryPolicy)
     }
 }
 
+/// The history entry of a cart that gets no email now: waiting for quiet hours
+/// (until when), or skipped with the reason. None when it is simply not due yet.
+fn no_send_event(row: &CartRow, evaluation: &Evaluation) -> Option<NewCartEvent> {
+    let (kind, detail) = if let Some(waiting) = evaluation.waiting {
+        let until = evaluation
+            .wake_at
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default();
+        (
+            CartEventKind::Waiting,
+            format!("{} until {until}", waiting.as_str()),
+        )
+    } else {
+        (
+            CartEventKind::Skipped,
+            evaluation.no_send?.as_str().to_owned(),
+        )
+    };
+    Some(NewCartEvent {
+        tenant_id: row.tenant_id.clone(),
+        cart_id: row.id.clone(),
+        kind,
+        step: i32::try_from(row.next_step).ok(),
+        detail: Some(detail),
+    })
+}
+
 /// One email on its way out.
 struct Delivery {
     tenant: Tenant,
@@ -149,6 +179,7 @@ impl Batch {
             .collect();
 
         let mut release: Vec<CartKey> = Vec::with_capacity(claimed.len());
+        let mut events: Vec<NewCartEvent> = Vec::new();
         let mut outcomes: HashMap<String, CartOutcome> = HashMap::new();
         let mut wanted: Vec<CartKey> = Vec::new();
         for cart in &claimed {
@@ -167,25 +198,35 @@ impl Batch {
                 wanted.push(CartKey::of(cart));
             } else {
                 if evaluation.transition == Some(CartStatus::Abandoned) {
-                    tracing::info!(cart = %cart.id, reason = ?evaluation.no_send, "cart abandoned");
+                    tracing::info!(cart = %cart.id, reason = evaluation.reason(), "cart abandoned");
                 }
+                events.extend(no_send_event(cart, &evaluation));
                 release.push(CartKey::of(cart));
             }
         }
 
         let phase = std::time::Instant::now();
         let deliveries = self
-            .start(wanted, &tenants, now, &mut release, &mut outcomes)
+            .start(
+                wanted,
+                &tenants,
+                now,
+                &mut release,
+                &mut outcomes,
+                &mut events,
+            )
             .await?;
         let start_ms = phase.elapsed().as_millis();
         let emails = deliveries.len();
         let phase = std::time::Instant::now();
         let finished = self
-            .deliver_all(deliveries, &mut release, &mut outcomes)
+            .deliver_all(deliveries, &mut release, &mut outcomes, &mut events)
             .await;
         let deliver_ms = phase.elapsed().as_millis();
         let phase = std::time::Instant::now();
-        let settled = self.settle(finished, release, tenants, outcomes).await;
+        let settled = self
+            .settle(finished, events, release, tenants, outcomes)
+            .await;
         tracing::debug!(
             carts = claimed.len(),
             emails,
@@ -206,6 +247,7 @@ impl Batch {
         now: DateTime<Utc>,
         release: &mut Vec<CartKey>,
         outcomes: &mut HashMap<String, CartOutcome>,
+        events: &mut Vec<NewCartEvent>,
     ) -> Result<Vec<Delivery>, WorkerError> {
         if wanted.is_empty() {
             return Ok(Vec::new());
@@ -229,9 +271,10 @@ impl Batch {
                 .collect(),
         };
         let keys = wanted.clone();
-        let (started, contexts) = self
+        let (started, contexts, skipped) = self
             .blocking(move |store| {
                 let mut contexts: HashMap<String, SendContext> = HashMap::new();
+                let mut skipped: Vec<NewCartEvent> = Vec::new();
                 let started = start_sends(
                     &mut *store.conn()?,
                     &keys,
@@ -248,15 +291,19 @@ impl Batch {
                         let context = start_context(fresh, shopper, policy);
                         contexts.insert(fresh.id.clone(), context);
                         let evaluation = evaluate_with(&fresh.facts()?, &context, policy, now);
+                        if evaluation.send_now.is_none() {
+                            skipped.extend(no_send_event(fresh, &evaluation));
+                        }
                         Ok(evaluation.send_now.map(|step| SendDecision {
                             step,
                             mark_abandoned: evaluation.transition == Some(CartStatus::Abandoned),
                         }))
                     },
                 )?;
-                Ok((started, contexts))
+                Ok((started, contexts, skipped))
             })
             .await?;
+        events.extend(skipped);
         for (cart_id, context) in contexts {
             outcomes.entry(cart_id).or_default().shopper = Some(context);
         }
@@ -318,6 +365,7 @@ impl Batch {
         deliveries: Vec<Delivery>,
         release: &mut Vec<CartKey>,
         outcomes: &mut HashMap<String, CartOutcome>,
+        events: &mut Vec<NewCartEvent>,
     ) -> Vec<FinishedSend> {
         let mut tasks = JoinSet::new();
         for delivery in deliveries {
@@ -338,6 +386,20 @@ impl Batch {
             let entry = outcomes.entry(delivered.cart.id.clone()).or_default();
             entry.finished_step = outcome.finished_step;
             entry.retry = outcome.retry;
+            let history = match &result {
+                SendResult::Sent { provider, .. } => Some((CartEventKind::Sent, provider.clone())),
+                SendResult::Dead { error } => Some((CartEventKind::Failed, error.clone())),
+                SendResult::Retry { .. } => None,
+            };
+            if let Some((kind, detail)) = history {
+                events.push(NewCartEvent {
+                    tenant_id: delivered.cart.tenant_id.clone(),
+                    cart_id: delivered.cart.id.clone(),
+                    kind,
+                    step: Some(delivered.send.step),
+                    detail: Some(detail),
+                });
+            }
             release.push(CartKey::of(&delivered.cart));
             finished.push(FinishedSend {
                 send_id: delivered.send.id.clone(),
@@ -430,6 +492,7 @@ impl Batch {
     async fn settle(
         &self,
         finished: Vec<FinishedSend>,
+        events: Vec<NewCartEvent>,
         release: Vec<CartKey>,
         tenants: HashMap<String, (Tenant, RecoveryPolicy)>,
         outcomes: HashMap<String, CartOutcome>,
@@ -441,7 +504,7 @@ impl Batch {
             .into_iter()
             .map(|(id, (_, policy))| (id, policy))
             .collect();
-        let shared = std::sync::Arc::new((finished, release, policies, outcomes));
+        let shared = std::sync::Arc::new((finished, events, release, policies, outcomes));
         let mut pause = Duration::from_millis(50);
         let mut attempt = 1;
         loop {
@@ -449,13 +512,14 @@ impl Batch {
             let batch = shared.clone();
             let result = self
                 .blocking(move |store| {
-                    let (finished, release, policies, outcomes) = &*batch;
+                    let (finished, events, release, policies, outcomes) = &*batch;
                     let now = Utc::now();
                     settle(
                         &mut *store.conn()?,
                         &worker,
                         now,
                         finished,
+                        events,
                         release,
                         |row| {
                             let policy = policies.get(&row.tenant_id).ok_or_else(|| {
@@ -472,9 +536,9 @@ impl Batch {
                 .await;
             match result {
                 Ok(held) => {
-                    if held < shared.1.len() {
+                    if held < shared.2.len() {
                         tracing::warn!(
-                            lost = shared.1.len() - held,
+                            lost = shared.2.len() - held,
                             "leases lost before release; other workers own those carts"
                         );
                     }

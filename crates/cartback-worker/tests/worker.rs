@@ -312,8 +312,40 @@ async fn one_sequence_per_shopper_and_consent_respected(backend: Backend) {
             .iter()
             .any(|e| e.contains("refused@example.com") || e.contains("unasked@example.com"))
     );
-    // The first cart (setup's, locale de-DE) speaks German whichever cart won.
     assert_eq!(emails.len(), 1);
+    // Each decision is in the cart's history with its reason.
+    let mut conn = store.conn().unwrap();
+    let reasons = |conn: &mut cartback_store::DbConn, session: &str| -> Vec<String> {
+        let cart = cartback_store::carts::find_cart_by_session(conn, &tenant.id, session)
+            .unwrap()
+            .unwrap();
+        cartback_store::events::list_events(conn, &tenant.id, &cart.id)
+            .unwrap()
+            .into_iter()
+            .map(|e| format!("{} {}", e.kind, e.detail.unwrap_or_default()))
+            .collect()
+    };
+    assert!(reasons(&mut conn, "s-4").contains(&"skipped no_consent".to_owned()));
+    assert!(reasons(&mut conn, "s-5").contains(&"skipped no_consent".to_owned()));
+    let sam: Vec<Vec<String>> = ["s-1", "s-2", "s-3"]
+        .iter()
+        .map(|s| reasons(&mut conn, s))
+        .collect();
+    assert_eq!(
+        sam.iter()
+            .filter(|h| h.iter().any(|e| e.starts_with("sent")))
+            .count(),
+        1,
+        "{sam:?}"
+    );
+    assert_eq!(
+        sam.iter()
+            .filter(|h| h.contains(&"skipped cooldown".to_owned()))
+            .count(),
+        2,
+        "{sam:?}"
+    );
+    drop(conn);
     assert_eq!(
         cartback_store::sends::count_sends(
             &mut store.conn().unwrap(),
