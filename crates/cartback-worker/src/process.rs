@@ -120,7 +120,7 @@ fn no_send_event(row: &CartRow, evaluation: &Evaluation) -> Option<NewCartEvent>
         tenant_id: row.tenant_id.clone(),
         cart_id: row.id.clone(),
         kind,
-        step: i32::try_from(row.next_step).ok(),
+        step: Some(row.next_step),
         detail: Some(detail),
     })
 }
