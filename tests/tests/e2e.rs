@@ -632,11 +632,59 @@ fn recovery_settings(backend: Backend) {
             "--tenant",
             &tenant.id,
             "--policy",
-            r#"{"steps":[{"delayMs":1000}],"maxEmailsPerCart":1}"#,
+            r#"{"steps":[{"delayMs":1000}],"maxEmailsPerCart":1,"stepSettings":[{"coupon":{"kind":"static","code":"WELCOME10"}}]}"#,
         ],
     );
+    // Previews: the saved settings, another language, a tried-out design.
+    let preview = |key: &str, body: Value| -> (u16, Value) {
+        let response = api
+            .http
+            .post(format!("{}/api/v1/templates/preview", api.base))
+            .header("X-API-Key", key)
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(Value::Null))
+    };
+    let (status, shown) = preview(&tenant.secret, json!({"step": 1, "locale": "de-DE"}));
+    assert_eq!(status, 200, "{shown}");
+    assert!(
+        shown["text"].as_str().unwrap().contains("Warenkorb"),
+        "{shown}"
+    );
+    assert!(
+        shown["text"].as_str().unwrap().contains("WELCOME10"),
+        "the step's coupon: {shown}"
+    );
+    assert_eq!(shown["design"], json!("text_first"));
+    let (status, tried) = preview(&tenant.secret, json!({"design": "product_grid", "step": 2}));
+    assert_eq!((status, &tried["design"]), (200, &json!("product_grid")));
+    assert!(!tried["subject"].as_str().unwrap().is_empty());
+    for (body, field) in [
+        (json!({"step": 11}), "step"),
+        (json!({"locale": "dutch please"}), "locale"),
+        (json!({"email": {"brandColor": "blue"}}), "email"),
+        (json!({"colour": "red"}), "body"),
+    ] {
+        let (status, refused) = preview(&tenant.secret, body);
+        assert_eq!(status, 422, "{refused}");
+        assert_eq!(
+            refused["error"]["details"][0]["field"],
+            json!(field),
+            "{refused}"
+        );
+    }
+    assert_eq!(preview(&tenant.secret, json!({"cartId": "nope"})).0, 404);
+    assert_eq!(preview(&tenant.publishable, json!({})).0, 403);
+
     let (_, after) = call(reqwest::Method::GET, &tenant.secret, None);
     assert_eq!(after["policy"]["steps"], json!([{"delayMs": 1000}]));
+    assert_eq!(
+        after["policy"]["stepSettings"][0]["coupon"]["code"],
+        json!("WELCOME10")
+    );
     assert_eq!(after["email"]["design"], json!("text_first"));
 }
 

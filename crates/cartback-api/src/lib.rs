@@ -8,6 +8,7 @@ mod health;
 mod history;
 pub mod ingest;
 mod links;
+mod preview;
 mod restore;
 mod settings;
 pub mod state;
@@ -37,6 +38,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/track", web::post().to(track::track))
                     .route("/carts/restore/{token}", web::get().to(restore::restore))
                     .route("/carts/{id}/history", web::get().to(history::history))
+                    .route("/templates/preview", web::post().to(preview::preview))
                     .route("/settings/recovery", web::get().to(settings::get))
                     .route("/settings/recovery", web::put().to(settings::put))
                     .route("/suppressions", web::get().to(suppressions::list))

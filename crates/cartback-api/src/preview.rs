@@ -1,0 +1,142 @@
+//! `POST /api/v1/templates/preview`: renders any step of the tenant's recovery
+//! email — its saved settings, or settings being edited — for a sample cart or
+//! one of its real carts, as HTML and text. Nothing is sent or stored; the links
+//! in a preview lead nowhere.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use cartback_domain::{Currency, RecoveryPolicy, TemplateChoice, parse_locale};
+use cartback_store::carts::{find_cart, find_cart_by_session};
+use cartback_store::tenants::find_tenant;
+use cartback_templates::{Coupon, Design, Experience, render_builtin, sample_context};
+
+use crate::email_provider::caller_and_json;
+use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PreviewRequest {
+    /// 1-based step of the sequence (default 1).
+    step: Option<u32>,
+    /// BCP 47 tag; default: the cart's, else the tenant's default language.
+    locale: Option<String>,
+    /// A cart id or session id of the tenant; a sample cart when absent.
+    cart_id: Option<String>,
+    /// Email settings to try instead of the saved ones.
+    email: Option<serde_json::Value>,
+    /// A built-in design to try instead of the step's.
+    design: Option<Design>,
+}
+
+fn problem(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::validation(vec![FieldError {
+        field: field.into(),
+        message: message.into(),
+    }])
+}
+
+pub async fn preview(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (caller, body) = caller_and_json(&state, &request, payload).await?;
+    let asked: PreviewRequest =
+        serde_json::from_slice(&body).map_err(|e| problem("body", e.to_string()))?;
+    let step = asked.step.unwrap_or(1);
+    if !(1..=RecoveryPolicy::MAX_STEPS as u32).contains(&step) {
+        return Err(problem("step", "must be 1 to 10"));
+    }
+    let locale = match asked.locale.as_deref() {
+        Some(text) => Some(parse_locale(text).map_err(|e| problem("locale", e.to_string()))?),
+        None => None,
+    };
+    let store = state.store.clone();
+    let tenant_id = caller.tenant.id.clone();
+    let cart_id = asked.cart_id.clone();
+    let (tenant, cart) = web::block(move || -> cartback_store::StoreResult<_> {
+        let mut conn = store.conn()?;
+        let tenant =
+            find_tenant(&mut conn, &tenant_id)?.ok_or(cartback_store::StoreError::NotFound)?;
+        let cart = match cart_id {
+            None => None,
+            Some(id) => match find_cart(&mut conn, &tenant_id, &id)? {
+                Some(cart) => Some(cart),
+                None => find_cart_by_session(&mut conn, &tenant_id, &id)?,
+            },
+        };
+        Ok((tenant, cart))
+    })
+    .await??;
+    if asked.cart_id.is_some() && cart.is_none() {
+        return Err(ApiError::new(ErrorCode::NotFound, "no such cart"));
+    }
+    let experience: Experience = match asked.email {
+        Some(value) => {
+            serde_json::from_value(value).map_err(|e| problem("email", e.to_string()))?
+        }
+        None => serde_json::from_str(&tenant.experience).unwrap_or_default(),
+    };
+    experience
+        .validate(&tenant.name)
+        .map_err(|e| problem("email", e.to_string()))?;
+    let policy = tenant.recovery_policy()?;
+    let index = step - 1;
+    let locale = locale
+        .or_else(|| cart.as_ref().and_then(|c| c.locale.clone()))
+        .or_else(|| experience.default_locale.clone())
+        .unwrap_or_else(|| "en".to_owned());
+
+    let mut context = sample_context(&locale);
+    context.step = index;
+    context.default_locale = experience.default_locale.clone();
+    let base = format!(
+        "{}://{}",
+        request.connection_info().scheme(),
+        request.connection_info().host()
+    );
+    context.recovery_url = format!("{base}/r/preview");
+    context.unsubscribe_url = format!("{base}/u/preview");
+    if let Some(cart) = &cart {
+        context.items = cart.items()?;
+        context.currency = Currency::parse(&cart.currency)
+            .map_err(|e| ApiError::internal(format!("cart currency: {e}")))?;
+        context.total_minor = cart.total_minor;
+        context.customer_name = cart.customer_name.clone();
+    }
+    context.coupon = policy
+        .settings_for(index)
+        .coupon
+        .as_ref()
+        .map(|rule| Coupon {
+            code: rule.code_for("PREVIEW0"),
+            description: None,
+        });
+    let design =
+        asked
+            .design
+            .unwrap_or_else(|| match policy.settings_for(index).template_choice() {
+                Some(Ok(TemplateChoice::Builtin(name))) => {
+                    name.parse().unwrap_or(experience.design)
+                }
+                _ => experience.design,
+            });
+    let rendered = render_builtin(
+        design,
+        &experience.branding(&tenant.name),
+        experience.copy_for(&locale, index),
+        &context,
+    )
+    .map_err(|e| problem("email", e.to_string()))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "success": true,
+        "step": step,
+        "locale": locale,
+        "design": design,
+        "subject": rendered.subject,
+        "html": rendered.html,
+        "text": rendered.text,
+    })))
+}
