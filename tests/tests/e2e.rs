@@ -773,3 +773,110 @@ fn suppression_list_on_sqlite() {
 fn suppression_list_on_postgres() {
     suppression_list(Backend::Postgres);
 }
+
+/// The whole sequence with the real binaries and maildev: three steps with their
+/// own copy and coupon arrive in order; a one-click unsubscribe after the first
+/// email stops the rest, and so does an order.
+fn three_step_sequence(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let maildev = Maildev::start();
+    let tenant = create_tenant(&db, "1s");
+    let env = [("DATABASE_URL", db.url.clone())];
+    run(
+        "cartback",
+        &env,
+        &[
+            "policy",
+            "set",
+            "--tenant",
+            &tenant.id,
+            "--policy",
+            r#"{"steps":[{"delayMs":1000},{"delayMs":3000},{"delayMs":5000}],"maxEmailsPerCart":3,
+                "stepSettings":[{"coupon":{"kind":"static","code":"STEP1"}},
+                                {"coupon":{"kind":"static","code":"STEP2"}},
+                                {"coupon":{"kind":"static","code":"STEP3"}}]}"#,
+        ],
+    );
+    let api = Api::start(&db);
+    let _worker = worker(&db, &maildev, &[("CARTBACK_PUBLIC_URL", api.base.clone())]);
+    for (session, email) in [
+        ("seq-a", "all@example.com"),
+        ("seq-b", "quits@example.com"),
+        ("seq-c", "buys@example.com"),
+    ] {
+        let (status, body) = api.track(&tenant.secret, &cart_update(session, Some(email)));
+        assert_eq!(status, 200, "{body}");
+    }
+    let mails_to = |address: &str| -> Vec<Value> {
+        let mut mails: Vec<Value> = maildev
+            .emails()
+            .into_iter()
+            .filter(|m| m["to"][0]["address"] == json!(address))
+            .collect();
+        mails.sort_by_key(|m| m["date"].as_str().unwrap_or_default().to_owned());
+        mails
+    };
+    wait_for("the first emails", Duration::from_secs(20), || {
+        mails_to("quits@example.com").len() == 1 && mails_to("buys@example.com").len() == 1
+    });
+    // b unsubscribes with one click; c orders.
+    let first_b = &mails_to("quits@example.com")[0];
+    let text = first_b["text"].as_str().unwrap();
+    let start = text.find(&format!("{}/u/", api.base)).unwrap();
+    let link: String = text[start..].split_whitespace().next().unwrap().to_owned();
+    let done = reqwest::blocking::Client::new()
+        .post(&link)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .unwrap();
+    assert_eq!(done.status().as_u16(), 200);
+    let (status, _) = api.track(
+        &tenant.secret,
+        &json!({"event": "ORDER_COMPLETE", "sessionId": "seq-c", "orderId": "SEQ-1", "total": 100.00}),
+    );
+    assert_eq!(status, 200);
+
+    wait_for("all three emails to a", Duration::from_secs(30), || {
+        mails_to("all@example.com").len() == 3
+    });
+    let a = mails_to("all@example.com");
+    let subjects: Vec<&str> = a.iter().map(|m| m["subject"].as_str().unwrap()).collect();
+    assert_eq!(
+        subjects
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        3,
+        "each step has its own words: {subjects:?}"
+    );
+    for (mail, code) in a.iter().zip(["STEP1", "STEP2", "STEP3"]) {
+        assert!(
+            mail["text"].as_str().unwrap().contains(code),
+            "{code}: {mail}"
+        );
+    }
+    // a's last step is due 2 s after its second: by now b and c would have had
+    // theirs too.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        mails_to("quits@example.com").len(),
+        1,
+        "unsubscribed after step 1"
+    );
+    assert_eq!(
+        mails_to("buys@example.com").len(),
+        1,
+        "ordered after step 1"
+    );
+}
+
+#[test]
+fn three_step_sequence_on_sqlite() {
+    three_step_sequence(Backend::Sqlite);
+}
+
+#[test]
+fn three_step_sequence_on_postgres() {
+    three_step_sequence(Backend::Postgres);
+}
