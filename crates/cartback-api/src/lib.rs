@@ -13,6 +13,7 @@ mod restore;
 mod settings;
 pub mod state;
 mod suppressions;
+mod templates;
 mod track;
 
 use std::net::TcpListener;
@@ -39,6 +40,13 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/carts/restore/{token}", web::get().to(restore::restore))
                     .route("/carts/{id}/history", web::get().to(history::history))
                     .route("/templates/preview", web::post().to(preview::preview))
+                    .route("/templates", web::get().to(templates::list))
+                    .route("/templates/{name}/{locale}", web::get().to(templates::get))
+                    .route("/templates/{name}/{locale}", web::put().to(templates::put))
+                    .route(
+                        "/templates/{name}/{locale}",
+                        web::delete().to(templates::delete),
+                    )
                     .route("/settings/recovery", web::get().to(settings::get))
                     .route("/settings/recovery", web::put().to(settings::put))
                     .route("/suppressions", web::get().to(suppressions::list))

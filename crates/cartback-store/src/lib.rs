@@ -16,6 +16,7 @@ pub mod schema;
 pub mod sends;
 mod sql;
 pub mod suppressions;
+pub mod templates;
 pub mod tenants;
 pub mod testing;
 

@@ -114,8 +114,22 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     email_providers,
     suppressions,
-    cart_events
+    cart_events,
+    custom_templates
 );
+
+diesel::table! {
+    custom_templates (tenant_id, name, locale) {
+        tenant_id -> Text,
+        name -> Text,
+        locale -> Text,
+        subject -> Text,
+        html -> Text,
+        text -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
 
 diesel::table! {
     suppressions (tenant_id, email) {

@@ -2,7 +2,7 @@
 //! rows of those due in one transaction, deliver them concurrently outside any
 //! transaction, then record every result and let go of every cart in one more.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -18,6 +18,7 @@ use cartback_store::sends::{
     BatchTenants, FinishedSend, SendDecision, SendResult, SendRow, ShopperFacts, StartSend, settle,
     start_sends,
 };
+use cartback_store::templates::{TemplateRow, templates_named};
 use cartback_store::tenants::{Tenant, find_tenants};
 use cartback_store::{Store, StoreResult};
 
@@ -25,7 +26,7 @@ use crate::WorkerError;
 use crate::commit::RecordSent;
 use crate::config::WorkerConfig;
 use crate::providers::{ProviderHandle, Providers};
-use crate::render::{coupon_code, render_recovery_email};
+use crate::render::{coupon_code, custom_template_name, render_recovery_email};
 
 /// What a pass learned about one cart that its release must take into account.
 #[derive(Debug, Clone, Copy, Default)]
@@ -130,6 +131,8 @@ struct Delivery {
     tenant: Tenant,
     policy: RecoveryPolicy,
     coupon: Option<String>,
+    /// Every locale of the tenant's own template this step uses, if it uses one.
+    custom: Vec<TemplateRow>,
     cart: CartRow,
     send: SendRow,
     provider: Result<ProviderHandle, EmailError>,
@@ -340,13 +343,50 @@ impl Batch {
                     .collect()
             })
             .await?;
+        // The tenants' own templates the ready steps use, read once per batch.
+        let mut wanted_templates: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (cart, send) in &ready {
+            if let Some((_, policy)) = tenants.get(&cart.tenant_id)
+                && let Some(name) =
+                    custom_template_name(policy, u32::try_from(send.step).unwrap_or(0))
+            {
+                wanted_templates
+                    .entry(cart.tenant_id.clone())
+                    .or_default()
+                    .insert(name.to_owned());
+            }
+        }
+        let custom: Vec<TemplateRow> = if wanted_templates.is_empty() {
+            Vec::new()
+        } else {
+            self.blocking(move |store| {
+                let mut conn = store.conn()?;
+                let mut rows = Vec::new();
+                for (tenant, names) in &wanted_templates {
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    rows.extend(templates_named(&mut conn, tenant, &names)?);
+                }
+                Ok(rows)
+            })
+            .await?
+        };
         Ok(ready
             .into_iter()
             .filter_map(|(cart, send)| {
                 let (tenant, policy) = tenants.get(&cart.tenant_id)?;
                 let provider = handles.get(&cart.tenant_id)?.clone();
                 let step = u32::try_from(send.step).unwrap_or(0);
+                let custom = custom_template_name(policy, step)
+                    .map(|name| {
+                        custom
+                            .iter()
+                            .filter(|t| t.tenant_id == cart.tenant_id && t.name == name)
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 Some(Delivery {
+                    custom,
                     coupon: coupon_code(tenant, policy, &cart, step),
                     tenant: tenant.clone(),
                     policy: policy.clone(),
@@ -562,6 +602,7 @@ async fn deliver(store: Store, config: WorkerConfig, delivery: Delivery) -> Deli
         tenant,
         policy,
         coupon,
+        custom,
         cart,
         send,
         provider,
@@ -585,6 +626,7 @@ async fn deliver(store: Store, config: WorkerConfig, delivery: Delivery) -> Deli
         &cart,
         &send,
         coupon.as_deref(),
+        &custom,
         &config.public_url,
     );
     let message = match rendered {

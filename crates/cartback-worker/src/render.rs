@@ -8,8 +8,12 @@ use cartback_email::{EmailError, EmailMessage, Mailbox};
 use cartback_store::carts::CartRow;
 use cartback_store::links::{LinkPurpose, coupon_seed, link_token};
 use cartback_store::sends::SendRow;
+use cartback_store::templates::TemplateRow;
 use cartback_store::tenants::Tenant;
-use cartback_templates::{Coupon, Design, EmailContext, Experience, render_builtin};
+use cartback_templates::{
+    Coupon, CustomTemplate, Design, EmailContext, Experience, render_builtin, render_custom,
+    resolve_locale,
+};
 
 /// The tenant's stored look and words; unreadable settings fall back to the
 /// built-in ones rather than stop recovery (the api validates them on save).
@@ -33,20 +37,33 @@ pub fn coupon_code(
     Some(rule.code_for(&coupon_seed(&tenant.link_secret, &cart.id, cart.cycle)))
 }
 
-/// The design of `step`: the policy's per-step choice when it names a built-in
-/// design, else the tenant's.
+/// The tenant's own template `step` asks for (`"template": "custom:{name}"`).
+pub fn custom_template_name(policy: &RecoveryPolicy, step: u32) -> Option<&str> {
+    match policy.settings_for(step).template_choice() {
+        Some(Ok(TemplateChoice::Custom(name))) => Some(name),
+        _ => None,
+    }
+}
+
+/// The built-in design of `step`: the policy's per-step choice when it names one,
+/// else the tenant's.
 fn design_for(policy: &RecoveryPolicy, experience: &Experience, step: u32) -> Design {
     match policy.settings_for(step).template_choice() {
         Some(Ok(TemplateChoice::Builtin(name))) => name.parse().unwrap_or(experience.design),
-        Some(Ok(TemplateChoice::Custom(name))) => {
-            tracing::warn!(
-                template = name,
-                "custom templates are not stored yet; using the tenant's design"
-            );
-            experience.design
-        }
         _ => experience.design,
     }
+}
+
+/// Of the locales a custom template exists in, the one for `locale` (exact tag,
+/// language, then the tenant's default language, then English).
+fn custom_for<'a>(
+    templates: &'a [TemplateRow],
+    locale: &str,
+    default_locale: Option<&str>,
+) -> Option<&'a TemplateRow> {
+    let locales: Vec<&str> = templates.iter().map(|t| t.locale.as_str()).collect();
+    let chosen = resolve_locale(locale, &locales, default_locale.unwrap_or("en"))?;
+    templates.iter().find(|t| t.locale == chosen)
 }
 
 /// Builds the email for `send` of `cart` with its `coupon`; `public_url` is where
@@ -57,6 +74,7 @@ pub fn render_recovery_email(
     cart: &CartRow,
     send: &SendRow,
     coupon: Option<&str>,
+    custom: &[TemplateRow],
     public_url: &str,
 ) -> Result<EmailMessage, EmailError> {
     let Some(email) = cart.customer_email.clone() else {
@@ -103,12 +121,30 @@ pub fn render_recovery_email(
         payment_link: None,
     };
     let branding = experience.branding(&tenant.name);
-    let rendered = render_builtin(
-        design_for(policy, &experience, step),
-        &branding,
-        experience.copy_for(&locale, step),
-        &context,
-    )
+    let custom = custom_template_name(policy, step).and_then(|name| {
+        let found = custom_for(custom, &locale, experience.default_locale.as_deref());
+        if found.is_none() {
+            tracing::warn!(template = name, %locale, "no such custom template in a fitting locale; using the built-in design");
+        }
+        found
+    });
+    let rendered = match custom {
+        Some(row) => render_custom(
+            &CustomTemplate {
+                subject: row.subject.clone(),
+                html: row.html.clone(),
+                text: row.text.clone(),
+            },
+            &branding,
+            &context,
+        ),
+        None => render_builtin(
+            design_for(policy, &experience, step),
+            &branding,
+            experience.copy_for(&locale, step),
+            &context,
+        ),
+    }
     .map_err(|e| EmailError::InvalidMessage(format!("rendering the email: {e}")))?;
     Ok(EmailMessage {
         from: Mailbox {

@@ -394,6 +394,49 @@ async fn coupons_reach_the_email_and_the_send_row(backend: Backend) {
     assert!(eml.contains(&code), "{eml}");
 }
 
+/// A step that names the tenant's own template renders it in the fitting locale.
+async fn a_custom_template_is_used_in_the_carts_language(backend: Backend) {
+    let mut policy = RecoveryPolicy::with_single_delay(TimeDelta::seconds(1));
+    policy.step_settings = vec![cartback_domain::StepSettings {
+        template: Some("custom:winback".to_owned()),
+        coupon: None,
+    }];
+    let (_db, store, tenant, _) = setup(backend, policy);
+    let mut conn = store.conn().unwrap();
+    for (locale, greeting) in [("en", "Hello"), ("de", "Hallo")] {
+        cartback_store::templates::save_template(
+            &mut conn,
+            &tenant.id,
+            "winback",
+            locale,
+            cartback_store::templates::TemplateParts {
+                subject: &format!("{greeting} from {{{{ shop_name }}}}"),
+                html: &format!("<p>{greeting} {{{{ customer_name }}}}, <a href=\"{{{{ recovery_url }}}}\">back</a> <a href=\"{{{{ unsubscribe_url }}}}\">stop</a></p>"),
+                text: &format!("{greeting} {{{{ customer_name }}}}: {{{{ recovery_url }}}} / {{{{ unsubscribe_url }}}}"),
+            },
+            Utc::now(),
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let outbox = tempfile::tempdir().unwrap();
+    let worker = Worker::new(
+        store.clone(),
+        Arc::new(FileProvider::new(outbox.path())),
+        config(),
+    );
+    drain(&worker).await;
+    let eml = std::fs::read_dir(outbox.path())
+        .unwrap()
+        .flatten()
+        .map(|f| std::fs::read_to_string(f.path()).unwrap())
+        .next()
+        .unwrap();
+    // The cart's locale is de-DE: the German version, with the shop's name.
+    assert!(eml.contains("Subject: Hallo from Shop"), "{eml}");
+    assert!(eml.contains("Hallo Sam"), "{eml}");
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -416,4 +459,5 @@ on_both_backends!(
     file_outbox_gets_one_email_per_step,
     one_sequence_per_shopper_and_consent_respected,
     coupons_reach_the_email_and_the_send_row,
+    a_custom_template_is_used_in_the_carts_language,
 );

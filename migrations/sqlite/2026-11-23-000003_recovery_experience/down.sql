@@ -1,3 +1,4 @@
+DROP TABLE custom_templates;
 DROP TABLE cart_events;
 DROP TABLE suppressions;
 DROP INDEX recovery_sends_unsubscribe_token_idx;

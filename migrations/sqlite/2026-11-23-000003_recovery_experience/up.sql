@@ -45,3 +45,17 @@ CREATE TABLE cart_events (
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX cart_events_cart_idx ON cart_events (tenant_id, cart_id, created_at);
+
+-- A tenant's own email templates (minijinja; html may be MJML), one per name and
+-- locale, validated when saved.
+CREATE TABLE custom_templates (
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    locale TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    html TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (tenant_id, name, locale)
+);

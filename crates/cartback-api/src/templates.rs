@@ -1,0 +1,160 @@
+//! `/api/v1/templates/{name}/{locale}`: a tenant's own email templates
+//! (minijinja; the html part may be MJML). Each is compiled and rendered against
+//! sample carts when saved; a template error is a 422 naming the part and line.
+//! A policy step uses one with `"template": "custom:{name}"`. Secret key.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{SecondsFormat, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use cartback_domain::parse_locale;
+use cartback_store::templates::{
+    TemplateParts, delete_template, list_templates, save_template, templates_named,
+};
+use cartback_templates::{CustomTemplate, validate_custom};
+
+use crate::email_provider::{caller_and_json, secret_caller};
+use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateBody {
+    subject: String,
+    html: String,
+    text: String,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::validation(vec![FieldError {
+        field: field.into(),
+        message: message.into(),
+    }])
+}
+
+/// The name and locale of the path, checked: names are 1–64 of `a-z 0-9 _ -`.
+fn name_and_locale(path: (String, String)) -> Result<(String, String), ApiError> {
+    let (name, locale) = path;
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if !valid {
+        return Err(invalid("name", "1 to 64 characters of a-z, 0-9, _ and -"));
+    }
+    let locale = parse_locale(&locale).map_err(|e| invalid("locale", e.to_string()))?;
+    Ok((name, locale))
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let store = state.store.clone();
+    let rows = web::block(move || list_templates(&mut *store.conn()?, &caller.tenant.id)).await??;
+    let listed: Vec<_> = rows
+        .into_iter()
+        .map(|r| {
+            json!({
+                "name": r.name,
+                "locale": r.locale,
+                "updatedAt": r.updated_at.and_utc().to_rfc3339_opts(SecondsFormat::Millis, true),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"success": true, "templates": listed})))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let (name, locale) = name_and_locale(path.into_inner())?;
+    let store = state.store.clone();
+    let wanted = name.clone();
+    let rows =
+        web::block(move || templates_named(&mut *store.conn()?, &caller.tenant.id, &[&wanted]))
+            .await??;
+    let row = rows
+        .into_iter()
+        .find(|r| r.locale == locale)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such template"))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true, "name": row.name, "locale": row.locale,
+        "subject": row.subject, "html": row.html, "text": row.text,
+    })))
+}
+
+pub async fn put(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (name, locale) = name_and_locale(path.into_inner())?;
+    let (caller, body) = caller_and_json(&state, &request, payload).await?;
+    let body: TemplateBody = serde_json::from_slice(&body).map_err(|e| {
+        invalid(
+            "body",
+            format!("expected {{\"subject\", \"html\", \"text\"}}: {e}"),
+        )
+    })?;
+    let template = CustomTemplate {
+        subject: body.subject,
+        html: body.html,
+        text: body.text,
+    };
+    if let Err(error) = validate_custom(&template) {
+        let part = serde_json::to_value(error.part)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "template".to_owned());
+        // The message carries the line ("html, line 3: …").
+        return Err(ApiError::validation(vec![FieldError {
+            field: part,
+            message: error.to_string(),
+        }]));
+    }
+    let store = state.store.clone();
+    let (saved_name, saved_locale) = (name.clone(), locale.clone());
+    web::block(move || {
+        save_template(
+            &mut *store.conn()?,
+            &caller.tenant.id,
+            &saved_name,
+            &saved_locale,
+            TemplateParts {
+                subject: &template.subject,
+                html: &template.html,
+                text: &template.text,
+            },
+            Utc::now(),
+        )
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true, "name": name, "locale": locale, "use": format!("custom:{name}"),
+    })))
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let (name, locale) = name_and_locale(path.into_inner())?;
+    let store = state.store.clone();
+    let removed =
+        web::block(move || delete_template(&mut *store.conn()?, &caller.tenant.id, &name, &locale))
+            .await??;
+    if !removed {
+        return Err(ApiError::new(ErrorCode::NotFound, "no such template"));
+    }
+    Ok(HttpResponse::Ok().json(json!({"success": true})))
+}
