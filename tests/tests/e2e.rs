@@ -22,6 +22,10 @@ struct Tenant {
 }
 
 fn create_tenant(db: &TestDatabase, delay: &str) -> Tenant {
+    create_tenant_with(db, delay, "https://shop.example/cart?src=email")
+}
+
+fn create_tenant_with(db: &TestDatabase, delay: &str, recovery_url: &str) -> Tenant {
     let out = run(
         "cartback",
         &[("DATABASE_URL", db.url.clone())],
@@ -33,7 +37,7 @@ fn create_tenant(db: &TestDatabase, delay: &str) -> Tenant {
             "--from",
             "shop@example.com",
             "--recovery-url",
-            "https://shop.example/cart?src=email",
+            recovery_url,
             "--delay",
             delay,
             "--json",
@@ -658,9 +662,9 @@ fn recovery_settings(backend: Backend) {
         shown["text"].as_str().unwrap().contains("WELCOME10"),
         "the step's coupon: {shown}"
     );
-    assert_eq!(shown["design"], json!("text_first"));
+    assert_eq!(shown["template"], json!("text_first"));
     let (status, tried) = preview(&tenant.secret, json!({"design": "product_grid", "step": 2}));
-    assert_eq!((status, &tried["design"]), (200, &json!("product_grid")));
+    assert_eq!((status, &tried["template"]), (200, &json!("product_grid")));
     assert!(!tried["subject"].as_str().unwrap().is_empty());
     for (body, field) in [
         (json!({"step": 11}), "step"),
@@ -853,7 +857,9 @@ fn suppression_list_on_postgres() {
 fn three_step_sequence(backend: Backend) {
     let db = TestDatabase::new(backend);
     let maildev = Maildev::start();
-    let tenant = create_tenant(&db, "1s");
+    // The shop's cart page, on loopback, so the click can be followed to the end.
+    let shop = HttpStub::start();
+    let tenant = create_tenant_with(&db, "1s", &format!("{}/cart?src=email", shop.base_url));
     let env = [("DATABASE_URL", db.url.clone())];
     run(
         "cartback",
@@ -929,6 +935,21 @@ fn three_step_sequence(backend: Backend) {
             "{code}: {mail}"
         );
     }
+    // The shopper clicks the first email's link in a browser-like client that
+    // follows redirects, and lands on the shop's cart page with session_id.
+    let text = a[0]["text"].as_str().unwrap();
+    let start = text.find(&format!("{}/r/", api.base)).unwrap();
+    let link: String = text[start..].split_whitespace().next().unwrap().to_owned();
+    let landed = reqwest::blocking::get(&link).unwrap();
+    assert_eq!(landed.status().as_u16(), 200);
+    let token = link.rsplit('/').next().unwrap();
+    let visits: Vec<String> = shop.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        visits,
+        [format!(
+            "/cart?src=email&session_id=seq-a&cart_token={token}"
+        )]
+    );
     // a's last step is due 2 s after its second: by now b and c would have had
     // theirs too.
     std::thread::sleep(Duration::from_millis(500));

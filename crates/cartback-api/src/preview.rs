@@ -8,8 +8,12 @@ use serde::Deserialize;
 
 use cartback_domain::{Currency, RecoveryPolicy, TemplateChoice, parse_locale};
 use cartback_store::carts::{find_cart, find_cart_by_session};
+use cartback_store::templates::templates_named;
 use cartback_store::tenants::find_tenant;
-use cartback_templates::{Coupon, Design, Experience, render_builtin, sample_context};
+use cartback_templates::{
+    Coupon, CustomTemplate, Design, Experience, render_builtin, render_custom, resolve_locale,
+    sample_context,
+};
 
 use crate::email_provider::caller_and_json;
 use crate::error::{ApiError, ErrorCode, FieldError};
@@ -114,6 +118,10 @@ pub async fn preview(
             code: rule.code_for("PREVIEW0"),
             description: None,
         });
+    let custom_name = match (&asked.design, policy.settings_for(index).template_choice()) {
+        (None, Some(Ok(TemplateChoice::Custom(name)))) => Some(name.to_owned()),
+        _ => None,
+    };
     let design =
         asked
             .design
@@ -123,18 +131,47 @@ pub async fn preview(
                 }
                 _ => experience.design,
             });
-    let rendered = render_builtin(
-        design,
-        &experience.branding(&tenant.name),
-        experience.copy_for(&locale, index),
-        &context,
-    )
+    // A step that uses the tenant's own template previews it, in the fitting locale.
+    let custom = match custom_name {
+        None => None,
+        Some(name) => {
+            let store = state.store.clone();
+            let tenant_id = tenant.id.clone();
+            let rows = web::block(move || {
+                templates_named(&mut *store.conn()?, &tenant_id, &[name.as_str()])
+            })
+            .await??;
+            let locales: Vec<&str> = rows.iter().map(|r| r.locale.as_str()).collect();
+            let default = experience.default_locale.as_deref().unwrap_or("en");
+            resolve_locale(&locale, &locales, default)
+                .and_then(|chosen| rows.iter().find(|r| r.locale == chosen))
+                .map(|row| CustomTemplate {
+                    subject: row.subject.clone(),
+                    html: row.html.clone(),
+                    text: row.text.clone(),
+                })
+        }
+    };
+    let branding = experience.branding(&tenant.name);
+    let rendered = match &custom {
+        Some(template) => render_custom(template, &branding, &context),
+        None => render_builtin(
+            design,
+            &branding,
+            experience.copy_for(&locale, index),
+            &context,
+        ),
+    }
     .map_err(|e| problem("email", e.to_string()))?;
+    let template = match &custom {
+        Some(_) => policy.settings_for(index).template.clone(),
+        None => Some(design.as_str().to_owned()),
+    };
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "success": true,
         "step": step,
         "locale": locale,
-        "design": design,
+        "template": template,
         "subject": rendered.subject,
         "html": rendered.html,
         "text": rendered.text,
