@@ -437,6 +437,46 @@ async fn a_custom_template_is_used_in_the_carts_language(backend: Backend) {
     assert!(eml.contains("Hallo Sam"), "{eml}");
 }
 
+/// A send due inside the tenant's quiet hours waits for the window to end: no
+/// email now, the cart wakes at the end, and its history says why.
+async fn quiet_hours_postpone_the_send(backend: Backend) {
+    let now = Utc::now();
+    let clock = |t: chrono::DateTime<Utc>| t.format("%H:%M").to_string();
+    let mut policy = RecoveryPolicy::with_single_delay(TimeDelta::seconds(1));
+    policy.quiet_hours = Some(cartback_domain::QuietHours {
+        start: clock(now - TimeDelta::hours(1)),
+        end: clock(now + TimeDelta::hours(1)),
+    });
+    policy.time_zone = "UTC".to_owned();
+    policy.validate().unwrap();
+    let (_db, store, tenant, cart_id) = setup(backend, policy);
+    let outbox = tempfile::tempdir().unwrap();
+    let worker = Worker::new(
+        store.clone(),
+        Arc::new(FileProvider::new(outbox.path())),
+        config(),
+    );
+    drain(&worker).await;
+    assert_eq!(std::fs::read_dir(outbox.path()).unwrap().count(), 0);
+    let mut conn = store.conn().unwrap();
+    let cart = cartback_store::carts::find_cart(&mut conn, &tenant.id, &cart_id)
+        .unwrap()
+        .unwrap();
+    let wake = cart.next_action_at.unwrap().and_utc();
+    assert!(
+        wake > now + TimeDelta::minutes(58) && wake <= now + TimeDelta::minutes(61),
+        "wakes when the window ends: {wake}"
+    );
+    let events = cartback_store::events::list_events(&mut conn, &tenant.id, &cart_id).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "waiting"
+                && e.detail.as_deref().unwrap_or("").starts_with("quiet_hours")),
+        "{events:?}"
+    );
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -460,4 +500,5 @@ on_both_backends!(
     one_sequence_per_shopper_and_consent_respected,
     coupons_reach_the_email_and_the_send_row,
     a_custom_template_is_used_in_the_carts_language,
+    quiet_hours_postpone_the_send,
 );
