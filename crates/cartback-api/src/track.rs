@@ -11,8 +11,8 @@ use serde_json::value::RawValue;
 
 use cartback_domain::{
     CartItem, CartStatus, Currency, CustomerName, EmailAddress, MAX_ITEMS_PER_CART, Money,
-    RecoveryPolicy, SessionId, items_total, next_send_with, on_order, parse_locale,
-    validate_item_id, validate_item_name, validate_link, validate_quantity, validate_unit_price,
+    RecoveryPolicy, SessionId, items_total, next_send_with, parse_locale, validate_item_id,
+    validate_item_name, validate_link, validate_quantity, validate_unit_price,
 };
 use cartback_store::api_keys::KeyKind;
 use cartback_store::carts::CartUpsert;
@@ -457,6 +457,20 @@ async fn order_complete(
     };
     let total = number_text(object, "total", "total", &mut problems)
         .and_then(|text| non_negative_total(text, currency, &mut problems));
+    // Weaker keys for orders placed away from the tracked session: the recovery
+    // link's cart_token, then the shopper's address.
+    let cart_token =
+        optional_string(object, "cartToken", "cartToken", &mut problems).filter(|t| !t.is_empty());
+    if cart_token.as_ref().is_some_and(|t| t.len() > 200) {
+        problems.add("cartToken", "must be at most 200 characters");
+    }
+    let email = optional_string(object, "customerEmail", "customerEmail", &mut problems)
+        .filter(|e| !e.trim().is_empty())
+        .and_then(|e| {
+            EmailAddress::parse(&e)
+                .map_err(|err| problems.add("customerEmail", err.to_string()))
+                .ok()
+        });
     if !problems.0.is_empty() {
         return Err(ApiError::validation(problems.0));
     }
@@ -465,23 +479,18 @@ async fn order_complete(
         tenant_id: tenant.id.clone(),
         order_ref,
         session_id: session.map(SessionId::into_inner),
+        cart_id: None,
+        cart_token,
+        customer_email: email.map(|e| e.as_str().to_owned()),
         total_minor: total.map(|m| m.minor()),
         currency: currency.code().to_owned(),
+        source: "track",
+        attribution_mode: policy.attribution_mode,
+        attribution_window: policy.attribution_window(),
         now: Utc::now(),
     };
     let store = state.store.clone();
-    let outcome = web::block(move || {
-        record_order(&mut *store.conn()?, &new, |cart, history| {
-            Ok(on_order(
-                cart.status()?,
-                history,
-                policy.attribution_mode,
-                policy.attribution_window(),
-                new.now,
-            ))
-        })
-    })
-    .await??;
+    let outcome = web::block(move || record_order(&mut *store.conn()?, &new)).await??;
     let (message, cart_status) = match (&outcome.closed_cart, outcome.duplicate) {
         (_, true) => ("Order already recorded; nothing changed", None),
         (Some((_, status)), false) => (

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod attribution;
 mod cart;
 mod coupon;
 mod currency;
@@ -16,6 +17,7 @@ mod session;
 mod simulation;
 mod template_choice;
 
+pub use attribution::{CartCandidate, MatchedBy, match_order, recovered_revenue};
 pub use cart::{
     AttributionMode, CartStatus, RecoveryHistory, UpdateOutcome, on_cart_update, on_order,
 };

@@ -8,6 +8,8 @@ use crate::connection::DbConn;
 use crate::error::StoreResult;
 use crate::ids::random_id;
 use crate::schema::cart_events;
+use crate::webhooks::{self, HookEvent};
+use serde_json::{Map, Value};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +27,10 @@ pub enum CartEventKind {
     Clicked,
     Unsubscribed,
     Expired,
+    /// An order arrived after a recovery email; `detail` names the order.
+    Recovered,
+    /// An order arrived without a recovery email to thank for it.
+    Converted,
 }
 
 impl CartEventKind {
@@ -38,7 +44,24 @@ impl CartEventKind {
             CartEventKind::Clicked => "clicked",
             CartEventKind::Unsubscribed => "unsubscribed",
             CartEventKind::Expired => "expired",
+            CartEventKind::Recovered => "recovered",
+            CartEventKind::Converted => "converted",
         }
+    }
+
+    /// The webhook event this history entry announces, if any.
+    pub fn webhook_event(self) -> Option<&'static str> {
+        Some(match self {
+            CartEventKind::Abandoned => "cart.abandoned",
+            CartEventKind::Sent => "email.sent",
+            CartEventKind::Failed => "email.failed",
+            CartEventKind::Clicked => "email.clicked",
+            CartEventKind::Unsubscribed => "cart.unsubscribed",
+            CartEventKind::Expired => "cart.expired",
+            CartEventKind::Recovered => "cart.recovered",
+            CartEventKind::Converted => "cart.converted",
+            CartEventKind::Skipped | CartEventKind::Waiting => return None,
+        })
     }
 }
 
@@ -54,7 +77,7 @@ pub struct CartEvent {
     pub created_at: NaiveDateTime,
 }
 
-/// Appends one event to a cart's history.
+/// Appends one event to a cart's history and queues its webhooks.
 pub fn record_event(
     conn: &mut DbConn,
     tenant_id: &str,
@@ -64,6 +87,33 @@ pub fn record_event(
     detail: Option<&str>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    let event = NewCartEvent {
+        tenant_id: tenant_id.to_owned(),
+        cart_id: cart_id.to_owned(),
+        kind,
+        step,
+        detail: detail.map(str::to_owned),
+    };
+    record_event_with(conn, &event, Map::new(), now)
+}
+
+/// [`record_event`] with more fields for the webhook's `data`.
+pub fn record_event_with(
+    conn: &mut DbConn,
+    event: &NewCartEvent,
+    extra: Map<String, Value>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (tenant_id, cart_id, kind, step, detail) = (
+        event.tenant_id.as_str(),
+        event.cart_id.as_str(),
+        event.kind,
+        event.step,
+        event.detail.as_deref(),
+    );
+    if let Some(hook) = hook_event(event, extra) {
+        webhooks::enqueue(conn, &[hook], now)?;
+    }
     diesel::insert_into(cart_events::table)
         .values((
             cart_events::id.eq(random_id("evt_", 20)),
@@ -88,12 +138,45 @@ pub struct NewCartEvent {
     pub detail: Option<String>,
 }
 
-/// Appends many events with one statement per few hundred.
+/// The webhook an event announces: the cart's step and the event's detail go into
+/// `data` under the name that fits the event.
+fn hook_event(event: &NewCartEvent, mut extra: Map<String, Value>) -> Option<HookEvent> {
+    let name = event.kind.webhook_event()?;
+    if let Some(step) = event.step {
+        extra.entry("step").or_insert(Value::from(step));
+    }
+    if let Some(detail) = &event.detail {
+        let key = match event.kind {
+            CartEventKind::Sent => Some("provider"),
+            CartEventKind::Failed => Some("error"),
+            _ => None,
+        };
+        if let Some(key) = key {
+            extra
+                .entry(key)
+                .or_insert_with(|| Value::String(detail.clone()));
+        }
+    }
+    Some(HookEvent {
+        tenant_id: event.tenant_id.clone(),
+        cart_id: event.cart_id.clone(),
+        event: name,
+        extra,
+    })
+}
+
+/// Appends many events with one statement per few hundred, and queues their
+/// webhooks in the same transaction.
 pub fn record_events(
     conn: &mut DbConn,
     events: &[NewCartEvent],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    let hooks: Vec<HookEvent> = events
+        .iter()
+        .filter_map(|e| hook_event(e, Map::new()))
+        .collect();
+    webhooks::enqueue(conn, &hooks, now)?;
     for chunk in events.chunks(500) {
         let rows: Vec<_> = chunk
             .iter()

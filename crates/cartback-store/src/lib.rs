@@ -19,6 +19,7 @@ pub mod suppressions;
 pub mod templates;
 pub mod tenants;
 pub mod testing;
+pub mod webhooks;
 
 pub use connection::{
     Backend, DbConn, DbPool, PooledConn, open_pool, redact_url, write_transaction,

@@ -1,17 +1,28 @@
-//! Orders: recorded once per `(tenant, order reference)`; each closes the matching
-//! open cart as recovered or converted.
+//! Orders: recorded once per `(tenant, order reference)`; each closes the cart it
+//! matches (session, cart id, recovery token, then email: see
+//! [`cartback_domain::match_order`]) as recovered or converted.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::Text;
+use serde_json::{Map, Value};
 
-use cartback_domain::{CartStatus, RecoveryHistory};
+use cartback_domain::{
+    AttributionMode, CartCandidate, CartStatus, MatchedBy, RecoveryHistory, match_order, on_order,
+    recovered_revenue,
+};
 
 use crate::carts::CartRow;
 use crate::connection::{DbConn, write_transaction};
 use crate::error::StoreResult;
+use crate::events::{CartEventKind, NewCartEvent, record_event_with};
 use crate::ids::random_id;
-use crate::schema::{carts, orders};
-use crate::sends::{cancel_waiting_sends, sent_history};
+use crate::links::{LinkPurpose, find_by_token};
+use crate::schema::{carts, orders, recovery_sends};
+use crate::sends::{SendStatus, cancel_waiting_sends};
+use crate::sql::dialect;
+use crate::suppressions::normalize_email;
+use crate::webhooks::major_amount;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = orders)]
@@ -25,17 +36,30 @@ pub struct OrderRow {
     pub currency: String,
     pub attribution: String,
     pub created_at: NaiveDateTime,
+    /// `session`, `cart_id`, `cart_token` or `email`; None when no cart matched.
+    pub matched_by: Option<String>,
+    /// `track` or `stripe`.
+    pub source: String,
+    pub customer_email: Option<String>,
 }
 
-/// A validated ORDER_COMPLETE.
+/// A validated order, from ORDER_COMPLETE or a Stripe event.
 #[derive(Debug, Clone)]
 pub struct NewOrder {
     pub tenant_id: String,
     /// The shop's order id; generated when the shop sent none.
     pub order_ref: Option<String>,
     pub session_id: Option<String>,
+    /// A cart id the shop passed through (Stripe's `client_reference_id`).
+    pub cart_id: Option<String>,
+    /// The recovery token a recovery link carried to the shop (`cart_token`).
+    pub cart_token: Option<String>,
+    pub customer_email: Option<String>,
     pub total_minor: Option<i64>,
     pub currency: String,
+    pub source: &'static str,
+    pub attribution_mode: AttributionMode,
+    pub attribution_window: TimeDelta,
     pub now: DateTime<Utc>,
 }
 
@@ -51,61 +75,78 @@ pub struct OrderOutcome {
     pub cancelled_sends: usize,
 }
 
-/// Records an order and closes the session's open cart with the status `attribute`
-/// picks from the cart and its sent emails (None leaves the cart as it is).
-pub fn record_order(
-    conn: &mut DbConn,
-    new: &NewOrder,
-    attribute: impl FnOnce(&CartRow, &RecoveryHistory) -> StoreResult<Option<CartStatus>>,
-) -> StoreResult<OrderOutcome> {
-    let now = new.now.naive_utc();
-    write_transaction(conn, |conn| {
-        if let Some(order_ref) = &new.order_ref {
-            let existing = orders::table
-                .filter(orders::tenant_id.eq(&new.tenant_id))
-                .filter(orders::order_ref.eq(order_ref))
-                .select(OrderRow::as_select())
-                .first(conn)
-                .optional()?;
-            if let Some(order) = existing {
-                return Ok(OrderOutcome {
+/// Records an order and closes the cart it matches, with its history entry
+/// (`recovered` or `converted`) and the webhooks that announce it, in one
+/// transaction. Two deliveries of the same order racing each other end as one
+/// order and one duplicate.
+pub fn record_order(conn: &mut DbConn, new: &NewOrder) -> StoreResult<OrderOutcome> {
+    match record_order_once(conn, new) {
+        Err(e) if e.is_unique_violation() => {
+            let recorded = match &new.order_ref {
+                Some(order_ref) => find_order(conn, &new.tenant_id, order_ref)?,
+                None => None,
+            };
+            match recorded {
+                Some(order) => Ok(OrderOutcome {
                     order,
                     duplicate: true,
                     closed_cart: None,
                     cancelled_sends: 0,
-                });
+                }),
+                None => Err(e),
             }
         }
-        let cart = match &new.session_id {
-            Some(session_id) => {
-                macro_rules! query {
-                    () => {
-                        carts::table
-                            .filter(carts::tenant_id.eq(&new.tenant_id))
-                            .filter(carts::session_id.eq(session_id))
-                            .select(CartRow::as_select())
-                    };
-                }
-                match conn {
-                    DbConn::Postgres(pg) => query!().for_update().first(pg).optional()?,
-                    DbConn::Sqlite(sqlite) => query!().first(sqlite).optional()?,
-                }
-            }
+        other => other,
+    }
+}
+
+fn record_order_once(conn: &mut DbConn, new: &NewOrder) -> StoreResult<OrderOutcome> {
+    let now = new.now.naive_utc();
+    write_transaction(conn, |conn| {
+        if let Some(order_ref) = &new.order_ref
+            && let Some(order) = find_order(conn, &new.tenant_id, order_ref)?
+        {
+            return Ok(OrderOutcome {
+                order,
+                duplicate: true,
+                closed_cart: None,
+                cancelled_sends: 0,
+            });
+        }
+        let candidates = candidates(conn, new)?;
+        let found: Vec<CartCandidate<usize>> = candidates
+            .iter()
+            .enumerate()
+            .map(|(at, (cart, found_by))| CartCandidate {
+                id: at,
+                found_by: *found_by,
+                status: cart.status().unwrap_or(CartStatus::Expired),
+                deleted: cart.deleted_at.is_some(),
+                last_activity_at: cart.last_activity_at.and_utc(),
+            })
+            .collect();
+        let chosen = match_order(&found, new.now, new.attribution_window)
+            .map(|c| (candidates[c.id].0.clone(), c.found_by));
+        let cart = match chosen {
+            Some((cart, found_by)) => Some((lock_cart(conn, &cart)?, found_by)),
             None => None,
         };
         let mut closed_cart = None;
         let mut cancelled_sends = 0;
         let mut attribution = "unmatched".to_owned();
-        if let Some(cart) = &cart {
-            let (emails_sent, first, last) =
-                sent_history(conn, &new.tenant_id, &cart.id, cart.cycle)?;
-            let history = RecoveryHistory {
-                emails_sent,
-                first_sent_at: first.map(|t| t.and_utc()),
-                last_sent_at: last.map(|t| t.and_utc()),
-                last_clicked_at: None,
-            };
-            match attribute(cart, &history)? {
+        let order_ref = new
+            .order_ref
+            .clone()
+            .unwrap_or_else(|| random_id("auto_", 16));
+        if let Some((cart, found_by)) = &cart {
+            let history = recovery_history(conn, &new.tenant_id, &cart.id, cart.cycle)?;
+            match on_order(
+                cart.status()?,
+                &history,
+                new.attribution_mode,
+                new.attribution_window,
+                new.now,
+            ) {
                 Some(status) => {
                     diesel::update(
                         carts::table
@@ -123,6 +164,20 @@ pub fn record_order(
                         cancel_waiting_sends(conn, &new.tenant_id, &cart.id, new.now)?;
                     attribution = status.as_str().to_owned();
                     closed_cart = Some((cart.id.clone(), status));
+                    let kind = if status == CartStatus::Recovered {
+                        CartEventKind::Recovered
+                    } else {
+                        CartEventKind::Converted
+                    };
+                    let extra = order_fields(new, &order_ref, *found_by, status, &history);
+                    let event = NewCartEvent {
+                        tenant_id: new.tenant_id.clone(),
+                        cart_id: cart.id.clone(),
+                        kind,
+                        step: None,
+                        detail: Some(format!("order {order_ref} ({})", found_by.as_str())),
+                    };
+                    record_event_with(conn, &event, extra, new.now)?;
                 }
                 None => attribution = "already_closed".to_owned(),
             }
@@ -130,16 +185,16 @@ pub fn record_order(
         let order = OrderRow {
             id: random_id("ord_", 20),
             tenant_id: new.tenant_id.clone(),
-            order_ref: new
-                .order_ref
-                .clone()
-                .unwrap_or_else(|| random_id("auto_", 16)),
+            order_ref,
             session_id: new.session_id.clone(),
-            cart_id: cart.as_ref().map(|c| c.id.clone()),
+            cart_id: cart.as_ref().map(|(c, _)| c.id.clone()),
             total_minor: new.total_minor,
             currency: new.currency.clone(),
             attribution,
             created_at: now,
+            matched_by: cart.as_ref().map(|(_, by)| by.as_str().to_owned()),
+            source: new.source.to_owned(),
+            customer_email: new.customer_email.clone(),
         };
         diesel::insert_into(orders::table)
             .values((
@@ -152,6 +207,9 @@ pub fn record_order(
                 orders::currency.eq(&order.currency),
                 orders::attribution.eq(&order.attribution),
                 orders::created_at.eq(now),
+                orders::matched_by.eq(&order.matched_by),
+                orders::source.eq(&order.source),
+                orders::customer_email.eq(&order.customer_email),
             ))
             .execute(conn)?;
         Ok(OrderOutcome {
@@ -160,6 +218,117 @@ pub fn record_order(
             closed_cart,
             cancelled_sends,
         })
+    })
+}
+
+/// What `cart.recovered` / `cart.converted` say about the order.
+fn order_fields(
+    new: &NewOrder,
+    order_ref: &str,
+    found_by: MatchedBy,
+    status: CartStatus,
+    history: &RecoveryHistory,
+) -> Map<String, Value> {
+    let mut extra = Map::new();
+    extra.insert("orderId".into(), Value::String(order_ref.to_owned()));
+    extra.insert("matchedBy".into(), Value::String(found_by.as_str().into()));
+    extra.insert("orderCurrency".into(), Value::String(new.currency.clone()));
+    if let Some(total) = new.total_minor {
+        extra.insert("orderTotal".into(), major_amount(total, &new.currency));
+        extra.insert("orderTotalMinor".into(), Value::from(total));
+    }
+    extra.insert("emailsSent".into(), Value::from(history.emails_sent));
+    if let Some(revenue) = recovered_revenue(status, new.total_minor) {
+        extra.insert("revenue".into(), major_amount(revenue, &new.currency));
+        extra.insert("revenueMinor".into(), Value::from(revenue));
+    }
+    extra
+}
+
+/// Every cart one of the order's keys names.
+fn candidates(conn: &mut DbConn, new: &NewOrder) -> StoreResult<Vec<(CartRow, MatchedBy)>> {
+    let mut found = Vec::new();
+    if let Some(session_id) = &new.session_id {
+        let cart = carts::table
+            .filter(carts::tenant_id.eq(&new.tenant_id))
+            .filter(carts::session_id.eq(session_id))
+            .select(CartRow::as_select())
+            .first(conn)
+            .optional()?;
+        found.extend(cart.map(|c| (c, MatchedBy::Session)));
+    }
+    if let Some(cart_id) = &new.cart_id {
+        let cart = carts::table
+            .filter(carts::tenant_id.eq(&new.tenant_id))
+            .filter(carts::id.eq(cart_id))
+            .select(CartRow::as_select())
+            .first(conn)
+            .optional()?;
+        found.extend(cart.map(|c| (c, MatchedBy::CartId)));
+    }
+    if let Some(token) = &new.cart_token
+        && let Some((_, cart)) = find_by_token(conn, LinkPurpose::Recover, token)?
+        && cart.tenant_id == new.tenant_id
+    {
+        found.push((cart, MatchedBy::CartToken));
+    }
+    if found.is_empty()
+        && let Some(email) = &new.customer_email
+    {
+        let rows: Vec<CartRow> = diesel::sql_query(dialect(
+            conn,
+            "SELECT * FROM carts WHERE tenant_id = $1 AND lower(customer_email) = $2 \
+             AND status IN ('active', 'abandoned') AND deleted_at IS NULL \
+             ORDER BY last_activity_at DESC LIMIT 20",
+        ))
+        .bind::<Text, _>(&new.tenant_id)
+        .bind::<Text, _>(normalize_email(email))
+        .load(conn)?;
+        found.extend(rows.into_iter().map(|c| (c, MatchedBy::Email)));
+    }
+    Ok(found)
+}
+
+/// Re-reads the chosen cart, locked on PostgreSQL until the transaction ends.
+fn lock_cart(conn: &mut DbConn, cart: &CartRow) -> StoreResult<CartRow> {
+    macro_rules! query {
+        () => {
+            carts::table
+                .filter(carts::tenant_id.eq(&cart.tenant_id))
+                .filter(carts::id.eq(&cart.id))
+                .select(CartRow::as_select())
+        };
+    }
+    Ok(match conn {
+        DbConn::Postgres(pg) => query!().for_update().first(pg)?,
+        DbConn::Sqlite(sqlite) => query!().first(sqlite)?,
+    })
+}
+
+/// The sent emails and clicks of the cart's current cycle.
+pub fn recovery_history(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    cart_id: &str,
+    cycle: i32,
+) -> StoreResult<RecoveryHistory> {
+    let rows: Vec<(Option<NaiveDateTime>, Option<NaiveDateTime>)> = recovery_sends::table
+        .filter(recovery_sends::tenant_id.eq(tenant_id))
+        .filter(recovery_sends::cart_id.eq(cart_id))
+        .filter(recovery_sends::cycle.eq(cycle))
+        .filter(recovery_sends::status.eq(SendStatus::Sent.as_str()))
+        .select((recovery_sends::sent_at, recovery_sends::last_clicked_at))
+        .load(conn)?;
+    let sent: Vec<NaiveDateTime> = rows.iter().filter_map(|(s, _)| *s).collect();
+    Ok(RecoveryHistory {
+        emails_sent: u32::try_from(sent.len()).unwrap_or(u32::MAX),
+        first_sent_at: sent.iter().min().map(|t| t.and_utc()),
+        last_sent_at: sent.iter().max().map(|t| t.and_utc()),
+        last_clicked_at: rows
+            .iter()
+            .filter_map(|(_, c)| *c)
+            .max()
+            .map(|t| t.and_utc()),
     })
 }
 

@@ -97,6 +97,9 @@ diesel::table! {
         currency -> Text,
         attribution -> Text,
         created_at -> Timestamp,
+        matched_by -> Nullable<Text>,
+        source -> Text,
+        customer_email -> Nullable<Text>,
     }
 }
 
@@ -115,7 +118,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_providers,
     suppressions,
     cart_events,
-    custom_templates
+    custom_templates,
+    webhook_endpoints,
+    webhook_deliveries,
+    stripe_accounts
 );
 
 diesel::table! {
@@ -166,3 +172,58 @@ diesel::table! {
 }
 
 diesel::joinable!(email_providers -> tenants (tenant_id));
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        tenant_id -> Text,
+        url -> Text,
+        description -> Nullable<Text>,
+        events -> Text,
+        enabled -> Integer,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamp>,
+        disabled_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        tenant_id -> Text,
+        endpoint_id -> Text,
+        event -> Text,
+        cart_id -> Nullable<Text>,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        locked_by -> Nullable<Text>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    stripe_accounts (tenant_id) {
+        tenant_id -> Text,
+        secret_key -> Nullable<Text>,
+        webhook_secrets -> Nullable<Text>,
+        masked -> Text,
+        success_url -> Nullable<Text>,
+        cancel_url -> Nullable<Text>,
+        links_in_emails -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(webhook_endpoints -> tenants (tenant_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(stripe_accounts -> tenants (tenant_id));

@@ -4,16 +4,16 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use diesel::QueryableByName;
 use diesel::RunQueryDsl;
 use diesel::sql_types::Text;
 
-use cartback_domain::{CartItem, CartStatus, RecoveryPolicy};
+use cartback_domain::{AttributionMode, CartStatus};
 use cartback_store::api_keys::{KeyKind, authenticate, create_key, list_keys, revoke_key};
 use cartback_store::carts::{
-    CartKey, CartRelease, CartUpsert, claim_due_carts, count_carts, find_cart,
-    find_cart_by_session, release_cart, upsert_cart, upsert_carts,
+    CartKey, CartRelease, claim_due_carts, count_carts, find_cart, find_cart_by_session,
+    release_cart, upsert_cart, upsert_carts,
 };
 use cartback_store::events::{CartEventKind, NewCartEvent, list_events};
 use cartback_store::orders::{NewOrder, record_order};
@@ -21,75 +21,11 @@ use cartback_store::sends::{
     BatchTenants, FinishedSend, SendDecision, SendResult, StartSend, finish_sent,
     list_sends_for_cart, mark_sent, settle, start_send, start_sends,
 };
-use cartback_store::tenants::{NewTenant, Tenant, create_tenant};
 use cartback_store::testing::TestDatabase;
-use cartback_store::{Backend, DbConn, Store};
+use cartback_store::{Backend, DbConn};
 
-macro_rules! on_both_backends {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-            #[test]
-            fn sqlite() {
-                let db = TestDatabase::new(Backend::Sqlite);
-                ($body)(&db);
-            }
-            #[test]
-            fn postgres() {
-                let db = TestDatabase::new(Backend::Postgres);
-                ($body)(&db);
-            }
-        }
-    };
-}
-
-fn open(db: &TestDatabase) -> Store {
-    let store = Store::open(&db.url, 4).unwrap();
-    store.migrate().unwrap();
-    store
-}
-
-fn tenant(conn: &mut DbConn, name: &str) -> Tenant {
-    create_tenant(
-        conn,
-        &NewTenant {
-            name: name.to_owned(),
-            from_email: "shop@example.com".to_owned(),
-            from_name: None,
-            recovery_url: Some("https://shop.example/cart".to_owned()),
-            policy: RecoveryPolicy::default(),
-        },
-        Utc::now().naive_utc(),
-    )
-    .unwrap()
-}
-
-fn item(id: &str, price: i64) -> CartItem {
-    CartItem {
-        id: id.to_owned(),
-        name: format!("Item {id}"),
-        unit_price_minor: price,
-        quantity: 1,
-        image_url: None,
-        url: None,
-    }
-}
-
-fn upsert(tenant: &Tenant, session: &str, email: Option<&str>, now: DateTime<Utc>) -> CartUpsert {
-    CartUpsert {
-        tenant_id: tenant.id.clone(),
-        session_id: session.to_owned(),
-        items: vec![item("a", 1250)],
-        total_minor: 1250,
-        currency: "USD".to_owned(),
-        customer_email: email.map(str::to_owned),
-        customer_name: None,
-        locale: None,
-        consent: None,
-        now,
-        next_action_at: now + TimeDelta::hours(1),
-    }
-}
+mod common;
+use common::*;
 
 #[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord, Clone)]
 struct Column {
@@ -352,25 +288,29 @@ on_both_backends!(
             tenant_id: shop.id.clone(),
             order_ref: Some("INV-1".to_owned()),
             session_id: Some("s-1".to_owned()),
+            cart_id: None,
+            cart_token: None,
+            customer_email: None,
             total_minor: Some(1250),
             currency: "USD".to_owned(),
+            source: "track",
+            attribution_mode: AttributionMode::Sent,
+            attribution_window: TimeDelta::days(7),
             now,
         };
-        let first = record_order(&mut conn, &order, |_, history| {
-            assert_eq!(history.emails_sent, 0);
-            Ok(Some(CartStatus::Converted))
-        })
-        .unwrap();
+        let first = record_order(&mut conn, &order).unwrap();
         assert!(!first.duplicate);
+        assert_eq!(
+            first.closed_cart.as_ref().map(|(_, s)| *s),
+            Some(CartStatus::Converted)
+        );
+        assert_eq!(first.order.matched_by.as_deref(), Some("session"));
         let cart = find_cart_by_session(&mut conn, &shop.id, "s-1")
             .unwrap()
             .unwrap();
         assert_eq!(cart.status, "converted");
         assert_eq!(cart.next_action_at, None);
-        let second = record_order(&mut conn, &order, |_, _| {
-            panic!("a repeat must not attribute again")
-        })
-        .unwrap();
+        let second = record_order(&mut conn, &order).unwrap();
         assert!(second.duplicate);
         assert_eq!(second.order.id, first.order.id);
         // An order for a session we never saw is still recorded.
@@ -379,7 +319,7 @@ on_both_backends!(
             session_id: Some("nobody".to_owned()),
             ..order
         };
-        let outcome = record_order(&mut conn, &unknown, |_, _| unreachable!()).unwrap();
+        let outcome = record_order(&mut conn, &unknown).unwrap();
         assert_eq!(outcome.order.attribution, "unmatched");
         assert!(outcome.closed_cart.is_none());
         // A new CART_UPDATE on the converted cart starts a new cycle.

@@ -1,0 +1,748 @@
+//! Outgoing webhooks: a tenant's endpoints and the deliveries to them.
+//!
+//! Deliveries are an outbox: they are written in the same transaction as the change
+//! they tell of (a cart's history event, an order), so an event is never announced
+//! without having happened, nor lost after it happened. The worker claims due
+//! deliveries through the `next_attempt_at` index with a lease, exactly like carts.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+use serde_json::{Map, Value, json};
+
+use cartback_domain::{Currency, Money};
+
+use crate::carts::CartRow;
+use crate::connection::DbConn;
+use crate::error::{StoreError, StoreResult};
+use crate::ids::random_id;
+use crate::schema::{carts, webhook_deliveries, webhook_endpoints};
+use crate::sql::dialect;
+
+/// Every event an endpoint can subscribe to.
+pub const WEBHOOK_EVENTS: &[&str] = &[
+    "cart.abandoned",
+    "cart.recovered",
+    "cart.converted",
+    "cart.unsubscribed",
+    "cart.expired",
+    "email.sent",
+    "email.failed",
+    "email.clicked",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = webhook_endpoints)]
+pub struct EndpointRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub url: String,
+    pub description: Option<String>,
+    /// JSON array of event names.
+    pub events: String,
+    pub enabled: i32,
+    /// Sealed with the master key.
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<NaiveDateTime>,
+    pub disabled_reason: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl EndpointRow {
+    pub fn event_names(&self) -> StoreResult<Vec<String>> {
+        serde_json::from_str(&self.events)
+            .map_err(|e| StoreError::Corrupt(format!("webhook endpoint {} events: {e}", self.id)))
+    }
+
+    pub fn wants(&self, event: &str) -> bool {
+        self.event_names()
+            .map(|names| names.iter().any(|n| n == event || n == "*"))
+            .unwrap_or(false)
+    }
+
+    /// The sealed secrets that sign right now, newest first.
+    pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<&str> {
+        let mut secrets = vec![self.secret.as_str()];
+        if let (Some(previous), Some(until)) =
+            (&self.previous_secret, self.previous_secret_expires_at)
+            && until.and_utc() > now
+        {
+            secrets.push(previous);
+        }
+        secrets
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = webhook_deliveries)]
+pub struct DeliveryRow {
+    /// Also the `webhook-id` header: the same on every attempt.
+    pub id: String,
+    pub tenant_id: String,
+    pub endpoint_id: String,
+    pub event: String,
+    pub cart_id: Option<String>,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: Option<NaiveDateTime>,
+    pub locked_by: Option<String>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub delivered_at: Option<NaiveDateTime>,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (or in flight).
+    Pending,
+    Succeeded,
+    /// Out of attempts; a replay tries again.
+    Dead,
+    /// Its endpoint was disabled before it went out.
+    Cancelled,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Succeeded => "succeeded",
+            DeliveryStatus::Dead => "dead",
+            DeliveryStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        Some(match s {
+            "pending" => DeliveryStatus::Pending,
+            "succeeded" => DeliveryStatus::Succeeded,
+            "dead" => DeliveryStatus::Dead,
+            "cancelled" => DeliveryStatus::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+pub struct NewEndpoint<'a> {
+    pub tenant_id: &'a str,
+    pub url: &'a str,
+    pub description: Option<&'a str>,
+    pub events: &'a [String],
+    pub sealed_secret: &'a str,
+    pub enabled: bool,
+    pub now: DateTime<Utc>,
+}
+
+pub fn create_endpoint(conn: &mut DbConn, new: &NewEndpoint<'_>) -> StoreResult<EndpointRow> {
+    let now = new.now.naive_utc();
+    let row = EndpointRow {
+        id: random_id("we_", 20),
+        tenant_id: new.tenant_id.to_owned(),
+        url: new.url.to_owned(),
+        description: new.description.map(str::to_owned),
+        events: serde_json::to_string(new.events)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        enabled: i32::from(new.enabled),
+        secret: new.sealed_secret.to_owned(),
+        previous_secret: None,
+        previous_secret_expires_at: None,
+        disabled_reason: None,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(webhook_endpoints::table)
+        .values((
+            webhook_endpoints::id.eq(&row.id),
+            webhook_endpoints::tenant_id.eq(&row.tenant_id),
+            webhook_endpoints::url.eq(&row.url),
+            webhook_endpoints::description.eq(&row.description),
+            webhook_endpoints::events.eq(&row.events),
+            webhook_endpoints::enabled.eq(row.enabled),
+            webhook_endpoints::secret.eq(&row.secret),
+            webhook_endpoints::created_at.eq(now),
+            webhook_endpoints::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(row)
+}
+
+pub fn list_endpoints(conn: &mut DbConn, tenant_id: &str) -> StoreResult<Vec<EndpointRow>> {
+    Ok(webhook_endpoints::table
+        .filter(webhook_endpoints::tenant_id.eq(tenant_id))
+        .order((webhook_endpoints::created_at, webhook_endpoints::id))
+        .select(EndpointRow::as_select())
+        .load(conn)?)
+}
+
+pub fn get_endpoint(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    id: &str,
+) -> StoreResult<Option<EndpointRow>> {
+    Ok(webhook_endpoints::table
+        .filter(webhook_endpoints::tenant_id.eq(tenant_id))
+        .filter(webhook_endpoints::id.eq(id))
+        .select(EndpointRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// What a PATCH may change; None leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointChanges {
+    pub url: Option<String>,
+    pub description: Option<Option<String>>,
+    pub events: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
+pub fn update_endpoint(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    id: &str,
+    changes: &EndpointChanges,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<EndpointRow>> {
+    crate::write_transaction(conn, |conn| {
+        let Some(mut row) = get_endpoint(conn, tenant_id, id)? else {
+            return Ok(None);
+        };
+        if let Some(url) = &changes.url {
+            row.url = url.clone();
+        }
+        if let Some(description) = &changes.description {
+            row.description = description.clone();
+        }
+        if let Some(events) = &changes.events {
+            row.events =
+                serde_json::to_string(events).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        }
+        if let Some(enabled) = changes.enabled {
+            row.enabled = i32::from(enabled);
+            if enabled {
+                row.disabled_reason = None;
+            } else {
+                row.disabled_reason = Some("disabled by the merchant".to_owned());
+                cancel_pending(conn, tenant_id, id, now)?;
+            }
+        }
+        row.updated_at = now.naive_utc();
+        diesel::update(
+            webhook_endpoints::table
+                .filter(webhook_endpoints::tenant_id.eq(tenant_id))
+                .filter(webhook_endpoints::id.eq(id)),
+        )
+        .set((
+            webhook_endpoints::url.eq(&row.url),
+            webhook_endpoints::description.eq(&row.description),
+            webhook_endpoints::events.eq(&row.events),
+            webhook_endpoints::enabled.eq(row.enabled),
+            webhook_endpoints::disabled_reason.eq(&row.disabled_reason),
+            webhook_endpoints::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+        Ok(Some(row))
+    })
+}
+
+pub fn delete_endpoint(conn: &mut DbConn, tenant_id: &str, id: &str) -> StoreResult<bool> {
+    crate::write_transaction(conn, |conn| {
+        diesel::delete(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::tenant_id.eq(tenant_id))
+                .filter(webhook_deliveries::endpoint_id.eq(id)),
+        )
+        .execute(conn)?;
+        Ok(diesel::delete(
+            webhook_endpoints::table
+                .filter(webhook_endpoints::tenant_id.eq(tenant_id))
+                .filter(webhook_endpoints::id.eq(id)),
+        )
+        .execute(conn)?
+            > 0)
+    })
+}
+
+/// Makes `new_sealed` the signing secret; the old one keeps signing too until
+/// `overlap_until`, so receivers can switch without dropping a delivery.
+pub fn rotate_secret(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    id: &str,
+    new_sealed: &str,
+    overlap_until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<EndpointRow>> {
+    crate::write_transaction(conn, |conn| {
+        let Some(mut row) = get_endpoint(conn, tenant_id, id)? else {
+            return Ok(None);
+        };
+        row.previous_secret = Some(std::mem::replace(&mut row.secret, new_sealed.to_owned()));
+        row.previous_secret_expires_at = (overlap_until > now).then_some(overlap_until.naive_utc());
+        row.updated_at = now.naive_utc();
+        diesel::update(
+            webhook_endpoints::table
+                .filter(webhook_endpoints::tenant_id.eq(tenant_id))
+                .filter(webhook_endpoints::id.eq(id)),
+        )
+        .set((
+            webhook_endpoints::secret.eq(&row.secret),
+            webhook_endpoints::previous_secret.eq(&row.previous_secret),
+            webhook_endpoints::previous_secret_expires_at.eq(row.previous_secret_expires_at),
+            webhook_endpoints::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+        Ok(Some(row))
+    })
+}
+
+fn cancel_pending(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    endpoint_id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    Ok(diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::tenant_id.eq(tenant_id))
+            .filter(webhook_deliveries::endpoint_id.eq(endpoint_id))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
+    )
+    .set((
+        webhook_deliveries::status.eq(DeliveryStatus::Cancelled.as_str()),
+        webhook_deliveries::next_attempt_at.eq(None::<NaiveDateTime>),
+        webhook_deliveries::locked_by.eq(None::<String>),
+        webhook_deliveries::updated_at.eq(now.naive_utc()),
+    ))
+    .execute(conn)?)
+}
+
+/// One page of an endpoint's deliveries, newest first, and how many there are.
+pub fn list_deliveries(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    endpoint_id: &str,
+    status: Option<DeliveryStatus>,
+    page: i64,
+    per_page: i64,
+) -> StoreResult<(Vec<DeliveryRow>, i64)> {
+    macro_rules! filtered {
+        () => {{
+            let mut query = webhook_deliveries::table
+                .filter(webhook_deliveries::tenant_id.eq(tenant_id))
+                .filter(webhook_deliveries::endpoint_id.eq(endpoint_id))
+                .into_boxed();
+            if let Some(status) = status {
+                query = query.filter(webhook_deliveries::status.eq(status.as_str()));
+            }
+            query
+        }};
+    }
+    let total: i64 = match conn {
+        DbConn::Postgres(pg) => filtered!().count().get_result(pg)?,
+        DbConn::Sqlite(sqlite) => filtered!().count().get_result(sqlite)?,
+    };
+    let offset = (page.max(1) - 1) * per_page;
+    let rows = match conn {
+        DbConn::Postgres(pg) => filtered!()
+            .order((
+                webhook_deliveries::created_at.desc(),
+                webhook_deliveries::id.desc(),
+            ))
+            .limit(per_page)
+            .offset(offset)
+            .select(DeliveryRow::as_select())
+            .load(pg)?,
+        DbConn::Sqlite(sqlite) => filtered!()
+            .order((
+                webhook_deliveries::created_at.desc(),
+                webhook_deliveries::id.desc(),
+            ))
+            .limit(per_page)
+            .offset(offset)
+            .select(DeliveryRow::as_select())
+            .load(sqlite)?,
+    };
+    Ok((rows, total))
+}
+
+pub fn get_delivery(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    endpoint_id: &str,
+    id: &str,
+) -> StoreResult<Option<DeliveryRow>> {
+    Ok(webhook_deliveries::table
+        .filter(webhook_deliveries::tenant_id.eq(tenant_id))
+        .filter(webhook_deliveries::endpoint_id.eq(endpoint_id))
+        .filter(webhook_deliveries::id.eq(id))
+        .select(DeliveryRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// What a replay request found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replay {
+    Queued(DeliveryRow),
+    NotFound,
+    /// The endpoint is disabled: enable it first.
+    EndpointDisabled,
+    /// The delivery is still waiting for an attempt.
+    AlreadyPending,
+}
+
+/// Queues one more attempt of a finished delivery, now, with the same webhook-id.
+pub fn replay_delivery(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    endpoint_id: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Replay> {
+    crate::write_transaction(conn, |conn| {
+        let Some(endpoint) = get_endpoint(conn, tenant_id, endpoint_id)? else {
+            return Ok(Replay::NotFound);
+        };
+        let Some(mut row) = get_delivery(conn, tenant_id, endpoint_id, id)? else {
+            return Ok(Replay::NotFound);
+        };
+        if endpoint.enabled == 0 {
+            return Ok(Replay::EndpointDisabled);
+        }
+        if row.status == DeliveryStatus::Pending.as_str() {
+            return Ok(Replay::AlreadyPending);
+        }
+        row.status = DeliveryStatus::Pending.as_str().to_owned();
+        row.next_attempt_at = Some(now.naive_utc());
+        row.updated_at = now.naive_utc();
+        diesel::update(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::tenant_id.eq(tenant_id))
+                .filter(webhook_deliveries::id.eq(id)),
+        )
+        .set((
+            webhook_deliveries::status.eq(&row.status),
+            webhook_deliveries::next_attempt_at.eq(row.next_attempt_at),
+            webhook_deliveries::locked_by.eq(None::<String>),
+            webhook_deliveries::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+        Ok(Replay::Queued(row))
+    })
+}
+
+/// Something that happened to a cart, to announce to the endpoints that want it.
+#[derive(Debug, Clone)]
+pub struct HookEvent {
+    pub tenant_id: String,
+    pub cart_id: String,
+    /// One of [`WEBHOOK_EVENTS`].
+    pub event: &'static str,
+    /// Event-specific fields merged into `data` next to the cart's.
+    pub extra: Map<String, Value>,
+}
+
+/// Writes one delivery per event and subscribed, enabled endpoint. Costs one
+/// indexed read when the tenants have no endpoints; reads the carts only when
+/// someone listens.
+pub fn enqueue(conn: &mut DbConn, events: &[HookEvent], now: DateTime<Utc>) -> StoreResult<usize> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let mut tenants: Vec<&str> = events.iter().map(|e| e.tenant_id.as_str()).collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    let endpoints: Vec<(String, String, String)> = webhook_endpoints::table
+        .filter(webhook_endpoints::tenant_id.eq_any(&tenants))
+        .filter(webhook_endpoints::enabled.eq(1))
+        .select((
+            webhook_endpoints::id,
+            webhook_endpoints::tenant_id,
+            webhook_endpoints::events,
+        ))
+        .load(conn)?;
+    if endpoints.is_empty() {
+        return Ok(0);
+    }
+    let mut by_tenant: HashMap<&str, Vec<(&str, Vec<String>)>> = HashMap::new();
+    for (id, tenant_id, names) in &endpoints {
+        let names: Vec<String> = serde_json::from_str(names).unwrap_or_default();
+        by_tenant
+            .entry(tenant_id.as_str())
+            .or_default()
+            .push((id.as_str(), names));
+    }
+    let wanted: Vec<(&HookEvent, Vec<&str>)> = events
+        .iter()
+        .filter_map(|event| {
+            let targets: Vec<&str> = by_tenant
+                .get(event.tenant_id.as_str())?
+                .iter()
+                .filter(|(_, names)| names.iter().any(|n| n == event.event || n == "*"))
+                .map(|(id, _)| *id)
+                .collect();
+            (!targets.is_empty()).then_some((event, targets))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(0);
+    }
+    let cart_ids: HashSet<&str> = wanted.iter().map(|(e, _)| e.cart_id.as_str()).collect();
+    let cart_ids: Vec<&str> = cart_ids.into_iter().collect();
+    let carts: HashMap<String, CartRow> = carts::table
+        .filter(carts::tenant_id.eq_any(&tenants))
+        .filter(carts::id.eq_any(&cart_ids))
+        .select(CartRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|c| (c.id.clone(), c))
+        .collect();
+    let stamp = now.naive_utc();
+    let mut rows = Vec::new();
+    for (event, targets) in wanted {
+        let Some(cart) = carts.get(&event.cart_id) else {
+            continue;
+        };
+        let payload = event_payload(event.event, now, cart, &event.extra);
+        for endpoint_id in targets {
+            rows.push((
+                webhook_deliveries::id.eq(random_id("msg_", 24)),
+                webhook_deliveries::tenant_id.eq(event.tenant_id.clone()),
+                webhook_deliveries::endpoint_id.eq(endpoint_id.to_owned()),
+                webhook_deliveries::event.eq(event.event),
+                webhook_deliveries::cart_id.eq(Some(cart.id.clone())),
+                webhook_deliveries::payload.eq(payload.clone()),
+                webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+                webhook_deliveries::next_attempt_at.eq(Some(stamp)),
+                webhook_deliveries::created_at.eq(stamp),
+                webhook_deliveries::updated_at.eq(stamp),
+            ));
+        }
+    }
+    let count = rows.len();
+    for chunk in rows.chunks(200) {
+        match conn {
+            DbConn::Postgres(pg) => {
+                diesel::insert_into(webhook_deliveries::table)
+                    .values(chunk)
+                    .execute(pg)?;
+            }
+            DbConn::Sqlite(sqlite) => {
+                diesel::insert_into(webhook_deliveries::table)
+                    .values(chunk)
+                    .execute(sqlite)?;
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// A decimal amount as a JSON number (`129.99`); the exact value is in the
+/// `…Minor` field beside it.
+pub fn major_amount(minor: i64, currency: &str) -> Value {
+    let Ok(currency) = Currency::parse(currency) else {
+        return Value::Null;
+    };
+    let text = Money::from_minor(minor, currency).to_major_string();
+    text.parse::<serde_json::Number>()
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
+}
+
+fn iso(at: NaiveDateTime) -> String {
+    at.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// `{"event", "timestamp", "data": {cart fields…, extra…}}`, Retake's envelope.
+fn event_payload(
+    event: &str,
+    now: DateTime<Utc>,
+    cart: &CartRow,
+    extra: &Map<String, Value>,
+) -> String {
+    let items: Vec<Value> = cart
+        .items()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|item| {
+            let mut line = json!({
+                "id": item.id,
+                "name": item.name,
+                "price": major_amount(item.unit_price_minor, &cart.currency),
+                "priceMinor": item.unit_price_minor,
+                "quantity": item.quantity,
+            });
+            if let Some(image) = item.image_url {
+                line["imageUrl"] = Value::String(image);
+            }
+            if let Some(url) = item.url {
+                line["url"] = Value::String(url);
+            }
+            line
+        })
+        .collect();
+    let mut data = json!({
+        "cartId": cart.id,
+        "sessionId": cart.session_id,
+        "status": cart.status,
+        "items": items,
+        "total": major_amount(cart.total_minor, &cart.currency),
+        "totalMinor": cart.total_minor,
+        "currency": cart.currency,
+        "customerEmail": cart.customer_email,
+        "customerName": cart.customer_name,
+        "locale": cart.locale,
+        "createdAt": iso(cart.created_at),
+        "updatedAt": iso(cart.updated_at),
+        "abandonedAt": cart.abandoned_at.map(iso),
+    });
+    if let Value::Object(fields) = &mut data {
+        for (key, value) in extra {
+            fields.insert(key.clone(), value.clone());
+        }
+    }
+    json!({
+        "event": event,
+        "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "data": data,
+    })
+    .to_string()
+}
+
+/// A claimed delivery with what the worker needs to send it.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub delivery: DeliveryRow,
+    pub endpoint: EndpointRow,
+}
+
+const CLAIM_SQL: &str = "\
+UPDATE webhook_deliveries SET locked_by = $1, next_attempt_at = $2, attempts = attempts + 1 \
+WHERE id IN (SELECT id FROM webhook_deliveries WHERE next_attempt_at <= $3 \
+    ORDER BY next_attempt_at LIMIT $4 {LOCK}) \
+RETURNING *";
+
+/// Takes a lease on up to `limit` due deliveries and counts the attempt.
+pub fn claim_due_deliveries(
+    conn: &mut DbConn,
+    worker: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> StoreResult<Vec<ClaimedDelivery>> {
+    let lock = match conn {
+        DbConn::Postgres(_) => "FOR UPDATE SKIP LOCKED",
+        DbConn::Sqlite(_) => "",
+    };
+    let sql = dialect(conn, &CLAIM_SQL.replace("{LOCK}", lock));
+    let deliveries = diesel::sql_query(sql)
+        .bind::<Text, _>(worker)
+        .bind::<Timestamp, _>(lease_until.naive_utc())
+        .bind::<Timestamp, _>(now.naive_utc())
+        .bind::<BigInt, _>(limit)
+        .load::<DeliveryRow>(conn)?;
+    if deliveries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = deliveries.iter().map(|d| d.endpoint_id.as_str()).collect();
+    let endpoints: HashMap<String, EndpointRow> = webhook_endpoints::table
+        .filter(webhook_endpoints::id.eq_any(&ids))
+        .select(EndpointRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|e| (e.id.clone(), e))
+        .collect();
+    let mut claimed: Vec<ClaimedDelivery> = deliveries
+        .into_iter()
+        .filter_map(|delivery| {
+            let endpoint = endpoints
+                .get(&delivery.endpoint_id)
+                .filter(|e| e.tenant_id == delivery.tenant_id)?
+                .clone();
+            Some(ClaimedDelivery { delivery, endpoint })
+        })
+        .collect();
+    claimed.sort_by(|a, b| a.delivery.created_at.cmp(&b.delivery.created_at));
+    Ok(claimed)
+}
+
+/// How one attempt ended, as the worker decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptResult {
+    pub delivery_id: String,
+    pub tenant_id: String,
+    pub endpoint_id: String,
+    pub status: DeliveryStatus,
+    /// When to try again (only with `Pending`).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    /// Disable the endpoint with this reason (a 410 answer).
+    pub disable_endpoint: Option<String>,
+}
+
+/// Records attempts, for deliveries `worker` still holds, in one transaction.
+pub fn finish_attempts(
+    conn: &mut DbConn,
+    worker: &str,
+    results: &[AttemptResult],
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let stamp = now.naive_utc();
+    crate::write_transaction(conn, |conn| {
+        let mut finished = 0;
+        for result in results {
+            let delivered_at = (result.status == DeliveryStatus::Succeeded).then_some(stamp);
+            finished += diesel::update(
+                webhook_deliveries::table
+                    .filter(webhook_deliveries::tenant_id.eq(&result.tenant_id))
+                    .filter(webhook_deliveries::id.eq(&result.delivery_id))
+                    .filter(webhook_deliveries::locked_by.eq(worker)),
+            )
+            .set((
+                webhook_deliveries::status.eq(result.status.as_str()),
+                webhook_deliveries::next_attempt_at
+                    .eq(result.next_attempt_at.map(|t| t.naive_utc())),
+                webhook_deliveries::locked_by.eq(None::<String>),
+                webhook_deliveries::last_status_code.eq(result.status_code.map(i32::from)),
+                webhook_deliveries::last_error.eq(&result.error),
+                webhook_deliveries::updated_at.eq(stamp),
+                webhook_deliveries::delivered_at.eq(delivered_at),
+            ))
+            .execute(conn)?;
+            if let Some(reason) = &result.disable_endpoint {
+                diesel::update(
+                    webhook_endpoints::table
+                        .filter(webhook_endpoints::tenant_id.eq(&result.tenant_id))
+                        .filter(webhook_endpoints::id.eq(&result.endpoint_id)),
+                )
+                .set((
+                    webhook_endpoints::enabled.eq(0),
+                    webhook_endpoints::disabled_reason.eq(reason),
+                    webhook_endpoints::updated_at.eq(stamp),
+                ))
+                .execute(conn)?;
+                cancel_pending(conn, &result.tenant_id, &result.endpoint_id, now)?;
+            }
+        }
+        Ok(finished)
+    })
+}
+
+/// Deliveries still waiting (for /metrics and the operating guide).
+pub fn pending_count(conn: &mut DbConn) -> StoreResult<i64> {
+    Ok(webhook_deliveries::table
+        .filter(webhook_deliveries::next_attempt_at.is_not_null())
+        .count()
+        .get_result(conn)?)
+}

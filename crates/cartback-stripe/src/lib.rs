@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+
+pub mod checkout;
+pub mod event;
+pub mod signature;
+
+pub use checkout::{
+    CheckoutRequest, CheckoutSession, DEFAULT_BASE_URL, LineItem, StripeClient, StripeError,
+    checkout_form,
+};
+pub use event::{
+    CHECKOUT_SESSION_COMPLETED, PAYMENT_INTENT_SUCCEEDED, StripeOrder, parse_order_event,
+};
+pub use signature::{
+    DEFAULT_TOLERANCE_SECS, StripeSignatureError, stripe_signature_header, verify_stripe_signature,
+};
