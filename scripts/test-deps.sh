@@ -16,3 +16,10 @@ if [ ! -x .tools/moto/bin/moto_server ]; then
     python3 -m venv .tools/moto
     .tools/moto/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6'
 fi
+
+# Independent checks of our signatures: Standard Webhooks' own verifier and
+# Stripe's own signer (tests/peers/*.py run them from this venv).
+if ! .tools/moto/bin/python -c 'import standardwebhooks, stripe; stripe.WebhookSignature.generate_signature_header' 2>/dev/null; then
+    .tools/moto/bin/pip install --quiet --disable-pip-version-check \
+        'standardwebhooks>=1.0,<2' 'stripe>=16.1,<17'
+fi

@@ -29,6 +29,32 @@ pub struct HttpStub {
     requests: Arc<Mutex<Vec<Recorded>>>,
 }
 
+/// What the stub answers: status, extra headers, JSON body.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: &str) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: body.to_owned(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+/// Picks the reply to a request; `index` counts requests from 1.
+pub type Responder = dyn Fn(&Recorded, usize) -> Reply + Send + Sync;
+
 fn read_request(stream: &mut std::net::TcpStream) -> Option<Recorded> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
@@ -63,7 +89,16 @@ fn read_request(stream: &mut std::net::TcpStream) -> Option<Recorded> {
 }
 
 impl HttpStub {
+    /// Answers every request 200 with `{"id": "stub-<n>"}`.
     pub fn start() -> HttpStub {
+        HttpStub::start_with(|_, index| Reply::json(200, &format!("{{\"id\":\"stub-{index}\"}}")))
+    }
+
+    /// Answers each request with what `responder` says.
+    pub fn start_with(
+        responder: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
+    ) -> HttpStub {
+        let responder: Arc<Responder> = Arc::new(responder);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind stub");
         let base_url = format!("http://{}", listener.local_addr().expect("addr"));
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -72,19 +107,26 @@ impl HttpStub {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
                 let recorded = recorded.clone();
+                let responder = responder.clone();
                 std::thread::spawn(move || {
                     // Keep-alive: serve requests until the client closes.
                     while let Some(request) = read_request(&mut stream) {
-                        let id = {
+                        let index = {
                             let mut all = recorded.lock().expect("lock");
-                            all.push(request);
+                            all.push(request.clone());
                             all.len()
                         };
-                        let body = format!("{{\"id\":\"stub-{id}\"}}");
-                        let response = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                            body.len()
+                        let reply = responder(&request, index);
+                        let mut response = format!(
+                            "HTTP/1.1 {} Stub\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+                            reply.status,
+                            reply.body.len()
                         );
+                        for (name, value) in &reply.headers {
+                            response.push_str(&format!("{name}: {value}\r\n"));
+                        }
+                        response.push_str("\r\n");
+                        response.push_str(&reply.body);
                         if stream.write_all(response.as_bytes()).is_err() {
                             break;
                         }

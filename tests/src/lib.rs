@@ -7,4 +7,5 @@ pub mod http_stub;
 pub mod maildev;
 pub mod moto;
 pub mod process;
+pub mod python;
 pub mod tls;
