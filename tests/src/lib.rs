@@ -3,6 +3,7 @@
 //! `cargo build --bins`; `scripts/test.sh` does) against real peers on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod app;
 pub mod http_stub;
 pub mod maildev;
 pub mod moto;

@@ -400,7 +400,12 @@ async fn dev(
         }
     };
     let provider = run::build_provider(&args.email)?;
-    let server = run::api_server(store.clone(), &args.api, master_keys.clone())?;
+    let server = run::api_server(
+        store.clone(),
+        &args.api,
+        &args.webhook_targets,
+        master_keys.clone(),
+    )?;
     let handle = server.handle();
     let api = tokio::spawn(server);
     let url = format!("http://{}", args.api.bind);
@@ -427,8 +432,12 @@ async fn dev(
         .write_all(banner.as_bytes())
         .and_then(|()| stdout.flush());
     drop(stdout);
-    let worker = cartback_worker::Worker::new(store, provider, run::worker_config(&args.worker))
-        .with_master_keys(master_keys);
+    let worker = cartback_worker::Worker::new(
+        store,
+        provider,
+        run::worker_config(&args.worker, &args.webhook_targets),
+    )
+    .with_master_keys(master_keys);
     worker.run(run::shutdown_signal()).await?;
     handle.stop(true).await;
     api.await??;

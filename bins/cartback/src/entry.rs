@@ -30,7 +30,7 @@ pub fn api_main() -> ExitCode {
     finish((|| {
         let keys = run::master_keys(&cli.common)?;
         let store = run::open_store(&cli.common, Some(&cli.migrate))?;
-        runtime()?.block_on(run::run_api(store, &cli.api, keys))
+        runtime()?.block_on(run::run_api(store, &cli.api, &cli.webhook_targets, keys))
     })())
 }
 
@@ -41,7 +41,13 @@ pub fn worker_main() -> ExitCode {
         let store = run::open_store(&cli.common, Some(&cli.migrate))?;
         let provider = run::build_provider(&cli.email)?;
         let keys = run::master_keys(&cli.common)?;
-        runtime()?.block_on(run::run_worker(store, provider, &cli.worker, keys))
+        runtime()?.block_on(run::run_worker(
+            store,
+            provider,
+            &cli.worker,
+            &cli.webhook_targets,
+            keys,
+        ))
     })())
 }
 

@@ -110,6 +110,9 @@ pub struct ApiArgs {
     /// Batches committing at once (default: 1 on SQLite, 2 on PostgreSQL).
     #[arg(long, env = "CARTBACK_INGEST_WRITERS")]
     pub ingest_writers: Option<usize>,
+    /// Stripe's API base URL, for payment links (a proxy, or a local stub in tests).
+    #[arg(long, env = "CARTBACK_STRIPE_API_BASE", default_value = cartback_api::STRIPE_API_BASE)]
+    pub stripe_api_base: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -201,6 +204,37 @@ pub struct WorkerArgs {
     /// This worker's id (default: host, pid and a random suffix).
     #[arg(long, env = "CARTBACK_WORKER_ID")]
     pub worker_id: Option<String>,
+    /// Waits between webhook attempts, comma separated (ms, s, m, h, d); a delivery is dead after the last.
+    #[arg(
+        long,
+        env = "CARTBACK_WEBHOOK_RETRY_SCHEDULE",
+        default_value = "5s,1m,5m,30m,1h,2h,4h,8h,12h,1d,1d",
+        value_parser = parse_retry_schedule
+    )]
+    pub webhook_retry_schedule: cartback_webhooks::RetrySchedule,
+    /// Limit of one webhook attempt.
+    #[arg(long, env = "CARTBACK_WEBHOOK_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    pub webhook_timeout: Duration,
+    /// Webhook deliveries in flight at once.
+    #[arg(long, env = "CARTBACK_WEBHOOK_CONCURRENCY", default_value_t = 16)]
+    pub webhook_concurrency: usize,
+}
+
+/// Where webhooks may go; shared by the api (checks URLs when saved) and the
+/// worker (checks every address it connects to).
+#[derive(Debug, Clone, Args)]
+pub struct WebhookTargetArgs {
+    /// Allow webhook URLs on private, loopback and link-local addresses (tests, private networks). Refused by default.
+    #[arg(
+        long,
+        env = "CARTBACK_ALLOW_PRIVATE_WEBHOOK_TARGETS",
+        default_value_t = false
+    )]
+    pub allow_private_webhook_targets: bool,
+}
+
+fn parse_retry_schedule(text: &str) -> Result<cartback_webhooks::RetrySchedule, String> {
+    cartback_webhooks::RetrySchedule::parse(text).map_err(|e| e.to_string())
 }
 
 /// `cartback-api`: the HTTP service.
@@ -217,6 +251,8 @@ pub struct ApiCli {
     pub migrate: MigrateArgs,
     #[command(flatten)]
     pub api: ApiArgs,
+    #[command(flatten)]
+    pub webhook_targets: WebhookTargetArgs,
 }
 
 /// `cartback-worker`: sends the recovery emails.
@@ -235,6 +271,8 @@ pub struct WorkerCli {
     pub worker: WorkerArgs,
     #[command(flatten)]
     pub email: EmailArgs,
+    #[command(flatten)]
+    pub webhook_targets: WebhookTargetArgs,
 }
 
 /// `cartback`: administration, and `dev` for a one-process local setup.
@@ -412,6 +450,8 @@ pub struct DevArgs {
     pub worker: WorkerArgs,
     #[command(flatten)]
     pub email: EmailArgs,
+    #[command(flatten)]
+    pub webhook_targets: WebhookTargetArgs,
     /// Delay of the demo tenant's single recovery email.
     #[arg(long, env = "CARTBACK_DEMO_DELAY", default_value = "20s", value_parser = parse_duration)]
     pub demo_delay: Duration,

@@ -7,7 +7,7 @@ use anyhow::Context;
 use tracing_subscriber::EnvFilter;
 
 use cartback_api::auth::AuthCache;
-use cartback_api::{ApiLimits, AppState, Ingest, IngestConfig};
+use cartback_api::{ApiLimits, AppState, Ingest, IngestConfig, StripeClient};
 use cartback_email::{
     EmailProvider, FileProvider, MailgunConfig, MailgunProvider, MailgunRegion, RESEND_API,
     ResendConfig, ResendProvider, SENDGRID_API, SendGridConfig, SendGridProvider, SesConfig,
@@ -15,11 +15,11 @@ use cartback_email::{
 };
 use cartback_store::crypto::MasterKeys;
 use cartback_store::{Store, redact_url};
-use cartback_worker::{Worker, WorkerConfig};
+use cartback_worker::{WebhookConfig, Worker, WorkerConfig};
 
 use crate::options::{
     ApiArgs, CommonArgs, EmailArgs, LogFormat, MailgunRegionArg, MigrateArgs, ProviderKind,
-    WorkerArgs,
+    WebhookTargetArgs, WorkerArgs,
 };
 
 pub fn init_logging(common: &CommonArgs) {
@@ -109,7 +109,7 @@ pub fn build_provider(email: &EmailArgs) -> anyhow::Result<Arc<dyn EmailProvider
     })
 }
 
-pub fn worker_config(args: &WorkerArgs) -> WorkerConfig {
+pub fn worker_config(args: &WorkerArgs, targets: &WebhookTargetArgs) -> WorkerConfig {
     WorkerConfig {
         worker_id: args
             .worker_id
@@ -122,6 +122,13 @@ pub fn worker_config(args: &WorkerArgs) -> WorkerConfig {
         max_attempts: args.max_attempts.max(1),
         retry_base: args.retry_base,
         public_url: args.public_url.clone(),
+        webhooks: WebhookConfig {
+            schedule: args.webhook_retry_schedule.clone(),
+            timeout: args.webhook_timeout,
+            concurrency: args.webhook_concurrency.max(1),
+            batch_size: args.batch_size.max(1),
+            allow_private: targets.allow_private_webhook_targets,
+        },
     }
 }
 
@@ -138,6 +145,7 @@ pub fn master_keys(common: &CommonArgs) -> anyhow::Result<Arc<MasterKeys>> {
 pub fn api_server(
     store: Store,
     args: &ApiArgs,
+    targets: &WebhookTargetArgs,
     master_keys: Arc<MasterKeys>,
 ) -> anyhow::Result<cartback_api::Server> {
     let listener =
@@ -160,6 +168,8 @@ pub fn api_server(
             max_body_bytes: args.max_body_bytes,
         },
         master_keys,
+        allow_private_webhook_targets: targets.allow_private_webhook_targets,
+        stripe: StripeClient::new(&args.stripe_api_base).context("--stripe-api-base")?,
     };
     let server = cartback_api::build_server(state, listener, workers)?;
     tracing::info!(%address, workers, "api listening");
@@ -193,9 +203,10 @@ pub async fn shutdown_signal() {
 pub async fn run_api(
     store: Store,
     args: &ApiArgs,
+    targets: &WebhookTargetArgs,
     master_keys: Arc<MasterKeys>,
 ) -> anyhow::Result<()> {
-    let server = api_server(store, args, master_keys)?;
+    let server = api_server(store, args, targets, master_keys)?;
     let handle = server.handle();
     let running = tokio::spawn(server);
     shutdown_signal().await;
@@ -209,9 +220,11 @@ pub async fn run_worker(
     store: Store,
     provider: Arc<dyn EmailProvider>,
     args: &WorkerArgs,
+    targets: &WebhookTargetArgs,
     master_keys: Arc<MasterKeys>,
 ) -> anyhow::Result<()> {
-    let worker = Worker::new(store, provider, worker_config(args)).with_master_keys(master_keys);
+    let worker =
+        Worker::new(store, provider, worker_config(args, targets)).with_master_keys(master_keys);
     worker.run(shutdown_signal()).await?;
     Ok(())
 }

@@ -19,6 +19,8 @@ pub enum ErrorCode {
     ValidationError,
     RateLimited,
     InternalError,
+    /// A service we called on the caller's behalf (Stripe) failed or refused.
+    UpstreamError,
     ServiceUnavailable,
 }
 
@@ -36,6 +38,7 @@ impl ErrorCode {
             ErrorCode::ValidationError => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::UpstreamError => StatusCode::BAD_GATEWAY,
             ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

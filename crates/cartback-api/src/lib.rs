@@ -4,6 +4,7 @@ pub mod auth;
 mod body;
 mod email_provider;
 pub mod error;
+mod fields;
 mod health;
 mod history;
 pub mod ingest;
@@ -12,15 +13,18 @@ mod preview;
 mod restore;
 mod settings;
 pub mod state;
+mod stripe;
 mod suppressions;
 mod templates;
 mod track;
+mod webhook_endpoints;
 
 use std::net::TcpListener;
 
 use actix_web::{App, HttpServer, web};
 
 pub use actix_web::dev::{Server, ServerHandle};
+pub use cartback_stripe::{DEFAULT_BASE_URL as STRIPE_API_BASE, StripeClient};
 pub use error::{ApiError, ErrorCode, FieldError};
 pub use ingest::{Ingest, IngestConfig};
 pub use state::{ApiLimits, AppState};
@@ -58,7 +62,51 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/email-provider", web::put().to(email_provider::put))
                     .route("/email-provider", web::get().to(email_provider::get))
                     .route("/email-provider", web::delete().to(email_provider::delete))
-                    .route("/email-provider/test", web::post().to(email_provider::test)),
+                    .route("/email-provider/test", web::post().to(email_provider::test))
+                    .route(
+                        "/webhook-endpoints",
+                        web::post().to(webhook_endpoints::create),
+                    )
+                    .route("/webhook-endpoints", web::get().to(webhook_endpoints::list))
+                    .route(
+                        "/webhook-endpoints/{id}",
+                        web::get().to(webhook_endpoints::get),
+                    )
+                    .route(
+                        "/webhook-endpoints/{id}",
+                        web::patch().to(webhook_endpoints::update),
+                    )
+                    .route(
+                        "/webhook-endpoints/{id}",
+                        web::delete().to(webhook_endpoints::delete),
+                    )
+                    .route(
+                        "/webhook-endpoints/{id}/rotate-secret",
+                        web::post().to(webhook_endpoints::rotate),
+                    )
+                    .route(
+                        "/webhook-endpoints/{id}/deliveries",
+                        web::get().to(webhook_endpoints::deliveries),
+                    )
+                    .route(
+                        "/webhook-endpoints/{id}/deliveries/{delivery_id}",
+                        web::get().to(webhook_endpoints::delivery),
+                    )
+                    .route(
+                        "/webhook-endpoints/{id}/deliveries/{delivery_id}/replay",
+                        web::post().to(webhook_endpoints::replay),
+                    )
+                    .route("/integrations/stripe", web::put().to(stripe::put))
+                    .route("/integrations/stripe", web::get().to(stripe::get))
+                    .route("/integrations/stripe", web::delete().to(stripe::delete))
+                    .route(
+                        "/integrations/stripe/webhook/{tenant_id}",
+                        web::post().to(stripe::intake),
+                    )
+                    .route(
+                        "/carts/{id}/payment-link",
+                        web::post().to(stripe::payment_link),
+                    ),
             )
             .default_service(web::to(health::not_found));
     }

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use cartback_store::Store;
 use cartback_store::crypto::MasterKeys;
+use cartback_stripe::StripeClient;
 
 use crate::auth::AuthCache;
 use crate::ingest::Ingest;
@@ -33,4 +34,9 @@ pub struct AppState {
     pub ingest: Ingest,
     /// Recently resolved API keys.
     pub auth_cache: Arc<AuthCache>,
+    /// Accept webhook endpoints on private, loopback and link-local addresses
+    /// (tests, private networks); refused otherwise as an SSRF guard.
+    pub allow_private_webhook_targets: bool,
+    /// Creates Checkout Sessions for payment links.
+    pub stripe: StripeClient,
 }

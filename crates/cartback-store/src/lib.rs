@@ -15,6 +15,7 @@ pub mod orders;
 pub mod schema;
 pub mod sends;
 mod sql;
+pub mod stripe;
 pub mod suppressions;
 pub mod templates;
 pub mod tenants;

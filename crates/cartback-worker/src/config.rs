@@ -20,6 +20,8 @@ pub struct WorkerConfig {
     pub retry_base: Duration,
     /// Public base URL of the api, for links in emails.
     pub public_url: String,
+    /// Outgoing webhooks.
+    pub webhooks: crate::WebhookConfig,
 }
 
 impl WorkerConfig {
@@ -45,6 +47,7 @@ impl Default for WorkerConfig {
             max_attempts: 8,
             retry_base: Duration::from_secs(30),
             public_url: "http://127.0.0.1:8080".to_owned(),
+            webhooks: crate::WebhookConfig::default(),
         }
     }
 }

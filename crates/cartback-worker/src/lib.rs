@@ -5,6 +5,7 @@ mod config;
 mod process;
 mod providers;
 mod render;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use cartback_store::crypto::MasterKeys;
 
 pub use config::WorkerConfig;
 pub use render::render_recovery_email;
+pub use webhooks::WebhookConfig;
 
 /// Everything went through the pool or the provider; nothing here is fatal to the loop.
 #[derive(Debug, thiserror::Error)]
@@ -31,25 +33,44 @@ pub enum WorkerError {
 pub struct Worker {
     store: Store,
     providers: providers::Providers,
+    webhooks: Option<webhooks::WebhookSender>,
     config: WorkerConfig,
+}
+
+fn webhook_sender(
+    store: &Store,
+    keys: Arc<MasterKeys>,
+    config: &WorkerConfig,
+) -> Option<webhooks::WebhookSender> {
+    match webhooks::WebhookSender::new(
+        store.clone(),
+        keys,
+        config.webhooks.clone(),
+        config.worker_id.clone(),
+    ) {
+        Ok(sender) => Some(sender),
+        Err(error) => {
+            tracing::error!(%error, "webhook delivery is off: no HTTP client");
+            None
+        }
+    }
 }
 
 impl Worker {
     /// `provider` sends for tenants without their own.
     pub fn new(store: Store, provider: Arc<dyn EmailProvider>, config: WorkerConfig) -> Worker {
+        let keys = Arc::new(MasterKeys::default());
         Worker {
+            webhooks: webhook_sender(&store, keys.clone(), &config),
+            providers: providers::Providers::new(provider, keys, config.concurrency),
             store,
-            providers: providers::Providers::new(
-                provider,
-                Arc::new(MasterKeys::default()),
-                config.concurrency,
-            ),
             config,
         }
     }
 
     /// The master keys that open tenants' own provider settings.
     pub fn with_master_keys(mut self, keys: Arc<MasterKeys>) -> Worker {
+        self.webhooks = webhook_sender(&self.store, keys.clone(), &self.config);
         self.providers = providers::Providers::new(
             self.providers.default.provider.clone(),
             keys,
@@ -91,34 +112,72 @@ impl Worker {
         Ok(count)
     }
 
-    /// Polls until `shutdown` resolves. A batch in progress is finished before
-    /// returning, so no claim is left hanging on a clean stop.
+    /// Attempts one batch of due webhook deliveries. Returns how many.
+    pub async fn deliver_webhooks_once(&self) -> Result<usize, WorkerError> {
+        match &self.webhooks {
+            Some(sender) => sender.run_once().await,
+            None => Ok(0),
+        }
+    }
+
+    /// Polls until `shutdown` resolves: recovery emails and webhooks in two
+    /// loops, so a slow webhook receiver never holds up an email. A pass in
+    /// progress is finished before returning, so no claim is left hanging on a
+    /// clean stop.
     pub async fn run(
         &self,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), WorkerError> {
-        tokio::pin!(shutdown);
         tracing::info!(worker = %self.config.worker_id, default_provider = self.providers.default.provider.kind(), "worker started");
-        loop {
-            let handled = match self.run_once().await {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let signal = async {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        let webhook_batch = self.webhooks.as_ref().map_or(1, |w| w.batch_size());
+        tokio::join!(
+            signal,
+            self.poll(
+                "recovery emails",
+                stopped.clone(),
+                self.config.batch_size,
+                || self.run_once()
+            ),
+            self.poll("webhooks", stopped, webhook_batch, || self
+                .deliver_webhooks_once()),
+        );
+        tracing::info!(worker = %self.config.worker_id, "worker stopped");
+        Ok(())
+    }
+
+    async fn poll<F, Fut>(
+        &self,
+        what: &'static str,
+        mut stopped: tokio::sync::watch::Receiver<bool>,
+        full_batch: i64,
+        pass: F,
+    ) where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<usize, WorkerError>>,
+    {
+        while !*stopped.borrow() {
+            let handled = match pass().await {
                 Ok(n) => n,
                 Err(error) => {
-                    tracing::warn!(%error, "worker pass failed; retrying after the poll interval");
+                    tracing::warn!(%error, what, "worker pass failed; retrying after the poll interval");
                     0
                 }
             };
             // A full batch means more may be waiting: go again at once.
-            let pause = if handled as i64 >= self.config.batch_size {
+            let pause = if handled as i64 >= full_batch {
                 Duration::ZERO
             } else {
                 self.config.poll_interval
             };
             tokio::select! {
-                () = &mut shutdown => break,
+                _ = stopped.changed() => {}
                 () = tokio::time::sleep(pause) => {}
             }
         }
-        tracing::info!(worker = %self.config.worker_id, "worker stopped");
-        Ok(())
     }
 }

@@ -1,0 +1,156 @@
+//! Reading a JSON object field by field, so one 422 names every problem.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDateTime, SecondsFormat};
+use serde_json::{Map, Value};
+
+use crate::body::malformed;
+use crate::error::{ApiError, ErrorCode, FieldError};
+
+/// Field errors collected over a whole request.
+#[derive(Debug, Default)]
+pub(crate) struct Problems(pub Vec<FieldError>);
+
+impl Problems {
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Ok when nothing was wrong, else the 422 naming each field.
+    pub fn check(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.0))
+        }
+    }
+}
+
+/// The body as a JSON object; an empty body counts as `{}` for the routes whose
+/// body is optional.
+pub(crate) fn object(body: &[u8], optional: bool) -> Result<Map<String, Value>, ApiError> {
+    if optional && body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body).map_err(|e| malformed(&e))? {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "the body must be a JSON object",
+        )),
+    }
+}
+
+/// Names every field that is not in `known`.
+pub(crate) fn unknown_fields(object: &Map<String, Value>, known: &[&str], problems: &mut Problems) {
+    for key in object.keys() {
+        if !known.contains(&key.as_str()) {
+            let shown: String = key.chars().take(40).collect();
+            problems.add(
+                shown,
+                format!("unknown field; expected one of {}", known.join(", ")),
+            );
+        }
+    }
+}
+
+/// A present field: `Some(None)` when it is null.
+pub(crate) fn nullable<'a>(
+    object: &'a Map<String, Value>,
+    name: &str,
+) -> Option<Option<&'a Value>> {
+    object
+        .get(name)
+        .map(|v| if v.is_null() { None } else { Some(v) })
+}
+
+pub(crate) fn boolean(
+    object: &Map<String, Value>,
+    name: &str,
+    problems: &mut Problems,
+) -> Option<bool> {
+    match object.get(name)? {
+        Value::Null => None,
+        Value::Bool(b) => Some(*b),
+        _ => {
+            problems.add(name, "must be true or false");
+            None
+        }
+    }
+}
+
+/// A whole number in `range` (absent or null: None).
+pub(crate) fn integer(
+    object: &Map<String, Value>,
+    name: &str,
+    range: std::ops::RangeInclusive<i64>,
+    problems: &mut Problems,
+) -> Option<i64> {
+    let value = object.get(name).filter(|v| !v.is_null())?;
+    match value.as_i64() {
+        Some(n) if range.contains(&n) => Some(n),
+        _ => {
+            problems.add(
+                name,
+                format!(
+                    "must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// A whole-number query parameter in `range`, or `default` when absent.
+pub(crate) fn query_number(
+    query: &HashMap<String, String>,
+    name: &str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+    problems: &mut Problems,
+) -> i64 {
+    match query.get(name).map(|v| v.trim().parse::<i64>()) {
+        None => default,
+        Some(Ok(n)) if range.contains(&n) => n,
+        Some(Ok(_)) if *range.end() == i64::MAX => {
+            problems.add(name, format!("must be {} or more", range.start()));
+            default
+        }
+        Some(Ok(_)) => {
+            problems.add(
+                name,
+                format!("must be from {} to {}", range.start(), range.end()),
+            );
+            default
+        }
+        Some(Err(_)) => {
+            problems.add(name, "must be a whole number");
+            default
+        }
+    }
+}
+
+/// The request's query parameters; a string that does not parse is a 422.
+pub(crate) fn query_map(query: &str, problems: &mut Problems) -> HashMap<String, String> {
+    actix_web::web::Query::<HashMap<String, String>>::from_query(query)
+        .map(actix_web::web::Query::into_inner)
+        .unwrap_or_else(|_| {
+            problems.add("query", "is not a valid query string");
+            HashMap::new()
+        })
+}
+
+/// RFC 3339 in UTC with milliseconds, like every time the API shows.
+pub(crate) fn time(at: NaiveDateTime) -> String {
+    at.and_utc().to_rfc3339_opts(SecondsFormat::Millis, true)
+}

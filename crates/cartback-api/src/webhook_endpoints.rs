@@ -1,0 +1,567 @@
+//! `/api/v1/webhook-endpoints`: where a tenant's signed webhooks go, and what
+//! became of each delivery. Secret key only; another tenant's endpoint or
+//! delivery is a 404 like a missing one. Signing secrets are sealed with the
+//! master key and shown only when created or rotated.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{TimeDelta, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use cartback_store::webhooks::{
+    DeliveryRow, DeliveryStatus, EndpointChanges, EndpointRow, NewEndpoint, Replay, WEBHOOK_EVENTS,
+    create_endpoint, delete_endpoint, get_delivery, get_endpoint, list_deliveries, list_endpoints,
+    replay_delivery, rotate_secret, update_endpoint,
+};
+use cartback_store::write_transaction;
+use cartback_webhooks::{TargetError, check_url, generate_secret};
+
+use crate::auth::Caller;
+use crate::body::read_body;
+use crate::email_provider::secret_caller;
+use crate::error::{ApiError, ErrorCode};
+use crate::fields::{
+    Problems, boolean, integer, nullable, object, query_map, query_number, time, unknown_fields,
+};
+use crate::state::AppState;
+
+/// Enough for any real setup; each endpoint costs a delivery row per event.
+const MAX_ENDPOINTS: usize = 20;
+const MAX_DESCRIPTION_CHARS: usize = 200;
+const DEFAULT_OVERLAP_SECS: i64 = 86_400;
+const MAX_OVERLAP_SECS: i64 = 7 * 86_400;
+const DEFAULT_PER_PAGE: i64 = 20;
+const MAX_PER_PAGE: i64 = 100;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EndpointView {
+    id: String,
+    url: String,
+    events: Vec<String>,
+    description: Option<String>,
+    enabled: bool,
+    disabled_reason: Option<String>,
+    created_at: String,
+    updated_at: String,
+    /// Only in the answers that create it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+fn endpoint_view(row: EndpointRow, secret: Option<String>) -> Result<EndpointView, ApiError> {
+    Ok(EndpointView {
+        events: row.event_names()?,
+        id: row.id,
+        url: row.url,
+        description: row.description,
+        enabled: row.enabled != 0,
+        disabled_reason: row.disabled_reason,
+        created_at: time(row.created_at),
+        updated_at: time(row.updated_at),
+        secret,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeliveryView {
+    id: String,
+    event: String,
+    status: String,
+    attempts: i32,
+    last_status_code: Option<i32>,
+    last_error: Option<String>,
+    next_attempt_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+    delivered_at: Option<String>,
+    /// Only when one delivery is asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<Value>,
+}
+
+fn delivery_view(row: DeliveryRow, with_payload: bool) -> DeliveryView {
+    let payload = with_payload.then(|| {
+        serde_json::from_str(&row.payload).unwrap_or_else(|_| Value::String(row.payload.clone()))
+    });
+    DeliveryView {
+        id: row.id,
+        event: row.event,
+        status: row.status,
+        attempts: row.attempts,
+        last_status_code: row.last_status_code,
+        last_error: row.last_error,
+        next_attempt_at: row.next_attempt_at.map(time),
+        created_at: time(row.created_at),
+        updated_at: time(row.updated_at),
+        delivered_at: row.delivered_at.map(time),
+        payload,
+    }
+}
+
+/// `{"success": true, …fields of value}`.
+fn answer(value: impl Serialize) -> Result<Value, ApiError> {
+    let mut value = serde_json::to_value(value).map_err(ApiError::internal)?;
+    if let Value::Object(fields) = &mut value {
+        fields.insert("success".into(), Value::Bool(true));
+    }
+    Ok(value)
+}
+
+fn no_endpoint() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such webhook endpoint")
+}
+
+fn no_master_key() -> ApiError {
+    ApiError::new(
+        ErrorCode::Conflict,
+        "the server has no CARTBACK_MASTER_KEY, so it cannot store webhook signing secrets",
+    )
+}
+
+/// A new signing secret and its sealed form.
+fn new_secret(state: &AppState, tenant_id: &str) -> Result<(String, String), ApiError> {
+    if !state.master_keys.is_configured() {
+        return Err(no_master_key());
+    }
+    let secret = generate_secret();
+    let sealed = state
+        .master_keys
+        .seal(tenant_id, secret.as_bytes())
+        .map_err(ApiError::internal)?;
+    Ok((secret, sealed))
+}
+
+fn check_target(url: &str, allow_private: bool, problems: &mut Problems) -> Option<String> {
+    match check_url(url, allow_private) {
+        Ok(normalised) => Some(normalised),
+        Err(TargetError::Forbidden(host)) => {
+            problems.add(
+                "url",
+                format!(
+                    "{host} is a private, loopback or link-local address: such targets are refused \
+                     unless the server runs with --allow-private-webhook-targets \
+                     (CARTBACK_ALLOW_PRIVATE_WEBHOOK_TARGETS)"
+                ),
+            );
+            None
+        }
+        Err(error) => {
+            problems.add("url", error.to_string());
+            None
+        }
+    }
+}
+
+fn url_field(
+    body: &Map<String, Value>,
+    required: bool,
+    allow_private: bool,
+    problems: &mut Problems,
+) -> Option<String> {
+    match body.get("url") {
+        None | Some(Value::Null) => {
+            if required {
+                problems.add("url", "is required");
+            } else if body.contains_key("url") {
+                problems.add("url", "must be a URL, not null");
+            }
+            None
+        }
+        Some(Value::String(url)) => check_target(url, allow_private, problems),
+        Some(_) => {
+            problems.add("url", "must be a string");
+            None
+        }
+    }
+}
+
+fn events_field(
+    body: &Map<String, Value>,
+    required: bool,
+    problems: &mut Problems,
+) -> Option<Vec<String>> {
+    let list = match body.get("events") {
+        None | Some(Value::Null) => {
+            if required || body.contains_key("events") {
+                problems.add("events", "is required: a list of event names, or [\"*\"]");
+            }
+            return None;
+        }
+        Some(Value::Array(list)) => list,
+        Some(_) => {
+            problems.add("events", "must be a list of event names");
+            return None;
+        }
+    };
+    if list.is_empty() {
+        problems.add("events", "must name at least one event, or \"*\" for all");
+        return None;
+    }
+    let before = problems.0.len();
+    let mut names: Vec<String> = Vec::with_capacity(list.len());
+    for (i, value) in list.iter().enumerate() {
+        let path = format!("events[{i}]");
+        let Some(name) = value.as_str() else {
+            problems.add(path, "must be a string");
+            continue;
+        };
+        if name != "*" && !WEBHOOK_EVENTS.contains(&name) {
+            let shown: String = name.chars().take(40).collect();
+            problems.add(
+                path,
+                format!(
+                    "unknown event {shown:?}; expected \"*\" or one of {}",
+                    WEBHOOK_EVENTS.join(", ")
+                ),
+            );
+        } else if names.iter().any(|n| n == name) {
+            problems.add(path, format!("{name:?} is listed twice"));
+        } else {
+            names.push(name.to_owned());
+        }
+    }
+    (problems.0.len() == before).then_some(names)
+}
+
+/// `Some(None)` clears; blank text clears too.
+fn description_field(body: &Map<String, Value>, problems: &mut Problems) -> Option<Option<String>> {
+    match nullable(body, "description")? {
+        None => Some(None),
+        Some(Value::String(text)) => {
+            let text = text.trim();
+            if text.chars().count() > MAX_DESCRIPTION_CHARS {
+                problems.add(
+                    "description",
+                    format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+                );
+                None
+            } else if text.chars().any(char::is_control) {
+                problems.add("description", "must not contain control characters");
+                None
+            } else {
+                Some((!text.is_empty()).then(|| text.to_owned()))
+            }
+        }
+        Some(_) => {
+            problems.add("description", "must be a string or null");
+            None
+        }
+    }
+}
+
+async fn caller_and_object(
+    state: &AppState,
+    request: &HttpRequest,
+    payload: web::Payload,
+    optional: bool,
+) -> Result<(Caller, Map<String, Value>), ApiError> {
+    let caller = secret_caller(state, request).await?;
+    let body = read_body(request, payload, state.limits.max_body_bytes).await?;
+    Ok((caller, object(&body, optional)?))
+}
+
+/// `POST /api/v1/webhook-endpoints` → 201 with the secret, shown this once.
+pub async fn create(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (caller, body) = caller_and_object(&state, &request, payload, false).await?;
+    let mut problems = Problems::default();
+    unknown_fields(
+        &body,
+        &["url", "events", "description", "enabled"],
+        &mut problems,
+    );
+    let url = url_field(
+        &body,
+        true,
+        state.allow_private_webhook_targets,
+        &mut problems,
+    );
+    let events = events_field(&body, true, &mut problems);
+    let description = description_field(&body, &mut problems).flatten();
+    let enabled = boolean(&body, "enabled", &mut problems).unwrap_or(true);
+    let (Some(url), Some(events), true) = (url, events, problems.is_empty()) else {
+        return Err(ApiError::validation(problems.0));
+    };
+    let tenant_id = caller.tenant.id.clone();
+    let (secret, sealed) = new_secret(&state, &tenant_id)?;
+    let store = state.store.clone();
+    let created = web::block(move || {
+        write_transaction(&mut *store.conn()?, |conn| {
+            if list_endpoints(conn, &tenant_id)?.len() >= MAX_ENDPOINTS {
+                return Ok(None);
+            }
+            create_endpoint(
+                conn,
+                &NewEndpoint {
+                    tenant_id: &tenant_id,
+                    url: &url,
+                    description: description.as_deref(),
+                    events: &events,
+                    sealed_secret: &sealed,
+                    enabled,
+                    now: Utc::now(),
+                },
+            )
+            .map(Some)
+        })
+    })
+    .await??;
+    let row = created.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "a tenant may have at most {MAX_ENDPOINTS} webhook endpoints: delete one first"
+            ),
+        )
+    })?;
+    Ok(HttpResponse::Created().json(answer(endpoint_view(row, Some(secret))?)?))
+}
+
+/// `GET /api/v1/webhook-endpoints`, oldest first.
+pub async fn list(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let store = state.store.clone();
+    let rows = web::block(move || list_endpoints(&mut *store.conn()?, &caller.tenant.id)).await??;
+    let data = rows
+        .into_iter()
+        .map(|row| endpoint_view(row, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(json!({"success": true, "data": data})))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let store = state.store.clone();
+    let id = id.into_inner();
+    let row = web::block(move || get_endpoint(&mut *store.conn()?, &caller.tenant.id, &id))
+        .await??
+        .ok_or_else(no_endpoint)?;
+    Ok(HttpResponse::Ok().json(answer(endpoint_view(row, None)?)?))
+}
+
+/// `PATCH /api/v1/webhook-endpoints/{id}`: url, events, description (null
+/// clears) and enabled, each optional. Disabling cancels pending deliveries.
+pub async fn update(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (caller, body) = caller_and_object(&state, &request, payload, false).await?;
+    let mut problems = Problems::default();
+    unknown_fields(
+        &body,
+        &["url", "events", "description", "enabled"],
+        &mut problems,
+    );
+    let changes = EndpointChanges {
+        url: url_field(
+            &body,
+            false,
+            state.allow_private_webhook_targets,
+            &mut problems,
+        ),
+        description: description_field(&body, &mut problems),
+        events: events_field(&body, false, &mut problems),
+        enabled: boolean(&body, "enabled", &mut problems),
+    };
+    problems.check()?;
+    let store = state.store.clone();
+    let id = id.into_inner();
+    let row = web::block(move || {
+        update_endpoint(
+            &mut *store.conn()?,
+            &caller.tenant.id,
+            &id,
+            &changes,
+            Utc::now(),
+        )
+    })
+    .await??
+    .ok_or_else(no_endpoint)?;
+    Ok(HttpResponse::Ok().json(answer(endpoint_view(row, None)?)?))
+}
+
+/// `DELETE /api/v1/webhook-endpoints/{id}` → 204; its deliveries go with it.
+pub async fn delete(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let store = state.store.clone();
+    let id = id.into_inner();
+    let removed =
+        web::block(move || delete_endpoint(&mut *store.conn()?, &caller.tenant.id, &id)).await??;
+    if !removed {
+        return Err(no_endpoint());
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/v1/webhook-endpoints/{id}/rotate-secret` `{"overlapSeconds"?}`:
+/// a new secret signs from now on; the old one signs too until the overlap
+/// ends, so receivers can switch without dropping a delivery.
+pub async fn rotate(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (caller, body) = caller_and_object(&state, &request, payload, true).await?;
+    let mut problems = Problems::default();
+    unknown_fields(&body, &["overlapSeconds"], &mut problems);
+    let overlap = integer(&body, "overlapSeconds", 0..=MAX_OVERLAP_SECS, &mut problems)
+        .unwrap_or(DEFAULT_OVERLAP_SECS);
+    problems.check()?;
+    let tenant_id = caller.tenant.id.clone();
+    let (secret, sealed) = new_secret(&state, &tenant_id)?;
+    let store = state.store.clone();
+    let id = id.into_inner();
+    let now = Utc::now();
+    let row = web::block(move || {
+        rotate_secret(
+            &mut *store.conn()?,
+            &tenant_id,
+            &id,
+            &sealed,
+            now + TimeDelta::seconds(overlap),
+            now,
+        )
+    })
+    .await??
+    .ok_or_else(no_endpoint)?;
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true,
+        "secret": secret,
+        "previousSecretExpiresAt": row.previous_secret_expires_at.map(time),
+    })))
+}
+
+/// `GET /api/v1/webhook-endpoints/{id}/deliveries?status=&page=&per_page=`,
+/// newest first.
+pub async fn deliveries(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let mut problems = Problems::default();
+    let query = query_map(request.query_string(), &mut problems);
+    let status = query.get("status").and_then(|text| {
+        DeliveryStatus::parse(text).or_else(|| {
+            problems.add("status", "must be pending, succeeded, dead or cancelled");
+            None
+        })
+    });
+    let page = query_number(&query, "page", 1, 1..=i64::MAX, &mut problems);
+    let per_page = query_number(
+        &query,
+        "per_page",
+        DEFAULT_PER_PAGE,
+        1..=MAX_PER_PAGE,
+        &mut problems,
+    );
+    problems.check()?;
+    let store = state.store.clone();
+    let endpoint_id = id.into_inner();
+    let found = web::block(move || -> cartback_store::StoreResult<_> {
+        let mut conn = store.conn()?;
+        if get_endpoint(&mut conn, &caller.tenant.id, &endpoint_id)?.is_none() {
+            return Ok(None);
+        }
+        list_deliveries(
+            &mut conn,
+            &caller.tenant.id,
+            &endpoint_id,
+            status,
+            page,
+            per_page,
+        )
+        .map(Some)
+    })
+    .await??;
+    let (rows, total) = found.ok_or_else(no_endpoint)?;
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true,
+        "data": rows.into_iter().map(|r| delivery_view(r, false)).collect::<Vec<_>>(),
+        "page": page,
+        "perPage": per_page,
+        "total": total,
+        "totalPages": (total + per_page - 1) / per_page,
+    })))
+}
+
+fn no_delivery() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such delivery")
+}
+
+/// `GET …/deliveries/{deliveryId}`: the delivery with the payload it carries.
+pub async fn delivery(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let store = state.store.clone();
+    let (endpoint_id, delivery_id) = path.into_inner();
+    let row = web::block(move || {
+        get_delivery(
+            &mut *store.conn()?,
+            &caller.tenant.id,
+            &endpoint_id,
+            &delivery_id,
+        )
+    })
+    .await??
+    .ok_or_else(no_delivery)?;
+    Ok(HttpResponse::Ok().json(answer(delivery_view(row, true))?))
+}
+
+/// `POST …/deliveries/{deliveryId}/replay` → 202: one more attempt, now, with
+/// the same webhook-id so receivers can de-duplicate.
+pub async fn replay(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let store = state.store.clone();
+    let (endpoint_id, delivery_id) = path.into_inner();
+    let outcome = web::block(move || {
+        replay_delivery(
+            &mut *store.conn()?,
+            &caller.tenant.id,
+            &endpoint_id,
+            &delivery_id,
+            Utc::now(),
+        )
+    })
+    .await??;
+    match outcome {
+        Replay::Queued(row) => {
+            Ok(HttpResponse::Accepted().json(answer(delivery_view(row, false))?))
+        }
+        Replay::NotFound => Err(no_delivery()),
+        Replay::EndpointDisabled => Err(ApiError::new(
+            ErrorCode::Conflict,
+            "the endpoint is disabled: enable the endpoint first (PATCH {\"enabled\": true})",
+        )),
+        Replay::AlreadyPending => Err(ApiError::new(
+            ErrorCode::Conflict,
+            "the delivery is still pending: it will be attempted without a replay",
+        )),
+    }
+}
