@@ -46,6 +46,12 @@ pub struct CartRow {
     pub consent: Option<i32>,
     /// The latest recovery email of the current cycle.
     pub last_sent_at: Option<NaiveDateTime>,
+    /// The shop's own id, when it upserts through `PUT /api/v1/carts`.
+    pub external_id: Option<String>,
+    /// Typed custom attributes, JSON.
+    pub attributes: String,
+    /// When the personal data was erased (GDPR).
+    pub erased_at: Option<NaiveDateTime>,
 }
 
 impl CartRow {

@@ -13,6 +13,7 @@ diesel::table! {
         updated_at -> Timestamp,
         link_secret -> Text,
         experience -> Text,
+        allowed_origins -> Text,
     }
 }
 
@@ -55,6 +56,9 @@ diesel::table! {
         locale -> Nullable<Text>,
         consent -> Nullable<Integer>,
         last_sent_at -> Nullable<Timestamp>,
+        external_id -> Nullable<Text>,
+        attributes -> Text,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 

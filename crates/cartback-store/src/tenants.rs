@@ -25,6 +25,8 @@ pub struct Tenant {
     pub link_secret: String,
     /// Design, branding and copy of the recovery emails (JSON, `{}` = built-in).
     pub experience: String,
+    /// Origins allowed to capture carts from the browser (JSON array).
+    pub allowed_origins: String,
 }
 
 impl std::fmt::Debug for Tenant {
@@ -75,6 +77,7 @@ pub fn create_tenant(
         updated_at: now,
         link_secret: random_id("", 43),
         experience: "{}".to_owned(),
+        allowed_origins: "[]".to_owned(),
     };
     diesel::insert_into(tenants::table)
         .values((
