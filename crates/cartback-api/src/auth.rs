@@ -21,7 +21,8 @@ pub struct Caller {
     pub kind: KeyKind,
 }
 
-fn presented_key(request: &HttpRequest) -> Option<&str> {
+/// The key in `X-API-Key` or `Authorization: Bearer`, trimmed; None when neither.
+pub(crate) fn presented_key(request: &HttpRequest) -> Option<&str> {
     if let Some(value) = request.headers().get("x-api-key") {
         return value.to_str().ok().map(str::trim).filter(|k| !k.is_empty());
     }
@@ -82,6 +83,12 @@ pub async fn authenticate_request(
     let Some(key) = presented_key(request) else {
         return Err(ApiError::unauthorized());
     };
+    authenticate_key(state, key).await
+}
+
+/// Resolves a key however it was presented (a header, or the query string of the
+/// public capture endpoint), or 401 with the error envelope.
+pub async fn authenticate_key(state: &AppState, key: &str) -> Result<Caller, ApiError> {
     // Keys are random base62 with a fixed prefix; anything else cannot match and
     // should not cost a database round trip.
     if key.len() > 128 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {

@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+mod analytics;
 pub mod auth;
 mod body;
+mod carts;
 mod email_provider;
 pub mod error;
 mod fields;
@@ -43,6 +45,21 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/track", web::post().to(track::track))
                     .route("/carts/restore/{token}", web::get().to(restore::restore))
                     .route("/carts/{id}/history", web::get().to(history::history))
+                    .route("/analytics", web::get().to(analytics::analytics))
+                    .route("/stats/carts", web::get().to(analytics::cart_counts))
+                    .route("/carts", web::get().to(carts::list))
+                    .route("/carts", web::put().to(carts::upsert))
+                    .route("/carts/{id}", web::get().to(carts::get))
+                    .route("/carts/{id}", web::patch().to(carts::patch))
+                    .route("/carts/{id}", web::delete().to(carts::delete))
+                    .route("/carts/{id}/erase", web::post().to(carts::erase))
+                    .route("/carts/{id}/items", web::get().to(carts::items))
+                    .route("/carts/{id}/items", web::post().to(carts::add_item))
+                    .route(
+                        "/carts/{id}/items/{item_id}",
+                        web::delete().to(carts::remove_item),
+                    )
+                    .route("/carts/{id}/timeline", web::get().to(carts::timeline))
                     .route("/templates/preview", web::post().to(preview::preview))
                     .route("/templates", web::get().to(templates::list))
                     .route("/templates/{name}/{locale}", web::get().to(templates::get))

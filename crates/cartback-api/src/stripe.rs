@@ -63,7 +63,8 @@ fn shown(row: Option<&StripeAccountRow>, tenant_id: &str) -> Value {
         .unwrap_or(Value::Null);
     json!({
         "success": true,
-        "configured": row.is_some(),
+        // Something to work with: a key for links or secrets for intake.
+        "configured": row.is_some_and(|r| r.secret_key.is_some() || r.webhook_secrets.is_some()),
         "secretKey": row.and_then(|r| r.secret_key.as_ref()).and(masked.get("secretKey").cloned()),
         "webhookSecrets": masked.get("webhookSecrets").and_then(Value::as_u64).unwrap_or(0),
         "successUrl": row.and_then(|r| r.success_url.clone()),
@@ -425,8 +426,7 @@ pub async fn intake(
         bounded(order.metadata_cart_id.clone()),
     ) {
         (Some(reference), _) if reference.starts_with("cart_") => Some(reference),
-        (reference, Some(metadata)) => Some(metadata).or(reference),
-        (reference, None) => reference,
+        (reference, metadata) => metadata.or(reference),
     };
     let policy = tenant.recovery_policy()?;
     let new = NewOrder {
@@ -594,10 +594,12 @@ pub async fn payment_link(
     let now = Utc::now();
     let expires_at = link_expiry(now, lifetime);
     let checkout = checkout_request(&cart, &caller.tenant, &account, expires_at)?;
+    // Like the email provider's test: a key sealed under a master key this
+    // server lacks is a setup problem the merchant's operator must fix.
     let key = state
         .master_keys
         .open(&caller.tenant.id, sealed_key)
-        .map_err(ApiError::internal)?;
+        .map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
     let key = String::from_utf8(key).map_err(ApiError::internal)?;
     let idempotency_key = format!(
         "paylink-{}-{}-{lifetime}-{expires_at}",

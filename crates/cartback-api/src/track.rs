@@ -25,14 +25,14 @@ use crate::state::AppState;
 
 /// The request as JSON, every field kept raw so each can be checked on its own and
 /// numbers keep their exact text (never an f64).
-type RawObject<'a> = BTreeMap<&'a str, &'a RawValue>;
+pub(crate) type RawObject<'a> = BTreeMap<&'a str, &'a RawValue>;
 
 /// Collects field errors so one answer names every problem.
 #[derive(Default)]
-struct Problems(Vec<FieldError>);
+pub(crate) struct Problems(pub(crate) Vec<FieldError>);
 
 impl Problems {
-    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.0.push(FieldError {
             field: field.into(),
             message: message.into(),
@@ -40,16 +40,16 @@ impl Problems {
     }
 }
 
-fn is_null(value: &RawValue) -> bool {
+pub(crate) fn is_null(value: &RawValue) -> bool {
     value.get() == "null"
 }
 
-fn parse_object<'a>(text: &'a RawValue) -> Option<RawObject<'a>> {
+pub(crate) fn parse_object<'a>(text: &'a RawValue) -> Option<RawObject<'a>> {
     serde_json::from_str::<RawObject<'a>>(text.get()).ok()
 }
 
 /// A JSON string field; None when absent or null.
-fn optional_string(
+pub(crate) fn optional_string(
     object: &RawObject<'_>,
     field: &str,
     path: &str,
@@ -146,7 +146,7 @@ fn item_id(object: &RawObject<'_>, path: &str, problems: &mut Problems) -> Optio
     }
 }
 
-fn parse_item(
+pub(crate) fn parse_item(
     value: &RawValue,
     index: usize,
     currency: Currency,
@@ -263,6 +263,129 @@ fn parse_session(object: &RawObject<'_>, problems: &mut Problems) -> Option<Sess
         .ok()
 }
 
+/// A CART_UPDATE's cart, validated.
+pub(crate) struct ParsedCart {
+    pub session: Option<SessionId>,
+    pub items: Vec<CartItem>,
+    pub total: Money,
+    pub currency: Currency,
+    pub email: Option<EmailAddress>,
+    pub name: Option<CustomerName>,
+    pub locale: Option<String>,
+    pub consent: Option<bool>,
+}
+
+/// Checks a CART_UPDATE's cart fields (everything but `event`), adding every
+/// problem to `problems`; None when any field was wrong.
+pub(crate) fn parse_cart(
+    object: &RawObject<'_>,
+    problems: &mut Problems,
+    session_required: bool,
+) -> Option<ParsedCart> {
+    let before = problems.0.len();
+    let session = if session_required {
+        parse_session(object, problems)
+    } else {
+        optional_session(object, problems)
+    };
+    let currency = parse_currency(object, problems);
+    let items = match object.get("items").filter(|v| !is_null(v)) {
+        None => {
+            problems.add("items", "is required");
+            None
+        }
+        Some(raw) => match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
+            Err(_) => {
+                problems.add("items", "must be an array");
+                None
+            }
+            Ok(list) if list.len() > MAX_ITEMS_PER_CART => {
+                problems.add(
+                    "items",
+                    format!(
+                        "at most {MAX_ITEMS_PER_CART} items per cart, got {}",
+                        list.len()
+                    ),
+                );
+                None
+            }
+            Ok(list) => {
+                let parsed: Vec<Option<CartItem>> = list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| parse_item(v, i, currency, problems))
+                    .collect();
+                parsed.into_iter().collect::<Option<Vec<_>>>()
+            }
+        },
+    };
+    let total = match number_text(object, "total", "total", problems) {
+        Some(text) => non_negative_total(text, currency, problems),
+        None => {
+            if !object.contains_key("total") {
+                // Retake requires it; we can work it out when a client leaves it out.
+                items
+                    .as_ref()
+                    .and_then(|items| items_total(items, currency).ok())
+            } else {
+                None
+            }
+        }
+    };
+    let email = optional_string(object, "customerEmail", "customerEmail", problems)
+        .filter(|e| !e.trim().is_empty())
+        .and_then(|e| {
+            EmailAddress::parse(&e)
+                .map_err(|err| problems.add("customerEmail", err.to_string()))
+                .ok()
+        });
+    let name = optional_string(object, "customerName", "customerName", problems)
+        .filter(|n| !n.trim().is_empty())
+        .and_then(|n| {
+            CustomerName::parse(&n)
+                .map_err(|err| problems.add("customerName", err.to_string()))
+                .ok()
+        });
+    let locale = optional_string(object, "locale", "locale", problems)
+        .filter(|l| !l.trim().is_empty())
+        .and_then(|l| {
+            parse_locale(&l)
+                .map_err(|err| problems.add("locale", err.to_string()))
+                .ok()
+        });
+    let consent = match object.get("consent").filter(|v| !is_null(v)) {
+        None => None,
+        Some(value) => match value.get() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => {
+                problems.add("consent", "must be true or false");
+                None
+            }
+        },
+    };
+    if problems.0.len() > before {
+        return None;
+    }
+    Some(ParsedCart {
+        session,
+        items: items?,
+        total: total?,
+        currency,
+        email,
+        name,
+        locale,
+        consent,
+    })
+}
+
+fn optional_session(object: &RawObject<'_>, problems: &mut Problems) -> Option<SessionId> {
+    if object.get("sessionId").is_none_or(|v| is_null(v)) {
+        return None;
+    }
+    parse_session(object, problems)
+}
+
 pub async fn track(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -299,87 +422,21 @@ pub async fn track(
         }
         None => {}
     }
-    let session = parse_session(&object, &mut problems);
-    let currency = parse_currency(&object, &mut problems);
-    let items = match object.get("items").filter(|v| !is_null(v)) {
-        None => {
-            problems.add("items", "is required");
-            None
-        }
-        Some(raw) => match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
-            Err(_) => {
-                problems.add("items", "must be an array");
-                None
-            }
-            Ok(list) if list.len() > MAX_ITEMS_PER_CART => {
-                problems.add(
-                    "items",
-                    format!(
-                        "at most {MAX_ITEMS_PER_CART} items per cart, got {}",
-                        list.len()
-                    ),
-                );
-                None
-            }
-            Ok(list) => {
-                let parsed: Vec<Option<CartItem>> = list
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| parse_item(v, i, currency, &mut problems))
-                    .collect();
-                parsed.into_iter().collect::<Option<Vec<_>>>()
-            }
-        },
-    };
-    let total = match number_text(&object, "total", "total", &mut problems) {
-        Some(text) => non_negative_total(text, currency, &mut problems),
-        None => {
-            if !object.contains_key("total") {
-                // Retake requires it; we can work it out when a client leaves it out.
-                items
-                    .as_ref()
-                    .and_then(|items| items_total(items, currency).ok())
-            } else {
-                None
-            }
-        }
-    };
-    let email = optional_string(&object, "customerEmail", "customerEmail", &mut problems)
-        .filter(|e| !e.trim().is_empty())
-        .and_then(|e| {
-            EmailAddress::parse(&e)
-                .map_err(|err| problems.add("customerEmail", err.to_string()))
-                .ok()
-        });
-    let name = optional_string(&object, "customerName", "customerName", &mut problems)
-        .filter(|n| !n.trim().is_empty())
-        .and_then(|n| {
-            CustomerName::parse(&n)
-                .map_err(|err| problems.add("customerName", err.to_string()))
-                .ok()
-        });
-    let locale = optional_string(&object, "locale", "locale", &mut problems)
-        .filter(|l| !l.trim().is_empty())
-        .and_then(|l| {
-            parse_locale(&l)
-                .map_err(|err| problems.add("locale", err.to_string()))
-                .ok()
-        });
-    let consent = match object.get("consent").filter(|v| !is_null(v)) {
-        None => None,
-        Some(value) => match value.get() {
-            "true" => Some(true),
-            "false" => Some(false),
-            _ => {
-                problems.add("consent", "must be true or false");
-                None
-            }
-        },
-    };
+    let cart = parse_cart(&object, &mut problems, true);
     if !problems.0.is_empty() {
         return Err(ApiError::validation(problems.0));
     }
-    let (Some(session), Some(items), Some(total)) = (session, items, total) else {
+    let Some(ParsedCart {
+        session: Some(session),
+        items,
+        total,
+        currency,
+        email,
+        name,
+        locale,
+        consent,
+    }) = cart
+    else {
         return Err(ApiError::validation(vec![FieldError {
             field: "body".into(),
             message: "incomplete cart".into(),

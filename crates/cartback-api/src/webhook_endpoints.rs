@@ -552,7 +552,7 @@ pub async fn replay(
     .await??;
     match outcome {
         Replay::Queued(row) => {
-            Ok(HttpResponse::Accepted().json(answer(delivery_view(row, false))?))
+            Ok(HttpResponse::Accepted().json(answer(delivery_view(*row, false))?))
         }
         Replay::NotFound => Err(no_delivery()),
         Replay::EndpointDisabled => Err(ApiError::new(

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod analytics;
+mod attributes;
 mod attribution;
 mod cart;
 mod coupon;
@@ -17,6 +19,15 @@ mod session;
 mod simulation;
 mod template_choice;
 
+pub use analytics::{
+    AbandonedFact, Analytics, AnalyticsInput, AnalyticsPeriod, DailyStats, FunnelStep,
+    MAX_COUNT_INTERVAL_DAYS, MAX_PERIOD_DAYS, OrderAttribution, OrderFact, SendFact, Summary,
+    analyze, count_interval, local_date, rate, start_of_local_day, totals_by_currency,
+};
+pub use attributes::{
+    AttributeValue, Attributes, MAX_ATTRIBUTES, apply_attributes, attributes_to_wire,
+    parse_attribute, validate_attribute_name,
+};
 pub use attribution::{CartCandidate, MatchedBy, match_order, recovered_revenue};
 pub use cart::{
     AttributionMode, CartStatus, RecoveryHistory, UpdateOutcome, on_cart_update, on_order,

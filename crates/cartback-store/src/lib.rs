@@ -1,7 +1,9 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 #![doc = include_str!("../README.md")]
 
+pub mod analytics;
 pub mod api_keys;
+pub mod cart_admin;
 pub mod carts;
 pub mod connection;
 pub mod crypto;
@@ -12,6 +14,7 @@ pub mod ids;
 pub mod links;
 pub mod migrate;
 pub mod orders;
+pub mod origins;
 pub mod schema;
 pub mod sends;
 mod sql;

@@ -392,7 +392,7 @@ pub fn get_delivery(
 /// What a replay request found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Replay {
-    Queued(DeliveryRow),
+    Queued(Box<DeliveryRow>),
     NotFound,
     /// The endpoint is disabled: enable it first.
     EndpointDisabled,
@@ -436,7 +436,7 @@ pub fn replay_delivery(
             webhook_deliveries::updated_at.eq(row.updated_at),
         ))
         .execute(conn)?;
-        Ok(Replay::Queued(row))
+        Ok(Replay::Queued(Box::new(row)))
     })
 }
 
@@ -672,7 +672,7 @@ pub fn claim_due_deliveries(
             Some(ClaimedDelivery { delivery, endpoint })
         })
         .collect();
-    claimed.sort_by(|a, b| a.delivery.created_at.cmp(&b.delivery.created_at));
+    claimed.sort_by_key(|c| c.delivery.created_at);
     Ok(claimed)
 }
 

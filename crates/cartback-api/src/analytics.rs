@@ -1,0 +1,409 @@
+//! Reports for the merchant (secret key):
+//!
+//! - `GET /api/v1/analytics`: summary, daily rows in the tenant's time zone and
+//!   the per-step funnel of a period (`period=7d|30d|90d`, or
+//!   `startDate`/`endDate` as local dates);
+//! - `GET /api/v1/stats/carts`: abandoned and recovered counts over a unix
+//!   interval (`date_from`, `date_to`), with the rules of Retargeting's
+//!   partner API.
+//!
+//! The arithmetic is [`cartback_domain::analyze`]; the rows come from
+//! [`cartback_store::analytics`].
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use cartback_domain::{
+    Analytics, AnalyticsPeriod, DailyStats, FunnelStep, InvalidValue, Money, analyze,
+    count_interval,
+};
+use cartback_store::analytics::{count_abandoned_recovered, load_period};
+use cartback_store::tenants::find_tenant;
+
+use crate::email_provider::secret_caller;
+use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::fields::Problems;
+use crate::state::AppState;
+
+/// The presets of `period`, in days.
+const PRESETS: [(&str, u32); 3] = [("7d", 7), ("30d", 30), ("90d", 90)];
+const DEFAULT_PRESET_DAYS: u32 = 30;
+
+/// The query's parameters among `known`, each at most once; others are ignored.
+fn parameters(
+    request: &HttpRequest,
+    known: &[&'static str],
+    problems: &mut Problems,
+) -> Vec<(&'static str, String)> {
+    let pairs = match web::Query::<Vec<(String, String)>>::from_query(request.query_string()) {
+        Ok(pairs) => pairs.into_inner(),
+        Err(_) => {
+            problems.add("query", "is not a valid query string");
+            return Vec::new();
+        }
+    };
+    let mut found: Vec<(&'static str, String)> = Vec::new();
+    for (key, value) in pairs {
+        let Some(name) = known.iter().copied().find(|k| *k == key) else {
+            continue;
+        };
+        if found.iter().any(|(k, _)| *k == name) {
+            if !problems.0.iter().any(|p| p.field == name) {
+                problems.add(name, "must be given at most once");
+            }
+            continue;
+        }
+        found.push((name, value));
+    }
+    found
+}
+
+fn get<'a>(params: &'a [(&'static str, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn field_error(error: InvalidValue, default_field: &str) -> FieldError {
+    FieldError {
+        field: error.field.unwrap_or_else(|| default_field.to_owned()),
+        message: error.message,
+    }
+}
+
+/// What the caller asked for, before the tenant's time zone turns it into
+/// instants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PeriodRequest {
+    /// The last N local days up to now.
+    LastDays(u32),
+    /// Local dates, inclusive.
+    Dates(NaiveDate, NaiveDate),
+}
+
+/// `YYYY-MM-DD`, exactly.
+fn parse_date(text: &str) -> Option<NaiveDate> {
+    let bytes = text.as_bytes();
+    let shaped = bytes.len() == 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+    if !shaped {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::validation(vec![FieldError {
+        field: field.to_owned(),
+        message: message.to_owned(),
+    }])
+}
+
+fn period_request(request: &HttpRequest) -> Result<PeriodRequest, ApiError> {
+    let mut problems = Problems::default();
+    let params = parameters(request, &["period", "startDate", "endDate"], &mut problems);
+    problems.check()?;
+    let period = get(&params, "period");
+    let start = get(&params, "startDate");
+    let end = get(&params, "endDate");
+
+    if period.is_some() && (start.is_some() || end.is_some()) {
+        return Err(invalid(
+            "period",
+            "give either period or startDate and endDate, not both",
+        ));
+    }
+    if let Some(text) = period {
+        return PRESETS
+            .iter()
+            .find(|(name, _)| *name == text)
+            .map(|(_, days)| PeriodRequest::LastDays(*days))
+            .ok_or_else(|| invalid("period", "must be 7d, 30d or 90d"));
+    }
+    if start.is_none() && end.is_none() {
+        return Ok(PeriodRequest::LastDays(DEFAULT_PRESET_DAYS));
+    }
+    let mut problems = Problems::default();
+    let mut date = |name: &str, value: Option<&str>, other: &str| match value {
+        None => {
+            problems.add(name, format!("is required when {other} is present"));
+            None
+        }
+        Some(text) => parse_date(text).or_else(|| {
+            problems.add(name, "must be a date as YYYY-MM-DD");
+            None
+        }),
+    };
+    let first = date("startDate", start, "endDate");
+    let last = date("endDate", end, "startDate");
+    match (first, last) {
+        (Some(first), Some(last)) => Ok(PeriodRequest::Dates(first, last)),
+        _ => Err(ApiError::validation(problems.0)),
+    }
+}
+
+fn resolve(
+    asked: PeriodRequest,
+    now: DateTime<Utc>,
+    zone: cartback_domain::Tz,
+) -> Result<AnalyticsPeriod, ApiError> {
+    let period = match asked {
+        PeriodRequest::LastDays(days) => AnalyticsPeriod::last_days(days, now, zone)
+            .map_err(|e| field_error(e, "period")),
+        PeriodRequest::Dates(first, last) => AnalyticsPeriod::local_days(first, last, zone)
+            .map_err(|e| field_error(e, "endDate")),
+    };
+    period.map_err(|e| ApiError::validation(vec![e]))
+}
+
+fn instant(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Amount {
+    currency: &'static str,
+    amount_minor: i64,
+    amount: String,
+}
+
+fn amounts(list: &[Money]) -> Vec<Amount> {
+    list.iter()
+        .map(|m| Amount {
+            currency: m.currency().code(),
+            amount_minor: m.minor(),
+            amount: m.to_major_string(),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Day {
+    date: String,
+    abandoned: u64,
+    recovered: u64,
+    converted: u64,
+    abandoned_value: Vec<Amount>,
+    recovered_revenue: Vec<Amount>,
+}
+
+impl From<&DailyStats> for Day {
+    fn from(day: &DailyStats) -> Day {
+        Day {
+            date: day.date.format("%Y-%m-%d").to_string(),
+            abandoned: day.abandoned,
+            recovered: day.recovered,
+            converted: day.converted,
+            abandoned_value: amounts(&day.abandoned_value),
+            recovered_revenue: amounts(&day.recovered_revenue),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Step {
+    step: u32,
+    sent: u64,
+    clicked: u64,
+    recovered: u64,
+}
+
+impl From<&FunnelStep> for Step {
+    fn from(step: &FunnelStep) -> Step {
+        Step {
+            step: step.step,
+            sent: step.sent,
+            clicked: step.clicked,
+            recovered: step.recovered,
+        }
+    }
+}
+
+fn report_json(period: &AnalyticsPeriod, report: &Analytics) -> serde_json::Value {
+    let summary = &report.summary;
+    json!({
+        "success": true,
+        "period": {
+            "start": instant(period.start()),
+            "end": instant(period.end()),
+            "startDate": period.first_day().format("%Y-%m-%d").to_string(),
+            "endDate": period.last_day().format("%Y-%m-%d").to_string(),
+            "timeZone": period.zone().name(),
+        },
+        "summary": {
+            "abandoned": summary.abandoned,
+            "recovered": summary.recovered,
+            "converted": summary.converted,
+            "recoveryRate": summary.recovery_rate,
+            "abandonedValue": amounts(&summary.abandoned_value),
+            "recoveredRevenue": amounts(&summary.recovered_revenue),
+        },
+        "daily": report.daily.iter().map(Day::from).collect::<Vec<_>>(),
+        "funnel": report.funnel.iter().map(Step::from).collect::<Vec<_>>(),
+    })
+}
+
+/// `GET /api/v1/analytics`.
+pub async fn analytics(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let asked = period_request(&request)?;
+    let store = state.store.clone();
+    let tenant_id = caller.tenant.id.clone();
+    let (period, report) = web::block(move || -> Result<_, ApiError> {
+        let mut conn = store.conn()?;
+        // The current policy, not the one cached with the key: its time zone
+        // decides the days.
+        let tenant = find_tenant(&mut conn, &tenant_id)?
+            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such tenant"))?;
+        let policy = tenant.recovery_policy()?;
+        let period = resolve(asked, Utc::now(), policy.zone())?;
+        let steps = u32::try_from(policy.steps.len()).unwrap_or(u32::MAX);
+        let input = load_period(&mut conn, &tenant_id, &period, steps)?;
+        let report = analyze(&period, &input);
+        Ok((period, report))
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(report_json(&period, &report)))
+}
+
+/// A unix-seconds parameter; anything but a whole number is named.
+fn seconds(value: Option<&str>, name: &str, problems: &mut Problems) -> Option<i64> {
+    let text = value?;
+    match text.parse::<i64>() {
+        Ok(seconds) => Some(seconds),
+        Err(_) => {
+            problems.add(name, "must be a unix timestamp in whole seconds");
+            None
+        }
+    }
+}
+
+/// `GET /api/v1/stats/carts`.
+pub async fn cart_counts(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let mut problems = Problems::default();
+    let params = parameters(&request, &["date_from", "date_to"], &mut problems);
+    let date_from = seconds(get(&params, "date_from"), "date_from", &mut problems);
+    let date_to = seconds(get(&params, "date_to"), "date_to", &mut problems);
+    problems.check()?;
+    let (from, to) = count_interval(date_from, date_to, Utc::now())
+        .map_err(|e| ApiError::validation(vec![field_error(e, "date_to")]))?;
+    let store = state.store.clone();
+    let tenant_id = caller.tenant.id.clone();
+    let (abandoned, recovered) = web::block(move || {
+        count_abandoned_recovered(&mut *store.conn()?, &tenant_id, from, to)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true,
+        "abandoned": abandoned,
+        "recovered": recovered,
+        "dateFrom": from.timestamp(),
+        "dateTo": to.timestamp(),
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn asked(query: &str) -> Result<PeriodRequest, Vec<FieldError>> {
+        let request = TestRequest::get()
+            .uri(&format!("/api/v1/analytics?{query}"))
+            .to_http_request();
+        period_request(&request).map_err(|e| {
+            assert_eq!(e.code, ErrorCode::ValidationError);
+            e.details
+        })
+    }
+
+    fn fields(query: &str) -> Vec<String> {
+        asked(query)
+            .unwrap_err()
+            .into_iter()
+            .map(|f| f.field)
+            .collect()
+    }
+
+    fn date(text: &str) -> NaiveDate {
+        parse_date(text).unwrap()
+    }
+
+    #[test]
+    fn period_parameters() {
+        assert_eq!(asked(""), Ok(PeriodRequest::LastDays(30)));
+        assert_eq!(asked("period=7d"), Ok(PeriodRequest::LastDays(7)));
+        assert_eq!(asked("period=90d&utm=x"), Ok(PeriodRequest::LastDays(90)));
+        assert_eq!(
+            asked("startDate=2026-03-01&endDate=2026-03-31"),
+            Ok(PeriodRequest::Dates(date("2026-03-01"), date("2026-03-31")))
+        );
+        assert_eq!(fields("period=14d"), ["period"]);
+        assert_eq!(fields("period="), ["period"]);
+        assert_eq!(fields("period=7d&startDate=2026-03-01"), ["period"]);
+        assert_eq!(fields("period=7d&period=30d"), ["period"]);
+        assert_eq!(fields("startDate=2026-03-01"), ["endDate"]);
+        assert_eq!(fields("endDate=2026-03-01"), ["startDate"]);
+        assert_eq!(fields("startDate=2026-3-1&endDate=2026-03-40"), ["startDate", "endDate"]);
+        assert_eq!(fields("startDate=2026-02-30&endDate=2026-03-01"), ["startDate"]);
+        assert_eq!(fields("startDate=2026-03-01T00:00:00Z&endDate=2026-03-02"), ["startDate"]);
+    }
+
+    #[test]
+    fn dates_resolve_in_the_zone() {
+        let zone = cartback_domain::Tz::Europe__Amsterdam;
+        let now = Utc::now();
+        let period = resolve(
+            PeriodRequest::Dates(date("2026-03-29"), date("2026-03-29")),
+            now,
+            zone,
+        )
+        .unwrap();
+        assert_eq!(instant(period.start()), "2026-03-28T23:00:00.000Z");
+        assert_eq!(instant(period.end()), "2026-03-29T22:00:00.000Z");
+        let error = resolve(
+            PeriodRequest::Dates(date("2026-03-29"), date("2026-03-28")),
+            now,
+            zone,
+        )
+        .unwrap_err();
+        assert_eq!(error.details[0].field, "endDate");
+        let error = resolve(
+            PeriodRequest::Dates(date("2025-01-01"), date("2026-01-02")),
+            now,
+            zone,
+        )
+        .unwrap_err();
+        assert_eq!(error.details[0].field, "endDate");
+    }
+
+    #[test]
+    fn amounts_carry_their_currency() {
+        let list = [Money::from_minor(1234, cartback_domain::Currency::EUR)];
+        let value = serde_json::to_value(amounts(&list)).unwrap();
+        assert_eq!(
+            value,
+            json!([{"currency": "EUR", "amountMinor": 1234, "amount": "12.34"}])
+        );
+    }
+}

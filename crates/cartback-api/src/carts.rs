@@ -1,0 +1,719 @@
+//! The merchant's carts API (secret key): list with filters and pages, get,
+//! change, hide or erase one, its items and timeline, and upsert by the shop's
+//! own id. `{id}` is cartback's cart id, the storefront's session id or the shop's
+//! own id. Another tenant's cart is a 404 for every verb.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+use cartback_domain::{
+    Attributes, CartItem, CartStatus, Currency, CustomerName, EmailAddress, MAX_ITEMS_PER_CART,
+    Money, apply_attributes, attributes_to_wire, items_total,
+};
+use cartback_store::StoreResult;
+use cartback_store::cart_admin::{
+    CartFilter, CartPatch, ExternalUpsert, PatchOutcome, StatusFilter, erase_cart,
+    find_cart_by_any_id, list_carts, patch_cart, set_items, soft_delete_cart, upsert_external,
+};
+use cartback_store::carts::{CartRow, CartUpsert};
+use cartback_store::events::list_events;
+use cartback_store::orders::OrderRow;
+use cartback_store::schema::orders;
+use cartback_store::sends::list_sends_for_cart;
+
+use crate::email_provider::secret_caller;
+use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::fields::{self, Problems, nullable, query_map, query_number, time};
+use crate::state::AppState;
+use crate::track::{self, ParsedCart, RawObject};
+
+const DEFAULT_PER_PAGE: i64 = 10;
+const MAX_PER_PAGE: i64 = 250;
+
+fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such cart")
+}
+
+fn amount(minor: i64, currency: &str) -> Value {
+    match Currency::parse(currency) {
+        Ok(c) => Value::String(Money::from_minor(minor, c).to_major_string()),
+        Err(_) => Value::Null,
+    }
+}
+
+fn attributes_of(cart: &CartRow) -> Attributes {
+    serde_json::from_str(&cart.attributes).unwrap_or_default()
+}
+
+/// A cart as the API shows it.
+pub(crate) fn cart_view(cart: &CartRow) -> Value {
+    let items: Vec<Value> = cart
+        .items()
+        .unwrap_or_default()
+        .iter()
+        .map(|item| item_view(item, &cart.currency))
+        .collect();
+    json!({
+        "id": cart.id,
+        "externalId": cart.external_id,
+        "sessionId": if cart.erased_at.is_some() { Value::Null } else { Value::String(cart.session_id.clone()) },
+        "status": cart.status,
+        "items": items,
+        "itemCount": cart.item_count,
+        "total": amount(cart.total_minor, &cart.currency),
+        "totalMinor": cart.total_minor,
+        "currency": cart.currency,
+        "customerEmail": cart.customer_email,
+        "customerName": cart.customer_name,
+        "locale": cart.locale,
+        "consent": cart.consent.map(|c| c != 0),
+        "attributes": attributes_to_wire(&attributes_of(cart)),
+        "emailsSent": cart.next_step,
+        "cycle": cart.cycle,
+        "createdAt": time(cart.created_at),
+        "updatedAt": time(cart.updated_at),
+        "lastActivityAt": time(cart.last_activity_at),
+        "abandonedAt": cart.abandoned_at.map(time),
+        "orderedAt": cart.ordered_at.map(time),
+        "unsubscribedAt": cart.unsubscribed_at.map(time),
+        "lastEmailAt": cart.last_sent_at.map(time),
+        "nextActionAt": cart.next_action_at.map(time),
+        "deleted": cart.deleted_at.is_some(),
+        "erasedAt": cart.erased_at.map(time),
+    })
+}
+
+fn item_view(item: &CartItem, currency: &str) -> Value {
+    json!({
+        "id": item.id,
+        "name": item.name,
+        "price": amount(item.unit_price_minor, currency),
+        "priceMinor": item.unit_price_minor,
+        "quantity": item.quantity,
+        "imageUrl": item.image_url,
+        "url": item.url,
+    })
+}
+
+/// `2026-03-15T14:22:00Z`, `2026-03-15` (midnight UTC) or unix seconds.
+fn instant(text: &str) -> Option<NaiveDateTime> {
+    let text = text.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.naive_utc());
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return date.and_hms_opt(0, 0, 0);
+    }
+    text.parse::<i64>()
+        .ok()
+        .and_then(|secs| DateTime::from_timestamp(secs, 0))
+        .map(|at| at.naive_utc())
+}
+
+const LIST_PARAMS: &[&str] = &[
+    "status",
+    "created_after",
+    "created_before",
+    "updated_after",
+    "updated_before",
+    "locale",
+    "email",
+    "page",
+    "per_page",
+];
+
+/// `GET /api/v1/carts`.
+pub async fn list(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let mut problems = Problems::default();
+    let query = query_map(request.query_string(), &mut problems);
+    for key in query.keys() {
+        if !LIST_PARAMS.contains(&key.as_str()) {
+            let shown: String = key.chars().take(40).collect();
+            problems.add(
+                shown,
+                format!(
+                    "unknown parameter; expected one of {}",
+                    LIST_PARAMS.join(", ")
+                ),
+            );
+        }
+    }
+    let mut filter = CartFilter::default();
+    if let Some(status) = query.get("status").map(|s| s.trim()) {
+        filter.status = match status {
+            "pending" => Some(StatusFilter::Pending),
+            "all" | "" => None,
+            other => match CartStatus::parse(other) {
+                Ok(s) => Some(StatusFilter::Is(s)),
+                Err(_) => {
+                    problems.add(
+                        "status",
+                        "must be one of active, abandoned, pending, recovered, converted, expired, all",
+                    );
+                    None
+                }
+            },
+        };
+    }
+    let mut when = |name: &str| -> Option<NaiveDateTime> {
+        let text = query.get(name)?;
+        let at = instant(text);
+        if at.is_none() {
+            problems.add(
+                name,
+                "must be an RFC 3339 time, a date (YYYY-MM-DD) or unix seconds",
+            );
+        }
+        at
+    };
+    filter.created_after = when("created_after");
+    filter.created_before = when("created_before");
+    filter.updated_after = when("updated_after");
+    filter.updated_before = when("updated_before");
+    if let Some(locale) = query
+        .get("locale")
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+    {
+        match cartback_domain::parse_locale(locale) {
+            Ok(l) => filter.locale = Some(l),
+            Err(e) => problems.add("locale", e.to_string()),
+        }
+    }
+    if let Some(email) = query
+        .get("email")
+        .map(|e| e.trim())
+        .filter(|e| !e.is_empty())
+    {
+        if email.chars().count() > 320 {
+            problems.add("email", "must be at most 320 characters");
+        } else {
+            filter.email = Some(email.to_owned());
+        }
+    }
+    let page = query_number(&query, "page", 1, 1..=1_000_000, &mut problems);
+    let per_page = query_number(
+        &query,
+        "per_page",
+        DEFAULT_PER_PAGE,
+        1..=MAX_PER_PAGE,
+        &mut problems,
+    );
+    problems.check()?;
+    let store = state.store.clone();
+    let tenant_id = caller.tenant.id.clone();
+    let (rows, total) =
+        web::block(move || list_carts(&mut *store.conn()?, &tenant_id, &filter, page, per_page))
+            .await??;
+    let total_pages = (total + per_page - 1) / per_page;
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true,
+        "data": rows.iter().map(cart_view).collect::<Vec<_>>(),
+        "page": page,
+        "perPage": per_page,
+        "total": total,
+        "totalPages": total_pages,
+    })))
+}
+
+async fn load(state: &AppState, tenant_id: &str, id: String) -> Result<CartRow, ApiError> {
+    let store = state.store.clone();
+    let tenant_id = tenant_id.to_owned();
+    web::block(move || find_cart_by_any_id(&mut *store.conn()?, &tenant_id, &id, false))
+        .await??
+        .ok_or_else(not_found)
+}
+
+/// `GET /api/v1/carts/{id}`.
+pub async fn get(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let cart = load(&state, &caller.tenant.id, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(json!({"success": true, "data": cart_view(&cart)})))
+}
+
+async fn json_object(
+    state: &AppState,
+    request: &HttpRequest,
+    payload: web::Payload,
+    optional: bool,
+) -> Result<(web::BytesMut, serde_json::Map<String, Value>), ApiError> {
+    let body = crate::body::read_body(request, payload, state.limits.max_body_bytes).await?;
+    let object = fields::object(&body, optional)?;
+    Ok((body, object))
+}
+
+/// `PATCH /api/v1/carts/{id}`: `status`, `customerEmail`, `customerName`,
+/// `attributes` (merged by name; an entry without a value removes it).
+pub async fn patch(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let (_, object) = json_object(&state, &request, payload, false).await?;
+    let mut problems = Problems::default();
+    fields::unknown_fields(
+        &object,
+        &["status", "customerEmail", "customerName", "attributes"],
+        &mut problems,
+    );
+    let mut change = CartPatch::default();
+    if let Some(value) = nullable(&object, "status") {
+        match value.and_then(Value::as_str).map(CartStatus::parse) {
+            Some(Ok(status)) => change.status = Some(status),
+            _ => problems.add(
+                "status",
+                "must be one of active, abandoned, recovered, converted, expired",
+            ),
+        }
+    }
+    if let Some(value) = nullable(&object, "customerEmail") {
+        change.customer_email = match value {
+            None => Some(None),
+            Some(Value::String(text)) if text.trim().is_empty() => Some(None),
+            Some(Value::String(text)) => match EmailAddress::parse(text) {
+                Ok(email) => Some(Some(email.as_str().to_owned())),
+                Err(e) => {
+                    problems.add("customerEmail", e.to_string());
+                    None
+                }
+            },
+            Some(_) => {
+                problems.add("customerEmail", "must be a string or null");
+                None
+            }
+        };
+    }
+    if let Some(value) = nullable(&object, "customerName") {
+        change.customer_name = match value {
+            None => Some(None),
+            Some(Value::String(text)) if text.trim().is_empty() => Some(None),
+            Some(Value::String(text)) => match CustomerName::parse(text) {
+                Ok(name) => Some(Some(name.as_str().to_owned())),
+                Err(e) => {
+                    problems.add("customerName", e.to_string());
+                    None
+                }
+            },
+            Some(_) => {
+                problems.add("customerName", "must be a string or null");
+                None
+            }
+        };
+    }
+    let wire_attributes = attributes_field(&object, &mut problems);
+    problems.check()?;
+    let store = state.store.clone();
+    let tenant_id = caller.tenant.id.clone();
+    let id = id.into_inner();
+    let outcome = web::block(move || -> StoreResult<Result<PatchOutcome, ApiError>> {
+        let mut conn = store.conn()?;
+        if let Some(wire) = &wire_attributes {
+            let Some(cart) = find_cart_by_any_id(&mut conn, &tenant_id, &id, false)? else {
+                return Ok(Ok(PatchOutcome::NotFound));
+            };
+            let mut attributes = attributes_of(&cart);
+            if let Err(e) = merge_attributes(&mut attributes, wire) {
+                return Ok(Err(e));
+            }
+            change.attributes = Some(attributes);
+        }
+        Ok(Ok(patch_cart(
+            &mut conn,
+            &tenant_id,
+            &id,
+            &change,
+            Utc::now(),
+        )?))
+    })
+    .await???;
+    match outcome {
+        PatchOutcome::Updated(cart) => {
+            Ok(HttpResponse::Ok().json(json!({"success": true, "data": cart_view(&cart)})))
+        }
+        PatchOutcome::NotFound => Err(not_found()),
+        PatchOutcome::Refused(why) => Err(ApiError::new(ErrorCode::Conflict, why)),
+    }
+}
+
+fn attributes_field(
+    object: &serde_json::Map<String, Value>,
+    problems: &mut Problems,
+) -> Option<Vec<Value>> {
+    match nullable(object, "attributes")? {
+        None => Some(Vec::new()),
+        Some(Value::Array(list)) => Some(list.clone()),
+        Some(_) => {
+            problems.add("attributes", "must be an array of {name, <type>Value}");
+            None
+        }
+    }
+}
+
+fn merge_attributes(current: &mut Attributes, wire: &[Value]) -> Result<(), ApiError> {
+    apply_attributes(current, wire).map_err(|(at, e)| {
+        ApiError::validation(vec![FieldError {
+            field: at.map_or_else(|| "attributes".to_owned(), |i| format!("attributes[{i}]")),
+            message: e.to_string(),
+        }])
+    })
+}
+
+/// `DELETE /api/v1/carts/{id}`: hidden from the API and never emailed again.
+pub async fn delete(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let store = state.store.clone();
+    let tenant_id = caller.tenant.id.clone();
+    let id = id.into_inner();
+    let deleted =
+        web::block(move || soft_delete_cart(&mut *store.conn()?, &tenant_id, &id, Utc::now()))
+            .await??;
+    if deleted {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(not_found())
+    }
+}
+
+/// `POST /api/v1/carts/{id}/erase`: personal data removed for good.
+pub async fn erase(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let store = state.store.clone();
+    let tenant_id = caller.tenant.id.clone();
+    let id = id.into_inner();
+    let erased = web::block(move || erase_cart(&mut *store.conn()?, &tenant_id, &id, Utc::now()))
+        .await??
+        .ok_or_else(not_found)?;
+    tracing::info!(cart = %erased.id, "cart erased");
+    Ok(HttpResponse::Ok().json(json!({"success": true, "data": cart_view(&erased)})))
+}
+
+/// `GET /api/v1/carts/{id}/items`.
+pub async fn items(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let cart = load(&state, &caller.tenant.id, id.into_inner()).await?;
+    let view = cart_view(&cart);
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true,
+        "data": view["items"],
+        "total": view["total"],
+        "totalMinor": cart.total_minor,
+        "currency": cart.currency,
+    })))
+}
+
+async fn change_items(
+    state: &AppState,
+    tenant_id: &str,
+    cart: &CartRow,
+    items: Vec<CartItem>,
+) -> Result<HttpResponse, ApiError> {
+    let currency = Currency::parse(&cart.currency).map_err(ApiError::internal)?;
+    let total = items_total(&items, currency).map_err(|e| {
+        ApiError::validation(vec![FieldError {
+            field: "price".into(),
+            message: e.to_string(),
+        }])
+    })?;
+    let store = state.store.clone();
+    let (tenant_id, cart_id) = (tenant_id.to_owned(), cart.id.clone());
+    let updated = web::block(move || {
+        set_items(
+            &mut *store.conn()?,
+            &tenant_id,
+            &cart_id,
+            &items,
+            total.minor(),
+            Utc::now(),
+        )
+    })
+    .await??
+    .ok_or_else(not_found)?;
+    Ok(HttpResponse::Ok().json(json!({"success": true, "data": cart_view(&updated)})))
+}
+
+/// `POST /api/v1/carts/{id}/items`: adds a line, or replaces the line with the
+/// same item id. Body: one item as `/track` takes it (`id`, `name`, `price` in the
+/// cart's currency, `quantity`, `imageUrl`, `url`).
+pub async fn add_item(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let (body, _) = json_object(&state, &request, payload, false).await?;
+    let cart = load(&state, &caller.tenant.id, id.into_inner()).await?;
+    let currency = Currency::parse(&cart.currency).map_err(ApiError::internal)?;
+    let raw: &RawValue = serde_json::from_slice(&body).map_err(|e| crate::body::malformed(&e))?;
+    let mut problems = track::Problems::default();
+    let item = track::parse_item(raw, 0, currency, &mut problems);
+    let Some(item) = item.filter(|_| problems.0.is_empty()) else {
+        // Paths read `items[0].price`; here the body is the item.
+        let details = problems
+            .0
+            .into_iter()
+            .map(|p| FieldError {
+                field: p.field.trim_start_matches("items[0].").to_owned(),
+                message: p.message,
+            })
+            .collect();
+        return Err(ApiError::validation(details));
+    };
+    let mut items = cart.items()?;
+    let full = items.len() >= MAX_ITEMS_PER_CART;
+    match items.iter_mut().find(|line| line.id == item.id) {
+        Some(line) => *line = item,
+        None if full => {
+            return Err(ApiError::validation(vec![FieldError {
+                field: "items".into(),
+                message: format!("at most {MAX_ITEMS_PER_CART} items per cart"),
+            }]));
+        }
+        None => items.push(item),
+    }
+    change_items(&state, &caller.tenant.id, &cart, items).await
+}
+
+/// `DELETE /api/v1/carts/{id}/items/{itemId}`.
+pub async fn remove_item(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let (id, item_id) = path.into_inner();
+    let cart = load(&state, &caller.tenant.id, id).await?;
+    let mut items = cart.items()?;
+    let before = items.len();
+    items.retain(|line| line.id != item_id);
+    if items.len() == before {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            "the cart has no item with this id",
+        ));
+    }
+    change_items(&state, &caller.tenant.id, &cart, items).await
+}
+
+/// `GET /api/v1/carts/{id}/timeline`: history events, emails and orders in one
+/// list, oldest first.
+pub async fn timeline(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    use diesel::prelude::*;
+    let caller = secret_caller(&state, &request).await?;
+    let store = state.store.clone();
+    let tenant_id = caller.tenant.id.clone();
+    let id = id.into_inner();
+    let found = web::block(move || -> StoreResult<_> {
+        let mut conn = store.conn()?;
+        let Some(cart) = find_cart_by_any_id(&mut conn, &tenant_id, &id, false)? else {
+            return Ok(None);
+        };
+        let events = list_events(&mut conn, &tenant_id, &cart.id)?;
+        let sends = list_sends_for_cart(&mut conn, &tenant_id, &cart.id)?;
+        let orders: Vec<OrderRow> = orders::table
+            .filter(orders::tenant_id.eq(&tenant_id))
+            .filter(orders::cart_id.eq(&cart.id))
+            .select(OrderRow::as_select())
+            .load(&mut *conn)?;
+        Ok(Some((cart, events, sends, orders)))
+    })
+    .await??;
+    let (cart, events, sends, orders) = found.ok_or_else(not_found)?;
+    let mut entries: Vec<(NaiveDateTime, Value)> = Vec::new();
+    entries.push((
+        cart.created_at,
+        json!({"type": "created", "at": time(cart.created_at)}),
+    ));
+    for e in events {
+        entries.push((
+            e.created_at,
+            json!({"type": "event", "kind": e.kind, "step": e.step.map(|s| s + 1), "detail": e.detail, "at": time(e.created_at)}),
+        ));
+    }
+    for s in sends {
+        let at = s.sent_at.unwrap_or(s.updated_at);
+        entries.push((
+            at,
+            json!({"type": "email", "step": s.step + 1, "cycle": s.cycle, "status": s.status,
+                   "attempts": s.attempts, "provider": s.provider, "coupon": s.coupon_code,
+                   "clicks": s.click_count, "lastError": s.last_error, "at": time(at)}),
+        ));
+    }
+    for o in orders {
+        entries.push((
+            o.created_at,
+            json!({"type": "order", "orderId": o.order_ref, "attribution": o.attribution,
+                   "matchedBy": o.matched_by, "source": o.source,
+                   "total": o.total_minor.map(|t| amount(t, &o.currency)), "totalMinor": o.total_minor,
+                   "currency": o.currency, "at": time(o.created_at)}),
+        ));
+    }
+    // Stable: equal times keep the order they were added in.
+    entries.sort_by_key(|(at, _)| *at);
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true,
+        "cartId": cart.id,
+        "status": cart.status,
+        "data": entries.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+    })))
+}
+
+/// `PUT /api/v1/carts`: creates or updates the cart with the shop's own id
+/// (`externalId`). The other fields are those of a CART_UPDATE (`sessionId` is
+/// optional here), plus `attributes`.
+pub async fn upsert(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let (body, object) = json_object(&state, &request, payload, false).await?;
+    let raw: RawObject<'_> =
+        serde_json::from_slice(&body).map_err(|e| crate::body::malformed(&e))?;
+    let mut problems = Problems::default();
+    let external_id = match object.get("externalId") {
+        Some(Value::String(id)) if valid_external_id(id) => Some(id.clone()),
+        Some(Value::Number(n)) if n.is_u64() => Some(n.to_string()),
+        None | Some(Value::Null) => {
+            problems.add("externalId", "is required");
+            None
+        }
+        Some(_) => {
+            problems.add(
+                "externalId",
+                "must be 1 to 200 characters without control characters",
+            );
+            None
+        }
+    };
+    let wire_attributes = attributes_field(&object, &mut problems);
+    let mut cart_problems = track::Problems::default();
+    let cart = track::parse_cart(&raw, &mut cart_problems, false);
+    problems.0.extend(cart_problems.0);
+    for key in object.keys() {
+        let known = [
+            "externalId",
+            "sessionId",
+            "items",
+            "total",
+            "currency",
+            "customerEmail",
+            "customerName",
+            "locale",
+            "consent",
+            "attributes",
+            "event",
+        ];
+        if !known.contains(&key.as_str()) {
+            let shown: String = key.chars().take(40).collect();
+            problems.add(shown, "unknown field");
+        }
+    }
+    problems.check()?;
+    let (
+        Some(external_id),
+        Some(ParsedCart {
+            session,
+            items,
+            total,
+            currency,
+            email,
+            name,
+            locale,
+            consent,
+        }),
+    ) = (external_id, cart)
+    else {
+        return Err(ApiError::validation(vec![FieldError {
+            field: "body".into(),
+            message: "incomplete cart".into(),
+        }]));
+    };
+    let policy = caller.tenant.recovery_policy()?;
+    let now = Utc::now();
+    let upsert = ExternalUpsert {
+        cart: CartUpsert {
+            tenant_id: caller.tenant.id.clone(),
+            session_id: session.map_or_else(|| format!("ext:{external_id}"), |s| s.into_inner()),
+            items,
+            total_minor: total.minor(),
+            currency: currency.code().to_owned(),
+            customer_email: email.map(|e| e.as_str().to_owned()),
+            customer_name: name.map(|n| n.as_str().to_owned()),
+            locale,
+            consent,
+            now,
+            next_action_at: now + policy.abandon_delay(),
+        },
+        external_id,
+        attributes: None,
+    };
+    let store = state.store.clone();
+    let result = web::block(move || -> StoreResult<Result<(CartRow, bool), ApiError>> {
+        let mut conn = store.conn()?;
+        let mut upsert = upsert;
+        if let Some(wire) = &wire_attributes {
+            let existing =
+                find_cart_by_any_id(&mut conn, &upsert.cart.tenant_id, &upsert.external_id, true)?
+                    .filter(|c| c.external_id.as_deref() == Some(upsert.external_id.as_str()));
+            let mut attributes = existing.as_ref().map(attributes_of).unwrap_or_default();
+            if let Err(e) = merge_attributes(&mut attributes, wire) {
+                return Ok(Err(e));
+            }
+            upsert.attributes = Some(attributes);
+        }
+        match upsert_external(&mut conn, &upsert) {
+            Ok(done) => Ok(Ok(done)),
+            Err(cartback_store::StoreError::Rejected(why)) => {
+                Ok(Err(ApiError::new(ErrorCode::Conflict, why)))
+            }
+            Err(e) if e.is_unique_violation() => Ok(Err(ApiError::new(
+                ErrorCode::Conflict,
+                "another request changed this cart at the same time; try again",
+            ))),
+            Err(e) => Err(e),
+        }
+    })
+    .await???;
+    let (cart, created) = result;
+    let status = if created {
+        actix_web::http::StatusCode::CREATED
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .json(json!({"success": true, "created": created, "data": cart_view(&cart)})))
+}
+
+fn valid_external_id(id: &str) -> bool {
+    let count = id.chars().count();
+    (1..=200).contains(&count) && !id.chars().any(char::is_control)
+}

@@ -1,0 +1,267 @@
+//! The layer every request passes through first: it names the request
+//! (`X-Request-Id`, the caller's own when it is a sane token), applies the rate
+//! limits, runs the handler inside a `request` span so everything it logs
+//! carries the id, then logs one line per request (method, route pattern,
+//! status, duration, id: never a key, an email, a token-bearing path or a body),
+//! counts it in the metrics, and echoes an allowed CORS origin.
+
+use std::future::{Ready, ready};
+use std::net::IpAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
+use futures_util::future::LocalBoxFuture;
+use tracing::Instrument;
+
+use crate::cors::AllowedOrigin;
+use crate::error::{ApiError, ErrorCode};
+use crate::metrics::{Metrics, UNMATCHED};
+use crate::rate_limit::{Decision, RateLimiter, classify, client_ip};
+use crate::state::AppState;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const MAX_REQUEST_ID: usize = 64;
+
+/// The request's id, available to handlers through the request's extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub HeaderValue);
+
+/// The caller's id when it is 1–64 characters of letters, digits and `-_.:+/=`;
+/// otherwise a fresh random one.
+fn request_id(incoming: Option<&HeaderValue>) -> HeaderValue {
+    if let Some(value) = incoming {
+        let bytes = value.as_bytes();
+        if !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:+/=".contains(b))
+        {
+            return value.clone();
+        }
+    }
+    HeaderValue::from_str(&cartback_store::ids::random_id("req_", 22))
+        .unwrap_or_else(|_| HeaderValue::from_static("req_unnamed"))
+}
+
+/// The middleware; wrap the whole app in it.
+#[derive(Debug, Clone)]
+pub struct RequestLayer {
+    limiter: Arc<RateLimiter>,
+    metrics: Arc<Metrics>,
+}
+
+impl RequestLayer {
+    pub fn new(state: &AppState) -> RequestLayer {
+        RequestLayer {
+            limiter: state.rate_limits.clone(),
+            metrics: state.metrics.clone(),
+        }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for RequestLayer
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = RequestLayerService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequestLayerService {
+            service: Rc::new(service),
+            limiter: self.limiter.clone(),
+            metrics: self.metrics.clone(),
+        }))
+    }
+}
+
+pub struct RequestLayerService<S> {
+    service: Rc<S>,
+    limiter: Arc<RateLimiter>,
+    metrics: Arc<Metrics>,
+}
+
+/// What the layer adds to every answer.
+struct Finish {
+    started: Instant,
+    id: HeaderValue,
+    span: tracing::Span,
+    decision: Option<Decision>,
+    metrics: Arc<Metrics>,
+}
+
+impl Finish {
+    fn apply<B>(self, mut res: ServiceResponse<B>, route: Option<String>) -> ServiceResponse<B> {
+        let origin = res
+            .request()
+            .extensions()
+            .get::<AllowedOrigin>()
+            .map(|o| o.0.clone());
+        let headers = res.headers_mut();
+        headers.insert(REQUEST_ID, self.id.clone());
+        match &self.decision {
+            Some(Decision::Allowed { limit, remaining }) => {
+                headers.insert(LIMIT, limit.clone());
+                headers.insert(REMAINING, remaining.clone());
+            }
+            Some(Decision::Limited {
+                limit,
+                retry_after_secs,
+            }) => {
+                headers.insert(LIMIT, limit.clone());
+                headers.insert(REMAINING, HeaderValue::from_static("0"));
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            None => {}
+        }
+        if let Some(origin) = origin {
+            add_cors(headers, origin);
+        }
+        let route = route.unwrap_or_else(|| UNMATCHED.to_owned());
+        let status = res.status().as_u16();
+        let elapsed = self.started.elapsed();
+        let method = res.request().method();
+        self.metrics.observe(&route, method, status, elapsed);
+        let id = self.id.to_str().unwrap_or_default();
+        self.span.in_scope(|| {
+            tracing::info!(
+                method = %method,
+                route = %route,
+                status,
+                duration_ms = elapsed.as_secs_f64() * 1000.0,
+                request_id = id,
+                "request"
+            );
+        });
+        res
+    }
+}
+
+fn add_cors(headers: &mut HeaderMap, origin: HeaderValue) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+}
+
+impl<S, B> Service<ServiceRequest> for RequestLayerService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let started = Instant::now();
+        let id = request_id(req.headers().get(REQUEST_ID));
+        let span = tracing::info_span!("request", request_id = id.to_str().unwrap_or_default());
+        let config = self.limiter.config();
+        let subject = classify(
+            req.method(),
+            req.path(),
+            crate::auth::presented_key(req.request()),
+            || {
+                client_ip(
+                    req.peer_addr().map(|a| a.ip()),
+                    req.headers().get("x-forwarded-for"),
+                    config.trust_forwarded_for,
+                )
+                .or(Some(IpAddr::from([0, 0, 0, 0])))
+            },
+        );
+        let decision = subject.and_then(|subject| self.limiter.check(subject));
+        let finish = Finish {
+            started,
+            id: id.clone(),
+            span: span.clone(),
+            decision,
+            metrics: self.metrics.clone(),
+        };
+        if let Some(Decision::Limited {
+            limit,
+            retry_after_secs,
+        }) = &finish.decision
+        {
+            let route = req.request().resource_map().match_pattern(req.path());
+            let refusal = ApiError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "too many requests: at most {} per minute; retry in {retry_after_secs} s",
+                    limit.to_str().unwrap_or_default()
+                ),
+            );
+            let response: HttpResponse = refusal.error_response();
+            let res = finish.apply(req.into_response(response), route);
+            return Box::pin(ready(Ok(res.map_into_right_body())));
+        }
+        req.extensions_mut().insert(RequestId(id));
+        let request = req.request().clone();
+        let call = {
+            let _entered = span.enter();
+            self.service.call(req)
+        };
+        Box::pin(
+            async move {
+                match call.await {
+                    Ok(res) => {
+                        let route = res.request().match_pattern();
+                        Ok(finish.apply(res, route).map_into_left_body())
+                    }
+                    Err(error) => {
+                        let route = request.match_pattern();
+                        let res = ServiceResponse::from_err(error, request);
+                        Ok(finish.apply(res, route).map_into_right_body())
+                    }
+                }
+            }
+            .instrument(span),
+        )
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sane_incoming_id_is_kept() {
+        let id = HeaderValue::from_static("3f2a-9c.01:ab_CD");
+        assert_eq!(request_id(Some(&id)), id);
+        let uuid = HeaderValue::from_static("0b7c5e3e-8d1f-4b8a-9f3e-2a1c0d9e8f7a");
+        assert_eq!(request_id(Some(&uuid)), uuid);
+    }
+
+    #[test]
+    fn anything_else_gets_a_fresh_id() {
+        let long = HeaderValue::from_str(&"a".repeat(65)).unwrap();
+        for bad in [
+            HeaderValue::from_static(""),
+            HeaderValue::from_static("has space"),
+            HeaderValue::from_static("quote\"d"),
+            long,
+        ] {
+            let fresh = request_id(Some(&bad));
+            assert_ne!(fresh, bad);
+            assert!(fresh.to_str().unwrap().starts_with("req_"));
+        }
+        let a = request_id(None);
+        let b = request_id(None);
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 26);
+    }
+}

@@ -1,0 +1,444 @@
+//! What a merchant does with its carts through the API: list and filter them,
+//! change, hide (soft delete) or erase one, edit its items, and upsert carts by
+//! the shop's own id.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use cartback_domain::{Attributes, CartItem, CartStatus};
+
+use crate::carts::{CartRow, CartUpsert, upsert_cart};
+use crate::connection::{DbConn, write_transaction};
+use crate::error::{StoreError, StoreResult};
+use crate::ids::random_id;
+use crate::schema::{carts, orders, recovery_sends};
+use crate::sends::cancel_waiting_sends;
+
+/// The `status` filter of the carts list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Is(CartStatus),
+    /// Abandoned and not (yet) recovered: the carts recovery works on.
+    Pending,
+}
+
+/// Filters of `GET /api/v1/carts`; every one optional.
+#[derive(Debug, Clone, Default)]
+pub struct CartFilter {
+    pub status: Option<StatusFilter>,
+    pub created_after: Option<NaiveDateTime>,
+    pub created_before: Option<NaiveDateTime>,
+    pub updated_after: Option<NaiveDateTime>,
+    pub updated_before: Option<NaiveDateTime>,
+    /// `nl` matches `nl` and every `nl-…`; `nl-NL` matches exactly.
+    pub locale: Option<String>,
+    /// Compared case-insensitively.
+    pub email: Option<String>,
+}
+
+/// One page of the tenant's visible carts, newest first (ties by id, so pages
+/// never overlap), and how many match in all.
+pub fn list_carts(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    filter: &CartFilter,
+    page: i64,
+    per_page: i64,
+) -> StoreResult<(Vec<CartRow>, i64)> {
+    macro_rules! filtered {
+        () => {{
+            let mut query = carts::table
+                .filter(carts::tenant_id.eq(tenant_id))
+                .filter(carts::deleted_at.is_null())
+                .into_boxed();
+            match filter.status {
+                Some(StatusFilter::Is(status)) => {
+                    query = query.filter(carts::status.eq(status.as_str()));
+                }
+                Some(StatusFilter::Pending) => {
+                    query = query.filter(carts::status.eq(CartStatus::Abandoned.as_str()));
+                }
+                None => {}
+            }
+            if let Some(at) = filter.created_after {
+                query = query.filter(carts::created_at.gt(at));
+            }
+            if let Some(at) = filter.created_before {
+                query = query.filter(carts::created_at.lt(at));
+            }
+            if let Some(at) = filter.updated_after {
+                query = query.filter(carts::updated_at.gt(at));
+            }
+            if let Some(at) = filter.updated_before {
+                query = query.filter(carts::updated_at.lt(at));
+            }
+            if let Some(locale) = &filter.locale {
+                query = query.filter(
+                    carts::locale
+                        .eq(locale.clone())
+                        .or(carts::locale.like(format!("{}-%", locale.replace(['%', '_'], "")))),
+                );
+            }
+            if let Some(email) = &filter.email {
+                query = query.filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>("lower(customer_email) = ")
+                        .bind::<diesel::sql_types::Text, _>(email.trim().to_lowercase()),
+                );
+            }
+            query
+        }};
+    }
+    let total: i64 = match conn {
+        DbConn::Postgres(pg) => filtered!().count().get_result(pg)?,
+        DbConn::Sqlite(sqlite) => filtered!().count().get_result(sqlite)?,
+    };
+    let offset = (page.max(1) - 1).saturating_mul(per_page);
+    let rows = match conn {
+        DbConn::Postgres(pg) => filtered!()
+            .order((carts::created_at.desc(), carts::id.desc()))
+            .limit(per_page)
+            .offset(offset)
+            .select(CartRow::as_select())
+            .load(pg)?,
+        DbConn::Sqlite(sqlite) => filtered!()
+            .order((carts::created_at.desc(), carts::id.desc()))
+            .limit(per_page)
+            .offset(offset)
+            .select(CartRow::as_select())
+            .load(sqlite)?,
+    };
+    Ok((rows, total))
+}
+
+/// A cart by id, else by the storefront's session id, else by the shop's own id;
+/// soft-deleted carts only when `include_deleted`.
+pub fn find_cart_by_any_id(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    id: &str,
+    include_deleted: bool,
+) -> StoreResult<Option<CartRow>> {
+    let lookup = |conn: &mut DbConn, column: &str| -> StoreResult<Option<CartRow>> {
+        let base = carts::table
+            .filter(carts::tenant_id.eq(tenant_id))
+            .select(CartRow::as_select());
+        Ok(match column {
+            "id" => base.filter(carts::id.eq(id)).first(conn).optional()?,
+            "session" => base
+                .filter(carts::session_id.eq(id))
+                .first(conn)
+                .optional()?,
+            _ => base
+                .filter(carts::external_id.eq(id))
+                .first(conn)
+                .optional()?,
+        })
+    };
+    for column in ["id", "session", "external"] {
+        if let Some(cart) = lookup(conn, column)? {
+            return Ok((include_deleted || cart.deleted_at.is_none()).then_some(cart));
+        }
+    }
+    Ok(None)
+}
+
+fn reread(conn: &mut DbConn, tenant_id: &str, id: &str) -> StoreResult<CartRow> {
+    Ok(carts::table
+        .filter(carts::tenant_id.eq(tenant_id))
+        .filter(carts::id.eq(id))
+        .select(CartRow::as_select())
+        .first(conn)?)
+}
+
+/// What a PATCH changes; None leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct CartPatch {
+    pub status: Option<CartStatus>,
+    pub customer_email: Option<Option<String>>,
+    pub customer_name: Option<Option<String>>,
+    /// The full new attribute set (the caller merged it).
+    pub attributes: Option<Attributes>,
+}
+
+/// How a PATCH went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatchOutcome {
+    Updated(Box<CartRow>),
+    NotFound,
+    /// The change is not allowed; the text says why.
+    Refused(String),
+}
+
+/// Applies a merchant's change. Closing a cart (recovered, converted, expired)
+/// stops its emails; an open cart whose address changed is looked at again by the
+/// worker at once; a closed cart cannot be reopened by hand (the next tracked
+/// update starts a new cycle instead).
+pub fn patch_cart(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    id: &str,
+    patch: &CartPatch,
+    now: DateTime<Utc>,
+) -> StoreResult<PatchOutcome> {
+    let stamp = now.naive_utc();
+    write_transaction(conn, |conn| {
+        let Some(cart) = find_cart_by_any_id(conn, tenant_id, id, false)? else {
+            return Ok(PatchOutcome::NotFound);
+        };
+        let current = cart.status()?;
+        let target = patch.status.unwrap_or(current);
+        if current.is_terminal() && target != current {
+            return Ok(PatchOutcome::Refused(format!(
+                "the cart is {}: a closed cart is not reopened by hand; the next tracked update starts a new cycle",
+                current.as_str()
+            )));
+        }
+        let attributes = match &patch.attributes {
+            Some(attributes) => {
+                serde_json::to_string(attributes).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            }
+            None => cart.attributes.clone(),
+        };
+        let email = patch
+            .customer_email
+            .clone()
+            .unwrap_or(cart.customer_email.clone());
+        let name = patch
+            .customer_name
+            .clone()
+            .unwrap_or(cart.customer_name.clone());
+        let closing = target.is_terminal() && !current.is_terminal();
+        let next_action_at = if closing {
+            None
+        } else if target.is_open()
+            && cart.locked_by.is_none()
+            && (email != cart.customer_email || target != current)
+        {
+            // Let the worker decide again with what changed.
+            Some(stamp)
+        } else {
+            cart.next_action_at
+        };
+        let ordered_at =
+            if closing && matches!(target, CartStatus::Recovered | CartStatus::Converted) {
+                Some(stamp)
+            } else {
+                cart.ordered_at
+            };
+        diesel::update(
+            carts::table
+                .filter(carts::tenant_id.eq(tenant_id))
+                .filter(carts::id.eq(&cart.id)),
+        )
+        .set((
+            carts::status.eq(target.as_str()),
+            carts::customer_email.eq(&email),
+            carts::customer_name.eq(&name),
+            carts::attributes.eq(&attributes),
+            carts::next_action_at.eq(next_action_at),
+            carts::ordered_at.eq(ordered_at),
+            carts::updated_at.eq(stamp),
+        ))
+        .execute(conn)?;
+        if closing {
+            cancel_waiting_sends(conn, tenant_id, &cart.id, now)?;
+        }
+        Ok(PatchOutcome::Updated(Box::new(reread(
+            conn, tenant_id, &cart.id,
+        )?)))
+    })
+}
+
+/// Hides a cart from lists and lookups and stops its emails for good. Returns
+/// false when there is no such visible cart.
+pub fn soft_delete_cart(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    write_transaction(conn, |conn| {
+        let Some(cart) = find_cart_by_any_id(conn, tenant_id, id, false)? else {
+            return Ok(false);
+        };
+        diesel::update(
+            carts::table
+                .filter(carts::tenant_id.eq(tenant_id))
+                .filter(carts::id.eq(&cart.id)),
+        )
+        .set((
+            carts::deleted_at.eq(Some(now.naive_utc())),
+            carts::next_action_at.eq(None::<NaiveDateTime>),
+            carts::updated_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+        cancel_waiting_sends(conn, tenant_id, &cart.id, now)?;
+        Ok(true)
+    })
+}
+
+/// Removes a cart's personal data for good (GDPR erasure): address, name,
+/// session id, attributes, item names and links, the recovery links of its
+/// emails, and the address and session on its orders. Counts, totals, currency,
+/// statuses and dates stay for statistics. The cart is hidden too. Works on
+/// deleted carts; erasing twice changes nothing more.
+pub fn erase_cart(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<CartRow>> {
+    let stamp = now.naive_utc();
+    write_transaction(conn, |conn| {
+        let Some(cart) = find_cart_by_any_id(conn, tenant_id, id, true)? else {
+            return Ok(None);
+        };
+        let items: Vec<CartItem> = cart
+            .items()?
+            .into_iter()
+            .enumerate()
+            .map(|(at, item)| CartItem {
+                id: format!("erased-{}", at + 1),
+                name: "(erased)".to_owned(),
+                image_url: None,
+                url: None,
+                ..item
+            })
+            .collect();
+        let items =
+            serde_json::to_string(&items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        diesel::update(
+            carts::table
+                .filter(carts::tenant_id.eq(tenant_id))
+                .filter(carts::id.eq(&cart.id)),
+        )
+        .set((
+            carts::session_id.eq(random_id("erased_", 20)),
+            carts::external_id.eq(None::<String>),
+            carts::customer_email.eq(None::<String>),
+            carts::customer_name.eq(None::<String>),
+            carts::attributes.eq("{}"),
+            carts::items.eq(items),
+            carts::next_action_at.eq(None::<NaiveDateTime>),
+            carts::deleted_at.eq(Some(cart.deleted_at.unwrap_or(stamp))),
+            carts::erased_at.eq(Some(cart.erased_at.unwrap_or(stamp))),
+            carts::updated_at.eq(stamp),
+        ))
+        .execute(conn)?;
+        cancel_waiting_sends(conn, tenant_id, &cart.id, now)?;
+        // The emails' links stop working: nothing leads back to this shopper.
+        diesel::update(
+            recovery_sends::table
+                .filter(recovery_sends::tenant_id.eq(tenant_id))
+                .filter(recovery_sends::cart_id.eq(&cart.id)),
+        )
+        .set((
+            recovery_sends::recovery_token_hash.eq(None::<String>),
+            recovery_sends::unsubscribe_token_hash.eq(None::<String>),
+        ))
+        .execute(conn)?;
+        diesel::update(
+            orders::table
+                .filter(orders::tenant_id.eq(tenant_id))
+                .filter(orders::cart_id.eq(&cart.id)),
+        )
+        .set((
+            orders::customer_email.eq(None::<String>),
+            orders::session_id.eq(None::<String>),
+        ))
+        .execute(conn)?;
+        Ok(Some(reread(conn, tenant_id, &cart.id)?))
+    })
+}
+
+/// Replaces a visible, open cart's items and total (the caller validated them).
+pub fn set_items(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    cart_id: &str,
+    items: &[CartItem],
+    total_minor: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<CartRow>> {
+    let text = serde_json::to_string(items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let count = i32::try_from(items.len()).unwrap_or(i32::MAX);
+    write_transaction(conn, |conn| {
+        let changed = diesel::update(
+            carts::table
+                .filter(carts::tenant_id.eq(tenant_id))
+                .filter(carts::id.eq(cart_id))
+                .filter(carts::deleted_at.is_null()),
+        )
+        .set((
+            carts::items.eq(&text),
+            carts::item_count.eq(count),
+            carts::total_minor.eq(total_minor),
+            carts::updated_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        Ok(Some(reread(conn, tenant_id, cart_id)?))
+    })
+}
+
+/// `PUT /api/v1/carts`: a cart keyed by the shop's own id.
+#[derive(Debug, Clone)]
+pub struct ExternalUpsert {
+    pub external_id: String,
+    /// The cart as a CART_UPDATE would give it; its `session_id` is used only when
+    /// the cart is new.
+    pub cart: CartUpsert,
+    /// The full attribute set when given (merged by the caller), else kept.
+    pub attributes: Option<Attributes>,
+}
+
+/// Creates or updates the cart with this shop id, exactly like a tracked
+/// CART_UPDATE (it becomes active and is scheduled), then records the shop id and
+/// attributes. Returns the cart and whether it was created.
+pub fn upsert_external(conn: &mut DbConn, upsert: &ExternalUpsert) -> StoreResult<(CartRow, bool)> {
+    write_transaction(conn, |conn| {
+        let existing = carts::table
+            .filter(carts::tenant_id.eq(&upsert.cart.tenant_id))
+            .filter(carts::external_id.eq(&upsert.external_id))
+            .select(CartRow::as_select())
+            .first(conn)
+            .optional()?;
+        let mut cart = upsert.cart.clone();
+        if let Some(existing) = &existing {
+            cart.session_id = existing.session_id.clone();
+        }
+        let row = upsert_cart(conn, &cart)?;
+        if row
+            .external_id
+            .as_deref()
+            .is_some_and(|e| e != upsert.external_id)
+        {
+            return Err(StoreError::Rejected(format!(
+                "session {} already belongs to the shop's cart {}",
+                cart.session_id,
+                row.external_id.as_deref().unwrap_or_default()
+            )));
+        }
+        let attributes = match &upsert.attributes {
+            Some(attributes) => {
+                serde_json::to_string(attributes).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            }
+            None => row.attributes.clone(),
+        };
+        diesel::update(
+            carts::table
+                .filter(carts::tenant_id.eq(&row.tenant_id))
+                .filter(carts::id.eq(&row.id)),
+        )
+        .set((
+            carts::external_id.eq(Some(&upsert.external_id)),
+            carts::attributes.eq(&attributes),
+            // A cart the shop sends again is visible again.
+            carts::deleted_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+        Ok((reread(conn, &row.tenant_id, &row.id)?, existing.is_none()))
+    })
+}

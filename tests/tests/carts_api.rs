@@ -1,0 +1,442 @@
+//! The merchant carts API against the real api binary, on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::{Value, json};
+
+use cartback_e2e::app::{Api, Tenant, cart_update, create_tenant};
+use cartback_store::Backend;
+use cartback_store::testing::TestDatabase;
+
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name(cartback_store::Backend::Sqlite);
+            }
+            #[test]
+            fn postgres() {
+                super::$name(cartback_store::Backend::Postgres);
+            }
+        }
+    };
+}
+
+struct Shop {
+    _db: TestDatabase,
+    api: Api,
+    tenant: Tenant,
+    other: Tenant,
+}
+
+fn shop(backend: Backend) -> Shop {
+    let db = TestDatabase::new(backend);
+    // Long delay: nothing is emailed while the test runs (no worker anyway).
+    let tenant = create_tenant(&db.url, "1h");
+    let other = create_tenant(&db.url, "1h");
+    let api = Api::start(&db.url, &[]);
+    Shop {
+        _db: db,
+        api,
+        tenant,
+        other,
+    }
+}
+
+impl Shop {
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        self.api.call(method, path, &self.tenant.secret, body)
+    }
+
+    fn track(&self, session: &str, email: Option<&str>, locale: Option<&str>) -> String {
+        let mut body = cart_update(session, email);
+        if let Some(locale) = locale {
+            body["locale"] = json!(locale);
+        }
+        let (status, answer) = self.api.track(&self.tenant.secret, &body);
+        assert_eq!(status, 200, "{answer}");
+        answer["cartId"].as_str().unwrap().to_owned()
+    }
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn details(answer: &Value) -> Vec<String> {
+    answer["error"]["details"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .map(|e| e["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn filters_and_pages(backend: Backend) {
+    let shop = shop(backend);
+    let mut all = Vec::new();
+    for i in 0..12 {
+        let email = format!("shopper{}@example.com", i % 3);
+        let locale = ["nl-NL", "de-DE", "nl"][i % 3];
+        all.push(shop.track(&format!("session-{i:02}"), Some(&email), Some(locale)));
+    }
+    // Another tenant's cart never shows.
+    shop.api.track(
+        &shop.other.secret,
+        &cart_update("theirs-1", Some("shopper0@example.com")),
+    );
+
+    let (status, page) = shop.call("GET", "/api/v1/carts", None);
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        (
+            page["total"].clone(),
+            page["perPage"].clone(),
+            page["totalPages"].clone()
+        ),
+        (json!(12), json!(10), json!(2))
+    );
+    assert_eq!(page["data"].as_array().unwrap().len(), 10);
+
+    // Pages of 5 cover every cart exactly once, newest first.
+    let mut seen = Vec::new();
+    for n in 1..=3 {
+        let (status, page) = shop.call("GET", &format!("/api/v1/carts?per_page=5&page={n}"), None);
+        assert_eq!(status, 200);
+        assert_eq!(page["totalPages"], json!(3));
+        seen.extend(ids(&page));
+    }
+    let mut expected = all.clone();
+    expected.reverse();
+    assert_eq!(seen, expected);
+    let (_, past_the_end) = shop.call("GET", "/api/v1/carts?per_page=5&page=4", None);
+    assert_eq!(past_the_end["data"], json!([]));
+    assert_eq!(past_the_end["total"], json!(12));
+    let (_, biggest) = shop.call("GET", "/api/v1/carts?per_page=250", None);
+    assert_eq!(ids(&biggest).len(), 12);
+
+    let count = |query: &str| -> i64 {
+        let (status, page) = shop.call("GET", &format!("/api/v1/carts?{query}"), None);
+        assert_eq!(status, 200, "{query}: {page}");
+        page["total"].as_i64().unwrap()
+    };
+    assert_eq!(count("email=SHOPPER1@example.com"), 4);
+    assert_eq!(count("locale=nl"), 8, "nl matches nl and nl-NL");
+    assert_eq!(count("locale=nl-NL"), 4);
+    assert_eq!(count("locale=de"), 4);
+    assert_eq!(count("status=active"), 12);
+    assert_eq!(count("status=all"), 12);
+    let (status, _) = shop.call(
+        "PATCH",
+        &format!("/api/v1/carts/{}", all[0]),
+        Some(&json!({"status": "abandoned"})),
+    );
+    assert_eq!(status, 200);
+    let (status, _) = shop.call(
+        "PATCH",
+        &format!("/api/v1/carts/{}", all[1]),
+        Some(&json!({"status": "converted"})),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(count("status=abandoned"), 1);
+    assert_eq!(count("status=pending"), 1);
+    assert_eq!(count("status=converted"), 1);
+    assert_eq!(count("status=recovered"), 0);
+    assert_eq!(count("status=active&email=shopper0@example.com"), 3);
+    assert_eq!(count("created_after=2000-01-01"), 12);
+    assert_eq!(count("created_before=2000-01-01T00:00:00Z"), 0);
+    assert_eq!(count("updated_after=4102444800"), 0);
+    assert_eq!(count("updated_before=4102444800"), 12);
+
+    for (query, field) in [
+        ("per_page=0", "per_page"),
+        ("per_page=251", "per_page"),
+        ("page=0", "page"),
+        ("page=two", "page"),
+        ("status=lost", "status"),
+        ("created_after=yesterday", "created_after"),
+        ("locale=not%20a%20locale!", "locale"),
+        ("colour=red", "colour"),
+    ] {
+        let (status, answer) = shop.call("GET", &format!("/api/v1/carts?{query}"), None);
+        assert_eq!(status, 422, "{query}: {answer}");
+        assert_eq!(answer["error"]["code"], "VALIDATION_ERROR");
+        assert_eq!(details(&answer), vec![field.to_owned()], "{query}");
+    }
+}
+on_both_backends!(filters_and_pages);
+
+fn one_cart_from_every_side(backend: Backend) {
+    let shop = shop(backend);
+    let id = shop.track("sess-one", Some("Ann@Example.com"), Some("nl-NL"));
+    for key in [id.as_str(), "sess-one"] {
+        let (status, cart) = shop.call("GET", &format!("/api/v1/carts/{key}"), None);
+        assert_eq!(status, 200, "{cart}");
+        assert_eq!(cart["data"]["id"], json!(id));
+        assert_eq!(cart["data"]["sessionId"], "sess-one");
+        assert_eq!(cart["data"]["total"], "100.00");
+        assert_eq!(cart["data"]["totalMinor"], 10000);
+        assert_eq!(cart["data"]["items"][0]["priceMinor"], 10000);
+    }
+
+    // PATCH: address, typed attributes merged by name, a value-less entry removes.
+    let (status, cart) = shop.call(
+        "PATCH",
+        &format!("/api/v1/carts/{id}"),
+        Some(&json!({"customerEmail": "ann@new.example", "attributes": [
+            {"name": "source", "stringValue": "app"}, {"name": "tier", "integerValue": 2},
+            {"name": "vip", "booleanValue": true}, {"name": "delivery", "dateValue": "2026-12-24"},
+            {"name": "seen", "datetimeValue": "2026-11-29T10:00:00+01:00"}]})),
+    );
+    assert_eq!(status, 200, "{cart}");
+    assert_eq!(cart["data"]["customerEmail"], "ann@new.example");
+    assert_eq!(cart["data"]["attributes"].as_array().unwrap().len(), 5);
+    let (_, cart) = shop.call(
+        "PATCH",
+        &format!("/api/v1/carts/{id}"),
+        Some(&json!({"attributes": [{"name": "vip"}, {"name": "tier", "integerValue": 3}]})),
+    );
+    let attributes = cart["data"]["attributes"].clone();
+    assert_eq!(
+        attributes,
+        json!([
+            {"name": "delivery", "dateValue": "2026-12-24"},
+            {"name": "seen", "datetimeValue": "2026-11-29T09:00:00Z"},
+            {"name": "source", "stringValue": "app"},
+            {"name": "tier", "integerValue": 3},
+        ])
+    );
+    let (status, answer) = shop.call(
+        "PATCH",
+        &format!("/api/v1/carts/{id}"),
+        Some(&json!({"status": "lost", "customerEmail": "nope", "attributes": "x", "colour": 1})),
+    );
+    assert_eq!(status, 422);
+    let mut fields = details(&answer);
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec!["attributes", "colour", "customerEmail", "status"]
+    );
+    let (status, answer) = shop.call(
+        "PATCH",
+        &format!("/api/v1/carts/{id}"),
+        Some(&json!({"attributes": [{"name": "ok", "stringValue": "a"}, {"name": "bad", "integerValue": "3"}]})),
+    );
+    assert_eq!(
+        (status, details(&answer)),
+        (422, vec!["attributes[1]".to_owned()])
+    );
+
+    // Items: add, replace by id, remove; the total follows.
+    let (status, cart) = shop.call(
+        "POST",
+        &format!("/api/v1/carts/{id}/items"),
+        Some(&json!({"id": "sku_2", "name": "Socks", "price": 4.50, "quantity": 2})),
+    );
+    assert_eq!(status, 200, "{cart}");
+    assert_eq!(cart["data"]["totalMinor"], 10900);
+    let (_, cart) = shop.call(
+        "POST",
+        &format!("/api/v1/carts/{id}/items"),
+        Some(&json!({"id": "sku_2", "name": "Socks", "price": 4.50, "quantity": 1})),
+    );
+    assert_eq!(cart["data"]["totalMinor"], 10450);
+    assert_eq!(cart["data"]["itemCount"], 2);
+    let (status, items) = shop.call("GET", &format!("/api/v1/carts/{id}/items"), None);
+    assert_eq!(status, 200);
+    assert_eq!(items["data"].as_array().unwrap().len(), 2);
+    let (status, answer) = shop.call(
+        "POST",
+        &format!("/api/v1/carts/{id}/items"),
+        Some(&json!({"id": "sku_3", "name": "", "price": "x", "quantity": 0})),
+    );
+    assert_eq!(status, 422, "{answer}");
+    let mut fields = details(&answer);
+    fields.sort();
+    assert_eq!(fields, vec!["price", "quantity"]);
+    let (status, cart) = shop.call("DELETE", &format!("/api/v1/carts/{id}/items/sku_1"), None);
+    assert_eq!(status, 200);
+    assert_eq!(cart["data"]["totalMinor"], 450);
+    let (status, _) = shop.call("DELETE", &format!("/api/v1/carts/{id}/items/sku_1"), None);
+    assert_eq!(status, 404);
+
+    // A closed cart is not reopened by hand.
+    let (status, _) = shop.call(
+        "PATCH",
+        &format!("/api/v1/carts/{id}"),
+        Some(&json!({"status": "converted"})),
+    );
+    assert_eq!(status, 200);
+    let (status, answer) = shop.call(
+        "PATCH",
+        &format!("/api/v1/carts/{id}"),
+        Some(&json!({"status": "active"})),
+    );
+    assert_eq!(
+        (status, answer["error"]["code"].clone()),
+        (409, json!("CONFLICT"))
+    );
+
+    // The timeline shows the cart's life in order.
+    let (status, timeline) = shop.call("GET", &format!("/api/v1/carts/{id}/timeline"), None);
+    assert_eq!(status, 200, "{timeline}");
+    assert_eq!(timeline["data"][0]["type"], "created");
+
+    // Erase: personal data gone for good, totals kept.
+    let (status, erased) = shop.call("POST", &format!("/api/v1/carts/{id}/erase"), None);
+    assert_eq!(status, 200, "{erased}");
+    let data = &erased["data"];
+    assert_eq!(
+        (
+            data["customerEmail"].clone(),
+            data["customerName"].clone(),
+            data["sessionId"].clone()
+        ),
+        (Value::Null, Value::Null, Value::Null)
+    );
+    assert_eq!(data["attributes"], json!([]));
+    assert_eq!(data["items"][0]["name"], "(erased)");
+    assert_eq!(data["totalMinor"], 450);
+    assert!(data["erasedAt"].is_string());
+    assert_eq!(
+        shop.call("GET", &format!("/api/v1/carts/{id}"), None).0,
+        404
+    );
+    assert_eq!(shop.call("GET", "/api/v1/carts/sess-one", None).0, 404);
+    let (_, list) = shop.call("GET", "/api/v1/carts?email=ann@new.example", None);
+    assert_eq!(list["total"], json!(0));
+
+    // Soft delete hides a cart and a repeat is a 404.
+    let other = shop.track("sess-two", None, None);
+    assert_eq!(
+        shop.call("DELETE", &format!("/api/v1/carts/{other}"), None)
+            .0,
+        204
+    );
+    assert_eq!(
+        shop.call("DELETE", &format!("/api/v1/carts/{other}"), None)
+            .0,
+        404
+    );
+    assert_eq!(
+        shop.call("GET", &format!("/api/v1/carts/{other}"), None).0,
+        404
+    );
+    let (_, list) = shop.call("GET", "/api/v1/carts", None);
+    assert_eq!(list["total"], json!(0));
+}
+on_both_backends!(one_cart_from_every_side);
+
+fn upsert_by_the_shops_own_id(backend: Backend) {
+    let shop = shop(backend);
+    let body = json!({
+        "externalId": "cart_8f3k2m",
+        "items": [{"id": "sweater", "name": "Wool sweater", "price": 89.95, "quantity": 1}],
+        "total": 89.95, "currency": "EUR", "locale": "nl-NL",
+        "customerEmail": "kim@example.com",
+        "attributes": [{"name": "cart_source", "stringValue": "mobile_app"}],
+    });
+    let (status, created) = shop.call("PUT", "/api/v1/carts", Some(&body));
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["created"], json!(true));
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["data"]["externalId"], "cart_8f3k2m");
+    assert_eq!(created["data"]["status"], "active");
+    assert!(
+        created["data"]["nextActionAt"].is_string(),
+        "scheduled like a tracked cart"
+    );
+    let mut again = body.clone();
+    again["total"] = json!(179.90);
+    again["items"][0]["quantity"] = json!(2);
+    again["attributes"] = json!([{"name": "coupon_shown", "booleanValue": false}]);
+    let (status, updated) = shop.call("PUT", "/api/v1/carts", Some(&again));
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(
+        (updated["created"].clone(), updated["data"]["id"].clone()),
+        (json!(false), json!(id))
+    );
+    assert_eq!(updated["data"]["totalMinor"], 17990);
+    assert_eq!(updated["data"]["attributes"].as_array().unwrap().len(), 2);
+    let (status, fetched) = shop.call("GET", "/api/v1/carts/cart_8f3k2m", None);
+    assert_eq!((status, fetched["data"]["id"].clone()), (200, json!(id)));
+
+    let (status, answer) = shop.call(
+        "PUT",
+        "/api/v1/carts",
+        Some(&json!({"items": [], "total": 1, "currency": "EURO",
+                     "attributes": [{"name": "n", "dateValue": "2026-02-30"}]})),
+    );
+    assert_eq!(status, 422, "{answer}");
+    let mut fields = details(&answer);
+    fields.sort();
+    assert!(fields.contains(&"externalId".to_owned()), "{fields:?}");
+    assert!(fields.contains(&"currency".to_owned()), "{fields:?}");
+    // A session that belongs to another shop cart is a conflict.
+    shop.call("PUT", "/api/v1/carts", Some(&json!({"externalId": "a", "sessionId": "shared-session", "items": [], "total": 0, "currency": "EUR"})));
+    let (status, answer) = shop.call("PUT", "/api/v1/carts", Some(&json!({"externalId": "b", "sessionId": "shared-session", "items": [], "total": 0, "currency": "EUR"})));
+    assert_eq!(status, 409, "{answer}");
+}
+on_both_backends!(upsert_by_the_shops_own_id);
+
+/// Another tenant's cart is a 404 for every verb; a publishable key is refused.
+fn other_tenants_and_publishable_keys(backend: Backend) {
+    let shop = shop(backend);
+    let id = shop.track("mine", Some("me@example.com"), None);
+    let routes: Vec<(&str, String, Option<Value>)> = vec![
+        ("GET", format!("/api/v1/carts/{id}"), None),
+        ("GET", "/api/v1/carts/mine".to_owned(), None),
+        (
+            "PATCH",
+            format!("/api/v1/carts/{id}"),
+            Some(json!({"customerName": "X"})),
+        ),
+        ("DELETE", format!("/api/v1/carts/{id}"), None),
+        ("POST", format!("/api/v1/carts/{id}/erase"), None),
+        ("GET", format!("/api/v1/carts/{id}/items"), None),
+        (
+            "POST",
+            format!("/api/v1/carts/{id}/items"),
+            Some(json!({"id": "x", "name": "X", "price": 1, "quantity": 1})),
+        ),
+        ("DELETE", format!("/api/v1/carts/{id}/items/sku_1"), None),
+        ("GET", format!("/api/v1/carts/{id}/timeline"), None),
+        ("GET", format!("/api/v1/carts/{id}/history"), None),
+    ];
+    for (method, path, body) in &routes {
+        let (status, answer) = shop
+            .api
+            .call(method, path, &shop.other.secret, body.as_ref());
+        assert_eq!(status, 404, "{method} {path}: {answer}");
+        assert_eq!(answer["error"]["code"], "NOT_FOUND");
+        let (status, _) = shop
+            .api
+            .call(method, path, &shop.tenant.publishable, body.as_ref());
+        assert_eq!(status, 403, "{method} {path} with a publishable key");
+    }
+    for (method, path) in [("GET", "/api/v1/carts"), ("PUT", "/api/v1/carts")] {
+        let (status, _) = shop
+            .api
+            .call(method, path, &shop.tenant.publishable, Some(&json!({})));
+        assert_eq!(status, 403, "{method} {path}");
+    }
+    let (_, theirs) = shop
+        .api
+        .call("GET", "/api/v1/carts", &shop.other.secret, None);
+    assert_eq!(theirs["total"], json!(0));
+    // Still there, untouched, for its owner.
+    let (status, cart) = shop.call("GET", &format!("/api/v1/carts/{id}"), None);
+    assert_eq!(
+        (status, cart["data"]["customerName"].clone()),
+        (200, json!("Sam Shopper"))
+    );
+}
+on_both_backends!(other_tenants_and_publishable_keys);
