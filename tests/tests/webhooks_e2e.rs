@@ -84,6 +84,16 @@ impl Setup {
     }
 
     fn worker(&self, maildev: Option<&Maildev>, allow_private: bool, schedule: &str) -> Running {
+        self.worker_with(maildev, allow_private, schedule, &[])
+    }
+
+    fn worker_with(
+        &self,
+        maildev: Option<&Maildev>,
+        allow_private: bool,
+        schedule: &str,
+        extra: &[(&str, String)],
+    ) -> Running {
         let mut env = vec![
             ("DATABASE_URL", self.db.url.clone()),
             ("CARTBACK_POLL_INTERVAL", "50ms".to_owned()),
@@ -107,6 +117,7 @@ impl Setup {
                 env.push(("CARTBACK_OUTBOX_DIR", outbox.display().to_string()));
             }
         }
+        env.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
         spawn("cartback-worker", &env, &[])
     }
 
@@ -469,3 +480,97 @@ fn private_targets_are_refused_without_the_flag() {
     );
     assert!(receiver.requests().is_empty());
 }
+
+/// A tenant that puts Stripe payment links into its emails: the worker creates a
+/// Checkout Session for the cart (one per send, keyed for Stripe's idempotency)
+/// and the email carries its URL.
+fn payment_link_in_the_recovery_email(backend: Backend) {
+    let setup = setup(backend, "1s");
+    let maildev = Maildev::start();
+    let stripe = HttpStub::start_with(|_, index| {
+        Reply::json(
+            200,
+            &format!(
+                r#"{{"id":"cs_test_{index}","url":"https://checkout.stripe.test/c/pay/cs_test_{index}","expires_at":1900000000}}"#
+            ),
+        )
+    });
+    let (status, answer) = setup.api.call(
+        "PUT",
+        "/api/v1/integrations/stripe",
+        &setup.tenant.secret,
+        Some(
+            &json!({"secretKey": "sk_test_emails", "linksInEmails": true,
+                     "successUrl": "https://shop.example/thanks"}),
+        ),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let _worker = setup.worker_with(
+        Some(&maildev),
+        true,
+        "100ms",
+        &[("CARTBACK_STRIPE_API_BASE", stripe.base_url.clone())],
+    );
+    let id = setup
+        .api
+        .track(
+            &setup.tenant.secret,
+            &cart_update("sess-pay", Some("pat@example.com")),
+        )
+        .1["cartId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_for(
+        "the email with a payment link",
+        Duration::from_secs(30),
+        || !maildev.emails().is_empty(),
+    );
+    let mail = &maildev.emails()[0];
+    let html = mail["html"].as_str().unwrap();
+    let text = mail["text"].as_str().unwrap();
+    assert!(
+        html.contains("https://checkout.stripe.test/c/pay/cs_test_1"),
+        "{html}"
+    );
+    assert!(
+        text.contains("https://checkout.stripe.test/c/pay/cs_test_1"),
+        "{text}"
+    );
+    let calls = stripe.requests();
+    assert_eq!(calls.len(), 1);
+    let call = &calls[0];
+    assert_eq!(
+        (call.method.as_str(), call.path.as_str()),
+        ("POST", "/v1/checkout/sessions")
+    );
+    assert_eq!(call.header("authorization"), Some("Bearer sk_test_emails"));
+    assert!(
+        call.header("idempotency-key")
+            .unwrap()
+            .starts_with("cartback-send-")
+    );
+    let form: Vec<(String, String)> = reqwest::Url::parse(&format!(
+        "http://x/?{}",
+        String::from_utf8(call.body.clone()).unwrap()
+    ))
+    .unwrap()
+    .query_pairs()
+    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+    .collect();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(field("client_reference_id"), Some(id.as_str()));
+    assert_eq!(field("customer_email"), Some("pat@example.com"));
+    assert_eq!(field("success_url"), Some("https://shop.example/thanks"));
+    assert_eq!(
+        field("line_items[0][price_data][unit_amount]"),
+        Some("10000")
+    );
+    assert_eq!(field("line_items[0][price_data][currency]"), Some("usd"));
+    assert_eq!(field("metadata[session_id]"), Some("sess-pay"));
+}
+on_both_backends!(payment_link_in_the_recovery_email);

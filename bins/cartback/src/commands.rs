@@ -354,9 +354,11 @@ fn master(common: &crate::options::CommonArgs, command: MasterKeyCommand) -> any
                 );
             }
             let store = run::open_store(common, None)?;
-            let changed = reseal_all(&mut *store.conn()?, &keys)?;
+            let mut conn = store.conn()?;
+            let providers = reseal_all(&mut conn, &keys)?;
+            let others = cartback_store::webhooks::reseal_secrets(&mut conn, &keys)?;
             println!(
-                "re-sealed {changed} provider credential(s) under master key {}",
+                "re-sealed {providers} provider credential(s) and {others} webhook endpoint or Stripe secret(s) under master key {}",
                 keys.current_id().unwrap_or_default()
             );
             Ok(())
@@ -403,7 +405,7 @@ async fn dev(
     let server = run::api_server(
         store.clone(),
         &args.api,
-        &args.webhook_targets,
+        &args.outbound,
         master_keys.clone(),
     )?;
     let handle = server.handle();
@@ -435,7 +437,7 @@ async fn dev(
     let worker = cartback_worker::Worker::new(
         store,
         provider,
-        run::worker_config(&args.worker, &args.webhook_targets),
+        run::worker_config(&args.worker, &args.outbound),
     )
     .with_master_keys(master_keys);
     worker.run(run::shutdown_signal()).await?;

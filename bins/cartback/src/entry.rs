@@ -30,7 +30,7 @@ pub fn api_main() -> ExitCode {
     finish((|| {
         let keys = run::master_keys(&cli.common)?;
         let store = run::open_store(&cli.common, Some(&cli.migrate))?;
-        runtime()?.block_on(run::run_api(store, &cli.api, &cli.webhook_targets, keys))
+        runtime()?.block_on(run::run_api(store, &cli.api, &cli.outbound, keys))
     })())
 }
 
@@ -45,7 +45,7 @@ pub fn worker_main() -> ExitCode {
             store,
             provider,
             &cli.worker,
-            &cli.webhook_targets,
+            &cli.outbound,
             keys,
         ))
     })())

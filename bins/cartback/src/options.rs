@@ -110,9 +110,22 @@ pub struct ApiArgs {
     /// Batches committing at once (default: 1 on SQLite, 2 on PostgreSQL).
     #[arg(long, env = "CARTBACK_INGEST_WRITERS")]
     pub ingest_writers: Option<usize>,
-    /// Stripe's API base URL, for payment links (a proxy, or a local stub in tests).
-    #[arg(long, env = "CARTBACK_STRIPE_API_BASE", default_value = cartback_api::STRIPE_API_BASE)]
-    pub stripe_api_base: String,
+    /// Requests per minute per client IP on the browser and email-link routes (public capture, tracking with a publishable key, /r/…, /u/…); 0: no limit.
+    #[arg(long, env = "CARTBACK_RATE_LIMIT_IP_PER_MINUTE", default_value_t = 100)]
+    pub rate_limit_ip_per_minute: u32,
+    /// Requests per minute per secret key on every other route; 0: no limit.
+    #[arg(
+        long,
+        env = "CARTBACK_RATE_LIMIT_KEY_PER_MINUTE",
+        default_value_t = 1200
+    )]
+    pub rate_limit_key_per_minute: u32,
+    /// Take the client IP from the left-most X-Forwarded-For entry (only behind a proxy that sets it).
+    #[arg(long, env = "CARTBACK_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+    /// Require `Authorization: Bearer <token>` on /metrics (default: open).
+    #[arg(long, env = "CARTBACK_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -220,10 +233,14 @@ pub struct WorkerArgs {
     pub webhook_concurrency: usize,
 }
 
-/// Where webhooks may go; shared by the api (checks URLs when saved) and the
-/// worker (checks every address it connects to).
+/// Where cartback calls out to; shared by the api (checks webhook URLs when
+/// saved, creates payment links) and the worker (checks every address it
+/// connects to, puts payment links into emails).
 #[derive(Debug, Clone, Args)]
-pub struct WebhookTargetArgs {
+pub struct OutboundArgs {
+    /// Stripe's API base URL, for payment links (a proxy, or a local stub in tests).
+    #[arg(long, env = "CARTBACK_STRIPE_API_BASE", default_value = cartback_stripe::DEFAULT_BASE_URL)]
+    pub stripe_api_base: String,
     /// Allow webhook URLs on private, loopback and link-local addresses (tests, private networks). Refused by default.
     #[arg(
         long,
@@ -252,7 +269,7 @@ pub struct ApiCli {
     #[command(flatten)]
     pub api: ApiArgs,
     #[command(flatten)]
-    pub webhook_targets: WebhookTargetArgs,
+    pub outbound: OutboundArgs,
 }
 
 /// `cartback-worker`: sends the recovery emails.
@@ -272,7 +289,7 @@ pub struct WorkerCli {
     #[command(flatten)]
     pub email: EmailArgs,
     #[command(flatten)]
-    pub webhook_targets: WebhookTargetArgs,
+    pub outbound: OutboundArgs,
 }
 
 /// `cartback`: administration, and `dev` for a one-process local setup.
@@ -451,7 +468,7 @@ pub struct DevArgs {
     #[command(flatten)]
     pub email: EmailArgs,
     #[command(flatten)]
-    pub webhook_targets: WebhookTargetArgs,
+    pub outbound: OutboundArgs,
     /// Delay of the demo tenant's single recovery email.
     #[arg(long, env = "CARTBACK_DEMO_DELAY", default_value = "20s", value_parser = parse_duration)]
     pub demo_delay: Duration,

@@ -7,7 +7,9 @@ use anyhow::Context;
 use tracing_subscriber::EnvFilter;
 
 use cartback_api::auth::AuthCache;
-use cartback_api::{ApiLimits, AppState, Ingest, IngestConfig, StripeClient};
+use cartback_api::{
+    ApiLimits, AppState, Ingest, IngestConfig, Metrics, RateLimitConfig, RateLimiter, StripeClient,
+};
 use cartback_email::{
     EmailProvider, FileProvider, MailgunConfig, MailgunProvider, MailgunRegion, RESEND_API,
     ResendConfig, ResendProvider, SENDGRID_API, SendGridConfig, SendGridProvider, SesConfig,
@@ -18,8 +20,8 @@ use cartback_store::{Store, redact_url};
 use cartback_worker::{WebhookConfig, Worker, WorkerConfig};
 
 use crate::options::{
-    ApiArgs, CommonArgs, EmailArgs, LogFormat, MailgunRegionArg, MigrateArgs, ProviderKind,
-    WebhookTargetArgs, WorkerArgs,
+    ApiArgs, CommonArgs, EmailArgs, LogFormat, MailgunRegionArg, MigrateArgs, OutboundArgs,
+    ProviderKind, WorkerArgs,
 };
 
 pub fn init_logging(common: &CommonArgs) {
@@ -109,7 +111,7 @@ pub fn build_provider(email: &EmailArgs) -> anyhow::Result<Arc<dyn EmailProvider
     })
 }
 
-pub fn worker_config(args: &WorkerArgs, targets: &WebhookTargetArgs) -> WorkerConfig {
+pub fn worker_config(args: &WorkerArgs, targets: &OutboundArgs) -> WorkerConfig {
     WorkerConfig {
         worker_id: args
             .worker_id
@@ -129,6 +131,7 @@ pub fn worker_config(args: &WorkerArgs, targets: &WebhookTargetArgs) -> WorkerCo
             batch_size: args.batch_size.max(1),
             allow_private: targets.allow_private_webhook_targets,
         },
+        stripe_api_base: targets.stripe_api_base.clone(),
     }
 }
 
@@ -145,7 +148,7 @@ pub fn master_keys(common: &CommonArgs) -> anyhow::Result<Arc<MasterKeys>> {
 pub fn api_server(
     store: Store,
     args: &ApiArgs,
-    targets: &WebhookTargetArgs,
+    targets: &OutboundArgs,
     master_keys: Arc<MasterKeys>,
 ) -> anyhow::Result<cartback_api::Server> {
     let listener =
@@ -169,7 +172,13 @@ pub fn api_server(
         },
         master_keys,
         allow_private_webhook_targets: targets.allow_private_webhook_targets,
-        stripe: StripeClient::new(&args.stripe_api_base).context("--stripe-api-base")?,
+        stripe: StripeClient::new(&targets.stripe_api_base).context("--stripe-api-base")?,
+        rate_limits: Arc::new(RateLimiter::new(RateLimitConfig {
+            ip_per_minute: args.rate_limit_ip_per_minute,
+            key_per_minute: args.rate_limit_key_per_minute,
+            trust_forwarded_for: args.trust_forwarded_for,
+        })),
+        metrics: Arc::new(Metrics::new(args.metrics_token.clone())),
     };
     let server = cartback_api::build_server(state, listener, workers)?;
     tracing::info!(%address, workers, "api listening");
@@ -203,7 +212,7 @@ pub async fn shutdown_signal() {
 pub async fn run_api(
     store: Store,
     args: &ApiArgs,
-    targets: &WebhookTargetArgs,
+    targets: &OutboundArgs,
     master_keys: Arc<MasterKeys>,
 ) -> anyhow::Result<()> {
     let server = api_server(store, args, targets, master_keys)?;
@@ -220,7 +229,7 @@ pub async fn run_worker(
     store: Store,
     provider: Arc<dyn EmailProvider>,
     args: &WorkerArgs,
-    targets: &WebhookTargetArgs,
+    targets: &OutboundArgs,
     master_keys: Arc<MasterKeys>,
 ) -> anyhow::Result<()> {
     let worker =

@@ -156,10 +156,12 @@ fn resolve(
     zone: cartback_domain::Tz,
 ) -> Result<AnalyticsPeriod, ApiError> {
     let period = match asked {
-        PeriodRequest::LastDays(days) => AnalyticsPeriod::last_days(days, now, zone)
-            .map_err(|e| field_error(e, "period")),
-        PeriodRequest::Dates(first, last) => AnalyticsPeriod::local_days(first, last, zone)
-            .map_err(|e| field_error(e, "endDate")),
+        PeriodRequest::LastDays(days) => {
+            AnalyticsPeriod::last_days(days, now, zone).map_err(|e| field_error(e, "period"))
+        }
+        PeriodRequest::Dates(first, last) => {
+            AnalyticsPeriod::local_days(first, last, zone).map_err(|e| field_error(e, "endDate"))
+        }
     };
     period.map_err(|e| ApiError::validation(vec![e]))
 }
@@ -307,10 +309,9 @@ pub async fn cart_counts(
         .map_err(|e| ApiError::validation(vec![field_error(e, "date_to")]))?;
     let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
-    let (abandoned, recovered) = web::block(move || {
-        count_abandoned_recovered(&mut *store.conn()?, &tenant_id, from, to)
-    })
-    .await??;
+    let (abandoned, recovered) =
+        web::block(move || count_abandoned_recovered(&mut *store.conn()?, &tenant_id, from, to))
+            .await??;
     Ok(HttpResponse::Ok().json(json!({
         "success": true,
         "abandoned": abandoned,
@@ -364,9 +365,18 @@ mod tests {
         assert_eq!(fields("period=7d&period=30d"), ["period"]);
         assert_eq!(fields("startDate=2026-03-01"), ["endDate"]);
         assert_eq!(fields("endDate=2026-03-01"), ["startDate"]);
-        assert_eq!(fields("startDate=2026-3-1&endDate=2026-03-40"), ["startDate", "endDate"]);
-        assert_eq!(fields("startDate=2026-02-30&endDate=2026-03-01"), ["startDate"]);
-        assert_eq!(fields("startDate=2026-03-01T00:00:00Z&endDate=2026-03-02"), ["startDate"]);
+        assert_eq!(
+            fields("startDate=2026-3-1&endDate=2026-03-40"),
+            ["startDate", "endDate"]
+        );
+        assert_eq!(
+            fields("startDate=2026-02-30&endDate=2026-03-01"),
+            ["startDate"]
+        );
+        assert_eq!(
+            fields("startDate=2026-03-01T00:00:00Z&endDate=2026-03-02"),
+            ["startDate"]
+        );
     }
 
     #[test]

@@ -81,7 +81,10 @@ pub fn normalize_origin(text: &str) -> Result<String, String> {
         "http" => 80,
         _ => return Err("the scheme must be http or https".to_owned()),
     };
-    if rest.is_empty() || rest.contains(['/', '?', '#', '@', '\\']) || rest.contains(char::is_whitespace) {
+    if rest.is_empty()
+        || rest.contains(['/', '?', '#', '@', '\\'])
+        || rest.contains(char::is_whitespace)
+    {
         return Err(shape.to_owned());
     }
     let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
@@ -234,7 +237,10 @@ mod tests {
             ("http://localhost:3000", "http://localhost:3000"),
             ("https://127.0.0.1:8443", "https://127.0.0.1:8443"),
             ("http://[::1]:8080", "http://[::1]:8080"),
-            (" https://xn--bcher-kva.example ", "https://xn--bcher-kva.example"),
+            (
+                " https://xn--bcher-kva.example ",
+                "https://xn--bcher-kva.example",
+            ),
         ] {
             assert_eq!(normalize_origin(given).as_deref(), Ok(expected), "{given}");
         }

@@ -4,6 +4,7 @@ mod analytics;
 pub mod auth;
 mod body;
 mod carts;
+mod cors;
 mod email_provider;
 pub mod error;
 mod fields;
@@ -11,7 +12,11 @@ mod health;
 mod history;
 pub mod ingest;
 mod links;
+mod metrics;
 mod preview;
+mod public;
+mod rate_limit;
+mod request_id;
 mod restore;
 mod settings;
 pub mod state;
@@ -19,16 +24,21 @@ mod stripe;
 mod suppressions;
 mod templates;
 mod track;
+mod tracker;
 mod webhook_endpoints;
 
 use std::net::TcpListener;
 
+use actix_web::http::Method;
 use actix_web::{App, HttpServer, web};
 
 pub use actix_web::dev::{Server, ServerHandle};
 pub use cartback_stripe::{DEFAULT_BASE_URL as STRIPE_API_BASE, StripeClient};
 pub use error::{ApiError, ErrorCode, FieldError};
 pub use ingest::{Ingest, IngestConfig};
+pub use metrics::Metrics;
+pub use rate_limit::{RateLimitConfig, RateLimiter};
+pub use request_id::{REQUEST_ID, RequestId, RequestLayer};
 pub use state::{ApiLimits, AppState};
 
 /// Registers every route on an app.
@@ -37,12 +47,28 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(state))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
+            .route("/metrics", web::get().to(metrics::metrics))
+            .route("/tracker.js", web::get().to(tracker::tracker_js))
             .route("/r/{token}", web::get().to(links::recover))
             .route("/u/{token}", web::get().to(links::unsubscribe_page))
             .route("/u/{token}", web::post().to(links::unsubscribe_now))
             .service(
                 web::scope("/api/v1")
                     .route("/track", web::post().to(track::track))
+                    .route("/track", web::method(Method::OPTIONS).to(cors::preflight))
+                    .route("/public/abandoned-carts", web::post().to(public::capture))
+                    .route(
+                        "/public/abandoned-carts",
+                        web::method(Method::OPTIONS).to(cors::preflight),
+                    )
+                    .route(
+                        "/settings/allowed-origins",
+                        web::get().to(cors::get_origins),
+                    )
+                    .route(
+                        "/settings/allowed-origins",
+                        web::put().to(cors::put_origins),
+                    )
                     .route("/carts/restore/{token}", web::get().to(restore::restore))
                     .route("/carts/{id}/history", web::get().to(history::history))
                     .route("/analytics", web::get().to(analytics::analytics))
@@ -137,12 +163,14 @@ pub fn build_server(
     listener: TcpListener,
     workers: usize,
 ) -> std::io::Result<actix_web::dev::Server> {
-    Ok(
-        HttpServer::new(move || App::new().configure(configure(state.clone())))
-            .workers(workers.max(1))
-            .shutdown_timeout(10)
-            .disable_signals()
-            .listen(listener)?
-            .run(),
-    )
+    Ok(HttpServer::new(move || {
+        App::new()
+            .wrap(RequestLayer::new(&state))
+            .configure(configure(state.clone()))
+    })
+    .workers(workers.max(1))
+    .shutdown_timeout(10)
+    .disable_signals()
+    .listen(listener)?
+    .run())
 }

@@ -367,7 +367,12 @@ mod tests {
         let fast = Duration::from_micros(700);
         metrics.observe("/api/v1/track", &Method::POST, 200, fast);
         metrics.observe("/api/v1/track", &Method::POST, 200, fast);
-        metrics.observe("/api/v1/track", &Method::POST, 422, Duration::from_millis(30));
+        metrics.observe(
+            "/api/v1/track",
+            &Method::POST,
+            422,
+            Duration::from_millis(30),
+        );
         metrics.observe("/r/{token}", &Method::GET, 302, Duration::from_secs(9));
         let mut out = String::new();
         metrics.render_http(&mut out);
@@ -389,7 +394,9 @@ mod tests {
         assert!(out.contains(
             "cartback_http_request_duration_seconds_bucket{route=\"/r/{token}\",le=\"+Inf\"} 1\n"
         ));
-        assert!(out.contains("cartback_http_request_duration_seconds_count{route=\"/r/{token}\"} 1\n"));
+        assert!(
+            out.contains("cartback_http_request_duration_seconds_count{route=\"/r/{token}\"} 1\n")
+        );
     }
 
     #[test]

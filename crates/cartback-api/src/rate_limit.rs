@@ -223,8 +223,7 @@ impl Limit {
             if window.count >= self.per_minute {
                 // Whole seconds, rounded up, so a client that waits that long is let in.
                 let left = WINDOW - age;
-                let retry_after_secs =
-                    left.as_secs() + u64::from(left.subsec_nanos() > 0);
+                let retry_after_secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
                 return Decision::Limited {
                     limit: self.limit_value.clone(),
                     retry_after_secs: retry_after_secs.max(1),
@@ -414,7 +413,12 @@ mod tests {
         );
         assert_eq!(classify(&Method::GET, "/healthz", None, peer), None);
         assert_eq!(
-            classify(&Method::OPTIONS, "/api/v1/public/abandoned-carts", None, peer),
+            classify(
+                &Method::OPTIONS,
+                "/api/v1/public/abandoned-carts",
+                None,
+                peer
+            ),
             None
         );
     }

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
@@ -96,6 +97,7 @@ pub struct RequestLayerService<S> {
 /// What the layer adds to every answer.
 struct Finish {
     started: Instant,
+    method: Method,
     id: HeaderValue,
     span: tracing::Span,
     decision: Option<Decision>,
@@ -132,7 +134,7 @@ impl Finish {
         let route = route.unwrap_or_else(|| UNMATCHED.to_owned());
         let status = res.status().as_u16();
         let elapsed = self.started.elapsed();
-        let method = res.request().method();
+        let method = &self.method;
         self.metrics.observe(&route, method, status, elapsed);
         let id = self.id.to_str().unwrap_or_default();
         self.span.in_scope(|| {
@@ -146,6 +148,28 @@ impl Finish {
             );
         });
         res
+    }
+}
+
+impl Finish {
+    /// Counts and logs a request the framework failed with an error instead of
+    /// an answer (it writes the error response itself, without our headers).
+    fn unanswered(self, error: &Error) {
+        let status = error.as_response_error().status_code().as_u16();
+        let elapsed = self.started.elapsed();
+        self.metrics
+            .observe(UNMATCHED, &self.method, status, elapsed);
+        let id = self.id.to_str().unwrap_or_default();
+        self.span.in_scope(|| {
+            tracing::info!(
+                method = %self.method,
+                route = UNMATCHED,
+                status,
+                duration_ms = elapsed.as_secs_f64() * 1000.0,
+                request_id = id,
+                "request"
+            );
+        });
     }
 }
 
@@ -186,6 +210,7 @@ where
         let decision = subject.and_then(|subject| self.limiter.check(subject));
         let finish = Finish {
             started,
+            method: req.method().clone(),
             id: id.clone(),
             span: span.clone(),
             decision,
@@ -209,7 +234,7 @@ where
             return Box::pin(ready(Ok(res.map_into_right_body())));
         }
         req.extensions_mut().insert(RequestId(id));
-        let request = req.request().clone();
+        // Never clone the request before the router ran: it needs it unshared.
         let call = {
             let _entered = span.enter();
             self.service.call(req)
@@ -221,10 +246,11 @@ where
                         let route = res.request().match_pattern();
                         Ok(finish.apply(res, route).map_into_left_body())
                     }
+                    // Handlers answer their errors themselves; this is what the
+                    // framework could not route or serve at all. It still counts.
                     Err(error) => {
-                        let route = request.match_pattern();
-                        let res = ServiceResponse::from_err(error, request);
-                        Ok(finish.apply(res, route).map_into_right_body())
+                        finish.unanswered(&error);
+                        Err(error)
                     }
                 }
             }

@@ -39,4 +39,8 @@ pub struct AppState {
     pub allow_private_webhook_targets: bool,
     /// Creates Checkout Sessions for payment links.
     pub stripe: StripeClient,
+    /// Per-IP and per-key request limits (`rate_limit`).
+    pub rate_limits: Arc<crate::rate_limit::RateLimiter>,
+    /// Request counters and the `/metrics` token.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }

@@ -20,6 +20,7 @@ use cartback_store::orders::{NewOrder, record_order};
 
 use crate::auth::authenticate_request;
 use crate::body::{malformed, read_body};
+use crate::cors::enforce_origin;
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::state::AppState;
 
@@ -79,7 +80,7 @@ fn required_string(
 }
 
 /// The exact text of a JSON number field; None when absent or null.
-fn number_text<'a>(
+pub(crate) fn number_text<'a>(
     object: &RawObject<'a>,
     field: &str,
     path: &str,
@@ -392,6 +393,10 @@ pub async fn track(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let caller = authenticate_request(&state, &request).await?;
+    if caller.kind == KeyKind::Publishable {
+        // A publishable key is a browser's: only from the tenant's origins.
+        enforce_origin(&request, &caller.tenant)?;
+    }
     let body = read_body(&request, payload, state.limits.max_body_bytes).await?;
     let root: &RawValue = serde_json::from_slice(&body).map_err(|e| malformed(&e))?;
     let Some(object) = parse_object(root) else {
@@ -426,44 +431,48 @@ pub async fn track(
     if !problems.0.is_empty() {
         return Err(ApiError::validation(problems.0));
     }
-    let Some(ParsedCart {
-        session: Some(session),
-        items,
-        total,
-        currency,
-        email,
-        name,
-        locale,
-        consent,
-    }) = cart
-    else {
+    let Some((session, cart)) = cart.and_then(|mut cart| Some((cart.session.take()?, cart))) else {
         return Err(ApiError::validation(vec![FieldError {
             field: "body".into(),
             message: "incomplete cart".into(),
         }]));
     };
-    let policy = caller.tenant.recovery_policy()?;
-    let now = Utc::now();
-    let upsert = CartUpsert {
-        tenant_id: caller.tenant.id.clone(),
-        session_id: session.into_inner(),
-        items,
-        total_minor: total.minor(),
-        currency: currency.code().to_owned(),
-        customer_email: email.map(|e| e.as_str().to_owned()),
-        customer_name: name.map(|n| n.as_str().to_owned()),
-        locale,
-        consent,
-        now,
-        next_action_at: now + policy.abandon_delay(),
-    };
-    let row = state.ingest.upsert(upsert).await?;
+    let (row, policy) = store_cart(&state, &caller.tenant, session, cart).await?;
     let scheduled_at = scheduled_send(&row, &policy)?;
     Ok(HttpResponse::Ok().json(CartUpdated {
         success: true,
         cart_id: row.id,
         scheduled_at: scheduled_at.map(rfc3339),
     }))
+}
+
+/// Stores a validated cart through the group-commit writer (the transaction is
+/// shared with concurrent captures), with its abandonment check due after the
+/// tenant's delay: the stored row and the policy it was scheduled by. Every
+/// cart capture (`/track`, the public endpoint) goes through here.
+pub(crate) async fn store_cart(
+    state: &AppState,
+    tenant: &cartback_store::tenants::Tenant,
+    session: SessionId,
+    cart: ParsedCart,
+) -> Result<(cartback_store::carts::CartRow, RecoveryPolicy), ApiError> {
+    let policy = tenant.recovery_policy()?;
+    let now = Utc::now();
+    let upsert = CartUpsert {
+        tenant_id: tenant.id.clone(),
+        session_id: session.into_inner(),
+        items: cart.items,
+        total_minor: cart.total.minor(),
+        currency: cart.currency.code().to_owned(),
+        customer_email: cart.email.map(|e| e.as_str().to_owned()),
+        customer_name: cart.name.map(|n| n.as_str().to_owned()),
+        locale: cart.locale,
+        consent: cart.consent,
+        now,
+        next_action_at: now + policy.abandon_delay(),
+    };
+    let row = state.ingest.upsert(upsert).await?;
+    Ok((row, policy))
 }
 
 fn scheduled_send(

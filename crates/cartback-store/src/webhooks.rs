@@ -746,3 +746,70 @@ pub fn pending_count(conn: &mut DbConn) -> StoreResult<i64> {
         .count()
         .get_result(conn)?)
 }
+
+/// Re-seals every endpoint secret (current and previous) and every Stripe
+/// credential not yet under the current master key. Returns how many rows
+/// changed; safe to run again.
+pub fn reseal_secrets(conn: &mut DbConn, keys: &crate::crypto::MasterKeys) -> StoreResult<usize> {
+    use crate::crypto::{CryptoError, MasterKeys};
+    use crate::schema::stripe_accounts;
+    let current = keys.current_id().ok_or(CryptoError::NoKey)?.to_owned();
+    let stale = |sealed: &Option<String>| {
+        sealed
+            .as_deref()
+            .is_some_and(|s| MasterKeys::key_id_of(s) != Some(current.as_str()))
+    };
+    let reseal = |tenant: &str, sealed: &Option<String>| -> StoreResult<Option<String>> {
+        match sealed {
+            Some(s) if MasterKeys::key_id_of(s) != Some(current.as_str()) => {
+                Ok(Some(keys.seal(tenant, &keys.open(tenant, s)?)?))
+            }
+            other => Ok(other.clone()),
+        }
+    };
+    crate::write_transaction(conn, |conn| {
+        let mut changed = 0;
+        let endpoints: Vec<EndpointRow> = webhook_endpoints::table
+            .select(EndpointRow::as_select())
+            .load(conn)?;
+        for row in endpoints {
+            let secret = Some(row.secret.clone());
+            if !stale(&secret) && !stale(&row.previous_secret) {
+                continue;
+            }
+            let secret = reseal(&row.tenant_id, &secret)?.unwrap_or_default();
+            let previous = reseal(&row.tenant_id, &row.previous_secret)?;
+            diesel::update(
+                webhook_endpoints::table
+                    .filter(webhook_endpoints::tenant_id.eq(&row.tenant_id))
+                    .filter(webhook_endpoints::id.eq(&row.id)),
+            )
+            .set((
+                webhook_endpoints::secret.eq(secret),
+                webhook_endpoints::previous_secret.eq(previous),
+            ))
+            .execute(conn)?;
+            changed += 1;
+        }
+        let accounts: Vec<(String, Option<String>, Option<String>)> = stripe_accounts::table
+            .select((
+                stripe_accounts::tenant_id,
+                stripe_accounts::secret_key,
+                stripe_accounts::webhook_secrets,
+            ))
+            .load(conn)?;
+        for (tenant, key, hooks) in accounts {
+            if !stale(&key) && !stale(&hooks) {
+                continue;
+            }
+            diesel::update(stripe_accounts::table.filter(stripe_accounts::tenant_id.eq(&tenant)))
+                .set((
+                    stripe_accounts::secret_key.eq(reseal(&tenant, &key)?),
+                    stripe_accounts::webhook_secrets.eq(reseal(&tenant, &hooks)?),
+                ))
+                .execute(conn)?;
+            changed += 1;
+        }
+        Ok(changed)
+    })
+}

@@ -358,3 +358,83 @@ on_both_backends!(
         );
     }
 );
+
+on_both_backends!(
+    master_key_rotation_reseals_endpoint_and_stripe_secrets,
+    |db: &TestDatabase| {
+        use cartback_store::crypto::MasterKeys;
+        use cartback_store::stripe::{StripeAccount, find_stripe_account, set_stripe_account};
+        use cartback_store::webhooks::reseal_secrets;
+        let store = open(db);
+        let mut conn = store.conn().unwrap();
+        let shop = tenant(&mut conn, "Shop");
+        let (old, new) = (MasterKeys::generate(), MasterKeys::generate());
+        let before = MasterKeys::from_config(Some(&old), None).unwrap();
+        let now = Utc::now();
+        let events = vec!["*".to_owned()];
+        let sealed = before.seal(&shop.id, b"whsec_one").unwrap();
+        let hook = create_endpoint(
+            &mut conn,
+            &NewEndpoint {
+                tenant_id: &shop.id,
+                url: "https://hooks.example/in",
+                description: None,
+                events: &events,
+                sealed_secret: &sealed,
+                enabled: true,
+                now,
+            },
+        )
+        .unwrap();
+        let second = before.seal(&shop.id, b"whsec_two").unwrap();
+        rotate_secret(
+            &mut conn,
+            &shop.id,
+            &hook.id,
+            &second,
+            now + TimeDelta::hours(1),
+            now,
+        )
+        .unwrap();
+        let key = before.seal(&shop.id, b"sk_test_1").unwrap();
+        set_stripe_account(
+            &mut conn,
+            &StripeAccount {
+                tenant_id: &shop.id,
+                sealed_secret_key: Some(&key),
+                sealed_webhook_secrets: None,
+                masked: "{}",
+                success_url: None,
+                cancel_url: None,
+                links_in_emails: false,
+                now,
+            },
+        )
+        .unwrap();
+        let rotated = MasterKeys::from_config(Some(&new), Some(&old)).unwrap();
+        assert_eq!(reseal_secrets(&mut conn, &rotated).unwrap(), 2);
+        assert_eq!(
+            reseal_secrets(&mut conn, &rotated).unwrap(),
+            0,
+            "already done"
+        );
+        let only_new = MasterKeys::from_config(Some(&new), None).unwrap();
+        let row = get_endpoint(&mut conn, &shop.id, &hook.id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(only_new.open(&shop.id, &row.secret).unwrap(), b"whsec_two");
+        assert_eq!(
+            only_new
+                .open(&shop.id, row.previous_secret.as_deref().unwrap())
+                .unwrap(),
+            b"whsec_one"
+        );
+        let account = find_stripe_account(&mut conn, &shop.id).unwrap().unwrap();
+        assert_eq!(
+            only_new
+                .open(&shop.id, account.secret_key.as_deref().unwrap())
+                .unwrap(),
+            b"sk_test_1"
+        );
+    }
+);

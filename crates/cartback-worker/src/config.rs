@@ -22,6 +22,8 @@ pub struct WorkerConfig {
     pub public_url: String,
     /// Outgoing webhooks.
     pub webhooks: crate::WebhookConfig,
+    /// Stripe's API, for payment links in emails.
+    pub stripe_api_base: String,
 }
 
 impl WorkerConfig {
@@ -48,6 +50,7 @@ impl Default for WorkerConfig {
             retry_base: Duration::from_secs(30),
             public_url: "http://127.0.0.1:8080".to_owned(),
             webhooks: crate::WebhookConfig::default(),
+            stripe_api_base: cartback_stripe::DEFAULT_BASE_URL.to_owned(),
         }
     }
 }

@@ -18,7 +18,7 @@ use cartback_store::carts::claim_due_carts;
 use cartback_store::crypto::MasterKeys;
 
 pub use config::WorkerConfig;
-pub use render::render_recovery_email;
+pub use render::{Offer, render_recovery_email};
 pub use webhooks::WebhookConfig;
 
 /// Everything went through the pool or the provider; nothing here is fatal to the loop.
@@ -34,7 +34,19 @@ pub struct Worker {
     store: Store,
     providers: providers::Providers,
     webhooks: Option<webhooks::WebhookSender>,
+    /// Creates payment links for tenants that put them into emails.
+    stripe: Option<cartback_stripe::StripeClient>,
     config: WorkerConfig,
+}
+
+fn stripe_client(config: &WorkerConfig) -> Option<cartback_stripe::StripeClient> {
+    match cartback_stripe::StripeClient::new(&config.stripe_api_base) {
+        Ok(client) => Some(client),
+        Err(error) => {
+            tracing::error!(%error, "payment links in emails are off: bad Stripe API base URL");
+            None
+        }
+    }
 }
 
 fn webhook_sender(
@@ -63,6 +75,7 @@ impl Worker {
         Worker {
             webhooks: webhook_sender(&store, keys.clone(), &config),
             providers: providers::Providers::new(provider, keys, config.concurrency),
+            stripe: stripe_client(&config),
             store,
             config,
         }
@@ -104,6 +117,7 @@ impl Worker {
             store: self.store.clone(),
             providers: self.providers.clone(),
             config: self.config.clone(),
+            stripe: self.stripe.clone(),
         };
         if let Err(error) = batch.run(claimed).await {
             // Leases run out and another pass takes the carts again.

@@ -3,6 +3,7 @@
 //! transaction, then record every result and let go of every cart in one more.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -26,7 +27,10 @@ use crate::WorkerError;
 use crate::commit::RecordSent;
 use crate::config::WorkerConfig;
 use crate::providers::{ProviderHandle, Providers};
-use crate::render::{coupon_code, custom_template_name, render_recovery_email};
+use crate::render::{Offer, coupon_code, custom_template_name, render_recovery_email};
+use cartback_store::crypto::MasterKeys;
+use cartback_store::stripe::find_stripe_account;
+use cartback_stripe::{CheckoutRequest, LineItem, StripeClient};
 
 /// What a pass learned about one cart that its release must take into account.
 #[derive(Debug, Clone, Copy, Default)]
@@ -128,6 +132,8 @@ fn no_send_event(row: &CartRow, evaluation: &Evaluation) -> Option<NewCartEvent>
 
 /// One email on its way out.
 struct Delivery {
+    /// Set when the tenant puts Stripe payment links into its emails.
+    payment: Option<Arc<PaymentSetup>>,
     tenant: Tenant,
     policy: RecoveryPolicy,
     coupon: Option<String>,
@@ -151,6 +157,107 @@ pub(crate) struct Batch {
     pub store: Store,
     pub providers: Providers,
     pub config: WorkerConfig,
+    pub stripe: Option<StripeClient>,
+}
+
+/// What a payment link for one tenant's emails needs.
+pub(crate) struct PaymentSetup {
+    secret_key: String,
+    success_url: String,
+    cancel_url: Option<String>,
+}
+
+/// The Stripe setup of each tenant that wants payment links in its emails and
+/// can have them (a secret key that opens, somewhere to send the shopper after).
+fn payment_setups(
+    store: &Store,
+    keys: &MasterKeys,
+    tenants: &BTreeMap<String, Option<String>>,
+) -> HashMap<String, Arc<PaymentSetup>> {
+    let mut setups = HashMap::new();
+    let Ok(mut conn) = store.conn() else {
+        return setups;
+    };
+    for (tenant_id, recovery_url) in tenants {
+        let account = match find_stripe_account(&mut conn, tenant_id) {
+            Ok(Some(account)) if account.links_in_emails != 0 => account,
+            Ok(_) => continue,
+            Err(error) => {
+                tracing::warn!(%error, tenant = %tenant_id, "reading the Stripe account failed; no payment link");
+                continue;
+            }
+        };
+        let Some(sealed) = &account.secret_key else {
+            continue;
+        };
+        let secret_key = match keys.open(tenant_id, sealed).map(String::from_utf8) {
+            Ok(Ok(key)) => key,
+            _ => {
+                tracing::warn!(tenant = %tenant_id, "the Stripe secret key does not open; no payment link");
+                continue;
+            }
+        };
+        let Some(success_url) = account.success_url.clone().or_else(|| recovery_url.clone()) else {
+            continue;
+        };
+        setups.insert(
+            tenant_id.clone(),
+            Arc::new(PaymentSetup {
+                secret_key,
+                success_url,
+                cancel_url: account.cancel_url.clone().or_else(|| recovery_url.clone()),
+            }),
+        );
+    }
+    setups
+}
+
+/// A Stripe Checkout Session for the cart, the same one for every retry of the
+/// send (Stripe's idempotency key); None when Stripe said no.
+async fn payment_link(
+    stripe: &StripeClient,
+    setup: &PaymentSetup,
+    cart: &CartRow,
+    send: &SendRow,
+) -> Option<String> {
+    let items = cart.items().ok()?;
+    if items.is_empty() {
+        return None;
+    }
+    let request = CheckoutRequest {
+        client_reference_id: cart.id.clone(),
+        customer_email: cart.customer_email.clone(),
+        currency: cart.currency.clone(),
+        line_items: items
+            .iter()
+            .map(|item| LineItem {
+                name: item.name.clone(),
+                unit_amount_minor: item.unit_price_minor,
+                quantity: item.quantity,
+                image_url: item.image_url.clone(),
+            })
+            .collect(),
+        success_url: setup.success_url.clone(),
+        cancel_url: setup.cancel_url.clone(),
+        metadata: vec![
+            ("cart_id".to_owned(), cart.id.clone()),
+            ("session_id".to_owned(), cart.session_id.clone()),
+        ],
+        // Stripe's longest: a day.
+        expires_at: Some((Utc::now() + chrono::TimeDelta::hours(23)).timestamp()),
+        discount_code_hint: send.coupon_code.clone(),
+    };
+    let key = format!("cartback-send-{}", send.id);
+    match stripe
+        .create_checkout_session(&setup.secret_key, &request, Some(&key))
+        .await
+    {
+        Ok(session) => Some(session.url),
+        Err(error) => {
+            tracing::warn!(%error, cart = %cart.id, "no payment link for this email");
+            None
+        }
+    }
 }
 
 impl Batch {
@@ -331,18 +438,34 @@ impl Batch {
 
         // One provider lookup per tenant of the batch, not per email.
         let sending: BTreeSet<String> = ready.iter().map(|(c, _)| c.tenant_id.clone()).collect();
+        let with_links: BTreeMap<String, Option<String>> = if self.stripe.is_some() {
+            sending
+                .iter()
+                .filter_map(|id| Some((id.clone(), tenants.get(id)?.0.recovery_url.clone())))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
         let (providers, store) = (self.providers.clone(), self.store.clone());
-        let handles: HashMap<String, Result<ProviderHandle, EmailError>> =
-            tokio::task::spawn_blocking(move || {
-                sending
-                    .into_iter()
-                    .map(|tenant| {
-                        let handle = providers.for_tenant(&store, &tenant);
-                        (tenant, handle)
-                    })
-                    .collect()
-            })
-            .await?;
+        let (handles, payments): (
+            HashMap<String, Result<ProviderHandle, EmailError>>,
+            HashMap<String, Arc<PaymentSetup>>,
+        ) = tokio::task::spawn_blocking(move || {
+            let handles = sending
+                .into_iter()
+                .map(|tenant| {
+                    let handle = providers.for_tenant(&store, &tenant);
+                    (tenant, handle)
+                })
+                .collect();
+            let payments = if with_links.is_empty() {
+                HashMap::new()
+            } else {
+                payment_setups(&store, &providers.keys, &with_links)
+            };
+            (handles, payments)
+        })
+        .await?;
         // The tenants' own templates the ready steps use, read once per batch.
         let mut wanted_templates: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (cart, send) in &ready {
@@ -386,6 +509,7 @@ impl Batch {
                     })
                     .unwrap_or_default();
                 Some(Delivery {
+                    payment: payments.get(&cart.tenant_id).cloned(),
                     custom,
                     coupon: coupon_code(tenant, policy, &cart, step),
                     tenant: tenant.clone(),
@@ -410,7 +534,7 @@ impl Batch {
         let mut tasks = JoinSet::new();
         for delivery in deliveries {
             let (store, config) = (self.store.clone(), self.config.clone());
-            tasks.spawn(deliver(store, config, delivery));
+            tasks.spawn(deliver(store, config, self.stripe.clone(), delivery));
         }
         let mut finished = Vec::new();
         while let Some(joined) = tasks.join_next().await {
@@ -597,8 +721,14 @@ impl Batch {
 }
 
 /// Renders and sends one email, waiting for a permit of its provider first.
-async fn deliver(store: Store, config: WorkerConfig, delivery: Delivery) -> Delivered {
+async fn deliver(
+    store: Store,
+    config: WorkerConfig,
+    stripe: Option<StripeClient>,
+    delivery: Delivery,
+) -> Delivered {
     let Delivery {
+        payment,
         tenant,
         policy,
         coupon,
@@ -620,12 +750,19 @@ async fn deliver(store: Store, config: WorkerConfig, delivery: Delivery) -> Deli
         }
     };
     let kind = handle.provider.kind();
+    let link = match (&stripe, &payment) {
+        (Some(stripe), Some(setup)) => payment_link(stripe, setup, &cart, &send).await,
+        _ => None,
+    };
     let rendered = render_recovery_email(
         &tenant,
         &policy,
         &cart,
         &send,
-        coupon.as_deref(),
+        Offer {
+            coupon: coupon.as_deref(),
+            payment_link: link.as_deref(),
+        },
         &custom,
         &config.public_url,
     );

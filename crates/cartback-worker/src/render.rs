@@ -66,14 +66,21 @@ fn custom_for<'a>(
     templates.iter().find(|t| t.locale == chosen)
 }
 
-/// Builds the email for `send` of `cart` with its `coupon`; `public_url` is where
+/// What an email offers beyond the cart: a coupon code, a direct payment link.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Offer<'a> {
+    pub coupon: Option<&'a str>,
+    pub payment_link: Option<&'a str>,
+}
+
+/// Builds the email for `send` of `cart` with its `offer`; `public_url` is where
 /// the api answers the links.
 pub fn render_recovery_email(
     tenant: &Tenant,
     policy: &RecoveryPolicy,
     cart: &CartRow,
     send: &SendRow,
-    coupon: Option<&str>,
+    offer: Offer<'_>,
     custom: &[TemplateRow],
     public_url: &str,
 ) -> Result<EmailMessage, EmailError> {
@@ -114,11 +121,11 @@ pub fn render_recovery_email(
         total_minor: cart.total_minor,
         recovery_url,
         unsubscribe_url: unsubscribe_url.clone(),
-        coupon: coupon.map(|code| Coupon {
+        coupon: offer.coupon.map(|code| Coupon {
             code: code.to_owned(),
             description: None,
         }),
-        payment_link: None,
+        payment_link: offer.payment_link.map(str::to_owned),
     };
     let branding = experience.branding(&tenant.name);
     let custom = custom_template_name(policy, step).and_then(|name| {

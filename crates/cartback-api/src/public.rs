@@ -1,0 +1,485 @@
+//! `POST /api/v1/public/abandoned-carts`: cart capture from the shopper's
+//! browser, in litecommerce's shape (`sessionId` + `snapshot` with integer
+//! cents, answered by `{ok, wasCreated}`), authenticated by the tenant's
+//! publishable key in `X-API-Key`, `Authorization: Bearer` or, for
+//! `navigator.sendBeacon` which cannot set headers, `?key=pk_…`. The body may be
+//! sent as `text/plain` (what sendBeacon and preflight-free fetches use). The
+//! cart is stored exactly like a CART_UPDATE on `/api/v1/track`, through the
+//! same group-commit writer. The answer never echoes an id or an email.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use cartback_domain::{
+    CartItem, Currency, CustomerName, EmailAddress, MAX_ITEMS_PER_CART, Money, SessionId,
+    items_total, parse_locale, validate_item_id, validate_item_name, validate_link,
+    validate_quantity,
+};
+
+use crate::auth::{Caller, authenticate_key, authenticate_request, presented_key};
+use crate::body::{malformed, read_body};
+use crate::cors::enforce_origin;
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+use crate::track::{
+    ParsedCart, Problems, RawObject, is_null, number_text, optional_string, parse_object,
+    store_cart,
+};
+
+/// Shortest session id accepted here (litecommerce's rule; `/track` takes 1).
+const MIN_SESSION_CHARS: usize = 8;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Captured {
+    ok: bool,
+    was_created: bool,
+}
+
+/// The key from the headers, else from `?key=` (publishable keys only: a secret
+/// key must never travel in a URL, where logs and referrers keep it).
+async fn caller(state: &AppState, request: &HttpRequest) -> Result<Caller, ApiError> {
+    if presented_key(request).is_some() {
+        return authenticate_request(state, request).await;
+    }
+    let from_query = request
+        .query_string()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("key="))
+        .filter(|key| !key.is_empty());
+    match from_query {
+        Some(key) if key.starts_with("pk_") => authenticate_key(state, key).await,
+        Some(_) => Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            "only a publishable key (pk_…) may be given in the query string",
+        )),
+        None => Err(ApiError::unauthorized()),
+    }
+}
+
+/// A whole number of minor units (cents) of zero or more; decimals, exponents
+/// and strings are refused so an amount is never guessed.
+fn cents(object: &RawObject<'_>, field: &str, path: &str, problems: &mut Problems) -> Option<i64> {
+    let text = number_text(object, field, path, problems)?;
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        problems.add(
+            path,
+            "must be a whole number of cents (minor units), like 18900 for 189.00",
+        );
+        return None;
+    }
+    match text.parse::<i64>() {
+        Ok(n) if n < 0 => {
+            problems.add(path, "must not be negative");
+            None
+        }
+        Ok(n) => Some(n),
+        Err(_) => {
+            problems.add(path, "is too large");
+            None
+        }
+    }
+}
+
+/// An id given as a string or an integer; None when absent.
+fn loose_id(
+    object: &RawObject<'_>,
+    field: &str,
+    path: &str,
+    problems: &mut Problems,
+) -> Option<String> {
+    let value = object.get(field).filter(|v| !is_null(v))?;
+    let text = value.get();
+    let id = if text.starts_with('"') {
+        serde_json::from_str::<String>(text).ok()
+    } else if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        Some(text.to_owned())
+    } else {
+        None
+    };
+    if id.is_none() {
+        problems.add(path, "must be a string or an integer");
+    }
+    id
+}
+
+fn parse_item(value: &RawValue, index: usize, problems: &mut Problems) -> Option<CartItem> {
+    let base = format!("snapshot.items[{index}]");
+    let Some(object) = parse_object(value) else {
+        problems.add(base, "must be an object");
+        return None;
+    };
+    let before = problems.0.len();
+    let item_path = format!("{base}.itemId");
+    let item_id = loose_id(&object, "itemId", &item_path, problems);
+    let variant_id = loose_id(&object, "variantId", &format!("{base}.variantId"), problems);
+    // One line per purchasable thing: a product's variants stay apart.
+    let id = match (item_id, variant_id) {
+        (Some(item), Some(variant)) => format!("{item}:{variant}"),
+        (Some(id), None) | (None, Some(id)) => id,
+        (None, None) => format!("line-{}", index + 1),
+    };
+    let id = validate_item_id(&id)
+        .map_err(|e| problems.add(&item_path, e.to_string()))
+        .ok();
+    let name_path = format!("{base}.name");
+    let name = match optional_string(&object, "name", &name_path, problems) {
+        Some(name) if name.trim().is_empty() => {
+            problems.add(&name_path, "must not be empty");
+            None
+        }
+        Some(name) => validate_item_name(&name)
+            .map_err(|e| problems.add(&name_path, e.to_string()))
+            .ok(),
+        None => {
+            if object.get("name").is_none_or(|v| is_null(v)) {
+                problems.add(&name_path, "is required");
+            }
+            None
+        }
+    };
+    let price_path = format!("{base}.unitPriceInCents");
+    let price = cents(&object, "unitPriceInCents", &price_path, problems);
+    if object.get("unitPriceInCents").is_none_or(|v| is_null(v)) {
+        problems.add(&price_path, "is required");
+    }
+    let quantity_path = format!("{base}.quantity");
+    let quantity = match number_text(&object, "quantity", &quantity_path, problems) {
+        Some(text) => match text.parse::<i64>() {
+            Ok(q) => validate_quantity(q)
+                .map_err(|e| problems.add(&quantity_path, e.to_string()))
+                .ok(),
+            Err(_) => {
+                problems.add(&quantity_path, "must be a whole number");
+                None
+            }
+        },
+        None => {
+            if object.get("quantity").is_none_or(|v| is_null(v)) {
+                problems.add(&quantity_path, "is required");
+            }
+            None
+        }
+    };
+    let mut link = |field: &str| -> Option<String> {
+        let path = format!("{base}.{field}");
+        let text = optional_string(&object, field, &path, problems)?;
+        validate_link(&text)
+            .map_err(|e| problems.add(&path, e.to_string()))
+            .ok()
+    };
+    let image_url = link("imageUrl");
+    let url = link("url");
+    if problems.0.len() > before {
+        return None;
+    }
+    Some(CartItem {
+        id: id?,
+        name: name?,
+        unit_price_minor: price?,
+        quantity: quantity?,
+        image_url,
+        url,
+    })
+}
+
+fn parse_session(object: &RawObject<'_>, problems: &mut Problems) -> Option<SessionId> {
+    let Some(text) = optional_string(object, "sessionId", "sessionId", problems) else {
+        if object.get("sessionId").is_none_or(|v| is_null(v)) {
+            problems.add("sessionId", "is required");
+        }
+        return None;
+    };
+    let count = text.chars().count();
+    if !(MIN_SESSION_CHARS..=SessionId::MAX_CHARS).contains(&count) {
+        problems.add(
+            "sessionId",
+            format!(
+                "must be {MIN_SESSION_CHARS} to {} characters, got {count}",
+                SessionId::MAX_CHARS
+            ),
+        );
+        return None;
+    }
+    SessionId::parse(&text)
+        .map_err(|e| problems.add("sessionId", e.to_string()))
+        .ok()
+}
+
+/// The snapshot's items, currency and value (its total, else its subtotal,
+/// else the sum of its lines).
+fn parse_snapshot(
+    object: &RawObject<'_>,
+    problems: &mut Problems,
+) -> Option<(Vec<CartItem>, Money)> {
+    let Some(raw) = object.get("snapshot").filter(|v| !is_null(v)) else {
+        problems.add("snapshot", "is required");
+        return None;
+    };
+    let Some(snapshot) = parse_object(raw) else {
+        problems.add("snapshot", "must be an object");
+        return None;
+    };
+    let currency = match optional_string(&snapshot, "currency", "snapshot.currency", problems) {
+        Some(code) => Currency::parse(&code)
+            .map_err(|e| problems.add("snapshot.currency", e.to_string()))
+            .ok(),
+        None => Some(Currency::USD),
+    };
+    let items = match snapshot.get("items").filter(|v| !is_null(v)) {
+        None => {
+            problems.add("snapshot.items", "is required");
+            None
+        }
+        Some(raw) => match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
+            Err(_) => {
+                problems.add("snapshot.items", "must be an array");
+                None
+            }
+            Ok(list) if list.len() > MAX_ITEMS_PER_CART => {
+                problems.add(
+                    "snapshot.items",
+                    format!(
+                        "at most {MAX_ITEMS_PER_CART} items per cart, got {}",
+                        list.len()
+                    ),
+                );
+                None
+            }
+            Ok(list) => {
+                let parsed: Vec<Option<CartItem>> = list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| parse_item(v, i, problems))
+                    .collect();
+                parsed.into_iter().collect::<Option<Vec<_>>>()
+            }
+        },
+    };
+    let subtotal = cents(
+        &snapshot,
+        "subtotalInCents",
+        "snapshot.subtotalInCents",
+        problems,
+    );
+    let total = cents(&snapshot, "totalInCents", "snapshot.totalInCents", problems);
+    let (items, currency) = (items?, currency?);
+    let value = match total.or(subtotal) {
+        Some(minor) => Money::from_minor(minor, currency),
+        None => match items_total(&items, currency) {
+            Ok(sum) => sum,
+            Err(e) => {
+                problems.add("snapshot.items", e.to_string());
+                return None;
+            }
+        },
+    };
+    Some((items, value))
+}
+
+fn optional_contact<T>(
+    object: &RawObject<'_>,
+    field: &str,
+    problems: &mut Problems,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Option<T> {
+    let text = optional_string(object, field, field, problems)?;
+    if text.trim().is_empty() {
+        return None;
+    }
+    parse(&text).map_err(|e| problems.add(field, e)).ok()
+}
+
+/// Checks the whole body, naming every problem with its field path.
+fn parse_capture(object: &RawObject<'_>) -> Result<(SessionId, ParsedCart), ApiError> {
+    let mut problems = Problems::default();
+    let session = parse_session(object, &mut problems);
+    let snapshot = parse_snapshot(object, &mut problems);
+    let email = optional_contact(object, "email", &mut problems, |t| {
+        EmailAddress::parse(t).map_err(|e| e.to_string())
+    });
+    let name = optional_contact(object, "name", &mut problems, |t| {
+        CustomerName::parse(t).map_err(|e| e.to_string())
+    });
+    let locale = optional_contact(object, "locale", &mut problems, |t| {
+        parse_locale(t).map_err(|e| e.to_string())
+    });
+    let consent = match object.get("consent").filter(|v| !is_null(v)) {
+        None => None,
+        Some(value) => match value.get() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => {
+                problems.add("consent", "must be true or false");
+                None
+            }
+        },
+    };
+    if !problems.0.is_empty() {
+        return Err(ApiError::validation(problems.0));
+    }
+    let (Some(session), Some((items, total))) = (session, snapshot) else {
+        return Err(ApiError::validation(problems.0));
+    };
+    let currency = total.currency();
+    Ok((
+        session,
+        ParsedCart {
+            session: None,
+            items,
+            total,
+            currency,
+            email,
+            name,
+            locale,
+            consent,
+        },
+    ))
+}
+
+pub async fn capture(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller(&state, &request).await?;
+    enforce_origin(&request, &caller.tenant)?;
+    let body = read_body(&request, payload, state.limits.max_body_bytes).await?;
+    let root: &RawValue = serde_json::from_slice(&body).map_err(|e| malformed(&e))?;
+    let Some(object) = parse_object(root) else {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "the body must be a JSON object",
+        ));
+    };
+    let (session, cart) = parse_capture(&object)?;
+    let (row, _) = store_cart(&state, &caller.tenant, session, cart).await?;
+    // Both stamps are this write's time only when the row was just inserted (or a
+    // finished cart started a new cycle).
+    let was_created = row.created_at == row.updated_at;
+    Ok(HttpResponse::Ok().json(Captured {
+        ok: true,
+        was_created,
+    }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<(SessionId, ParsedCart), Vec<(String, String)>> {
+        let root: &RawValue = serde_json::from_str(json).unwrap();
+        let object = parse_object(root).unwrap();
+        parse_capture(&object).map_err(|e| {
+            e.details
+                .into_iter()
+                .map(|d| (d.field, d.message))
+                .collect()
+        })
+    }
+
+    fn fields(json: &str) -> Vec<String> {
+        parse(json)
+            .err()
+            .expect("a validation error")
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect()
+    }
+
+    #[test]
+    fn the_litecommerce_shape_is_read() {
+        let (session, cart) = parse(
+            r#"{"sessionId": "sess_12345678",
+                "snapshot": {"items": [{"itemId": "pack", "variantId": 38, "name": "Trail Pack 38L",
+                                        "quantity": 2, "unitPriceInCents": 18900,
+                                        "imageUrl": "https://shop.example/p.jpg"}],
+                             "subtotalInCents": 37800, "totalInCents": 39800, "currency": "EUR"},
+                "email": "dana@example.com", "name": "Dana", "locale": "nl_nl"}"#,
+        )
+        .unwrap();
+        assert_eq!(session.as_str(), "sess_12345678");
+        assert_eq!(cart.items[0].id, "pack:38");
+        assert_eq!(cart.items[0].unit_price_minor, 18900);
+        assert_eq!(cart.items[0].quantity, 2);
+        assert_eq!(cart.total.minor(), 39800);
+        assert_eq!(cart.currency, Currency::parse("EUR").unwrap());
+        assert_eq!(cart.email.unwrap().as_str(), "dana@example.com");
+        assert_eq!(cart.locale.as_deref(), Some("nl-NL"));
+    }
+
+    #[test]
+    fn the_value_falls_back_to_the_subtotal_then_the_lines() {
+        let (_, cart) = parse(
+            r#"{"sessionId": "12345678", "snapshot": {"items": [], "subtotalInCents": 500}}"#,
+        )
+        .unwrap();
+        assert_eq!(cart.total.minor(), 500);
+        let (_, cart) = parse(
+            r#"{"sessionId": "12345678", "snapshot": {"items": [
+                {"name": "A", "quantity": 3, "unitPriceInCents": 250},
+                {"itemId": 7, "name": "B", "quantity": 1, "unitPriceInCents": 1}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(cart.total.minor(), 751);
+        assert_eq!(cart.items[0].id, "line-1");
+        assert_eq!(cart.items[1].id, "7");
+    }
+
+    #[test]
+    fn amounts_must_be_whole_cents() {
+        for amount in ["189.5", "18900.0", "1.89e4", "\"18900\"", "-1", "true"] {
+            let body = format!(
+                r#"{{"sessionId": "12345678", "snapshot": {{"items": [{{"name": "A", "quantity": 1, "unitPriceInCents": {amount}}}], "totalInCents": {amount}}}}}"#
+            );
+            assert_eq!(
+                fields(&body),
+                [
+                    "snapshot.items[0].unitPriceInCents",
+                    "snapshot.totalInCents"
+                ],
+                "{amount}"
+            );
+        }
+    }
+
+    #[test]
+    fn session_ids_are_8_to_200_characters() {
+        let body =
+            |session: &str| format!(r#"{{"sessionId": "{session}", "snapshot": {{"items": []}}}}"#);
+        assert_eq!(fields(&body("1234567")), ["sessionId"]);
+        assert!(parse(&body("12345678")).is_ok());
+        assert!(parse(&body(&"s".repeat(200))).is_ok());
+        assert_eq!(fields(&body(&"s".repeat(201))), ["sessionId"]);
+        assert_eq!(fields(r#"{"snapshot": {"items": []}}"#), ["sessionId"]);
+    }
+
+    #[test]
+    fn every_problem_is_named_with_its_path() {
+        let got = fields(
+            r#"{"sessionId": 5, "snapshot": {"items": [{"quantity": 0}, "x"], "currency": "XXXX"},
+                "email": "not-an-email", "consent": "yes"}"#,
+        );
+        assert_eq!(
+            got,
+            [
+                "sessionId",
+                "snapshot.currency",
+                "snapshot.items[0].name",
+                "snapshot.items[0].unitPriceInCents",
+                "snapshot.items[0].quantity",
+                "snapshot.items[1]",
+                "email",
+                "consent"
+            ]
+        );
+        assert_eq!(fields(r#"{"sessionId": "12345678"}"#), ["snapshot"]);
+        assert_eq!(
+            fields(r#"{"sessionId": "12345678", "snapshot": []}"#),
+            ["snapshot"]
+        );
+    }
+}

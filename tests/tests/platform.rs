@@ -1,0 +1,335 @@
+//! What every request goes through, against the real api: rate limits (per IP
+//! on the browser routes, per secret key elsewhere), `/metrics`, `X-Request-Id`
+//! and the one-line-per-request log in JSON mode.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use cartback_e2e::app::{Api, cart_update, create_tenant};
+use cartback_e2e::process::{Running, command, free_port, wait_for};
+use cartback_store::Backend;
+use cartback_store::testing::TestDatabase;
+
+const CAPTURE: &str = "/api/v1/public/abandoned-carts";
+
+fn capture_body(session: &str) -> String {
+    json!({
+        "sessionId": session,
+        "snapshot": {"items": [{"itemId": "a", "name": "A", "quantity": 1, "unitPriceInCents": 500}]}
+    })
+    .to_string()
+}
+
+fn header(response: &reqwest::blocking::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+#[test]
+fn rate_limits_answer_429_with_retry_after() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    let tenant = create_tenant(&db.url, "1h");
+    let api = Api::start(
+        &db.url,
+        &[
+            ("CARTBACK_RATE_LIMIT_IP_PER_MINUTE", "5".to_owned()),
+            ("CARTBACK_RATE_LIMIT_KEY_PER_MINUTE", "3".to_owned()),
+        ],
+    );
+    let post = |n: usize| {
+        api.http
+            .post(format!("{}{CAPTURE}", api.base))
+            .header("X-API-Key", &tenant.publishable)
+            .body(capture_body(&format!("sess_rate_{n}")))
+            .send()
+            .unwrap()
+    };
+    for n in 0..5 {
+        let response = post(n);
+        assert_eq!(response.status().as_u16(), 200, "request {}", n + 1);
+        assert_eq!(header(&response, "x-ratelimit-limit").as_deref(), Some("5"));
+        assert_eq!(
+            header(&response, "x-ratelimit-remaining"),
+            Some((4 - n).to_string())
+        );
+    }
+    let sixth = post(5);
+    assert_eq!(sixth.status().as_u16(), 429);
+    let retry_after: u64 = header(&sixth, "retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    assert!(header(&sixth, "x-request-id").is_some());
+    let answer: Value = sixth.json().unwrap();
+    assert_eq!(answer["success"], false);
+    assert_eq!(answer["error"]["code"], "RATE_LIMITED");
+
+    // Tracking with the publishable key shares the browser's (IP) budget.
+    let (status, answer) = api.track(&tenant.publishable, &cart_update("sess_rate_pk", None));
+    assert_eq!(
+        (status, answer["error"]["code"].clone()),
+        (429, json!("RATE_LIMITED"))
+    );
+
+    // A secret key has its own budget, unaffected by the IP's.
+    for n in 0..3 {
+        let (status, _) = api.track(&tenant.secret, &cart_update(&format!("sess_sk_{n}"), None));
+        assert_eq!(status, 200, "secret key request {}", n + 1);
+    }
+    let (status, answer) = api.call("GET", "/api/v1/settings/recovery", &tenant.secret, None);
+    assert_eq!(
+        (status, answer["error"]["code"].clone()),
+        (429, json!("RATE_LIMITED"))
+    );
+
+    // Health checks and the script are never limited.
+    for path in ["/healthz", "/readyz", "/tracker.js"] {
+        let response = api.http.get(format!("{}{path}", api.base)).send().unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+    }
+}
+
+fn metrics_scenario(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let tenant = create_tenant(&db.url, "1h");
+    let api = Api::start(
+        &db.url,
+        &[("CARTBACK_METRICS_TOKEN", "scrape-me".to_owned())],
+    );
+    // Some traffic: captures, a 422, a recovery link with a token, a 404.
+    for n in 0..3 {
+        let response = api
+            .http
+            .post(format!("{}{CAPTURE}", api.base))
+            .header("X-API-Key", &tenant.publishable)
+            .body(capture_body(&format!("sess_metrics_{n}")))
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+    }
+    let (status, _) = api.track(&tenant.secret, &json!({"event": "CART_UPDATE"}));
+    assert_eq!(status, 422);
+    let _ = api
+        .http
+        .get(format!("{}/r/secret-looking-token-123", api.base))
+        .send()
+        .unwrap();
+    let _ = api
+        .http
+        .get(format!("{}/no/such/page", api.base))
+        .send()
+        .unwrap();
+
+    let scrape = |token: Option<&str>| {
+        let mut request = api.http.get(format!("{}/metrics", api.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().unwrap()
+    };
+    assert_eq!(scrape(None).status().as_u16(), 401);
+    assert_eq!(scrape(Some("wrong")).status().as_u16(), 401);
+    let response = scrape(Some("scrape-me"));
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        header(&response, "content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = response.text().unwrap();
+    for line in [
+        "# TYPE cartback_http_requests_total counter",
+        "cartback_http_requests_total{route=\"/api/v1/public/abandoned-carts\",method=\"POST\",status=\"200\"} 3",
+        "cartback_http_requests_total{route=\"/api/v1/track\",method=\"POST\",status=\"422\"} 1",
+        "# TYPE cartback_http_request_duration_seconds histogram",
+        "cartback_http_request_duration_seconds_count{route=\"/api/v1/public/abandoned-carts\"} 3",
+        "cartback_http_request_duration_seconds_bucket{route=\"/api/v1/public/abandoned-carts\",le=\"+Inf\"} 3",
+        "# TYPE cartback_ingest_batch_size histogram",
+        "# TYPE cartback_due_sends gauge",
+        "cartback_due_sends 0",
+        "cartback_queue_lag_seconds 0",
+        "# TYPE cartback_sends_total gauge",
+        "# TYPE cartback_webhook_deliveries gauge",
+        "cartback_webhook_pending 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    // Route labels are patterns: the token and the unknown path never appear.
+    assert!(text.contains("route=\"/r/{token}\""), "{text}");
+    assert!(text.contains("route=\"unmatched\""), "{text}");
+    assert!(!text.contains("secret-looking-token-123"));
+    assert!(!text.contains("/no/such/page"));
+    // Every captured cart went through a group-commit batch.
+    let batched: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("cartback_ingest_batch_size_sum "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(batched, 3);
+    // Every sample line is `name{labels} value` with a numeric value.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let value = line.rsplit(' ').next().unwrap();
+        assert!(value.parse::<f64>().is_ok(), "bad sample {line:?}");
+    }
+}
+
+#[test]
+fn metrics_are_scraped_on_sqlite() {
+    metrics_scenario(Backend::Sqlite);
+}
+
+#[test]
+fn metrics_are_scraped_on_postgres() {
+    metrics_scenario(Backend::Postgres);
+}
+
+#[test]
+fn every_answer_carries_a_request_id() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    let api = Api::start(&db.url, &[]);
+    let get = |path: &str, id: Option<&str>| {
+        let mut request = api.http.get(format!("{}{path}", api.base));
+        if let Some(id) = id {
+            request = request.header("X-Request-Id", id);
+        }
+        request.send().unwrap()
+    };
+    // A sane incoming id is echoed.
+    let response = get("/healthz", Some("abc-123_from.the:proxy"));
+    assert_eq!(
+        header(&response, "x-request-id").as_deref(),
+        Some("abc-123_from.the:proxy")
+    );
+    // None, or a bad one: a fresh id each time, on every kind of answer.
+    let too_long = "x".repeat(65);
+    let mut seen = Vec::new();
+    for (path, id) in [
+        ("/healthz", None),
+        ("/healthz", Some(too_long.as_str())),
+        ("/healthz", Some("has spaces in it")),
+        ("/api/v1/carts", None),
+        ("/no/such/page", None),
+    ] {
+        let response = get(path, id);
+        let fresh = header(&response, "x-request-id").expect("X-Request-Id");
+        assert!(fresh.starts_with("req_") && fresh.len() <= 64, "{fresh}");
+        assert!(!seen.contains(&fresh));
+        seen.push(fresh);
+    }
+}
+
+/// Starts the api with its stderr in a file.
+fn api_with_log(
+    database_url: &str,
+    log: &std::path::Path,
+    env: &[(&str, String)],
+) -> (Running, String) {
+    let port = free_port();
+    let mut all = vec![
+        ("DATABASE_URL", database_url.to_owned()),
+        ("CARTBACK_BIND", format!("127.0.0.1:{port}")),
+        ("CARTBACK_HTTP_WORKERS", "2".to_owned()),
+    ];
+    all.extend(env.iter().map(|(k, v)| (*k, v.clone())));
+    let child = command("cartback-api", &all, &[])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for("the api", Duration::from_secs(30), || {
+        reqwest::blocking::get(format!("{base}/readyz")).is_ok_and(|r| r.status().is_success())
+    });
+    (
+        Running {
+            child,
+            name: "cartback-api".to_owned(),
+        },
+        base,
+    )
+}
+
+#[test]
+fn json_logs_have_one_line_per_request_without_secrets() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    let tenant = create_tenant(&db.url, "1h");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("api.log");
+    let (_api, base) = api_with_log(
+        &db.url,
+        &log,
+        &[
+            ("CARTBACK_LOG_FORMAT", "json".to_owned()),
+            ("CARTBACK_LOG", "info".to_owned()),
+        ],
+    );
+    let http = reqwest::blocking::Client::new();
+    let response = http
+        .post(format!("{base}/api/v1/track"))
+        .header("X-API-Key", &tenant.secret)
+        .header("X-Request-Id", "log-check-1")
+        .json(&cart_update("sess_log_1", Some("private@example.com")))
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let response = http
+        .get(format!("{base}/r/token-that-must-not-be-logged"))
+        .header("X-Request-Id", "log-check-2")
+        .send()
+        .unwrap();
+    let link_status = response.status().as_u16();
+
+    let mut lines: Vec<Value> = Vec::new();
+    wait_for("the request log lines", Duration::from_secs(10), || {
+        let text = std::fs::read_to_string(&log).unwrap();
+        lines = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect();
+        let ids: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| l["fields"]["request_id"].as_str())
+            .collect();
+        ids.contains(&"log-check-1") && ids.contains(&"log-check-2")
+    });
+    let find = |id: &str| {
+        let found: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["fields"]["request_id"] == id && l["fields"]["message"] == "request")
+            .collect();
+        assert_eq!(found.len(), 1, "one line per request: {found:?}");
+        found[0].clone()
+    };
+    let tracked = find("log-check-1");
+    assert_eq!(tracked["level"], "INFO");
+    assert_eq!(tracked["fields"]["method"], "POST");
+    assert_eq!(tracked["fields"]["route"], "/api/v1/track");
+    assert_eq!(tracked["fields"]["status"], 200);
+    assert!(tracked["fields"]["duration_ms"].as_f64().is_some());
+    assert_eq!(tracked["span"]["request_id"], "log-check-1");
+    let link = find("log-check-2");
+    assert_eq!(link["fields"]["route"], "/r/{token}");
+    assert_eq!(link["fields"]["status"], link_status);
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    for secret in [
+        tenant.secret.as_str(),
+        "private@example.com",
+        "token-that-must-not-be-logged",
+        "Sam Shopper",
+    ] {
+        assert!(!text.contains(secret), "{secret:?} was logged:\n{text}");
+    }
+}
