@@ -216,6 +216,27 @@ fn recovered_and_converted_orders_reach_a_verified_receiver(backend: Backend) {
             .any(|(e, b)| e == "email.sent" && b["data"]["sessionId"] == "sess-a")
     });
     assert_eq!(maildev.emails().len(), 1);
+    // The shopper clicks the recovery link: email.clicked.
+    let text = maildev.emails()[0]["text"].as_str().unwrap().to_owned();
+    let start = text.find("/r/").expect("a recovery link");
+    let token: String = text[start + 3..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let no_redirects = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let click = no_redirects
+        .get(format!("{}/r/{token}", setup.api.base))
+        .send()
+        .unwrap();
+    assert_eq!(click.status().as_u16(), 302);
+    wait_for("email.clicked", Duration::from_secs(30), || {
+        events_of(&receiver)
+            .iter()
+            .any(|(e, b)| e == "email.clicked" && b["data"]["sessionId"] == "sess-a")
+    });
     let (status, body) = setup.api.track(
         key,
         &json!({"event": "ORDER_COMPLETE", "sessionId": "sess-a", "orderId": "INV-A", "total": 100.00, "currency": "USD"}),

@@ -74,6 +74,11 @@ on_both_backends!(
                 event(&shop.id, &cart.id, CartEventKind::Sent),
                 // Skips are history only.
                 event(&shop.id, &cart.id, CartEventKind::Skipped),
+                NewCartEvent {
+                    detail: Some("550 mailbox unavailable".to_owned()),
+                    ..event(&shop.id, &cart.id, CartEventKind::Failed)
+                },
+                event(&shop.id, &cart.id, CartEventKind::Unsubscribed),
             ],
             now,
         )
@@ -82,7 +87,7 @@ on_both_backends!(
             list_deliveries(conn, tenant, id, None, 1, 50).unwrap().1
         };
         assert_eq!(count(&mut conn, &shop.id, &abandoned_only), 1);
-        assert_eq!(count(&mut conn, &shop.id, &everything), 2);
+        assert_eq!(count(&mut conn, &shop.id, &everything), 4);
         assert_eq!(count(&mut conn, &other.id, &elsewhere), 0);
         assert_eq!(count(&mut conn, &shop.id, &switched_off), 0);
 
@@ -99,6 +104,10 @@ on_both_backends!(
         assert_eq!(payload["data"]["step"], 0);
         assert_eq!(payload["data"]["provider"], "smtp");
         assert!(payload["timestamp"].as_str().unwrap().ends_with('Z'));
+        let failed = rows.iter().find(|d| d.event == "email.failed").unwrap();
+        let payload: Value = serde_json::from_str(&failed.payload).unwrap();
+        assert_eq!(payload["data"]["error"], "550 mailbox unavailable");
+        assert!(rows.iter().any(|d| d.event == "cart.unsubscribed"));
         // Another tenant cannot see the endpoint.
         assert!(
             get_endpoint(&mut conn, &other.id, &everything)
