@@ -24,7 +24,7 @@ function memoryStorage() {
 
 // A fresh page: the script loaded once, with its own stubs. `storage` may be
 // shared between pages (same site), or "broken" to make localStorage throw.
-function page({ storage, cookieJar = { value: "" }, beacon = true } = {}) {
+function page({ storage, cookieJar = { value: "" }, beacon = true, queued } = {}) {
   const fetches = [];
   const beacons = [];
   const listeners = {};
@@ -58,6 +58,7 @@ function page({ storage, cookieJar = { value: "" }, beacon = true } = {}) {
     sandbox.localStorage = storage || memoryStorage();
   }
   sandbox.window = sandbox;
+  if (queued) sandbox.cartback = { q: queued };
   vm.createContext(sandbox);
   vm.runInContext(source, sandbox, { filename: "tracker.js" });
   const fire = (name) => (listeners[name] || []).forEach((fn) => fn({ type: name }));
@@ -139,6 +140,17 @@ async function main() {
     p.fire("pagehide");
     assert.equal(p.beacons.length, 1, "nothing pending, nothing sent");
     console.log("ok pagehide flushes the pending update with sendBeacon");
+  }
+
+  // Calls queued by the page's stub before the script loaded are replayed.
+  {
+    const p = page({ queued: [["setEmail", ["early@example.com"]], ["updateCart", [cart(7)]]] });
+    assert.equal(typeof p.cartback.sessionId, "function");
+    await sleep(800);
+    assert.equal(p.fetches.length, 1);
+    assert.deepEqual(p.fetches[0].body.snapshot, cart(7));
+    assert.equal(p.fetches[0].body.email, "early@example.com");
+    console.log("ok calls queued before loading are replayed");
   }
 
   // No sendBeacon: the flush falls back to a keepalive fetch.

@@ -152,6 +152,7 @@ fn metrics_scenario(backend: Backend) {
         "cartback_http_request_duration_seconds_count{route=\"/api/v1/public/abandoned-carts\"} 3",
         "cartback_http_request_duration_seconds_bucket{route=\"/api/v1/public/abandoned-carts\",le=\"+Inf\"} 3",
         "# TYPE cartback_ingest_batch_size histogram",
+        "cartback_database_up 1",
         "# TYPE cartback_due_sends gauge",
         "cartback_due_sends 0",
         "cartback_queue_lag_seconds 0",
@@ -332,4 +333,33 @@ fn json_logs_have_one_line_per_request_without_secrets() {
     ] {
         assert!(!text.contains(secret), "{secret:?} was logged:\n{text}");
     }
+}
+
+#[test]
+fn behind_a_trusted_proxy_the_forwarded_client_is_limited() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    let tenant = create_tenant(&db.url, "1h");
+    let api = Api::start(
+        &db.url,
+        &[
+            ("CARTBACK_RATE_LIMIT_IP_PER_MINUTE", "2".to_owned()),
+            ("CARTBACK_TRUST_FORWARDED_FOR", "true".to_owned()),
+        ],
+    );
+    let from = |client: &str, n: usize| {
+        api.http
+            .post(format!("{}{CAPTURE}", api.base))
+            .header("X-API-Key", &tenant.publishable)
+            .header("X-Forwarded-For", format!("{client}, 10.0.0.1"))
+            .body(capture_body(&format!("sess_proxy_{n}")))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(from("203.0.113.1", 0), 200);
+    assert_eq!(from("203.0.113.1", 1), 200);
+    assert_eq!(from("203.0.113.1", 2), 429);
+    // Another client behind the same proxy has its own budget.
+    assert_eq!(from("203.0.113.2", 3), 200);
 }

@@ -1,7 +1,5 @@
-/* cartback tracker: reports the shopper's cart to cartback's public capture
-   endpoint. No dependencies. Include it with
-   <script src="https://YOUR-CARTBACK/tracker.js" data-key="pk_..." async></script>
-   then call cartback.updateCart({items: [...]}) whenever the cart changes. */
+/* cartback tracker (docs/api/public-capture.md): reports the cart to cartback.
+   <script src="https://YOUR-CARTBACK/tracker.js" data-key="pk_..." async></script> */
 (function (w, d) {
   "use strict";
   if (w.cartback && w.cartback.sessionId) return;
@@ -91,7 +89,9 @@
     });
   }
 
-  w.cartback = {
+  // Calls made before the script loaded, queued by the page's stub.
+  var queued = (w.cartback && w.cartback.q) || [];
+  var api = w.cartback = {
     // cart: {items: [{itemId, variantId, name, quantity, unitPriceInCents,
     // imageUrl, url}], subtotalInCents, totalInCents, currency}
     updateCart: function (cart) { snapshot = cart || { items: [] }; schedule(); },
@@ -100,4 +100,7 @@
     sessionId: function () { return session; },
     flush: function () { flush(false); }
   };
+  for (var i = 0; i < queued.length; i++) {
+    if (api[queued[i][0]]) api[queued[i][0]].apply(api, queued[i][1]);
+  }
 })(window, document);

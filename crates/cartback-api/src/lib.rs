@@ -38,7 +38,7 @@ pub use error::{ApiError, ErrorCode, FieldError};
 pub use ingest::{Ingest, IngestConfig};
 pub use metrics::Metrics;
 pub use rate_limit::{RateLimitConfig, RateLimiter};
-pub use request_id::{REQUEST_ID, RequestId, RequestLayer};
+pub use request_id::{REQUEST_ID, RequestLayer};
 pub use state::{ApiLimits, AppState};
 
 /// Registers every route on an app.

@@ -345,11 +345,31 @@ pub async fn metrics(
     }
     let store = state.store.clone();
     let now = Utc::now().naive_utc();
-    let backlog = web::block(move || read_backlog(&mut *store.conn()?, now)).await??;
+    // Without the database, the process' own metrics are still worth a scrape.
+    let backlog = match web::block(move || read_backlog(&mut *store.conn()?, now)).await {
+        Ok(Ok(backlog)) => Some(backlog),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "metrics: the database gauges could not be read");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "metrics: the database gauges could not be read");
+            None
+        }
+    };
     let mut out = String::with_capacity(8 * 1024);
     state.metrics.render_http(&mut out);
     render_ingest(&mut out);
-    render_backlog(&mut out, &backlog, now);
+    let _ = writeln!(
+        out,
+        "# HELP cartback_database_up Whether the database gauges below could be read at this scrape.\n\
+         # TYPE cartback_database_up gauge\n\
+         cartback_database_up {}",
+        u8::from(backlog.is_some())
+    );
+    if let Some(backlog) = &backlog {
+        render_backlog(&mut out, backlog, now);
+    }
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"))
         .insert_header(("Cache-Control", "no-store"))

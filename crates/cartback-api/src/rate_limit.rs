@@ -291,12 +291,14 @@ impl RateLimiter {
         let mut hasher = self.hashing.build_hasher();
         let limit = match subject {
             Subject::Ip(ip) => {
+                let limit = self.ip.as_ref()?;
                 std::hash::Hash::hash(&ip, &mut hasher);
-                self.ip.as_ref()?
+                limit
             }
             Subject::Key(key) => {
+                let limit = self.key.as_ref()?;
                 hasher.write(key.as_bytes());
-                self.key.as_ref()?
+                limit
             }
         };
         Some(limit.hit(hasher.finish(), now))

@@ -30,10 +30,6 @@ const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 const MAX_REQUEST_ID: usize = 64;
 
-/// The request's id, available to handlers through the request's extensions.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub HeaderValue);
-
 /// The caller's id when it is 1–64 characters of letters, digits and `-_.:+/=`;
 /// otherwise a fresh random one.
 fn request_id(incoming: Option<&HeaderValue>) -> HeaderValue {
@@ -211,7 +207,7 @@ where
         let finish = Finish {
             started,
             method: req.method().clone(),
-            id: id.clone(),
+            id,
             span: span.clone(),
             decision,
             metrics: self.metrics.clone(),
@@ -233,7 +229,6 @@ where
             let res = finish.apply(req.into_response(response), route);
             return Box::pin(ready(Ok(res.map_into_right_body())));
         }
-        req.extensions_mut().insert(RequestId(id));
         // Never clone the request before the router ran: it needs it unshared.
         let call = {
             let _entered = span.enter();

@@ -160,6 +160,9 @@ pub(crate) struct Batch {
     pub stripe: Option<StripeClient>,
 }
 
+type ProviderHandles = HashMap<String, Result<ProviderHandle, EmailError>>;
+type PaymentSetups = HashMap<String, Arc<PaymentSetup>>;
+
 /// What a payment link for one tenant's emails needs.
 pub(crate) struct PaymentSetup {
     secret_key: String,
@@ -447,25 +450,23 @@ impl Batch {
             BTreeMap::new()
         };
         let (providers, store) = (self.providers.clone(), self.store.clone());
-        let (handles, payments): (
-            HashMap<String, Result<ProviderHandle, EmailError>>,
-            HashMap<String, Arc<PaymentSetup>>,
-        ) = tokio::task::spawn_blocking(move || {
-            let handles = sending
-                .into_iter()
-                .map(|tenant| {
-                    let handle = providers.for_tenant(&store, &tenant);
-                    (tenant, handle)
-                })
-                .collect();
-            let payments = if with_links.is_empty() {
-                HashMap::new()
-            } else {
-                payment_setups(&store, &providers.keys, &with_links)
-            };
-            (handles, payments)
-        })
-        .await?;
+        let (handles, payments): (ProviderHandles, PaymentSetups) =
+            tokio::task::spawn_blocking(move || {
+                let handles = sending
+                    .into_iter()
+                    .map(|tenant| {
+                        let handle = providers.for_tenant(&store, &tenant);
+                        (tenant, handle)
+                    })
+                    .collect();
+                let payments = if with_links.is_empty() {
+                    HashMap::new()
+                } else {
+                    payment_setups(&store, &providers.keys, &with_links)
+                };
+                (handles, payments)
+            })
+            .await?;
         // The tenants' own templates the ready steps use, read once per batch.
         let mut wanted_templates: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (cart, send) in &ready {
