@@ -113,11 +113,11 @@ pub struct ApiArgs {
     /// Requests per minute per client IP on the browser and email-link routes (public capture, tracking with a publishable key, /r/…, /u/…); 0: no limit.
     #[arg(long, env = "CARTBACK_RATE_LIMIT_IP_PER_MINUTE", default_value_t = 100)]
     pub rate_limit_ip_per_minute: u32,
-    /// Requests per minute per secret key on every other route; 0: no limit.
+    /// Requests per minute per secret key on every other route (server-side tracking included: room for a sale's burst, a bound on a runaway client); 0: no limit.
     #[arg(
         long,
         env = "CARTBACK_RATE_LIMIT_KEY_PER_MINUTE",
-        default_value_t = 1200
+        default_value_t = 60_000
     )]
     pub rate_limit_key_per_minute: u32,
     /// Take the client IP from the left-most X-Forwarded-For entry (only behind a proxy that sets it).

@@ -45,7 +45,7 @@ impl Default for RateLimitConfig {
     fn default() -> Self {
         RateLimitConfig {
             ip_per_minute: 100,
-            key_per_minute: 1200,
+            key_per_minute: 60_000,
             trust_forwarded_for: false,
         }
     }
