@@ -23,3 +23,8 @@ if ! .tools/moto/bin/python -c 'import standardwebhooks, stripe; stripe.WebhookS
     .tools/moto/bin/pip install --quiet --disable-pip-version-check \
         'standardwebhooks>=1.0,<2' 'stripe>=16.1,<17'
 fi
+
+# Schemathesis fuzzes the api against its own /openapi.json (tests/tests/openapi.rs).
+if [ ! -x .tools/moto/bin/schemathesis ]; then
+    .tools/moto/bin/pip install --quiet --disable-pip-version-check 'schemathesis>=4.0,<5'
+fi

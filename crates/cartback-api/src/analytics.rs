@@ -170,11 +170,14 @@ fn instant(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-#[derive(Serialize)]
+/// One currency's sum: exact minor units and the decimal text.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Amount {
+#[schema(as = AnalyticsAmount)]
+pub(crate) struct Amount {
     currency: &'static str,
     amount_minor: i64,
+    #[schema(pattern = "^-?[0-9]+(\\.[0-9]+)?$")]
     amount: String,
 }
 
@@ -188,9 +191,11 @@ fn amounts(list: &[Money]) -> Vec<Amount> {
         .collect()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Day {
+#[schema(as = AnalyticsDay)]
+pub(crate) struct Day {
+    #[schema(format = Date)]
     date: String,
     abandoned: u64,
     recovered: u64,
@@ -212,9 +217,11 @@ impl From<&DailyStats> for Day {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Step {
+#[schema(as = FunnelStep)]
+pub(crate) struct Step {
+    /// Counted from 0, like webhooks.
     step: u32,
     sent: u64,
     clicked: u64,
@@ -257,6 +264,21 @@ fn report_json(period: &AnalyticsPeriod, report: &Analytics) -> serde_json::Valu
 }
 
 /// `GET /api/v1/analytics`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/analytics",
+    tag = "analytics",
+    operation_id = "analytics",
+    summary = "A period's summary, daily rows in the shop's time zone, and the funnel per step",
+    params(crate::openapi::AnalyticsQuery),
+    responses(
+        (status = 200, description = "The report", body = crate::openapi::AnalyticsReport),
+        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: a bad parameter, named in `details`", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn analytics(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -295,6 +317,20 @@ fn seconds(value: Option<&str>, name: &str, problems: &mut Problems) -> Option<i
 }
 
 /// `GET /api/v1/stats/carts`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats/carts",
+    tag = "analytics",
+    operation_id = "cartCounts",
+    summary = "Abandoned and recovered counts between two unix timestamps",
+    params(crate::openapi::CartCountsQuery),
+    responses(
+        (status = 200, description = "The counts and the interval used", body = crate::openapi::CartCounts),
+        (status = 422, description = "VALIDATION_ERROR: a bad parameter, named in `details`", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn cart_counts(
     state: web::Data<AppState>,
     request: HttpRequest,

@@ -25,7 +25,7 @@ use cartback_store::sends::list_sends_for_cart;
 
 use crate::email_provider::secret_caller;
 use crate::error::{ApiError, ErrorCode, FieldError};
-use crate::fields::{self, Problems, nullable, query_map, query_number, time};
+use crate::fields::{self, MAX_PAGE, Problems, nullable, query_map, query_number, time};
 use crate::state::AppState;
 use crate::track::{self, ParsedCart, RawObject};
 
@@ -125,6 +125,20 @@ const LIST_PARAMS: &[&str] = &[
 ];
 
 /// `GET /api/v1/carts`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/carts",
+    tag = "carts",
+    operation_id = "listCarts",
+    summary = "A page of carts, newest first, with filters",
+    params(crate::openapi::CartListQuery),
+    responses(
+        (status = 200, description = "The page (`data: []` past the end)", body = crate::openapi::CartPage),
+        (status = 422, description = "VALIDATION_ERROR: an unknown parameter or a bad value, named in `details`", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -197,7 +211,7 @@ pub async fn list(
             filter.email = Some(email.to_owned());
         }
     }
-    let page = query_number(&query, "page", 1, 1..=1_000_000, &mut problems);
+    let page = query_number(&query, "page", 1, 1..=MAX_PAGE, &mut problems);
     let per_page = query_number(
         &query,
         "per_page",
@@ -231,6 +245,20 @@ async fn load(state: &AppState, tenant_id: &str, id: String) -> Result<CartRow, 
 }
 
 /// `GET /api/v1/carts/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/carts/{id}",
+    tag = "carts",
+    operation_id = "getCart",
+    summary = "One cart",
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
+    responses(
+        (status = 200, description = "The cart", body = crate::openapi::CartAnswer),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -254,6 +282,25 @@ async fn json_object(
 
 /// `PATCH /api/v1/carts/{id}`: `status`, `customerEmail`, `customerName`,
 /// `attributes` (merged by name; an entry without a value removes it).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/carts/{id}",
+    tag = "carts",
+    operation_id = "patchCart",
+    summary = "Change a cart's status, shopper or attributes",
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
+    request_body = crate::openapi::CartPatchRequest,
+    responses(
+        (status = 200, description = "The changed cart", body = crate::openapi::CartAnswer),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: a closed cart is not reopened by hand", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn patch(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -371,6 +418,20 @@ fn merge_attributes(current: &mut Attributes, wire: &[Value]) -> Result<(), ApiE
 }
 
 /// `DELETE /api/v1/carts/{id}`: hidden from the API and never emailed again.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/carts/{id}",
+    tag = "carts",
+    operation_id = "deleteCart",
+    summary = "Soft delete: hidden from the API and never emailed again",
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -391,6 +452,21 @@ pub async fn delete(
 }
 
 /// `POST /api/v1/carts/{id}/erase`: personal data removed for good.
+#[utoipa::path(
+    post,
+    path = "/api/v1/carts/{id}/erase",
+    tag = "carts",
+    operation_id = "eraseCart",
+    summary = "GDPR erasure: the cart's personal data removed for good",
+    description = "Works on deleted carts too; counts, totals and dates stay.",
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
+    responses(
+        (status = 200, description = "The erased cart", body = crate::openapi::CartAnswer),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn erase(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -408,6 +484,20 @@ pub async fn erase(
 }
 
 /// `GET /api/v1/carts/{id}/items`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/carts/{id}/items",
+    tag = "carts",
+    operation_id = "listCartItems",
+    summary = "A cart's lines and total",
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
+    responses(
+        (status = 200, description = "The lines", body = crate::openapi::CartItems),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn items(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -458,6 +548,25 @@ async fn change_items(
 /// `POST /api/v1/carts/{id}/items`: adds a line, or replaces the line with the
 /// same item id. Body: one item as `/track` takes it (`id`, `name`, `price` in the
 /// cart's currency, `quantity`, `imageUrl`, `url`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/carts/{id}/items",
+    tag = "carts",
+    operation_id = "addCartItem",
+    summary = "Add a line, or replace the line with the same item id",
+    description = "`price` is in the cart's currency; the total is recomputed from the lines.",
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
+    request_body = crate::openapi::TrackItem,
+    responses(
+        (status = 200, description = "The cart", body = crate::openapi::CartAnswer),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn add_item(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -499,6 +608,21 @@ pub async fn add_item(
 }
 
 /// `DELETE /api/v1/carts/{id}/items/{itemId}`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/carts/{id}/items/{item_id}",
+    tag = "carts",
+    operation_id = "removeCartItem",
+    summary = "Remove a line",
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("item_id" = String, Path, description = "The line's item id")),
+    responses(
+        (status = 200, description = "The cart", body = crate::openapi::CartAnswer),
+        (status = 404, description = "NOT_FOUND: no such cart, or the cart has no line with this id", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: the remaining lines' total is out of range", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn remove_item(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -521,6 +645,20 @@ pub async fn remove_item(
 
 /// `GET /api/v1/carts/{id}/timeline`: history events, emails and orders in one
 /// list, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/carts/{id}/timeline",
+    tag = "carts",
+    operation_id = "cartTimeline",
+    summary = "A cart's creation, history events, emails and orders in one list, oldest first",
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
+    responses(
+        (status = 200, description = "The timeline", body = crate::openapi::Timeline),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn timeline(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -589,6 +727,24 @@ pub async fn timeline(
 /// `PUT /api/v1/carts`: creates or updates the cart with the shop's own id
 /// (`externalId`). The other fields are those of a CART_UPDATE (`sessionId` is
 /// optional here), plus `attributes`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/carts",
+    tag = "carts",
+    operation_id = "upsertCart",
+    summary = "Create or update a cart by the shop's own id (`externalId`)",
+    request_body = crate::openapi::CartUpsertRequest,
+    responses(
+        (status = 200, description = "Updated", body = crate::openapi::CartUpserted),
+        (status = 201, description = "Created", body = crate::openapi::CartUpserted),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: the `sessionId` belongs to another of the shop's carts, or a concurrent change", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn upsert(
     state: web::Data<AppState>,
     request: HttpRequest,

@@ -54,6 +54,16 @@ pub(crate) fn enforce_origin(request: &HttpRequest, tenant: &Tenant) -> Result<(
 }
 
 /// `OPTIONS` on the browser routes.
+#[utoipa::path(
+    options,
+    path = "/api/v1/track",
+    tag = "tracking",
+    operation_id = "trackPreflight",
+    summary = "CORS preflight of the tracking route",
+    description = "Answered for any origin (a preflight carries no key); the tenant's allowed \
+        origins are enforced on the request that follows.",
+    responses(crate::openapi::PreflightAnswer)
+)]
 pub async fn preflight(request: HttpRequest) -> HttpResponse {
     let mut response = HttpResponse::NoContent();
     if let Some(origin) = request.headers().get(header::ORIGIN) {
@@ -153,6 +163,18 @@ struct OriginsUpdate {
 }
 
 /// `GET /api/v1/settings/allowed-origins`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/settings/allowed-origins",
+    tag = "browser capture",
+    operation_id = "getAllowedOrigins",
+    summary = "The origins whose pages may capture carts with the publishable key",
+    responses(
+        (status = 200, description = "The list (empty: no browser)", body = crate::openapi::AllowedOrigins),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn get_origins(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -169,6 +191,22 @@ pub async fn get_origins(
 }
 
 /// `PUT /api/v1/settings/allowed-origins`: replaces the list.
+#[utoipa::path(
+    put,
+    path = "/api/v1/settings/allowed-origins",
+    tag = "browser capture",
+    operation_id = "putAllowedOrigins",
+    summary = "Replace the allowed origins",
+    request_body = crate::openapi::AllowedOriginsUpdate,
+    responses(
+        (status = 200, description = "The list as stored (normalised, without duplicates)", body = crate::openapi::AllowedOrigins),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: an entry that is not an origin (`allowedOrigins[2]`), or more than 50", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn put_origins(
     state: web::Data<AppState>,
     request: HttpRequest,

@@ -46,6 +46,24 @@ fn masked_json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/email-provider",
+    tag = "email provider",
+    operation_id = "putEmailProvider",
+    summary = "Use the tenant's own email provider",
+    description = "Credentials are validated, sealed under the server's master key and only ever shown masked.",
+    request_body = crate::openapi::ProviderSettings,
+    responses(
+        (status = 200, description = "Stored; the masked settings", body = crate::openapi::EmailProviderSaved),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: the server has no CARTBACK_MASTER_KEY", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: unknown fields, a missing key, an invalid domain or URL (field `provider`)", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn put(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -94,6 +112,19 @@ pub async fn put(
     Ok(HttpResponse::Ok().json(json!({"success": true, "emailProvider": masked})))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/email-provider",
+    tag = "email provider",
+    operation_id = "getEmailProvider",
+    summary = "The masked settings of the tenant's provider",
+    responses(
+        (status = 200, description = "The masked settings", body = crate::openapi::EmailProviderShown),
+        (status = 404, description = "NOT_FOUND: none configured; the server default is used", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -114,6 +145,19 @@ pub async fn get(
     })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/email-provider",
+    tag = "email provider",
+    operation_id = "deleteEmailProvider",
+    summary = "Back to the server's default provider",
+    responses(
+        (status = 200, description = "Removed", body = crate::openapi::Done),
+        (status = 404, description = "NOT_FOUND: none was configured", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -137,6 +181,25 @@ struct TestRequest {
 }
 
 /// Sends a real email through the stored provider and reports its answer.
+#[utoipa::path(
+    post,
+    path = "/api/v1/email-provider/test",
+    tag = "email provider",
+    operation_id = "testEmailProvider",
+    summary = "Send a real test email through the stored provider",
+    request_body = crate::openapi::TestEmailRequest,
+    responses(
+        (status = 200, description = "What the provider answered (`delivered` false with `providerError` when it refused)",
+            body = crate::openapi::TestEmailResult),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: no provider configured", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: the stored settings cannot be opened with this server's master key, or no longer build", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `to` missing or not an address", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn test(
     state: web::Data<AppState>,
     request: HttpRequest,

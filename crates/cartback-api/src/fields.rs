@@ -111,6 +111,10 @@ pub(crate) fn integer(
     }
 }
 
+/// The highest `page` a list accepts: far beyond any real list, and low enough
+/// that `(page - 1) * per_page` cannot overflow the query's offset.
+pub(crate) const MAX_PAGE: i64 = 1_000_000;
+
 /// A whole-number query parameter in `range`, or `default` when absent.
 pub(crate) fn query_number(
     query: &HashMap<String, String>,

@@ -18,30 +18,53 @@ fn time(at: NaiveDateTime) -> String {
     at.and_utc().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Event {
+#[schema(as = HistoryEvent)]
+pub(crate) struct Event {
     kind: String,
     /// 1-based step of the sequence, when the event is about one.
+    #[schema(required = true)]
     step: Option<i32>,
+    #[schema(required = true)]
     detail: Option<String>,
+    #[schema(format = DateTime)]
     at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Email {
+#[schema(as = HistoryEmail)]
+pub(crate) struct Email {
     cycle: i32,
     step: i32,
     status: String,
     attempts: i32,
+    #[schema(required = true)]
     provider: Option<String>,
+    #[schema(required = true)]
     coupon: Option<String>,
     clicks: i32,
+    #[schema(required = true, format = DateTime)]
     sent_at: Option<String>,
+    #[schema(required = true)]
     last_error: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/carts/{id}/history",
+    tag = "carts",
+    operation_id = "cartHistory",
+    summary = "What happened to a cart and why: events and emails",
+    params(("id" = String, Path, description = "The cart id or the storefront's session id")),
+    responses(
+        (status = 200, description = "The history", body = crate::openapi::History),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn history(
     state: web::Data<AppState>,
     request: HttpRequest,

@@ -13,6 +13,7 @@ mod history;
 pub mod ingest;
 mod links;
 mod metrics;
+mod openapi;
 mod preview;
 mod public;
 mod rate_limit;
@@ -49,6 +50,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/readyz", web::get().to(health::readyz))
             .route("/metrics", web::get().to(metrics::metrics))
             .route("/tracker.js", web::get().to(tracker::tracker_js))
+            .route("/openapi.json", web::get().to(openapi::openapi_json))
             .route("/r/{token}", web::get().to(links::recover))
             .route("/u/{token}", web::get().to(links::unsubscribe_page))
             .route("/u/{token}", web::post().to(links::unsubscribe_now))

@@ -78,6 +78,25 @@ fn expired_link() -> HttpResponse {
 }
 
 /// `GET /r/{token}`.
+#[utoipa::path(
+    get,
+    path = "/r/{token}",
+    tag = "links",
+    operation_id = "recoverLink",
+    summary = "A recovery link: counts the click, then redirects to the shop",
+    params(("token" = String, Path, description = "The send's recovery token")),
+    responses(
+        (status = 302, description = "To the tenant's recovery URL with `session_id` and `cart_token` appended",
+            headers(("Location" = String, description = "The recovery URL"))),
+        (status = 200, description = "A \"your cart is saved\" page, for a tenant without a recovery URL",
+            content_type = "text/html", body = String),
+        (status = 404, description = "An unknown token, or a cart that moved on, expired or was deleted: a page",
+            content_type = "text/html", body = String),
+        (status = 429, description = "RATE_LIMITED: over the per-IP limit", body = crate::openapi::ErrorEnvelope,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        crate::openapi::ServerErrors,
+    )
+)]
 pub async fn recover(
     state: web::Data<AppState>,
     token: web::Path<String>,
@@ -120,6 +139,21 @@ pub async fn recover(
 
 /// `GET /u/{token}`: asks for confirmation; opening a link (or a mail scanner
 /// prefetching it) never unsubscribes by itself.
+#[utoipa::path(
+    get,
+    path = "/u/{token}",
+    tag = "links",
+    operation_id = "unsubscribePage",
+    summary = "An unsubscribe link: a confirm page (changes nothing)",
+    params(("token" = String, Path, description = "The send's unsubscribe token")),
+    responses(
+        (status = 200, description = "The confirm page with an Unsubscribe button", content_type = "text/html", body = String),
+        (status = 404, description = "An unknown token: a page", content_type = "text/html", body = String),
+        (status = 429, description = "RATE_LIMITED: over the per-IP limit", body = crate::openapi::ErrorEnvelope,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        crate::openapi::ServerErrors,
+    )
+)]
 pub async fn unsubscribe_page(
     state: web::Data<AppState>,
     token: web::Path<String>,
@@ -151,6 +185,28 @@ pub async fn unsubscribe_page(
 /// `POST /u/{token}`: one-click unsubscribe (RFC 8058 body
 /// `List-Unsubscribe=One-Click`, or the confirm page's form). Answers 200 with a
 /// page; repeating it is harmless.
+#[utoipa::path(
+    post,
+    path = "/u/{token}",
+    tag = "links",
+    operation_id = "unsubscribeNow",
+    summary = "One-click unsubscribe (RFC 8058)",
+    description = "The address joins the tenant's suppression list and every cart of it stops. \
+        The body is not read; mail providers send `List-Unsubscribe=One-Click`. Never redirects.",
+    params(("token" = String, Path, description = "The send's unsubscribe token")),
+    request_body(
+        content = Option<crate::openapi::OneClickUnsubscribe>,
+        content_type = "application/x-www-form-urlencoded",
+        description = "Ignored",
+    ),
+    responses(
+        (status = 200, description = "Unsubscribed: a page", content_type = "text/html", body = String),
+        (status = 404, description = "An unknown token: a page", content_type = "text/html", body = String),
+        (status = 429, description = "RATE_LIMITED: over the per-IP limit", body = crate::openapi::ErrorEnvelope,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        crate::openapi::ServerErrors,
+    )
+)]
 pub async fn unsubscribe_now(
     state: web::Data<AppState>,
     token: web::Path<String>,

@@ -333,6 +333,18 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "metrics",
+    summary = "Prometheus metrics",
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        (status = 401, description = "UNAUTHORIZED: the server has a metrics token and it was not presented", body = crate::openapi::ErrorEnvelope),
+    ),
+    security((), ("MetricsToken" = []))
+)]
 pub async fn metrics(
     state: web::Data<AppState>,
     request: HttpRequest,

@@ -41,6 +41,23 @@ fn problem(field: &str, message: impl Into<String>) -> ApiError {
     }])
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/templates/preview",
+    tag = "templates",
+    operation_id = "previewEmail",
+    summary = "Render a step of the recovery email without sending or storing anything",
+    request_body = crate::openapi::PreviewRequest,
+    responses(
+        (status = 200, description = "The rendered email", body = crate::openapi::Preview),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn preview(
     state: web::Data<AppState>,
     request: HttpRequest,

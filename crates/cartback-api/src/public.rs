@@ -339,6 +339,29 @@ fn parse_capture(object: &RawObject<'_>) -> Result<(SessionId, ParsedCart), ApiE
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/public/abandoned-carts",
+    tag = "browser capture",
+    operation_id = "captureCart",
+    summary = "Capture a cart from the shopper's browser (litecommerce's shape, integer cents)",
+    description = "Stored like a CART_UPDATE on `/api/v1/track`. The body is read as JSON whatever \
+        its `Content-Type` (`text/plain` avoids a preflight). A request with an `Origin` header must \
+        come from one of the tenant's allowed origins.",
+    request_body = crate::openapi::CaptureRequest,
+    responses(
+        (status = 200, description = "Stored; nothing about the cart is echoed", body = crate::openapi::Captured),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "FORBIDDEN: a browser origin the tenant has not allowed", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field by path", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::AnyKeyErrors,
+    ),
+    security(
+        ("ApiKey" = ["publishable"]), ("Bearer" = ["publishable"]), ("QueryKey" = ["publishable"]),
+        ("ApiKey" = ["secret"]), ("Bearer" = ["secret"]),
+    )
+)]
 pub async fn capture(
     state: web::Data<AppState>,
     request: HttpRequest,

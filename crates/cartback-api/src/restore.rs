@@ -26,6 +26,25 @@ struct RestoredCart {
     step: i32,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/carts/restore/{token}",
+    tag = "carts",
+    operation_id = "restoreCart",
+    summary = "The cart a recovery link belongs to, to rebuild it on any device",
+    description = "Items and coupon, never the shopper's email or name.",
+    params(("token" = String, Path, description = "The `cart_token` the recovery link carried")),
+    responses(
+        (status = 200, description = "The cart", body = crate::openapi::RestoredCart),
+        (status = 404, description = "NOT_FOUND: an unknown or another tenant's token, or a cart that moved on to a new cycle, expired or was deleted",
+            body = crate::openapi::ErrorEnvelope),
+        crate::openapi::AnyKeyErrors,
+    ),
+    security(
+        ("ApiKey" = ["secret"]), ("Bearer" = ["secret"]),
+        ("ApiKey" = ["publishable"]), ("Bearer" = ["publishable"]),
+    )
+)]
 pub async fn restore(
     state: web::Data<AppState>,
     request: HttpRequest,

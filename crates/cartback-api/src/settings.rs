@@ -41,6 +41,19 @@ fn stored_experience(text: &str) -> Experience {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/settings/recovery",
+    tag = "settings",
+    operation_id = "getRecoverySettings",
+    summary = "The recovery policy and the look and words of the emails",
+    responses(
+        (status = 200, description = "The settings", body = crate::openapi::RecoverySettings),
+        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -58,6 +71,23 @@ pub async fn get(
     }))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/settings/recovery",
+    tag = "settings",
+    operation_id = "putRecoverySettings",
+    summary = "Replace the policy, the email settings, or both",
+    request_body = crate::openapi::RecoverySettingsUpdate,
+    responses(
+        (status = 200, description = "The settings now stored", body = crate::openapi::RecoverySettings),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: every problem with its field path (`policy.steps[1].delayMs`)", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn put(
     state: web::Data<AppState>,
     request: HttpRequest,

@@ -177,6 +177,23 @@ fn url_field(
 
 /// `PUT /api/v1/integrations/stripe`: what is given replaces, null clears,
 /// what is left out stays.
+#[utoipa::path(
+    put,
+    path = "/api/v1/integrations/stripe",
+    tag = "stripe",
+    operation_id = "putStripe",
+    summary = "Connect or change the tenant's Stripe account",
+    request_body = crate::openapi::StripeSettings,
+    responses(
+        (status = 200, description = "As `GET`", body = crate::openapi::StripeAccount),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: a secret was given and the server has no CARTBACK_MASTER_KEY", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn put(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -289,6 +306,18 @@ pub async fn put(
 }
 
 /// `GET /api/v1/integrations/stripe`: hints only, never a secret.
+#[utoipa::path(
+    get,
+    path = "/api/v1/integrations/stripe",
+    tag = "stripe",
+    operation_id = "getStripe",
+    summary = "The Stripe connection: hints and counts, never a secret",
+    responses(
+        (status = 200, description = "The connection (`configured: false` before anything is stored)", body = crate::openapi::StripeAccount),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -301,6 +330,19 @@ pub async fn get(
 }
 
 /// `DELETE /api/v1/integrations/stripe` → 204; 404 when nothing was there.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/integrations/stripe",
+    tag = "stripe",
+    operation_id = "deleteStripe",
+    summary = "Forget the Stripe key, signing secrets and URLs",
+    responses(
+        (status = 204, description = "Forgotten"),
+        (status = 404, description = "NOT_FOUND: Stripe was not connected", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -346,6 +388,28 @@ fn bad_event(message: impl Into<String>) -> ApiError {
 /// secrets is the authentication. `checkout.session.completed` (paid) and
 /// `payment_intent.succeeded` become orders; a repeat of the same payment is a
 /// duplicate through its order reference. Anything else is acknowledged.
+#[utoipa::path(
+    post,
+    path = "/api/v1/integrations/stripe/webhook/{tenant_id}",
+    tag = "stripe",
+    operation_id = "stripeIntake",
+    summary = "Stripe's signed events: paid checkouts and payment intents become orders",
+    description = "No API key: the `Stripe-Signature` over the raw body, made with one of the \
+        tenant's signing secrets and at most five minutes old, is the authentication.",
+    params(
+        ("tenant_id" = String, Path, description = "The tenant id, as in `webhookUrl`"),
+        ("Stripe-Signature" = String, Header, description = "Stripe's signature header"),
+    ),
+    request_body = crate::openapi::StripeEvent,
+    responses(
+        (status = 200, description = "An order (`orderId`), or acknowledged and ignored (`ignored: true`)",
+            body = crate::openapi::StripeIntakeAnswer),
+        (status = 400, description = "BAD_REQUEST: an invalid or missing signature, an unknown tenant or one without signing secrets (the same answer), or an event that cannot be read",
+            body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::ServerErrors,
+    )
+)]
 pub async fn intake(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -540,6 +604,26 @@ fn checkout_request(
 /// `POST /api/v1/carts/{id}/payment-link` `{"expiresInSeconds"?}`: a Stripe
 /// Checkout Session for exactly what the cart holds. `{id}` is the cart id or
 /// the storefront's session id.
+#[utoipa::path(
+    post,
+    path = "/api/v1/carts/{id}/payment-link",
+    tag = "stripe",
+    operation_id = "createPaymentLink",
+    summary = "A Stripe Checkout Session for exactly what the cart holds",
+    params(("id" = String, Path, description = "The cart id or the storefront's session id")),
+    request_body(content = Option<crate::openapi::PaymentLinkRequest>, description = "Optional"),
+    responses(
+        (status = 200, description = "The link", body = crate::openapi::PaymentLink),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: Stripe is not connected or has no key, the cart was already ordered, or the key cannot be opened", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `expiresInSeconds` out of range, an empty cart, or nowhere to return to", body = crate::openapi::ErrorEnvelope),
+        (status = 502, description = "UPSTREAM_ERROR: Stripe refused or could not be reached", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn payment_link(
     state: web::Data<AppState>,
     request: HttpRequest,

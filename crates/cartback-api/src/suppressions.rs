@@ -12,14 +12,19 @@ use cartback_store::suppressions::{
 
 use crate::email_provider::{caller_and_json, secret_caller};
 use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::fields::MAX_PAGE;
 use crate::state::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Entry {
+#[schema(as = Suppression)]
+pub(crate) struct Entry {
     email: String,
+    /// `unsubscribed`, `bounced`, `complained` or `manual`.
     reason: String,
+    #[schema(required = true)]
     note: Option<String>,
+    #[schema(format = DateTime)]
     created_at: String,
 }
 
@@ -55,6 +60,20 @@ fn number_param(
 }
 
 /// `GET /api/v1/suppressions?page=1&per_page=50`, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/suppressions",
+    tag = "suppressions",
+    operation_id = "listSuppressions",
+    summary = "Addresses the tenant never emails, newest first",
+    params(crate::openapi::SuppressionQuery),
+    responses(
+        (status = 200, description = "A page", body = crate::openapi::SuppressionPage),
+        (status = 422, description = "VALIDATION_ERROR: a bad `page` or `per_page`", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -70,8 +89,8 @@ pub async fn list(
             });
     let page = number_param(&query, "page", 1, &mut problems);
     let per_page = number_param(&query, "per_page", 50, &mut problems);
-    if page < 1 {
-        problems.push(field("page", "must be 1 or more"));
+    if !(1..=MAX_PAGE).contains(&page) {
+        problems.push(field("page", &format!("must be from 1 to {MAX_PAGE}")));
     }
     if !(1..=250).contains(&per_page) {
         problems.push(field("per_page", "must be 1 to 250"));
@@ -116,6 +135,23 @@ fn field(name: &str, message: &str) -> FieldError {
 
 /// `POST /api/v1/suppressions` `{"email", "reason"?, "note"?}`: 201 when added,
 /// 200 when it was already there (the first reason stays).
+#[utoipa::path(
+    post,
+    path = "/api/v1/suppressions",
+    tag = "suppressions",
+    operation_id = "addSuppression",
+    summary = "Never email an address",
+    request_body = crate::openapi::NewSuppression,
+    responses(
+        (status = 201, description = "Added", body = crate::openapi::SuppressionAdded),
+        (status = 200, description = "Already listed (the first reason stays)", body = crate::openapi::SuppressionAdded),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn add(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -170,6 +206,20 @@ pub async fn add(
 }
 
 /// `DELETE /api/v1/suppressions/{email}`: the address may be emailed again.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/suppressions/{email}",
+    tag = "suppressions",
+    operation_id = "removeSuppression",
+    summary = "Allow an address again",
+    params(("email" = String, Path, description = "The address, case-insensitively")),
+    responses(
+        (status = 200, description = "Removed", body = crate::openapi::Done),
+        (status = 404, description = "NOT_FOUND: the address is not listed", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn remove(
     state: web::Data<AppState>,
     request: HttpRequest,

@@ -48,6 +48,18 @@ fn name_and_locale(path: (String, String)) -> Result<(String, String), ApiError>
     Ok((name, locale))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/templates",
+    tag = "templates",
+    operation_id = "listTemplates",
+    summary = "The tenant's own templates",
+    responses(
+        (status = 200, description = "By name and locale", body = crate::openapi::TemplateList),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -68,6 +80,24 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(json!({"success": true, "templates": listed})))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/templates/{name}/{locale}",
+    tag = "templates",
+    operation_id = "getTemplate",
+    summary = "One of the tenant's templates",
+    params(
+        ("name" = String, Path, description = "1–64 of `a-z 0-9 _ -`"),
+        ("locale" = String, Path, description = "BCP 47 tag, normalised (`nl_nl` → `nl-NL`)"),
+    ),
+    responses(
+        (status = 200, description = "The template", body = crate::openapi::Template),
+        (status = 404, description = "NOT_FOUND: no such template", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: a bad name or locale", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -90,6 +120,27 @@ pub async fn get(
     })))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/templates/{name}/{locale}",
+    tag = "templates",
+    operation_id = "putTemplate",
+    summary = "Save a template (compiled and rendered against sample carts first)",
+    description = "A policy step uses it with `\"template\": \"custom:{name}\"`.",
+    params(
+        ("name" = String, Path, description = "1–64 of `a-z 0-9 _ -`"),
+        ("locale" = String, Path, description = "BCP 47 tag, normalised (`nl_nl` → `nl-NL`)"),
+    ),
+    request_body = crate::openapi::TemplateParts,
+    responses(
+        (status = 200, description = "Saved", body = crate::openapi::TemplateSaved),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: a bad name or locale, or a template error naming the part and line", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn put(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -142,6 +193,24 @@ pub async fn put(
     })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/templates/{name}/{locale}",
+    tag = "templates",
+    operation_id = "deleteTemplate",
+    summary = "Remove a template",
+    params(
+        ("name" = String, Path, description = "1–64 of `a-z 0-9 _ -`"),
+        ("locale" = String, Path, description = "BCP 47 tag, normalised (`nl_nl` → `nl-NL`)"),
+    ),
+    responses(
+        (status = 200, description = "Removed", body = crate::openapi::Done),
+        (status = 404, description = "NOT_FOUND: no such template", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: a bad name or locale", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     request: HttpRequest,

@@ -387,6 +387,31 @@ fn optional_session(object: &RawObject<'_>, problems: &mut Problems) -> Option<S
     parse_session(object, problems)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/track",
+    tag = "tracking",
+    operation_id = "track",
+    summary = "Track a cart update or a completed order (Retake's contract)",
+    description = "`CART_UPDATE` upserts the session's cart and answers when its first recovery \
+        email is due; `ORDER_COMPLETE` records the order and closes the cart. A publishable key may \
+        send `CART_UPDATE` only, and only from the tenant's allowed origins.",
+    request_body = crate::openapi::TrackRequest,
+    responses(
+        (status = 200, description = "`CartUpdated` for CART_UPDATE, `OrderCompleted` for ORDER_COMPLETE",
+            body = crate::openapi::TrackAnswer),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "FORBIDDEN: a publishable key sent ORDER_COMPLETE, or came from an origin the tenant did not allow",
+            body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::AnyKeyErrors,
+    ),
+    security(
+        ("ApiKey" = ["secret"]), ("Bearer" = ["secret"]),
+        ("ApiKey" = ["publishable"]), ("Bearer" = ["publishable"]),
+    )
+)]
 pub async fn track(
     state: web::Data<AppState>,
     request: HttpRequest,

@@ -8,6 +8,14 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 /// The script's source.
 pub const TRACKER_JS: &str = include_str!("../assets/tracker.js");
 
+#[utoipa::path(
+    get,
+    path = "/tracker.js",
+    tag = "operations",
+    operation_id = "trackerJs",
+    summary = "The storefront script that reports carts to the public capture route",
+    responses((status = 200, description = "The script", content_type = "application/javascript", body = String))
+)]
 pub async fn tracker_js() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "application/javascript; charset=utf-8"))

@@ -21,7 +21,8 @@ use crate::body::read_body;
 use crate::email_provider::secret_caller;
 use crate::error::{ApiError, ErrorCode};
 use crate::fields::{
-    Problems, boolean, integer, nullable, object, query_map, query_number, time, unknown_fields,
+    MAX_PAGE, Problems, boolean, integer, nullable, object, query_map, query_number, time,
+    unknown_fields,
 };
 use crate::state::AppState;
 
@@ -33,19 +34,25 @@ const MAX_OVERLAP_SECS: i64 = 7 * 86_400;
 const DEFAULT_PER_PAGE: i64 = 20;
 const MAX_PER_PAGE: i64 = 100;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct EndpointView {
+#[schema(as = WebhookEndpointView)]
+pub(crate) struct EndpointView {
     id: String,
     url: String,
     events: Vec<String>,
+    #[schema(required = true)]
     description: Option<String>,
     enabled: bool,
+    #[schema(required = true)]
     disabled_reason: Option<String>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
     /// Only in the answers that create it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     secret: Option<String>,
 }
 
@@ -63,21 +70,30 @@ fn endpoint_view(row: EndpointRow, secret: Option<String>) -> Result<EndpointVie
     })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct DeliveryView {
+#[schema(as = WebhookDeliveryView)]
+pub(crate) struct DeliveryView {
     id: String,
     event: String,
+    /// `pending`, `succeeded`, `dead` or `cancelled`.
     status: String,
     attempts: i32,
+    #[schema(required = true)]
     last_status_code: Option<i32>,
+    #[schema(required = true)]
     last_error: Option<String>,
+    #[schema(required = true, format = DateTime)]
     next_attempt_at: Option<String>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
+    #[schema(required = true, format = DateTime)]
     delivered_at: Option<String>,
-    /// Only when one delivery is asked for.
+    /// Only when one delivery is asked for: the body exactly as sent.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Value)]
     payload: Option<Value>,
 }
 
@@ -263,6 +279,23 @@ async fn caller_and_object(
 }
 
 /// `POST /api/v1/webhook-endpoints` → 201 with the secret, shown this once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhook-endpoints",
+    tag = "webhook endpoints",
+    operation_id = "createWebhookEndpoint",
+    summary = "Add an endpoint; its signing secret is shown this once",
+    request_body = crate::openapi::NewWebhookEndpoint,
+    responses(
+        (status = 201, description = "The endpoint with `secret`", body = crate::openapi::WebhookEndpoint),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: already 20 endpoints, or the server has no CARTBACK_MASTER_KEY", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn create(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -323,6 +356,18 @@ pub async fn create(
 }
 
 /// `GET /api/v1/webhook-endpoints`, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhook-endpoints",
+    tag = "webhook endpoints",
+    operation_id = "listWebhookEndpoints",
+    summary = "Every endpoint of the tenant, oldest first",
+    responses(
+        (status = 200, description = "The endpoints, without secrets", body = crate::openapi::WebhookEndpointList),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -337,6 +382,20 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(json!({"success": true, "data": data})))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhook-endpoints/{id}",
+    tag = "webhook endpoints",
+    operation_id = "getWebhookEndpoint",
+    summary = "One endpoint",
+    params(("id" = String, Path, description = "The endpoint id (`we_…`)")),
+    responses(
+        (status = 200, description = "The endpoint", body = crate::openapi::WebhookEndpoint),
+        (status = 404, description = "NOT_FOUND: no such endpoint for this tenant", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -353,6 +412,24 @@ pub async fn get(
 
 /// `PATCH /api/v1/webhook-endpoints/{id}`: url, events, description (null
 /// clears) and enabled, each optional. Disabling cancels pending deliveries.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/webhook-endpoints/{id}",
+    tag = "webhook endpoints",
+    operation_id = "updateWebhookEndpoint",
+    summary = "Change an endpoint's URL, events, description or enabled state",
+    params(("id" = String, Path, description = "The endpoint id (`we_…`)")),
+    request_body = crate::openapi::WebhookEndpointChanges,
+    responses(
+        (status = 200, description = "The endpoint", body = crate::openapi::WebhookEndpoint),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: no such endpoint for this tenant", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn update(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -395,6 +472,20 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/webhook-endpoints/{id}` → 204; its deliveries go with it.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/webhook-endpoints/{id}",
+    tag = "webhook endpoints",
+    operation_id = "deleteWebhookEndpoint",
+    summary = "Remove an endpoint and its deliveries",
+    params(("id" = String, Path, description = "The endpoint id (`we_…`)")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "NOT_FOUND: no such endpoint for this tenant", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -414,6 +505,25 @@ pub async fn delete(
 /// `POST /api/v1/webhook-endpoints/{id}/rotate-secret` `{"overlapSeconds"?}`:
 /// a new secret signs from now on; the old one signs too until the overlap
 /// ends, so receivers can switch without dropping a delivery.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhook-endpoints/{id}/rotate-secret",
+    tag = "webhook endpoints",
+    operation_id = "rotateWebhookSecret",
+    summary = "A new signing secret; the old one keeps signing for the overlap",
+    params(("id" = String, Path, description = "The endpoint id (`we_…`)")),
+    request_body(content = Option<crate::openapi::RotateSecretRequest>, description = "Optional"),
+    responses(
+        (status = 200, description = "The new secret, shown this once", body = crate::openapi::RotatedSecret),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: no such endpoint for this tenant", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: the server has no CARTBACK_MASTER_KEY", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn rotate(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -452,6 +562,21 @@ pub async fn rotate(
 
 /// `GET /api/v1/webhook-endpoints/{id}/deliveries?status=&page=&per_page=`,
 /// newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhook-endpoints/{id}/deliveries",
+    tag = "webhook endpoints",
+    operation_id = "listWebhookDeliveries",
+    summary = "An endpoint's deliveries, newest first",
+    params(("id" = String, Path, description = "The endpoint id (`we_…`)"), crate::openapi::DeliveryQuery),
+    responses(
+        (status = 200, description = "A page", body = crate::openapi::DeliveryPage),
+        (status = 404, description = "NOT_FOUND: no such endpoint for this tenant", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: a bad parameter, named in `details`", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn deliveries(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -466,7 +591,7 @@ pub async fn deliveries(
             None
         })
     });
-    let page = query_number(&query, "page", 1, 1..=i64::MAX, &mut problems);
+    let page = query_number(&query, "page", 1, 1..=MAX_PAGE, &mut problems);
     let per_page = query_number(
         &query,
         "per_page",
@@ -509,6 +634,20 @@ fn no_delivery() -> ApiError {
 }
 
 /// `GET …/deliveries/{deliveryId}`: the delivery with the payload it carries.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}",
+    tag = "webhook endpoints",
+    operation_id = "getWebhookDelivery",
+    summary = "One delivery, with the payload it carries",
+    params(("id" = String, Path, description = "The endpoint id (`we_…`)"), ("delivery_id" = String, Path, description = "The delivery id (`msg_…`), also its `webhook-id` header")),
+    responses(
+        (status = 200, description = "The delivery", body = crate::openapi::Delivery),
+        (status = 404, description = "NOT_FOUND: no such endpoint or delivery for this tenant", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn delivery(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -532,6 +671,21 @@ pub async fn delivery(
 
 /// `POST …/deliveries/{deliveryId}/replay` → 202: one more attempt, now, with
 /// the same webhook-id so receivers can de-duplicate.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay",
+    tag = "webhook endpoints",
+    operation_id = "replayWebhookDelivery",
+    summary = "One more attempt of a finished delivery, due now",
+    params(("id" = String, Path, description = "The endpoint id (`we_…`)"), ("delivery_id" = String, Path, description = "The delivery id (`msg_…`), also its `webhook-id` header")),
+    responses(
+        (status = 202, description = "Queued: the delivery, now pending", body = crate::openapi::Delivery),
+        (status = 404, description = "NOT_FOUND: no such endpoint or delivery for this tenant", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: the endpoint is disabled, or the delivery is still pending", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
 pub async fn replay(
     state: web::Data<AppState>,
     request: HttpRequest,

@@ -230,7 +230,10 @@ pub fn upsert_carts(conn: &mut DbConn, batch: &[CartUpsert]) -> Vec<StoreResult<
         }
     }
     let distinct: Vec<CartUpsert> = merged.into_values().collect();
-    let together = write_transaction(conn, |conn| upsert_rows(conn, &distinct));
+    // One statement is atomic on its own: no BEGIN/COMMIT round trips, and on
+    // SQLite no statement journal. An INSERT takes SQLite's write lock before it
+    // reads, so it waits on busy_timeout like BEGIN IMMEDIATE would.
+    let together = upsert_rows(conn, &distinct);
     let by_key: BTreeMap<(String, String), StoreResult<CartRow>> = match together {
         Ok(rows) => rows
             .into_iter()
@@ -241,7 +244,7 @@ pub fn upsert_carts(conn: &mut DbConn, batch: &[CartUpsert]) -> Vec<StoreResult<
             distinct
                 .iter()
                 .map(|cart| {
-                    let result = write_transaction(conn, |conn| upsert_cart(conn, cart));
+                    let result = upsert_cart(conn, cart);
                     ((cart.tenant_id.clone(), cart.session_id.clone()), result)
                 })
                 .collect()
