@@ -390,6 +390,8 @@ fn schemathesis_finds_no_server_error_and_no_answer_off_its_schema_on_sqlite() {
             ("CARTBACK_RATE_LIMIT_IP_PER_MINUTE", "0".to_owned()),
             ("CARTBACK_STRIPE_API_BASE", closed.clone()),
             ("CARTBACK_AUTH_CACHE_TTL", "0".to_owned()),
+            // The provider's base URL is that loopback port.
+            ("CARTBACK_ALLOW_PRIVATE_WEBHOOK_TARGETS", "true".to_owned()),
         ],
     );
     let config = seed(&api, &tenant, &closed);

@@ -69,6 +69,8 @@ fn a_tenant_sends_through_its_own_sealed_provider() {
         ("DATABASE_URL", db.url.clone()),
         ("CARTBACK_BIND", format!("127.0.0.1:{port}")),
         ("CARTBACK_MASTER_KEY", old_key.clone()),
+        // The tenant's provider is a loopback stub.
+        ("CARTBACK_ALLOW_PRIVATE_WEBHOOK_TARGETS", "true".to_owned()),
     ];
     let api = spawn("cartback-api", &api_env, &[]);
     let base = format!("http://127.0.0.1:{port}/api/v1");
@@ -247,4 +249,55 @@ fn a_tenant_sends_through_its_own_sealed_provider() {
             == 1
     });
     assert_eq!(stub.requests().len(), 3);
+}
+
+/// What the operator may configure but a tenant may not: the server's disk, the
+/// server's own AWS credentials, private addresses.
+#[test]
+fn a_tenant_cannot_borrow_the_servers_disk_credentials_or_network() {
+    use cartback_e2e::app::{Api, create_tenant};
+    let db = TestDatabase::new(cartback_store::Backend::Sqlite);
+    let tenant = create_tenant(&db.url, "1h");
+    let api = Api::start(
+        &db.url,
+        &[(
+            "CARTBACK_MASTER_KEY",
+            cartback_store::crypto::MasterKeys::generate(),
+        )],
+    );
+    let put = |settings: serde_json::Value| {
+        let (status, answer) = api.call(
+            "PUT",
+            "/api/v1/email-provider",
+            &tenant.secret,
+            Some(&settings),
+        );
+        (status, answer["error"]["details"][0]["field"].clone())
+    };
+    assert_eq!(
+        put(json!({"provider": "file", "dir": "/etc"})),
+        (422, json!("provider"))
+    );
+    assert_eq!(
+        put(json!({"provider": "ses", "region": "eu-west-1"})),
+        (422, json!("accessKeyId"))
+    );
+    assert_eq!(
+        put(json!({"provider": "resend", "apiKey": SECRET, "baseUrl": "http://127.0.0.1:9"})),
+        (422, json!("baseUrl"))
+    );
+    assert_eq!(
+        put(
+            json!({"provider": "ses", "region": "eu-west-1", "accessKeyId": "AKIAEXAMPLE",
+                   "secretAccessKey": "secret", "endpointUrl": "http://169.254.169.254/"})
+        ),
+        (422, json!("endpointUrl"))
+    );
+    let (status, answer) = api.call(
+        "PUT",
+        "/api/v1/email-provider",
+        &tenant.secret,
+        Some(&json!({"provider": "resend", "apiKey": SECRET})),
+    );
+    assert_eq!(status, 200, "{answer}");
 }

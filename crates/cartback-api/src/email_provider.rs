@@ -42,6 +42,46 @@ pub(crate) async fn caller_and_json(
     Ok((caller, body))
 }
 
+/// What a tenant may not configure through the API, though the operator may
+/// (server-wide flags, `cartback provider set`): writing files on the server,
+/// sending with the server's own AWS credentials, or pointing the provider at
+/// private addresses (unless the server allows private outbound targets).
+fn tenant_may_use(
+    settings: &ProviderSettings,
+    allow_private: bool,
+) -> Result<(), (&'static str, String)> {
+    let check = |field: &'static str, url: &Option<String>| match url {
+        Some(url) => cartback_webhooks::check_url(url, allow_private)
+            .map(|_| ())
+            .map_err(|e| (field, e.to_string())),
+        None => Ok(()),
+    };
+    match settings {
+        ProviderSettings::File { .. } => Err((
+            "provider",
+            "the file provider writes on the server's disk and is for the server-wide default only; use smtp, resend, sendgrid, mailgun or ses".to_owned(),
+        )),
+        ProviderSettings::Ses {
+            access_key_id,
+            secret_access_key,
+            endpoint_url,
+            ..
+        } => {
+            if access_key_id.is_none() || secret_access_key.is_none() {
+                return Err((
+                    "accessKeyId",
+                    "give accessKeyId and secretAccessKey: a tenant may not send with the server's own AWS credentials".to_owned(),
+                ));
+            }
+            check("endpointUrl", endpoint_url)
+        }
+        ProviderSettings::Resend { base_url, .. }
+        | ProviderSettings::Sendgrid { base_url, .. }
+        | ProviderSettings::Mailgun { base_url, .. } => check("baseUrl", base_url),
+        ProviderSettings::Smtp { .. } => Ok(()),
+    }
+}
+
 fn masked_json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
 }
@@ -80,6 +120,12 @@ pub async fn put(
         return Err(ApiError::validation(vec![FieldError {
             field: "provider".into(),
             message: error.to_string(),
+        }]));
+    }
+    if let Err((field, message)) = tenant_may_use(&settings, state.allow_private_webhook_targets) {
+        return Err(ApiError::validation(vec![FieldError {
+            field: field.into(),
+            message,
         }]));
     }
     if !state.master_keys.is_configured() {
