@@ -24,7 +24,7 @@ for tool in wrk pgbench psql; do
 done
 
 cargo build --release --bins --quiet
-BIN=target/release
+BIN=${CARGO_TARGET_DIR:-target}/release
 WORK=$(mktemp -d)
 RUN_ID=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
 DB_NAME="cartback_bench_$RUN_ID"
@@ -140,6 +140,9 @@ for backend in postgres sqlite; do
     ratio=$(field ratio <<<"$result")
     printf '%-10s claim   10k carts %7s ms  1M carts %7s ms  ratio %s\n' "$backend" \
         "$(field small_ms <<<"$result")" "$(field large_ms <<<"$result")" "$ratio" | tee -a "$SUMMARY" >&2
+    printf '%-10s carts list page 1 (with total): 10k %7s ms  1M %7s ms;  by email: 10k %6s ms  1M %6s ms\n' "$backend" \
+        "$(field list_small_ms <<<"$result")" "$(field list_large_ms <<<"$result")" \
+        "$(field email_small_ms <<<"$result")" "$(field email_large_ms <<<"$result")" | tee -a "$SUMMARY" >&2
     claim_ratios="$claim_ratios $ratio"
 done
 

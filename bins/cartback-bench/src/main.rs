@@ -323,15 +323,44 @@ fn time_claims(conn: &mut DbConn, tenant: &str, due: i64, batch: i64) -> anyhow:
     Ok(samples[samples.len() / 2])
 }
 
+/// Median milliseconds of two carts-list requests a back office makes: the first
+/// page with no filter (its total counts every cart of the tenant) and the carts
+/// of one shopper's address.
+fn time_lists(conn: &mut DbConn, tenant: &str) -> anyhow::Result<(f64, f64)> {
+    use cartback_store::cart_admin::{CartFilter, list_carts};
+    let mut median = |filter: &CartFilter| -> anyhow::Result<f64> {
+        let mut samples = Vec::new();
+        for _ in 0..7 {
+            let started = Instant::now();
+            let (rows, _) = list_carts(conn, tenant, filter, 1, 50)?;
+            samples.push(started.elapsed().as_secs_f64() * 1000.0);
+            if rows.is_empty() {
+                bail!("the list found no carts");
+            }
+        }
+        samples.sort_by(f64::total_cmp);
+        Ok(samples[samples.len() / 2])
+    };
+    let first_page = median(&CartFilter::default())?;
+    let by_email = median(&CartFilter {
+        email: Some("Shopper7@example.com".to_owned()),
+        ..CartFilter::default()
+    })?;
+    Ok((first_page, by_email))
+}
+
 fn claim_cost(url: &str, due: i64, small: i64, large: i64, batch: i64) -> anyhow::Result<()> {
     let (store, tenant) = open(url)?;
     let mut conn = store.conn()?;
     seed(&mut conn, &tenant, due, 1, small)?;
     let small_ms = time_claims(&mut conn, &tenant, due, batch)?;
+    let (small_list, small_email) = time_lists(&mut conn, &tenant)?;
     seed(&mut conn, &tenant, due, small + 1, large)?;
     let large_ms = time_claims(&mut conn, &tenant, due, batch)?;
+    let (large_list, large_email) = time_lists(&mut conn, &tenant)?;
     println!(
-        "RESULT due={due} batch={batch} small={small} small_ms={small_ms:.3} large={large} large_ms={large_ms:.3} ratio={:.2}",
+        "RESULT due={due} batch={batch} small={small} small_ms={small_ms:.3} large={large} large_ms={large_ms:.3} ratio={:.2} \
+         list_small_ms={small_list:.2} list_large_ms={large_list:.2} email_small_ms={small_email:.2} email_large_ms={large_email:.2}",
         large_ms / small_ms
     );
     Ok(())
