@@ -325,40 +325,16 @@ pub async fn patch(
             ),
         }
     }
-    if let Some(value) = nullable(&object, "customerEmail") {
-        change.customer_email = match value {
-            None => Some(None),
-            Some(Value::String(text)) if text.trim().is_empty() => Some(None),
-            Some(Value::String(text)) => match EmailAddress::parse(text) {
-                Ok(email) => Some(Some(email.as_str().to_owned())),
-                Err(e) => {
-                    problems.add("customerEmail", e.to_string());
-                    None
-                }
-            },
-            Some(_) => {
-                problems.add("customerEmail", "must be a string or null");
-                None
-            }
-        };
-    }
-    if let Some(value) = nullable(&object, "customerName") {
-        change.customer_name = match value {
-            None => Some(None),
-            Some(Value::String(text)) if text.trim().is_empty() => Some(None),
-            Some(Value::String(text)) => match CustomerName::parse(text) {
-                Ok(name) => Some(Some(name.as_str().to_owned())),
-                Err(e) => {
-                    problems.add("customerName", e.to_string());
-                    None
-                }
-            },
-            Some(_) => {
-                problems.add("customerName", "must be a string or null");
-                None
-            }
-        };
-    }
+    change.customer_email = clearable_text(&object, "customerEmail", &mut problems, |text| {
+        EmailAddress::parse(text)
+            .map(|e| e.as_str().to_owned())
+            .map_err(|e| e.to_string())
+    });
+    change.customer_name = clearable_text(&object, "customerName", &mut problems, |text| {
+        CustomerName::parse(text)
+            .map(|n| n.as_str().to_owned())
+            .map_err(|e| e.to_string())
+    });
     let wire_attributes = attributes_field(&object, &mut problems);
     problems.check()?;
     let store = state.store.clone();
@@ -391,6 +367,31 @@ pub async fn patch(
         }
         PatchOutcome::NotFound => Err(not_found()),
         PatchOutcome::Refused(why) => Err(ApiError::new(ErrorCode::Conflict, why)),
+    }
+}
+
+/// A text field a PATCH may set or clear: absent → None (unchanged), null or
+/// blank → Some(None) (cleared), else the checked value.
+fn clearable_text(
+    object: &serde_json::Map<String, Value>,
+    field: &str,
+    problems: &mut Problems,
+    check: impl Fn(&str) -> Result<String, String>,
+) -> Option<Option<String>> {
+    match nullable(object, field)? {
+        None => Some(None),
+        Some(Value::String(text)) if text.trim().is_empty() => Some(None),
+        Some(Value::String(text)) => match check(text) {
+            Ok(value) => Some(Some(value)),
+            Err(message) => {
+                problems.add(field, message);
+                None
+            }
+        },
+        Some(_) => {
+            problems.add(field, "must be a string or null");
+            None
+        }
     }
 }
 
