@@ -12,9 +12,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use cartback_domain::{
-    CartItem, Currency, CustomerName, EmailAddress, MAX_ITEMS_PER_CART, Money, SessionId,
-    items_total, parse_locale, validate_item_id, validate_item_name, validate_link,
-    validate_quantity,
+    CartItem, Currency, CustomerName, EmailAddress, Money, SessionId, items_total, parse_locale,
+    validate_item_id, validate_item_name, validate_link, validate_quantity,
 };
 
 use crate::auth::{Caller, authenticate_key, authenticate_request, presented_key};
@@ -228,36 +227,7 @@ fn parse_snapshot(
             .ok(),
         None => Some(Currency::USD),
     };
-    let items = match snapshot.get("items").filter(|v| !is_null(v)) {
-        None => {
-            problems.add("snapshot.items", "is required");
-            None
-        }
-        Some(raw) => match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
-            Err(_) => {
-                problems.add("snapshot.items", "must be an array");
-                None
-            }
-            Ok(list) if list.len() > MAX_ITEMS_PER_CART => {
-                problems.add(
-                    "snapshot.items",
-                    format!(
-                        "at most {MAX_ITEMS_PER_CART} items per cart, got {}",
-                        list.len()
-                    ),
-                );
-                None
-            }
-            Ok(list) => {
-                let parsed: Vec<Option<CartItem>> = list
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| parse_item(v, i, problems))
-                    .collect();
-                parsed.into_iter().collect::<Option<Vec<_>>>()
-            }
-        },
-    };
+    let items = crate::track::item_list(&snapshot, "items", "snapshot.items", problems, parse_item);
     let subtotal = cents(
         &snapshot,
         "subtotalInCents",

@@ -264,6 +264,45 @@ fn parse_session(object: &RawObject<'_>, problems: &mut Problems) -> Option<Sess
         .ok()
 }
 
+/// The array at `key` (reported as `path`), each element checked by `parse`;
+/// None when absent, not an array, too long, or any element was wrong.
+pub(crate) fn item_list<T>(
+    object: &RawObject<'_>,
+    key: &str,
+    path: &str,
+    problems: &mut Problems,
+    mut parse: impl FnMut(&RawValue, usize, &mut Problems) -> Option<T>,
+) -> Option<Vec<T>> {
+    let Some(raw) = object.get(key).filter(|v| !is_null(v)) else {
+        problems.add(path, "is required");
+        return None;
+    };
+    match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
+        Err(_) => {
+            problems.add(path, "must be an array");
+            None
+        }
+        Ok(list) if list.len() > MAX_ITEMS_PER_CART => {
+            problems.add(
+                path,
+                format!(
+                    "at most {MAX_ITEMS_PER_CART} items per cart, got {}",
+                    list.len()
+                ),
+            );
+            None
+        }
+        Ok(list) => {
+            let parsed: Vec<Option<T>> = list
+                .iter()
+                .enumerate()
+                .map(|(i, v)| parse(v, i, problems))
+                .collect();
+            parsed.into_iter().collect()
+        }
+    }
+}
+
 /// A CART_UPDATE's cart, validated.
 pub(crate) struct ParsedCart {
     pub session: Option<SessionId>,
@@ -290,36 +329,9 @@ pub(crate) fn parse_cart(
         optional_session(object, problems)
     };
     let currency = parse_currency(object, problems);
-    let items = match object.get("items").filter(|v| !is_null(v)) {
-        None => {
-            problems.add("items", "is required");
-            None
-        }
-        Some(raw) => match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
-            Err(_) => {
-                problems.add("items", "must be an array");
-                None
-            }
-            Ok(list) if list.len() > MAX_ITEMS_PER_CART => {
-                problems.add(
-                    "items",
-                    format!(
-                        "at most {MAX_ITEMS_PER_CART} items per cart, got {}",
-                        list.len()
-                    ),
-                );
-                None
-            }
-            Ok(list) => {
-                let parsed: Vec<Option<CartItem>> = list
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| parse_item(v, i, currency, problems))
-                    .collect();
-                parsed.into_iter().collect::<Option<Vec<_>>>()
-            }
-        },
-    };
+    let items = item_list(object, "items", "items", problems, |v, i, problems| {
+        parse_item(v, i, currency, problems)
+    });
     let total = match number_text(object, "total", "total", problems) {
         Some(text) => non_negative_total(text, currency, problems),
         None => {
