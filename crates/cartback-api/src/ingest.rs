@@ -6,13 +6,13 @@
 //! commits and the next batch takes them all: the transaction cost is shared
 //! instead of paid per request. Alone, a request is written at once.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use cartback_store::carts::{CartRow, CartUpsert, upsert_carts};
-use cartback_store::{Backend, Store, StoreError};
+use cartback_store::{Backend, DbConn, Store, StoreError};
 
 /// How the collector groups writes.
 #[derive(Debug, Clone)]
@@ -90,6 +90,12 @@ async fn collect(
     config: IngestConfig,
 ) {
     let writers = Arc::new(Semaphore::new(config.writers.max(1)));
+    // SQLite has one writer: it keeps a connection (and its page cache) of its
+    // own. PostgreSQL's overlapping writers take pooled connections per batch.
+    let own_connection: Option<Arc<Mutex<Option<DbConn>>>> = match store.backend() {
+        Backend::Sqlite => Some(Arc::new(Mutex::new(None))),
+        Backend::Postgres => None,
+    };
     let max_batch = config.max_batch.max(1);
     while let Some(first) = receiver.recv().await {
         // Wait for a free writer first: what queues meanwhile joins this batch.
@@ -113,26 +119,53 @@ async fn collect(
             }
         }
         let store = store.clone();
+        let own_connection = own_connection.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            write_batch(&store, batch);
+            write_batch(&store, own_connection.as_deref(), batch);
         });
     }
     // Let the last batches finish before the thread (and its runtime) ends.
     let _ = writers.acquire_many(config.writers.max(1) as u32).await;
 }
 
-fn write_batch(store: &Store, batch: Vec<(CartUpsert, Reply)>) {
+fn write_batch(
+    store: &Store,
+    own_connection: Option<&Mutex<Option<DbConn>>>,
+    batch: Vec<(CartUpsert, Reply)>,
+) {
     let (carts, replies): (Vec<CartUpsert>, Vec<Reply>) = batch.into_iter().unzip();
-    let results = match store.conn() {
-        Ok(mut conn) => upsert_carts(&mut conn, &carts),
-        Err(error) => {
-            let message = error.to_string();
-            carts
-                .iter()
-                .map(|_| Err(StoreError::Unavailable(message.clone())))
-                .collect()
+    let unavailable = |error: StoreError| {
+        let message = error.to_string();
+        carts
+            .iter()
+            .map(|_| Err(StoreError::Unavailable(message.clone())))
+            .collect()
+    };
+    let results = match own_connection {
+        Some(slot) => {
+            let mut slot = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if slot.is_none() {
+                match store.writer_connection() {
+                    Ok(conn) => *slot = Some(conn),
+                    Err(error) => tracing::warn!(%error, "the ingest writer's connection"),
+                }
+            }
+            match slot.as_mut() {
+                Some(conn) => upsert_carts(conn, &carts),
+                // Without a connection of its own the writer borrows one.
+                None => match store.conn() {
+                    Ok(mut conn) => upsert_carts(&mut conn, &carts),
+                    Err(error) => unavailable(error),
+                },
+            }
         }
+        None => match store.conn() {
+            Ok(mut conn) => upsert_carts(&mut conn, &carts),
+            Err(error) => unavailable(error),
+        },
     };
     tracing::debug!(carts = carts.len(), "ingest batch committed");
     crate::metrics::record_ingest_batch(carts.len());

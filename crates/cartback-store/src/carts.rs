@@ -11,7 +11,7 @@ use cartback_domain::{CartFacts, CartItem, CartStatus, SendContext};
 use crate::connection::{DbConn, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::events::{CartEventKind, NewCartEvent, record_events};
-use crate::ids::random_id;
+use crate::ids::time_ordered_id;
 use crate::schema::carts;
 use crate::sql::{dialect, numbered_rows};
 
@@ -122,33 +122,59 @@ const UPSERT_ROW: &str =
     "($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, 0, 0, $10, $10, $10, $11, $12, $13)";
 const UPSERT_PARAMS: usize = 13;
 
-const UPSERT_CONFLICT: &str = " \
-ON CONFLICT (tenant_id, session_id) DO UPDATE SET \
-    status = 'active', \
-    items = excluded.items, \
-    item_count = excluded.item_count, \
-    total_minor = excluded.total_minor, \
-    currency = excluded.currency, \
-    customer_email = COALESCE(excluded.customer_email, carts.customer_email), \
-    customer_name = COALESCE(excluded.customer_name, carts.customer_name), \
-    locale = COALESCE(excluded.locale, carts.locale), \
-    consent = COALESCE(excluded.consent, carts.consent), \
+/// What every tracked event sets on an existing cart: its contents, what the
+/// shopper told (an omitted email, name, locale or consent keeps the stored one),
+/// and its activity; a cart a worker holds keeps its lease time.
+macro_rules! cart_event_columns {
+    () => {
+        "items = excluded.items, \
+         item_count = excluded.item_count, \
+         total_minor = excluded.total_minor, \
+         currency = excluded.currency, \
+         customer_email = COALESCE(excluded.customer_email, carts.customer_email), \
+         customer_name = COALESCE(excluded.customer_name, carts.customer_name), \
+         locale = COALESCE(excluded.locale, carts.locale), \
+         consent = COALESCE(excluded.consent, carts.consent), \
+         abandoned_at = NULL, \
+         updated_at = excluded.updated_at, \
+         last_activity_at = excluded.last_activity_at, \
+         next_action_at = CASE WHEN carts.locked_by IS NOT NULL THEN carts.next_action_at \
+             ELSE excluded.next_action_at END"
+    };
+}
+
+/// The update of a cart that is `active` (the shopper is still shopping, the usual
+/// case): it assigns only the columns such an update changes. SQLite rewrites the
+/// entries of every index over an assigned column even when the value stays the
+/// same, so leaving `status` and `created_at` out spares two index rewrites per
+/// event. A cart in any other state is not updated (and not returned) by it and
+/// goes through [`UPSERT_CONFLICT`].
+const UPSERT_CONFLICT_ACTIVE: &str = concat!(
+    " ON CONFLICT (tenant_id, session_id) DO UPDATE SET ",
+    cart_event_columns!(),
+    " WHERE carts.status = 'active' RETURNING *"
+);
+
+/// The update of a cart in any state: an abandoned one becomes active again, a
+/// finished one (recovered, converted, expired) starts a new shopping cycle.
+const UPSERT_CONFLICT: &str = concat!(
+    " ON CONFLICT (tenant_id, session_id) DO UPDATE SET ",
+    cart_event_columns!(),
+    ", status = 'active', \
     last_sent_at = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN NULL ELSE carts.last_sent_at END, \
     cycle = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN carts.cycle + 1 ELSE carts.cycle END, \
     next_step = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN 0 ELSE carts.next_step END, \
     created_at = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN excluded.created_at ELSE carts.created_at END, \
-    abandoned_at = NULL, \
-    ordered_at = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN NULL ELSE carts.ordered_at END, \
-    updated_at = excluded.updated_at, \
-    last_activity_at = excluded.last_activity_at, \
-    next_action_at = CASE WHEN carts.locked_by IS NOT NULL THEN carts.next_action_at ELSE excluded.next_action_at END \
-RETURNING *";
+    ordered_at = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN NULL ELSE carts.ordered_at END \
+    RETURNING *"
+);
 
-/// The upsert statement for `rows` carts, with numbered parameters.
-fn upsert_sql(conn: &DbConn, rows: usize) -> String {
+/// The upsert statement for `rows` carts, with numbered parameters and the
+/// given conflict clause.
+fn upsert_sql(conn: &DbConn, rows: usize, on_conflict: &str) -> String {
     let mut sql = String::from(UPSERT_INSERT);
     sql.push_str(&numbered_rows(UPSERT_ROW, UPSERT_PARAMS, rows));
-    sql.push_str(UPSERT_CONFLICT);
+    sql.push_str(on_conflict);
     dialect(conn, &sql)
 }
 
@@ -156,22 +182,33 @@ fn upsert_sql(conn: &DbConn, rows: usize) -> String {
 /// (recovered, converted, expired) starts a new shopping cycle; a cart a worker holds
 /// keeps its lease (the worker re-reads the cart when it lets go).
 pub fn upsert_cart(conn: &mut DbConn, cart: &CartUpsert) -> StoreResult<CartRow> {
-    let mut rows = upsert_rows(conn, std::slice::from_ref(cart))?;
+    let mut rows = upsert_rows(conn, std::slice::from_ref(cart), UPSERT_CONFLICT)?;
     rows.pop()
         .ok_or_else(|| StoreError::Corrupt("the upsert returned no row".into()))
 }
 
 /// One statement for many carts of distinct `(tenant, session)`: the caller merges
 /// repeats first (a statement may not touch a row twice).
-fn upsert_rows(conn: &mut DbConn, carts: &[CartUpsert]) -> StoreResult<Vec<CartRow>> {
-    let mut query = diesel::sql_query(upsert_sql(conn, carts.len())).into_boxed();
+fn upsert_rows(
+    conn: &mut DbConn,
+    carts: &[CartUpsert],
+    on_conflict: &'static str,
+) -> StoreResult<Vec<CartRow>> {
+    if let DbConn::Sqlite(sqlite) = conn {
+        let statement = SqliteUpsertFromJson {
+            rows: sqlite_rows_json(carts)?,
+            on_conflict,
+        };
+        return Ok(statement.load::<CartRow>(sqlite)?);
+    }
+    let mut query = diesel::sql_query(upsert_sql(conn, carts.len(), on_conflict)).into_boxed();
     for cart in carts {
         let items = serde_json::to_string(&cart.items)
             .map_err(|e| StoreError::Corrupt(format!("items do not serialize: {e}")))?;
         let item_count = i32::try_from(cart.items.len()).unwrap_or(i32::MAX);
         let now = cart.now.naive_utc();
         query = query
-            .bind::<Text, _>(random_id("cart_", 20))
+            .bind::<Text, _>(time_ordered_id("cart_", 20))
             .bind::<Text, _>(cart.tenant_id.clone())
             .bind::<Text, _>(cart.session_id.clone())
             .bind::<Text, _>(items)
@@ -186,6 +223,84 @@ fn upsert_rows(conn: &mut DbConn, carts: &[CartUpsert]) -> StoreResult<Vec<CartR
             .bind::<Nullable<Integer>, _>(cart.consent.map(i32::from));
     }
     Ok(query.load::<CartRow>(conn)?)
+}
+
+/// SQLite's form of the batch upsert: every row in one JSON array bound to one
+/// parameter. Its text is the same for every batch size, so each connection
+/// prepares it once and keeps it (diesel's statement cache), where a VALUES list
+/// would be parsed anew for every batch; the rows come back in table order.
+struct SqliteUpsertFromJson {
+    rows: String,
+    on_conflict: &'static str,
+}
+
+/// The rows to insert: `r` is one row of [`sqlite_rows_json`], whose array is
+/// bound between this and [`SQLITE_UPSERT_FROM`]. (`WHERE true` tells SQLite's
+/// parser that the `ON CONFLICT` after it belongs to the INSERT.)
+const SQLITE_UPSERT_SELECT: &str = "\
+SELECT r->>0, r->>1, r->>2, 'active', r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, 0, 0, \
+    r->>9, r->>9, r->>9, r->>10, r->>11, r->>12 \
+FROM (SELECT value AS r FROM json_each(";
+const SQLITE_UPSERT_FROM: &str = ")) WHERE true";
+
+impl diesel::query_builder::QueryId for SqliteUpsertFromJson {
+    type QueryId = ();
+    // Cached by its SQL text: one entry per conflict clause.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for SqliteUpsertFromJson {
+    type SqlType = <carts::table as diesel::query_builder::AsQuery>::SqlType;
+}
+
+impl RunQueryDsl<diesel::SqliteConnection> for SqliteUpsertFromJson {}
+
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SqliteUpsertFromJson {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+    ) -> QueryResult<()> {
+        out.push_sql(UPSERT_INSERT.trim_end_matches("VALUES "));
+        out.push_sql(SQLITE_UPSERT_SELECT);
+        out.push_bind_param::<Text, _>(&self.rows)?;
+        out.push_sql(SQLITE_UPSERT_FROM);
+        out.push_sql(self.on_conflict);
+        Ok(())
+    }
+}
+
+/// The rows for [`SQLITE_UPSERT_SELECT`]: per cart an array of id, tenant,
+/// session, items (JSON text), item count, total, currency, email, name, now,
+/// next action, locale, consent. Timestamps are written the way diesel binds them
+/// on SQLite, so they compare with every other stored timestamp.
+fn sqlite_rows_json(carts: &[CartUpsert]) -> StoreResult<String> {
+    const TIMESTAMP: &str = "%F %T%.f";
+    let rows = carts
+        .iter()
+        .map(|cart| {
+            let items = serde_json::to_string(&cart.items)?;
+            Ok((
+                time_ordered_id("cart_", 20),
+                cart.tenant_id.as_str(),
+                cart.session_id.as_str(),
+                items,
+                i32::try_from(cart.items.len()).unwrap_or(i32::MAX),
+                cart.total_minor,
+                cart.currency.as_str(),
+                cart.customer_email.as_deref(),
+                cart.customer_name.as_deref(),
+                cart.now.naive_utc().format(TIMESTAMP).to_string(),
+                cart.next_action_at
+                    .naive_utc()
+                    .format(TIMESTAMP)
+                    .to_string(),
+                cart.locale.as_deref(),
+                cart.consent.map(i32::from),
+            ))
+        })
+        .collect::<Result<Vec<_>, serde_json::Error>>()
+        .and_then(|rows| serde_json::to_string(&rows));
+    rows.map_err(|e| StoreError::Corrupt(format!("carts do not serialize: {e}")))
 }
 
 /// Folds events for one `(tenant, session)` in arrival order into the one write
@@ -230,26 +345,35 @@ pub fn upsert_carts(conn: &mut DbConn, batch: &[CartUpsert]) -> Vec<StoreResult<
         }
     }
     let distinct: Vec<CartUpsert> = merged.into_values().collect();
-    // One statement is atomic on its own: no BEGIN/COMMIT round trips, and on
+    // Each statement is atomic on its own: no BEGIN/COMMIT round trips, and on
     // SQLite no statement journal. An INSERT takes SQLite's write lock before it
-    // reads, so it waits on busy_timeout like BEGIN IMMEDIATE would.
-    let together = upsert_rows(conn, &distinct);
-    let by_key: BTreeMap<(String, String), StoreResult<CartRow>> = match together {
-        Ok(rows) => rows
-            .into_iter()
-            .map(|row| ((row.tenant_id.clone(), row.session_id.clone()), Ok(row)))
-            .collect(),
-        Err(error) => {
-            tracing::warn!(%error, carts = distinct.len(), "batch upsert failed; retrying each cart alone");
-            distinct
-                .iter()
-                .map(|cart| {
-                    let result = upsert_cart(conn, cart);
-                    ((cart.tenant_id.clone(), cart.session_id.clone()), result)
-                })
-                .collect()
+    // reads, so it waits on busy_timeout like BEGIN IMMEDIATE would. New and
+    // active carts are written by the first statement; the few in another state
+    // (abandoned, finished) by a second one that may change their status.
+    let mut by_key: BTreeMap<(String, String), StoreResult<CartRow>> = BTreeMap::new();
+    let mut rest = distinct;
+    for on_conflict in [UPSERT_CONFLICT_ACTIVE, UPSERT_CONFLICT] {
+        if rest.is_empty() {
+            break;
         }
-    };
+        match upsert_rows(conn, &rest, on_conflict) {
+            Ok(rows) => {
+                for row in rows {
+                    by_key.insert((row.tenant_id.clone(), row.session_id.clone()), Ok(row));
+                }
+                rest.retain(|cart| {
+                    !by_key.contains_key(&(cart.tenant_id.clone(), cart.session_id.clone()))
+                });
+            }
+            Err(error) => {
+                tracing::warn!(%error, carts = rest.len(), "batch upsert failed; retrying each cart alone");
+                for cart in rest.drain(..) {
+                    let result = upsert_cart(conn, &cart);
+                    by_key.insert((cart.tenant_id.clone(), cart.session_id.clone()), result);
+                }
+            }
+        }
+    }
     batch
         .iter()
         .map(

@@ -66,15 +66,42 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
             // The page cache is per connection and the pool multiplies it: 1 MB
             // each keeps a worker under 50 MB (8 MB gave 86 MB, the default 2 MB
             // about 56); the OS page cache holds the rest of the file anyway.
-            conn.batch_execute(
+            // Checkpoints are the store's background thread's job; a writer only
+            // checkpoints by itself when the WAL outgrows that thread.
+            conn.batch_execute(&format!(
                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
                  PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-                 PRAGMA cache_size = -1024;",
-            )
+                 PRAGMA cache_size = -1024; PRAGMA wal_autocheckpoint = {};",
+                crate::checkpoint::WRITER_CHECKPOINT_PAGES
+            ))
             .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(())
     }
+}
+
+/// Page cache of a connection that only one writer uses (`-KiB`, SQLite's spelling).
+const WRITER_CACHE_KIB: u32 = 8 * 1024;
+
+/// A connection outside the pool for one long-lived writer (the SQLite ingest
+/// writer): the pool's settings plus an 8 MB page cache. The pool's connections
+/// keep 1 MB each because the pool multiplies it; one writer that touches the
+/// same index pages batch after batch gains from keeping them, and a cache too
+/// small for one batch's dirty pages spills them to the WAL mid-statement.
+pub fn open_writer_connection(url: &str) -> StoreResult<DbConn> {
+    let backend = Backend::from_url(url)?;
+    let target = match backend {
+        Backend::Postgres => url,
+        Backend::Sqlite => sqlite_path(url),
+    };
+    let mut conn = DbConn::establish(target)?;
+    SqlitePragmas
+        .on_acquire(&mut conn)
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    if let DbConn::Sqlite(sqlite) = &mut conn {
+        sqlite.batch_execute(&format!("PRAGMA cache_size = -{WRITER_CACHE_KIB};"))?;
+    }
+    Ok(conn)
 }
 
 pub type DbPool = Pool<ConnectionManager<DbConn>>;

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::connection::DbConn;
 use crate::error::StoreResult;
-use crate::ids::random_id;
+use crate::ids::time_ordered_id;
 use crate::schema::cart_events;
 use crate::webhooks::{self, HookEvent};
 use serde_json::{Map, Value};
@@ -116,7 +116,7 @@ pub fn record_event_with(
     }
     diesel::insert_into(cart_events::table)
         .values((
-            cart_events::id.eq(random_id("evt_", 20)),
+            cart_events::id.eq(time_ordered_id("evt_", 20)),
             cart_events::tenant_id.eq(tenant_id),
             cart_events::cart_id.eq(cart_id),
             cart_events::kind.eq(kind.as_str()),
@@ -182,7 +182,7 @@ pub fn record_events(
             .iter()
             .map(|e| {
                 (
-                    cart_events::id.eq(random_id("evt_", 20)),
+                    cart_events::id.eq(time_ordered_id("evt_", 20)),
                     cart_events::tenant_id.eq(e.tenant_id.clone()),
                     cart_events::cart_id.eq(e.cart_id.clone()),
                     cart_events::kind.eq(e.kind.as_str()),

@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod cart_admin;
 pub mod carts;
+mod checkpoint;
 pub mod connection;
 pub mod crypto;
 pub mod email_providers;
@@ -26,7 +27,8 @@ pub mod testing;
 pub mod webhooks;
 
 pub use connection::{
-    Backend, DbConn, DbPool, PooledConn, open_pool, redact_url, write_transaction,
+    Backend, DbConn, DbPool, PooledConn, open_pool, open_writer_connection, redact_url,
+    write_transaction,
 };
 pub use error::{StoreError, StoreResult};
 pub use migrate::run_migrations;
@@ -36,18 +38,42 @@ pub use migrate::run_migrations;
 pub struct Store {
     pool: DbPool,
     backend: Backend,
+    url: String,
+    /// SQLite's WAL checkpoints, off the writers' path; stops with the last clone.
+    _checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
 }
 
 impl Store {
-    /// Opens a pool on `url` (`sqlite://path` or `postgres://…`).
+    /// Opens a pool on `url` (`sqlite://path` or `postgres://…`). On SQLite it
+    /// also starts the background WAL checkpointer (module `checkpoint`).
     pub fn open(url: &str, pool_size: u32) -> StoreResult<Store> {
         let backend = Backend::from_url(url)?;
         let pool = open_pool(url, pool_size)?;
-        Ok(Store { pool, backend })
+        let path = connection::sqlite_path(url);
+        let checkpointer = match backend {
+            Backend::Sqlite if !path.contains(":memory:") && !path.starts_with("file:") => {
+                let started = checkpoint::Checkpointer::start(path)
+                    .map_err(|e| StoreError::Unavailable(format!("checkpoint thread: {e}")))?;
+                Some(std::sync::Arc::new(started))
+            }
+            _ => None,
+        };
+        Ok(Store {
+            pool,
+            backend,
+            url: url.to_owned(),
+            _checkpointer: checkpointer,
+        })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// A connection of its own, outside the pool, for one long-lived writer (see
+    /// [`open_writer_connection`]). Blocking.
+    pub fn writer_connection(&self) -> StoreResult<DbConn> {
+        open_writer_connection(&self.url)
     }
 
     /// A connection from the pool. Blocking: call it off the async executor.

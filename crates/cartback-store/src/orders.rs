@@ -16,7 +16,7 @@ use crate::carts::CartRow;
 use crate::connection::{DbConn, write_transaction};
 use crate::error::StoreResult;
 use crate::events::{CartEventKind, NewCartEvent, record_event_with};
-use crate::ids::random_id;
+use crate::ids::{random_id, time_ordered_id};
 use crate::links::{LinkPurpose, find_by_token};
 use crate::schema::{carts, orders, recovery_sends};
 use crate::sends::{SendStatus, cancel_waiting_sends};
@@ -183,7 +183,7 @@ fn record_order_once(conn: &mut DbConn, new: &NewOrder) -> StoreResult<OrderOutc
             }
         }
         let order = OrderRow {
-            id: random_id("ord_", 20),
+            id: time_ordered_id("ord_", 20),
             tenant_id: new.tenant_id.clone(),
             order_ref,
             session_id: new.session_id.clone(),

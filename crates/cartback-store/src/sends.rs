@@ -13,7 +13,7 @@ use crate::carts::{CartKey, CartRelease, CartRow, lock_held_carts, release_carts
 use crate::connection::{DbConn, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::events::{CartEventKind, NewCartEvent, record_events};
-use crate::ids::random_id;
+use crate::ids::time_ordered_id;
 use crate::links::link_hashes;
 use crate::schema::{carts, recovery_sends};
 use crate::sql::{dialect, numbered_rows};
@@ -394,7 +394,7 @@ fn take_send_rows(
     sql.push_str(INSERT_SENDS_CONFLICT);
     let mut insert = diesel::sql_query(dialect(conn, &sql)).into_boxed();
     for (cart, step, _) in &steps {
-        let send_id = random_id("snd_", 20);
+        let send_id = time_ordered_id("snd_", 20);
         let Some(secret) = link_secrets.get(&cart.tenant_id) else {
             return Err(StoreError::Corrupt(format!(
                 "no link secret for tenant {}",

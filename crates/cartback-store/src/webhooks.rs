@@ -17,7 +17,7 @@ use cartback_domain::{Currency, Money};
 use crate::carts::CartRow;
 use crate::connection::DbConn;
 use crate::error::{StoreError, StoreResult};
-use crate::ids::random_id;
+use crate::ids::{random_id, time_ordered_id};
 use crate::schema::{carts, webhook_deliveries, webhook_endpoints};
 use crate::sql::dialect;
 
@@ -515,7 +515,7 @@ pub fn enqueue(conn: &mut DbConn, events: &[HookEvent], now: DateTime<Utc>) -> S
         let payload = event_payload(event.event, now, cart, &event.extra);
         for endpoint_id in targets {
             rows.push((
-                webhook_deliveries::id.eq(random_id("msg_", 24)),
+                webhook_deliveries::id.eq(time_ordered_id("msg_", 24)),
                 webhook_deliveries::tenant_id.eq(event.tenant_id.clone()),
                 webhook_deliveries::endpoint_id.eq(endpoint_id.to_owned()),
                 webhook_deliveries::event.eq(event.event),

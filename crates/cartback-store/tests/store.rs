@@ -763,3 +763,108 @@ on_both_backends!(
         assert!(again[other_session].last_emailed_at.is_some());
     }
 );
+
+on_both_backends!(
+    a_batch_updates_carts_in_every_state_as_single_events_would,
+    |db: &TestDatabase| {
+        use cartback_store::schema::carts;
+        use diesel::{ExpressionMethods, QueryDsl};
+        let store = open(db);
+        let mut conn = store.conn().unwrap();
+        let shop = tenant(&mut conn, "Shop");
+        let t0 = Utc::now() - TimeDelta::hours(2);
+        let mut ids = BTreeMap::new();
+        for session in ["active", "abandoned", "recovered"] {
+            let row = upsert_cart(&mut conn, &upsert(&shop, session, None, t0)).unwrap();
+            ids.insert(session, row);
+        }
+        let sent = t0 + TimeDelta::minutes(30);
+        diesel::update(carts::table.filter(carts::id.eq(&ids["abandoned"].id)))
+            .set((
+                carts::status.eq("abandoned"),
+                carts::abandoned_at.eq(Some(sent.naive_utc())),
+                carts::next_step.eq(1),
+                carts::last_sent_at.eq(Some(sent.naive_utc())),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        diesel::update(carts::table.filter(carts::id.eq(&ids["recovered"].id)))
+            .set((
+                carts::status.eq("recovered"),
+                carts::next_step.eq(2),
+                carts::last_sent_at.eq(Some(sent.naive_utc())),
+                carts::ordered_at.eq(Some(sent.naive_utc())),
+                carts::next_action_at.eq(None::<chrono::NaiveDateTime>),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+
+        let t1 = Utc::now();
+        let batch: Vec<_> = ["new", "active", "abandoned", "recovered"]
+            .into_iter()
+            .map(|session| upsert(&shop, session, Some("s@example.com"), t1))
+            .collect();
+        let rows: Vec<_> = upsert_carts(&mut conn, &batch)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        for (row, session) in rows.iter().zip(["new", "active", "abandoned", "recovered"]) {
+            assert_eq!(row.session_id, session);
+            assert_eq!(row.status, "active", "{session}");
+            assert_eq!(row.customer_email.as_deref(), Some("s@example.com"));
+            assert_eq!(row.abandoned_at, None, "{session}");
+            let stored = find_cart(&mut conn, &shop.id, &row.id).unwrap().unwrap();
+            assert_eq!(&stored, row, "{session}: what the batch returned is stored");
+            assert!(stored.next_action_at.unwrap() > t1.naive_utc(), "{session}");
+        }
+        let [new, active, abandoned, recovered] = &rows[..] else {
+            unreachable!()
+        };
+        assert_eq!(new.cycle, 0);
+        assert_eq!(active.id, ids["active"].id);
+        assert_eq!(active.created_at, ids["active"].created_at, "same cycle");
+        assert_eq!(active.updated_at, new.updated_at, "the batch's time");
+        // An abandoned cart is shopping again, in the same cycle, its emails kept.
+        assert_eq!((abandoned.cycle, abandoned.next_step), (0, 1));
+        assert_eq!(abandoned.created_at, ids["abandoned"].created_at);
+        assert!(abandoned.last_sent_at.is_some());
+        // A recovered cart starts a new cycle from its first step.
+        assert_eq!((recovered.cycle, recovered.next_step), (1, 0));
+        assert_eq!(recovered.last_sent_at, None);
+        assert_eq!(recovered.ordered_at, None);
+        assert_eq!(
+            recovered.created_at, new.created_at,
+            "the new cycle's start"
+        );
+        assert_eq!(count_carts(&mut conn, &shop.id).unwrap(), 4);
+    }
+);
+
+#[test]
+fn sqlite_wal_is_checkpointed_in_the_background() {
+    // Writers checkpoint by themselves only past thousands of pages; a few hundred
+    // pages reaching the database file mean the background thread copied them.
+    let db = TestDatabase::new(Backend::Sqlite);
+    let store = open(&db);
+    let mut conn = store.conn().unwrap();
+    let shop = tenant(&mut conn, "Shop");
+    let path = db.url.trim_start_matches("sqlite://").to_owned();
+    let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let before = size();
+    let t0 = Utc::now();
+    for round in 0..10 {
+        let batch: Vec<_> = (0..200)
+            .map(|n| upsert(&shop, &format!("s-{round}-{n}"), Some("x@example.com"), t0))
+            .collect();
+        assert!(upsert_carts(&mut conn, &batch).iter().all(Result::is_ok));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() < before + 200 * 1024 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        size() >= before + 200 * 1024,
+        "the database file grew from {before} to {} bytes only",
+        size()
+    );
+}
