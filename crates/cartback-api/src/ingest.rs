@@ -118,6 +118,14 @@ async fn collect(
                 }
             }
         }
+        if config.writers <= 1 {
+            // One writer: this thread writes the batch itself, sparing a hand-off
+            // to another thread per batch. It runs nothing but this loop, so
+            // blocking it holds up only the next batch, which has to wait anyway.
+            write_batch(&store, own_connection.as_deref(), batch);
+            drop(permit);
+            continue;
+        }
         let store = store.clone();
         let own_connection = own_connection.clone();
         tokio::task::spawn_blocking(move || {
