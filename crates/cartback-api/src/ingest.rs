@@ -6,7 +6,7 @@
 //! commits and the next batch takes them all: the transaction cost is shared
 //! instead of paid per request. Alone, a request is written at once.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -90,12 +90,9 @@ async fn collect(
     config: IngestConfig,
 ) {
     let writers = Arc::new(Semaphore::new(config.writers.max(1)));
-    // SQLite has one writer: it keeps a connection (and its page cache) of its
-    // own. PostgreSQL's overlapping writers take pooled connections per batch.
-    let own_connection: Option<Arc<Mutex<Option<DbConn>>>> = match store.backend() {
-        Backend::Sqlite => Some(Arc::new(Mutex::new(None))),
-        Backend::Postgres => None,
-    };
+    // Writers keep connections of their own, outside the pool: no health-check
+    // round trip per batch, and on SQLite a page cache that stays warm.
+    let connections: Arc<WriterConnections> = Arc::default();
     let max_batch = config.max_batch.max(1);
     while let Some(first) = receiver.recv().await {
         // Wait for a free writer first: what queues meanwhile joins this batch.
@@ -122,57 +119,52 @@ async fn collect(
             // One writer: this thread writes the batch itself, sparing a hand-off
             // to another thread per batch. It runs nothing but this loop, so
             // blocking it holds up only the next batch, which has to wait anyway.
-            write_batch(&store, own_connection.as_deref(), batch);
+            write_batch(&store, &connections, batch);
             drop(permit);
             continue;
         }
         let store = store.clone();
-        let own_connection = own_connection.clone();
+        let connections = connections.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            write_batch(&store, own_connection.as_deref(), batch);
+            write_batch(&store, &connections, batch);
         });
     }
     // Let the last batches finish before the thread (and its runtime) ends.
     let _ = writers.acquire_many(config.writers.max(1) as u32).await;
 }
 
-fn write_batch(
-    store: &Store,
-    own_connection: Option<&Mutex<Option<DbConn>>>,
-    batch: Vec<(CartUpsert, Reply)>,
-) {
+/// Idle connections of the writers (as many as there are writers, at most).
+type WriterConnections = Mutex<Vec<DbConn>>;
+
+fn write_batch(store: &Store, connections: &WriterConnections, batch: Vec<(CartUpsert, Reply)>) {
     let (carts, replies): (Vec<CartUpsert>, Vec<Reply>) = batch.into_iter().unzip();
-    let unavailable = |error: StoreError| {
-        let message = error.to_string();
-        carts
-            .iter()
-            .map(|_| Err(StoreError::Unavailable(message.clone())))
-            .collect()
-    };
-    let results = match own_connection {
-        Some(slot) => {
-            let mut slot = slot
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if slot.is_none() {
-                match store.writer_connection() {
-                    Ok(conn) => *slot = Some(conn),
-                    Err(error) => tracing::warn!(%error, "the ingest writer's connection"),
-                }
+    let idle = || connections.lock().unwrap_or_else(PoisonError::into_inner);
+    let own = idle().pop().or_else(|| match store.writer_connection() {
+        Ok(conn) => Some(conn),
+        Err(error) => {
+            tracing::warn!(%error, "no connection of the ingest writer's own; borrowing one");
+            None
+        }
+    });
+    let results = match own {
+        Some(mut conn) => {
+            let results = upsert_carts(&mut conn, &carts);
+            // A connection that saw an error may be broken: the next batch opens a new one.
+            if results.iter().all(Result::is_ok) {
+                idle().push(conn);
             }
-            match slot.as_mut() {
-                Some(conn) => upsert_carts(conn, &carts),
-                // Without a connection of its own the writer borrows one.
-                None => match store.conn() {
-                    Ok(mut conn) => upsert_carts(&mut conn, &carts),
-                    Err(error) => unavailable(error),
-                },
-            }
+            results
         }
         None => match store.conn() {
             Ok(mut conn) => upsert_carts(&mut conn, &carts),
-            Err(error) => unavailable(error),
+            Err(error) => {
+                let message = error.to_string();
+                carts
+                    .iter()
+                    .map(|_| Err(StoreError::Unavailable(message.clone())))
+                    .collect()
+            }
         },
     };
     tracing::debug!(carts = carts.len(), "ingest batch committed");

@@ -1,14 +1,19 @@
 //! WAL checkpoints on a thread of their own (SQLite only).
 //!
 //! Left to itself, SQLite checkpoints on the connection whose commit pushed the WAL
-//! past `wal_autocheckpoint` pages: the ingest writer would stop taking batches
-//! while it copies pages into the database file and waits for two fsyncs. Here a
-//! background connection runs a PASSIVE checkpoint every few milliseconds while
-//! the WAL grows; PASSIVE never blocks writers or readers, so the writer keeps
-//! committing meanwhile. The writers' own automatic checkpoint stays as a
-//! backstop at [`WRITER_CHECKPOINT_PAGES`]: a writer that finds the WAL that large
-//! (the background thread fell behind) checkpoints itself, and as the one writer
-//! it then finds the WAL fully copied and starts it over, which bounds its size.
+//! past `wal_autocheckpoint` pages (1,000 by default): the ingest writer would stop
+//! taking batches every few hundred milliseconds while it copies pages into the
+//! database file and waits for two fsyncs. Here a background connection runs a
+//! PASSIVE checkpoint every 50 ms while the WAL grows; PASSIVE never blocks writers
+//! or readers, so the writer keeps committing meanwhile.
+//!
+//! The WAL file starts over only when a write begins with every frame copied. Under
+//! a steady stream of commits a background checkpoint is always overtaken by one,
+//! so the writers' own automatic checkpoint stays on, at
+//! [`WRITER_CHECKPOINT_PAGES`]: the writer that passes it copies the few frames
+//! the background thread has not and then starts the WAL over, which bounds its
+//! size. That costs the writer two fsyncs every 8,000 pages instead of a full
+//! checkpoint every 1,000.
 
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::time::Duration;
@@ -24,8 +29,6 @@ pub(crate) const WRITER_CHECKPOINT_PAGES: u32 = 8000;
 
 /// How often the background connection checkpoints while the WAL grows.
 const BUSY_INTERVAL: Duration = Duration::from_millis(50);
-/// Its pause after a checkpoint that a commit overtook.
-const CATCH_UP_INTERVAL: Duration = Duration::from_millis(1);
 /// Its pause once nothing new was written, so an idle service barely wakes it.
 const IDLE_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -40,9 +43,6 @@ struct CheckpointOutcome {
     /// Frames in the WAL when the checkpoint ran.
     #[diesel(sql_type = Integer)]
     log: i32,
-    /// Of those, the frames now copied into the database file.
-    #[diesel(sql_type = Integer)]
-    checkpointed: i32,
 }
 
 impl Checkpointer {
@@ -72,14 +72,7 @@ impl Checkpointer {
                     let outcome = diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
                         .get_result::<CheckpointOutcome>(&mut conn);
                     interval = match outcome {
-                        // A commit landed meanwhile: copy the rest at once. The WAL
-                        // starts over only once a checkpoint has copied all of it, so
-                        // a steady stream of commits must not keep it behind.
-                        Ok(CheckpointOutcome { log, checkpointed }) if checkpointed < log => {
-                            last_log = log;
-                            CATCH_UP_INTERVAL
-                        }
-                        Ok(CheckpointOutcome { log, .. }) if log != last_log => {
+                        Ok(CheckpointOutcome { log }) if log != last_log => {
                             last_log = log;
                             BUSY_INTERVAL
                         }
