@@ -114,13 +114,7 @@ pub struct CartUpsert {
 const UPSERT_INSERT: &str = "\
 INSERT INTO carts (id, tenant_id, session_id, status, items, item_count, total_minor, currency, \
     customer_email, customer_name, cycle, next_step, created_at, updated_at, last_activity_at, next_action_at, \
-    locale, consent) \
-VALUES ";
-
-/// One row of values as numbered for the first row; later rows shift every number.
-const UPSERT_ROW: &str =
-    "($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, 0, 0, $10, $10, $10, $11, $12, $13)";
-const UPSERT_PARAMS: usize = 13;
+    locale, consent) ";
 
 /// What every tracked event sets on an existing cart: its contents, what the
 /// shopper told (an omitted email, name, locale or consent keeps the stored one),
@@ -169,15 +163,6 @@ const UPSERT_CONFLICT: &str = concat!(
     RETURNING *"
 );
 
-/// The upsert statement for `rows` carts, with numbered parameters and the
-/// given conflict clause.
-fn upsert_sql(conn: &DbConn, rows: usize, on_conflict: &str) -> String {
-    let mut sql = String::from(UPSERT_INSERT);
-    sql.push_str(&numbered_rows(UPSERT_ROW, UPSERT_PARAMS, rows));
-    sql.push_str(on_conflict);
-    dialect(conn, &sql)
-}
-
 /// Inserts or updates the cart of `(tenant, session)`. A terminal cart
 /// (recovered, converted, expired) starts a new shopping cycle; a cart a worker holds
 /// keeps its lease (the worker re-reads the cart when it lets go).
@@ -194,47 +179,27 @@ fn upsert_rows(
     carts: &[CartUpsert],
     on_conflict: &'static str,
 ) -> StoreResult<Vec<CartRow>> {
-    if let DbConn::Sqlite(sqlite) = conn {
-        let statement = SqliteUpsertFromJson {
-            rows: sqlite_rows_json(carts)?,
-            on_conflict,
-        };
-        return Ok(statement.load::<CartRow>(sqlite)?);
-    }
-    let mut query = diesel::sql_query(upsert_sql(conn, carts.len(), on_conflict)).into_boxed();
-    for cart in carts {
-        let items = serde_json::to_string(&cart.items)
-            .map_err(|e| StoreError::Corrupt(format!("items do not serialize: {e}")))?;
-        let item_count = i32::try_from(cart.items.len()).unwrap_or(i32::MAX);
-        let now = cart.now.naive_utc();
-        query = query
-            .bind::<Text, _>(time_ordered_id("cart_", 20))
-            .bind::<Text, _>(cart.tenant_id.clone())
-            .bind::<Text, _>(cart.session_id.clone())
-            .bind::<Text, _>(items)
-            .bind::<Integer, _>(item_count)
-            .bind::<BigInt, _>(cart.total_minor)
-            .bind::<Text, _>(cart.currency.clone())
-            .bind::<Nullable<Text>, _>(cart.customer_email.clone())
-            .bind::<Nullable<Text>, _>(cart.customer_name.clone())
-            .bind::<Timestamp, _>(now)
-            .bind::<Timestamp, _>(cart.next_action_at.naive_utc())
-            .bind::<Nullable<Text>, _>(cart.locale.clone())
-            .bind::<Nullable<Integer>, _>(cart.consent.map(i32::from));
-    }
-    Ok(query.load::<CartRow>(conn)?)
+    let statement = UpsertFromJson {
+        rows: rows_json(carts, matches!(conn, DbConn::Postgres(_)))?,
+        on_conflict,
+    };
+    Ok(match conn {
+        DbConn::Sqlite(sqlite) => statement.load::<CartRow>(sqlite)?,
+        DbConn::Postgres(pg) => statement.load::<CartRow>(pg)?,
+    })
 }
 
-/// SQLite's form of the batch upsert: every row in one JSON array bound to one
-/// parameter. Its text is the same for every batch size, so each connection
-/// prepares it once and keeps it (diesel's statement cache), where a VALUES list
-/// would be parsed anew for every batch; the rows come back in table order.
-struct SqliteUpsertFromJson {
+/// The batch upsert with every row in one JSON array bound to one parameter. Its
+/// text is the same for every batch size, so each connection prepares it once and
+/// keeps it (diesel's statement cache; on PostgreSQL a named prepared statement),
+/// where a VALUES list would be parsed and planned anew for every batch. The rows
+/// come back with the table's columns in order.
+struct UpsertFromJson {
     rows: String,
     on_conflict: &'static str,
 }
 
-/// The rows to insert: `r` is one row of [`sqlite_rows_json`], whose array is
+/// The rows to insert: `r` is one row of [`rows_json`], whose array is
 /// bound between this and [`SQLITE_UPSERT_FROM`]. (`WHERE true` tells SQLite's
 /// parser that the `ON CONFLICT` after it belongs to the INSERT.)
 const SQLITE_UPSERT_SELECT: &str = "\
@@ -243,24 +208,48 @@ SELECT r->>0, r->>1, r->>2, 'active', r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, 
 FROM (SELECT value AS r FROM json_each(";
 const SQLITE_UPSERT_FROM: &str = ")) WHERE true";
 
-impl diesel::query_builder::QueryId for SqliteUpsertFromJson {
+impl diesel::query_builder::QueryId for UpsertFromJson {
     type QueryId = ();
     // Cached by its SQL text: one entry per conflict clause.
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl diesel::query_builder::Query for SqliteUpsertFromJson {
+impl diesel::query_builder::Query for UpsertFromJson {
     type SqlType = <carts::table as diesel::query_builder::AsQuery>::SqlType;
 }
 
-impl RunQueryDsl<diesel::SqliteConnection> for SqliteUpsertFromJson {}
+impl RunQueryDsl<diesel::SqliteConnection> for UpsertFromJson {}
+impl RunQueryDsl<diesel::PgConnection> for UpsertFromJson {}
 
-impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SqliteUpsertFromJson {
+/// PostgreSQL's spelling of [`SQLITE_UPSERT_SELECT`]: the same row arrays, parsed
+/// once into `jsonb`, with the casts its types need.
+const POSTGRES_UPSERT_SELECT: &str = "\
+SELECT r->>0, r->>1, r->>2, 'active', r->>3, (r->>4)::int, (r->>5)::bigint, r->>6, r->>7, r->>8, \
+    0, 0, (r->>9)::timestamp, (r->>9)::timestamp, (r->>9)::timestamp, (r->>10)::timestamp, \
+    r->>11, (r->>12)::int \
+FROM jsonb_array_elements(";
+const POSTGRES_UPSERT_FROM: &str = "::jsonb) AS r";
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for UpsertFromJson {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql(UPSERT_INSERT);
+        out.push_sql(POSTGRES_UPSERT_SELECT);
+        out.push_bind_param::<Text, _>(&self.rows)?;
+        out.push_sql(POSTGRES_UPSERT_FROM);
+        out.push_sql(self.on_conflict);
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for UpsertFromJson {
     fn walk_ast<'b>(
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
     ) -> QueryResult<()> {
-        out.push_sql(UPSERT_INSERT.trim_end_matches("VALUES "));
+        out.push_sql(UPSERT_INSERT);
         out.push_sql(SQLITE_UPSERT_SELECT);
         out.push_bind_param::<Text, _>(&self.rows)?;
         out.push_sql(SQLITE_UPSERT_FROM);
@@ -273,8 +262,9 @@ impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SqliteUpse
 /// session, items (JSON text), item count, total, currency, email, name, now,
 /// next action, locale, consent. Timestamps are written the way diesel binds them
 /// on SQLite, so they compare with every other stored timestamp.
-fn sqlite_rows_json(carts: &[CartUpsert]) -> StoreResult<String> {
-    const TIMESTAMP: &str = "%F %T%.f";
+fn rows_json(carts: &[CartUpsert], postgres: bool) -> StoreResult<String> {
+    // PostgreSQL keeps microseconds; cut there as diesel's binary binding does.
+    let timestamp = if postgres { "%F %T%.6f" } else { "%F %T%.f" };
     let rows = carts
         .iter()
         .map(|cart| {
@@ -289,10 +279,10 @@ fn sqlite_rows_json(carts: &[CartUpsert]) -> StoreResult<String> {
                 cart.currency.as_str(),
                 cart.customer_email.as_deref(),
                 cart.customer_name.as_deref(),
-                cart.now.naive_utc().format(TIMESTAMP).to_string(),
+                cart.now.naive_utc().format(timestamp).to_string(),
                 cart.next_action_at
                     .naive_utc()
-                    .format(TIMESTAMP)
+                    .format(timestamp)
                     .to_string(),
                 cart.locale.as_deref(),
                 cart.consent.map(i32::from),
