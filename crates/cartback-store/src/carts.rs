@@ -179,8 +179,13 @@ fn upsert_rows(
     carts: &[CartUpsert],
     on_conflict: &'static str,
 ) -> StoreResult<Vec<CartRow>> {
+    let (dialect, timestamp) = match conn {
+        DbConn::Sqlite(_) => (&SQLITE_UPSERT, SQLITE_TIMESTAMP),
+        DbConn::Postgres(_) => (&POSTGRES_UPSERT, POSTGRES_TIMESTAMP),
+    };
     let statement = UpsertFromJson {
-        rows: rows_json(carts, matches!(conn, DbConn::Postgres(_)))?,
+        rows: rows_json(carts, timestamp)?,
+        dialect,
         on_conflict,
     };
     Ok(match conn {
@@ -196,17 +201,39 @@ fn upsert_rows(
 /// come back with the table's columns in order.
 struct UpsertFromJson {
     rows: String,
+    dialect: &'static JsonRows,
     on_conflict: &'static str,
 }
 
-/// The rows to insert: `r` is one row of [`rows_json`], whose array is
-/// bound between this and [`SQLITE_UPSERT_FROM`]. (`WHERE true` tells SQLite's
-/// parser that the `ON CONFLICT` after it belongs to the INSERT.)
-const SQLITE_UPSERT_SELECT: &str = "\
-SELECT r->>0, r->>1, r->>2, 'active', r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, 0, 0, \
-    r->>9, r->>9, r->>9, r->>10, r->>11, r->>12 \
-FROM (SELECT value AS r FROM json_each(";
-const SQLITE_UPSERT_FROM: &str = ")) WHERE true";
+/// How a backend turns the bound array of [`rows_json`] into rows to insert: the
+/// text before the parameter and the text after it; `r` is one row's array.
+struct JsonRows {
+    select: &'static str,
+    from: &'static str,
+}
+
+/// (`WHERE true` tells SQLite's parser that the `ON CONFLICT` after it belongs to
+/// the INSERT.)
+const SQLITE_UPSERT: JsonRows = JsonRows {
+    select: "SELECT r->>0, r->>1, r->>2, 'active', r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, \
+        0, 0, r->>9, r->>9, r->>9, r->>10, r->>11, r->>12 \
+        FROM (SELECT value AS r FROM json_each(",
+    from: ")) WHERE true",
+};
+
+/// The same rows parsed once into `jsonb`, with the casts PostgreSQL's types need.
+const POSTGRES_UPSERT: JsonRows = JsonRows {
+    select: "SELECT r->>0, r->>1, r->>2, 'active', r->>3, (r->>4)::int, (r->>5)::bigint, \
+        r->>6, r->>7, r->>8, 0, 0, (r->>9)::timestamp, (r->>9)::timestamp, (r->>9)::timestamp, \
+        (r->>10)::timestamp, r->>11, (r->>12)::int \
+        FROM jsonb_array_elements(",
+    from: "::jsonb) AS r",
+};
+
+/// Timestamps as diesel binds them on SQLite (so they compare with every other
+/// stored timestamp), and cut at PostgreSQL's microseconds as its binary binding does.
+const SQLITE_TIMESTAMP: &str = "%F %T%.f";
+const POSTGRES_TIMESTAMP: &str = "%F %T%.6f";
 
 impl diesel::query_builder::QueryId for UpsertFromJson {
     type QueryId = ();
@@ -221,50 +248,28 @@ impl diesel::query_builder::Query for UpsertFromJson {
 impl RunQueryDsl<diesel::SqliteConnection> for UpsertFromJson {}
 impl RunQueryDsl<diesel::PgConnection> for UpsertFromJson {}
 
-/// PostgreSQL's spelling of [`SQLITE_UPSERT_SELECT`]: the same row arrays, parsed
-/// once into `jsonb`, with the casts its types need.
-const POSTGRES_UPSERT_SELECT: &str = "\
-SELECT r->>0, r->>1, r->>2, 'active', r->>3, (r->>4)::int, (r->>5)::bigint, r->>6, r->>7, r->>8, \
-    0, 0, (r->>9)::timestamp, (r->>9)::timestamp, (r->>9)::timestamp, (r->>10)::timestamp, \
-    r->>11, (r->>12)::int \
-FROM jsonb_array_elements(";
-const POSTGRES_UPSERT_FROM: &str = "::jsonb) AS r";
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for UpsertFromJson {
+impl<DB> diesel::query_builder::QueryFragment<DB> for UpsertFromJson
+where
+    DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<Text>,
+    String: diesel::serialize::ToSql<Text, DB>,
+{
     fn walk_ast<'b>(
         &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
     ) -> QueryResult<()> {
         out.push_sql(UPSERT_INSERT);
-        out.push_sql(POSTGRES_UPSERT_SELECT);
+        out.push_sql(self.dialect.select);
         out.push_bind_param::<Text, _>(&self.rows)?;
-        out.push_sql(POSTGRES_UPSERT_FROM);
+        out.push_sql(self.dialect.from);
         out.push_sql(self.on_conflict);
         Ok(())
     }
 }
 
-impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for UpsertFromJson {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
-    ) -> QueryResult<()> {
-        out.push_sql(UPSERT_INSERT);
-        out.push_sql(SQLITE_UPSERT_SELECT);
-        out.push_bind_param::<Text, _>(&self.rows)?;
-        out.push_sql(SQLITE_UPSERT_FROM);
-        out.push_sql(self.on_conflict);
-        Ok(())
-    }
-}
-
-/// The rows for [`SQLITE_UPSERT_SELECT`]: per cart an array of id, tenant,
-/// session, items (JSON text), item count, total, currency, email, name, now,
-/// next action, locale, consent. Timestamps are written the way diesel binds them
-/// on SQLite, so they compare with every other stored timestamp.
-fn rows_json(carts: &[CartUpsert], postgres: bool) -> StoreResult<String> {
-    // PostgreSQL keeps microseconds; cut there as diesel's binary binding does.
-    let timestamp = if postgres { "%F %T%.6f" } else { "%F %T%.f" };
+/// The bound rows: per cart an array of id, tenant, session, items (JSON text),
+/// item count, total, currency, email, name, now, next action, locale, consent,
+/// with timestamps in the backend's `timestamp` format.
+fn rows_json(carts: &[CartUpsert], timestamp: &str) -> StoreResult<String> {
     let rows = carts
         .iter()
         .map(|cart| {
