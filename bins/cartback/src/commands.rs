@@ -7,7 +7,7 @@ use chrono::{TimeDelta, Utc};
 use serde_json::json;
 
 use cartback_domain::{EmailAddress, RecoveryPolicy};
-use cartback_email::{EmailMessage, Mailbox, NoCommit, ProviderSettings};
+use cartback_email::{EmailMessage, Mailbox, ProviderSettings};
 use cartback_store::Store;
 use cartback_store::api_keys::{KeyKind, create_key, list_keys, revoke_key};
 use cartback_store::crypto::MasterKeys;
@@ -329,7 +329,7 @@ async fn provider(
                 idempotency_key: cartback_store::ids::random_id("test_", 16),
                 tags: vec!["cartback-test".to_owned()],
             };
-            let receipt = provider.send(&message, &NoCommit).await?;
+            let receipt = provider.send(&message).await?;
             println!(
                 "delivered through {} ({:?})",
                 provider.kind(),

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use cartback_domain::EmailAddress;
-use cartback_email::{EmailError, EmailMessage, Mailbox, NoCommit, ProviderSettings};
+use cartback_email::{EmailError, EmailMessage, Mailbox, ProviderSettings};
 use cartback_store::api_keys::KeyKind;
 use cartback_store::email_providers::{delete_provider, find_provider, set_provider};
 
@@ -300,7 +300,7 @@ pub async fn test(
         idempotency_key: cartback_store::ids::random_id("test_", 16),
         tags: vec!["cartback-test".to_owned()],
     };
-    let answer = match provider.send(&message, &NoCommit).await {
+    let answer = match provider.send(&message).await {
         Ok(receipt) => {
             json!({"success": true, "delivered": true, "provider": provider.kind(), "providerMessageId": receipt.provider_message_id})
         }
@@ -309,6 +309,7 @@ pub async fn test(
                 EmailError::Transient { .. } => "transient",
                 EmailError::RateLimited { .. } => "rate_limited",
                 EmailError::Permanent { .. } => "permanent",
+                EmailError::Unknown { .. } => "unknown",
                 EmailError::InvalidMessage(_) => "invalid_message",
             };
             json!({"success": true, "delivered": false, "provider": provider.kind(), "providerError": {"class": class, "message": error.to_string()}})

@@ -795,6 +795,8 @@ mod schemas {
         Email {
             step: i64,
             cycle: i64,
+            /// `sending`, `sent`, `retry`, `dead`, `cancelled` or `unknown` (its
+            /// worker stopped while the provider had it; never repeated).
             status: String,
             attempts: i64,
             #[schema(required = true)]

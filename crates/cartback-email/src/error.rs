@@ -15,6 +15,12 @@ pub enum EmailError {
     },
     #[error("permanent: {message}")]
     Permanent { message: String },
+    /// The message may have reached the provider, but its answer never came (a
+    /// timeout or a connection lost after the message was handed over): it may or
+    /// may not go out. Not retryable as such: only a provider that drops repeated
+    /// idempotency keys can be asked again safely.
+    #[error("outcome unknown: {message}")]
+    Unknown { message: String },
     /// The message itself is unusable (bad address, header injection attempt…).
     #[error("invalid message: {0}")]
     InvalidMessage(String),
@@ -40,6 +46,12 @@ impl EmailError {
         EmailError::Transient {
             message: message.into(),
             retry_after: None,
+        }
+    }
+
+    pub(crate) fn unknown(message: impl Into<String>) -> EmailError {
+        EmailError::Unknown {
+            message: message.into(),
         }
     }
 }

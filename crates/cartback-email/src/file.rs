@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::error::EmailError;
 use crate::message::{EmailMessage, SendReceipt};
 use crate::mime::build_mime;
-use crate::provider::{CommitPoint, EmailProvider, run_commit};
+use crate::provider::{EmailProvider, Idempotency};
 
 pub struct FileProvider {
     dir: PathBuf,
@@ -37,15 +37,15 @@ impl EmailProvider for FileProvider {
         "file"
     }
 
-    fn has_commit_point(&self) -> bool {
-        true
+    /// One file per key, for as long as the directory is kept: a repeat replaces
+    /// the file instead of adding a second email.
+    fn idempotency(&self) -> Idempotency {
+        Idempotency::Keyed {
+            window: std::time::Duration::MAX,
+        }
     }
 
-    async fn send(
-        &self,
-        message: &EmailMessage,
-        commit: &dyn CommitPoint,
-    ) -> Result<SendReceipt, EmailError> {
+    async fn send(&self, message: &EmailMessage) -> Result<SendReceipt, EmailError> {
         let bytes = build_mime(message)?.formatted();
         tokio::fs::create_dir_all(&self.dir)
             .await
@@ -56,13 +56,7 @@ impl EmailProvider for FileProvider {
         tokio::fs::write(&temp_path, &bytes)
             .await
             .map_err(|e| EmailError::transient(format!("write {}: {e}", temp_path.display())))?;
-        // The rename is the delivery: record it first, and deliver nothing if that fails.
-        if let Err(error) = run_commit(commit) {
-            let _ = tokio::fs::remove_file(&temp_path).await;
-            return Err(EmailError::transient(format!(
-                "could not record the send: {error}"
-            )));
-        }
+        // The rename is the delivery: a reader never sees half an email.
         tokio::fs::rename(&temp_path, &final_path)
             .await
             .map_err(|e| {

@@ -105,9 +105,16 @@ pub(crate) fn classify_status(
     EmailError::Permanent { message }
 }
 
-/// Network failures and timeouts are transient.
+/// A failure to connect sent nothing and is worth another try; any later failure
+/// (a timeout, a connection lost mid-request) may have left the email with the
+/// provider, so its outcome is unknown.
 pub(crate) fn classify_transport(provider: &str, error: &reqwest::Error) -> EmailError {
-    EmailError::transient(format!("{provider} request failed: {error}"))
+    let message = format!("{provider} request failed: {error}");
+    if error.is_connect() || error.is_builder() {
+        EmailError::transient(message)
+    } else {
+        EmailError::unknown(message)
+    }
 }
 
 /// Sends a prepared request and returns the successful answer, or the classified error.

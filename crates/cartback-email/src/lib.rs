@@ -21,7 +21,7 @@ pub use http::{ApiKeyConfig, HTTP_TIMEOUT};
 pub use mailgun::{MailgunConfig, MailgunProvider, MailgunRegion};
 pub use message::{EmailMessage, Mailbox, SendReceipt};
 pub use mime::build_mime;
-pub use provider::{CommitPoint, EmailProvider, NoCommit};
+pub use provider::{EmailProvider, Idempotency};
 pub use resend::{RESEND_API, ResendConfig, ResendProvider};
 pub use sendgrid::{SENDGRID_API, SendGridConfig, SendGridProvider};
 pub use ses::{SesConfig, SesCredentials, SesProvider};

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::error::EmailError;
 use crate::http::{checked_headers, client, execute, format_mailbox};
 use crate::message::{EmailMessage, SendReceipt};
-use crate::provider::{CommitPoint, EmailProvider};
+use crate::provider::EmailProvider;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailgunRegion {
@@ -94,15 +94,7 @@ impl EmailProvider for MailgunProvider {
         "mailgun"
     }
 
-    fn has_commit_point(&self) -> bool {
-        false
-    }
-
-    async fn send(
-        &self,
-        message: &EmailMessage,
-        _commit: &dyn CommitPoint,
-    ) -> Result<SendReceipt, EmailError> {
+    async fn send(&self, message: &EmailMessage) -> Result<SendReceipt, EmailError> {
         let mut form = Form::new()
             .text("from", format_mailbox(&message.from))
             .text("to", format_mailbox(&message.to))

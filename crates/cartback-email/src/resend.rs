@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::error::EmailError;
 use crate::http::{ApiKeyConfig, checked_headers, client, execute, format_mailbox};
 use crate::message::{EmailMessage, SendReceipt};
-use crate::provider::{CommitPoint, EmailProvider};
+use crate::provider::{EmailProvider, Idempotency};
 
 pub const RESEND_API: &str = "https://api.resend.com";
 
@@ -73,15 +73,14 @@ impl EmailProvider for ResendProvider {
         "resend"
     }
 
-    fn has_commit_point(&self) -> bool {
-        false
+    /// Resend keeps a key for 24 hours and answers a repeat without sending.
+    fn idempotency(&self) -> Idempotency {
+        Idempotency::Keyed {
+            window: std::time::Duration::from_secs(24 * 3600),
+        }
     }
 
-    async fn send(
-        &self,
-        message: &EmailMessage,
-        _commit: &dyn CommitPoint,
-    ) -> Result<SendReceipt, EmailError> {
+    async fn send(&self, message: &EmailMessage) -> Result<SendReceipt, EmailError> {
         let body = SendEmail {
             from: format_mailbox(&message.from),
             to: vec![format_mailbox(&message.to)],

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::error::EmailError;
 use crate::http::{ApiKeyConfig, checked_headers, clean_name, client, execute};
 use crate::message::{EmailMessage, Mailbox, SendReceipt};
-use crate::provider::{CommitPoint, EmailProvider};
+use crate::provider::EmailProvider;
 
 pub const SENDGRID_API: &str = "https://api.sendgrid.com";
 
@@ -78,15 +78,7 @@ impl EmailProvider for SendGridProvider {
         "sendgrid"
     }
 
-    fn has_commit_point(&self) -> bool {
-        false
-    }
-
-    async fn send(
-        &self,
-        message: &EmailMessage,
-        _commit: &dyn CommitPoint,
-    ) -> Result<SendReceipt, EmailError> {
+    async fn send(&self, message: &EmailMessage) -> Result<SendReceipt, EmailError> {
         let body = MailSend {
             personalizations: vec![Personalization {
                 to: vec![Address::from(&message.to)],

@@ -14,7 +14,7 @@ use aws_smithy_http_client::tls;
 use crate::error::EmailError;
 use crate::message::{EmailMessage, SendReceipt};
 use crate::mime::build_mime;
-use crate::provider::{CommitPoint, EmailProvider};
+use crate::provider::EmailProvider;
 
 /// Where SES credentials come from.
 #[derive(Clone, PartialEq, Eq)]
@@ -162,14 +162,23 @@ fn classify<E: ProvideErrorMetadata + fmt::Debug, R: fmt::Debug>(
                 _ => EmailError::Permanent { message },
             }
         }
-        other => EmailError::Transient {
-            message: format!("SES request failed: {other:?}")
-                .chars()
-                .take(300)
-                .collect(),
+        // Nothing reached SES: building the request or dispatching it failed.
+        SdkError::ConstructionFailure(_) | SdkError::DispatchFailure(_) => EmailError::Transient {
+            message: sdk_error_text(error),
             retry_after: None,
         },
+        // The request went out; what SES did with it is not known.
+        other => EmailError::Unknown {
+            message: sdk_error_text(other),
+        },
     }
+}
+
+fn sdk_error_text<E: fmt::Debug, R: fmt::Debug>(error: &SdkError<E, R>) -> String {
+    format!("SES request failed: {error:?}")
+        .chars()
+        .take(300)
+        .collect()
 }
 
 #[async_trait::async_trait]
@@ -178,15 +187,7 @@ impl EmailProvider for SesProvider {
         "ses"
     }
 
-    fn has_commit_point(&self) -> bool {
-        false
-    }
-
-    async fn send(
-        &self,
-        message: &EmailMessage,
-        _commit: &dyn CommitPoint,
-    ) -> Result<SendReceipt, EmailError> {
+    async fn send(&self, message: &EmailMessage) -> Result<SendReceipt, EmailError> {
         let raw = build_mime(message)?.formatted();
         let raw = RawMessage::builder()
             .data(Blob::new(raw))

@@ -13,7 +13,8 @@ use lettre::transport::smtp::extension::ClientId;
 use crate::error::EmailError;
 use crate::message::{EmailMessage, SendReceipt};
 use crate::mime::build_mime;
-use crate::provider::{CommitPoint, EmailProvider, run_commit};
+use crate::provider::EmailProvider;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpSecurity {
@@ -210,11 +211,14 @@ impl SmtpProvider {
         Ok(conn)
     }
 
+    /// One SMTP transaction. `handed_over` is set once the message text starts
+    /// going to the server: from then on a failure without the server's reply to
+    /// the final dot leaves the outcome unknown.
     async fn transact(
         &self,
         conn: &mut AsyncSmtpConnection,
         message: &EmailMessage,
-        commit: &dyn CommitPoint,
+        handed_over: &AtomicBool,
     ) -> Result<SendReceipt, EmailError> {
         let email = build_mime(message)?;
         let envelope = email.envelope().clone();
@@ -228,21 +232,15 @@ impl SmtpProvider {
                 .map_err(|e| classify(&e))?;
         }
         conn.command(Data).await.map_err(|e| classify(&e))?;
-        // lettre writes the parts, then the terminating "\r\n.\r\n". Asking the
-        // iterator for its next part after the body is the last moment before the
-        // server owns the message: that is where the send is recorded.
-        let mut committed: Option<Result<(), String>> = None;
-        let parts = BodyThenCommit {
-            body: Some(body.as_slice()),
-            commit,
-            committed: &mut committed,
-        };
-        let response = conn.message_iter(parts).await;
-        if let Some(Err(error)) = &committed {
-            // The final dot was already on its way; nothing can call it back.
-            tracing::error!(%error, "the send could not be recorded before delivery");
-        }
-        let response = response.map_err(|e| classify(&e))?;
+        // Only the server's answer to the final dot means it owns the message.
+        handed_over.store(true, Ordering::SeqCst);
+        let response = conn.message(&body).await.map_err(|e| {
+            if e.status().is_some() {
+                classify(&e)
+            } else {
+                EmailError::unknown(format!("SMTP connection lost after the message: {e}"))
+            }
+        })?;
         let id = response
             .message()
             .next()
@@ -250,26 +248,6 @@ impl SmtpProvider {
         Ok(SendReceipt {
             provider_message_id: id,
         })
-    }
-}
-
-struct BodyThenCommit<'a> {
-    body: Option<&'a [u8]>,
-    commit: &'a dyn CommitPoint,
-    committed: &'a mut Option<Result<(), String>>,
-}
-
-impl<'a> Iterator for BodyThenCommit<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        if let Some(body) = self.body.take() {
-            return Some(body);
-        }
-        if self.committed.is_none() {
-            *self.committed = Some(run_commit(self.commit));
-        }
-        None
     }
 }
 
@@ -300,19 +278,12 @@ impl EmailProvider for SmtpProvider {
         "smtp"
     }
 
-    fn has_commit_point(&self) -> bool {
-        true
-    }
-
-    async fn send(
-        &self,
-        message: &EmailMessage,
-        commit: &dyn CommitPoint,
-    ) -> Result<SendReceipt, EmailError> {
+    async fn send(&self, message: &EmailMessage) -> Result<SendReceipt, EmailError> {
         let timeout = self.config.timeout;
+        let handed_over = AtomicBool::new(false);
         let attempt = async {
             let mut conn = self.connect().await?;
-            let result = self.transact(&mut conn, message, commit).await;
+            let result = self.transact(&mut conn, message, &handed_over).await;
             match &result {
                 Ok(_) => {
                     let _ = conn.quit().await;
@@ -323,7 +294,13 @@ impl EmailProvider for SmtpProvider {
         };
         tokio::time::timeout(timeout * 2, attempt)
             .await
-            .unwrap_or_else(|_| Err(EmailError::transient("SMTP send timed out")))
+            .unwrap_or_else(|_| {
+                Err(if handed_over.load(Ordering::SeqCst) {
+                    EmailError::unknown("SMTP server did not answer the end of the message in time")
+                } else {
+                    EmailError::transient("SMTP send timed out")
+                })
+            })
     }
 }
 

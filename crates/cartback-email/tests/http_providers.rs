@@ -13,8 +13,8 @@ use cartback_email::conformance::{
     Failure, Received, check_failure, check_received, sample_message,
 };
 use cartback_email::{
-    EmailProvider, MailgunConfig, MailgunProvider, MailgunRegion, NoCommit, ResendConfig,
-    ResendProvider, SendGridConfig, SendGridProvider,
+    EmailProvider, MailgunConfig, MailgunProvider, MailgunRegion, ResendConfig, ResendProvider,
+    SendGridConfig, SendGridProvider,
 };
 
 /// Splits `"Name" <email>` (as the APIs take it) into its parts.
@@ -58,7 +58,7 @@ async fn check_failures(provider: &dyn EmailProvider, server: &MockServer) {
             .respond_with(response)
             .mount(server)
             .await;
-        let result = provider.send(&sample_message("k-fail"), &NoCommit).await;
+        let result = provider.send(&sample_message("k-fail")).await;
         check_failure(failure, &result).unwrap();
     }
 }
@@ -86,7 +86,7 @@ async fn resend() {
     let mut config = ResendConfig::new("re_test_key", "unused");
     config.base_url = server.uri();
     let provider = ResendProvider::new(config).unwrap();
-    let receipt = provider.send(&message, &NoCommit).await.unwrap();
+    let receipt = provider.send(&message).await.unwrap();
     assert_eq!(receipt.provider_message_id.as_deref(), Some("re_msg_1"));
 
     let request = &server.received_requests().await.unwrap()[0];
@@ -139,7 +139,7 @@ async fn sendgrid() {
     let mut config = SendGridConfig::new("SG.test", "unused");
     config.base_url = server.uri();
     let provider = SendGridProvider::new(config).unwrap();
-    let receipt = provider.send(&message, &NoCommit).await.unwrap();
+    let receipt = provider.send(&message).await.unwrap();
     assert_eq!(receipt.provider_message_id.as_deref(), Some("sg_msg_1"));
 
     let request = &server.received_requests().await.unwrap()[0];
@@ -204,7 +204,7 @@ async fn mailgun() {
     assert_eq!(MailgunRegion::Us.base_url(), "https://api.mailgun.net");
     config.base_url = server.uri();
     let provider = MailgunProvider::new(config).unwrap();
-    let receipt = provider.send(&message, &NoCommit).await.unwrap();
+    let receipt = provider.send(&message).await.unwrap();
     assert_eq!(
         receipt.provider_message_id.as_deref(),
         Some("<mg_1@mg.shop.example>")
@@ -264,7 +264,7 @@ async fn unreachable_providers_are_transient() {
     config.base_url = format!("http://{closed}");
     let result = ResendProvider::new(config)
         .unwrap()
-        .send(&sample_message("k"), &NoCommit)
+        .send(&sample_message("k"))
         .await;
     check_failure(Failure::Unavailable, &result).unwrap();
 }

@@ -1,9 +1,6 @@
 //! The file and SMTP adapters against real peers: the file system and maildev.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{Read, Write};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -16,8 +13,8 @@ mod common {
     pub mod raw;
 }
 use cartback_email::{
-    CommitPoint, EmailError, EmailMessage, EmailProvider, FileProvider, Mailbox, NoCommit,
-    SmtpConfig, SmtpProvider,
+    EmailError, EmailMessage, EmailProvider, FileProvider, Idempotency, Mailbox, SmtpConfig,
+    SmtpProvider,
 };
 use common::raw::received_from_raw;
 
@@ -50,35 +47,13 @@ fn message(key: &str) -> EmailMessage {
     }
 }
 
-struct Counting(AtomicU32);
-impl CommitPoint for Counting {
-    fn commit(&self) -> Result<(), String> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
-struct Refusing;
-impl CommitPoint for Refusing {
-    fn commit(&self) -> Result<(), String> {
-        Err("database unavailable".to_owned())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_provider_writes_one_safe_eml_per_key() {
     let dir = tempfile::tempdir().unwrap();
     let provider = FileProvider::new(dir.path().join("outbox"));
-    let commit = Counting(AtomicU32::new(0));
-    provider
-        .send(&message("cart_1:0:0"), &commit)
-        .await
-        .unwrap();
-    provider
-        .send(&message("cart_1:0:0"), &commit)
-        .await
-        .unwrap();
-    assert_eq!(commit.0.load(Ordering::SeqCst), 2);
+    assert!(matches!(provider.idempotency(), Idempotency::Keyed { .. }));
+    provider.send(&message("cart_1:0:0")).await.unwrap();
+    provider.send(&message("cart_1:0:0")).await.unwrap();
     let files: Vec<_> = std::fs::read_dir(dir.path().join("outbox"))
         .unwrap()
         .flatten()
@@ -103,18 +78,12 @@ async fn file_provider_writes_one_safe_eml_per_key() {
         "no header injection:\n{eml}"
     );
     assert!(eml.contains("Message-ID: <cart_1.0.0@example.com>"));
-
-    let refused = provider.send(&message("cart_2:0:0"), &Refusing).await;
-    assert!(matches!(refused, Err(EmailError::Transient { .. })));
-    let names: Vec<String> = std::fs::read_dir(dir.path().join("outbox"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(
-        names,
-        vec!["cart_1-0-0.eml".to_owned()],
-        "a refused commit leaves nothing behind"
+    assert!(
+        !std::fs::read_dir(dir.path().join("outbox"))
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".tmp")),
+        "no temporary file is left behind"
     );
 }
 
@@ -126,57 +95,23 @@ async fn invalid_headers_are_refused() {
     bad.headers
         .push(("X-Evil".to_owned(), "a\r\nBcc: x@y.z".to_owned()));
     assert!(matches!(
-        provider.send(&bad, &NoCommit).await,
+        provider.send(&bad).await,
         Err(EmailError::InvalidMessage(_))
     ));
     let mut bad = message("k");
     bad.headers.push(("Bad Name".to_owned(), "v".to_owned()));
     assert!(matches!(
-        provider.send(&bad, &NoCommit).await,
+        provider.send(&bad).await,
         Err(EmailError::InvalidMessage(_))
     ));
 }
 
-/// Raw HTTP GET, usable from inside a commit point (no async runtime needed).
-fn inbox_is_empty(web_port: u16) -> bool {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", web_port)).unwrap();
-    write!(stream, "GET /api/email HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response.rsplit("\r\n\r\n").next().unwrap().trim() == "[]"
-}
-
-struct CheckInboxEmpty {
-    web_port: u16,
-    seen_empty: Mutex<Vec<bool>>,
-}
-impl CommitPoint for CheckInboxEmpty {
-    fn commit(&self) -> Result<(), String> {
-        self.seen_empty
-            .lock()
-            .unwrap()
-            .push(inbox_is_empty(self.web_port));
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn smtp_delivers_to_a_real_server_and_commits_before_the_server_has_it() {
+async fn smtp_delivers_to_a_real_server() {
     let maildev = tokio::task::spawn_blocking(Maildev::start).await.unwrap();
     let provider = SmtpProvider::new(SmtpConfig::from_url(&maildev.smtp_url()).unwrap()).unwrap();
-    let commit = CheckInboxEmpty {
-        web_port: maildev.web_port,
-        seen_empty: Mutex::new(Vec::new()),
-    };
-    provider
-        .send(&message("cart_9:0:1"), &commit)
-        .await
-        .unwrap();
-    assert_eq!(
-        *commit.seen_empty.lock().unwrap(),
-        vec![true],
-        "committed once, before delivery"
-    );
+    assert_eq!(provider.idempotency(), Idempotency::None);
+    provider.send(&message("cart_9:0:1")).await.unwrap();
     let (emails, source) = tokio::task::spawn_blocking(move || {
         let emails = maildev.emails();
         let source = maildev.source(emails[0]["id"].as_str().unwrap());
@@ -233,6 +168,84 @@ async fn scripted_server(reply: &'static str) -> u16 {
     port
 }
 
+/// A scripted SMTP server that takes the whole message, then at its final dot
+/// either answers `reply` or, with None, closes the connection without a word.
+async fn server_ending_data_with(reply: Option<&'static str>) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, mut write) = socket.into_split();
+        let mut lines = BufReader::new(read).lines();
+        write.write_all(b"220 test ESMTP\r\n").await.unwrap();
+        let mut in_data = false;
+        while let Ok(Some(line)) = lines.next_line().await {
+            if in_data {
+                if line == "." {
+                    match reply {
+                        Some(reply) => {
+                            let _ = write.write_all(format!("{reply}\r\n").as_bytes()).await;
+                            in_data = false;
+                            continue;
+                        }
+                        None => return,
+                    }
+                }
+                continue;
+            }
+            let upper = line.to_ascii_uppercase();
+            let answer = if upper.starts_with("EHLO") {
+                "250 test\r\n"
+            } else if upper.starts_with("DATA") {
+                in_data = true;
+                "354 go ahead\r\n"
+            } else if upper.starts_with("QUIT") {
+                let _ = write.write_all(b"221 bye\r\n").await;
+                break;
+            } else {
+                "250 ok\r\n"
+            };
+            if write.write_all(answer.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    });
+    port
+}
+
+/// After the message has gone, only the server's reply to the final dot tells
+/// what happened: without one the outcome is unknown, never "sent" and never a
+/// plain retry (which could email the shopper twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_without_a_reply_to_the_final_dot_is_unknown() {
+    let smtp = |port: u16| {
+        let mut config = SmtpConfig::from_url(&format!("smtp://127.0.0.1:{port}")).unwrap();
+        config.timeout = Duration::from_secs(5);
+        SmtpProvider::new(config).unwrap()
+    };
+    let port = server_ending_data_with(None).await;
+    let result = smtp(port).send(&message("k-lost")).await;
+    assert!(
+        matches!(result, Err(EmailError::Unknown { .. })),
+        "{result:?}"
+    );
+    assert!(!result.unwrap_err().is_retryable());
+
+    let port = server_ending_data_with(Some("451 4.3.0 try later")).await;
+    let result = smtp(port).send(&message("k-later")).await;
+    assert!(
+        matches!(result, Err(EmailError::Transient { .. })),
+        "{result:?}"
+    );
+    let port = server_ending_data_with(Some("250 2.0.0 queued as X1")).await;
+    let receipt = smtp(port).send(&message("k-ok")).await.unwrap();
+    assert!(
+        receipt
+            .provider_message_id
+            .is_some_and(|id| id.contains("queued as X1"))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_errors_are_classified() {
     let smtp = |port: u16| {
@@ -241,7 +254,7 @@ async fn smtp_errors_are_classified() {
         SmtpProvider::new(config).unwrap()
     };
     let port = scripted_server("550 5.1.1 mailbox unavailable").await;
-    let result = smtp(port).send(&message("k1"), &NoCommit).await;
+    let result = smtp(port).send(&message("k1")).await;
     match result {
         Err(EmailError::Permanent { message }) => {
             assert!(message.contains("mailbox unavailable"), "{message}")
@@ -249,13 +262,13 @@ async fn smtp_errors_are_classified() {
         other => panic!("expected permanent, got {other:?}"),
     }
     let port = scripted_server("421 4.7.0 try again later").await;
-    let result = smtp(port).send(&message("k2"), &NoCommit).await;
+    let result = smtp(port).send(&message("k2")).await;
     assert!(
         matches!(result, Err(EmailError::Transient { .. })),
         "{result:?}"
     );
     let port = scripted_server("452 4.5.3 too many recipients").await;
-    let result = smtp(port).send(&message("k3"), &NoCommit).await;
+    let result = smtp(port).send(&message("k3")).await;
     assert!(
         result.as_ref().is_err_and(EmailError::is_retryable),
         "{result:?}"
@@ -266,7 +279,7 @@ async fn smtp_errors_are_classified() {
         .local_addr()
         .unwrap()
         .port();
-    let result = smtp(closed).send(&message("k4"), &NoCommit).await;
+    let result = smtp(closed).send(&message("k4")).await;
     assert!(
         matches!(result, Err(EmailError::Transient { .. })),
         "{result:?}"
@@ -301,7 +314,7 @@ async fn smtp_passes_the_conformance_kit() {
     let maildev = tokio::task::spawn_blocking(Maildev::start).await.unwrap();
     let provider = SmtpProvider::new(SmtpConfig::from_url(&maildev.smtp_url()).unwrap()).unwrap();
     let message = sample_message("cart_7:0:0");
-    provider.send(&message, &NoCommit).await.unwrap();
+    provider.send(&message).await.unwrap();
     let received = tokio::task::spawn_blocking(move || {
         let mail = maildev.emails().remove(0);
         let source = maildev.source(mail["id"].as_str().unwrap());
@@ -321,7 +334,7 @@ async fn smtp_authenticates_when_the_server_requires_it() {
     let without =
         SmtpProvider::new(SmtpConfig::from_url(&format!("smtp://127.0.0.1:{port}")).unwrap())
             .unwrap();
-    let refused = without.send(&message("auth:0:0"), &NoCommit).await;
+    let refused = without.send(&message("auth:0:0")).await;
     assert!(
         refused.is_err(),
         "the server requires authentication: {refused:?}"
@@ -330,7 +343,7 @@ async fn smtp_authenticates_when_the_server_requires_it() {
         SmtpConfig::from_url(&format!("smtp://shop:nope@127.0.0.1:{port}")).unwrap(),
     )
     .unwrap();
-    let result = wrong.send(&message("auth:0:1"), &NoCommit).await;
+    let result = wrong.send(&message("auth:0:1")).await;
     assert!(
         matches!(result, Err(EmailError::Permanent { .. })),
         "bad credentials are final: {result:?}"
@@ -339,7 +352,7 @@ async fn smtp_authenticates_when_the_server_requires_it() {
         SmtpConfig::from_url(&format!("smtp://shop:s3cret%20pass@127.0.0.1:{port}")).unwrap(),
     )
     .unwrap();
-    with.send(&message("auth:0:2"), &NoCommit).await.unwrap();
+    with.send(&message("auth:0:2")).await.unwrap();
     let emails = tokio::task::spawn_blocking(move || maildev.emails())
         .await
         .unwrap();
@@ -350,10 +363,7 @@ async fn smtp_authenticates_when_the_server_requires_it() {
 async fn file_passes_the_conformance_kit() {
     let dir = tempfile::tempdir().unwrap();
     let message = sample_message("cart_8:0:0");
-    FileProvider::new(dir.path())
-        .send(&message, &NoCommit)
-        .await
-        .unwrap();
+    FileProvider::new(dir.path()).send(&message).await.unwrap();
     let eml = std::fs::read_to_string(dir.path().join("cart_8-0-0.eml")).unwrap();
     let received = received_from_raw(&eml);
     check_received(&message, &received, false).unwrap();
@@ -379,22 +389,20 @@ async fn smtp_speaks_implicit_tls_and_checks_the_certificate() {
     let url = format!("smtps://127.0.0.1:{}", maildev.smtp_port);
 
     // Without the private CA the server's certificate is not trusted: nothing is sent.
-    let untrusted = smtp_trusting(&url, None)
-        .send(&message("tls:0:0"), &NoCommit)
-        .await;
+    let untrusted = smtp_trusting(&url, None).send(&message("tls:0:0")).await;
     assert!(
         matches!(&untrusted, Err(EmailError::Transient { message, .. }) if message.to_ascii_lowercase().contains("certificate")),
         "{untrusted:?}"
     );
     // Plain text against a TLS port fails too, and never falls back.
     let plain = smtp_trusting(&format!("smtp://127.0.0.1:{}", maildev.smtp_port), None)
-        .send(&message("tls:0:1"), &NoCommit)
+        .send(&message("tls:0:1"))
         .await;
     assert!(plain.is_err(), "{plain:?}");
 
     let message = sample_message("tls:0:2");
     smtp_trusting(&url, Some(ca.ca_pem_text()))
-        .send(&message, &NoCommit)
+        .send(&message)
         .await
         .unwrap();
     let received = tokio::task::spawn_blocking(move || {
@@ -419,12 +427,12 @@ async fn smtp_upgrades_with_starttls() {
     .unwrap();
     let url = format!("smtp://127.0.0.1:{}?tls=starttls", peer.port);
     let untrusted = smtp_trusting(&url, None)
-        .send(&message("starttls:0:0"), &NoCommit)
+        .send(&message("starttls:0:0"))
         .await;
     assert!(untrusted.is_err(), "{untrusted:?}");
     // Without the upgrade the peer refuses the mail: proof the upgrade happened below.
     let plain = smtp_trusting(&format!("smtp://127.0.0.1:{}", peer.port), None)
-        .send(&message("starttls:0:1"), &NoCommit)
+        .send(&message("starttls:0:1"))
         .await;
     assert!(
         matches!(&plain, Err(EmailError::Permanent { message }) if message.contains("STARTTLS")),
@@ -432,7 +440,7 @@ async fn smtp_upgrades_with_starttls() {
     );
     let message = sample_message("starttls:0:2");
     smtp_trusting(&url, Some(ca.ca_pem_text()))
-        .send(&message, &NoCommit)
+        .send(&message)
         .await
         .unwrap();
     let raws = peer.received();

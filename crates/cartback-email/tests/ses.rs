@@ -8,7 +8,7 @@ use cartback_email::conformance::{check_received, sample_message};
 mod common {
     pub mod raw;
 }
-use cartback_email::{EmailError, EmailProvider, NoCommit, SesConfig, SesCredentials, SesProvider};
+use cartback_email::{EmailError, EmailProvider, SesConfig, SesCredentials, SesProvider};
 use common::raw::received_from_raw;
 
 fn config(endpoint: &str) -> SesConfig {
@@ -29,7 +29,7 @@ async fn ses_sends_the_raw_message_with_every_header() {
     let message = sample_message("cart_5:0:0");
 
     // An unverified sender is refused for good.
-    let refused = provider.send(&message, &NoCommit).await;
+    let refused = provider.send(&message).await;
     assert!(
         matches!(refused, Err(EmailError::Permanent { .. })),
         "{refused:?}"
@@ -42,7 +42,7 @@ async fn ses_sends_the_raw_message_with_every_header() {
     })
     .await
     .unwrap();
-    let receipt = provider.send(&message, &NoCommit).await.unwrap();
+    let receipt = provider.send(&message).await.unwrap();
     assert!(receipt.provider_message_id.is_some());
 
     let raws = tokio::task::spawn_blocking(move || moto.sent_raw_messages())
@@ -73,7 +73,7 @@ async fn ses_settings_are_checked_and_unreachable_is_transient() {
         .local_addr()
         .unwrap();
     let provider = SesProvider::new(config(&format!("http://{closed}"))).unwrap();
-    let result = provider.send(&sample_message("k"), &NoCommit).await;
+    let result = provider.send(&sample_message("k")).await;
     assert!(
         result.as_ref().is_err_and(EmailError::is_retryable),
         "{result:?}"
@@ -108,7 +108,7 @@ async fn ses_refusals_are_classified() {
             .mount(&server)
             .await;
         let provider = SesProvider::new(config(&server.uri())).unwrap();
-        let result = provider.send(&sample_message("k"), &NoCommit).await;
+        let result = provider.send(&sample_message("k")).await;
         let ok = match (&result, class) {
             (Err(EmailError::RateLimited { message, .. }), "rate") => message.contains(code),
             (Err(EmailError::Transient { message, .. }), "transient") => message.contains(code),

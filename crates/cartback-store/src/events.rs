@@ -24,6 +24,9 @@ pub enum CartEventKind {
     Waiting,
     /// A send failed for good; `detail` has the provider's words.
     Failed,
+    /// A send's outcome cannot be known (its worker stopped while the provider
+    /// had it) and it is not repeated; `detail` says why.
+    Unknown,
     Clicked,
     Unsubscribed,
     Expired,
@@ -41,6 +44,7 @@ impl CartEventKind {
             CartEventKind::Skipped => "skipped",
             CartEventKind::Waiting => "waiting",
             CartEventKind::Failed => "failed",
+            CartEventKind::Unknown => "unknown",
             CartEventKind::Clicked => "clicked",
             CartEventKind::Unsubscribed => "unsubscribed",
             CartEventKind::Expired => "expired",
@@ -60,7 +64,9 @@ impl CartEventKind {
             CartEventKind::Expired => "cart.expired",
             CartEventKind::Recovered => "cart.recovered",
             CartEventKind::Converted => "cart.converted",
-            CartEventKind::Skipped | CartEventKind::Waiting => return None,
+            CartEventKind::Skipped | CartEventKind::Waiting | CartEventKind::Unknown => {
+                return None;
+            }
         })
     }
 }

@@ -24,7 +24,7 @@ use crate::suppressions::{normalize_email, suppressed_among};
 pub enum SendStatus {
     /// A worker holds it and may be talking to the provider.
     Sending,
-    /// The provider accepted it (or, for providers with a commit point, was about to).
+    /// The provider accepted it.
     Sent,
     /// A transient failure; it will be tried again at `next_attempt_at`.
     Retry,
@@ -32,6 +32,10 @@ pub enum SendStatus {
     Dead,
     /// The cart changed before the send went out (ordered, emptied, revived…).
     Cancelled,
+    /// Its worker stopped while the provider had it, and the provider cannot be
+    /// asked again without risking a second email: it may or may not have arrived.
+    /// Final, never repeated, and not counted as sent.
+    Unknown,
 }
 
 impl SendStatus {
@@ -42,6 +46,7 @@ impl SendStatus {
             SendStatus::Retry => "retry",
             SendStatus::Dead => "dead",
             SendStatus::Cancelled => "cancelled",
+            SendStatus::Unknown => "unknown",
         }
     }
     pub fn parse(value: &str) -> Option<SendStatus> {
@@ -51,12 +56,16 @@ impl SendStatus {
             "retry" => SendStatus::Retry,
             "dead" => SendStatus::Dead,
             "cancelled" => SendStatus::Cancelled,
+            "unknown" => SendStatus::Unknown,
             _ => return None,
         })
     }
-    /// Sent and dead sends are final: the step is done either way.
+    /// Sent, dead and unknown sends are final: the step is done either way.
     pub fn is_final(self) -> bool {
-        matches!(self, SendStatus::Sent | SendStatus::Dead)
+        matches!(
+            self,
+            SendStatus::Sent | SendStatus::Dead | SendStatus::Unknown
+        )
     }
 }
 
@@ -103,6 +112,10 @@ pub enum StartSend {
     Ready { cart: CartRow, send: SendRow },
     /// This step already ended (sent or dead) in an earlier attempt; nothing to deliver.
     AlreadyFinal { cart: CartRow, send: SendRow },
+    /// An earlier attempt never came back (its worker stopped while the provider had
+    /// it) and the provider cannot safely be asked again: recorded as unknown now,
+    /// with a history event, in the same transaction.
+    Unknown { cart: CartRow, send: SendRow },
     /// Re-read right before sending, the cart no longer wants this email.
     NotDue { cart: CartRow },
     /// The worker's lease on the cart is gone.
@@ -138,6 +151,7 @@ pub fn start_send(
             .into_iter()
             .collect(),
         customer_history: HashSet::new(),
+        providers: HashMap::new(),
     };
     let mut decide = Some(decide);
     let mut found = start_sends(
@@ -269,6 +283,36 @@ pub struct BatchTenants {
     pub link_secrets: HashMap<String, String>,
     /// Tenants whose policy needs the shopper's other carts read (a cooldown).
     pub customer_history: HashSet<String>,
+    /// Tenant id → the provider its emails go through now. A tenant missing here
+    /// is treated as sending through a provider that never drops repeats.
+    pub providers: HashMap<String, SendingThrough>,
+}
+
+/// The provider a tenant's emails go through, as far as repeating a send goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendingThrough {
+    /// Its kind ("resend", "smtp", …), stored on each send when it is taken.
+    pub kind: String,
+    /// How long after a send's first attempt the provider still drops a repeat of
+    /// its idempotency key (with a margin taken off); None when it never does.
+    pub repeat_window: Option<chrono::TimeDelta>,
+}
+
+impl SendingThrough {
+    /// Whether `send`, taken earlier and never settled, may go to this provider
+    /// again with its key: only through the same kind of provider it went to,
+    /// while that provider still remembers the key.
+    fn may_repeat(&self, send: &SendRow, now: DateTime<Utc>) -> bool {
+        let Some(window) = self.repeat_window else {
+            return false;
+        };
+        send.provider.as_deref() == Some(self.kind.as_str())
+            && send
+                .created_at
+                .and_utc()
+                .checked_add_signed(window)
+                .is_some_and(|until| now < until)
+    }
 }
 
 /// The batch form of [`start_send`], in one short transaction for all of `keys`:
@@ -288,6 +332,7 @@ pub fn start_sends(
     let BatchTenants {
         link_secrets,
         customer_history,
+        providers,
     } = tenants;
     write_transaction(conn, |conn| {
         let held = lock_held_carts(conn, keys, worker)?;
@@ -335,10 +380,13 @@ pub fn start_sends(
             take_send_rows(
                 conn,
                 wanted,
-                worker,
-                now,
-                lease_until,
-                link_secrets,
+                Taker {
+                    worker,
+                    now,
+                    lease_until,
+                    link_secrets,
+                    providers,
+                },
                 &mut found,
             )?;
         }
@@ -369,15 +417,32 @@ fn suppressed_in(conn: &mut DbConn, carts: &[CartRow]) -> StoreResult<HashSet<(S
     Ok(suppressed)
 }
 
+/// Who takes send rows, when, and what it knows of the batch's tenants.
+struct Taker<'a> {
+    worker: &'a str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    link_secrets: &'a HashMap<String, String>,
+    providers: &'a HashMap<String, SendingThrough>,
+}
+
+/// Why a send taken earlier is recorded as unknown rather than sent again.
+const UNKNOWN_REASON: &str = "the worker stopped while the provider had this email; \
+    it may or may not have arrived, and it is not sent again";
+
 fn take_send_rows(
     conn: &mut DbConn,
     wanted: Vec<(CartRow, SendDecision)>,
-    worker: &str,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-    link_secrets: &HashMap<String, String>,
+    taker: Taker<'_>,
     found: &mut HashMap<String, StartSend>,
 ) -> StoreResult<()> {
+    let Taker {
+        worker,
+        now,
+        lease_until,
+        link_secrets,
+        providers,
+    } = taker;
     let steps: Vec<(CartRow, i32, bool)> = wanted
         .into_iter()
         .map(|(cart, decision)| {
@@ -430,6 +495,7 @@ fn take_send_rows(
 
     let mut abandon: Vec<&str> = Vec::new();
     let mut ready: Vec<(CartRow, SendRow, bool)> = Vec::new();
+    let mut unknown: Vec<(CartRow, SendRow)> = Vec::new();
     for (cart, step, mark_abandoned) in &steps {
         let Some(send) = rows.remove(&(cart.id.clone(), cart.cycle, *step)) else {
             return Err(StoreError::Corrupt(format!(
@@ -437,7 +503,18 @@ fn take_send_rows(
                 cart.id
             )));
         };
-        if send.status()?.is_final() {
+        let status = send.status()?;
+        // Still `sending` from an earlier attempt: the worker that took it stopped
+        // before it learned the provider's answer.
+        if status == SendStatus::Sending
+            && !providers
+                .get(&cart.tenant_id)
+                .is_some_and(|through| through.may_repeat(&send, now))
+        {
+            unknown.push((cart.clone(), send));
+            continue;
+        }
+        if status.is_final() {
             found.insert(
                 cart.id.clone(),
                 StartSend::AlreadyFinal {
@@ -477,8 +554,28 @@ fn take_send_rows(
         ))
         .execute(conn)?;
     }
-    if !ready.is_empty() {
-        let send_ids: Vec<&str> = ready.iter().map(|(_, send, _)| send.id.as_str()).collect();
+    if !unknown.is_empty() {
+        record_unknown(conn, &unknown, now)?;
+        for (cart, send) in unknown {
+            let send = SendRow {
+                status: SendStatus::Unknown.as_str().to_owned(),
+                last_error: Some(UNKNOWN_REASON.to_owned()),
+                locked_by: None,
+                locked_until: None,
+                next_attempt_at: None,
+                ..send
+            };
+            found.insert(cart.id.clone(), StartSend::Unknown { cart, send });
+        }
+    }
+    // Each send is taken for its tenant's current provider, which is written down
+    // so that a send that never comes back is judged by the provider it went to.
+    let mut by_provider: HashMap<Option<&str>, Vec<&str>> = HashMap::new();
+    for (cart, send, _) in &ready {
+        let kind = providers.get(&cart.tenant_id).map(|p| p.kind.as_str());
+        by_provider.entry(kind).or_default().push(send.id.as_str());
+    }
+    for (kind, send_ids) in by_provider {
         diesel::update(recovery_sends::table.filter(recovery_sends::id.eq_any(&send_ids)))
             .set((
                 recovery_sends::status.eq(SendStatus::Sending.as_str()),
@@ -487,6 +584,7 @@ fn take_send_rows(
                 recovery_sends::locked_until.eq(lease_until.naive_utc()),
                 recovery_sends::next_attempt_at.eq(None::<NaiveDateTime>),
                 recovery_sends::updated_at.eq(now.naive_utc()),
+                recovery_sends::provider.eq(kind),
             ))
             .execute(conn)?;
     }
@@ -495,9 +593,11 @@ fn take_send_rows(
             cart.status = CartStatus::Abandoned.as_str().to_owned();
             cart.abandoned_at = Some(now.naive_utc());
         }
+        let provider = providers.get(&cart.tenant_id).map(|p| p.kind.clone());
         let send = SendRow {
             status: SendStatus::Sending.as_str().to_owned(),
             attempts: send.attempts + 1,
+            provider,
             locked_by: Some(worker.to_owned()),
             locked_until: Some(lease_until.naive_utc()),
             next_attempt_at: None,
@@ -506,6 +606,41 @@ fn take_send_rows(
         found.insert(cart.id.clone(), StartSend::Ready { cart, send });
     }
     Ok(())
+}
+
+/// Records sends whose outcome cannot be known: status `unknown` with the reason,
+/// and a history entry on each cart.
+fn record_unknown(
+    conn: &mut DbConn,
+    unknown: &[(CartRow, SendRow)],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let send_ids: Vec<&str> = unknown.iter().map(|(_, send)| send.id.as_str()).collect();
+    diesel::update(recovery_sends::table.filter(recovery_sends::id.eq_any(&send_ids)))
+        .set((
+            recovery_sends::status.eq(SendStatus::Unknown.as_str()),
+            recovery_sends::last_error.eq(UNKNOWN_REASON),
+            recovery_sends::sent_at.eq(None::<NaiveDateTime>),
+            recovery_sends::locked_by.eq(None::<String>),
+            recovery_sends::locked_until.eq(None::<NaiveDateTime>),
+            recovery_sends::next_attempt_at.eq(None::<NaiveDateTime>),
+            recovery_sends::updated_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    let events: Vec<NewCartEvent> = unknown
+        .iter()
+        .map(|(cart, send)| NewCartEvent {
+            tenant_id: cart.tenant_id.clone(),
+            cart_id: cart.id.clone(),
+            kind: CartEventKind::Unknown,
+            step: Some(send.step),
+            detail: Some(format!(
+                "outcome unknown through {}: {UNKNOWN_REASON}",
+                send.provider.as_deref().unwrap_or("the provider")
+            )),
+        })
+        .collect();
+    record_events(conn, &events, now)
 }
 
 /// How one delivery attempt ended.
@@ -522,6 +657,9 @@ pub enum SendResult {
     Retry { error: String, at: DateTime<Utc> },
     /// Given up for good.
     Dead { error: String },
+    /// The request went out but its answer never came, through a provider that
+    /// cannot be asked again safely.
+    Unknown { error: String },
 }
 
 /// A send the worker delivered (or failed to), to be recorded by [`settle`].
@@ -535,19 +673,17 @@ const FINISH_PREFIX: &str = "\
 WITH v (id, status, provider, message_id, error, next_attempt_at, coupon_code) AS (VALUES ";
 const FINISH_ROW: &str = "($1, $2, $3, $4, $5, $6, $7)";
 const FINISH_PARAMS: usize = 7;
-/// `{now}` and `{worker}` are the parameter numbers after the rows. A sent row keeps
-/// the time its commit point recorded; a failed one may have passed its commit point
-/// (an SMTP server refusing the final dot), so it matches `sent` too and tells the
-/// truth afterwards.
+/// `{now}` and `{worker}` are the parameter numbers after the rows. Only a send the
+/// worker still holds is written.
 const FINISH_UPDATE: &str = ") UPDATE recovery_sends SET status = v.status, \
     provider = CASE WHEN v.status = 'sent' THEN v.provider ELSE recovery_sends.provider END, \
     provider_message_id = CASE WHEN v.status = 'sent' THEN v.message_id ELSE recovery_sends.provider_message_id END, \
     coupon_code = CASE WHEN v.status = 'sent' THEN v.coupon_code ELSE recovery_sends.coupon_code END, \
-    sent_at = CASE WHEN v.status = 'sent' THEN COALESCE(recovery_sends.sent_at, ${now}) ELSE NULL END, \
+    sent_at = CASE WHEN v.status = 'sent' THEN ${now} ELSE NULL END, \
     last_error = v.error, next_attempt_at = v.next_attempt_at, \
     locked_by = NULL, locked_until = NULL, updated_at = ${now} \
 FROM v WHERE recovery_sends.id = v.id AND recovery_sends.locked_by = ${worker} \
-    AND (v.status <> 'sent' OR recovery_sends.status IN ('sending', 'sent'))";
+    AND recovery_sends.status = 'sending'";
 
 /// Records many sends' results with one statement per few hundred sends, where
 /// `worker` still holds them.
@@ -588,6 +724,14 @@ fn finish_sends(
                     None,
                     Some(error.clone()),
                     Some(at.naive_utc()),
+                    None,
+                ),
+                SendResult::Unknown { error } => (
+                    SendStatus::Unknown,
+                    None,
+                    None,
+                    Some(error.clone()),
+                    None,
                     None,
                 ),
                 SendResult::Dead { error } => (
@@ -663,87 +807,6 @@ pub fn settle(
         record_events(conn, events, now)?;
         release_carts(conn, release, worker, now, plan)
     })
-}
-
-/// Durably records that a send went (or is about to go, at a provider's commit point)
-/// out. Only the worker holding the send may do so; false when it no longer does.
-pub fn mark_sent(
-    conn: &mut DbConn,
-    send_id: &str,
-    worker: &str,
-    provider: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<bool> {
-    let changed = diesel::update(
-        recovery_sends::table
-            .filter(recovery_sends::id.eq(send_id))
-            .filter(recovery_sends::locked_by.eq(worker))
-            .filter(recovery_sends::status.eq(SendStatus::Sending.as_str())),
-    )
-    .set((
-        recovery_sends::status.eq(SendStatus::Sent.as_str()),
-        recovery_sends::provider.eq(provider),
-        recovery_sends::sent_at.eq(now.naive_utc()),
-        recovery_sends::updated_at.eq(now.naive_utc()),
-        recovery_sends::last_error.eq(None::<String>),
-    ))
-    .execute(conn)?;
-    Ok(changed == 1)
-}
-
-/// After the provider answered: its message id, and the lease let go.
-pub fn finish_sent(
-    conn: &mut DbConn,
-    send_id: &str,
-    worker: &str,
-    provider: &str,
-    provider_message_id: Option<&str>,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    // Providers without a commit point have not marked it yet.
-    mark_sent(conn, send_id, worker, provider, now)?;
-    diesel::update(
-        recovery_sends::table
-            .filter(recovery_sends::id.eq(send_id))
-            .filter(recovery_sends::locked_by.eq(worker)),
-    )
-    .set((
-        recovery_sends::provider_message_id.eq(provider_message_id),
-        recovery_sends::locked_by.eq(None::<String>),
-        recovery_sends::locked_until.eq(None::<NaiveDateTime>),
-    ))
-    .execute(conn)?;
-    Ok(())
-}
-
-/// A failed attempt: `Retry` at `next_attempt_at`, or `Dead`/`Cancelled` for good.
-pub fn finish_unsent(
-    conn: &mut DbConn,
-    send_id: &str,
-    worker: &str,
-    status: SendStatus,
-    error: Option<&str>,
-    next_attempt_at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    // Matches `sent` too: a provider may fail after its commit point (say, the SMTP
-    // server refused the final dot), and the row must then tell the truth.
-    diesel::update(
-        recovery_sends::table
-            .filter(recovery_sends::id.eq(send_id))
-            .filter(recovery_sends::locked_by.eq(worker)),
-    )
-    .set((
-        recovery_sends::status.eq(status.as_str()),
-        recovery_sends::sent_at.eq(None::<NaiveDateTime>),
-        recovery_sends::last_error.eq(error),
-        recovery_sends::next_attempt_at.eq(next_attempt_at.map(|t| t.naive_utc())),
-        recovery_sends::locked_by.eq(None::<String>),
-        recovery_sends::locked_until.eq(None::<NaiveDateTime>),
-        recovery_sends::updated_at.eq(now.naive_utc()),
-    ))
-    .execute(conn)?;
-    Ok(())
 }
 
 /// Every send of a cart, oldest first (the cart's email history).

@@ -18,8 +18,8 @@ use cartback_store::carts::{
 use cartback_store::events::{CartEventKind, NewCartEvent, list_events};
 use cartback_store::orders::{NewOrder, record_order};
 use cartback_store::sends::{
-    BatchTenants, FinishedSend, SendDecision, SendResult, StartSend, finish_sent,
-    list_sends_for_cart, mark_sent, settle, start_send, start_sends,
+    BatchTenants, FinishedSend, SendDecision, SendResult, StartSend, list_sends_for_cart, settle,
+    start_send, start_sends,
 };
 use cartback_store::testing::TestDatabase;
 use cartback_store::{Backend, DbConn};
@@ -247,12 +247,28 @@ on_both_backends!(a_step_is_sent_at_most_once, |db: &TestDatabase| {
     assert_eq!(held.status, "abandoned");
     assert_eq!(send.attempts, 1);
     assert_eq!(send.idempotency_key, format!("{}:0:0", cart.id));
-    assert!(mark_sent(&mut conn, &send.id, "w1", "file", now).unwrap());
-    assert!(
-        !mark_sent(&mut conn, &send.id, "w2", "file", now).unwrap(),
+    let sent = [FinishedSend {
+        send_id: send.id.clone(),
+        result: SendResult::Sent {
+            provider: "file".to_owned(),
+            provider_message_id: Some("msg-1".to_owned()),
+            coupon_code: None,
+        },
+    }];
+    let keep = |row: &cartback_store::carts::CartRow| {
+        Ok(CartRelease {
+            status: row.status()?,
+            next_step: u32::try_from(row.next_step).unwrap_or(0),
+            next_action_at: None,
+        })
+    };
+    settle(&mut conn, "w2", now, &sent, &[], &[], keep).unwrap();
+    assert_eq!(
+        list_sends_for_cart(&mut conn, &shop.id, &cart.id).unwrap()[0].status,
+        "sending",
         "only the holder records"
     );
-    finish_sent(&mut conn, &send.id, "w1", "file", Some("msg-1"), now).unwrap();
+    settle(&mut conn, "w1", now, &sent, &[], &[], keep).unwrap();
     // A second pass over the same step (say, after a crash) finds it done.
     let again = start_send(&mut conn, &shop.id, &cart.id, "w1", now, lease, decide).unwrap();
     assert!(matches!(again, StartSend::AlreadyFinal { .. }));
@@ -502,6 +518,7 @@ on_both_backends!(
                 .map(|t| (t.id.clone(), t.link_secret.clone()))
                 .collect(),
             customer_history: Default::default(),
+            providers: Default::default(),
         };
         let started = start_sends(&mut conn, &keys, "w1", now, lease, &secrets, |row, _| {
             Ok((row.session_id != "s-3").then_some(SendDecision {
@@ -527,7 +544,9 @@ on_both_backends!(
                 }
                 StartSend::NotDue { .. } => not_due += 1,
                 StartSend::LeaseLost => {}
-                StartSend::AlreadyFinal { .. } => panic!("nothing was sent yet"),
+                StartSend::AlreadyFinal { .. } | StartSend::Unknown { .. } => {
+                    panic!("nothing was sent yet")
+                }
             }
         }
         assert_eq!((ready.len(), not_due), (3, 1));
@@ -654,6 +673,7 @@ on_both_backends!(
         let secrets = BatchTenants {
             link_secrets: std::iter::once((shop.id.clone(), shop.link_secret.clone())).collect(),
             customer_history: std::iter::once(shop.id.clone()).collect(),
+            providers: Default::default(),
         };
         let keys: Vec<CartKey> = [&first, &second, &third]
             .into_iter()

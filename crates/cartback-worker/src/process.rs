@@ -12,19 +12,18 @@ use tokio::task::JoinSet;
 use cartback_domain::{
     CartStatus, Evaluation, RecoveryPolicy, SendContext, evaluate_with, retry_delay,
 };
-use cartback_email::{EmailError, SendReceipt};
+use cartback_email::{EmailError, Idempotency, SendReceipt};
 use cartback_store::carts::{CartKey, CartRelease, CartRow};
 use cartback_store::events::{CartEventKind, NewCartEvent};
 use cartback_store::sends::{
-    BatchTenants, FinishedSend, SendDecision, SendResult, SendRow, ShopperFacts, StartSend, settle,
-    start_sends,
+    BatchTenants, FinishedSend, SendDecision, SendResult, SendRow, SendingThrough, ShopperFacts,
+    StartSend, settle, start_sends,
 };
 use cartback_store::templates::{TemplateRow, templates_named};
 use cartback_store::tenants::{Tenant, find_tenants};
 use cartback_store::{Store, StoreResult};
 
 use crate::WorkerError;
-use crate::commit::RecordSent;
 use crate::config::WorkerConfig;
 use crate::providers::{ProviderHandle, Providers};
 use crate::render::{Offer, coupon_code, custom_template_name, render_recovery_email};
@@ -150,7 +149,25 @@ struct Delivered {
     cart: CartRow,
     send: SendRow,
     provider: &'static str,
+    /// Whether that provider may be asked again with the same key.
+    idempotency: Idempotency,
     outcome: Result<SendReceipt, EmailError>,
+}
+
+/// What the store must know of a provider to decide whether a send that never
+/// came back may be repeated. The margin keeps a repeat clear of the moment the
+/// provider forgets the key.
+fn sending_through(handle: &ProviderHandle) -> SendingThrough {
+    const MARGIN: Duration = Duration::from_secs(600);
+    SendingThrough {
+        kind: handle.provider.kind().to_owned(),
+        repeat_window: match handle.provider.idempotency() {
+            Idempotency::None => None,
+            Idempotency::Keyed { window } => {
+                Some(TimeDelta::from_std(window.saturating_sub(MARGIN)).unwrap_or(TimeDelta::MAX))
+            }
+        },
+    }
 }
 
 pub(crate) struct Batch {
@@ -382,6 +399,46 @@ impl Batch {
                 .filter(|(_, (_, policy))| policy.customer_cooldown().is_some())
                 .map(|(id, _)| id.clone())
                 .collect(),
+            providers: HashMap::new(),
+        };
+        // The providers are looked up before the sends are taken: a send that an
+        // earlier worker never finished may be repeated only through a provider
+        // that drops repeats of its key (one lookup per tenant, not per email).
+        let sending: BTreeSet<String> = wanted.iter().map(|k| k.tenant_id.clone()).collect();
+        let with_links: BTreeMap<String, Option<String>> = if self.stripe.is_some() {
+            sending
+                .iter()
+                .filter_map(|id| Some((id.clone(), tenants.get(id)?.0.recovery_url.clone())))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        let (providers, store) = (self.providers.clone(), self.store.clone());
+        let (handles, payments): (ProviderHandles, PaymentSetups) =
+            tokio::task::spawn_blocking(move || {
+                let handles = sending
+                    .into_iter()
+                    .map(|tenant| {
+                        let handle = providers.for_tenant(&store, &tenant);
+                        (tenant, handle)
+                    })
+                    .collect();
+                let payments = if with_links.is_empty() {
+                    HashMap::new()
+                } else {
+                    payment_setups(&store, &providers.keys, &with_links)
+                };
+                (handles, payments)
+            })
+            .await?;
+        let batch_tenants = BatchTenants {
+            providers: handles
+                .iter()
+                .filter_map(|(tenant, handle)| {
+                    Some((tenant.clone(), sending_through(handle.as_ref().ok()?)))
+                })
+                .collect(),
+            ..batch_tenants
         };
         let keys = wanted.clone();
         let (started, contexts, skipped) = self
@@ -435,38 +492,25 @@ impl Batch {
                         .finished_step = u32::try_from(send.step).ok();
                     release.push(key);
                 }
+                StartSend::Unknown { send, .. } => {
+                    // Loud: each one is a shopper who may have got no email, or
+                    // one the shop cannot confirm.
+                    tracing::warn!(
+                        cart = %key.cart_id,
+                        step = send.step,
+                        provider = send.provider.as_deref().unwrap_or("unknown"),
+                        "a send's worker stopped while the provider had it; recorded as unknown, not repeated"
+                    );
+                    outcomes
+                        .entry(key.cart_id.clone())
+                        .or_default()
+                        .finished_step = u32::try_from(send.step).ok();
+                    release.push(key);
+                }
                 StartSend::Ready { cart, send } => ready.push((cart, send)),
             }
         }
 
-        // One provider lookup per tenant of the batch, not per email.
-        let sending: BTreeSet<String> = ready.iter().map(|(c, _)| c.tenant_id.clone()).collect();
-        let with_links: BTreeMap<String, Option<String>> = if self.stripe.is_some() {
-            sending
-                .iter()
-                .filter_map(|id| Some((id.clone(), tenants.get(id)?.0.recovery_url.clone())))
-                .collect()
-        } else {
-            BTreeMap::new()
-        };
-        let (providers, store) = (self.providers.clone(), self.store.clone());
-        let (handles, payments): (ProviderHandles, PaymentSetups) =
-            tokio::task::spawn_blocking(move || {
-                let handles = sending
-                    .into_iter()
-                    .map(|tenant| {
-                        let handle = providers.for_tenant(&store, &tenant);
-                        (tenant, handle)
-                    })
-                    .collect();
-                let payments = if with_links.is_empty() {
-                    HashMap::new()
-                } else {
-                    payment_setups(&store, &providers.keys, &with_links)
-                };
-                (handles, payments)
-            })
-            .await?;
         // The tenants' own templates the ready steps use, read once per batch.
         let mut wanted_templates: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (cart, send) in &ready {
@@ -534,8 +578,7 @@ impl Batch {
     ) -> Vec<FinishedSend> {
         let mut tasks = JoinSet::new();
         for delivery in deliveries {
-            let (store, config) = (self.store.clone(), self.config.clone());
-            tasks.spawn(deliver(store, config, self.stripe.clone(), delivery));
+            tasks.spawn(deliver(self.config.clone(), self.stripe.clone(), delivery));
         }
         let mut finished = Vec::new();
         while let Some(joined) = tasks.join_next().await {
@@ -554,6 +597,10 @@ impl Batch {
             let history = match &result {
                 SendResult::Sent { provider, .. } => Some((CartEventKind::Sent, provider.clone())),
                 SendResult::Dead { error } => Some((CartEventKind::Failed, error.clone())),
+                SendResult::Unknown { error } => Some((
+                    CartEventKind::Unknown,
+                    format!("outcome unknown through {}: {error}", delivered.provider),
+                )),
                 SendResult::Retry { .. } => None,
             };
             if let Some((kind, detail)) = history {
@@ -581,6 +628,7 @@ impl Batch {
             cart,
             send,
             provider,
+            idempotency,
             outcome,
         } = delivered;
         let step = u32::try_from(send.step).unwrap_or(0);
@@ -600,9 +648,21 @@ impl Batch {
                     },
                 )
             }
+            Err(EmailError::Unknown { .. }) if *idempotency == Idempotency::None => {
+                let message = describe(outcome.as_ref().err());
+                tracing::warn!(cart = %cart.id, step, provider, error = %message, "send outcome unknown; not repeated");
+                (
+                    SendResult::Unknown { error: message },
+                    CartOutcome {
+                        finished_step: Some(step),
+                        retry: None,
+                        shopper: None,
+                    },
+                )
+            }
             Err(error) => {
                 let attempts = u32::try_from(send.attempts).unwrap_or(u32::MAX);
-                let message = describe(error);
+                let message = describe(Some(error));
                 match self.retry_at(error, attempts) {
                     Some(at) => {
                         tracing::warn!(cart = %cart.id, step, attempts, error = %message, "send failed; will retry");
@@ -631,8 +691,10 @@ impl Batch {
         }
     }
 
+    /// When to try a failed send again, if at all. An unknown outcome reaches here
+    /// only for a provider that drops repeats of the key, so asking again is safe.
     fn retry_at(&self, error: &EmailError, attempts: u32) -> Option<DateTime<Utc>> {
-        if !error.is_retryable() {
+        if !error.is_retryable() && !matches!(error, EmailError::Unknown { .. }) {
             return None;
         }
         let jitter: f64 = rand::random();
@@ -723,7 +785,6 @@ impl Batch {
 
 /// Renders and sends one email, waiting for a permit of its provider first.
 async fn deliver(
-    store: Store,
     config: WorkerConfig,
     stripe: Option<StripeClient>,
     delivery: Delivery,
@@ -746,11 +807,13 @@ async fn deliver(
                 cart,
                 send,
                 provider: "none",
+                idempotency: Idempotency::None,
                 outcome: Err(error),
             };
         }
     };
     let kind = handle.provider.kind();
+    let idempotency = handle.provider.idempotency();
     let link = match (&stripe, &payment) {
         (Some(stripe), Some(setup)) => payment_link(stripe, setup, &cart, &send).await,
         _ => None,
@@ -775,6 +838,7 @@ async fn deliver(
                 cart,
                 send,
                 provider: kind,
+                idempotency,
                 outcome: Err(error),
             };
         }
@@ -782,24 +846,19 @@ async fn deliver(
     // Only closed when the worker drops the provider; a closed semaphore means no
     // bound, which is still correct.
     let _permit = handle.permits.acquire_owned().await.ok();
-    let commit = RecordSent {
-        store,
-        send_id: send.id.clone(),
-        worker_id: config.worker_id.clone(),
-        provider: kind,
-    };
-    let outcome = handle.provider.send(&message, &commit).await;
+    let outcome = handle.provider.send(&message).await;
     Delivered {
         coupon,
         cart,
         send,
         provider: kind,
+        idempotency,
         outcome,
     }
 }
 
-fn describe(error: &EmailError) -> String {
-    let text = error.to_string();
+fn describe(error: Option<&EmailError>) -> String {
+    let text = error.map(EmailError::to_string).unwrap_or_default();
     // Provider answers can be long; keep the stored reason readable.
     text.chars().take(500).collect()
 }

@@ -9,21 +9,38 @@ use chrono::{TimeDelta, Utc};
 
 use cartback_domain::{CartItem, RecoveryPolicy};
 use cartback_email::{
-    CommitPoint, EmailError, EmailMessage, EmailProvider, FileProvider, SendReceipt,
+    EmailError, EmailMessage, EmailProvider, FileProvider, Idempotency, SendReceipt,
 };
+use cartback_store::carts::{CartKey, claim_due_carts};
 use cartback_store::carts::{CartUpsert, find_cart, upsert_cart};
-use cartback_store::sends::list_sends_for_cart;
+use cartback_store::sends::{
+    BatchTenants, SendDecision, SendingThrough, StartSend, list_sends_for_cart, start_sends,
+};
 use cartback_store::tenants::{NewTenant, Tenant, create_tenant};
 use cartback_store::testing::TestDatabase;
 use cartback_store::{Backend, Store};
 use cartback_worker::{Worker, WorkerConfig};
 
-/// Fails with `error` for the first `failures` calls, then accepts.
+/// Fails with `error` for the first `failures` calls, then accepts; remembers
+/// the idempotency keys it was given.
 struct Flaky {
     failures: u32,
     error: EmailError,
     calls: AtomicU32,
-    commit_first: bool,
+    idempotency: Idempotency,
+    keys: std::sync::Mutex<Vec<String>>,
+}
+
+impl Flaky {
+    fn new(failures: u32, error: EmailError, idempotency: Idempotency) -> Flaky {
+        Flaky {
+            failures,
+            error,
+            calls: AtomicU32::new(0),
+            idempotency,
+            keys: std::sync::Mutex::new(Vec::new()),
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -31,21 +48,15 @@ impl EmailProvider for Flaky {
     fn kind(&self) -> &'static str {
         "flaky"
     }
-    fn has_commit_point(&self) -> bool {
-        self.commit_first
+    fn idempotency(&self) -> Idempotency {
+        self.idempotency
     }
-    async fn send(
-        &self,
-        _message: &EmailMessage,
-        commit: &dyn CommitPoint,
-    ) -> Result<SendReceipt, EmailError> {
+    async fn send(&self, message: &EmailMessage) -> Result<SendReceipt, EmailError> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.commit_first {
-            commit.commit().map_err(|e| EmailError::Transient {
-                message: e,
-                retry_after: None,
-            })?;
-        }
+        self.keys
+            .lock()
+            .unwrap()
+            .push(message.idempotency_key.clone());
         if call < self.failures {
             return Err(self.error.clone());
         }
@@ -130,15 +141,14 @@ async fn transient_failures_are_retried_then_sent(backend: Backend) {
         backend,
         RecoveryPolicy::with_single_delay(TimeDelta::seconds(1)),
     );
-    let provider = Arc::new(Flaky {
-        failures: 2,
-        error: EmailError::Transient {
+    let provider = Arc::new(Flaky::new(
+        2,
+        EmailError::Transient {
             message: "connection reset".to_owned(),
             retry_after: None,
         },
-        calls: AtomicU32::new(0),
-        commit_first: false,
-    });
+        Idempotency::None,
+    ));
     let worker = Worker::new(store.clone(), provider.clone(), config());
     drain(&worker).await;
     assert_eq!(provider.calls.load(Ordering::SeqCst), 3);
@@ -160,15 +170,14 @@ async fn too_many_failures_end_dead_with_the_reason(backend: Backend) {
         backend,
         RecoveryPolicy::with_single_delay(TimeDelta::seconds(1)),
     );
-    let provider = Arc::new(Flaky {
-        failures: 100,
-        error: EmailError::RateLimited {
+    let provider = Arc::new(Flaky::new(
+        100,
+        EmailError::RateLimited {
             message: "slow down".to_owned(),
             retry_after: Some(Duration::from_millis(5)),
         },
-        calls: AtomicU32::new(0),
-        commit_first: false,
-    });
+        Idempotency::None,
+    ));
     let worker = Worker::new(store.clone(), provider.clone(), config());
     drain(&worker).await;
     assert_eq!(provider.calls.load(Ordering::SeqCst), 3, "max_attempts");
@@ -188,19 +197,17 @@ async fn permanent_failures_are_not_retried(backend: Backend) {
         backend,
         RecoveryPolicy::with_single_delay(TimeDelta::seconds(1)),
     );
-    let provider = Arc::new(Flaky {
-        failures: 100,
-        error: EmailError::Permanent {
+    let provider = Arc::new(Flaky::new(
+        100,
+        EmailError::Permanent {
             message: "550 mailbox unavailable".to_owned(),
         },
-        calls: AtomicU32::new(0),
-        commit_first: true,
-    });
+        Idempotency::None,
+    ));
     let worker = Worker::new(store.clone(), provider.clone(), config());
     drain(&worker).await;
     assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
     let sends = list_sends_for_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id).unwrap();
-    // The provider passed its commit point and then failed: the row is corrected.
     assert_eq!(sends[0].status, "dead");
     assert!(sends[0].last_error.as_deref().unwrap().contains("550"));
 }
@@ -477,6 +484,147 @@ async fn quiet_hours_postpone_the_send(backend: Backend) {
     );
 }
 
+/// A provider that would send a repeat, and one that drops repeated keys (Resend's window).
+const BOTH_KINDS: [Idempotency; 2] = [
+    Idempotency::None,
+    Idempotency::Keyed {
+        window: Duration::from_secs(24 * 3600),
+    },
+];
+
+fn one_step(backend: Backend) -> (TestDatabase, Store, Tenant, String) {
+    setup(
+        backend,
+        RecoveryPolicy::with_single_delay(TimeDelta::seconds(1)),
+    )
+}
+
+/// A worker takes the send, then dies before it learns the provider's answer
+/// (simulated: the send is taken through the store and its lease left to run
+/// out). The next worker never repeats it through a provider that would send
+/// twice; through one that drops repeated keys it asks again with the same key.
+async fn a_send_whose_worker_died_is_unknown_or_repeated_with_its_key(backend: Backend) {
+    for idempotency in BOTH_KINDS {
+        let (_db, store, tenant, cart_id) = one_step(backend);
+        let now = Utc::now();
+        let lease = now + TimeDelta::milliseconds(50);
+        let mut conn = store.conn().unwrap();
+        let claimed = claim_due_carts(&mut conn, "w-dead", now, lease, 10).unwrap();
+        assert_eq!(claimed.len(), 1);
+        let through = SendingThrough {
+            kind: "flaky".to_owned(),
+            repeat_window: None,
+        };
+        let batch = BatchTenants {
+            link_secrets: std::iter::once((tenant.id.clone(), tenant.link_secret.clone()))
+                .collect(),
+            customer_history: Default::default(),
+            providers: std::iter::once((tenant.id.clone(), through)).collect(),
+        };
+        let taken = start_sends(
+            &mut conn,
+            &[CartKey::of(&claimed[0])],
+            "w-dead",
+            now,
+            lease,
+            &batch,
+            |_, _| {
+                Ok(Some(SendDecision {
+                    step: 0,
+                    mark_abandoned: true,
+                }))
+            },
+        )
+        .unwrap();
+        let StartSend::Ready { send, .. } = &taken[0] else {
+            panic!("expected a send to take: {taken:?}");
+        };
+        let key = send.idempotency_key.clone();
+        drop(conn);
+        tokio::time::sleep(Duration::from_millis(80)).await;
+
+        let provider = Arc::new(Flaky::new(
+            0,
+            EmailError::Permanent {
+                message: "unused".to_owned(),
+            },
+            idempotency,
+        ));
+        let worker = Worker::new(store.clone(), provider.clone(), config());
+        drain(&worker).await;
+        let mut conn = store.conn().unwrap();
+        let sends = list_sends_for_cart(&mut conn, &tenant.id, &cart_id).unwrap();
+        assert_eq!(sends.len(), 1);
+        let events = cartback_store::events::list_events(&mut conn, &tenant.id, &cart_id).unwrap();
+        let cart = find_cart(&mut conn, &tenant.id, &cart_id).unwrap().unwrap();
+        assert_eq!(cart.next_step, 1, "the sequence moves past the step");
+        assert!(cart.last_sent_at.is_none() || idempotency != Idempotency::None);
+        match idempotency {
+            Idempotency::None => {
+                assert_eq!(provider.calls.load(Ordering::SeqCst), 0, "never repeated");
+                assert_eq!(sends[0].status, "unknown");
+                assert!(sends[0].sent_at.is_none());
+                assert!(
+                    sends[0]
+                        .last_error
+                        .as_deref()
+                        .unwrap()
+                        .contains("may or may not have arrived")
+                );
+                assert!(
+                    events
+                        .iter()
+                        .any(|e| e.kind == "unknown" && e.step == Some(0)),
+                    "{events:?}"
+                );
+                assert!(!events.iter().any(|e| e.kind == "sent"));
+            }
+            Idempotency::Keyed { .. } => {
+                assert_eq!(*provider.keys.lock().unwrap(), vec![key], "same key");
+                assert_eq!(sends[0].status, "sent");
+                assert!(!events.iter().any(|e| e.kind == "unknown"));
+            }
+        }
+    }
+}
+
+/// A request that went out but got no answer: unknown through a provider that
+/// would send twice, tried again (same key) through one that would not.
+async fn an_unanswered_request_is_unknown_unless_the_key_makes_a_repeat_safe(backend: Backend) {
+    for idempotency in BOTH_KINDS {
+        let (_db, store, tenant, cart_id) = one_step(backend);
+        let provider = Arc::new(Flaky::new(
+            1,
+            EmailError::Unknown {
+                message: "timed out reading the answer".to_owned(),
+            },
+            idempotency,
+        ));
+        let worker = Worker::new(store.clone(), provider.clone(), config());
+        drain(&worker).await;
+        let sends = list_sends_for_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id).unwrap();
+        match idempotency {
+            Idempotency::None => {
+                assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
+                assert_eq!(sends[0].status, "unknown");
+                assert!(
+                    sends[0]
+                        .last_error
+                        .as_deref()
+                        .unwrap()
+                        .contains("timed out")
+                );
+            }
+            Idempotency::Keyed { .. } => {
+                assert_eq!(provider.calls.load(Ordering::SeqCst), 2);
+                let keys = provider.keys.lock().unwrap().clone();
+                assert_eq!(keys[0], keys[1]);
+                assert_eq!(sends[0].status, "sent");
+            }
+        }
+    }
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -501,4 +649,6 @@ on_both_backends!(
     coupons_reach_the_email_and_the_send_row,
     a_custom_template_is_used_in_the_carts_language,
     quiet_hours_postpone_the_send,
+    a_send_whose_worker_died_is_unknown_or_repeated_with_its_key,
+    an_unanswered_request_is_unknown_unless_the_key_makes_a_repeat_safe,
 );
