@@ -73,8 +73,34 @@ pub struct BackupReport {
 
 #[derive(QueryableByName)]
 struct CheckRow {
-    #[diesel(sql_type = Text)]
-    quick_check: String,
+    #[diesel(sql_type = Text, column_name = "check")]
+    result: String,
+}
+
+/// SQLite's own check of a database file (a backup, say): `PRAGMA quick_check`,
+/// or the slower and more thorough `PRAGMA integrity_check` when `full`. The
+/// problems it found; empty when the file is sound. The file must exist.
+pub fn check_sqlite_file(path: &Path, full: bool) -> Result<Vec<String>, BackupError> {
+    if !path.is_file() {
+        return Err(BackupError::MissingSource(path.to_owned()));
+    }
+    let text = path
+        .to_str()
+        .ok_or_else(|| BackupError::BadTarget(path.to_owned()))?;
+    let mut conn = SqliteConnection::establish(text)?;
+    // The pragmas as table-valued functions, their one column renamed so one
+    // row type reads both.
+    let query = if full {
+        "SELECT integrity_check AS \"check\" FROM pragma_integrity_check()"
+    } else {
+        "SELECT quick_check AS \"check\" FROM pragma_quick_check()"
+    };
+    let rows: Vec<CheckRow> = diesel::sql_query(query).load(&mut conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| r.result)
+        .filter(|r| r != "ok")
+        .collect())
 }
 
 /// Copies the SQLite database at `url` to `to`, consistently, while others may
@@ -134,17 +160,9 @@ pub fn backup_sqlite(url: &str, to: &Path, force: bool) -> Result<BackupReport, 
             .bind::<Text, _>(&temp_path)
             .execute(&mut conn)?;
     }
-    {
-        let mut copy = SqliteConnection::establish(&temp_path)?;
-        let rows: Vec<CheckRow> = diesel::sql_query("PRAGMA quick_check").load(&mut copy)?;
-        let problems: Vec<String> = rows
-            .into_iter()
-            .map(|r| r.quick_check)
-            .filter(|r| r != "ok")
-            .collect();
-        if !problems.is_empty() {
-            return Err(BackupError::Damaged(problems.join("; ")));
-        }
+    let problems = check_sqlite_file(Path::new(&temp_path), false)?;
+    if !problems.is_empty() {
+        return Err(BackupError::Damaged(problems.join("; ")));
     }
     // SQLite does not sync the file VACUUM INTO writes; do it before the rename
     // makes it the backup.
@@ -213,6 +231,8 @@ mod tests {
         let to = dir.path().join("copy.db");
         let report = backup_sqlite(&db.url, &to, false).unwrap();
         assert!(report.bytes > 0);
+        assert!(check_sqlite_file(&to, true).unwrap().is_empty());
+        assert!(check_sqlite_file(&to, false).unwrap().is_empty());
         let copy = Store::open(&format!("sqlite://{}", to.display()), 1).unwrap();
         let found = crate::tenants::find_tenant(&mut copy.conn().unwrap(), &tenant_id).unwrap();
         assert_eq!(found.unwrap().name, "Backed up");
