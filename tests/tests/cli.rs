@@ -349,11 +349,7 @@ fn backup_of_a_live_sqlite_database_while_the_api_ingests() {
         .iter()
         .map(|(session, _)| session.clone())
         .collect();
-    let printed = run(
-        "cartback",
-        &env,
-        &["backup", "--to", to.to_str().unwrap()],
-    );
+    let printed = run("cartback", &env, &["backup", "--to", to.to_str().unwrap()]);
     let finished = Instant::now();
     assert!(printed.contains("backup written to"), "{printed}");
     // Ingest went on while the backup ran and after it.
@@ -399,13 +395,9 @@ fn backup_of_a_live_sqlite_database_while_the_api_ingests() {
     drop(copy);
 
     // An existing file is kept unless --force.
-    let refused = command(
-        "cartback",
-        &env,
-        &["backup", "--to", to.to_str().unwrap()],
-    )
-    .output()
-    .unwrap();
+    let refused = command("cartback", &env, &["backup", "--to", to.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!refused.status.success());
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("--force"),

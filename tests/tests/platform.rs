@@ -72,7 +72,10 @@ fn rate_limits_answer_429_with_retry_after() {
     assert_eq!(answer["error"]["code"], "RATE_LIMITED");
 
     // Tracking with the publishable key shares the browser's (IP) budget.
-    let (status, answer) = api.track(&tenant.publishable, &cart_update("sess_rate_limit_pk", None));
+    let (status, answer) = api.track(
+        &tenant.publishable,
+        &cart_update("sess_rate_limit_pk", None),
+    );
     assert_eq!(
         (status, answer["error"]["code"].clone()),
         (429, json!("RATE_LIMITED"))

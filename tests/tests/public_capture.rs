@@ -129,7 +129,11 @@ fn capture_scenario(backend: Backend) {
         snapshot_body("sess_bearer_7f3a9c", 1, None).to_string(),
     );
     assert_eq!((status, answer["wasCreated"].clone()), (200, json!(true)));
-    let (status, _) = capture(&api, &tenant.secret, &snapshot_body("sess_server_7f3a9c", 1, None));
+    let (status, _) = capture(
+        &api,
+        &tenant.secret,
+        &snapshot_body("sess_server_7f3a9c", 1, None),
+    );
     assert_eq!(status, 200);
 
     // sendBeacon: text/plain, the key in the query string, no headers.
@@ -401,7 +405,11 @@ fn publishable_links_scenario(backend: Backend) {
     assert_eq!(status, 200, "{answer}");
     let mut fields: Vec<&String> = answer.as_object().unwrap().keys().collect();
     fields.sort();
-    assert_eq!(fields, ["cartId", "scheduledAt", "success"], "Retake's answer");
+    assert_eq!(
+        fields,
+        ["cartId", "scheduledAt", "success"],
+        "Retake's answer"
+    );
     assert_eq!(stored_links(&db, &tenant, session), all_kept);
 
     // Nothing dropped: the answer is exactly what it was.
@@ -421,10 +429,7 @@ fn publishable_links_scenario(backend: Backend) {
     assert!(stored_opt(&db, &tenant, "s-123456789abcd").is_none());
     let (status, answer) = api.track(&tenant.secret, &short);
     assert_eq!(status, 200, "{answer}");
-    let (status, answer) = api.track(
-        &tenant.secret,
-        &cartback_e2e::app::cart_update("1", None),
-    );
+    let (status, answer) = api.track(&tenant.secret, &cartback_e2e::app::cart_update("1", None));
     assert_eq!(status, 200, "{answer}");
     // Every problem still named at once, the session among them.
     let mut bad = cartback_e2e::app::cart_update("short", None);

@@ -148,10 +148,16 @@ mod tests {
             }
         );
         let t = link_target("http://localhost:3000").unwrap();
-        assert_eq!((t.origin.as_str(), t.host.as_str()), ("http://localhost:3000", "localhost"));
+        assert_eq!(
+            (t.origin.as_str(), t.host.as_str()),
+            ("http://localhost:3000", "localhost")
+        );
         let t = link_target("http://[::1]:8080/x").unwrap();
         assert_eq!(t.host, "[::1]");
-        assert_eq!(link_target("https://shop.example?q").unwrap().host, "shop.example");
+        assert_eq!(
+            link_target("https://shop.example?q").unwrap().host,
+            "shop.example"
+        );
     }
 
     #[test]

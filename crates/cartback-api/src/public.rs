@@ -501,7 +501,9 @@ mod tests {
                 e.details[0].message.clone()
             })
         };
-        let refused = accepted("sess_0123456789", KeyKind::Publishable).err().unwrap();
+        let refused = accepted("sess_0123456789", KeyKind::Publishable)
+            .err()
+            .unwrap();
         assert!(refused.contains("publishable"), "{refused}");
         assert!(accepted("sess_0123456789a", KeyKind::Publishable).is_ok());
         assert!(accepted("sess_0123456789", KeyKind::Secret).is_ok());
