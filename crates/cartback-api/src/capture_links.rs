@@ -84,7 +84,7 @@ impl LinkPolicy {
         let Some(target) = link_target(link) else {
             return false;
         };
-        if self.origins.iter().any(|o| *o == target.origin) {
+        if self.origins.contains(&target.origin) {
             return true;
         }
         self.recovery
