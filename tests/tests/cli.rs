@@ -295,3 +295,142 @@ fn ses_without_stored_keys_uses_the_default_credential_chain() {
         .unwrap();
     assert!(!refused.status.success());
 }
+
+/// `cartback backup` copies a live SQLite database while the api ingests: every
+/// cart acknowledged before the backup started is in the copy, and SQLite finds
+/// the copy sound. Existing files are kept unless `--force`.
+#[test]
+fn backup_of_a_live_sqlite_database_while_the_api_ingests() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    use cartback_e2e::app::{Api, cart_update, create_tenant as create_shop};
+    use cartback_store::backup::check_sqlite_file;
+    use cartback_store::carts::find_cart_by_session;
+
+    let db = TestDatabase::new(Backend::Sqlite);
+    let shop = create_shop(&db.url, "1h");
+    let api = Arc::new(Api::start(&db.url, &[]));
+    // (session, when its 200 arrived), per acknowledged CART_UPDATE.
+    let acked: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let streams: Vec<_> = (0..2)
+        .map(|stream| {
+            let (api, acked, stop, key) = (
+                api.clone(),
+                acked.clone(),
+                stop.clone(),
+                shop.secret.clone(),
+            );
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let session = format!("backup-{stream}-{n}");
+                    let (status, answer) = api.track(&key, &cart_update(&session, None));
+                    assert_eq!(status, 200, "{answer}");
+                    acked.lock().unwrap().push((session, Instant::now()));
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    wait_for("some carts to be ingested", Duration::from_secs(30), || {
+        acked.lock().unwrap().len() >= 100
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("cartback-backup.db");
+    let env = [("DATABASE_URL", db.url.clone())];
+    let started = Instant::now();
+    let before: Vec<String> = acked
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(session, _)| session.clone())
+        .collect();
+    let printed = run("cartback", &env, &["backup", "--to", to.to_str().unwrap()]);
+    let finished = Instant::now();
+    assert!(printed.contains("backup written to"), "{printed}");
+    // Ingest went on while the backup ran and after it.
+    let count_after = |at: Instant| {
+        acked
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, when)| *when > at)
+            .count()
+    };
+    wait_for("ingest to go on", Duration::from_secs(30), || {
+        count_after(finished) >= 20
+    });
+    stop.store(true, Ordering::Relaxed);
+    for stream in streams {
+        stream.join().unwrap();
+    }
+    assert!(count_after(started) >= 20);
+
+    assert_eq!(
+        check_sqlite_file(&to, true).unwrap(),
+        Vec::<String>::new(),
+        "PRAGMA integrity_check"
+    );
+    let copy = cartback_store::Store::open(&format!("sqlite://{}", to.display()), 1).unwrap();
+    let mut conn = copy.conn().unwrap();
+    let missing: Vec<&String> = before
+        .iter()
+        .filter(|session| {
+            find_cart_by_session(&mut conn, &shop.id, session)
+                .unwrap()
+                .is_none()
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged carts are missing from the backup: {missing:?}",
+        missing.len(),
+        before.len()
+    );
+    drop(conn);
+    drop(copy);
+
+    // An existing file is kept unless --force.
+    let refused = command("cartback", &env, &["backup", "--to", to.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--force"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    run(
+        "cartback",
+        &env,
+        &["backup", "--to", to.to_str().unwrap(), "--force"],
+    );
+    assert!(check_sqlite_file(&to, false).unwrap().is_empty());
+}
+
+/// PostgreSQL is pg_dump's: one error line that says so, and a failing exit.
+#[test]
+fn backup_of_postgresql_points_at_pg_dump() {
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("pg.db");
+    let output = command(
+        "cartback",
+        &[(
+            "DATABASE_URL",
+            "postgres://postgres:secret@127.0.0.1:5432/cartback".to_owned(),
+        )],
+        &["backup", "--to", to.to_str().unwrap()],
+    )
+    .output()
+    .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("pg_dump"), "{stderr}");
+    assert!(!stderr.contains("secret"), "{stderr}");
+    assert!(!to.exists());
+}

@@ -46,7 +46,7 @@ fn rate_limits_answer_429_with_retry_after() {
         api.http
             .post(format!("{}{CAPTURE}", api.base))
             .header("X-API-Key", &tenant.publishable)
-            .body(capture_body(&format!("sess_rate_{n}")))
+            .body(capture_body(&format!("sess_rate_limit_{n}")))
             .send()
             .unwrap()
     };
@@ -72,7 +72,10 @@ fn rate_limits_answer_429_with_retry_after() {
     assert_eq!(answer["error"]["code"], "RATE_LIMITED");
 
     // Tracking with the publishable key shares the browser's (IP) budget.
-    let (status, answer) = api.track(&tenant.publishable, &cart_update("sess_rate_pk", None));
+    let (status, answer) = api.track(
+        &tenant.publishable,
+        &cart_update("sess_rate_limit_pk", None),
+    );
     assert_eq!(
         (status, answer["error"]["code"].clone()),
         (429, json!("RATE_LIMITED"))
@@ -109,7 +112,7 @@ fn metrics_scenario(backend: Backend) {
             .http
             .post(format!("{}{CAPTURE}", api.base))
             .header("X-API-Key", &tenant.publishable)
-            .body(capture_body(&format!("sess_metrics_{n}")))
+            .body(capture_body(&format!("sess_metrics_run_{n}")))
             .send()
             .unwrap();
         assert_eq!(response.status().as_u16(), 200);
@@ -351,7 +354,7 @@ fn behind_a_trusted_proxy_the_forwarded_client_is_limited() {
             .post(format!("{}{CAPTURE}", api.base))
             .header("X-API-Key", &tenant.publishable)
             .header("X-Forwarded-For", format!("{client}, 10.0.0.1"))
-            .body(capture_body(&format!("sess_proxy_{n}")))
+            .body(capture_body(&format!("sess_behind_proxy_{n}")))
             .send()
             .unwrap()
             .status()

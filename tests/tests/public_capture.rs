@@ -91,16 +91,16 @@ fn capture_scenario(backend: Backend) {
     let (status, answer) = capture(
         &api,
         &tenant.publishable,
-        &snapshot_body("sess_0001", 1, None),
+        &snapshot_body("sess_0001_7f3a9c", 1, None),
     );
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer, json!({"ok": true, "wasCreated": true}));
-    let body = snapshot_body("sess_0001", 2, Some("dana@example.com"));
+    let body = snapshot_body("sess_0001_7f3a9c", 2, Some("dana@example.com"));
     let (status, answer) = capture(&api, &tenant.publishable, &body);
     assert_eq!(status, 200, "{answer}");
     // Exactly these two fields: no cart id, no email.
     assert_eq!(answer, json!({"ok": true, "wasCreated": false}));
-    let row = stored(&db, &tenant, "sess_0001");
+    let row = stored(&db, &tenant, "sess_0001_7f3a9c");
     assert_eq!(row.total_minor, 37_800);
     assert_eq!(row.currency, "USD");
     assert_eq!(row.customer_email.as_deref(), Some("dana@example.com"));
@@ -114,10 +114,10 @@ fn capture_scenario(backend: Backend) {
     let (status, _) = capture(
         &api,
         &tenant.publishable,
-        &snapshot_body("sess_0001", 3, None),
+        &snapshot_body("sess_0001_7f3a9c", 3, None),
     );
     assert_eq!(status, 200);
-    let row = stored(&db, &tenant, "sess_0001");
+    let row = stored(&db, &tenant, "sess_0001_7f3a9c");
     assert_eq!(row.total_minor, 56_700);
     assert_eq!(row.customer_email.as_deref(), Some("dana@example.com"));
 
@@ -126,14 +126,18 @@ fn capture_scenario(backend: Backend) {
         &api,
         CAPTURE,
         &[("Authorization", &format!("Bearer {}", tenant.publishable))],
-        snapshot_body("sess_bearer", 1, None).to_string(),
+        snapshot_body("sess_bearer_7f3a9c", 1, None).to_string(),
     );
     assert_eq!((status, answer["wasCreated"].clone()), (200, json!(true)));
-    let (status, _) = capture(&api, &tenant.secret, &snapshot_body("sess_server", 1, None));
+    let (status, _) = capture(
+        &api,
+        &tenant.secret,
+        &snapshot_body("sess_server_7f3a9c", 1, None),
+    );
     assert_eq!(status, 200);
 
     // sendBeacon: text/plain, the key in the query string, no headers.
-    let beacon = snapshot_body("sess_beacon_1", 1, Some("beacon@example.com")).to_string();
+    let beacon = snapshot_body("sess_beacon_1_7f3a9c", 1, Some("beacon@example.com")).to_string();
     let (status, _, answer) = post_raw(
         &api,
         &format!("{CAPTURE}?key={}", tenant.publishable),
@@ -143,7 +147,7 @@ fn capture_scenario(backend: Backend) {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer, json!({"ok": true, "wasCreated": true}));
     assert_eq!(
-        stored(&db, &tenant, "sess_beacon_1")
+        stored(&db, &tenant, "sess_beacon_1_7f3a9c")
             .customer_email
             .as_deref(),
         Some("beacon@example.com")
@@ -163,7 +167,7 @@ fn capture_scenario(backend: Backend) {
     // Amounts are integer cents: a decimal, an exponent or a string is a 422
     // naming the field, never a 500.
     for amount in [json!(189.5), json!(18900.0), json!("18900")] {
-        let mut body = snapshot_body("sess_cents", 1, None);
+        let mut body = snapshot_body("sess_cents_7f3a9c", 1, None);
         body["snapshot"]["items"][0]["unitPriceInCents"] = amount.clone();
         body["snapshot"]["totalInCents"] = amount.clone();
         let (status, answer) = capture(&api, &tenant.publishable, &body);
@@ -179,7 +183,7 @@ fn capture_scenario(backend: Backend) {
             "{amount}"
         );
     }
-    let raw_decimal = r#"{"sessionId":"sess_cents","snapshot":{"items":[{"name":"A","quantity":1,"unitPriceInCents":1.0e2}]}}"#;
+    let raw_decimal = r#"{"sessionId":"sess_cents_7f3a9c","snapshot":{"items":[{"name":"A","quantity":1,"unitPriceInCents":1.0e2}]}}"#;
     let (status, _, answer) = post_raw(
         &api,
         CAPTURE,
@@ -188,15 +192,18 @@ fn capture_scenario(backend: Backend) {
     );
     assert_eq!(status, 422, "{answer}");
 
-    // sessionId: 8 to 200 characters.
-    for (session, expected) in [
-        ("s".repeat(7), 422),
-        ("s".repeat(8), 200),
-        ("s".repeat(200), 200),
-        ("s".repeat(201), 422),
+    // sessionId: 16 to 200 characters with the publishable key (a guessable id
+    // would let anyone overwrite a shopper's cart), 8 to 200 with the secret key.
+    for (key, session, expected) in [
+        (&tenant.publishable, "p".repeat(15), 422),
+        (&tenant.publishable, "p".repeat(16), 200),
+        (&tenant.publishable, "p".repeat(200), 200),
+        (&tenant.publishable, "p".repeat(201), 422),
+        (&tenant.secret, "s".repeat(7), 422),
+        (&tenant.secret, "s".repeat(8), 200),
+        (&tenant.secret, "s".repeat(201), 422),
     ] {
-        let (status, answer) =
-            capture(&api, &tenant.publishable, &snapshot_body(&session, 1, None));
+        let (status, answer) = capture(&api, key, &snapshot_body(&session, 1, None));
         assert_eq!(status, expected, "{} characters: {answer}", session.len());
         if expected == 422 {
             assert_eq!(error_fields(&answer), ["sessionId"]);
@@ -207,7 +214,7 @@ fn capture_scenario(backend: Backend) {
     let (status, answer) = capture(
         &api,
         &tenant.publishable,
-        &json!({"sessionId": "sess_bad_input", "snapshot": {"items": [{"quantity": 1}]}, "email": "nope"}),
+        &json!({"sessionId": "sess_bad_input_7f3a9c", "snapshot": {"items": [{"quantity": 1}]}, "email": "nope"}),
     );
     assert_eq!(status, 422);
     assert_eq!(
@@ -238,6 +245,219 @@ fn capture_creates_then_updates_on_sqlite() {
 #[test]
 fn capture_creates_then_updates_on_postgres() {
     capture_scenario(Backend::Postgres);
+}
+
+/// Item links as a phisher would send them with the public key, and as the
+/// shop's own pages do.
+fn linked_items() -> Value {
+    json!([
+        {"name": "Off-origin", "url": "https://evil.example/login",
+         "imageUrl": "https://cdn.evil.example/x.png"},
+        {"name": "Allowed origin and recovery host", "url": "https://www.shop.example/p/1",
+         "imageUrl": "https://shop.example/img/1.jpg"},
+        {"name": "Disguised", "url": "https://shop.example@evil.example/",
+         "imageUrl": "http://shop.example/img/2.jpg"},
+        {"name": "Allowed http origin", "url": "http://localhost:3000/p/3"},
+    ])
+}
+
+/// The stored item links of a session's cart: (url, imageUrl) per line.
+fn stored_links(
+    db: &TestDatabase,
+    tenant: &Tenant,
+    session: &str,
+) -> Vec<(Option<String>, Option<String>)> {
+    let items: Value = serde_json::from_str(&stored(db, tenant, session).items).unwrap();
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            let text = |field: &str| item[field].as_str().map(str::to_owned);
+            (text("url"), text("imageUrl"))
+        })
+        .collect()
+}
+
+fn some(text: &str) -> Option<String> {
+    Some(text.to_owned())
+}
+
+/// With the publishable key, item links outside the tenant's allowed origins
+/// and its recovery URL's host are dropped and reported; the secret key's are
+/// kept. Short session ids are refused for pk_ on /track, accepted for sk_.
+fn publishable_links_scenario(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    // Its recovery URL is https://shop.example/cart.
+    let tenant = create_tenant(&db.url, "1h");
+    let api = Api::start(&db.url, &[]);
+    let (status, _) = api.call(
+        "PUT",
+        "/api/v1/settings/allowed-origins",
+        &tenant.secret,
+        Some(&json!({"allowedOrigins": ["https://www.shop.example", "http://localhost:3000"]})),
+    );
+    assert_eq!(status, 200);
+    let kept_by_pk = vec![
+        (None, None),
+        (
+            some("https://www.shop.example/p/1"),
+            some("https://shop.example/img/1.jpg"),
+        ),
+        (None, None),
+        (some("http://localhost:3000/p/3"), None),
+    ];
+    let all_kept = vec![
+        (
+            some("https://evil.example/login"),
+            some("https://cdn.evil.example/x.png"),
+        ),
+        (
+            some("https://www.shop.example/p/1"),
+            some("https://shop.example/img/1.jpg"),
+        ),
+        (
+            some("https://shop.example@evil.example/"),
+            some("http://shop.example/img/2.jpg"),
+        ),
+        (some("http://localhost:3000/p/3"), None),
+    ];
+    let dropped = |prefix: &str| {
+        vec![
+            format!("{prefix}[0].url"),
+            format!("{prefix}[0].imageUrl"),
+            format!("{prefix}[2].url"),
+            format!("{prefix}[2].imageUrl"),
+        ]
+    };
+    let warned = |answer: &Value| -> Vec<String> {
+        answer["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap().split(' ').next().unwrap().to_owned())
+            .collect()
+    };
+
+    // Public capture.
+    let capture_body = |session: &str| {
+        let items: Vec<Value> = linked_items()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| {
+                let mut item = item.clone();
+                item["quantity"] = json!(1);
+                item["unitPriceInCents"] = json!(500);
+                item
+            })
+            .collect();
+        json!({"sessionId": session, "email": "victim@example.com",
+               "snapshot": {"items": items, "currency": "USD"}})
+    };
+    let session = "links_capture_pk_0001";
+    let (status, answer) = capture(&api, &tenant.publishable, &capture_body(session));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["ok"], true);
+    assert_eq!(answer["wasCreated"], true);
+    assert_eq!(answer["droppedLinks"], 4, "{answer}");
+    assert_eq!(warned(&answer), dropped("snapshot.items"));
+    assert_eq!(stored_links(&db, &tenant, session), kept_by_pk);
+    let session = "links_capture_sk_0001";
+    let (status, answer) = capture(&api, &tenant.secret, &capture_body(session));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer, json!({"ok": true, "wasCreated": true}));
+    assert_eq!(stored_links(&db, &tenant, session), all_kept);
+
+    // /track (Retake's item shape, `productUrl` and `image` spellings included).
+    let track_body = |session: &str| {
+        let items: Vec<Value> = linked_items()
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let mut item = item.clone();
+                item["id"] = json!(format!("sku_{i}"));
+                item["price"] = json!(5);
+                item["quantity"] = json!(1);
+                if i == 1 {
+                    let url = item.as_object_mut().unwrap().remove("url").unwrap();
+                    item["productUrl"] = url;
+                }
+                item
+            })
+            .collect();
+        json!({"event": "CART_UPDATE", "sessionId": session, "items": items,
+               "customerEmail": "victim@example.com"})
+    };
+    let session = "links_track_pk_00001";
+    let (status, answer) = api.track(&tenant.publishable, &track_body(session));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["success"], true);
+    assert!(answer["cartId"].as_str().unwrap().starts_with("cart_"));
+    assert!(answer["scheduledAt"].is_string(), "{answer}");
+    assert_eq!(answer["droppedLinks"], 4, "{answer}");
+    assert_eq!(warned(&answer), dropped("items"));
+    assert_eq!(stored_links(&db, &tenant, session), kept_by_pk);
+    let session = "links_track_sk_00001";
+    let (status, answer) = api.track(&tenant.secret, &track_body(session));
+    assert_eq!(status, 200, "{answer}");
+    let mut fields: Vec<&String> = answer.as_object().unwrap().keys().collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["cartId", "scheduledAt", "success"],
+        "Retake's answer"
+    );
+    assert_eq!(stored_links(&db, &tenant, session), all_kept);
+
+    // Nothing dropped: the answer is exactly what it was.
+    let (status, answer) = api.track(
+        &tenant.publishable,
+        &cartback_e2e::app::cart_update("links_track_plain_01", None),
+    );
+    assert_eq!(status, 200);
+    assert!(answer.get("droppedLinks").is_none() && answer.get("warnings").is_none());
+
+    // A short session id: refused for pk_, as before for sk_.
+    let short = cartback_e2e::app::cart_update("s-123456789abcd", None);
+    let (status, answer) = api.track(&tenant.publishable, &short);
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["error"]["code"], "VALIDATION_ERROR");
+    assert_eq!(error_fields(&answer), ["sessionId"]);
+    assert!(stored_opt(&db, &tenant, "s-123456789abcd").is_none());
+    let (status, answer) = api.track(&tenant.secret, &short);
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = api.track(&tenant.secret, &cartback_e2e::app::cart_update("1", None));
+    assert_eq!(status, 200, "{answer}");
+    // Every problem still named at once, the session among them.
+    let mut bad = cartback_e2e::app::cart_update("short", None);
+    bad["currency"] = json!("NOPE");
+    let (status, answer) = api.track(&tenant.publishable, &bad);
+    assert_eq!(status, 422);
+    let mut fields = error_fields(&answer);
+    fields.sort();
+    assert_eq!(fields, ["currency", "sessionId"], "{answer}");
+}
+
+fn stored_opt(
+    db: &TestDatabase,
+    tenant: &Tenant,
+    session: &str,
+) -> Option<cartback_store::carts::CartRow> {
+    let store = Store::open(&db.url, 1).unwrap();
+    find_cart_by_session(&mut store.conn().unwrap(), &tenant.id, session).unwrap()
+}
+
+#[test]
+fn publishable_links_and_sessions_on_sqlite() {
+    publishable_links_scenario(Backend::Sqlite);
+}
+
+#[test]
+fn publishable_links_and_sessions_on_postgres() {
+    publishable_links_scenario(Backend::Postgres);
 }
 
 /// Every merchant route (from crates/cartback-api/src/lib.rs), with a body when
@@ -358,12 +578,12 @@ fn publishable_keys_are_refused_on_every_merchant_route() {
     // What a publishable key may do: CART_UPDATE, and restoring a cart.
     let (status, _) = api.track(
         &tenant.publishable,
-        &cartback_e2e::app::cart_update("sess_pk_track", None),
+        &cartback_e2e::app::cart_update("sess_pk_track_7f3a9c", None),
     );
     assert_eq!(status, 200);
     let (status, answer) = api.track(
         &tenant.publishable,
-        &json!({"event": "ORDER_COMPLETE", "sessionId": "sess_pk_track", "total": 1}),
+        &json!({"event": "ORDER_COMPLETE", "sessionId": "sess_pk_track_7f3a9c", "total": 1}),
     );
     assert_eq!(
         (status, answer["error"]["code"].clone()),
@@ -388,7 +608,7 @@ fn cors_scenario(backend: Backend) {
     // No key cache, so a changed list applies to the very next request.
     let api = Api::start(&db.url, &[("CARTBACK_AUTH_CACHE_TTL", "0".to_owned())]);
     let shop = "https://shop.example";
-    let body = snapshot_body("sess_cors_1", 1, None).to_string();
+    let body = snapshot_body("sess_cors_1_7f3a9c", 1, None).to_string();
     let from = |origin: &str, key: &str, path: &str| {
         post_raw(
             &api,
@@ -418,7 +638,7 @@ fn cors_scenario(backend: Backend) {
     let (status, _) = capture(
         &api,
         &tenant.publishable,
-        &snapshot_body("sess_cors_0", 1, None),
+        &snapshot_body("sess_cors_0_7f3a9c", 1, None),
     );
     assert_eq!(status, 200);
 
@@ -469,7 +689,7 @@ fn cors_scenario(backend: Backend) {
             .iter()
             .any(|v| v.to_str().unwrap_or_default().contains("Origin"))
     );
-    let track_body = cartback_e2e::app::cart_update("sess_cors_track", None).to_string();
+    let track_body = cartback_e2e::app::cart_update("sess_cors_track_7f3a9c", None).to_string();
     let (status, headers, _) = post_raw(
         &api,
         "/api/v1/track",

@@ -36,6 +36,19 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => master(&common, command),
         Command::Provider(command) => provider(&common, command).await,
         Command::Policy(command) => recovery_policy(run::open_store(&common, None)?, command),
+        // Not through open_store: a backup must neither migrate the database
+        // nor create one where none is.
+        Command::Backup(args) => {
+            let report =
+                cartback_store::backup::backup_sqlite(&common.database_url, &args.to, args.force)?;
+            println!(
+                "backup written to {} ({} bytes in {} ms)",
+                report.path.display(),
+                report.bytes,
+                report.took.as_millis()
+            );
+            Ok(())
+        }
         Command::Dev(args) => {
             let keys = run::master_keys(&common)?;
             dev(run::open_store(&common, None)?, *args, keys).await

@@ -54,9 +54,16 @@ pub fn worker_main() -> ExitCode {
 pub fn cli_main() -> ExitCode {
     let cli = Cli::parse();
     run::init_logging(&cli.common);
-    finish(
-        runtime()
-            .map_err(anyhow::Error::from)
-            .and_then(|rt| rt.block_on(crate::commands::execute(cli))),
-    )
+    let result = runtime()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(crate::commands::execute(cli)));
+    // An admin command's failure is one line for the person at the terminal (or
+    // the cron mail); a log record of it would only say it twice.
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -327,6 +327,19 @@ pub enum Command {
     Policy(PolicyCommand),
     /// Run the api and the worker in one process with a demo tenant (local development).
     Dev(Box<DevArgs>),
+    /// Write a consistent copy of the SQLite database to a file, safe while the
+    /// api and worker run (PostgreSQL: use pg_dump; see docs/operating.md).
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// The backup file to write; refused if it exists, unless --force.
+    #[arg(long, env = "CARTBACK_BACKUP_TO")]
+    pub to: PathBuf,
+    /// Replace the file if it exists.
+    #[arg(long, env = "CARTBACK_BACKUP_FORCE")]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]

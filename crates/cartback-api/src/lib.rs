@@ -3,6 +3,7 @@
 mod analytics;
 pub mod auth;
 mod body;
+mod capture_links;
 mod carts;
 mod cors;
 mod email_provider;

@@ -409,10 +409,12 @@ mod schemas {
         pub price: f64,
         #[schema(minimum = 1, maximum = 1_000_000)]
         pub quantity: i64,
-        /// An http(s) URL (`image` is accepted too).
+        /// An http(s) URL (`image` is accepted too). With a publishable key it is
+        /// kept only when it points at an allowed origin or the recovery URL's host.
         #[schema(max_length = 2048)]
         pub image_url: Option<String>,
-        /// An http(s) URL (`productUrl` is accepted too).
+        /// An http(s) URL (`productUrl` is accepted too). With a publishable key it
+        /// is kept only when it points at an allowed origin or the recovery URL's host.
         #[schema(max_length = 2048)]
         pub url: Option<String>,
     }
@@ -421,7 +423,8 @@ mod schemas {
     #[derive(Serialize, ToSchema)]
     #[serde(rename_all = "camelCase")]
     pub struct CartUpdate {
-        /// 1–200 characters, no control characters.
+        /// 1–200 characters, no control characters; at least 16 with a
+        /// publishable key (a random id, so no one can guess another shopper's).
         #[schema(min_length = 1, max_length = 200)]
         pub session_id: String,
         #[schema(max_items = 500)]
@@ -478,6 +481,16 @@ mod schemas {
         /// When the next recovery email is due; null when none can be sent.
         #[schema(required = true, format = DateTime)]
         pub scheduled_at: Option<String>,
+        /// With a publishable key: how many item links (`url`, image) were
+        /// dropped because they point outside the shop's allowed origins and
+        /// its recovery URL's host. Left out when none were.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(minimum = 1)]
+        pub dropped_links: Option<u32>,
+        /// One message per dropped link, naming it by path (`items[0].url`).
+        /// Left out when none were dropped.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub warnings: Option<Vec<String>>,
     }
 
     #[derive(Serialize, ToSchema)]
@@ -517,8 +530,12 @@ mod schemas {
         /// Whole minor units (cents for USD), ≥ 0. Decimals and strings are refused.
         #[schema(minimum = 0)]
         pub unit_price_in_cents: i64,
+        /// With a publishable key, kept only when it points at one of the
+        /// tenant's allowed origins or its recovery URL's host (else dropped
+        /// and counted in `droppedLinks`).
         #[schema(max_length = 2048)]
         pub image_url: Option<String>,
+        /// The same rule as `imageUrl`.
         #[schema(max_length = 2048)]
         pub url: Option<String>,
     }
@@ -541,7 +558,8 @@ mod schemas {
     #[derive(Serialize, ToSchema)]
     #[serde(rename_all = "camelCase")]
     pub struct CaptureRequest {
-        /// 8–200 characters, no control characters.
+        /// 16–200 characters with a publishable key (`tracker.js` makes 32
+        /// random hex characters), 8–200 with a secret key; no control characters.
         #[schema(min_length = 8, max_length = 200)]
         pub session_id: String,
         pub snapshot: CaptureSnapshot,
@@ -558,6 +576,16 @@ mod schemas {
         pub ok: bool,
         /// True when this call started the cart.
         pub was_created: bool,
+        /// With a publishable key: how many item links (`url`, `imageUrl`) were
+        /// dropped because they point outside the shop's allowed origins and its
+        /// recovery URL's host. Left out when none were.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(minimum = 1)]
+        pub dropped_links: Option<u32>,
+        /// One message per dropped link, naming it by path
+        /// (`snapshot.items[0].url`). Left out when none were dropped.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub warnings: Option<Vec<String>>,
     }
 
     // ---- allowed origins ----

@@ -16,17 +16,21 @@ use cartback_domain::{
     validate_item_id, validate_item_name, validate_link, validate_quantity,
 };
 
+use cartback_store::api_keys::KeyKind;
+
 use crate::auth::{Caller, authenticate_key, authenticate_request, presented_key};
 use crate::body::{malformed, read_body};
+use crate::capture_links::{MIN_PUBLISHABLE_SESSION_CHARS, warnings};
 use crate::cors::enforce_origin;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::track::{
     ParsedCart, Problems, RawObject, is_null, number_text, optional_string, parse_object,
-    store_cart,
+    screen_links, store_cart,
 };
 
-/// Shortest session id accepted here (litecommerce's rule; `/track` takes 1).
+/// Shortest session id a secret key may capture with here (litecommerce's rule;
+/// `/track` takes 1). A publishable key needs [`MIN_PUBLISHABLE_SESSION_CHARS`].
 const MIN_SESSION_CHARS: usize = 8;
 
 #[derive(Serialize)]
@@ -34,6 +38,15 @@ const MIN_SESSION_CHARS: usize = 8;
 struct Captured {
     ok: bool,
     was_created: bool,
+    /// Item links a publishable capture could not keep; left out when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    dropped_links: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The key from the headers, else from `?key=` (publishable keys only: a secret
@@ -184,7 +197,11 @@ fn parse_item(value: &RawValue, index: usize, problems: &mut Problems) -> Option
     })
 }
 
-fn parse_session(object: &RawObject<'_>, problems: &mut Problems) -> Option<SessionId> {
+fn parse_session(
+    object: &RawObject<'_>,
+    min_chars: usize,
+    problems: &mut Problems,
+) -> Option<SessionId> {
     let Some(text) = optional_string(object, "sessionId", "sessionId", problems) else {
         if object.get("sessionId").is_none_or(|v| is_null(v)) {
             problems.add("sessionId", "is required");
@@ -192,11 +209,16 @@ fn parse_session(object: &RawObject<'_>, problems: &mut Problems) -> Option<Sess
         return None;
     };
     let count = text.chars().count();
-    if !(MIN_SESSION_CHARS..=SessionId::MAX_CHARS).contains(&count) {
+    if !(min_chars..=SessionId::MAX_CHARS).contains(&count) {
+        let why = if min_chars >= MIN_PUBLISHABLE_SESSION_CHARS {
+            " with a publishable key (a random id, like the 32 hex characters tracker.js makes)"
+        } else {
+            ""
+        };
         problems.add(
             "sessionId",
             format!(
-                "must be {MIN_SESSION_CHARS} to {} characters, got {count}",
+                "must be {min_chars} to {} characters{why}, got {count}",
                 SessionId::MAX_CHARS
             ),
         );
@@ -262,10 +284,19 @@ fn optional_contact<T>(
     parse(&text).map_err(|e| problems.add(field, e)).ok()
 }
 
-/// Checks the whole body, naming every problem with its field path.
-fn parse_capture(object: &RawObject<'_>) -> Result<(SessionId, ParsedCart), ApiError> {
+/// Checks the whole body, naming every problem with its field path. A
+/// publishable key's session id must be at least
+/// [`MIN_PUBLISHABLE_SESSION_CHARS`] long, a secret key's [`MIN_SESSION_CHARS`].
+fn parse_capture(
+    object: &RawObject<'_>,
+    kind: KeyKind,
+) -> Result<(SessionId, ParsedCart), ApiError> {
     let mut problems = Problems::default();
-    let session = parse_session(object, &mut problems);
+    let min_session = match kind {
+        KeyKind::Publishable => MIN_PUBLISHABLE_SESSION_CHARS,
+        KeyKind::Secret => MIN_SESSION_CHARS,
+    };
+    let session = parse_session(object, min_session, &mut problems);
     let snapshot = parse_snapshot(object, &mut problems);
     let email = optional_contact(object, "email", &mut problems, |t| {
         EmailAddress::parse(t).map_err(|e| e.to_string())
@@ -317,7 +348,9 @@ fn parse_capture(object: &RawObject<'_>) -> Result<(SessionId, ParsedCart), ApiE
     summary = "Capture a cart from the shopper's browser (litecommerce's shape, integer cents)",
     description = "Stored like a CART_UPDATE on `/api/v1/track`. The body is read as JSON whatever \
         its `Content-Type` (`text/plain` avoids a preflight). A request with an `Origin` header must \
-        come from one of the tenant's allowed origins.",
+        come from one of the tenant's allowed origins. With a publishable key the session id must be \
+        at least 16 characters, and item links outside the allowed origins and the recovery URL's \
+        host are dropped and counted in `droppedLinks`.",
     request_body = crate::openapi::CaptureRequest,
     responses(
         (status = 200, description = "Stored; nothing about the cart is echoed", body = crate::openapi::Captured),
@@ -347,7 +380,13 @@ pub async fn capture(
             "the body must be a JSON object",
         ));
     };
-    let (session, cart) = parse_capture(&object)?;
+    let (session, mut cart) = parse_capture(&object, caller.kind)?;
+    let dropped = screen_links(
+        caller.kind,
+        &caller.tenant,
+        &mut cart.items,
+        "snapshot.items",
+    );
     let (row, _) = store_cart(&state, &caller.tenant, session, cart).await?;
     // Both stamps are this write's time only when the row was just inserted (or a
     // finished cart started a new cycle).
@@ -355,6 +394,8 @@ pub async fn capture(
     Ok(HttpResponse::Ok().json(Captured {
         ok: true,
         was_created,
+        dropped_links: dropped.len(),
+        warnings: warnings(&dropped),
     }))
 }
 
@@ -366,7 +407,7 @@ mod tests {
     fn parse(json: &str) -> Result<(SessionId, ParsedCart), Vec<(String, String)>> {
         let root: &RawValue = serde_json::from_str(json).unwrap();
         let object = parse_object(root).unwrap();
-        parse_capture(&object).map_err(|e| {
+        parse_capture(&object, KeyKind::Secret).map_err(|e| {
             e.details
                 .into_iter()
                 .map(|d| (d.field, d.message))
@@ -448,6 +489,25 @@ mod tests {
         assert!(parse(&body(&"s".repeat(200))).is_ok());
         assert_eq!(fields(&body(&"s".repeat(201))), ["sessionId"]);
         assert_eq!(fields(r#"{"snapshot": {"items": []}}"#), ["sessionId"]);
+    }
+
+    #[test]
+    fn a_publishable_key_needs_16_characters_of_session() {
+        let accepted = |session: &str, kind: KeyKind| {
+            let json = format!(r#"{{"sessionId": "{session}", "snapshot": {{"items": []}}}}"#);
+            let root: &RawValue = serde_json::from_str(&json).unwrap();
+            parse_capture(&parse_object(root).unwrap(), kind).map_err(|e| {
+                assert_eq!(e.details[0].field, "sessionId");
+                e.details[0].message.clone()
+            })
+        };
+        let refused = accepted("sess_0123456789", KeyKind::Publishable)
+            .err()
+            .unwrap();
+        assert!(refused.contains("publishable"), "{refused}");
+        assert!(accepted("sess_0123456789a", KeyKind::Publishable).is_ok());
+        assert!(accepted("sess_0123456789", KeyKind::Secret).is_ok());
+        assert!(accepted("sess_01", KeyKind::Secret).is_err());
     }
 
     #[test]

@@ -20,6 +20,9 @@ use cartback_store::orders::{NewOrder, record_order};
 
 use crate::auth::authenticate_request;
 use crate::body::{malformed, read_body};
+use crate::capture_links::{
+    LinkPolicy, MIN_PUBLISHABLE_SESSION_CHARS, drop_foreign_links, warnings,
+};
 use crate::cors::enforce_origin;
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::state::AppState;
@@ -231,6 +234,16 @@ struct CartUpdated {
     success: bool,
     cart_id: String,
     scheduled_at: Option<String>,
+    /// Item links a publishable capture could not keep; left out when none, so
+    /// the answer stays Retake's.
+    #[serde(skip_serializing_if = "is_zero")]
+    dropped_links: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -407,7 +420,9 @@ fn optional_session(object: &RawObject<'_>, problems: &mut Problems) -> Option<S
     summary = "Track a cart update or a completed order (Retake's contract)",
     description = "`CART_UPDATE` upserts the session's cart and answers when its first recovery \
         email is due; `ORDER_COMPLETE` records the order and closes the cart. A publishable key may \
-        send `CART_UPDATE` only, and only from the tenant's allowed origins.",
+        send `CART_UPDATE` only, only from the tenant's allowed origins, with a session id of at \
+        least 16 characters; item links outside the allowed origins and the recovery URL's host are \
+        dropped and counted in `droppedLinks`.",
     request_body = crate::openapi::TrackRequest,
     responses(
         (status = 200, description = "`CartUpdated` for CART_UPDATE, `OrderCompleted` for ORDER_COMPLETE",
@@ -465,22 +480,73 @@ pub async fn track(
         None => {}
     }
     let cart = parse_cart(&object, &mut problems, true);
+    if caller.kind == KeyKind::Publishable {
+        check_publishable_session(&object, &mut problems);
+    }
     if !problems.0.is_empty() {
         return Err(ApiError::validation(problems.0));
     }
-    let Some((session, cart)) = cart.and_then(|mut cart| Some((cart.session.take()?, cart))) else {
+    let Some((session, mut cart)) = cart.and_then(|mut cart| Some((cart.session.take()?, cart)))
+    else {
         return Err(ApiError::validation(vec![FieldError {
             field: "body".into(),
             message: "incomplete cart".into(),
         }]));
     };
+    let dropped = screen_links(caller.kind, &caller.tenant, &mut cart.items, "items");
     let (row, policy) = store_cart(&state, &caller.tenant, session, cart).await?;
     let scheduled_at = scheduled_send(&row, &policy)?;
     Ok(HttpResponse::Ok().json(CartUpdated {
         success: true,
         cart_id: row.id,
         scheduled_at: scheduled_at.map(rfc3339),
+        dropped_links: dropped.len(),
+        warnings: warnings(&dropped),
     }))
+}
+
+/// A publishable key's session id must be long enough not to be guessed
+/// (a short one could be another shopper's cart). Other session problems are
+/// `parse_session`'s to report.
+pub(crate) fn check_publishable_session(object: &RawObject<'_>, problems: &mut Problems) {
+    let Some(text) = object
+        .get("sessionId")
+        .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+    else {
+        return;
+    };
+    let count = text.chars().count();
+    if (1..MIN_PUBLISHABLE_SESSION_CHARS).contains(&count) {
+        problems.add(
+            "sessionId",
+            format!(
+                "must be at least {MIN_PUBLISHABLE_SESSION_CHARS} characters with a publishable key \
+                 (a random id, like the 32 hex characters tracker.js makes), got {count}"
+            ),
+        );
+    }
+}
+
+/// With a publishable key, drops the item links that do not point at the shop
+/// (module `capture_links`) and names them; a secret key's cart is kept as sent.
+pub(crate) fn screen_links(
+    kind: KeyKind,
+    tenant: &cartback_store::tenants::Tenant,
+    items: &mut [CartItem],
+    prefix: &str,
+) -> Vec<String> {
+    if kind != KeyKind::Publishable {
+        return Vec::new();
+    }
+    let dropped = drop_foreign_links(items, &LinkPolicy::for_tenant(tenant), prefix);
+    if !dropped.is_empty() {
+        tracing::info!(
+            tenant = %tenant.id,
+            dropped = dropped.len(),
+            "dropped item links outside the shop's origins from a publishable capture"
+        );
+    }
+    dropped
 }
 
 /// Stores a validated cart through the group-commit writer (the transaction is

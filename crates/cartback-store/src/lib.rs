@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod api_keys;
+pub mod backup;
 pub mod cart_admin;
 pub mod carts;
 mod checkpoint;
