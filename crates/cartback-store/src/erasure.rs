@@ -513,3 +513,31 @@ pub fn purge_expired(
         Ok(counts)
     })
 }
+
+#[derive(QueryableByName)]
+struct Checkpoint {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
+}
+
+/// After an erasure on SQLite: copies the WAL into the database file and
+/// truncates it, so the old page images that still hold the erased data leave
+/// the WAL too (the file's freed space is zeroed by `secure_delete`). Waits for
+/// readers up to the busy timeout, tries a few times; returns whether the WAL
+/// is empty now. PostgreSQL needs nothing: it is always true there.
+pub fn flush_erased(conn: &mut DbConn) -> StoreResult<bool> {
+    let DbConn::Sqlite(sqlite) = conn else {
+        return Ok(true);
+    };
+    for attempt in 0..5 {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let outcome = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .get_result::<Checkpoint>(sqlite)?;
+        if outcome.busy == 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
