@@ -513,7 +513,10 @@ fn erase_a_customer(backend: Backend) {
         Some(&json!({"email": "erin.erasable@example.com"})),
     );
     assert_eq!(status, 200, "{again}");
-    assert_eq!(again["data"], json!({"carts": 0, "orders": 0, "deliveries": 0}));
+    assert_eq!(
+        again["data"],
+        json!({"carts": 0, "orders": 0, "deliveries": 0})
+    );
 
     // Bad input names `email`; publishable keys are refused.
     for body in [

@@ -490,7 +490,9 @@ pub async fn erase(
     .await??;
     let erased = erased.ok_or_else(not_found)?;
     if !flushed {
-        tracing::warn!("the SQLite WAL could not be emptied after an erasure; the next checkpoint that starts it over does");
+        tracing::warn!(
+            "the SQLite WAL could not be emptied after an erasure; the next checkpoint that starts it over does"
+        );
     }
     tracing::info!(cart = %erased.id, "cart erased");
     Ok(HttpResponse::Ok().json(json!({"success": true, "data": cart_view(&erased)})))

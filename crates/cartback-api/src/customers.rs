@@ -79,7 +79,9 @@ pub async fn erase(
     })
     .await??;
     if !flushed {
-        tracing::warn!("the SQLite WAL could not be emptied after an erasure; the next checkpoint that starts it over does");
+        tracing::warn!(
+            "the SQLite WAL could not be emptied after an erasure; the next checkpoint that starts it over does"
+        );
     }
     // Counts only: the address itself is never logged.
     tracing::info!(

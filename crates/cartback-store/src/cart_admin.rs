@@ -9,9 +9,9 @@ use cartback_domain::{Attributes, CartItem, CartStatus};
 
 use crate::carts::{CartRow, CartUpsert, upsert_cart};
 use crate::connection::{DbConn, write_transaction};
+use crate::erasure::erase_cart_traces;
 use crate::error::{StoreError, StoreResult};
 use crate::ids::random_id;
-use crate::erasure::erase_cart_traces;
 use crate::schema::carts;
 use crate::sends::cancel_waiting_sends;
 use crate::suppressions::hash_suppression;

@@ -291,7 +291,13 @@ pub fn erase_customer(
         .execute(conn)?;
         order_ids.extend(by_address);
         let quoting = ids_mentioning(conn, "webhook_deliveries", "payload", tenant_id, &address)?;
-        let errors = ids_mentioning(conn, "webhook_deliveries", "last_error", tenant_id, &address)?;
+        let errors = ids_mentioning(
+            conn,
+            "webhook_deliveries",
+            "last_error",
+            tenant_id,
+            &address,
+        )?;
         let mut leftover: Vec<String> = quoting.into_iter().chain(errors).collect();
         leftover.retain(|id| !deliveries.contains(id));
         leftover.sort();

@@ -112,7 +112,10 @@ pub fn hashed_email(link_secret: &str, email: &str) -> String {
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
     mac.update(b"suppression:");
     mac.update(normalize_email(email).as_bytes());
-    format!("{HASHED_PREFIX}{}", hex::encode(mac.finalize().into_bytes()))
+    format!(
+        "{HASHED_PREFIX}{}",
+        hex::encode(mac.finalize().into_bytes())
+    )
 }
 
 fn link_secret(conn: &mut DbConn, tenant_id: &str) -> StoreResult<Option<String>> {

@@ -157,7 +157,8 @@ fn assert_traces(db: &TestDatabase, store: &Store, present: bool) {
     for trace in traces() {
         let found = text.contains(&trace.to_lowercase());
         assert_eq!(
-            found, present,
+            found,
+            present,
             "{trace:?} {} in the raw {:?} data",
             if found { "is still" } else { "is not" },
             db.backend
@@ -215,7 +216,10 @@ on_both_backends!(erasing_a_cart_leaves_no_trace, |db: &TestDatabase| {
     let hook = endpoint(&mut conn, &shop.id);
     let cart = shopper_cart(&mut conn, &shop, SESSION, EMAIL, "order-1");
     let before = deliveries_of(&mut conn, &cart.id);
-    assert!(before.len() >= 3, "abandoned, failed, converted: {before:?}");
+    assert!(
+        before.len() >= 3,
+        "abandoned, failed, converted: {before:?}"
+    );
     assert!(before.iter().any(|(_, s, _)| s == "succeeded"));
     assert!(before.iter().any(|(_, s, _)| s == "pending"));
     drop(conn);
@@ -329,10 +333,14 @@ on_both_backends!(erasing_a_customer_leaves_no_trace, |db: &TestDatabase| {
         },
     )
     .unwrap();
-    let bystander =
-        upsert_cart(&mut conn, &upsert(&shop, "sess-b", Some("bob@example.com"), now)).unwrap();
+    let bystander = upsert_cart(
+        &mut conn,
+        &upsert(&shop, "sess-b", Some("bob@example.com"), now),
+    )
+    .unwrap();
     // The same address at another tenant is another tenant's business.
-    let elsewhere = upsert_cart(&mut conn, &upsert(&other_shop, "sess-x", Some(EMAIL), now)).unwrap();
+    let elsewhere =
+        upsert_cart(&mut conn, &upsert(&other_shop, "sess-x", Some(EMAIL), now)).unwrap();
     add_suppression(
         &mut conn,
         &shop.id,
@@ -343,13 +351,17 @@ on_both_backends!(erasing_a_customer_leaves_no_trace, |db: &TestDatabase| {
     )
     .unwrap();
 
-    let erased = erase_customer(&mut conn, &shop.id, &format!("  {} ", EMAIL.to_lowercase()), now)
-        .unwrap();
+    let erased = erase_customer(
+        &mut conn,
+        &shop.id,
+        &format!("  {} ", EMAIL.to_lowercase()),
+        now,
+    )
+    .unwrap();
     assert_eq!(erased.carts, 2);
     assert_eq!(erased.orders, 3, "order-1, order-2 and order-lone");
-    let scrubbed = deliveries_of(&mut conn, &first.id).len()
-        + deliveries_of(&mut conn, &second.id).len()
-        + 1;
+    let scrubbed =
+        deliveries_of(&mut conn, &first.id).len() + deliveries_of(&mut conn, &second.id).len() + 1;
     assert_eq!(erased.deliveries, scrubbed);
     // Still never emailed again, under any case, though only a hash is listed.
     assert_eq!(
@@ -424,7 +436,11 @@ on_both_backends!(retention_purges_old_finished_data, |db: &TestDatabase| {
         purged.push(cart.id);
     }
     let recent = shopper_cart(&mut conn, &shop, "recent", "r@example.com", "recent-order");
-    let active = upsert_cart(&mut conn, &upsert(&shop, "active", Some("a@example.com"), now)).unwrap();
+    let active = upsert_cart(
+        &mut conn,
+        &upsert(&shop, "active", Some("a@example.com"), now),
+    )
+    .unwrap();
     record_event(
         &mut conn,
         &shop.id,
