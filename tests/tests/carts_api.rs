@@ -440,3 +440,101 @@ fn other_tenants_and_publishable_keys(backend: Backend) {
     );
 }
 on_both_backends!(other_tenants_and_publishable_keys);
+
+/// `POST /api/v1/customers/erase`: every cart and order of one address (any
+/// case) erased in one go, the address still suppressed but only as a hash,
+/// idempotent, validated, and confined to the caller's tenant.
+fn erase_a_customer(backend: Backend) {
+    let shop = shop(backend);
+    let first = shop.track("sess-erin-1", Some("Erin.Erasable@Example.com"), None);
+    let second = shop.track("sess-erin-2", Some("erin.erasable@example.com"), None);
+    let bystander = shop.track("sess-bob", Some("bob@example.com"), None);
+    let (status, body) = shop.api.track(
+        &shop.tenant.secret,
+        &json!({"event": "ORDER_COMPLETE", "sessionId": "sess-erin-1", "orderId": "INV-E1",
+                "total": 1.0, "currency": "USD", "customerEmail": "erin.erasable@example.com"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = shop.call(
+        "POST",
+        "/api/v1/suppressions",
+        Some(&json!({"email": "erin.erasable@example.com", "reason": "unsubscribed"})),
+    );
+    assert_eq!(status, 201, "{body}");
+    // The same address at another tenant is not this tenant's to erase.
+    let (status, _) = shop.api.track(
+        &shop.other.secret,
+        &cart_update("sess-theirs", Some("erin.erasable@example.com")),
+    );
+    assert_eq!(status, 200);
+
+    let (status, answer) = shop.call(
+        "POST",
+        "/api/v1/customers/erase",
+        Some(&json!({"email": "ERIN.ERASABLE@example.com"})),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer,
+        json!({"success": true, "data": {"carts": 2, "orders": 1, "deliveries": 0}})
+    );
+    for id in [&first, &second] {
+        assert_eq!(
+            shop.call("GET", &format!("/api/v1/carts/{id}"), None).0,
+            404,
+            "erased carts are hidden"
+        );
+    }
+    let (_, list) = shop.call("GET", "/api/v1/carts?email=erin.erasable@example.com", None);
+    assert_eq!(list["total"], json!(0));
+    let (status, cart) = shop.call("GET", &format!("/api/v1/carts/{bystander}"), None);
+    assert_eq!(
+        (status, cart["data"]["customerEmail"].clone()),
+        (200, json!("bob@example.com"))
+    );
+    // Suppressed still, but the list no longer shows the address.
+    let (_, listed) = shop.call("GET", "/api/v1/suppressions", None);
+    assert_eq!(listed["total"], json!(1), "{listed}");
+    let entry = listed["suppressions"][0]["email"].as_str().unwrap();
+    assert!(entry.starts_with("hmac-sha256:"), "{entry}");
+    assert!(!listed.to_string().contains("erin"), "{listed}");
+    let (_, theirs) = shop.api.call(
+        "GET",
+        "/api/v1/carts?email=erin.erasable@example.com",
+        &shop.other.secret,
+        None,
+    );
+    assert_eq!(theirs["total"], json!(1), "the other tenant's cart stays");
+
+    // Again: nothing left, still a 200.
+    let (status, again) = shop.call(
+        "POST",
+        "/api/v1/customers/erase",
+        Some(&json!({"email": "erin.erasable@example.com"})),
+    );
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        again["data"],
+        json!({"carts": 0, "orders": 0, "deliveries": 0})
+    );
+
+    // Bad input names `email`; publishable keys are refused.
+    for body in [
+        json!({"email": "not-an-address"}),
+        json!({}),
+        json!({"email": 7}),
+    ] {
+        let (status, answer) = shop.call("POST", "/api/v1/customers/erase", Some(&body));
+        assert_eq!(status, 422, "{body}: {answer}");
+        assert_eq!(answer["error"]["code"], "VALIDATION_ERROR");
+        assert_eq!(details(&answer), vec!["email".to_owned()], "{answer}");
+    }
+    let (status, _) = shop.api.call(
+        "POST",
+        "/api/v1/customers/erase",
+        &shop.tenant.publishable,
+        Some(&json!({"email": "bob@example.com"})),
+    );
+    assert_eq!(status, 403);
+}
+on_both_backends!(erase_a_customer);

@@ -43,6 +43,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/api/v1/carts/{id}"),
     ("DELETE", "/api/v1/carts/{id}"),
     ("POST", "/api/v1/carts/{id}/erase"),
+    ("POST", "/api/v1/customers/erase"),
     ("GET", "/api/v1/carts/{id}/items"),
     ("POST", "/api/v1/carts/{id}/items"),
     ("DELETE", "/api/v1/carts/{id}/items/{item_id}"),

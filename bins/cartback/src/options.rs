@@ -231,6 +231,9 @@ pub struct WorkerArgs {
     /// Webhook deliveries in flight at once.
     #[arg(long, env = "CARTBACK_WEBHOOK_CONCURRENCY", default_value_t = 16)]
     pub webhook_concurrency: usize,
+    /// Delete finished carts (with their sends and history), finished webhook deliveries and history older than this many days, and strip old orders' address; 0 keeps everything forever.
+    #[arg(long, env = "CARTBACK_RETENTION_DAYS", default_value_t = cartback_worker::DEFAULT_RETENTION_DAYS)]
+    pub retention_days: u32,
 }
 
 /// Where cartback calls out to; shared by the api (checks webhook URLs when

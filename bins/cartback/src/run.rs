@@ -132,6 +132,8 @@ pub fn worker_config(args: &WorkerArgs, targets: &OutboundArgs) -> WorkerConfig 
             allow_private: targets.allow_private_webhook_targets,
         },
         stripe_api_base: targets.stripe_api_base.clone(),
+        retention_days: args.retention_days,
+        ..WorkerConfig::default()
     }
 }
 

@@ -18,6 +18,7 @@ use cartback_store::cart_admin::{
     find_cart_by_any_id, list_carts, patch_cart, set_items, soft_delete_cart, upsert_external,
 };
 use cartback_store::carts::{CartRow, CartUpsert};
+use cartback_store::erasure::flush_erased;
 use cartback_store::events::list_events;
 use cartback_store::orders::OrderRow;
 use cartback_store::schema::orders;
@@ -459,7 +460,10 @@ pub async fn delete(
     tag = "carts",
     operation_id = "eraseCart",
     summary = "GDPR erasure: the cart's personal data removed for good",
-    description = "Works on deleted carts too; counts, totals and dates stay.",
+    description = "Also scrubs the cart's webhook deliveries (pending ones are cancelled; a replay \
+        sends the scrubbed payload), its sends' provider error texts, its history details and \
+        its orders' address and session, in the same transaction. Works on deleted carts too; \
+        counts, totals and dates stay.",
     params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
     responses(
         (status = 200, description = "The erased cart", body = crate::openapi::CartAnswer),
@@ -477,9 +481,19 @@ pub async fn erase(
     let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
     let id = id.into_inner();
-    let erased = web::block(move || erase_cart(&mut *store.conn()?, &tenant_id, &id, Utc::now()))
-        .await??
-        .ok_or_else(not_found)?;
+    let (erased, flushed) = web::block(move || -> StoreResult<_> {
+        let mut conn = store.conn()?;
+        let erased = erase_cart(&mut conn, &tenant_id, &id, Utc::now())?;
+        let flushed = erased.is_none() || flush_erased(&mut conn)?;
+        Ok((erased, flushed))
+    })
+    .await??;
+    let erased = erased.ok_or_else(not_found)?;
+    if !flushed {
+        tracing::warn!(
+            "the SQLite WAL could not be emptied after an erasure; the next checkpoint that starts it over does"
+        );
+    }
     tracing::info!(cart = %erased.id, "cart erased");
     Ok(HttpResponse::Ok().json(json!({"success": true, "data": cart_view(&erased)})))
 }

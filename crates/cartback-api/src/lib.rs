@@ -6,6 +6,7 @@ mod body;
 mod capture_links;
 mod carts;
 mod cors;
+mod customers;
 mod email_provider;
 pub mod error;
 mod fields;
@@ -82,6 +83,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/carts/{id}", web::patch().to(carts::patch))
                     .route("/carts/{id}", web::delete().to(carts::delete))
                     .route("/carts/{id}/erase", web::post().to(carts::erase))
+                    .route("/customers/erase", web::post().to(customers::erase))
                     .route("/carts/{id}/items", web::get().to(carts::items))
                     .route("/carts/{id}/items", web::post().to(carts::add_item))
                     .route(

@@ -137,6 +137,7 @@ impl Modify for OptionalBodies {
         crate::carts::patch,
         crate::carts::delete,
         crate::carts::erase,
+        crate::customers::erase,
         crate::carts::items,
         crate::carts::add_item,
         crate::carts::remove_item,
@@ -179,6 +180,7 @@ impl Modify for OptionalBodies {
         (name = "tracking", description = "Retake-compatible tracking (docs/api/track.md)"),
         (name = "browser capture", description = "Cart capture from the storefront's pages and CORS (docs/api/public-capture.md)"),
         (name = "carts", description = "The merchant's carts (docs/api/carts.md)"),
+        (name = "customers", description = "Erasing a person by email address (docs/api/carts.md)"),
         (name = "analytics", description = "Reports (docs/api/analytics.md)"),
         (name = "settings", description = "Recovery policy and email look (docs/api/settings.md)"),
         (name = "templates", description = "The tenant's own templates and previews (docs/api/settings.md)"),
@@ -680,6 +682,33 @@ mod schemas {
     pub struct CartAnswer {
         pub success: bool,
         pub data: Cart,
+    }
+
+    /// Whom to erase. Unknown fields are a 422.
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct CustomerEraseRequest {
+        /// The person's address, matched case-insensitively.
+        #[schema(format = Email)]
+        pub email: String,
+    }
+
+    /// How many of the person's rows were erased.
+    #[derive(Serialize, ToSchema)]
+    pub struct CustomerErasedCounts {
+        /// Carts with the address.
+        pub carts: u64,
+        /// Orders with the address or tied to one of those carts (they stay,
+        /// without address or session, for the revenue figures).
+        pub orders: u64,
+        /// Webhook deliveries scrubbed (pending ones are cancelled).
+        pub deliveries: u64,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    pub struct CustomerErased {
+        pub success: bool,
+        pub data: CustomerErasedCounts,
     }
 
     #[derive(Serialize, ToSchema)]

@@ -9,10 +9,12 @@ use cartback_domain::{Attributes, CartItem, CartStatus};
 
 use crate::carts::{CartRow, CartUpsert, upsert_cart};
 use crate::connection::{DbConn, write_transaction};
+use crate::erasure::erase_cart_traces;
 use crate::error::{StoreError, StoreResult};
 use crate::ids::random_id;
-use crate::schema::{carts, orders, recovery_sends};
+use crate::schema::carts;
 use crate::sends::cancel_waiting_sends;
+use crate::suppressions::hash_suppression;
 
 /// The `status` filter of the carts list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,76 +281,84 @@ pub fn soft_delete_cart(
 
 /// Removes a cart's personal data for good (GDPR erasure): address, name,
 /// session id, attributes, item names and links, the recovery links of its
-/// emails, and the address and session on its orders. Counts, totals, currency,
-/// statuses and dates stay for statistics. The cart is hidden too. Works on
-/// deleted carts; erasing twice changes nothing more.
+/// emails, its sends' provider error texts and its history details, the address
+/// and session on its orders, and the personal fields of every webhook delivery
+/// about it (pending ones are cancelled). A plain suppression entry of its
+/// address becomes a hashed one. Counts, totals, currency, statuses and dates
+/// stay for statistics. The cart is hidden too. Works on deleted carts; erasing
+/// twice changes nothing more. All in one transaction.
 pub fn erase_cart(
     conn: &mut DbConn,
     tenant_id: &str,
     id: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<Option<CartRow>> {
-    let stamp = now.naive_utc();
     write_transaction(conn, |conn| {
         let Some(cart) = find_cart_by_any_id(conn, tenant_id, id, true)? else {
             return Ok(None);
         };
-        let items: Vec<CartItem> = cart
-            .items()?
-            .into_iter()
-            .enumerate()
-            .map(|(at, item)| CartItem {
-                id: format!("erased-{}", at + 1),
-                name: "(erased)".to_owned(),
-                image_url: None,
-                url: None,
-                ..item
-            })
-            .collect();
-        let items =
-            serde_json::to_string(&items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        diesel::update(
-            carts::table
-                .filter(carts::tenant_id.eq(tenant_id))
-                .filter(carts::id.eq(&cart.id)),
-        )
-        .set((
-            carts::session_id.eq(random_id("erased_", 20)),
-            carts::external_id.eq(None::<String>),
-            carts::customer_email.eq(None::<String>),
-            carts::customer_name.eq(None::<String>),
-            carts::attributes.eq("{}"),
-            carts::items.eq(items),
-            carts::next_action_at.eq(None::<NaiveDateTime>),
-            carts::deleted_at.eq(Some(cart.deleted_at.unwrap_or(stamp))),
-            carts::erased_at.eq(Some(cart.erased_at.unwrap_or(stamp))),
-            carts::updated_at.eq(stamp),
-        ))
-        .execute(conn)?;
-        cancel_waiting_sends(conn, tenant_id, &cart.id, now)?;
-        // The emails' links stop working: nothing leads back to this shopper.
-        diesel::update(
-            recovery_sends::table
-                .filter(recovery_sends::tenant_id.eq(tenant_id))
-                .filter(recovery_sends::cart_id.eq(&cart.id)),
-        )
-        .set((
-            recovery_sends::recovery_token_hash.eq(None::<String>),
-            recovery_sends::unsubscribe_token_hash.eq(None::<String>),
-        ))
-        .execute(conn)?;
-        diesel::update(
-            orders::table
-                .filter(orders::tenant_id.eq(tenant_id))
-                .filter(orders::cart_id.eq(&cart.id)),
-        )
-        .set((
-            orders::customer_email.eq(None::<String>),
-            orders::session_id.eq(None::<String>),
-        ))
-        .execute(conn)?;
+        erase_cart_in(conn, tenant_id, &cart.id, now)?;
         Ok(Some(reread(conn, tenant_id, &cart.id)?))
     })
+}
+
+/// [`erase_cart`] of the cart with this id, inside the caller's transaction.
+/// Returns the ids of the deliveries it scrubbed, or None when there is no
+/// such cart.
+pub(crate) fn erase_cart_in(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    cart_id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Vec<String>>> {
+    let stamp = now.naive_utc();
+    let Some(cart) = carts::table
+        .filter(carts::tenant_id.eq(tenant_id))
+        .filter(carts::id.eq(cart_id))
+        .select(CartRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let items: Vec<CartItem> = cart
+        .items()?
+        .into_iter()
+        .enumerate()
+        .map(|(at, item)| CartItem {
+            id: format!("erased-{}", at + 1),
+            name: "(erased)".to_owned(),
+            image_url: None,
+            url: None,
+            ..item
+        })
+        .collect();
+    let items = serde_json::to_string(&items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    diesel::update(
+        carts::table
+            .filter(carts::tenant_id.eq(tenant_id))
+            .filter(carts::id.eq(&cart.id)),
+    )
+    .set((
+        carts::session_id.eq(random_id("erased_", 20)),
+        carts::external_id.eq(None::<String>),
+        carts::customer_email.eq(None::<String>),
+        carts::customer_name.eq(None::<String>),
+        carts::attributes.eq("{}"),
+        carts::items.eq(items),
+        carts::next_action_at.eq(None::<NaiveDateTime>),
+        carts::deleted_at.eq(Some(cart.deleted_at.unwrap_or(stamp))),
+        carts::erased_at.eq(Some(cart.erased_at.unwrap_or(stamp))),
+        carts::updated_at.eq(stamp),
+    ))
+    .execute(conn)?;
+    cancel_waiting_sends(conn, tenant_id, &cart.id, now)?;
+    let deliveries = erase_cart_traces(conn, tenant_id, &cart.id, now)?;
+    if let Some(email) = &cart.customer_email {
+        // Still never emailed, but the list no longer shows who.
+        hash_suppression(conn, tenant_id, email, false, now)?;
+    }
+    Ok(Some(deliveries))
 }
 
 /// Replaces a visible, open cart's items and total (the caller validated them).

@@ -68,9 +68,13 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
             // about 56); the OS page cache holds the rest of the file anyway.
             // Checkpoints are the store's background thread's job; a writer only
             // checkpoints by itself when the WAL outgrows that thread.
+            // secure_delete zeroes what a delete or update frees, free pages
+            // included: erased personal data must not linger in the file (GDPR
+            // art. 17). It costs a write of each page that becomes free.
             conn.batch_execute(&format!(
                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
                  PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                 PRAGMA secure_delete = ON; \
                  PRAGMA cache_size = -1024; PRAGMA wal_autocheckpoint = {};",
                 crate::checkpoint::WRITER_CHECKPOINT_PAGES
             ))

@@ -10,6 +10,7 @@ mod checkpoint;
 pub mod connection;
 pub mod crypto;
 pub mod email_providers;
+pub mod erasure;
 pub mod error;
 pub mod events;
 pub mod ids;

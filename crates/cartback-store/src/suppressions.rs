@@ -6,9 +6,11 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text, Timestamp};
 use serde::Serialize;
 
+use hmac::{KeyInit, Mac};
+
 use crate::connection::DbConn;
 use crate::error::{StoreError, StoreResult};
-use crate::schema::suppressions;
+use crate::schema::{suppressions, tenants};
 use crate::sql::dialect;
 
 /// Why an address is suppressed.
@@ -80,15 +82,100 @@ pub fn add_suppression(
     Ok(added == 1)
 }
 
-/// Removes `email`; false when it was not on the list.
+/// Removes `email`, in plain or hashed form (an erased shopper's entry);
+/// false when it was not on the list.
 pub fn remove_suppression(conn: &mut DbConn, tenant_id: &str, email: &str) -> StoreResult<bool> {
+    let mut forms = vec![normalize_email(email)];
+    if let Some(secret) = link_secret(conn, tenant_id)? {
+        forms.push(hashed_email(&secret, email));
+    }
     let removed = diesel::delete(
         suppressions::table
             .filter(suppressions::tenant_id.eq(tenant_id))
-            .filter(suppressions::email.eq(normalize_email(email))),
+            .filter(suppressions::email.eq_any(&forms)),
     )
     .execute(conn)?;
-    Ok(removed == 1)
+    Ok(removed >= 1)
+}
+
+/// How a hashed entry's `email` starts; no address contains a colon before its `@`
+/// that we would accept, so the two forms never collide.
+pub const HASHED_PREFIX: &str = "hmac-sha256:";
+
+/// The stored form of an erased shopper's address: HMAC-SHA256 of the normalised
+/// address under the tenant's link secret (which never leaves the database), hex.
+/// It lets the worker recognise the address without keeping it; it is
+/// pseudonymisation, not anonymity, to whoever holds the database and guesses
+/// the address.
+pub fn hashed_email(link_secret: &str, email: &str) -> String {
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(link_secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(b"suppression:");
+    mac.update(normalize_email(email).as_bytes());
+    format!(
+        "{HASHED_PREFIX}{}",
+        hex::encode(mac.finalize().into_bytes())
+    )
+}
+
+fn link_secret(conn: &mut DbConn, tenant_id: &str) -> StoreResult<Option<String>> {
+    Ok(tenants::table
+        .filter(tenants::id.eq(tenant_id))
+        .select(tenants::link_secret)
+        .first(conn)
+        .optional()?)
+}
+
+/// Keeps `email` suppressed without keeping the address: a plain entry becomes
+/// a hashed one (its reason and date stay, its note goes, it may name the
+/// person); with `add_if_missing` an address not on the list is added hashed as
+/// `manual`. Returns whether the address is on the list (hashed) afterwards.
+pub fn hash_suppression(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    email: &str,
+    add_if_missing: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let Some(secret) = link_secret(conn, tenant_id)? else {
+        return Ok(false);
+    };
+    let plain = normalize_email(email);
+    let hashed = hashed_email(&secret, &plain);
+    let existing: Option<Suppression> = suppressions::table
+        .filter(suppressions::tenant_id.eq(tenant_id))
+        .filter(suppressions::email.eq(&plain))
+        .select(Suppression::as_select())
+        .first(conn)
+        .optional()?;
+    let (reason, created_at) = match &existing {
+        Some(row) => (row.reason()?, row.created_at.and_utc()),
+        None if add_if_missing => (SuppressionReason::Manual, now),
+        None => {
+            return Ok(suppressions::table
+                .filter(suppressions::tenant_id.eq(tenant_id))
+                .filter(suppressions::email.eq(&hashed))
+                .count()
+                .get_result::<i64>(conn)?
+                > 0);
+        }
+    };
+    if existing.is_some() {
+        diesel::delete(
+            suppressions::table
+                .filter(suppressions::tenant_id.eq(tenant_id))
+                .filter(suppressions::email.eq(&plain)),
+        )
+        .execute(conn)?;
+    }
+    diesel::sql_query(dialect(conn, ADD_SQL))
+        .bind::<Text, _>(tenant_id)
+        .bind::<Text, _>(&hashed)
+        .bind::<Text, _>(reason.as_str())
+        .bind::<Nullable<Text>, _>(Some("erased shopper (GDPR art. 17)"))
+        .bind::<Timestamp, _>(created_at.naive_utc())
+        .execute(conn)?;
+    Ok(true)
 }
 
 /// One page of the list, newest first, with the total count.
@@ -112,7 +199,8 @@ pub fn list_suppressions(
     Ok((page, total))
 }
 
-/// Which of `emails` (any case) are suppressed for `tenant_id`, lowercased.
+/// Which of `emails` (any case) are suppressed for `tenant_id`, lowercased:
+/// listed in plain, or hashed because the shopper was erased.
 pub fn suppressed_among(
     conn: &mut DbConn,
     tenant_id: &str,
@@ -121,12 +209,35 @@ pub fn suppressed_among(
     if emails.is_empty() {
         return Ok(Vec::new());
     }
-    let wanted: Vec<String> = emails.iter().map(|e| normalize_email(e)).collect();
-    Ok(suppressions::table
+    let mut wanted: Vec<String> = emails.iter().map(|e| normalize_email(e)).collect();
+    wanted.sort();
+    wanted.dedup();
+    let hashes: Vec<(String, String)> = match link_secret(conn, tenant_id)? {
+        Some(secret) => wanted
+            .iter()
+            .map(|plain| (hashed_email(&secret, plain), plain.clone()))
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut keys = wanted;
+    keys.extend(hashes.iter().map(|(hash, _)| hash.clone()));
+    let found: Vec<String> = suppressions::table
         .filter(suppressions::tenant_id.eq(tenant_id))
-        .filter(suppressions::email.eq_any(&wanted))
+        .filter(suppressions::email.eq_any(&keys))
         .select(suppressions::email)
-        .load(conn)?)
+        .load(conn)?;
+    let mut plain: Vec<String> = found
+        .into_iter()
+        .map(|key| {
+            hashes
+                .iter()
+                .find(|(hash, _)| *hash == key)
+                .map_or(key, |(_, plain)| plain.clone())
+        })
+        .collect();
+    plain.sort();
+    plain.dedup();
+    Ok(plain)
 }
 
 impl Suppression {

@@ -24,7 +24,19 @@ pub struct WorkerConfig {
     pub webhooks: crate::WebhookConfig,
     /// Stripe's API, for payment links in emails.
     pub stripe_api_base: String,
+    /// Finished carts, finished webhook deliveries and history older than this
+    /// many days are deleted (orders lose their address and session); 0 keeps
+    /// everything forever.
+    pub retention_days: u32,
+    /// How often the retention pass runs.
+    pub retention_interval: Duration,
+    /// Rows per table and retention transaction: small, so the pass never
+    /// holds the SQLite write lock for long.
+    pub retention_batch: i64,
 }
+
+/// The documented default of `--retention-days`.
+pub const DEFAULT_RETENTION_DAYS: u32 = 365;
 
 impl WorkerConfig {
     /// A process-unique id: host, pid and a random suffix.
@@ -51,6 +63,9 @@ impl Default for WorkerConfig {
             public_url: "http://127.0.0.1:8080".to_owned(),
             webhooks: crate::WebhookConfig::default(),
             stripe_api_base: cartback_stripe::DEFAULT_BASE_URL.to_owned(),
+            retention_days: DEFAULT_RETENTION_DAYS,
+            retention_interval: Duration::from_secs(3600),
+            retention_batch: 500,
         }
     }
 }

@@ -17,7 +17,8 @@ use cartback_store::Store;
 use cartback_store::carts::claim_due_carts;
 use cartback_store::crypto::MasterKeys;
 
-pub use config::WorkerConfig;
+pub use cartback_store::erasure::PurgeCounts;
+pub use config::{DEFAULT_RETENTION_DAYS, WorkerConfig};
 pub use render::{Offer, render_recovery_email};
 pub use webhooks::WebhookConfig;
 
@@ -134,10 +135,67 @@ impl Worker {
         }
     }
 
+    /// One retention pass: deletes what is older than `retention_days` and
+    /// finished, batch after batch, each its own short transaction, until a
+    /// batch comes back short. Nothing when retention is 0 (keep forever).
+    pub async fn purge_once(&self) -> Result<PurgeCounts, WorkerError> {
+        let mut total = PurgeCounts::default();
+        if self.config.retention_days == 0 {
+            return Ok(total);
+        }
+        let cutoff = Utc::now() - chrono::TimeDelta::days(i64::from(self.config.retention_days));
+        let batch = self.config.retention_batch.max(1);
+        loop {
+            let store = self.store.clone();
+            let counts = tokio::task::spawn_blocking(move || {
+                cartback_store::erasure::purge_expired(&mut *store.conn()?, cutoff, batch)
+            })
+            .await??;
+            total.carts += counts.carts;
+            total.sends += counts.sends;
+            total.events += counts.events;
+            total.deliveries += counts.deliveries;
+            total.orders += counts.orders;
+            if !counts.full(batch) {
+                break;
+            }
+            // Let the other writers in between batches.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if total.total() > 0 {
+            tracing::info!(
+                days = self.config.retention_days,
+                carts = total.carts,
+                sends = total.sends,
+                events = total.events,
+                deliveries = total.deliveries,
+                orders = total.orders,
+                "retention purged old data"
+            );
+        }
+        Ok(total)
+    }
+
+    /// Runs [`Worker::purge_once`] every `retention_interval` until stopped.
+    async fn retention_loop(&self, mut stopped: tokio::sync::watch::Receiver<bool>) {
+        if self.config.retention_days == 0 {
+            return;
+        }
+        while !*stopped.borrow() {
+            if let Err(error) = self.purge_once().await {
+                tracing::warn!(%error, "retention pass failed; retrying after its interval");
+            }
+            tokio::select! {
+                _ = stopped.changed() => {}
+                () = tokio::time::sleep(self.config.retention_interval) => {}
+            }
+        }
+    }
+
     /// Polls until `shutdown` resolves: recovery emails and webhooks in two
-    /// loops, so a slow webhook receiver never holds up an email. A pass in
-    /// progress is finished before returning, so no claim is left hanging on a
-    /// clean stop.
+    /// loops, so a slow webhook receiver never holds up an email, and the
+    /// retention pass in a third. A pass in progress is finished before
+    /// returning, so no claim is left hanging on a clean stop.
     pub async fn run(
         &self,
         shutdown: impl std::future::Future<Output = ()>,
@@ -157,8 +215,9 @@ impl Worker {
                 self.config.batch_size,
                 || self.run_once()
             ),
-            self.poll("webhooks", stopped, webhook_batch, || self
+            self.poll("webhooks", stopped.clone(), webhook_batch, || self
                 .deliver_webhooks_once()),
+            self.retention_loop(stopped),
         );
         tracing::info!(worker = %self.config.worker_id, "worker stopped");
         Ok(())

@@ -1,0 +1,102 @@
+//! `POST /api/v1/customers/erase` (secret key): one person erased by address
+//! (GDPR art. 17): every cart, order and webhook delivery of theirs, in one
+//! transaction; the address stays suppressed as a keyed hash only.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use cartback_domain::EmailAddress;
+use cartback_store::erasure::{erase_customer, flush_erased};
+
+use crate::email_provider::secret_caller;
+use crate::error::ApiError;
+use crate::fields::{self, Problems};
+use crate::state::AppState;
+
+/// `POST /api/v1/customers/erase` `{"email"}`: 200 with what was erased, zeros
+/// when nothing matched (so a repeated request is a success too).
+#[utoipa::path(
+    post,
+    path = "/api/v1/customers/erase",
+    tag = "customers",
+    operation_id = "eraseCustomer",
+    summary = "GDPR erasure of one person by email address",
+    description = "Erases every cart, order and webhook delivery of the address (any case) in \
+        one transaction, like `POST /api/v1/carts/{id}/erase` for each cart; provider error \
+        texts and history details that quote it become `erased`. The address stays on the \
+        suppression list as a keyed hash only, so it is never emailed again. Idempotent: \
+        nothing left to erase answers 200 with zeros.",
+    request_body = crate::openapi::CustomerEraseRequest,
+    responses(
+        (status = 200, description = "What was erased (zeros when nothing matched)", body = crate::openapi::CustomerErased),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `email` missing or not an address", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    ),
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+)]
+pub async fn erase(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let caller = secret_caller(&state, &request).await?;
+    let body = crate::body::read_body(&request, payload, state.limits.max_body_bytes).await?;
+    let object = fields::object(&body, false)?;
+    let mut problems = Problems::default();
+    fields::unknown_fields(&object, &["email"], &mut problems);
+    let email = match object.get("email") {
+        Some(Value::String(text)) => match EmailAddress::parse(text) {
+            Ok(email) => Some(email),
+            Err(e) => {
+                problems.add("email", e.to_string());
+                None
+            }
+        },
+        Some(_) => {
+            problems.add("email", "must be a string");
+            None
+        }
+        None => {
+            problems.add("email", "is required");
+            None
+        }
+    };
+    problems.check()?;
+    let Some(email) = email else {
+        return Err(ApiError::validation(Vec::new()));
+    };
+    let store = state.store.clone();
+    let tenant_id = caller.tenant.id.clone();
+    let address = email.as_str().to_owned();
+    let (erased, flushed) = web::block(move || -> cartback_store::StoreResult<_> {
+        let mut conn = store.conn()?;
+        let erased = erase_customer(&mut conn, &tenant_id, &address, Utc::now())?;
+        let flushed = flush_erased(&mut conn)?;
+        Ok((erased, flushed))
+    })
+    .await??;
+    if !flushed {
+        tracing::warn!(
+            "the SQLite WAL could not be emptied after an erasure; the next checkpoint that starts it over does"
+        );
+    }
+    // Counts only: the address itself is never logged.
+    tracing::info!(
+        tenant = %caller.tenant.id,
+        carts = erased.carts,
+        orders = erased.orders,
+        deliveries = erased.deliveries,
+        "customer erased"
+    );
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true,
+        "data": {
+            "carts": erased.carts,
+            "orders": erased.orders,
+            "deliveries": erased.deliveries,
+        },
+    })))
+}

@@ -1,0 +1,3 @@
+DROP INDEX orders_tenant_email_idx;
+DROP INDEX webhook_deliveries_tenant_created_idx;
+DROP INDEX cart_events_tenant_created_idx;
