@@ -764,7 +764,10 @@ fn stripe_intake(backend: Backend) {
     let (status, body) = api.stripe_event(&tenant.id, &padded, Some(&hostile));
     assert_eq!(status, 400, "{body}");
     assert!(
-        body["error"]["message"].as_str().unwrap().contains("too long"),
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too long"),
         "{body}"
     );
     // Short enough, but more v1 entries than any real Stripe header has.
@@ -782,8 +785,11 @@ fn stripe_intake(backend: Backend) {
         "{body}"
     );
     // Well signed, but bigger than a Stripe event: 413.
-    let oversized = checkout_completed("evt_big", &cart_id, "pi_big", 4200)
-        .replacen('{', &format!("{{\"pad\":\"{}\",", "x".repeat(300 * 1024)), 1);
+    let oversized = checkout_completed("evt_big", &cart_id, "pi_big", 4200).replacen(
+        '{',
+        &format!("{{\"pad\":\"{}\",", "x".repeat(300 * 1024)),
+        1,
+    );
     let (status, body) =
         api.stripe_event(&tenant.id, &oversized, Some(&sign(WHSEC, &oversized, None)));
     assert_eq!(status, 413, "{body}");

@@ -377,7 +377,10 @@ fn a_flood_of_made_up_keys_is_refused_per_address_while_a_good_key_works() {
     let api = Api::start(
         &db.url,
         &[
-            ("CARTBACK_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE", "5".to_owned()),
+            (
+                "CARTBACK_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE",
+                "5".to_owned(),
+            ),
             ("CARTBACK_AUTH_CACHE_TTL", "1s".to_owned()),
             // The test client is the proxy: X-Forwarded-For names the clients.
             ("CARTBACK_TRUSTED_PROXIES", "127.0.0.1/32, ::1".to_owned()),
@@ -426,14 +429,21 @@ fn a_flood_of_made_up_keys_is_refused_per_address_while_a_good_key_works() {
     assert_eq!(good.status().as_u16(), 200);
     assert_eq!(header(&good, "x-ratelimit-limit").as_deref(), Some("60000"));
     // Another address with a wrong key is only at its first failure.
-    assert_eq!(track("sk_wrongbutalone", "203.0.113.11", 101).status().as_u16(), 401);
+    assert_eq!(
+        track("sk_wrongbutalone", "203.0.113.11", 101)
+            .status()
+            .as_u16(),
+        401
+    );
     // A real key works even from the refused address, and still after its
     // cached resolution expired (it is looked up again, junk is not).
     assert_eq!(track(&tenant.secret, ATTACKER, 102).status().as_u16(), 200);
     std::thread::sleep(Duration::from_millis(1_200));
     assert_eq!(track(&tenant.secret, ATTACKER, 103).status().as_u16(), 200);
     assert_eq!(
-        track("sk_madeupagainxxxxxxxxxxxxxxx", ATTACKER, 104).status().as_u16(),
+        track("sk_madeupagainxxxxxxxxxxxxxxx", ATTACKER, 104)
+            .status()
+            .as_u16(),
         429
     );
 }

@@ -199,7 +199,9 @@ mod tests {
         for n in 0..(GOOD_ENTRIES + 5 * UNKNOWN_ENTRIES) {
             cache.put(format!("sk_junk{n}"), None);
         }
-        let good = cache.get_good("sk_good").expect("the good key is still cached");
+        let good = cache
+            .get_good("sk_good")
+            .expect("the good key is still cached");
         assert_eq!(good.tenant.id, "ten_a");
         assert!(matches!(cache.get("sk_good"), Some(Some(_))));
         // The junk map stays small, and a recent unknown key is remembered.

@@ -148,10 +148,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         if self.code == ErrorCode::ServiceUnavailable {
-            response.insert_header((
-                actix_web::http::header::RETRY_AFTER,
-                RETRY_UNAVAILABLE_SECS,
-            ));
+            response.insert_header((actix_web::http::header::RETRY_AFTER, RETRY_UNAVAILABLE_SECS));
         }
         response.json(Envelope {
             success: false,

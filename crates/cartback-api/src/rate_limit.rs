@@ -53,7 +53,9 @@ impl Cidr {
         };
         match (self.network, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
@@ -211,7 +213,10 @@ pub(crate) fn classify<'a>(
     match key {
         // A publishable key lives in browsers: its users are told apart by IP.
         Some(key) if key.starts_with("pk_") => by_ip(),
-        Some(key) => Some(Subject::Key(key)),
+        // Keys live under /api/ only: elsewhere (`/metrics` and its bearer
+        // token) a header is no API key and is not looked up.
+        Some(key) if path.starts_with("/api/") => Some(Subject::Key(key)),
+        Some(_) => None,
         // Tracking without a key is refused anyway; count it like a browser.
         None if path == "/api/v1/track" => by_ip(),
         None => None,
@@ -622,6 +627,10 @@ mod tests {
         );
         assert_eq!(classify(&Method::GET, "/healthz", None, peer), None);
         assert_eq!(
+            classify(&Method::GET, "/metrics", Some("scrape-token"), peer),
+            None
+        );
+        assert_eq!(
             classify(
                 &post,
                 "/api/v1/integrations/stripe/webhook/ten_1",
@@ -786,7 +795,10 @@ mod tests {
         ));
         // Another address is not affected, nor the key limit.
         assert_eq!(limiter.auth_blocked_at(ip("192.0.2.67"), start), None);
-        assert_eq!(remaining(limiter.check_at(Subject::Key("sk_good"), start)), 59_999);
+        assert_eq!(
+            remaining(limiter.check_at(Subject::Key("sk_good"), start)),
+            59_999
+        );
         // A minute later it may try again.
         assert_eq!(limiter.auth_blocked_at(attacker, start + WINDOW), None);
     }

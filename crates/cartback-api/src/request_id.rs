@@ -20,11 +20,13 @@ use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
 use tracing::Instrument;
 
+use crate::auth::{Caller, authenticate_key};
 use crate::cors::AllowedOrigin;
 use crate::error::{ApiError, ErrorCode};
 use crate::metrics::{Metrics, UNMATCHED};
-use crate::auth::{Caller, authenticate_key};
-use crate::rate_limit::{Decision, RateLimiter, Subject, TrustedProxies, classify, client_ip, is_public_path};
+use crate::rate_limit::{
+    Decision, RateLimiter, Subject, TrustedProxies, classify, client_ip, is_public_path,
+};
 use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -204,8 +206,12 @@ where
         } else {
             req.headers().get_all("x-forwarded-for").collect()
         };
-        let ip = client_ip(req.peer_addr().map(|a| a.ip()), forwarded.into_iter(), trusted)
-            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let ip = client_ip(
+            req.peer_addr().map(|a| a.ip()),
+            forwarded.into_iter(),
+            trusted,
+        )
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
         let mut finish = Finish {
             started,
             method: req.method().clone(),
@@ -323,13 +329,16 @@ fn refuse<B>(
         Decision::Limited {
             limit,
             retry_after_secs,
-        } => (limit.to_str().unwrap_or_default().to_owned(), *retry_after_secs),
+        } => (
+            limit.to_str().unwrap_or_default().to_owned(),
+            *retry_after_secs,
+        ),
         Decision::Allowed { limit, .. } => (limit.to_str().unwrap_or_default().to_owned(), 1),
     };
     let message = match why {
-        Refusal::Limit => format!(
-            "too many requests: at most {limit} per minute; retry in {retry_after_secs} s"
-        ),
+        Refusal::Limit => {
+            format!("too many requests: at most {limit} per minute; retry in {retry_after_secs} s")
+        }
         Refusal::AuthFailures => format!(
             "too many requests without a valid API key from this address: at most {limit} per \
              minute; retry in {retry_after_secs} s"
@@ -339,8 +348,7 @@ fn refuse<B>(
     finish.auth_counted = true;
     finish.decision = Some(limited);
     let route = req.request().resource_map().match_pattern(req.path());
-    let response: HttpResponse =
-        ApiError::new(ErrorCode::RateLimited, message).error_response();
+    let response: HttpResponse = ApiError::new(ErrorCode::RateLimited, message).error_response();
     finish
         .apply(req.into_response(response), route)
         .map_into_right_body()

@@ -425,8 +425,9 @@ pub async fn intake(
 ) -> Result<HttpResponse, ApiError> {
     // The header is parsed first: a hostile one is refused before the body is
     // read, the database asked, or anything hashed.
-    let invalid =
-        |e: &StripeSignatureError| bad_event(format!("invalid Stripe signature: {}", signature_kind(e)));
+    let invalid = |e: &StripeSignatureError| {
+        bad_event(format!("invalid Stripe signature: {}", signature_kind(e)))
+    };
     let signature = StripeSignature::parse(
         request
             .headers()

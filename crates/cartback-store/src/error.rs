@@ -69,7 +69,6 @@ impl StoreError {
         }
     }
 
-
     /// A unique-constraint violation, which callers often treat as "already there".
     pub fn is_unique_violation(&self) -> bool {
         matches!(
