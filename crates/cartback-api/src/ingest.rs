@@ -139,8 +139,13 @@ type WriterConnections = Mutex<Vec<DbConn>>;
 
 fn write_batch(store: &Store, connections: &WriterConnections, batch: Vec<(CartUpsert, Reply)>) {
     let (carts, replies): (Vec<CartUpsert>, Vec<Reply>) = batch.into_iter().unzip();
-    let idle = || connections.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut results = write_carts(store, idle().pop(), &carts, connections);
+    // Its own statement: the lock is released before the write (which takes it
+    // again to give the connection back).
+    let idle = connections
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .pop();
+    let mut results = write_carts(store, idle, &carts, connections);
     // A connection that died under the batch (a database restart, a failover, a
     // terminated backend) is worth one more try on a fresh connection: the
     // upsert is idempotent, so carts written before it died are just written
