@@ -160,3 +160,44 @@ impl ResponseError for ApiError {
         })
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use cartback_store::StoreError;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    #[test]
+    fn a_lost_database_is_503_with_retry_after_not_500() {
+        let lost = StoreError::Query(Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("server closed the connection unexpectedly".to_owned()),
+        ));
+        for error in [lost, StoreError::Unavailable("pool timed out".into())] {
+            let api = ApiError::from(error);
+            assert_eq!(api.code, ErrorCode::ServiceUnavailable);
+            let response = api.error_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            let retry = response
+                .headers()
+                .get(actix_web::http::header::RETRY_AFTER)
+                .expect("Retry-After");
+            assert_eq!(retry.to_str().unwrap(), "2");
+        }
+    }
+
+    #[test]
+    fn a_bug_is_still_500_without_retry_after() {
+        let api = ApiError::from(StoreError::Corrupt("bad json".into()));
+        assert_eq!(api.code, ErrorCode::InternalError);
+        let response = api.error_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            response
+                .headers()
+                .get(actix_web::http::header::RETRY_AFTER)
+                .is_none()
+        );
+    }
+}
