@@ -755,6 +755,46 @@ fn stripe_intake(backend: Backend) {
     assert_eq!(status, 400, "{body}");
     assert!(order("pi_unsigned").is_none());
 
+    // The reported attack: 2,000 empty v1 entries over a 1 MiB body. The header
+    // alone is refused, before the body is read, the database asked or anything
+    // hashed.
+    let now = Utc::now().timestamp();
+    let hostile = format!("t={now},{}", vec!["v1="; 2000].join(","));
+    let padded = format!("{{\"pad\":\"{}\"}}", "x".repeat(1024 * 1024 - 12));
+    let (status, body) = api.stripe_event(&tenant.id, &padded, Some(&hostile));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too long"),
+        "{body}"
+    );
+    // Short enough, but more v1 entries than any real Stripe header has.
+    let nine = format!(
+        "t={now},{}",
+        vec![format!("v1={}", "0".repeat(64)); 9].join(",")
+    );
+    let (status, body) = api.stripe_event(&tenant.id, &unsigned, Some(&nine));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many v1"),
+        "{body}"
+    );
+    // Well signed, but bigger than a Stripe event: 413.
+    let oversized = checkout_completed("evt_big", &cart_id, "pi_big", 4200).replacen(
+        '{',
+        &format!("{{\"pad\":\"{}\",", "x".repeat(300 * 1024)),
+        1,
+    );
+    let (status, body) =
+        api.stripe_event(&tenant.id, &oversized, Some(&sign(WHSEC, &oversized, None)));
+    assert_eq!(status, 413, "{body}");
+    assert!(order("pi_big").is_none());
+
     // Unknown tenant and tenant without secrets answer alike.
     let anywhere = checkout_completed("evt_where", &cart_id, "pi_where", 4200);
     let header = sign(WHSEC, &anywhere, None);

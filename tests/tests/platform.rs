@@ -342,6 +342,7 @@ fn json_logs_have_one_line_per_request_without_secrets() {
 fn behind_a_trusted_proxy_the_forwarded_client_is_limited() {
     let db = TestDatabase::new(Backend::Sqlite);
     let tenant = create_tenant(&db.url, "1h");
+    // The old flag: one proxy, whose right-most X-Forwarded-For entry is the client.
     let api = Api::start(
         &db.url,
         &[
@@ -353,7 +354,9 @@ fn behind_a_trusted_proxy_the_forwarded_client_is_limited() {
         api.http
             .post(format!("{}{CAPTURE}", api.base))
             .header("X-API-Key", &tenant.publishable)
-            .header("X-Forwarded-For", format!("{client}, 10.0.0.1"))
+            // The left entry is the client's own invention: a fresh one each
+            // time must not buy a fresh budget.
+            .header("X-Forwarded-For", format!("198.51.100.{n}, {client}"))
             .body(capture_body(&format!("sess_behind_proxy_{n}")))
             .send()
             .unwrap()
@@ -365,4 +368,85 @@ fn behind_a_trusted_proxy_the_forwarded_client_is_limited() {
     assert_eq!(from("203.0.113.1", 2), 429);
     // Another client behind the same proxy has its own budget.
     assert_eq!(from("203.0.113.2", 3), 200);
+}
+
+/// Made-up secret keys cost the address that sends them, not a key window of
+/// their own: past a low limit the address gets 429 without a database
+/// look-up, while real keys (from it or anywhere else) keep working.
+#[test]
+fn a_flood_of_made_up_keys_is_refused_per_address_while_a_good_key_works() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    let tenant = create_tenant(&db.url, "1h");
+    let api = Api::start(
+        &db.url,
+        &[
+            (
+                "CARTBACK_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE",
+                "5".to_owned(),
+            ),
+            ("CARTBACK_AUTH_CACHE_TTL", "1s".to_owned()),
+            // The test client is the proxy: X-Forwarded-For names the clients.
+            ("CARTBACK_TRUSTED_PROXIES", "127.0.0.1/32, ::1".to_owned()),
+        ],
+    );
+    let track = |key: &str, client: &str, n: usize| {
+        api.http
+            .post(format!("{}/api/v1/track", api.base))
+            .header("X-API-Key", key)
+            .header("X-Forwarded-For", format!("10.{n}.0.1, {client}"))
+            .json(&cart_update(&format!("sess_flood_{n}"), None))
+            .send()
+            .unwrap()
+    };
+    const ATTACKER: &str = "203.0.113.66";
+    const SHOP: &str = "203.0.113.10";
+    assert_eq!(track(&tenant.secret, SHOP, 0).status().as_u16(), 200);
+
+    for n in 0..5 {
+        let response = track(&format!("sk_madeup{n:04}xxxxxxxxxxxxxxxxxx"), ATTACKER, n);
+        assert_eq!(response.status().as_u16(), 401, "made-up key {n}");
+    }
+    for n in 5..40 {
+        let response = track(&format!("sk_madeup{n:04}xxxxxxxxxxxxxxxxxx"), ATTACKER, n);
+        assert_eq!(response.status().as_u16(), 429, "made-up key {n}");
+        let retry_after: u64 = header(&response, "retry-after")
+            .expect("Retry-After")
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry_after));
+        let answer: Value = response.json().unwrap();
+        assert_eq!(answer["success"], false);
+        assert_eq!(answer["error"]["code"], "RATE_LIMITED", "{answer}");
+    }
+    // No key at all from that address: refused too.
+    let keyless = api
+        .http
+        .get(format!("{}/api/v1/carts", api.base))
+        .header("X-Forwarded-For", ATTACKER)
+        .send()
+        .unwrap();
+    assert_eq!(keyless.status().as_u16(), 429);
+
+    // The shop's real key works, counted against its own per-key budget.
+    let good = track(&tenant.secret, SHOP, 100);
+    assert_eq!(good.status().as_u16(), 200);
+    assert_eq!(header(&good, "x-ratelimit-limit").as_deref(), Some("60000"));
+    // Another address with a wrong key is only at its first failure.
+    assert_eq!(
+        track("sk_wrongbutalone", "203.0.113.11", 101)
+            .status()
+            .as_u16(),
+        401
+    );
+    // A real key works even from the refused address, and still after its
+    // cached resolution expired (it is looked up again, junk is not).
+    assert_eq!(track(&tenant.secret, ATTACKER, 102).status().as_u16(), 200);
+    std::thread::sleep(Duration::from_millis(1_200));
+    assert_eq!(track(&tenant.secret, ATTACKER, 103).status().as_u16(), 200);
+    assert_eq!(
+        track("sk_madeupagainxxxxxxxxxxxxxxx", ATTACKER, 104)
+            .status()
+            .as_u16(),
+        429
+    );
 }

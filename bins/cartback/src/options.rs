@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use cartback_api::TrustedProxies;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// "250ms", "30s", "5m", "2h" or a bare number of seconds.
@@ -30,6 +31,21 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     millis
         .map(Duration::from_millis)
         .ok_or_else(|| format!("{text:?} is too long"))
+}
+
+fn parse_trusted_proxies(text: &str) -> Result<TrustedProxies, String> {
+    text.parse()
+}
+
+impl ApiArgs {
+    /// `--trusted-proxies`, or one hop for the old `--trust-forwarded-for`.
+    pub fn proxies(&self) -> TrustedProxies {
+        match &self.trusted_proxies {
+            Some(proxies) => proxies.clone(),
+            None if self.trust_forwarded_for => TrustedProxies::Hops(1),
+            None => TrustedProxies::None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -120,7 +136,24 @@ pub struct ApiArgs {
         default_value_t = 60_000
     )]
     pub rate_limit_key_per_minute: u32,
-    /// Take the client IP from the left-most X-Forwarded-For entry (only behind a proxy that sets it).
+    /// Requests per minute per client IP that fail to authenticate (no key, an unknown or revoked one); past it that IP's API requests without a known-good key get 429; 0: no limit.
+    #[arg(
+        long,
+        env = "CARTBACK_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = 30
+    )]
+    pub rate_limit_auth_failures_per_minute: u32,
+    /// Requests per minute per client IP on Stripe's event intake (Stripe sends every tenant's events from a few addresses); 0: no limit.
+    #[arg(
+        long,
+        env = "CARTBACK_RATE_LIMIT_STRIPE_PER_MINUTE",
+        default_value_t = 600
+    )]
+    pub rate_limit_stripe_per_minute: u32,
+    /// Proxies in front of the api whose X-Forwarded-For is believed: a hop count (1 = one proxy: the right-most entry is the client) or a comma-separated list of proxy addresses and CIDRs (the right-most entry outside them is the client). Default: none, the peer address is the client.
+    #[arg(long, env = "CARTBACK_TRUSTED_PROXIES", value_parser = parse_trusted_proxies)]
+    pub trusted_proxies: Option<TrustedProxies>,
+    /// Old spelling of --trusted-proxies 1 (one proxy; its right-most X-Forwarded-For entry is the client). Ignored when --trusted-proxies is given.
     #[arg(long, env = "CARTBACK_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
     /// Require `Authorization: Bearer <token>` on /metrics (default: open).

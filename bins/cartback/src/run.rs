@@ -178,7 +178,9 @@ pub fn api_server(
         rate_limits: Arc::new(RateLimiter::new(RateLimitConfig {
             ip_per_minute: args.rate_limit_ip_per_minute,
             key_per_minute: args.rate_limit_key_per_minute,
-            trust_forwarded_for: args.trust_forwarded_for,
+            auth_failures_per_minute: args.rate_limit_auth_failures_per_minute,
+            stripe_per_minute: args.rate_limit_stripe_per_minute,
+            trusted_proxies: args.proxies(),
         })),
         metrics: Arc::new(Metrics::new(args.metrics_token.clone())),
     };

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use actix_web::HttpRequest;
 use actix_web::web;
+use actix_web::{HttpMessage, HttpRequest};
 
 use cartback_store::api_keys::{KeyKind, authenticate};
 use cartback_store::tenants::{Tenant, find_tenant};
@@ -36,41 +36,88 @@ pub(crate) fn presented_key(request: &HttpRequest) -> Option<&str> {
 
 /// Recently resolved keys, so a busy storefront does not cost two queries per
 /// event. A revoked key or a changed tenant takes effect within the TTL.
+///
+/// Good keys and unknown ones are kept apart: made-up keys only ever land in a
+/// small map of their own, so a flood of them cannot push a real key out and
+/// send its storefront back to the database on every event.
 #[derive(Debug)]
 pub struct AuthCache {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Option<Caller>, Instant)>>,
+    good: Mutex<HashMap<String, (Caller, Instant)>>,
+    unknown: Mutex<HashMap<String, Instant>>,
 }
 
-/// Enough for every key of a large deployment; beyond it the cache starts over.
-const AUTH_CACHE_ENTRIES: usize = 10_000;
+/// Enough for every key of a large deployment; only keys that resolved count.
+const GOOD_ENTRIES: usize = 10_000;
+/// Unknown keys remembered: a client stuck on a revoked key does not cost a
+/// query per request, and junk cannot grow memory.
+const UNKNOWN_ENTRIES: usize = 1_024;
 
 impl AuthCache {
     pub fn new(ttl: Duration) -> AuthCache {
         AuthCache {
             ttl,
-            entries: Mutex::new(HashMap::new()),
+            good: Mutex::new(HashMap::new()),
+            unknown: Mutex::new(HashMap::new()),
         }
     }
 
-    fn get(&self, key: &str) -> Option<Option<Caller>> {
+    /// The caller of a key known to be good.
+    pub(crate) fn get_good(&self, key: &str) -> Option<Caller> {
         if self.ttl.is_zero() {
             return None;
         }
-        let entries = self.entries.lock().ok()?;
-        let (caller, at) = entries.get(key)?;
+        let good = self.good.lock().ok()?;
+        let (caller, at) = good.get(key)?;
         (at.elapsed() < self.ttl).then(|| caller.clone())
     }
 
-    fn put(&self, key: String, caller: Option<Caller>) {
-        if self.ttl.is_zero() {
-            return;
+    /// Some(caller) for a good key, Some(None) for one known not to be, None
+    /// when the database must be asked.
+    fn get(&self, key: &str) -> Option<Option<Caller>> {
+        if let Some(caller) = self.get_good(key) {
+            return Some(Some(caller));
         }
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= AUTH_CACHE_ENTRIES {
-                entries.clear();
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let unknown = self.unknown.lock().ok()?;
+        let at = unknown.get(key)?;
+        (at.elapsed() < self.ttl).then_some(None)
+    }
+
+    /// Whether `key` resolved to a real key before (however long ago): such a
+    /// key is looked up again even from an address refused for failed
+    /// authentication. Made-up keys never get here.
+    pub(crate) fn known_good(&self, key: &str) -> bool {
+        self.good.lock().is_ok_and(|good| good.contains_key(key))
+    }
+
+    fn put(&self, key: String, caller: Option<Caller>) {
+        let now = Instant::now();
+        match caller {
+            Some(caller) => {
+                if let Ok(mut good) = self.good.lock() {
+                    if good.len() >= GOOD_ENTRIES {
+                        good.retain(|_, (_, at)| at.elapsed() < self.ttl);
+                    }
+                    if good.len() >= GOOD_ENTRIES {
+                        good.clear();
+                    }
+                    good.insert(key, (caller, now));
+                }
             }
-            entries.insert(key, (caller, Instant::now()));
+            // Good keys are kept even with a zero TTL (never served from here
+            // then, only recognised by `known_good`).
+            None if self.ttl.is_zero() => {}
+            None => {
+                if let Ok(mut unknown) = self.unknown.lock() {
+                    if unknown.len() >= UNKNOWN_ENTRIES {
+                        unknown.clear();
+                    }
+                    unknown.insert(key, now);
+                }
+            }
         }
     }
 }
@@ -80,6 +127,11 @@ pub async fn authenticate_request(
     state: &AppState,
     request: &HttpRequest,
 ) -> Result<Caller, ApiError> {
+    // Resolved already by the request layer (which counts keys only once they
+    // are known good).
+    if let Some(caller) = request.extensions().get::<Caller>() {
+        return Ok(caller.clone());
+    }
     let Some(key) = presented_key(request) else {
         return Err(ApiError::unauthorized());
     };
@@ -113,4 +165,62 @@ pub async fn authenticate_key(state: &AppState, key: &str) -> Result<Caller, Api
     .await??;
     state.auth_cache.put(cache_key, found.clone());
     found.ok_or_else(ApiError::unauthorized)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDateTime;
+
+    fn caller(id: &str) -> Caller {
+        Caller {
+            tenant: Tenant {
+                id: id.to_owned(),
+                name: "Shop".to_owned(),
+                from_email: "shop@example.com".to_owned(),
+                from_name: None,
+                recovery_url: None,
+                policy: "{}".to_owned(),
+                created_at: NaiveDateTime::default(),
+                updated_at: NaiveDateTime::default(),
+                link_secret: "secret".to_owned(),
+                experience: "{}".to_owned(),
+                allowed_origins: "[]".to_owned(),
+            },
+            kind: KeyKind::Secret,
+        }
+    }
+
+    #[test]
+    fn a_flood_of_junk_keys_does_not_evict_a_good_one() {
+        let cache = AuthCache::new(Duration::from_secs(60));
+        cache.put("sk_good".to_owned(), Some(caller("ten_a")));
+        for n in 0..(GOOD_ENTRIES + 5 * UNKNOWN_ENTRIES) {
+            cache.put(format!("sk_junk{n}"), None);
+        }
+        let good = cache
+            .get_good("sk_good")
+            .expect("the good key is still cached");
+        assert_eq!(good.tenant.id, "ten_a");
+        assert!(matches!(cache.get("sk_good"), Some(Some(_))));
+        // The junk map stays small, and a recent unknown key is remembered.
+        assert!(cache.unknown.lock().unwrap().len() <= UNKNOWN_ENTRIES);
+        let last = format!("sk_junk{}", GOOD_ENTRIES + 5 * UNKNOWN_ENTRIES - 1);
+        assert!(matches!(cache.get(&last), Some(None)));
+        assert_eq!(cache.get_good(&last).map(|c| c.tenant.id), None);
+        assert!(cache.known_good("sk_good"));
+        assert!(!cache.known_good(&last));
+    }
+
+    #[test]
+    fn a_zero_ttl_caches_nothing() {
+        let cache = AuthCache::new(Duration::ZERO);
+        cache.put("sk_good".to_owned(), Some(caller("ten_a")));
+        cache.put("sk_junk".to_owned(), None);
+        assert!(cache.get("sk_good").is_none());
+        assert!(cache.get("sk_junk").is_none());
+        assert!(cache.known_good("sk_good"));
+        assert!(!cache.known_good("sk_junk"));
+    }
 }

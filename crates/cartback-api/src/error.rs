@@ -87,6 +87,14 @@ impl ApiError {
         )
     }
 
+    /// 503: the database cannot be reached for now.
+    pub fn unavailable() -> ApiError {
+        ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            "the database is unavailable for now; try again shortly",
+        )
+    }
+
     /// Hides the cause from the client (it is logged) and answers 500.
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %cause, "internal error");
@@ -98,11 +106,11 @@ impl From<cartback_store::StoreError> for ApiError {
     fn from(error: cartback_store::StoreError) -> ApiError {
         match error {
             cartback_store::StoreError::NotFound => ApiError::new(ErrorCode::NotFound, "not found"),
-            cartback_store::StoreError::Pool(_)
-            | cartback_store::StoreError::Connection(_)
-            | cartback_store::StoreError::Unavailable(_) => {
-                tracing::error!(%error, "database unavailable");
-                ApiError::new(ErrorCode::ServiceUnavailable, "database unavailable")
+            // A restart or failover, not a bug: 503 and Retry-After, so clients
+            // (and Stripe) try again shortly.
+            error if error.is_unavailable() => {
+                tracing::warn!(%error, "database unavailable");
+                ApiError::unavailable()
             }
             other => ApiError::internal(other),
         }
@@ -114,6 +122,9 @@ impl From<actix_web::error::BlockingError> for ApiError {
         ApiError::internal(error)
     }
 }
+
+/// `Retry-After` on a 503: a pool reconnects, and a failover completes, in seconds.
+const RETRY_UNAVAILABLE_SECS: u64 = 2;
 
 #[derive(Serialize)]
 struct Envelope<'a> {
@@ -135,7 +146,11 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(Envelope {
+        let mut response = HttpResponse::build(self.status_code());
+        if self.code == ErrorCode::ServiceUnavailable {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, RETRY_UNAVAILABLE_SECS));
+        }
+        response.json(Envelope {
             success: false,
             error: Body {
                 code: self.code,
@@ -143,5 +158,46 @@ impl ResponseError for ApiError {
                 details: &self.details,
             },
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use cartback_store::StoreError;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    #[test]
+    fn a_lost_database_is_503_with_retry_after_not_500() {
+        let lost = StoreError::Query(Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("server closed the connection unexpectedly".to_owned()),
+        ));
+        for error in [lost, StoreError::Unavailable("pool timed out".into())] {
+            let api = ApiError::from(error);
+            assert_eq!(api.code, ErrorCode::ServiceUnavailable);
+            let response = api.error_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            let retry = response
+                .headers()
+                .get(actix_web::http::header::RETRY_AFTER)
+                .expect("Retry-After");
+            assert_eq!(retry.to_str().unwrap(), "2");
+        }
+    }
+
+    #[test]
+    fn a_bug_is_still_500_without_retry_after() {
+        let api = ApiError::from(StoreError::Corrupt("bad json".into()));
+        assert_eq!(api.code, ErrorCode::InternalError);
+        let response = api.error_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            response
+                .headers()
+                .get(actix_web::http::header::RETRY_AFTER)
+                .is_none()
+        );
     }
 }

@@ -139,25 +139,68 @@ type WriterConnections = Mutex<Vec<DbConn>>;
 
 fn write_batch(store: &Store, connections: &WriterConnections, batch: Vec<(CartUpsert, Reply)>) {
     let (carts, replies): (Vec<CartUpsert>, Vec<Reply>) = batch.into_iter().unzip();
-    let idle = || connections.lock().unwrap_or_else(PoisonError::into_inner);
-    let own = idle().pop().or_else(|| match store.writer_connection() {
+    // Its own statement: the lock is released before the write (which takes it
+    // again to give the connection back).
+    let idle = connections
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .pop();
+    let mut results = write_carts(store, idle, &carts, connections);
+    // A connection that died under the batch (a database restart, a failover, a
+    // terminated backend) is worth one more try on a fresh connection: the
+    // upsert is idempotent, so carts written before it died are just written
+    // again. A second failure is answered 503.
+    let lost: Vec<usize> = (0..carts.len())
+        .filter(|&i| matches!(&results[i], Err(error) if error.is_unavailable()))
+        .collect();
+    if !lost.is_empty() {
+        tracing::warn!(
+            carts = lost.len(),
+            "ingest batch lost its database connection; retrying once on a fresh one"
+        );
+        let again: Vec<CartUpsert> = lost.iter().map(|&i| carts[i].clone()).collect();
+        let retried = write_carts(store, None, &again, connections);
+        for (i, result) in lost.into_iter().zip(retried) {
+            results[i] = result;
+        }
+    }
+    tracing::debug!(carts = carts.len(), "ingest batch committed");
+    crate::metrics::record_ingest_batch(carts.len());
+    for (reply, result) in replies.into_iter().zip(results) {
+        // A client that went away no longer waits; its cart is stored all the same.
+        let _ = reply.send(result);
+    }
+}
+
+/// Writes `carts` on `own` (an idle writer connection), or a new one of the
+/// writer's own, or failing that one borrowed from the pool.
+fn write_carts(
+    store: &Store,
+    own: Option<DbConn>,
+    carts: &[CartUpsert],
+    connections: &WriterConnections,
+) -> Vec<Result<CartRow, StoreError>> {
+    let own = own.or_else(|| match store.writer_connection() {
         Ok(conn) => Some(conn),
         Err(error) => {
             tracing::warn!(%error, "no connection of the ingest writer's own; borrowing one");
             None
         }
     });
-    let results = match own {
+    match own {
         Some(mut conn) => {
-            let results = upsert_carts(&mut conn, &carts);
+            let results = upsert_carts(&mut conn, carts);
             // A connection that saw an error may be broken: the next batch opens a new one.
             if results.iter().all(Result::is_ok) {
-                idle().push(conn);
+                connections
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(conn);
             }
             results
         }
         None => match store.conn() {
-            Ok(mut conn) => upsert_carts(&mut conn, &carts),
+            Ok(mut conn) => upsert_carts(&mut conn, carts),
             Err(error) => {
                 let message = error.to_string();
                 carts
@@ -166,11 +209,5 @@ fn write_batch(store: &Store, connections: &WriterConnections, batch: Vec<(CartU
                     .collect()
             }
         },
-    };
-    tracing::debug!(carts = carts.len(), "ingest batch committed");
-    crate::metrics::record_ingest_batch(carts.len());
-    for (reply, result) in replies.into_iter().zip(results) {
-        // A client that went away no longer waits; its cart is stored all the same.
-        let _ = reply.send(result);
     }
 }

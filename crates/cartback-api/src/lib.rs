@@ -40,7 +40,7 @@ pub use cartback_stripe::{DEFAULT_BASE_URL as STRIPE_API_BASE, StripeClient};
 pub use error::{ApiError, ErrorCode, FieldError};
 pub use ingest::{Ingest, IngestConfig};
 pub use metrics::Metrics;
-pub use rate_limit::{RateLimitConfig, RateLimiter};
+pub use rate_limit::{Cidr, RateLimitConfig, RateLimiter, TrustedProxies};
 pub use request_id::{REQUEST_ID, RequestLayer};
 pub use state::{ApiLimits, AppState};
 

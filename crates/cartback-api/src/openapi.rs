@@ -279,7 +279,7 @@ mod schemas {
         Forbidden(ErrorEnvelope),
         #[response(
             status = 429,
-            description = "RATE_LIMITED: over the per-key limit",
+            description = "RATE_LIMITED: over the per-key limit, or too many unauthenticated or failed-auth requests from this client IP",
             headers(("Retry-After" = u64, description = "Seconds to wait"))
         )]
         RateLimited(ErrorEnvelope),
@@ -290,7 +290,8 @@ mod schemas {
         Internal(ErrorEnvelope),
         #[response(
             status = 503,
-            description = "SERVICE_UNAVAILABLE: the database cannot be reached"
+            description = "SERVICE_UNAVAILABLE: the database cannot be reached for now (a restart or failover); nothing was changed unless the answer says so, and the request can be repeated",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))
         )]
         Unavailable(ErrorEnvelope),
     }
@@ -305,7 +306,7 @@ mod schemas {
         Unauthorized(ErrorEnvelope),
         #[response(
             status = 429,
-            description = "RATE_LIMITED: over the per-IP (publishable key) or per-key (secret key) limit",
+            description = "RATE_LIMITED: over the per-IP (publishable key) or per-key (secret key) limit, or too many unauthenticated or failed-auth requests from this client IP",
             headers(("Retry-After" = u64, description = "Seconds to wait"))
         )]
         RateLimited(ErrorEnvelope),
@@ -316,7 +317,8 @@ mod schemas {
         Internal(ErrorEnvelope),
         #[response(
             status = 503,
-            description = "SERVICE_UNAVAILABLE: the database cannot be reached"
+            description = "SERVICE_UNAVAILABLE: the database cannot be reached for now (a restart or failover); nothing was changed unless the answer says so, and the request can be repeated",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))
         )]
         Unavailable(ErrorEnvelope),
     }
@@ -331,7 +333,8 @@ mod schemas {
         Internal(ErrorEnvelope),
         #[response(
             status = 503,
-            description = "SERVICE_UNAVAILABLE: the database cannot be reached"
+            description = "SERVICE_UNAVAILABLE: the database cannot be reached for now (a restart or failover); nothing was changed unless the answer says so, and the request can be repeated",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))
         )]
         Unavailable(ErrorEnvelope),
     }

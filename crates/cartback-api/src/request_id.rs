@@ -1,6 +1,7 @@
 //! The layer every request passes through first: it names the request
 //! (`X-Request-Id`, the caller's own when it is a sane token), applies the rate
-//! limits, runs the handler inside a `request` span so everything it logs
+//! limits (resolving a secret key first, so only real keys are counted per key
+//! and failures are counted per client IP), runs the handler inside a `request` span so everything it logs
 //! carries the id, then logs one line per request (method, route pattern,
 //! status, duration, id: never a key, an email, a token-bearing path or a body),
 //! counts it in the metrics, and echoes an allowed CORS origin.
@@ -19,10 +20,13 @@ use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
 use tracing::Instrument;
 
+use crate::auth::{Caller, authenticate_key};
 use crate::cors::AllowedOrigin;
 use crate::error::{ApiError, ErrorCode};
 use crate::metrics::{Metrics, UNMATCHED};
-use crate::rate_limit::{Decision, RateLimiter, classify, client_ip};
+use crate::rate_limit::{
+    Decision, RateLimiter, Subject, TrustedProxies, classify, client_ip, is_public_path,
+};
 use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -51,15 +55,13 @@ fn request_id(incoming: Option<&HeaderValue>) -> HeaderValue {
 /// The middleware; wrap the whole app in it.
 #[derive(Debug, Clone)]
 pub struct RequestLayer {
-    limiter: Arc<RateLimiter>,
-    metrics: Arc<Metrics>,
+    state: AppState,
 }
 
 impl RequestLayer {
     pub fn new(state: &AppState) -> RequestLayer {
         RequestLayer {
-            limiter: state.rate_limits.clone(),
-            metrics: state.metrics.clone(),
+            state: state.clone(),
         }
     }
 }
@@ -78,16 +80,14 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(RequestLayerService {
             service: Rc::new(service),
-            limiter: self.limiter.clone(),
-            metrics: self.metrics.clone(),
+            state: self.state.clone(),
         }))
     }
 }
 
 pub struct RequestLayerService<S> {
     service: Rc<S>,
-    limiter: Arc<RateLimiter>,
-    metrics: Arc<Metrics>,
+    state: AppState,
 }
 
 /// What the layer adds to every answer.
@@ -98,6 +98,11 @@ struct Finish {
     span: tracing::Span,
     decision: Option<Decision>,
     metrics: Arc<Metrics>,
+    limiter: Arc<RateLimiter>,
+    /// The client's address, as the rate limits see it.
+    ip: IpAddr,
+    /// This request's failed authentication was counted already.
+    auth_counted: bool,
 }
 
 impl Finish {
@@ -129,6 +134,10 @@ impl Finish {
         }
         let route = route.unwrap_or_else(|| UNMATCHED.to_owned());
         let status = res.status().as_u16();
+        // No key, a wrong one, a bad metrics token: counted against the address.
+        if status == 401 && !self.auth_counted {
+            let _ = self.limiter.auth_failed(self.ip);
+        }
         let elapsed = self.started.elapsed();
         let method = &self.method;
         self.metrics.observe(&route, method, status, elapsed);
@@ -189,68 +198,178 @@ where
         let started = Instant::now();
         let id = request_id(req.headers().get(REQUEST_ID));
         let span = tracing::info_span!("request", request_id = id.to_str().unwrap_or_default());
-        let config = self.limiter.config();
-        let subject = classify(
-            req.method(),
-            req.path(),
-            crate::auth::presented_key(req.request()),
-            || {
-                client_ip(
-                    req.peer_addr().map(|a| a.ip()),
-                    req.headers().get("x-forwarded-for"),
-                    config.trust_forwarded_for,
-                )
-                .or(Some(IpAddr::from([0, 0, 0, 0])))
-            },
-        );
-        let decision = subject.and_then(|subject| self.limiter.check(subject));
-        let finish = Finish {
+        let limiter = self.state.rate_limits.clone();
+        let trusted = &limiter.config().trusted_proxies;
+        // Only gathered when proxies are trusted: no allocation otherwise.
+        let forwarded: Vec<&HeaderValue> = if *trusted == TrustedProxies::None {
+            Vec::new()
+        } else {
+            req.headers().get_all("x-forwarded-for").collect()
+        };
+        let ip = client_ip(
+            req.peer_addr().map(|a| a.ip()),
+            forwarded.into_iter(),
+            trusted,
+        )
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let mut finish = Finish {
             started,
             method: req.method().clone(),
             id,
             span: span.clone(),
-            decision,
-            metrics: self.metrics.clone(),
+            decision: None,
+            metrics: self.state.metrics.clone(),
+            limiter: limiter.clone(),
+            ip,
+            auth_counted: false,
         };
-        if let Some(Decision::Limited {
+        let path = req.path();
+        let key = crate::auth::presented_key(req.request());
+        match classify(req.method(), path, key, || Some(ip)) {
+            Some(Subject::Key(key)) => {
+                // The key is resolved before it is counted: a made-up key gets no
+                // window of its own, and its failure counts against the address.
+                let key = key.to_owned();
+                let state = self.state.clone();
+                let service = self.service.clone();
+                Box::pin(
+                    async move {
+                        let caller = match state.auth_cache.get_good(&key) {
+                            Some(caller) => Some(caller),
+                            None => {
+                                if !state.auth_cache.known_good(&key)
+                                    && let Some(blocked) = limiter.auth_blocked(ip)
+                                {
+                                    return Ok(refuse(req, finish, blocked, Refusal::AuthFailures));
+                                }
+                                match authenticate_key(&state, &key).await {
+                                    Ok(caller) => Some(caller),
+                                    Err(error) if error.code == ErrorCode::Unauthorized => {
+                                        finish.auth_counted = true;
+                                        finish.decision = limiter.auth_failed(ip);
+                                        if let Some(limited) = take_limited(&mut finish.decision) {
+                                            return Ok(refuse(
+                                                req,
+                                                finish,
+                                                limited,
+                                                Refusal::AuthFailures,
+                                            ));
+                                        }
+                                        None
+                                    }
+                                    // The database is away: the handler asks again and
+                                    // answers for it (503).
+                                    Err(_) => None,
+                                }
+                            }
+                        };
+                        if let Some(caller) = caller {
+                            finish.decision = limiter.check(Subject::Key(&key));
+                            if let Some(limited) = take_limited(&mut finish.decision) {
+                                return Ok(refuse(req, finish, limited, Refusal::Limit));
+                            }
+                            req.extensions_mut().insert::<Caller>(caller);
+                        }
+                        serve(service.call(req), finish).await
+                    }
+                    .instrument(span),
+                )
+            }
+            subject => {
+                // An address that keeps failing to authenticate is refused on the
+                // API routes unless it brings a key known to be good.
+                let guarded = path.starts_with("/api/")
+                    && !is_public_path(path)
+                    && !matches!(subject, Some(Subject::Stripe(_)))
+                    && !key.is_some_and(|k| self.state.auth_cache.known_good(k));
+                if guarded && let Some(blocked) = limiter.auth_blocked(ip) {
+                    let res = refuse(req, finish, blocked, Refusal::AuthFailures);
+                    return Box::pin(ready(Ok(res)));
+                }
+                finish.decision = subject.and_then(|subject| limiter.check(subject));
+                if let Some(limited) = take_limited(&mut finish.decision) {
+                    let res = refuse(req, finish, limited, Refusal::Limit);
+                    return Box::pin(ready(Ok(res)));
+                }
+                // Never clone the request before the router ran: it needs it unshared.
+                let call = {
+                    let _entered = span.enter();
+                    self.service.call(req)
+                };
+                Box::pin(serve(call, finish).instrument(span))
+            }
+        }
+    }
+}
+
+/// The decision, taken out, when it refuses the request.
+fn take_limited(decision: &mut Option<Decision>) -> Option<Decision> {
+    match decision {
+        Some(Decision::Limited { .. }) => decision.take(),
+        _ => None,
+    }
+}
+
+/// Why a request was refused with 429.
+enum Refusal {
+    /// Over its per-IP or per-key limit.
+    Limit,
+    /// Its address failed to authenticate too often.
+    AuthFailures,
+}
+
+/// A 429 in the error envelope, with `Retry-After` (added by [`Finish::apply`]).
+fn refuse<B>(
+    req: ServiceRequest,
+    mut finish: Finish,
+    limited: Decision,
+    why: Refusal,
+) -> ServiceResponse<EitherBody<B>> {
+    let (limit, retry_after_secs) = match &limited {
+        Decision::Limited {
             limit,
             retry_after_secs,
-        }) = &finish.decision
-        {
-            let route = req.request().resource_map().match_pattern(req.path());
-            let refusal = ApiError::new(
-                ErrorCode::RateLimited,
-                format!(
-                    "too many requests: at most {} per minute; retry in {retry_after_secs} s",
-                    limit.to_str().unwrap_or_default()
-                ),
-            );
-            let response: HttpResponse = refusal.error_response();
-            let res = finish.apply(req.into_response(response), route);
-            return Box::pin(ready(Ok(res.map_into_right_body())));
+        } => (
+            limit.to_str().unwrap_or_default().to_owned(),
+            *retry_after_secs,
+        ),
+        Decision::Allowed { limit, .. } => (limit.to_str().unwrap_or_default().to_owned(), 1),
+    };
+    let message = match why {
+        Refusal::Limit => {
+            format!("too many requests: at most {limit} per minute; retry in {retry_after_secs} s")
         }
-        // Never clone the request before the router ran: it needs it unshared.
-        let call = {
-            let _entered = span.enter();
-            self.service.call(req)
-        };
-        Box::pin(
-            async move {
-                match call.await {
-                    Ok(res) => {
-                        let route = res.request().match_pattern();
-                        Ok(finish.apply(res, route).map_into_left_body())
-                    }
-                    // Handlers answer their errors themselves; this is what the
-                    // framework could not route or serve at all. It still counts.
-                    Err(error) => {
-                        finish.unanswered(&error);
-                        Err(error)
-                    }
-                }
-            }
-            .instrument(span),
-        )
+        Refusal::AuthFailures => format!(
+            "too many requests without a valid API key from this address: at most {limit} per \
+             minute; retry in {retry_after_secs} s"
+        ),
+    };
+    // Counted already (or never to be): a 429 is not another failure.
+    finish.auth_counted = true;
+    finish.decision = Some(limited);
+    let route = req.request().resource_map().match_pattern(req.path());
+    let response: HttpResponse = ApiError::new(ErrorCode::RateLimited, message).error_response();
+    finish
+        .apply(req.into_response(response), route)
+        .map_into_right_body()
+}
+
+/// Awaits the handler's answer and finishes it.
+async fn serve<B, F>(call: F, finish: Finish) -> Result<ServiceResponse<EitherBody<B>>, Error>
+where
+    F: std::future::Future<Output = Result<ServiceResponse<B>, Error>>,
+{
+    match call.await {
+        Ok(res) => {
+            let route = res.request().match_pattern();
+            Ok(finish.apply(res, route).map_into_left_body())
+        }
+        // Handlers answer their errors themselves; this is what the
+        // framework could not route or serve at all. It still counts.
+        Err(error) => {
+            finish.unanswered(&error);
+            Err(error)
+        }
     }
 }
 

@@ -14,8 +14,8 @@ use cartback_store::stripe::{
 use cartback_store::tenants::{Tenant, find_tenant};
 use cartback_store::write_transaction;
 use cartback_stripe::{
-    CheckoutRequest, DEFAULT_TOLERANCE_SECS, LineItem, StripeError, StripeSignatureError,
-    parse_order_event, verify_stripe_signature,
+    CheckoutRequest, DEFAULT_TOLERANCE_SECS, LineItem, StripeError, StripeSignature,
+    StripeSignatureError, parse_order_event,
 };
 
 use crate::body::read_body;
@@ -30,6 +30,10 @@ const MIN_LINK_SECS: i64 = 1_800;
 const MAX_LINK_SECS: i64 = 86_400;
 /// Longer references are not Stripe's: refuse rather than store them.
 const MAX_REF_LEN: usize = 200;
+/// Largest Stripe event accepted (or the server's body limit, if lower). An
+/// event carries one API object, which Stripe keeps well under this; the cap
+/// bounds the hashing one signed-looking request can cost.
+const MAX_STRIPE_EVENT_BYTES: usize = 256 * 1024;
 
 fn no_master_key() -> ApiError {
     ApiError::new(
@@ -374,6 +378,8 @@ fn signature_kind(error: &StripeSignatureError) -> &'static str {
     match error {
         StripeSignatureError::Missing => "missing",
         StripeSignatureError::Malformed => "malformed",
+        StripeSignatureError::TooLong => "the header is too long",
+        StripeSignatureError::TooManySignatures => "too many v1 signatures",
         StripeSignatureError::Expired => "timestamp outside the tolerance",
         StripeSignatureError::Mismatch => "no signature matches",
     }
@@ -404,9 +410,10 @@ fn bad_event(message: impl Into<String>) -> ApiError {
     responses(
         (status = 200, description = "An order (`orderId`), or acknowledged and ignored (`ignored: true`)",
             body = crate::openapi::StripeIntakeAnswer),
-        (status = 400, description = "BAD_REQUEST: an invalid or missing signature, an unknown tenant or one without signing secrets (the same answer), or an event that cannot be read",
+        (status = 400, description = "BAD_REQUEST: an invalid or missing signature (a header over 1 KiB or with more than 8 `v1` entries is refused before anything else), an unknown tenant or one without signing secrets (the same answer), or an event that cannot be read",
             body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over 256 KiB (or the server's body limit, if lower)", body = crate::openapi::ErrorEnvelope),
+        (status = 429, description = "RATE_LIMITED: too many events from this address; `Retry-After` says when to try again (Stripe retries)", body = crate::openapi::ErrorEnvelope),
         crate::openapi::ServerErrors,
     )
 )]
@@ -416,7 +423,21 @@ pub async fn intake(
     tenant_id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&request, payload, state.limits.max_body_bytes).await?;
+    // The header is parsed first: a hostile one is refused before the body is
+    // read, the database asked, or anything hashed.
+    let invalid = |e: &StripeSignatureError| {
+        bad_event(format!("invalid Stripe signature: {}", signature_kind(e)))
+    };
+    let signature = StripeSignature::parse(
+        request
+            .headers()
+            .get("stripe-signature")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+    )
+    .map_err(|e| invalid(&e))?;
+    let limit = state.limits.max_body_bytes.min(MAX_STRIPE_EVENT_BYTES);
+    let body = read_body(&request, payload, limit).await?.freeze();
     let tenant_id = tenant_id.into_inner();
     if tenant_id.is_empty()
         || tenant_id.len() > 64
@@ -448,20 +469,20 @@ pub async fn intake(
         .open(&tenant.id, sealed)
         .map_err(ApiError::internal)?;
     let secrets: Vec<String> = serde_json::from_slice(&plain).map_err(ApiError::internal)?;
-    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    let header = request
-        .headers()
-        .get("stripe-signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    verify_stripe_signature(
-        header,
-        &body,
-        &secrets,
-        Utc::now().timestamp(),
-        DEFAULT_TOLERANCE_SECS,
-    )
-    .map_err(|e| bad_event(format!("invalid Stripe signature: {}", signature_kind(&e))))?;
+    // Hashing the body is CPU work: it runs on the blocking pool, never on the
+    // thread that serves other requests (and /healthz).
+    let signed = body.clone();
+    web::block(move || {
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        signature.verify(
+            &signed,
+            &secrets,
+            Utc::now().timestamp(),
+            DEFAULT_TOLERANCE_SECS,
+        )
+    })
+    .await?
+    .map_err(|e| invalid(&e))?;
     let order = match parse_order_event(&body) {
         Err(e) => return Err(bad_event(format!("not a Stripe event we can read: {e}"))),
         Ok(None) => {

@@ -360,6 +360,17 @@ pub fn upsert_carts(conn: &mut DbConn, batch: &[CartUpsert]) -> Vec<StoreResult<
                     !by_key.contains_key(&(cart.tenant_id.clone(), cart.session_id.clone()))
                 });
             }
+            // A lost connection fails every cart alike: retrying each alone on
+            // it would only repeat the failure once per cart.
+            Err(error) if error.is_unavailable() => {
+                let message = error.to_string();
+                for cart in rest.drain(..) {
+                    by_key.insert(
+                        (cart.tenant_id.clone(), cart.session_id.clone()),
+                        Err(StoreError::Unavailable(message.clone())),
+                    );
+                }
+            }
             Err(error) => {
                 tracing::warn!(%error, carts = rest.len(), "batch upsert failed; retrying each cart alone");
                 for cart in rest.drain(..) {
@@ -374,6 +385,10 @@ pub fn upsert_carts(conn: &mut DbConn, batch: &[CartUpsert]) -> Vec<StoreResult<
         .map(
             |cart| match by_key.get(&(cart.tenant_id.clone(), cart.session_id.clone())) {
                 Some(Ok(row)) => Ok(row.clone()),
+                // Kept apart from a refusal, so the caller can retry or answer 503.
+                Some(Err(error)) if error.is_unavailable() => {
+                    Err(StoreError::Unavailable(error.to_string()))
+                }
                 Some(Err(error)) => Err(StoreError::Rejected(error.to_string())),
                 None => Err(StoreError::Corrupt(
                     "the upsert returned no row for a cart".into(),

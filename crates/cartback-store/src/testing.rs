@@ -61,6 +61,23 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// PostgreSQL only: terminates every other connection to this database, as
+    /// a failover or an operator would. Their next statement fails.
+    pub fn terminate_connections(&self) {
+        let Some(_) = &self.pg_name else {
+            panic!("terminate_connections is for PostgreSQL databases");
+        };
+        let mut conn = PgConnection::establish(&self.url)
+            .unwrap_or_else(|e| panic!("connect to {}: {e}", self.url));
+        conn.batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .unwrap_or_else(|e| panic!("pg_terminate_backend: {e}"));
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some(name) = &self.pg_name

@@ -12,5 +12,6 @@ pub use event::{
     CHECKOUT_SESSION_COMPLETED, PAYMENT_INTENT_SUCCEEDED, StripeOrder, parse_order_event,
 };
 pub use signature::{
-    DEFAULT_TOLERANCE_SECS, StripeSignatureError, stripe_signature_header, verify_stripe_signature,
+    DEFAULT_TOLERANCE_SECS, MAX_HEADER_BYTES, MAX_V1_SIGNATURES, StripeSignature,
+    StripeSignatureError, stripe_signature_header, verify_stripe_signature,
 };

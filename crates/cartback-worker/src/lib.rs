@@ -22,6 +22,17 @@ pub use config::{DEFAULT_RETENTION_DAYS, WorkerConfig};
 pub use render::{Offer, render_recovery_email};
 pub use webhooks::WebhookConfig;
 
+/// Longest pause between failed passes.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The pause after `failures` failed passes in a row: the poll interval (at
+/// least 100 ms), doubled per failure after the first, at most [`MAX_BACKOFF`].
+fn backoff(poll_interval: Duration, failures: u32) -> Duration {
+    let base = poll_interval.max(Duration::from_millis(100));
+    let factor = 1u32 << failures.saturating_sub(1).min(16);
+    base.saturating_mul(factor).min(MAX_BACKOFF)
+}
+
 /// Everything went through the pool or the provider; nothing here is fatal to the loop.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -233,16 +244,36 @@ impl Worker {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<usize, WorkerError>>,
     {
+        // Consecutive failed passes: the pause doubles with each (a database
+        // restart or failover, a provider outage) up to MAX_BACKOFF, and the loop
+        // carries on. Nothing here ends the process.
+        let mut failures: u32 = 0;
         while !*stopped.borrow() {
             let handled = match pass().await {
-                Ok(n) => n,
+                Ok(n) => {
+                    if failures > 0 {
+                        tracing::info!(what, failures, "worker pass succeeded again");
+                    }
+                    failures = 0;
+                    n
+                }
                 Err(error) => {
-                    tracing::warn!(%error, what, "worker pass failed; retrying after the poll interval");
+                    failures = failures.saturating_add(1);
+                    let unavailable = matches!(&error, WorkerError::Store(e) if e.is_unavailable());
+                    tracing::warn!(
+                        %error,
+                        what,
+                        failures,
+                        database_unavailable = unavailable,
+                        "worker pass failed; retrying after a pause"
+                    );
                     0
                 }
             };
             // A full batch means more may be waiting: go again at once.
-            let pause = if handled as i64 >= full_batch {
+            let pause = if failures > 0 {
+                backoff(self.config.poll_interval, failures)
+            } else if handled as i64 >= full_batch {
                 Duration::ZERO
             } else {
                 self.config.poll_interval
@@ -252,5 +283,21 @@ impl Worker {
                 () = tokio::time::sleep(pause) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_cap() {
+        let second = Duration::from_secs(1);
+        assert_eq!(backoff(second, 1), second);
+        assert_eq!(backoff(second, 2), 2 * second);
+        assert_eq!(backoff(second, 4), 8 * second);
+        assert_eq!(backoff(second, 10), MAX_BACKOFF);
+        assert_eq!(backoff(second, u32::MAX), MAX_BACKOFF);
+        assert_eq!(backoff(Duration::ZERO, 1), Duration::from_millis(100));
     }
 }
