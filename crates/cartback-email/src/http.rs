@@ -7,17 +7,42 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use crate::error::EmailError;
+use crate::guard::{self, GuardedResolver};
 use crate::message::Mailbox;
 
 /// Per-request timeout of the HTTP providers; the worker's lease must exceed it.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 
-pub(crate) fn client() -> Result<reqwest::Client, EmailError> {
-    reqwest::Client::builder()
+/// The HTTP client of one provider. Redirects are never followed: a provider's
+/// API answers, it does not send us elsewhere, and a redirect would lead past the
+/// guard. With the guard on (a tenant's provider), every name is resolved through
+/// [`GuardedResolver`] and no proxy is used, since a proxy would resolve and
+/// connect on its own; the operator's provider keeps the system's proxy settings.
+pub(crate) fn client(refuse_private: bool) -> Result<reqwest::Client, EmailError> {
+    let mut builder = reqwest::Client::builder()
         .timeout(HTTP_TIMEOUT)
         .user_agent(concat!("cartback/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none());
+    if refuse_private {
+        builder = builder
+            .no_proxy()
+            .dns_resolver(std::sync::Arc::new(GuardedResolver));
+    }
+    builder
         .build()
         .map_err(|e| EmailError::InvalidMessage(format!("HTTP client: {e}")))
+}
+
+/// The client of a provider at `base_url`, with a base URL whose literal host the
+/// guard refuses rejected up front (literal addresses never reach a resolver).
+pub(crate) fn guarded_client(
+    base_url: &str,
+    refuse_private: bool,
+) -> Result<reqwest::Client, EmailError> {
+    if refuse_private {
+        guard::check_url("baseUrl", base_url, true)?;
+    }
+    client(refuse_private)
 }
 
 /// The settings of a provider reached with an API key: the key, and the API's base
@@ -26,6 +51,9 @@ pub(crate) fn client() -> Result<reqwest::Client, EmailError> {
 pub struct ApiKeyConfig {
     pub api_key: String,
     pub base_url: String,
+    /// Refuse private, loopback and reserved addresses at every connection: set
+    /// for a tenant's settings ([`crate::Trust`]), off for the operator's own.
+    pub refuse_private: bool,
 }
 
 impl ApiKeyConfig {
@@ -33,6 +61,7 @@ impl ApiKeyConfig {
         ApiKeyConfig {
             api_key: api_key.into(),
             base_url: base_url.into(),
+            refuse_private: false,
         }
     }
 }
@@ -42,6 +71,7 @@ impl std::fmt::Debug for ApiKeyConfig {
         f.debug_struct("ApiKeyConfig")
             .field("api_key", &"***")
             .field("base_url", &self.base_url)
+            .field("refuse_private", &self.refuse_private)
             .finish()
     }
 }
@@ -105,8 +135,12 @@ pub(crate) fn classify_status(
     EmailError::Permanent { message }
 }
 
-/// Network failures and timeouts are transient.
+/// Network failures and timeouts are transient; a connection the guard refused is
+/// final.
 pub(crate) fn classify_transport(provider: &str, error: &reqwest::Error) -> EmailError {
+    if let Some(refused) = guard::find_refusal(error) {
+        return refused.clone().into();
+    }
     EmailError::transient(format!("{provider} request failed: {error}"))
 }
 
@@ -123,6 +157,13 @@ pub(crate) async fn execute(
         return Ok(response);
     }
     let status = response.status();
+    if status.is_redirection() {
+        // Not followed, and its body is not read: whatever answered is not the
+        // provider's API, and its words must not reach the tenant.
+        return Err(EmailError::Permanent {
+            message: format!("{provider} answered {status}: redirects are not followed"),
+        });
+    }
     let headers = response.headers().clone();
     let body = response.text().await.unwrap_or_default();
     Err(classify_status(provider, status, &headers, &body))

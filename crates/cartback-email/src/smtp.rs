@@ -11,6 +11,7 @@ use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::ClientId;
 
 use crate::error::EmailError;
+use crate::guard;
 use crate::message::{EmailMessage, SendReceipt};
 use crate::mime::build_mime;
 use crate::provider::{CommitPoint, EmailProvider, run_commit};
@@ -36,6 +37,9 @@ pub struct SmtpConfig {
     /// Extra trusted roots (PEM), for a relay whose certificate an in-house CA
     /// signed. The public web roots are trusted as well.
     pub ca_certificates_pem: Option<String>,
+    /// Refuse private, loopback and reserved addresses ([`crate::Trust`]): the
+    /// host is resolved with the guard at every connection.
+    pub refuse_private: bool,
 }
 
 impl fmt::Debug for SmtpConfig {
@@ -48,6 +52,7 @@ impl fmt::Debug for SmtpConfig {
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("timeout", &self.timeout)
             .field("ca_certificates_pem", &self.ca_certificates_pem.is_some())
+            .field("refuse_private", &self.refuse_private)
             .finish()
     }
 }
@@ -134,6 +139,7 @@ impl SmtpConfig {
             password,
             timeout: Duration::from_secs(30),
             ca_certificates_pem: None,
+            refuse_private: false,
         })
     }
 }
@@ -162,6 +168,8 @@ impl SmtpProvider {
                 Some(Certificate::from_pem(pem.as_bytes()).map_err(|_| invalid())?)
             }
         };
+        // A literal address never changes: refuse it now rather than at each send.
+        guard::check_literal(&config.host, config.refuse_private)?;
         if extra_roots.is_some() && config.security == SmtpSecurity::None {
             return Err(EmailError::InvalidMessage(
                 "an SMTP CA certificate needs TLS: use smtps:// or ?tls=starttls".into(),
@@ -187,8 +195,21 @@ impl SmtpProvider {
             SmtpSecurity::Tls => Some(self.tls()?),
             _ => None,
         };
+        // The host name stays in the TLS parameters (SNI, certificate check); the
+        // connection goes to the addresses the guard let through, so what was
+        // checked is what is connected to.
+        let addrs = guard::resolve(
+            &self.config.host,
+            self.config.port,
+            self.config.refuse_private,
+        )
+        .await
+        .map_err(|e| match guard::find_refusal(e.as_ref()) {
+            Some(refused) => EmailError::from(refused.clone()),
+            None => EmailError::transient(format!("SMTP: resolving {}: {e}", self.config.host)),
+        })?;
         let mut conn = AsyncSmtpConnection::connect_tokio1(
-            (self.config.host.as_str(), self.config.port),
+            addrs.as_slice(),
             Some(self.config.timeout),
             &self.hello,
             implicit,

@@ -24,6 +24,10 @@ pub struct WorkerConfig {
     pub webhooks: crate::WebhookConfig,
     /// Stripe's API, for payment links in emails.
     pub stripe_api_base: String,
+    /// Let tenants' own email providers connect to private, loopback and
+    /// link-local addresses (tests, private networks). The server's default
+    /// provider is the operator's and is never checked.
+    pub allow_private_targets: bool,
 }
 
 impl WorkerConfig {
@@ -51,6 +55,7 @@ impl Default for WorkerConfig {
             public_url: "http://127.0.0.1:8080".to_owned(),
             webhooks: crate::WebhookConfig::default(),
             stripe_api_base: cartback_stripe::DEFAULT_BASE_URL.to_owned(),
+            allow_private_targets: false,
         }
     }
 }
