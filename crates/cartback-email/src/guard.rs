@@ -214,6 +214,13 @@ mod tests {
         assert!(check_host("[::1]", 25, false).await.is_err());
     }
 
+    #[tokio::test]
+    async fn the_aws_resolver_is_guarded() {
+        use aws_smithy_runtime_api::client::dns::ResolveDns;
+        assert!(GuardedAwsResolver.resolve_dns("localhost").await.is_err());
+        assert!(GuardedAwsResolver.resolve_dns("127.0.0.1").await.is_err());
+    }
+
     #[test]
     fn urls() {
         assert!(check_url("baseUrl", "http://127.0.0.1:9/", true).is_err());

@@ -215,6 +215,29 @@ mod tests {
         assert_eq!(format_mailbox(&bare), "a@b.co");
     }
 
+    /// The connect-time guard alone (the build-time literal check is skipped):
+    /// a name resolving to loopback is refused before any connection.
+    #[tokio::test]
+    async fn the_guarded_client_refuses_a_name_resolving_to_loopback() {
+        use wiremock::matchers::method;
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("internal answer"))
+            .mount(&server)
+            .await;
+        let url = format!("http://localhost:{}/emails", server.address().port());
+        let guarded = client(true).unwrap();
+        let error = execute("Resend", guarded.post(&url)).await.unwrap_err();
+        assert!(matches!(error, EmailError::Refused { .. }), "{error:?}");
+        assert!(!error.is_retryable());
+        assert!(!error.to_string().contains("internal answer"));
+        assert!(server.received_requests().await.unwrap().is_empty());
+        let open = client(false).unwrap();
+        execute("Resend", open.post(&url)).await.unwrap();
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    }
+
     #[test]
     fn statuses_map_to_error_classes() {
         let mut headers = HeaderMap::new();

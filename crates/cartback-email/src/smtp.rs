@@ -352,6 +352,35 @@ impl EmailProvider for SmtpProvider {
 mod tests {
     use super::*;
 
+    /// The connect-time guard alone: the host is a name resolving to loopback,
+    /// and nothing connects to the listener behind it.
+    #[tokio::test]
+    async fn the_guard_resolves_the_smtp_host_at_connect() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut config = SmtpConfig::from_url(&format!("smtp://localhost:{port}")).unwrap();
+        config.refuse_private = true;
+        // Built around `new`, whose literal check would refuse `localhost` first.
+        let provider = SmtpProvider {
+            config: config.clone(),
+            hello: ClientId::default(),
+            extra_roots: None,
+        };
+        let sent = provider
+            .send(
+                &crate::conformance::sample_message("k"),
+                &crate::provider::NoCommit,
+            )
+            .await;
+        assert!(matches!(sent, Err(EmailError::Refused { .. })), "{sent:?}");
+        assert!(listener.accept().is_err(), "no connection was made");
+        assert!(matches!(
+            SmtpProvider::new(config),
+            Err(EmailError::Refused { .. })
+        ));
+    }
+
     #[test]
     fn urls() {
         let plain = SmtpConfig::from_url("smtp://127.0.0.1:1025").unwrap();
