@@ -362,7 +362,10 @@ fn the_master_key_comes_from_a_file_or_the_environment_not_argv() {
     .unwrap();
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("not accepted on the command line"), "{stderr}");
+    assert!(
+        stderr.contains("not accepted on the command line"),
+        "{stderr}"
+    );
     assert!(!stderr.contains(&new_key), "{stderr}");
     // Both sources at once is ambiguous.
     let both = command(

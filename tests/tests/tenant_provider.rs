@@ -335,7 +335,12 @@ fn the_test_send_refuses_a_loopback_provider_without_the_allow_flag() {
     let tenant = create_tenant(&db.url, "1h");
     let key = cartback_store::crypto::MasterKeys::generate();
     let stub = HttpStub::start_with(|_, _| Reply::json(401, r#"{"message":"INTERNAL-ANSWER"}"#));
-    let port = stub.base_url.rsplit(':').next().unwrap().trim_end_matches('/');
+    let port = stub
+        .base_url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/');
     let settings = json!({"provider": "resend", "apiKey": SECRET,
                           "baseUrl": format!("http://localhost:{port}")});
     run(
