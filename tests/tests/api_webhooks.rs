@@ -345,10 +345,7 @@ fn webhook_endpoints(backend: Backend) {
         assert_eq!(status, 422, "{url}: {body}");
         assert_eq!(fields(&body), ["url"]);
         let message = body["error"]["details"][0]["message"].as_str().unwrap();
-        assert!(
-            message.contains("--allow-private-webhook-targets"),
-            "{message}"
-        );
+        assert!(message.contains("--allow-private-targets"), "{message}");
     }
     let (status, _) = api.call(
         "PATCH",

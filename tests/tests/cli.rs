@@ -434,3 +434,90 @@ fn backup_of_postgresql_points_at_pg_dump() {
     assert!(!stderr.contains("secret"), "{stderr}");
     assert!(!to.exists());
 }
+
+/// The master key is read from the environment or `--master-key-file`, never
+/// from the command line; the file's surrounding whitespace is not part of it.
+#[test]
+fn the_master_key_comes_from_a_file_or_the_environment_not_argv() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    let env = [("DATABASE_URL", db.url.clone())];
+    let tenant = create_tenant(&env, "Key file shop", "shop@example.com");
+    let tenant_id = tenant["tenantId"].as_str().unwrap();
+    let key = run("cartback", &[], &["keys", "generate-master"])
+        .trim()
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("master.key");
+    std::fs::write(&key_file, format!("  {key}\n\n")).unwrap();
+    let key_file = key_file.display().to_string();
+    let settings = json!({"provider": "resend", "apiKey": "re_file_key_0123456789"}).to_string();
+    run(
+        "cartback",
+        &env,
+        &[
+            "--master-key-file",
+            &key_file,
+            "provider",
+            "set",
+            "--tenant",
+            tenant_id,
+            "--settings",
+            &settings,
+        ],
+    );
+    // The same key from the environment finds everything current.
+    let with_env = [
+        ("DATABASE_URL", db.url.clone()),
+        ("CARTBACK_MASTER_KEY", key.clone()),
+    ];
+    let rotated = run("cartback", &with_env, &["keys", "rotate-master"]);
+    assert!(rotated.contains("re-sealed 0 provider"), "{rotated}");
+    // A new key in the environment, the old one in a file: the row moves over.
+    let new_key = run("cartback", &[], &["keys", "generate-master"])
+        .trim()
+        .to_owned();
+    let rotated = run(
+        "cartback",
+        &[
+            ("DATABASE_URL", db.url.clone()),
+            ("CARTBACK_MASTER_KEY", new_key.clone()),
+        ],
+        &[
+            "--previous-master-keys-file",
+            &key_file,
+            "keys",
+            "rotate-master",
+        ],
+    );
+    assert!(rotated.contains("re-sealed 1 provider"), "{rotated}");
+
+    // On the command line, a key is refused, and not echoed back.
+    let refused = command(
+        "cartback",
+        &env,
+        &["--master-key", &new_key, "keys", "rotate-master"],
+    )
+    .output()
+    .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("not accepted on the command line"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&new_key), "{stderr}");
+    // Both sources at once is ambiguous.
+    let both = command(
+        "cartback",
+        &with_env,
+        &["--master-key-file", &key_file, "keys", "rotate-master"],
+    )
+    .output()
+    .unwrap();
+    assert!(!both.status.success());
+    assert!(
+        String::from_utf8_lossy(&both.stderr).contains("not both"),
+        "{}",
+        String::from_utf8_lossy(&both.stderr)
+    );
+}

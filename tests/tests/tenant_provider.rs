@@ -20,6 +20,8 @@ fn worker(db: &TestDatabase, outbox: &std::path::Path, keys: &[(&str, String)]) 
         ("CARTBACK_EMAIL_PROVIDER", "file".to_owned()),
         ("CARTBACK_OUTBOX_DIR", outbox.display().to_string()),
         ("CARTBACK_POLL_INTERVAL", "50ms".to_owned()),
+        // The tenants' providers of these tests are loopback stubs.
+        ("CARTBACK_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
     ];
     env.extend(keys.iter().map(|(k, v)| (*k, v.clone())));
     spawn("cartback-worker", &env, &[])
@@ -70,7 +72,7 @@ fn a_tenant_sends_through_its_own_sealed_provider() {
         ("CARTBACK_BIND", format!("127.0.0.1:{port}")),
         ("CARTBACK_MASTER_KEY", old_key.clone()),
         // The tenant's provider is a loopback stub.
-        ("CARTBACK_ALLOW_PRIVATE_WEBHOOK_TARGETS", "true".to_owned()),
+        ("CARTBACK_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
     ];
     let api = spawn("cartback-api", &api_env, &[]);
     let base = format!("http://127.0.0.1:{port}/api/v1");
@@ -293,6 +295,25 @@ fn a_tenant_cannot_borrow_the_servers_disk_credentials_or_network() {
         ),
         (422, json!("endpointUrl"))
     );
+    // Names that resolve to loopback, not only literal addresses.
+    for base in [
+        "http://localhost:9",
+        "http://api.localhost:9",
+        "http://[::ffff:127.0.0.1]:9",
+    ] {
+        assert_eq!(
+            put(json!({"provider": "resend", "apiKey": SECRET, "baseUrl": base})),
+            (422, json!("baseUrl")),
+            "{base}"
+        );
+    }
+    for url in ["smtp://localhost:2525", "smtps://u:p@127.0.0.1:465"] {
+        assert_eq!(
+            put(json!({"provider": "smtp", "url": url})),
+            (422, json!("url")),
+            "{url}"
+        );
+    }
     let (status, answer) = api.call(
         "PUT",
         "/api/v1/email-provider",
@@ -300,4 +321,74 @@ fn a_tenant_cannot_borrow_the_servers_disk_credentials_or_network() {
         Some(&json!({"provider": "resend", "apiKey": SECRET})),
     );
     assert_eq!(status, 200, "{answer}");
+}
+
+/// A provider stored by the operator with a loopback target (the CLI is not
+/// held to the guard) cannot be used by the tenant's test send while the api
+/// runs without --allow-private-targets: 422 naming the field, nothing reaches
+/// the stub, nothing of its answer is echoed.
+#[test]
+fn the_test_send_refuses_a_loopback_provider_without_the_allow_flag() {
+    use cartback_e2e::app::{Api, create_tenant};
+    use cartback_e2e::http_stub::Reply;
+    let db = TestDatabase::new(Backend::Sqlite);
+    let tenant = create_tenant(&db.url, "1h");
+    let key = cartback_store::crypto::MasterKeys::generate();
+    let stub = HttpStub::start_with(|_, _| Reply::json(401, r#"{"message":"INTERNAL-ANSWER"}"#));
+    let port = stub
+        .base_url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/');
+    let settings = json!({"provider": "resend", "apiKey": SECRET,
+                          "baseUrl": format!("http://localhost:{port}")});
+    run(
+        "cartback",
+        &[
+            ("DATABASE_URL", db.url.clone()),
+            ("CARTBACK_MASTER_KEY", key.clone()),
+        ],
+        &[
+            "provider",
+            "set",
+            "--tenant",
+            &tenant.id,
+            "--settings",
+            &settings.to_string(),
+        ],
+    );
+    let api = Api::start(&db.url, &[("CARTBACK_MASTER_KEY", key.clone())]);
+    let (status, answer) = api.call(
+        "POST",
+        "/api/v1/email-provider/test",
+        &tenant.secret,
+        Some(&json!({"to": "owner@shop.example"})),
+    );
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["error"]["code"], "VALIDATION_ERROR");
+    assert_eq!(answer["error"]["details"][0]["field"], "baseUrl");
+    let text = answer.to_string();
+    assert!(text.contains("refused: private address"), "{text}");
+    assert!(!text.contains("INTERNAL-ANSWER"), "{text}");
+    assert!(stub.requests().is_empty(), "nothing reached the stub");
+    drop(api);
+
+    // With the flag the same provider is contacted, and its own error is reported.
+    let allowed = Api::start(
+        &db.url,
+        &[
+            ("CARTBACK_MASTER_KEY", key),
+            ("CARTBACK_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
+        ],
+    );
+    let (status, answer) = allowed.call(
+        "POST",
+        "/api/v1/email-provider/test",
+        &tenant.secret,
+        Some(&json!({"to": "owner@shop.example"})),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["delivered"], json!(false));
+    assert_eq!(stub.requests().len(), 1);
 }

@@ -65,7 +65,13 @@ impl Setup {
     fn endpoint(&self, url: &str, events: &[&str]) -> (EndpointRow, String) {
         let secret = cartback_webhooks::generate_secret();
         let keys = MasterKeys::from_config(Some(&self.master_key), None).unwrap();
-        let sealed = keys.seal(&self.tenant.id, secret.as_bytes()).unwrap();
+        let sealed = keys
+            .seal(
+                cartback_store::crypto::Purpose::WebhookSecret,
+                &self.tenant.id,
+                secret.as_bytes(),
+            )
+            .unwrap();
         let events: Vec<String> = events.iter().map(|e| (*e).to_owned()).collect();
         let row = create_endpoint(
             &mut self.store().conn().unwrap(),

@@ -7,7 +7,7 @@ use chrono::{TimeDelta, Utc};
 use serde_json::json;
 
 use cartback_domain::{EmailAddress, RecoveryPolicy};
-use cartback_email::{EmailMessage, Mailbox, ProviderSettings};
+use cartback_email::{EmailMessage, Mailbox, ProviderSettings, Trust};
 use cartback_store::Store;
 use cartback_store::api_keys::{KeyKind, create_key, list_keys, revoke_key};
 use cartback_store::crypto::MasterKeys;
@@ -294,9 +294,20 @@ async fn provider(
     };
     match command {
         ProviderCommand::Set { settings, .. } => {
+            let settings = if settings == "-" {
+                std::io::read_to_string(std::io::stdin())
+                    .context("reading the settings from standard input")?
+            } else {
+                settings
+            };
             let parsed: ProviderSettings =
                 serde_json::from_str(&settings).context("invalid provider settings")?;
-            parsed.build().context("invalid provider settings")?;
+            // The operator runs this command: like the server's own provider, what
+            // it sets is not held to the tenants' SSRF guard here. The worker still
+            // applies the guard when it sends (unless --allow-private-targets).
+            parsed
+                .build(Trust::Operator)
+                .context("invalid provider settings")?;
             let masked = parsed.masked();
             set_provider(
                 &mut *store.conn()?,
@@ -324,7 +335,8 @@ async fn provider(
             let row = find_provider(&mut *store.conn()?, &tenant.id)?
                 .context("the tenant has no provider of its own")?;
             let settings: ProviderSettings = serde_json::from_str(&row.open(&keys)?)?;
-            let provider = settings.build()?;
+            // Run by the operator, who can reach these addresses anyway.
+            let provider = settings.build(Trust::Operator)?;
             let message = EmailMessage {
                 from: Mailbox {
                     name: Some(tenant.name.clone()),

@@ -54,7 +54,12 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Args)]
+/// A secret that is only ever read from the environment (an empty value is none).
+fn secret_from_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+#[derive(Clone, Args)]
 pub struct CommonArgs {
     /// Database: sqlite://path (embedded default) or postgres://user@host/db.
     #[arg(
@@ -75,25 +80,46 @@ pub struct CommonArgs {
     /// Log format.
     #[arg(long, env = "CARTBACK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
-    /// Master key sealing provider credentials: 32 random bytes, base64 (`cartback keys generate-master`).
-    #[arg(
-        long,
-        env = "CARTBACK_MASTER_KEY",
-        hide_env_values = true,
-        global = true
-    )]
+    /// File holding the master key that seals provider credentials and webhook and Stripe secrets (32 random bytes, base64, from `cartback keys generate-master`; surrounding whitespace ignored). Instead, the key itself may be in CARTBACK_MASTER_KEY: the environment only, never the command line, where every user of the machine can read it.
+    #[arg(long, env = "CARTBACK_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+    /// CARTBACK_MASTER_KEY, read from the environment only.
+    #[arg(skip = secret_from_env("CARTBACK_MASTER_KEY"))]
     pub master_key: Option<String>,
-    /// Earlier master keys, comma-separated: they still open what they sealed, until `cartback keys rotate-master`.
-    #[arg(
-        long,
-        env = "CARTBACK_PREVIOUS_MASTER_KEYS",
-        hide_env_values = true,
-        global = true
-    )]
+    /// Refused: a key on the command line shows in the process list. Kept
+    /// (hidden) to say so plainly instead of "unexpected argument".
+    #[arg(long = "master-key", hide = true, global = true)]
+    pub master_key_argv: Option<String>,
+    /// File of earlier master keys (comma- or line-separated): they still open what they sealed, until `cartback keys rotate-master`. Instead, CARTBACK_PREVIOUS_MASTER_KEYS in the environment (never the command line).
+    #[arg(long, env = "CARTBACK_PREVIOUS_MASTER_KEYS_FILE", global = true)]
+    pub previous_master_keys_file: Option<PathBuf>,
+    /// CARTBACK_PREVIOUS_MASTER_KEYS, read from the environment only.
+    #[arg(skip = secret_from_env("CARTBACK_PREVIOUS_MASTER_KEYS"))]
     pub previous_master_keys: Option<String>,
+    /// Refused like `--master-key`.
+    #[arg(long = "previous-master-keys", hide = true, global = true)]
+    pub previous_master_keys_argv: Option<String>,
     /// Log filter, e.g. "info" or "cartback_worker=debug,info".
     #[arg(long, env = "CARTBACK_LOG", default_value = "info", global = true)]
     pub log: String,
+}
+
+impl std::fmt::Debug for CommonArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print a key, even in a debug log.
+        f.debug_struct("CommonArgs")
+            .field(
+                "database_url",
+                &cartback_store::redact_url(&self.database_url),
+            )
+            .field("db_pool_size", &self.db_pool_size)
+            .field("log_format", &self.log_format)
+            .field("master_key_file", &self.master_key_file)
+            .field("master_key", &self.master_key.as_ref().map(|_| "***"))
+            .field("previous_master_keys_file", &self.previous_master_keys_file)
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -277,13 +303,31 @@ pub struct OutboundArgs {
     /// Stripe's API base URL, for payment links (a proxy, or a local stub in tests).
     #[arg(long, env = "CARTBACK_STRIPE_API_BASE", default_value = cartback_stripe::DEFAULT_BASE_URL)]
     pub stripe_api_base: String,
-    /// Allow webhook URLs on private, loopback and link-local addresses (tests, private networks). Refused by default.
+    /// Let tenants' webhook endpoints and own email providers (HTTP base URL, SMTP host, SES endpoint) reach private, loopback, link-local and other reserved addresses (tests, private networks). Refused by default, at save and at every connection. The server's own provider (--email-provider and its flags) is the operator's choice and never checked.
+    #[arg(long, env = "CARTBACK_ALLOW_PRIVATE_TARGETS", default_value_t = false)]
+    pub allow_private_targets: bool,
+    /// Deprecated spelling of --allow-private-targets (which now covers email
+    /// providers too); kept so existing deployments keep working.
     #[arg(
-        long,
+        long = "allow-private-webhook-targets",
         env = "CARTBACK_ALLOW_PRIVATE_WEBHOOK_TARGETS",
-        default_value_t = false
+        default_value_t = false,
+        hide = true
     )]
     pub allow_private_webhook_targets: bool,
+}
+
+impl OutboundArgs {
+    /// Whether tenants' targets may be private, under either spelling.
+    pub fn allow_private_targets(&self) -> bool {
+        if self.allow_private_webhook_targets {
+            tracing::warn!(
+                "--allow-private-webhook-targets (CARTBACK_ALLOW_PRIVATE_WEBHOOK_TARGETS) is deprecated: \
+                 use --allow-private-targets (CARTBACK_ALLOW_PRIVATE_TARGETS), which also covers tenants' email providers"
+            );
+        }
+        self.allow_private_targets || self.allow_private_webhook_targets
+    }
 }
 
 fn parse_retry_schedule(text: &str) -> Result<cartback_webhooks::RetrySchedule, String> {
@@ -384,7 +428,7 @@ pub enum ProviderCommand {
     Set {
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
-        /// The settings JSON (see docs/api/email-provider.md).
+        /// The settings JSON (see docs/api/email-provider.md), or `-` to read it from standard input (keeps the API key off the command line).
         #[arg(long, env = "CARTBACK_PROVIDER_SETTINGS", hide_env_values = true)]
         settings: String,
     },

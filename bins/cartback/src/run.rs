@@ -57,6 +57,9 @@ fn api_key(email: &EmailArgs) -> anyhow::Result<String> {
         .context("this provider needs --provider-api-key (CARTBACK_PROVIDER_API_KEY)")
 }
 
+/// The server's own provider. The operator chose every address in it (flags and
+/// environment), so it is built without the SSRF guard that tenants' providers
+/// get: a relay or API stub on a private network is a legitimate choice here.
 pub fn build_provider(email: &EmailArgs) -> anyhow::Result<Arc<dyn EmailProvider>> {
     Ok(match email.email_provider {
         ProviderKind::File => Arc::new(FileProvider::new(email.outbox_dir.clone())),
@@ -107,11 +110,13 @@ pub fn build_provider(email: &EmailArgs) -> anyhow::Result<Arc<dyn EmailProvider
             credentials: ses_credentials(&email.ses_access_key_id, &email.ses_secret_access_key)
                 .context("--ses-access-key-id and --ses-secret-access-key go together")?,
             endpoint_url: email.provider_base_url.clone(),
+            refuse_private: false,
         })?),
     })
 }
 
 pub fn worker_config(args: &WorkerArgs, targets: &OutboundArgs) -> WorkerConfig {
+    let allow_private_targets = targets.allow_private_targets();
     WorkerConfig {
         worker_id: args
             .worker_id
@@ -129,21 +134,64 @@ pub fn worker_config(args: &WorkerArgs, targets: &OutboundArgs) -> WorkerConfig 
             timeout: args.webhook_timeout,
             concurrency: args.webhook_concurrency.max(1),
             batch_size: args.batch_size.max(1),
-            allow_private: targets.allow_private_webhook_targets,
+            allow_private: allow_private_targets,
         },
         stripe_api_base: targets.stripe_api_base.clone(),
+        allow_private_targets,
         retention_days: args.retention_days,
         ..WorkerConfig::default()
     }
 }
 
-/// The master keys from `--master-key` and `--previous-master-keys`.
+/// Reads a key file; surrounding whitespace (a trailing newline) is not part of it.
+fn read_key_file(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading {what} {}", path.display()))?;
+    Ok(text.trim().to_owned())
+}
+
+/// One source of a key: the file flag or the environment variable, not both.
+fn key_source(
+    file: Option<&std::path::Path>,
+    env: Option<&str>,
+    flag: &str,
+    var: &str,
+) -> anyhow::Result<Option<String>> {
+    match (file, env) {
+        (Some(_), Some(_)) => anyhow::bail!("give {flag} or {var}, not both"),
+        (Some(path), None) => Ok(Some(read_key_file(path, flag)?)),
+        (None, env) => Ok(env.map(str::to_owned)),
+    }
+}
+
+/// The master keys, from the environment (`CARTBACK_MASTER_KEY`,
+/// `CARTBACK_PREVIOUS_MASTER_KEYS`) or from files (`--master-key-file`,
+/// `--previous-master-keys-file`); never from the command line, where any user of
+/// the machine could read them in the process list.
 pub fn master_keys(common: &CommonArgs) -> anyhow::Result<Arc<MasterKeys>> {
-    let keys = MasterKeys::from_config(
+    if common.master_key_argv.is_some() || common.previous_master_keys_argv.is_some() {
+        anyhow::bail!(
+            "master keys are not accepted on the command line (every user of the machine can read it): \
+             set CARTBACK_MASTER_KEY / CARTBACK_PREVIOUS_MASTER_KEYS in the environment, \
+             or use --master-key-file / --previous-master-keys-file"
+        );
+    }
+    let current = key_source(
+        common.master_key_file.as_deref(),
         common.master_key.as_deref(),
+        "--master-key-file",
+        "CARTBACK_MASTER_KEY",
+    )?;
+    // A file may list earlier keys one per line.
+    let previous = key_source(
+        common.previous_master_keys_file.as_deref(),
         common.previous_master_keys.as_deref(),
-    )
-    .context("CARTBACK_MASTER_KEY / CARTBACK_PREVIOUS_MASTER_KEYS")?;
+        "--previous-master-keys-file",
+        "CARTBACK_PREVIOUS_MASTER_KEYS",
+    )?
+    .map(|keys| keys.replace(['\n', '\r'], ","));
+    let keys = MasterKeys::from_config(current.as_deref(), previous.as_deref())
+        .context("the master key (CARTBACK_MASTER_KEY or --master-key-file) / previous keys")?;
     Ok(Arc::new(keys))
 }
 
@@ -173,7 +221,7 @@ pub fn api_server(
             max_body_bytes: args.max_body_bytes,
         },
         master_keys,
-        allow_private_webhook_targets: targets.allow_private_webhook_targets,
+        allow_private_targets: targets.allow_private_targets(),
         stripe: StripeClient::new(&targets.stripe_api_base).context("--stripe-api-base")?,
         rate_limits: Arc::new(RateLimiter::new(RateLimitConfig {
             ip_per_minute: args.rate_limit_ip_per_minute,

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use cartback_domain::EmailAddress;
-use cartback_email::{EmailError, EmailMessage, Mailbox, ProviderSettings};
+use cartback_email::{EmailError, EmailMessage, Mailbox, ProviderSettings, Trust, check_host};
 use cartback_store::api_keys::KeyKind;
 use cartback_store::email_providers::{delete_provider, find_provider, set_provider};
 
@@ -78,8 +78,51 @@ fn tenant_may_use(
         ProviderSettings::Resend { base_url, .. }
         | ProviderSettings::Sendgrid { base_url, .. }
         | ProviderSettings::Mailgun { base_url, .. } => check("baseUrl", base_url),
-        ProviderSettings::Smtp { .. } => Ok(()),
+        ProviderSettings::Smtp { url, .. } => match cartback_email::SmtpConfig::from_url(url) {
+            Ok(config)
+                if !allow_private
+                    && cartback_domain::net::is_forbidden_host_literal(&config.host) =>
+            {
+                Err(("url", refusal_text(&config.host)))
+            }
+            // A URL that does not parse is reported by `build`.
+            _ => Ok(()),
+        },
     }
+}
+
+/// The refusal of a private target, with the way out for the operator.
+fn refusal_text(host: &str) -> String {
+    format!(
+        "refused: private address: {host} is a private, loopback or otherwise reserved address; \
+         such targets are refused unless the server runs with --allow-private-targets \
+         (CARTBACK_ALLOW_PRIVATE_TARGETS)"
+    )
+}
+
+fn refused_field(settings: &ProviderSettings, message: String) -> ApiError {
+    ApiError::validation(vec![FieldError {
+        field: settings.target_field().into(),
+        message,
+    }])
+}
+
+/// The tenant's trust level: its settings get the SSRF guard unless the server
+/// allows private targets. (The server's own provider, configured by the
+/// operator, is built elsewhere and never guarded.)
+fn tenant_trust(state: &AppState) -> Trust {
+    Trust::Tenant {
+        allow_private: state.allow_private_targets,
+    }
+}
+
+/// The refusal at test time: the guard's own words (no target was contacted) and
+/// the way out.
+fn refused_at_test(error: &EmailError) -> String {
+    format!(
+        "{error}; the provider was not contacted. Private targets are refused unless the \
+         server runs with --allow-private-targets (CARTBACK_ALLOW_PRIVATE_TARGETS)"
+    )
 }
 
 fn masked_json(text: &str) -> serde_json::Value {
@@ -99,7 +142,7 @@ fn masked_json(text: &str) -> serde_json::Value {
         (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "CONFLICT: the server has no CARTBACK_MASTER_KEY", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: unknown fields, a missing key, an invalid domain or URL (field `provider`)", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: unknown fields, a missing key, an invalid domain or URL (field `provider`); a `baseUrl`, SMTP `url` host or SES `endpointUrl` on a private, loopback or reserved address, literal or resolved (that field)", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     ),
     security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
@@ -116,16 +159,38 @@ pub async fn put(
             message: format!("invalid provider settings: {e}"),
         }])
     })?;
-    if let Err(error) = settings.build() {
-        return Err(ApiError::validation(vec![FieldError {
-            field: "provider".into(),
-            message: error.to_string(),
-        }]));
-    }
-    if let Err((field, message)) = tenant_may_use(&settings, state.allow_private_webhook_targets) {
+    if let Err((field, message)) = tenant_may_use(&settings, state.allow_private_targets) {
         return Err(ApiError::validation(vec![FieldError {
             field: field.into(),
             message,
+        }]));
+    }
+    match settings.build(tenant_trust(&state)) {
+        Ok(_) => {}
+        Err(EmailError::Refused { .. }) => {
+            let host = settings
+                .chosen_target()
+                .map(|(_, host, _)| host)
+                .unwrap_or_default();
+            return Err(refused_field(&settings, refusal_text(&host)));
+        }
+        Err(error) => {
+            return Err(ApiError::validation(vec![FieldError {
+                field: "provider".into(),
+                message: error.to_string(),
+            }]));
+        }
+    }
+    // A name is resolved now too, so that one pointing at the server's own network
+    // is refused when saved; the provider checks again at every connection.
+    if let Some((field, host, port)) = settings.chosen_target()
+        && check_host(&host, port, state.allow_private_targets)
+            .await
+            .is_err()
+    {
+        return Err(ApiError::validation(vec![FieldError {
+            field: field.into(),
+            message: refusal_text(&host),
         }]));
     }
     if !state.master_keys.is_configured() {
@@ -241,7 +306,7 @@ struct TestRequest {
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "NOT_FOUND: no provider configured", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "CONFLICT: the stored settings cannot be opened with this server's master key, or no longer build", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: `to` missing or not an address", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `to` missing or not an address; or the stored provider points at a private, loopback or reserved address (field `baseUrl`, `url` or `endpointUrl`), which was not contacted", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     ),
     security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
@@ -276,9 +341,13 @@ pub async fn test(
         .open(&keys)
         .map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
     let settings: ProviderSettings = serde_json::from_str(&plain).map_err(ApiError::internal)?;
-    let provider = settings
-        .build()
-        .map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
+    let provider = match settings.build(tenant_trust(&state)) {
+        Ok(provider) => provider,
+        Err(error @ EmailError::Refused { .. }) => {
+            return Err(refused_field(&settings, refused_at_test(&error)));
+        }
+        Err(error) => return Err(ApiError::new(ErrorCode::Conflict, error.to_string())),
+    };
     let message = EmailMessage {
         from: Mailbox {
             name: caller
@@ -301,6 +370,11 @@ pub async fn test(
         tags: vec!["cartback-test".to_owned()],
     };
     let answer = match provider.send(&message).await {
+        // No connection was made, so there is no answer to report: the stored
+        // settings are what is wrong.
+        Err(error @ EmailError::Refused { .. }) => {
+            return Err(refused_field(&settings, refused_at_test(&error)));
+        }
         Ok(receipt) => {
             json!({"success": true, "delivered": true, "provider": provider.kind(), "providerMessageId": receipt.provider_message_id})
         }
@@ -311,6 +385,7 @@ pub async fn test(
                 EmailError::Permanent { .. } => "permanent",
                 EmailError::Unknown { .. } => "unknown",
                 EmailError::InvalidMessage(_) => "invalid_message",
+                EmailError::Refused { .. } => "refused",
             };
             json!({"success": true, "delivered": false, "provider": provider.kind(), "providerError": {"class": class, "message": error.to_string()}})
         }

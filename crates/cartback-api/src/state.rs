@@ -34,9 +34,10 @@ pub struct AppState {
     pub ingest: Ingest,
     /// Recently resolved API keys.
     pub auth_cache: Arc<AuthCache>,
-    /// Accept webhook endpoints on private, loopback and link-local addresses
-    /// (tests, private networks); refused otherwise as an SSRF guard.
-    pub allow_private_webhook_targets: bool,
+    /// Accept tenants' webhook endpoints and email providers on private,
+    /// loopback and link-local addresses (tests, private networks); refused
+    /// otherwise as an SSRF guard (`--allow-private-targets`).
+    pub allow_private_targets: bool,
     /// Creates Checkout Sessions for payment links.
     pub stripe: StripeClient,
     /// Per-IP and per-key request limits (`rate_limit`).

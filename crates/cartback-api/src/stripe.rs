@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use cartback_domain::{CartStatus, Currency, EmailAddress, SessionId, validate_link};
 use cartback_store::carts::{CartRow, find_cart, find_cart_by_session};
+use cartback_store::crypto::Purpose;
 use cartback_store::orders::{NewOrder, record_order};
 use cartback_store::stripe::{
     StripeAccount, StripeAccountRow, delete_stripe_account, find_stripe_account, set_stripe_account,
@@ -230,22 +231,28 @@ pub async fn put(
     if needs_sealing && !state.master_keys.is_configured() {
         return Err(no_master_key());
     }
-    let seal = |plain: &[u8]| {
+    let seal = |purpose: Purpose, plain: &[u8]| {
         state
             .master_keys
-            .seal(&tenant_id, plain)
+            .seal(purpose, &tenant_id, plain)
             .map_err(ApiError::internal)
     };
     // Sealed and hinted now; merged with the stored row below.
     let secret_key = match secret_key {
-        Some(Some(key)) => Some(Some((seal(key.as_bytes())?, key_hint(&key)))),
+        Some(Some(key)) => Some(Some((
+            seal(Purpose::StripeSecretKey, key.as_bytes())?,
+            key_hint(&key),
+        ))),
         Some(None) => Some(None),
         None => None,
     };
     let webhook_secrets = match webhook_secrets {
         Some(Some(list)) => {
             let text = serde_json::to_string(&list).map_err(ApiError::internal)?;
-            Some(Some((seal(text.as_bytes())?, list.len())))
+            Some(Some((
+                seal(Purpose::StripeWebhookSecret, text.as_bytes())?,
+                list.len(),
+            )))
         }
         Some(None) => Some(None),
         None => None,
@@ -466,7 +473,7 @@ pub async fn intake(
     // A secret we cannot open is our fault: 500, so Stripe tries again later.
     let plain = state
         .master_keys
-        .open(&tenant.id, sealed)
+        .open(Purpose::StripeWebhookSecret, &tenant.id, sealed)
         .map_err(ApiError::internal)?;
     let secrets: Vec<String> = serde_json::from_slice(&plain).map_err(ApiError::internal)?;
     // Hashing the body is CPU work: it runs on the blocking pool, never on the
@@ -703,7 +710,7 @@ pub async fn payment_link(
     // server lacks is a setup problem the merchant's operator must fix.
     let key = state
         .master_keys
-        .open(&caller.tenant.id, sealed_key)
+        .open(Purpose::StripeSecretKey, &caller.tenant.id, sealed_key)
         .map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
     let key = String::from_utf8(key).map_err(ApiError::internal)?;
     let idempotency_key = format!(

@@ -8,6 +8,7 @@ use chrono::{TimeDelta, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use cartback_store::crypto::Purpose;
 use cartback_store::webhooks::{
     DeliveryRow, DeliveryStatus, EndpointChanges, EndpointRow, NewEndpoint, Replay, WEBHOOK_EVENTS,
     create_endpoint, delete_endpoint, get_delivery, get_endpoint, list_deliveries, list_endpoints,
@@ -144,7 +145,7 @@ fn new_secret(state: &AppState, tenant_id: &str) -> Result<(String, String), Api
     let secret = generate_secret();
     let sealed = state
         .master_keys
-        .seal(tenant_id, secret.as_bytes())
+        .seal(Purpose::WebhookSecret, tenant_id, secret.as_bytes())
         .map_err(ApiError::internal)?;
     Ok((secret, sealed))
 }
@@ -157,8 +158,8 @@ fn check_target(url: &str, allow_private: bool, problems: &mut Problems) -> Opti
                 "url",
                 format!(
                     "{host} is a private, loopback or link-local address: such targets are refused \
-                     unless the server runs with --allow-private-webhook-targets \
-                     (CARTBACK_ALLOW_PRIVATE_WEBHOOK_TARGETS)"
+                     unless the server runs with --allow-private-targets \
+                     (CARTBACK_ALLOW_PRIVATE_TARGETS)"
                 ),
             );
             None
@@ -308,12 +309,7 @@ pub async fn create(
         &["url", "events", "description", "enabled"],
         &mut problems,
     );
-    let url = url_field(
-        &body,
-        true,
-        state.allow_private_webhook_targets,
-        &mut problems,
-    );
+    let url = url_field(&body, true, state.allow_private_targets, &mut problems);
     let events = events_field(&body, true, &mut problems);
     let description = description_field(&body, &mut problems).flatten();
     let enabled = boolean(&body, "enabled", &mut problems).unwrap_or(true);
@@ -444,12 +440,7 @@ pub async fn update(
         &mut problems,
     );
     let changes = EndpointChanges {
-        url: url_field(
-            &body,
-            false,
-            state.allow_private_webhook_targets,
-            &mut problems,
-        ),
+        url: url_field(&body, false, state.allow_private_targets, &mut problems),
         description: description_field(&body, &mut problems),
         events: events_field(&body, false, &mut problems),
         enabled: boolean(&body, "enabled", &mut problems),

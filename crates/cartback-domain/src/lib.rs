@@ -13,6 +13,7 @@ mod error;
 mod item;
 mod locale;
 mod money;
+pub mod net;
 mod policy;
 mod quiet_hours;
 mod session;

@@ -24,6 +24,10 @@ pub enum EmailError {
     /// The message itself is unusable (bad address, header injection attempt…).
     #[error("invalid message: {0}")]
     InvalidMessage(String),
+    /// The guard refused to connect (a tenant's provider pointing at a private,
+    /// loopback or reserved address). Final: retrying reaches the same address.
+    #[error("refused: private address: {message}")]
+    Refused { message: String },
 }
 
 impl EmailError {

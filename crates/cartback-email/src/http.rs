@@ -7,17 +7,42 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use crate::error::EmailError;
+use crate::guard::{self, GuardedResolver};
 use crate::message::Mailbox;
 
 /// Per-request timeout of the HTTP providers; the worker's lease must exceed it.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 
-pub(crate) fn client() -> Result<reqwest::Client, EmailError> {
-    reqwest::Client::builder()
+/// The HTTP client of one provider. Redirects are never followed: a provider's
+/// API answers, it does not send us elsewhere, and a redirect would lead past the
+/// guard. With the guard on (a tenant's provider), every name is resolved through
+/// [`GuardedResolver`] and no proxy is used, since a proxy would resolve and
+/// connect on its own; the operator's provider keeps the system's proxy settings.
+pub(crate) fn client(refuse_private: bool) -> Result<reqwest::Client, EmailError> {
+    let mut builder = reqwest::Client::builder()
         .timeout(HTTP_TIMEOUT)
         .user_agent(concat!("cartback/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none());
+    if refuse_private {
+        builder = builder
+            .no_proxy()
+            .dns_resolver(std::sync::Arc::new(GuardedResolver));
+    }
+    builder
         .build()
         .map_err(|e| EmailError::InvalidMessage(format!("HTTP client: {e}")))
+}
+
+/// The client of a provider at `base_url`, with a base URL whose literal host the
+/// guard refuses rejected up front (literal addresses never reach a resolver).
+pub(crate) fn guarded_client(
+    base_url: &str,
+    refuse_private: bool,
+) -> Result<reqwest::Client, EmailError> {
+    if refuse_private {
+        guard::check_url("baseUrl", base_url, true)?;
+    }
+    client(refuse_private)
 }
 
 /// The settings of a provider reached with an API key: the key, and the API's base
@@ -26,6 +51,9 @@ pub(crate) fn client() -> Result<reqwest::Client, EmailError> {
 pub struct ApiKeyConfig {
     pub api_key: String,
     pub base_url: String,
+    /// Refuse private, loopback and reserved addresses at every connection: set
+    /// for a tenant's settings ([`crate::Trust`]), off for the operator's own.
+    pub refuse_private: bool,
 }
 
 impl ApiKeyConfig {
@@ -33,6 +61,7 @@ impl ApiKeyConfig {
         ApiKeyConfig {
             api_key: api_key.into(),
             base_url: base_url.into(),
+            refuse_private: false,
         }
     }
 }
@@ -42,6 +71,7 @@ impl std::fmt::Debug for ApiKeyConfig {
         f.debug_struct("ApiKeyConfig")
             .field("api_key", &"***")
             .field("base_url", &self.base_url)
+            .field("refuse_private", &self.refuse_private)
             .finish()
     }
 }
@@ -105,10 +135,14 @@ pub(crate) fn classify_status(
     EmailError::Permanent { message }
 }
 
-/// A failure to connect sent nothing and is worth another try; any later failure
-/// (a timeout, a connection lost mid-request) may have left the email with the
-/// provider, so its outcome is unknown.
+/// A failure to connect sent nothing and is worth another try; a connection the
+/// guard refused is final; any later failure (a timeout, a connection lost
+/// mid-request) may have left the email with the provider, so its outcome is
+/// unknown.
 pub(crate) fn classify_transport(provider: &str, error: &reqwest::Error) -> EmailError {
+    if let Some(refused) = guard::find_refusal(error) {
+        return refused.clone().into();
+    }
     let message = format!("{provider} request failed: {error}");
     if error.is_connect() || error.is_builder() {
         EmailError::transient(message)
@@ -130,6 +164,13 @@ pub(crate) async fn execute(
         return Ok(response);
     }
     let status = response.status();
+    if status.is_redirection() {
+        // Not followed, and its body is not read: whatever answered is not the
+        // provider's API, and its words must not reach the tenant.
+        return Err(EmailError::Permanent {
+            message: format!("{provider} answered {status}: redirects are not followed"),
+        });
+    }
     let headers = response.headers().clone();
     let body = response.text().await.unwrap_or_default();
     Err(classify_status(provider, status, &headers, &body))
@@ -179,6 +220,29 @@ mod tests {
             email: "a@b.co".to_owned(),
         };
         assert_eq!(format_mailbox(&bare), "a@b.co");
+    }
+
+    /// The connect-time guard alone (the build-time literal check is skipped):
+    /// a name resolving to loopback is refused before any connection.
+    #[tokio::test]
+    async fn the_guarded_client_refuses_a_name_resolving_to_loopback() {
+        use wiremock::matchers::method;
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("internal answer"))
+            .mount(&server)
+            .await;
+        let url = format!("http://localhost:{}/emails", server.address().port());
+        let guarded = client(true).unwrap();
+        let error = execute("Resend", guarded.post(&url)).await.unwrap_err();
+        assert!(matches!(error, EmailError::Refused { .. }), "{error:?}");
+        assert!(!error.is_retryable());
+        assert!(!error.to_string().contains("internal answer"));
+        assert!(server.received_requests().await.unwrap().is_empty());
+        let open = client(false).unwrap();
+        execute("Resend", open.post(&url)).await.unwrap();
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod conformance;
 mod error;
 mod file;
+mod guard;
 mod http;
 mod mailgun;
 mod message;
@@ -17,6 +18,7 @@ mod smtp;
 
 pub use error::EmailError;
 pub use file::FileProvider;
+pub use guard::{Refused, Trust, check_host, url_host_port};
 pub use http::{ApiKeyConfig, HTTP_TIMEOUT};
 pub use mailgun::{MailgunConfig, MailgunProvider, MailgunRegion};
 pub use message::{EmailMessage, Mailbox, SendReceipt};

@@ -7,7 +7,7 @@ use reqwest::multipart::Form;
 use serde::Deserialize;
 
 use crate::error::EmailError;
-use crate::http::{checked_headers, client, execute, format_mailbox};
+use crate::http::{checked_headers, execute, format_mailbox, guarded_client};
 use crate::message::{EmailMessage, SendReceipt};
 use crate::provider::EmailProvider;
 
@@ -32,6 +32,8 @@ pub struct MailgunConfig {
     /// The sending domain configured in Mailgun.
     pub domain: String,
     pub base_url: String,
+    /// Refuse private, loopback and reserved addresses ([`crate::Trust`]).
+    pub refuse_private: bool,
 }
 
 impl MailgunConfig {
@@ -44,6 +46,7 @@ impl MailgunConfig {
             api_key: api_key.into(),
             domain: domain.into(),
             base_url: region.base_url().to_owned(),
+            refuse_private: false,
         }
     }
 }
@@ -76,10 +79,8 @@ impl MailgunProvider {
                 config.domain
             )));
         }
-        Ok(MailgunProvider {
-            config,
-            http: client()?,
-        })
+        let http = guarded_client(&config.base_url, config.refuse_private)?;
+        Ok(MailgunProvider { config, http })
     }
 }
 

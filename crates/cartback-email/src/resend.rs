@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::error::EmailError;
-use crate::http::{ApiKeyConfig, checked_headers, client, execute, format_mailbox};
+use crate::http::{ApiKeyConfig, checked_headers, execute, format_mailbox, guarded_client};
 use crate::message::{EmailMessage, SendReceipt};
 use crate::provider::{EmailProvider, Idempotency};
 
@@ -20,10 +20,8 @@ pub struct ResendProvider {
 
 impl ResendProvider {
     pub fn new(config: ResendConfig) -> Result<ResendProvider, EmailError> {
-        Ok(ResendProvider {
-            config,
-            http: client()?,
-        })
+        let http = guarded_client(&config.base_url, config.refuse_private)?;
+        Ok(ResendProvider { config, http })
     }
 }
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::error::EmailError;
-use crate::http::{ApiKeyConfig, checked_headers, clean_name, client, execute};
+use crate::http::{ApiKeyConfig, checked_headers, clean_name, execute, guarded_client};
 use crate::message::{EmailMessage, Mailbox, SendReceipt};
 use crate::provider::EmailProvider;
 
@@ -21,10 +21,8 @@ pub struct SendGridProvider {
 
 impl SendGridProvider {
     pub fn new(config: SendGridConfig) -> Result<SendGridProvider, EmailError> {
-        Ok(SendGridProvider {
-            config,
-            http: client()?,
-        })
+        let http = guarded_client(&config.base_url, config.refuse_private)?;
+        Ok(SendGridProvider { config, http })
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use aws_sdk_sesv2::config::http::HttpResponse;
 use aws_sdk_sesv2::config::retry::RetryConfig;
 use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
@@ -12,6 +13,7 @@ use aws_sdk_sesv2::types::{EmailContent, RawMessage};
 use aws_smithy_http_client::tls;
 
 use crate::error::EmailError;
+use crate::guard::{self, GuardedAwsResolver};
 use crate::message::{EmailMessage, SendReceipt};
 use crate::mime::build_mime;
 use crate::provider::EmailProvider;
@@ -36,6 +38,9 @@ pub struct SesConfig {
     pub credentials: SesCredentials,
     /// Another endpoint than AWS's (a VPC endpoint, or a local test server).
     pub endpoint_url: Option<String>,
+    /// Refuse private, loopback and reserved addresses ([`crate::Trust`]): the
+    /// endpoint is resolved with the guard at every connection.
+    pub refuse_private: bool,
 }
 
 impl fmt::Debug for SesConfig {
@@ -48,6 +53,7 @@ impl fmt::Debug for SesConfig {
             .field("region", &self.region)
             .field("credentials", &credentials)
             .field("endpoint_url", &self.endpoint_url)
+            .field("refuse_private", &self.refuse_private)
             .finish()
     }
 }
@@ -59,12 +65,17 @@ pub struct SesProvider {
 }
 
 /// rustls with ring, like every other TLS client in cartback: one crypto stack.
-fn http_client() -> aws_sdk_sesv2::config::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
+/// With the guard on, names resolve through the guarded resolver (the SDK's client
+/// uses no proxy unless given one).
+fn http_client(refuse_private: bool) -> aws_sdk_sesv2::config::SharedHttpClient {
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(
+        tls::rustls_provider::CryptoMode::Ring,
+    ));
+    if refuse_private {
+        builder.build_with_resolver(GuardedAwsResolver)
+    } else {
+        builder.build_https()
+    }
 }
 
 impl SesProvider {
@@ -88,6 +99,12 @@ impl SesProvider {
             if secret_access_key.trim().is_empty() {
                 return Err(invalid("a secret access key"));
             }
+        }
+        if let Some(url) = &config.endpoint_url
+            && config.refuse_private
+        {
+            // Literal addresses never reach the resolver: check them now.
+            guard::check_url("endpointUrl", url, true)?;
         }
         Ok(SesProvider {
             config,
@@ -113,11 +130,11 @@ impl SesProvider {
                             None,
                             "cartback",
                         ))
-                        .http_client(http_client()),
+                        .http_client(http_client(self.config.refuse_private)),
                     SesCredentials::DefaultChain => {
                         let shared = aws_config::defaults(BehaviorVersion::latest())
                             .region(region)
-                            .http_client(http_client())
+                            .http_client(http_client(self.config.refuse_private))
                             .load()
                             .await;
                         aws_sdk_sesv2::config::Builder::from(&shared)
@@ -136,15 +153,32 @@ impl SesProvider {
 }
 
 /// Throttling and service trouble are worth another try; the rest (unverified
-/// sender, rejected message, bad credentials) is final.
-fn classify<E: ProvideErrorMetadata + fmt::Debug, R: fmt::Debug>(
-    error: &SdkError<E, R>,
-) -> EmailError {
+/// sender, rejected message, bad credentials) is final. A redirect is not an SES
+/// answer: neither followed nor quoted. Other failures are described by their
+/// causes' texts, never by a response body.
+fn classify<E>(error: &SdkError<E, HttpResponse>) -> EmailError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
     match error {
+        SdkError::ServiceError(service) if service.raw().status().as_u16() / 100 == 3 => {
+            EmailError::Permanent {
+                message: format!(
+                    "SES endpoint answered HTTP {}: redirects are not followed",
+                    service.raw().status().as_u16()
+                ),
+            }
+        }
         SdkError::ServiceError(service) => {
             let err = service.err();
             let code = err.code().unwrap_or("Unknown");
-            let message = format!("SES {code}: {}", err.message().unwrap_or_default());
+            let detail: String = err
+                .message()
+                .unwrap_or_default()
+                .chars()
+                .take(300)
+                .collect();
+            let message = format!("SES {code}: {detail}");
             match code {
                 "TooManyRequestsException"
                 | "Throttling"
@@ -162,23 +196,46 @@ fn classify<E: ProvideErrorMetadata + fmt::Debug, R: fmt::Debug>(
                 _ => EmailError::Permanent { message },
             }
         }
-        // Nothing reached SES: building the request or dispatching it failed.
-        SdkError::ConstructionFailure(_) | SdkError::DispatchFailure(_) => EmailError::Transient {
-            message: sdk_error_text(error),
-            retry_after: None,
-        },
-        // The request went out; what SES did with it is not known.
-        other => EmailError::Unknown {
-            message: sdk_error_text(other),
-        },
+        SdkError::ResponseError(response) if response.raw().status().as_u16() / 100 == 3 => {
+            EmailError::Permanent {
+                message: format!(
+                    "SES endpoint answered HTTP {}: redirects are not followed",
+                    response.raw().status().as_u16()
+                ),
+            }
+        }
+        other => {
+            if let Some(refused) = guard::find_refusal(other) {
+                return refused.clone().into();
+            }
+            let message: String = format!("SES request failed: {}", causes(other))
+                .chars()
+                .take(300)
+                .collect();
+            match other {
+                // Nothing reached SES: building the request or dispatching it failed.
+                SdkError::ConstructionFailure(_) | SdkError::DispatchFailure(_) => {
+                    EmailError::Transient {
+                        message,
+                        retry_after: None,
+                    }
+                }
+                // The request went out; what SES did with it is not known.
+                _ => EmailError::Unknown { message },
+            }
+        }
     }
 }
 
-fn sdk_error_text<E: fmt::Debug, R: fmt::Debug>(error: &SdkError<E, R>) -> String {
-    format!("SES request failed: {error:?}")
-        .chars()
-        .take(300)
-        .collect()
+/// An error and its causes, joined: the texts of errors, not of answers.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut current = error.source();
+    while let Some(e) = current {
+        parts.push(e.to_string());
+        current = e.source();
+    }
+    parts.join(": ")
 }
 
 #[async_trait::async_trait]

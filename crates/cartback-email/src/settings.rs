@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::EmailError;
 use crate::file::FileProvider;
+use crate::guard::Trust;
 use crate::mailgun::{MailgunConfig, MailgunProvider, MailgunRegion};
 use crate::provider::EmailProvider;
 use crate::resend::{ResendConfig, ResendProvider};
@@ -184,8 +185,45 @@ impl ProviderSettings {
         }
     }
 
-    /// Checks the settings and builds the provider they describe.
-    pub fn build(&self) -> Result<Arc<dyn EmailProvider>, EmailError> {
+    /// The settings field naming where the provider connects, for error
+    /// details: `url` (SMTP), `baseUrl`, or `endpointUrl` (SES).
+    pub fn target_field(&self) -> &'static str {
+        match self {
+            ProviderSettings::File { .. } => "provider",
+            ProviderSettings::Smtp { .. } => "url",
+            ProviderSettings::Ses { .. } => "endpointUrl",
+            ProviderSettings::Resend { .. }
+            | ProviderSettings::Sendgrid { .. }
+            | ProviderSettings::Mailgun { .. } => "baseUrl",
+        }
+    }
+
+    /// The host and port a tenant chose for the provider to connect to, with the
+    /// field that names it; None when it is the provider's own public API.
+    pub fn chosen_target(&self) -> Option<(&'static str, String, u16)> {
+        let from_url = |field: &'static str, url: &Option<String>| {
+            let (host, port) = crate::guard::url_host_port(url.as_deref()?)?;
+            Some((field, host, port))
+        };
+        match self {
+            ProviderSettings::File { .. } => None,
+            ProviderSettings::Smtp { url, .. } => {
+                let config = SmtpConfig::from_url(url).ok()?;
+                Some(("url", config.host, config.port))
+            }
+            ProviderSettings::Ses { endpoint_url, .. } => from_url("endpointUrl", endpoint_url),
+            ProviderSettings::Resend { base_url, .. }
+            | ProviderSettings::Sendgrid { base_url, .. }
+            | ProviderSettings::Mailgun { base_url, .. } => from_url("baseUrl", base_url),
+        }
+    }
+
+    /// Checks the settings and builds the provider they describe. `trust` says
+    /// who chose them: a tenant's settings get the SSRF guard at every
+    /// connection (unless the server allows private targets), the operator's do
+    /// not.
+    pub fn build(&self, trust: Trust) -> Result<Arc<dyn EmailProvider>, EmailError> {
+        let refuse_private = trust.refuses_private();
         let require = |value: &str, what: &str| {
             if value.trim().is_empty() || value.len() > 4096 || value.contains(char::is_control) {
                 Err(EmailError::InvalidMessage(format!(
@@ -203,12 +241,14 @@ impl ProviderSettings {
             } => {
                 let mut config = SmtpConfig::from_url(url)?;
                 config.ca_certificates_pem = ca_certificate.clone();
+                config.refuse_private = refuse_private;
                 Arc::new(SmtpProvider::new(config)?)
             }
             ProviderSettings::Resend { api_key, base_url } => {
                 require(api_key, "apiKey")?;
                 let mut config = ResendConfig::new(api_key.clone(), crate::resend::RESEND_API);
                 config.base_url = base(base_url, config.base_url);
+                config.refuse_private = refuse_private;
                 Arc::new(ResendProvider::new(config)?)
             }
             ProviderSettings::Sendgrid { api_key, base_url } => {
@@ -216,6 +256,7 @@ impl ProviderSettings {
                 let mut config =
                     SendGridConfig::new(api_key.clone(), crate::sendgrid::SENDGRID_API);
                 config.base_url = base(base_url, config.base_url);
+                config.refuse_private = refuse_private;
                 Arc::new(SendGridProvider::new(config)?)
             }
             ProviderSettings::Ses {
@@ -227,6 +268,7 @@ impl ProviderSettings {
                 region: region.clone(),
                 credentials: ses_credentials(access_key_id, secret_access_key)?,
                 endpoint_url: endpoint_url.clone(),
+                refuse_private,
             })?),
             ProviderSettings::Mailgun {
                 api_key,
@@ -241,6 +283,7 @@ impl ProviderSettings {
                 };
                 let mut config = MailgunConfig::new(api_key.clone(), domain.clone(), region);
                 config.base_url = base(base_url, config.base_url);
+                config.refuse_private = refuse_private;
                 Arc::new(MailgunProvider::new(config)?)
             }
         })
@@ -262,7 +305,7 @@ mod tests {
         assert!(!masked.contains("0123456789abcdef"), "{masked}");
         assert!(masked.contains("key…cdef"));
         assert!(!format!("{settings:?}").contains("0123456789"));
-        assert!(settings.build().is_ok());
+        assert!(settings.build(Trust::Operator).is_ok());
         let smtp = ProviderSettings::Smtp {
             url: "smtp://me:secret@mail.example:587?tls=starttls".into(),
             ca_certificate: None,
@@ -274,6 +317,6 @@ mod tests {
             api_key: " ".into(),
             base_url: None,
         };
-        assert!(empty.build().is_err());
+        assert!(empty.build(Trust::Operator).is_err());
     }
 }

@@ -11,6 +11,7 @@ use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::ClientId;
 
 use crate::error::EmailError;
+use crate::guard;
 use crate::message::{EmailMessage, SendReceipt};
 use crate::mime::build_mime;
 use crate::provider::EmailProvider;
@@ -37,6 +38,9 @@ pub struct SmtpConfig {
     /// Extra trusted roots (PEM), for a relay whose certificate an in-house CA
     /// signed. The public web roots are trusted as well.
     pub ca_certificates_pem: Option<String>,
+    /// Refuse private, loopback and reserved addresses ([`crate::Trust`]): the
+    /// host is resolved with the guard at every connection.
+    pub refuse_private: bool,
 }
 
 impl fmt::Debug for SmtpConfig {
@@ -49,6 +53,7 @@ impl fmt::Debug for SmtpConfig {
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("timeout", &self.timeout)
             .field("ca_certificates_pem", &self.ca_certificates_pem.is_some())
+            .field("refuse_private", &self.refuse_private)
             .finish()
     }
 }
@@ -135,6 +140,7 @@ impl SmtpConfig {
             password,
             timeout: Duration::from_secs(30),
             ca_certificates_pem: None,
+            refuse_private: false,
         })
     }
 }
@@ -163,6 +169,8 @@ impl SmtpProvider {
                 Some(Certificate::from_pem(pem.as_bytes()).map_err(|_| invalid())?)
             }
         };
+        // A literal address never changes: refuse it now rather than at each send.
+        guard::check_literal(&config.host, config.refuse_private)?;
         if extra_roots.is_some() && config.security == SmtpSecurity::None {
             return Err(EmailError::InvalidMessage(
                 "an SMTP CA certificate needs TLS: use smtps:// or ?tls=starttls".into(),
@@ -188,8 +196,21 @@ impl SmtpProvider {
             SmtpSecurity::Tls => Some(self.tls()?),
             _ => None,
         };
+        // The host name stays in the TLS parameters (SNI, certificate check); the
+        // connection goes to the addresses the guard let through, so what was
+        // checked is what is connected to.
+        let addrs = guard::resolve(
+            &self.config.host,
+            self.config.port,
+            self.config.refuse_private,
+        )
+        .await
+        .map_err(|e| match guard::find_refusal(e.as_ref()) {
+            Some(refused) => EmailError::from(refused.clone()),
+            None => EmailError::transient(format!("SMTP: resolving {}: {e}", self.config.host)),
+        })?;
         let mut conn = AsyncSmtpConnection::connect_tokio1(
-            (self.config.host.as_str(), self.config.port),
+            addrs.as_slice(),
             Some(self.config.timeout),
             &self.hello,
             implicit,
@@ -307,6 +328,32 @@ impl EmailProvider for SmtpProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The connect-time guard alone: the host is a name resolving to loopback,
+    /// and nothing connects to the listener behind it.
+    #[tokio::test]
+    async fn the_guard_resolves_the_smtp_host_at_connect() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut config = SmtpConfig::from_url(&format!("smtp://localhost:{port}")).unwrap();
+        config.refuse_private = true;
+        // Built around `new`, whose literal check would refuse `localhost` first.
+        let provider = SmtpProvider {
+            config: config.clone(),
+            hello: ClientId::default(),
+            extra_roots: None,
+        };
+        let sent = provider
+            .send(&crate::conformance::sample_message("k"))
+            .await;
+        assert!(matches!(sent, Err(EmailError::Refused { .. })), "{sent:?}");
+        assert!(listener.accept().is_err(), "no connection was made");
+        assert!(matches!(
+            SmtpProvider::new(config),
+            Err(EmailError::Refused { .. })
+        ));
+    }
 
     #[test]
     fn urls() {

@@ -19,6 +19,8 @@ fn config(endpoint: &str) -> SesConfig {
             secret_access_key: "secret-test".to_owned(),
         },
         endpoint_url: Some(endpoint.to_owned()),
+        // The operator's own settings in these tests: a local moto server.
+        refuse_private: false,
     }
 }
 

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamp};
 
 use crate::connection::{DbConn, write_transaction};
-use crate::crypto::{CryptoError, MasterKeys};
+use crate::crypto::{CryptoError, MasterKeys, Purpose};
 use crate::error::{StoreError, StoreResult};
 use crate::schema::email_providers;
 use crate::sql::dialect;
@@ -33,7 +33,7 @@ impl From<CryptoError> for StoreError {
 impl ProviderRow {
     /// The settings JSON in clear, for building the provider.
     pub fn open(&self, keys: &MasterKeys) -> StoreResult<String> {
-        let plain = keys.open(&self.tenant_id, &self.settings)?;
+        let plain = keys.open(Purpose::EmailProvider, &self.tenant_id, &self.settings)?;
         String::from_utf8(plain)
             .map_err(|_| StoreError::Corrupt("provider settings are not UTF-8".into()))
     }
@@ -55,7 +55,7 @@ pub fn set_provider(
     masked_json: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let sealed = keys.seal(tenant_id, settings_json.as_bytes())?;
+    let sealed = keys.seal(Purpose::EmailProvider, tenant_id, settings_json.as_bytes())?;
     let key_id = MasterKeys::key_id_of(&sealed)
         .unwrap_or_default()
         .to_owned();
@@ -86,18 +86,23 @@ pub fn delete_provider(conn: &mut DbConn, tenant_id: &str) -> StoreResult<bool> 
     Ok(removed > 0)
 }
 
-/// Re-seals every stored provider under the current master key. Returns how many
-/// rows changed. Safe to run again: rows already under the current key are skipped.
+/// Re-seals every stored provider under the current master key and in the current
+/// format (which binds the purpose). Returns how many rows changed. Safe to run
+/// again: rows already current are skipped.
 pub fn reseal_all(conn: &mut DbConn, keys: &MasterKeys) -> StoreResult<usize> {
     let current = keys.current_id().ok_or(CryptoError::NoKey)?.to_owned();
     write_transaction(conn, |conn| {
+        // Every row is looked at: one sealed in the first format under the current
+        // key has the current key id but still needs upgrading.
         let rows: Vec<ProviderRow> = email_providers::table
-            .filter(email_providers::key_id.ne(&current))
             .select(ProviderRow::as_select())
-            .load(conn)?;
+            .load::<ProviderRow>(conn)?
+            .into_iter()
+            .filter(|row| !keys.is_current(&row.settings))
+            .collect();
         for row in &rows {
-            let plain = keys.open(&row.tenant_id, &row.settings)?;
-            let sealed = keys.seal(&row.tenant_id, &plain)?;
+            let plain = keys.open(Purpose::EmailProvider, &row.tenant_id, &row.settings)?;
+            let sealed = keys.seal(Purpose::EmailProvider, &row.tenant_id, &plain)?;
             diesel::update(
                 email_providers::table.filter(email_providers::tenant_id.eq(&row.tenant_id)),
             )

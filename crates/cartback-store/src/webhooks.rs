@@ -751,22 +751,22 @@ pub fn pending_count(conn: &mut DbConn) -> StoreResult<i64> {
 /// credential not yet under the current master key. Returns how many rows
 /// changed; safe to run again.
 pub fn reseal_secrets(conn: &mut DbConn, keys: &crate::crypto::MasterKeys) -> StoreResult<usize> {
-    use crate::crypto::{CryptoError, MasterKeys};
+    use crate::crypto::{CryptoError, Purpose};
     use crate::schema::stripe_accounts;
-    let current = keys.current_id().ok_or(CryptoError::NoKey)?.to_owned();
-    let stale = |sealed: &Option<String>| {
-        sealed
-            .as_deref()
-            .is_some_and(|s| MasterKeys::key_id_of(s) != Some(current.as_str()))
-    };
-    let reseal = |tenant: &str, sealed: &Option<String>| -> StoreResult<Option<String>> {
-        match sealed {
-            Some(s) if MasterKeys::key_id_of(s) != Some(current.as_str()) => {
-                Ok(Some(keys.seal(tenant, &keys.open(tenant, s)?)?))
+    keys.current_id().ok_or(CryptoError::NoKey)?;
+    // Stale: under an older key, or in the first format (no purpose bound).
+    let stale = |sealed: &Option<String>| sealed.as_deref().is_some_and(|s| !keys.is_current(s));
+    let reseal =
+        |purpose: Purpose, tenant: &str, sealed: &Option<String>| -> StoreResult<Option<String>> {
+            match sealed {
+                Some(s) if !keys.is_current(s) => Ok(Some(keys.seal(
+                    purpose,
+                    tenant,
+                    &keys.open(purpose, tenant, s)?,
+                )?)),
+                other => Ok(other.clone()),
             }
-            other => Ok(other.clone()),
-        }
-    };
+        };
     crate::write_transaction(conn, |conn| {
         let mut changed = 0;
         let endpoints: Vec<EndpointRow> = webhook_endpoints::table
@@ -777,8 +777,9 @@ pub fn reseal_secrets(conn: &mut DbConn, keys: &crate::crypto::MasterKeys) -> St
             if !stale(&secret) && !stale(&row.previous_secret) {
                 continue;
             }
-            let secret = reseal(&row.tenant_id, &secret)?.unwrap_or_default();
-            let previous = reseal(&row.tenant_id, &row.previous_secret)?;
+            let secret =
+                reseal(Purpose::WebhookSecret, &row.tenant_id, &secret)?.unwrap_or_default();
+            let previous = reseal(Purpose::WebhookSecret, &row.tenant_id, &row.previous_secret)?;
             diesel::update(
                 webhook_endpoints::table
                     .filter(webhook_endpoints::tenant_id.eq(&row.tenant_id))
@@ -804,8 +805,16 @@ pub fn reseal_secrets(conn: &mut DbConn, keys: &crate::crypto::MasterKeys) -> St
             }
             diesel::update(stripe_accounts::table.filter(stripe_accounts::tenant_id.eq(&tenant)))
                 .set((
-                    stripe_accounts::secret_key.eq(reseal(&tenant, &key)?),
-                    stripe_accounts::webhook_secrets.eq(reseal(&tenant, &hooks)?),
+                    stripe_accounts::secret_key.eq(reseal(
+                        Purpose::StripeSecretKey,
+                        &tenant,
+                        &key,
+                    )?),
+                    stripe_accounts::webhook_secrets.eq(reseal(
+                        Purpose::StripeWebhookSecret,
+                        &tenant,
+                        &hooks,
+                    )?),
                 ))
                 .execute(conn)?;
             changed += 1;

@@ -416,6 +416,58 @@ on_both_backends!(
 );
 
 on_both_backends!(
+    provider_rows_of_the_first_format_open_and_are_upgraded_in_place,
+    |db: &TestDatabase| {
+        use cartback_store::crypto::{CryptoError, MasterKeys, Purpose};
+        use cartback_store::email_providers::{find_provider, reseal_all, set_provider};
+        let store = open(db);
+        let mut conn = store.conn().unwrap();
+        let shop = tenant(&mut conn, "Shop");
+        let keys = MasterKeys::from_config(Some(&MasterKeys::generate()), None).unwrap();
+        let settings = r#"{"provider":"resend","apiKey":"re_0123456789abcdef"}"#;
+        set_provider(
+            &mut conn,
+            &keys,
+            &shop.id,
+            "resend",
+            settings,
+            "{}",
+            Utc::now(),
+        )
+        .unwrap();
+        // Put a value sealed as releases before purposes did in its place.
+        let old = keys
+            .seal_first_format(&shop.id, settings.as_bytes())
+            .unwrap();
+        diesel::sql_query(match &*conn {
+            DbConn::Postgres(_) => "UPDATE email_providers SET settings = $1 WHERE tenant_id = $2",
+            DbConn::Sqlite(_) => "UPDATE email_providers SET settings = ? WHERE tenant_id = ?",
+        })
+        .bind::<diesel::sql_types::Text, _>(&old)
+        .bind::<diesel::sql_types::Text, _>(&shop.id)
+        .execute(&mut *conn)
+        .unwrap();
+        let row = find_provider(&mut conn, &shop.id).unwrap().unwrap();
+        assert_eq!(
+            row.open(&keys).unwrap(),
+            settings,
+            "the old format still opens"
+        );
+        // Same master key, no rotation of keys: the format alone is upgraded.
+        assert_eq!(reseal_all(&mut conn, &keys).unwrap(), 1);
+        assert_eq!(reseal_all(&mut conn, &keys).unwrap(), 0, "already done");
+        let row = find_provider(&mut conn, &shop.id).unwrap().unwrap();
+        assert!(row.settings.starts_with("cbx2."), "{}", row.settings);
+        assert_eq!(row.open(&keys).unwrap(), settings);
+        assert_eq!(
+            keys.open(Purpose::WebhookSecret, &shop.id, &row.settings),
+            Err(CryptoError::Corrupt),
+            "bound to its purpose"
+        );
+    }
+);
+
+on_both_backends!(
     a_batch_commits_many_carts_and_the_later_event_of_a_session_wins,
     |db: &TestDatabase| {
         let store = open(db);

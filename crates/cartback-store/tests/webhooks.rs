@@ -371,7 +371,7 @@ on_both_backends!(
 on_both_backends!(
     master_key_rotation_reseals_endpoint_and_stripe_secrets,
     |db: &TestDatabase| {
-        use cartback_store::crypto::MasterKeys;
+        use cartback_store::crypto::{CryptoError, MasterKeys, Purpose};
         use cartback_store::stripe::{StripeAccount, find_stripe_account, set_stripe_account};
         use cartback_store::webhooks::reseal_secrets;
         let store = open(db);
@@ -381,7 +381,9 @@ on_both_backends!(
         let before = MasterKeys::from_config(Some(&old), None).unwrap();
         let now = Utc::now();
         let events = vec!["*".to_owned()];
-        let sealed = before.seal(&shop.id, b"whsec_one").unwrap();
+        // Sealed before purposes existed: the first format still opens, and
+        // rotation upgrades it.
+        let sealed = before.seal_first_format(&shop.id, b"whsec_one").unwrap();
         let hook = create_endpoint(
             &mut conn,
             &NewEndpoint {
@@ -395,7 +397,9 @@ on_both_backends!(
             },
         )
         .unwrap();
-        let second = before.seal(&shop.id, b"whsec_two").unwrap();
+        let second = before
+            .seal(Purpose::WebhookSecret, &shop.id, b"whsec_two")
+            .unwrap();
         rotate_secret(
             &mut conn,
             &shop.id,
@@ -405,7 +409,7 @@ on_both_backends!(
             now,
         )
         .unwrap();
-        let key = before.seal(&shop.id, b"sk_test_1").unwrap();
+        let key = before.seal_first_format(&shop.id, b"sk_test_1").unwrap();
         set_stripe_account(
             &mut conn,
             &StripeAccount {
@@ -431,19 +435,36 @@ on_both_backends!(
         let row = get_endpoint(&mut conn, &shop.id, &hook.id)
             .unwrap()
             .unwrap();
-        assert_eq!(only_new.open(&shop.id, &row.secret).unwrap(), b"whsec_two");
         assert_eq!(
             only_new
-                .open(&shop.id, row.previous_secret.as_deref().unwrap())
+                .open(Purpose::WebhookSecret, &shop.id, &row.secret)
+                .unwrap(),
+            b"whsec_two"
+        );
+        let previous = row.previous_secret.as_deref().unwrap();
+        assert!(previous.starts_with("cbx2."), "upgraded: {previous}");
+        assert_eq!(
+            only_new
+                .open(Purpose::WebhookSecret, &shop.id, previous)
                 .unwrap(),
             b"whsec_one"
         );
         let account = find_stripe_account(&mut conn, &shop.id).unwrap().unwrap();
+        let stripe_key = account.secret_key.as_deref().unwrap();
         assert_eq!(
             only_new
-                .open(&shop.id, account.secret_key.as_deref().unwrap())
+                .open(Purpose::StripeSecretKey, &shop.id, stripe_key)
                 .unwrap(),
             b"sk_test_1"
+        );
+        // Now bound to their purposes: swapped, neither opens.
+        assert_eq!(
+            only_new.open(Purpose::WebhookSecret, &shop.id, stripe_key),
+            Err(CryptoError::Corrupt)
+        );
+        assert_eq!(
+            only_new.open(Purpose::StripeSecretKey, &shop.id, previous),
+            Err(CryptoError::Corrupt)
         );
     }
 );

@@ -1,6 +1,6 @@
 //! SSRF guard: which webhook URLs and addresses we refuse to reach.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+pub use cartback_domain::net::{is_forbidden_ip, is_localhost_name};
 
 use reqwest::Url;
 
@@ -18,64 +18,6 @@ pub enum TargetError {
     Forbidden(String),
     #[error("user names and passwords in the URL are not allowed")]
     Credentials,
-}
-
-/// True for addresses a webhook must not reach unless explicitly allowed.
-pub fn is_forbidden_ip(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_forbidden_v4(v4),
-        IpAddr::V6(v6) => is_forbidden_v6(v6),
-    }
-}
-
-fn is_forbidden_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, c, _] = ip.octets();
-    a == 0 // "this network", includes 0.0.0.0
-        || a == 10
-        || a == 127
-        || (a == 100 && (64..128).contains(&b)) // CGNAT
-        || (a == 169 && b == 254) // link-local, cloud metadata
-        || (a == 172 && (16..32).contains(&b))
-        || (a == 192 && b == 168)
-        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
-        || (a == 192 && b == 0 && c == 2) // TEST-NET-1
-        || (a == 198 && (b == 18 || b == 19)) // benchmarking
-        || (a == 198 && b == 51 && c == 100) // TEST-NET-2
-        || (a == 203 && b == 0 && c == 113) // TEST-NET-3
-        || a >= 224 // multicast, reserved, broadcast
-}
-
-fn is_forbidden_v6(ip: Ipv6Addr) -> bool {
-    let segments = ip.segments();
-    if ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() {
-        return true;
-    }
-    let first = segments[0];
-    if (first & 0xfe00) == 0xfc00 // ULA fc00::/7
-        || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
-        || (first & 0xffc0) == 0xfec0 // old site-local fec0::/10
-        || (first == 0x2001 && segments[1] == 0x0db8)
-    // documentation
-    {
-        return true;
-    }
-    // Addresses that carry an IPv4 address inside, which a stack may route to it.
-    let embedded = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
-    let v4 = match segments {
-        // IPv4-compatible ::a.b.c.d and IPv4-mapped ::ffff:a.b.c.d
-        [0, 0, 0, 0, 0, 0 | 0xffff, hi, lo] => Some(embedded(hi, lo)),
-        // NAT64 64:ff9b::/96
-        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(embedded(hi, lo)),
-        // 6to4 2002:aabb:ccdd::/48
-        [0x2002, hi, lo, ..] => Some(embedded(hi, lo)),
-        _ => None,
-    };
-    v4.is_some_and(is_forbidden_v4)
-}
-
-fn is_localhost_name(host: &str) -> bool {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    host == "localhost" || host.ends_with(".localhost")
 }
 
 /// Static checks at save time. Returns the normalised URL.
@@ -103,11 +45,7 @@ pub fn check_url(url: &str, allow_private: bool) -> Result<String, TargetError> 
     if !allow_private {
         // The parser has already rewritten numeric hosts ("127.1", "0x7f000001")
         // to dotted IPv4, and IPv6 literals keep their brackets.
-        let literal = host.trim_start_matches('[').trim_end_matches(']');
-        let forbidden = match literal.parse::<IpAddr>() {
-            Ok(ip) => is_forbidden_ip(ip),
-            Err(_) => is_localhost_name(host),
-        };
+        let forbidden = cartback_domain::net::is_forbidden_host_literal(host);
         if forbidden {
             return Err(TargetError::Forbidden(host.to_owned()));
         }
@@ -125,6 +63,7 @@ pub fn check_url(url: &str, allow_private: bool) -> Result<String, TargetError> 
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use std::net::IpAddr;
 
     #[test]
     fn forbidden_ip_table() {

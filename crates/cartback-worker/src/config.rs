@@ -33,6 +33,10 @@ pub struct WorkerConfig {
     /// Rows per table and retention transaction: small, so the pass never
     /// holds the SQLite write lock for long.
     pub retention_batch: i64,
+    /// Let tenants' own email providers connect to private, loopback and
+    /// link-local addresses (tests, private networks). The server's default
+    /// provider is the operator's and is never checked.
+    pub allow_private_targets: bool,
 }
 
 /// The documented default of `--retention-days`.
@@ -66,6 +70,7 @@ impl Default for WorkerConfig {
             retention_days: DEFAULT_RETENTION_DAYS,
             retention_interval: Duration::from_secs(3600),
             retention_batch: 500,
+            allow_private_targets: false,
         }
     }
 }

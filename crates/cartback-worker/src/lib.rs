@@ -86,7 +86,12 @@ impl Worker {
         let keys = Arc::new(MasterKeys::default());
         Worker {
             webhooks: webhook_sender(&store, keys.clone(), &config),
-            providers: providers::Providers::new(provider, keys, config.concurrency),
+            providers: providers::Providers::new(
+                provider,
+                keys,
+                config.concurrency,
+                config.allow_private_targets,
+            ),
             stripe: stripe_client(&config),
             store,
             config,
@@ -100,6 +105,7 @@ impl Worker {
             self.providers.default.provider.clone(),
             keys,
             self.config.concurrency,
+            self.config.allow_private_targets,
         );
         self
     }

@@ -27,7 +27,7 @@ use crate::WorkerError;
 use crate::config::WorkerConfig;
 use crate::providers::{ProviderHandle, Providers};
 use crate::render::{Offer, coupon_code, custom_template_name, render_recovery_email};
-use cartback_store::crypto::MasterKeys;
+use cartback_store::crypto::{MasterKeys, Purpose};
 use cartback_store::stripe::find_stripe_account;
 use cartback_stripe::{CheckoutRequest, LineItem, StripeClient};
 
@@ -210,7 +210,10 @@ fn payment_setups(
         let Some(sealed) = &account.secret_key else {
             continue;
         };
-        let secret_key = match keys.open(tenant_id, sealed).map(String::from_utf8) {
+        let secret_key = match keys
+            .open(Purpose::StripeSecretKey, tenant_id, sealed)
+            .map(String::from_utf8)
+        {
             Ok(Ok(key)) => key,
             _ => {
                 tracing::warn!(tenant = %tenant_id, "the Stripe secret key does not open; no payment link");

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use chrono::NaiveDateTime;
 use tokio::sync::Semaphore;
 
-use cartback_email::{EmailError, EmailProvider, ProviderSettings};
+use cartback_email::{EmailError, EmailProvider, ProviderSettings, Trust};
 use cartback_store::Store;
 use cartback_store::crypto::MasterKeys;
 use cartback_store::email_providers::find_provider;
@@ -28,15 +28,20 @@ pub(crate) struct Providers {
     pub default: ProviderHandle,
     pub keys: Arc<MasterKeys>,
     per_provider: usize,
+    /// Whether tenants' providers may reach private addresses.
+    allow_private: bool,
     cache: Arc<Mutex<HashMap<String, Cached>>>,
 }
 
 impl Providers {
     /// `per_provider` concurrent sends are allowed through each provider.
+    /// `default` is the operator's own provider, used as configured; tenants'
+    /// providers are built with the SSRF guard unless `allow_private`.
     pub fn new(
         default: Arc<dyn EmailProvider>,
         keys: Arc<MasterKeys>,
         per_provider: usize,
+        allow_private: bool,
     ) -> Providers {
         Providers {
             default: ProviderHandle {
@@ -45,6 +50,7 @@ impl Providers {
             },
             keys,
             per_provider: per_provider.max(1),
+            allow_private,
             cache: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -78,7 +84,10 @@ impl Providers {
                 message: format!("stored provider settings are invalid: {e}"),
             })?;
         let handle = ProviderHandle {
-            provider: settings.build()?,
+            // A refusal here (a literal private address) is final: the send dies.
+            provider: settings.build(Trust::Tenant {
+                allow_private: self.allow_private,
+            })?,
             permits: Arc::new(Semaphore::new(self.per_provider)),
         };
         if let Ok(mut cache) = self.cache.lock() {

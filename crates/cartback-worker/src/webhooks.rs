@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use cartback_store::Store;
-use cartback_store::crypto::MasterKeys;
+use cartback_store::crypto::{MasterKeys, Purpose};
 use cartback_store::webhooks::{
     AttemptResult, ClaimedDelivery, DeliveryStatus, claim_due_deliveries, finish_attempts,
 };
@@ -130,7 +130,7 @@ impl WebhookSender {
             .iter()
             .map(|s| {
                 self.master_keys
-                    .open(&endpoint.tenant_id, s)
+                    .open(Purpose::WebhookSecret, &endpoint.tenant_id, s)
                     .map_err(|e| e.to_string())
                     .and_then(|bytes| String::from_utf8(bytes).map_err(|e| e.to_string()))
             })

@@ -212,6 +212,53 @@ async fn permanent_failures_are_not_retried(backend: Backend) {
     assert!(sends[0].last_error.as_deref().unwrap().contains("550"));
 }
 
+/// A tenant's own provider aimed at loopback (stored by the operator, who is not
+/// checked) is refused when the worker sends without private targets allowed:
+/// the send is dead at once with the reason, never retried, nothing connects,
+/// and the server's default provider is not used instead.
+async fn a_tenant_provider_on_a_private_address_is_refused_and_dead(backend: Backend) {
+    use cartback_store::crypto::MasterKeys;
+    use cartback_store::email_providers::set_provider;
+    let (_db, store, tenant, cart_id) = setup(
+        backend,
+        RecoveryPolicy::with_single_delay(TimeDelta::seconds(1)),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let keys = Arc::new(MasterKeys::from_config(Some(&MasterKeys::generate()), None).unwrap());
+    let settings = format!(
+        r#"{{"provider":"resend","apiKey":"re_0123456789abcdef","baseUrl":"http://localhost:{port}"}}"#
+    );
+    set_provider(
+        &mut store.conn().unwrap(),
+        &keys,
+        &tenant.id,
+        "resend",
+        &settings,
+        "{}",
+        Utc::now(),
+    )
+    .unwrap();
+    let default = Arc::new(Flaky::new(
+        0,
+        EmailError::Permanent {
+            message: "unused".to_owned(),
+        },
+        Idempotency::None,
+    ));
+    let worker = Worker::new(store.clone(), default.clone(), config()).with_master_keys(keys);
+    drain(&worker).await;
+    let sends = list_sends_for_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id).unwrap();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0].status, "dead");
+    assert_eq!(sends[0].attempts, 1, "not retried");
+    let reason = sends[0].last_error.as_deref().unwrap();
+    assert!(reason.contains("refused: private address"), "{reason}");
+    assert_eq!(default.calls.load(Ordering::SeqCst), 0);
+    assert!(listener.accept().is_err(), "nothing connected");
+}
+
 async fn file_outbox_gets_one_email_per_step(backend: Backend) {
     let policy = RecoveryPolicy {
         steps: vec![
@@ -644,6 +691,7 @@ on_both_backends!(
     transient_failures_are_retried_then_sent,
     too_many_failures_end_dead_with_the_reason,
     permanent_failures_are_not_retried,
+    a_tenant_provider_on_a_private_address_is_refused_and_dead,
     file_outbox_gets_one_email_per_step,
     one_sequence_per_shopper_and_consent_respected,
     coupons_reach_the_email_and_the_send_row,
