@@ -784,6 +784,10 @@ mod schemas {
             at: String,
         },
         Event {
+            /// `abandoned`, `sent`, `skipped`, `waiting`, `failed`, `unknown`,
+            /// `clicked`, `unsubscribed`, `expired`, `recovered`, `converted`, or
+            /// `quarantined` (the worker could not process the cart; `detail`
+            /// says why; it waits for the shop's next update of the cart).
             kind: String,
             /// 1-based step, when the event is about one.
             #[schema(required = true)]
@@ -1830,12 +1834,30 @@ mod tests {
                 .unwrap_or_else(|| panic!("{schema}.{field} has no maximum"))
         };
         for schema in ["RecoveryPolicy", "RecoveryPolicyInput"] {
-            assert_eq!(max(schema, "expireAfterMs"), bounds::MAX_EXPIRE_AFTER_MS as f64);
-            assert_eq!(max(schema, "attributionWindowMs"), bounds::MAX_ATTRIBUTION_WINDOW_MS as f64);
-            assert_eq!(max(schema, "customerCooldownMs"), bounds::MAX_CUSTOMER_COOLDOWN_MS as f64);
-            assert_eq!(max(schema, "maxEmailsPerCart"), f64::from(bounds::MAX_EMAILS_PER_CART));
-            assert_eq!(max(schema, "minCartValueMinor"), bounds::MAX_AMOUNT_MINOR as f64);
+            assert_eq!(
+                max(schema, "expireAfterMs"),
+                bounds::MAX_EXPIRE_AFTER_MS as f64
+            );
+            assert_eq!(
+                max(schema, "attributionWindowMs"),
+                bounds::MAX_ATTRIBUTION_WINDOW_MS as f64
+            );
+            assert_eq!(
+                max(schema, "customerCooldownMs"),
+                bounds::MAX_CUSTOMER_COOLDOWN_MS as f64
+            );
+            assert_eq!(
+                max(schema, "maxEmailsPerCart"),
+                f64::from(bounds::MAX_EMAILS_PER_CART)
+            );
+            assert_eq!(
+                max(schema, "minCartValueMinor"),
+                bounds::MAX_AMOUNT_MINOR as f64
+            );
         }
-        assert_eq!(max("RecoveryStep", "delayMs"), bounds::MAX_STEP_DELAY_MS as f64);
+        assert_eq!(
+            max("RecoveryStep", "delayMs"),
+            bounds::MAX_STEP_DELAY_MS as f64
+        );
     }
 }
