@@ -113,7 +113,10 @@ mod tests {
     #[test]
     fn shift_saturates_both_ways() {
         assert_eq!(shift(far_future(), TimeDelta::seconds(1)), far_future());
-        assert_eq!(shift(DateTime::<Utc>::MAX_UTC, TimeDelta::zero()), far_future());
+        assert_eq!(
+            shift(DateTime::<Utc>::MAX_UTC, TimeDelta::zero()),
+            far_future()
+        );
         assert_eq!(shift(earliest(), -TimeDelta::seconds(1)), earliest());
         assert_eq!(millis(u64::MAX), TimeDelta::MAX);
         assert_eq!(millis(1_000), TimeDelta::seconds(1));

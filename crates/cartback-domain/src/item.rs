@@ -90,7 +90,8 @@ pub fn validate_unit_price(m: Money) -> Result<i64, InvalidValue> {
         return Err(InvalidValue::new("price must not be negative"));
     }
     // Bounded so a cart's sum stays checked money arithmetic, never an overflow.
-    crate::bounds::check_amount(m.minor()).map_err(|message| InvalidValue::new(format!("price {message}")))
+    crate::bounds::check_amount(m.minor())
+        .map_err(|message| InvalidValue::new(format!("price {message}")))
 }
 
 /// An absolute http(s) URL of at most 2048 characters, without whitespace.

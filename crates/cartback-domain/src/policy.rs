@@ -215,10 +215,8 @@ impl RecoveryPolicy {
         for (i, step) in self.steps.iter().enumerate() {
             if step.delay_ms > MAX_STEP_DELAY_MS {
                 problems.push(
-                    InvalidValue::new(format!(
-                        "must be at most 365 days ({MAX_STEP_DELAY_MS} ms)"
-                    ))
-                    .at(format!("steps[{i}].delayMs")),
+                    InvalidValue::new(format!("must be at most 365 days ({MAX_STEP_DELAY_MS} ms)"))
+                        .at(format!("steps[{i}].delayMs")),
                 );
             }
         }
