@@ -486,3 +486,152 @@ fn bad_input_on_sqlite() {
 fn bad_input_on_postgres() {
     bad_input_is_refused(Backend::Postgres);
 }
+
+/// Issue 15: no setting can crash the api or the worker. Extreme recovery
+/// settings answer 422 naming the field; a tenant whose stored policy holds
+/// such values anyway (written before the bounds) still tracks carts, as does
+/// every other tenant, and nothing is scheduled past year 9999.
+fn extreme_settings_are_refused_and_tracking_keeps_working(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let create = |name: &str| -> (String, String) {
+        let out = run(
+            "cartback",
+            &[("DATABASE_URL", db.url.clone())],
+            &["tenant", "create", "--name", name, "--json"],
+        );
+        let tenant: Value = serde_json::from_str(out.trim()).unwrap();
+        (
+            tenant["secretKey"].as_str().unwrap().to_owned(),
+            tenant["tenantId"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (bad_secret, bad_id) = create("Extreme");
+    let (good_secret, good_id) = create("Healthy");
+    let port = free_port();
+    let _api = spawn(
+        "cartback-api",
+        &[
+            ("DATABASE_URL", db.url.clone()),
+            ("CARTBACK_BIND", format!("127.0.0.1:{port}")),
+            ("CARTBACK_HTTP_WORKERS", "1".to_owned()),
+        ],
+        &[],
+    );
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for("the api", Duration::from_secs(30), || {
+        http.get(format!("{base}/healthz")).send().is_ok()
+    });
+    let fields = |body: &Value| -> Vec<String> {
+        body["error"]["details"]
+            .as_array()
+            .map(|details| {
+                details
+                    .iter()
+                    .filter_map(|d| d["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+
+    for (policy, field) in [
+        (
+            json!({"steps": [{"delayMs": 1000}], "expireAfterMs": 9223372036854775807u64}),
+            "policy.expireAfterMs",
+        ),
+        (
+            json!({"steps": [{"delayMs": 260000000000000u64}]}),
+            "policy.steps[0].delayMs",
+        ),
+        (
+            json!({"attributionWindowMs": 18446744073709551615u64}),
+            "policy.attributionWindowMs",
+        ),
+        (
+            json!({"maxEmailsPerCart": 4294967295u32}),
+            "policy.maxEmailsPerCart",
+        ),
+        (
+            json!({"minCartValueMinor": 9223372036854775807i64}),
+            "policy.minCartValueMinor",
+        ),
+    ] {
+        let response = http
+            .put(format!("{base}/api/v1/settings/recovery"))
+            .header("X-API-Key", &bad_secret)
+            .json(&json!({ "policy": policy }))
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().unwrap();
+        assert_eq!(status, 422, "{policy}: {body}");
+        assert_eq!(body["error"]["code"], json!("VALIDATION_ERROR"));
+        assert!(
+            fields(&body).iter().any(|f| f == field),
+            "{policy}: expected {field} in {body}"
+        );
+    }
+
+    // Amounts past the bound are refused by name too.
+    let huge_price = with(
+        good_cart(),
+        &["items", "0", "price"],
+        json!(10_000_000_000_000u64),
+    );
+    let response = http
+        .post(format!("{base}/api/v1/track"))
+        .header("X-API-Key", &good_secret)
+        .json(&huge_price)
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 422);
+    let body: Value = response.json().unwrap();
+    assert!(
+        fields(&body).iter().any(|f| f == "items[0].price"),
+        "{body}"
+    );
+
+    // A policy written before the bounds existed, straight into the row.
+    let store = Store::open(&db.url, 1).unwrap();
+    cartback_store::testing::execute_raw(
+        &mut store.conn().unwrap(),
+        "UPDATE tenants SET policy = $1 WHERE id = $2",
+        &[
+            r#"{"steps":[{"delayMs":260000000000000}],"expireAfterMs":9223372036854775807}"#,
+            &bad_id,
+        ],
+    )
+    .unwrap();
+    for secret in [&bad_secret, &good_secret, &bad_secret] {
+        let response = http
+            .post(format!("{base}/api/v1/track"))
+            .header("X-API-Key", secret)
+            .json(&good_cart())
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        assert_eq!(status, 200, "{}", response.text().unwrap_or_default());
+    }
+    let mut conn = store.conn().unwrap();
+    for tenant in [&bad_id, &good_id] {
+        let cart = cartback_store::carts::find_cart_by_session(&mut conn, tenant, "sess-1")
+            .unwrap()
+            .unwrap();
+        let at = cart.next_action_at.unwrap();
+        // Four-digit years: SQLite compares them as text.
+        assert_eq!(at.format("%Y").to_string().len(), 4, "stored {at}");
+    }
+}
+
+#[test]
+fn extreme_settings_on_sqlite() {
+    extreme_settings_are_refused_and_tracking_keeps_working(Backend::Sqlite);
+}
+
+#[test]
+fn extreme_settings_on_postgres() {
+    extreme_settings_are_refused_and_tracking_keeps_working(Backend::Postgres);
+}

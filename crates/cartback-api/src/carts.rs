@@ -842,7 +842,7 @@ pub async fn upsert(
             locale,
             consent,
             now,
-            next_action_at: now + policy.abandon_delay(),
+            next_action_at: cartback_domain::bounds::shift(now, policy.abandon_delay()),
         },
         external_id,
         attributes: None,

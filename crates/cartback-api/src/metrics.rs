@@ -223,6 +223,9 @@ struct Backlog {
     sends: Vec<(Option<String>, String, i64)>,
     deliveries: Vec<(String, i64)>,
     deliveries_due: i64,
+    /// Carts the worker quarantined (processing failed), waiting for the shop's
+    /// next update of them.
+    quarantined: i64,
 }
 
 fn read_backlog(conn: &mut DbConn, now: NaiveDateTime) -> Result<Backlog, StoreError> {
@@ -252,7 +255,13 @@ fn read_backlog(conn: &mut DbConn, now: NaiveDateTime) -> Result<Backlog, StoreE
         .filter(webhook_deliveries::status.eq("pending"))
         .select(count_star())
         .first(conn)?;
+    // Through the partial index on quarantined_at.
+    let quarantined = carts::table
+        .filter(carts::quarantined_at.is_not_null())
+        .select(count_star())
+        .first(conn)?;
     Ok(Backlog {
+        quarantined,
         due_carts,
         oldest_due,
         sends,
@@ -309,6 +318,13 @@ fn render_backlog(out: &mut String, backlog: &Backlog, now: NaiveDateTime) {
          # TYPE cartback_webhook_pending gauge\n\
          cartback_webhook_pending {}",
         backlog.deliveries_due
+    );
+    let _ = writeln!(
+        out,
+        "# HELP cartback_quarantined_carts Carts the worker could not process and keeps out of its claims until the shop updates them (see docs/operating.md).\n\
+         # TYPE cartback_quarantined_carts gauge\n\
+         cartback_quarantined_carts {}",
+        backlog.quarantined
     );
 }
 

@@ -409,7 +409,8 @@ mod schemas {
         /// Up to 500 characters.
         #[schema(max_length = 500)]
         pub name: Option<String>,
-        /// Unit price in major units (`12.5`), ≥ 0, no more decimals than the currency has.
+        /// Unit price in major units (`12.5`), ≥ 0, no more decimals than the currency
+        /// has, at most 100000000000000 minor units (`cartback_domain::bounds::MAX_AMOUNT_MINOR`).
         #[schema(minimum = 0)]
         pub price: f64,
         #[schema(minimum = 1, maximum = 1_000_000)]
@@ -843,6 +844,10 @@ mod schemas {
             at: String,
         },
         Event {
+            /// `abandoned`, `sent`, `skipped`, `waiting`, `failed`, `unknown`,
+            /// `clicked`, `unsubscribed`, `expired`, `recovered`, `converted`, or
+            /// `quarantined` (the worker could not process the cart; `detail`
+            /// says why; it waits for the shop's next update of the cart).
             kind: String,
             /// 1-based step, when the event is about one.
             #[schema(required = true)]
@@ -1143,8 +1148,9 @@ mod schemas {
     #[derive(Serialize, ToSchema)]
     #[serde(rename_all = "camelCase")]
     pub struct RecoveryStep {
-        /// After the cart's last activity.
-        #[schema(minimum = 0)]
+        /// After the cart's last activity; at most 365 days
+        /// (`cartback_domain::bounds::MAX_STEP_DELAY_MS`).
+        #[schema(minimum = 1, maximum = 31_536_000_000_u64)]
         pub delay_ms: u64,
     }
 
@@ -1185,11 +1191,19 @@ mod schemas {
     pub struct RecoveryPolicy {
         pub steps: Vec<RecoveryStep>,
         pub step_settings: Vec<StepSettings>,
+        #[schema(minimum = 1, maximum = 10)]
         pub max_emails_per_cart: u32,
+        #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
         pub min_cart_value_minor: i64,
+        /// At most 3 × 365 days.
+        #[schema(minimum = 1, maximum = 94_608_000_000_u64)]
         pub expire_after_ms: u64,
+        /// At most 365 days.
+        #[schema(minimum = 0, maximum = 31_536_000_000_u64)]
         pub attribution_window_ms: u64,
         pub attribution_mode: AttributionMode,
+        /// At most 90 days; 0 turns the rule off.
+        #[schema(minimum = 0, maximum = 7_776_000_000_u64)]
         pub customer_cooldown_ms: u64,
         #[schema(required = true)]
         pub quiet_hours: Option<QuietHours>,
@@ -1210,22 +1224,22 @@ mod schemas {
         #[schema(value_type = Vec<StepSettings>, max_items = 10)]
         pub step_settings: Option<Vec<StepSettings>>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = u32)]
+        #[schema(value_type = u32, minimum = 1, maximum = 10)]
         pub max_emails_per_cart: Option<u32>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = i64)]
+        #[schema(value_type = i64, minimum = 0, maximum = 100_000_000_000_000_i64)]
         pub min_cart_value_minor: Option<i64>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = u64)]
+        #[schema(value_type = u64, minimum = 1, maximum = 94_608_000_000_u64)]
         pub expire_after_ms: Option<u64>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = u64)]
+        #[schema(value_type = u64, minimum = 0, maximum = 31_536_000_000_u64)]
         pub attribution_window_ms: Option<u64>,
         #[serde(skip_serializing_if = "Option::is_none")]
         #[schema(value_type = AttributionMode)]
         pub attribution_mode: Option<AttributionMode>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = u64)]
+        #[schema(value_type = u64, minimum = 0, maximum = 7_776_000_000_u64)]
         pub customer_cooldown_ms: Option<u64>,
         pub quiet_hours: Option<QuietHours>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -1866,5 +1880,44 @@ mod tests {
                 "{name} is referenced but not defined"
             );
         }
+    }
+
+    /// The documented bounds are the domain's: a change to a constant shows here.
+    #[test]
+    fn policy_bounds_match_the_domain() {
+        use cartback_domain::bounds;
+        let doc: serde_json::Value = serde_json::from_str(document()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let max = |schema: &str, field: &str| {
+            schemas[schema]["properties"][field]["maximum"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{schema}.{field} has no maximum"))
+        };
+        for schema in ["RecoveryPolicy", "RecoveryPolicyInput"] {
+            assert_eq!(
+                max(schema, "expireAfterMs"),
+                bounds::MAX_EXPIRE_AFTER_MS as f64
+            );
+            assert_eq!(
+                max(schema, "attributionWindowMs"),
+                bounds::MAX_ATTRIBUTION_WINDOW_MS as f64
+            );
+            assert_eq!(
+                max(schema, "customerCooldownMs"),
+                bounds::MAX_CUSTOMER_COOLDOWN_MS as f64
+            );
+            assert_eq!(
+                max(schema, "maxEmailsPerCart"),
+                f64::from(bounds::MAX_EMAILS_PER_CART)
+            );
+            assert_eq!(
+                max(schema, "minCartValueMinor"),
+                bounds::MAX_AMOUNT_MINOR as f64
+            );
+        }
+        assert_eq!(
+            max("RecoveryStep", "delayMs"),
+            bounds::MAX_STEP_DELAY_MS as f64
+        );
     }
 }

@@ -116,8 +116,8 @@ fn money(text: &str, currency: Currency, path: &str, problems: &mut Problems) ->
 /// The `total` field: an exact amount of zero or more.
 fn non_negative_total(text: &str, currency: Currency, problems: &mut Problems) -> Option<Money> {
     let total = money(text, currency, "total", problems)?;
-    if total.is_negative() {
-        problems.add("total", "must not be negative");
+    if let Err(message) = cartback_domain::bounds::check_amount(total.minor()) {
+        problems.add("total", message);
         return None;
     }
     Some(total)
@@ -572,7 +572,7 @@ pub(crate) async fn store_cart(
         locale: cart.locale,
         consent: cart.consent,
         now,
-        next_action_at: now + policy.abandon_delay(),
+        next_action_at: cartback_domain::bounds::shift(now, policy.abandon_delay()),
     };
     let row = state.ingest.upsert(upsert).await?;
     Ok((row, policy))

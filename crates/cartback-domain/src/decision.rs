@@ -3,6 +3,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
+use crate::bounds::{far_future, shift};
 use crate::cart::CartStatus;
 use crate::policy::RecoveryPolicy;
 
@@ -213,14 +214,16 @@ pub fn next_send_with(
     let Some(delay) = policy.step_delay(cart.next_step) else {
         return Err(NoSendReason::SequenceComplete);
     };
-    let mut due_at = cart.last_activity_at + delay;
+    // Saturating arithmetic throughout: a stored policy may predate the bounds.
+    let mut due_at = shift(cart.last_activity_at, delay);
     if let (Some(last_sent), Some(previous)) = (
         context.cart_last_sent_at,
         cart.next_step
             .checked_sub(1)
             .and_then(|step| policy.step_delay(step)),
     ) {
-        due_at = due_at.max(last_sent + (delay - previous));
+        let gap = delay.checked_sub(&previous).unwrap_or(TimeDelta::zero());
+        due_at = due_at.max(shift(last_sent, gap));
     }
     let starts_sequence = cart.next_step == 0;
     if starts_sequence
@@ -228,7 +231,7 @@ pub fn next_send_with(
             policy.customer_cooldown(),
             context.customer_recently_emailed_at,
         )
-        && emailed + cooldown > due_at
+        && shift(emailed, cooldown) > due_at
     {
         return Err(NoSendReason::Cooldown);
     }
@@ -236,7 +239,8 @@ pub fn next_send_with(
         Some(opens) => opens,
         None => due_at,
     };
-    if at >= cart.created_at + policy.expire_after() {
+    // A send at the far-future cap never happens.
+    if at >= shift(cart.created_at, policy.expire_after()) || at >= far_future() {
         return Err(NoSendReason::Expired);
     }
     Ok(ScheduledSend {
@@ -253,7 +257,8 @@ pub struct Evaluation {
     pub transition: Option<CartStatus>,
     /// A step to send now.
     pub send_now: Option<u32>,
-    /// When to look at the cart again; None when nothing more will happen.
+    /// When to look at the cart again; None when nothing more will happen (or
+    /// not before the far-future cap, [`crate::bounds::far_future`]).
     pub wake_at: Option<DateTime<Utc>>,
     /// Why no email is (or will be) sent, when that is so.
     pub no_send: Option<NoSendReason>,
@@ -361,14 +366,14 @@ pub fn evaluate_with(
         CartStatus::Expired => return finished(NoSendReason::Expired),
         CartStatus::Active | CartStatus::Abandoned => {}
     }
-    let expire_at = cart.created_at + policy.expire_after();
+    let expire_at = shift(cart.created_at, policy.expire_after());
     if now >= expire_at {
         return Evaluation {
             transition: Some(CartStatus::Expired),
             ..finished(NoSendReason::Expired)
         };
     }
-    let abandon_at = cart.last_activity_at + policy.abandon_delay();
+    let abandon_at = shift(cart.last_activity_at, policy.abandon_delay());
     let becomes_abandoned =
         cart.status == CartStatus::Active && cart.item_count > 0 && now >= abandon_at;
     let mut evaluation = Evaluation {
@@ -403,7 +408,8 @@ pub fn evaluate_with(
             }
         }
     }
-    evaluation.wake_at = Some(wake_at);
+    // The far-future cap means "never": no wake-up is stored for it.
+    evaluation.wake_at = (wake_at < far_future()).then_some(wake_at);
     evaluation
 }
 

@@ -89,7 +89,9 @@ pub fn validate_unit_price(m: Money) -> Result<i64, InvalidValue> {
     if m.is_negative() {
         return Err(InvalidValue::new("price must not be negative"));
     }
-    Ok(m.minor())
+    // Bounded so a cart's sum stays checked money arithmetic, never an overflow.
+    crate::bounds::check_amount(m.minor())
+        .map_err(|message| InvalidValue::new(format!("price {message}")))
 }
 
 /// An absolute http(s) URL of at most 2048 characters, without whitespace.

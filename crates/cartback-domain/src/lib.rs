@@ -4,6 +4,7 @@
 mod analytics;
 mod attributes;
 mod attribution;
+pub mod bounds;
 mod cart;
 mod coupon;
 mod currency;

@@ -141,14 +141,15 @@ impl Default for RecoveryPolicy {
     }
 }
 
-fn millis(ms: u64) -> TimeDelta {
-    TimeDelta::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX / 1_000_000))
-}
+use crate::bounds::{
+    MAX_ATTRIBUTION_WINDOW_MS, MAX_CUSTOMER_COOLDOWN_MS, MAX_EMAILS_PER_CART, MAX_EXPIRE_AFTER_MS,
+    MAX_STEP_DELAY_MS, check_amount, millis,
+};
 
 impl RecoveryPolicy {
     pub const MAX_STEPS: usize = 10;
-    /// Longest customer cooldown: 90 days.
-    pub const MAX_CUSTOMER_COOLDOWN_MS: u64 = 90 * DAY_MS;
+    /// Longest customer cooldown: 90 days ([`crate::bounds::MAX_CUSTOMER_COOLDOWN_MS`]).
+    pub const MAX_CUSTOMER_COOLDOWN_MS: u64 = MAX_CUSTOMER_COOLDOWN_MS;
 
     /// One email after `delay`, the other limits as by default (demos and tests).
     pub fn with_single_delay(delay: TimeDelta) -> RecoveryPolicy {
@@ -178,11 +179,13 @@ impl RecoveryPolicy {
     }
 
     /// Every problem of the policy, each naming its field: 1 to 10 steps, the
-    /// first delay at least 1 ms and each one longer than the one before, no
-    /// more step settings than steps and each well-formed, at least one email
-    /// per cart, a minimum value not below zero, an expiry after the last step,
-    /// a cooldown of at most 90 days, a real IANA time zone and well-formed
-    /// quiet hours that leave at least an hour a day open.
+    /// first delay at least 1 ms, each one longer than the one before and none
+    /// over 365 days, no more step settings than steps and each well-formed,
+    /// 1 to 10 emails per cart, a minimum value from zero to
+    /// [`crate::bounds::MAX_AMOUNT_MINOR`], an expiry after the last step and
+    /// within 3 years, an attribution window of at most 365 days, a cooldown
+    /// of at most 90 days, a real IANA time zone and well-formed quiet hours
+    /// that leave at least an hour a day open (see [`crate::bounds`]).
     ///
     /// ```
     /// use cartback_domain::{QuietHours, RecoveryPolicy};
@@ -208,6 +211,14 @@ impl RecoveryPolicy {
         }
         if self.steps.first().is_some_and(|s| s.delay_ms == 0) {
             problems.push(InvalidValue::new("must be at least 1 ms").at("steps[0].delayMs"));
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            if step.delay_ms > MAX_STEP_DELAY_MS {
+                problems.push(
+                    InvalidValue::new(format!("must be at most 365 days ({MAX_STEP_DELAY_MS} ms)"))
+                        .at(format!("steps[{i}].delayMs")),
+                );
+            }
         }
         for (i, pair) in self.steps.windows(2).enumerate() {
             if pair[1].delay_ms <= pair[0].delay_ms {
@@ -235,11 +246,14 @@ impl RecoveryPolicy {
                 problems.push(error.within(&format!("stepSettings[{i}]")));
             }
         }
-        if self.max_emails_per_cart == 0 {
-            problems.push(InvalidValue::new("must be at least 1").at("maxEmailsPerCart"));
+        if self.max_emails_per_cart == 0 || self.max_emails_per_cart > MAX_EMAILS_PER_CART {
+            problems.push(
+                InvalidValue::new(format!("must be 1 to {MAX_EMAILS_PER_CART}"))
+                    .at("maxEmailsPerCart"),
+            );
         }
-        if self.min_cart_value_minor < 0 {
-            problems.push(InvalidValue::new("must not be negative").at("minCartValueMinor"));
+        if let Err(message) = check_amount(self.min_cart_value_minor) {
+            problems.push(InvalidValue::new(message).at("minCartValueMinor"));
         }
         let last = self.steps.last().map_or(0, |s| s.delay_ms);
         if self.expire_after_ms <= last {
@@ -248,6 +262,22 @@ impl RecoveryPolicy {
                     "must be longer than the last step's delay ({last} ms)"
                 ))
                 .at("expireAfterMs"),
+            );
+        }
+        if self.expire_after_ms > MAX_EXPIRE_AFTER_MS {
+            problems.push(
+                InvalidValue::new(format!(
+                    "must be at most 3 years of 365 days ({MAX_EXPIRE_AFTER_MS} ms)"
+                ))
+                .at("expireAfterMs"),
+            );
+        }
+        if self.attribution_window_ms > MAX_ATTRIBUTION_WINDOW_MS {
+            problems.push(
+                InvalidValue::new(format!(
+                    "must be at most 365 days ({MAX_ATTRIBUTION_WINDOW_MS} ms)"
+                ))
+                .at("attributionWindowMs"),
             );
         }
         if self.customer_cooldown_ms > Self::MAX_CUSTOMER_COOLDOWN_MS {
@@ -385,6 +415,7 @@ impl RecoveryPolicy {
     pub fn quiet_until(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.quiet_window()
             .and_then(|window| window.opens_after(self.zone(), at))
+            .map(|opens| opens.min(crate::bounds::far_future()))
     }
 }
 

@@ -215,7 +215,7 @@ impl QuietWindow {
             }
         }
         // Unreachable for a window that leaves time open; never leave a send stuck.
-        Some(at + TimeDelta::days(1))
+        Some(crate::bounds::shift(at, TimeDelta::days(1)))
     }
 
     /// `at` itself when it is outside the window, else when the window opens.

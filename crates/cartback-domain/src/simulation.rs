@@ -170,7 +170,7 @@ impl ShopperSimulation {
     /// Lets `by` pass. The worker wakes at every `wake_at` the evaluations
     /// ask for up to the new time, and once more at it, looking at every cart.
     pub fn advance(&mut self, by: TimeDelta) {
-        let target = self.now + by.max(TimeDelta::zero());
+        let target = crate::bounds::shift(self.now, by.max(TimeDelta::zero()));
         for _ in 0..MAX_WAKES {
             self.run_worker();
             match self.next_wake() {

@@ -52,6 +52,9 @@ pub struct CartRow {
     pub attributes: String,
     /// When the personal data was erased (GDPR).
     pub erased_at: Option<NaiveDateTime>,
+    /// When the worker quarantined the cart (its processing failed); None once
+    /// the shop updates it again.
+    pub quarantined_at: Option<NaiveDateTime>,
 }
 
 impl CartRow {
@@ -130,6 +133,7 @@ macro_rules! cart_event_columns {
          locale = COALESCE(excluded.locale, carts.locale), \
          consent = COALESCE(excluded.consent, carts.consent), \
          abandoned_at = NULL, \
+         quarantined_at = NULL, \
          updated_at = excluded.updated_at, \
          last_activity_at = excluded.last_activity_at, \
          next_action_at = CASE WHEN carts.locked_by IS NOT NULL THEN carts.next_action_at \
@@ -285,7 +289,7 @@ fn rows_json(carts: &[CartUpsert], timestamp: &str) -> StoreResult<String> {
                 cart.customer_email.as_deref(),
                 cart.customer_name.as_deref(),
                 cart.now.naive_utc().format(timestamp).to_string(),
-                cart.next_action_at
+                clamp_schedule(cart.next_action_at)
                     .naive_utc()
                     .format(timestamp)
                     .to_string(),
@@ -535,24 +539,35 @@ pub fn release_carts(
         releases.push((cart, release));
     }
     apply_releases(conn, &releases, worker, now)?;
-    // The cart's history notes the transitions the releases made.
-    let transitions: Vec<NewCartEvent> = releases
+    // The cart's history notes the transitions the releases made, and why a
+    // cart was quarantined.
+    let mut transitions: Vec<NewCartEvent> = releases
         .iter()
         .filter_map(|(cart, release)| {
-            let kind = match release.status {
-                CartStatus::Abandoned => CartEventKind::Abandoned,
-                CartStatus::Expired => CartEventKind::Expired,
-                _ => return None,
-            };
-            (cart.status != release.status.as_str()).then(|| NewCartEvent {
+            let reason = release.quarantine.as_ref()?;
+            Some(NewCartEvent {
                 tenant_id: cart.tenant_id.clone(),
                 cart_id: cart.id.clone(),
-                kind,
-                step: None,
-                detail: None,
+                kind: CartEventKind::Quarantined,
+                step: i32::try_from(release.next_step).ok(),
+                detail: Some(reason.chars().take(500).collect()),
             })
         })
         .collect();
+    transitions.extend(releases.iter().filter_map(|(cart, release)| {
+        let kind = match release.status {
+            CartStatus::Abandoned => CartEventKind::Abandoned,
+            CartStatus::Expired => CartEventKind::Expired,
+            _ => return None,
+        };
+        (cart.status != release.status.as_str()).then(|| NewCartEvent {
+            tenant_id: cart.tenant_id.clone(),
+            cart_id: cart.id.clone(),
+            kind,
+            step: None,
+            detail: None,
+        })
+    }));
     record_events(conn, &transitions, now)?;
     Ok(releases.len())
 }
@@ -563,6 +578,11 @@ pub struct CartRelease {
     pub status: CartStatus,
     pub next_step: u32,
     pub next_action_at: Option<DateTime<Utc>>,
+    /// Set when the worker could not process the cart (an evaluation error or
+    /// a panic): the reason, for the cart's history. The cart is then kept out
+    /// of claims (`quarantined_at` set, `next_action_at` forced to NULL) until
+    /// the shop's next update of it.
+    pub quarantine: Option<String>,
 }
 
 /// Lets go of a held cart, writing what `plan` decides from the cart as it is now
@@ -590,14 +610,23 @@ pub fn release_cart(
     Ok(held == 1)
 }
 
-const RELEASE_PREFIX: &str =
-    "WITH v (tenant_id, id, status, abandoned_at, next_step, next_action_at) AS (VALUES ";
-const RELEASE_ROW: &str = "($1, $2, $3, $4, $5, $6)";
-const RELEASE_PARAMS: usize = 6;
+const RELEASE_PREFIX: &str = "WITH v (tenant_id, id, status, abandoned_at, next_step, next_action_at, quarantined_at) AS (VALUES ";
+const RELEASE_ROW: &str = "($1, $2, $3, $4, $5, $6, $7)";
+const RELEASE_PARAMS: usize = 7;
 /// `{worker}` is the parameter number after the rows.
 const RELEASE_UPDATE: &str = ") UPDATE carts SET status = v.status, abandoned_at = v.abandoned_at, \
-    next_step = v.next_step, next_action_at = v.next_action_at, locked_by = NULL \
+    next_step = v.next_step, next_action_at = v.next_action_at, \
+    quarantined_at = v.quarantined_at, locked_by = NULL \
 FROM v WHERE carts.tenant_id = v.tenant_id AND carts.id = v.id AND carts.locked_by = ${worker}";
+
+/// A schedule as stored: inside the years 1970 to 9999, so SQLite's text
+/// comparison keeps time order and PostgreSQL accepts it.
+fn clamp_schedule(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.clamp(
+        cartback_domain::bounds::earliest(),
+        cartback_domain::bounds::far_future(),
+    )
+}
 
 /// Writes many releases with one statement per few hundred carts.
 fn apply_releases(
@@ -621,13 +650,19 @@ fn apply_releases(
             } else {
                 cart.abandoned_at
             };
+            // A quarantined cart is never claimed again until the shop updates it.
+            let (next_action_at, quarantined_at) = match release.quarantine {
+                Some(_) => (None, Some(now.naive_utc())),
+                None => (release.next_action_at.map(clamp_schedule), None),
+            };
             query = query
                 .bind::<Text, _>(cart.tenant_id.clone())
                 .bind::<Text, _>(cart.id.clone())
                 .bind::<Text, _>(release.status.as_str())
                 .bind::<Nullable<Timestamp>, _>(abandoned_at)
                 .bind::<Integer, _>(i32::try_from(release.next_step).unwrap_or(i32::MAX))
-                .bind::<Nullable<Timestamp>, _>(release.next_action_at.map(|t| t.naive_utc()));
+                .bind::<Nullable<Timestamp>, _>(next_action_at.map(|t| t.naive_utc()))
+                .bind::<Nullable<Timestamp>, _>(quarantined_at);
         }
         query.bind::<Text, _>(worker.to_owned()).execute(conn)?;
     }

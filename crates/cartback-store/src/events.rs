@@ -34,6 +34,10 @@ pub enum CartEventKind {
     Recovered,
     /// An order arrived without a recovery email to thank for it.
     Converted,
+    /// The worker could not process the cart (its evaluation failed or
+    /// panicked) and keeps it out of claims until the shop updates it;
+    /// `detail` has the reason. No webhook: it is an operator's matter.
+    Quarantined,
 }
 
 impl CartEventKind {
@@ -50,6 +54,7 @@ impl CartEventKind {
             CartEventKind::Expired => "expired",
             CartEventKind::Recovered => "recovered",
             CartEventKind::Converted => "converted",
+            CartEventKind::Quarantined => "quarantined",
         }
     }
 
@@ -64,7 +69,10 @@ impl CartEventKind {
             CartEventKind::Expired => "cart.expired",
             CartEventKind::Recovered => "cart.recovered",
             CartEventKind::Converted => "cart.converted",
-            CartEventKind::Skipped | CartEventKind::Waiting | CartEventKind::Unknown => {
+            CartEventKind::Skipped
+            | CartEventKind::Waiting
+            | CartEventKind::Unknown
+            | CartEventKind::Quarantined => {
                 return None;
             }
         })

@@ -59,6 +59,7 @@ diesel::table! {
         external_id -> Nullable<Text>,
         attributes -> Text,
         erased_at -> Nullable<Timestamp>,
+        quarantined_at -> Nullable<Timestamp>,
     }
 }
 

@@ -87,3 +87,19 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// Runs one raw statement written with PostgreSQL's `$n` placeholders on either
+/// backend, every parameter bound as text: for tests that write rows no
+/// repository function would (corrupt data, values from before a bound).
+pub fn execute_raw(
+    conn: &mut crate::DbConn,
+    postgres_sql: &str,
+    params: &[&str],
+) -> crate::StoreResult<usize> {
+    use diesel::RunQueryDsl;
+    let mut query = diesel::sql_query(crate::sql::dialect(conn, postgres_sql)).into_boxed();
+    for param in params {
+        query = query.bind::<diesel::sql_types::Text, _>(param.to_string());
+    }
+    Ok(query.execute(conn)?)
+}

@@ -260,6 +260,7 @@ on_both_backends!(a_step_is_sent_at_most_once, |db: &TestDatabase| {
             status: row.status()?,
             next_step: u32::try_from(row.next_step).unwrap_or(0),
             next_action_at: None,
+            quarantine: None,
         })
     };
     settle(&mut conn, "w2", now, &sent, &[], &[], keep).unwrap();
@@ -277,6 +278,7 @@ on_both_backends!(a_step_is_sent_at_most_once, |db: &TestDatabase| {
             status: row.status().unwrap(),
             next_step: 1,
             next_action_at: None,
+            quarantine: None,
         })
     })
     .unwrap();
@@ -654,6 +656,7 @@ on_both_backends!(
                     status: row.status().unwrap(),
                     next_step: 1,
                     next_action_at: None,
+                    quarantine: None,
                 })
             },
         )
@@ -796,6 +799,7 @@ on_both_backends!(
                 status: row.status().unwrap(),
                 next_step: row.next_step as u32 + u32::from(row.id == emailed_cart.id),
                 next_action_at: Some(now),
+                quarantine: None,
             })
         })
         .unwrap();

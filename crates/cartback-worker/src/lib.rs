@@ -118,7 +118,10 @@ impl Worker {
     /// carts it handled (0 when nothing was due).
     pub async fn run_once(&self) -> Result<usize, WorkerError> {
         let now = Utc::now();
-        let lease_until = now + chrono::TimeDelta::from_std(self.config.lease).unwrap_or_default();
+        let lease_until = cartback_domain::bounds::shift(
+            now,
+            chrono::TimeDelta::from_std(self.config.lease).unwrap_or_default(),
+        );
         let store = self.store.clone();
         let worker_id = self.config.worker_id.clone();
         let limit = self.config.batch_size;

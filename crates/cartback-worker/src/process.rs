@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::task::JoinSet;
 
 use cartback_domain::{
-    CartStatus, Evaluation, RecoveryPolicy, SendContext, evaluate_with, retry_delay,
+    CartFacts, CartStatus, Evaluation, RecoveryPolicy, SendContext, evaluate_with, retry_delay,
 };
 use cartback_email::{EmailError, Idempotency, SendReceipt};
 use cartback_store::carts::{CartKey, CartRelease, CartRow};
@@ -50,15 +50,64 @@ fn plan_release(
     policy: &RecoveryPolicy,
     now: DateTime<Utc>,
     outcome: CartOutcome,
-) -> StoreResult<CartRelease> {
-    let mut facts = row.facts()?;
+) -> CartRelease {
+    match try_plan_release(row, policy, now, outcome) {
+        Ok(release) => release,
+        Err(reason) => quarantine_release(row, reason),
+    }
+}
+
+/// The release that quarantines a cart: nothing else about it changes.
+fn quarantine_release(row: &CartRow, reason: String) -> CartRelease {
+    tracing::error!(cart = %row.id, tenant = %row.tenant_id, %reason, "cart quarantined: the worker could not process it; it waits for the shop's next update");
+    CartRelease {
+        status: CartStatus::parse(&row.status).unwrap_or(CartStatus::Active),
+        next_step: u32::try_from(row.next_step).unwrap_or(0),
+        next_action_at: None,
+        quarantine: Some(reason),
+    }
+}
+
+/// [`evaluate_with`] with a panic caught: the decision functions are pure, so a
+/// panic (a bug, or a stored value no bound foresaw) concerns this cart only.
+pub(crate) fn evaluate_guarded(
+    facts: &CartFacts,
+    context: &SendContext,
+    policy: &RecoveryPolicy,
+    now: DateTime<Utc>,
+) -> Result<Evaluation, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        evaluate_with(facts, context, policy, now)
+    }))
+    .map_err(|panic| format!("evaluation panicked: {}", panic_message(panic.as_ref())))
+}
+
+/// The text of a panic's payload, when it has one.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned());
+    text.chars().take(300).collect()
+}
+
+fn try_plan_release(
+    row: &CartRow,
+    policy: &RecoveryPolicy,
+    now: DateTime<Utc>,
+    outcome: CartOutcome,
+) -> Result<CartRelease, String> {
+    let mut facts = row
+        .facts()
+        .map_err(|error| format!("cart row unreadable: {error}"))?;
     let context = release_context(row, outcome.shopper);
     if let Some(step) = outcome.finished_step
         && facts.next_step == step
     {
         facts.next_step = step + 1;
     }
-    let evaluation = evaluate_with(&facts, &context, policy, now);
+    let evaluation = evaluate_guarded(&facts, &context, policy, now)?;
     let status = evaluation.transition.unwrap_or(facts.status);
     let next_action_at = match (evaluation.transition, outcome.retry, evaluation.send_now) {
         (Some(CartStatus::Expired), _, _) => None,
@@ -71,6 +120,7 @@ fn plan_release(
         status,
         next_step: facts.next_step,
         next_action_at,
+        quarantine: None,
     })
 }
 
@@ -305,7 +355,7 @@ impl Batch {
             .filter_map(|tenant| match tenant.recovery_policy() {
                 Ok(policy) => Some((tenant.id.clone(), (tenant, policy))),
                 Err(error) => {
-                    tracing::error!(tenant = %tenant.id, %error, "tenant policy unreadable; its carts wait");
+                    tracing::error!(tenant = %tenant.id, %error, "tenant policy unreadable; its carts are quarantined");
                     None
                 }
             })
@@ -314,19 +364,31 @@ impl Batch {
         let mut release: Vec<CartKey> = Vec::with_capacity(claimed.len());
         let mut events: Vec<NewCartEvent> = Vec::new();
         let mut outcomes: HashMap<String, CartOutcome> = HashMap::new();
+        // Carts this pass could not process, with the reason: released into
+        // quarantine so one tenant's bad data never stops the others' emails.
+        let mut quarantine: HashMap<String, String> = HashMap::new();
         let mut wanted: Vec<CartKey> = Vec::new();
         for cart in &claimed {
             let Some((_, policy)) = tenants.get(&cart.tenant_id) else {
+                quarantine.insert(
+                    cart.id.clone(),
+                    "the tenant's recovery policy is unreadable".to_owned(),
+                );
+                release.push(CartKey::of(cart));
                 continue;
             };
-            let facts = match cart.facts() {
-                Ok(facts) => facts,
-                Err(error) => {
-                    tracing::error!(cart = %cart.id, %error, "cart row unreadable");
+            let evaluation = cart
+                .facts()
+                .map_err(|error| format!("cart row unreadable: {error}"))
+                .and_then(|facts| evaluate_guarded(&facts, &cart.send_context(), policy, now));
+            let evaluation = match evaluation {
+                Ok(evaluation) => evaluation,
+                Err(reason) => {
+                    quarantine.insert(cart.id.clone(), reason);
+                    release.push(CartKey::of(cart));
                     continue;
                 }
             };
-            let evaluation = evaluate_with(&facts, &cart.send_context(), policy, now);
             if evaluation.send_now.is_some() {
                 wanted.push(CartKey::of(cart));
             } else {
@@ -347,18 +409,25 @@ impl Batch {
                 &mut release,
                 &mut outcomes,
                 &mut events,
+                &mut quarantine,
             )
             .await?;
         let start_ms = phase.elapsed().as_millis();
         let emails = deliveries.len();
         let phase = std::time::Instant::now();
         let finished = self
-            .deliver_all(deliveries, &mut release, &mut outcomes, &mut events)
+            .deliver_all(
+                deliveries,
+                &mut release,
+                &mut outcomes,
+                &mut events,
+                &mut quarantine,
+            )
             .await;
         let deliver_ms = phase.elapsed().as_millis();
         let phase = std::time::Instant::now();
         let settled = self
-            .settle(finished, events, release, tenants, outcomes)
+            .settle(finished, events, release, tenants, outcomes, quarantine)
             .await;
         tracing::debug!(
             carts = claimed.len(),
@@ -373,6 +442,9 @@ impl Batch {
 
     /// Takes the send rows of every cart still due, in one transaction, and pairs
     /// each ready send with its tenant's provider.
+    // The pass's four accumulators travel separately; bundling them is a
+    // refactor of its own.
+    #[allow(clippy::too_many_arguments)]
     async fn start(
         &self,
         wanted: Vec<CartKey>,
@@ -381,11 +453,15 @@ impl Batch {
         release: &mut Vec<CartKey>,
         outcomes: &mut HashMap<String, CartOutcome>,
         events: &mut Vec<NewCartEvent>,
+        quarantine: &mut HashMap<String, String>,
     ) -> Result<Vec<Delivery>, WorkerError> {
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
-        let lease_until = now + TimeDelta::from_std(self.config.lease).unwrap_or_default();
+        let lease_until = cartback_domain::bounds::shift(
+            now,
+            TimeDelta::from_std(self.config.lease).unwrap_or_default(),
+        );
         let worker = self.config.worker_id.clone();
         let policies: HashMap<String, RecoveryPolicy> = tenants
             .iter()
@@ -444,10 +520,11 @@ impl Batch {
             ..batch_tenants
         };
         let keys = wanted.clone();
-        let (started, contexts, skipped) = self
+        let (started, contexts, skipped, failed) = self
             .blocking(move |store| {
                 let mut contexts: HashMap<String, SendContext> = HashMap::new();
                 let mut skipped: Vec<NewCartEvent> = Vec::new();
+                let mut failed: Vec<(String, String)> = Vec::new();
                 let started = start_sends(
                     &mut *store.conn()?,
                     &keys,
@@ -463,7 +540,18 @@ impl Batch {
                         };
                         let context = start_context(fresh, shopper, policy);
                         contexts.insert(fresh.id.clone(), context);
-                        let evaluation = evaluate_with(&fresh.facts()?, &context, policy, now);
+                        let evaluation = match fresh
+                            .facts()
+                            .map_err(|error| format!("cart row unreadable: {error}"))
+                            .and_then(|facts| evaluate_guarded(&facts, &context, policy, now))
+                        {
+                            Ok(evaluation) => evaluation,
+                            Err(reason) => {
+                                // Not sent; released into quarantine below.
+                                failed.push((fresh.id.clone(), reason));
+                                return Ok(None);
+                            }
+                        };
                         if evaluation.send_now.is_none() {
                             skipped.extend(no_send_event(fresh, &evaluation));
                         }
@@ -473,10 +561,11 @@ impl Batch {
                         }))
                     },
                 )?;
-                Ok((started, contexts, skipped))
+                Ok((started, contexts, skipped, failed))
             })
             .await?;
         events.extend(skipped);
+        quarantine.extend(failed);
         for (cart_id, context) in contexts {
             outcomes.entry(cart_id).or_default().shopper = Some(context);
         }
@@ -578,18 +667,55 @@ impl Batch {
         release: &mut Vec<CartKey>,
         outcomes: &mut HashMap<String, CartOutcome>,
         events: &mut Vec<NewCartEvent>,
+        quarantine: &mut HashMap<String, String>,
     ) -> Vec<FinishedSend> {
         let mut tasks = JoinSet::new();
+        // Which cart and send each task carries, for a task that panics.
+        let mut spawned: HashMap<tokio::task::Id, (CartKey, String, i32)> = HashMap::new();
         for delivery in deliveries {
-            tasks.spawn(deliver(self.config.clone(), self.stripe.clone(), delivery));
+            let about = (
+                CartKey::of(&delivery.cart),
+                delivery.send.id.clone(),
+                delivery.send.step,
+            );
+            let task = tasks.spawn(deliver(self.config.clone(), self.stripe.clone(), delivery));
+            spawned.insert(task.id(), about);
         }
         let mut finished = Vec::new();
         while let Some(joined) = tasks.join_next().await {
             let delivered = match joined {
                 Ok(delivered) => delivered,
                 Err(error) => {
-                    // The send row keeps its lease; it is taken again after expiry.
-                    tracing::error!(%error, "delivery task failed");
+                    let Some((key, send_id, step)) = spawned.remove(&error.id()) else {
+                        tracing::error!(%error, "delivery task failed and cannot be traced to its cart");
+                        continue;
+                    };
+                    // Rendering or the provider call panicked: whether the provider
+                    // took the email cannot be known, so the send is `unknown`
+                    // (never repeated blindly) and the cart is quarantined. The
+                    // rest of the batch is recorded as usual.
+                    let reason = match error.try_into_panic() {
+                        Ok(panic) => {
+                            format!("delivery panicked: {}", panic_message(panic.as_ref()))
+                        }
+                        Err(error) => format!("delivery task failed: {error}"),
+                    };
+                    tracing::error!(cart = %key.cart_id, tenant = %key.tenant_id, step, %reason, "delivery of a recovery email failed inside the worker");
+                    events.push(NewCartEvent {
+                        tenant_id: key.tenant_id.clone(),
+                        cart_id: key.cart_id.clone(),
+                        kind: CartEventKind::Unknown,
+                        step: Some(step),
+                        detail: Some(format!("outcome unknown: {reason}")),
+                    });
+                    finished.push(FinishedSend {
+                        send_id,
+                        result: SendResult::Unknown {
+                            error: reason.clone(),
+                        },
+                    });
+                    quarantine.insert(key.cart_id.clone(), reason);
+                    release.push(key);
                     continue;
                 }
             };
@@ -712,7 +838,8 @@ impl Batch {
                 .retry_after()
                 .and_then(|d| TimeDelta::from_std(d).ok())
                 .unwrap_or_default();
-            Utc::now() + delay.max(hinted)
+            // Saturating: a provider's retry hint may be absurd.
+            cartback_domain::bounds::shift(Utc::now(), delay.max(hinted))
         })
     }
 
@@ -726,10 +853,12 @@ impl Batch {
         release: Vec<CartKey>,
         tenants: HashMap<String, (Tenant, RecoveryPolicy)>,
         outcomes: HashMap<String, CartOutcome>,
+        quarantine: HashMap<String, String>,
     ) -> Result<(), WorkerError> {
         if finished.is_empty() && release.is_empty() {
             return Ok(());
         }
+        let quarantine = std::sync::Arc::new(quarantine);
         let policies: HashMap<String, RecoveryPolicy> = tenants
             .into_iter()
             .map(|(id, (_, policy))| (id, policy))
@@ -740,6 +869,7 @@ impl Batch {
         loop {
             let worker = self.config.worker_id.clone();
             let batch = shared.clone();
+            let quarantine = quarantine.clone();
             let result = self
                 .blocking(move |store| {
                     let (finished, events, release, policies, outcomes) = &*batch;
@@ -752,14 +882,17 @@ impl Batch {
                         events,
                         release,
                         |row| {
-                            let policy = policies.get(&row.tenant_id).ok_or_else(|| {
-                                cartback_store::StoreError::Corrupt(format!(
-                                    "no policy for tenant {}",
-                                    row.tenant_id
-                                ))
-                            })?;
+                            if let Some(reason) = quarantine.get(&row.id) {
+                                return Ok(quarantine_release(row, reason.clone()));
+                            }
+                            let Some(policy) = policies.get(&row.tenant_id) else {
+                                return Ok(quarantine_release(
+                                    row,
+                                    "the tenant's recovery policy is unreadable".to_owned(),
+                                ));
+                            };
                             let outcome = outcomes.get(&row.id).copied().unwrap_or_default();
-                            plan_release(row, policy, now, outcome)
+                            Ok(plan_release(row, policy, now, outcome))
                         },
                     )
                 })

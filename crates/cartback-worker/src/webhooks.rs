@@ -91,7 +91,13 @@ impl WebhookSender {
         let worker = self.worker_id.clone();
         let limit = self.config.batch_size;
         let claimed = tokio::task::spawn_blocking(move || {
-            claim_due_deliveries(&mut *store.conn()?, &worker, now, now + lease, limit)
+            claim_due_deliveries(
+                &mut *store.conn()?,
+                &worker,
+                now,
+                cartback_domain::bounds::shift(now, lease),
+                limit,
+            )
         })
         .await??;
         if claimed.is_empty() {
@@ -100,17 +106,60 @@ impl WebhookSender {
         let count = claimed.len();
         let limit = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let mut attempts = JoinSet::new();
+        // What a panicking attempt needs to be recorded as a failed one.
+        let mut spawned = std::collections::HashMap::new();
         for delivery in claimed {
             let sender = self.clone();
             let limit = limit.clone();
-            attempts.spawn(async move {
+            let about = (
+                delivery.delivery.id.clone(),
+                delivery.delivery.tenant_id.clone(),
+                delivery.delivery.endpoint_id.clone(),
+                u32::try_from(delivery.delivery.attempts).unwrap_or(u32::MAX),
+            );
+            let task = attempts.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 sender.attempt(delivery).await
             });
+            spawned.insert(task.id(), about);
         }
         let mut results = Vec::with_capacity(count);
         while let Some(result) = attempts.join_next().await {
-            results.push(result?);
+            match result {
+                Ok(result) => results.push(result),
+                Err(error) => {
+                    // Last line of defence: one attempt's panic must not lose the
+                    // others' results. It counts as a failed attempt and retries
+                    // on the schedule like any other failure.
+                    let Some((delivery_id, tenant_id, endpoint_id, attempt)) =
+                        spawned.remove(&error.id())
+                    else {
+                        continue;
+                    };
+                    tracing::error!(delivery = %delivery_id, tenant = %tenant_id, %error, "webhook attempt panicked; recorded as a failed attempt");
+                    let outcome = DeliveryOutcome::Failed {
+                        status: None,
+                        error: "the delivery attempt failed inside the worker".to_owned(),
+                    };
+                    let plan = plan_next(
+                        &self.config.schedule,
+                        attempt,
+                        rand::random::<f64>(),
+                        &outcome,
+                        Utc::now(),
+                    );
+                    results.push(AttemptResult {
+                        delivery_id,
+                        tenant_id,
+                        endpoint_id,
+                        status: plan.status,
+                        next_attempt_at: plan.next_attempt_at,
+                        status_code: plan.status_code,
+                        error: plan.error,
+                        disable_endpoint: plan.disable_endpoint,
+                    });
+                }
+            }
         }
         let store = self.store.clone();
         let worker = self.worker_id.clone();
@@ -209,9 +258,11 @@ pub(crate) fn plan_next(
     {
         Some(delay) => NextStep {
             status: DeliveryStatus::Pending,
-            next_attempt_at: Some(
-                now + TimeDelta::from_std(delay.max(at_least)).unwrap_or(TimeDelta::days(1)),
-            ),
+            // Saturating: a receiver's Retry-After may be absurd.
+            next_attempt_at: Some(cartback_domain::bounds::shift(
+                now,
+                TimeDelta::from_std(delay.max(at_least)).unwrap_or(TimeDelta::days(1)),
+            )),
             status_code,
             error: Some(error),
             disable_endpoint: None,

@@ -17,7 +17,7 @@ use cartback_store::sends::{
     BatchTenants, SendDecision, SendingThrough, StartSend, list_sends_for_cart, start_sends,
 };
 use cartback_store::tenants::{NewTenant, Tenant, create_tenant};
-use cartback_store::testing::TestDatabase;
+use cartback_store::testing::{TestDatabase, execute_raw};
 use cartback_store::{Backend, Store};
 use cartback_worker::{Worker, WorkerConfig};
 
@@ -672,6 +672,218 @@ async fn an_unanswered_request_is_unknown_unless_the_key_makes_a_repeat_safe(bac
     }
 }
 
+/// Accepts every email except those to a `poison` address, whose send panics
+/// (a bug in a provider adapter, say).
+struct PanicsOnPoison {
+    sent: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl EmailProvider for PanicsOnPoison {
+    fn kind(&self) -> &'static str {
+        "panics"
+    }
+    fn idempotency(&self) -> Idempotency {
+        Idempotency::None
+    }
+    async fn send(&self, message: &EmailMessage) -> Result<SendReceipt, EmailError> {
+        if message.to.email.starts_with("poison") {
+            panic!("provider adapter bug");
+        }
+        self.sent.lock().unwrap().push(message.to.email.clone());
+        Ok(SendReceipt {
+            provider_message_id: Some("ok".to_owned()),
+        })
+    }
+}
+
+/// A tenant and one due cart of it, the tenant's policy written straight into
+/// its row (`policy_json`, bypassing validation, as a row written before the
+/// bounds existed would be).
+fn tenant_with_cart(
+    store: &Store,
+    name: &str,
+    email: &str,
+    policy_json: Option<&str>,
+) -> (Tenant, String) {
+    let mut conn = store.conn().unwrap();
+    let tenant = create_tenant(
+        &mut conn,
+        &NewTenant {
+            name: name.to_owned(),
+            from_email: "shop@example.com".to_owned(),
+            from_name: None,
+            recovery_url: Some("https://shop.example/cart".to_owned()),
+            policy: RecoveryPolicy::with_single_delay(TimeDelta::seconds(1)),
+        },
+        Utc::now().naive_utc(),
+    )
+    .unwrap();
+    if let Some(json) = policy_json {
+        execute_raw(
+            &mut conn,
+            "UPDATE tenants SET policy = $1 WHERE id = $2",
+            &[json, &tenant.id],
+        )
+        .unwrap();
+    }
+    let past = Utc::now() - TimeDelta::seconds(10);
+    let cart = upsert_cart(
+        &mut conn,
+        &CartUpsert {
+            tenant_id: tenant.id.clone(),
+            session_id: format!("s-{name}"),
+            items: vec![CartItem {
+                id: "sku".to_owned(),
+                name: "Mug".to_owned(),
+                unit_price_minor: 1250,
+                quantity: 1,
+                image_url: None,
+                url: None,
+            }],
+            total_minor: 1250,
+            currency: "EUR".to_owned(),
+            customer_email: Some(email.to_owned()),
+            customer_name: None,
+            locale: None,
+            consent: Some(true),
+            now: past,
+            next_action_at: past,
+        },
+    )
+    .unwrap();
+    (tenant, cart.id)
+}
+
+/// One batch holds a healthy tenant's cart and poisoned ones: a policy with
+/// extreme values written past validation, a delay that lands past year 9999,
+/// an unreadable policy, an unreadable cart row, and a cart whose delivery
+/// panics. The healthy email leaves in the first pass; every poisoned cart is
+/// quarantined with a history entry or scheduled inside the bounds; the worker
+/// keeps running and stops claiming the quarantined carts.
+async fn a_poisoned_tenant_never_stops_the_others(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let store = Store::open(&db.url, 4).unwrap();
+    store.migrate().unwrap();
+    let (healthy, healthy_cart) = tenant_with_cart(&store, "healthy", "sam@example.com", None);
+    let (extreme, extreme_cart) = tenant_with_cart(
+        &store,
+        "extreme",
+        "eve@example.com",
+        Some(
+            r#"{"steps":[{"delayMs":1000}],"expireAfterMs":9223372036854775807,"attributionWindowMs":18446744073709551615,"customerCooldownMs":18446744073709551615,"maxEmailsPerCart":4294967295}"#,
+        ),
+    );
+    let (far, far_cart) = tenant_with_cart(
+        &store,
+        "far",
+        "fay@example.com",
+        Some(r#"{"steps":[{"delayMs":260000000000000}],"expireAfterMs":9223372036854775807}"#),
+    );
+    let (unreadable, unreadable_cart) =
+        tenant_with_cart(&store, "unreadable", "una@example.com", Some("{not json"));
+    let (corrupt, corrupt_cart) = tenant_with_cart(&store, "corrupt", "cor@example.com", None);
+    {
+        let mut conn = store.conn().unwrap();
+        execute_raw(
+            &mut conn,
+            "UPDATE carts SET status = 'bogus' WHERE id = $1",
+            &[&corrupt_cart],
+        )
+        .unwrap();
+    }
+    let (panicky, panicky_cart) = tenant_with_cart(&store, "panicky", "poison@example.com", None);
+
+    let provider = Arc::new(PanicsOnPoison {
+        sent: std::sync::Mutex::new(Vec::new()),
+    });
+    let worker = Worker::new(store.clone(), provider.clone(), config());
+    // One pass takes every cart: the healthy email leaves in it.
+    assert_eq!(worker.run_once().await.unwrap(), 6);
+    assert!(
+        provider
+            .sent
+            .lock()
+            .unwrap()
+            .contains(&"sam@example.com".to_owned())
+    );
+    drain(&worker).await;
+
+    let mut conn = store.conn().unwrap();
+    let healthy_sends = list_sends_for_cart(&mut conn, &healthy.id, &healthy_cart).unwrap();
+    assert_eq!(healthy_sends.len(), 1);
+    assert_eq!(healthy_sends[0].status, "sent");
+    // Extreme values saturate instead of panicking: the email goes out.
+    let extreme_sends = list_sends_for_cart(&mut conn, &extreme.id, &extreme_cart).unwrap();
+    assert_eq!(extreme_sends[0].status, "sent");
+    // A first step 8,000 years away is "never": no wake-up stored past 9999.
+    let far_row = find_cart(&mut conn, &far.id, &far_cart).unwrap().unwrap();
+    assert!(
+        far_row
+            .next_action_at
+            .is_none_or(|t| t.and_utc() <= cartback_domain::bounds::far_future())
+    );
+    assert!(far_row.quarantined_at.is_none());
+
+    for (tenant, cart, reason) in [
+        (&unreadable, &unreadable_cart, "policy is unreadable"),
+        (&corrupt, &corrupt_cart, "cart row unreadable"),
+        (&panicky, &panicky_cart, "delivery panicked"),
+    ] {
+        let row = find_cart(&mut conn, &tenant.id, cart).unwrap().unwrap();
+        assert!(row.quarantined_at.is_some(), "{reason}: not quarantined");
+        assert!(row.next_action_at.is_none(), "{reason}: still scheduled");
+        assert!(row.locked_by.is_none());
+        let events = cartback_store::events::list_events(&mut conn, &tenant.id, cart).unwrap();
+        let entry = events
+            .iter()
+            .find(|e| e.kind == "quarantined")
+            .unwrap_or_else(|| panic!("{reason}: no history entry in {events:?}"));
+        assert!(
+            entry.detail.as_deref().unwrap_or_default().contains(reason),
+            "{entry:?}"
+        );
+    }
+    // The panicking delivery is an unknown send, never repeated.
+    let panicky_sends = list_sends_for_cart(&mut conn, &panicky.id, &panicky_cart).unwrap();
+    assert_eq!(panicky_sends.len(), 1);
+    assert_eq!(panicky_sends[0].status, "unknown");
+    drop(conn);
+
+    // Quarantined carts are not claimed again, and the worker is alive.
+    assert_eq!(worker.run_once().await.unwrap(), 0);
+
+    // The shop's next update lifts the quarantine.
+    let mut conn = store.conn().unwrap();
+    let now = Utc::now();
+    execute_raw(
+        &mut conn,
+        "UPDATE carts SET status = 'abandoned' WHERE id = $1",
+        &[&corrupt_cart],
+    )
+    .unwrap();
+    let updated = upsert_cart(
+        &mut conn,
+        &CartUpsert {
+            tenant_id: corrupt.id.clone(),
+            session_id: "s-corrupt".to_owned(),
+            items: vec![],
+            total_minor: 0,
+            currency: "EUR".to_owned(),
+            customer_email: None,
+            customer_name: None,
+            locale: None,
+            consent: None,
+            now,
+            next_action_at: now,
+        },
+    )
+    .unwrap();
+    assert_eq!(updated.id, corrupt_cart);
+    assert!(updated.quarantined_at.is_none());
+    assert!(updated.next_action_at.is_some());
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -699,4 +911,5 @@ on_both_backends!(
     quiet_hours_postpone_the_send,
     a_send_whose_worker_died_is_unknown_or_repeated_with_its_key,
     an_unanswered_request_is_unknown_unless_the_key_makes_a_repeat_safe,
+    a_poisoned_tenant_never_stops_the_others,
 );

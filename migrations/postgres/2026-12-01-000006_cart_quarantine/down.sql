@@ -1,0 +1,2 @@
+DROP INDEX carts_quarantined_idx;
+ALTER TABLE carts DROP COLUMN quarantined_at;
