@@ -1193,6 +1193,10 @@ mod schemas {
         pub step_settings: Vec<StepSettings>,
         #[schema(minimum = 1, maximum = 10)]
         pub max_emails_per_cart: u32,
+        /// Recovery emails one address may get in any 24 hours, across its carts;
+        /// 0 turns the cap off. Default 3.
+        #[schema(minimum = 0, maximum = 50)]
+        pub max_emails_per_address_per_day: u32,
         #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
         pub min_cart_value_minor: i64,
         /// At most 3 × 365 days.
@@ -1226,6 +1230,9 @@ mod schemas {
         #[serde(skip_serializing_if = "Option::is_none")]
         #[schema(value_type = u32, minimum = 1, maximum = 10)]
         pub max_emails_per_cart: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = u32, minimum = 0, maximum = 50)]
+        pub max_emails_per_address_per_day: Option<u32>,
         #[serde(skip_serializing_if = "Option::is_none")]
         #[schema(value_type = i64, minimum = 0, maximum = 100_000_000_000_000_i64)]
         pub min_cart_value_minor: Option<i64>,
@@ -1909,6 +1916,10 @@ mod tests {
             assert_eq!(
                 max(schema, "maxEmailsPerCart"),
                 f64::from(bounds::MAX_EMAILS_PER_CART)
+            );
+            assert_eq!(
+                max(schema, "maxEmailsPerAddressPerDay"),
+                f64::from(bounds::MAX_EMAILS_PER_ADDRESS_PER_DAY)
             );
             assert_eq!(
                 max(schema, "minCartValueMinor"),

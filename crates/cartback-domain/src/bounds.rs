@@ -30,6 +30,10 @@ pub const MAX_CUSTOMER_COOLDOWN_MS: u64 = 90 * DAY_MS;
 /// policy may have steps.
 pub const MAX_EMAILS_PER_CART: u32 = 10;
 
+/// Most recovery emails one address may get in 24 hours across all the carts of
+/// a tenant (`maxEmailsPerAddressPerDay`); 0 turns the cap off.
+pub const MAX_EMAILS_PER_ADDRESS_PER_DAY: u32 = 50;
+
 /// Largest amount in minor units: a unit price, a cart or order total, a
 /// minimum cart value, a Stripe amount. 10^14 (a trillion dollars in cents);
 /// the sum of 500 lines of 1,000,000 units each is checked money arithmetic

@@ -43,6 +43,47 @@ pub struct SendContext {
     /// between two emails at least the gap between their step delays, so a
     /// late run never sends two steps back to back.
     pub cart_last_sent_at: Option<DateTime<Utc>>,
+    /// The address already got the policy's daily number of recovery emails;
+    /// its next may go at this time (see [`address_day_cap_until`]).
+    pub address_capped_until: Option<DateTime<Utc>>,
+}
+
+/// When an address that was sent recovery emails at `sent_at` (any order, any
+/// carts) may get another under a cap of `cap` per 24 hours: None when it may
+/// now (or `cap` is 0, no cap), else the moment enough of them are a day old.
+///
+/// ```
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use cartback_domain::address_day_cap_until;
+/// let now = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+/// let sent = [now - TimeDelta::hours(20), now - TimeDelta::hours(2), now - TimeDelta::hours(30)];
+/// // Two in the last day: a cap of 3 lets a third go, a cap of 2 waits 4 hours.
+/// assert_eq!(address_day_cap_until(&sent, 3, now), None);
+/// assert_eq!(address_day_cap_until(&sent, 2, now), Some(now + TimeDelta::hours(4)));
+/// assert_eq!(address_day_cap_until(&sent, 0, now), None);
+/// ```
+pub fn address_day_cap_until(
+    sent_at: &[DateTime<Utc>],
+    cap: u32,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if cap == 0 {
+        return None;
+    }
+    let day = TimeDelta::days(1);
+    let mut recent: Vec<DateTime<Utc>> = sent_at
+        .iter()
+        .copied()
+        .filter(|&at| shift(at, day) > now)
+        .collect();
+    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
+    if recent.len() < cap {
+        return None;
+    }
+    recent.sort_unstable();
+    // Once this many of the oldest are a day old, fewer than `cap` remain.
+    let must_age = recent.len() - cap + 1;
+    Some(shift(recent[must_age - 1], day))
 }
 
 /// Why no (further) recovery email goes to a cart.
@@ -109,18 +150,23 @@ impl NoSendReason {
 pub enum WaitReason {
     /// The tenant's quiet hours; the email goes when the window ends.
     QuietHours,
+    /// The address had the daily number of recovery emails; the email goes
+    /// once the oldest of them is a day old.
+    AddressDailyCap,
 }
 
 impl WaitReason {
     pub fn as_str(&self) -> &'static str {
         match self {
             WaitReason::QuietHours => "quiet_hours",
+            WaitReason::AddressDailyCap => "address_daily_cap",
         }
     }
 
     pub fn describe(&self) -> &'static str {
         match self {
             WaitReason::QuietHours => "it is quiet hours in the shop's time zone",
+            WaitReason::AddressDailyCap => "the address already got the day's most recovery emails",
         }
     }
 }
@@ -394,8 +440,16 @@ pub fn evaluate_with(
             let blocked_by_sequence = send.step == 0
                 && policy.customer_cooldown().is_some()
                 && context.customer_has_active_sequence;
+            let capped_until = context.address_capped_until.filter(|&until| until > now);
             if blocked_by_sequence {
                 evaluation.no_send = Some(NoSendReason::Cooldown);
+            } else if let Some(until) = capped_until {
+                if until < expire_at {
+                    evaluation.waiting = Some(WaitReason::AddressDailyCap);
+                    wake_at = wake_at.min(until);
+                } else {
+                    evaluation.no_send = Some(NoSendReason::Expired);
+                }
             } else if let Some(opens) = policy.quiet_until(now) {
                 if opens < expire_at {
                     evaluation.waiting = Some(WaitReason::QuietHours);

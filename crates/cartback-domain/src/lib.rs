@@ -38,8 +38,8 @@ pub use chrono_tz::Tz;
 pub use coupon::{CouponRule, RANDOM_PLACEHOLDER};
 pub use currency::Currency;
 pub use decision::{
-    CartFacts, Evaluation, NoSendReason, ScheduledSend, SendContext, WaitReason, evaluate,
-    evaluate_with, next_send, next_send_with, retry_delay,
+    CartFacts, Evaluation, NoSendReason, ScheduledSend, SendContext, WaitReason,
+    address_day_cap_until, evaluate, evaluate_with, next_send, next_send_with, retry_delay,
 };
 pub use email_address::{CustomerName, EmailAddress};
 pub use error::InvalidValue;

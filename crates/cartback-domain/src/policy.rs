@@ -99,6 +99,11 @@ pub struct RecoveryPolicy {
     pub step_settings: Vec<StepSettings>,
     /// At most this many emails per cart and shopping cycle.
     pub max_emails_per_cart: u32,
+    /// At most this many recovery emails to one address in any 24 hours, across
+    /// all of its carts (a guard against carts captured for someone else's
+    /// address); a step over the cap waits until the oldest of them is a day
+    /// old. 0 turns the cap off. Default 3.
+    pub max_emails_per_address_per_day: u32,
     /// Carts worth less (in minor units) get no email.
     pub min_cart_value_minor: i64,
     /// A cart older than this (from its cycle's creation) expires.
@@ -129,6 +134,7 @@ impl Default for RecoveryPolicy {
             ],
             step_settings: Vec::new(),
             max_emails_per_cart: 3,
+            max_emails_per_address_per_day: 3,
             min_cart_value_minor: 0,
             expire_after_ms: 30 * DAY_MS,
             attribution_window_ms: 7 * DAY_MS,
@@ -142,8 +148,8 @@ impl Default for RecoveryPolicy {
 }
 
 use crate::bounds::{
-    MAX_ATTRIBUTION_WINDOW_MS, MAX_CUSTOMER_COOLDOWN_MS, MAX_EMAILS_PER_CART, MAX_EXPIRE_AFTER_MS,
-    MAX_STEP_DELAY_MS, check_amount, millis,
+    MAX_ATTRIBUTION_WINDOW_MS, MAX_CUSTOMER_COOLDOWN_MS, MAX_EMAILS_PER_ADDRESS_PER_DAY,
+    MAX_EMAILS_PER_CART, MAX_EXPIRE_AFTER_MS, MAX_STEP_DELAY_MS, check_amount, millis,
 };
 
 impl RecoveryPolicy {
@@ -250,6 +256,14 @@ impl RecoveryPolicy {
             problems.push(
                 InvalidValue::new(format!("must be 1 to {MAX_EMAILS_PER_CART}"))
                     .at("maxEmailsPerCart"),
+            );
+        }
+        if self.max_emails_per_address_per_day > MAX_EMAILS_PER_ADDRESS_PER_DAY {
+            problems.push(
+                InvalidValue::new(format!(
+                    "must be 0 (no cap) to {MAX_EMAILS_PER_ADDRESS_PER_DAY}"
+                ))
+                .at("maxEmailsPerAddressPerDay"),
             );
         }
         if let Err(message) = check_amount(self.min_cart_value_minor) {

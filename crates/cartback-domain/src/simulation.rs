@@ -164,6 +164,11 @@ impl ShopperSimulation {
             customer_recently_emailed_at: self.sent.iter().map(|e| e.at).max(),
             customer_has_active_sequence: active_elsewhere,
             cart_last_sent_at: self.carts.get(cart).and_then(|c| c.history.last_sent_at),
+            address_capped_until: crate::decision::address_day_cap_until(
+                &self.sent.iter().map(|e| e.at).collect::<Vec<_>>(),
+                self.policy.max_emails_per_address_per_day,
+                self.now,
+            ),
         }
     }
 

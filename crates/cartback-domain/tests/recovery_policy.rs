@@ -52,9 +52,10 @@ fn policy() -> impl Strategy<Value = RecoveryPolicy> {
         proptest::option::of(quiet_hours()),
         proptest::sample::select(ZONES.to_vec()),
         proptest::bool::weighted(0.25),
+        0u32..5,
     )
         .prop_map(
-            |(delays, cap, min, expire_extra, cooldown, quiet, zone, consent)| {
+            |(delays, cap, min, expire_extra, cooldown, quiet, zone, consent, daily)| {
                 let steps: Vec<RecoveryStep> =
                     delays.into_iter().map(RecoveryStep::after).collect();
                 let last = steps.last().map_or(0, |s| s.delay_ms);
@@ -67,6 +68,7 @@ fn policy() -> impl Strategy<Value = RecoveryPolicy> {
                     quiet_hours: quiet,
                     time_zone: zone.to_owned(),
                     require_consent: consent,
+                    max_emails_per_address_per_day: daily,
                     ..RecoveryPolicy::default()
                 }
             },
@@ -195,6 +197,24 @@ proptest! {
         }
     }
 
+    /// (e) However many carts a shopper leaves, their address never gets more
+    /// recovery emails in any 24 hours than the daily cap (0: no cap).
+    #[test]
+    fn never_more_emails_a_day_than_the_address_cap((policy, consent, start, events) in histories()) {
+        let run = replay(policy, consent, start, &events);
+        let cap = run.policy.max_emails_per_address_per_day as usize;
+        if cap > 0 {
+            let sent = run.shopper.sent();
+            for (i, email) in sent.iter().enumerate() {
+                let within_a_day = sent[..=i]
+                    .iter()
+                    .filter(|e| email.at - e.at < TimeDelta::days(1))
+                    .count();
+                prop_assert!(within_a_day <= cap, "{within_a_day} emails in a day, cap {cap}: {sent:?}");
+            }
+        }
+    }
+
     /// (b) Once a cart is ordered, it gets no email until a new cycle; and
     /// consent, suppression and quiet hours always hold.
     #[test]
@@ -250,6 +270,7 @@ proptest! {
         suppressed in any::<bool>(),
         emailed_minutes_ago in proptest::option::of(0i64..20_000),
         active in any::<bool>(),
+        capped_minutes in proptest::option::of(-600i64..2_000),
         now in instant_2026(),
     ) {
         let created_at = now - TimeDelta::minutes(age_minutes);
@@ -264,7 +285,9 @@ proptest! {
             customer_recently_emailed_at: emailed_minutes_ago.map(|m| now - TimeDelta::minutes(m)),
             customer_has_active_sequence: active,
             cart_last_sent_at: None,
+            address_capped_until: capped_minutes.map(|m| now + TimeDelta::minutes(m)),
         };
+        let capped = context.address_capped_until.is_some_and(|until| until > now);
         let evaluation = evaluate_with(&cart, &context, &policy, now);
         let next = next_send_with(&cart, &context, &policy);
         if let Some(wake) = evaluation.wake_at {
@@ -279,10 +302,18 @@ proptest! {
             prop_assert!(send.due_at <= now && !policy.is_quiet_at(now));
             prop_assert!(step < policy.max_emails_per_cart && status.is_open());
             prop_assert!(!suppressed && (!policy.require_consent || consent == Some(true)));
+            prop_assert!(!capped, "never over the address's daily cap");
         }
-        if evaluation.waiting.is_some() {
-            prop_assert!(policy.is_quiet_at(now));
-            prop_assert_eq!(evaluation.wake_at, policy.quiet_until(now));
+        match evaluation.waiting {
+            Some(WaitReason::QuietHours) => {
+                prop_assert!(policy.is_quiet_at(now));
+                prop_assert_eq!(evaluation.wake_at, policy.quiet_until(now));
+            }
+            Some(WaitReason::AddressDailyCap) => {
+                prop_assert!(capped);
+                prop_assert!(evaluation.wake_at <= context.address_capped_until);
+            }
+            None => {}
         }
         if let Err(reason) = next {
             prop_assert!(evaluation.send_now.is_none() && evaluation.waiting.is_none());

@@ -184,6 +184,9 @@ pub struct ShopperFacts {
     /// The address's other open carts that were emailed in their current cycle,
     /// including those this batch is about to email.
     pub emailed_siblings: Vec<SiblingCart>,
+    /// When the address was sent recovery emails (or possibly sent: `unknown`)
+    /// in the 24 hours before now, from any of its carts, this batch's included.
+    pub emailed_last_day: Vec<DateTime<Utc>>,
 }
 
 /// Another open cart of the same shopper that got an email in its current cycle.
@@ -199,6 +202,15 @@ pub struct SiblingCart {
 struct AddressHistory {
     last_emailed_at: Option<DateTime<Utc>>,
     emailed_open_carts: Vec<SiblingCart>,
+    emailed_last_day: Vec<DateTime<Utc>>,
+}
+
+#[derive(QueryableByName)]
+struct AddressEmail {
+    #[diesel(sql_type = Text)]
+    email: String,
+    #[diesel(sql_type = Timestamp)]
+    at: NaiveDateTime,
 }
 
 #[derive(QueryableByName)]
@@ -224,6 +236,7 @@ fn address_histories(
     conn: &mut DbConn,
     carts: &[CartRow],
     customer_history: &HashSet<String>,
+    now: DateTime<Utc>,
 ) -> StoreResult<HashMap<(String, String), AddressHistory>> {
     let mut by_tenant: HashMap<&str, Vec<String>> = HashMap::new();
     for cart in carts {
@@ -256,6 +269,35 @@ fn address_histories(
         for email in &emails {
             query = query.bind::<Text, _>(email.clone());
         }
+        // The address's recovery emails of the last day, for the daily cap; an
+        // unknown send may have arrived, so it counts from when it was taken.
+        let day_sql = format!(
+            "SELECT lower(c.customer_email) AS email, COALESCE(s.sent_at, s.updated_at) AS at \
+             FROM carts c JOIN recovery_sends s ON s.cart_id = c.id \
+             WHERE c.tenant_id = $1 AND lower(c.customer_email) IN ({list}) \
+                 AND s.status IN ('sent', 'unknown') \
+                 AND COALESCE(s.sent_at, s.updated_at) > ${}",
+            emails.len() + 2
+        );
+        let mut day_query = diesel::sql_query(dialect(conn, &day_sql))
+            .into_boxed()
+            .bind::<Text, _>(tenant.to_owned());
+        for email in &emails {
+            day_query = day_query.bind::<Text, _>(email.clone());
+        }
+        let since = now
+            .checked_sub_signed(chrono::TimeDelta::days(1))
+            .unwrap_or(now);
+        for row in day_query
+            .bind::<Timestamp, _>(since.naive_utc())
+            .load::<AddressEmail>(conn)?
+        {
+            histories
+                .entry((tenant.to_owned(), row.email))
+                .or_default()
+                .emailed_last_day
+                .push(row.at.and_utc());
+        }
         for row in query.load::<AddressCart>(conn)? {
             let history = histories
                 .entry((tenant.to_owned(), row.email.clone()))
@@ -281,7 +323,8 @@ const INSERT_SENDS_CONFLICT: &str = " ON CONFLICT (cart_id, cycle, step) DO NOTH
 pub struct BatchTenants {
     /// Tenant id → its link secret (send rows store their links' token hashes).
     pub link_secrets: HashMap<String, String>,
-    /// Tenants whose policy needs the shopper's other carts read (a cooldown).
+    /// Tenants whose policy needs the shopper's other carts and emails read (a
+    /// cooldown, a daily cap per address).
     pub customer_history: HashSet<String>,
     /// Tenant id → the provider its emails go through now. A tenant missing here
     /// is treated as sending through a provider that never drops repeats.
@@ -337,7 +380,7 @@ pub fn start_sends(
     write_transaction(conn, |conn| {
         let held = lock_held_carts(conn, keys, worker)?;
         let suppressed = suppressed_in(conn, &held)?;
-        let mut histories = address_histories(conn, &held, customer_history)?;
+        let mut histories = address_histories(conn, &held, customer_history, now)?;
         let mut wanted: Vec<(CartRow, SendDecision)> = Vec::with_capacity(held.len());
         let mut found: HashMap<String, StartSend> = HashMap::with_capacity(keys.len());
         for cart in held {
@@ -358,12 +401,16 @@ pub fn start_sends(
                             .collect()
                     })
                     .unwrap_or_default(),
+                emailed_last_day: history
+                    .map(|h| h.emailed_last_day.clone())
+                    .unwrap_or_default(),
             };
             match decide(&cart, &facts)? {
                 Some(decision) => {
                     // The shopper's later carts in this batch see this one's email.
                     if let Some(history) = address.and_then(|a| histories.get_mut(&a)) {
                         history.last_emailed_at = Some(now);
+                        history.emailed_last_day.push(now);
                         history.emailed_open_carts.push(SiblingCart {
                             cart_id: cart.id.clone(),
                             next_step: decision.step + 1,

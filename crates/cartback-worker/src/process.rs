@@ -10,7 +10,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::task::JoinSet;
 
 use cartback_domain::{
-    CartFacts, CartStatus, Evaluation, RecoveryPolicy, SendContext, evaluate_with, retry_delay,
+    CartFacts, CartStatus, Evaluation, RecoveryPolicy, SendContext, address_day_cap_until,
+    evaluate_with, retry_delay,
 };
 use cartback_email::{EmailError, Idempotency, SendReceipt};
 use cartback_store::carts::{CartKey, CartRelease, CartRow};
@@ -139,10 +140,20 @@ fn release_context(row: &CartRow, shopper: Option<SendContext>) -> SendContext {
 }
 
 /// The full decision context of a cart, right before its send is taken.
-fn start_context(row: &CartRow, shopper: &ShopperFacts, policy: &RecoveryPolicy) -> SendContext {
+fn start_context(
+    row: &CartRow,
+    shopper: &ShopperFacts,
+    policy: &RecoveryPolicy,
+    now: DateTime<Utc>,
+) -> SendContext {
     let steps = u32::try_from(policy.steps.len()).unwrap_or(u32::MAX);
     SendContext {
         suppressed: shopper.suppressed,
+        address_capped_until: address_day_cap_until(
+            &shopper.emailed_last_day,
+            policy.max_emails_per_address_per_day,
+            now,
+        ),
         customer_recently_emailed_at: shopper.last_emailed_at,
         customer_has_active_sequence: shopper
             .emailed_siblings
@@ -472,10 +483,14 @@ impl Batch {
                 .iter()
                 .map(|(id, (tenant, _))| (id.clone(), tenant.link_secret.clone()))
                 .collect(),
-            // Only tenants with a cooldown need the shopper's other carts read.
+            // Only tenants with a cooldown or a daily cap per address need the
+            // shopper's other carts and emails read.
             customer_history: tenants
                 .iter()
-                .filter(|(_, (_, policy))| policy.customer_cooldown().is_some())
+                .filter(|(_, (_, policy))| {
+                    policy.customer_cooldown().is_some()
+                        || policy.max_emails_per_address_per_day > 0
+                })
                 .map(|(id, _)| id.clone())
                 .collect(),
             providers: HashMap::new(),
@@ -538,7 +553,7 @@ impl Batch {
                         let Some(policy) = policies.get(&fresh.tenant_id) else {
                             return Ok(None);
                         };
-                        let context = start_context(fresh, shopper, policy);
+                        let context = start_context(fresh, shopper, policy, now);
                         contexts.insert(fresh.id.clone(), context);
                         let evaluation = match fresh
                             .facts()

@@ -531,6 +531,81 @@ async fn quiet_hours_postpone_the_send(backend: Backend) {
     );
 }
 
+/// Carts captured in one address's name (say, with a publishable key by someone
+/// else): at most the daily cap of emails reaches it; the rest wait a day and
+/// say so in their history.
+async fn an_address_gets_at_most_the_daily_cap(backend: Backend) {
+    let policy = RecoveryPolicy {
+        max_emails_per_address_per_day: 2,
+        ..RecoveryPolicy::with_single_delay(TimeDelta::seconds(1))
+    };
+    let (_db, store, tenant, _) = setup(backend, policy);
+    let past = Utc::now() - TimeDelta::seconds(10);
+    let mut conn = store.conn().unwrap();
+    for session in ["s-2", "s-3", "s-4", "s-5"] {
+        upsert_cart(
+            &mut conn,
+            &CartUpsert {
+                tenant_id: tenant.id.clone(),
+                session_id: session.to_owned(),
+                items: vec![CartItem {
+                    id: "sku".to_owned(),
+                    name: "Mug".to_owned(),
+                    unit_price_minor: 1250,
+                    quantity: 1,
+                    image_url: None,
+                    url: None,
+                }],
+                total_minor: 1250,
+                currency: "EUR".to_owned(),
+                customer_email: Some("Sam@Example.com".to_owned()),
+                customer_name: None,
+                locale: None,
+                consent: Some(true),
+                now: past,
+                next_action_at: past,
+            },
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let outbox = tempfile::tempdir().unwrap();
+    let worker = Worker::new(
+        store.clone(),
+        Arc::new(FileProvider::new(outbox.path())),
+        config(),
+    );
+    drain(&worker).await;
+    assert_eq!(
+        std::fs::read_dir(outbox.path()).unwrap().count(),
+        2,
+        "five carts of one address, a cap of two a day"
+    );
+    let mut conn = store.conn().unwrap();
+    let mut waiting = 0;
+    for session in ["s-1", "s-2", "s-3", "s-4", "s-5"] {
+        let cart = cartback_store::carts::find_cart_by_session(&mut conn, &tenant.id, session)
+            .unwrap()
+            .unwrap();
+        let events = cartback_store::events::list_events(&mut conn, &tenant.id, &cart.id).unwrap();
+        if events.iter().any(|e| {
+            e.kind == "waiting"
+                && e.detail
+                    .as_deref()
+                    .unwrap_or("")
+                    .starts_with("address_daily_cap")
+        }) {
+            waiting += 1;
+            let wake = cart.next_action_at.unwrap().and_utc();
+            assert!(
+                wake > Utc::now() + TimeDelta::hours(23),
+                "comes back a day after the first email: {wake}"
+            );
+        }
+    }
+    assert_eq!(waiting, 3);
+}
+
 /// A provider that would send a repeat, and one that drops repeated keys (Resend's window).
 const BOTH_KINDS: [Idempotency; 2] = [
     Idempotency::None,
@@ -910,6 +985,7 @@ on_both_backends!(
     a_custom_template_is_used_in_the_carts_language,
     quiet_hours_postpone_the_send,
     a_send_whose_worker_died_is_unknown_or_repeated_with_its_key,
+    an_address_gets_at_most_the_daily_cap,
     an_unanswered_request_is_unknown_unless_the_key_makes_a_repeat_safe,
     a_poisoned_tenant_never_stops_the_others,
 );
