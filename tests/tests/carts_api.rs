@@ -595,7 +595,8 @@ fn parallel_edits_are_never_lost(backend: Backend) {
     let path = format!("/api/v1/carts/{cart}");
 
     let statuses = in_parallel(20, |i| {
-        let item = json!({"id": format!("p{i}"), "name": format!("Item {i}"), "price": 1, "quantity": 1});
+        let item =
+            json!({"id": format!("p{i}"), "name": format!("Item {i}"), "price": 1, "quantity": 1});
         shop.call("POST", &format!("{path}/items"), Some(&item)).0
     });
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
@@ -604,7 +605,8 @@ fn parallel_edits_are_never_lost(backend: Backend) {
     assert_eq!(got["data"]["totalMinor"], json!(10_000 + 20 * 100));
 
     let statuses = in_parallel(20, |i| {
-        let body = json!({"attributes": [{"name": format!("k{i}"), "stringValue": format!("v{i}")}]});
+        let body =
+            json!({"attributes": [{"name": format!("k{i}"), "stringValue": format!("v{i}")}]});
         shop.call("PATCH", &path, Some(&body)).0
     });
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
@@ -617,11 +619,22 @@ fn parallel_edits_are_never_lost(backend: Backend) {
 
     // Ten removes of the same line and ten of others, at once.
     let statuses = in_parallel(20, |i| {
-        let item = if i < 10 { "p0".to_owned() } else { format!("p{i}") };
+        let item = if i < 10 {
+            "p0".to_owned()
+        } else {
+            format!("p{i}")
+        };
         shop.call("DELETE", &format!("{path}/items/{item}"), None).0
     });
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 11, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 404), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        11,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 404),
+        "{statuses:?}"
+    );
     let (_, got) = shop.call("GET", &path, None);
     let lines: Vec<&str> = got["data"]["items"]
         .as_array()
@@ -631,7 +644,11 @@ fn parallel_edits_are_never_lost(backend: Backend) {
         .collect();
     assert_eq!(lines.len(), 10, "{got}");
     assert!(!lines.contains(&"p0"), "{lines:?}");
-    assert!(lines.iter().all(|l| *l == "sku_1" || l[1..].parse::<u32>().unwrap() < 10));
+    assert!(
+        lines
+            .iter()
+            .all(|l| *l == "sku_1" || l[1..].parse::<u32>().unwrap() < 10)
+    );
     assert_eq!(got["data"]["itemCount"], json!(10));
     assert_eq!(got["data"]["totalMinor"], json!(10_000 + 9 * 100));
 }
@@ -673,7 +690,13 @@ fn if_match_guards_changes(backend: Backend) {
     let (_, _, after) = call_with(&shop, "GET", &path, &[], None);
     assert_eq!(before, after, "a 412 changes nothing");
     // A tag that is no version of ours never matches.
-    let (status, _, _) = call_with(&shop, "PATCH", &path, &[("If-Match", "\"abc\"")], Some(&json!({"customerName": "Bob"})));
+    let (status, _, _) = call_with(
+        &shop,
+        "PATCH",
+        &path,
+        &[("If-Match", "\"abc\"")],
+        Some(&json!({"customerName": "Bob"})),
+    );
     assert_eq!(status, 412);
 
     // The current tag works, and the answer carries the next one.
@@ -700,12 +723,30 @@ fn if_match_guards_changes(backend: Backend) {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["data"]["customerName"], json!("Ann"));
     // `*` and no header: last writer wins.
-    let (status, _, _) = call_with(&shop, "DELETE", &format!("{path}/items/x1"), &[("If-Match", "*")], None);
+    let (status, _, _) = call_with(
+        &shop,
+        "DELETE",
+        &format!("{path}/items/x1"),
+        &[("If-Match", "*")],
+        None,
+    );
     assert_eq!(status, 200);
-    let (status, _, _) = call_with(&shop, "DELETE", &path, &[("If-Match", &next2.unwrap())], None);
+    let (status, _, _) = call_with(
+        &shop,
+        "DELETE",
+        &path,
+        &[("If-Match", &next2.unwrap())],
+        None,
+    );
     assert_eq!(status, 412, "the item delete moved the version on");
     let (_, fresh, _) = call_with(&shop, "GET", &path, &[], None);
-    let (status, _, _) = call_with(&shop, "DELETE", &path, &[("If-Match", &fresh.unwrap())], None);
+    let (status, _, _) = call_with(
+        &shop,
+        "DELETE",
+        &path,
+        &[("If-Match", &fresh.unwrap())],
+        None,
+    );
     assert_eq!(status, 204);
 }
 on_both_backends!(if_match_guards_changes);
@@ -716,9 +757,21 @@ fn history_of_deleted_and_erased_carts_is_404(backend: Backend) {
     let kept = shop.track("hist-kept", Some("kept@example.com"), None);
     let deleted = shop.track("hist-deleted", Some("deleted@example.com"), None);
     let erased = shop.track("hist-erased", Some("erased@example.com"), None);
-    assert_eq!(shop.call("GET", &format!("/api/v1/carts/{kept}/history"), None).0, 200);
-    assert_eq!(shop.call("DELETE", &format!("/api/v1/carts/{deleted}"), None).0, 204);
-    assert_eq!(shop.call("POST", &format!("/api/v1/carts/{erased}/erase"), None).0, 200);
+    assert_eq!(
+        shop.call("GET", &format!("/api/v1/carts/{kept}/history"), None)
+            .0,
+        200
+    );
+    assert_eq!(
+        shop.call("DELETE", &format!("/api/v1/carts/{deleted}"), None)
+            .0,
+        204
+    );
+    assert_eq!(
+        shop.call("POST", &format!("/api/v1/carts/{erased}/erase"), None)
+            .0,
+        200
+    );
     for (cart, session) in [(&deleted, "hist-deleted"), (&erased, "hist-erased")] {
         for id in [cart.as_str(), session] {
             let (status, answer) = shop.call("GET", &format!("/api/v1/carts/{id}/history"), None);

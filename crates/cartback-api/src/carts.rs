@@ -109,14 +109,16 @@ const NO_VERSION: i64 = -1;
 /// matches; a list of several tags is refused.
 fn if_match(request: &HttpRequest) -> Result<Option<i64>, ApiError> {
     let mut tags = Vec::new();
-    for value in request
-        .headers()
-        .get_all(actix_web::http::header::IF_MATCH)
-    {
-        let text = value.to_str().map_err(|_| {
-            ApiError::new(ErrorCode::BadRequest, "If-Match must be visible ASCII")
-        })?;
-        tags.extend(text.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned));
+    for value in request.headers().get_all(actix_web::http::header::IF_MATCH) {
+        let text = value
+            .to_str()
+            .map_err(|_| ApiError::new(ErrorCode::BadRequest, "If-Match must be visible ASCII"))?;
+        tags.extend(
+            text.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
+        );
     }
     match tags.as_slice() {
         [] => Ok(None),
@@ -409,10 +411,9 @@ pub async fn patch(
     let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
     let id = id.into_inner();
-    let outcome = web::block(move || {
-        patch_cart(&mut *store.conn()?, &tenant_id, &id, &change, Utc::now())
-    })
-    .await??;
+    let outcome =
+        web::block(move || patch_cart(&mut *store.conn()?, &tenant_id, &id, &change, Utc::now()))
+            .await??;
     match outcome {
         PatchOutcome::Updated(cart) => Ok(cart_answer(&cart)),
         PatchOutcome::NotFound => Err(not_found()),

@@ -185,7 +185,9 @@ pub enum Edited<E> {
     Updated(Box<CartRow>),
     NotFound,
     /// The client's `If-Match` version is not the cart's: nothing was changed.
-    Stale { version: i64 },
+    Stale {
+        version: i64,
+    },
     /// The edit refused the change; nothing was changed.
     Refused(E),
 }
@@ -223,9 +225,14 @@ pub enum PatchOutcome {
     /// The change is not allowed; the text says why.
     Refused(String),
     /// The client's `If-Match` version is not the cart's: nothing was changed.
-    Stale { version: i64 },
+    Stale {
+        version: i64,
+    },
     /// An attribute change is invalid: the field (`attributes[2]`) and why.
-    Invalid { field: String, message: String },
+    Invalid {
+        field: String,
+        message: String,
+    },
 }
 
 /// Applies a merchant's change. Closing a cart (recovered, converted, expired)
@@ -268,9 +275,10 @@ pub fn patch_cart(
                     && let Err((at, error)) = apply_attributes(&mut attributes, changes)
                 {
                     return Ok(PatchOutcome::Invalid {
-                        field: at.map_or_else(|| "attributes".to_owned(), |i| {
-                            format!("attributes[{i}]")
-                        }),
+                        field: at.map_or_else(
+                            || "attributes".to_owned(),
+                            |i| format!("attributes[{i}]"),
+                        ),
                         message: error.to_string(),
                     });
                 }
@@ -360,7 +368,9 @@ pub fn soft_delete_cart(
         ))
         .execute(conn)?;
         cancel_waiting_sends(conn, tenant_id, &cart.id, now)?;
-        Ok(Edited::Updated(Box::new(reread(conn, tenant_id, &cart.id)?)))
+        Ok(Edited::Updated(Box::new(reread(
+            conn, tenant_id, &cart.id,
+        )?)))
     })
 }
 
@@ -397,8 +407,8 @@ pub(crate) fn erase_cart_in(
     now: DateTime<Utc>,
 ) -> StoreResult<Option<Vec<String>>> {
     let stamp = now.naive_utc();
-    let Some(cart) = lock_cart_by_any_id(conn, tenant_id, cart_id, true)?
-        .filter(|cart| cart.id == cart_id)
+    let Some(cart) =
+        lock_cart_by_any_id(conn, tenant_id, cart_id, true)?.filter(|cart| cart.id == cart_id)
     else {
         return Ok(None);
     };
@@ -483,7 +493,9 @@ pub fn edit_items<E>(
             carts::version.eq(carts::version + 1),
         ))
         .execute(conn)?;
-        Ok(Edited::Updated(Box::new(reread(conn, tenant_id, &cart.id)?)))
+        Ok(Edited::Updated(Box::new(reread(
+            conn, tenant_id, &cart.id,
+        )?)))
     })
 }
 

@@ -545,9 +545,8 @@ pub fn release_carts(
             let planned = plan(&cart).ok();
             CartRelease {
                 status: cart.status()?,
-                next_step: planned.map_or(u32::try_from(cart.next_step).unwrap_or(0), |p| {
-                    p.next_step
-                }),
+                next_step: planned
+                    .map_or(u32::try_from(cart.next_step).unwrap_or(0), |p| p.next_step),
                 next_action_at: None,
                 quarantine: None,
             }

@@ -990,7 +990,11 @@ pub fn withdrawn_carts(conn: &mut DbConn, keys: &[CartKey]) -> StoreResult<HashS
         let rows: Vec<(String, String)> = carts::table
             .filter(carts::tenant_id.eq_any(&tenants))
             .filter(carts::id.eq_any(&ids))
-            .filter(carts::erased_at.is_not_null().or(carts::deleted_at.is_not_null()))
+            .filter(
+                carts::erased_at
+                    .is_not_null()
+                    .or(carts::deleted_at.is_not_null()),
+            )
             .select((carts::tenant_id, carts::id))
             .load(conn)?;
         let asked: HashSet<(&str, &str)> = chunk

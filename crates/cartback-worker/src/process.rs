@@ -219,7 +219,10 @@ const WITHDRAWAL_FRESHNESS: Duration = Duration::from_millis(100);
 struct WithdrawalGate {
     store: Store,
     keys: Vec<CartKey>,
-    state: tokio::sync::Mutex<(Option<std::time::Instant>, std::collections::HashSet<String>)>,
+    state: tokio::sync::Mutex<(
+        Option<std::time::Instant>,
+        std::collections::HashSet<String>,
+    )>,
 }
 
 impl WithdrawalGate {
@@ -241,10 +244,9 @@ impl WithdrawalGate {
             .is_none_or(|read_at| read_at.elapsed() >= WITHDRAWAL_FRESHNESS)
         {
             let (store, keys) = (self.store.clone(), self.keys.clone());
-            let read = tokio::task::spawn_blocking(move || {
-                withdrawn_carts(&mut *store.conn()?, &keys)
-            })
-            .await;
+            let read =
+                tokio::task::spawn_blocking(move || withdrawn_carts(&mut *store.conn()?, &keys))
+                    .await;
             match read {
                 Ok(Ok(withdrawn)) => *state = (Some(std::time::Instant::now()), withdrawn),
                 Ok(Err(error)) => {
@@ -830,8 +832,9 @@ impl Batch {
             tracing::info!(cart = %cart.id, step, "cart erased or deleted before delivery; email not sent");
             return (
                 SendResult::Cancelled {
-                    reason: "the cart was erased or deleted before the email was handed to the provider"
-                        .to_owned(),
+                    reason:
+                        "the cart was erased or deleted before the email was handed to the provider"
+                            .to_owned(),
                 },
                 CartOutcome::default(),
             );
