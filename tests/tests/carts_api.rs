@@ -538,3 +538,246 @@ fn erase_a_customer(backend: Backend) {
     assert_eq!(status, 403);
 }
 on_both_backends!(erase_a_customer);
+
+/// One request with extra headers: the status, the `ETag` and the body.
+fn call_with(
+    shop: &Shop,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> (u16, Option<String>, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = shop
+        .api
+        .http
+        .request(method, format!("{}{path}", shop.api.base))
+        .header("X-API-Key", &shop.tenant.secret);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
+    }
+    let response = request.send().unwrap();
+    let status = response.status().as_u16();
+    let etag = response
+        .headers()
+        .get("etag")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, etag, response.json().unwrap_or(Value::Null))
+}
+
+/// Runs `count` requests at once, each built by `request(i)`; their statuses.
+fn in_parallel(count: usize, request: impl Fn(usize) -> u16 + Sync) -> Vec<u16> {
+    let barrier = std::sync::Barrier::new(count);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..count)
+            .map(|i| {
+                let (barrier, request) = (&barrier, &request);
+                scope.spawn(move || {
+                    barrier.wait();
+                    request(i)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// Parallel item adds, attribute PATCHes and removes: every change stays, a
+/// removed line never comes back, totals agree with the lines.
+fn parallel_edits_are_never_lost(backend: Backend) {
+    let shop = shop(backend);
+    let cart = shop.track("parallel-1", Some("par@example.com"), None);
+    let path = format!("/api/v1/carts/{cart}");
+
+    let statuses = in_parallel(20, |i| {
+        let item =
+            json!({"id": format!("p{i}"), "name": format!("Item {i}"), "price": 1, "quantity": 1});
+        shop.call("POST", &format!("{path}/items"), Some(&item)).0
+    });
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let (_, got) = shop.call("GET", &path, None);
+    assert_eq!(got["data"]["items"].as_array().unwrap().len(), 21, "{got}");
+    assert_eq!(got["data"]["totalMinor"], json!(10_000 + 20 * 100));
+
+    let statuses = in_parallel(20, |i| {
+        let body =
+            json!({"attributes": [{"name": format!("k{i}"), "stringValue": format!("v{i}")}]});
+        shop.call("PATCH", &path, Some(&body)).0
+    });
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let (_, got) = shop.call("GET", &path, None);
+    assert_eq!(
+        got["data"]["attributes"].as_array().unwrap().len(),
+        20,
+        "{got}"
+    );
+
+    // Ten removes of the same line and ten of others, at once.
+    let statuses = in_parallel(20, |i| {
+        let item = if i < 10 {
+            "p0".to_owned()
+        } else {
+            format!("p{i}")
+        };
+        shop.call("DELETE", &format!("{path}/items/{item}"), None).0
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        11,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 404),
+        "{statuses:?}"
+    );
+    let (_, got) = shop.call("GET", &path, None);
+    let lines: Vec<&str> = got["data"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(lines.len(), 10, "{got}");
+    assert!(!lines.contains(&"p0"), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| *l == "sku_1" || l[1..].parse::<u32>().unwrap() < 10)
+    );
+    assert_eq!(got["data"]["itemCount"], json!(10));
+    assert_eq!(got["data"]["totalMinor"], json!(10_000 + 9 * 100));
+}
+on_both_backends!(parallel_edits_are_never_lost);
+
+/// `ETag` and `If-Match`: a stale tag is a 412 that changes nothing, a current
+/// one succeeds and gives the next tag.
+fn if_match_guards_changes(backend: Backend) {
+    let shop = shop(backend);
+    let cart = shop.track("etag-1", Some("etag@example.com"), None);
+    let path = format!("/api/v1/carts/{cart}");
+    let (status, etag, got) = call_with(&shop, "GET", &path, &[], None);
+    assert_eq!(status, 200);
+    let etag = etag.expect("an ETag");
+    assert_eq!(etag, format!("\"{}\"", got["data"]["version"]), "{got}");
+
+    // Someone else changes the cart: the tag read before is stale.
+    let (status, _) = shop.call("PATCH", &path, Some(&json!({"customerName": "Ann"})));
+    assert_eq!(status, 200);
+    let (_, _, before) = call_with(&shop, "GET", &path, &[], None);
+    let item = json!({"id": "x1", "name": "X", "price": 5, "quantity": 1});
+    for (method, suffix, body) in [
+        ("PATCH", "", Some(json!({"customerName": "Bob"}))),
+        ("POST", "/items", Some(item.clone())),
+        ("DELETE", "/items/sku_1", None),
+        ("DELETE", "", None),
+    ] {
+        let (status, _, answer) = call_with(
+            &shop,
+            method,
+            &format!("{path}{suffix}"),
+            &[("If-Match", &etag)],
+            body.as_ref(),
+        );
+        assert_eq!(status, 412, "{method} {suffix}: {answer}");
+        assert_eq!(answer["success"], json!(false));
+        assert_eq!(answer["error"]["code"], json!("PRECONDITION_FAILED"));
+    }
+    let (_, _, after) = call_with(&shop, "GET", &path, &[], None);
+    assert_eq!(before, after, "a 412 changes nothing");
+    // A tag that is no version of ours never matches.
+    let (status, _, _) = call_with(
+        &shop,
+        "PATCH",
+        &path,
+        &[("If-Match", "\"abc\"")],
+        Some(&json!({"customerName": "Bob"})),
+    );
+    assert_eq!(status, 412);
+
+    // The current tag works, and the answer carries the next one.
+    let (_, current, _) = call_with(&shop, "GET", &path, &[], None);
+    let current = current.unwrap();
+    let (status, next, answer) = call_with(
+        &shop,
+        "POST",
+        &format!("{path}/items"),
+        &[("If-Match", &current)],
+        Some(&item),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let next = next.unwrap();
+    assert_ne!(next, current);
+    assert_eq!(next, format!("\"{}\"", answer["data"]["version"]));
+    let (status, next2, answer) = call_with(
+        &shop,
+        "PATCH",
+        &path,
+        &[("If-Match", &next)],
+        Some(&json!({"attributes": [{"name": "gift", "booleanValue": true}]})),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["customerName"], json!("Ann"));
+    // `*` and no header: last writer wins.
+    let (status, _, _) = call_with(
+        &shop,
+        "DELETE",
+        &format!("{path}/items/x1"),
+        &[("If-Match", "*")],
+        None,
+    );
+    assert_eq!(status, 200);
+    let (status, _, _) = call_with(
+        &shop,
+        "DELETE",
+        &path,
+        &[("If-Match", &next2.unwrap())],
+        None,
+    );
+    assert_eq!(status, 412, "the item delete moved the version on");
+    let (_, fresh, _) = call_with(&shop, "GET", &path, &[], None);
+    let (status, _, _) = call_with(
+        &shop,
+        "DELETE",
+        &path,
+        &[("If-Match", &fresh.unwrap())],
+        None,
+    );
+    assert_eq!(status, 204);
+}
+on_both_backends!(if_match_guards_changes);
+
+/// The history of a deleted or erased cart is gone like the cart itself.
+fn history_of_deleted_and_erased_carts_is_404(backend: Backend) {
+    let shop = shop(backend);
+    let kept = shop.track("hist-kept", Some("kept@example.com"), None);
+    let deleted = shop.track("hist-deleted", Some("deleted@example.com"), None);
+    let erased = shop.track("hist-erased", Some("erased@example.com"), None);
+    assert_eq!(
+        shop.call("GET", &format!("/api/v1/carts/{kept}/history"), None)
+            .0,
+        200
+    );
+    assert_eq!(
+        shop.call("DELETE", &format!("/api/v1/carts/{deleted}"), None)
+            .0,
+        204
+    );
+    assert_eq!(
+        shop.call("POST", &format!("/api/v1/carts/{erased}/erase"), None)
+            .0,
+        200
+    );
+    for (cart, session) in [(&deleted, "hist-deleted"), (&erased, "hist-erased")] {
+        for id in [cart.as_str(), session] {
+            let (status, answer) = shop.call("GET", &format!("/api/v1/carts/{id}/history"), None);
+            assert_eq!(status, 404, "{id}: {answer}");
+            assert_eq!(answer["error"]["code"], json!("NOT_FOUND"));
+        }
+    }
+}
+on_both_backends!(history_of_deleted_and_erased_carts_is_404);

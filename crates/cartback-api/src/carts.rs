@@ -14,8 +14,8 @@ use cartback_domain::{
 };
 use cartback_store::StoreResult;
 use cartback_store::cart_admin::{
-    CartFilter, CartPatch, ExternalUpsert, PatchOutcome, StatusFilter, erase_cart,
-    find_cart_by_any_id, list_carts, patch_cart, set_items, soft_delete_cart, upsert_external,
+    CartFilter, CartPatch, Edited, ExternalUpsert, PatchOutcome, StatusFilter, edit_items,
+    erase_cart, find_cart_by_any_id, list_carts, patch_cart, soft_delete_cart, upsert_external,
 };
 use cartback_store::carts::{CartRow, CartUpsert};
 use cartback_store::erasure::flush_erased;
@@ -83,7 +83,72 @@ pub(crate) fn cart_view(cart: &CartRow) -> Value {
         "nextActionAt": cart.next_action_at.map(time),
         "deleted": cart.deleted_at.is_some(),
         "erasedAt": cart.erased_at.map(time),
+        "version": cart.version,
     })
+}
+
+/// The cart's entity tag: its version, quoted.
+fn etag(cart: &CartRow) -> String {
+    format!("\"{}\"", cart.version)
+}
+
+/// 200 with the cart and its `ETag`.
+fn cart_answer(cart: &CartRow) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::ETAG, etag(cart)))
+        .json(json!({"success": true, "data": cart_view(cart)}))
+}
+
+/// A tag `If-Match` may carry that can never be a cart's version (they start
+/// at 1): a foreign or malformed tag never matches.
+const NO_VERSION: i64 = -1;
+
+/// The version an `If-Match` header asks for: None without the header or with
+/// `*` (any current cart), else the one tag's version (`"7"`, or weak `W/"7"`:
+/// versions are compared as they are). A tag that is not a version never
+/// matches; a list of several tags is refused.
+fn if_match(request: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let mut tags = Vec::new();
+    for value in request.headers().get_all(actix_web::http::header::IF_MATCH) {
+        let text = value
+            .to_str()
+            .map_err(|_| ApiError::new(ErrorCode::BadRequest, "If-Match must be visible ASCII"))?;
+        tags.extend(
+            text.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    match tags.as_slice() {
+        [] => Ok(None),
+        [tag] if tag == "*" => Ok(None),
+        [tag] => {
+            let opaque = tag.strip_prefix("W/").unwrap_or(tag);
+            Ok(Some(
+                opaque
+                    .strip_prefix('"')
+                    .and_then(|t| t.strip_suffix('"'))
+                    .and_then(|t| t.parse::<i64>().ok())
+                    .filter(|v| *v > 0)
+                    .unwrap_or(NO_VERSION),
+            ))
+        }
+        _ => Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "If-Match takes one entity tag (the ETag of GET /api/v1/carts/{id}) or *",
+        )),
+    }
+}
+
+/// 412: the cart changed since the client read it.
+fn stale(version: i64) -> ApiError {
+    ApiError::new(
+        ErrorCode::PreconditionFailed,
+        format!(
+            "the cart changed since it was read (If-Match); its current ETag is \"{version}\": read it again and retry"
+        ),
+    )
 }
 
 fn item_view(item: &CartItem, currency: &str) -> Value {
@@ -254,7 +319,7 @@ async fn load(state: &AppState, tenant_id: &str, id: String) -> Result<CartRow, 
     summary = "One cart",
     params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
     responses(
-        (status = 200, description = "The cart", body = crate::openapi::CartAnswer),
+        (status = 200, description = "The cart", body = crate::openapi::CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     ),
@@ -267,7 +332,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let caller = secret_caller(&state, &request).await?;
     let cart = load(&state, &caller.tenant.id, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(json!({"success": true, "data": cart_view(&cart)})))
+    Ok(cart_answer(&cart))
 }
 
 async fn json_object(
@@ -289,15 +354,16 @@ async fn json_object(
     tag = "carts",
     operation_id = "patchCart",
     summary = "Change a cart's status, shopper or attributes",
-    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).")),
     request_body = crate::openapi::CartPatchRequest,
     responses(
-        (status = 200, description = "The changed cart", body = crate::openapi::CartAnswer),
+        (status = 200, description = "The changed cart", body = crate::openapi::CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "CONFLICT: a closed cart is not reopened by hand", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
+        (status = 412, description = "PRECONDITION_FAILED: `If-Match` names an older version; nothing was changed", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     ),
     security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
@@ -338,36 +404,24 @@ pub async fn patch(
     });
     let wire_attributes = attributes_field(&object, &mut problems);
     problems.check()?;
+    change.expected_version = if_match(&request)?;
+    // Merged into the cart's current attributes under its row lock: parallel
+    // PATCHes of different names all stay.
+    change.merge_attributes = wire_attributes;
     let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
     let id = id.into_inner();
-    let outcome = web::block(move || -> StoreResult<Result<PatchOutcome, ApiError>> {
-        let mut conn = store.conn()?;
-        if let Some(wire) = &wire_attributes {
-            let Some(cart) = find_cart_by_any_id(&mut conn, &tenant_id, &id, false)? else {
-                return Ok(Ok(PatchOutcome::NotFound));
-            };
-            let mut attributes = attributes_of(&cart);
-            if let Err(e) = merge_attributes(&mut attributes, wire) {
-                return Ok(Err(e));
-            }
-            change.attributes = Some(attributes);
-        }
-        Ok(Ok(patch_cart(
-            &mut conn,
-            &tenant_id,
-            &id,
-            &change,
-            Utc::now(),
-        )?))
-    })
-    .await???;
+    let outcome =
+        web::block(move || patch_cart(&mut *store.conn()?, &tenant_id, &id, &change, Utc::now()))
+            .await??;
     match outcome {
-        PatchOutcome::Updated(cart) => {
-            Ok(HttpResponse::Ok().json(json!({"success": true, "data": cart_view(&cart)})))
-        }
+        PatchOutcome::Updated(cart) => Ok(cart_answer(&cart)),
         PatchOutcome::NotFound => Err(not_found()),
         PatchOutcome::Refused(why) => Err(ApiError::new(ErrorCode::Conflict, why)),
+        PatchOutcome::Stale { version } => Err(stale(version)),
+        PatchOutcome::Invalid { field, message } => {
+            Err(ApiError::validation(vec![FieldError { field, message }]))
+        }
     }
 }
 
@@ -426,10 +480,11 @@ fn merge_attributes(current: &mut Attributes, wire: &[Value]) -> Result<(), ApiE
     tag = "carts",
     operation_id = "deleteCart",
     summary = "Soft delete: hidden from the API and never emailed again",
-    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
+        (status = 412, description = "PRECONDITION_FAILED: `If-Match` names an older version; nothing was changed", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     ),
     security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
@@ -443,13 +498,16 @@ pub async fn delete(
     let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
     let id = id.into_inner();
-    let deleted =
-        web::block(move || soft_delete_cart(&mut *store.conn()?, &tenant_id, &id, Utc::now()))
-            .await??;
-    if deleted {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(not_found())
+    let expected = if_match(&request)?;
+    let deleted = web::block(move || {
+        soft_delete_cart(&mut *store.conn()?, &tenant_id, &id, expected, Utc::now())
+    })
+    .await??;
+    match deleted {
+        Edited::Updated(_) => Ok(HttpResponse::NoContent().finish()),
+        Edited::NotFound => Err(not_found()),
+        Edited::Stale { version } => Err(stale(version)),
+        Edited::Refused(never) => match never {},
     }
 }
 
@@ -530,34 +588,45 @@ pub async fn items(
     })))
 }
 
+/// Changes a cart's lines atomically: `edit` runs on the cart as it is under
+/// its row lock, so parallel edits all stay and removed lines never come back.
 async fn change_items(
     state: &AppState,
+    request: &HttpRequest,
     tenant_id: &str,
-    cart: &CartRow,
-    items: Vec<CartItem>,
+    id: String,
+    edit: impl FnOnce(&CartRow) -> Result<Vec<CartItem>, ApiError> + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
-    let currency = Currency::parse(&cart.currency).map_err(ApiError::internal)?;
-    let total = items_total(&items, currency).map_err(|e| {
-        ApiError::validation(vec![FieldError {
-            field: "price".into(),
-            message: e.to_string(),
-        }])
-    })?;
+    let expected = if_match(request)?;
     let store = state.store.clone();
-    let (tenant_id, cart_id) = (tenant_id.to_owned(), cart.id.clone());
-    let updated = web::block(move || {
-        set_items(
+    let tenant_id = tenant_id.to_owned();
+    let edited = web::block(move || {
+        edit_items(
             &mut *store.conn()?,
             &tenant_id,
-            &cart_id,
-            &items,
-            total.minor(),
+            &id,
+            expected,
             Utc::now(),
+            |cart| {
+                let items = edit(cart)?;
+                let currency = Currency::parse(&cart.currency).map_err(ApiError::internal)?;
+                let total = items_total(&items, currency).map_err(|e| {
+                    ApiError::validation(vec![FieldError {
+                        field: "price".into(),
+                        message: e.to_string(),
+                    }])
+                })?;
+                Ok((items, total.minor()))
+            },
         )
     })
-    .await??
-    .ok_or_else(not_found)?;
-    Ok(HttpResponse::Ok().json(json!({"success": true, "data": cart_view(&updated)})))
+    .await??;
+    match edited {
+        Edited::Updated(cart) => Ok(cart_answer(&cart)),
+        Edited::NotFound => Err(not_found()),
+        Edited::Stale { version } => Err(stale(version)),
+        Edited::Refused(error) => Err(error),
+    }
 }
 
 /// `POST /api/v1/carts/{id}/items`: adds a line, or replaces the line with the
@@ -570,14 +639,15 @@ async fn change_items(
     operation_id = "addCartItem",
     summary = "Add a line, or replace the line with the same item id",
     description = "`price` is in the cart's currency; the total is recomputed from the lines.",
-    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).")),
     request_body = crate::openapi::TrackItem,
     responses(
-        (status = 200, description = "The cart", body = crate::openapi::CartAnswer),
+        (status = 200, description = "The cart", body = crate::openapi::CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
+        (status = 412, description = "PRECONDITION_FAILED: `If-Match` names an older version; nothing was changed", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     ),
     security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
@@ -590,7 +660,9 @@ pub async fn add_item(
 ) -> Result<HttpResponse, ApiError> {
     let caller = secret_caller(&state, &request).await?;
     let (body, _) = json_object(&state, &request, payload, false).await?;
-    let cart = load(&state, &caller.tenant.id, id.into_inner()).await?;
+    let id = id.into_inner();
+    // The price is read in the cart's currency, which never changes.
+    let cart = load(&state, &caller.tenant.id, id.clone()).await?;
     let currency = Currency::parse(&cart.currency).map_err(ApiError::internal)?;
     let raw: &RawValue = serde_json::from_slice(&body).map_err(|e| crate::body::malformed(&e))?;
     let mut problems = track::Problems::default();
@@ -607,19 +679,22 @@ pub async fn add_item(
             .collect();
         return Err(ApiError::validation(details));
     };
-    let mut items = cart.items()?;
-    let full = items.len() >= MAX_ITEMS_PER_CART;
-    match items.iter_mut().find(|line| line.id == item.id) {
-        Some(line) => *line = item,
-        None if full => {
-            return Err(ApiError::validation(vec![FieldError {
-                field: "items".into(),
-                message: format!("at most {MAX_ITEMS_PER_CART} items per cart"),
-            }]));
+    change_items(&state, &request, &caller.tenant.id, id, move |cart| {
+        let mut items = cart.items()?;
+        let full = items.len() >= MAX_ITEMS_PER_CART;
+        match items.iter_mut().find(|line| line.id == item.id) {
+            Some(line) => *line = item,
+            None if full => {
+                return Err(ApiError::validation(vec![FieldError {
+                    field: "items".into(),
+                    message: format!("at most {MAX_ITEMS_PER_CART} items per cart"),
+                }]));
+            }
+            None => items.push(item),
         }
-        None => items.push(item),
-    }
-    change_items(&state, &caller.tenant.id, &cart, items).await
+        Ok(items)
+    })
+    .await
 }
 
 /// `DELETE /api/v1/carts/{id}/items/{itemId}`.
@@ -629,11 +704,12 @@ pub async fn add_item(
     tag = "carts",
     operation_id = "removeCartItem",
     summary = "Remove a line",
-    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("item_id" = String, Path, description = "The line's item id")),
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("item_id" = String, Path, description = "The line's item id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).")),
     responses(
-        (status = 200, description = "The cart", body = crate::openapi::CartAnswer),
+        (status = 200, description = "The cart", body = crate::openapi::CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
         (status = 404, description = "NOT_FOUND: no such cart, or the cart has no line with this id", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: the remaining lines' total is out of range", body = crate::openapi::ErrorEnvelope),
+        (status = 412, description = "PRECONDITION_FAILED: `If-Match` names an older version; nothing was changed", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     ),
     security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
@@ -645,17 +721,19 @@ pub async fn remove_item(
 ) -> Result<HttpResponse, ApiError> {
     let caller = secret_caller(&state, &request).await?;
     let (id, item_id) = path.into_inner();
-    let cart = load(&state, &caller.tenant.id, id).await?;
-    let mut items = cart.items()?;
-    let before = items.len();
-    items.retain(|line| line.id != item_id);
-    if items.len() == before {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            "the cart has no item with this id",
-        ));
-    }
-    change_items(&state, &caller.tenant.id, &cart, items).await
+    change_items(&state, &request, &caller.tenant.id, id, move |cart| {
+        let mut items = cart.items()?;
+        let before = items.len();
+        items.retain(|line| line.id != item_id);
+        if items.len() == before {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                "the cart has no item with this id",
+            ));
+        }
+        Ok(items)
+    })
+    .await
 }
 
 /// `GET /api/v1/carts/{id}/timeline`: history events, emails and orders in one

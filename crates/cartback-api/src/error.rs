@@ -14,6 +14,8 @@ pub enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     Conflict,
+    /// An `If-Match` precondition failed: the object changed since the caller read it.
+    PreconditionFailed,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationError,
@@ -33,6 +35,7 @@ impl ErrorCode {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::ValidationError => StatusCode::UNPROCESSABLE_ENTITY,

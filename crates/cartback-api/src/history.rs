@@ -60,7 +60,7 @@ pub(crate) struct Email {
     params(("id" = String, Path, description = "The cart id or the storefront's session id")),
     responses(
         (status = 200, description = "The history", body = crate::openapi::History),
-        (status = 404, description = "NOT_FOUND: no such cart for this tenant", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted or erased)", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     ),
     security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
@@ -80,7 +80,11 @@ pub async fn history(
             Some(cart) => Some(cart),
             None => find_cart_by_session(&mut conn, &tenant_id, &id)?,
         };
-        let Some(cart) = cart else { return Ok(None) };
+        // Deleted and erased carts are gone for the API, as for get, items and
+        // timeline.
+        let Some(cart) = cart.filter(|c| c.deleted_at.is_none() && c.erased_at.is_none()) else {
+            return Ok(None);
+        };
         let events = list_events(&mut conn, &tenant_id, &cart.id)?;
         let sends = list_sends_for_cart(&mut conn, &tenant_id, &cart.id)?;
         Ok(Some((cart, events, sends)))

@@ -680,6 +680,12 @@ mod schemas {
         pub deleted: bool,
         #[schema(required = true, format = DateTime)]
         pub erased_at: Option<String>,
+        /// Raised by every change of what this object shows (tracking updates,
+        /// merchant changes, the worker's status and schedule changes, orders,
+        /// unsubscribes; not the worker's lease alone). The `ETag` is this
+        /// number quoted; send it back in `If-Match` to change the cart only if
+        /// nobody else did in between.
+        pub version: i64,
     }
 
     #[derive(Serialize, ToSchema)]

@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use cartback_domain::{Attributes, CartItem, CartStatus};
+use cartback_domain::{Attributes, CartItem, CartStatus, apply_attributes};
 
 use crate::carts::{CartRow, CartUpsert, upsert_cart};
 use crate::connection::{DbConn, write_transaction};
@@ -144,6 +144,54 @@ pub fn find_cart_by_any_id(
     Ok(None)
 }
 
+/// [`find_cart_by_any_id`] inside the caller's write transaction, with the
+/// cart's row locked until it ends, so a read-modify-write of the cart cannot
+/// lose a concurrent one. On PostgreSQL the row is re-read `FOR UPDATE` (a
+/// concurrent writer's commit is seen once its lock is released); on SQLite
+/// [`write_transaction`]'s `BEGIN IMMEDIATE` already holds the database's
+/// write lock, so the plain read is current.
+pub fn lock_cart_by_any_id(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    id: &str,
+    include_deleted: bool,
+) -> StoreResult<Option<CartRow>> {
+    let Some(found) = find_cart_by_any_id(conn, tenant_id, id, include_deleted)? else {
+        return Ok(None);
+    };
+    match conn {
+        DbConn::Postgres(pg) => {
+            let locked = carts::table
+                .filter(carts::tenant_id.eq(tenant_id))
+                .filter(carts::id.eq(&found.id))
+                .select(CartRow::as_select())
+                .for_update()
+                .first(pg)
+                .optional()?;
+            Ok(locked.filter(|cart| include_deleted || cart.deleted_at.is_none()))
+        }
+        DbConn::Sqlite(_) => Ok(Some(found)),
+    }
+}
+
+/// Whether a client's `If-Match` version (if it sent one) is stale.
+fn stale(cart: &CartRow, expected_version: Option<i64>) -> bool {
+    expected_version.is_some_and(|expected| expected != cart.version)
+}
+
+/// How a guarded change of a cart went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edited<E> {
+    Updated(Box<CartRow>),
+    NotFound,
+    /// The client's `If-Match` version is not the cart's: nothing was changed.
+    Stale {
+        version: i64,
+    },
+    /// The edit refused the change; nothing was changed.
+    Refused(E),
+}
+
 fn reread(conn: &mut DbConn, tenant_id: &str, id: &str) -> StoreResult<CartRow> {
     Ok(carts::table
         .filter(carts::tenant_id.eq(tenant_id))
@@ -160,6 +208,13 @@ pub struct CartPatch {
     pub customer_name: Option<Option<String>>,
     /// The full new attribute set (the caller merged it).
     pub attributes: Option<Attributes>,
+    /// Attribute changes in the wire form (`[{name, <type>Value}]`, an entry
+    /// without a value removes it), merged into the cart's current set under
+    /// the row lock so concurrent PATCHes of different names all stay.
+    /// Applied after `attributes`.
+    pub merge_attributes: Option<Vec<serde_json::Value>>,
+    /// The version the client last saw (`If-Match`); None: last writer wins.
+    pub expected_version: Option<i64>,
 }
 
 /// How a PATCH went.
@@ -169,6 +224,15 @@ pub enum PatchOutcome {
     NotFound,
     /// The change is not allowed; the text says why.
     Refused(String),
+    /// The client's `If-Match` version is not the cart's: nothing was changed.
+    Stale {
+        version: i64,
+    },
+    /// An attribute change is invalid: the field (`attributes[2]`) and why.
+    Invalid {
+        field: String,
+        message: String,
+    },
 }
 
 /// Applies a merchant's change. Closing a cart (recovered, converted, expired)
@@ -184,9 +248,14 @@ pub fn patch_cart(
 ) -> StoreResult<PatchOutcome> {
     let stamp = now.naive_utc();
     write_transaction(conn, |conn| {
-        let Some(cart) = find_cart_by_any_id(conn, tenant_id, id, false)? else {
+        let Some(cart) = lock_cart_by_any_id(conn, tenant_id, id, false)? else {
             return Ok(PatchOutcome::NotFound);
         };
+        if stale(&cart, patch.expected_version) {
+            return Ok(PatchOutcome::Stale {
+                version: cart.version,
+            });
+        }
         let current = cart.status()?;
         let target = patch.status.unwrap_or(current);
         if current.is_terminal() && target != current {
@@ -195,11 +264,27 @@ pub fn patch_cart(
                 current.as_str()
             )));
         }
-        let attributes = match &patch.attributes {
-            Some(attributes) => {
-                serde_json::to_string(attributes).map_err(|e| StoreError::Corrupt(e.to_string()))?
+        let attributes = match (&patch.attributes, &patch.merge_attributes) {
+            (None, None) => cart.attributes.clone(),
+            (given, changes) => {
+                let mut attributes = match given {
+                    Some(attributes) => attributes.clone(),
+                    None => serde_json::from_str(&cart.attributes).unwrap_or_default(),
+                };
+                if let Some(changes) = changes
+                    && let Err((at, error)) = apply_attributes(&mut attributes, changes)
+                {
+                    return Ok(PatchOutcome::Invalid {
+                        field: at.map_or_else(
+                            || "attributes".to_owned(),
+                            |i| format!("attributes[{i}]"),
+                        ),
+                        message: error.to_string(),
+                    });
+                }
+                serde_json::to_string(&attributes)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
             }
-            None => cart.attributes.clone(),
         };
         let email = patch
             .customer_email
@@ -240,6 +325,7 @@ pub fn patch_cart(
             carts::next_action_at.eq(next_action_at),
             carts::ordered_at.eq(ordered_at),
             carts::updated_at.eq(stamp),
+            carts::version.eq(carts::version + 1),
         ))
         .execute(conn)?;
         if closing {
@@ -251,18 +337,24 @@ pub fn patch_cart(
     })
 }
 
-/// Hides a cart from lists and lookups and stops its emails for good. Returns
-/// false when there is no such visible cart.
+/// Hides a cart from lists and lookups and stops its emails for good.
+/// `expected_version` is the client's `If-Match`, if it sent one.
 pub fn soft_delete_cart(
     conn: &mut DbConn,
     tenant_id: &str,
     id: &str,
+    expected_version: Option<i64>,
     now: DateTime<Utc>,
-) -> StoreResult<bool> {
+) -> StoreResult<Edited<std::convert::Infallible>> {
     write_transaction(conn, |conn| {
-        let Some(cart) = find_cart_by_any_id(conn, tenant_id, id, false)? else {
-            return Ok(false);
+        let Some(cart) = lock_cart_by_any_id(conn, tenant_id, id, false)? else {
+            return Ok(Edited::NotFound);
         };
+        if stale(&cart, expected_version) {
+            return Ok(Edited::Stale {
+                version: cart.version,
+            });
+        }
         diesel::update(
             carts::table
                 .filter(carts::tenant_id.eq(tenant_id))
@@ -272,10 +364,13 @@ pub fn soft_delete_cart(
             carts::deleted_at.eq(Some(now.naive_utc())),
             carts::next_action_at.eq(None::<NaiveDateTime>),
             carts::updated_at.eq(now.naive_utc()),
+            carts::version.eq(carts::version + 1),
         ))
         .execute(conn)?;
         cancel_waiting_sends(conn, tenant_id, &cart.id, now)?;
-        Ok(true)
+        Ok(Edited::Updated(Box::new(reread(
+            conn, tenant_id, &cart.id,
+        )?)))
     })
 }
 
@@ -294,7 +389,7 @@ pub fn erase_cart(
     now: DateTime<Utc>,
 ) -> StoreResult<Option<CartRow>> {
     write_transaction(conn, |conn| {
-        let Some(cart) = find_cart_by_any_id(conn, tenant_id, id, true)? else {
+        let Some(cart) = lock_cart_by_any_id(conn, tenant_id, id, true)? else {
             return Ok(None);
         };
         erase_cart_in(conn, tenant_id, &cart.id, now)?;
@@ -312,12 +407,8 @@ pub(crate) fn erase_cart_in(
     now: DateTime<Utc>,
 ) -> StoreResult<Option<Vec<String>>> {
     let stamp = now.naive_utc();
-    let Some(cart) = carts::table
-        .filter(carts::tenant_id.eq(tenant_id))
-        .filter(carts::id.eq(cart_id))
-        .select(CartRow::as_select())
-        .first(conn)
-        .optional()?
+    let Some(cart) =
+        lock_cart_by_any_id(conn, tenant_id, cart_id, true)?.filter(|cart| cart.id == cart_id)
     else {
         return Ok(None);
     };
@@ -350,6 +441,7 @@ pub(crate) fn erase_cart_in(
         carts::deleted_at.eq(Some(cart.deleted_at.unwrap_or(stamp))),
         carts::erased_at.eq(Some(cart.erased_at.unwrap_or(stamp))),
         carts::updated_at.eq(stamp),
+        carts::version.eq(carts::version + 1),
     ))
     .execute(conn)?;
     cancel_waiting_sends(conn, tenant_id, &cart.id, now)?;
@@ -361,35 +453,49 @@ pub(crate) fn erase_cart_in(
     Ok(Some(deliveries))
 }
 
-/// Replaces a visible, open cart's items and total (the caller validated them).
-pub fn set_items(
+/// Changes a visible cart's lines atomically: `edit` gets the cart as it is
+/// under the row lock and returns its new lines and total (or refuses), so
+/// concurrent edits of different lines all stay and a removed line never comes
+/// back. `expected_version` is the client's `If-Match`, if it sent one.
+pub fn edit_items<E>(
     conn: &mut DbConn,
     tenant_id: &str,
-    cart_id: &str,
-    items: &[CartItem],
-    total_minor: i64,
+    id: &str,
+    expected_version: Option<i64>,
     now: DateTime<Utc>,
-) -> StoreResult<Option<CartRow>> {
-    let text = serde_json::to_string(items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let count = i32::try_from(items.len()).unwrap_or(i32::MAX);
+    edit: impl FnOnce(&CartRow) -> Result<(Vec<CartItem>, i64), E>,
+) -> StoreResult<Edited<E>> {
     write_transaction(conn, |conn| {
-        let changed = diesel::update(
+        let Some(cart) = lock_cart_by_any_id(conn, tenant_id, id, false)? else {
+            return Ok(Edited::NotFound);
+        };
+        if stale(&cart, expected_version) {
+            return Ok(Edited::Stale {
+                version: cart.version,
+            });
+        }
+        let (items, total_minor) = match edit(&cart) {
+            Ok(change) => change,
+            Err(refusal) => return Ok(Edited::Refused(refusal)),
+        };
+        let text = serde_json::to_string(&items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let count = i32::try_from(items.len()).unwrap_or(i32::MAX);
+        diesel::update(
             carts::table
                 .filter(carts::tenant_id.eq(tenant_id))
-                .filter(carts::id.eq(cart_id))
-                .filter(carts::deleted_at.is_null()),
+                .filter(carts::id.eq(&cart.id)),
         )
         .set((
             carts::items.eq(&text),
             carts::item_count.eq(count),
             carts::total_minor.eq(total_minor),
             carts::updated_at.eq(now.naive_utc()),
+            carts::version.eq(carts::version + 1),
         ))
         .execute(conn)?;
-        if changed == 0 {
-            return Ok(None);
-        }
-        Ok(Some(reread(conn, tenant_id, cart_id)?))
+        Ok(Edited::Updated(Box::new(reread(
+            conn, tenant_id, &cart.id,
+        )?)))
     })
 }
 
@@ -447,6 +553,7 @@ pub fn upsert_external(conn: &mut DbConn, upsert: &ExternalUpsert) -> StoreResul
             carts::attributes.eq(&attributes),
             // A cart the shop sends again is visible again.
             carts::deleted_at.eq(None::<NaiveDateTime>),
+            carts::version.eq(carts::version + 1),
         ))
         .execute(conn)?;
         Ok((reread(conn, &row.tenant_id, &row.id)?, existing.is_none()))

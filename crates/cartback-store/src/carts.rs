@@ -55,6 +55,9 @@ pub struct CartRow {
     /// When the worker quarantined the cart (its processing failed); None once
     /// the shop updates it again.
     pub quarantined_at: Option<NaiveDateTime>,
+    /// Raised by every write that changes what the merchant API shows of the
+    /// cart (its ETag); the worker's lease alone does not raise it.
+    pub version: i64,
 }
 
 impl CartRow {
@@ -134,6 +137,7 @@ macro_rules! cart_event_columns {
          consent = COALESCE(excluded.consent, carts.consent), \
          abandoned_at = NULL, \
          quarantined_at = NULL, \
+         version = carts.version + 1, \
          updated_at = excluded.updated_at, \
          last_activity_at = excluded.last_activity_at, \
          next_action_at = CASE WHEN carts.locked_by IS NOT NULL THEN carts.next_action_at \
@@ -535,7 +539,20 @@ pub fn release_carts(
     let held = lock_held_carts(conn, keys, worker)?;
     let mut releases = Vec::with_capacity(held.len());
     for cart in held {
-        let release = plan(&cart)?;
+        let release = if cart.erased_at.is_some() {
+            // Erased while held: the erase decided its state; the worker only
+            // lets go (the steps it attempted still count).
+            let planned = plan(&cart).ok();
+            CartRelease {
+                status: cart.status()?,
+                next_step: planned
+                    .map_or(u32::try_from(cart.next_step).unwrap_or(0), |p| p.next_step),
+                next_action_at: None,
+                quarantine: None,
+            }
+        } else {
+            plan(&cart)?
+        };
         releases.push((cart, release));
     }
     apply_releases(conn, &releases, worker, now)?;
@@ -616,7 +633,7 @@ const RELEASE_PARAMS: usize = 7;
 /// `{worker}` is the parameter number after the rows.
 const RELEASE_UPDATE: &str = ") UPDATE carts SET status = v.status, abandoned_at = v.abandoned_at, \
     next_step = v.next_step, next_action_at = v.next_action_at, \
-    quarantined_at = v.quarantined_at, locked_by = NULL \
+    quarantined_at = v.quarantined_at, locked_by = NULL, version = carts.version + 1 \
 FROM v WHERE carts.tenant_id = v.tenant_id AND carts.id = v.id AND carts.locked_by = ${worker}";
 
 /// A schedule as stored: inside the years 1970 to 9999, so SQLite's text

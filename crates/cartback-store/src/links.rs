@@ -168,7 +168,10 @@ pub fn unsubscribe(
                 .filter(carts::id.eq_any(&stopped))
                 .filter(carts::unsubscribed_at.is_null()),
         )
-        .set(carts::unsubscribed_at.eq(now.naive_utc()))
+        .set((
+            carts::unsubscribed_at.eq(now.naive_utc()),
+            carts::version.eq(carts::version + 1),
+        ))
         .execute(conn)?;
         diesel::update(
             recovery_sends::table

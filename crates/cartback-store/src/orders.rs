@@ -158,6 +158,7 @@ fn record_order_once(conn: &mut DbConn, new: &NewOrder) -> StoreResult<OrderOutc
                         carts::ordered_at.eq(now),
                         // Nothing more to do for this cycle; a held cart is re-read on release.
                         carts::next_action_at.eq(None::<NaiveDateTime>),
+                        carts::version.eq(carts::version + 1),
                     ))
                     .execute(conn)?;
                     cancelled_sends =

@@ -60,6 +60,7 @@ diesel::table! {
         attributes -> Text,
         erased_at -> Nullable<Timestamp>,
         quarantined_at -> Nullable<Timestamp>,
+        version -> BigInt,
     }
 }
 

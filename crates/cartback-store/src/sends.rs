@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use cartback_domain::CartStatus;
@@ -384,6 +385,13 @@ pub fn start_sends(
         let mut wanted: Vec<(CartRow, SendDecision)> = Vec::with_capacity(held.len());
         let mut found: HashMap<String, StartSend> = HashMap::with_capacity(keys.len());
         for cart in held {
+            // An erased or deleted cart is never emailed again: checked here, in
+            // the transaction that would take its send (the erase locks the same
+            // row, so it either committed before this read or waits for it).
+            if cart.erased_at.is_some() || cart.deleted_at.is_some() {
+                found.insert(cart.id.clone(), StartSend::NotDue { cart });
+                continue;
+            }
             let address = cart
                 .customer_email
                 .as_deref()
@@ -598,6 +606,7 @@ fn take_send_rows(
         .set((
             carts::status.eq(CartStatus::Abandoned.as_str()),
             carts::abandoned_at.eq(now.naive_utc()),
+            carts::version.eq(carts::version + 1),
         ))
         .execute(conn)?;
     }
@@ -707,6 +716,9 @@ pub enum SendResult {
     /// The request went out but its answer never came, through a provider that
     /// cannot be asked again safely.
     Unknown { error: String },
+    /// Never handed to the provider: the cart was erased or deleted after the
+    /// send was taken. `reason` says so (no personal data).
+    Cancelled { reason: String },
 }
 
 /// A send the worker delivered (or failed to), to be recorded by [`settle`].
@@ -789,6 +801,14 @@ fn finish_sends(
                     None,
                     None,
                 ),
+                SendResult::Cancelled { reason } => (
+                    SendStatus::Cancelled,
+                    None,
+                    None,
+                    Some(reason.clone()),
+                    None,
+                    None,
+                ),
             };
             query = query
                 .bind::<Text, _>(send.send_id.clone())
@@ -821,7 +841,7 @@ fn note_last_sent(conn: &mut DbConn, finished: &[FinishedSend]) -> StoreResult<(
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "UPDATE carts SET last_sent_at = (SELECT max(s.sent_at) FROM recovery_sends s \
+            "UPDATE carts SET version = version + 1, last_sent_at = (SELECT max(s.sent_at) FROM recovery_sends s \
                  WHERE s.cart_id = carts.id AND s.cycle = carts.cycle AND s.status = 'sent') \
              WHERE id IN (SELECT cart_id FROM recovery_sends WHERE id IN ({list}))"
         );
@@ -849,11 +869,192 @@ pub fn settle(
     plan: impl FnMut(&CartRow) -> StoreResult<CartRelease>,
 ) -> StoreResult<usize> {
     write_transaction(conn, |conn| {
-        finish_sends(conn, worker, now, finished)?;
-        note_last_sent(conn, finished)?;
-        record_events(conn, events, now)?;
+        // Carts erased while their emails were out: what the worker brings back
+        // (provider error texts, history details) must not put personal data
+        // back into them. Their rows are locked first (PostgreSQL), so an erase
+        // either committed before this read or waits and scrubs what follows.
+        let erased = erased_among(conn, finished, events)?;
+        let (finished, events) = if erased.is_empty() {
+            (Cow::Borrowed(finished), Cow::Borrowed(events))
+        } else {
+            tracing::info!(
+                carts = erased.carts.len(),
+                "carts erased while their emails were out; results recorded without personal data"
+            );
+            scrub_results(finished, events, &erased)
+        };
+        finish_sends(conn, worker, now, &finished)?;
+        note_last_sent(conn, &finished)?;
+        record_events(conn, &events, now)?;
         release_carts(conn, release, worker, now, plan)
     })
+}
+
+/// The ids of the erased carts among those of `finished` sends and `events`,
+/// with their rows locked on PostgreSQL (in id order, like the worker's other
+/// locks, so no deadlock).
+fn erased_among(
+    conn: &mut DbConn,
+    finished: &[FinishedSend],
+    events: &[NewCartEvent],
+) -> StoreResult<Erased> {
+    let send_ids: Vec<&str> = finished.iter().map(|f| f.send_id.as_str()).collect();
+    let mut send_carts: Vec<(String, String, String)> = Vec::new();
+    for chunk in send_ids.chunks(500) {
+        send_carts.extend(
+            recovery_sends::table
+                .filter(recovery_sends::id.eq_any(chunk))
+                .select((
+                    recovery_sends::id,
+                    recovery_sends::tenant_id,
+                    recovery_sends::cart_id,
+                ))
+                .load::<(String, String, String)>(conn)?,
+        );
+    }
+    let mut keys: Vec<(&str, &str)> = send_carts
+        .iter()
+        .map(|(_, tenant, cart)| (tenant.as_str(), cart.as_str()))
+        .chain(
+            events
+                .iter()
+                .map(|e| (e.tenant_id.as_str(), e.cart_id.as_str())),
+        )
+        .collect();
+    keys.sort_unstable_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)));
+    keys.dedup();
+    let mut erased_carts: HashSet<(String, String)> = HashSet::new();
+    for chunk in keys.chunks(500) {
+        let mut tenants: Vec<&str> = chunk.iter().map(|k| k.0).collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        let ids: Vec<&str> = chunk.iter().map(|k| k.1).collect();
+        macro_rules! query {
+            () => {
+                carts::table
+                    .filter(carts::tenant_id.eq_any(&tenants))
+                    .filter(carts::id.eq_any(&ids))
+                    .order(carts::id.asc())
+                    .select((carts::tenant_id, carts::id, carts::erased_at))
+            };
+        }
+        let rows: Vec<(String, String, Option<NaiveDateTime>)> = match conn {
+            DbConn::Postgres(pg) => query!().for_update().load(pg)?,
+            DbConn::Sqlite(sqlite) => query!().load(sqlite)?,
+        };
+        erased_carts.extend(
+            rows.into_iter()
+                .filter(|(_, _, erased_at)| erased_at.is_some())
+                .map(|(tenant, id, _)| (tenant, id)),
+        );
+    }
+    let sends = send_carts
+        .into_iter()
+        .filter(|(_, tenant, cart)| erased_carts.contains(&(tenant.clone(), cart.clone())))
+        .map(|(send_id, _, _)| send_id)
+        .collect();
+    Ok(Erased {
+        sends,
+        carts: erased_carts,
+    })
+}
+
+/// The erased carts a batch's results are about.
+struct Erased {
+    /// Ids of the sends of erased carts.
+    sends: HashSet<String>,
+    /// `(tenant, cart id)` of the erased carts.
+    carts: HashSet<(String, String)>,
+}
+
+impl Erased {
+    fn is_empty(&self) -> bool {
+        self.carts.is_empty()
+    }
+}
+
+/// The results and events with every text about an erased cart replaced.
+fn scrub_results<'a>(
+    finished: &[FinishedSend],
+    events: &[NewCartEvent],
+    erased: &Erased,
+) -> (Cow<'a, [FinishedSend]>, Cow<'a, [NewCartEvent]>) {
+    let erased_text = || crate::erasure::ERASED_TEXT.to_owned();
+    let finished = finished
+        .iter()
+        .map(|f| {
+            if !erased.sends.contains(&f.send_id) {
+                return f.clone();
+            }
+            let result = match &f.result {
+                SendResult::Sent { .. } => f.result.clone(),
+                SendResult::Retry { at, .. } => SendResult::Retry {
+                    error: erased_text(),
+                    at: *at,
+                },
+                SendResult::Dead { .. } => SendResult::Dead {
+                    error: erased_text(),
+                },
+                SendResult::Unknown { .. } => SendResult::Unknown {
+                    error: erased_text(),
+                },
+                SendResult::Cancelled { .. } => SendResult::Cancelled {
+                    reason: erased_text(),
+                },
+            };
+            FinishedSend {
+                send_id: f.send_id.clone(),
+                result,
+            }
+        })
+        .collect();
+    let events = events
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            if e.detail.is_some()
+                && erased
+                    .carts
+                    .contains(&(e.tenant_id.clone(), e.cart_id.clone()))
+            {
+                e.detail = Some(erased_text());
+            }
+            e
+        })
+        .collect();
+    (Cow::Owned(finished), Cow::Owned(events))
+}
+
+/// The ids of the carts of `keys` that were erased or deleted: their emails
+/// must not go out. The worker asks right before handing emails to providers.
+pub fn withdrawn_carts(conn: &mut DbConn, keys: &[CartKey]) -> StoreResult<HashSet<String>> {
+    let mut withdrawn = HashSet::new();
+    for chunk in keys.chunks(500) {
+        let mut tenants: Vec<&str> = chunk.iter().map(|k| k.tenant_id.as_str()).collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        let ids: Vec<&str> = chunk.iter().map(|k| k.cart_id.as_str()).collect();
+        let rows: Vec<(String, String)> = carts::table
+            .filter(carts::tenant_id.eq_any(&tenants))
+            .filter(carts::id.eq_any(&ids))
+            .filter(
+                carts::erased_at
+                    .is_not_null()
+                    .or(carts::deleted_at.is_not_null()),
+            )
+            .select((carts::tenant_id, carts::id))
+            .load(conn)?;
+        let asked: HashSet<(&str, &str)> = chunk
+            .iter()
+            .map(|k| (k.tenant_id.as_str(), k.cart_id.as_str()))
+            .collect();
+        withdrawn.extend(
+            rows.iter()
+                .filter(|(tenant, id)| asked.contains(&(tenant.as_str(), id.as_str())))
+                .map(|(_, id)| id.clone()),
+        );
+    }
+    Ok(withdrawn)
 }
 
 /// Every send of a cart, oldest first (the cart's email history).

@@ -515,3 +515,172 @@ on_both_backends!(retention_purges_old_finished_data, |db: &TestDatabase| {
         .unwrap();
     assert_eq!(recent_order.as_deref(), Some("r@example.com"));
 });
+
+// An erase that commits between the worker taking a send and recording its
+// result: the late result brings no personal data back, the erased cart keeps
+// its erased state, and it is never taken again.
+on_both_backends!(
+    erase_between_take_and_settle_writes_nothing_personal,
+    |db: &TestDatabase| {
+        use cartback_store::carts::{CartRelease, claim_due_carts, find_cart};
+        use cartback_store::events::NewCartEvent;
+        use cartback_store::sends::{
+            FinishedSend, SendDecision, SendResult, StartSend, list_sends_for_cart, settle,
+            start_send,
+        };
+        let store = open(db);
+        let mut conn = store.conn().unwrap();
+        let shop = tenant(&mut conn, "Shop");
+        let t0 = Utc::now() - TimeDelta::hours(2);
+        let mut both = Vec::new();
+        for session in ["late-dead", "late-sent"] {
+            let mut cart = upsert(&shop, session, Some(EMAIL), t0);
+            cart.customer_name = Some(NAME.to_owned());
+            both.push(upsert_cart(&mut conn, &cart).unwrap());
+        }
+        let now = Utc::now();
+        let lease = now + TimeDelta::seconds(30);
+        assert_eq!(
+            claim_due_carts(&mut conn, "w1", now, lease, 10)
+                .unwrap()
+                .len(),
+            2
+        );
+        let decide = |_: &CartRow| {
+            Ok(Some(SendDecision {
+                step: 0,
+                mark_abandoned: true,
+            }))
+        };
+        let mut sends = Vec::new();
+        for cart in &both {
+            let StartSend::Ready { send, .. } =
+                start_send(&mut conn, &shop.id, &cart.id, "w1", now, lease, decide).unwrap()
+            else {
+                panic!("expected a send to deliver");
+            };
+            sends.push(send);
+        }
+        // The erase commits while both emails are with the provider.
+        for cart in &both {
+            erase_cart(&mut conn, &shop.id, &cart.id, Utc::now())
+                .unwrap()
+                .unwrap();
+        }
+        let error = format!("550 <{EMAIL}> rejected ({NAME})");
+        let finished = [
+            FinishedSend {
+                send_id: sends[0].id.clone(),
+                result: SendResult::Dead {
+                    error: error.clone(),
+                },
+            },
+            FinishedSend {
+                send_id: sends[1].id.clone(),
+                result: SendResult::Sent {
+                    provider: "smtp".to_owned(),
+                    provider_message_id: Some("msg-1".to_owned()),
+                    coupon_code: None,
+                },
+            },
+        ];
+        let events = [NewCartEvent {
+            tenant_id: shop.id.clone(),
+            cart_id: both[0].id.clone(),
+            kind: CartEventKind::Failed,
+            step: Some(0),
+            detail: Some(error.clone()),
+        }];
+        let keys: Vec<_> = both
+            .iter()
+            .map(cartback_store::carts::CartKey::of)
+            .collect();
+        // A plan that would reopen the cart and schedule it.
+        let held = settle(
+            &mut conn,
+            "w1",
+            Utc::now(),
+            &finished,
+            &events,
+            &keys,
+            |_| {
+                Ok(CartRelease {
+                    status: cartback_domain::CartStatus::Active,
+                    next_step: 1,
+                    next_action_at: Some(Utc::now()),
+                    quarantine: None,
+                })
+            },
+        )
+        .unwrap();
+        assert_eq!(held, 2);
+        for (cart, expected) in both.iter().zip(["dead", "sent"]) {
+            let row = find_cart(&mut conn, &shop.id, &cart.id).unwrap().unwrap();
+            assert!(row.erased_at.is_some());
+            assert_eq!(row.status, "abandoned", "the erased cart's status stays");
+            assert_eq!(row.next_action_at, None, "never scheduled again");
+            assert_eq!(row.locked_by, None);
+            assert_eq!(row.customer_email, None);
+            let sends = list_sends_for_cart(&mut conn, &shop.id, &cart.id).unwrap();
+            assert_eq!(sends[0].status, expected);
+            assert!(
+                sends[0].last_error.as_deref().is_none_or(|e| e == "erased"),
+                "{:?}",
+                sends[0].last_error
+            );
+        }
+        let details: Vec<Option<String>> = cart_events::table
+            .filter(cart_events::cart_id.eq(&both[0].id))
+            .select(cart_events::detail)
+            .load(&mut *conn)
+            .unwrap();
+        assert!(
+            details.iter().flatten().all(|d| d == "erased"),
+            "{details:?}"
+        );
+        let texts: Vec<Option<String>> = recovery_sends::table
+            .select(recovery_sends::last_error)
+            .load(&mut *conn)
+            .unwrap();
+        for text in texts.iter().flatten() {
+            for trace in traces() {
+                assert!(!text.contains(&trace), "{text}");
+            }
+        }
+
+        // Claimed again (say, by a stale schedule): the erased cart is never taken.
+        diesel::update(carts::table.filter(carts::id.eq(&both[0].id)))
+            .set((
+                carts::next_action_at.eq(Some(now.naive_utc())),
+                carts::customer_email.eq(Some("back@example.com")),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+        let later = Utc::now();
+        let claimed =
+            claim_due_carts(&mut conn, "w2", later, later + TimeDelta::seconds(30), 10).unwrap();
+        assert_eq!(claimed.len(), 1);
+        let taken = start_send(
+            &mut conn,
+            &shop.id,
+            &both[0].id,
+            "w2",
+            later,
+            later + TimeDelta::seconds(30),
+            |_| {
+                Ok(Some(SendDecision {
+                    step: 1,
+                    mark_abandoned: false,
+                }))
+            },
+        )
+        .unwrap();
+        assert!(matches!(taken, StartSend::NotDue { .. }), "{taken:?}");
+        assert_eq!(
+            list_sends_for_cart(&mut conn, &shop.id, &both[0].id)
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+);

@@ -18,7 +18,7 @@ use cartback_store::carts::{CartKey, CartRelease, CartRow};
 use cartback_store::events::{CartEventKind, NewCartEvent};
 use cartback_store::sends::{
     BatchTenants, FinishedSend, SendDecision, SendResult, SendRow, SendingThrough, ShopperFacts,
-    StartSend, settle, start_sends,
+    StartSend, settle, start_sends, withdrawn_carts,
 };
 use cartback_store::templates::{TemplateRow, templates_named};
 use cartback_store::tenants::{Tenant, find_tenants};
@@ -212,7 +212,64 @@ struct Delivered {
     provider: &'static str,
     /// Whether that provider may be asked again with the same key.
     idempotency: Idempotency,
+    /// The cart was erased or deleted before the email reached the provider:
+    /// it was not handed over (`outcome` is then meaningless).
+    withdrawn: bool,
     outcome: Result<SendReceipt, EmailError>,
+}
+
+/// How fresh the re-read of the batch's carts is when a delivery asks whether
+/// its cart was erased or deleted: one query per this interval for the whole
+/// batch, however many emails it sends.
+const WITHDRAWAL_FRESHNESS: Duration = Duration::from_millis(100);
+
+/// The last check right before emails go to their providers: were their carts
+/// erased or deleted since their sends were taken? An erase that commits after
+/// the send was taken but before this re-read stops the email; one that commits
+/// after it cannot (the email is out, or about to be).
+struct WithdrawalGate {
+    store: Store,
+    keys: Vec<CartKey>,
+    state: tokio::sync::Mutex<(
+        Option<std::time::Instant>,
+        std::collections::HashSet<String>,
+    )>,
+}
+
+impl WithdrawalGate {
+    fn new(store: Store, keys: Vec<CartKey>) -> WithdrawalGate {
+        WithdrawalGate {
+            store,
+            keys,
+            state: tokio::sync::Mutex::new((None, std::collections::HashSet::new())),
+        }
+    }
+
+    /// Whether the cart was erased or deleted, as of at most
+    /// [`WITHDRAWAL_FRESHNESS`] ago. When the database cannot answer the email
+    /// goes out: the transaction that took its send checked the cart already.
+    async fn withdrawn(&self, cart_id: &str) -> bool {
+        let mut state = self.state.lock().await;
+        if state
+            .0
+            .is_none_or(|read_at| read_at.elapsed() >= WITHDRAWAL_FRESHNESS)
+        {
+            let (store, keys) = (self.store.clone(), self.keys.clone());
+            let read =
+                tokio::task::spawn_blocking(move || withdrawn_carts(&mut *store.conn()?, &keys))
+                    .await;
+            match read {
+                Ok(Ok(withdrawn)) => *state = (Some(std::time::Instant::now()), withdrawn),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "re-reading the batch's carts before delivery failed; sending as decided");
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "re-reading the batch's carts before delivery failed; sending as decided");
+                }
+            }
+        }
+        state.1.contains(cart_id)
+    }
 }
 
 /// What the store must know of a provider to decide whether a send that never
@@ -685,6 +742,10 @@ impl Batch {
         quarantine: &mut HashMap<String, String>,
     ) -> Vec<FinishedSend> {
         let mut tasks = JoinSet::new();
+        let gate = Arc::new(WithdrawalGate::new(
+            self.store.clone(),
+            deliveries.iter().map(|d| CartKey::of(&d.cart)).collect(),
+        ));
         // Which cart and send each task carries, for a task that panics.
         let mut spawned: HashMap<tokio::task::Id, (CartKey, String, i32)> = HashMap::new();
         for delivery in deliveries {
@@ -693,7 +754,12 @@ impl Batch {
                 delivery.send.id.clone(),
                 delivery.send.step,
             );
-            let task = tasks.spawn(deliver(self.config.clone(), self.stripe.clone(), delivery));
+            let task = tasks.spawn(deliver(
+                self.config.clone(),
+                self.stripe.clone(),
+                gate.clone(),
+                delivery,
+            ));
             spawned.insert(task.id(), about);
         }
         let mut finished = Vec::new();
@@ -745,7 +811,7 @@ impl Batch {
                     CartEventKind::Unknown,
                     format!("outcome unknown through {}: {error}", delivered.provider),
                 )),
-                SendResult::Retry { .. } => None,
+                SendResult::Retry { .. } | SendResult::Cancelled { .. } => None,
             };
             if let Some((kind, detail)) = history {
                 events.push(NewCartEvent {
@@ -773,9 +839,21 @@ impl Batch {
             send,
             provider,
             idempotency,
+            withdrawn,
             outcome,
         } = delivered;
         let step = u32::try_from(send.step).unwrap_or(0);
+        if *withdrawn {
+            tracing::info!(cart = %cart.id, step, "cart erased or deleted before delivery; email not sent");
+            return (
+                SendResult::Cancelled {
+                    reason:
+                        "the cart was erased or deleted before the email was handed to the provider"
+                            .to_owned(),
+                },
+                CartOutcome::default(),
+            );
+        }
         match outcome {
             Ok(receipt) => {
                 tracing::info!(cart = %cart.id, step, provider, "recovery email sent");
@@ -938,6 +1016,7 @@ impl Batch {
 async fn deliver(
     config: WorkerConfig,
     stripe: Option<StripeClient>,
+    gate: Arc<WithdrawalGate>,
     delivery: Delivery,
 ) -> Delivered {
     let Delivery {
@@ -959,6 +1038,7 @@ async fn deliver(
                 send,
                 provider: "none",
                 idempotency: Idempotency::None,
+                withdrawn: false,
                 outcome: Err(error),
             };
         }
@@ -990,6 +1070,7 @@ async fn deliver(
                 send,
                 provider: kind,
                 idempotency,
+                withdrawn: false,
                 outcome: Err(error),
             };
         }
@@ -997,6 +1078,20 @@ async fn deliver(
     // Only closed when the worker drops the provider; a closed semaphore means no
     // bound, which is still correct.
     let _permit = handle.permits.acquire_owned().await.ok();
+    // Last look before the email leaves: erased or deleted meanwhile?
+    if gate.withdrawn(&cart.id).await {
+        return Delivered {
+            coupon,
+            cart,
+            send,
+            provider: kind,
+            idempotency,
+            withdrawn: true,
+            outcome: Err(EmailError::Unknown {
+                message: "not sent".to_owned(),
+            }),
+        };
+    }
     let outcome = handle.provider.send(&message).await;
     Delivered {
         coupon,
@@ -1004,6 +1099,7 @@ async fn deliver(
         send,
         provider: kind,
         idempotency,
+        withdrawn: false,
         outcome,
     }
 }
