@@ -219,6 +219,7 @@ pub fn api_server(
         store,
         limits: ApiLimits {
             max_body_bytes: args.max_body_bytes,
+            body_read_timeout: args.body_read_timeout,
         },
         master_keys,
         allow_private_targets: targets.allow_private_targets(),

@@ -30,7 +30,7 @@ pub mod webhooks;
 
 pub use connection::{
     Backend, DbConn, DbPool, PooledConn, open_pool, open_writer_connection, redact_url,
-    write_transaction,
+    lock_key, write_transaction,
 };
 pub use error::{StoreError, StoreResult};
 pub use migrate::run_migrations;
