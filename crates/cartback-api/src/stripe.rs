@@ -772,6 +772,37 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
+    fn order(amount: Option<i64>) -> StripeOrder {
+        StripeOrder {
+            event_id: "evt_1".into(),
+            event_type: "payment_intent.succeeded".into(),
+            object_id: "pi_1".into(),
+            client_reference_id: None,
+            metadata_cart_id: Some("cart_1".into()),
+            metadata_session_id: None,
+            email: None,
+            amount_minor: amount,
+            currency: Some("USD".into()),
+            created: None,
+            payment_intent_id: Some("pi_1".into()),
+        }
+    }
+
+    #[test]
+    fn nul_ids_and_impossible_amounts_are_not_recorded() {
+        assert_eq!(unrecordable(&order(Some(1999))), None);
+        assert_eq!(unrecordable(&order(None)), None);
+        assert_eq!(unrecordable(&order(Some(0))), None);
+        assert!(unrecordable(&order(Some(-1))).is_some());
+        assert!(unrecordable(&order(Some(i64::MAX))).is_some());
+        let mut nul = order(Some(10));
+        nul.metadata_cart_id = Some("cart_\0".into());
+        assert!(unrecordable(&nul).is_some());
+        let mut nul = order(Some(10));
+        nul.object_id = "pi_\0".into();
+        assert!(unrecordable(&nul).is_some());
+    }
+
     #[test]
     fn hints_keep_the_mode_and_hide_short_keys() {
         assert_eq!(key_hint("sk_test_123"), "sk_test_…");
