@@ -969,3 +969,59 @@ fn wrong_methods_and_stalled_bodies() {
     let (status, _) = api.call("GET", "/api/v1/carts", key, None);
     assert_eq!(status, 200);
 }
+
+/// Malformed HTTP is the client's fault: answered 400 and not logged as an
+/// ERROR at the default log level.
+#[test]
+fn malformed_http_is_not_an_error_in_the_log() {
+    use std::io::{Read, Write};
+
+    let db = TestDatabase::new(Backend::Sqlite);
+    let _ = cartback_e2e::app::create_tenant(&db.url, "1h");
+    let port = free_port();
+    let log_path = std::env::temp_dir().join(format!("cartback-malformed-{port}.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let child = cartback_e2e::process::command(
+        "cartback-api",
+        &[
+            ("DATABASE_URL", db.url.clone()),
+            ("CARTBACK_BIND", format!("127.0.0.1:{port}")),
+            ("CARTBACK_LOG", "info".to_owned()),
+        ],
+        &[],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(log)
+    .spawn()
+    .unwrap();
+    let mut api = cartback_e2e::process::Running {
+        child,
+        name: "cartback-api".into(),
+    };
+    let http = reqwest::blocking::Client::new();
+    wait_for("the api", Duration::from_secs(30), || {
+        http.get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+    });
+    for garbage in [
+        "GARBAGE\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n",
+        "GET /\0 HTTP/1.1\r\n\r\n",
+    ] {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream.write_all(garbage.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{garbage:?}: {answer}");
+    }
+    api.terminate();
+    let logged = std::fs::read_to_string(&log_path).unwrap();
+    let _ = std::fs::remove_file(&log_path);
+    assert!(logged.contains("api listening"), "{logged}");
+    assert!(!logged.contains("ERROR"), "{logged}");
+}
