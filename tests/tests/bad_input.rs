@@ -717,42 +717,110 @@ fn nul_characters_never_reach_the_database_on_postgres() {
     let item = json!({"id": "sku_2", "name": "Second", "price": 5, "quantity": 1,
         "imageUrl": "https://shop.example/i.png", "url": "https://shop.example/p"});
     let bodies: Vec<(&str, String, Value)> = vec![
-        ("POST", "/api/v1/track".into(), json!({
+        (
+            "POST",
+            "/api/v1/track".into(),
+            json!({
             "event": "CART_UPDATE", "sessionId": "sess-nul", "currency": "USD",
             "customerEmail": "sam@example.com", "customerName": "Sam", "total": 5,
             "items": [item.clone()],
-            "customAttributes": {"tier": {"stringValue": "gold"}}})),
-        ("POST", "/api/v1/public/abandoned-carts".into(), json!({
+            "customAttributes": {"tier": {"stringValue": "gold"}}}),
+        ),
+        (
+            "POST",
+            "/api/v1/public/abandoned-carts".into(),
+            json!({
             "sessionId": "sess-nul-public-000001", "email": "sam@example.com", "currency": "USD",
-            "items": [item.clone()]})),
-        ("PUT", "/api/v1/settings/allowed-origins".into(), json!({"origins": ["https://shop.example"]})),
-        ("PUT", "/api/v1/carts".into(), json!({
+            "items": [item.clone()]}),
+        ),
+        (
+            "PUT",
+            "/api/v1/settings/allowed-origins".into(),
+            json!({"origins": ["https://shop.example"]}),
+        ),
+        (
+            "PUT",
+            "/api/v1/carts".into(),
+            json!({
             "externalId": "order-2", "sessionId": "sess-2", "currency": "USD",
             "customerEmail": "sam@example.com", "items": [item.clone()],
-            "attributes": {"tier": {"stringValue": "gold"}}})),
-        ("PATCH", format!("/api/v1/carts/{cart_id}"), json!({
-            "customerEmail": "sam@example.com", "customerName": "Sam", "locale": "en"})),
-        ("POST", format!("/api/v1/carts/{cart_id}/items"), item.clone()),
-        ("POST", format!("/api/v1/carts/{cart_id}/payment-link"), json!({"note": "x"})),
-        ("POST", "/api/v1/customers/erase".into(), json!({"email": "sam@example.com"})),
-        ("POST", "/api/v1/templates/preview".into(), json!({
-            "subject": "Hi", "html": "<p>x</p>", "text": "x", "locale": "en"})),
-        ("PUT", "/api/v1/templates/reminder/en".into(), json!({
-            "subject": "Hi", "html": "<p>x</p>", "text": "x"})),
-        ("PUT", "/api/v1/settings/recovery".into(), json!({
+            "attributes": {"tier": {"stringValue": "gold"}}}),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/carts/{cart_id}"),
+            json!({
+            "customerEmail": "sam@example.com", "customerName": "Sam", "locale": "en"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/carts/{cart_id}/items"),
+            item.clone(),
+        ),
+        (
+            "POST",
+            format!("/api/v1/carts/{cart_id}/payment-link"),
+            json!({"note": "x"}),
+        ),
+        (
+            "POST",
+            "/api/v1/customers/erase".into(),
+            json!({"email": "sam@example.com"}),
+        ),
+        (
+            "POST",
+            "/api/v1/templates/preview".into(),
+            json!({
+            "subject": "Hi", "html": "<p>x</p>", "text": "x", "locale": "en"}),
+        ),
+        (
+            "PUT",
+            "/api/v1/templates/reminder/en".into(),
+            json!({
+            "subject": "Hi", "html": "<p>x</p>", "text": "x"}),
+        ),
+        (
+            "PUT",
+            "/api/v1/settings/recovery".into(),
+            json!({
             "timezone": "Europe/Paris", "attributionMode": "sent",
-            "steps": [{"delay": "1h", "template": "reminder", "coupon": "SAVE10"}]})),
-        ("POST", "/api/v1/suppressions".into(), json!({"email": "sam@example.com", "note": "asked"})),
-        ("PUT", "/api/v1/email-provider".into(), json!({
-            "kind": "resend", "apiKey": "re_123", "from": "shop@example.com", "replyTo": "a@example.com"})),
-        ("POST", "/api/v1/email-provider/test".into(), json!({"to": "sam@example.com"})),
-        ("POST", "/api/v1/webhook-endpoints".into(), json!({
-            "url": "https://hooks.example.com/b", "events": ["cart.abandoned"], "description": "d"})),
-        ("PATCH", format!("/api/v1/webhook-endpoints/{hook_id}"), json!({
-            "url": "https://hooks.example.com/c", "events": ["cart.abandoned"], "description": "d"})),
-        ("PUT", "/api/v1/integrations/stripe".into(), json!({
+            "steps": [{"delay": "1h", "template": "reminder", "coupon": "SAVE10"}]}),
+        ),
+        (
+            "POST",
+            "/api/v1/suppressions".into(),
+            json!({"email": "sam@example.com", "note": "asked"}),
+        ),
+        (
+            "PUT",
+            "/api/v1/email-provider".into(),
+            json!({
+            "kind": "resend", "apiKey": "re_123", "from": "shop@example.com", "replyTo": "a@example.com"}),
+        ),
+        (
+            "POST",
+            "/api/v1/email-provider/test".into(),
+            json!({"to": "sam@example.com"}),
+        ),
+        (
+            "POST",
+            "/api/v1/webhook-endpoints".into(),
+            json!({
+            "url": "https://hooks.example.com/b", "events": ["cart.abandoned"], "description": "d"}),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/webhook-endpoints/{hook_id}"),
+            json!({
+            "url": "https://hooks.example.com/c", "events": ["cart.abandoned"], "description": "d"}),
+        ),
+        (
+            "PUT",
+            "/api/v1/integrations/stripe".into(),
+            json!({
             "secretKey": "sk_test_1", "webhookSecret": "whsec_1",
-            "successUrl": "https://shop.example/ok", "cancelUrl": "https://shop.example/no"})),
+            "successUrl": "https://shop.example/ok", "cancelUrl": "https://shop.example/no"}),
+        ),
     ];
     let mut swept = 0;
     for (method, path, body) in &bodies {
@@ -761,7 +829,11 @@ fn nul_characters_never_reach_the_database_on_postgres() {
         assert!(!leaves.is_empty(), "{path}");
         for leaf in leaves {
             let bad = with_nul(body, &leaf);
-            let key = if path.contains("/public/") { tenant.publishable.as_str() } else { key };
+            let key = if path.contains("/public/") {
+                tenant.publishable.as_str()
+            } else {
+                key
+            };
             let (status, answer) = api.call(method, path, key, Some(&bad));
             assert!(status < 500, "{method} {path} {leaf:?}: {status} {answer}");
             if !path.contains("/public/") {
@@ -804,7 +876,10 @@ fn nul_characters_never_reach_the_database_on_postgres() {
         ("DELETE", "/api/v1/suppressions/%00".to_owned()),
         ("GET", "/api/v1/webhook-endpoints/%00".to_owned()),
         ("DELETE", "/api/v1/webhook-endpoints/%00".to_owned()),
-        ("GET", format!("/api/v1/webhook-endpoints/{hook_id}/deliveries/%00")),
+        (
+            "GET",
+            format!("/api/v1/webhook-endpoints/{hook_id}/deliveries/%00"),
+        ),
         ("POST", "/api/v1/integrations/stripe/webhook/%00".to_owned()),
         ("GET", "/r/%00".to_owned()),
         ("GET", "/u/%00".to_owned()),
@@ -812,7 +887,10 @@ fn nul_characters_never_reach_the_database_on_postgres() {
     for (method, path) in paths {
         let (status, answer) = api.call(method, &path, key, None);
         assert_eq!(status, 404, "{method} {path}: {answer}");
-        assert_eq!(answer["error"]["code"], "NOT_FOUND", "{method} {path}: {answer}");
+        assert_eq!(
+            answer["error"]["code"], "NOT_FOUND",
+            "{method} {path}: {answer}"
+        );
     }
     let queries = [
         ("/api/v1/carts?email=%00", "email"),
@@ -825,7 +903,10 @@ fn nul_characters_never_reach_the_database_on_postgres() {
     for (path, field) in queries {
         let (status, answer) = api.call("GET", path, key, None);
         assert_eq!(status, 422, "{path}: {answer}");
-        assert_eq!(answer["error"]["details"][0]["field"], field, "{path}: {answer}");
+        assert_eq!(
+            answer["error"]["details"][0]["field"], field,
+            "{path}: {answer}"
+        );
     }
 }
 
@@ -869,9 +950,13 @@ fn races_keep_limits(backend: Backend) {
         ],
     );
     let key = tenant.secret.as_str();
-    let answers = in_parallel(&api, "POST", "/api/v1/webhook-endpoints", key, |i| {
-        json!({"url": format!("https://hooks.example.com/{i}"), "events": ["cart.abandoned"]})
-    });
+    let answers = in_parallel(
+        &api,
+        "POST",
+        "/api/v1/webhook-endpoints",
+        key,
+        |i| json!({"url": format!("https://hooks.example.com/{i}"), "events": ["cart.abandoned"]}),
+    );
     let created = answers.iter().filter(|(s, _)| *s == 201).count();
     let refused = answers.iter().filter(|(s, _)| *s == 409).count();
     assert_eq!((created, refused), (20, 20), "{answers:?}");
@@ -918,10 +1003,8 @@ fn wrong_methods_and_stalled_bodies() {
 
     let db = TestDatabase::new(Backend::Sqlite);
     let tenant = cartback_e2e::app::create_tenant(&db.url, "1h");
-    let api = cartback_e2e::app::Api::start(
-        &db.url,
-        &[("CARTBACK_BODY_READ_TIMEOUT", "1s".to_owned())],
-    );
+    let api =
+        cartback_e2e::app::Api::start(&db.url, &[("CARTBACK_BODY_READ_TIMEOUT", "1s".to_owned())]);
     let key = tenant.secret.as_str();
     for (method, path, allow) in [
         ("DELETE", "/api/v1/track", "OPTIONS, POST"),
@@ -964,7 +1047,11 @@ fn wrong_methods_and_stalled_bodies() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("REQUEST_TIMEOUT"), "{answer}");
-    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
     // The server is still serving.
     let (status, _) = api.call("GET", "/api/v1/carts", key, None);
     assert_eq!(status, 200);

@@ -134,12 +134,17 @@ pub async fn read_raw_body(
     };
     // The whole body within the deadline: a client that stalls mid-upload gets
     // a 408 and its connection back to the pool, not a worker held for ever.
-    tokio::time::timeout(timeout, read).await.unwrap_or_else(|_| {
-        Err(ApiError::new(
-            ErrorCode::RequestTimeout,
-            format!("the request body did not arrive within {} ms", timeout.as_millis()),
-        ))
-    })
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                ErrorCode::RequestTimeout,
+                format!(
+                    "the request body did not arrive within {} ms",
+                    timeout.as_millis()
+                ),
+            ))
+        })
 }
 
 /// A 400 that says where the JSON broke.

@@ -19,7 +19,9 @@ pub(crate) async fn refuse_nul_target(
         let response = error.error_response();
         return Ok(req.into_response(response).map_into_right_body());
     }
-    next.call(req).await.map(ServiceResponse::map_into_left_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 fn nul_in_target(path: &str, query: &str) -> Option<ApiError> {

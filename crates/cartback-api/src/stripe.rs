@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
+use cartback_domain::bounds::check_amount;
 use cartback_domain::{CartStatus, Currency, EmailAddress, SessionId, validate_link};
 use cartback_store::carts::{CartRow, find_cart, find_cart_by_session};
 use cartback_store::crypto::Purpose;
@@ -15,10 +16,9 @@ use cartback_store::stripe::{
 use cartback_store::tenants::{Tenant, find_tenant};
 use cartback_store::write_transaction;
 use cartback_stripe::{
-    CheckoutRequest, DEFAULT_TOLERANCE_SECS, LineItem, StripeError, StripeSignature,
-    StripeOrder, StripeSignatureError, parse_order_event,
+    CheckoutRequest, DEFAULT_TOLERANCE_SECS, LineItem, StripeError, StripeOrder, StripeSignature,
+    StripeSignatureError, parse_order_event,
 };
-use cartback_domain::bounds::check_amount;
 
 use crate::body::{read_body, read_raw_body};
 use crate::email_provider::secret_caller;

@@ -236,7 +236,9 @@ mod tests {
             assert!(error.to_string().contains("1970 to 9999"), "{error}");
         }
         assert!(parse_attribute(&json!({"name": "d", "dateValue": "1970-01-01"})).is_ok());
-        assert!(parse_attribute(&json!({"name": "d", "datetimeValue": "9999-12-31T23:59:59Z"})).is_ok());
+        assert!(
+            parse_attribute(&json!({"name": "d", "datetimeValue": "9999-12-31T23:59:59Z"})).is_ok()
+        );
     }
 
     #[test]

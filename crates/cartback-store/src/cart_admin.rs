@@ -413,7 +413,10 @@ pub fn upsert_external(conn: &mut DbConn, upsert: &ExternalUpsert) -> StoreResul
         // answer "created": the second waits here, then finds the first's row.
         crate::connection::lock_key(
             conn,
-            &format!("cart-external:{}:{}", upsert.cart.tenant_id, upsert.external_id),
+            &format!(
+                "cart-external:{}:{}",
+                upsert.cart.tenant_id, upsert.external_id
+            ),
         )?;
         let existing = carts::table
             .filter(carts::tenant_id.eq(&upsert.cart.tenant_id))

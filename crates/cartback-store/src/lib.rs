@@ -29,8 +29,8 @@ pub mod testing;
 pub mod webhooks;
 
 pub use connection::{
-    Backend, DbConn, DbPool, PooledConn, open_pool, open_writer_connection, redact_url,
-    lock_key, write_transaction,
+    Backend, DbConn, DbPool, PooledConn, lock_key, open_pool, open_writer_connection, redact_url,
+    write_transaction,
 };
 pub use error::{StoreError, StoreResult};
 pub use migrate::run_migrations;
