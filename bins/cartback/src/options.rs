@@ -140,6 +140,9 @@ pub struct ApiArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "CARTBACK_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Longest a client may take to send a request's head, and then its whole body (408 beyond).
+    #[arg(long, env = "CARTBACK_BODY_READ_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub body_read_timeout: Duration,
     /// Most tracked carts committed in one transaction (group commit).
     #[arg(long, env = "CARTBACK_INGEST_MAX_BATCH", default_value_t = 256)]
     pub ingest_max_batch: usize,

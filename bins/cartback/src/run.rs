@@ -25,15 +25,37 @@ use crate::options::{
 };
 
 pub fn init_logging(common: &CommonArgs) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let filter = EnvFilter::try_new(&common.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    // actix-http reports a client's malformed request or dropped connection as
+    // ERROR ("stream error"); it is the client's fault, not ours, so it shows
+    // only when the operator asks for debug logs.
+    let client_noise = client_error_filter(
+        filter
+            .max_level_hint()
+            .is_some_and(|max| max >= tracing::level_filters::LevelFilter::DEBUG),
+    );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     // A second init (tests calling several entry points) is harmless.
     let _ = match common.log_format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().finish().with(client_noise).try_init(),
+        LogFormat::Text => builder.finish().with(client_noise).try_init(),
     };
+}
+
+/// Drops actix-http's ERROR lines about what clients sent unless `debug` is on.
+fn client_error_filter(
+    debug: bool,
+) -> tracing_subscriber::filter::FilterFn<impl Fn(&tracing::Metadata<'_>) -> bool> {
+    tracing_subscriber::filter::filter_fn(move |meta| {
+        debug
+            || !(meta.target().starts_with("actix_http::h1")
+                && *meta.level() == tracing::Level::ERROR)
+    })
 }
 
 /// Opens the store and, unless told not to, applies pending migrations.
@@ -219,6 +241,7 @@ pub fn api_server(
         store,
         limits: ApiLimits {
             max_body_bytes: args.max_body_bytes,
+            body_read_timeout: args.body_read_timeout,
         },
         master_keys,
         allow_private_targets: targets.allow_private_targets(),

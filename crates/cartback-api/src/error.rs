@@ -17,6 +17,8 @@ pub enum ErrorCode {
     /// An `If-Match` precondition failed: the object changed since the caller read it.
     PreconditionFailed,
     PayloadTooLarge,
+    /// The client did not send its request body in time.
+    RequestTimeout,
     UnsupportedMediaType,
     ValidationError,
     RateLimited,
@@ -37,6 +39,7 @@ impl ErrorCode {
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::ValidationError => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,

@@ -1,4 +1,4 @@
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use diesel::RunQueryDsl;
 use serde_json::json;
 
@@ -46,8 +46,62 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 /// Unknown routes and methods answer in the error envelope too.
 pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    // A known path asked with a method it does not serve: 405 naming the ones
+    // it does, read from the OpenAPI document (a test holds it equal to the
+    // route table).
+    if let Some(allowed) = request
+        .match_pattern()
+        .or_else(|| request.resource_map().match_pattern(request.path()))
+        .and_then(|pattern| allowed_methods().get(&pattern))
+    {
+        let mut response = ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            format!(
+                "{} is not allowed on {}; allowed: {allowed}",
+                request.method(),
+                request.path()
+            ),
+        )
+        .error_response();
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(allowed) {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::ALLOW, value);
+        }
+        return Ok(response);
+    }
     Err(ApiError::new(
         ErrorCode::NotFound,
         format!("no route for {} {}", request.method(), request.path()),
     ))
+}
+
+/// Route pattern → its methods as an `Allow` value (`GET, PUT`).
+fn allowed_methods() -> &'static std::collections::HashMap<String, String> {
+    static ALLOWED: std::sync::OnceLock<std::collections::HashMap<String, String>> =
+        std::sync::OnceLock::new();
+    ALLOWED.get_or_init(|| {
+        let doc: serde_json::Value =
+            serde_json::from_str(crate::openapi::document()).unwrap_or_default();
+        let mut table = std::collections::HashMap::new();
+        if let Some(paths) = doc.get("paths").and_then(serde_json::Value::as_object) {
+            for (path, item) in paths {
+                let mut methods: Vec<String> = item
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|operations| operations.keys())
+                    .filter(|m| {
+                        ["get", "put", "post", "delete", "options", "head", "patch"]
+                            .contains(&m.as_str())
+                    })
+                    .map(|m| m.to_ascii_uppercase())
+                    .collect();
+                methods.sort();
+                if !methods.is_empty() {
+                    table.insert(path.clone(), methods.join(", "));
+                }
+            }
+        }
+        table
+    })
 }

@@ -10,6 +10,7 @@ mod customers;
 mod email_provider;
 pub mod error;
 mod fields;
+mod guard;
 mod health;
 mod history;
 pub mod ingest;
@@ -168,12 +169,15 @@ pub fn build_server(
     listener: TcpListener,
     workers: usize,
 ) -> std::io::Result<actix_web::dev::Server> {
+    let head_timeout = state.limits.body_read_timeout;
     Ok(HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(guard::refuse_nul_target))
             .wrap(RequestLayer::new(&state))
             .configure(configure(state.clone()))
     })
     .workers(workers.max(1))
+    .client_request_timeout(head_timeout)
     .shutdown_timeout(10)
     .disable_signals()
     .listen(listener)?

@@ -109,7 +109,12 @@ impl Modify for OptionalBodies {
             emails, attribute orders.\n\nEvery error answers in one envelope: \
             `{\"success\": false, \"error\": {\"code\", \"message\", \"details\": [{\"field\", \"message\"}]}}`. \
             Another tenant's object is a 404, never a 403. Field names are camelCase; times \
-            are RFC 3339 in UTC. Guides: docs/api.md and docs/api/*.md in the repository."
+            are RFC 3339 in UTC.\n\nOn every route: a JSON string or key holding U+0000 is a \
+            422 VALIDATION_ERROR naming its JSON path, a path with `%00` a 404, a query \
+            parameter with one a 422; a method the path does not serve is a 405 \
+            METHOD_NOT_ALLOWED with an `Allow` header; a body not received within the \
+            server's body read timeout is a 408 REQUEST_TIMEOUT. \
+            Guides: docs/api.md and docs/api/*.md in the repository."
     ),
     modifiers(&SecuritySchemes, &OptionalBodies),
     paths(

@@ -12,6 +12,9 @@ use crate::ingest::Ingest;
 pub struct ApiLimits {
     /// Largest request body accepted, in bytes (413 beyond).
     pub max_body_bytes: usize,
+    /// Longest a client may take to send a whole request body (408 beyond), and
+    /// its request head: a stalled upload must not hold a connection for ever.
+    pub body_read_timeout: std::time::Duration,
 }
 
 impl Default for ApiLimits {
@@ -19,6 +22,7 @@ impl Default for ApiLimits {
         // 500 items with long names and URLs fit comfortably.
         ApiLimits {
             max_body_bytes: 1024 * 1024,
+            body_read_timeout: std::time::Duration::from_secs(5),
         }
     }
 }

@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
+use cartback_domain::bounds::check_amount;
 use cartback_domain::{CartStatus, Currency, EmailAddress, SessionId, validate_link};
 use cartback_store::carts::{CartRow, find_cart, find_cart_by_session};
 use cartback_store::crypto::Purpose;
@@ -15,11 +16,11 @@ use cartback_store::stripe::{
 use cartback_store::tenants::{Tenant, find_tenant};
 use cartback_store::write_transaction;
 use cartback_stripe::{
-    CheckoutRequest, DEFAULT_TOLERANCE_SECS, LineItem, StripeError, StripeSignature,
+    CheckoutRequest, DEFAULT_TOLERANCE_SECS, LineItem, StripeError, StripeOrder, StripeSignature,
     StripeSignatureError, parse_order_event,
 };
 
-use crate::body::read_body;
+use crate::body::{read_body, read_raw_body};
 use crate::email_provider::secret_caller;
 use crate::error::{ApiError, ErrorCode};
 use crate::fields::{Problems, boolean, integer, nullable, object, time, unknown_fields};
@@ -444,7 +445,8 @@ pub async fn intake(
     )
     .map_err(|e| invalid(&e))?;
     let limit = state.limits.max_body_bytes.min(MAX_STRIPE_EVENT_BYTES);
-    let body = read_body(&request, payload, limit).await?.freeze();
+    // Raw: the signature covers these bytes; hostile text inside is judged below.
+    let body = read_raw_body(&request, payload, limit).await?.freeze();
     let tenant_id = tenant_id.into_inner();
     if tenant_id.is_empty()
         || tenant_id.len() > 64
@@ -499,6 +501,14 @@ pub async fn intake(
         }
         Ok(Some(order)) => order,
     };
+    // A signed event we will not record is still acknowledged: Stripe retries
+    // anything but a 2xx for days, and a retry would carry the same content.
+    if let Some(why) = unrecordable(&order) {
+        tracing::warn!(tenant = %tenant.id, why, "Stripe event ignored");
+        return Ok(HttpResponse::Ok().json(json!({
+            "success": true, "received": true, "ignored": true,
+        })));
+    }
     let currency = match (&order.currency, order.amount_minor) {
         (Some(code), _) => Currency::parse(code)
             .map_err(|_| bad_event(format!("unsupported currency {code:?}")))?,
@@ -559,6 +569,30 @@ pub async fn intake(
         "duplicate": outcome.duplicate,
         "cartStatus": outcome.closed_cart.map(|(_, status)| status.as_str()),
     })))
+}
+
+/// Why an order event is not recorded: text no database column may hold (NUL),
+/// or an amount outside `0..=MAX_AMOUNT_MINOR` (refunds and adjustments are not
+/// orders; a larger amount is not a real one).
+fn unrecordable(order: &StripeOrder) -> Option<&'static str> {
+    let texts = [
+        Some(&order.event_id),
+        Some(&order.event_type),
+        Some(&order.object_id),
+        order.client_reference_id.as_ref(),
+        order.metadata_cart_id.as_ref(),
+        order.metadata_session_id.as_ref(),
+        order.email.as_ref(),
+        order.currency.as_ref(),
+        order.payment_intent_id.as_ref(),
+    ];
+    if texts.into_iter().flatten().any(|t| t.contains('\0')) {
+        return Some("a NUL character in an id, the email or the currency");
+    }
+    match order.amount_minor {
+        Some(minor) if check_amount(minor).is_err() => Some("the amount is negative or too large"),
+        _ => None,
+    }
 }
 
 fn link_expiry(now: DateTime<Utc>, lifetime: i64) -> i64 {
@@ -737,6 +771,37 @@ pub async fn payment_link(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    fn order(amount: Option<i64>) -> StripeOrder {
+        StripeOrder {
+            event_id: "evt_1".into(),
+            event_type: "payment_intent.succeeded".into(),
+            object_id: "pi_1".into(),
+            client_reference_id: None,
+            metadata_cart_id: Some("cart_1".into()),
+            metadata_session_id: None,
+            email: None,
+            amount_minor: amount,
+            currency: Some("USD".into()),
+            created: None,
+            payment_intent_id: Some("pi_1".into()),
+        }
+    }
+
+    #[test]
+    fn nul_ids_and_impossible_amounts_are_not_recorded() {
+        assert_eq!(unrecordable(&order(Some(1999))), None);
+        assert_eq!(unrecordable(&order(None)), None);
+        assert_eq!(unrecordable(&order(Some(0))), None);
+        assert!(unrecordable(&order(Some(-1))).is_some());
+        assert!(unrecordable(&order(Some(i64::MAX))).is_some());
+        let mut nul = order(Some(10));
+        nul.metadata_cart_id = Some("cart_\0".into());
+        assert!(unrecordable(&nul).is_some());
+        let mut nul = order(Some(10));
+        nul.object_id = "pi_\0".into();
+        assert!(unrecordable(&nul).is_some());
+    }
 
     #[test]
     fn hints_keep_the_mode_and_hide_short_keys() {

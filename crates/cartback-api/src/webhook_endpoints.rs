@@ -14,7 +14,7 @@ use cartback_store::webhooks::{
     create_endpoint, delete_endpoint, get_delivery, get_endpoint, list_deliveries, list_endpoints,
     replay_delivery, rotate_secret, update_endpoint,
 };
-use cartback_store::write_transaction;
+use cartback_store::{lock_key, write_transaction};
 use cartback_webhooks::{TargetError, check_url, generate_secret};
 
 use crate::auth::Caller;
@@ -321,6 +321,9 @@ pub async fn create(
     let store = state.store.clone();
     let created = web::block(move || {
         write_transaction(&mut *store.conn()?, |conn| {
+            // Count and insert as one step per tenant, or parallel creations
+            // all count below the limit and all insert.
+            lock_key(conn, &format!("webhook-endpoints:{tenant_id}"))?;
             if list_endpoints(conn, &tenant_id)?.len() >= MAX_ENDPOINTS {
                 return Ok(None);
             }

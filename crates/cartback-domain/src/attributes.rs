@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -143,6 +143,11 @@ pub fn parse_attribute(wire: &Value) -> Result<(String, Option<AttributeValue>),
                 .ok_or_else(|| InvalidValue::new("dateValue must be a string"))?;
             let date = NaiveDate::parse_from_str(s, "%Y-%m-%d")
                 .map_err(|_| InvalidValue::new("dateValue must be a date like 2026-03-15"))?;
+            // Years outside the stored range (year 0, five digits) would not
+            // sort or round-trip as text; the same bounds as every other date.
+            if !(crate::bounds::MIN_YEAR..=crate::bounds::MAX_YEAR).contains(&date.year()) {
+                return Err(InvalidValue::new(year_range("dateValue")));
+            }
             AttributeValue::Date(date.format("%Y-%m-%d").to_string())
         }
         "datetimeValue" => {
@@ -152,6 +157,9 @@ pub fn parse_attribute(wire: &Value) -> Result<(String, Option<AttributeValue>),
             let at = DateTime::parse_from_rfc3339(s).map_err(|_| {
                 InvalidValue::new("datetimeValue must be RFC 3339, like 2026-03-15T14:22:00Z")
             })?;
+            if !crate::bounds::in_range(at.to_utc()) {
+                return Err(InvalidValue::new(year_range("datetimeValue")));
+            }
             AttributeValue::Datetime(at.to_utc().to_rfc3339_opts(SecondsFormat::AutoSi, true))
         }
         _ => AttributeValue::Boolean(
@@ -161,6 +169,14 @@ pub fn parse_attribute(wire: &Value) -> Result<(String, Option<AttributeValue>),
         ),
     };
     Ok((name.to_owned(), Some(typed)))
+}
+
+fn year_range(field: &str) -> String {
+    format!(
+        "{field} must lie in the years {} to {}",
+        crate::bounds::MIN_YEAR,
+        crate::bounds::MAX_YEAR
+    )
 }
 
 /// Applies wire attributes to `current`: each sets or (with no value) removes one
@@ -207,6 +223,23 @@ pub fn attributes_to_wire(attributes: &Attributes) -> Vec<Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn dates_outside_the_stored_years_are_refused() {
+        for bad in [
+            json!({"name": "d", "dateValue": "0000-01-01"}),
+            json!({"name": "d", "dateValue": "1969-12-31"}),
+            json!({"name": "d", "datetimeValue": "0000-01-01T00:00:00Z"}),
+            json!({"name": "d", "datetimeValue": "1969-12-31T23:59:59Z"}),
+        ] {
+            let error = parse_attribute(&bad).unwrap_err();
+            assert!(error.to_string().contains("1970 to 9999"), "{error}");
+        }
+        assert!(parse_attribute(&json!({"name": "d", "dateValue": "1970-01-01"})).is_ok());
+        assert!(
+            parse_attribute(&json!({"name": "d", "datetimeValue": "9999-12-31T23:59:59Z"})).is_ok()
+        );
+    }
 
     #[test]
     fn each_type_round_trips_through_the_wire_form() {

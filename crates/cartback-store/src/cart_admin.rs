@@ -515,6 +515,15 @@ pub struct ExternalUpsert {
 /// attributes. Returns the cart and whether it was created.
 pub fn upsert_external(conn: &mut DbConn, upsert: &ExternalUpsert) -> StoreResult<(CartRow, bool)> {
     write_transaction(conn, |conn| {
+        // Two requests for one new shop id must not both see "absent" and both
+        // answer "created": the second waits here, then finds the first's row.
+        crate::connection::lock_key(
+            conn,
+            &format!(
+                "cart-external:{}:{}",
+                upsert.cart.tenant_id, upsert.external_id
+            ),
+        )?;
         let existing = carts::table
             .filter(carts::tenant_id.eq(&upsert.cart.tenant_id))
             .filter(carts::external_id.eq(&upsert.external_id))

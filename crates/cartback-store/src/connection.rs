@@ -161,3 +161,19 @@ where
         }
     }
 }
+
+/// Inside a [`write_transaction`]: waits until no other transaction holds `key`,
+/// and holds it until this one ends, so a check-then-write (a count under a
+/// limit, a lookup before an insert) cannot interleave with another one for the
+/// same key. PostgreSQL takes a transaction-scoped advisory lock on the key's
+/// hash (a collision only serialises two unrelated writers); on SQLite,
+/// `BEGIN IMMEDIATE` already serialises every writer, so nothing is needed.
+pub fn lock_key(conn: &mut DbConn, key: &str) -> StoreResult<()> {
+    use diesel::RunQueryDsl;
+    if let DbConn::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(pg)?;
+    }
+    Ok(())
+}

@@ -29,7 +29,7 @@ pub mod testing;
 pub mod webhooks;
 
 pub use connection::{
-    Backend, DbConn, DbPool, PooledConn, open_pool, open_writer_connection, redact_url,
+    Backend, DbConn, DbPool, PooledConn, lock_key, open_pool, open_writer_connection, redact_url,
     write_transaction,
 };
 pub use error::{StoreError, StoreResult};
