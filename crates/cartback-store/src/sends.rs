@@ -228,6 +228,9 @@ struct AddressCart {
     last_sent_at: Option<NaiveDateTime>,
     #[diesel(sql_type = Nullable<Timestamp>)]
     ever_sent_at: Option<NaiveDateTime>,
+    /// Its latest sent or unknown send, when it was sent or taken.
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    emailed_at: Option<NaiveDateTime>,
 }
 
 /// Every cart of the addresses of `carts` in tenants that asked for it, through
@@ -261,7 +264,9 @@ fn address_histories(
         let sql = format!(
             "SELECT lower(c.customer_email) AS email, c.id, c.status, c.next_step, c.last_sent_at, \
                  (SELECT max(s.sent_at) FROM recovery_sends s \
-                  WHERE s.cart_id = c.id AND s.status = 'sent') AS ever_sent_at \
+                  WHERE s.cart_id = c.id AND s.status = 'sent') AS ever_sent_at, \
+                 (SELECT max(COALESCE(s.sent_at, s.updated_at)) FROM recovery_sends s \
+                  WHERE s.cart_id = c.id AND s.status IN ('sent', 'unknown')) AS emailed_at \
              FROM carts c WHERE c.tenant_id = $1 AND lower(c.customer_email) IN ({list})"
         );
         let mut query = diesel::sql_query(dialect(conn, &sql))
@@ -270,36 +275,16 @@ fn address_histories(
         for email in &emails {
             query = query.bind::<Text, _>(email.clone());
         }
-        // The address's recovery emails of the last day, for the daily cap; an
-        // unknown send may have arrived, so it counts from when it was taken.
-        let day_sql = format!(
-            "SELECT lower(c.customer_email) AS email, COALESCE(s.sent_at, s.updated_at) AS at \
-             FROM carts c JOIN recovery_sends s ON s.cart_id = c.id \
-             WHERE c.tenant_id = $1 AND lower(c.customer_email) IN ({list}) \
-                 AND s.status IN ('sent', 'unknown') \
-                 AND COALESCE(s.sent_at, s.updated_at) > ${}",
-            emails.len() + 2
-        );
-        let mut day_query = diesel::sql_query(dialect(conn, &day_sql))
-            .into_boxed()
-            .bind::<Text, _>(tenant.to_owned());
-        for email in &emails {
-            day_query = day_query.bind::<Text, _>(email.clone());
-        }
         let since = now
             .checked_sub_signed(chrono::TimeDelta::days(1))
             .unwrap_or(now);
-        for row in day_query
-            .bind::<Timestamp, _>(since.naive_utc())
-            .load::<AddressEmail>(conn)?
-        {
-            histories
-                .entry((tenant.to_owned(), row.email))
-                .or_default()
-                .emailed_last_day
-                .push(row.at.and_utc());
-        }
+        // Addresses emailed (or possibly emailed) in the last day: only those
+        // need their day's emails read for the daily cap.
+        let mut recent: Vec<String> = Vec::new();
         for row in query.load::<AddressCart>(conn)? {
+            if row.emailed_at.is_some_and(|at| at.and_utc() > since) {
+                recent.push(row.email.clone());
+            }
             let history = histories
                 .entry((tenant.to_owned(), row.email.clone()))
                 .or_default();
@@ -313,6 +298,41 @@ fn address_histories(
                     next_step: u32::try_from(row.next_step).unwrap_or(0),
                 });
             }
+        }
+        recent.sort();
+        recent.dedup();
+        if recent.is_empty() {
+            continue;
+        }
+        // Their recovery emails of the last day; an unknown send may have
+        // arrived, so it counts from when it was taken.
+        let recent_list = (0..recent.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let day_sql = format!(
+            "SELECT lower(c.customer_email) AS email, COALESCE(s.sent_at, s.updated_at) AS at \
+             FROM carts c JOIN recovery_sends s ON s.cart_id = c.id \
+             WHERE c.tenant_id = $1 AND lower(c.customer_email) IN ({recent_list}) \
+                 AND s.status IN ('sent', 'unknown') \
+                 AND COALESCE(s.sent_at, s.updated_at) > ${}",
+            recent.len() + 2
+        );
+        let mut day_query = diesel::sql_query(dialect(conn, &day_sql))
+            .into_boxed()
+            .bind::<Text, _>(tenant.to_owned());
+        for email in &recent {
+            day_query = day_query.bind::<Text, _>(email.clone());
+        }
+        for row in day_query
+            .bind::<Timestamp, _>(since.naive_utc())
+            .load::<AddressEmail>(conn)?
+        {
+            histories
+                .entry((tenant.to_owned(), row.email))
+                .or_default()
+                .emailed_last_day
+                .push(row.at.and_utc());
         }
     }
     Ok(histories)
