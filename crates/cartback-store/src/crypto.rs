@@ -147,8 +147,13 @@ impl MasterKeys {
         tenant_id: &str,
         plaintext: &[u8],
     ) -> Result<String, CryptoError> {
-        let key = self.current.as_ref().ok_or(CryptoError::NoKey)?;
         let aad = purpose.associated_data(tenant_id);
+        self.seal_with(PREFIX, aad.as_bytes(), plaintext)
+    }
+
+    /// `prefix.keyid.base64(nonce ‖ ciphertext)` under the current key.
+    fn seal_with(&self, prefix: &str, aad: &[u8], plaintext: &[u8]) -> Result<String, CryptoError> {
+        let key = self.current.as_ref().ok_or(CryptoError::NoKey)?;
         let mut nonce = [0u8; 24];
         rand::rng().fill_bytes(&mut nonce);
         let ciphertext = key
@@ -157,13 +162,13 @@ impl MasterKeys {
                 XNonce::from_slice(&nonce),
                 Payload {
                     msg: plaintext,
-                    aad: aad.as_bytes(),
+                    aad,
                 },
             )
             .map_err(|_| CryptoError::Corrupt)?;
         let mut sealed = nonce.to_vec();
         sealed.extend_from_slice(&ciphertext);
-        Ok(format!("{PREFIX}.{}.{}", key.id, STANDARD.encode(sealed)))
+        Ok(format!("{prefix}.{}.{}", key.id, STANDARD.encode(sealed)))
     }
 
     /// Seals in the first format (`cbx1`, tenant-bound only), as releases before
@@ -174,26 +179,7 @@ impl MasterKeys {
         tenant_id: &str,
         plaintext: &[u8],
     ) -> Result<String, CryptoError> {
-        let key = self.current.as_ref().ok_or(CryptoError::NoKey)?;
-        let mut nonce = [0u8; 24];
-        rand::rng().fill_bytes(&mut nonce);
-        let ciphertext = key
-            .cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: tenant_id.as_bytes(),
-                },
-            )
-            .map_err(|_| CryptoError::Corrupt)?;
-        let mut sealed = nonce.to_vec();
-        sealed.extend_from_slice(&ciphertext);
-        Ok(format!(
-            "{PREFIX_V1}.{}.{}",
-            key.id,
-            STANDARD.encode(sealed)
-        ))
+        self.seal_with(PREFIX_V1, tenant_id.as_bytes(), plaintext)
     }
 
     /// The key id a sealed value names (either format).

@@ -113,6 +113,36 @@ fn setup(backend: Backend, policy: RecoveryPolicy) -> (TestDatabase, Store, Tena
     (db, store, tenant, cart.id)
 }
 
+/// A one-mug cart of `email`, idle since `past` and due then.
+fn due_mug(
+    tenant: &Tenant,
+    session: &str,
+    email: &str,
+    consent: Option<bool>,
+    past: chrono::DateTime<Utc>,
+) -> CartUpsert {
+    CartUpsert {
+        tenant_id: tenant.id.clone(),
+        session_id: session.to_owned(),
+        items: vec![CartItem {
+            id: "sku".to_owned(),
+            name: "Mug".to_owned(),
+            unit_price_minor: 1250,
+            quantity: 1,
+            image_url: None,
+            url: None,
+        }],
+        total_minor: 1250,
+        currency: "EUR".to_owned(),
+        customer_email: Some(email.to_owned()),
+        customer_name: None,
+        locale: None,
+        consent,
+        now: past,
+        next_action_at: past,
+    }
+}
+
 fn config() -> WorkerConfig {
     WorkerConfig {
         poll_interval: Duration::from_millis(10),
@@ -315,30 +345,7 @@ async fn one_sequence_per_shopper_and_consent_respected(backend: Backend) {
         ("s-4", "refused@example.com", Some(false)),
         ("s-5", "unasked@example.com", None),
     ] {
-        upsert_cart(
-            &mut conn,
-            &CartUpsert {
-                tenant_id: tenant.id.clone(),
-                session_id: session.to_owned(),
-                items: vec![CartItem {
-                    id: "sku".to_owned(),
-                    name: "Mug".to_owned(),
-                    unit_price_minor: 1250,
-                    quantity: 1,
-                    image_url: None,
-                    url: None,
-                }],
-                total_minor: 1250,
-                currency: "EUR".to_owned(),
-                customer_email: Some(email.to_owned()),
-                customer_name: None,
-                locale: None,
-                consent,
-                now: past,
-                next_action_at: past,
-            },
-        )
-        .unwrap();
+        upsert_cart(&mut conn, &due_mug(&tenant, session, email, consent, past)).unwrap();
     }
     drop(conn);
     let outbox = tempfile::tempdir().unwrap();
@@ -543,30 +550,8 @@ async fn an_address_gets_at_most_the_daily_cap(backend: Backend) {
     let past = Utc::now() - TimeDelta::seconds(10);
     let mut conn = store.conn().unwrap();
     for session in ["s-2", "s-3", "s-4", "s-5"] {
-        upsert_cart(
-            &mut conn,
-            &CartUpsert {
-                tenant_id: tenant.id.clone(),
-                session_id: session.to_owned(),
-                items: vec![CartItem {
-                    id: "sku".to_owned(),
-                    name: "Mug".to_owned(),
-                    unit_price_minor: 1250,
-                    quantity: 1,
-                    image_url: None,
-                    url: None,
-                }],
-                total_minor: 1250,
-                currency: "EUR".to_owned(),
-                customer_email: Some("Sam@Example.com".to_owned()),
-                customer_name: None,
-                locale: None,
-                consent: Some(true),
-                now: past,
-                next_action_at: past,
-            },
-        )
-        .unwrap();
+        let cart = due_mug(&tenant, session, "Sam@Example.com", Some(true), past);
+        upsert_cart(&mut conn, &cart).unwrap();
     }
     drop(conn);
     let outbox = tempfile::tempdir().unwrap();
