@@ -44,6 +44,16 @@ struct CartOutcome {
     retry: Option<(u32, DateTime<Utc>)>,
 }
 
+impl CartOutcome {
+    /// The step ended (sent, dead or unknown): the sequence moves past it.
+    fn finished(step: u32) -> CartOutcome {
+        CartOutcome {
+            finished_step: Some(step),
+            ..CartOutcome::default()
+        }
+    }
+}
+
 /// What the worker writes back on letting go of a cart: decided afresh from the cart
 /// as it is at that moment.
 fn plan_release(
@@ -863,37 +873,28 @@ impl Batch {
                         provider_message_id: receipt.provider_message_id.clone(),
                         coupon_code: coupon.clone(),
                     },
-                    CartOutcome {
-                        finished_step: Some(step),
-                        retry: None,
-                        shopper: None,
-                    },
+                    CartOutcome::finished(step),
                 )
             }
-            Err(EmailError::Unknown { .. }) if *idempotency == Idempotency::None => {
-                let message = describe(outcome.as_ref().err());
+            Err(error @ EmailError::Unknown { .. }) if *idempotency == Idempotency::None => {
+                let message = describe(error);
                 tracing::warn!(cart = %cart.id, step, provider, error = %message, "send outcome unknown; not repeated");
                 (
                     SendResult::Unknown { error: message },
-                    CartOutcome {
-                        finished_step: Some(step),
-                        retry: None,
-                        shopper: None,
-                    },
+                    CartOutcome::finished(step),
                 )
             }
             Err(error) => {
                 let attempts = u32::try_from(send.attempts).unwrap_or(u32::MAX);
-                let message = describe(Some(error));
+                let message = describe(error);
                 match self.retry_at(error, attempts) {
                     Some(at) => {
                         tracing::warn!(cart = %cart.id, step, attempts, error = %message, "send failed; will retry");
                         (
                             SendResult::Retry { error: message, at },
                             CartOutcome {
-                                finished_step: None,
                                 retry: Some((step, at)),
-                                shopper: None,
+                                ..CartOutcome::default()
                             },
                         )
                     }
@@ -901,11 +902,7 @@ impl Batch {
                         tracing::warn!(cart = %cart.id, step, attempts, error = %message, "send failed for good");
                         (
                             SendResult::Dead { error: message },
-                            CartOutcome {
-                                finished_step: Some(step),
-                                retry: None,
-                                shopper: None,
-                            },
+                            CartOutcome::finished(step),
                         )
                     }
                 }
@@ -1104,8 +1101,8 @@ async fn deliver(
     }
 }
 
-fn describe(error: Option<&EmailError>) -> String {
-    let text = error.map(EmailError::to_string).unwrap_or_default();
+fn describe(error: &EmailError) -> String {
+    let text = error.to_string();
     // Provider answers can be long; keep the stored reason readable.
     text.chars().take(500).collect()
 }
