@@ -165,7 +165,7 @@ fn write_batch(store: &Store, connections: &WriterConnections, batch: Vec<(CartU
         }
     }
     tracing::debug!(carts = carts.len(), "ingest batch committed");
-    crate::metrics::record_ingest_batch(carts.len());
+    crate::middleware::metrics::record_ingest_batch(carts.len());
     for (reply, result) in replies.into_iter().zip(results) {
         // A client that went away no longer waits; its cart is stored all the same.
         let _ = reply.send(result);

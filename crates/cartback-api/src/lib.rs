@@ -1,48 +1,31 @@
 #![doc = include_str!("../README.md")]
 
-mod analytics;
 pub mod auth;
-mod body;
-mod capture_links;
-mod carts;
-mod cors;
-mod customers;
-mod email_provider;
 pub mod error;
-mod fields;
-mod guard;
-mod health;
-mod history;
 pub mod ingest;
-mod links;
-mod metrics;
+mod input;
+mod middleware;
 mod openapi;
-mod preview;
-mod public;
-mod rate_limit;
-mod request_id;
-mod restore;
-mod settings;
+mod routes;
 pub mod state;
-mod stripe;
-mod suppressions;
-mod templates;
-mod track;
-mod tracker;
-mod webhook_endpoints;
 
 use std::net::TcpListener;
 
 use actix_web::http::Method;
 use actix_web::{App, HttpServer, web};
+use middleware::{cors, guard, metrics};
+use routes::{
+    analytics, carts, customers, email_provider, health, history, links, preview, public, restore,
+    settings, stripe, suppressions, templates, track, tracker, webhook_endpoints,
+};
 
 pub use actix_web::dev::{Server, ServerHandle};
 pub use cartback_stripe::{DEFAULT_BASE_URL as STRIPE_API_BASE, StripeClient};
 pub use error::{ApiError, ErrorCode, FieldError};
 pub use ingest::{Ingest, IngestConfig};
-pub use metrics::Metrics;
-pub use rate_limit::{Cidr, RateLimitConfig, RateLimiter, TrustedProxies};
-pub use request_id::{REQUEST_ID, RequestLayer};
+pub use middleware::metrics::Metrics;
+pub use middleware::rate_limit::{Cidr, RateLimitConfig, RateLimiter, TrustedProxies};
+pub use middleware::request_id::{REQUEST_ID, RequestLayer};
 pub use state::{ApiLimits, AppState};
 
 /// Registers every route on an app.

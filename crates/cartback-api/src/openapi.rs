@@ -118,63 +118,63 @@ impl Modify for OptionalBodies {
     ),
     modifiers(&SecuritySchemes, &OptionalBodies),
     paths(
-        crate::health::healthz,
-        crate::health::readyz,
-        crate::metrics::metrics,
-        crate::tracker::tracker_js,
+        crate::routes::health::healthz,
+        crate::routes::health::readyz,
+        crate::middleware::metrics::metrics,
+        crate::routes::tracker::tracker_js,
         openapi_json,
-        crate::links::recover,
-        crate::links::unsubscribe_page,
-        crate::links::unsubscribe_now,
-        crate::track::track,
-        crate::cors::preflight,
+        crate::routes::links::recover,
+        crate::routes::links::unsubscribe_page,
+        crate::routes::links::unsubscribe_now,
+        crate::routes::track::track,
+        crate::middleware::cors::preflight,
         capture_preflight,
-        crate::public::capture,
-        crate::cors::get_origins,
-        crate::cors::put_origins,
-        crate::restore::restore,
-        crate::history::history,
-        crate::analytics::analytics,
-        crate::analytics::cart_counts,
-        crate::carts::list,
-        crate::carts::upsert,
-        crate::carts::get,
-        crate::carts::patch,
-        crate::carts::delete,
-        crate::carts::erase,
-        crate::customers::erase,
-        crate::carts::items,
-        crate::carts::add_item,
-        crate::carts::remove_item,
-        crate::carts::timeline,
-        crate::preview::preview,
-        crate::templates::list,
-        crate::templates::get,
-        crate::templates::put,
-        crate::templates::delete,
-        crate::settings::get,
-        crate::settings::put,
-        crate::suppressions::list,
-        crate::suppressions::add,
-        crate::suppressions::remove,
-        crate::email_provider::put,
-        crate::email_provider::get,
-        crate::email_provider::delete,
-        crate::email_provider::test,
-        crate::webhook_endpoints::create,
-        crate::webhook_endpoints::list,
-        crate::webhook_endpoints::get,
-        crate::webhook_endpoints::update,
-        crate::webhook_endpoints::delete,
-        crate::webhook_endpoints::rotate,
-        crate::webhook_endpoints::deliveries,
-        crate::webhook_endpoints::delivery,
-        crate::webhook_endpoints::replay,
-        crate::stripe::put,
-        crate::stripe::get,
-        crate::stripe::delete,
-        crate::stripe::intake,
-        crate::stripe::payment_link,
+        crate::routes::public::capture,
+        crate::middleware::cors::get_origins,
+        crate::middleware::cors::put_origins,
+        crate::routes::restore::restore,
+        crate::routes::history::history,
+        crate::routes::analytics::analytics,
+        crate::routes::analytics::cart_counts,
+        crate::routes::carts::list,
+        crate::routes::carts::upsert,
+        crate::routes::carts::get,
+        crate::routes::carts::patch,
+        crate::routes::carts::delete,
+        crate::routes::carts::erase,
+        crate::routes::customers::erase,
+        crate::routes::carts::items,
+        crate::routes::carts::add_item,
+        crate::routes::carts::remove_item,
+        crate::routes::carts::timeline,
+        crate::routes::preview::preview,
+        crate::routes::templates::list,
+        crate::routes::templates::get,
+        crate::routes::templates::put,
+        crate::routes::templates::delete,
+        crate::routes::settings::get,
+        crate::routes::settings::put,
+        crate::routes::suppressions::list,
+        crate::routes::suppressions::add,
+        crate::routes::suppressions::remove,
+        crate::routes::email_provider::put,
+        crate::routes::email_provider::get,
+        crate::routes::email_provider::delete,
+        crate::routes::email_provider::test,
+        crate::routes::webhook_endpoints::create,
+        crate::routes::webhook_endpoints::list,
+        crate::routes::webhook_endpoints::get,
+        crate::routes::webhook_endpoints::update,
+        crate::routes::webhook_endpoints::delete,
+        crate::routes::webhook_endpoints::rotate,
+        crate::routes::webhook_endpoints::deliveries,
+        crate::routes::webhook_endpoints::delivery,
+        crate::routes::webhook_endpoints::replay,
+        crate::routes::stripe::put,
+        crate::routes::stripe::get,
+        crate::routes::stripe::delete,
+        crate::routes::stripe::intake,
+        crate::routes::stripe::payment_link,
     ),
     // Referenced only through the shared error responses, which utoipa does not
     // collect by itself.
@@ -921,8 +921,8 @@ mod schemas {
         pub success: bool,
         pub cart_id: String,
         pub status: String,
-        pub events: Vec<crate::history::Event>,
-        pub emails: Vec<crate::history::Email>,
+        pub events: Vec<crate::routes::history::Event>,
+        pub emails: Vec<crate::routes::history::Email>,
     }
 
     /// Optional body of the payment-link route.
@@ -1027,8 +1027,8 @@ mod schemas {
         pub converted: u64,
         /// `recovered / abandoned`, 4 decimals; may exceed 1.
         pub recovery_rate: f64,
-        pub abandoned_value: Vec<crate::analytics::Amount>,
-        pub recovered_revenue: Vec<crate::analytics::Amount>,
+        pub abandoned_value: Vec<crate::routes::analytics::Amount>,
+        pub recovered_revenue: Vec<crate::routes::analytics::Amount>,
     }
 
     #[derive(Serialize, ToSchema)]
@@ -1037,9 +1037,9 @@ mod schemas {
         pub period: AnalyticsPeriod,
         pub summary: AnalyticsSummary,
         /// One row per local day, in order.
-        pub daily: Vec<crate::analytics::Day>,
+        pub daily: Vec<crate::routes::analytics::Day>,
         /// One row per step of the sequence.
-        pub funnel: Vec<crate::analytics::Step>,
+        pub funnel: Vec<crate::routes::analytics::Step>,
     }
 
     #[derive(IntoParams)]
@@ -1369,7 +1369,7 @@ mod schemas {
     pub struct SuppressionPage {
         pub success: bool,
         /// Newest first.
-        pub suppressions: Vec<crate::suppressions::Entry>,
+        pub suppressions: Vec<crate::routes::suppressions::Entry>,
         pub page: i64,
         pub per_page: i64,
         pub total: i64,
@@ -1596,14 +1596,14 @@ mod schemas {
     pub struct WebhookEndpoint {
         pub success: bool,
         #[serde(flatten)]
-        pub endpoint: crate::webhook_endpoints::EndpointView,
+        pub endpoint: crate::routes::webhook_endpoints::EndpointView,
     }
 
     #[derive(Serialize, ToSchema)]
     pub struct WebhookEndpointList {
         pub success: bool,
         /// Oldest first; never with secrets.
-        pub data: Vec<crate::webhook_endpoints::EndpointView>,
+        pub data: Vec<crate::routes::webhook_endpoints::EndpointView>,
     }
 
     /// Optional body.
@@ -1650,7 +1650,7 @@ mod schemas {
     pub struct DeliveryPage {
         pub success: bool,
         /// Newest first, without payloads.
-        pub data: Vec<crate::webhook_endpoints::DeliveryView>,
+        pub data: Vec<crate::routes::webhook_endpoints::DeliveryView>,
         pub page: i64,
         pub per_page: i64,
         pub total: i64,
@@ -1661,7 +1661,7 @@ mod schemas {
     pub struct Delivery {
         pub success: bool,
         #[serde(flatten)]
-        pub delivery: crate::webhook_endpoints::DeliveryView,
+        pub delivery: crate::routes::webhook_endpoints::DeliveryView,
     }
 
     // ---- stripe ----

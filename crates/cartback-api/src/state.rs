@@ -45,7 +45,7 @@ pub struct AppState {
     /// Creates Checkout Sessions for payment links.
     pub stripe: StripeClient,
     /// Per-IP and per-key request limits (`rate_limit`).
-    pub rate_limits: Arc<crate::rate_limit::RateLimiter>,
+    pub rate_limits: Arc<crate::middleware::rate_limit::RateLimiter>,
     /// Request counters and the `/metrics` token.
-    pub metrics: Arc<crate::metrics::Metrics>,
+    pub metrics: Arc<crate::middleware::metrics::Metrics>,
 }

@@ -24,11 +24,11 @@ use cartback_store::orders::OrderRow;
 use cartback_store::schema::orders;
 use cartback_store::sends::list_sends_for_cart;
 
-use crate::email_provider::secret_caller;
 use crate::error::{ApiError, ErrorCode, FieldError};
-use crate::fields::{self, MAX_PAGE, Problems, nullable, query_map, query_number, time};
+use crate::input::fields::{self, MAX_PAGE, Problems, nullable, query_map, query_number, time};
+use crate::routes::email_provider::secret_caller;
+use crate::routes::track::{self, ParsedCart, RawObject};
 use crate::state::AppState;
-use crate::track::{self, ParsedCart, RawObject};
 
 const DEFAULT_PER_PAGE: i64 = 10;
 const MAX_PER_PAGE: i64 = 250;
@@ -341,7 +341,7 @@ async fn json_object(
     payload: web::Payload,
     optional: bool,
 ) -> Result<(web::BytesMut, serde_json::Map<String, Value>), ApiError> {
-    let body = crate::body::read_body(request, payload, state.limits.max_body_bytes).await?;
+    let body = crate::input::body::read_body(request, payload, state.limits.max_body_bytes).await?;
     let object = fields::object(&body, optional)?;
     Ok((body, object))
 }
@@ -664,7 +664,8 @@ pub async fn add_item(
     // The price is read in the cart's currency, which never changes.
     let cart = load(&state, &caller.tenant.id, id.clone()).await?;
     let currency = Currency::parse(&cart.currency).map_err(ApiError::internal)?;
-    let raw: &RawValue = serde_json::from_slice(&body).map_err(|e| crate::body::malformed(&e))?;
+    let raw: &RawValue =
+        serde_json::from_slice(&body).map_err(|e| crate::input::body::malformed(&e))?;
     let mut problems = track::Problems::default();
     let item = track::parse_item(raw, 0, currency, &mut problems);
     let Some(item) = item.filter(|_| problems.0.is_empty()) else {
@@ -846,7 +847,7 @@ pub async fn upsert(
     let caller = secret_caller(&state, &request).await?;
     let (body, object) = json_object(&state, &request, payload, false).await?;
     let raw: RawObject<'_> =
-        serde_json::from_slice(&body).map_err(|e| crate::body::malformed(&e))?;
+        serde_json::from_slice(&body).map_err(|e| crate::input::body::malformed(&e))?;
     let mut problems = Problems::default();
     let external_id = match object.get("externalId") {
         Some(Value::String(id)) if valid_external_id(id) => Some(id.clone()),

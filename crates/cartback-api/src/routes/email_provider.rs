@@ -12,8 +12,8 @@ use cartback_store::api_keys::KeyKind;
 use cartback_store::email_providers::{delete_provider, find_provider, set_provider};
 
 use crate::auth::{Caller, authenticate_request};
-use crate::body::{malformed, read_body};
 use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::input::body::{malformed, read_body};
 use crate::state::AppState;
 
 pub(crate) async fn secret_caller(

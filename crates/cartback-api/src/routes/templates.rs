@@ -14,8 +14,8 @@ use cartback_store::templates::{
 };
 use cartback_templates::{CustomTemplate, validate_custom};
 
-use crate::email_provider::{caller_and_json, secret_caller};
 use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::routes::email_provider::{caller_and_json, secret_caller};
 use crate::state::AppState;
 
 #[derive(Deserialize)]

@@ -11,8 +11,8 @@ use cartback_domain::RecoveryPolicy;
 use cartback_store::tenants::{find_tenant, set_recovery_settings};
 use cartback_templates::Experience;
 
-use crate::email_provider::{caller_and_json, secret_caller};
 use crate::error::{ApiError, FieldError};
+use crate::routes::email_provider::{caller_and_json, secret_caller};
 use crate::state::AppState;
 
 #[derive(Serialize)]

@@ -22,9 +22,9 @@ use cartback_domain::{
 use cartback_store::analytics::{count_abandoned_recovered, load_period};
 use cartback_store::tenants::find_tenant;
 
-use crate::email_provider::secret_caller;
 use crate::error::{ApiError, ErrorCode, FieldError};
-use crate::fields::Problems;
+use crate::input::fields::Problems;
+use crate::routes::email_provider::secret_caller;
 use crate::state::AppState;
 
 /// The presets of `period`, in days.

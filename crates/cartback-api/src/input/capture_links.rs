@@ -11,7 +11,7 @@ use cartback_domain::CartItem;
 use cartback_store::origins::parse_origins;
 use cartback_store::tenants::Tenant;
 
-use crate::cors::normalize_origin;
+use crate::middleware::cors::normalize_origin;
 
 /// Shortest session id a publishable key may capture with. A browser's id must
 /// not be guessable, or a stranger could overwrite another shopper's cart (its

@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 use cartback_domain::EmailAddress;
 use cartback_store::erasure::{erase_customer, flush_erased};
 
-use crate::email_provider::secret_caller;
 use crate::error::ApiError;
-use crate::fields::{self, Problems};
+use crate::input::fields::{self, Problems};
+use crate::routes::email_provider::secret_caller;
 use crate::state::AppState;
 
 /// `POST /api/v1/customers/erase` `{"email"}`: 200 with what was erased, zeros
@@ -43,7 +43,8 @@ pub async fn erase(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let caller = secret_caller(&state, &request).await?;
-    let body = crate::body::read_body(&request, payload, state.limits.max_body_bytes).await?;
+    let body =
+        crate::input::body::read_body(&request, payload, state.limits.max_body_bytes).await?;
     let object = fields::object(&body, false)?;
     let mut problems = Problems::default();
     fields::unknown_fields(&object, &["email"], &mut problems);

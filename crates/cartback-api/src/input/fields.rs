@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use chrono::{NaiveDateTime, SecondsFormat};
 use serde_json::{Map, Value};
 
-use crate::body::malformed;
 use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::input::body::malformed;
 
 /// Field errors collected over a whole request.
 #[derive(Debug, Default)]

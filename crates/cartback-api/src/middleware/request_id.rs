@@ -21,10 +21,10 @@ use futures_util::future::LocalBoxFuture;
 use tracing::Instrument;
 
 use crate::auth::{Caller, authenticate_key};
-use crate::cors::AllowedOrigin;
 use crate::error::{ApiError, ErrorCode};
-use crate::metrics::{Metrics, UNMATCHED};
-use crate::rate_limit::{
+use crate::middleware::cors::AllowedOrigin;
+use crate::middleware::metrics::{Metrics, UNMATCHED};
+use crate::middleware::rate_limit::{
     Decision, RateLimiter, Subject, TrustedProxies, classify, client_ip, is_public_path,
 };
 use crate::state::AppState;

@@ -20,10 +20,10 @@ use cartback_stripe::{
     StripeSignatureError, parse_order_event,
 };
 
-use crate::body::{read_body, read_raw_body};
-use crate::email_provider::secret_caller;
 use crate::error::{ApiError, ErrorCode};
-use crate::fields::{Problems, boolean, integer, nullable, object, time, unknown_fields};
+use crate::input::body::{read_body, read_raw_body};
+use crate::input::fields::{Problems, boolean, integer, nullable, object, time, unknown_fields};
+use crate::routes::email_provider::secret_caller;
 use crate::state::AppState;
 
 const MAX_WEBHOOK_SECRETS: usize = 5;

@@ -19,12 +19,12 @@ use cartback_store::carts::CartUpsert;
 use cartback_store::orders::{NewOrder, record_order};
 
 use crate::auth::authenticate_request;
-use crate::body::{malformed, read_body};
-use crate::capture_links::{
+use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::input::body::{malformed, read_body};
+use crate::input::capture_links::{
     LinkPolicy, MIN_PUBLISHABLE_SESSION_CHARS, drop_foreign_links, warnings,
 };
-use crate::cors::enforce_origin;
-use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::middleware::cors::enforce_origin;
 use crate::state::AppState;
 
 /// The request as JSON, every field kept raw so each can be checked on its own and

@@ -19,15 +19,15 @@ use cartback_domain::{
 use cartback_store::api_keys::KeyKind;
 
 use crate::auth::{Caller, authenticate_key, authenticate_request, presented_key};
-use crate::body::{malformed, read_body};
-use crate::capture_links::{MIN_PUBLISHABLE_SESSION_CHARS, warnings};
-use crate::cors::enforce_origin;
 use crate::error::{ApiError, ErrorCode};
-use crate::state::AppState;
-use crate::track::{
+use crate::input::body::{malformed, read_body};
+use crate::input::capture_links::{MIN_PUBLISHABLE_SESSION_CHARS, warnings};
+use crate::middleware::cors::enforce_origin;
+use crate::routes::track::{
     ParsedCart, Problems, RawObject, is_null, number_text, optional_string, parse_object,
     screen_links, store_cart,
 };
+use crate::state::AppState;
 
 /// Shortest session id a secret key may capture with here (litecommerce's rule;
 /// `/track` takes 1). A publishable key needs [`MIN_PUBLISHABLE_SESSION_CHARS`].
@@ -249,7 +249,8 @@ fn parse_snapshot(
             .ok(),
         None => Some(Currency::USD),
     };
-    let items = crate::track::item_list(&snapshot, "items", "snapshot.items", problems, parse_item);
+    let items =
+        crate::routes::track::item_list(&snapshot, "items", "snapshot.items", problems, parse_item);
     let subtotal = cents(
         &snapshot,
         "subtotalInCents",

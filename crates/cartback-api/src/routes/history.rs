@@ -10,8 +10,8 @@ use cartback_store::carts::{find_cart, find_cart_by_session};
 use cartback_store::events::list_events;
 use cartback_store::sends::list_sends_for_cart;
 
-use crate::email_provider::secret_caller;
 use crate::error::{ApiError, ErrorCode};
+use crate::routes::email_provider::secret_caller;
 use crate::state::AppState;
 
 fn time(at: NaiveDateTime) -> String {

@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 
 /// The script's source.
-pub const TRACKER_JS: &str = include_str!("../assets/tracker.js");
+pub const TRACKER_JS: &str = include_str!("../../assets/tracker.js");
 
 #[utoipa::path(
     get,

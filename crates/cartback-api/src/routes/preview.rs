@@ -15,8 +15,8 @@ use cartback_templates::{
     sample_context,
 };
 
-use crate::email_provider::caller_and_json;
 use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::routes::email_provider::caller_and_json;
 use crate::state::AppState;
 
 #[derive(Deserialize)]

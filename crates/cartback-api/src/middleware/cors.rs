@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use cartback_store::origins::{get_allowed_origins, parse_origins, set_allowed_origins};
 use cartback_store::tenants::Tenant;
 
-use crate::email_provider::{caller_and_json, secret_caller};
 use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::routes::email_provider::{caller_and_json, secret_caller};
 use crate::state::AppState;
 
 /// Most origins a tenant may list.

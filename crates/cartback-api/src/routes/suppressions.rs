@@ -10,9 +10,9 @@ use cartback_store::suppressions::{
     Suppression, SuppressionReason, add_suppression, list_suppressions, remove_suppression,
 };
 
-use crate::email_provider::{caller_and_json, secret_caller};
 use crate::error::{ApiError, ErrorCode, FieldError};
-use crate::fields::MAX_PAGE;
+use crate::input::fields::MAX_PAGE;
+use crate::routes::email_provider::{caller_and_json, secret_caller};
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]

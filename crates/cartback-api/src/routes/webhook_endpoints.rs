@@ -18,13 +18,13 @@ use cartback_store::{lock_key, write_transaction};
 use cartback_webhooks::{TargetError, check_url, generate_secret};
 
 use crate::auth::Caller;
-use crate::body::read_body;
-use crate::email_provider::secret_caller;
 use crate::error::{ApiError, ErrorCode};
-use crate::fields::{
+use crate::input::body::read_body;
+use crate::input::fields::{
     MAX_PAGE, Problems, boolean, integer, nullable, object, query_map, query_number, time,
     unknown_fields,
 };
+use crate::routes::email_provider::secret_caller;
 use crate::state::AppState;
 
 /// Enough for any real setup; each endpoint costs a delivery row per event.

@@ -1,0 +1,19 @@
+//! The handlers, one module per resource.
+
+pub(crate) mod analytics;
+pub(crate) mod carts;
+pub(crate) mod customers;
+pub(crate) mod email_provider;
+pub(crate) mod health;
+pub(crate) mod history;
+pub(crate) mod links;
+pub(crate) mod preview;
+pub(crate) mod public;
+pub(crate) mod restore;
+pub(crate) mod settings;
+pub(crate) mod stripe;
+pub(crate) mod suppressions;
+pub(crate) mod templates;
+pub(crate) mod track;
+pub(crate) mod tracker;
+pub(crate) mod webhook_endpoints;
