@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod api_keys;
+pub mod backlog;
 pub mod backup;
 pub mod cart_admin;
 pub mod carts;
@@ -81,6 +82,14 @@ impl Store {
     /// A connection from the pool. Blocking: call it off the async executor.
     pub fn conn(&self) -> StoreResult<PooledConn> {
         Ok(self.pool.get()?)
+    }
+
+    /// Whether the database answers a trivial query (the api's readiness).
+    /// Blocking.
+    pub fn ping(&self) -> StoreResult<()> {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("SELECT 1").execute(&mut *self.conn()?)?;
+        Ok(())
     }
 
     /// Applies pending migrations.

@@ -333,6 +333,20 @@ pub fn recovery_history(
     })
 }
 
+/// The orders attributed to a cart, oldest first (its timeline).
+pub fn list_orders_for_cart(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    cart_id: &str,
+) -> StoreResult<Vec<OrderRow>> {
+    Ok(orders::table
+        .filter(orders::tenant_id.eq(tenant_id))
+        .filter(orders::cart_id.eq(cart_id))
+        .order((orders::created_at.asc(), orders::id.asc()))
+        .select(OrderRow::as_select())
+        .load(conn)?)
+}
+
 pub fn find_order(
     conn: &mut DbConn,
     tenant_id: &str,

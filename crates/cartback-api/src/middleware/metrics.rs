@@ -14,11 +14,8 @@ use actix_web::http::Method;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDateTime, Utc};
-use diesel::dsl::{count_star, min};
-use diesel::prelude::*;
 
-use cartback_store::schema::{carts, recovery_sends, webhook_deliveries};
-use cartback_store::{DbConn, StoreError};
+use cartback_store::backlog::{Backlog, read_backlog};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -214,60 +211,6 @@ fn render_ingest(out: &mut String) {
          cartback_ingest_batch_size_count {count}",
         INGEST_BATCHES.sum.load(Ordering::Relaxed)
     );
-}
-
-/// What the database says at scrape time.
-struct Backlog {
-    due_carts: i64,
-    oldest_due: Option<NaiveDateTime>,
-    sends: Vec<(Option<String>, String, i64)>,
-    deliveries: Vec<(String, i64)>,
-    deliveries_due: i64,
-    /// Carts the worker quarantined (processing failed), waiting for the shop's
-    /// next update of them.
-    quarantined: i64,
-}
-
-fn read_backlog(conn: &mut DbConn, now: NaiveDateTime) -> Result<Backlog, StoreError> {
-    // Both read through the partial index on next_action_at.
-    let due_carts = carts::table
-        .filter(carts::next_action_at.le(now))
-        .select(count_star())
-        .first(conn)?;
-    let oldest_due = carts::table
-        .filter(carts::next_action_at.le(now))
-        .select(min(carts::next_action_at))
-        .first(conn)?;
-    let sends = recovery_sends::table
-        .group_by((recovery_sends::provider, recovery_sends::status))
-        .select((
-            recovery_sends::provider,
-            recovery_sends::status,
-            count_star(),
-        ))
-        .load(conn)?;
-    let deliveries = webhook_deliveries::table
-        .group_by(webhook_deliveries::status)
-        .select((webhook_deliveries::status, count_star()))
-        .load(conn)?;
-    let deliveries_due = webhook_deliveries::table
-        .filter(webhook_deliveries::next_attempt_at.le(now))
-        .filter(webhook_deliveries::status.eq("pending"))
-        .select(count_star())
-        .first(conn)?;
-    // Through the partial index on quarantined_at.
-    let quarantined = carts::table
-        .filter(carts::quarantined_at.is_not_null())
-        .select(count_star())
-        .first(conn)?;
-    Ok(Backlog {
-        quarantined,
-        due_carts,
-        oldest_due,
-        sends,
-        deliveries,
-        deliveries_due,
-    })
 }
 
 fn render_backlog(out: &mut String, backlog: &Backlog, now: NaiveDateTime) {

@@ -20,8 +20,7 @@ use cartback_store::cart_admin::{
 use cartback_store::carts::{CartRow, CartUpsert};
 use cartback_store::erasure::flush_erased;
 use cartback_store::events::list_events;
-use cartback_store::orders::OrderRow;
-use cartback_store::schema::orders;
+use cartback_store::orders::list_orders_for_cart;
 use cartback_store::sends::list_sends_for_cart;
 
 use crate::error::{ApiError, ErrorCode, FieldError};
@@ -758,7 +757,6 @@ pub async fn timeline(
     request: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    use diesel::prelude::*;
     let caller = secret_caller(&state, &request).await?;
     let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
@@ -770,11 +768,7 @@ pub async fn timeline(
         };
         let events = list_events(&mut conn, &tenant_id, &cart.id)?;
         let sends = list_sends_for_cart(&mut conn, &tenant_id, &cart.id)?;
-        let orders: Vec<OrderRow> = orders::table
-            .filter(orders::tenant_id.eq(&tenant_id))
-            .filter(orders::cart_id.eq(&cart.id))
-            .select(OrderRow::as_select())
-            .load(&mut *conn)?;
+        let orders = list_orders_for_cart(&mut conn, &tenant_id, &cart.id)?;
         Ok(Some((cart, events, sends, orders)))
     })
     .await??;

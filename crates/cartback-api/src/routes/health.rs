@@ -1,5 +1,4 @@
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use diesel::RunQueryDsl;
 use serde_json::json;
 
 use crate::error::{ApiError, ErrorCode};
@@ -32,12 +31,7 @@ pub async fn healthz() -> HttpResponse {
 )]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let store = state.store.clone();
-    let ready = web::block(move || -> Result<(), cartback_store::StoreError> {
-        let mut conn = store.conn()?;
-        diesel::sql_query("SELECT 1").execute(&mut *conn)?;
-        Ok(())
-    })
-    .await;
+    let ready = web::block(move || store.ping()).await;
     match ready {
         Ok(Ok(())) => HttpResponse::Ok().json(json!({"status": "ready"})),
         _ => HttpResponse::ServiceUnavailable().json(json!({"status": "database unavailable"})),
