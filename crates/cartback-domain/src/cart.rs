@@ -77,6 +77,95 @@ pub fn on_cart_update(current: CartStatus) -> UpdateOutcome {
     }
 }
 
+/// What a merchant's change of a cart (`PATCH /api/v1/carts/{id}`, the
+/// dashboard) asks for, as far as the lifecycle cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MerchantEdit {
+    /// The cart's status now.
+    pub current: CartStatus,
+    /// The status the merchant asks for; None keeps the current one.
+    pub requested: Option<CartStatus>,
+    /// Whether the change gives the cart another email address.
+    pub email_changed: bool,
+    /// Whether a worker holds the cart right now (it re-reads the cart and
+    /// plans its next wake-up itself when it lets go).
+    pub held_by_worker: bool,
+}
+
+/// What happens to the cart's schedule (`next_action_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleChange {
+    /// Stays as it is.
+    Keep,
+    /// Cleared: nothing more is planned for the cart.
+    Clear,
+    /// Due now: the worker decides again with what changed.
+    WakeNow,
+}
+
+/// What a merchant's change does to the cart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MerchantChange {
+    pub status: CartStatus,
+    pub schedule: ScheduleChange,
+    /// The change closes an open cart: its waiting emails are cancelled.
+    pub closes: bool,
+    /// The cart is closed as ordered (recovered or converted): its order time
+    /// is now.
+    pub marks_ordered: bool,
+}
+
+/// A merchant asked to reopen (or otherwise change the status of) a closed
+/// cart, which only the shopper's next tracked update may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the cart is {}: a closed cart is not reopened by hand; the next tracked update starts a new cycle",
+    current.as_str()
+)]
+pub struct ClosedCart {
+    pub current: CartStatus,
+}
+
+/// The rules of a merchant's status change. A closed cart (recovered,
+/// converted, expired) keeps its status: it is not reopened by hand, the next
+/// tracked update starts a new cycle instead. Closing an open cart stops its
+/// emails (schedule cleared, waiting sends cancelled) and, when it closes as
+/// ordered, records the order time. An open cart whose status or address
+/// changed is looked at again by the worker at once, unless a worker holds it
+/// (that worker plans its next wake-up when it lets go).
+///
+/// ```
+/// use cartback_domain::{on_merchant_edit, CartStatus, MerchantEdit, ScheduleChange};
+/// let edit = MerchantEdit { current: CartStatus::Abandoned, requested: Some(CartStatus::Converted), email_changed: false, held_by_worker: false };
+/// let change = on_merchant_edit(edit).unwrap();
+/// assert_eq!(change.schedule, ScheduleChange::Clear);
+/// assert!(change.closes && change.marks_ordered);
+/// let reopen = MerchantEdit { current: CartStatus::Expired, requested: Some(CartStatus::Active), ..edit };
+/// assert!(on_merchant_edit(reopen).is_err());
+/// ```
+pub fn on_merchant_edit(edit: MerchantEdit) -> Result<MerchantChange, ClosedCart> {
+    let current = edit.current;
+    let target = edit.requested.unwrap_or(current);
+    if current.is_terminal() && target != current {
+        return Err(ClosedCart { current });
+    }
+    let closes = target.is_terminal() && !current.is_terminal();
+    let schedule = if closes {
+        ScheduleChange::Clear
+    } else if target.is_open() && !edit.held_by_worker && (edit.email_changed || target != current)
+    {
+        ScheduleChange::WakeNow
+    } else {
+        ScheduleChange::Keep
+    };
+    Ok(MerchantChange {
+        status: target,
+        schedule,
+        closes,
+        marks_ordered: closes && matches!(target, CartStatus::Recovered | CartStatus::Converted),
+    })
+}
+
 /// Whether an order is credited to recovery emails that were sent, or only to
 /// those that were clicked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

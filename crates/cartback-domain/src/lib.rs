@@ -32,7 +32,8 @@ pub use attributes::{
 };
 pub use attribution::{CartCandidate, MatchedBy, match_order, recovered_revenue};
 pub use cart::{
-    AttributionMode, CartStatus, RecoveryHistory, UpdateOutcome, on_cart_update, on_order,
+    AttributionMode, CartStatus, ClosedCart, MerchantChange, MerchantEdit, RecoveryHistory,
+    ScheduleChange, UpdateOutcome, on_cart_update, on_merchant_edit, on_order,
 };
 pub use chrono_tz::Tz;
 pub use coupon::{CouponRule, RANDOM_PLACEHOLDER};

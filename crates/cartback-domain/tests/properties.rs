@@ -6,8 +6,9 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 
 use cartback_domain::{
-    AttributionMode, CartFacts, CartStatus, Currency, Money, RecoveryHistory, RecoveryPolicy,
-    RecoveryStep, evaluate, next_send, on_cart_update, on_order,
+    AttributionMode, CartFacts, CartStatus, Currency, MerchantEdit, Money, RecoveryHistory,
+    RecoveryPolicy, RecoveryStep, ScheduleChange, evaluate, next_send, on_cart_update,
+    on_merchant_edit, on_order,
 };
 
 fn currency() -> impl Strategy<Value = Currency> {
@@ -152,6 +153,85 @@ proptest! {
             if let Ok(send) = next_send(&cart, &policy) {
                 prop_assert!((send.step as usize) < policy.steps.len());
                 prop_assert!(send.at > cart.last_activity_at);
+            }
+        }
+    }
+}
+
+fn cart_status() -> impl Strategy<Value = CartStatus> {
+    proptest::sample::select(vec![
+        CartStatus::Active,
+        CartStatus::Abandoned,
+        CartStatus::Recovered,
+        CartStatus::Converted,
+        CartStatus::Expired,
+    ])
+}
+
+fn merchant_edit() -> impl Strategy<Value = MerchantEdit> {
+    (
+        cart_status(),
+        proptest::option::of(cart_status()),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(current, requested, email_changed, held_by_worker)| MerchantEdit {
+                current,
+                requested,
+                email_changed,
+                held_by_worker,
+            },
+        )
+}
+
+proptest! {
+    #[test]
+    fn a_merchant_never_reopens_a_closed_cart(edit in merchant_edit()) {
+        let result = on_merchant_edit(edit);
+        if edit.current.is_terminal() {
+            let asks_other = edit.requested.is_some_and(|r| r != edit.current);
+            prop_assert_eq!(result.is_err(), asks_other);
+            if let Ok(change) = result {
+                // Nothing happens to a closed cart: no status, no schedule.
+                prop_assert_eq!(change.status, edit.current);
+                prop_assert_eq!(change.schedule, ScheduleChange::Keep);
+                prop_assert!(!change.closes && !change.marks_ordered);
+            }
+        } else {
+            // An open cart may be given any status.
+            let change = result.unwrap();
+            prop_assert_eq!(change.status, edit.requested.unwrap_or(edit.current));
+        }
+    }
+
+    #[test]
+    fn closing_stops_the_emails_and_only_closing_does(edit in merchant_edit()) {
+        if let Ok(change) = on_merchant_edit(edit) {
+            prop_assert_eq!(change.closes, edit.current.is_open() && change.status.is_terminal());
+            prop_assert_eq!(change.schedule == ScheduleChange::Clear, change.closes);
+            // Only an order closes a cart as ordered; expiring it does not.
+            prop_assert_eq!(
+                change.marks_ordered,
+                change.closes && change.status != CartStatus::Expired
+            );
+        }
+    }
+
+    #[test]
+    fn the_worker_looks_again_only_at_an_open_cart_it_does_not_hold(edit in merchant_edit()) {
+        if let Ok(change) = on_merchant_edit(edit) {
+            if change.schedule == ScheduleChange::WakeNow {
+                prop_assert!(change.status.is_open());
+                prop_assert!(!edit.held_by_worker);
+                prop_assert!(edit.email_changed || change.status != edit.current);
+            }
+            let something_changed = edit.email_changed || change.status != edit.current;
+            if change.status.is_open() && !edit.held_by_worker && something_changed {
+                prop_assert_eq!(change.schedule, ScheduleChange::WakeNow);
+            }
+            if !something_changed {
+                prop_assert_eq!(change.schedule, ScheduleChange::Keep);
             }
         }
     }

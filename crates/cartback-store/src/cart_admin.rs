@@ -5,7 +5,10 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use cartback_domain::{Attributes, CartItem, CartStatus, apply_attributes};
+use cartback_domain::{
+    Attributes, CartItem, CartStatus, MerchantEdit, ScheduleChange, apply_attributes,
+    on_merchant_edit,
+};
 
 use crate::carts::{CartRow, CartUpsert, upsert_cart};
 use crate::connection::{DbConn, write_transaction};
@@ -235,10 +238,10 @@ pub enum PatchOutcome {
     },
 }
 
-/// Applies a merchant's change. Closing a cart (recovered, converted, expired)
-/// stops its emails; an open cart whose address changed is looked at again by the
-/// worker at once; a closed cart cannot be reopened by hand (the next tracked
-/// update starts a new cycle instead).
+/// Applies a merchant's change under the cart's row lock; what a status or
+/// address change does to the cart's lifecycle and schedule is the domain's
+/// [`on_merchant_edit`] (a closed cart is not reopened by hand, closing stops
+/// the emails).
 pub fn patch_cart(
     conn: &mut DbConn,
     tenant_id: &str,
@@ -256,14 +259,23 @@ pub fn patch_cart(
                 version: cart.version,
             });
         }
-        let current = cart.status()?;
-        let target = patch.status.unwrap_or(current);
-        if current.is_terminal() && target != current {
-            return Ok(PatchOutcome::Refused(format!(
-                "the cart is {}: a closed cart is not reopened by hand; the next tracked update starts a new cycle",
-                current.as_str()
-            )));
-        }
+        let email = patch
+            .customer_email
+            .clone()
+            .unwrap_or(cart.customer_email.clone());
+        let name = patch
+            .customer_name
+            .clone()
+            .unwrap_or(cart.customer_name.clone());
+        let change = match on_merchant_edit(MerchantEdit {
+            current: cart.status()?,
+            requested: patch.status,
+            email_changed: email != cart.customer_email,
+            held_by_worker: cart.locked_by.is_some(),
+        }) {
+            Ok(change) => change,
+            Err(refusal) => return Ok(PatchOutcome::Refused(refusal.to_string())),
+        };
         let attributes = match (&patch.attributes, &patch.merge_attributes) {
             (None, None) => cart.attributes.clone(),
             (given, changes) => {
@@ -286,39 +298,23 @@ pub fn patch_cart(
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?
             }
         };
-        let email = patch
-            .customer_email
-            .clone()
-            .unwrap_or(cart.customer_email.clone());
-        let name = patch
-            .customer_name
-            .clone()
-            .unwrap_or(cart.customer_name.clone());
-        let closing = target.is_terminal() && !current.is_terminal();
-        let next_action_at = if closing {
-            None
-        } else if target.is_open()
-            && cart.locked_by.is_none()
-            && (email != cart.customer_email || target != current)
-        {
-            // Let the worker decide again with what changed.
+        let next_action_at = match change.schedule {
+            ScheduleChange::Keep => cart.next_action_at,
+            ScheduleChange::Clear => None,
+            ScheduleChange::WakeNow => Some(stamp),
+        };
+        let ordered_at = if change.marks_ordered {
             Some(stamp)
         } else {
-            cart.next_action_at
+            cart.ordered_at
         };
-        let ordered_at =
-            if closing && matches!(target, CartStatus::Recovered | CartStatus::Converted) {
-                Some(stamp)
-            } else {
-                cart.ordered_at
-            };
         diesel::update(
             carts::table
                 .filter(carts::tenant_id.eq(tenant_id))
                 .filter(carts::id.eq(&cart.id)),
         )
         .set((
-            carts::status.eq(target.as_str()),
+            carts::status.eq(change.status.as_str()),
             carts::customer_email.eq(&email),
             carts::customer_name.eq(&name),
             carts::attributes.eq(&attributes),
@@ -328,7 +324,7 @@ pub fn patch_cart(
             carts::version.eq(carts::version + 1),
         ))
         .execute(conn)?;
-        if closing {
+        if change.closes {
             cancel_waiting_sends(conn, tenant_id, &cart.id, now)?;
         }
         Ok(PatchOutcome::Updated(Box::new(reread(
