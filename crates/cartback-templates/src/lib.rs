@@ -3,6 +3,7 @@
 
 mod branding;
 mod builtin;
+mod choice;
 mod context;
 mod copy;
 mod custom;
@@ -19,6 +20,7 @@ mod view;
 
 pub use branding::{BrandColor, Branding, StepCopy};
 pub use builtin::render_builtin;
+pub use choice::{StepTemplate, custom_in_locale, custom_template_of, template_for_step};
 pub use context::{Coupon, EmailContext, RenderedEmail, sample_context};
 pub use copy::{BUILTIN_LOCALES, default_copy};
 pub use custom::{

@@ -23,11 +23,12 @@ use cartback_store::sends::{
 use cartback_store::templates::{TemplateRow, templates_named};
 use cartback_store::tenants::{Tenant, find_tenants};
 use cartback_store::{Store, StoreResult};
+use cartback_templates::custom_template_of;
 
 use crate::WorkerError;
 use crate::config::WorkerConfig;
 use crate::providers::{ProviderHandle, Providers};
-use crate::render::{Offer, coupon_code, custom_template_name, render_recovery_email};
+use crate::render::{Offer, coupon_code, render_recovery_email};
 use cartback_store::crypto::{MasterKeys, Purpose};
 use cartback_store::stripe::find_stripe_account;
 use cartback_stripe::{CheckoutRequest, LineItem, StripeClient};
@@ -690,7 +691,7 @@ impl Batch {
         for (cart, send) in &ready {
             if let Some((_, policy)) = tenants.get(&cart.tenant_id)
                 && let Some(name) =
-                    custom_template_name(policy, u32::try_from(send.step).unwrap_or(0))
+                    custom_template_of(policy, u32::try_from(send.step).unwrap_or(0))
             {
                 wanted_templates
                     .entry(cart.tenant_id.clone())
@@ -718,7 +719,7 @@ impl Batch {
                 let (tenant, policy) = tenants.get(&cart.tenant_id)?;
                 let provider = handles.get(&cart.tenant_id)?.clone();
                 let step = u32::try_from(send.step).unwrap_or(0);
-                let custom = custom_template_name(policy, step)
+                let custom = custom_template_of(policy, step)
                     .map(|name| {
                         custom
                             .iter()

@@ -3,7 +3,7 @@
 //! recovery link and one-click unsubscribe link (RFC 8058 headers).
 
 use cartback_domain::Currency;
-use cartback_domain::{RecoveryPolicy, TemplateChoice};
+use cartback_domain::RecoveryPolicy;
 use cartback_email::{EmailError, EmailMessage, Mailbox};
 use cartback_store::carts::CartRow;
 use cartback_store::links::{LinkPurpose, coupon_seed, link_token};
@@ -11,8 +11,8 @@ use cartback_store::sends::SendRow;
 use cartback_store::templates::TemplateRow;
 use cartback_store::tenants::Tenant;
 use cartback_templates::{
-    Coupon, CustomTemplate, Design, EmailContext, Experience, render_builtin, render_custom,
-    resolve_locale,
+    Coupon, CustomTemplate, EmailContext, Experience, StepTemplate, custom_in_locale,
+    render_builtin, render_custom, template_for_step,
 };
 
 /// The tenant's stored look and words; unreadable settings fall back to the
@@ -35,35 +35,6 @@ pub fn coupon_code(
 ) -> Option<String> {
     let rule = policy.settings_for(step).coupon.as_ref()?;
     Some(rule.code_for(&coupon_seed(&tenant.link_secret, &cart.id, cart.cycle)))
-}
-
-/// The tenant's own template `step` asks for (`"template": "custom:{name}"`).
-pub fn custom_template_name(policy: &RecoveryPolicy, step: u32) -> Option<&str> {
-    match policy.settings_for(step).template_choice() {
-        Some(Ok(TemplateChoice::Custom(name))) => Some(name),
-        _ => None,
-    }
-}
-
-/// The built-in design of `step`: the policy's per-step choice when it names one,
-/// else the tenant's.
-fn design_for(policy: &RecoveryPolicy, experience: &Experience, step: u32) -> Design {
-    match policy.settings_for(step).template_choice() {
-        Some(Ok(TemplateChoice::Builtin(name))) => name.parse().unwrap_or(experience.design),
-        _ => experience.design,
-    }
-}
-
-/// Of the locales a custom template exists in, the one for `locale` (exact tag,
-/// language, then the tenant's default language, then English).
-fn custom_for<'a>(
-    templates: &'a [TemplateRow],
-    locale: &str,
-    default_locale: Option<&str>,
-) -> Option<&'a TemplateRow> {
-    let locales: Vec<&str> = templates.iter().map(|t| t.locale.as_str()).collect();
-    let chosen = resolve_locale(locale, &locales, default_locale.unwrap_or("en"))?;
-    templates.iter().find(|t| t.locale == chosen)
 }
 
 /// What an email offers beyond the cart: a coupon code, a direct payment link.
@@ -128,13 +99,21 @@ pub fn render_recovery_email(
         payment_link: offer.payment_link.map(str::to_owned),
     };
     let branding = experience.branding(&tenant.name);
-    let custom = custom_template_name(policy, step).and_then(|name| {
-        let found = custom_for(custom, &locale, experience.default_locale.as_deref());
-        if found.is_none() {
-            tracing::warn!(template = name, %locale, "no such custom template in a fitting locale; using the built-in design");
+    let (custom, design) = match template_for_step(policy, &experience, step) {
+        StepTemplate::Builtin(design) => (None, design),
+        StepTemplate::Custom { name, fallback } => {
+            let found = custom_in_locale(
+                custom,
+                |t| t.locale.as_str(),
+                &locale,
+                experience.default_locale.as_deref(),
+            );
+            if found.is_none() {
+                tracing::warn!(template = name, %locale, "no such custom template in a fitting locale; using the built-in design");
+            }
+            (found, fallback)
         }
-        found
-    });
+    };
     let rendered = match custom {
         Some(row) => render_custom(
             &CustomTemplate {
@@ -146,7 +125,7 @@ pub fn render_recovery_email(
             &context,
         ),
         None => render_builtin(
-            design_for(policy, &experience, step),
+            design,
             &branding,
             experience.copy_for(&locale, step),
             &context,

@@ -6,13 +6,13 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use cartback_domain::{Currency, RecoveryPolicy, TemplateChoice, parse_locale};
+use cartback_domain::{Currency, RecoveryPolicy, parse_locale};
 use cartback_store::carts::{find_cart, find_cart_by_session};
 use cartback_store::templates::templates_named;
 use cartback_store::tenants::find_tenant;
 use cartback_templates::{
-    Coupon, CustomTemplate, Design, Experience, render_builtin, render_custom, resolve_locale,
-    sample_context,
+    Coupon, CustomTemplate, Design, Experience, StepTemplate, custom_in_locale, render_builtin,
+    render_custom, sample_context, template_for_step,
 };
 
 use crate::error::{ApiError, ErrorCode, FieldError};
@@ -135,19 +135,14 @@ pub async fn preview(
             code: rule.code_for("PREVIEW0"),
             description: None,
         });
-    let custom_name = match (&asked.design, policy.settings_for(index).template_choice()) {
-        (None, Some(Ok(TemplateChoice::Custom(name)))) => Some(name.to_owned()),
-        _ => None,
+    // A design asked for in the request wins over the step's own choice.
+    let (custom_name, design) = match asked.design {
+        Some(design) => (None, design),
+        None => match template_for_step(&policy, &experience, index) {
+            StepTemplate::Builtin(design) => (None, design),
+            StepTemplate::Custom { name, fallback } => (Some(name.to_owned()), fallback),
+        },
     };
-    let design =
-        asked
-            .design
-            .unwrap_or_else(|| match policy.settings_for(index).template_choice() {
-                Some(Ok(TemplateChoice::Builtin(name))) => {
-                    name.parse().unwrap_or(experience.design)
-                }
-                _ => experience.design,
-            });
     // A step that uses the tenant's own template previews it, in the fitting locale.
     let custom = match custom_name {
         None => None,
@@ -158,15 +153,17 @@ pub async fn preview(
                 templates_named(&mut *store.conn()?, &tenant_id, &[name.as_str()])
             })
             .await??;
-            let locales: Vec<&str> = rows.iter().map(|r| r.locale.as_str()).collect();
-            let default = experience.default_locale.as_deref().unwrap_or("en");
-            resolve_locale(&locale, &locales, default)
-                .and_then(|chosen| rows.iter().find(|r| r.locale == chosen))
-                .map(|row| CustomTemplate {
-                    subject: row.subject.clone(),
-                    html: row.html.clone(),
-                    text: row.text.clone(),
-                })
+            custom_in_locale(
+                &rows,
+                |r| r.locale.as_str(),
+                &locale,
+                experience.default_locale.as_deref(),
+            )
+            .map(|row| CustomTemplate {
+                subject: row.subject.clone(),
+                html: row.html.clone(),
+                text: row.text.clone(),
+            })
         }
     };
     let branding = experience.branding(&tenant.name);
