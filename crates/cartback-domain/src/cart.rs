@@ -22,6 +22,15 @@ pub enum CartStatus {
 }
 
 impl CartStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [CartStatus; 5] = [
+        CartStatus::Active,
+        CartStatus::Abandoned,
+        CartStatus::Recovered,
+        CartStatus::Converted,
+        CartStatus::Expired,
+    ];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             CartStatus::Active => "active",

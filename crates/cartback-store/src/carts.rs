@@ -6,7 +6,11 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
-use cartback_domain::{CartFacts, CartItem, CartStatus, SendContext};
+use std::sync::LazyLock;
+
+use cartback_domain::{
+    CartFacts, CartItem, CartStatus, SendContext, UpdateOutcome, on_cart_update,
+};
 
 use crate::connection::{DbConn, write_transaction};
 use crate::error::{StoreError, StoreResult};
@@ -145,37 +149,80 @@ macro_rules! cart_event_columns {
     };
 }
 
-/// The update of a cart that is `active` (the shopper is still shopping, the usual
-/// case): it assigns only the columns such an update changes. SQLite rewrites the
-/// entries of every index over an assigned column even when the value stays the
-/// same, so leaving `status` and `created_at` out spares two index rewrites per
-/// event. A cart in any other state is not updated (and not returned) by it and
-/// goes through [`UPSERT_CONFLICT`].
-const UPSERT_CONFLICT_ACTIVE: &str = concat!(
-    " ON CONFLICT (tenant_id, session_id) DO UPDATE SET ",
-    cart_event_columns!(),
-    " WHERE carts.status = 'active' RETURNING *"
-);
+/// The update of a cart whose status a tracked event leaves alone and that
+/// starts no new cycle (`active`: the shopper is still shopping, the usual
+/// case): it assigns only the columns such an update changes. SQLite rewrites
+/// the entries of every index over an assigned column even when the value stays
+/// the same, so leaving `status` and `created_at` out spares two index rewrites
+/// per event. A cart in any other state is not updated (and not returned) by it
+/// and goes through [`UPSERT_CONFLICT`].
+static UPSERT_CONFLICT_ACTIVE: LazyLock<String> = LazyLock::new(|| {
+    let unchanged = sql_statuses(|status| {
+        on_cart_update(status)
+            == UpdateOutcome {
+                status,
+                new_cycle: false,
+            }
+    });
+    format!(
+        " ON CONFLICT (tenant_id, session_id) DO UPDATE SET {} WHERE carts.status IN ({unchanged}) RETURNING *",
+        cart_event_columns!()
+    )
+});
 
-/// The update of a cart in any state: an abandoned one becomes active again, a
-/// finished one (recovered, converted, expired) starts a new shopping cycle.
-const UPSERT_CONFLICT: &str = concat!(
-    " ON CONFLICT (tenant_id, session_id) DO UPDATE SET ",
-    cart_event_columns!(),
-    ", status = 'active', \
-    last_sent_at = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN NULL ELSE carts.last_sent_at END, \
-    cycle = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN carts.cycle + 1 ELSE carts.cycle END, \
-    next_step = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN 0 ELSE carts.next_step END, \
-    created_at = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN excluded.created_at ELSE carts.created_at END, \
-    ordered_at = CASE WHEN carts.status IN ('recovered', 'converted', 'expired') THEN NULL ELSE carts.ordered_at END \
-    RETURNING *"
-);
+/// The update of a cart in any state, as the domain's [`on_cart_update`] has
+/// it: an abandoned cart becomes active again, a finished one (recovered,
+/// converted, expired) starts a new shopping cycle. The SQL is written from
+/// that function once per process, so the rule lives in one place; a storage
+/// test runs every status through both statements on both backends.
+static UPSERT_CONFLICT: LazyLock<String> = LazyLock::new(|| {
+    let status = CartStatus::ALL
+        .iter()
+        .map(|&from| {
+            format!(
+                "WHEN '{}' THEN '{}' ",
+                from.as_str(),
+                on_cart_update(from).status.as_str()
+            )
+        })
+        .collect::<String>();
+    let new_cycle = format!(
+        "carts.status IN ({})",
+        sql_statuses(|status| on_cart_update(status).new_cycle)
+    );
+    format!(
+        " ON CONFLICT (tenant_id, session_id) DO UPDATE SET {}, \
+        status = CASE carts.status {status}ELSE carts.status END, \
+        last_sent_at = CASE WHEN {new_cycle} THEN NULL ELSE carts.last_sent_at END, \
+        cycle = CASE WHEN {new_cycle} THEN carts.cycle + 1 ELSE carts.cycle END, \
+        next_step = CASE WHEN {new_cycle} THEN 0 ELSE carts.next_step END, \
+        created_at = CASE WHEN {new_cycle} THEN excluded.created_at ELSE carts.created_at END, \
+        ordered_at = CASE WHEN {new_cycle} THEN NULL ELSE carts.ordered_at END \
+        RETURNING *",
+        cart_event_columns!()
+    )
+});
+
+/// The statuses for which `keep` holds, as a list of SQL literals (`NULL`
+/// when none, which matches no row).
+fn sql_statuses(keep: impl Fn(CartStatus) -> bool) -> String {
+    let listed: Vec<String> = CartStatus::ALL
+        .into_iter()
+        .filter(|&status| keep(status))
+        .map(|status| format!("'{}'", status.as_str()))
+        .collect();
+    if listed.is_empty() {
+        "NULL".to_owned()
+    } else {
+        listed.join(", ")
+    }
+}
 
 /// Inserts or updates the cart of `(tenant, session)`. A terminal cart
 /// (recovered, converted, expired) starts a new shopping cycle; a cart a worker holds
 /// keeps its lease (the worker re-reads the cart when it lets go).
 pub fn upsert_cart(conn: &mut DbConn, cart: &CartUpsert) -> StoreResult<CartRow> {
-    let mut rows = upsert_rows(conn, std::slice::from_ref(cart), UPSERT_CONFLICT)?;
+    let mut rows = upsert_rows(conn, std::slice::from_ref(cart), &UPSERT_CONFLICT)?;
     rows.pop()
         .ok_or_else(|| StoreError::Corrupt("the upsert returned no row".into()))
 }
@@ -355,7 +402,7 @@ pub fn upsert_carts(conn: &mut DbConn, batch: &[CartUpsert]) -> Vec<StoreResult<
     // (abandoned, finished) by a second one that may change their status.
     let mut by_key: BTreeMap<(String, String), StoreResult<CartRow>> = BTreeMap::new();
     let mut rest = distinct;
-    for on_conflict in [UPSERT_CONFLICT_ACTIVE, UPSERT_CONFLICT] {
+    for on_conflict in [&*UPSERT_CONFLICT_ACTIVE, &*UPSERT_CONFLICT] {
         if rest.is_empty() {
             break;
         }

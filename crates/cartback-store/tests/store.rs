@@ -125,6 +125,67 @@ on_both_backends!(keys_authenticate_until_revoked, |db: &TestDatabase| {
     assert_eq!(list_keys(&mut conn, &shop.id).unwrap().len(), 1);
 });
 
+// The upsert's SQL is written from the domain's `on_cart_update`; this runs
+// every status through both of its statements (the single upsert and the
+// batch, which tries the active-only one first) and holds the result to it.
+on_both_backends!(
+    a_tracked_update_does_what_on_cart_update_says,
+    |db: &TestDatabase| {
+        use cartback_domain::on_cart_update;
+        use cartback_store::schema::carts;
+        use diesel::prelude::*;
+        let store = open(db);
+        let mut conn = store.conn().unwrap();
+        let shop = tenant(&mut conn, "Shop");
+        let t0 = Utc::now() - TimeDelta::hours(2);
+        let later = t0 + TimeDelta::hours(1);
+        for status in CartStatus::ALL {
+            for batch in [false, true] {
+                let session = format!("s-{}-{batch}", status.as_str());
+                let first = upsert_cart(&mut conn, &upsert(&shop, &session, None, t0)).unwrap();
+                let stamp = t0.naive_utc();
+                diesel::update(carts::table.filter(carts::id.eq(&first.id)))
+                    .set((
+                        carts::status.eq(status.as_str()),
+                        carts::cycle.eq(3),
+                        carts::next_step.eq(2),
+                        carts::last_sent_at.eq(Some(stamp)),
+                        carts::ordered_at.eq(status.is_terminal().then_some(stamp)),
+                    ))
+                    .execute(&mut *conn)
+                    .unwrap();
+                let update = upsert(&shop, &session, None, later);
+                let row = if batch {
+                    upsert_carts(&mut conn, &[update]).pop().unwrap().unwrap()
+                } else {
+                    upsert_cart(&mut conn, &update).unwrap()
+                };
+                let expected = on_cart_update(status);
+                let case = format!("{} (batch: {batch})", status.as_str());
+                assert_eq!(row.status().unwrap(), expected.status, "{case}");
+                assert_eq!(row.cycle, if expected.new_cycle { 4 } else { 3 }, "{case}");
+                assert_eq!(
+                    row.next_step,
+                    if expected.new_cycle { 0 } else { 2 },
+                    "{case}"
+                );
+                assert_eq!(row.last_sent_at.is_none(), expected.new_cycle, "{case}");
+                assert_eq!(
+                    row.ordered_at,
+                    (status.is_terminal() && !expected.new_cycle).then_some(stamp),
+                    "{case}"
+                );
+                let created = if expected.new_cycle { later } else { t0 };
+                assert_eq!(
+                    row.created_at.and_utc().timestamp_millis(),
+                    created.timestamp_millis(),
+                    "{case}"
+                );
+            }
+        }
+    }
+);
+
 on_both_backends!(
     upsert_updates_the_same_cart_and_isolates_tenants,
     |db: &TestDatabase| {
