@@ -117,6 +117,9 @@ impl Modify for OptionalBodies {
             Guides: docs/api.md and docs/api/*.md in the repository."
     ),
     modifiers(&SecuritySchemes, &OptionalBodies),
+    // Every operation needs a secret key unless it says otherwise: `security()`
+    // on the open routes, publishable keys named where they are accepted.
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"])),
     paths(
         crate::routes::health::healthz,
         crate::routes::health::readyz,
@@ -215,7 +218,9 @@ pub fn document() -> &'static str {
     tag = "operations",
     operation_id = "openapi",
     summary = "This OpenAPI 3.1 document",
-    responses((status = 200, description = "The document", content_type = "application/json", body = Object))
+    responses((status = 200, description = "The document", content_type = "application/json", body = Object)),
+    // Open to anyone: no key.
+    security()
 )]
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
@@ -234,7 +239,9 @@ pub async fn openapi_json() -> HttpResponse {
     summary = "CORS preflight of the public capture route",
     description = "Answered for any origin (a preflight carries no key); the tenant's allowed \
         origins are enforced on the request that follows.",
-    responses(PreflightAnswer)
+    responses(PreflightAnswer),
+    // Open to anyone: no key.
+    security()
 )]
 #[allow(dead_code)]
 fn capture_preflight() {}
@@ -1876,6 +1883,11 @@ mod tests {
             assert!(schemes[scheme].is_object(), "{scheme}");
         }
         // The handlers name schemes as string literals: each must exist.
+        for requirement in doc["security"].as_array().unwrap() {
+            for name in requirement.as_object().unwrap().keys() {
+                assert!(schemes[name].is_object(), "default: {name}");
+            }
+        }
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, operation) in item.as_object().unwrap() {
                 for requirement in operation["security"].as_array().into_iter().flatten() {

@@ -24,10 +24,12 @@ use cartback_store::orders::OrderRow;
 use cartback_store::schema::orders;
 use cartback_store::sends::list_sends_for_cart;
 
+use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
-use crate::input::fields::{self, MAX_PAGE, Problems, nullable, query_map, query_number, time};
-use crate::routes::email_provider::secret_caller;
-use crate::routes::track::{self, ParsedCart, RawObject};
+use crate::input::Problems;
+use crate::input::cart::{self, ParsedCart};
+use crate::input::fields::{self, MAX_PAGE, nullable, query_map, query_number, time};
+use crate::input::raw::RawObject;
 use crate::state::AppState;
 
 const DEFAULT_PER_PAGE: i64 = 10;
@@ -202,14 +204,13 @@ const LIST_PARAMS: &[&str] = &[
         (status = 200, description = "The page (`data: []` past the end)", body = crate::openapi::CartPage),
         (status = 422, description = "VALIDATION_ERROR: an unknown parameter or a bad value, named in `details`", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn list(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
     let mut problems = Problems::default();
     let query = query_map(request.query_string(), &mut problems);
     for key in query.keys() {
@@ -286,11 +287,10 @@ pub async fn list(
         &mut problems,
     );
     problems.check()?;
-    let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
-    let (rows, total) =
-        web::block(move || list_carts(&mut *store.conn()?, &tenant_id, &filter, page, per_page))
-            .await??;
+    let (rows, total) = state
+        .db(move |conn| list_carts(conn, &tenant_id, &filter, page, per_page))
+        .await?;
     let total_pages = (total + per_page - 1) / per_page;
     Ok(HttpResponse::Ok().json(json!({
         "success": true,
@@ -303,10 +303,10 @@ pub async fn list(
 }
 
 async fn load(state: &AppState, tenant_id: &str, id: String) -> Result<CartRow, ApiError> {
-    let store = state.store.clone();
     let tenant_id = tenant_id.to_owned();
-    web::block(move || find_cart_by_any_id(&mut *store.conn()?, &tenant_id, &id, false))
-        .await??
+    state
+        .db(move |conn| find_cart_by_any_id(conn, &tenant_id, &id, false))
+        .await?
         .ok_or_else(not_found)
 }
 
@@ -322,15 +322,13 @@ async fn load(state: &AppState, tenant_id: &str, id: String) -> Result<CartRow, 
         (status = 200, description = "The cart", body = crate::openapi::CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn get(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
     let cart = load(&state, &caller.tenant.id, id.into_inner()).await?;
     Ok(cart_answer(&cart))
 }
@@ -365,16 +363,15 @@ async fn json_object(
         (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
         (status = 412, description = "PRECONDITION_FAILED: `If-Match` names an older version; nothing was changed", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn patch(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
     let (_, object) = json_object(&state, &request, payload, false).await?;
     let mut problems = Problems::default();
     fields::unknown_fields(
@@ -408,12 +405,11 @@ pub async fn patch(
     // Merged into the cart's current attributes under its row lock: parallel
     // PATCHes of different names all stay.
     change.merge_attributes = wire_attributes;
-    let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
     let id = id.into_inner();
-    let outcome =
-        web::block(move || patch_cart(&mut *store.conn()?, &tenant_id, &id, &change, Utc::now()))
-            .await??;
+    let outcome = state
+        .db(move |conn| patch_cart(conn, &tenant_id, &id, &change, Utc::now()))
+        .await?;
     match outcome {
         PatchOutcome::Updated(cart) => Ok(cart_answer(&cart)),
         PatchOutcome::NotFound => Err(not_found()),
@@ -486,23 +482,20 @@ fn merge_attributes(current: &mut Attributes, wire: &[Value]) -> Result<(), ApiE
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
         (status = 412, description = "PRECONDITION_FAILED: `If-Match` names an older version; nothing was changed", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn delete(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
     let id = id.into_inner();
     let expected = if_match(&request)?;
-    let deleted = web::block(move || {
-        soft_delete_cart(&mut *store.conn()?, &tenant_id, &id, expected, Utc::now())
-    })
-    .await??;
+    let deleted = state
+        .db(move |conn| soft_delete_cart(conn, &tenant_id, &id, expected, Utc::now()))
+        .await?;
     match deleted {
         Edited::Updated(_) => Ok(HttpResponse::NoContent().finish()),
         Edited::NotFound => Err(not_found()),
@@ -527,25 +520,22 @@ pub async fn delete(
         (status = 200, description = "The erased cart", body = crate::openapi::CartAnswer),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn erase(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
     let id = id.into_inner();
-    let (erased, flushed) = web::block(move || -> StoreResult<_> {
-        let mut conn = store.conn()?;
-        let erased = erase_cart(&mut conn, &tenant_id, &id, Utc::now())?;
-        let flushed = erased.is_none() || flush_erased(&mut conn)?;
-        Ok((erased, flushed))
-    })
-    .await??;
+    let (erased, flushed) = state
+        .db(move |conn| -> StoreResult<_> {
+            let erased = erase_cart(conn, &tenant_id, &id, Utc::now())?;
+            let flushed = erased.is_none() || flush_erased(conn)?;
+            Ok((erased, flushed))
+        })
+        .await?;
     let erased = erased.ok_or_else(not_found)?;
     if !flushed {
         tracing::warn!(
@@ -568,15 +558,13 @@ pub async fn erase(
         (status = 200, description = "The lines", body = crate::openapi::CartItems),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn items(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
     let cart = load(&state, &caller.tenant.id, id.into_inner()).await?;
     let view = cart_view(&cart);
     Ok(HttpResponse::Ok().json(json!({
@@ -598,16 +586,10 @@ async fn change_items(
     edit: impl FnOnce(&CartRow) -> Result<Vec<CartItem>, ApiError> + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
     let expected = if_match(request)?;
-    let store = state.store.clone();
     let tenant_id = tenant_id.to_owned();
-    let edited = web::block(move || {
-        edit_items(
-            &mut *store.conn()?,
-            &tenant_id,
-            &id,
-            expected,
-            Utc::now(),
-            |cart| {
+    let edited = state
+        .db(move |conn| {
+            edit_items(conn, &tenant_id, &id, expected, Utc::now(), |cart| {
                 let items = edit(cart)?;
                 let currency = Currency::parse(&cart.currency).map_err(ApiError::internal)?;
                 let total = items_total(&items, currency).map_err(|e| {
@@ -617,10 +599,9 @@ async fn change_items(
                     }])
                 })?;
                 Ok((items, total.minor()))
-            },
-        )
-    })
-    .await??;
+            })
+        })
+        .await?;
     match edited {
         Edited::Updated(cart) => Ok(cart_answer(&cart)),
         Edited::NotFound => Err(not_found()),
@@ -649,16 +630,15 @@ async fn change_items(
         (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
         (status = 412, description = "PRECONDITION_FAILED: `If-Match` names an older version; nothing was changed", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn add_item(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
     let (body, _) = json_object(&state, &request, payload, false).await?;
     let id = id.into_inner();
     // The price is read in the cart's currency, which never changes.
@@ -666,9 +646,9 @@ pub async fn add_item(
     let currency = Currency::parse(&cart.currency).map_err(ApiError::internal)?;
     let raw: &RawValue =
         serde_json::from_slice(&body).map_err(|e| crate::input::body::malformed(&e))?;
-    let mut problems = track::Problems::default();
-    let item = track::parse_item(raw, 0, currency, &mut problems);
-    let Some(item) = item.filter(|_| problems.0.is_empty()) else {
+    let mut problems = Problems::default();
+    let item = cart::parse_item(raw, 0, currency, &mut problems);
+    let Some(item) = item.filter(|_| problems.is_empty()) else {
         // Paths read `items[0].price`; here the body is the item.
         let details = problems
             .0
@@ -712,15 +692,14 @@ pub async fn add_item(
         (status = 422, description = "VALIDATION_ERROR: the remaining lines' total is out of range", body = crate::openapi::ErrorEnvelope),
         (status = 412, description = "PRECONDITION_FAILED: `If-Match` names an older version; nothing was changed", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn remove_item(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
     let (id, item_id) = path.into_inner();
     change_items(&state, &request, &caller.tenant.id, id, move |cart| {
         let mut items = cart.items()?;
@@ -750,34 +729,31 @@ pub async fn remove_item(
         (status = 200, description = "The timeline", body = crate::openapi::Timeline),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn timeline(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     use diesel::prelude::*;
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
     let id = id.into_inner();
-    let found = web::block(move || -> StoreResult<_> {
-        let mut conn = store.conn()?;
-        let Some(cart) = find_cart_by_any_id(&mut conn, &tenant_id, &id, false)? else {
-            return Ok(None);
-        };
-        let events = list_events(&mut conn, &tenant_id, &cart.id)?;
-        let sends = list_sends_for_cart(&mut conn, &tenant_id, &cart.id)?;
-        let orders: Vec<OrderRow> = orders::table
-            .filter(orders::tenant_id.eq(&tenant_id))
-            .filter(orders::cart_id.eq(&cart.id))
-            .select(OrderRow::as_select())
-            .load(&mut *conn)?;
-        Ok(Some((cart, events, sends, orders)))
-    })
-    .await??;
+    let found = state
+        .db(move |conn| -> StoreResult<_> {
+            let Some(cart) = find_cart_by_any_id(conn, &tenant_id, &id, false)? else {
+                return Ok(None);
+            };
+            let events = list_events(conn, &tenant_id, &cart.id)?;
+            let sends = list_sends_for_cart(conn, &tenant_id, &cart.id)?;
+            let orders: Vec<OrderRow> = orders::table
+                .filter(orders::tenant_id.eq(&tenant_id))
+                .filter(orders::cart_id.eq(&cart.id))
+                .select(OrderRow::as_select())
+                .load(&mut *conn)?;
+            Ok(Some((cart, events, sends, orders)))
+        })
+        .await?;
     let (cart, events, sends, orders) = found.ok_or_else(not_found)?;
     let mut entries: Vec<(NaiveDateTime, Value)> = Vec::new();
     entries.push((
@@ -836,15 +812,14 @@ pub async fn timeline(
         (status = 409, description = "CONFLICT: the `sessionId` belongs to another of the shop's carts, or a concurrent change", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn upsert(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
     let (body, object) = json_object(&state, &request, payload, false).await?;
     let raw: RawObject<'_> =
         serde_json::from_slice(&body).map_err(|e| crate::input::body::malformed(&e))?;
@@ -865,8 +840,8 @@ pub async fn upsert(
         }
     };
     let wire_attributes = attributes_field(&object, &mut problems);
-    let mut cart_problems = track::Problems::default();
-    let cart = track::parse_cart(&raw, &mut cart_problems, false);
+    let mut cart_problems = Problems::default();
+    let cart = cart::parse_cart(&raw, &mut cart_problems, false);
     problems.0.extend(cart_problems.0);
     for key in object.keys() {
         let known = [
@@ -926,33 +901,38 @@ pub async fn upsert(
         external_id,
         attributes: None,
     };
-    let store = state.store.clone();
-    let result = web::block(move || -> StoreResult<Result<(CartRow, bool), ApiError>> {
-        let mut conn = store.conn()?;
-        let mut upsert = upsert;
-        if let Some(wire) = &wire_attributes {
-            let existing =
-                find_cart_by_any_id(&mut conn, &upsert.cart.tenant_id, &upsert.external_id, true)?
+    let result = state
+        .db(
+            move |conn| -> StoreResult<Result<(CartRow, bool), ApiError>> {
+                let mut upsert = upsert;
+                if let Some(wire) = &wire_attributes {
+                    let existing = find_cart_by_any_id(
+                        conn,
+                        &upsert.cart.tenant_id,
+                        &upsert.external_id,
+                        true,
+                    )?
                     .filter(|c| c.external_id.as_deref() == Some(upsert.external_id.as_str()));
-            let mut attributes = existing.as_ref().map(attributes_of).unwrap_or_default();
-            if let Err(e) = merge_attributes(&mut attributes, wire) {
-                return Ok(Err(e));
-            }
-            upsert.attributes = Some(attributes);
-        }
-        match upsert_external(&mut conn, &upsert) {
-            Ok(done) => Ok(Ok(done)),
-            Err(cartback_store::StoreError::Rejected(why)) => {
-                Ok(Err(ApiError::new(ErrorCode::Conflict, why)))
-            }
-            Err(e) if e.is_unique_violation() => Ok(Err(ApiError::new(
-                ErrorCode::Conflict,
-                "another request changed this cart at the same time; try again",
-            ))),
-            Err(e) => Err(e),
-        }
-    })
-    .await???;
+                    let mut attributes = existing.as_ref().map(attributes_of).unwrap_or_default();
+                    if let Err(e) = merge_attributes(&mut attributes, wire) {
+                        return Ok(Err(e));
+                    }
+                    upsert.attributes = Some(attributes);
+                }
+                match upsert_external(conn, &upsert) {
+                    Ok(done) => Ok(Ok(done)),
+                    Err(cartback_store::StoreError::Rejected(why)) => {
+                        Ok(Err(ApiError::new(ErrorCode::Conflict, why)))
+                    }
+                    Err(e) if e.is_unique_violation() => Ok(Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        "another request changed this cart at the same time; try again",
+                    ))),
+                    Err(e) => Err(e),
+                }
+            },
+        )
+        .await??;
     let (cart, created) = result;
     let status = if created {
         actix_web::http::StatusCode::CREATED

@@ -20,10 +20,11 @@ use cartback_stripe::{
     StripeSignatureError, parse_order_event,
 };
 
+use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode};
+use crate::input::Problems;
 use crate::input::body::{read_body, read_raw_body};
-use crate::input::fields::{Problems, boolean, integer, nullable, object, time, unknown_fields};
-use crate::routes::email_provider::secret_caller;
+use crate::input::fields::{boolean, integer, nullable, object, time, unknown_fields};
 use crate::state::AppState;
 
 const MAX_WEBHOOK_SECRETS: usize = 5;
@@ -132,7 +133,7 @@ fn webhook_secrets_field(
         );
         return None;
     }
-    let before = problems.0.len();
+    let before = problems.len();
     let mut secrets: Vec<String> = Vec::new();
     for (i, value) in list.iter().enumerate() {
         let path = format!("webhookSecrets[{i}]");
@@ -156,7 +157,7 @@ fn webhook_secrets_field(
             secrets.push(secret.to_owned());
         }
     }
-    (problems.0.len() == before).then_some(Some(secrets))
+    (problems.len() == before).then_some(Some(secrets))
 }
 
 fn url_field(
@@ -197,15 +198,14 @@ fn url_field(
         (status = 409, description = "CONFLICT: a secret was given and the server has no CARTBACK_MASTER_KEY", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn put(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
     let body = read_body(&request, payload, state.limits.max_body_bytes).await?;
     let body = object(&body, false)?;
     let mut problems = Problems::default();
@@ -258,62 +258,62 @@ pub async fn put(
         Some(None) => Some(None),
         None => None,
     };
-    let store = state.store.clone();
     let id = tenant_id.clone();
-    let row = web::block(move || {
-        write_transaction(&mut *store.conn()?, |conn| {
-            let old = find_stripe_account(conn, &id)?;
-            let old_masked: Value = old
-                .as_ref()
-                .and_then(|r| serde_json::from_str(&r.masked).ok())
-                .unwrap_or(Value::Null);
-            let (key, key_hint) = match secret_key {
-                Some(Some((sealed, hint))) => (Some(sealed), Some(Value::String(hint))),
-                Some(None) => (None, None),
-                None => (
-                    old.as_ref().and_then(|r| r.secret_key.clone()),
-                    old_masked.get("secretKey").cloned(),
-                ),
-            };
-            let (secrets, count) = match webhook_secrets {
-                Some(Some((sealed, count))) => (Some(sealed), count as u64),
-                Some(None) => (None, 0),
-                None => (
-                    old.as_ref().and_then(|r| r.webhook_secrets.clone()),
-                    old_masked
-                        .get("webhookSecrets")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(0),
-                ),
-            };
-            let keep = |new: Option<Option<String>>, old: Option<String>| match new {
-                Some(value) => value,
-                None => old,
-            };
-            let success = keep(
-                success_url,
-                old.as_ref().and_then(|r| r.success_url.clone()),
-            );
-            let cancel = keep(cancel_url, old.as_ref().and_then(|r| r.cancel_url.clone()));
-            let links = links_in_emails
-                .unwrap_or_else(|| old.as_ref().is_some_and(|r| r.links_in_emails != 0));
-            let masked = json!({"secretKey": key_hint, "webhookSecrets": count}).to_string();
-            set_stripe_account(
-                conn,
-                &StripeAccount {
-                    tenant_id: &id,
-                    sealed_secret_key: key.as_deref(),
-                    sealed_webhook_secrets: secrets.as_deref(),
-                    masked: &masked,
-                    success_url: success.as_deref(),
-                    cancel_url: cancel.as_deref(),
-                    links_in_emails: links,
-                    now: Utc::now(),
-                },
-            )
+    let row = state
+        .db(move |conn| {
+            write_transaction(conn, |conn| {
+                let old = find_stripe_account(conn, &id)?;
+                let old_masked: Value = old
+                    .as_ref()
+                    .and_then(|r| serde_json::from_str(&r.masked).ok())
+                    .unwrap_or(Value::Null);
+                let (key, key_hint) = match secret_key {
+                    Some(Some((sealed, hint))) => (Some(sealed), Some(Value::String(hint))),
+                    Some(None) => (None, None),
+                    None => (
+                        old.as_ref().and_then(|r| r.secret_key.clone()),
+                        old_masked.get("secretKey").cloned(),
+                    ),
+                };
+                let (secrets, count) = match webhook_secrets {
+                    Some(Some((sealed, count))) => (Some(sealed), count as u64),
+                    Some(None) => (None, 0),
+                    None => (
+                        old.as_ref().and_then(|r| r.webhook_secrets.clone()),
+                        old_masked
+                            .get("webhookSecrets")
+                            .and_then(Value::as_u64)
+                            .unwrap_or(0),
+                    ),
+                };
+                let keep = |new: Option<Option<String>>, old: Option<String>| match new {
+                    Some(value) => value,
+                    None => old,
+                };
+                let success = keep(
+                    success_url,
+                    old.as_ref().and_then(|r| r.success_url.clone()),
+                );
+                let cancel = keep(cancel_url, old.as_ref().and_then(|r| r.cancel_url.clone()));
+                let links = links_in_emails
+                    .unwrap_or_else(|| old.as_ref().is_some_and(|r| r.links_in_emails != 0));
+                let masked = json!({"secretKey": key_hint, "webhookSecrets": count}).to_string();
+                set_stripe_account(
+                    conn,
+                    &StripeAccount {
+                        tenant_id: &id,
+                        sealed_secret_key: key.as_deref(),
+                        sealed_webhook_secrets: secrets.as_deref(),
+                        masked: &masked,
+                        success_url: success.as_deref(),
+                        cancel_url: cancel.as_deref(),
+                        links_in_emails: links,
+                        now: Utc::now(),
+                    },
+                )
+            })
         })
-    })
-    .await??;
+        .await?;
     Ok(HttpResponse::Ok().json(shown(Some(&row), &tenant_id)))
 }
 
@@ -327,17 +327,16 @@ pub async fn put(
     responses(
         (status = 200, description = "The connection (`configured: false` before anything is stored)", body = crate::openapi::StripeAccount),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn get(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
-    let row = web::block(move || find_stripe_account(&mut *store.conn()?, &tenant_id)).await??;
+    let row = state
+        .db(move |conn| find_stripe_account(conn, &tenant_id))
+        .await?;
     Ok(HttpResponse::Ok().json(shown(row.as_ref(), &caller.tenant.id)))
 }
 
@@ -352,17 +351,15 @@ pub async fn get(
         (status = 204, description = "Forgotten"),
         (status = 404, description = "NOT_FOUND: Stripe was not connected", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn delete(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
-    let removed =
-        web::block(move || delete_stripe_account(&mut *store.conn()?, &caller.tenant.id)).await??;
+    let removed = state
+        .db(move |conn| delete_stripe_account(conn, &caller.tenant.id))
+        .await?;
     if !removed {
         return Err(ApiError::new(
             ErrorCode::NotFound,
@@ -423,7 +420,9 @@ fn bad_event(message: impl Into<String>) -> ApiError {
         (status = 413, description = "PAYLOAD_TOO_LARGE: over 256 KiB (or the server's body limit, if lower)", body = crate::openapi::ErrorEnvelope),
         (status = 429, description = "RATE_LIMITED: too many events from this address; `Retry-After` says when to try again (Stripe retries)", body = crate::openapi::ErrorEnvelope),
         crate::openapi::ServerErrors,
-    )
+    ),
+    // Open to anyone: no key.
+    security()
 )]
 pub async fn intake(
     state: web::Data<AppState>,
@@ -456,16 +455,15 @@ pub async fn intake(
     {
         return Err(refused_intake());
     }
-    let store = state.store.clone();
     let id = tenant_id.clone();
-    let found = web::block(move || -> cartback_store::StoreResult<_> {
-        let mut conn = store.conn()?;
-        let Some(account) = find_stripe_account(&mut conn, &id)? else {
-            return Ok(None);
-        };
-        Ok(find_tenant(&mut conn, &id)?.map(|tenant| (account, tenant)))
-    })
-    .await??;
+    let found = state
+        .db(move |conn| -> cartback_store::StoreResult<_> {
+            let Some(account) = find_stripe_account(conn, &id)? else {
+                return Ok(None);
+            };
+            Ok(find_tenant(conn, &id)?.map(|tenant| (account, tenant)))
+        })
+        .await?;
     let Some((account, tenant)) = found else {
         return Err(refused_intake());
     };
@@ -553,8 +551,7 @@ pub async fn intake(
         attribution_window: policy.attribution_window(),
         now: Utc::now(),
     };
-    let store = state.store.clone();
-    let outcome = web::block(move || record_order(&mut *store.conn()?, &new)).await??;
+    let outcome = state.db(move |conn| record_order(conn, &new)).await?;
     tracing::info!(
         tenant = %tenant.id,
         event = %order.event_id,
@@ -683,16 +680,15 @@ fn checkout_request(
         (status = 422, description = "VALIDATION_ERROR: `expiresInSeconds` out of range, an empty cart, or nowhere to return to", body = crate::openapi::ErrorEnvelope),
         (status = 502, description = "UPSTREAM_ERROR: Stripe refused or could not be reached", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn payment_link(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
     let body = read_body(&request, payload, state.limits.max_body_bytes).await?;
     let body = object(&body, true)?;
     let mut problems = Problems::default();
@@ -705,18 +701,17 @@ pub async fn payment_link(
     )
     .unwrap_or(MAX_LINK_SECS);
     problems.check()?;
-    let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
     let id = id.into_inner();
-    let (cart, account) = web::block(move || -> cartback_store::StoreResult<_> {
-        let mut conn = store.conn()?;
-        let cart = match find_cart(&mut conn, &tenant_id, &id)? {
-            Some(cart) => Some(cart),
-            None => find_cart_by_session(&mut conn, &tenant_id, &id)?,
-        };
-        Ok((cart, find_stripe_account(&mut conn, &tenant_id)?))
-    })
-    .await??;
+    let (cart, account) = state
+        .db(move |conn| -> cartback_store::StoreResult<_> {
+            let cart = match find_cart(conn, &tenant_id, &id)? {
+                Some(cart) => Some(cart),
+                None => find_cart_by_session(conn, &tenant_id, &id)?,
+            };
+            Ok((cart, find_stripe_account(conn, &tenant_id)?))
+        })
+        .await?;
     let cart = cart
         .filter(|c| c.deleted_at.is_none())
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such cart"))?;
