@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use actix_web::web;
-use actix_web::{HttpMessage, HttpRequest};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
 
 use cartback_store::api_keys::{KeyKind, authenticate};
 use cartback_store::tenants::{Tenant, find_tenant};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// Who is calling.
@@ -19,6 +20,58 @@ use crate::state::AppState;
 pub struct Caller {
     pub tenant: Tenant,
     pub kind: KeyKind,
+}
+
+/// A caller holding a secret key (`sk_…`): the merchant's own systems. As a
+/// handler argument it answers 401 without a good key and 403 for a
+/// publishable one, before the handler runs.
+#[derive(Debug, Clone)]
+pub struct SecretCaller(pub Caller);
+
+/// A caller holding any of the tenant's keys, secret or publishable (401
+/// otherwise); the handler decides what a publishable key may do.
+#[derive(Debug, Clone)]
+pub struct AnyCaller(pub Caller);
+
+/// The app state a request was routed with.
+fn app_state(request: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    request
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("the app state is not registered"))
+}
+
+impl FromRequest for AnyCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<AnyCaller, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let request = request.clone();
+        Box::pin(async move {
+            let state = app_state(&request)?;
+            authenticate_request(&state, &request).await.map(AnyCaller)
+        })
+    }
+}
+
+impl FromRequest for SecretCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<SecretCaller, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let request = request.clone();
+        Box::pin(async move {
+            let state = app_state(&request)?;
+            let caller = authenticate_request(&state, &request).await?;
+            if caller.kind != KeyKind::Secret {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "this endpoint needs a secret key",
+                ));
+            }
+            Ok(SecretCaller(caller))
+        })
+    }
 }
 
 /// The key in `X-API-Key` or `Authorization: Bearer`, trimmed; None when neither.
@@ -151,18 +204,15 @@ pub async fn authenticate_key(state: &AppState, key: &str) -> Result<Caller, Api
     }
     let key = key.to_owned();
     let cache_key = key.clone();
-    let store = state.store.clone();
-    let found = web::block(
-        move || -> Result<Option<Caller>, cartback_store::StoreError> {
-            let mut conn = store.conn()?;
-            let Some(api_key) = authenticate(&mut conn, &key)? else {
+    let found = state
+        .db(move |conn| -> cartback_store::StoreResult<_> {
+            let Some(api_key) = authenticate(conn, &key)? else {
                 return Ok(None);
             };
             let kind = api_key.kind()?;
-            Ok(find_tenant(&mut conn, &api_key.tenant_id)?.map(|tenant| Caller { tenant, kind }))
-        },
-    )
-    .await??;
+            Ok(find_tenant(conn, &api_key.tenant_id)?.map(|tenant| Caller { tenant, kind }))
+        })
+        .await?;
     state.auth_cache.put(cache_key, found.clone());
     found.ok_or_else(ApiError::unauthorized)
 }

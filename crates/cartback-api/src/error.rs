@@ -132,18 +132,21 @@ impl From<actix_web::error::BlockingError> for ApiError {
 /// `Retry-After` on a 503: a pool reconnects, and a failover completes, in seconds.
 const RETRY_UNAVAILABLE_SECS: u64 = 2;
 
-#[derive(Serialize)]
-struct Envelope<'a> {
-    success: bool,
-    error: Body<'a>,
+/// Every error: `success` is false.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorEnvelope {
+    /// Always false.
+    pub success: bool,
+    pub error: ErrorBody,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    code: ErrorCode,
-    message: &'a str,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    details: &'a [FieldError],
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The failing fields, on 422 (left out when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<FieldError>,
 }
 
 impl ResponseError for ApiError {
@@ -156,12 +159,12 @@ impl ResponseError for ApiError {
         if self.code == ErrorCode::ServiceUnavailable {
             response.insert_header((actix_web::http::header::RETRY_AFTER, RETRY_UNAVAILABLE_SECS));
         }
-        response.json(Envelope {
+        response.json(ErrorEnvelope {
             success: false,
-            error: Body {
+            error: ErrorBody {
                 code: self.code,
-                message: &self.message,
-                details: &self.details,
+                message: self.message.clone(),
+                details: self.details.clone(),
             },
         })
     }

@@ -12,7 +12,7 @@ pub mod state;
 use std::net::TcpListener;
 
 use actix_web::http::Method;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpServer, Route, web};
 use middleware::{cors, guard, metrics};
 use routes::{
     analytics, carts, customers, email_provider, health, history, links, preview, public, restore,
@@ -28,119 +28,225 @@ pub use middleware::rate_limit::{Cidr, RateLimitConfig, RateLimiter, TrustedProx
 pub use middleware::request_id::{REQUEST_ID, RequestLayer};
 pub use state::{ApiLimits, AppState};
 
+/// The prefix of the versioned JSON API.
+const API_PREFIX: &str = "/api/v1";
+
+/// Every route the api serves: method, full path and handler, in matching
+/// order. `configure` registers exactly these and [`routes`] lists them, so
+/// the route table the tests check is the one the app runs.
+fn table() -> Vec<(Method, &'static str, Route)> {
+    vec![
+        on(Method::GET, "/healthz", health::healthz),
+        on(Method::GET, "/readyz", health::readyz),
+        on(Method::GET, "/metrics", metrics::metrics),
+        on(Method::GET, "/tracker.js", tracker::tracker_js),
+        on(Method::GET, "/openapi.json", openapi::openapi_json),
+        on(Method::GET, "/r/{token}", links::recover),
+        on(Method::GET, "/u/{token}", links::unsubscribe_page),
+        on(Method::POST, "/u/{token}", links::unsubscribe_now),
+        on(Method::POST, "/api/v1/track", track::track),
+        on(Method::OPTIONS, "/api/v1/track", cors::preflight),
+        on(
+            Method::POST,
+            "/api/v1/public/abandoned-carts",
+            public::capture,
+        ),
+        on(
+            Method::OPTIONS,
+            "/api/v1/public/abandoned-carts",
+            cors::preflight,
+        ),
+        on(
+            Method::GET,
+            "/api/v1/settings/allowed-origins",
+            cors::get_origins,
+        ),
+        on(
+            Method::PUT,
+            "/api/v1/settings/allowed-origins",
+            cors::put_origins,
+        ),
+        on(
+            Method::GET,
+            "/api/v1/carts/restore/{token}",
+            restore::restore,
+        ),
+        on(Method::GET, "/api/v1/carts/{id}/history", history::history),
+        on(Method::GET, "/api/v1/analytics", analytics::analytics),
+        on(Method::GET, "/api/v1/stats/carts", analytics::cart_counts),
+        on(Method::GET, "/api/v1/carts", carts::manage::list),
+        on(Method::PUT, "/api/v1/carts", carts::upsert::upsert),
+        on(Method::GET, "/api/v1/carts/{id}", carts::manage::get),
+        on(Method::PATCH, "/api/v1/carts/{id}", carts::manage::patch),
+        on(Method::DELETE, "/api/v1/carts/{id}", carts::manage::delete),
+        on(
+            Method::POST,
+            "/api/v1/carts/{id}/erase",
+            carts::manage::erase,
+        ),
+        on(Method::POST, "/api/v1/customers/erase", customers::erase),
+        on(Method::GET, "/api/v1/carts/{id}/items", carts::items::items),
+        on(
+            Method::POST,
+            "/api/v1/carts/{id}/items",
+            carts::items::add_item,
+        ),
+        on(
+            Method::DELETE,
+            "/api/v1/carts/{id}/items/{item_id}",
+            carts::items::remove_item,
+        ),
+        on(
+            Method::GET,
+            "/api/v1/carts/{id}/timeline",
+            carts::timeline::timeline,
+        ),
+        on(Method::POST, "/api/v1/templates/preview", preview::preview),
+        on(Method::GET, "/api/v1/templates", templates::list),
+        on(
+            Method::GET,
+            "/api/v1/templates/{name}/{locale}",
+            templates::get,
+        ),
+        on(
+            Method::PUT,
+            "/api/v1/templates/{name}/{locale}",
+            templates::put,
+        ),
+        on(
+            Method::DELETE,
+            "/api/v1/templates/{name}/{locale}",
+            templates::delete,
+        ),
+        on(Method::GET, "/api/v1/settings/recovery", settings::get),
+        on(Method::PUT, "/api/v1/settings/recovery", settings::put),
+        on(Method::GET, "/api/v1/suppressions", suppressions::list),
+        on(Method::POST, "/api/v1/suppressions", suppressions::add),
+        on(
+            Method::DELETE,
+            "/api/v1/suppressions/{email}",
+            suppressions::remove,
+        ),
+        on(Method::PUT, "/api/v1/email-provider", email_provider::put),
+        on(Method::GET, "/api/v1/email-provider", email_provider::get),
+        on(
+            Method::DELETE,
+            "/api/v1/email-provider",
+            email_provider::delete,
+        ),
+        on(
+            Method::POST,
+            "/api/v1/email-provider/test",
+            email_provider::test,
+        ),
+        on(
+            Method::POST,
+            "/api/v1/webhook-endpoints",
+            webhook_endpoints::create,
+        ),
+        on(
+            Method::GET,
+            "/api/v1/webhook-endpoints",
+            webhook_endpoints::list,
+        ),
+        on(
+            Method::GET,
+            "/api/v1/webhook-endpoints/{id}",
+            webhook_endpoints::get,
+        ),
+        on(
+            Method::PATCH,
+            "/api/v1/webhook-endpoints/{id}",
+            webhook_endpoints::update,
+        ),
+        on(
+            Method::DELETE,
+            "/api/v1/webhook-endpoints/{id}",
+            webhook_endpoints::delete,
+        ),
+        on(
+            Method::POST,
+            "/api/v1/webhook-endpoints/{id}/rotate-secret",
+            webhook_endpoints::rotate,
+        ),
+        on(
+            Method::GET,
+            "/api/v1/webhook-endpoints/{id}/deliveries",
+            webhook_endpoints::deliveries,
+        ),
+        on(
+            Method::GET,
+            "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}",
+            webhook_endpoints::delivery,
+        ),
+        on(
+            Method::POST,
+            "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay",
+            webhook_endpoints::replay,
+        ),
+        on(
+            Method::PUT,
+            "/api/v1/integrations/stripe",
+            stripe::settings::put,
+        ),
+        on(
+            Method::GET,
+            "/api/v1/integrations/stripe",
+            stripe::settings::get,
+        ),
+        on(
+            Method::DELETE,
+            "/api/v1/integrations/stripe",
+            stripe::settings::delete,
+        ),
+        on(
+            Method::POST,
+            "/api/v1/integrations/stripe/webhook/{tenant_id}",
+            stripe::intake::intake,
+        ),
+        on(
+            Method::POST,
+            "/api/v1/carts/{id}/payment-link",
+            stripe::payment_link::payment_link,
+        ),
+    ]
+}
+
+/// One entry of the table.
+fn on<F, Args>(method: Method, path: &'static str, handler: F) -> (Method, &'static str, Route)
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    let route = web::method(method.clone()).to(handler);
+    (method, path, route)
+}
+
+/// `(method, path)` of every route [`configure`] registers, in its order.
+pub fn routes() -> Vec<(Method, &'static str)> {
+    table()
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect()
+}
+
 /// Registers every route on an app.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
-        cfg.app_data(web::Data::new(state))
-            .route("/healthz", web::get().to(health::healthz))
-            .route("/readyz", web::get().to(health::readyz))
-            .route("/metrics", web::get().to(metrics::metrics))
-            .route("/tracker.js", web::get().to(tracker::tracker_js))
-            .route("/openapi.json", web::get().to(openapi::openapi_json))
-            .route("/r/{token}", web::get().to(links::recover))
-            .route("/u/{token}", web::get().to(links::unsubscribe_page))
-            .route("/u/{token}", web::post().to(links::unsubscribe_now))
-            .service(
-                web::scope("/api/v1")
-                    .route("/track", web::post().to(track::track))
-                    .route("/track", web::method(Method::OPTIONS).to(cors::preflight))
-                    .route("/public/abandoned-carts", web::post().to(public::capture))
-                    .route(
-                        "/public/abandoned-carts",
-                        web::method(Method::OPTIONS).to(cors::preflight),
-                    )
-                    .route(
-                        "/settings/allowed-origins",
-                        web::get().to(cors::get_origins),
-                    )
-                    .route(
-                        "/settings/allowed-origins",
-                        web::put().to(cors::put_origins),
-                    )
-                    .route("/carts/restore/{token}", web::get().to(restore::restore))
-                    .route("/carts/{id}/history", web::get().to(history::history))
-                    .route("/analytics", web::get().to(analytics::analytics))
-                    .route("/stats/carts", web::get().to(analytics::cart_counts))
-                    .route("/carts", web::get().to(carts::list))
-                    .route("/carts", web::put().to(carts::upsert))
-                    .route("/carts/{id}", web::get().to(carts::get))
-                    .route("/carts/{id}", web::patch().to(carts::patch))
-                    .route("/carts/{id}", web::delete().to(carts::delete))
-                    .route("/carts/{id}/erase", web::post().to(carts::erase))
-                    .route("/customers/erase", web::post().to(customers::erase))
-                    .route("/carts/{id}/items", web::get().to(carts::items))
-                    .route("/carts/{id}/items", web::post().to(carts::add_item))
-                    .route(
-                        "/carts/{id}/items/{item_id}",
-                        web::delete().to(carts::remove_item),
-                    )
-                    .route("/carts/{id}/timeline", web::get().to(carts::timeline))
-                    .route("/templates/preview", web::post().to(preview::preview))
-                    .route("/templates", web::get().to(templates::list))
-                    .route("/templates/{name}/{locale}", web::get().to(templates::get))
-                    .route("/templates/{name}/{locale}", web::put().to(templates::put))
-                    .route(
-                        "/templates/{name}/{locale}",
-                        web::delete().to(templates::delete),
-                    )
-                    .route("/settings/recovery", web::get().to(settings::get))
-                    .route("/settings/recovery", web::put().to(settings::put))
-                    .route("/suppressions", web::get().to(suppressions::list))
-                    .route("/suppressions", web::post().to(suppressions::add))
-                    .route(
-                        "/suppressions/{email}",
-                        web::delete().to(suppressions::remove),
-                    )
-                    .route("/email-provider", web::put().to(email_provider::put))
-                    .route("/email-provider", web::get().to(email_provider::get))
-                    .route("/email-provider", web::delete().to(email_provider::delete))
-                    .route("/email-provider/test", web::post().to(email_provider::test))
-                    .route(
-                        "/webhook-endpoints",
-                        web::post().to(webhook_endpoints::create),
-                    )
-                    .route("/webhook-endpoints", web::get().to(webhook_endpoints::list))
-                    .route(
-                        "/webhook-endpoints/{id}",
-                        web::get().to(webhook_endpoints::get),
-                    )
-                    .route(
-                        "/webhook-endpoints/{id}",
-                        web::patch().to(webhook_endpoints::update),
-                    )
-                    .route(
-                        "/webhook-endpoints/{id}",
-                        web::delete().to(webhook_endpoints::delete),
-                    )
-                    .route(
-                        "/webhook-endpoints/{id}/rotate-secret",
-                        web::post().to(webhook_endpoints::rotate),
-                    )
-                    .route(
-                        "/webhook-endpoints/{id}/deliveries",
-                        web::get().to(webhook_endpoints::deliveries),
-                    )
-                    .route(
-                        "/webhook-endpoints/{id}/deliveries/{delivery_id}",
-                        web::get().to(webhook_endpoints::delivery),
-                    )
-                    .route(
-                        "/webhook-endpoints/{id}/deliveries/{delivery_id}/replay",
-                        web::post().to(webhook_endpoints::replay),
-                    )
-                    .route("/integrations/stripe", web::put().to(stripe::put))
-                    .route("/integrations/stripe", web::get().to(stripe::get))
-                    .route("/integrations/stripe", web::delete().to(stripe::delete))
-                    .route(
-                        "/integrations/stripe/webhook/{tenant_id}",
-                        web::post().to(stripe::intake),
-                    )
-                    .route(
-                        "/carts/{id}/payment-link",
-                        web::post().to(stripe::payment_link),
-                    ),
-            )
-            .default_service(web::to(health::not_found));
+        cfg.app_data(web::Data::new(state));
+        // The versioned API is one scope, as before the table: the rest sits
+        // at the root.
+        let mut api = web::scope(API_PREFIX);
+        for (_, path, route) in table() {
+            match path.strip_prefix(API_PREFIX) {
+                Some(rest) => api = api.route(rest, route),
+                None => {
+                    cfg.route(path, route);
+                }
+            }
+        }
+        cfg.service(api).default_service(web::to(health::not_found));
     }
 }
 

@@ -2,8 +2,8 @@
 //! utoipa from the `#[utoipa::path]` attribute on each handler. Most handlers
 //! build their answers with `json!`, so the shapes they emit are declared here
 //! as schema-only types (never constructed); keep them in step with the handlers
-//! and docs/api/*.md. The unit test below fails when lib.rs routes something the
-//! document does not describe.
+//! and docs/api/*.md. The unit test below fails when the route table in lib.rs
+//! and the document differ.
 
 use std::sync::OnceLock;
 
@@ -117,6 +117,9 @@ impl Modify for OptionalBodies {
             Guides: docs/api.md and docs/api/*.md in the repository."
     ),
     modifiers(&SecuritySchemes, &OptionalBodies),
+    // Every operation needs a secret key unless it says otherwise: `security()`
+    // on the open routes, publishable keys named where they are accepted.
+    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"])),
     paths(
         crate::routes::health::healthz,
         crate::routes::health::readyz,
@@ -136,17 +139,17 @@ impl Modify for OptionalBodies {
         crate::routes::history::history,
         crate::routes::analytics::analytics,
         crate::routes::analytics::cart_counts,
-        crate::routes::carts::list,
-        crate::routes::carts::upsert,
-        crate::routes::carts::get,
-        crate::routes::carts::patch,
-        crate::routes::carts::delete,
-        crate::routes::carts::erase,
+        crate::routes::carts::manage::list,
+        crate::routes::carts::upsert::upsert,
+        crate::routes::carts::manage::get,
+        crate::routes::carts::manage::patch,
+        crate::routes::carts::manage::delete,
+        crate::routes::carts::manage::erase,
         crate::routes::customers::erase,
-        crate::routes::carts::items,
-        crate::routes::carts::add_item,
-        crate::routes::carts::remove_item,
-        crate::routes::carts::timeline,
+        crate::routes::carts::items::items,
+        crate::routes::carts::items::add_item,
+        crate::routes::carts::items::remove_item,
+        crate::routes::carts::timeline::timeline,
         crate::routes::preview::preview,
         crate::routes::templates::list,
         crate::routes::templates::get,
@@ -170,11 +173,11 @@ impl Modify for OptionalBodies {
         crate::routes::webhook_endpoints::deliveries,
         crate::routes::webhook_endpoints::delivery,
         crate::routes::webhook_endpoints::replay,
-        crate::routes::stripe::put,
-        crate::routes::stripe::get,
-        crate::routes::stripe::delete,
-        crate::routes::stripe::intake,
-        crate::routes::stripe::payment_link,
+        crate::routes::stripe::settings::put,
+        crate::routes::stripe::settings::get,
+        crate::routes::stripe::settings::delete,
+        crate::routes::stripe::intake::intake,
+        crate::routes::stripe::payment_link::payment_link,
     ),
     // Referenced only through the shared error responses, which utoipa does not
     // collect by itself.
@@ -215,7 +218,9 @@ pub fn document() -> &'static str {
     tag = "operations",
     operation_id = "openapi",
     summary = "This OpenAPI 3.1 document",
-    responses((status = 200, description = "The document", content_type = "application/json", body = Object))
+    responses((status = 200, description = "The document", content_type = "application/json", body = Object)),
+    // Open to anyone: no key.
+    security()
 )]
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
@@ -234,7 +239,9 @@ pub async fn openapi_json() -> HttpResponse {
     summary = "CORS preflight of the public capture route",
     description = "Answered for any origin (a preflight carries no key); the tenant's allowed \
         origins are enforced on the request that follows.",
-    responses(PreflightAnswer)
+    responses(PreflightAnswer),
+    // Open to anyone: no key.
+    security()
 )]
 #[allow(dead_code)]
 fn capture_preflight() {}
@@ -248,26 +255,10 @@ mod schemas {
     use serde::Serialize;
     use utoipa::{IntoParams, IntoResponses, ToSchema};
 
-    use crate::error::{ErrorCode, FieldError};
-
     // ---- errors ----
 
-    /// Every error: `success` is false.
-    #[derive(Serialize, ToSchema)]
-    pub struct ErrorEnvelope {
-        /// Always false.
-        pub success: bool,
-        pub error: ErrorBody,
-    }
-
-    #[derive(Serialize, ToSchema)]
-    pub struct ErrorBody {
-        pub code: ErrorCode,
-        pub message: String,
-        /// The failing fields, on 422 (left out when there are none).
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        pub details: Vec<FieldError>,
-    }
+    // The envelope the errors answer with (error.rs), for the responses below.
+    pub use crate::error::{ErrorBody, ErrorEnvelope};
 
     /// Errors of a route that needs the secret key.
     #[derive(IntoResponses)]
@@ -1758,58 +1749,12 @@ mod tests {
 
     use super::*;
 
-    /// `(METHOD, path)` of every route lib.rs registers, read from its source:
-    /// `.route("…", web::get()…)` and `web::method(Method::OPTIONS)`, under the
-    /// prefix of any enclosing `web::scope("…")`.
+    /// `(METHOD, path)` of every route the app registers.
     fn routed() -> BTreeSet<(String, String)> {
-        let source: String = include_str!("lib.rs")
-            .lines()
-            .filter(|line| !line.trim_start().starts_with("//"))
-            .collect::<String>()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        let mut found = BTreeSet::new();
-        // (prefix, depth at which its `.service(` closes)
-        let mut scopes: Vec<(String, usize)> = Vec::new();
-        let mut depth = 0usize;
-        let mut rest = source.as_str();
-        while let Some(c) = rest.chars().next() {
-            if let Some(after) = rest.strip_prefix(".service(web::scope(\"") {
-                let end = after.find('"').unwrap();
-                scopes.push((after[..end].to_owned(), depth));
-                depth += 1;
-                rest = &rest[".service(".len()..];
-                continue;
-            }
-            if let Some(after) = rest.strip_prefix(".route(\"") {
-                let end = after.find('"').unwrap();
-                let path = &after[..end];
-                let call = after[end..].strip_prefix("\",web::").unwrap();
-                let method = match call.split_once('(').unwrap() {
-                    ("method", args) => args
-                        .strip_prefix("Method::")
-                        .and_then(|m| m.split(')').next())
-                        .unwrap()
-                        .to_owned(),
-                    (verb, _) => verb.to_ascii_uppercase(),
-                };
-                let prefix: String = scopes.iter().map(|(p, _)| p.as_str()).collect();
-                found.insert((method, format!("{prefix}{path}")));
-            }
-            match c {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if scopes.last().is_some_and(|(_, d)| *d == depth) {
-                        scopes.pop();
-                    }
-                }
-                _ => {}
-            }
-            rest = &rest[c.len_utf8()..];
-        }
-        found
+        crate::routes()
+            .into_iter()
+            .map(|(method, path)| (method.to_string(), path.to_owned()))
+            .collect()
     }
 
     fn documented() -> BTreeSet<(String, String)> {
@@ -1830,23 +1775,15 @@ mod tests {
     }
 
     #[test]
-    fn the_route_reader_sees_the_route_table() {
-        let routes = routed();
-        assert!(routes.contains(&("GET".into(), "/healthz".into())));
-        assert!(routes.contains(&("POST".into(), "/api/v1/track".into())));
-        assert!(routes.contains(&("OPTIONS".into(), "/api/v1/track".into())));
-        assert!(routes.contains(&(
-            "POST".into(),
-            "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay".into()
-        )));
-        assert!(routes.len() > 50, "{routes:?}");
+    fn the_route_table_has_no_route_twice() {
+        let routes = crate::routes();
+        assert_eq!(routed().len(), routes.len(), "{routes:?}");
+        assert!(routed().contains(&("OPTIONS".into(), "/api/v1/track".into())));
     }
 
     #[test]
     fn every_route_is_documented_and_nothing_else() {
-        let mut routes = routed();
-        // Served from lib.rs too, outside the scope.
-        routes.insert(("GET".into(), "/openapi.json".into()));
+        let routes = routed();
         let documented = documented();
         let missing: Vec<_> = routes.difference(&documented).collect();
         assert!(
@@ -1876,6 +1813,11 @@ mod tests {
             assert!(schemes[scheme].is_object(), "{scheme}");
         }
         // The handlers name schemes as string literals: each must exist.
+        for requirement in doc["security"].as_array().unwrap() {
+            for name in requirement.as_object().unwrap().keys() {
+                assert!(schemes[name].is_object(), "default: {name}");
+            }
+        }
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, operation) in item.as_object().unwrap() {
                 for requirement in operation["security"].as_array().into_iter().flatten() {

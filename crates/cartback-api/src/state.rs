@@ -1,10 +1,13 @@
 use std::sync::Arc;
 
-use cartback_store::Store;
+use actix_web::web;
+use cartback_store::connection::DbConn;
 use cartback_store::crypto::MasterKeys;
+use cartback_store::{Store, StoreError};
 use cartback_stripe::StripeClient;
 
 use crate::auth::AuthCache;
+use crate::error::ApiError;
 use crate::ingest::Ingest;
 
 /// Limits on what a client may send.
@@ -48,4 +51,22 @@ pub struct AppState {
     pub rate_limits: Arc<crate::middleware::rate_limit::RateLimiter>,
     /// Request counters and the `/metrics` token.
     pub metrics: Arc<crate::middleware::metrics::Metrics>,
+}
+
+impl AppState {
+    /// Runs `work` on a pooled connection on the blocking thread pool: diesel
+    /// blocks, and an async worker must not wait on the database. Store errors
+    /// become their API answers (404, 503, or a logged 500); `work` may also
+    /// answer with an `ApiError` of its own.
+    pub async fn db<T, E, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        ApiError: From<E>,
+    {
+        let store = self.store.clone();
+        let run = move || -> Result<T, E> { work(&mut *store.conn()?) };
+        Ok(web::block(run).await??)
+    }
 }

@@ -95,6 +95,30 @@ fn root(path: String) -> String {
     if path.is_empty() { "body".into() } else { path }
 }
 
+/// A body that is well-formed JSON (400 otherwise), for handlers that read it
+/// into a type or field by field afterwards.
+pub(crate) async fn json_body(
+    state: &crate::state::AppState,
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<web::BytesMut, ApiError> {
+    let body = read_body(request, payload, state.limits.max_body_bytes).await?;
+    let _: Value = serde_json::from_slice(&body).map_err(|e| malformed(&e))?;
+    Ok(body)
+}
+
+/// The body as a JSON object (module `fields` reads it); with `optional`, an
+/// empty body counts as `{}`.
+pub(crate) async fn object_body(
+    state: &crate::state::AppState,
+    request: &HttpRequest,
+    payload: web::Payload,
+    optional: bool,
+) -> Result<serde_json::Map<String, Value>, ApiError> {
+    let body = read_body(request, payload, state.limits.max_body_bytes).await?;
+    crate::input::fields::object(&body, optional)
+}
+
 /// Collects the body as it came (no text checks: the Stripe intake verifies
 /// the signature over these bytes and decides itself).
 pub async fn read_raw_body(

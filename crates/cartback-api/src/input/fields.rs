@@ -5,34 +5,9 @@ use std::collections::HashMap;
 use chrono::{NaiveDateTime, SecondsFormat};
 use serde_json::{Map, Value};
 
-use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::error::{ApiError, ErrorCode};
+use crate::input::Problems;
 use crate::input::body::malformed;
-
-/// Field errors collected over a whole request.
-#[derive(Debug, Default)]
-pub(crate) struct Problems(pub Vec<FieldError>);
-
-impl Problems {
-    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Ok when nothing was wrong, else the 422 naming each field.
-    pub fn check(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::validation(self.0))
-        }
-    }
-}
 
 /// The body as a JSON object; an empty body counts as `{}` for the routes whose
 /// body is optional.

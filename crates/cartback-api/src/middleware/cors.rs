@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 use cartback_store::origins::{get_allowed_origins, parse_origins, set_allowed_origins};
 use cartback_store::tenants::Tenant;
 
+use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
-use crate::routes::email_provider::{caller_and_json, secret_caller};
+use crate::input::body::json_body;
 use crate::state::AppState;
 
 /// Most origins a tenant may list.
@@ -62,7 +63,9 @@ pub(crate) fn enforce_origin(request: &HttpRequest, tenant: &Tenant) -> Result<(
     summary = "CORS preflight of the tracking route",
     description = "Answered for any origin (a preflight carries no key); the tenant's allowed \
         origins are enforced on the request that follows.",
-    responses(crate::openapi::PreflightAnswer)
+    responses(crate::openapi::PreflightAnswer),
+    // Open to anyone: no key.
+    security()
 )]
 pub async fn preflight(request: HttpRequest) -> HttpResponse {
     let mut response = HttpResponse::NoContent();
@@ -172,18 +175,16 @@ struct OriginsUpdate {
     responses(
         (status = 200, description = "The list (empty: no browser)", body = crate::openapi::AllowedOrigins),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn get_origins(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
     // Read afresh: the caller's tenant may be a few seconds old (auth cache).
-    let origins =
-        web::block(move || get_allowed_origins(&mut *store.conn()?, &caller.tenant.id)).await??;
+    let origins = state
+        .db(move |conn| get_allowed_origins(conn, &caller.tenant.id))
+        .await?;
     Ok(HttpResponse::Ok().json(OriginsAnswer {
         success: true,
         allowed_origins: origins,
@@ -204,15 +205,15 @@ pub async fn get_origins(
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: an entry that is not an origin (`allowedOrigins[2]`), or more than 50", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn put_origins(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, body) = caller_and_json(&state, &request, payload).await?;
+    let body = json_body(&state, &request, payload).await?;
     let update: OriginsUpdate = serde_json::from_slice(&body).map_err(|e| {
         ApiError::validation(vec![FieldError {
             field: "allowedOrigins".into(),
@@ -243,17 +244,12 @@ pub async fn put_origins(
     if !problems.is_empty() {
         return Err(ApiError::validation(problems));
     }
-    let store = state.store.clone();
     let saved = origins.clone();
-    web::block(move || {
-        set_allowed_origins(
-            &mut *store.conn()?,
-            &caller.tenant.id,
-            &saved,
-            Utc::now().naive_utc(),
-        )
-    })
-    .await??;
+    state
+        .db(move |conn| {
+            set_allowed_origins(conn, &caller.tenant.id, &saved, Utc::now().naive_utc())
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(OriginsAnswer {
         success: true,
         allowed_origins: origins,

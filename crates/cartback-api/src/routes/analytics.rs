@@ -22,9 +22,9 @@ use cartback_domain::{
 use cartback_store::analytics::{count_abandoned_recovered, load_period};
 use cartback_store::tenants::find_tenant;
 
+use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
-use crate::input::fields::Problems;
-use crate::routes::email_provider::secret_caller;
+use crate::input::Problems;
 use crate::state::AppState;
 
 /// The presets of `period`, in days.
@@ -276,31 +276,29 @@ fn report_json(period: &AnalyticsPeriod, report: &Analytics) -> serde_json::Valu
         (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: a bad parameter, named in `details`", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn analytics(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
     let asked = period_request(&request)?;
-    let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
-    let (period, report) = web::block(move || -> Result<_, ApiError> {
-        let mut conn = store.conn()?;
-        // The current policy, not the one cached with the key: its time zone
-        // decides the days.
-        let tenant = find_tenant(&mut conn, &tenant_id)?
-            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such tenant"))?;
-        let policy = tenant.recovery_policy()?;
-        let period = resolve(asked, Utc::now(), policy.zone())?;
-        let steps = u32::try_from(policy.steps.len()).unwrap_or(u32::MAX);
-        let input = load_period(&mut conn, &tenant_id, &period, steps)?;
-        let report = analyze(&period, &input);
-        Ok((period, report))
-    })
-    .await??;
+    let (period, report) = state
+        .db(move |conn| -> Result<_, ApiError> {
+            // The current policy, not the one cached with the key: its time zone
+            // decides the days.
+            let tenant = find_tenant(conn, &tenant_id)?
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such tenant"))?;
+            let policy = tenant.recovery_policy()?;
+            let period = resolve(asked, Utc::now(), policy.zone())?;
+            let steps = u32::try_from(policy.steps.len()).unwrap_or(u32::MAX);
+            let input = load_period(conn, &tenant_id, &period, steps)?;
+            let report = analyze(&period, &input);
+            Ok((period, report))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(report_json(&period, &report)))
 }
 
@@ -328,14 +326,13 @@ fn seconds(value: Option<&str>, name: &str, problems: &mut Problems) -> Option<i
         (status = 200, description = "The counts and the interval used", body = crate::openapi::CartCounts),
         (status = 422, description = "VALIDATION_ERROR: a bad parameter, named in `details`", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn cart_counts(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
     let mut problems = Problems::default();
     let params = parameters(&request, &["date_from", "date_to"], &mut problems);
     let date_from = seconds(get(&params, "date_from"), "date_from", &mut problems);
@@ -343,11 +340,10 @@ pub async fn cart_counts(
     problems.check()?;
     let (from, to) = count_interval(date_from, date_to, Utc::now())
         .map_err(|e| ApiError::validation(vec![field_error(e, "date_to")]))?;
-    let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
-    let (abandoned, recovered) =
-        web::block(move || count_abandoned_recovered(&mut *store.conn()?, &tenant_id, from, to))
-            .await??;
+    let (abandoned, recovered) = state
+        .db(move |conn| count_abandoned_recovered(conn, &tenant_id, from, to))
+        .await?;
     Ok(HttpResponse::Ok().json(json!({
         "success": true,
         "abandoned": abandoned,

@@ -9,9 +9,10 @@ use serde_json::{Value, json};
 use cartback_domain::EmailAddress;
 use cartback_store::erasure::{erase_customer, flush_erased};
 
+use crate::auth::SecretCaller;
 use crate::error::ApiError;
-use crate::input::fields::{self, Problems};
-use crate::routes::email_provider::secret_caller;
+use crate::input::Problems;
+use crate::input::fields;
 use crate::state::AppState;
 
 /// `POST /api/v1/customers/erase` `{"email"}`: 200 with what was erased, zeros
@@ -34,15 +35,14 @@ use crate::state::AppState;
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: `email` missing or not an address", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn erase(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
     let body =
         crate::input::body::read_body(&request, payload, state.limits.max_body_bytes).await?;
     let object = fields::object(&body, false)?;
@@ -69,16 +69,15 @@ pub async fn erase(
     let Some(email) = email else {
         return Err(ApiError::validation(Vec::new()));
     };
-    let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
     let address = email.as_str().to_owned();
-    let (erased, flushed) = web::block(move || -> cartback_store::StoreResult<_> {
-        let mut conn = store.conn()?;
-        let erased = erase_customer(&mut conn, &tenant_id, &address, Utc::now())?;
-        let flushed = flush_erased(&mut conn)?;
-        Ok((erased, flushed))
-    })
-    .await??;
+    let (erased, flushed) = state
+        .db(move |conn| -> cartback_store::StoreResult<_> {
+            let erased = erase_customer(conn, &tenant_id, &address, Utc::now())?;
+            let flushed = flush_erased(conn)?;
+            Ok((erased, flushed))
+        })
+        .await?;
     if !flushed {
         tracing::warn!(
             "the SQLite WAL could not be emptied after an erasure; the next checkpoint that starts it over does"

@@ -8,39 +8,12 @@ use serde_json::json;
 
 use cartback_domain::EmailAddress;
 use cartback_email::{EmailError, EmailMessage, Mailbox, ProviderSettings, Trust, check_host};
-use cartback_store::api_keys::KeyKind;
 use cartback_store::email_providers::{delete_provider, find_provider, set_provider};
 
-use crate::auth::{Caller, authenticate_request};
+use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
-use crate::input::body::{malformed, read_body};
+use crate::input::body::json_body;
 use crate::state::AppState;
-
-pub(crate) async fn secret_caller(
-    state: &AppState,
-    request: &HttpRequest,
-) -> Result<Caller, ApiError> {
-    let caller = authenticate_request(state, request).await?;
-    if caller.kind != KeyKind::Secret {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "this endpoint needs a secret key",
-        ));
-    }
-    Ok(caller)
-}
-
-/// The secret-key caller and a body that is well-formed JSON (400 otherwise).
-pub(crate) async fn caller_and_json(
-    state: &AppState,
-    request: &HttpRequest,
-    payload: web::Payload,
-) -> Result<(Caller, web::BytesMut), ApiError> {
-    let caller = secret_caller(state, request).await?;
-    let body = read_body(request, payload, state.limits.max_body_bytes).await?;
-    let _: serde_json::Value = serde_json::from_slice(&body).map_err(|e| malformed(&e))?;
-    Ok((caller, body))
-}
 
 /// What a tenant may not configure through the API, though the operator may
 /// (server-wide flags, `cartback provider set`): writing files on the server,
@@ -144,15 +117,15 @@ fn masked_json(text: &str) -> serde_json::Value {
         (status = 409, description = "CONFLICT: the server has no CARTBACK_MASTER_KEY", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: unknown fields, a missing key, an invalid domain or URL (field `provider`); a `baseUrl`, SMTP `url` host or SES `endpointUrl` on a private, loopback or reserved address, literal or resolved (that field)", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn put(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, body) = caller_and_json(&state, &request, payload).await?;
+    let body = json_body(&state, &request, payload).await?;
     let settings: ProviderSettings = serde_json::from_slice(&body).map_err(|e| {
         ApiError::validation(vec![FieldError {
             field: "provider".into(),
@@ -201,25 +174,25 @@ pub async fn put(
     }
     let masked = settings.masked();
     let plain = serde_json::to_string(&settings).map_err(ApiError::internal)?;
-    let (store, keys, tenant_id, kind, masked_text) = (
-        state.store.clone(),
+    let (keys, tenant_id, kind, masked_text) = (
         state.master_keys.clone(),
         caller.tenant.id.clone(),
         settings.kind(),
         masked.to_string(),
     );
-    web::block(move || {
-        set_provider(
-            &mut *store.conn()?,
-            &keys,
-            &tenant_id,
-            kind,
-            &plain,
-            &masked_text,
-            Utc::now(),
-        )
-    })
-    .await??;
+    state
+        .db(move |conn| {
+            set_provider(
+                conn,
+                &keys,
+                &tenant_id,
+                kind,
+                &plain,
+                &masked_text,
+                Utc::now(),
+            )
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"success": true, "emailProvider": masked})))
 }
 
@@ -233,16 +206,15 @@ pub async fn put(
         (status = 200, description = "The masked settings", body = crate::openapi::EmailProviderShown),
         (status = 404, description = "NOT_FOUND: none configured; the server default is used", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn get(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
-    let row = web::block(move || find_provider(&mut *store.conn()?, &caller.tenant.id)).await??;
+    let row = state
+        .db(move |conn| find_provider(conn, &caller.tenant.id))
+        .await?;
     let row = row.ok_or_else(|| {
         ApiError::new(
             ErrorCode::NotFound,
@@ -266,17 +238,15 @@ pub async fn get(
         (status = 200, description = "Removed", body = crate::openapi::Done),
         (status = 404, description = "NOT_FOUND: none was configured", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn delete(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
-    let removed =
-        web::block(move || delete_provider(&mut *store.conn()?, &caller.tenant.id)).await??;
+    let removed = state
+        .db(move |conn| delete_provider(conn, &caller.tenant.id))
+        .await?;
     if !removed {
         return Err(ApiError::new(
             ErrorCode::NotFound,
@@ -308,15 +278,15 @@ struct TestRequest {
         (status = 409, description = "CONFLICT: the stored settings cannot be opened with this server's master key, or no longer build", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: `to` missing or not an address; or the stored provider points at a private, loopback or reserved address (field `baseUrl`, `url` or `endpointUrl`), which was not contacted", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn test(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, body) = caller_and_json(&state, &request, payload).await?;
+    let body = json_body(&state, &request, payload).await?;
     let test: TestRequest = serde_json::from_slice(&body).map_err(|_| {
         ApiError::validation(vec![FieldError {
             field: "to".into(),
@@ -329,12 +299,10 @@ pub async fn test(
             message: e.to_string(),
         }])
     })?;
-    let (store, keys, tenant_id) = (
-        state.store.clone(),
-        state.master_keys.clone(),
-        caller.tenant.id.clone(),
-    );
-    let row = web::block(move || find_provider(&mut *store.conn()?, &tenant_id)).await??;
+    let (keys, tenant_id) = (state.master_keys.clone(), caller.tenant.id.clone());
+    let row = state
+        .db(move |conn| find_provider(conn, &tenant_id))
+        .await?;
     let row =
         row.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no email provider configured"))?;
     let plain = row

@@ -11,7 +11,9 @@ use crate::state::AppState;
     tag = "operations",
     operation_id = "healthz",
     summary = "Liveness: the process answers",
-    responses((status = 200, description = "`{\"status\": \"ok\"}`", body = crate::openapi::HealthStatus))
+    responses((status = 200, description = "`{\"status\": \"ok\"}`", body = crate::openapi::HealthStatus)),
+    // Open to anyone: no key.
+    security()
 )]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
@@ -27,7 +29,9 @@ pub async fn healthz() -> HttpResponse {
     responses(
         (status = 200, description = "`{\"status\": \"ready\"}`", body = crate::openapi::HealthStatus),
         (status = 503, description = "`{\"status\": \"database unavailable\"}`", body = crate::openapi::HealthStatus),
-    )
+    ),
+    // Open to anyone: no key.
+    security()
 )]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let store = state.store.clone();

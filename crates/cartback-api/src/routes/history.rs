@@ -2,7 +2,7 @@
 //! worker's decisions with their reasons, each email and what the shopper did
 //! with it. `{id}` is the cart id or the storefront's session id. Secret key.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use chrono::{NaiveDateTime, SecondsFormat};
 use serde::Serialize;
 
@@ -10,8 +10,8 @@ use cartback_store::carts::{find_cart, find_cart_by_session};
 use cartback_store::events::list_events;
 use cartback_store::sends::list_sends_for_cart;
 
+use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode};
-use crate::routes::email_provider::secret_caller;
 use crate::state::AppState;
 
 fn time(at: NaiveDateTime) -> String {
@@ -62,34 +62,32 @@ pub(crate) struct Email {
         (status = 200, description = "The history", body = crate::openapi::History),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted or erased)", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn history(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
     let id = id.into_inner();
     let tenant_id = caller.tenant.id.clone();
-    let found = web::block(move || -> cartback_store::StoreResult<_> {
-        let mut conn = store.conn()?;
-        let cart = match find_cart(&mut conn, &tenant_id, &id)? {
-            Some(cart) => Some(cart),
-            None => find_cart_by_session(&mut conn, &tenant_id, &id)?,
-        };
-        // Deleted and erased carts are gone for the API, as for get, items and
-        // timeline.
-        let Some(cart) = cart.filter(|c| c.deleted_at.is_none() && c.erased_at.is_none()) else {
-            return Ok(None);
-        };
-        let events = list_events(&mut conn, &tenant_id, &cart.id)?;
-        let sends = list_sends_for_cart(&mut conn, &tenant_id, &cart.id)?;
-        Ok(Some((cart, events, sends)))
-    })
-    .await??;
+    let found = state
+        .db(move |conn| -> cartback_store::StoreResult<_> {
+            let cart = match find_cart(conn, &tenant_id, &id)? {
+                Some(cart) => Some(cart),
+                None => find_cart_by_session(conn, &tenant_id, &id)?,
+            };
+            // Deleted and erased carts are gone for the API, as for get, items and
+            // timeline.
+            let Some(cart) = cart.filter(|c| c.deleted_at.is_none() && c.erased_at.is_none())
+            else {
+                return Ok(None);
+            };
+            let events = list_events(conn, &tenant_id, &cart.id)?;
+            let sends = list_sends_for_cart(conn, &tenant_id, &cart.id)?;
+            Ok(Some((cart, events, sends)))
+        })
+        .await?;
     // Another tenant's cart is a 404 like a missing one.
     let (cart, events, sends) =
         found.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such cart"))?;

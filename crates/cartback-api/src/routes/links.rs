@@ -95,28 +95,29 @@ fn expired_link() -> HttpResponse {
         (status = 429, description = "RATE_LIMITED: over the per-IP limit", body = crate::openapi::ErrorEnvelope,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
         crate::openapi::ServerErrors,
-    )
+    ),
+    // Open to anyone: no key.
+    security()
 )]
 pub async fn recover(
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
     let token = token.into_inner();
-    let found = web::block(move || -> cartback_store::StoreResult<_> {
-        let mut conn = store.conn()?;
-        let Some((send, cart)) = find_by_token(&mut conn, LinkPurpose::Recover, &token)? else {
-            return Ok(None);
-        };
-        // Valid while the cart can still be recovered in this cycle.
-        if cart.cycle != send.cycle || cart.deleted_at.is_some() || cart.status == "expired" {
-            return Ok(None);
-        }
-        let tenant = find_tenant(&mut conn, &send.tenant_id)?;
-        record_click(&mut conn, &send, Utc::now())?;
-        Ok(tenant.map(|t| (t.recovery_url, cart.session_id, token)))
-    })
-    .await??;
+    let found = state
+        .db(move |conn| -> cartback_store::StoreResult<_> {
+            let Some((send, cart)) = find_by_token(conn, LinkPurpose::Recover, &token)? else {
+                return Ok(None);
+            };
+            // Valid while the cart can still be recovered in this cycle.
+            if cart.cycle != send.cycle || cart.deleted_at.is_some() || cart.status == "expired" {
+                return Ok(None);
+            }
+            let tenant = find_tenant(conn, &send.tenant_id)?;
+            record_click(conn, &send, Utc::now())?;
+            Ok(tenant.map(|t| (t.recovery_url, cart.session_id, token)))
+        })
+        .await?;
     let Some((recovery_url, session_id, token)) = found else {
         return Ok(expired_link());
     };
@@ -152,20 +153,19 @@ pub async fn recover(
         (status = 429, description = "RATE_LIMITED: over the per-IP limit", body = crate::openapi::ErrorEnvelope,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
         crate::openapi::ServerErrors,
-    )
+    ),
+    // Open to anyone: no key.
+    security()
 )]
 pub async fn unsubscribe_page(
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
     let token = token.into_inner();
     let lookup = token.clone();
-    let found = web::block(move || {
-        let mut conn = store.conn()?;
-        find_by_token(&mut conn, LinkPurpose::Unsubscribe, &lookup)
-    })
-    .await??;
+    let found = state
+        .db(move |conn| find_by_token(conn, LinkPurpose::Unsubscribe, &lookup))
+        .await?;
     if found.is_none() {
         return Ok(expired_link());
     }
@@ -205,23 +205,24 @@ pub async fn unsubscribe_page(
         (status = 429, description = "RATE_LIMITED: over the per-IP limit", body = crate::openapi::ErrorEnvelope,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
         crate::openapi::ServerErrors,
-    )
+    ),
+    // Open to anyone: no key.
+    security()
 )]
 pub async fn unsubscribe_now(
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
     let token = token.into_inner();
-    let done = web::block(move || -> cartback_store::StoreResult<bool> {
-        let mut conn = store.conn()?;
-        let Some((send, cart)) = find_by_token(&mut conn, LinkPurpose::Unsubscribe, &token)? else {
-            return Ok(false);
-        };
-        unsubscribe(&mut conn, &send, &cart, Utc::now())?;
-        Ok(true)
-    })
-    .await??;
+    let done = state
+        .db(move |conn| -> cartback_store::StoreResult<bool> {
+            let Some((send, cart)) = find_by_token(conn, LinkPurpose::Unsubscribe, &token)? else {
+                return Ok(false);
+            };
+            unsubscribe(conn, &send, &cart, Utc::now())?;
+            Ok(true)
+        })
+        .await?;
     if !done {
         return Ok(expired_link());
     }

@@ -15,8 +15,9 @@ use cartback_templates::{
     render_custom, sample_context, template_for_step,
 };
 
+use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
-use crate::routes::email_provider::caller_and_json;
+use crate::input::body::json_body;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -55,15 +56,15 @@ fn problem(field: &str, message: impl Into<String>) -> ApiError {
         (status = 404, description = "NOT_FOUND: no such cart for this tenant", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn preview(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, body) = caller_and_json(&state, &request, payload).await?;
+    let body = json_body(&state, &request, payload).await?;
     let asked: PreviewRequest =
         serde_json::from_slice(&body).map_err(|e| problem("body", e.to_string()))?;
     let step = asked.step.unwrap_or(1);
@@ -74,23 +75,22 @@ pub async fn preview(
         Some(text) => Some(parse_locale(text).map_err(|e| problem("locale", e.to_string()))?),
         None => None,
     };
-    let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
     let cart_id = asked.cart_id.clone();
-    let (tenant, cart) = web::block(move || -> cartback_store::StoreResult<_> {
-        let mut conn = store.conn()?;
-        let tenant =
-            find_tenant(&mut conn, &tenant_id)?.ok_or(cartback_store::StoreError::NotFound)?;
-        let cart = match cart_id {
-            None => None,
-            Some(id) => match find_cart(&mut conn, &tenant_id, &id)? {
-                Some(cart) => Some(cart),
-                None => find_cart_by_session(&mut conn, &tenant_id, &id)?,
-            },
-        };
-        Ok((tenant, cart))
-    })
-    .await??;
+    let (tenant, cart) = state
+        .db(move |conn| -> cartback_store::StoreResult<_> {
+            let tenant =
+                find_tenant(conn, &tenant_id)?.ok_or(cartback_store::StoreError::NotFound)?;
+            let cart = match cart_id {
+                None => None,
+                Some(id) => match find_cart(conn, &tenant_id, &id)? {
+                    Some(cart) => Some(cart),
+                    None => find_cart_by_session(conn, &tenant_id, &id)?,
+                },
+            };
+            Ok((tenant, cart))
+        })
+        .await?;
     if asked.cart_id.is_some() && cart.is_none() {
         return Err(ApiError::new(ErrorCode::NotFound, "no such cart"));
     }
@@ -147,12 +147,10 @@ pub async fn preview(
     let custom = match custom_name {
         None => None,
         Some(name) => {
-            let store = state.store.clone();
             let tenant_id = tenant.id.clone();
-            let rows = web::block(move || {
-                templates_named(&mut *store.conn()?, &tenant_id, &[name.as_str()])
-            })
-            .await??;
+            let rows = state
+                .db(move |conn| templates_named(conn, &tenant_id, &[name.as_str()]))
+                .await?;
             custom_in_locale(
                 &rows,
                 |r| r.locale.as_str(),

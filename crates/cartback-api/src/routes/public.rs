@@ -20,13 +20,13 @@ use cartback_store::api_keys::KeyKind;
 
 use crate::auth::{Caller, authenticate_key, authenticate_request, presented_key};
 use crate::error::{ApiError, ErrorCode};
+use crate::input::Problems;
 use crate::input::body::{malformed, read_body};
 use crate::input::capture_links::{MIN_PUBLISHABLE_SESSION_CHARS, warnings};
+use crate::input::cart::{ParsedCart, item_list};
+use crate::input::raw::{RawObject, is_null, number_text, optional_string, parse_object};
 use crate::middleware::cors::enforce_origin;
-use crate::routes::track::{
-    ParsedCart, Problems, RawObject, is_null, number_text, optional_string, parse_object,
-    screen_links, store_cart,
-};
+use crate::routes::track::{screen_links, store_cart};
 use crate::state::AppState;
 
 /// Shortest session id a secret key may capture with here (litecommerce's rule;
@@ -123,7 +123,7 @@ fn parse_item(value: &RawValue, index: usize, problems: &mut Problems) -> Option
         problems.add(base, "must be an object");
         return None;
     };
-    let before = problems.0.len();
+    let before = problems.len();
     let item_path = format!("{base}.itemId");
     let item_id = loose_id(&object, "itemId", &item_path, problems);
     let variant_id = loose_id(&object, "variantId", &format!("{base}.variantId"), problems);
@@ -184,7 +184,7 @@ fn parse_item(value: &RawValue, index: usize, problems: &mut Problems) -> Option
     };
     let image_url = link("imageUrl");
     let url = link("url");
-    if problems.0.len() > before {
+    if problems.len() > before {
         return None;
     }
     Some(CartItem {
@@ -249,8 +249,7 @@ fn parse_snapshot(
             .ok(),
         None => Some(Currency::USD),
     };
-    let items =
-        crate::routes::track::item_list(&snapshot, "items", "snapshot.items", problems, parse_item);
+    let items = item_list(&snapshot, "items", "snapshot.items", problems, parse_item);
     let subtotal = cents(
         &snapshot,
         "subtotalInCents",
@@ -319,7 +318,7 @@ fn parse_capture(
             }
         },
     };
-    if !problems.0.is_empty() {
+    if !problems.is_empty() {
         return Err(ApiError::validation(problems.0));
     }
     let (Some(session), Some((items, total))) = (session, snapshot) else {

@@ -3,13 +3,13 @@
 //! enough; the answer holds the items and the coupon, never the shopper's email
 //! or name.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use cartback_domain::CartItem;
 use cartback_store::links::{LinkPurpose, find_by_token};
 
-use crate::auth::authenticate_request;
+use crate::auth::AnyCaller;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
@@ -47,17 +47,13 @@ struct RestoredCart {
 )]
 pub async fn restore(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    AnyCaller(caller): AnyCaller,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate_request(&state, &request).await?;
-    let store = state.store.clone();
     let token = token.into_inner();
-    let found = web::block(move || {
-        let mut conn = store.conn()?;
-        find_by_token(&mut conn, LinkPurpose::Recover, &token)
-    })
-    .await??;
+    let found = state
+        .db(move |conn| find_by_token(conn, LinkPurpose::Recover, &token))
+        .await?;
     let not_found = || ApiError::new(ErrorCode::NotFound, "no cart for this token");
     // Another tenant's token is a 404 like an unknown one; so is a cart that moved
     // on to a new cycle, expired or was deleted.

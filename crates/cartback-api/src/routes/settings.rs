@@ -11,8 +11,9 @@ use cartback_domain::RecoveryPolicy;
 use cartback_store::tenants::{find_tenant, set_recovery_settings};
 use cartback_templates::Experience;
 
+use crate::auth::SecretCaller;
 use crate::error::{ApiError, FieldError};
-use crate::routes::email_provider::{caller_and_json, secret_caller};
+use crate::input::body::json_body;
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -51,18 +52,16 @@ fn stored_experience(text: &str) -> Experience {
         (status = 200, description = "The settings", body = crate::openapi::RecoverySettings),
         (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn get(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
     // Read afresh: the caller's tenant may be a few seconds old (auth cache).
-    let tenant = web::block(move || find_tenant(&mut *store.conn()?, &caller.tenant.id))
-        .await??
+    let tenant = state
+        .db(move |conn| find_tenant(conn, &caller.tenant.id))
+        .await?
         .ok_or(cartback_store::StoreError::NotFound)?;
     Ok(HttpResponse::Ok().json(RecoverySettings {
         success: true,
@@ -85,25 +84,25 @@ pub async fn get(
         (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: every problem with its field path (`policy.steps[1].delayMs`)", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn put(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, body) = caller_and_json(&state, &request, payload).await?;
+    let body = json_body(&state, &request, payload).await?;
     let update: RecoverySettingsUpdate = serde_json::from_slice(&body).map_err(|e| {
         ApiError::validation(vec![invalid(
             "body",
             format!("expected {{\"policy\": {{…}}, \"email\": {{…}}}}: {e}"),
         )])
     })?;
-    let store = state.store.clone();
     let tenant_id = caller.tenant.id.clone();
-    let tenant = web::block(move || find_tenant(&mut *store.conn()?, &tenant_id))
-        .await??
+    let tenant = state
+        .db(move |conn| find_tenant(conn, &tenant_id))
+        .await?
         .ok_or(cartback_store::StoreError::NotFound)?;
 
     let mut problems = Vec::new();
@@ -148,18 +147,18 @@ pub async fn put(
         return Err(ApiError::validation(problems));
     }
     let experience_json = serde_json::to_string(&experience).map_err(ApiError::internal)?;
-    let store = state.store.clone();
     let saved = policy.clone();
-    web::block(move || {
-        set_recovery_settings(
-            &mut *store.conn()?,
-            &tenant.id,
-            &saved,
-            &experience_json,
-            Utc::now().naive_utc(),
-        )
-    })
-    .await??;
+    state
+        .db(move |conn| {
+            set_recovery_settings(
+                conn,
+                &tenant.id,
+                &saved,
+                &experience_json,
+                Utc::now().naive_utc(),
+            )
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(RecoverySettings {
         success: true,
         policy,

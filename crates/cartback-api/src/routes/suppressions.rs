@@ -10,9 +10,10 @@ use cartback_store::suppressions::{
     Suppression, SuppressionReason, add_suppression, list_suppressions, remove_suppression,
 };
 
+use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::input::body::json_body;
 use crate::input::fields::MAX_PAGE;
-use crate::routes::email_provider::{caller_and_json, secret_caller};
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -71,14 +72,13 @@ fn number_param(
         (status = 200, description = "A page", body = crate::openapi::SuppressionPage),
         (status = 422, description = "VALIDATION_ERROR: a bad `page` or `per_page`", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn list(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
     let mut problems = Vec::new();
     let query =
         web::Query::<std::collections::HashMap<String, String>>::from_query(request.query_string())
@@ -98,16 +98,9 @@ pub async fn list(
     if !problems.is_empty() {
         return Err(ApiError::validation(problems));
     }
-    let store = state.store.clone();
-    let (rows, total) = web::block(move || {
-        list_suppressions(
-            &mut *store.conn()?,
-            &caller.tenant.id,
-            (page - 1) * per_page,
-            per_page,
-        )
-    })
-    .await??;
+    let (rows, total) = state
+        .db(move |conn| list_suppressions(conn, &caller.tenant.id, (page - 1) * per_page, per_page))
+        .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "success": true,
         "suppressions": rows.into_iter().map(Entry::from).collect::<Vec<_>>(),
@@ -149,15 +142,15 @@ fn field(name: &str, message: &str) -> FieldError {
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn add(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, body) = caller_and_json(&state, &request, payload).await?;
+    let body = json_body(&state, &request, payload).await?;
     let new: NewSuppression = serde_json::from_slice(&body).map_err(|e| {
         ApiError::validation(vec![field(
             "body",
@@ -184,19 +177,19 @@ pub async fn add(
     let (Some(email), Some(reason), true) = (email, reason, problems.is_empty()) else {
         return Err(ApiError::validation(problems));
     };
-    let store = state.store.clone();
     let address = email.as_str().to_owned();
-    let added = web::block(move || {
-        add_suppression(
-            &mut *store.conn()?,
-            &caller.tenant.id,
-            &address,
-            reason,
-            new.note.as_deref(),
-            Utc::now(),
-        )
-    })
-    .await??;
+    let added = state
+        .db(move |conn| {
+            add_suppression(
+                conn,
+                &caller.tenant.id,
+                &address,
+                reason,
+                new.note.as_deref(),
+                Utc::now(),
+            )
+        })
+        .await?;
     let answer = serde_json::json!({"success": true, "email": email.as_str().to_lowercase(), "added": added});
     Ok(if added {
         HttpResponse::Created().json(answer)
@@ -217,20 +210,17 @@ pub async fn add(
         (status = 200, description = "Removed", body = crate::openapi::Done),
         (status = 404, description = "NOT_FOUND: the address is not listed", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn remove(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
     email: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
     let email = email.into_inner();
-    let removed =
-        web::block(move || remove_suppression(&mut *store.conn()?, &caller.tenant.id, &email))
-            .await??;
+    let removed = state
+        .db(move |conn| remove_suppression(conn, &caller.tenant.id, &email))
+        .await?;
     if !removed {
         return Err(ApiError::new(
             ErrorCode::NotFound,

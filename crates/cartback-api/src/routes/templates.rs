@@ -14,8 +14,9 @@ use cartback_store::templates::{
 };
 use cartback_templates::{CustomTemplate, validate_custom};
 
+use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
-use crate::routes::email_provider::{caller_and_json, secret_caller};
+use crate::input::body::json_body;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -57,16 +58,15 @@ fn name_and_locale(path: (String, String)) -> Result<(String, String), ApiError>
     responses(
         (status = 200, description = "By name and locale", body = crate::openapi::TemplateList),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn list(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
-    let rows = web::block(move || list_templates(&mut *store.conn()?, &caller.tenant.id)).await??;
+    let rows = state
+        .db(move |conn| list_templates(conn, &caller.tenant.id))
+        .await?;
     let listed: Vec<_> = rows
         .into_iter()
         .map(|r| {
@@ -95,21 +95,18 @@ pub async fn list(
         (status = 404, description = "NOT_FOUND: no such template", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: a bad name or locale", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn get(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
     let (name, locale) = name_and_locale(path.into_inner())?;
-    let store = state.store.clone();
     let wanted = name.clone();
-    let rows =
-        web::block(move || templates_named(&mut *store.conn()?, &caller.tenant.id, &[&wanted]))
-            .await??;
+    let rows = state
+        .db(move |conn| templates_named(conn, &caller.tenant.id, &[&wanted]))
+        .await?;
     let row = rows
         .into_iter()
         .find(|r| r.locale == locale)
@@ -138,17 +135,17 @@ pub async fn get(
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: a bad name or locale, or a template error naming the part and line", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn put(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     path: web::Path<(String, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (name, locale) = name_and_locale(path.into_inner())?;
-    let (caller, body) = caller_and_json(&state, &request, payload).await?;
+    let body = json_body(&state, &request, payload).await?;
     let body: TemplateBody = serde_json::from_slice(&body).map_err(|e| {
         invalid(
             "body",
@@ -171,23 +168,23 @@ pub async fn put(
             message: error.to_string(),
         }]));
     }
-    let store = state.store.clone();
     let (saved_name, saved_locale) = (name.clone(), locale.clone());
-    web::block(move || {
-        save_template(
-            &mut *store.conn()?,
-            &caller.tenant.id,
-            &saved_name,
-            &saved_locale,
-            TemplateParts {
-                subject: &template.subject,
-                html: &template.html,
-                text: &template.text,
-            },
-            Utc::now(),
-        )
-    })
-    .await??;
+    state
+        .db(move |conn| {
+            save_template(
+                conn,
+                &caller.tenant.id,
+                &saved_name,
+                &saved_locale,
+                TemplateParts {
+                    subject: &template.subject,
+                    html: &template.html,
+                    text: &template.text,
+                },
+                Utc::now(),
+            )
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(json!({
         "success": true, "name": name, "locale": locale, "use": format!("custom:{name}"),
     })))
@@ -208,20 +205,17 @@ pub async fn put(
         (status = 404, description = "NOT_FOUND: no such template", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: a bad name or locale", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn delete(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
     let (name, locale) = name_and_locale(path.into_inner())?;
-    let store = state.store.clone();
-    let removed =
-        web::block(move || delete_template(&mut *store.conn()?, &caller.tenant.id, &name, &locale))
-            .await??;
+    let removed = state
+        .db(move |conn| delete_template(conn, &caller.tenant.id, &name, &locale))
+        .await?;
     if !removed {
         return Err(ApiError::new(ErrorCode::NotFound, "no such template"));
     }

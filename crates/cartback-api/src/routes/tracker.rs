@@ -14,7 +14,9 @@ pub const TRACKER_JS: &str = include_str!("../../assets/tracker.js");
     tag = "operations",
     operation_id = "trackerJs",
     summary = "The storefront script that reports carts to the public capture route",
-    responses((status = 200, description = "The script", content_type = "application/javascript", body = String))
+    responses((status = 200, description = "The script", content_type = "application/javascript", body = String)),
+    // Open to anyone: no key.
+    security()
 )]
 pub async fn tracker_js() -> HttpResponse {
     HttpResponse::Ok()

@@ -17,14 +17,13 @@ use cartback_store::webhooks::{
 use cartback_store::{lock_key, write_transaction};
 use cartback_webhooks::{TargetError, check_url, generate_secret};
 
-use crate::auth::Caller;
+use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode};
-use crate::input::body::read_body;
+use crate::input::Problems;
+use crate::input::body::object_body;
 use crate::input::fields::{
-    MAX_PAGE, Problems, boolean, integer, nullable, object, query_map, query_number, time,
-    unknown_fields,
+    MAX_PAGE, boolean, integer, nullable, query_map, query_number, time, unknown_fields,
 };
-use crate::routes::email_provider::secret_caller;
 use crate::state::AppState;
 
 /// Enough for any real setup; each endpoint costs a delivery row per event.
@@ -216,7 +215,7 @@ fn events_field(
         problems.add("events", "must name at least one event, or \"*\" for all");
         return None;
     }
-    let before = problems.0.len();
+    let before = problems.len();
     let mut names: Vec<String> = Vec::with_capacity(list.len());
     for (i, value) in list.iter().enumerate() {
         let path = format!("events[{i}]");
@@ -239,7 +238,7 @@ fn events_field(
             names.push(name.to_owned());
         }
     }
-    (problems.0.len() == before).then_some(names)
+    (problems.len() == before).then_some(names)
 }
 
 /// `Some(None)` clears; blank text clears too.
@@ -268,17 +267,6 @@ fn description_field(body: &Map<String, Value>, problems: &mut Problems) -> Opti
     }
 }
 
-async fn caller_and_object(
-    state: &AppState,
-    request: &HttpRequest,
-    payload: web::Payload,
-    optional: bool,
-) -> Result<(Caller, Map<String, Value>), ApiError> {
-    let caller = secret_caller(state, request).await?;
-    let body = read_body(request, payload, state.limits.max_body_bytes).await?;
-    Ok((caller, object(&body, optional)?))
-}
-
 /// `POST /api/v1/webhook-endpoints` → 201 with the secret, shown this once.
 #[utoipa::path(
     post,
@@ -294,15 +282,15 @@ async fn caller_and_object(
         (status = 409, description = "CONFLICT: already 20 endpoints, or the server has no CARTBACK_MASTER_KEY", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn create(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, body) = caller_and_object(&state, &request, payload, false).await?;
+    let body = object_body(&state, &request, payload, false).await?;
     let mut problems = Problems::default();
     unknown_fields(
         &body,
@@ -318,31 +306,31 @@ pub async fn create(
     };
     let tenant_id = caller.tenant.id.clone();
     let (secret, sealed) = new_secret(&state, &tenant_id)?;
-    let store = state.store.clone();
-    let created = web::block(move || {
-        write_transaction(&mut *store.conn()?, |conn| {
-            // Count and insert as one step per tenant, or parallel creations
-            // all count below the limit and all insert.
-            lock_key(conn, &format!("webhook-endpoints:{tenant_id}"))?;
-            if list_endpoints(conn, &tenant_id)?.len() >= MAX_ENDPOINTS {
-                return Ok(None);
-            }
-            create_endpoint(
-                conn,
-                &NewEndpoint {
-                    tenant_id: &tenant_id,
-                    url: &url,
-                    description: description.as_deref(),
-                    events: &events,
-                    sealed_secret: &sealed,
-                    enabled,
-                    now: Utc::now(),
-                },
-            )
-            .map(Some)
+    let created = state
+        .db(move |conn| {
+            write_transaction(conn, |conn| {
+                // Count and insert as one step per tenant, or parallel creations
+                // all count below the limit and all insert.
+                lock_key(conn, &format!("webhook-endpoints:{tenant_id}"))?;
+                if list_endpoints(conn, &tenant_id)?.len() >= MAX_ENDPOINTS {
+                    return Ok(None);
+                }
+                create_endpoint(
+                    conn,
+                    &NewEndpoint {
+                        tenant_id: &tenant_id,
+                        url: &url,
+                        description: description.as_deref(),
+                        events: &events,
+                        sealed_secret: &sealed,
+                        enabled,
+                        now: Utc::now(),
+                    },
+                )
+                .map(Some)
+            })
         })
-    })
-    .await??;
+        .await?;
     let row = created.ok_or_else(|| {
         ApiError::new(
             ErrorCode::Conflict,
@@ -364,16 +352,15 @@ pub async fn create(
     responses(
         (status = 200, description = "The endpoints, without secrets", body = crate::openapi::WebhookEndpointList),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn list(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
-    let rows = web::block(move || list_endpoints(&mut *store.conn()?, &caller.tenant.id)).await??;
+    let rows = state
+        .db(move |conn| list_endpoints(conn, &caller.tenant.id))
+        .await?;
     let data = rows
         .into_iter()
         .map(|row| endpoint_view(row, None))
@@ -392,19 +379,17 @@ pub async fn list(
         (status = 200, description = "The endpoint", body = crate::openapi::WebhookEndpoint),
         (status = 404, description = "NOT_FOUND: no such endpoint for this tenant", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn get(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
     let id = id.into_inner();
-    let row = web::block(move || get_endpoint(&mut *store.conn()?, &caller.tenant.id, &id))
-        .await??
+    let row = state
+        .db(move |conn| get_endpoint(conn, &caller.tenant.id, &id))
+        .await?
         .ok_or_else(no_endpoint)?;
     Ok(HttpResponse::Ok().json(answer(endpoint_view(row, None)?)?))
 }
@@ -426,16 +411,16 @@ pub async fn get(
         (status = 404, description = "NOT_FOUND: no such endpoint for this tenant", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn update(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, body) = caller_and_object(&state, &request, payload, false).await?;
+    let body = object_body(&state, &request, payload, false).await?;
     let mut problems = Problems::default();
     unknown_fields(
         &body,
@@ -449,19 +434,11 @@ pub async fn update(
         enabled: boolean(&body, "enabled", &mut problems),
     };
     problems.check()?;
-    let store = state.store.clone();
     let id = id.into_inner();
-    let row = web::block(move || {
-        update_endpoint(
-            &mut *store.conn()?,
-            &caller.tenant.id,
-            &id,
-            &changes,
-            Utc::now(),
-        )
-    })
-    .await??
-    .ok_or_else(no_endpoint)?;
+    let row = state
+        .db(move |conn| update_endpoint(conn, &caller.tenant.id, &id, &changes, Utc::now()))
+        .await?
+        .ok_or_else(no_endpoint)?;
     Ok(HttpResponse::Ok().json(answer(endpoint_view(row, None)?)?))
 }
 
@@ -477,19 +454,17 @@ pub async fn update(
         (status = 204, description = "Removed"),
         (status = 404, description = "NOT_FOUND: no such endpoint for this tenant", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn delete(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
     let id = id.into_inner();
-    let removed =
-        web::block(move || delete_endpoint(&mut *store.conn()?, &caller.tenant.id, &id)).await??;
+    let removed = state
+        .db(move |conn| delete_endpoint(conn, &caller.tenant.id, &id))
+        .await?;
     if !removed {
         return Err(no_endpoint());
     }
@@ -515,16 +490,16 @@ pub async fn delete(
         (status = 409, description = "CONFLICT: the server has no CARTBACK_MASTER_KEY", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn rotate(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, body) = caller_and_object(&state, &request, payload, true).await?;
+    let body = object_body(&state, &request, payload, true).await?;
     let mut problems = Problems::default();
     unknown_fields(&body, &["overlapSeconds"], &mut problems);
     let overlap = integer(&body, "overlapSeconds", 0..=MAX_OVERLAP_SECS, &mut problems)
@@ -532,21 +507,21 @@ pub async fn rotate(
     problems.check()?;
     let tenant_id = caller.tenant.id.clone();
     let (secret, sealed) = new_secret(&state, &tenant_id)?;
-    let store = state.store.clone();
     let id = id.into_inner();
     let now = Utc::now();
-    let row = web::block(move || {
-        rotate_secret(
-            &mut *store.conn()?,
-            &tenant_id,
-            &id,
-            &sealed,
-            now + TimeDelta::seconds(overlap),
-            now,
-        )
-    })
-    .await??
-    .ok_or_else(no_endpoint)?;
+    let row = state
+        .db(move |conn| {
+            rotate_secret(
+                conn,
+                &tenant_id,
+                &id,
+                &sealed,
+                now + TimeDelta::seconds(overlap),
+                now,
+            )
+        })
+        .await?
+        .ok_or_else(no_endpoint)?;
     Ok(HttpResponse::Ok().json(json!({
         "success": true,
         "secret": secret,
@@ -568,15 +543,14 @@ pub async fn rotate(
         (status = 404, description = "NOT_FOUND: no such endpoint for this tenant", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: a bad parameter, named in `details`", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn deliveries(
     state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
     let mut problems = Problems::default();
     let query = query_map(request.query_string(), &mut problems);
     let status = query.get("status").and_then(|text| {
@@ -594,24 +568,23 @@ pub async fn deliveries(
         &mut problems,
     );
     problems.check()?;
-    let store = state.store.clone();
     let endpoint_id = id.into_inner();
-    let found = web::block(move || -> cartback_store::StoreResult<_> {
-        let mut conn = store.conn()?;
-        if get_endpoint(&mut conn, &caller.tenant.id, &endpoint_id)?.is_none() {
-            return Ok(None);
-        }
-        list_deliveries(
-            &mut conn,
-            &caller.tenant.id,
-            &endpoint_id,
-            status,
-            page,
-            per_page,
-        )
-        .map(Some)
-    })
-    .await??;
+    let found = state
+        .db(move |conn| -> cartback_store::StoreResult<_> {
+            if get_endpoint(conn, &caller.tenant.id, &endpoint_id)?.is_none() {
+                return Ok(None);
+            }
+            list_deliveries(
+                conn,
+                &caller.tenant.id,
+                &endpoint_id,
+                status,
+                page,
+                per_page,
+            )
+            .map(Some)
+        })
+        .await?;
     let (rows, total) = found.ok_or_else(no_endpoint)?;
     Ok(HttpResponse::Ok().json(json!({
         "success": true,
@@ -639,27 +612,18 @@ fn no_delivery() -> ApiError {
         (status = 200, description = "The delivery", body = crate::openapi::Delivery),
         (status = 404, description = "NOT_FOUND: no such endpoint or delivery for this tenant", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn delivery(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
     let (endpoint_id, delivery_id) = path.into_inner();
-    let row = web::block(move || {
-        get_delivery(
-            &mut *store.conn()?,
-            &caller.tenant.id,
-            &endpoint_id,
-            &delivery_id,
-        )
-    })
-    .await??
-    .ok_or_else(no_delivery)?;
+    let row = state
+        .db(move |conn| get_delivery(conn, &caller.tenant.id, &endpoint_id, &delivery_id))
+        .await?
+        .ok_or_else(no_delivery)?;
     Ok(HttpResponse::Ok().json(answer(delivery_view(row, true))?))
 }
 
@@ -677,27 +641,25 @@ pub async fn delivery(
         (status = 404, description = "NOT_FOUND: no such endpoint or delivery for this tenant", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "CONFLICT: the endpoint is disabled, or the delivery is still pending", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
-    ),
-    security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"]))
+    )
 )]
 pub async fn replay(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    SecretCaller(caller): SecretCaller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = secret_caller(&state, &request).await?;
-    let store = state.store.clone();
     let (endpoint_id, delivery_id) = path.into_inner();
-    let outcome = web::block(move || {
-        replay_delivery(
-            &mut *store.conn()?,
-            &caller.tenant.id,
-            &endpoint_id,
-            &delivery_id,
-            Utc::now(),
-        )
-    })
-    .await??;
+    let outcome = state
+        .db(move |conn| {
+            replay_delivery(
+                conn,
+                &caller.tenant.id,
+                &endpoint_id,
+                &delivery_id,
+                Utc::now(),
+            )
+        })
+        .await?;
     match outcome {
         Replay::Queued(row) => {
             Ok(HttpResponse::Accepted().json(answer(delivery_view(*row, false))?))

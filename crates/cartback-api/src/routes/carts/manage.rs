@@ -1,0 +1,363 @@
+//! `GET /api/v1/carts` and one cart's `GET`, `PATCH`, `DELETE` and erase.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde_json::{Value, json};
+
+use cartback_domain::{CartStatus, CustomerName, EmailAddress};
+use cartback_store::StoreResult;
+use cartback_store::cart_admin::{
+    CartFilter, CartPatch, Edited, PatchOutcome, StatusFilter, erase_cart, list_carts, patch_cart,
+    soft_delete_cart,
+};
+use cartback_store::erasure::flush_erased;
+
+use super::{
+    attributes_field, cart_answer, cart_view, if_match, json_object, load, not_found, stale,
+};
+use crate::auth::SecretCaller;
+use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::input::Problems;
+use crate::input::fields::{self, MAX_PAGE, nullable, query_map, query_number};
+use crate::state::AppState;
+
+pub(super) const DEFAULT_PER_PAGE: i64 = 10;
+pub(super) const MAX_PER_PAGE: i64 = 250;
+/// `2026-03-15T14:22:00Z`, `2026-03-15` (midnight UTC) or unix seconds.
+pub(super) fn instant(text: &str) -> Option<NaiveDateTime> {
+    let text = text.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.naive_utc());
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return date.and_hms_opt(0, 0, 0);
+    }
+    text.parse::<i64>()
+        .ok()
+        .and_then(|secs| DateTime::from_timestamp(secs, 0))
+        .map(|at| at.naive_utc())
+}
+
+pub(super) const LIST_PARAMS: &[&str] = &[
+    "status",
+    "created_after",
+    "created_before",
+    "updated_after",
+    "updated_before",
+    "locale",
+    "email",
+    "page",
+    "per_page",
+];
+
+/// `GET /api/v1/carts`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/carts",
+    tag = "carts",
+    operation_id = "listCarts",
+    summary = "A page of carts, newest first, with filters",
+    params(crate::openapi::CartListQuery),
+    responses(
+        (status = 200, description = "The page (`data: []` past the end)", body = crate::openapi::CartPage),
+        (status = 422, description = "VALIDATION_ERROR: an unknown parameter or a bad value, named in `details`", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    )
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let mut problems = Problems::default();
+    let query = query_map(request.query_string(), &mut problems);
+    for key in query.keys() {
+        if !LIST_PARAMS.contains(&key.as_str()) {
+            let shown: String = key.chars().take(40).collect();
+            problems.add(
+                shown,
+                format!(
+                    "unknown parameter; expected one of {}",
+                    LIST_PARAMS.join(", ")
+                ),
+            );
+        }
+    }
+    let mut filter = CartFilter::default();
+    if let Some(status) = query.get("status").map(|s| s.trim()) {
+        filter.status = match status {
+            "pending" => Some(StatusFilter::Pending),
+            "all" | "" => None,
+            other => match CartStatus::parse(other) {
+                Ok(s) => Some(StatusFilter::Is(s)),
+                Err(_) => {
+                    problems.add(
+                        "status",
+                        "must be one of active, abandoned, pending, recovered, converted, expired, all",
+                    );
+                    None
+                }
+            },
+        };
+    }
+    let mut when = |name: &str| -> Option<NaiveDateTime> {
+        let text = query.get(name)?;
+        let at = instant(text);
+        if at.is_none() {
+            problems.add(
+                name,
+                "must be an RFC 3339 time, a date (YYYY-MM-DD) or unix seconds",
+            );
+        }
+        at
+    };
+    filter.created_after = when("created_after");
+    filter.created_before = when("created_before");
+    filter.updated_after = when("updated_after");
+    filter.updated_before = when("updated_before");
+    if let Some(locale) = query
+        .get("locale")
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+    {
+        match cartback_domain::parse_locale(locale) {
+            Ok(l) => filter.locale = Some(l),
+            Err(e) => problems.add("locale", e.to_string()),
+        }
+    }
+    if let Some(email) = query
+        .get("email")
+        .map(|e| e.trim())
+        .filter(|e| !e.is_empty())
+    {
+        if email.chars().count() > 320 {
+            problems.add("email", "must be at most 320 characters");
+        } else {
+            filter.email = Some(email.to_owned());
+        }
+    }
+    let page = query_number(&query, "page", 1, 1..=MAX_PAGE, &mut problems);
+    let per_page = query_number(
+        &query,
+        "per_page",
+        DEFAULT_PER_PAGE,
+        1..=MAX_PER_PAGE,
+        &mut problems,
+    );
+    problems.check()?;
+    let tenant_id = caller.tenant.id.clone();
+    let (rows, total) = state
+        .db(move |conn| list_carts(conn, &tenant_id, &filter, page, per_page))
+        .await?;
+    let total_pages = (total + per_page - 1) / per_page;
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true,
+        "data": rows.iter().map(cart_view).collect::<Vec<_>>(),
+        "page": page,
+        "perPage": per_page,
+        "total": total,
+        "totalPages": total_pages,
+    })))
+}
+
+/// `GET /api/v1/carts/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/carts/{id}",
+    tag = "carts",
+    operation_id = "getCart",
+    summary = "One cart",
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
+    responses(
+        (status = 200, description = "The cart", body = crate::openapi::CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    )
+)]
+pub async fn get(
+    state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let cart = load(&state, &caller.tenant.id, id.into_inner()).await?;
+    Ok(cart_answer(&cart))
+}
+
+/// `PATCH /api/v1/carts/{id}`: `status`, `customerEmail`, `customerName`,
+/// `attributes` (merged by name; an entry without a value removes it).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/carts/{id}",
+    tag = "carts",
+    operation_id = "patchCart",
+    summary = "Change a cart's status, shopper or attributes",
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).")),
+    request_body = crate::openapi::CartPatchRequest,
+    responses(
+        (status = 200, description = "The changed cart", body = crate::openapi::CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: a closed cart is not reopened by hand", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
+        (status = 412, description = "PRECONDITION_FAILED: `If-Match` names an older version; nothing was changed", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    )
+)]
+pub async fn patch(
+    state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
+    request: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (_, object) = json_object(&state, &request, payload, false).await?;
+    let mut problems = Problems::default();
+    fields::unknown_fields(
+        &object,
+        &["status", "customerEmail", "customerName", "attributes"],
+        &mut problems,
+    );
+    let mut change = CartPatch::default();
+    if let Some(value) = nullable(&object, "status") {
+        match value.and_then(Value::as_str).map(CartStatus::parse) {
+            Some(Ok(status)) => change.status = Some(status),
+            _ => problems.add(
+                "status",
+                "must be one of active, abandoned, recovered, converted, expired",
+            ),
+        }
+    }
+    change.customer_email = clearable_text(&object, "customerEmail", &mut problems, |text| {
+        EmailAddress::parse(text)
+            .map(|e| e.as_str().to_owned())
+            .map_err(|e| e.to_string())
+    });
+    change.customer_name = clearable_text(&object, "customerName", &mut problems, |text| {
+        CustomerName::parse(text)
+            .map(|n| n.as_str().to_owned())
+            .map_err(|e| e.to_string())
+    });
+    let wire_attributes = attributes_field(&object, &mut problems);
+    problems.check()?;
+    change.expected_version = if_match(&request)?;
+    // Merged into the cart's current attributes under its row lock: parallel
+    // PATCHes of different names all stay.
+    change.merge_attributes = wire_attributes;
+    let tenant_id = caller.tenant.id.clone();
+    let id = id.into_inner();
+    let outcome = state
+        .db(move |conn| patch_cart(conn, &tenant_id, &id, &change, Utc::now()))
+        .await?;
+    match outcome {
+        PatchOutcome::Updated(cart) => Ok(cart_answer(&cart)),
+        PatchOutcome::NotFound => Err(not_found()),
+        PatchOutcome::Refused(why) => Err(ApiError::new(ErrorCode::Conflict, why)),
+        PatchOutcome::Stale { version } => Err(stale(version)),
+        PatchOutcome::Invalid { field, message } => {
+            Err(ApiError::validation(vec![FieldError { field, message }]))
+        }
+    }
+}
+
+/// A text field a PATCH may set or clear: absent → None (unchanged), null or
+/// blank → Some(None) (cleared), else the checked value.
+pub(super) fn clearable_text(
+    object: &serde_json::Map<String, Value>,
+    field: &str,
+    problems: &mut Problems,
+    check: impl Fn(&str) -> Result<String, String>,
+) -> Option<Option<String>> {
+    match nullable(object, field)? {
+        None => Some(None),
+        Some(Value::String(text)) if text.trim().is_empty() => Some(None),
+        Some(Value::String(text)) => match check(text) {
+            Ok(value) => Some(Some(value)),
+            Err(message) => {
+                problems.add(field, message);
+                None
+            }
+        },
+        Some(_) => {
+            problems.add(field, "must be a string or null");
+            None
+        }
+    }
+}
+
+/// `DELETE /api/v1/carts/{id}`: hidden from the API and never emailed again.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/carts/{id}",
+    tag = "carts",
+    operation_id = "deleteCart",
+    summary = "Soft delete: hidden from the API and never emailed again",
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
+        (status = 412, description = "PRECONDITION_FAILED: `If-Match` names an older version; nothing was changed", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    )
+)]
+pub async fn delete(
+    state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant_id = caller.tenant.id.clone();
+    let id = id.into_inner();
+    let expected = if_match(&request)?;
+    let deleted = state
+        .db(move |conn| soft_delete_cart(conn, &tenant_id, &id, expected, Utc::now()))
+        .await?;
+    match deleted {
+        Edited::Updated(_) => Ok(HttpResponse::NoContent().finish()),
+        Edited::NotFound => Err(not_found()),
+        Edited::Stale { version } => Err(stale(version)),
+        Edited::Refused(never) => match never {},
+    }
+}
+
+/// `POST /api/v1/carts/{id}/erase`: personal data removed for good.
+#[utoipa::path(
+    post,
+    path = "/api/v1/carts/{id}/erase",
+    tag = "carts",
+    operation_id = "eraseCart",
+    summary = "GDPR erasure: the cart's personal data removed for good",
+    description = "Also scrubs the cart's webhook deliveries (pending ones are cancelled; a replay \
+        sends the scrubbed payload), its sends' provider error texts, its history details and \
+        its orders' address and session, in the same transaction. Works on deleted carts too; \
+        counts, totals and dates stay.",
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
+    responses(
+        (status = 200, description = "The erased cart", body = crate::openapi::CartAnswer),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    )
+)]
+pub async fn erase(
+    state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant_id = caller.tenant.id.clone();
+    let id = id.into_inner();
+    let (erased, flushed) = state
+        .db(move |conn| -> StoreResult<_> {
+            let erased = erase_cart(conn, &tenant_id, &id, Utc::now())?;
+            let flushed = erased.is_none() || flush_erased(conn)?;
+            Ok((erased, flushed))
+        })
+        .await?;
+    let erased = erased.ok_or_else(not_found)?;
+    if !flushed {
+        tracing::warn!(
+            "the SQLite WAL could not be emptied after an erasure; the next checkpoint that starts it over does"
+        );
+    }
+    tracing::info!(cart = %erased.id, "cart erased");
+    Ok(HttpResponse::Ok().json(json!({"success": true, "data": cart_view(&erased)})))
+}

@@ -1,0 +1,171 @@
+//! `PUT /api/v1/carts`: the cart with the shop's own id, created or updated.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use cartback_store::StoreResult;
+use cartback_store::cart_admin::{ExternalUpsert, find_cart_by_any_id, upsert_external};
+use cartback_store::carts::{CartRow, CartUpsert};
+
+use super::{attributes_field, attributes_of, cart_view, json_object, merge_attributes};
+use crate::auth::SecretCaller;
+use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::input::Problems;
+use crate::input::cart::{self, ParsedCart};
+use crate::input::raw::RawObject;
+use crate::state::AppState;
+
+/// `PUT /api/v1/carts`: creates or updates the cart with the shop's own id
+/// (`externalId`). The other fields are those of a CART_UPDATE (`sessionId` is
+/// optional here), plus `attributes`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/carts",
+    tag = "carts",
+    operation_id = "upsertCart",
+    summary = "Create or update a cart by the shop's own id (`externalId`)",
+    request_body = crate::openapi::CartUpsertRequest,
+    responses(
+        (status = 200, description = "Updated", body = crate::openapi::CartUpserted),
+        (status = 201, description = "Created", body = crate::openapi::CartUpserted),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: the `sessionId` belongs to another of the shop's carts, or a concurrent change", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    )
+)]
+pub async fn upsert(
+    state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (body, object) = json_object(&state, &request, payload, false).await?;
+    let raw: RawObject<'_> =
+        serde_json::from_slice(&body).map_err(|e| crate::input::body::malformed(&e))?;
+    let mut problems = Problems::default();
+    let external_id = match object.get("externalId") {
+        Some(Value::String(id)) if valid_external_id(id) => Some(id.clone()),
+        Some(Value::Number(n)) if n.is_u64() => Some(n.to_string()),
+        None | Some(Value::Null) => {
+            problems.add("externalId", "is required");
+            None
+        }
+        Some(_) => {
+            problems.add(
+                "externalId",
+                "must be 1 to 200 characters without control characters",
+            );
+            None
+        }
+    };
+    let wire_attributes = attributes_field(&object, &mut problems);
+    let mut cart_problems = Problems::default();
+    let cart = cart::parse_cart(&raw, &mut cart_problems, false);
+    problems.0.extend(cart_problems.0);
+    for key in object.keys() {
+        let known = [
+            "externalId",
+            "sessionId",
+            "items",
+            "total",
+            "currency",
+            "customerEmail",
+            "customerName",
+            "locale",
+            "consent",
+            "attributes",
+            "event",
+        ];
+        if !known.contains(&key.as_str()) {
+            let shown: String = key.chars().take(40).collect();
+            problems.add(shown, "unknown field");
+        }
+    }
+    problems.check()?;
+    let (
+        Some(external_id),
+        Some(ParsedCart {
+            session,
+            items,
+            total,
+            currency,
+            email,
+            name,
+            locale,
+            consent,
+        }),
+    ) = (external_id, cart)
+    else {
+        return Err(ApiError::validation(vec![FieldError {
+            field: "body".into(),
+            message: "incomplete cart".into(),
+        }]));
+    };
+    let policy = caller.tenant.recovery_policy()?;
+    let now = Utc::now();
+    let upsert = ExternalUpsert {
+        cart: CartUpsert {
+            tenant_id: caller.tenant.id.clone(),
+            session_id: session.map_or_else(|| format!("ext:{external_id}"), |s| s.into_inner()),
+            items,
+            total_minor: total.minor(),
+            currency: currency.code().to_owned(),
+            customer_email: email.map(|e| e.as_str().to_owned()),
+            customer_name: name.map(|n| n.as_str().to_owned()),
+            locale,
+            consent,
+            now,
+            next_action_at: cartback_domain::bounds::shift(now, policy.abandon_delay()),
+        },
+        external_id,
+        attributes: None,
+    };
+    let result = state
+        .db(
+            move |conn| -> StoreResult<Result<(CartRow, bool), ApiError>> {
+                let mut upsert = upsert;
+                if let Some(wire) = &wire_attributes {
+                    let existing = find_cart_by_any_id(
+                        conn,
+                        &upsert.cart.tenant_id,
+                        &upsert.external_id,
+                        true,
+                    )?
+                    .filter(|c| c.external_id.as_deref() == Some(upsert.external_id.as_str()));
+                    let mut attributes = existing.as_ref().map(attributes_of).unwrap_or_default();
+                    if let Err(e) = merge_attributes(&mut attributes, wire) {
+                        return Ok(Err(e));
+                    }
+                    upsert.attributes = Some(attributes);
+                }
+                match upsert_external(conn, &upsert) {
+                    Ok(done) => Ok(Ok(done)),
+                    Err(cartback_store::StoreError::Rejected(why)) => {
+                        Ok(Err(ApiError::new(ErrorCode::Conflict, why)))
+                    }
+                    Err(e) if e.is_unique_violation() => Ok(Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        "another request changed this cart at the same time; try again",
+                    ))),
+                    Err(e) => Err(e),
+                }
+            },
+        )
+        .await??;
+    let (cart, created) = result;
+    let status = if created {
+        actix_web::http::StatusCode::CREATED
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .json(json!({"success": true, "created": created, "data": cart_view(&cart)})))
+}
+
+pub(super) fn valid_external_id(id: &str) -> bool {
+    let count = id.chars().count();
+    (1..=200).contains(&count) && !id.chars().any(char::is_control)
+}
