@@ -91,7 +91,8 @@ impl Maildev {
                 .build()
                 .expect("http client"),
         };
-        wait_for("maildev to listen", Duration::from_secs(30), || {
+        // Node takes seconds to start on a busy machine; what is tested comes after.
+        wait_for("maildev to listen", Duration::from_secs(120), || {
             maildev.try_emails().is_some()
                 && std::net::TcpStream::connect(("127.0.0.1", smtp_port)).is_ok()
         });
@@ -183,7 +184,7 @@ impl StartTlsPeer {
         };
         wait_for(
             "the STARTTLS peer to listen",
-            Duration::from_secs(30),
+            Duration::from_secs(120),
             || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
         );
         peer
