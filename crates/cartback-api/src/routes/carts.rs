@@ -10,12 +10,13 @@ use serde_json::{Value, json};
 
 use cartback_domain::{
     Attributes, CartItem, CartStatus, Currency, CustomerName, EmailAddress, MAX_ITEMS_PER_CART,
-    Money, apply_attributes, attributes_to_wire, items_total,
+    Money, attributes_to_wire, items_total,
 };
 use cartback_store::StoreResult;
 use cartback_store::cart_admin::{
-    CartFilter, CartPatch, Edited, ExternalUpsert, PatchOutcome, StatusFilter, edit_items,
-    erase_cart, find_cart_by_any_id, list_carts, patch_cart, soft_delete_cart, upsert_external,
+    CartFilter, CartPatch, Edited, ExternalOutcome, ExternalUpsert, PatchOutcome, StatusFilter,
+    edit_items, erase_cart, find_cart_by_any_id, list_carts, patch_cart, soft_delete_cart,
+    upsert_external,
 };
 use cartback_store::carts::{CartRow, CartUpsert};
 use cartback_store::erasure::flush_erased;
@@ -163,19 +164,21 @@ fn item_view(item: &CartItem, currency: &str) -> Value {
     })
 }
 
-/// `2026-03-15T14:22:00Z`, `2026-03-15` (midnight UTC) or unix seconds.
-fn instant(text: &str) -> Option<NaiveDateTime> {
+/// `2026-03-15T14:22:00Z`, `2026-03-15` (midnight UTC) or unix seconds, in the
+/// years the service stores (a filter past them would overflow PostgreSQL's
+/// timestamps and sort wrongly as SQLite text); else why not.
+fn instant(text: &str) -> Result<NaiveDateTime, String> {
     let text = text.trim();
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Some(at.naive_utc());
-    }
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return date.and_hms_opt(0, 0, 0);
-    }
-    text.parse::<i64>()
-        .ok()
-        .and_then(|secs| DateTime::from_timestamp(secs, 0))
-        .map(|at| at.naive_utc())
+    let at = if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        at.with_timezone(&Utc)
+    } else if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        date.and_time(chrono::NaiveTime::MIN).and_utc()
+    } else if let Ok(seconds) = text.parse::<i64>() {
+        return cartback_domain::bounds::instant_from_seconds(seconds).map(|at| at.naive_utc());
+    } else {
+        return Err("must be an RFC 3339 time, a date (YYYY-MM-DD) or unix seconds".to_owned());
+    };
+    cartback_domain::bounds::check_instant(at).map(|at| at.naive_utc())
 }
 
 const LIST_PARAMS: &[&str] = &[
@@ -243,14 +246,9 @@ pub async fn list(
     }
     let mut when = |name: &str| -> Option<NaiveDateTime> {
         let text = query.get(name)?;
-        let at = instant(text);
-        if at.is_none() {
-            problems.add(
-                name,
-                "must be an RFC 3339 time, a date (YYYY-MM-DD) or unix seconds",
-            );
-        }
-        at
+        instant(text)
+            .map_err(|message| problems.add(name, message))
+            .ok()
     };
     filter.created_after = when("created_after");
     filter.created_before = when("created_before");
@@ -462,15 +460,6 @@ fn attributes_field(
             None
         }
     }
-}
-
-fn merge_attributes(current: &mut Attributes, wire: &[Value]) -> Result<(), ApiError> {
-    apply_attributes(current, wire).map_err(|(at, e)| {
-        ApiError::validation(vec![FieldError {
-            field: at.map_or_else(|| "attributes".to_owned(), |i| format!("attributes[{i}]")),
-            message: e.to_string(),
-        }])
-    })
 }
 
 /// `DELETE /api/v1/carts/{id}`: hidden from the API and never emailed again.
@@ -851,7 +840,8 @@ pub async fn upsert(
     let mut problems = Problems::default();
     let external_id = match object.get("externalId") {
         Some(Value::String(id)) if valid_external_id(id) => Some(id.clone()),
-        Some(Value::Number(n)) if n.is_u64() => Some(n.to_string()),
+        // The document's integer: any i64 (a negative one is text like any other).
+        Some(Value::Number(n)) if n.is_i64() => Some(n.to_string()),
         None | Some(Value::Null) => {
             problems.add("externalId", "is required");
             None
@@ -924,24 +914,12 @@ pub async fn upsert(
             next_action_at: cartback_domain::bounds::shift(now, policy.abandon_delay()),
         },
         external_id,
-        attributes: None,
+        merge_attributes: wire_attributes,
     };
     let store = state.store.clone();
-    let result = web::block(move || -> StoreResult<Result<(CartRow, bool), ApiError>> {
-        let mut conn = store.conn()?;
-        let mut upsert = upsert;
-        if let Some(wire) = &wire_attributes {
-            let existing =
-                find_cart_by_any_id(&mut conn, &upsert.cart.tenant_id, &upsert.external_id, true)?
-                    .filter(|c| c.external_id.as_deref() == Some(upsert.external_id.as_str()));
-            let mut attributes = existing.as_ref().map(attributes_of).unwrap_or_default();
-            if let Err(e) = merge_attributes(&mut attributes, wire) {
-                return Ok(Err(e));
-            }
-            upsert.attributes = Some(attributes);
-        }
-        match upsert_external(&mut conn, &upsert) {
-            Ok(done) => Ok(Ok(done)),
+    let outcome = web::block(move || -> StoreResult<Result<ExternalOutcome, ApiError>> {
+        match upsert_external(&mut *store.conn()?, &upsert) {
+            Ok(outcome) => Ok(Ok(outcome)),
             Err(cartback_store::StoreError::Rejected(why)) => {
                 Ok(Err(ApiError::new(ErrorCode::Conflict, why)))
             }
@@ -953,7 +931,12 @@ pub async fn upsert(
         }
     })
     .await???;
-    let (cart, created) = result;
+    let (cart, created) = match outcome {
+        ExternalOutcome::Saved { cart, created } => (cart, created),
+        ExternalOutcome::Invalid { field, message } => {
+            return Err(ApiError::validation(vec![FieldError { field, message }]));
+        }
+    };
     let status = if created {
         actix_web::http::StatusCode::CREATED
     } else {
