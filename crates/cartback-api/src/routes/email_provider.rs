@@ -13,7 +13,7 @@ use cartback_store::email_providers::{delete_provider, find_provider, set_provid
 
 use crate::auth::{Caller, authenticate_request};
 use crate::error::{ApiError, ErrorCode, FieldError};
-use crate::input::body::{malformed, read_body};
+use crate::input::body::read_body;
 use crate::state::AppState;
 
 pub(crate) async fn secret_caller(
@@ -38,7 +38,9 @@ pub(crate) async fn caller_and_json(
 ) -> Result<(Caller, web::BytesMut), ApiError> {
     let caller = secret_caller(state, request).await?;
     let body = read_body(request, payload, state.limits.max_body_bytes).await?;
-    let _: serde_json::Value = serde_json::from_slice(&body).map_err(|e| malformed(&e))?;
+    // Every body these routes take is an object: serde would otherwise read a
+    // struct from an array (`[null, null]`) and take it for "nothing to change".
+    crate::input::fields::object(&body, false)?;
     Ok((caller, body))
 }
 
