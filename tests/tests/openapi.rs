@@ -370,7 +370,9 @@ fn seed(api: &Api, tenant: &Tenant, closed: &str) -> String {
         ),
         // Only Stripe can sign an event: no generated body, however well
         // formed, carries a valid `Stripe-Signature`, so each is refused (400).
-        "[operations.checks.positive_data_acceptance]\nenabled = false\n\n".to_owned(),
+        "[operations.checks.positive_data_acceptance]\n\
+         expected-statuses = [\"2xx\", \"400\", \"429\"]\n\n"
+            .to_owned(),
     ]
     .concat()
 }
