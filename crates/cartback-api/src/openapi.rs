@@ -413,11 +413,17 @@ mod schemas {
         pub quantity: i64,
         /// An http(s) URL (`image` is accepted too). With a publishable key it is
         /// kept only when it points at an allowed origin or the recovery URL's host.
-        #[schema(max_length = 2048)]
+        #[schema(
+            max_length = 2048,
+            pattern = "^https?://[A-Za-z][A-Za-z0-9.-]*(:[0-9]{1,4})?(/[^\\s]*)?$"
+        )]
         pub image_url: Option<String>,
         /// An http(s) URL (`productUrl` is accepted too). With a publishable key it
         /// is kept only when it points at an allowed origin or the recovery URL's host.
-        #[schema(max_length = 2048)]
+        #[schema(
+            max_length = 2048,
+            pattern = "^https?://[A-Za-z][A-Za-z0-9.-]*(:[0-9]{1,4})?(/[^\\s]*)?$"
+        )]
         pub url: Option<String>,
     }
 
@@ -442,6 +448,7 @@ mod schemas {
         #[schema(max_length = 200)]
         pub customer_name: Option<String>,
         /// BCP 47 tag (`nl-NL`), normalised.
+        #[schema(max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")]
         pub locale: Option<String>,
         /// The shopper's answer to the shop's consent question.
         pub consent: Option<bool>,
@@ -535,10 +542,16 @@ mod schemas {
         /// With a publishable key, kept only when it points at one of the
         /// tenant's allowed origins or its recovery URL's host (else dropped
         /// and counted in `droppedLinks`).
-        #[schema(max_length = 2048)]
+        #[schema(
+            max_length = 2048,
+            pattern = "^https?://[A-Za-z][A-Za-z0-9.-]*(:[0-9]{1,4})?(/[^\\s]*)?$"
+        )]
         pub image_url: Option<String>,
         /// The same rule as `imageUrl`.
-        #[schema(max_length = 2048)]
+        #[schema(
+            max_length = 2048,
+            pattern = "^https?://[A-Za-z][A-Za-z0-9.-]*(:[0-9]{1,4})?(/[^\\s]*)?$"
+        )]
         pub url: Option<String>,
     }
 
@@ -568,6 +581,7 @@ mod schemas {
         pub email: Option<String>,
         #[schema(max_length = 200)]
         pub name: Option<String>,
+        #[schema(max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")]
         pub locale: Option<String>,
         pub consent: Option<bool>,
     }
@@ -749,10 +763,15 @@ mod schemas {
         /// Default `all`.
         #[param(inline)]
         pub status: Option<CartStatusFilter>,
-        /// RFC 3339 time, `YYYY-MM-DD` (midnight UTC) or unix seconds; exclusive.
+        /// RFC 3339 time, `YYYY-MM-DD` (midnight UTC) or unix seconds, in the
+        /// years 1970 to 9999; exclusive.
+        #[param(min_length = 1)]
         pub created_after: Option<String>,
+        #[param(min_length = 1)]
         pub created_before: Option<String>,
+        #[param(min_length = 1)]
         pub updated_after: Option<String>,
+        #[param(min_length = 1)]
         pub updated_before: Option<String>,
         /// `nl` matches `nl` and every `nl-…`; `nl-NL` only itself.
         pub locale: Option<String>,
@@ -810,6 +829,7 @@ mod schemas {
         pub customer_email: Option<String>,
         #[schema(max_length = 200)]
         pub customer_name: Option<String>,
+        #[schema(max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")]
         pub locale: Option<String>,
         pub consent: Option<bool>,
         #[schema(max_items = 50)]
@@ -1036,9 +1056,13 @@ mod schemas {
     #[derive(IntoParams)]
     #[into_params(parameter_in = Query)]
     pub struct CartCountsQuery {
-        /// Unix seconds; default 30 days before now; required with `date_to`.
+        /// Unix seconds (years 1970 to 9999); default 30 days before now;
+        /// required with `date_to`.
+        #[param(minimum = 0, maximum = 253_402_300_799_i64)]
         pub date_from: Option<i64>,
-        /// Unix seconds; default now; at most 30 days after `date_from`.
+        /// Unix seconds (years 1970 to 9999); default now; at most 30 days
+        /// after `date_from`.
+        #[param(minimum = 0, maximum = 253_402_300_799_i64)]
         pub date_to: Option<i64>,
     }
 
@@ -1073,6 +1097,7 @@ mod schemas {
         #[schema(minimum = 1, maximum = 10)]
         pub step: Option<i64>,
         /// Default: the cart's, else the tenant's default language.
+        #[schema(max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")]
         pub locale: Option<String>,
         /// A cart id or session id of the tenant; a sample cart when absent.
         pub cart_id: Option<String>,
@@ -1379,6 +1404,7 @@ mod schemas {
     #[derive(Serialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct NewSuppression {
+        #[schema(format = Email, min_length = 3, max_length = 320)]
         pub email: String,
         /// Default `manual`.
         pub reason: Option<SuppressionReason>,
@@ -1548,18 +1574,42 @@ mod schemas {
 
     // ---- webhook endpoints ----
 
+    /// What an endpoint subscribes to: one event, or `*` for all.
+    #[derive(Serialize, ToSchema)]
+    pub enum WebhookEventName {
+        #[serde(rename = "*")]
+        All,
+        #[serde(rename = "cart.abandoned")]
+        CartAbandoned,
+        #[serde(rename = "cart.recovered")]
+        CartRecovered,
+        #[serde(rename = "cart.converted")]
+        CartConverted,
+        #[serde(rename = "cart.unsubscribed")]
+        CartUnsubscribed,
+        #[serde(rename = "cart.expired")]
+        CartExpired,
+        #[serde(rename = "email.sent")]
+        EmailSent,
+        #[serde(rename = "email.failed")]
+        EmailFailed,
+        #[serde(rename = "email.clicked")]
+        EmailClicked,
+    }
+
     /// `url` and `events` required; unknown fields are a 422.
     #[derive(Serialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct NewWebhookEndpoint {
         /// http(s), public unless the server allows private targets.
-        #[schema(max_length = 2048)]
+        #[schema(
+            max_length = 2048,
+            pattern = "^https?://[A-Za-z][A-Za-z0-9.-]*(:[0-9]{1,4})?(/[^\\s]*)?$"
+        )]
         pub url: String,
-        /// Event names (`cart.abandoned`, `cart.recovered`, `cart.converted`,
-        /// `cart.unsubscribed`, `cart.expired`, `email.sent`, `email.failed`,
-        /// `email.clicked`) or `*`.
+        /// Each at most once.
         #[schema(min_items = 1)]
-        pub events: Vec<String>,
+        pub events: std::collections::BTreeSet<WebhookEventName>,
         #[schema(max_length = 200)]
         pub description: Option<String>,
         /// Default true.
@@ -1571,11 +1621,12 @@ mod schemas {
     #[serde(deny_unknown_fields)]
     pub struct WebhookEndpointChanges {
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = String, max_length = 2048)]
+        #[schema(value_type = String, max_length = 2048, pattern = "^https?://[A-Za-z][A-Za-z0-9.-]*(:[0-9]{1,4})?(/[^\\s]*)?$")]
         pub url: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = Vec<String>, min_items = 1)]
-        pub events: Option<Vec<String>>,
+        /// Each at most once.
+        #[schema(min_items = 1, nullable = false)]
+        pub events: Option<std::collections::BTreeSet<WebhookEventName>>,
         /// Null or `""` removes it.
         #[schema(max_length = 200)]
         pub description: Option<String>,
@@ -1662,7 +1713,7 @@ mod schemas {
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct StripeSettings {
         /// `sk_…` or `rk_…`, 8–255 characters.
-        #[schema(min_length = 8, max_length = 255)]
+        #[schema(min_length = 8, max_length = 255, pattern = "^(sk|rk)_")]
         pub secret_key: Option<String>,
         /// 1 to 5 `whsec_…` signing secrets.
         #[schema(min_items = 1, max_items = 5)]

@@ -115,6 +115,8 @@ impl AnalyticsPeriod {
         last: NaiveDate,
         zone: Tz,
     ) -> Result<AnalyticsPeriod, InvalidValue> {
+        crate::bounds::check_date(first).map_err(|e| InvalidValue::new(e).at("startDate"))?;
+        crate::bounds::check_date(last).map_err(|e| InvalidValue::new(e).at("endDate"))?;
         if last < first {
             return Err(InvalidValue::new("must not be before startDate").at("endDate"));
         }
@@ -524,8 +526,7 @@ pub fn count_interval(
                 InvalidValue::new("must be a unix timestamp (seconds since 1970)").at(field),
             );
         }
-        DateTime::<Utc>::from_timestamp(seconds, 0)
-            .ok_or_else(|| InvalidValue::new("is out of range").at(field))
+        crate::bounds::instant_from_seconds(seconds).map_err(|e| InvalidValue::new(e).at(field))
     };
     let longest = TimeDelta::days(MAX_COUNT_INTERVAL_DAYS);
     let (from, to, to_given) = match (date_from, date_to) {

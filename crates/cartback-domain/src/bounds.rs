@@ -99,6 +99,54 @@ pub fn millis(ms: u64) -> TimeDelta {
     TimeDelta::try_milliseconds(i64::try_from(ms).unwrap_or(i64::MAX)).unwrap_or(TimeDelta::MAX)
 }
 
+/// A date a caller gives (a filter, a report's first or last day) inside the
+/// years [`MIN_YEAR`] to [`MAX_YEAR`], else why not.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use cartback_domain::bounds::check_date;
+/// assert!(check_date(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()).is_ok());
+/// assert!(check_date(NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap()).is_err());
+/// assert!(check_date(NaiveDate::from_ymd_opt(1969, 12, 31).unwrap()).is_err());
+/// ```
+pub fn check_date(date: NaiveDate) -> Result<NaiveDate, String> {
+    use chrono::Datelike;
+    if (MIN_YEAR..=MAX_YEAR).contains(&date.year()) {
+        Ok(date)
+    } else {
+        Err(year_message())
+    }
+}
+
+/// An instant a caller gives inside [`earliest`] to [`far_future`], else why
+/// not.
+pub fn check_instant(at: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    if in_range(at) {
+        Ok(at)
+    } else {
+        Err(year_message())
+    }
+}
+
+/// Unix seconds as an instant inside [`earliest`] to [`far_future`], else why
+/// not (never an overflow, whatever the number).
+///
+/// ```
+/// use cartback_domain::bounds::instant_from_seconds;
+/// assert_eq!(instant_from_seconds(0).unwrap().timestamp(), 0);
+/// assert!(instant_from_seconds(-1).is_err());
+/// assert!(instant_from_seconds(i64::MAX).is_err());
+/// ```
+pub fn instant_from_seconds(seconds: i64) -> Result<DateTime<Utc>, String> {
+    DateTime::<Utc>::from_timestamp(seconds, 0)
+        .filter(|at| in_range(*at))
+        .ok_or_else(year_message)
+}
+
+fn year_message() -> String {
+    format!("must lie in the years {MIN_YEAR} to {MAX_YEAR}")
+}
+
 /// An amount in minor units inside `0..=MAX_AMOUNT_MINOR`, else why not.
 pub fn check_amount(minor: i64) -> Result<i64, String> {
     if minor < 0 {

@@ -502,15 +502,46 @@ pub struct ExternalUpsert {
     /// The cart as a CART_UPDATE would give it; its `session_id` is used only when
     /// the cart is new.
     pub cart: CartUpsert,
-    /// The full attribute set when given (merged by the caller), else kept.
-    pub attributes: Option<Attributes>,
+    /// Attribute changes in the wire form (`[{name, <type>Value}]`, an entry
+    /// without a value removes it), merged into the cart's current set inside
+    /// the upsert's transaction, so parallel upserts of different names all
+    /// stay. None: the attributes are kept.
+    pub merge_attributes: Option<Vec<serde_json::Value>>,
+}
+
+/// How an upsert by the shop's id went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternalOutcome {
+    /// Stored; `created` when no cart had this shop id before.
+    Saved { cart: Box<CartRow>, created: bool },
+    /// An attribute change is invalid (`attributes[2]`, or `attributes` for
+    /// too many): nothing was written.
+    Invalid { field: String, message: String },
+}
+
+/// Why [`upsert_external`]'s transaction rolls back.
+enum Abort {
+    Store(StoreError),
+    Invalid { field: String, message: String },
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(error: diesel::result::Error) -> Abort {
+        Abort::Store(error.into())
+    }
+}
+
+impl From<StoreError> for Abort {
+    fn from(error: StoreError) -> Abort {
+        Abort::Store(error)
+    }
 }
 
 /// Creates or updates the cart with this shop id, exactly like a tracked
 /// CART_UPDATE (it becomes active and is scheduled), then records the shop id and
-/// attributes. Returns the cart and whether it was created.
-pub fn upsert_external(conn: &mut DbConn, upsert: &ExternalUpsert) -> StoreResult<(CartRow, bool)> {
-    write_transaction(conn, |conn| {
+/// merges the attribute changes, all in one transaction.
+pub fn upsert_external(conn: &mut DbConn, upsert: &ExternalUpsert) -> StoreResult<ExternalOutcome> {
+    let done = write_transaction(conn, |conn| -> Result<(CartRow, bool), Abort> {
         // Two requests for one new shop id must not both see "absent" and both
         // answer "created": the second waits here, then finds the first's row.
         crate::connection::lock_key(
@@ -530,6 +561,9 @@ pub fn upsert_external(conn: &mut DbConn, upsert: &ExternalUpsert) -> StoreResul
         if let Some(existing) = &existing {
             cart.session_id = existing.session_id.clone();
         }
+        // The upsert's write holds the row until commit (PostgreSQL's row lock,
+        // SQLite's write transaction): the attributes it returns are the latest,
+        // and no other change can slip in before ours is written.
         let row = upsert_cart(conn, &cart)?;
         if row
             .external_id
@@ -540,11 +574,29 @@ pub fn upsert_external(conn: &mut DbConn, upsert: &ExternalUpsert) -> StoreResul
                 "session {} already belongs to the shop's cart {}",
                 cart.session_id,
                 row.external_id.as_deref().unwrap_or_default()
-            )));
+            ))
+            .into());
         }
-        let attributes = match &upsert.attributes {
-            Some(attributes) => {
-                serde_json::to_string(attributes).map_err(|e| StoreError::Corrupt(e.to_string()))?
+        let attributes = match &upsert.merge_attributes {
+            Some(changes) => {
+                // A session's cart the shop id is given to for the first time
+                // starts from no attributes, as a new cart does.
+                let mut attributes: Attributes = if existing.is_some() {
+                    serde_json::from_str(&row.attributes).unwrap_or_default()
+                } else {
+                    Attributes::new()
+                };
+                apply_attributes(&mut attributes, changes).map_err(|(at, error)| {
+                    Abort::Invalid {
+                        field: at.map_or_else(
+                            || "attributes".to_owned(),
+                            |i| format!("attributes[{i}]"),
+                        ),
+                        message: error.to_string(),
+                    }
+                })?;
+                serde_json::to_string(&attributes)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
             }
             None => row.attributes.clone(),
         };
@@ -562,5 +614,13 @@ pub fn upsert_external(conn: &mut DbConn, upsert: &ExternalUpsert) -> StoreResul
         ))
         .execute(conn)?;
         Ok((reread(conn, &row.tenant_id, &row.id)?, existing.is_none()))
-    })
+    });
+    match done {
+        Ok((cart, created)) => Ok(ExternalOutcome::Saved {
+            cart: Box::new(cart),
+            created,
+        }),
+        Err(Abort::Invalid { field, message }) => Ok(ExternalOutcome::Invalid { field, message }),
+        Err(Abort::Store(error)) => Err(error),
+    }
 }

@@ -3,7 +3,8 @@
 //! The sandbox: no loader, and the engine is built without `include`,
 //! `extends`, `import` and macros, so a template can reach nothing but the
 //! variables it is given. Each part is at most [`MAX_TEMPLATE_BYTES`], renders
-//! at most [`MAX_OUTPUT_BYTES`], and every render runs on a fuel budget
+//! at most [`MAX_OUTPUT_BYTES`] (the html part also once MJML made it HTML,
+//! when the template is saved and whenever it is rendered), and every render runs on a fuel budget
 //! ([`FUEL`]) that minijinja charges per instruction and per byte of data
 //! produced, so loops and string blow-ups stop with an error instead of eating
 //! the worker.
@@ -272,6 +273,20 @@ fn render_with(
     } else {
         rendered
     };
+    // MJML multiplies markup (a one-line section becomes a page of nested
+    // tables), so a source well inside its limits can still render to
+    // megabytes: the limit holds for what would be sent.
+    if html.len() > MAX_OUTPUT_BYTES {
+        return Err(TemplateError::new(
+            Part::Html,
+            ErrorKind::Limit,
+            format!(
+                "the HTML rendered from the MJML is {} KiB; the limit is {} KiB",
+                html.len().div_ceil(1024),
+                MAX_OUTPUT_BYTES / 1024
+            ),
+        ));
+    }
 
     let text_template = compile(env, Part::Text, &template.text)?;
     let text = render_part(&text_template, Part::Text, &vars)?;

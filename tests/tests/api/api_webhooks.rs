@@ -15,7 +15,12 @@ use cartback_testing::on_both_backends;
 use cartback_testing::process::{free_port, run};
 use cartback_testing::python::run_peer;
 
-on_both_backends!(webhook_endpoints, stripe_intake, payment_links);
+on_both_backends!(
+    webhook_endpoints,
+    stripe_intake,
+    hostile_stripe_events,
+    payment_links
+);
 
 fn create_tenant(db: &TestDatabase, name: &str) -> Tenant {
     create_tenant_with(
@@ -553,6 +558,129 @@ fn sign(secret: &str, body: &str, timestamp: Option<i64>) -> String {
 
 const WHSEC: &str = "whsec_test_4eC39HqLyjWDarjtT1zdp7dc";
 const WHSEC_OLD: &str = "whsec_test_previousSecretStillValid";
+
+/// Well signed but hostile events: a NUL in an object id, the payment intent,
+/// `client_reference_id` or `metadata.cart_id` (text PostgreSQL cannot store),
+/// and negative, absurd or fractional amounts. None is a 5xx, none becomes an
+/// order or touches the cart, and a sound event afterwards still does.
+fn hostile_stripe_events(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let tenant = create_tenant(&db, "Stripe shop");
+    let api = start_api(&db, &master_key(), &[]);
+    let store = Store::open(&db.url, 1).unwrap();
+    let (status, shown) = api.v1(
+        "PUT",
+        "/integrations/stripe",
+        &tenant.secret,
+        Some(&json!({"webhookSecrets": [WHSEC]})),
+    );
+    assert_eq!(status, 200, "{shown}");
+    let cart_id = track_cart(
+        &api,
+        &tenant.secret,
+        "sess-hostile",
+        json!([{"id": "sku_1", "name": "Mug", "price": 42, "quantity": 1}]),
+        "EUR",
+    );
+    let cart_status = || {
+        let (status, history) = api.v1(
+            "GET",
+            &format!("/carts/{cart_id}/history"),
+            &tenant.secret,
+            None,
+        );
+        assert_eq!(status, 200, "{history}");
+        history["status"].as_str().unwrap().to_owned()
+    };
+    let before = cart_status();
+
+    let event = |n: usize, edit: &dyn Fn(&mut Value)| -> (String, String) {
+        let intent = format!("pi_hostile_{n}");
+        let mut body: Value = serde_json::from_str(&checkout_completed(
+            &format!("evt_h{n}"),
+            &cart_id,
+            &intent,
+            4200,
+        ))
+        .unwrap();
+        edit(&mut body["data"]["object"]);
+        (intent, body.to_string())
+    };
+    let nul = "\u{0}";
+    let cases: Vec<(&str, (String, String))> = vec![
+        (
+            "NUL in the object id",
+            event(1, &|o| o["id"] = json!(format!("cs_test_{nul}x"))),
+        ),
+        (
+            "NUL in the payment intent",
+            event(2, &|o| o["payment_intent"] = json!(format!("pi_{nul}"))),
+        ),
+        (
+            "NUL in client_reference_id",
+            event(3, &|o| {
+                o["client_reference_id"] = json!(format!("{cart_id}{nul}"))
+            }),
+        ),
+        (
+            "NUL in metadata.cart_id",
+            event(4, &|o| {
+                o["client_reference_id"] = Value::Null;
+                o["metadata"] = json!({"cart_id": format!("{cart_id}{nul}")});
+            }),
+        ),
+        (
+            "NUL in the currency",
+            event(5, &|o| o["currency"] = json!(format!("eu{nul}"))),
+        ),
+        (
+            "a negative amount",
+            event(6, &|o| o["amount_total"] = json!(-4200)),
+        ),
+        (
+            "an absurd amount",
+            event(7, &|o| o["amount_total"] = json!(i64::MAX)),
+        ),
+        (
+            "an amount past i64",
+            event(8, &|o| o["amount_total"] = json!(u64::MAX)),
+        ),
+        (
+            "a fractional amount",
+            event(9, &|o| o["amount_total"] = json!(42.5)),
+        ),
+        (
+            "an amount in exponent form",
+            event(10, &|o| o["amount_total"] = json!(1e300)),
+        ),
+    ];
+    for (what, (intent, body)) in &cases {
+        let (status, answer) = stripe_event(&api, &tenant.id, body, Some(&sign(WHSEC, body, None)));
+        assert!(
+            status == 200 || status == 400 || status == 422,
+            "{what}: {status} {answer}"
+        );
+        if status == 200 {
+            assert_eq!(answer["ignored"], json!(true), "{what}: {answer}");
+        } else {
+            assert_eq!(answer["success"], json!(false), "{what}: {answer}");
+        }
+        let stored = find_order(&mut store.conn().unwrap(), &tenant.id, intent).unwrap();
+        assert!(stored.is_none(), "{what}: recorded {stored:?}");
+        assert_eq!(cart_status(), before, "{what} changed the cart");
+    }
+
+    // The sound event is still the first order of this cart.
+    let paid = checkout_completed("evt_sound", &cart_id, "pi_sound", 4200);
+    let (status, body) = stripe_event(&api, &tenant.id, &paid, Some(&sign(WHSEC, &paid, None)));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["duplicate"], json!(false), "{body}");
+    assert_eq!(body["cartStatus"], "converted", "{body}");
+    let recorded = find_order(&mut store.conn().unwrap(), &tenant.id, "pi_sound")
+        .unwrap()
+        .expect("the sound order is stored");
+    assert_eq!(recorded.total_minor, Some(4200));
+}
 
 /// Stripe's signed events become orders exactly once; anything unsigned,
 /// tampered, stale or for an unknown tenant is refused and changes nothing.

@@ -678,9 +678,90 @@ fn master_key() -> String {
         .to_owned()
 }
 
-/// PostgreSQL cannot store U+0000 in text: every string of every JSON body, every
-/// path id and every query parameter with a NUL is refused at the edge (422 or
-/// 404), never a 500 from the database.
+/// `$ref`s of the document resolved, one level at a time.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let pointer = reference.trim_start_matches('#');
+            resolve(doc, doc.pointer(pointer).unwrap_or(&Value::Null))
+        }
+        None => schema,
+    }
+}
+
+/// A value of `schema` with every property present (and every alternative of a
+/// `oneOf`/`anyOf` merged in), so that each string field the document declares
+/// is a leaf of it. Not necessarily valid: only where the strings sit matters.
+fn skeleton(doc: &Value, schema: &Value, depth: usize) -> Value {
+    let schema = resolve(doc, schema);
+    if depth > 8 {
+        return Value::Null;
+    }
+    let mut merged = serde_json::Map::new();
+    let mut other = None;
+    for key in ["allOf", "oneOf", "anyOf"] {
+        for alternative in schema[key].as_array().into_iter().flatten() {
+            match skeleton(doc, alternative, depth + 1) {
+                Value::Object(map) => merged.extend(map),
+                Value::Null => {}
+                value => other = other.or(Some(value)),
+            }
+        }
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+        _ if schema["properties"].is_object() => vec!["object"],
+        _ => vec![],
+    };
+    let kind = types.iter().copied().find(|t| *t != "null");
+    match kind {
+        Some("object") => {
+            for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+                merged.insert(name.clone(), skeleton(doc, property, depth + 1));
+            }
+            if schema["additionalProperties"].is_object() {
+                merged.insert(
+                    "someKey".to_owned(),
+                    skeleton(doc, &schema["additionalProperties"], depth + 1),
+                );
+            }
+            Value::Object(merged)
+        }
+        Some("array") => Value::Array(vec![skeleton(doc, &schema["items"], depth + 1)]),
+        Some("string") => json!("x"),
+        Some("integer" | "number") => json!(1),
+        Some("boolean") => json!(true),
+        _ if !merged.is_empty() => Value::Object(merged),
+        _ => other.unwrap_or(Value::Null),
+    }
+}
+
+/// `items[0].name`: how the api names a JSON path in `details`.
+fn field_name(path: &[String]) -> String {
+    let mut name = String::new();
+    for part in path {
+        match part.parse::<usize>() {
+            Ok(index) => name.push_str(&format!("[{index}]")),
+            Err(_) if name.is_empty() => name.push_str(part),
+            Err(_) => name.push_str(&format!(".{part}")),
+        }
+    }
+    name
+}
+
+/// A refusal in the error envelope: 4xx, `success: false`, a code.
+fn assert_refused(what: &str, status: u16, answer: &Value) {
+    assert!((400..500).contains(&status), "{what}: {status} {answer}");
+    assert_eq!(answer["success"], json!(false), "{what}: {status} {answer}");
+    assert!(answer["error"]["code"].is_string(), "{what}: {answer}");
+}
+
+/// PostgreSQL cannot store U+0000 in text. Driven by the served /openapi.json,
+/// so a new endpoint is swept without touching this test: every string field of
+/// every documented JSON body, every path parameter and every query parameter
+/// of every operation, with a NUL, is refused in the error envelope (a 422
+/// naming the field or parameter, a 404 for a path), never a 5xx.
 #[test]
 fn nul_characters_never_reach_the_database_on_postgres() {
     let db = TestDatabase::new(Backend::Postgres);
@@ -694,12 +775,13 @@ fn nul_characters_never_reach_the_database_on_postgres() {
             ("CARTBACK_AUTH_CACHE_TTL", "0".to_owned()),
         ],
     );
-    let key = tenant.secret.as_str();
-    // Something to address by id.
+    let secret = tenant.secret.as_str();
+    // Real objects, so a path parameter not under test names something that
+    // exists and each request reaches as far into its handler as it can.
     let (status, cart) = api.call(
         "PUT",
         "/api/v1/carts",
-        key,
+        secret,
         Some(&json!({"externalId": "order-1", "currency": "USD",
             "items": [{"id": "sku_1", "name": "P", "price": 10, "quantity": 1}]})),
     );
@@ -708,206 +790,137 @@ fn nul_characters_never_reach_the_database_on_postgres() {
     let (status, hook) = api.call(
         "POST",
         "/api/v1/webhook-endpoints",
-        key,
+        secret,
         Some(&json!({"url": "https://hooks.example.com/a", "events": ["cart.abandoned"]})),
     );
     assert_eq!(status, 201, "{hook}");
     let hook_id = hook["id"].as_str().unwrap().to_owned();
+    let real = |path: &str, name: &str| -> String {
+        match name {
+            "id" if path.contains("webhook-endpoints") => hook_id.clone(),
+            "id" => cart_id.clone(),
+            "item_id" => "sku_1".to_owned(),
+            "tenant_id" => tenant.id.clone(),
+            "name" => "reminder".to_owned(),
+            "locale" => "en".to_owned(),
+            "email" => "sam@example.com".to_owned(),
+            _ => "x".to_owned(),
+        }
+    };
 
-    let item = json!({"id": "sku_2", "name": "Second", "price": 5, "quantity": 1,
-        "imageUrl": "https://shop.example/i.png", "url": "https://shop.example/p"});
-    let bodies: Vec<(&str, String, Value)> = vec![
-        (
-            "POST",
-            "/api/v1/track".into(),
-            json!({
-            "event": "CART_UPDATE", "sessionId": "sess-nul", "currency": "USD",
-            "customerEmail": "sam@example.com", "customerName": "Sam", "total": 5,
-            "items": [item.clone()],
-            "customAttributes": {"tier": {"stringValue": "gold"}}}),
-        ),
-        (
-            "POST",
-            "/api/v1/public/abandoned-carts".into(),
-            json!({
-            "sessionId": "sess-nul-public-000001", "email": "sam@example.com", "currency": "USD",
-            "items": [item.clone()]}),
-        ),
-        (
-            "PUT",
-            "/api/v1/settings/allowed-origins".into(),
-            json!({"origins": ["https://shop.example"]}),
-        ),
-        (
-            "PUT",
-            "/api/v1/carts".into(),
-            json!({
-            "externalId": "order-2", "sessionId": "sess-2", "currency": "USD",
-            "customerEmail": "sam@example.com", "items": [item.clone()],
-            "attributes": {"tier": {"stringValue": "gold"}}}),
-        ),
-        (
-            "PATCH",
-            format!("/api/v1/carts/{cart_id}"),
-            json!({
-            "customerEmail": "sam@example.com", "customerName": "Sam", "locale": "en"}),
-        ),
-        (
-            "POST",
-            format!("/api/v1/carts/{cart_id}/items"),
-            item.clone(),
-        ),
-        (
-            "POST",
-            format!("/api/v1/carts/{cart_id}/payment-link"),
-            json!({"note": "x"}),
-        ),
-        (
-            "POST",
-            "/api/v1/customers/erase".into(),
-            json!({"email": "sam@example.com"}),
-        ),
-        (
-            "POST",
-            "/api/v1/templates/preview".into(),
-            json!({
-            "subject": "Hi", "html": "<p>x</p>", "text": "x", "locale": "en"}),
-        ),
-        (
-            "PUT",
-            "/api/v1/templates/reminder/en".into(),
-            json!({
-            "subject": "Hi", "html": "<p>x</p>", "text": "x"}),
-        ),
-        (
-            "PUT",
-            "/api/v1/settings/recovery".into(),
-            json!({
-            "timezone": "Europe/Paris", "attributionMode": "sent",
-            "steps": [{"delay": "1h", "template": "reminder", "coupon": "SAVE10"}]}),
-        ),
-        (
-            "POST",
-            "/api/v1/suppressions".into(),
-            json!({"email": "sam@example.com", "note": "asked"}),
-        ),
-        (
-            "PUT",
-            "/api/v1/email-provider".into(),
-            json!({
-            "kind": "resend", "apiKey": "re_123", "from": "shop@example.com", "replyTo": "a@example.com"}),
-        ),
-        (
-            "POST",
-            "/api/v1/email-provider/test".into(),
-            json!({"to": "sam@example.com"}),
-        ),
-        (
-            "POST",
-            "/api/v1/webhook-endpoints".into(),
-            json!({
-            "url": "https://hooks.example.com/b", "events": ["cart.abandoned"], "description": "d"}),
-        ),
-        (
-            "PATCH",
-            format!("/api/v1/webhook-endpoints/{hook_id}"),
-            json!({
-            "url": "https://hooks.example.com/c", "events": ["cart.abandoned"], "description": "d"}),
-        ),
-        (
-            "PUT",
-            "/api/v1/integrations/stripe".into(),
-            json!({
-            "secretKey": "sk_test_1", "webhookSecret": "whsec_1",
-            "successUrl": "https://shop.example/ok", "cancelUrl": "https://shop.example/no"}),
-        ),
-    ];
-    let mut swept = 0;
-    for (method, path, body) in &bodies {
-        let mut leaves = Vec::new();
-        string_paths(body, &mut Vec::new(), &mut leaves);
-        assert!(!leaves.is_empty(), "{path}");
-        for leaf in leaves {
-            let bad = with_nul(body, &leaf);
-            let key = if path.contains("/public/") {
+    let response = api
+        .http
+        .get(format!("{}/openapi.json", api.base))
+        .send()
+        .unwrap();
+    let doc: Value = response.json().unwrap();
+    let (mut operations, mut bodies, mut leaves, mut path_params, mut query_params) =
+        (0, 0, 0, 0, 0);
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if !["get", "put", "post", "patch", "delete", "options"].contains(&method.as_str()) {
+                continue;
+            }
+            operations += 1;
+            let method = method.to_ascii_uppercase();
+            let roles = operation["security"].to_string();
+            // A route for the browser key only gets that key; every other one
+            // the secret key (routes without a key ignore it).
+            let key = if roles.contains("publishable") && !roles.contains("secret") {
                 tenant.publishable.as_str()
             } else {
-                key
+                secret
             };
-            let (status, answer) = api.call(method, path, key, Some(&bad));
-            assert!(status < 500, "{method} {path} {leaf:?}: {status} {answer}");
-            if !path.contains("/public/") {
-                assert_eq!(status, 422, "{method} {path} {leaf:?}: {answer}");
-                assert_eq!(answer["error"]["code"], "VALIDATION_ERROR", "{answer}");
-                let field = answer["error"]["details"][0]["field"].as_str().unwrap();
-                let mut expected = String::new();
-                for part in &leaf {
-                    match part.parse::<usize>() {
-                        Ok(index) => expected.push_str(&format!("[{index}]")),
-                        Err(_) if expected.is_empty() => expected.push_str(part),
-                        Err(_) => expected.push_str(&format!(".{part}")),
-                    }
+            let parameters: Vec<&Value> = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| resolve(&doc, p))
+                .collect();
+            let fill = |nul_in: Option<&str>| -> String {
+                let mut path = template.clone();
+                for p in parameters.iter().filter(|p| p["in"] == "path") {
+                    let name = p["name"].as_str().unwrap();
+                    let value = if nul_in == Some(name) {
+                        format!("{}%00x", real(template, name))
+                    } else {
+                        real(template, name)
+                    };
+                    path = path.replace(&format!("{{{name}}}"), &value);
                 }
-                assert_eq!(field, expected, "{method} {path}");
-            }
-            swept += 1;
-        }
-        // A NUL inside a key is refused too.
-        let mut keyed = body.clone();
-        if let Some(map) = keyed.as_object_mut() {
-            map.insert("bad\u{0}key".into(), json!(1));
-        }
-        let (status, answer) = api.call(method, path, key, Some(&keyed));
-        assert!(status < 500, "{method} {path} key: {status} {answer}");
-    }
-    assert!(swept > 40, "{swept}");
+                path
+            };
 
-    let paths = [
-        ("GET", "/api/v1/carts/%00".to_owned()),
-        ("GET", "/api/v1/carts/a%00b".to_owned()),
-        ("PATCH", "/api/v1/carts/%00".to_owned()),
-        ("DELETE", "/api/v1/carts/%00".to_owned()),
-        ("GET", "/api/v1/carts/%00/history".to_owned()),
-        ("GET", "/api/v1/carts/%00/timeline".to_owned()),
-        ("GET", "/api/v1/carts/%00/items".to_owned()),
-        ("DELETE", format!("/api/v1/carts/{cart_id}/items/%00")),
-        ("GET", "/api/v1/carts/restore/%00".to_owned()),
-        ("GET", "/api/v1/templates/%00/en".to_owned()),
-        ("DELETE", "/api/v1/suppressions/%00".to_owned()),
-        ("GET", "/api/v1/webhook-endpoints/%00".to_owned()),
-        ("DELETE", "/api/v1/webhook-endpoints/%00".to_owned()),
-        (
-            "GET",
-            format!("/api/v1/webhook-endpoints/{hook_id}/deliveries/%00"),
-        ),
-        ("POST", "/api/v1/integrations/stripe/webhook/%00".to_owned()),
-        ("GET", "/r/%00".to_owned()),
-        ("GET", "/u/%00".to_owned()),
-    ];
-    for (method, path) in paths {
-        let (status, answer) = api.call(method, &path, key, None);
-        assert_eq!(status, 404, "{method} {path}: {answer}");
-        assert_eq!(
-            answer["error"]["code"], "NOT_FOUND",
-            "{method} {path}: {answer}"
-        );
+            for p in parameters.iter().filter(|p| p["in"] == "path") {
+                let name = p["name"].as_str().unwrap();
+                let path = fill(Some(name));
+                let what = format!("{method} {path}");
+                let (status, answer) = api.call(&method, &path, key, None);
+                assert_refused(&what, status, &answer);
+                assert_eq!(status, 404, "{what}: {answer}");
+                path_params += 1;
+            }
+            for p in parameters.iter().filter(|p| p["in"] == "query") {
+                let name = p["name"].as_str().unwrap();
+                let path = format!("{}?{name}=a%00", fill(None));
+                let what = format!("{method} {path}");
+                let (status, answer) = api.call(&method, &path, key, None);
+                assert_refused(&what, status, &answer);
+                assert_eq!(status, 422, "{what}: {answer}");
+                assert_eq!(
+                    answer["error"]["details"][0]["field"],
+                    json!(name),
+                    "{what}"
+                );
+                query_params += 1;
+            }
+
+            let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+            if schema.is_null() {
+                continue;
+            }
+            bodies += 1;
+            let body = skeleton(&doc, schema, 0);
+            let path = fill(None);
+            let mut found = Vec::new();
+            string_paths(&body, &mut Vec::new(), &mut found);
+            for leaf in &found {
+                let bad = with_nul(&body, leaf);
+                let field = field_name(leaf);
+                let what = format!("{method} {path} {field}");
+                let (status, answer) = api.call(&method, &path, key, Some(&bad));
+                assert_refused(&what, status, &answer);
+                // Stripe's intake judges the signature first: a 400.
+                if !operation["security"].is_null() {
+                    assert_eq!(status, 422, "{what}: {answer}");
+                    assert_eq!(
+                        answer["error"]["details"][0]["field"],
+                        json!(field),
+                        "{what}"
+                    );
+                }
+                leaves += 1;
+            }
+            // A NUL inside a key is refused too.
+            let mut keyed = body.clone();
+            if let Some(map) = keyed.as_object_mut() {
+                map.insert("bad\u{0}key".into(), json!(1));
+            }
+            let (status, answer) = api.call(&method, &path, key, Some(&keyed));
+            assert_refused(&format!("{method} {path} key"), status, &answer);
+        }
     }
-    let queries = [
-        ("/api/v1/carts?email=%00", "email"),
-        ("/api/v1/carts?status=active&q=a%00", "q"),
-        ("/api/v1/analytics?from=%00", "from"),
-        ("/api/v1/stats/carts?tz=%00", "tz"),
-        ("/api/v1/suppressions?email=%00", "email"),
-        ("/api/v1/webhook-endpoints?x%00=1", "x\\u0000"),
-    ];
-    for (path, field) in queries {
-        let (status, answer) = api.call("GET", path, key, None);
-        assert_eq!(status, 422, "{path}: {answer}");
-        assert_eq!(
-            answer["error"]["details"][0]["field"], field,
-            "{path}: {answer}"
-        );
-    }
+    // The document really was walked: ~60 operations, ~20 JSON bodies.
+    assert!(operations > 50, "{operations}");
+    assert!(bodies > 15, "{bodies}");
+    assert!(leaves > 80, "{leaves}");
+    assert!(path_params > 25, "{path_params}");
+    assert!(query_params > 10, "{query_params}");
+
+    // A query parameter the document does not declare is named too.
+    let (status, answer) = api.call("GET", "/api/v1/webhook-endpoints?x%00=1", secret, None);
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["error"]["details"][0]["field"], "x\\u0000");
 }
 
 /// 40 parallel calls, one per thread; the statuses and answers.

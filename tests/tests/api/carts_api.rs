@@ -640,6 +640,129 @@ fn parallel_edits_are_never_lost(backend: Backend) {
 }
 on_both_backends!(parallel_edits_are_never_lost);
 
+/// Parallel `PUT /api/v1/carts` of one shop id, each with another attribute:
+/// the merge happens inside the upsert's transaction, so every one stays, and
+/// exactly one answer says "created".
+fn parallel_upserts_keep_every_attribute(backend: Backend) {
+    let shop = shop(backend);
+    let statuses = in_parallel(20, |i| {
+        let body = json!({
+            "externalId": "ext-parallel",
+            "items": [],
+            "attributes": [{"name": format!("k{i}"), "integerValue": i}],
+        });
+        shop.call("PUT", "/api/v1/carts", Some(&body)).0
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 201),
+        "{statuses:?}"
+    );
+    let (status, got) = shop.call("GET", "/api/v1/carts/ext-parallel", None);
+    assert_eq!(status, 200, "{got}");
+    let mut names: Vec<&str> = got["data"]["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    let mut expected: Vec<String> = (0..20).map(|i| format!("k{i}")).collect();
+    expected.sort_unstable();
+    assert_eq!(names, expected, "{got}");
+    assert!(
+        got["data"]["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["integerValue"]
+                == json!(a["name"].as_str().unwrap()[1..].parse::<u32>().unwrap())),
+        "{got}"
+    );
+
+    // An invalid change is refused whole: nothing of the request is written.
+    let (status, answer) = shop.call(
+        "PUT",
+        "/api/v1/carts",
+        Some(&json!({"externalId": "ext-parallel", "items": [], "customerName": "Ann",
+                     "attributes": [{"name": "ok", "stringValue": "x"}, {"name": "bad name!", "stringValue": "y"}]})),
+    );
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        answer["error"]["details"][0]["field"],
+        json!("attributes[1]")
+    );
+    let (_, after) = shop.call("GET", "/api/v1/carts/ext-parallel", None);
+    assert_eq!(after["data"]["attributes"], got["data"]["attributes"]);
+    assert_eq!(after["data"]["customerName"], got["data"]["customerName"]);
+    assert_eq!(after["data"]["version"], got["data"]["version"]);
+}
+on_both_backends!(parallel_upserts_keep_every_attribute);
+
+/// Every date a query takes lies in the years 1970 to 9999: outside them it is
+/// a 422 naming the parameter on both backends (never an overflow, a 500 from
+/// PostgreSQL's timestamp range, or a text comparison gone wrong on SQLite),
+/// and the edges themselves are accepted.
+fn dates_outside_the_years_are_refused(backend: Backend) {
+    let shop = shop(backend);
+    shop.track("dates-1", Some("dates@example.com"), None);
+    for (query, field) in [
+        ("/api/v1/carts?created_after=253402300800", "created_after"),
+        ("/api/v1/carts?created_before=-1", "created_before"),
+        ("/api/v1/carts?updated_after=0001-01-01", "updated_after"),
+        (
+            "/api/v1/carts?updated_before=1969-12-31T23:59:59Z",
+            "updated_before",
+        ),
+        (
+            "/api/v1/carts?created_after=9223372036854775807",
+            "created_after",
+        ),
+        (
+            "/api/v1/analytics?startDate=0001-01-01&endDate=0001-01-02",
+            "startDate",
+        ),
+        (
+            "/api/v1/analytics?startDate=1969-12-31&endDate=1970-01-01",
+            "startDate",
+        ),
+        ("/api/v1/stats/carts?date_from=253402300800", "date_from"),
+        (
+            "/api/v1/stats/carts?date_from=0&date_to=9223372036854775807",
+            "date_to",
+        ),
+    ] {
+        let (status, answer) = shop.call("GET", query, None);
+        assert_eq!(status, 422, "{query}: {answer}");
+        assert_eq!(answer["error"]["code"], "VALIDATION_ERROR", "{query}");
+        assert_eq!(
+            answer["error"]["details"][0]["field"],
+            json!(field),
+            "{query}: {answer}"
+        );
+    }
+    for query in [
+        "/api/v1/carts?created_after=0&created_before=253402300799",
+        "/api/v1/carts?updated_after=1970-01-01&updated_before=9999-12-31T23:59:59Z",
+        "/api/v1/analytics?startDate=9999-12-01&endDate=9999-12-31",
+        "/api/v1/analytics?startDate=1970-01-02&endDate=1970-01-31",
+    ] {
+        let (status, answer) = shop.call("GET", query, None);
+        assert_eq!(status, 200, "{query}: {answer}");
+    }
+    let (_, page) = shop.call(
+        "GET",
+        "/api/v1/carts?created_after=0&created_before=253402300799",
+        None,
+    );
+    assert_eq!(page["total"], json!(1), "{page}");
+}
+on_both_backends!(dates_outside_the_years_are_refused);
+
 /// `ETag` and `If-Match`: a stale tag is a 412 that changes nothing, a current
 /// one succeeds and gives the next tag.
 fn if_match_guards_changes(backend: Backend) {

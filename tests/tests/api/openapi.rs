@@ -308,14 +308,22 @@ fn seed(api: &Api, tenant: &Tenant, closed: &str) -> String {
             &["stripeIntake"],
             &format!("\"path.tenant_id\" = {:?}", tenant.id),
         ),
+        // Only Stripe can sign an event: no generated body, however well
+        // formed, carries a valid `Stripe-Signature`, so each is refused (400).
+        "[operations.checks.positive_data_acceptance]\n\
+         expected-statuses = [\"2xx\", \"400\", \"429\"]\n\n"
+            .to_owned(),
     ]
     .concat()
 }
 
-#[test]
-fn schemathesis_finds_no_server_error_and_no_answer_off_its_schema_on_sqlite() {
+/// Schemathesis with every check (status codes, headers and bodies against the
+/// document, positive data accepted and negative data refused, 405s with
+/// `Allow`, use after delete, …) and every phase, the stateful one following the
+/// document's links from created objects to their reads, changes and deletes.
+fn schemathesis_agrees_with_the_document(backend: Backend, exclude_checks: &[&str]) {
     let bin = schemathesis();
-    let db = TestDatabase::new(Backend::Sqlite);
+    let db = TestDatabase::new(backend);
     let tenant = create_tenant(&db.url, "1h");
     let master_key = run("cartback", &[], &["keys", "generate-master"])
         .trim()
@@ -329,20 +337,31 @@ fn schemathesis_finds_no_server_error_and_no_answer_off_its_schema_on_sqlite() {
             // Thousands of requests in a minute: the limits would answer 429s.
             ("CARTBACK_RATE_LIMIT_KEY_PER_MINUTE", "0".to_owned()),
             ("CARTBACK_RATE_LIMIT_IP_PER_MINUTE", "0".to_owned()),
+            // The keyless requests of `ignored_auth` must each get their 401.
+            (
+                "CARTBACK_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE",
+                "0".to_owned(),
+            ),
             ("CARTBACK_STRIPE_API_BASE", closed.clone()),
             ("CARTBACK_AUTH_CACHE_TTL", "0".to_owned()),
             // The provider's base URL is that loopback port.
             ("CARTBACK_ALLOW_PRIVATE_WEBHOOK_TARGETS", "true".to_owned()),
         ],
     );
-    let config = seed(&api, &tenant, &closed);
+    // A write with `If-Match` naming another version is refused with 412 by
+    // design, however well formed: an accepted answer to valid data.
+    let config = format!(
+        "[checks.positive_data_acceptance]\n\
+         expected-statuses = [\"2xx\", \"3xx\", \"401\", \"403\", \"404\", \"409\", \"412\", \"429\"]\n\n{}",
+        seed(&api, &tenant, &closed)
+    );
     let workdir = tempfile::tempdir().unwrap();
     let config_path = workdir.path().join("schemathesis.toml");
     std::fs::write(&config_path, &config).unwrap();
 
     // A deeper hunt: CARTBACK_SCHEMATHESIS_EXAMPLES=500.
     let examples =
-        std::env::var("CARTBACK_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "25".to_owned());
+        std::env::var("CARTBACK_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "6".to_owned());
     let started = Instant::now();
     let output = Command::new(bin)
         // Its caches and reports stay out of the repository.
@@ -354,10 +373,9 @@ fn schemathesis_finds_no_server_error_and_no_answer_off_its_schema_on_sqlite() {
         .args(["-H", &format!("X-API-Key: {}", tenant.secret)])
         .args([
             "--checks",
-            "not_a_server_error,response_schema_conformance",
-            // Stateful testing needs links the document does not declare.
+            "all",
             "--phases",
-            "examples,coverage,fuzzing",
+            "examples,coverage,fuzzing,stateful",
             "--max-examples",
             &examples,
             // One worker: hypothesis' lambda descriptions race on Python 3.11's
@@ -377,6 +395,11 @@ fn schemathesis_finds_no_server_error_and_no_answer_off_its_schema_on_sqlite() {
         // Sends real email through whatever provider the fuzzer stored last
         // (Resend, SendGrid, Mailgun or SES on the internet): not for a test run.
         .args(["--exclude-operation-id", "testEmailProvider"])
+        .args(if exclude_checks.is_empty() {
+            Vec::new()
+        } else {
+            vec!["--exclude-checks".to_owned(), exclude_checks.join(",")]
+        })
         .output()
         .expect("run schemathesis");
     let report = format!(
@@ -390,14 +413,35 @@ fn schemathesis_finds_no_server_error_and_no_answer_off_its_schema_on_sqlite() {
         output.status.success(),
         "schemathesis failed (config below):\n{report}\n{config}"
     );
-    assert!(
-        report.contains("Coverage") && report.contains("Fuzzing"),
-        "{report}"
-    );
+    for phase in ["Coverage", "Fuzzing", "Stateful"] {
+        assert!(report.contains(phase), "no {phase} phase:\n{report}");
+    }
     // Budget on a 2-core machine; a much slower run means a route hangs.
     assert!(
         started.elapsed() < Duration::from_secs(240),
         "schemathesis took {:?}:\n{report}",
         started.elapsed()
     );
+}
+
+/// Where the document and the validators still disagree on what is valid
+/// input (the data acceptance checks; the full run below lists them).
+const STILL_DISAGREEING: &[&str] = &["positive_data_acceptance", "negative_data_rejection"];
+
+#[test]
+fn schemathesis_agrees_with_the_document_on_sqlite() {
+    schemathesis_agrees_with_the_document(Backend::Sqlite, STILL_DISAGREEING);
+}
+
+#[test]
+fn schemathesis_agrees_with_the_document_on_postgres() {
+    schemathesis_agrees_with_the_document(Backend::Postgres, STILL_DISAGREEING);
+}
+
+/// Every check, data acceptance included: what is left to make the document
+/// and the validators agree on (`cargo test --test openapi -- --ignored`).
+#[test]
+#[ignore = "about 14 operations' validators still refuse schema-valid data or accept schema-violating data"]
+fn schemathesis_with_every_check_on_postgres() {
+    schemathesis_agrees_with_the_document(Backend::Postgres, &[]);
 }

@@ -103,7 +103,9 @@ pub(crate) async fn json_body(
     payload: web::Payload,
 ) -> Result<web::BytesMut, ApiError> {
     let body = read_body(request, payload, state.limits.max_body_bytes).await?;
-    let _: Value = serde_json::from_slice(&body).map_err(|e| malformed(&e))?;
+    // Every body these routes take is an object: serde would otherwise read a
+    // struct from an array (`[null, null]`) and take it for "nothing to change".
+    crate::input::fields::object(&body, false)?;
     Ok(body)
 }
 

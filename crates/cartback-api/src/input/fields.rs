@@ -70,7 +70,7 @@ pub(crate) fn integer(
     problems: &mut Problems,
 ) -> Option<i64> {
     let value = object.get(name).filter(|v| !v.is_null())?;
-    match value.as_i64() {
+    match whole_number(value) {
         Some(n) if range.contains(&n) => Some(n),
         _ => {
             problems.add(
@@ -84,6 +84,21 @@ pub(crate) fn integer(
             None
         }
     }
+}
+
+/// A JSON number that is a whole number, as JSON Schema counts integers: `2678`
+/// and `2678.0` alike (the document says `integer`, and a client serialising
+/// through a float sends the latter). Fractions and numbers past ±2^53, where a
+/// float no longer holds every whole number, are not.
+pub(crate) fn whole_number(value: &Value) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    value.as_i64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT)
+            // Exact: a whole number within ±2^53.
+            .map(|f| f as i64)
+    })
 }
 
 /// The highest `page` a list accepts: far beyond any real list, and low enough

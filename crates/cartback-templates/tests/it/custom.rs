@@ -314,6 +314,64 @@ fn oversized_parts_are_rejected_before_compiling() {
     assert!(validate_custom(&at_limit).is_ok());
 }
 
+/// A small MJML source can render to megabytes of HTML (every section becomes
+/// nested tables): refused at save, and at render time with a real cart whose
+/// many lines the samples did not have.
+#[test]
+fn mjml_that_renders_too_large_is_refused() {
+    let section =
+        "<mj-section><mj-column><mj-text>{{ greeting }}</mj-text></mj-column></mj-section>";
+    let many = |count: usize| -> String {
+        format!(
+            "<mjml><mj-body>{}<mj-section><mj-column><mj-text><a href=\"{{{{ recovery_url }}}}\">x</a> \
+             <a href=\"{{{{ unsubscribe_url }}}}\">y</a></mj-text></mj-column></mj-section></mj-body></mjml>",
+            section.repeat(count)
+        )
+    };
+    // Inside the source limit, and inside the limit before MJML.
+    let source = many(600);
+    assert!(source.len() < MAX_TEMPLATE_BYTES, "{}", source.len());
+    let err = error_of(CustomTemplate {
+        html: source,
+        ..good()
+    });
+    assert_eq!(
+        (err.part, err.kind),
+        (Part::Html, ErrorKind::Limit),
+        "{err}"
+    );
+    assert!(err.message.contains("rendered from the MJML"), "{err}");
+
+    // A loop per line passes with the samples' few lines, not with 400.
+    let per_line = format!(
+        "<mjml><mj-body>{{% for item in items %}}{}{{% endfor %}}<mj-section><mj-column><mj-text>\
+         <a href=\"{{{{ recovery_url }}}}\">x</a> <a href=\"{{{{ unsubscribe_url }}}}\">y</a>\
+         </mj-text></mj-column></mj-section></mj-body></mjml>",
+        section.repeat(2)
+    );
+    let template = CustomTemplate {
+        html: per_line,
+        ..good()
+    };
+    validate_custom(&template).unwrap();
+    let mut ctx = common::context("en", "USD");
+    let line = ctx.items[0].clone();
+    ctx.items = (0..400)
+        .map(|i| {
+            let mut item = line.clone();
+            item.id = format!("sku-{i}");
+            item
+        })
+        .collect();
+    ctx.total_minor = 400 * line.unit_price_minor * i64::from(line.quantity);
+    let err = render_custom(&template, &common::branding(), &ctx).unwrap_err();
+    assert_eq!(
+        (err.part, err.kind),
+        (Part::Html, ErrorKind::Limit),
+        "{err}"
+    );
+}
+
 #[test]
 fn runaway_templates_stop_quickly() {
     let cases = [

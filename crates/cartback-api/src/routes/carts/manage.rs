@@ -23,19 +23,21 @@ use crate::state::AppState;
 
 pub(super) const DEFAULT_PER_PAGE: i64 = 10;
 pub(super) const MAX_PER_PAGE: i64 = 250;
-/// `2026-03-15T14:22:00Z`, `2026-03-15` (midnight UTC) or unix seconds.
-pub(super) fn instant(text: &str) -> Option<NaiveDateTime> {
+/// `2026-03-15T14:22:00Z`, `2026-03-15` (midnight UTC) or unix seconds, in the
+/// years the service stores (a filter past them would overflow PostgreSQL's
+/// timestamps and sort wrongly as SQLite text); else why not.
+pub(super) fn instant(text: &str) -> Result<NaiveDateTime, String> {
     let text = text.trim();
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Some(at.naive_utc());
-    }
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return date.and_hms_opt(0, 0, 0);
-    }
-    text.parse::<i64>()
-        .ok()
-        .and_then(|secs| DateTime::from_timestamp(secs, 0))
-        .map(|at| at.naive_utc())
+    let at = if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        at.with_timezone(&Utc)
+    } else if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        date.and_time(chrono::NaiveTime::MIN).and_utc()
+    } else if let Ok(seconds) = text.parse::<i64>() {
+        return cartback_domain::bounds::instant_from_seconds(seconds).map(|at| at.naive_utc());
+    } else {
+        return Err("must be an RFC 3339 time, a date (YYYY-MM-DD) or unix seconds".to_owned());
+    };
+    cartback_domain::bounds::check_instant(at).map(|at| at.naive_utc())
 }
 
 pub(super) const LIST_PARAMS: &[&str] = &[
@@ -102,14 +104,9 @@ pub async fn list(
     }
     let mut when = |name: &str| -> Option<NaiveDateTime> {
         let text = query.get(name)?;
-        let at = instant(text);
-        if at.is_none() {
-            problems.add(
-                name,
-                "must be an RFC 3339 time, a date (YYYY-MM-DD) or unix seconds",
-            );
-        }
-        at
+        instant(text)
+            .map_err(|message| problems.add(name, message))
+            .ok()
     };
     filter.created_after = when("created_after");
     filter.created_before = when("created_before");

@@ -14,13 +14,11 @@ pub(crate) mod upsert;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use cartback_domain::{
-    Attributes, CartItem, Currency, Money, apply_attributes, attributes_to_wire,
-};
+use cartback_domain::{Attributes, CartItem, Currency, Money, attributes_to_wire};
 use cartback_store::cart_admin::find_cart_by_any_id;
 use cartback_store::carts::CartRow;
 
-use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::error::{ApiError, ErrorCode};
 use crate::input::Problems;
 use crate::input::fields::{self, nullable, time};
 use crate::state::AppState;
@@ -190,13 +188,4 @@ pub(super) fn attributes_field(
             None
         }
     }
-}
-
-pub(super) fn merge_attributes(current: &mut Attributes, wire: &[Value]) -> Result<(), ApiError> {
-    apply_attributes(current, wire).map_err(|(at, e)| {
-        ApiError::validation(vec![FieldError {
-            field: at.map_or_else(|| "attributes".to_owned(), |i| format!("attributes[{i}]")),
-            message: e.to_string(),
-        }])
-    })
 }

@@ -5,10 +5,10 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use cartback_store::StoreResult;
-use cartback_store::cart_admin::{ExternalUpsert, find_cart_by_any_id, upsert_external};
-use cartback_store::carts::{CartRow, CartUpsert};
+use cartback_store::cart_admin::{ExternalOutcome, ExternalUpsert, upsert_external};
+use cartback_store::carts::CartUpsert;
 
-use super::{attributes_field, attributes_of, cart_view, json_object, merge_attributes};
+use super::{attributes_field, cart_view, json_object};
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::input::Problems;
@@ -48,7 +48,8 @@ pub async fn upsert(
     let mut problems = Problems::default();
     let external_id = match object.get("externalId") {
         Some(Value::String(id)) if valid_external_id(id) => Some(id.clone()),
-        Some(Value::Number(n)) if n.is_u64() => Some(n.to_string()),
+        // The document's integer: any i64 (a negative one is text like any other).
+        Some(Value::Number(n)) if n.is_i64() => Some(n.to_string()),
         None | Some(Value::Null) => {
             problems.add("externalId", "is required");
             None
@@ -121,28 +122,13 @@ pub async fn upsert(
             next_action_at: cartback_domain::bounds::shift(now, policy.abandon_delay()),
         },
         external_id,
-        attributes: None,
+        merge_attributes: wire_attributes,
     };
-    let result = state
+    let outcome = state
         .db(
-            move |conn| -> StoreResult<Result<(CartRow, bool), ApiError>> {
-                let mut upsert = upsert;
-                if let Some(wire) = &wire_attributes {
-                    let existing = find_cart_by_any_id(
-                        conn,
-                        &upsert.cart.tenant_id,
-                        &upsert.external_id,
-                        true,
-                    )?
-                    .filter(|c| c.external_id.as_deref() == Some(upsert.external_id.as_str()));
-                    let mut attributes = existing.as_ref().map(attributes_of).unwrap_or_default();
-                    if let Err(e) = merge_attributes(&mut attributes, wire) {
-                        return Ok(Err(e));
-                    }
-                    upsert.attributes = Some(attributes);
-                }
+            move |conn| -> StoreResult<Result<ExternalOutcome, ApiError>> {
                 match upsert_external(conn, &upsert) {
-                    Ok(done) => Ok(Ok(done)),
+                    Ok(outcome) => Ok(Ok(outcome)),
                     Err(cartback_store::StoreError::Rejected(why)) => {
                         Ok(Err(ApiError::new(ErrorCode::Conflict, why)))
                     }
@@ -155,7 +141,12 @@ pub async fn upsert(
             },
         )
         .await??;
-    let (cart, created) = result;
+    let (cart, created) = match outcome {
+        ExternalOutcome::Saved { cart, created } => (cart, created),
+        ExternalOutcome::Invalid { field, message } => {
+            return Err(ApiError::validation(vec![FieldError { field, message }]));
+        }
+    };
     let status = if created {
         actix_web::http::StatusCode::CREATED
     } else {
