@@ -26,6 +26,7 @@ pub mod suppressions;
 pub mod templates;
 pub mod tenants;
 pub mod testing;
+pub mod users;
 pub mod webhooks;
 
 pub use connection::{
