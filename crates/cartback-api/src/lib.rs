@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod auth;
+mod dashboard;
 pub mod error;
 pub mod ingest;
 mod input;
@@ -31,6 +32,7 @@ pub use state::{ApiLimits, AppState};
 /// Registers every route on an app.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
+        let dashboard = dashboard::dashboard(&state);
         cfg.app_data(web::Data::new(state))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
@@ -40,6 +42,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/r/{token}", web::get().to(links::recover))
             .route("/u/{token}", web::get().to(links::unsubscribe_page))
             .route("/u/{token}", web::post().to(links::unsubscribe_now))
+            .configure(cartback_dashboard::configure(dashboard))
             .service(
                 web::scope("/api/v1")
                     .route("/track", web::post().to(track::track))
