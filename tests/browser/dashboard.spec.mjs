@@ -208,7 +208,7 @@ async function main() {
     await shoot(page, "overview");
 
     await page.goto(`${config.base}/dashboard/carts/${config.shopCartId}`);
-    assert.equal(await page.locator("#cart-status").innerText(), "recovered");
+    assert.equal((await page.locator("#cart-status").textContent()).trim(), "recovered");
     await axeCheck(page, "cart");
     await shoot(page, "cart");
 

@@ -134,9 +134,8 @@ fn cart_id(api: &Api, tenant: &Tenant, session: &str) -> String {
         None,
     );
     assert_eq!(status, 200, "{body}");
-    let id = body["cart"]["id"]
+    let id = body["data"]["id"]
         .as_str()
-        .or_else(|| body["id"].as_str())
         .unwrap_or_else(|| panic!("no cart id in {body}"));
     id.to_owned()
 }
