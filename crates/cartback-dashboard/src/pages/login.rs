@@ -133,7 +133,7 @@ pub async fn submit(
         let mut conn = store.conn()?;
         let now = Utc::now().naive_utc();
         let mut subjects = vec![account.clone()];
-        subjects.extend(ip.clone());
+        subjects.extend(ip);
         for subject in &subjects {
             if let Some(until) = locked_until(&mut conn, subject, now)? {
                 return Ok(Attempt::Locked(minutes_until(until, now)));

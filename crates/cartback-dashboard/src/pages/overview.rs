@@ -96,10 +96,9 @@ pub async fn page(
     query: web::Query<PeriodQuery>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed_in(&request, &dashboard).await?;
-    let picked = choice(&query);
+    let asked = choice(&query);
     let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
-    let asked = picked.clone();
     let loaded = web::block(move || -> Result<Result<Loaded, InvalidValue>, PageError> {
         let mut conn = store.conn()?;
         let picked = match asked {
@@ -257,9 +256,9 @@ fn step_label(policy: &RecoveryPolicy, step: u32) -> String {
         .get(step as usize)
         .map(|s| s.delay_ms / 1000)
         .map(|seconds| match seconds {
-            s if s % 86_400 == 0 => format!("{} d", s / 86_400),
-            s if s % 3_600 == 0 => format!("{} h", s / 3_600),
-            s if s % 60 == 0 => format!("{} min", s / 60),
+            s if s.is_multiple_of(86_400) => format!("{} d", s / 86_400),
+            s if s.is_multiple_of(3_600) => format!("{} h", s / 3_600),
+            s if s.is_multiple_of(60) => format!("{} min", s / 60),
             s => format!("{s} s"),
         });
     match delay {
