@@ -592,7 +592,7 @@ pub enum UserCommand {
         #[arg(long, env = "CARTBACK_USER_ROLE", value_enum)]
         role: UserRoleArg,
         /// Read the password from standard input (its first line); required.
-        #[arg(long)]
+        #[arg(long, env = "CARTBACK_PASSWORD_STDIN")]
         password_stdin: bool,
         #[arg(long, env = "CARTBACK_JSON")]
         json: bool,
