@@ -28,3 +28,21 @@ fi
 if [ ! -x .tools/moto/bin/schemathesis ]; then
     .tools/moto/bin/pip install --quiet --disable-pip-version-check 'schemathesis>=4.0,<5'
 fi
+
+# The dashboard's browser test (tests/tests/dashboard_browser.rs runs
+# tests/browser/dashboard.spec.mjs): Debian's chromium, driven by playwright-core
+# (which downloads no browser of its own), and axe-core for accessibility checks.
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "chromium is missing: install Debian's chromium package (apt-get install chromium)" >&2
+        exit 1
+    fi
+fi
+if [ ! -f .tools/browser/node_modules/playwright-core/package.json ] \
+    || [ ! -f .tools/browser/node_modules/axe-core/axe.min.js ]; then
+    mkdir -p .tools/browser
+    npm install --prefix .tools/browser playwright-core@1.65.1 axe-core@4.14.1 --no-audit --no-fund --loglevel=error
+fi

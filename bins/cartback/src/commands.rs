@@ -19,7 +19,7 @@ use cartback_templates::Experience;
 
 use crate::options::{
     Cli, Command, DevArgs, KeyCommand, KeyKindArg, MasterKeyCommand, PolicyCommand,
-    ProviderCommand, TenantCommand,
+    ProviderCommand, TenantCommand, UserCommand,
 };
 use crate::run;
 
@@ -33,6 +33,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tenant(command) => tenant(run::open_store(&common, None)?, command),
         Command::Key(command) => key(run::open_store(&common, None)?, command),
+        Command::User(command) => user(run::open_store(&common, None)?, command),
         Command::Keys(command) => master(&common, command),
         Command::Provider(command) => provider(&common, command).await,
         Command::Policy(command) => recovery_policy(run::open_store(&common, None)?, command),
@@ -234,6 +235,115 @@ fn key(store: Store, command: KeyCommand) -> anyhow::Result<()> {
 }
 
 const DEMO_TENANT: &str = "Demo shop";
+/// The demo tenant's dashboard user (no password: `cartback dev` prints a
+/// sign-in link at each start).
+const DEMO_USER: &str = "owner@example.com";
+
+/// The first line of standard input, without its line ending.
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(password)
+}
+
+fn user(store: Store, command: UserCommand) -> anyhow::Result<()> {
+    use cartback_dashboard::accounts;
+    let mut conn = store.conn()?;
+    let mut require_tenant = |id: &str| -> anyhow::Result<()> {
+        if find_tenant(&mut conn, id)?.is_none() {
+            bail!("no tenant {id:?}");
+        }
+        Ok(())
+    };
+    let now = Utc::now().naive_utc();
+    match command {
+        UserCommand::Create {
+            tenant,
+            email,
+            role,
+            password_stdin,
+            json,
+        } => {
+            require_tenant(&tenant)?;
+            if !password_stdin {
+                bail!(
+                    "give --password-stdin and the password on standard input (never on the command line), \
+                     or use `cartback user invite` for a sign-in link"
+                );
+            }
+            let password = password_from_stdin()?;
+            let user = accounts::create_user(
+                &mut *store.conn()?,
+                &tenant,
+                &email,
+                role.role(),
+                Some(&password),
+                now,
+            )
+            .map_err(|e| anyhow::anyhow!("--email {email:?}: {e}"))?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"userId": user.id, "tenantId": user.tenant_id, "email": user.email, "role": user.role})
+                );
+            } else {
+                println!("user {} ({}, {}) created", user.id, user.email, user.role);
+            }
+            Ok(())
+        }
+        UserCommand::Invite {
+            tenant,
+            email,
+            role,
+            public_url,
+            json,
+        } => {
+            require_tenant(&tenant)?;
+            let (user, link) = accounts::invite(
+                &mut *store.conn()?,
+                &tenant,
+                &email,
+                role.role(),
+                &public_url,
+                now,
+            )
+            .map_err(|e| anyhow::anyhow!("--email {email:?}: {e}"))?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"userId": user.id, "email": user.email, "role": user.role, "signInLink": link})
+                );
+            } else {
+                println!("sign-in link for {} ({}):", user.email, user.role);
+                println!("{link}");
+                println!("It works once, within 24 hours.");
+            }
+            Ok(())
+        }
+        UserCommand::List { tenant, json } => {
+            require_tenant(&tenant)?;
+            let users = cartback_store::users::list_users(&mut *store.conn()?, &tenant)?;
+            if json {
+                let list: Vec<_> = users
+                    .iter()
+                    .map(|u| json!({"userId": u.id, "email": u.email, "role": u.role, "hasPassword": u.password_hash.is_some()}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for u in users {
+                    println!("{}  {}  {}", u.id, u.role, u.email);
+                }
+            }
+            Ok(())
+        }
+    }
+}
 
 fn recovery_policy(store: Store, command: PolicyCommand) -> anyhow::Result<()> {
     let (PolicyCommand::Show { tenant } | PolicyCommand::Set { tenant, .. }) = &command;
@@ -427,15 +537,27 @@ async fn dev(
         }
     };
     let provider = run::build_provider(&args.email)?;
+    let url = format!("http://{}", args.api.bind);
+    // The link points at the address this process listens on, which is where
+    // a developer's browser finds it.
+    let (_, sign_in_link) = cartback_dashboard::accounts::invite(
+        &mut *store.conn()?,
+        &tenant.id,
+        DEMO_USER,
+        cartback_domain::UserRole::Owner,
+        &url,
+        Utc::now().naive_utc(),
+    )
+    .context("the demo user")?;
     let server = run::api_server(
         store.clone(),
         &args.api,
+        &args.worker.public_url,
         &args.outbound,
         master_keys.clone(),
     )?;
     let handle = server.handle();
     let api = tokio::spawn(server);
-    let url = format!("http://{}", args.api.bind);
     let policy = tenant.recovery_policy()?;
     let first_delay = policy.abandon_delay();
     let banner = format!(
@@ -443,7 +565,9 @@ async fn dev(
          \x20 tenant      {} ({})\n\
          \x20 secret key  {secret}\n\
          \x20 emails go to {} (provider: {:?})\n\
-         \x20 recovery email after {} s of inactivity\n\n\
+         \x20 recovery email after {} s of inactivity\n\
+         \x20 dashboard   {sign_in_link}\n\
+         \x20             (signs in {DEMO_USER} once; works for 24 hours)\n\n\
          Try it:\n\
          \x20 curl -s {url}/api/v1/track -H 'X-API-Key: {secret}' -H 'Content-Type: application/json' \\\n\
          \x20   -d '{{\"event\":\"CART_UPDATE\",\"sessionId\":\"demo-session-1\",\"items\":[{{\"id\":\"sku_1\",\"name\":\"Blue mug\",\"price\":12.50,\"quantity\":2}}],\"total\":25.00,\"currency\":\"USD\",\"customerEmail\":\"shopper@example.com\",\"customerName\":\"Sam\"}}'\n\n",

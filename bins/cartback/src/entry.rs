@@ -30,7 +30,13 @@ pub fn api_main() -> ExitCode {
     finish((|| {
         let keys = run::master_keys(&cli.common)?;
         let store = run::open_store(&cli.common, Some(&cli.migrate))?;
-        runtime()?.block_on(run::run_api(store, &cli.api, &cli.outbound, keys))
+        runtime()?.block_on(run::run_api(
+            store,
+            &cli.api,
+            &cli.public.public_url,
+            &cli.outbound,
+            keys,
+        ))
     })())
 }
 

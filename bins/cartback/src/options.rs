@@ -352,6 +352,8 @@ pub struct ApiCli {
     #[command(flatten)]
     pub api: ApiArgs,
     #[command(flatten)]
+    pub public: PublicUrlArgs,
+    #[command(flatten)]
     pub outbound: OutboundArgs,
 }
 
@@ -399,6 +401,9 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// People who sign in to a tenant's dashboard (docs/dashboard.md).
+    #[command(subcommand)]
+    User(UserCommand),
     /// A tenant's own email provider (sealed with the master key).
     #[command(subcommand)]
     Provider(ProviderCommand),
@@ -553,6 +558,84 @@ pub enum KeyCommand {
         #[arg(long = "key", env = "CARTBACK_KEY_ID")]
         key_id: String,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UserRoleArg {
+    /// Everything, managing people included.
+    Owner,
+    /// Every setting and cart action, not people.
+    Admin,
+    /// Reads only.
+    Viewer,
+}
+
+impl UserRoleArg {
+    pub fn role(self) -> cartback_domain::UserRole {
+        match self {
+            UserRoleArg::Owner => cartback_domain::UserRole::Owner,
+            UserRoleArg::Admin => cartback_domain::UserRole::Admin,
+            UserRoleArg::Viewer => cartback_domain::UserRole::Viewer,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user with a password read from standard input (never from the command line).
+    Create {
+        #[arg(long, env = "CARTBACK_TENANT")]
+        tenant: String,
+        /// The address they sign in with (one account per address across tenants).
+        #[arg(long, env = "CARTBACK_USER_EMAIL")]
+        email: String,
+        #[arg(long, env = "CARTBACK_USER_ROLE", value_enum)]
+        role: UserRoleArg,
+        /// Read the password from standard input (its first line); required.
+        #[arg(long, env = "CARTBACK_PASSWORD_STDIN")]
+        password_stdin: bool,
+        #[arg(long, env = "CARTBACK_JSON")]
+        json: bool,
+    },
+    /// Print a one-time sign-in link, valid 24 h, creating the user (without a password) if needed.
+    Invite {
+        #[arg(long, env = "CARTBACK_TENANT")]
+        tenant: String,
+        #[arg(long, env = "CARTBACK_USER_EMAIL")]
+        email: String,
+        /// Role of a new user (an existing one keeps theirs).
+        #[arg(long, env = "CARTBACK_USER_ROLE", value_enum, default_value_t = UserRoleArg::Viewer)]
+        role: UserRoleArg,
+        /// Public URL of the api, where the link points.
+        #[arg(
+            long,
+            env = "CARTBACK_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+        #[arg(long, env = "CARTBACK_JSON")]
+        json: bool,
+    },
+    /// List a tenant's users.
+    List {
+        #[arg(long, env = "CARTBACK_TENANT")]
+        tenant: String,
+        #[arg(long, env = "CARTBACK_JSON")]
+        json: bool,
+    },
+}
+
+/// `cartback-api`'s own flags besides the shared [`ApiArgs`] (`cartback dev`
+/// takes the public URL from its worker flags).
+#[derive(Debug, Clone, Args)]
+pub struct PublicUrlArgs {
+    /// Public URL of the api: dashboard sign-in links start with it, and an https one makes the dashboard's cookie Secure.
+    #[arg(
+        long,
+        env = "CARTBACK_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_url: String,
 }
 
 #[derive(Debug, Clone, Args)]

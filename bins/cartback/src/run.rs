@@ -220,6 +220,7 @@ pub fn master_keys(common: &CommonArgs) -> anyhow::Result<Arc<MasterKeys>> {
 pub fn api_server(
     store: Store,
     args: &ApiArgs,
+    public_url: &str,
     targets: &OutboundArgs,
     master_keys: Arc<MasterKeys>,
 ) -> anyhow::Result<cartback_api::Server> {
@@ -254,6 +255,7 @@ pub fn api_server(
             trusted_proxies: args.proxies(),
         })),
         metrics: Arc::new(Metrics::new(args.metrics_token.clone())),
+        public_url: public_url.to_owned(),
     };
     let server = cartback_api::build_server(state, listener, workers)?;
     tracing::info!(%address, workers, "api listening");
@@ -287,10 +289,11 @@ pub async fn shutdown_signal() {
 pub async fn run_api(
     store: Store,
     args: &ApiArgs,
+    public_url: &str,
     targets: &OutboundArgs,
     master_keys: Arc<MasterKeys>,
 ) -> anyhow::Result<()> {
-    let server = api_server(store, args, targets, master_keys)?;
+    let server = api_server(store, args, public_url, targets, master_keys)?;
     let handle = server.handle();
     let running = tokio::spawn(server);
     shutdown_signal().await;

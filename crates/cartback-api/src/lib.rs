@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod auth;
+mod dashboard;
 pub mod error;
 pub mod ingest;
 mod input;
@@ -234,7 +235,9 @@ pub fn routes() -> Vec<(Method, &'static str)> {
 /// Registers every route on an app.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
+        let dashboard = dashboard::dashboard(&state);
         cfg.app_data(web::Data::new(state));
+        cfg.configure(cartback_dashboard::configure(dashboard));
         // The versioned API is one scope, as before the table: the rest sits
         // at the root.
         let mut api = web::scope(API_PREFIX);

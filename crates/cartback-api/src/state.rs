@@ -51,6 +51,9 @@ pub struct AppState {
     pub rate_limits: Arc<crate::middleware::rate_limit::RateLimiter>,
     /// Request counters and the `/metrics` token.
     pub metrics: Arc<crate::middleware::metrics::Metrics>,
+    /// Where the api is reached from outside (`--public-url`): the dashboard's
+    /// sign-in links start with it, and an https one makes its cookie Secure.
+    pub public_url: String,
 }
 
 impl AppState {

@@ -20,6 +20,7 @@ mod quiet_hours;
 mod session;
 mod simulation;
 mod template_choice;
+mod user_role;
 
 pub use analytics::{
     AbandonedFact, Analytics, AnalyticsInput, AnalyticsPeriod, DailyStats, FunnelStep,
@@ -55,3 +56,4 @@ pub use quiet_hours::{QuietHours, QuietWindow, parse_clock_time, parse_time_zone
 pub use session::SessionId;
 pub use simulation::{SentEmail, ShopperSimulation, SimulatedCart};
 pub use template_choice::{BUILTIN_DESIGNS, CUSTOM_PREFIX, TemplateChoice};
+pub use user_role::UserRole;

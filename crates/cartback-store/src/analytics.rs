@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 
 use cartback_domain::{
-    AbandonedFact, AnalyticsInput, AnalyticsPeriod, Currency, Money, OrderAttribution, OrderFact,
-    SendFact,
+    AbandonedFact, Analytics, AnalyticsInput, AnalyticsPeriod, Currency, Money, OrderAttribution,
+    OrderFact, SendFact, Tz, analyze,
 };
 
 use crate::connection::DbConn;
@@ -175,6 +175,25 @@ pub fn load_period(
             steps,
         })
     })
+}
+
+/// A tenant's report, as `GET /api/v1/analytics` and the dashboard's overview
+/// show it: the tenant's current policy gives the time zone (`choose` turns it
+/// into the period) and the funnel's steps. None when there is no such tenant.
+pub fn tenant_report<E: From<StoreError>>(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    choose: impl FnOnce(Tz) -> Result<AnalyticsPeriod, E>,
+) -> Result<Option<(AnalyticsPeriod, Analytics)>, E> {
+    let Some(tenant) = crate::tenants::find_tenant(conn, tenant_id)? else {
+        return Ok(None);
+    };
+    let policy = tenant.recovery_policy()?;
+    let period = choose(policy.zone())?;
+    let steps = u32::try_from(policy.steps.len()).unwrap_or(u32::MAX);
+    let input = load_period(conn, tenant_id, &period, steps)?;
+    let report = analyze(&period, &input);
+    Ok(Some((period, report)))
 }
 
 /// Abandoned and recovered carts of `[from, to)`: the `abandoned` history events

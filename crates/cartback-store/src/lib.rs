@@ -26,6 +26,7 @@ pub mod stripe;
 pub mod suppressions;
 pub mod templates;
 pub mod tenants;
+pub mod users;
 pub mod webhooks;
 
 pub use connection::{

@@ -233,3 +233,50 @@ diesel::table! {
 diesel::joinable!(webhook_endpoints -> tenants (tenant_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(stripe_accounts -> tenants (tenant_id));
+
+diesel::table! {
+    dashboard_users (id) {
+        id -> Text,
+        tenant_id -> Text,
+        email -> Text,
+        password_hash -> Nullable<Text>,
+        role -> Text,
+        created_at -> Timestamp,
+        last_sign_in_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    dashboard_sign_in_links (token_hash) {
+        token_hash -> Text,
+        tenant_id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    dashboard_sessions (id_hash) {
+        id_hash -> Text,
+        tenant_id -> Text,
+        user_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dashboard_sign_in_throttle (subject) {
+        subject -> Text,
+        failures -> Integer,
+        window_start -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(dashboard_sessions -> dashboard_users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(dashboard_sessions, dashboard_users);

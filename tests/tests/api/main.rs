@@ -10,6 +10,7 @@ mod api_webhooks;
 mod bad_input;
 mod carts_api;
 mod cli;
+mod dashboard_browser;
 mod db_faults;
 mod dev;
 mod e2e;

@@ -16,11 +16,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use cartback_domain::{
-    Analytics, AnalyticsPeriod, DailyStats, FunnelStep, InvalidValue, Money, analyze,
-    count_interval,
+    Analytics, AnalyticsPeriod, DailyStats, FunnelStep, InvalidValue, Money, count_interval,
 };
-use cartback_store::analytics::{count_abandoned_recovered, load_period};
-use cartback_store::tenants::find_tenant;
+use cartback_store::analytics::{count_abandoned_recovered, tenant_report};
 
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
@@ -289,14 +287,8 @@ pub async fn analytics(
         .db(move |conn| -> Result<_, ApiError> {
             // The current policy, not the one cached with the key: its time zone
             // decides the days.
-            let tenant = find_tenant(conn, &tenant_id)?
-                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such tenant"))?;
-            let policy = tenant.recovery_policy()?;
-            let period = resolve(asked, Utc::now(), policy.zone())?;
-            let steps = u32::try_from(policy.steps.len()).unwrap_or(u32::MAX);
-            let input = load_period(conn, &tenant_id, &period, steps)?;
-            let report = analyze(&period, &input);
-            Ok((period, report))
+            tenant_report(conn, &tenant_id, |zone| resolve(asked, Utc::now(), zone))?
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such tenant"))
         })
         .await?;
     Ok(HttpResponse::Ok().json(report_json(&period, &report)))

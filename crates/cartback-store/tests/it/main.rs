@@ -9,4 +9,5 @@ mod erasure;
 mod origins;
 mod store;
 mod stripe;
+mod users;
 mod webhooks;

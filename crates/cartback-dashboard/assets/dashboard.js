@@ -1,0 +1,71 @@
+// cartback dashboard: progressive enhancement only. Every page works without
+// this file; it draws the overview's daily chart with uPlot from the figures
+// the server put in the element's data-chart attribute (the same figures are
+// in the table below the chart).
+(function () {
+  "use strict";
+
+  function dayStamp(text) {
+    // Local dates as UTC midnights; the axis is drawn in UTC so each label
+    // shows the shop's date unchanged.
+    var parts = text.split("-");
+    return Date.UTC(+parts[0], +parts[1] - 1, +parts[2]) / 1000;
+  }
+
+  function drawChart(element) {
+    if (typeof uPlot === "undefined") {
+      return;
+    }
+    var data;
+    try {
+      data = JSON.parse(element.getAttribute("data-chart"));
+    } catch (e) {
+      return;
+    }
+    var days = data.days.map(dayStamp);
+    var bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.7, 24], gap: 2 }) : null;
+    var mobile = window.matchMedia("(max-width: 760px)").matches;
+    var options = {
+      width: Math.max(element.clientWidth, 240),
+      height: mobile ? 220 : 280,
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
+      cursor: { points: { show: false }, drag: { x: false, y: false } },
+      legend: { live: true },
+      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(4, Math.ceil(max * 1.15))]; } } },
+      axes: [
+        { stroke: "#5b6472", grid: { show: false }, ticks: { show: false }, font: "12px system-ui, sans-serif" },
+        { stroke: "#5b6472", grid: { stroke: "#edf0f5", width: 1 }, ticks: { show: false }, size: 40, font: "12px system-ui, sans-serif",
+          values: function (u, splits) { return splits.map(function (v) { return Number.isInteger(v) ? String(v) : ""; }); } }
+      ],
+      series: [
+        { label: "Day", value: "{D} {MMM} {YYYY}" },
+        { label: "Abandoned", stroke: "#c98a16", fill: "rgba(233, 170, 50, 0.6)", width: 0, paths: bars, points: { show: false } },
+        { label: "Recovered", stroke: "#1f4fd1", width: 2.5, points: { show: true, size: 6, fill: "#1f4fd1" } }
+      ]
+    };
+    element.textContent = "";
+    var chart = new uPlot(options, [days, data.abandoned, data.recovered], element);
+    var pending = null;
+    window.addEventListener("resize", function () {
+      if (pending) {
+        window.cancelAnimationFrame(pending);
+      }
+      pending = window.requestAnimationFrame(function () {
+        chart.setSize({ width: Math.max(element.clientWidth, 240), height: options.height });
+      });
+    });
+  }
+
+  function start() {
+    var charts = document.querySelectorAll(".js-daily-chart");
+    for (var i = 0; i < charts.length; i++) {
+      drawChart(charts[i]);
+    }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();

@@ -1,0 +1,98 @@
+#![doc = include_str!("../README.md")]
+
+pub mod accounts;
+mod assets;
+mod error;
+mod format;
+mod layout;
+mod pages;
+pub mod password;
+mod session;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, web};
+
+use cartback_store::Store;
+use cartback_store::users::SessionLimits;
+
+pub use accounts::{SIGN_IN_LINK_TTL, sign_in_url};
+
+/// How the server finds a request's client address (the api's trusted-proxy
+/// rules), for the per-IP sign-in throttle.
+pub type ClientIp = Arc<dyn Fn(&HttpRequest) -> Option<IpAddr> + Send + Sync>;
+
+/// Everything the dashboard's handlers share.
+#[derive(Clone)]
+pub struct Dashboard {
+    pub store: Store,
+    /// The api's public URL (`--public-url`): sign-in links start with it, an
+    /// `https` one makes the session cookie `Secure`, and its origin is the one
+    /// a form may be posted from (besides the request's own host).
+    pub public_url: String,
+    pub sessions: SessionLimits,
+    pub client_ip: ClientIp,
+}
+
+impl Dashboard {
+    /// A dashboard whose client address is the peer's.
+    pub fn new(store: Store, public_url: impl Into<String>) -> Dashboard {
+        Dashboard {
+            store,
+            public_url: public_url.into(),
+            sessions: SessionLimits::default(),
+            client_ip: Arc::new(|request: &HttpRequest| request.peer_addr().map(|a| a.ip())),
+        }
+    }
+
+    /// Uses `client_ip` to find the client's address.
+    pub fn with_client_ip(mut self, client_ip: ClientIp) -> Dashboard {
+        self.client_ip = client_ip;
+        self
+    }
+
+    fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+impl std::fmt::Debug for Dashboard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dashboard")
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Mounts the dashboard under `/dashboard` on an app.
+pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.service(
+            web::scope("/dashboard")
+                .app_data(web::Data::new(dashboard))
+                .app_data(web::FormConfig::default().limit(16 * 1024))
+                .wrap(actix_web::middleware::from_fn(session::security_headers))
+                .route("", web::get().to(pages::overview::page))
+                .route("/", web::get().to(pages::overview::page))
+                .route("/assets/{file}", web::get().to(assets::serve))
+                .route("/login", web::get().to(pages::login::form))
+                .route("/login", web::post().to(pages::login::submit))
+                .route(
+                    "/login/link/{token}",
+                    web::get().to(pages::login::link_form),
+                )
+                .route(
+                    "/login/link/{token}",
+                    web::post().to(pages::login::link_submit),
+                )
+                .route("/logout", web::post().to(pages::login::logout))
+                .route("/carts/{id}", web::get().to(pages::cart::page))
+                .route("/team", web::get().to(pages::team::page))
+                .route("/team/invite", web::post().to(pages::team::invite))
+                .route("/team/{id}/remove", web::post().to(pages::team::remove))
+                .route("/{section}", web::get().to(pages::soon::page))
+                .default_service(web::to(pages::soon::not_found)),
+        );
+    }
+}

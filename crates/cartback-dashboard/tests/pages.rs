@@ -1,0 +1,336 @@
+//! The dashboard's handlers over a real store, on both backends: sign-in and
+//! its throttle, sessions, the CSRF and Origin checks, roles and tenant
+//! isolation. (The browser test in tests/ drives the same through chromium.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{App, test};
+use chrono::Utc;
+
+use cartback_dashboard::{Dashboard, accounts, configure};
+use cartback_domain::{RecoveryPolicy, UserRole};
+use cartback_store::tenants::{NewTenant, create_tenant};
+use cartback_store::{Backend, Store};
+use cartback_testing::TestDatabase;
+
+const ORIGIN: &str = "http://dashboard.test";
+
+fn store(db: &TestDatabase) -> Store {
+    let store = Store::open(&db.url, 4).unwrap();
+    store.migrate().unwrap();
+    store
+}
+
+fn tenant(store: &Store, name: &str) -> String {
+    create_tenant(
+        &mut store.conn().unwrap(),
+        &NewTenant {
+            name: name.to_owned(),
+            from_email: "shop@example.com".to_owned(),
+            from_name: None,
+            recovery_url: None,
+            policy: RecoveryPolicy::default(),
+        },
+        Utc::now().naive_utc(),
+    )
+    .unwrap()
+    .id
+}
+
+fn user(store: &Store, tenant: &str, email: &str, role: UserRole) -> String {
+    accounts::create_user(
+        &mut store.conn().unwrap(),
+        tenant,
+        email,
+        role,
+        Some("a good long password"),
+        Utc::now().naive_utc(),
+    )
+    .unwrap()
+    .id
+}
+
+fn cookie_of(response: &actix_web::dev::ServiceResponse) -> Option<String> {
+    response
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+        .filter(|pair| pair.len() > "cartback_session=".len())
+}
+
+fn header_of(response: &actix_web::dev::ServiceResponse, name: header::HeaderName) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn csrf_of(body: &str) -> String {
+    let at = body.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    body[at..at + 32].to_owned()
+}
+
+async fn check(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let store = store(&db);
+    let shop = tenant(&store, "Shop");
+    let other = tenant(&store, "Other");
+    user(&store, &shop, "owner@shop.example", UserRole::Owner);
+    let viewer_id = user(&store, &shop, "viewer@shop.example", UserRole::Viewer);
+    user(&store, &other, "owner@other.example", UserRole::Owner);
+    let app =
+        test::init_service(App::new().configure(configure(Dashboard::new(store.clone(), ORIGIN))))
+            .await;
+
+    // Signed out: to the sign-in page, back to where one was going.
+    let response = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/dashboard/team").to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        header_of(&response, header::LOCATION),
+        "/dashboard/login?next=/dashboard/team"
+    );
+    assert!(header_of(&response, header::CONTENT_SECURITY_POLICY).contains("script-src 'self'"));
+
+    let sign_in = |email: &str, password: &str, origin: &str| {
+        test::TestRequest::post()
+            .uri("/dashboard/login")
+            .insert_header((header::ORIGIN, origin.to_owned()))
+            .set_form([
+                ("email", email),
+                ("password", password),
+                ("next", "/dashboard/team"),
+            ])
+            .to_request()
+    };
+    // From another site: refused before anything is checked.
+    let response = test::call_service(
+        &app,
+        sign_in(
+            "owner@shop.example",
+            "a good long password",
+            "https://evil.example",
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = test::call_service(
+        &app,
+        sign_in("owner@shop.example", "wrong password!", ORIGIN),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(cookie_of(&response).is_none());
+    let response = test::call_service(
+        &app,
+        sign_in("OWNER@shop.example", "a good long password", ORIGIN),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(header_of(&response, header::LOCATION), "/dashboard/team");
+    let set = header_of(&response, header::SET_COOKIE).to_owned();
+    assert!(set.contains("HttpOnly; SameSite=Lax"), "{set}");
+    assert!(!set.contains("Secure"), "http public URL: {set}");
+    let owner = cookie_of(&response).unwrap();
+
+    let get = |path: &str, cookie: &str| {
+        test::TestRequest::get()
+            .uri(path)
+            .insert_header((header::COOKIE, cookie.to_owned()))
+            .to_request()
+    };
+    let response = test::call_service(&app, get("/dashboard/team", &owner)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+    assert!(body.contains("viewer@shop.example"));
+    let owner_csrf = csrf_of(&body);
+    let response = test::call_service(&app, get("/dashboard", &owner)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = test::call_service(&app, get("/dashboard/recovery", &owner)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = test::call_service(&app, get("/dashboard/nothing-here", &owner)).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    let post = |path: &str, cookie: &str, origin: &str, form: Vec<(&'static str, String)>| {
+        test::TestRequest::post()
+            .uri(path)
+            .insert_header((header::COOKIE, cookie.to_owned()))
+            .insert_header((header::ORIGIN, origin.to_owned()))
+            .set_form(form)
+            .to_request()
+    };
+    let invite = |csrf: Option<&str>| {
+        let mut form = vec![
+            ("email", "new@shop.example".to_owned()),
+            ("role", "viewer".to_owned()),
+        ];
+        if let Some(csrf) = csrf {
+            form.push(("csrf", csrf.to_owned()));
+        }
+        form
+    };
+    // No token, a wrong one, another origin: 403.
+    for (csrf, origin) in [
+        (None, ORIGIN),
+        (Some("x".repeat(32)), ORIGIN),
+        (Some(owner_csrf.clone()), "https://evil.example"),
+    ] {
+        let response = test::call_service(
+            &app,
+            post(
+                "/dashboard/team/invite",
+                &owner,
+                origin,
+                invite(csrf.as_deref()),
+            ),
+        )
+        .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::FORBIDDEN,
+            "{csrf:?} from {origin}"
+        );
+    }
+    // The host the browser used is an origin of ours too.
+    let response = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/dashboard/team/invite")
+            .insert_header((header::COOKIE, owner.clone()))
+            .insert_header((header::HOST, "10.0.0.5:8080"))
+            .insert_header((header::ORIGIN, "http://10.0.0.5:8080"))
+            .set_form(invite(Some(&owner_csrf)))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+    let link_at = body
+        .find("http://dashboard.test/dashboard/login/link/")
+        .expect("the link");
+    let token: String = body[link_at + 43..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    assert_eq!(token.len(), 43);
+
+    // The link signs the new user in, once.
+    let use_link = || {
+        test::TestRequest::post()
+            .uri(&format!("/dashboard/login/link/{token}"))
+            .insert_header((header::ORIGIN, ORIGIN))
+            .set_form([("password", "")])
+            .to_request()
+    };
+    let response = test::call_service(&app, use_link()).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let newcomer = cookie_of(&response).unwrap();
+    let response = test::call_service(&app, use_link()).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    // A viewer changes nothing.
+    let response = test::call_service(&app, get("/dashboard/team", &newcomer)).await;
+    let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+    let newcomer_csrf = csrf_of(&body);
+    let response = test::call_service(
+        &app,
+        post(
+            "/dashboard/team/invite",
+            &newcomer,
+            ORIGIN,
+            invite(Some(&newcomer_csrf)),
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let remove = format!("/dashboard/team/{viewer_id}/remove");
+    let response = test::call_service(
+        &app,
+        post(
+            &remove,
+            &newcomer,
+            ORIGIN,
+            vec![("csrf", newcomer_csrf.clone())],
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // Another shop's owner: this shop's user is a 404.
+    let response = test::call_service(
+        &app,
+        sign_in("owner@other.example", "a good long password", ORIGIN),
+    )
+    .await;
+    let stranger = cookie_of(&response).unwrap();
+    let response = test::call_service(&app, get("/dashboard/team", &stranger)).await;
+    let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+    assert!(!body.contains("viewer@shop.example"));
+    let stranger_csrf = csrf_of(&body);
+    let response = test::call_service(
+        &app,
+        post(&remove, &stranger, ORIGIN, vec![("csrf", stranger_csrf)]),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = test::call_service(&app, get("/dashboard/carts/cart_nope", &stranger)).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    // The owner removes the viewer: their sessions end with them.
+    let response = test::call_service(
+        &app,
+        post(&remove, &owner, ORIGIN, vec![("csrf", owner_csrf.clone())]),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+    // Logout ends the session on the server.
+    let response = test::call_service(
+        &app,
+        post(
+            "/dashboard/logout",
+            &owner,
+            ORIGIN,
+            vec![("csrf", owner_csrf)],
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(header_of(&response, header::SET_COOKIE).contains("Max-Age=0"));
+    let response = test::call_service(&app, get("/dashboard", &owner)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+    // Five wrong passwords lock the account, even for the right one.
+    for _ in 0..5 {
+        let response = test::call_service(
+            &app,
+            sign_in("owner@other.example", "guess guess guess", ORIGIN),
+        )
+        .await;
+        assert!(response.status().is_client_error());
+    }
+    let response = test::call_service(
+        &app,
+        sign_in("owner@other.example", "a good long password", ORIGIN),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(cookie_of(&response).is_none());
+}
+
+#[actix_web::test]
+async fn sqlite() {
+    check(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn postgres() {
+    check(Backend::Postgres).await;
+}

@@ -1,0 +1,318 @@
+// The merchant dashboard in a real browser (Debian's chromium through
+// playwright-core), against the real api that tests/tests/dashboard_browser.rs
+// started and filled with real traffic. It is told everything in the
+// environment variable CARTBACK_BROWSER (JSON, see `config` below), prints one
+// line per check, and exits non-zero at the first failure.
+//
+// Checks: signed-out requests go to the sign-in page; the owner signs in; the
+// overview's figures equal GET /api/v1/analytics for 7 and 30 days and for
+// chosen dates; the chart is drawn (its script runs under the CSP); assets are
+// cached for a year; a form without the CSRF token, or from another origin, gets
+// 403; a viewer gets 403 on a change; another shop's user gets 404 on this
+// shop's cart; logout ends the session on the server; no serious or critical
+// axe-core violation on any page; screenshots at 1280x800 and 375x812.
+
+import { createRequire } from "node:module";
+import { mkdirSync, readFileSync, copyFileSync } from "node:fs";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+
+const config = JSON.parse(process.env.CARTBACK_BROWSER ?? "{}");
+// {
+//   base, secretKey, label, toolsDir, chromium, screenshots, docsImage (or null),
+//   owner: {email, password}, viewer: {email, password}, stranger: {email, password},
+//   shopCartId, strangerCartId
+// }
+const require = createRequire(join(config.toolsDir, "package.json"));
+const { chromium } = require("playwright-core");
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 375, height: 812 };
+let checks = 0;
+
+function ok(message) {
+  checks += 1;
+  console.log(`ok ${checks} [${config.label}] ${message}`);
+}
+
+async function api(path) {
+  const response = await fetch(config.base + path, { headers: { "X-API-Key": config.secretKey } });
+  assert.equal(response.status, 200, `${path}: ${response.status}`);
+  return response.json();
+}
+
+// Figures as the dashboard writes them (crate cartback-dashboard, format.rs).
+const count = (n) => n.toLocaleString("en-US");
+const percent = (rate) => `${(rate * 100).toFixed(1)}%`;
+const rate = (part, whole) => (whole === 0 ? 0 : Math.round((part / whole) * 10000) / 10000);
+
+async function metric(page, name) {
+  return (await page.locator(`[data-metric="${name}"]`).first().innerText()).trim();
+}
+
+async function amounts(page, name) {
+  return page.locator(`[data-metric="${name}"] li`).evaluateAll((items) =>
+    items.map((li) => ({ currency: li.dataset.currency, amountMinor: Number(li.dataset.minor), text: li.textContent.trim() })),
+  );
+}
+
+async function compareOverview(page, query, what) {
+  await page.goto(`${config.base}/dashboard${query}`);
+  const report = await api(`/api/v1/analytics${query}`);
+  const summary = report.summary;
+  assert.equal(await metric(page, "abandoned"), count(summary.abandoned), `${what}: abandoned`);
+  assert.equal(await metric(page, "recovered"), count(summary.recovered), `${what}: recovered`);
+  assert.equal(await metric(page, "recoveryRate"), percent(summary.recoveryRate), `${what}: recovery rate`);
+  for (const [name, expected] of [["abandonedValue", summary.abandonedValue], ["recoveredRevenue", summary.recoveredRevenue]]) {
+    const shown = await amounts(page, name);
+    assert.deepEqual(
+      shown.map(({ currency, amountMinor }) => ({ currency, amountMinor })),
+      expected.map(({ currency, amountMinor }) => ({ currency, amountMinor })),
+      `${what}: ${name}`,
+    );
+    for (let i = 0; i < expected.length; i++) {
+      const digits = shown[i].text.replace(/[^0-9.]/g, "");
+      assert.equal(digits, expected[i].amount, `${what}: ${name} text ${shown[i].text}`);
+    }
+  }
+  const sent = report.funnel.reduce((sum, step) => sum + step.sent, 0);
+  const clicked = report.funnel.reduce((sum, step) => sum + step.clicked, 0);
+  assert.equal(await metric(page, "emailsSent"), count(sent), `${what}: emails sent`);
+  assert.equal(await metric(page, "clickRate"), percent(rate(clicked, sent)), `${what}: click rate`);
+  const steps = await page.locator(".funnel-step").evaluateAll((items) =>
+    items.map((li) => ({
+      step: Number(li.dataset.step),
+      sent: li.querySelector('[data-metric="sent"]').firstChild.textContent.trim(),
+      clicked: li.querySelector('[data-metric="clicked"]').firstChild.textContent.trim(),
+      recovered: li.querySelector('[data-metric="recovered"]').firstChild.textContent.trim(),
+    })),
+  );
+  assert.deepEqual(
+    steps,
+    report.funnel.map((s) => ({ step: s.step, sent: count(s.sent), clicked: count(s.clicked), recovered: count(s.recovered) })),
+    `${what}: funnel`,
+  );
+  const days = await page.locator(".chart-table tbody tr").count();
+  assert.equal(days, report.daily.length, `${what}: one row per day`);
+  const chartData = JSON.parse(await page.locator(".js-daily-chart").getAttribute("data-chart"));
+  assert.deepEqual(chartData.days, report.daily.map((d) => d.date), `${what}: chart days`);
+  assert.deepEqual(chartData.abandoned, report.daily.map((d) => d.abandoned), `${what}: chart abandoned`);
+  assert.deepEqual(chartData.recovered, report.daily.map((d) => d.recovered), `${what}: chart recovered`);
+  ok(`overview ${query || "(default)"} equals /api/v1/analytics: ${summary.abandoned} abandoned, ${summary.recovered} recovered, ${sent} sent`);
+  return report;
+}
+
+async function axeCheck(page, name) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(
+    bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
+    [],
+    `${name}: axe-core violations`,
+  );
+  ok(`${name}: no serious or critical axe-core violation (${result.violations.length} minor)`);
+}
+
+async function shoot(page, name) {
+  for (const [size, viewport] of [["desktop", DESKTOP], ["phone", PHONE]]) {
+    await page.setViewportSize(viewport);
+    // The chart redraws on resize.
+    await page.waitForTimeout(150);
+    const file = join(config.screenshots, `${config.label}-${name}-${size}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    if (name === "overview" && size === "desktop" && config.docsImage) {
+      await page.screenshot({ path: config.docsImage, fullPage: false });
+    }
+  }
+  await page.setViewportSize(DESKTOP);
+  ok(`${name}: screenshots at 1280x800 and 375x812`);
+}
+
+async function signIn(browser, who) {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(message.text());
+  });
+  page.on("pageerror", (error) => problems.push(String(error)));
+  await page.goto(`${config.base}/dashboard/login`);
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${config.base}/dashboard`);
+  return { context, page, problems };
+}
+
+async function csrfToken(page) {
+  return page.locator('input[name="csrf"]').first().inputValue();
+}
+
+async function main() {
+  mkdirSync(config.screenshots, { recursive: true });
+  const browser = await chromium.launch({ executablePath: config.chromium, args: ["--no-sandbox"] });
+  try {
+    // Signed out: every page leads to the sign-in page.
+    const anonymous = await browser.newContext({ viewport: DESKTOP });
+    const visitor = await anonymous.newPage();
+    await visitor.goto(`${config.base}/dashboard`);
+    assert.equal(new URL(visitor.url()).pathname, "/dashboard/login");
+    const redirected = await visitor.request.get(`${config.base}/dashboard/team`, { maxRedirects: 0 });
+    assert.equal(redirected.status(), 303);
+    assert.equal(redirected.headers()["location"], "/dashboard/login?next=/dashboard/team");
+    const cartRedirect = await visitor.request.get(`${config.base}/dashboard/carts/${config.shopCartId}`, { maxRedirects: 0 });
+    assert.equal(cartRedirect.status(), 303);
+    ok("signed-out requests are sent to /dashboard/login");
+    const loginResponse = await visitor.request.get(`${config.base}/dashboard/login`);
+    const csp = loginResponse.headers()["content-security-policy"];
+    assert.match(csp, /script-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline/);
+    ok("pages carry a strict Content-Security-Policy");
+    await visitor.goto(`${config.base}/dashboard/login`);
+    await axeCheck(visitor, "sign-in");
+    await shoot(visitor, "login");
+    // A wrong password is refused with a message, not a session.
+    await visitor.getByLabel("Email").fill(config.owner.email);
+    await visitor.getByLabel("Password").fill("not the password");
+    await visitor.getByRole("button", { name: "Sign in" }).click();
+    await visitor.getByRole("alert").waitFor();
+    assert.equal(new URL(visitor.url()).pathname, "/dashboard/login");
+    ok("a wrong password is refused");
+    await anonymous.close();
+
+    // The owner.
+    const owner = await signIn(browser, config.owner);
+    const cookies = await owner.context.cookies();
+    const session = cookies.find((c) => c.name === "cartback_session");
+    assert.ok(session, "a session cookie");
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, "Lax");
+    assert.equal(session.path, "/dashboard");
+    ok("signed in; the cookie is HttpOnly, SameSite=Lax, scoped to /dashboard");
+
+    const page = owner.page;
+    await compareOverview(page, "?period=30d", "30 days");
+    const week = await compareOverview(page, "?period=7d", "7 days");
+    await compareOverview(page, `?startDate=${week.period.startDate}&endDate=${week.period.endDate}`, "chosen dates");
+    await page.goto(`${config.base}/dashboard`);
+    await page.locator(".js-daily-chart .uplot canvas").first().waitFor();
+    ok("the daily chart is drawn by the embedded uPlot under the CSP");
+    const assetUrl = await page.locator('link[rel="stylesheet"]').last().getAttribute("href");
+    assert.match(assetUrl, /^\/dashboard\/assets\/dashboard\.[0-9a-f]{12}\.css$/);
+    const asset = await page.request.get(config.base + assetUrl);
+    assert.equal(asset.headers()["cache-control"], "public, max-age=31536000, immutable");
+    ok("assets have content-hashed names and a year of immutable caching");
+    await axeCheck(page, "overview");
+    await shoot(page, "overview");
+
+    await page.goto(`${config.base}/dashboard/carts/${config.shopCartId}`);
+    assert.equal((await page.locator("#cart-status").textContent()).trim(), "recovered");
+    await axeCheck(page, "cart");
+    await shoot(page, "cart");
+
+    await page.goto(`${config.base}/dashboard/team`);
+    await axeCheck(page, "team");
+    await shoot(page, "team");
+
+    for (const section of ["carts", "recovery", "emails", "sending", "webhooks", "suppressions", "developers"]) {
+      const response = await page.goto(`${config.base}/dashboard/${section}`);
+      assert.equal(response.status(), 200, section);
+      await page.getByText("Coming soon").waitFor();
+    }
+    await axeCheck(page, "coming-soon section");
+    await shoot(page, "coming-soon");
+    ok("every section of the navigation answers (not built yet: coming soon)");
+
+    // Changes need the session's CSRF token and our own origin.
+    const token = await csrfToken(page);
+    const invite = (form, origin) =>
+      page.request.post(`${config.base}/dashboard/team/invite`, { form, headers: { Origin: origin }, maxRedirects: 0 });
+    let response = await invite({ email: "csrf@example.com", role: "viewer" }, config.base);
+    assert.equal(response.status(), 403, "no CSRF token");
+    response = await invite({ csrf: "x".repeat(32), email: "csrf@example.com", role: "viewer" }, config.base);
+    assert.equal(response.status(), 403, "a wrong CSRF token");
+    response = await invite({ csrf: token, email: "csrf@example.com", role: "viewer" }, "https://evil.example");
+    assert.equal(response.status(), 403, "another origin");
+    ok("a form POST without the CSRF token, or from another origin, gets 403");
+    // The same form done right works: the invitation's one-time link.
+    await page.goto(`${config.base}/dashboard/team`);
+    await page.getByLabel("Email").fill("new.colleague@example.com");
+    await page.getByLabel("Role").selectOption("viewer");
+    await page.getByRole("button", { name: "Create sign-in link" }).click();
+    const link = await page.locator("#invite-link").inputValue();
+    assert.match(link, /\/dashboard\/login\/link\/[0-9A-Za-z]{43}$/);
+    ok("the owner invites a colleague and gets a one-time sign-in link");
+    // The link signs the colleague in once.
+    const colleague = await browser.newContext({ viewport: DESKTOP });
+    const colleaguePage = await colleague.newPage();
+    await colleaguePage.goto(link.replace(/^https?:\/\/[^/]+/, config.base));
+    await axeCheck(colleaguePage, "sign-in link");
+    await colleaguePage.getByRole("button", { name: "Continue to the dashboard" }).click();
+    await colleaguePage.waitForURL(`${config.base}/dashboard`);
+    await colleague.clearCookies();
+    await colleaguePage.goto(link.replace(/^https?:\/\/[^/]+/, config.base));
+    await colleaguePage.getByRole("button", { name: "Continue to the dashboard" }).click();
+    await colleaguePage.waitForLoadState();
+    assert.match(await colleaguePage.locator("h1").innerText(), /did not work/);
+    ok("a sign-in link works once");
+    await colleague.close();
+
+    // A viewer reads but changes nothing.
+    const viewer = await signIn(browser, config.viewer);
+    const viewerToken = await csrfToken(viewer.page);
+    response = await viewer.page.request.post(`${config.base}/dashboard/team/invite`, {
+      form: { csrf: viewerToken, email: "viewer-invite@example.com", role: "owner" },
+      headers: { Origin: config.base },
+      maxRedirects: 0,
+    });
+    assert.equal(response.status(), 403);
+    const removeAction = await page.locator("form[action$='/remove']").first().getAttribute("action");
+    response = await viewer.page.request.post(config.base + removeAction, {
+      form: { csrf: viewerToken },
+      headers: { Origin: config.base },
+      maxRedirects: 0,
+    });
+    assert.equal(response.status(), 403);
+    ok("a viewer gets 403 on every change");
+    await viewer.context.close();
+
+    // Another shop's user sees nothing of this shop.
+    const stranger = await signIn(browser, config.stranger);
+    response = await stranger.page.goto(`${config.base}/dashboard/carts/${config.shopCartId}`);
+    assert.equal(response.status(), 404);
+    response = await stranger.page.goto(`${config.base}/dashboard/carts/${config.strangerCartId}`);
+    assert.equal(response.status(), 200);
+    const strangerToken = await csrfToken(stranger.page);
+    response = await stranger.page.request.post(config.base + removeAction, {
+      form: { csrf: strangerToken },
+      headers: { Origin: config.base },
+      maxRedirects: 0,
+    });
+    assert.equal(response.status(), 404);
+    ok("a user of another shop gets 404 on this shop's cart and user");
+    await stranger.context.close();
+
+    // Logout ends the session on the server: the old cookie is worthless.
+    const before = (await owner.context.cookies()).find((c) => c.name === "cartback_session");
+    await page.goto(`${config.base}/dashboard`);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(`${config.base}/dashboard/login`);
+    const replay = await fetch(`${config.base}/dashboard`, { headers: { Cookie: `cartback_session=${before.value}` }, redirect: "manual" });
+    assert.equal(replay.status, 303);
+    ok("logout ends the session on the server");
+
+    assert.deepEqual(owner.problems, [], "no script error or CSP violation in the console");
+    ok("no console error or CSP violation");
+    await owner.context.close();
+  } finally {
+    await browser.close();
+  }
+  console.log(`[${config.label}] all ${checks} browser checks passed`);
+}
+
+main().catch((error) => {
+  console.error(`not ok [${config.label}] ${error.stack || error}`);
+  process.exit(1);
+});
