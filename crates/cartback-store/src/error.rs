@@ -6,7 +6,7 @@ pub enum StoreError {
     #[error("unsupported database URL {0:?}: use sqlite://path or postgres://…")]
     UnsupportedUrl(String),
     #[error("database error: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
     #[error("could not connect to the database: {0}")]
     Connection(#[from] diesel::ConnectionError),
     #[error("connection pool: {0}")]
@@ -25,6 +25,21 @@ pub enum StoreError {
     /// A write the database refused, as reported to each caller that shared it.
     #[error("the database refused the write: {0}")]
     Rejected(String),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    /// A stored value its column's type refuses (see [`crate::columns`]) is
+    /// corrupt data, not a failed query.
+    fn from(error: diesel::result::Error) -> StoreError {
+        match error {
+            diesel::result::Error::DeserializationError(cause)
+                if cause.is::<crate::columns::CorruptValue>() =>
+            {
+                StoreError::Corrupt(cause.to_string())
+            }
+            other => StoreError::Query(other),
+        }
+    }
 }
 
 /// What a database says when it is going away or not there yet (a restart, a

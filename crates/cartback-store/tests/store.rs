@@ -15,7 +15,7 @@ use cartback_store::carts::{
     CartKey, CartRelease, claim_due_carts, count_carts, find_cart, find_cart_by_session,
     release_cart, upsert_cart, upsert_carts,
 };
-use cartback_store::events::{CartEventKind, NewCartEvent, list_events};
+use cartback_store::events::{CartEventKind, NewCartEvent, list_events, record_event};
 use cartback_store::orders::{NewOrder, record_order};
 use cartback_store::sends::{
     BatchTenants, FinishedSend, SendDecision, SendResult, StartSend, list_sends_for_cart, settle,
@@ -185,6 +185,69 @@ on_both_backends!(
         }
     }
 );
+
+// Statuses, kinds and JSON are typed columns: a value written behind the
+// store's back that no variant accepts is reported as corrupt, never read as
+// some default.
+on_both_backends!(a_corrupt_stored_value_is_an_error, |db: &TestDatabase| {
+    use cartback_store::StoreError;
+    let store = open(db);
+    let mut conn = store.conn().unwrap();
+    let shop = tenant(&mut conn, "Shop");
+    let now = Utc::now();
+    let cart = upsert_cart(&mut conn, &upsert(&shop, "s-1", None, now)).unwrap();
+    let corrupt = |conn: &mut DbConn, sql: &str| {
+        diesel::sql_query(sql.replace("{id}", &cart.id))
+            .execute(conn)
+            .unwrap();
+    };
+    corrupt(
+        &mut conn,
+        "UPDATE carts SET status = 'lost' WHERE id = '{id}'",
+    );
+    match find_cart(&mut conn, &shop.id, &cart.id) {
+        Err(StoreError::Corrupt(message)) => {
+            assert!(message.contains("carts.status"), "{message}");
+            assert!(message.contains("lost"), "{message}");
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    corrupt(
+        &mut conn,
+        "UPDATE carts SET status = 'active', items = '{\"not\": \"a list\"}' WHERE id = '{id}'",
+    );
+    match find_cart(&mut conn, &shop.id, &cart.id) {
+        Err(StoreError::Corrupt(message)) => {
+            assert!(
+                !message.contains("a list"),
+                "the data is not quoted: {message}"
+            );
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    corrupt(&mut conn, "UPDATE carts SET items = '[]' WHERE id = '{id}'");
+    assert!(find_cart(&mut conn, &shop.id, &cart.id).unwrap().is_some());
+    record_event(
+        &mut conn,
+        &shop.id,
+        &cart.id,
+        CartEventKind::Clicked,
+        None,
+        None,
+        now,
+    )
+    .unwrap();
+    corrupt(
+        &mut conn,
+        "UPDATE cart_events SET kind = 'teleported' WHERE cart_id = '{id}'",
+    );
+    match list_events(&mut conn, &shop.id, &cart.id) {
+        Err(StoreError::Corrupt(message)) => {
+            assert!(message.contains("cart_events.kind"), "{message}");
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+});
 
 on_both_backends!(
     upsert_updates_the_same_cart_and_isolates_tenants,

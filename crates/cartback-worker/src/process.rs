@@ -372,7 +372,7 @@ async fn payment_link(
     cart: &CartRow,
     send: &SendRow,
 ) -> Option<String> {
-    let items = cart.items().ok()?;
+    let items = cart.items.clone();
     if items.is_empty() {
         return None;
     }

@@ -43,15 +43,10 @@ fn amount(minor: i64, currency: &str) -> Value {
     }
 }
 
-fn attributes_of(cart: &CartRow) -> Attributes {
-    serde_json::from_str(&cart.attributes).unwrap_or_default()
-}
-
 /// A cart as the API shows it.
 pub(crate) fn cart_view(cart: &CartRow) -> Value {
     let items: Vec<Value> = cart
-        .items()
-        .unwrap_or_default()
+        .items
         .iter()
         .map(|item| item_view(item, &cart.currency))
         .collect();
@@ -69,7 +64,7 @@ pub(crate) fn cart_view(cart: &CartRow) -> Value {
         "customerName": cart.customer_name,
         "locale": cart.locale,
         "consent": cart.consent.map(|c| c != 0),
-        "attributes": attributes_to_wire(&attributes_of(cart)),
+        "attributes": attributes_to_wire(&cart.attributes),
         "emailsSent": cart.next_step,
         "cycle": cart.cycle,
         "createdAt": time(cart.created_at),
@@ -680,7 +675,7 @@ pub async fn add_item(
         return Err(ApiError::validation(details));
     };
     change_items(&state, &request, &caller.tenant.id, id, move |cart| {
-        let mut items = cart.items()?;
+        let mut items = cart.items.clone();
         let full = items.len() >= MAX_ITEMS_PER_CART;
         match items.iter_mut().find(|line| line.id == item.id) {
             Some(line) => *line = item,
@@ -722,7 +717,7 @@ pub async fn remove_item(
     let caller = secret_caller(&state, &request).await?;
     let (id, item_id) = path.into_inner();
     change_items(&state, &request, &caller.tenant.id, id, move |cart| {
-        let mut items = cart.items()?;
+        let mut items = cart.items.clone();
         let before = items.len();
         items.retain(|line| line.id != item_id);
         if items.len() == before {
@@ -781,14 +776,14 @@ pub async fn timeline(
     for e in events {
         entries.push((
             e.created_at,
-            json!({"type": "event", "kind": e.kind, "step": e.step.map(|s| s + 1), "detail": e.detail, "at": time(e.created_at)}),
+            json!({"type": "event", "kind": e.kind.as_str(), "step": e.step.map(|s| s + 1), "detail": e.detail, "at": time(e.created_at)}),
         ));
     }
     for s in sends {
         let at = s.sent_at.unwrap_or(s.updated_at);
         entries.push((
             at,
-            json!({"type": "email", "step": s.step + 1, "cycle": s.cycle, "status": s.status,
+            json!({"type": "email", "step": s.step + 1, "cycle": s.cycle, "status": s.status.as_str(),
                    "attempts": s.attempts, "provider": s.provider, "coupon": s.coupon_code,
                    "clicks": s.click_count, "lastError": s.last_error, "at": time(at)}),
         ));
@@ -928,7 +923,10 @@ pub async fn upsert(
             let existing =
                 find_cart_by_any_id(&mut conn, &upsert.cart.tenant_id, &upsert.external_id, true)?
                     .filter(|c| c.external_id.as_deref() == Some(upsert.external_id.as_str()));
-            let mut attributes = existing.as_ref().map(attributes_of).unwrap_or_default();
+            let mut attributes = existing
+                .as_ref()
+                .map(|cart| cart.attributes.clone())
+                .unwrap_or_default();
             if let Err(e) = merge_attributes(&mut attributes, wire) {
                 return Ok(Err(e));
             }
