@@ -105,7 +105,7 @@ fn capture_scenario(backend: Backend) {
     assert_eq!(row.currency, "USD");
     assert_eq!(row.customer_email.as_deref(), Some("dana@example.com"));
     assert_eq!(row.customer_name.as_deref(), Some("Dana"));
-    assert_eq!(row.status, "active");
+    assert_eq!(row.status.as_str(), "active");
     let items: Value = serde_json::from_str(&row.items).unwrap();
     assert_eq!(items[0]["id"], "pack:38l");
     assert_eq!(items[0]["unitPriceMinor"], 18_900);

@@ -58,10 +58,10 @@ where
         let text = String::from_sql(bytes)?;
         T::from_text(&text).map(Stored).ok_or_else(|| {
             let shown: String = text.chars().take(40).collect();
-            Box::new(CorruptValue {
+            CorruptValue {
                 column: T::COLUMN,
                 detail: format!("unknown value {shown:?}"),
-            })
+            }
             .into()
         })
     }
@@ -92,7 +92,7 @@ where
     fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
         let text = String::from_sql(bytes)?;
         serde_json::from_str(&text).map(Json).map_err(|error| {
-            Box::new(CorruptValue {
+            CorruptValue {
                 column: std::any::type_name::<T>(),
                 // Where, not what: serde's message may quote the data.
                 detail: format!(
@@ -101,7 +101,7 @@ where
                     error.line(),
                     error.column()
                 ),
-            })
+            }
             .into()
         })
     }

@@ -31,14 +31,18 @@ impl From<diesel::result::Error> for StoreError {
     /// A stored value its column's type refuses (see [`crate::columns`]) is
     /// corrupt data, not a failed query.
     fn from(error: diesel::result::Error) -> StoreError {
-        match error {
-            diesel::result::Error::DeserializationError(cause)
-                if cause.is::<crate::columns::CorruptValue>() =>
-            {
-                StoreError::Corrupt(cause.to_string())
+        if let diesel::result::Error::DeserializationError(cause) = &error {
+            // diesel wraps a field's error (DeserializeFieldError): look
+            // through the chain.
+            let mut current: Option<&(dyn std::error::Error + 'static)> = Some(&**cause);
+            while let Some(inner) = current {
+                if let Some(corrupt) = inner.downcast_ref::<crate::columns::CorruptValue>() {
+                    return StoreError::Corrupt(corrupt.to_string());
+                }
+                current = inner.source();
             }
-            other => StoreError::Query(other),
         }
+        StoreError::Query(error)
     }
 }
 
