@@ -630,7 +630,7 @@ on_both_backends!(
             assert_eq!(row.locked_by, None);
             assert_eq!(row.customer_email, None);
             let sends = list_sends_for_cart(&mut conn, &shop.id, &cart.id).unwrap();
-            assert_eq!(sends[0].status, expected);
+            assert_eq!(sends[0].status.as_str(), expected);
             assert!(
                 sends[0].last_error.as_deref().is_none_or(|e| e == "erased"),
                 "{:?}",
