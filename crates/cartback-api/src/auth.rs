@@ -209,7 +209,7 @@ pub async fn authenticate_key(state: &AppState, key: &str) -> Result<Caller, Api
             let Some(api_key) = authenticate(conn, &key)? else {
                 return Ok(None);
             };
-            let kind = api_key.kind()?;
+            let kind = api_key.kind;
             Ok(find_tenant(conn, &api_key.tenant_id)?.map(|tenant| Caller { tenant, kind }))
         })
         .await?;

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::columns::{Stored, text_enum};
 use crate::connection::DbConn;
 use crate::error::{StoreError, StoreResult};
 use crate::ids::{random_id, sha256_hex};
@@ -38,12 +39,15 @@ impl KeyKind {
     }
 }
 
+text_enum!(KeyKind, "api_keys.kind", KeyKind::parse);
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = api_keys)]
 pub struct ApiKey {
     pub id: String,
     pub tenant_id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = Stored<KeyKind>)]
+    pub kind: KeyKind,
     pub key_hash: String,
     pub prefix: String,
     pub label: Option<String>,
@@ -51,12 +55,7 @@ pub struct ApiKey {
     pub revoked_at: Option<NaiveDateTime>,
 }
 
-impl ApiKey {
-    pub fn kind(&self) -> StoreResult<KeyKind> {
-        KeyKind::parse(&self.kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("api key {} kind {:?}", self.id, self.kind)))
-    }
-}
+impl ApiKey {}
 
 /// A freshly created key: the only moment the secret exists in clear.
 #[derive(Debug, Clone)]
@@ -76,7 +75,7 @@ pub fn create_key(
     let key = ApiKey {
         id: random_id("key_", 16),
         tenant_id: tenant_id.to_owned(),
-        kind: kind.as_str().to_owned(),
+        kind,
         key_hash: sha256_hex(&secret),
         // Enough to recognise a key in a list, far too little to guess it.
         prefix: secret.chars().take(10).collect(),
@@ -88,7 +87,7 @@ pub fn create_key(
         .values((
             api_keys::id.eq(&key.id),
             api_keys::tenant_id.eq(&key.tenant_id),
-            api_keys::kind.eq(&key.kind),
+            api_keys::kind.eq(Stored(key.kind)),
             api_keys::key_hash.eq(&key.key_hash),
             api_keys::prefix.eq(&key.prefix),
             api_keys::label.eq(&key.label),

@@ -268,7 +268,7 @@ pub fn patch_cart(
             .clone()
             .unwrap_or(cart.customer_name.clone());
         let change = match on_merchant_edit(MerchantEdit {
-            current: cart.status()?,
+            current: cart.status,
             requested: patch.status,
             email_changed: email != cart.customer_email,
             held_by_worker: cart.locked_by.is_some(),
@@ -281,7 +281,7 @@ pub fn patch_cart(
             (given, changes) => {
                 let mut attributes = match given {
                     Some(attributes) => attributes.clone(),
-                    None => serde_json::from_str(&cart.attributes).unwrap_or_default(),
+                    None => cart.attributes.clone(),
                 };
                 if let Some(changes) = changes
                     && let Err((at, error)) = apply_attributes(&mut attributes, changes)
@@ -294,10 +294,11 @@ pub fn patch_cart(
                         message: error.to_string(),
                     });
                 }
-                serde_json::to_string(&attributes)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                attributes
             }
         };
+        let attributes =
+            serde_json::to_string(&attributes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let next_action_at = match change.schedule {
             ScheduleChange::Keep => cart.next_action_at,
             ScheduleChange::Clear => None,
@@ -409,7 +410,8 @@ pub(crate) fn erase_cart_in(
         return Ok(None);
     };
     let items: Vec<CartItem> = cart
-        .items()?
+        .items
+        .clone()
         .into_iter()
         .enumerate()
         .map(|(at, item)| CartItem {
@@ -582,7 +584,7 @@ pub fn upsert_external(conn: &mut DbConn, upsert: &ExternalUpsert) -> StoreResul
                 // A session's cart the shop id is given to for the first time
                 // starts from no attributes, as a new cart does.
                 let mut attributes: Attributes = if existing.is_some() {
-                    serde_json::from_str(&row.attributes).unwrap_or_default()
+                    row.attributes.clone()
                 } else {
                     Attributes::new()
                 };
@@ -598,7 +600,8 @@ pub fn upsert_external(conn: &mut DbConn, upsert: &ExternalUpsert) -> StoreResul
                 serde_json::to_string(&attributes)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?
             }
-            None => row.attributes.clone(),
+            None => serde_json::to_string(&row.attributes)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         };
         diesel::update(
             carts::table

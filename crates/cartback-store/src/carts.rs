@@ -9,9 +9,10 @@ use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 use std::sync::LazyLock;
 
 use cartback_domain::{
-    CartFacts, CartItem, CartStatus, SendContext, UpdateOutcome, on_cart_update,
+    Attributes, CartFacts, CartItem, CartStatus, SendContext, UpdateOutcome, on_cart_update,
 };
 
+use crate::columns::{Json, Stored};
 use crate::connection::{DbConn, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::events::{CartEventKind, NewCartEvent, record_events};
@@ -25,8 +26,10 @@ pub struct CartRow {
     pub id: String,
     pub tenant_id: String,
     pub session_id: String,
-    pub status: String,
-    pub items: String,
+    #[diesel(deserialize_as = Stored<CartStatus>)]
+    pub status: CartStatus,
+    #[diesel(deserialize_as = Json<Vec<CartItem>>)]
+    pub items: Vec<CartItem>,
     pub item_count: i32,
     pub total_minor: i64,
     pub currency: String,
@@ -52,8 +55,9 @@ pub struct CartRow {
     pub last_sent_at: Option<NaiveDateTime>,
     /// The shop's own id, when it upserts through `PUT /api/v1/carts`.
     pub external_id: Option<String>,
-    /// Typed custom attributes, JSON.
-    pub attributes: String,
+    /// Typed custom attributes.
+    #[diesel(deserialize_as = Json<Attributes>)]
+    pub attributes: Attributes,
     /// When the personal data was erased (GDPR).
     pub erased_at: Option<NaiveDateTime>,
     /// When the worker quarantined the cart (its processing failed); None once
@@ -65,16 +69,6 @@ pub struct CartRow {
 }
 
 impl CartRow {
-    pub fn status(&self) -> StoreResult<CartStatus> {
-        CartStatus::parse(&self.status)
-            .map_err(|_| StoreError::Corrupt(format!("cart {} status {:?}", self.id, self.status)))
-    }
-
-    pub fn items(&self) -> StoreResult<Vec<CartItem>> {
-        serde_json::from_str(&self.items)
-            .map_err(|e| StoreError::Corrupt(format!("cart {} items: {e}", self.id)))
-    }
-
     /// What the cart row itself tells the decisions beyond [`CartRow::facts`]: the
     /// shopper's consent and the cart's latest email. Facts about the shopper's
     /// other carts and the suppression list come from [`crate::sends::start_sends`].
@@ -89,7 +83,7 @@ impl CartRow {
     /// What the pure decision functions need to know about this cart.
     pub fn facts(&self) -> StoreResult<CartFacts> {
         Ok(CartFacts {
-            status: self.status()?,
+            status: self.status,
             item_count: u32::try_from(self.item_count).unwrap_or(0),
             total_minor: self.total_minor,
             has_email: self.customer_email.is_some(),
@@ -591,7 +585,7 @@ pub fn release_carts(
             // lets go (the steps it attempted still count).
             let planned = plan(&cart).ok();
             CartRelease {
-                status: cart.status()?,
+                status: cart.status,
                 next_step: planned
                     .map_or(u32::try_from(cart.next_step).unwrap_or(0), |p| p.next_step),
                 next_action_at: None,
@@ -624,7 +618,7 @@ pub fn release_carts(
             CartStatus::Expired => CartEventKind::Expired,
             _ => return None,
         };
-        (cart.status != release.status.as_str()).then(|| NewCartEvent {
+        (cart.status != release.status).then(|| NewCartEvent {
             tenant_id: cart.tenant_id.clone(),
             cart_id: cart.id.clone(),
             kind,
@@ -707,8 +701,8 @@ fn apply_releases(
         );
         let mut query = diesel::sql_query(dialect(conn, &sql)).into_boxed();
         for (cart, release) in chunk {
-            let newly_abandoned = release.status == CartStatus::Abandoned
-                && cart.status != CartStatus::Abandoned.as_str();
+            let newly_abandoned =
+                release.status == CartStatus::Abandoned && cart.status != CartStatus::Abandoned;
             let abandoned_at = if newly_abandoned {
                 Some(now.naive_utc())
             } else {

@@ -6,7 +6,7 @@ pub enum StoreError {
     #[error("unsupported database URL {0:?}: use sqlite://path or postgres://…")]
     UnsupportedUrl(String),
     #[error("database error: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
     #[error("could not connect to the database: {0}")]
     Connection(#[from] diesel::ConnectionError),
     #[error("connection pool: {0}")]
@@ -25,6 +25,25 @@ pub enum StoreError {
     /// A write the database refused, as reported to each caller that shared it.
     #[error("the database refused the write: {0}")]
     Rejected(String),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    /// A stored value its column's type refuses (see [`crate::columns`]) is
+    /// corrupt data, not a failed query.
+    fn from(error: diesel::result::Error) -> StoreError {
+        if let diesel::result::Error::DeserializationError(cause) = &error {
+            // diesel wraps a field's error (DeserializeFieldError): look
+            // through the chain.
+            let mut current: Option<&(dyn std::error::Error + 'static)> = Some(&**cause);
+            while let Some(inner) = current {
+                if let Some(corrupt) = inner.downcast_ref::<crate::columns::CorruptValue>() {
+                    return StoreError::Corrupt(corrupt.to_string());
+                }
+                current = inner.source();
+            }
+        }
+        StoreError::Query(error)
+    }
 }
 
 /// What a database says when it is going away or not there yet (a restart, a

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use crate::columns::{Stored, text_enum};
 use crate::connection::DbConn;
 use crate::error::StoreResult;
 use crate::ids::time_ordered_id;
@@ -58,6 +59,25 @@ impl CartEventKind {
         }
     }
 
+    pub fn parse(text: &str) -> Option<CartEventKind> {
+        [
+            CartEventKind::Abandoned,
+            CartEventKind::Sent,
+            CartEventKind::Skipped,
+            CartEventKind::Waiting,
+            CartEventKind::Failed,
+            CartEventKind::Unknown,
+            CartEventKind::Clicked,
+            CartEventKind::Unsubscribed,
+            CartEventKind::Expired,
+            CartEventKind::Recovered,
+            CartEventKind::Converted,
+            CartEventKind::Quarantined,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
+
     /// The webhook event this history entry announces, if any.
     pub fn webhook_event(self) -> Option<&'static str> {
         Some(match self {
@@ -79,13 +99,16 @@ impl CartEventKind {
     }
 }
 
+text_enum!(CartEventKind, "cart_events.kind", CartEventKind::parse);
+
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = cart_events)]
 pub struct CartEvent {
     pub id: String,
     pub tenant_id: String,
     pub cart_id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = Stored<CartEventKind>)]
+    pub kind: CartEventKind,
     pub step: Option<i32>,
     pub detail: Option<String>,
     pub created_at: NaiveDateTime,

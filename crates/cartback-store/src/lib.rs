@@ -8,6 +8,7 @@ pub mod backup;
 pub mod cart_admin;
 pub mod carts;
 mod checkpoint;
+pub mod columns;
 pub mod connection;
 pub mod crypto;
 pub mod email_providers;

@@ -120,7 +120,7 @@ fn record_order_once(conn: &mut DbConn, new: &NewOrder) -> StoreResult<OrderOutc
             .map(|(at, (cart, found_by))| CartCandidate {
                 id: at,
                 found_by: *found_by,
-                status: cart.status().unwrap_or(CartStatus::Expired),
+                status: cart.status,
                 deleted: cart.deleted_at.is_some(),
                 last_activity_at: cart.last_activity_at.and_utc(),
             })
@@ -141,7 +141,7 @@ fn record_order_once(conn: &mut DbConn, new: &NewOrder) -> StoreResult<OrderOutc
         if let Some((cart, found_by)) = &cart {
             let history = recovery_history(conn, &new.tenant_id, &cart.id, cart.cycle)?;
             match on_order(
-                cart.status()?,
+                cart.status,
                 &history,
                 new.attribution_mode,
                 new.attribution_window,

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use cartback_domain::CartStatus;
 
 use crate::carts::{CartKey, CartRelease, CartRow, lock_held_carts, release_carts};
+use crate::columns::{Stored, text_enum};
 use crate::connection::{DbConn, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::events::{CartEventKind, NewCartEvent, record_events};
@@ -70,6 +71,8 @@ impl SendStatus {
     }
 }
 
+text_enum!(SendStatus, "recovery_sends.status", SendStatus::parse);
+
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = recovery_sends)]
 pub struct SendRow {
@@ -78,7 +81,8 @@ pub struct SendRow {
     pub cart_id: String,
     pub cycle: i32,
     pub step: i32,
-    pub status: String,
+    #[diesel(deserialize_as = Stored<SendStatus>)]
+    pub status: SendStatus,
     pub attempts: i32,
     pub idempotency_key: String,
     pub locked_by: Option<String>,
@@ -96,14 +100,6 @@ pub struct SendRow {
     pub click_count: i32,
     pub first_clicked_at: Option<NaiveDateTime>,
     pub last_clicked_at: Option<NaiveDateTime>,
-}
-
-impl SendRow {
-    pub fn status(&self) -> StoreResult<SendStatus> {
-        SendStatus::parse(&self.status).ok_or_else(|| {
-            StoreError::Corrupt(format!("send {} status {:?}", self.id, self.status))
-        })
-    }
 }
 
 /// What `start_send` found.
@@ -578,7 +574,7 @@ fn take_send_rows(
                 cart.id
             )));
         };
-        let status = send.status()?;
+        let status = send.status;
         // Still `sending` from an earlier attempt: the worker that took it stopped
         // before it learned the provider's answer.
         if status == SendStatus::Sending
@@ -599,7 +595,7 @@ fn take_send_rows(
             );
             continue;
         }
-        let newly_abandoned = *mark_abandoned && cart.status != CartStatus::Abandoned.as_str();
+        let newly_abandoned = *mark_abandoned && cart.status != CartStatus::Abandoned;
         if newly_abandoned {
             abandon.push(cart.id.as_str());
         }
@@ -634,7 +630,7 @@ fn take_send_rows(
         record_unknown(conn, &unknown, now)?;
         for (cart, send) in unknown {
             let send = SendRow {
-                status: SendStatus::Unknown.as_str().to_owned(),
+                status: SendStatus::Unknown,
                 last_error: Some(UNKNOWN_REASON.to_owned()),
                 locked_by: None,
                 locked_until: None,
@@ -666,12 +662,12 @@ fn take_send_rows(
     }
     for (mut cart, send, newly_abandoned) in ready {
         if newly_abandoned {
-            cart.status = CartStatus::Abandoned.as_str().to_owned();
+            cart.status = CartStatus::Abandoned;
             cart.abandoned_at = Some(now.naive_utc());
         }
         let provider = providers.get(&cart.tenant_id).map(|p| p.kind.clone());
         let send = SendRow {
-            status: SendStatus::Sending.as_str().to_owned(),
+            status: SendStatus::Sending,
             attempts: send.attempts + 1,
             provider,
             locked_by: Some(worker.to_owned()),

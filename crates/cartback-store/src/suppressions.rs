@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use hmac::{KeyInit, Mac};
 
+use crate::columns::{Stored, text_enum};
 use crate::connection::DbConn;
-use crate::error::{StoreError, StoreResult};
+use crate::error::StoreResult;
 use crate::schema::{suppressions, tenants};
 use crate::sql::dialect;
 
@@ -44,6 +45,12 @@ impl SuppressionReason {
     }
 }
 
+text_enum!(
+    SuppressionReason,
+    "suppressions.reason",
+    SuppressionReason::parse
+);
+
 /// Addresses compare case-insensitively: the list holds them lowercased.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
@@ -54,7 +61,8 @@ pub fn normalize_email(email: &str) -> String {
 pub struct Suppression {
     pub tenant_id: String,
     pub email: String,
-    pub reason: String,
+    #[diesel(deserialize_as = Stored<SuppressionReason>)]
+    pub reason: SuppressionReason,
     pub note: Option<String>,
     pub created_at: NaiveDateTime,
 }
@@ -149,7 +157,7 @@ pub fn hash_suppression(
         .first(conn)
         .optional()?;
     let (reason, created_at) = match &existing {
-        Some(row) => (row.reason()?, row.created_at.and_utc()),
+        Some(row) => (row.reason, row.created_at.and_utc()),
         None if add_if_missing => (SuppressionReason::Manual, now),
         None => {
             return Ok(suppressions::table
@@ -238,11 +246,4 @@ pub fn suppressed_among(
     plain.sort();
     plain.dedup();
     Ok(plain)
-}
-
-impl Suppression {
-    pub fn reason(&self) -> StoreResult<SuppressionReason> {
-        SuppressionReason::parse(&self.reason)
-            .ok_or_else(|| StoreError::Corrupt(format!("suppression reason {:?}", self.reason)))
-    }
 }

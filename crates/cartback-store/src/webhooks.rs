@@ -15,8 +15,9 @@ use serde_json::{Map, Value, json};
 use cartback_domain::{Currency, Money};
 
 use crate::carts::CartRow;
+use crate::columns::{Json, Stored, json_text, text_enum};
 use crate::connection::DbConn;
-use crate::error::{StoreError, StoreResult};
+use crate::error::StoreResult;
 use crate::ids::{random_id, time_ordered_id};
 use crate::schema::{carts, webhook_deliveries, webhook_endpoints};
 use crate::sql::dialect;
@@ -40,8 +41,9 @@ pub struct EndpointRow {
     pub tenant_id: String,
     pub url: String,
     pub description: Option<String>,
-    /// JSON array of event names.
-    pub events: String,
+    /// The event names it receives (`*`: all).
+    #[diesel(deserialize_as = Json<Vec<String>>)]
+    pub events: Vec<String>,
     pub enabled: i32,
     /// Sealed with the master key.
     pub secret: String,
@@ -53,15 +55,8 @@ pub struct EndpointRow {
 }
 
 impl EndpointRow {
-    pub fn event_names(&self) -> StoreResult<Vec<String>> {
-        serde_json::from_str(&self.events)
-            .map_err(|e| StoreError::Corrupt(format!("webhook endpoint {} events: {e}", self.id)))
-    }
-
     pub fn wants(&self, event: &str) -> bool {
-        self.event_names()
-            .map(|names| names.iter().any(|n| n == event || n == "*"))
-            .unwrap_or(false)
+        self.events.iter().any(|n| n == event || n == "*")
     }
 
     /// The sealed secrets that sign right now, newest first.
@@ -87,7 +82,8 @@ pub struct DeliveryRow {
     pub event: String,
     pub cart_id: Option<String>,
     pub payload: String,
-    pub status: String,
+    #[diesel(deserialize_as = Stored<DeliveryStatus>)]
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: Option<NaiveDateTime>,
     pub locked_by: Option<String>,
@@ -131,6 +127,12 @@ impl DeliveryStatus {
     }
 }
 
+text_enum!(
+    DeliveryStatus,
+    "webhook_deliveries.status",
+    DeliveryStatus::parse
+);
+
 pub struct NewEndpoint<'a> {
     pub tenant_id: &'a str,
     pub url: &'a str,
@@ -148,8 +150,7 @@ pub fn create_endpoint(conn: &mut DbConn, new: &NewEndpoint<'_>) -> StoreResult<
         tenant_id: new.tenant_id.to_owned(),
         url: new.url.to_owned(),
         description: new.description.map(str::to_owned),
-        events: serde_json::to_string(new.events)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        events: new.events.to_vec(),
         enabled: i32::from(new.enabled),
         secret: new.sealed_secret.to_owned(),
         previous_secret: None,
@@ -164,7 +165,7 @@ pub fn create_endpoint(conn: &mut DbConn, new: &NewEndpoint<'_>) -> StoreResult<
             webhook_endpoints::tenant_id.eq(&row.tenant_id),
             webhook_endpoints::url.eq(&row.url),
             webhook_endpoints::description.eq(&row.description),
-            webhook_endpoints::events.eq(&row.events),
+            webhook_endpoints::events.eq(json_text(&row.events)?),
             webhook_endpoints::enabled.eq(row.enabled),
             webhook_endpoints::secret.eq(&row.secret),
             webhook_endpoints::created_at.eq(now),
@@ -222,8 +223,7 @@ pub fn update_endpoint(
             row.description = description.clone();
         }
         if let Some(events) = &changes.events {
-            row.events =
-                serde_json::to_string(events).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            row.events = events.clone();
         }
         if let Some(enabled) = changes.enabled {
             row.enabled = i32::from(enabled);
@@ -243,7 +243,7 @@ pub fn update_endpoint(
         .set((
             webhook_endpoints::url.eq(&row.url),
             webhook_endpoints::description.eq(&row.description),
-            webhook_endpoints::events.eq(&row.events),
+            webhook_endpoints::events.eq(json_text(&row.events)?),
             webhook_endpoints::enabled.eq(row.enabled),
             webhook_endpoints::disabled_reason.eq(&row.disabled_reason),
             webhook_endpoints::updated_at.eq(row.updated_at),
@@ -418,10 +418,10 @@ pub fn replay_delivery(
         if endpoint.enabled == 0 {
             return Ok(Replay::EndpointDisabled);
         }
-        if row.status == DeliveryStatus::Pending.as_str() {
+        if row.status == DeliveryStatus::Pending {
             return Ok(Replay::AlreadyPending);
         }
-        row.status = DeliveryStatus::Pending.as_str().to_owned();
+        row.status = DeliveryStatus::Pending;
         row.next_attempt_at = Some(now.naive_utc());
         row.updated_at = now.naive_utc();
         diesel::update(
@@ -430,7 +430,7 @@ pub fn replay_delivery(
                 .filter(webhook_deliveries::id.eq(id)),
         )
         .set((
-            webhook_deliveries::status.eq(&row.status),
+            webhook_deliveries::status.eq(Stored(row.status)),
             webhook_deliveries::next_attempt_at.eq(row.next_attempt_at),
             webhook_deliveries::locked_by.eq(None::<String>),
             webhook_deliveries::updated_at.eq(row.updated_at),
@@ -461,7 +461,7 @@ pub fn enqueue(conn: &mut DbConn, events: &[HookEvent], now: DateTime<Utc>) -> S
     let mut tenants: Vec<&str> = events.iter().map(|e| e.tenant_id.as_str()).collect();
     tenants.sort_unstable();
     tenants.dedup();
-    let endpoints: Vec<(String, String, String)> = webhook_endpoints::table
+    let endpoints: Vec<(String, String, Json<Vec<String>>)> = webhook_endpoints::table
         .filter(webhook_endpoints::tenant_id.eq_any(&tenants))
         .filter(webhook_endpoints::enabled.eq(1))
         .select((
@@ -473,13 +473,12 @@ pub fn enqueue(conn: &mut DbConn, events: &[HookEvent], now: DateTime<Utc>) -> S
     if endpoints.is_empty() {
         return Ok(0);
     }
-    let mut by_tenant: HashMap<&str, Vec<(&str, Vec<String>)>> = HashMap::new();
-    for (id, tenant_id, names) in &endpoints {
-        let names: Vec<String> = serde_json::from_str(names).unwrap_or_default();
+    let mut by_tenant: HashMap<&str, Vec<(&str, &[String])>> = HashMap::new();
+    for (id, tenant_id, Json(names)) in &endpoints {
         by_tenant
             .entry(tenant_id.as_str())
             .or_default()
-            .push((id.as_str(), names));
+            .push((id.as_str(), names.as_slice()));
     }
     let wanted: Vec<(&HookEvent, Vec<&str>)> = events
         .iter()
@@ -571,9 +570,8 @@ fn event_payload(
     extra: &Map<String, Value>,
 ) -> String {
     let items: Vec<Value> = cart
-        .items()
-        .unwrap_or_default()
-        .into_iter()
+        .items
+        .iter()
         .map(|item| {
             let mut line = json!({
                 "id": item.id,
@@ -582,11 +580,11 @@ fn event_payload(
                 "priceMinor": item.unit_price_minor,
                 "quantity": item.quantity,
             });
-            if let Some(image) = item.image_url {
-                line["imageUrl"] = Value::String(image);
+            if let Some(image) = &item.image_url {
+                line["imageUrl"] = Value::String(image.clone());
             }
-            if let Some(url) = item.url {
-                line["url"] = Value::String(url);
+            if let Some(url) = &item.url {
+                line["url"] = Value::String(url.clone());
             }
             line
         })

@@ -73,7 +73,7 @@ fn plan_release(
 fn quarantine_release(row: &CartRow, reason: String) -> CartRelease {
     tracing::error!(cart = %row.id, tenant = %row.tenant_id, %reason, "cart quarantined: the worker could not process it; it waits for the shop's next update");
     CartRelease {
-        status: CartStatus::parse(&row.status).unwrap_or(CartStatus::Active),
+        status: row.status,
         next_step: u32::try_from(row.next_step).unwrap_or(0),
         next_action_at: None,
         quarantine: Some(reason),
@@ -372,7 +372,7 @@ async fn payment_link(
     cart: &CartRow,
     send: &SendRow,
 ) -> Option<String> {
-    let items = cart.items().ok()?;
+    let items = cart.items.clone();
     if items.is_empty() {
         return None;
     }

@@ -62,9 +62,7 @@ pub fn render_recovery_email(
     };
     let currency = Currency::parse(&cart.currency)
         .map_err(|e| EmailError::InvalidMessage(format!("cart currency: {e}")))?;
-    let items = cart
-        .items()
-        .map_err(|e| EmailError::InvalidMessage(e.to_string()))?;
+    let items = cart.items.clone();
     let base = public_url.trim_end_matches('/');
     let recovery_url = format!(
         "{base}/r/{}",

@@ -62,7 +62,7 @@ fn cart_status(db: &TestDatabase, tenant: &str, session: &str) -> String {
     let store = Store::open(&db.url, 1).unwrap();
     find_cart_by_session(&mut store.conn().unwrap(), tenant, session)
         .unwrap()
-        .map(|c| c.status)
+        .map(|c| c.status.as_str().to_owned())
         .unwrap_or_default()
 }
 

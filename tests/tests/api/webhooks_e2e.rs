@@ -315,10 +315,9 @@ fn recovered_and_converted_orders_reach_a_verified_receiver(backend: Backend) {
     // The store agrees: everything succeeded at the first attempt.
     let rows = setup.deliveries(&endpoint.id);
     assert_eq!(rows.len(), requests.len());
-    assert!(
-        rows.iter()
-            .all(|d| d.status == "succeeded" && d.attempts == 1 && d.last_status_code == Some(200))
-    );
+    assert!(rows.iter().all(|d| d.status.as_str() == "succeeded"
+        && d.attempts == 1
+        && d.last_status_code == Some(200)));
 }
 on_both_backends!(recovered_and_converted_orders_reach_a_verified_receiver);
 
@@ -365,7 +364,7 @@ fn retries_gone_dead_and_replay(backend: Backend) {
             setup
                 .deliveries(&flaky_endpoint.id)
                 .first()
-                .is_some_and(|d| d.status == "succeeded")
+                .is_some_and(|d| d.status.as_str() == "succeeded")
         },
     );
     let requests = flaky.requests();
@@ -418,7 +417,7 @@ fn retries_gone_dead_and_replay(backend: Backend) {
             setup
                 .deliveries(&down_endpoint.id)
                 .first()
-                .is_some_and(|d| d.status == "dead")
+                .is_some_and(|d| d.status.as_str() == "dead")
         },
     );
     let dead = &setup.deliveries(&down_endpoint.id)[0];
@@ -440,7 +439,7 @@ fn retries_gone_dead_and_replay(backend: Backend) {
         setup
             .deliveries(&down_endpoint.id)
             .first()
-            .is_some_and(|d| d.status == "succeeded")
+            .is_some_and(|d| d.status.as_str() == "succeeded")
     });
     let requests = down.requests();
     assert_eq!(requests.len(), 4);
@@ -478,7 +477,7 @@ fn private_targets_are_refused_without_the_flag() {
             setup
                 .deliveries(&endpoint.id)
                 .first()
-                .is_some_and(|d| d.status == "dead")
+                .is_some_and(|d| d.status.as_str() == "dead")
         },
     );
     let dead = &setup.deliveries(&endpoint.id)[0];

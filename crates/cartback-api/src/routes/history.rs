@@ -96,7 +96,7 @@ pub async fn history(
         "cartId": cart.id,
         "status": cart.status,
         "events": events.into_iter().map(|e| Event {
-            kind: e.kind,
+            kind: e.kind.as_str().to_owned(),
             step: e.step.map(|s| s + 1),
             detail: e.detail,
             at: time(e.created_at),
@@ -104,7 +104,7 @@ pub async fn history(
         "emails": sends.into_iter().map(|s| Email {
             cycle: s.cycle,
             step: s.step + 1,
-            status: s.status,
+            status: s.status.as_str().to_owned(),
             attempts: s.attempts,
             provider: s.provider,
             coupon: s.coupon_code,

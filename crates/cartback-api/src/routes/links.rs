@@ -7,6 +7,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
 
+use cartback_domain::CartStatus;
 use cartback_store::links::{LinkPurpose, find_by_token, record_click, unsubscribe};
 use cartback_store::tenants::find_tenant;
 
@@ -110,7 +111,10 @@ pub async fn recover(
                 return Ok(None);
             };
             // Valid while the cart can still be recovered in this cycle.
-            if cart.cycle != send.cycle || cart.deleted_at.is_some() || cart.status == "expired" {
+            if cart.cycle != send.cycle
+                || cart.deleted_at.is_some()
+                || cart.status == CartStatus::Expired
+            {
                 return Ok(None);
             }
             let tenant = find_tenant(conn, &send.tenant_id)?;

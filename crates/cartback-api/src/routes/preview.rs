@@ -121,7 +121,7 @@ pub async fn preview(
     context.recovery_url = format!("{base}/r/preview");
     context.unsubscribe_url = format!("{base}/u/preview");
     if let Some(cart) = &cart {
-        context.items = cart.items()?;
+        context.items = cart.items.clone();
         context.currency = Currency::parse(&cart.currency)
             .map_err(|e| ApiError::internal(format!("cart currency: {e}")))?;
         context.total_minor = cart.total_minor;

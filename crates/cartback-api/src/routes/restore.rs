@@ -6,7 +6,7 @@
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use cartback_domain::CartItem;
+use cartback_domain::{CartItem, CartStatus};
 use cartback_store::links::{LinkPurpose, find_by_token};
 
 use crate::auth::AnyCaller;
@@ -62,12 +62,12 @@ pub async fn restore(
             send.tenant_id == caller.tenant.id
                 && cart.cycle == send.cycle
                 && cart.deleted_at.is_none()
-                && cart.status != "expired"
+                && cart.status != CartStatus::Expired
         })
         .ok_or_else(not_found)?;
     Ok(HttpResponse::Ok().json(RestoredCart {
         success: true,
-        items: cart.items()?,
+        items: cart.items.clone(),
         session_id: cart.session_id,
         total_minor: cart.total_minor,
         currency: cart.currency,

@@ -33,7 +33,7 @@ impl From<Suppression> for Entry {
     fn from(row: Suppression) -> Entry {
         Entry {
             email: row.email,
-            reason: row.reason,
+            reason: row.reason.as_str().to_owned(),
             note: row.note,
             created_at: row
                 .created_at

@@ -58,7 +58,7 @@ pub(crate) struct EndpointView {
 
 fn endpoint_view(row: EndpointRow, secret: Option<String>) -> Result<EndpointView, ApiError> {
     Ok(EndpointView {
-        events: row.event_names()?,
+        events: row.events.clone(),
         id: row.id,
         url: row.url,
         description: row.description,
@@ -104,7 +104,7 @@ fn delivery_view(row: DeliveryRow, with_payload: bool) -> DeliveryView {
     DeliveryView {
         id: row.id,
         event: row.event,
-        status: row.status,
+        status: row.status.as_str().to_owned(),
         attempts: row.attempts,
         last_status_code: row.last_status_code,
         last_error: row.last_error,

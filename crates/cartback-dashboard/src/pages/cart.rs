@@ -36,7 +36,7 @@ pub async fn page(
         Some(currency) => format::money(&Money::from_minor(minor, currency)),
         None => format!("{minor} {}", cart.currency),
     };
-    let items = cart.items()?;
+    let items = &cart.items;
     let zone = signed.tenant.recovery_policy()?.zone();
     let body = html! {
         div.page-header {
@@ -44,7 +44,7 @@ pub async fn page(
                 p.breadcrumb { a href="/dashboard/carts" { "Carts" } " / " }
                 h1 { "Cart " code.id { (cart.id) } }
             }
-            span class={ "badge status-" (cart.status) } #cart-status { (cart.status) }
+            span class={ "badge status-" (cart.status.as_str()) } #cart-status { (cart.status.as_str()) }
         }
         div.grid-2 {
             section.card aria-labelledby="customer-title" {
@@ -79,7 +79,7 @@ pub async fn page(
                 table {
                     thead { tr { th scope="col" { "Item" } th.num scope="col" { "Quantity" } th.num scope="col" { "Price" } th.num scope="col" { "Subtotal" } } }
                     tbody {
-                        @for item in &items {
+                        @for item in items {
                             tr {
                                 td { (item.name) br; span.muted.small { (item.id) } }
                                 td.num { (item.quantity) }

@@ -371,7 +371,11 @@ on_both_backends!(erasing_a_customer_leaves_no_trace, |db: &TestDatabase| {
     let (listed, total) = list_suppressions(&mut conn, &shop.id, 0, 10).unwrap();
     assert_eq!(total, 1);
     assert!(listed[0].email.starts_with("hmac-sha256:"), "{listed:?}");
-    assert_eq!(listed[0].reason, "unsubscribed", "the reason stays");
+    assert_eq!(
+        listed[0].reason.as_str(),
+        "unsubscribed",
+        "the reason stays"
+    );
     assert!(
         suppressed_among(&mut conn, &other_shop.id, &[EMAIL])
             .unwrap()
@@ -617,12 +621,16 @@ on_both_backends!(
         for (cart, expected) in both.iter().zip(["dead", "sent"]) {
             let row = find_cart(&mut conn, &shop.id, &cart.id).unwrap().unwrap();
             assert!(row.erased_at.is_some());
-            assert_eq!(row.status, "abandoned", "the erased cart's status stays");
+            assert_eq!(
+                row.status.as_str(),
+                "abandoned",
+                "the erased cart's status stays"
+            );
             assert_eq!(row.next_action_at, None, "never scheduled again");
             assert_eq!(row.locked_by, None);
             assert_eq!(row.customer_email, None);
             let sends = list_sends_for_cart(&mut conn, &shop.id, &cart.id).unwrap();
-            assert_eq!(sends[0].status, expected);
+            assert_eq!(sends[0].status.as_str(), expected);
             assert!(
                 sends[0].last_error.as_deref().is_none_or(|e| e == "erased"),
                 "{:?}",

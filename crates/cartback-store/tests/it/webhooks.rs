@@ -226,7 +226,7 @@ on_both_backends!(
             panic!("replay refused")
         };
         assert_eq!(replayed.id, first.id);
-        assert_eq!(replayed.status, "pending");
+        assert_eq!(replayed.status.as_str(), "pending");
         assert_eq!(
             replay_delivery(&mut conn, &shop.id, &hook, &first.id, now).unwrap(),
             Replay::AlreadyPending
@@ -339,7 +339,7 @@ on_both_backends!(
         assert_eq!(outcome.order.attribution, "unmatched");
         // Each closed cart says so in its history and in one webhook.
         let history = list_events(&mut conn, &shop.id, &newer.id).unwrap();
-        assert_eq!(history.last().unwrap().kind, "converted");
+        assert_eq!(history.last().unwrap().kind.as_str(), "converted");
         let (rows, total) = list_deliveries(&mut conn, &shop.id, &hook, None, 1, 10).unwrap();
         assert_eq!(total, 2);
         let payload: Value = serde_json::from_str(

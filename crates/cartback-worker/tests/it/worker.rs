@@ -185,13 +185,13 @@ async fn transient_failures_are_retried_then_sent(backend: Backend) {
     assert_eq!(provider.calls.load(Ordering::SeqCst), 3);
     let sends = list_sends_for_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id).unwrap();
     assert_eq!(sends.len(), 1);
-    assert_eq!(sends[0].status, "sent");
+    assert_eq!(sends[0].status.as_str(), "sent");
     assert_eq!(sends[0].attempts, 3);
     assert_eq!(sends[0].provider_message_id.as_deref(), Some("msg-2"));
     let cart = find_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id)
         .unwrap()
         .unwrap();
-    assert_eq!(cart.status, "abandoned");
+    assert_eq!(cart.status.as_str(), "abandoned");
     assert_eq!(cart.next_step, 1);
     assert!(cart.locked_by.is_none());
 }
@@ -213,7 +213,7 @@ async fn too_many_failures_end_dead_with_the_reason(backend: Backend) {
     drain(&worker).await;
     assert_eq!(provider.calls.load(Ordering::SeqCst), 3, "max_attempts");
     let sends = list_sends_for_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id).unwrap();
-    assert_eq!(sends[0].status, "dead");
+    assert_eq!(sends[0].status.as_str(), "dead");
     assert!(
         sends[0]
             .last_error
@@ -239,7 +239,7 @@ async fn permanent_failures_are_not_retried(backend: Backend) {
     drain(&worker).await;
     assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
     let sends = list_sends_for_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id).unwrap();
-    assert_eq!(sends[0].status, "dead");
+    assert_eq!(sends[0].status.as_str(), "dead");
     assert!(sends[0].last_error.as_deref().unwrap().contains("550"));
 }
 
@@ -282,7 +282,7 @@ async fn a_tenant_provider_on_a_private_address_is_refused_and_dead(backend: Bac
     drain(&worker).await;
     let sends = list_sends_for_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id).unwrap();
     assert_eq!(sends.len(), 1);
-    assert_eq!(sends[0].status, "dead");
+    assert_eq!(sends[0].status.as_str(), "dead");
     assert_eq!(sends[0].attempts, 1, "not retried");
     let reason = sends[0].last_error.as_deref().unwrap();
     assert!(reason.contains("refused: private address"), "{reason}");
@@ -320,7 +320,10 @@ async fn file_outbox_gets_one_email_per_step(backend: Backend) {
     assert!(eml.contains("List-Unsubscribe: <"), "{eml}");
     assert!(eml.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
     let sends = list_sends_for_cart(&mut store.conn().unwrap(), &tenant.id, &cart_id).unwrap();
-    assert_eq!(sends.iter().filter(|s| s.status == "sent").count(), 2);
+    assert_eq!(
+        sends.iter().filter(|s| s.status.as_str() == "sent").count(),
+        2
+    );
     let gap = sends[1].sent_at.unwrap() - sends[0].sent_at.unwrap();
     assert!(gap >= TimeDelta::milliseconds(100), "{gap}");
     // Nothing more happens on later passes.
@@ -384,7 +387,7 @@ async fn one_sequence_per_shopper_and_consent_respected(backend: Backend) {
         cartback_store::events::list_events(conn, &tenant.id, &cart.id)
             .unwrap()
             .into_iter()
-            .map(|e| format!("{} {}", e.kind, e.detail.unwrap_or_default()))
+            .map(|e| format!("{} {}", e.kind.as_str(), e.detail.unwrap_or_default()))
             .collect()
     };
     assert!(reasons(&mut conn, "s-4").contains(&"skipped no_consent".to_owned()));
@@ -531,10 +534,8 @@ async fn quiet_hours_postpone_the_send(backend: Backend) {
     );
     let events = cartback_store::events::list_events(&mut conn, &tenant.id, &cart_id).unwrap();
     assert!(
-        events
-            .iter()
-            .any(|e| e.kind == "waiting"
-                && e.detail.as_deref().unwrap_or("").starts_with("quiet_hours")),
+        events.iter().any(|e| e.kind.as_str() == "waiting"
+            && e.detail.as_deref().unwrap_or("").starts_with("quiet_hours")),
         "{events:?}"
     );
 }
@@ -575,7 +576,7 @@ async fn an_address_gets_at_most_the_daily_cap(backend: Backend) {
             .unwrap();
         let events = cartback_store::events::list_events(&mut conn, &tenant.id, &cart.id).unwrap();
         if events.iter().any(|e| {
-            e.kind == "waiting"
+            e.kind.as_str() == "waiting"
                 && e.detail
                     .as_deref()
                     .unwrap_or("")
@@ -670,7 +671,7 @@ async fn a_send_whose_worker_died_is_unknown_or_repeated_with_its_key(backend: B
         match idempotency {
             Idempotency::None => {
                 assert_eq!(provider.calls.load(Ordering::SeqCst), 0, "never repeated");
-                assert_eq!(sends[0].status, "unknown");
+                assert_eq!(sends[0].status.as_str(), "unknown");
                 assert!(sends[0].sent_at.is_none());
                 assert!(
                     sends[0]
@@ -682,15 +683,15 @@ async fn a_send_whose_worker_died_is_unknown_or_repeated_with_its_key(backend: B
                 assert!(
                     events
                         .iter()
-                        .any(|e| e.kind == "unknown" && e.step == Some(0)),
+                        .any(|e| e.kind.as_str() == "unknown" && e.step == Some(0)),
                     "{events:?}"
                 );
-                assert!(!events.iter().any(|e| e.kind == "sent"));
+                assert!(!events.iter().any(|e| e.kind.as_str() == "sent"));
             }
             Idempotency::Keyed { .. } => {
                 assert_eq!(*provider.keys.lock().unwrap(), vec![key], "same key");
-                assert_eq!(sends[0].status, "sent");
-                assert!(!events.iter().any(|e| e.kind == "unknown"));
+                assert_eq!(sends[0].status.as_str(), "sent");
+                assert!(!events.iter().any(|e| e.kind.as_str() == "unknown"));
             }
         }
     }
@@ -714,7 +715,7 @@ async fn an_unanswered_request_is_unknown_unless_the_key_makes_a_repeat_safe(bac
         match idempotency {
             Idempotency::None => {
                 assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
-                assert_eq!(sends[0].status, "unknown");
+                assert_eq!(sends[0].status.as_str(), "unknown");
                 assert!(
                     sends[0]
                         .last_error
@@ -727,7 +728,7 @@ async fn an_unanswered_request_is_unknown_unless_the_key_makes_a_repeat_safe(bac
                 assert_eq!(provider.calls.load(Ordering::SeqCst), 2);
                 let keys = provider.keys.lock().unwrap().clone();
                 assert_eq!(keys[0], keys[1]);
-                assert_eq!(sends[0].status, "sent");
+                assert_eq!(sends[0].status.as_str(), "sent");
             }
         }
     }
@@ -873,10 +874,10 @@ async fn a_poisoned_tenant_never_stops_the_others(backend: Backend) {
     let mut conn = store.conn().unwrap();
     let healthy_sends = list_sends_for_cart(&mut conn, &healthy.id, &healthy_cart).unwrap();
     assert_eq!(healthy_sends.len(), 1);
-    assert_eq!(healthy_sends[0].status, "sent");
+    assert_eq!(healthy_sends[0].status.as_str(), "sent");
     // Extreme values saturate instead of panicking: the email goes out.
     let extreme_sends = list_sends_for_cart(&mut conn, &extreme.id, &extreme_cart).unwrap();
-    assert_eq!(extreme_sends[0].status, "sent");
+    assert_eq!(extreme_sends[0].status.as_str(), "sent");
     // A first step 8,000 years away is "never": no wake-up stored past 9999.
     let far_row = find_cart(&mut conn, &far.id, &far_cart).unwrap().unwrap();
     assert!(
@@ -898,7 +899,7 @@ async fn a_poisoned_tenant_never_stops_the_others(backend: Backend) {
         let events = cartback_store::events::list_events(&mut conn, &tenant.id, cart).unwrap();
         let entry = events
             .iter()
-            .find(|e| e.kind == "quarantined")
+            .find(|e| e.kind.as_str() == "quarantined")
             .unwrap_or_else(|| panic!("{reason}: no history entry in {events:?}"));
         assert!(
             entry.detail.as_deref().unwrap_or_default().contains(reason),
@@ -908,7 +909,7 @@ async fn a_poisoned_tenant_never_stops_the_others(backend: Backend) {
     // The panicking delivery is an unknown send, never repeated.
     let panicky_sends = list_sends_for_cart(&mut conn, &panicky.id, &panicky_cart).unwrap();
     assert_eq!(panicky_sends.len(), 1);
-    assert_eq!(panicky_sends[0].status, "unknown");
+    assert_eq!(panicky_sends[0].status.as_str(), "unknown");
     drop(conn);
 
     // Quarantined carts are not claimed again, and the worker is alive.

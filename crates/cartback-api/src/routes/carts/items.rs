@@ -131,7 +131,7 @@ pub async fn add_item(
         return Err(ApiError::validation(details));
     };
     change_items(&state, &request, &caller.tenant.id, id, move |cart| {
-        let mut items = cart.items()?;
+        let mut items = cart.items.clone();
         let full = items.len() >= MAX_ITEMS_PER_CART;
         match items.iter_mut().find(|line| line.id == item.id) {
             Some(line) => *line = item,
@@ -172,7 +172,7 @@ pub async fn remove_item(
 ) -> Result<HttpResponse, ApiError> {
     let (id, item_id) = path.into_inner();
     change_items(&state, &request, &caller.tenant.id, id, move |cart| {
-        let mut items = cart.items()?;
+        let mut items = cart.items.clone();
         let before = items.len();
         items.retain(|line| line.id != item_id);
         if items.len() == before {

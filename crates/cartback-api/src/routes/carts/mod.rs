@@ -14,7 +14,7 @@ pub(crate) mod upsert;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use cartback_domain::{Attributes, CartItem, Currency, Money, attributes_to_wire};
+use cartback_domain::{CartItem, Currency, Money, attributes_to_wire};
 use cartback_store::cart_admin::find_cart_by_any_id;
 use cartback_store::carts::CartRow;
 
@@ -34,15 +34,10 @@ pub(super) fn amount(minor: i64, currency: &str) -> Value {
     }
 }
 
-pub(super) fn attributes_of(cart: &CartRow) -> Attributes {
-    serde_json::from_str(&cart.attributes).unwrap_or_default()
-}
-
 /// A cart as the API shows it.
 pub(crate) fn cart_view(cart: &CartRow) -> Value {
     let items: Vec<Value> = cart
-        .items()
-        .unwrap_or_default()
+        .items
         .iter()
         .map(|item| item_view(item, &cart.currency))
         .collect();
@@ -60,7 +55,7 @@ pub(crate) fn cart_view(cart: &CartRow) -> Value {
         "customerName": cart.customer_name,
         "locale": cart.locale,
         "consent": cart.consent.map(|c| c != 0),
-        "attributes": attributes_to_wire(&attributes_of(cart)),
+        "attributes": attributes_to_wire(&cart.attributes),
         "emailsSent": cart.next_step,
         "cycle": cart.cycle,
         "createdAt": time(cart.created_at),

@@ -58,14 +58,14 @@ pub async fn timeline(
     for e in events {
         entries.push((
             e.created_at,
-            json!({"type": "event", "kind": e.kind, "step": e.step.map(|s| s + 1), "detail": e.detail, "at": time(e.created_at)}),
+            json!({"type": "event", "kind": e.kind.as_str(), "step": e.step.map(|s| s + 1), "detail": e.detail, "at": time(e.created_at)}),
         ));
     }
     for s in sends {
         let at = s.sent_at.unwrap_or(s.updated_at);
         entries.push((
             at,
-            json!({"type": "email", "step": s.step + 1, "cycle": s.cycle, "status": s.status,
+            json!({"type": "email", "step": s.step + 1, "cycle": s.cycle, "status": s.status.as_str(),
                    "attempts": s.attempts, "provider": s.provider, "coupon": s.coupon_code,
                    "clicks": s.click_count, "lastError": s.last_error, "at": time(at)}),
         ));

@@ -44,7 +44,7 @@ fn checkout_request(
     account: &StripeAccountRow,
     expires_at: i64,
 ) -> Result<CheckoutRequest, ApiError> {
-    let items = cart.items()?;
+    let items = cart.items.clone();
     if items.is_empty() {
         return Err(ApiError::new(
             ErrorCode::ValidationError,
@@ -144,10 +144,7 @@ pub async fn payment_link(
     let cart = cart
         .filter(|c| c.deleted_at.is_none())
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such cart"))?;
-    if matches!(
-        cart.status()?,
-        CartStatus::Recovered | CartStatus::Converted
-    ) {
+    if matches!(cart.status, CartStatus::Recovered | CartStatus::Converted) {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             "the cart has already been ordered",
