@@ -483,10 +483,23 @@ pub fn count_carts(conn: &mut DbConn, tenant_id: &str) -> StoreResult<i64> {
 const CLAIM_SQL: &str = "\
 UPDATE carts SET locked_by = $1, next_action_at = $2 \
 WHERE id IN (SELECT id FROM carts WHERE next_action_at <= $3 ORDER BY next_action_at LIMIT $4 {LOCK}) \
-RETURNING *";
+RETURNING tenant_id, id";
+
+#[derive(diesel::QueryableByName)]
+struct ClaimedKey {
+    #[diesel(sql_type = Text)]
+    tenant_id: String,
+    #[diesel(sql_type = Text)]
+    id: String,
+}
 
 /// Takes a lease on up to `limit` carts whose `next_action_at` has come, for
 /// `worker` until `lease_until`. Short and self-contained: no I/O happens inside.
+///
+/// A claimed row the store cannot read (a corrupt status, items or attributes)
+/// must not fail the batch, or one tenant's bad row would stop every tenant's
+/// emails on every poll: it is quarantined here, with the reason in its
+/// history, and left out.
 pub fn claim_due_carts(
     conn: &mut DbConn,
     worker: &str,
@@ -501,15 +514,100 @@ pub fn claim_due_carts(
         DbConn::Sqlite(_) => "",
     };
     let sql = dialect(conn, &CLAIM_SQL.replace("{LOCK}", lock));
-    let mut rows = diesel::sql_query(sql)
+    let keys = diesel::sql_query(sql)
         .bind::<Text, _>(worker)
         .bind::<Timestamp, _>(lease_until.naive_utc())
         .bind::<Timestamp, _>(now.naive_utc())
         .bind::<BigInt, _>(limit)
-        .load::<CartRow>(conn)?;
+        .load::<ClaimedKey>(conn)?;
+    let mut rows = match read_claimed(conn, &keys) {
+        Ok(rows) => rows,
+        // One query reads the whole batch; only when some row in it cannot be
+        // read does each row get its own, so the bad one is found.
+        Err(StoreError::Corrupt(_)) => {
+            let mut rows = Vec::with_capacity(keys.len());
+            for key in &keys {
+                match find_cart(conn, &key.tenant_id, &key.id) {
+                    Ok(Some(row)) => rows.push(row),
+                    Ok(None) => {}
+                    Err(StoreError::Corrupt(reason)) => {
+                        quarantine_unreadable(conn, &key.tenant_id, &key.id, &reason, now)?;
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            rows
+        }
+        Err(error) => return Err(error),
+    };
     // RETURNING order is unspecified; oldest due first.
     rows.sort_by_key(|row| row.last_activity_at);
     Ok(rows)
+}
+
+/// The claimed carts in one query (a cart erased and purged since the claim is
+/// simply absent).
+fn read_claimed(conn: &mut DbConn, keys: &[ClaimedKey]) -> StoreResult<Vec<CartRow>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tenants: Vec<&str> = keys.iter().map(|k| k.tenant_id.as_str()).collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    let ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
+    let asked: std::collections::HashSet<(&str, &str)> = keys
+        .iter()
+        .map(|k| (k.tenant_id.as_str(), k.id.as_str()))
+        .collect();
+    let rows: Vec<CartRow> = carts::table
+        .filter(carts::tenant_id.eq_any(&tenants))
+        .filter(carts::id.eq_any(&ids))
+        .select(CartRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| asked.contains(&(row.tenant_id.as_str(), row.id.as_str())))
+        .collect())
+}
+
+/// Keeps a cart whose row cannot be read out of every claim until the shop's
+/// next update of it, and says why in its history.
+fn quarantine_unreadable(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    cart_id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    tracing::error!(cart = %cart_id, tenant = %tenant_id, %reason, "cart quarantined: its stored row is unreadable");
+    diesel::update(
+        carts::table
+            .filter(carts::tenant_id.eq(tenant_id))
+            .filter(carts::id.eq(cart_id)),
+    )
+    .set((
+        carts::quarantined_at.eq(Some(now.naive_utc())),
+        carts::next_action_at.eq(None::<NaiveDateTime>),
+        carts::locked_by.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    record_events(
+        conn,
+        &[NewCartEvent {
+            tenant_id: tenant_id.to_owned(),
+            cart_id: cart_id.to_owned(),
+            kind: CartEventKind::Quarantined,
+            step: None,
+            detail: Some(
+                format!("cart row unreadable: {reason}")
+                    .chars()
+                    .take(500)
+                    .collect(),
+            ),
+        }],
+        now,
+    )?;
+    Ok(())
 }
 
 /// A cart named by its tenant and id, as the worker refers to the carts it holds.

@@ -860,8 +860,9 @@ async fn a_poisoned_tenant_never_stops_the_others(backend: Backend) {
         sent: std::sync::Mutex::new(Vec::new()),
     });
     let worker = Worker::new(store.clone(), provider.clone(), config());
-    // One pass takes every cart: the healthy email leaves in it.
-    assert_eq!(worker.run_once().await.unwrap(), 6);
+    // One pass takes every cart: the healthy email leaves in it. The row that
+    // cannot be read is quarantined by the claim itself, so five are processed.
+    assert_eq!(worker.run_once().await.unwrap(), 5);
     assert!(
         provider
             .sent
@@ -892,10 +893,23 @@ async fn a_poisoned_tenant_never_stops_the_others(backend: Backend) {
         (&corrupt, &corrupt_cart, "cart row unreadable"),
         (&panicky, &panicky_cart, "delivery panicked"),
     ] {
-        let row = find_cart(&mut conn, &tenant.id, cart).unwrap().unwrap();
-        assert!(row.quarantined_at.is_some(), "{reason}: not quarantined");
-        assert!(row.next_action_at.is_none(), "{reason}: still scheduled");
-        assert!(row.locked_by.is_none());
+        if cart == &corrupt_cart {
+            // Its row still cannot be read as a cart: ask the database itself
+            // (a no-op update counts the rows in the quarantined state).
+            let quarantined = execute_raw(
+                &mut conn,
+                "UPDATE carts SET version = version WHERE id = $1 AND quarantined_at IS NOT NULL \
+                 AND next_action_at IS NULL AND locked_by IS NULL",
+                &[cart],
+            )
+            .unwrap();
+            assert_eq!(quarantined, 1, "{reason}: not quarantined");
+        } else {
+            let row = find_cart(&mut conn, &tenant.id, cart).unwrap().unwrap();
+            assert!(row.quarantined_at.is_some(), "{reason}: not quarantined");
+            assert!(row.next_action_at.is_none(), "{reason}: still scheduled");
+            assert!(row.locked_by.is_none());
+        }
         let events = cartback_store::events::list_events(&mut conn, &tenant.id, cart).unwrap();
         let entry = events
             .iter()
