@@ -160,6 +160,7 @@ pub async fn add_item(
         (status = 200, description = "The cart", body = crate::openapi::CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
         (status = 404, description = "NOT_FOUND: no such cart, or the cart has no line with this id", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: the remaining lines' total is out of range", body = crate::openapi::ErrorEnvelope),
+        (status = 400, description = "BAD_REQUEST: `If-Match` is not one entity tag or `*`", body = crate::openapi::ErrorEnvelope),
         (status = 412, description = "PRECONDITION_FAILED: `If-Match` names an older version; nothing was changed", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )

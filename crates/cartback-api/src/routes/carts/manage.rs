@@ -293,6 +293,7 @@ pub(super) fn clearable_text(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
+        (status = 400, description = "BAD_REQUEST: `If-Match` is not one entity tag or `*`", body = crate::openapi::ErrorEnvelope),
         (status = 412, description = "PRECONDITION_FAILED: `If-Match` names an older version; nothing was changed", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
