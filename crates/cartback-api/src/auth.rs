@@ -218,7 +218,6 @@ pub async fn authenticate_key(state: &AppState, key: &str) -> Result<Caller, Api
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use chrono::NaiveDateTime;

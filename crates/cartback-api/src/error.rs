@@ -171,7 +171,6 @@ impl ResponseError for ApiError {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use cartback_store::StoreError;

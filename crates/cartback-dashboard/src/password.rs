@@ -70,7 +70,6 @@ pub fn verify_nothing(password: &str) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

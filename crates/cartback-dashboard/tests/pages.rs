@@ -1,7 +1,11 @@
 //! The dashboard's handlers over a real store, on both backends: sign-in and
 //! its throttle, sessions, the CSRF and Origin checks, roles and tenant
 //! isolation. (The browser test in tests/ drives the same through chromium.)
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is how a test fails, helpers included"
+)]
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;

@@ -108,7 +108,6 @@ fn unavailable_message(message: &str) -> bool {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use diesel::result::{DatabaseErrorKind, Error};

@@ -1,4 +1,3 @@
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 #![doc = include_str!("../README.md")]
 
 pub mod analytics;

@@ -9,7 +9,10 @@
 //!
 //! The end-to-end helpers spawn the binaries from the target directory: build them
 //! first with `cargo build --workspace --bins` (`scripts/test.sh` does).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::expect_used,
+    reason = "test support: a setup that cannot go on fails the test that asked for it"
+)]
 
 pub mod app;
 pub mod db;

@@ -140,7 +140,6 @@ impl fmt::Display for RetrySchedule {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]

@@ -45,7 +45,6 @@ pub fn secret_key_bytes(secret: &str) -> Result<Vec<u8>, SecretError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]

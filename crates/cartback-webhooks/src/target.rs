@@ -61,7 +61,6 @@ pub fn check_url(url: &str, allow_private: bool) -> Result<String, TargetError> 
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use std::net::IpAddr;
 

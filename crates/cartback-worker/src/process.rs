@@ -521,9 +521,10 @@ impl Batch {
 
     /// Takes the send rows of every cart still due, in one transaction, and pairs
     /// each ready send with its tenant's provider.
-    // The pass's four accumulators travel separately; bundling them is a
-    // refactor of its own.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the pass's four accumulators travel separately; bundling them is a refactor of its own"
+    )]
     async fn start(
         &self,
         wanted: Vec<CartKey>,

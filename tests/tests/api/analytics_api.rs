@@ -3,7 +3,6 @@
 //! emails, orders recover or convert them; the reports count exactly that, in
 //! the tenant's time zone, and never another tenant's carts. Every bad query is
 //! a 422 naming its parameter.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 

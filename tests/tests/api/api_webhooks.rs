@@ -1,7 +1,6 @@
 //! The webhook-endpoint API, Stripe event intake and payment links, with the real
 //! binaries on SQLite and PostgreSQL. Stripe's own library signs the events;
 //! a loopback stub stands in for Stripe's API.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};

@@ -1,6 +1,5 @@
 //! Every 4xx a client can provoke on /api/v1/track, against the real api binary:
 //! the right status and code, the failing field named, and nothing written.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 

@@ -1,5 +1,4 @@
 //! The merchant carts API against the real api binary, on SQLite and PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{Value, json};
 

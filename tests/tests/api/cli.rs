@@ -1,6 +1,5 @@
 //! The admin command line against a real database: tenants and keys, and a revoked
 //! key stops working at the api at once.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 

@@ -2,7 +2,6 @@
 //! under load (as a failover does) cost at most a `503` with `Retry-After`,
 //! never a `500`; every acknowledged event is stored; the api is ready
 //! afterwards; and the worker keeps sending.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,5 +1,4 @@
 //! `cartback dev`, the README's run command: one process, SQLite, emails as .eml files.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -1,6 +1,5 @@
 //! End to end with the real binaries: SQLite and PostgreSQL, a real SMTP server
 //! (maildev), Retake's client payloads.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 

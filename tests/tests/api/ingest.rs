@@ -1,6 +1,5 @@
 //! Group commit is safe: an event acknowledged with a 2xx is in the database even
 //! when the api is SIGKILLed in the middle of a stream of events.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,6 @@
 //! provider, on both backends: no shopper ever gets a second email, and no send
 //! says `sent` unless the provider really has the email. Every cart either
 //! received exactly one email or has exactly one `unknown` send.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

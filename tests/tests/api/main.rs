@@ -3,7 +3,11 @@
 //! `cartback-worker` binaries against real peers on loopback, through the helpers
 //! of `cartback-testing`. Build the binaries first (`cargo build --workspace
 //! --bins`; `scripts/test.sh` does).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is how a test fails, helpers included"
+)]
 
 mod analytics_api;
 mod api_webhooks;

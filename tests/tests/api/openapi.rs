@@ -2,7 +2,6 @@
 //! registers (`cartback_api::routes`, the table `configure` runs), and Schemathesis (installed by
 //! `scripts/test-deps.sh`) fuzzes every operation from it, failing on any 5xx or
 //! any answer that breaks the schema the document gives for it.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -1,7 +1,6 @@
 //! What every request goes through, against the real api: rate limits (per IP
 //! on the browser routes, per secret key elsewhere), `/metrics`, `X-Request-Id`
 //! and the one-line-per-request log in JSON mode.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Stdio;
 use std::time::Duration;

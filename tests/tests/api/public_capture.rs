@@ -2,7 +2,6 @@
 //! endpoint with a publishable key (header, Bearer, `?key=`, text/plain bodies),
 //! its validation, the publishable-key rule on every merchant route, CORS per
 //! tenant, and the tracker script (served, then run under node).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
 

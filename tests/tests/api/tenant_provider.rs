@@ -1,7 +1,6 @@
 //! A tenant's own email provider: set through the API, sealed at rest, used by the
 //! worker instead of the server default, testable, and still working after a
 //! master-key rotation.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 

@@ -1,7 +1,6 @@
 //! Signed webhooks end to end: the real api and worker, a loopback receiver, and
 //! every delivery checked by the reference Standard Webhooks library and by
 //! Retake's formula.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

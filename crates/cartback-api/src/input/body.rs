@@ -187,7 +187,6 @@ pub fn malformed(error: &serde_json::Error) -> ApiError {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

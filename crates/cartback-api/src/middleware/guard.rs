@@ -56,7 +56,6 @@ fn nul_in_target(path: &str, query: &str) -> Option<ApiError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -347,7 +347,6 @@ pub async fn cart_counts(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
     use actix_web::test::TestRequest;

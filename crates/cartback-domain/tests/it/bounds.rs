@@ -1,7 +1,6 @@
 //! The scheduler against the extremes of every policy field: a stored policy
 //! may predate the bounds, so no value may panic or schedule outside the
 //! years 1970 to 9999.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;

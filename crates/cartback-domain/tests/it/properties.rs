@@ -1,6 +1,5 @@
 //! Property tests: money arithmetic is integer arithmetic, and the lifecycle never
 //! reaches an impossible state.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;

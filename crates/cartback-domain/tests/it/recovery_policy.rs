@@ -1,7 +1,6 @@
 //! Property tests of the recovery policy: caps, orders, one sequence per
 //! shopper, quiet hours across clock changes, and policies stored before the
 //! newer fields existed.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 

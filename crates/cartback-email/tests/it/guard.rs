@@ -1,7 +1,6 @@
 //! The SSRF guard of tenants' providers, from the outside: settings built with
 //! `Trust::Tenant` refuse loopback targets (names included) unless private targets
 //! are allowed, and no adapter follows a redirect.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::json;
 use wiremock::matchers::method;

@@ -1,7 +1,6 @@
 //! Resend, SendGrid and Mailgun against wiremock servers that check the exact
 //! request each provider documents, then the conformance kit on what they received,
 //! then every failure class.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 

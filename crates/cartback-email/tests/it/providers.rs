@@ -1,5 +1,4 @@
 //! The file and SMTP adapters against real peers: the file system and maildev.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 

@@ -1,6 +1,5 @@
 //! The SES v2 adapter against moto's server mode: the raw MIME arrives with every
 //! header, and SES's refusals are classified.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cartback_email::conformance::{check_received, sample_message};
 use cartback_testing::moto::Moto;

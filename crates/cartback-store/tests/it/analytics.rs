@@ -9,7 +9,6 @@
 //! | 2026-03-28 | 03-27 23:00      | 03-28 23:00      | 24    |
 //! | 2026-03-29 | 03-28 23:00      | 03-29 22:00      | 23    |
 //! | 2026-03-30 | 03-29 22:00      | 03-30 22:00      | 24    |
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use diesel::prelude::*;

@@ -1,6 +1,5 @@
 //! `cartback backup`'s SQLite copy: written whole or not at all, never over an
 //! existing file without `--force`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cartback_store::backup::*;
 use cartback_store::{Backend, Store};

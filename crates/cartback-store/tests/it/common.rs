@@ -1,5 +1,4 @@
 //! Helpers shared by the storage tests.
-#![allow(dead_code)]
 
 use chrono::{DateTime, TimeDelta, Utc};
 

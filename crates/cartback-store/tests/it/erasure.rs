@@ -1,6 +1,5 @@
 //! Erasure leaves no trace of the shopper in the database files, and retention
 //! deletes what is old and finished, on both backends.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::RunQueryDsl;

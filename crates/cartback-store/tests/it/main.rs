@@ -1,6 +1,10 @@
 //! The storage tests, one binary: every test on SQLite and PostgreSQL, each on
 //! its own database (`cartback_testing::TestDatabase`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is how a test fails, helpers included"
+)]
 
 mod analytics;
 mod backup;

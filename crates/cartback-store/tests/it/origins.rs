@@ -1,5 +1,4 @@
 //! A tenant's allowed browser origins, stored and read back on both backends.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cartback_store::StoreError;
 use cartback_store::origins::*;

@@ -1,6 +1,5 @@
 //! Storage tests: every test runs on SQLite and on PostgreSQL, each in its own
 //! throwaway database.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,4 @@
 //! A tenant's Stripe account settings: set, replace, find, delete, per tenant.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cartback_store::Store;
 use cartback_store::connection::Backend;

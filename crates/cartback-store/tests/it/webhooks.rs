@@ -1,5 +1,4 @@
 //! Webhook endpoints, the delivery outbox and order attribution, on both backends.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{TimeDelta, Utc};
 use serde_json::Value;

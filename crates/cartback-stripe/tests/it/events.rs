@@ -1,5 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use cartback_stripe::{
     StripeOrder, parse_order_event, stripe_signature_header, verify_stripe_signature,
 };

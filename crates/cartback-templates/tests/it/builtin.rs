@@ -1,7 +1,5 @@
 //! The built-in designs across every language and step, and hostile input.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use crate::common;
 
 use cartback_templates::{

@@ -1,8 +1,6 @@
 //! Custom templates: validation errors that point at a line, the sandbox and
 //! its limits, escaping.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use crate::common;
 
 use std::time::{Duration, Instant};

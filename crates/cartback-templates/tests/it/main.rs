@@ -1,5 +1,9 @@
 //! The templates' integration tests, one binary.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is how a test fails, helpers included"
+)]
 
 mod builtin;
 mod common;

@@ -3,8 +3,6 @@
 //! Update with `INSTA_UPDATE=always cargo test -p cartback-templates`, then
 //! review the `.snap` diffs.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use crate::common;
 
 use cartback_templates::{Design, render_builtin};

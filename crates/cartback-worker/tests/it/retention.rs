@@ -1,6 +1,5 @@
 //! The worker's retention pass, on both backends: old finished carts go, in
 //! batches, and `0` keeps everything.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 

@@ -1,5 +1,4 @@
 //! The worker against both backends, with providers that fail the way real ones do.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -251,7 +251,6 @@ fn unrecordable(order: &StripeOrder) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     fn order(amount: Option<i64>) -> StripeOrder {

@@ -1,7 +1,5 @@
 //! Fixed inputs shared by the integration tests: nothing random, nothing dated.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-
 use cartback_domain::{CartItem, Currency};
 use cartback_templates::{Branding, Coupon, EmailContext};
 
