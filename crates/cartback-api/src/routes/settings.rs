@@ -16,11 +16,16 @@ use crate::error::{ApiError, FieldError};
 use crate::input::body::json_body;
 use crate::state::AppState;
 
-#[derive(Serialize)]
+/// The policy and the email settings as stored.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct RecoverySettings {
+pub(crate) struct RecoverySettings {
     success: bool,
+    // The domain's and the templates' own types are serialized; their schemas
+    // are declared in openapi.rs, as those crates do not depend on utoipa.
+    #[schema(value_type = crate::openapi::RecoveryPolicy)]
     policy: RecoveryPolicy,
+    #[schema(value_type = crate::openapi::EmailSettings)]
     email: Experience,
 }
 
@@ -49,7 +54,7 @@ fn stored_experience(text: &str) -> Experience {
     operation_id = "getRecoverySettings",
     summary = "The recovery policy and the look and words of the emails",
     responses(
-        (status = 200, description = "The settings", body = crate::openapi::RecoverySettings),
+        (status = 200, description = "The settings", body = RecoverySettings),
         (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
@@ -78,7 +83,7 @@ pub async fn get(
     summary = "Replace the policy, the email settings, or both",
     request_body = crate::openapi::RecoverySettingsUpdate,
     responses(
-        (status = 200, description = "The settings now stored", body = crate::openapi::RecoverySettings),
+        (status = 200, description = "The settings now stored", body = RecoverySettings),
         (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
