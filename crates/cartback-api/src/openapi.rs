@@ -232,7 +232,8 @@ pub async fn openapi_json() -> HttpResponse {
 
 /// Types that only describe JSON for the document, never constructed: the
 /// request bodies and queries (read field by field by `crate::input`), and the
-/// domain's recovery policy and the templates' email settings as stored.
+/// pieces of the recovery policy and email settings that requests and answers
+/// share (the answers serialize the domain's and the templates' own types).
 #[allow(dead_code)]
 mod schemas {
     use std::collections::BTreeMap;
@@ -677,37 +678,6 @@ mod schemas {
         Clicked,
     }
 
-    /// The recovery policy as stored.
-    #[derive(Serialize, ToSchema)]
-    #[serde(rename_all = "camelCase")]
-    pub struct RecoveryPolicy {
-        pub steps: Vec<RecoveryStep>,
-        pub step_settings: Vec<StepSettings>,
-        #[schema(minimum = 1, maximum = 10)]
-        pub max_emails_per_cart: u32,
-        /// Recovery emails one address may get in any 24 hours, across its carts;
-        /// 0 turns the cap off. Default 3.
-        #[schema(minimum = 0, maximum = 50)]
-        pub max_emails_per_address_per_day: u32,
-        #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
-        pub min_cart_value_minor: i64,
-        /// At most 3 × 365 days.
-        #[schema(minimum = 1, maximum = 94_608_000_000_u64)]
-        pub expire_after_ms: u64,
-        /// At most 365 days.
-        #[schema(minimum = 0, maximum = 31_536_000_000_u64)]
-        pub attribution_window_ms: u64,
-        pub attribution_mode: AttributionMode,
-        /// At most 90 days; 0 turns the rule off.
-        #[schema(minimum = 0, maximum = 7_776_000_000_u64)]
-        pub customer_cooldown_ms: u64,
-        #[schema(required = true)]
-        pub quiet_hours: Option<QuietHours>,
-        /// IANA zone, default `UTC`.
-        pub time_zone: String,
-        pub require_consent: bool,
-    }
-
     /// A policy to store: fields left out take their defaults.
     #[derive(Serialize, ToSchema)]
     #[serde(rename_all = "camelCase")]
@@ -768,35 +738,6 @@ mod schemas {
         #[serde(skip_serializing_if = "Option::is_none")]
         #[schema(value_type = String)]
         pub button_text: Option<String>,
-    }
-
-    /// The look and words of the emails, as stored (unset fields left out).
-    #[derive(Serialize, ToSchema)]
-    #[serde(rename_all = "camelCase")]
-    pub struct EmailSettings {
-        pub design: Design,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = String)]
-        pub logo_url: Option<String>,
-        /// `#rrggbb`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = String)]
-        pub brand_color: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = String)]
-        pub button_text: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = String)]
-        pub sender_name: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = String)]
-        pub footer_address: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = String)]
-        pub default_locale: Option<String>,
-        /// Locale → one entry per step.
-        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-        pub copy: BTreeMap<String, Vec<StepCopy>>,
     }
 
     /// Email settings to store or preview: every field optional, unknown ones refused.
@@ -1138,9 +1079,10 @@ mod tests {
         }
     }
 
-    /// `RecoveryPolicy` and `EmailSettings` describe the domain's and the
-    /// templates' own serde types: every field they serialize is documented,
-    /// and every documented field is one they can serialize.
+    /// `RecoveryPolicy` and `EmailSettings` (with the pieces requests share)
+    /// describe the domain's and the templates' own serde types: every field
+    /// they serialize is documented, and every documented field is one they
+    /// can serialize.
     #[test]
     fn the_settings_schemas_name_the_fields_that_are_serialized() {
         let doc: serde_json::Value = serde_json::from_str(document()).unwrap();
