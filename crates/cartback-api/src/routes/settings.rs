@@ -18,6 +18,16 @@ use crate::error::{ApiError, FieldError};
 use crate::input::body::json_body;
 use crate::state::AppState;
 
+/// Moves every field of a struct into one with the same field names. Naming
+/// them all (no `..`) makes a field added to the source a compile error here
+/// until the answer, and so its schema, shows it.
+macro_rules! move_fields {
+    ($value:expr, $from:ident => $to:ident { $($field:ident),* $(,)? }) => {{
+        let $from { $($field),* } = $value;
+        $to { $($field),* }
+    }};
+}
+
 /// The policy and the email settings as stored.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -76,9 +86,7 @@ pub(crate) struct PolicyView {
 
 impl From<RecoveryPolicy> for PolicyView {
     fn from(policy: RecoveryPolicy) -> PolicyView {
-        // Spelled out in full: a field the domain adds fails to compile here
-        // until the answer and its schema show it.
-        let RecoveryPolicy {
+        move_fields!(policy, RecoveryPolicy => PolicyView {
             steps,
             step_settings,
             max_emails_per_cart,
@@ -91,21 +99,7 @@ impl From<RecoveryPolicy> for PolicyView {
             quiet_hours,
             time_zone,
             require_consent,
-        } = policy;
-        PolicyView {
-            steps,
-            step_settings,
-            max_emails_per_cart,
-            max_emails_per_address_per_day,
-            min_cart_value_minor,
-            expire_after_ms,
-            attribution_window_ms,
-            attribution_mode,
-            customer_cooldown_ms,
-            quiet_hours,
-            time_zone,
-            require_consent,
-        }
+        })
     }
 }
 
@@ -143,8 +137,7 @@ pub(crate) struct EmailView {
 
 impl From<Experience> for EmailView {
     fn from(email: Experience) -> EmailView {
-        // Spelled out in full, like the policy's.
-        let Experience {
+        move_fields!(email, Experience => EmailView {
             design,
             logo_url,
             brand_color,
@@ -153,17 +146,7 @@ impl From<Experience> for EmailView {
             footer_address,
             default_locale,
             copy,
-        } = email;
-        EmailView {
-            design,
-            logo_url,
-            brand_color,
-            button_text,
-            sender_name,
-            footer_address,
-            default_locale,
-            copy,
-        }
+        })
     }
 }
 
