@@ -54,8 +54,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 /// Unknown routes and methods answer in the error envelope too.
 pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, ApiError> {
     // A known path asked with a method it does not serve: 405 naming the ones
-    // it does, read from the OpenAPI document (a test holds it equal to the
-    // route table).
+    // it does, read from the route table.
     if let Some(allowed) = request
         .match_pattern()
         .or_else(|| request.resource_map().match_pattern(request.path()))
@@ -83,32 +82,26 @@ pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, ApiError> {
     ))
 }
 
-/// Route pattern → its methods as an `Allow` value (`GET, PUT`).
+/// Route pattern → its methods as an `Allow` value (`GET, PUT`), from the
+/// route table the app registers.
 fn allowed_methods() -> &'static std::collections::HashMap<String, String> {
     static ALLOWED: std::sync::OnceLock<std::collections::HashMap<String, String>> =
         std::sync::OnceLock::new();
     ALLOWED.get_or_init(|| {
-        let doc: serde_json::Value =
-            serde_json::from_str(crate::openapi::document()).unwrap_or_default();
-        let mut table = std::collections::HashMap::new();
-        if let Some(paths) = doc.get("paths").and_then(serde_json::Value::as_object) {
-            for (path, item) in paths {
-                let mut methods: Vec<String> = item
-                    .as_object()
-                    .into_iter()
-                    .flat_map(|operations| operations.keys())
-                    .filter(|m| {
-                        ["get", "put", "post", "delete", "options", "head", "patch"]
-                            .contains(&m.as_str())
-                    })
-                    .map(|m| m.to_ascii_uppercase())
-                    .collect();
-                methods.sort();
-                if !methods.is_empty() {
-                    table.insert(path.clone(), methods.join(", "));
-                }
-            }
+        let mut by_path: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::new();
+        for (method, path) in crate::routes() {
+            by_path
+                .entry(path.to_owned())
+                .or_default()
+                .push(method.to_string());
         }
-        table
+        by_path
+            .into_iter()
+            .map(|(path, mut methods)| {
+                methods.sort();
+                (path, methods.join(", "))
+            })
+            .collect()
     })
 }
