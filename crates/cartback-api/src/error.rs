@@ -1,5 +1,6 @@
 //! The error envelope every endpoint answers with: stable codes, a message, and
-//! the failing fields.
+//! the failing fields. [`ErrorEnvelope`] is both what is serialized and the
+//! document's schema; the `…Errors` enums list the answers routes share.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -147,6 +148,90 @@ pub struct ErrorBody {
     /// The failing fields, on 422 (left out when there are none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<FieldError>,
+}
+
+/// Errors of a route that needs the secret key, as the document lists them.
+pub struct SecretKeyErrors;
+
+impl utoipa::IntoResponses for SecretKeyErrors {
+    fn responses() -> ResponseMap {
+        let mut responses = SecretKeyRefusals::responses();
+        responses.extend(ServerErrors::responses());
+        responses
+    }
+}
+
+/// Errors of a route that takes either kind of key.
+pub struct AnyKeyErrors;
+
+impl utoipa::IntoResponses for AnyKeyErrors {
+    fn responses() -> ResponseMap {
+        let mut responses = AnyKeyRefusals::responses();
+        responses.extend(ServerErrors::responses());
+        responses
+    }
+}
+
+type ResponseMap =
+    std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::response::Response>>;
+
+#[derive(utoipa::IntoResponses)]
+#[expect(
+    dead_code,
+    reason = "never built: only the responses it documents are used"
+)]
+enum SecretKeyRefusals {
+    #[response(
+        status = 401,
+        description = "UNAUTHORIZED: no key, or an unknown or revoked one"
+    )]
+    Unauthorized(ErrorEnvelope),
+    #[response(
+        status = 403,
+        description = "FORBIDDEN: a publishable key; this route needs the secret key"
+    )]
+    Forbidden(ErrorEnvelope),
+    #[response(
+        status = 429,
+        description = "RATE_LIMITED: over the per-key limit, or too many unauthenticated or failed-auth requests from this client IP",
+        headers(("Retry-After" = u64, description = "Seconds to wait"))
+    )]
+    RateLimited(ErrorEnvelope),
+}
+
+#[derive(utoipa::IntoResponses)]
+#[expect(
+    dead_code,
+    reason = "never built: only the responses it documents are used"
+)]
+enum AnyKeyRefusals {
+    #[response(
+        status = 401,
+        description = "UNAUTHORIZED: no key, or an unknown or revoked one"
+    )]
+    Unauthorized(ErrorEnvelope),
+    #[response(
+        status = 429,
+        description = "RATE_LIMITED: over the per-IP (publishable key) or per-key (secret key) limit, or too many unauthenticated or failed-auth requests from this client IP",
+        headers(("Retry-After" = u64, description = "Seconds to wait"))
+    )]
+    RateLimited(ErrorEnvelope),
+}
+
+/// Failures of any route that needs the database, with or without a key.
+#[derive(utoipa::IntoResponses)]
+pub enum ServerErrors {
+    #[response(
+        status = 500,
+        description = "INTERNAL_ERROR: an unexpected failure (logged)"
+    )]
+    Internal(ErrorEnvelope),
+    #[response(
+        status = 503,
+        description = "SERVICE_UNAVAILABLE: the database cannot be reached for now (a restart or failover); nothing was changed unless the answer says so, and the request can be repeated",
+        headers(("Retry-After" = u64, description = "Seconds to wait"))
+    )]
+    Unavailable(ErrorEnvelope),
 }
 
 impl ResponseError for ApiError {

@@ -27,6 +27,7 @@ pub mod suppressions;
 pub mod templates;
 pub mod tenants;
 pub mod users;
+pub mod view;
 pub mod webhooks;
 
 pub use connection::{

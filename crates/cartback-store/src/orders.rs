@@ -22,7 +22,7 @@ use crate::schema::{carts, orders, recovery_sends};
 use crate::sends::{SendStatus, cancel_waiting_sends};
 use crate::sql::dialect;
 use crate::suppressions::normalize_email;
-use crate::webhooks::major_amount;
+use crate::view::major_amount;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = orders)]

@@ -10,9 +10,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
-use serde_json::{Map, Value, json};
-
-use cartback_domain::{Currency, Money};
+use serde_json::{Map, Value};
 
 use crate::carts::CartRow;
 use crate::columns::{Json, Stored, json_text, text_enum};
@@ -21,6 +19,7 @@ use crate::error::StoreResult;
 use crate::ids::{random_id, time_ordered_id};
 use crate::schema::{carts, webhook_deliveries, webhook_endpoints};
 use crate::sql::dialect;
+use crate::view::webhook_payload;
 
 /// Every event an endpoint can subscribe to.
 pub const WEBHOOK_EVENTS: &[&str] = &[
@@ -511,7 +510,7 @@ pub fn enqueue(conn: &mut DbConn, events: &[HookEvent], now: DateTime<Utc>) -> S
         let Some(cart) = carts.get(&event.cart_id) else {
             continue;
         };
-        let payload = event_payload(event.event, now, cart, &event.extra);
+        let payload = webhook_payload(event.event, now, cart, event.extra.clone())?;
         for endpoint_id in targets {
             rows.push((
                 webhook_deliveries::id.eq(time_ordered_id("msg_", 24)),
@@ -543,78 +542,6 @@ pub fn enqueue(conn: &mut DbConn, events: &[HookEvent], now: DateTime<Utc>) -> S
         }
     }
     Ok(count)
-}
-
-/// A decimal amount as a JSON number (`129.99`); the exact value is in the
-/// `…Minor` field beside it.
-pub fn major_amount(minor: i64, currency: &str) -> Value {
-    let Ok(currency) = Currency::parse(currency) else {
-        return Value::Null;
-    };
-    let text = Money::from_minor(minor, currency).to_major_string();
-    text.parse::<serde_json::Number>()
-        .map(Value::Number)
-        .unwrap_or(Value::Null)
-}
-
-fn iso(at: NaiveDateTime) -> String {
-    at.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// `{"event", "timestamp", "data": {cart fields…, extra…}}`, Retake's envelope.
-fn event_payload(
-    event: &str,
-    now: DateTime<Utc>,
-    cart: &CartRow,
-    extra: &Map<String, Value>,
-) -> String {
-    let items: Vec<Value> = cart
-        .items
-        .iter()
-        .map(|item| {
-            let mut line = json!({
-                "id": item.id,
-                "name": item.name,
-                "price": major_amount(item.unit_price_minor, &cart.currency),
-                "priceMinor": item.unit_price_minor,
-                "quantity": item.quantity,
-            });
-            if let Some(image) = &item.image_url {
-                line["imageUrl"] = Value::String(image.clone());
-            }
-            if let Some(url) = &item.url {
-                line["url"] = Value::String(url.clone());
-            }
-            line
-        })
-        .collect();
-    let mut data = json!({
-        "cartId": cart.id,
-        "sessionId": cart.session_id,
-        "status": cart.status,
-        "items": items,
-        "total": major_amount(cart.total_minor, &cart.currency),
-        "totalMinor": cart.total_minor,
-        "currency": cart.currency,
-        "customerEmail": cart.customer_email,
-        "customerName": cart.customer_name,
-        "locale": cart.locale,
-        "createdAt": iso(cart.created_at),
-        "updatedAt": iso(cart.updated_at),
-        "abandonedAt": cart.abandoned_at.map(iso),
-    });
-    if let Value::Object(fields) = &mut data {
-        for (key, value) in extra {
-            fields.insert(key.clone(), value.clone());
-        }
-    }
-    json!({
-        "event": event,
-        "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "data": data,
-    })
-    .to_string()
 }
 
 /// A claimed delivery with what the worker needs to send it.

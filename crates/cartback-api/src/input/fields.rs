@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDateTime, SecondsFormat};
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ErrorCode};
@@ -142,9 +141,4 @@ pub(crate) fn query_map(query: &str, problems: &mut Problems) -> HashMap<String,
             problems.add("query", "is not a valid query string");
             HashMap::new()
         })
-}
-
-/// RFC 3339 in UTC with milliseconds, like every time the API shows.
-pub(crate) fn time(at: NaiveDateTime) -> String {
-    at.and_utc().to_rfc3339_opts(SecondsFormat::Millis, true)
 }

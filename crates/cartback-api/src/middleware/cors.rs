@@ -54,6 +54,20 @@ pub(crate) fn enforce_origin(request: &HttpRequest, tenant: &Tenant) -> Result<(
     Ok(())
 }
 
+/// The answer to a CORS preflight.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 204,
+    description = "Allowed methods and headers; the request's `Origin` is echoed",
+    headers(
+        ("Access-Control-Allow-Origin" = String, description = "The request's Origin, when it sent one"),
+        ("Access-Control-Allow-Methods" = String, description = "`POST, OPTIONS`"),
+        ("Access-Control-Allow-Headers" = String, description = "`content-type, x-api-key, authorization`"),
+        ("Access-Control-Max-Age" = String, description = "`600`"),
+    )
+)]
+pub(crate) struct PreflightAnswer;
+
 /// `OPTIONS` on the browser routes.
 #[utoipa::path(
     options,
@@ -63,7 +77,7 @@ pub(crate) fn enforce_origin(request: &HttpRequest, tenant: &Tenant) -> Result<(
     summary = "CORS preflight of the tracking route",
     description = "Answered for any origin (a preflight carries no key); the tenant's allowed \
         origins are enforced on the request that follows.",
-    responses(crate::openapi::PreflightAnswer),
+    responses(PreflightAnswer),
     // Open to anyone: no key.
     security()
 )]
@@ -82,6 +96,23 @@ pub async fn preflight(request: HttpRequest) -> HttpResponse {
         .insert_header((header::VARY, "Origin"))
         .finish()
 }
+
+/// The route table serves [`preflight`] at two paths; utoipa gives a handler
+/// one, so the capture route's is described by this stand-in.
+#[utoipa::path(
+    options,
+    path = "/api/v1/public/abandoned-carts",
+    tag = "browser capture",
+    operation_id = "capturePreflight",
+    summary = "CORS preflight of the public capture route",
+    description = "Answered for any origin (a preflight carries no key); the tenant's allowed \
+        origins are enforced on the request that follows.",
+    responses(PreflightAnswer),
+    // Open to anyone: no key.
+    security()
+)]
+#[expect(dead_code, reason = "documents the second path of `preflight`")]
+pub(crate) fn capture_preflight() {}
 
 /// `scheme://host[:port]` in the form browsers send in `Origin`: lower case, no
 /// default port, no path. Host names must be ASCII (punycode for IDNs).
@@ -152,9 +183,10 @@ fn valid_host(host: &str) -> Result<(), String> {
     if labels_ok { Ok(()) } else { Err(bad()) }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct OriginsAnswer {
+#[schema(as = AllowedOrigins)]
+pub(crate) struct OriginsAnswer {
     success: bool,
     allowed_origins: Vec<String>,
 }
@@ -173,7 +205,7 @@ struct OriginsUpdate {
     operation_id = "getAllowedOrigins",
     summary = "The origins whose pages may capture carts with the publishable key",
     responses(
-        (status = 200, description = "The list (empty: no browser)", body = crate::openapi::AllowedOrigins),
+        (status = 200, description = "The list (empty: no browser)", body = OriginsAnswer),
         crate::openapi::SecretKeyErrors,
     )
 )]
@@ -200,7 +232,7 @@ pub async fn get_origins(
     summary = "Replace the allowed origins",
     request_body = crate::openapi::AllowedOriginsUpdate,
     responses(
-        (status = 200, description = "The list as stored (normalised, without duplicates)", body = crate::openapi::AllowedOrigins),
+        (status = 200, description = "The list as stored (normalised, without duplicates)", body = OriginsAnswer),
         (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: an entry that is not an origin (`allowedOrigins[2]`), or more than 50", body = crate::openapi::ErrorEnvelope),

@@ -13,7 +13,6 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
-use serde_json::json;
 
 use cartback_domain::{
     Analytics, AnalyticsPeriod, DailyStats, FunnelStep, InvalidValue, Money, count_interval,
@@ -237,28 +236,84 @@ impl From<&FunnelStep> for Step {
     }
 }
 
-fn report_json(period: &AnalyticsPeriod, report: &Analytics) -> serde_json::Value {
-    let summary = &report.summary;
-    json!({
-        "success": true,
-        "period": {
-            "start": instant(period.start()),
-            "end": instant(period.end()),
-            "startDate": period.first_day().format("%Y-%m-%d").to_string(),
-            "endDate": period.last_day().format("%Y-%m-%d").to_string(),
-            "timeZone": period.zone().name(),
-        },
-        "summary": {
-            "abandoned": summary.abandoned,
-            "recovered": summary.recovered,
-            "converted": summary.converted,
-            "recoveryRate": summary.recovery_rate,
-            "abandonedValue": amounts(&summary.abandoned_value),
-            "recoveredRevenue": amounts(&summary.recovered_revenue),
-        },
-        "daily": report.daily.iter().map(Day::from).collect::<Vec<_>>(),
-        "funnel": report.funnel.iter().map(Step::from).collect::<Vec<_>>(),
-    })
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct AnalyticsReport {
+    success: bool,
+    period: Period,
+    summary: Summary,
+    /// One row per local day, in order.
+    daily: Vec<Day>,
+    /// One row per step of the sequence.
+    funnel: Vec<Step>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = AnalyticsPeriod)]
+pub(crate) struct Period {
+    /// Included.
+    #[schema(format = DateTime)]
+    start: String,
+    /// Excluded; now for a preset.
+    #[schema(format = DateTime)]
+    end: String,
+    #[schema(format = Date)]
+    start_date: String,
+    #[schema(format = Date)]
+    end_date: String,
+    time_zone: &'static str,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = AnalyticsSummary)]
+pub(crate) struct Summary {
+    abandoned: u64,
+    recovered: u64,
+    converted: u64,
+    /// `recovered / abandoned`, 4 decimals; may exceed 1.
+    recovery_rate: f64,
+    abandoned_value: Vec<Amount>,
+    recovered_revenue: Vec<Amount>,
+}
+
+impl AnalyticsReport {
+    fn of(period: &AnalyticsPeriod, report: &Analytics) -> AnalyticsReport {
+        let summary = &report.summary;
+        AnalyticsReport {
+            success: true,
+            period: Period {
+                start: instant(period.start()),
+                end: instant(period.end()),
+                start_date: period.first_day().format("%Y-%m-%d").to_string(),
+                end_date: period.last_day().format("%Y-%m-%d").to_string(),
+                time_zone: period.zone().name(),
+            },
+            summary: Summary {
+                abandoned: summary.abandoned,
+                recovered: summary.recovered,
+                converted: summary.converted,
+                recovery_rate: summary.recovery_rate,
+                abandoned_value: amounts(&summary.abandoned_value),
+                recovered_revenue: amounts(&summary.recovered_revenue),
+            },
+            daily: report.daily.iter().map(Day::from).collect(),
+            funnel: report.funnel.iter().map(Step::from).collect(),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CartCounts {
+    success: bool,
+    #[schema(value_type = u64)]
+    abandoned: i64,
+    #[schema(value_type = u64)]
+    recovered: i64,
+    /// The interval used, `[dateFrom, dateTo)`, defaults filled in.
+    date_from: i64,
+    date_to: i64,
 }
 
 /// `GET /api/v1/analytics`.
@@ -270,7 +325,7 @@ fn report_json(period: &AnalyticsPeriod, report: &Analytics) -> serde_json::Valu
     summary = "A period's summary, daily rows in the shop's time zone, and the funnel per step",
     params(crate::openapi::AnalyticsQuery),
     responses(
-        (status = 200, description = "The report", body = crate::openapi::AnalyticsReport),
+        (status = 200, description = "The report", body = AnalyticsReport),
         (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: a bad parameter, named in `details`", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
@@ -291,7 +346,7 @@ pub async fn analytics(
                 .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such tenant"))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(report_json(&period, &report)))
+    Ok(HttpResponse::Ok().json(AnalyticsReport::of(&period, &report)))
 }
 
 /// A unix-seconds parameter; anything but a whole number is named.
@@ -315,7 +370,7 @@ fn seconds(value: Option<&str>, name: &str, problems: &mut Problems) -> Option<i
     summary = "Abandoned and recovered counts between two unix timestamps",
     params(crate::openapi::CartCountsQuery),
     responses(
-        (status = 200, description = "The counts and the interval used", body = crate::openapi::CartCounts),
+        (status = 200, description = "The counts and the interval used", body = CartCounts),
         (status = 422, description = "VALIDATION_ERROR: a bad parameter, named in `details`", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
@@ -336,13 +391,13 @@ pub async fn cart_counts(
     let (abandoned, recovered) = state
         .db(move |conn| count_abandoned_recovered(conn, &tenant_id, from, to))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "success": true,
-        "abandoned": abandoned,
-        "recovered": recovered,
-        "dateFrom": from.timestamp(),
-        "dateTo": to.timestamp(),
-    })))
+    Ok(HttpResponse::Ok().json(CartCounts {
+        success: true,
+        abandoned,
+        recovered,
+        date_from: from.timestamp(),
+        date_to: to.timestamp(),
+    }))
 }
 
 #[cfg(test)]
@@ -350,6 +405,7 @@ mod tests {
 
     use super::*;
     use actix_web::test::TestRequest;
+    use serde_json::json;
 
     fn asked(query: &str) -> Result<PeriodRequest, Vec<FieldError>> {
         let request = TestRequest::get()

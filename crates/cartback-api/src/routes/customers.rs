@@ -4,7 +4,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use cartback_domain::EmailAddress;
 use cartback_store::erasure::{erase_customer, flush_erased};
@@ -14,6 +16,28 @@ use crate::error::ApiError;
 use crate::input::Problems;
 use crate::input::fields;
 use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CustomerErased {
+    success: bool,
+    data: ErasedCounts,
+}
+
+/// How many of the person's rows were erased.
+#[derive(Serialize, ToSchema)]
+#[schema(as = CustomerErasedCounts)]
+pub(crate) struct ErasedCounts {
+    /// Carts with the address.
+    #[schema(value_type = u64)]
+    carts: usize,
+    /// Orders with the address or tied to one of those carts (they stay,
+    /// without address or session, for the revenue figures).
+    #[schema(value_type = u64)]
+    orders: usize,
+    /// Webhook deliveries scrubbed (pending ones are cancelled).
+    #[schema(value_type = u64)]
+    deliveries: usize,
+}
 
 /// `POST /api/v1/customers/erase` `{"email"}`: 200 with what was erased, zeros
 /// when nothing matched (so a repeated request is a success too).
@@ -30,7 +54,7 @@ use crate::state::AppState;
         nothing left to erase answers 200 with zeros.",
     request_body = crate::openapi::CustomerEraseRequest,
     responses(
-        (status = 200, description = "What was erased (zeros when nothing matched)", body = crate::openapi::CustomerErased),
+        (status = 200, description = "What was erased (zeros when nothing matched)", body = CustomerErased),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: `email` missing or not an address", body = crate::openapi::ErrorEnvelope),
@@ -91,12 +115,12 @@ pub async fn erase(
         deliveries = erased.deliveries,
         "customer erased"
     );
-    Ok(HttpResponse::Ok().json(json!({
-        "success": true,
-        "data": {
-            "carts": erased.carts,
-            "orders": erased.orders,
-            "deliveries": erased.deliveries,
+    Ok(HttpResponse::Ok().json(CustomerErased {
+        success: true,
+        data: ErasedCounts {
+            carts: erased.carts,
+            orders: erased.orders,
+            deliveries: erased.deliveries,
         },
-    })))
+    }))
 }

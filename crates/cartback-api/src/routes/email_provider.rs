@@ -3,8 +3,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use cartback_domain::EmailAddress;
 use cartback_email::{EmailError, EmailMessage, Mailbox, ProviderSettings, Trust, check_host};
@@ -13,6 +13,7 @@ use cartback_store::email_providers::{delete_provider, find_provider, set_provid
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::input::body::json_body;
+use crate::routes::Done;
 use crate::state::AppState;
 
 /// What a tenant may not configure through the API, though the operator may
@@ -98,8 +99,142 @@ fn refused_at_test(error: &EmailError) -> String {
     )
 }
 
-fn masked_json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
+/// The stored settings with every secret replaced by a hint, as
+/// `ProviderSettings::masked` writes them.
+#[derive(Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "provider", rename_all = "lowercase")]
+pub(crate) enum MaskedProvider {
+    Smtp {
+        /// The URL with its password hidden.
+        url: String,
+        #[serde(rename = "hasCaCertificate")]
+        has_ca_certificate: bool,
+    },
+    Resend {
+        #[serde(rename = "apiKeyHint")]
+        api_key_hint: String,
+        #[serde(rename = "baseUrl")]
+        #[schema(required = true)]
+        base_url: Option<String>,
+    },
+    Sendgrid {
+        #[serde(rename = "apiKeyHint")]
+        api_key_hint: String,
+        #[serde(rename = "baseUrl")]
+        #[schema(required = true)]
+        base_url: Option<String>,
+    },
+    Ses {
+        region: String,
+        #[serde(rename = "accessKeyId")]
+        #[schema(required = true)]
+        access_key_id: Option<String>,
+        #[serde(rename = "secretAccessKeyHint")]
+        #[schema(required = true)]
+        secret_access_key_hint: Option<String>,
+        #[serde(rename = "defaultCredentialChain")]
+        default_credential_chain: bool,
+        #[serde(rename = "endpointUrl")]
+        #[schema(required = true)]
+        endpoint_url: Option<String>,
+    },
+    Mailgun {
+        #[serde(rename = "apiKeyHint")]
+        api_key_hint: String,
+        domain: String,
+        region: String,
+        #[serde(rename = "baseUrl")]
+        #[schema(required = true)]
+        base_url: Option<String>,
+    },
+    /// Operator-configured only (writes messages to a directory).
+    File { dir: String },
+}
+
+impl MaskedProvider {
+    fn of(settings: &ProviderSettings) -> Result<MaskedProvider, ApiError> {
+        serde_json::from_value(settings.masked()).map_err(ApiError::internal)
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct EmailProviderSaved {
+    success: bool,
+    email_provider: MaskedProvider,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct EmailProviderShown {
+    success: bool,
+    /// Null when the stored hints cannot be read.
+    #[schema(required = true)]
+    email_provider: Option<MaskedProvider>,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+/// What the provider answered a test send.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub(crate) enum TestEmailResult {
+    Delivered(TestDelivered),
+    NotDelivered(TestNotDelivered),
+}
+
+/// The provider took the message.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TestDelivered {
+    success: bool,
+    /// Always true.
+    delivered: bool,
+    provider: &'static str,
+    #[schema(required = true)]
+    provider_message_id: Option<String>,
+}
+
+/// The provider refused or failed; the answer is still a 200.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TestNotDelivered {
+    success: bool,
+    /// Always false.
+    delivered: bool,
+    provider: &'static str,
+    provider_error: ProviderError,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ProviderError {
+    class: ProviderErrorClass,
+    message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ProviderErrorClass {
+    Transient,
+    RateLimited,
+    Permanent,
+    /// The request may or may not have reached the provider.
+    Unknown,
+    InvalidMessage,
+    Refused,
+}
+
+impl ProviderErrorClass {
+    fn of(error: &EmailError) -> ProviderErrorClass {
+        match error {
+            EmailError::Transient { .. } => ProviderErrorClass::Transient,
+            EmailError::RateLimited { .. } => ProviderErrorClass::RateLimited,
+            EmailError::Permanent { .. } => ProviderErrorClass::Permanent,
+            EmailError::Unknown { .. } => ProviderErrorClass::Unknown,
+            EmailError::InvalidMessage(_) => ProviderErrorClass::InvalidMessage,
+            EmailError::Refused { .. } => ProviderErrorClass::Refused,
+        }
+    }
 }
 
 #[utoipa::path(
@@ -111,7 +246,7 @@ fn masked_json(text: &str) -> serde_json::Value {
     description = "Credentials are validated, sealed under the server's master key and only ever shown masked.",
     request_body = crate::openapi::ProviderSettings,
     responses(
-        (status = 200, description = "Stored; the masked settings", body = crate::openapi::EmailProviderSaved),
+        (status = 200, description = "Stored; the masked settings", body = EmailProviderSaved),
         (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "CONFLICT: the server has no CARTBACK_MASTER_KEY", body = crate::openapi::ErrorEnvelope),
@@ -172,13 +307,13 @@ pub async fn put(
             "the server has no CARTBACK_MASTER_KEY, so it cannot store provider credentials",
         ));
     }
-    let masked = settings.masked();
+    let masked = MaskedProvider::of(&settings)?;
     let plain = serde_json::to_string(&settings).map_err(ApiError::internal)?;
     let (keys, tenant_id, kind, masked_text) = (
         state.master_keys.clone(),
         caller.tenant.id.clone(),
         settings.kind(),
-        masked.to_string(),
+        settings.masked().to_string(),
     );
     state
         .db(move |conn| {
@@ -193,7 +328,10 @@ pub async fn put(
             )
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"success": true, "emailProvider": masked})))
+    Ok(HttpResponse::Ok().json(EmailProviderSaved {
+        success: true,
+        email_provider: masked,
+    }))
 }
 
 #[utoipa::path(
@@ -203,7 +341,7 @@ pub async fn put(
     operation_id = "getEmailProvider",
     summary = "The masked settings of the tenant's provider",
     responses(
-        (status = 200, description = "The masked settings", body = crate::openapi::EmailProviderShown),
+        (status = 200, description = "The masked settings", body = EmailProviderShown),
         (status = 404, description = "NOT_FOUND: none configured; the server default is used", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
@@ -221,11 +359,11 @@ pub async fn get(
             "no email provider configured: the server default is used",
         )
     })?;
-    Ok(HttpResponse::Ok().json(json!({
-        "success": true,
-        "emailProvider": masked_json(&row.masked),
-        "updatedAt": row.updated_at.and_utc().to_rfc3339(),
-    })))
+    Ok(HttpResponse::Ok().json(EmailProviderShown {
+        success: true,
+        email_provider: serde_json::from_str(&row.masked).ok(),
+        updated_at: row.updated_at.and_utc().to_rfc3339(),
+    }))
 }
 
 #[utoipa::path(
@@ -235,7 +373,7 @@ pub async fn get(
     operation_id = "deleteEmailProvider",
     summary = "Back to the server's default provider",
     responses(
-        (status = 200, description = "Removed", body = crate::openapi::Done),
+        (status = 200, description = "Removed", body = Done),
         (status = 404, description = "NOT_FOUND: none was configured", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
@@ -253,7 +391,7 @@ pub async fn delete(
             "no email provider configured",
         ));
     }
-    Ok(HttpResponse::Ok().json(json!({"success": true})))
+    Ok(HttpResponse::Ok().json(Done::SUCCESS))
 }
 
 #[derive(Deserialize)]
@@ -271,7 +409,7 @@ struct TestRequest {
     request_body = crate::openapi::TestEmailRequest,
     responses(
         (status = 200, description = "What the provider answered (`delivered` false with `providerError` when it refused)",
-            body = crate::openapi::TestEmailResult),
+            body = TestEmailResult),
         (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "NOT_FOUND: no provider configured", body = crate::openapi::ErrorEnvelope),
@@ -343,20 +481,55 @@ pub async fn test(
         Err(error @ EmailError::Refused { .. }) => {
             return Err(refused_field(&settings, refused_at_test(&error)));
         }
-        Ok(receipt) => {
-            json!({"success": true, "delivered": true, "provider": provider.kind(), "providerMessageId": receipt.provider_message_id})
-        }
-        Err(error) => {
-            let class = match &error {
-                EmailError::Transient { .. } => "transient",
-                EmailError::RateLimited { .. } => "rate_limited",
-                EmailError::Permanent { .. } => "permanent",
-                EmailError::Unknown { .. } => "unknown",
-                EmailError::InvalidMessage(_) => "invalid_message",
-                EmailError::Refused { .. } => "refused",
-            };
-            json!({"success": true, "delivered": false, "provider": provider.kind(), "providerError": {"class": class, "message": error.to_string()}})
-        }
+        Ok(receipt) => TestEmailResult::Delivered(TestDelivered {
+            success: true,
+            delivered: true,
+            provider: provider.kind(),
+            provider_message_id: receipt.provider_message_id,
+        }),
+        Err(error) => TestEmailResult::NotDelivered(TestNotDelivered {
+            success: true,
+            delivered: false,
+            provider: provider.kind(),
+            provider_error: ProviderError {
+                class: ProviderErrorClass::of(&error),
+                message: error.to_string(),
+            },
+        }),
     };
     Ok(HttpResponse::Ok().json(answer))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// The typed answer carries exactly what the email crate masks, for every
+    /// provider: same fields, same nulls.
+    #[test]
+    fn the_masked_answer_is_what_the_email_crate_masks() {
+        let every: Vec<ProviderSettings> = [
+            r#"{"provider": "smtp", "url": "smtp://user:secret@mail.example:587"}"#,
+            r#"{"provider": "smtp", "url": "smtps://mail.example", "caCertificate": "PEM"}"#,
+            r#"{"provider": "resend", "apiKey": "re_1234567890abcdef"}"#,
+            r#"{"provider": "resend", "apiKey": "re_1234567890abcdef", "baseUrl": "https://resend.example"}"#,
+            r#"{"provider": "sendgrid", "apiKey": "SG.1234567890abcdef"}"#,
+            r#"{"provider": "ses", "region": "eu-west-1"}"#,
+            r#"{"provider": "ses", "region": "eu-west-1", "accessKeyId": "AKIA123", "secretAccessKey": "abcdefghijklmnop", "endpointUrl": "https://ses.example"}"#,
+            r#"{"provider": "mailgun", "apiKey": "key-1234567890abcdef", "domain": "mg.example"}"#,
+            r#"{"provider": "mailgun", "apiKey": "key-1234567890abcdef", "domain": "mg.example", "region": "eu", "baseUrl": "https://mailgun.example"}"#,
+            r#"{"provider": "file", "dir": "/var/mail"}"#,
+        ]
+        .iter()
+        .map(|text| serde_json::from_str(text).unwrap())
+        .collect();
+        for settings in every {
+            let typed = serde_json::to_value(MaskedProvider::of(&settings).unwrap()).unwrap();
+            assert_eq!(typed, settings.masked());
+            let stored = settings.masked().to_string();
+            let read: MaskedProvider = serde_json::from_str(&stored).unwrap();
+            assert_eq!(read, MaskedProvider::of(&settings).unwrap());
+        }
+    }
 }

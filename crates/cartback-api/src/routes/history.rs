@@ -3,19 +3,28 @@
 //! with it. `{id}` is the cart id or the storefront's session id. Secret key.
 
 use actix_web::{HttpResponse, web};
-use chrono::{NaiveDateTime, SecondsFormat};
 use serde::Serialize;
 
+use cartback_domain::CartStatus;
 use cartback_store::carts::{find_cart, find_cart_by_session};
 use cartback_store::events::list_events;
 use cartback_store::sends::list_sends_for_cart;
+use cartback_store::view::time;
 
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
-fn time(at: NaiveDateTime) -> String {
-    at.and_utc().to_rfc3339_opts(SecondsFormat::Millis, true)
+/// What happened to a cart.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct History {
+    success: bool,
+    cart_id: String,
+    #[schema(value_type = String)]
+    status: CartStatus,
+    events: Vec<Event>,
+    emails: Vec<Email>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -59,7 +68,7 @@ pub(crate) struct Email {
     summary = "What happened to a cart and why: events and emails",
     params(("id" = String, Path, description = "The cart id or the storefront's session id")),
     responses(
-        (status = 200, description = "The history", body = crate::openapi::History),
+        (status = 200, description = "The history", body = History),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted or erased)", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
@@ -91,26 +100,32 @@ pub async fn history(
     // Another tenant's cart is a 404 like a missing one.
     let (cart, events, sends) =
         found.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such cart"))?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "success": true,
-        "cartId": cart.id,
-        "status": cart.status,
-        "events": events.into_iter().map(|e| Event {
-            kind: e.kind.as_str().to_owned(),
-            step: e.step.map(|s| s + 1),
-            detail: e.detail,
-            at: time(e.created_at),
-        }).collect::<Vec<_>>(),
-        "emails": sends.into_iter().map(|s| Email {
-            cycle: s.cycle,
-            step: s.step + 1,
-            status: s.status.as_str().to_owned(),
-            attempts: s.attempts,
-            provider: s.provider,
-            coupon: s.coupon_code,
-            clicks: s.click_count,
-            sent_at: s.sent_at.map(time),
-            last_error: s.last_error,
-        }).collect::<Vec<_>>(),
-    })))
+    Ok(HttpResponse::Ok().json(History {
+        success: true,
+        cart_id: cart.id,
+        status: cart.status,
+        events: events
+            .into_iter()
+            .map(|e| Event {
+                kind: e.kind.as_str().to_owned(),
+                step: e.step.map(|s| s + 1),
+                detail: e.detail,
+                at: time(e.created_at),
+            })
+            .collect(),
+        emails: sends
+            .into_iter()
+            .map(|s| Email {
+                cycle: s.cycle,
+                step: s.step + 1,
+                status: s.status.as_str().to_owned(),
+                attempts: s.attempts,
+                provider: s.provider,
+                coupon: s.coupon_code,
+                clicks: s.click_count,
+                sent_at: s.sent_at.map(time),
+                last_error: s.last_error,
+            })
+            .collect(),
+    }))
 }

@@ -1,4 +1,6 @@
-//! The handlers, one module per resource.
+//! The handlers, one module per resource. Each handler answers with types
+//! declared beside it (`#[derive(Serialize, ToSchema)]`): what it serializes is
+//! what the OpenAPI document says.
 
 pub(crate) mod analytics;
 pub(crate) mod carts;
@@ -17,3 +19,16 @@ pub(crate) mod templates;
 pub(crate) mod track;
 pub(crate) mod tracker;
 pub(crate) mod webhook_endpoints;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// `{"success": true}`: the answer of a change with nothing else to tell.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Done {
+    success: bool,
+}
+
+impl Done {
+    pub(crate) const SUCCESS: Done = Done { success: true };
+}

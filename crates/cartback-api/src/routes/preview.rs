@@ -4,7 +4,7 @@
 //! in a preview lead nowhere.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use cartback_domain::{Currency, RecoveryPolicy, parse_locale};
 use cartback_store::carts::{find_cart, find_cart_by_session};
@@ -35,6 +35,21 @@ struct PreviewRequest {
     design: Option<Design>,
 }
 
+/// A rendered step.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Preview {
+    success: bool,
+    #[schema(value_type = i64)]
+    step: u32,
+    locale: String,
+    /// A built-in design, or the step's `custom:{name}`.
+    #[schema(required = true)]
+    template: Option<String>,
+    subject: String,
+    html: String,
+    text: String,
+}
+
 fn problem(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::validation(vec![FieldError {
         field: field.into(),
@@ -50,7 +65,7 @@ fn problem(field: &str, message: impl Into<String>) -> ApiError {
     summary = "Render a step of the recovery email without sending or storing anything",
     request_body = crate::openapi::PreviewRequest,
     responses(
-        (status = 200, description = "The rendered email", body = crate::openapi::Preview),
+        (status = 200, description = "The rendered email", body = Preview),
         (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant", body = crate::openapi::ErrorEnvelope),
@@ -179,13 +194,13 @@ pub async fn preview(
         Some(_) => policy.settings_for(index).template.clone(),
         None => Some(design.as_str().to_owned()),
     };
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "success": true,
-        "step": step,
-        "locale": locale,
-        "template": template,
-        "subject": rendered.subject,
-        "html": rendered.html,
-        "text": rendered.text,
-    })))
+    Ok(HttpResponse::Ok().json(Preview {
+        success: true,
+        step,
+        locale,
+        template,
+        subject: rendered.subject,
+        html: rendered.html,
+        text: rendered.text,
+    }))
 }

@@ -33,14 +33,20 @@ use crate::state::AppState;
 /// `/track` takes 1). A publishable key needs [`MIN_PUBLISHABLE_SESSION_CHARS`].
 const MIN_SESSION_CHARS: usize = 8;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Captured {
+pub(crate) struct Captured {
     ok: bool,
+    /// True when this call started the cart.
     was_created: bool,
-    /// Item links a publishable capture could not keep; left out when none.
+    /// With a publishable key: how many item links (`url`, `imageUrl`) were
+    /// dropped because they point outside the shop's allowed origins and its
+    /// recovery URL's host. Left out when none were.
     #[serde(skip_serializing_if = "is_zero")]
+    #[schema(value_type = u32, minimum = 1)]
     dropped_links: usize,
+    /// One message per dropped link, naming it by path
+    /// (`snapshot.items[0].url`). Left out when none were dropped.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<String>,
 }
@@ -353,7 +359,7 @@ fn parse_capture(
         host are dropped and counted in `droppedLinks`.",
     request_body = crate::openapi::CaptureRequest,
     responses(
-        (status = 200, description = "Stored; nothing about the cart is echoed", body = crate::openapi::Captured),
+        (status = 200, description = "Stored; nothing about the cart is echoed", body = Captured),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
         (status = 403, description = "FORBIDDEN: a browser origin the tenant has not allowed", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),

@@ -13,17 +13,49 @@ use crate::auth::AnyCaller;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct RestoredCart {
+pub(crate) struct RestoredCart {
     success: bool,
     session_id: String,
-    items: Vec<CartItem>,
+    items: Vec<StoredItem>,
     total_minor: i64,
     currency: String,
+    #[schema(required = true)]
     coupon: Option<String>,
     /// Which email of the sequence the link came from (1-based).
+    #[schema(value_type = i64)]
     step: i32,
+}
+
+/// A stored line, in minor units.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StoredItem {
+    id: String,
+    name: String,
+    unit_price_minor: i64,
+    #[schema(value_type = i64)]
+    quantity: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    image_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    url: Option<String>,
+}
+
+impl From<CartItem> for StoredItem {
+    fn from(item: CartItem) -> StoredItem {
+        StoredItem {
+            id: item.id,
+            name: item.name,
+            unit_price_minor: item.unit_price_minor,
+            quantity: item.quantity,
+            image_url: item.image_url,
+            url: item.url,
+        }
+    }
 }
 
 #[utoipa::path(
@@ -35,7 +67,7 @@ struct RestoredCart {
     description = "Items and coupon, never the shopper's email or name.",
     params(("token" = String, Path, description = "The `cart_token` the recovery link carried")),
     responses(
-        (status = 200, description = "The cart", body = crate::openapi::RestoredCart),
+        (status = 200, description = "The cart", body = RestoredCart),
         (status = 404, description = "NOT_FOUND: an unknown or another tenant's token, or a cart that moved on to a new cycle, expired or was deleted",
             body = crate::openapi::ErrorEnvelope),
         crate::openapi::AnyKeyErrors,
@@ -67,7 +99,7 @@ pub async fn restore(
         .ok_or_else(not_found)?;
     Ok(HttpResponse::Ok().json(RestoredCart {
         success: true,
-        items: cart.items.clone(),
+        items: cart.items.into_iter().map(StoredItem::from).collect(),
         session_id: cart.session_id,
         total_minor: cart.total_minor,
         currency: cart.currency,

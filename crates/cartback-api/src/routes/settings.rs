@@ -3,25 +3,151 @@
 //! A PUT may send either part; the part left out stays as it is. Every problem is
 //! named with its field path in one 422.
 
+use std::collections::BTreeMap;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use cartback_domain::RecoveryPolicy;
+use cartback_domain::{AttributionMode, QuietHours, RecoveryPolicy, RecoveryStep, StepSettings};
 use cartback_store::tenants::{find_tenant, set_recovery_settings};
-use cartback_templates::Experience;
+use cartback_templates::{BrandColor, Design, Experience, StepCopy};
 
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, FieldError};
 use crate::input::body::json_body;
 use crate::state::AppState;
 
-#[derive(Serialize)]
+/// Moves every field of a struct into one with the same field names. Naming
+/// them all (no `..`) makes a field added to the source a compile error here
+/// until the answer, and so its schema, shows it.
+macro_rules! move_fields {
+    ($value:expr, $from:ident => $to:ident { $($field:ident),* $(,)? }) => {{
+        let $from { $($field),* } = $value;
+        $to { $($field),* }
+    }};
+}
+
+/// The policy and the email settings as stored.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct RecoverySettings {
+pub(crate) struct RecoverySettings {
     success: bool,
-    policy: RecoveryPolicy,
-    email: Experience,
+    policy: PolicyView,
+    email: EmailView,
+}
+
+impl RecoverySettings {
+    fn of(policy: RecoveryPolicy, email: Experience) -> RecoverySettings {
+        RecoverySettings {
+            success: true,
+            policy: PolicyView::from(policy),
+            email: EmailView::from(email),
+        }
+    }
+}
+
+// Its parts are the domain's own types, described by the schemas requests
+// share (`crate::openapi`).
+/// The recovery policy as stored.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = RecoveryPolicy)]
+pub(crate) struct PolicyView {
+    #[schema(value_type = Vec<crate::openapi::RecoveryStep>)]
+    steps: Vec<RecoveryStep>,
+    #[schema(value_type = Vec<crate::openapi::StepSettings>)]
+    step_settings: Vec<StepSettings>,
+    #[schema(minimum = 1, maximum = 10)]
+    max_emails_per_cart: u32,
+    /// Recovery emails one address may get in any 24 hours, across its carts;
+    /// 0 turns the cap off. Default 3.
+    #[schema(minimum = 0, maximum = 50)]
+    max_emails_per_address_per_day: u32,
+    #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
+    min_cart_value_minor: i64,
+    /// At most 3 × 365 days.
+    #[schema(minimum = 1, maximum = 94_608_000_000_u64)]
+    expire_after_ms: u64,
+    /// At most 365 days.
+    #[schema(minimum = 0, maximum = 31_536_000_000_u64)]
+    attribution_window_ms: u64,
+    #[schema(value_type = crate::openapi::AttributionMode)]
+    attribution_mode: AttributionMode,
+    /// At most 90 days; 0 turns the rule off.
+    #[schema(minimum = 0, maximum = 7_776_000_000_u64)]
+    customer_cooldown_ms: u64,
+    #[schema(required = true, value_type = Option<crate::openapi::QuietHours>)]
+    quiet_hours: Option<QuietHours>,
+    /// IANA zone, default `UTC`.
+    time_zone: String,
+    require_consent: bool,
+}
+
+impl From<RecoveryPolicy> for PolicyView {
+    fn from(policy: RecoveryPolicy) -> PolicyView {
+        move_fields!(policy, RecoveryPolicy => PolicyView {
+            steps,
+            step_settings,
+            max_emails_per_cart,
+            max_emails_per_address_per_day,
+            min_cart_value_minor,
+            expire_after_ms,
+            attribution_window_ms,
+            attribution_mode,
+            customer_cooldown_ms,
+            quiet_hours,
+            time_zone,
+            require_consent,
+        })
+    }
+}
+
+/// The look and words of the emails, as stored (unset fields left out).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = EmailSettings)]
+pub(crate) struct EmailView {
+    #[schema(value_type = crate::openapi::Design)]
+    design: Design,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    logo_url: Option<String>,
+    /// `#rrggbb`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    brand_color: Option<BrandColor>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    button_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    sender_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    footer_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    default_locale: Option<String>,
+    /// Locale → one entry per step.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = BTreeMap<String, Vec<crate::openapi::StepCopy>>)]
+    copy: BTreeMap<String, Vec<StepCopy>>,
+}
+
+impl From<Experience> for EmailView {
+    fn from(email: Experience) -> EmailView {
+        move_fields!(email, Experience => EmailView {
+            design,
+            logo_url,
+            brand_color,
+            button_text,
+            sender_name,
+            footer_address,
+            default_locale,
+            copy,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -49,7 +175,7 @@ fn stored_experience(text: &str) -> Experience {
     operation_id = "getRecoverySettings",
     summary = "The recovery policy and the look and words of the emails",
     responses(
-        (status = 200, description = "The settings", body = crate::openapi::RecoverySettings),
+        (status = 200, description = "The settings", body = RecoverySettings),
         (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
@@ -63,11 +189,10 @@ pub async fn get(
         .db(move |conn| find_tenant(conn, &caller.tenant.id))
         .await?
         .ok_or(cartback_store::StoreError::NotFound)?;
-    Ok(HttpResponse::Ok().json(RecoverySettings {
-        success: true,
-        policy: tenant.recovery_policy()?,
-        email: stored_experience(&tenant.experience),
-    }))
+    Ok(HttpResponse::Ok().json(RecoverySettings::of(
+        tenant.recovery_policy()?,
+        stored_experience(&tenant.experience),
+    )))
 }
 
 #[utoipa::path(
@@ -78,7 +203,7 @@ pub async fn get(
     summary = "Replace the policy, the email settings, or both",
     request_body = crate::openapi::RecoverySettingsUpdate,
     responses(
-        (status = 200, description = "The settings now stored", body = crate::openapi::RecoverySettings),
+        (status = 200, description = "The settings now stored", body = RecoverySettings),
         (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
@@ -159,9 +284,40 @@ pub async fn put(
             )
         })
         .await?;
-    Ok(HttpResponse::Ok().json(RecoverySettings {
-        success: true,
-        policy,
-        email: experience,
-    }))
+    Ok(HttpResponse::Ok().json(RecoverySettings::of(policy, experience)))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// The answer shows the stored policy and email settings exactly as their
+    /// own types serialize them.
+    #[test]
+    fn the_answer_serializes_like_the_stored_types() {
+        let policy = RecoveryPolicy {
+            quiet_hours: Some(QuietHours {
+                start: "22:00".into(),
+                end: "08:00".into(),
+            }),
+            ..RecoveryPolicy::default()
+        };
+        let full: Experience = serde_json::from_value(serde_json::json!({
+            "design": "text_first", "brandColor": "#0f766e", "senderName": "Acme",
+            "copy": {"nl": [{"subject": "Je mandje wacht"}]},
+        }))
+        .unwrap();
+        for email in [Experience::default(), full] {
+            let answer =
+                serde_json::to_string(&RecoverySettings::of(policy.clone(), email.clone()))
+                    .unwrap();
+            let expected = format!(
+                r#"{{"success":true,"policy":{},"email":{}}}"#,
+                serde_json::to_string(&policy).unwrap(),
+                serde_json::to_string(&email).unwrap()
+            );
+            assert_eq!(answer, expected);
+        }
+    }
 }

@@ -9,11 +9,13 @@ use cartback_domain::EmailAddress;
 use cartback_store::suppressions::{
     Suppression, SuppressionReason, add_suppression, list_suppressions, remove_suppression,
 };
+use cartback_store::view::time;
 
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::input::body::json_body;
 use crate::input::fields::MAX_PAGE;
+use crate::routes::Done;
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -29,16 +31,34 @@ pub(crate) struct Entry {
     created_at: String,
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SuppressionPage {
+    success: bool,
+    /// Newest first.
+    suppressions: Vec<Entry>,
+    page: i64,
+    per_page: i64,
+    total: i64,
+    total_pages: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SuppressionAdded {
+    success: bool,
+    /// Lower case.
+    email: String,
+    /// False when it was already listed (200).
+    added: bool,
+}
+
 impl From<Suppression> for Entry {
     fn from(row: Suppression) -> Entry {
         Entry {
             email: row.email,
             reason: row.reason.as_str().to_owned(),
             note: row.note,
-            created_at: row
-                .created_at
-                .and_utc()
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            created_at: time(row.created_at),
         }
     }
 }
@@ -69,7 +89,7 @@ fn number_param(
     summary = "Addresses the tenant never emails, newest first",
     params(crate::openapi::SuppressionQuery),
     responses(
-        (status = 200, description = "A page", body = crate::openapi::SuppressionPage),
+        (status = 200, description = "A page", body = SuppressionPage),
         (status = 422, description = "VALIDATION_ERROR: a bad `page` or `per_page`", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
@@ -101,14 +121,14 @@ pub async fn list(
     let (rows, total) = state
         .db(move |conn| list_suppressions(conn, &caller.tenant.id, (page - 1) * per_page, per_page))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "success": true,
-        "suppressions": rows.into_iter().map(Entry::from).collect::<Vec<_>>(),
-        "page": page,
-        "perPage": per_page,
-        "total": total,
-        "totalPages": (total + per_page - 1) / per_page,
-    })))
+    Ok(HttpResponse::Ok().json(SuppressionPage {
+        success: true,
+        suppressions: rows.into_iter().map(Entry::from).collect(),
+        page,
+        per_page,
+        total,
+        total_pages: (total + per_page - 1) / per_page,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -136,8 +156,8 @@ fn field(name: &str, message: &str) -> FieldError {
     summary = "Never email an address",
     request_body = crate::openapi::NewSuppression,
     responses(
-        (status = 201, description = "Added", body = crate::openapi::SuppressionAdded),
-        (status = 200, description = "Already listed (the first reason stays)", body = crate::openapi::SuppressionAdded),
+        (status = 201, description = "Added", body = SuppressionAdded),
+        (status = 200, description = "Already listed (the first reason stays)", body = SuppressionAdded),
         (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
@@ -190,7 +210,11 @@ pub async fn add(
             )
         })
         .await?;
-    let answer = serde_json::json!({"success": true, "email": email.as_str().to_lowercase(), "added": added});
+    let answer = SuppressionAdded {
+        success: true,
+        email: email.as_str().to_lowercase(),
+        added,
+    };
     Ok(if added {
         HttpResponse::Created().json(answer)
     } else {
@@ -207,7 +231,7 @@ pub async fn add(
     summary = "Allow an address again",
     params(("email" = String, Path, description = "The address, case-insensitively")),
     responses(
-        (status = 200, description = "Removed", body = crate::openapi::Done),
+        (status = 200, description = "Removed", body = Done),
         (status = 404, description = "NOT_FOUND: the address is not listed", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
@@ -227,5 +251,5 @@ pub async fn remove(
             "that address is not on the suppression list",
         ));
     }
-    Ok(HttpResponse::Ok().json(serde_json::json!({"success": true})))
+    Ok(HttpResponse::Ok().json(Done::SUCCESS))
 }

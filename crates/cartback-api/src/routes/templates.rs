@@ -4,19 +4,21 @@
 //! A policy step uses one with `"template": "custom:{name}"`. Secret key.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{SecondsFormat, Utc};
-use serde::Deserialize;
-use serde_json::json;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use cartback_domain::parse_locale;
 use cartback_store::templates::{
     TemplateParts, delete_template, list_templates, save_template, templates_named,
 };
+use cartback_store::view::time;
 use cartback_templates::{CustomTemplate, validate_custom};
 
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::input::body::json_body;
+use crate::routes::Done;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -25,6 +27,42 @@ struct TemplateBody {
     subject: String,
     html: String,
     text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TemplateList {
+    success: bool,
+    templates: Vec<TemplateSummary>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TemplateSummary {
+    name: String,
+    locale: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+/// One template with its parts.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Template {
+    success: bool,
+    name: String,
+    locale: String,
+    subject: String,
+    html: String,
+    text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TemplateSaved {
+    success: bool,
+    name: String,
+    locale: String,
+    /// What a policy step names to use it: `custom:{name}`.
+    #[serde(rename = "use")]
+    use_as: String,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
@@ -56,7 +94,7 @@ fn name_and_locale(path: (String, String)) -> Result<(String, String), ApiError>
     operation_id = "listTemplates",
     summary = "The tenant's own templates",
     responses(
-        (status = 200, description = "By name and locale", body = crate::openapi::TemplateList),
+        (status = 200, description = "By name and locale", body = TemplateList),
         crate::openapi::SecretKeyErrors,
     )
 )]
@@ -67,17 +105,17 @@ pub async fn list(
     let rows = state
         .db(move |conn| list_templates(conn, &caller.tenant.id))
         .await?;
-    let listed: Vec<_> = rows
-        .into_iter()
-        .map(|r| {
-            json!({
-                "name": r.name,
-                "locale": r.locale,
-                "updatedAt": r.updated_at.and_utc().to_rfc3339_opts(SecondsFormat::Millis, true),
+    Ok(HttpResponse::Ok().json(TemplateList {
+        success: true,
+        templates: rows
+            .into_iter()
+            .map(|r| TemplateSummary {
+                name: r.name,
+                locale: r.locale,
+                updated_at: time(r.updated_at),
             })
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({"success": true, "templates": listed})))
+            .collect(),
+    }))
 }
 
 #[utoipa::path(
@@ -91,7 +129,7 @@ pub async fn list(
         ("locale" = String, Path, description = "BCP 47 tag, normalised (`nl_nl` → `nl-NL`)"),
     ),
     responses(
-        (status = 200, description = "The template", body = crate::openapi::Template),
+        (status = 200, description = "The template", body = Template),
         (status = 404, description = "NOT_FOUND: no such template", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: a bad name or locale", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
@@ -111,10 +149,14 @@ pub async fn get(
         .into_iter()
         .find(|r| r.locale == locale)
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such template"))?;
-    Ok(HttpResponse::Ok().json(json!({
-        "success": true, "name": row.name, "locale": row.locale,
-        "subject": row.subject, "html": row.html, "text": row.text,
-    })))
+    Ok(HttpResponse::Ok().json(Template {
+        success: true,
+        name: row.name,
+        locale: row.locale,
+        subject: row.subject,
+        html: row.html,
+        text: row.text,
+    }))
 }
 
 #[utoipa::path(
@@ -130,7 +172,7 @@ pub async fn get(
     ),
     request_body = crate::openapi::TemplateParts,
     responses(
-        (status = 200, description = "Saved", body = crate::openapi::TemplateSaved),
+        (status = 200, description = "Saved", body = TemplateSaved),
         (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: a bad name or locale, or a template error naming the part and line", body = crate::openapi::ErrorEnvelope),
@@ -185,9 +227,12 @@ pub async fn put(
             )
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "success": true, "name": name, "locale": locale, "use": format!("custom:{name}"),
-    })))
+    Ok(HttpResponse::Ok().json(TemplateSaved {
+        success: true,
+        use_as: format!("custom:{name}"),
+        name,
+        locale,
+    }))
 }
 
 #[utoipa::path(
@@ -201,7 +246,7 @@ pub async fn put(
         ("locale" = String, Path, description = "BCP 47 tag, normalised (`nl_nl` → `nl-NL`)"),
     ),
     responses(
-        (status = 200, description = "Removed", body = crate::openapi::Done),
+        (status = 200, description = "Removed", body = Done),
         (status = 404, description = "NOT_FOUND: no such template", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: a bad name or locale", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
@@ -219,5 +264,5 @@ pub async fn delete(
     if !removed {
         return Err(ApiError::new(ErrorCode::NotFound, "no such template"));
     }
-    Ok(HttpResponse::Ok().json(json!({"success": true})))
+    Ok(HttpResponse::Ok().json(Done::SUCCESS))
 }

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::value::RawValue;
+use utoipa::ToSchema;
 
 use cartback_domain::{
     CartItem, CartStatus, EmailAddress, RecoveryPolicy, SessionId, next_send_with,
@@ -30,16 +31,31 @@ use crate::input::raw::{
 use crate::middleware::cors::enforce_origin;
 use crate::state::AppState;
 
-#[derive(Serialize)]
+/// `CartUpdated` for `CART_UPDATE`, `OrderCompleted` for `ORDER_COMPLETE`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub(crate) enum TrackAnswer {
+    CartUpdated(CartUpdated),
+    OrderCompleted(OrderCompleted),
+}
+
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct CartUpdated {
+pub(crate) struct CartUpdated {
     success: bool,
     cart_id: String,
+    /// When the next recovery email is due; null when none can be sent.
+    #[schema(required = true, format = DateTime)]
     scheduled_at: Option<String>,
-    /// Item links a publishable capture could not keep; left out when none, so
-    /// the answer stays Retake's.
+    /// With a publishable key: how many item links (`url`, image) were
+    /// dropped because they point outside the shop's allowed origins and
+    /// its recovery URL's host. Left out when none were, so the answer stays
+    /// Retake's.
     #[serde(skip_serializing_if = "is_zero")]
+    #[schema(value_type = u32, minimum = 1)]
     dropped_links: usize,
+    /// One message per dropped link, naming it by path (`items[0].url`).
+    /// Left out when none were dropped.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<String>,
 }
@@ -48,13 +64,17 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-#[derive(Serialize)]
-struct OrderCompleted {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct OrderCompleted {
     success: bool,
     message: &'static str,
+    /// The shop's order id, or one generated when it sent none.
     #[serde(rename = "orderId")]
     order_id: String,
+    /// What the order made of the session's cart (`recovered`, `converted`);
+    /// left out when no open cart was closed.
     #[serde(rename = "cartStatus", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     cart_status: Option<&'static str>,
 }
 
@@ -76,7 +96,7 @@ fn rfc3339(at: DateTime<Utc>) -> String {
     request_body = crate::openapi::TrackRequest,
     responses(
         (status = 200, description = "`CartUpdated` for CART_UPDATE, `OrderCompleted` for ORDER_COMPLETE",
-            body = crate::openapi::TrackAnswer),
+            body = TrackAnswer),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
         (status = 403, description = "FORBIDDEN: a publishable key sent ORDER_COMPLETE, or came from an origin the tenant did not allow",
             body = crate::openapi::ErrorEnvelope),
@@ -146,13 +166,15 @@ pub async fn track(
     let dropped = screen_links(caller.kind, &caller.tenant, &mut cart.items, "items");
     let (row, policy) = store_cart(&state, &caller.tenant, session, cart).await?;
     let scheduled_at = scheduled_send(&row, &policy)?;
-    Ok(HttpResponse::Ok().json(CartUpdated {
-        success: true,
-        cart_id: row.id,
-        scheduled_at: scheduled_at.map(rfc3339),
-        dropped_links: dropped.len(),
-        warnings: warnings(&dropped),
-    }))
+    Ok(
+        HttpResponse::Ok().json(TrackAnswer::CartUpdated(CartUpdated {
+            success: true,
+            cart_id: row.id,
+            scheduled_at: scheduled_at.map(rfc3339),
+            dropped_links: dropped.len(),
+            warnings: warnings(&dropped),
+        })),
+    )
 }
 
 /// A publishable key's session id must be long enough not to be guessed
@@ -317,12 +339,14 @@ async fn order_complete(
         ),
         (None, false) => ("Order recorded; no open cart matched this session", None),
     };
-    Ok(HttpResponse::Ok().json(OrderCompleted {
-        success: true,
-        message,
-        order_id: outcome.order.order_ref,
-        cart_status,
-    }))
+    Ok(
+        HttpResponse::Ok().json(TrackAnswer::OrderCompleted(OrderCompleted {
+            success: true,
+            message,
+            order_id: outcome.order.order_ref,
+            cart_status,
+        })),
+    )
 }
 
 fn status_str(status: CartStatus) -> &'static str {

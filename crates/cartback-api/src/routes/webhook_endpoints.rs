@@ -6,9 +6,10 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{TimeDelta, Utc};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use cartback_store::crypto::Purpose;
+use cartback_store::view::time;
 use cartback_store::webhooks::{
     DeliveryRow, DeliveryStatus, EndpointChanges, EndpointRow, NewEndpoint, Replay, WEBHOOK_EVENTS,
     create_endpoint, delete_endpoint, get_delivery, get_endpoint, list_deliveries, list_endpoints,
@@ -22,7 +23,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::input::Problems;
 use crate::input::body::object_body;
 use crate::input::fields::{
-    MAX_PAGE, boolean, integer, nullable, query_map, query_number, time, unknown_fields,
+    MAX_PAGE, boolean, integer, nullable, query_map, query_number, unknown_fields,
 };
 use crate::state::AppState;
 
@@ -56,8 +57,8 @@ pub(crate) struct EndpointView {
     secret: Option<String>,
 }
 
-fn endpoint_view(row: EndpointRow, secret: Option<String>) -> Result<EndpointView, ApiError> {
-    Ok(EndpointView {
+fn endpoint_view(row: EndpointRow, secret: Option<String>) -> EndpointView {
+    EndpointView {
         events: row.events.clone(),
         id: row.id,
         url: row.url,
@@ -67,7 +68,7 @@ fn endpoint_view(row: EndpointRow, secret: Option<String>) -> Result<EndpointVie
         created_at: time(row.created_at),
         updated_at: time(row.updated_at),
         secret,
-    })
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -116,13 +117,67 @@ fn delivery_view(row: DeliveryRow, with_payload: bool) -> DeliveryView {
     }
 }
 
-/// `{"success": true, …fields of value}`.
-fn answer(value: impl Serialize) -> Result<Value, ApiError> {
-    let mut value = serde_json::to_value(value).map_err(ApiError::internal)?;
-    if let Value::Object(fields) = &mut value {
-        fields.insert("success".into(), Value::Bool(true));
+/// One endpoint: `success` beside its fields.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct WebhookEndpoint {
+    success: bool,
+    #[serde(flatten)]
+    endpoint: EndpointView,
+}
+
+impl WebhookEndpoint {
+    fn of(endpoint: EndpointView) -> WebhookEndpoint {
+        WebhookEndpoint {
+            success: true,
+            endpoint,
+        }
     }
-    Ok(value)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct WebhookEndpointList {
+    success: bool,
+    /// Oldest first; never with secrets.
+    data: Vec<EndpointView>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RotatedSecret {
+    success: bool,
+    /// Shown this once.
+    secret: String,
+    #[schema(required = true, format = DateTime)]
+    previous_secret_expires_at: Option<String>,
+}
+
+/// One delivery: `success` beside its fields.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Delivery {
+    success: bool,
+    #[serde(flatten)]
+    delivery: DeliveryView,
+}
+
+impl Delivery {
+    fn of(delivery: DeliveryView) -> Delivery {
+        Delivery {
+            success: true,
+            delivery,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeliveryPage {
+    success: bool,
+    /// Newest first, without payloads.
+    data: Vec<DeliveryView>,
+    page: i64,
+    per_page: i64,
+    total: i64,
+    total_pages: i64,
 }
 
 fn no_endpoint() -> ApiError {
@@ -276,7 +331,7 @@ fn description_field(body: &Map<String, Value>, problems: &mut Problems) -> Opti
     summary = "Add an endpoint; its signing secret is shown this once",
     request_body = crate::openapi::NewWebhookEndpoint,
     responses(
-        (status = 201, description = "The endpoint with `secret`", body = crate::openapi::WebhookEndpoint),
+        (status = 201, description = "The endpoint with `secret`", body = WebhookEndpoint),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "CONFLICT: already 20 endpoints, or the server has no CARTBACK_MASTER_KEY", body = crate::openapi::ErrorEnvelope),
@@ -339,7 +394,7 @@ pub async fn create(
             ),
         )
     })?;
-    Ok(HttpResponse::Created().json(answer(endpoint_view(row, Some(secret))?)?))
+    Ok(HttpResponse::Created().json(WebhookEndpoint::of(endpoint_view(row, Some(secret)))))
 }
 
 /// `GET /api/v1/webhook-endpoints`, oldest first.
@@ -350,7 +405,7 @@ pub async fn create(
     operation_id = "listWebhookEndpoints",
     summary = "Every endpoint of the tenant, oldest first",
     responses(
-        (status = 200, description = "The endpoints, without secrets", body = crate::openapi::WebhookEndpointList),
+        (status = 200, description = "The endpoints, without secrets", body = WebhookEndpointList),
         crate::openapi::SecretKeyErrors,
     )
 )]
@@ -361,11 +416,13 @@ pub async fn list(
     let rows = state
         .db(move |conn| list_endpoints(conn, &caller.tenant.id))
         .await?;
-    let data = rows
-        .into_iter()
-        .map(|row| endpoint_view(row, None))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(json!({"success": true, "data": data})))
+    Ok(HttpResponse::Ok().json(WebhookEndpointList {
+        success: true,
+        data: rows
+            .into_iter()
+            .map(|row| endpoint_view(row, None))
+            .collect(),
+    }))
 }
 
 #[utoipa::path(
@@ -376,7 +433,7 @@ pub async fn list(
     summary = "One endpoint",
     params(("id" = String, Path, description = "The endpoint id (`we_…`)")),
     responses(
-        (status = 200, description = "The endpoint", body = crate::openapi::WebhookEndpoint),
+        (status = 200, description = "The endpoint", body = WebhookEndpoint),
         (status = 404, description = "NOT_FOUND: no such endpoint for this tenant", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
@@ -391,7 +448,7 @@ pub async fn get(
         .db(move |conn| get_endpoint(conn, &caller.tenant.id, &id))
         .await?
         .ok_or_else(no_endpoint)?;
-    Ok(HttpResponse::Ok().json(answer(endpoint_view(row, None)?)?))
+    Ok(HttpResponse::Ok().json(WebhookEndpoint::of(endpoint_view(row, None))))
 }
 
 /// `PATCH /api/v1/webhook-endpoints/{id}`: url, events, description (null
@@ -405,7 +462,7 @@ pub async fn get(
     params(("id" = String, Path, description = "The endpoint id (`we_…`)")),
     request_body = crate::openapi::WebhookEndpointChanges,
     responses(
-        (status = 200, description = "The endpoint", body = crate::openapi::WebhookEndpoint),
+        (status = 200, description = "The endpoint", body = WebhookEndpoint),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "NOT_FOUND: no such endpoint for this tenant", body = crate::openapi::ErrorEnvelope),
@@ -439,7 +496,7 @@ pub async fn update(
         .db(move |conn| update_endpoint(conn, &caller.tenant.id, &id, &changes, Utc::now()))
         .await?
         .ok_or_else(no_endpoint)?;
-    Ok(HttpResponse::Ok().json(answer(endpoint_view(row, None)?)?))
+    Ok(HttpResponse::Ok().json(WebhookEndpoint::of(endpoint_view(row, None))))
 }
 
 /// `DELETE /api/v1/webhook-endpoints/{id}` → 204; its deliveries go with it.
@@ -483,7 +540,7 @@ pub async fn delete(
     params(("id" = String, Path, description = "The endpoint id (`we_…`)")),
     request_body(content = Option<crate::openapi::RotateSecretRequest>, description = "Optional"),
     responses(
-        (status = 200, description = "The new secret, shown this once", body = crate::openapi::RotatedSecret),
+        (status = 200, description = "The new secret, shown this once", body = RotatedSecret),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "NOT_FOUND: no such endpoint for this tenant", body = crate::openapi::ErrorEnvelope),
@@ -522,11 +579,11 @@ pub async fn rotate(
         })
         .await?
         .ok_or_else(no_endpoint)?;
-    Ok(HttpResponse::Ok().json(json!({
-        "success": true,
-        "secret": secret,
-        "previousSecretExpiresAt": row.previous_secret_expires_at.map(time),
-    })))
+    Ok(HttpResponse::Ok().json(RotatedSecret {
+        success: true,
+        secret,
+        previous_secret_expires_at: row.previous_secret_expires_at.map(time),
+    }))
 }
 
 /// `GET /api/v1/webhook-endpoints/{id}/deliveries?status=&page=&per_page=`,
@@ -539,7 +596,7 @@ pub async fn rotate(
     summary = "An endpoint's deliveries, newest first",
     params(("id" = String, Path, description = "The endpoint id (`we_…`)"), crate::openapi::DeliveryQuery),
     responses(
-        (status = 200, description = "A page", body = crate::openapi::DeliveryPage),
+        (status = 200, description = "A page", body = DeliveryPage),
         (status = 404, description = "NOT_FOUND: no such endpoint for this tenant", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: a bad parameter, named in `details`", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
@@ -586,14 +643,14 @@ pub async fn deliveries(
         })
         .await?;
     let (rows, total) = found.ok_or_else(no_endpoint)?;
-    Ok(HttpResponse::Ok().json(json!({
-        "success": true,
-        "data": rows.into_iter().map(|r| delivery_view(r, false)).collect::<Vec<_>>(),
-        "page": page,
-        "perPage": per_page,
-        "total": total,
-        "totalPages": (total + per_page - 1) / per_page,
-    })))
+    Ok(HttpResponse::Ok().json(DeliveryPage {
+        success: true,
+        data: rows.into_iter().map(|r| delivery_view(r, false)).collect(),
+        page,
+        per_page,
+        total,
+        total_pages: (total + per_page - 1) / per_page,
+    }))
 }
 
 fn no_delivery() -> ApiError {
@@ -609,7 +666,7 @@ fn no_delivery() -> ApiError {
     summary = "One delivery, with the payload it carries",
     params(("id" = String, Path, description = "The endpoint id (`we_…`)"), ("delivery_id" = String, Path, description = "The delivery id (`msg_…`), also its `webhook-id` header")),
     responses(
-        (status = 200, description = "The delivery", body = crate::openapi::Delivery),
+        (status = 200, description = "The delivery", body = Delivery),
         (status = 404, description = "NOT_FOUND: no such endpoint or delivery for this tenant", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
@@ -624,7 +681,7 @@ pub async fn delivery(
         .db(move |conn| get_delivery(conn, &caller.tenant.id, &endpoint_id, &delivery_id))
         .await?
         .ok_or_else(no_delivery)?;
-    Ok(HttpResponse::Ok().json(answer(delivery_view(row, true))?))
+    Ok(HttpResponse::Ok().json(Delivery::of(delivery_view(row, true))))
 }
 
 /// `POST …/deliveries/{deliveryId}/replay` → 202: one more attempt, now, with
@@ -637,7 +694,7 @@ pub async fn delivery(
     summary = "One more attempt of a finished delivery, due now",
     params(("id" = String, Path, description = "The endpoint id (`we_…`)"), ("delivery_id" = String, Path, description = "The delivery id (`msg_…`), also its `webhook-id` header")),
     responses(
-        (status = 202, description = "Queued: the delivery, now pending", body = crate::openapi::Delivery),
+        (status = 202, description = "Queued: the delivery, now pending", body = Delivery),
         (status = 404, description = "NOT_FOUND: no such endpoint or delivery for this tenant", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "CONFLICT: the endpoint is disabled, or the delivery is still pending", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
@@ -662,7 +719,7 @@ pub async fn replay(
         .await?;
     match outcome {
         Replay::Queued(row) => {
-            Ok(HttpResponse::Accepted().json(answer(delivery_view(*row, false))?))
+            Ok(HttpResponse::Accepted().json(Delivery::of(delivery_view(*row, false))))
         }
         Replay::NotFound => Err(no_delivery()),
         Replay::EndpointDisabled => Err(ApiError::new(

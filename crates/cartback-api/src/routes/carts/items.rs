@@ -2,19 +2,33 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use serde_json::json;
+use serde::Serialize;
 use serde_json::value::RawValue;
+use utoipa::ToSchema;
 
 use cartback_domain::{CartItem, Currency, MAX_ITEMS_PER_CART, items_total};
 use cartback_store::cart_admin::{Edited, edit_items};
 use cartback_store::carts::CartRow;
+use cartback_store::view::{CartLine, CartView};
 
-use super::{cart_answer, cart_view, if_match, json_object, load, not_found, stale};
+use super::{CartAnswer, cart_answer, if_match, json_object, load, not_found, stale};
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::input::Problems;
 use crate::input::cart::{self};
 use crate::state::AppState;
+
+/// A cart's lines and total.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CartItems {
+    success: bool,
+    data: Vec<CartLine>,
+    #[schema(required = true, pattern = "^-?[0-9]+(\\.[0-9]+)?$")]
+    total: Option<String>,
+    total_minor: i64,
+    currency: String,
+}
 
 /// `GET /api/v1/carts/{id}/items`.
 #[utoipa::path(
@@ -25,7 +39,7 @@ use crate::state::AppState;
     summary = "A cart's lines and total",
     params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
     responses(
-        (status = 200, description = "The lines", body = crate::openapi::CartItems),
+        (status = 200, description = "The lines", body = CartItems),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
@@ -36,14 +50,14 @@ pub async fn items(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let cart = load(&state, &caller.tenant.id, id.into_inner()).await?;
-    let view = cart_view(&cart);
-    Ok(HttpResponse::Ok().json(json!({
-        "success": true,
-        "data": view["items"],
-        "total": view["total"],
-        "totalMinor": cart.total_minor,
-        "currency": cart.currency,
-    })))
+    let view = CartView::of(&cart);
+    Ok(HttpResponse::Ok().json(CartItems {
+        success: true,
+        data: view.items,
+        total: view.total,
+        total_minor: view.total_minor,
+        currency: view.currency,
+    }))
 }
 
 /// Changes a cart's lines atomically: `edit` runs on the cart as it is under
@@ -93,7 +107,7 @@ pub(super) async fn change_items(
     params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).")),
     request_body = crate::openapi::TrackItem,
     responses(
-        (status = 200, description = "The cart", body = crate::openapi::CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
+        (status = 200, description = "The cart", body = CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
@@ -157,7 +171,7 @@ pub async fn add_item(
     summary = "Remove a line",
     params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("item_id" = String, Path, description = "The line's item id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).")),
     responses(
-        (status = 200, description = "The cart", body = crate::openapi::CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
+        (status = 200, description = "The cart", body = CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
         (status = 404, description = "NOT_FOUND: no such cart, or the cart has no line with this id", body = crate::openapi::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: the remaining lines' total is out of range", body = crate::openapi::ErrorEnvelope),
         (status = 400, description = "BAD_REQUEST: `If-Match` is not one entity tag or `*`", body = crate::openapi::ErrorEnvelope),

@@ -2,7 +2,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use cartback_domain::{CartStatus, CustomerName, EmailAddress};
 use cartback_store::StoreResult;
@@ -11,9 +13,10 @@ use cartback_store::cart_admin::{
     soft_delete_cart,
 };
 use cartback_store::erasure::flush_erased;
+use cartback_store::view::CartView;
 
 use super::{
-    attributes_field, cart_answer, cart_view, if_match, json_object, load, not_found, stale,
+    CartAnswer, attributes_field, cart_answer, if_match, json_object, load, not_found, stale,
 };
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
@@ -52,6 +55,18 @@ pub(super) const LIST_PARAMS: &[&str] = &[
     "per_page",
 ];
 
+/// A page of carts.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CartPage {
+    success: bool,
+    data: Vec<CartView>,
+    page: i64,
+    per_page: i64,
+    total: i64,
+    total_pages: i64,
+}
+
 /// `GET /api/v1/carts`.
 #[utoipa::path(
     get,
@@ -61,7 +76,7 @@ pub(super) const LIST_PARAMS: &[&str] = &[
     summary = "A page of carts, newest first, with filters",
     params(crate::openapi::CartListQuery),
     responses(
-        (status = 200, description = "The page (`data: []` past the end)", body = crate::openapi::CartPage),
+        (status = 200, description = "The page (`data: []` past the end)", body = CartPage),
         (status = 422, description = "VALIDATION_ERROR: an unknown parameter or a bad value, named in `details`", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
@@ -147,14 +162,14 @@ pub async fn list(
         .db(move |conn| list_carts(conn, &tenant_id, &filter, page, per_page))
         .await?;
     let total_pages = (total + per_page - 1) / per_page;
-    Ok(HttpResponse::Ok().json(json!({
-        "success": true,
-        "data": rows.iter().map(cart_view).collect::<Vec<_>>(),
-        "page": page,
-        "perPage": per_page,
-        "total": total,
-        "totalPages": total_pages,
-    })))
+    Ok(HttpResponse::Ok().json(CartPage {
+        success: true,
+        data: rows.iter().map(CartView::of).collect(),
+        page,
+        per_page,
+        total,
+        total_pages,
+    }))
 }
 
 /// `GET /api/v1/carts/{id}`.
@@ -166,7 +181,7 @@ pub async fn list(
     summary = "One cart",
     params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
     responses(
-        (status = 200, description = "The cart", body = crate::openapi::CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
+        (status = 200, description = "The cart", body = CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
@@ -191,7 +206,7 @@ pub async fn get(
     params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).")),
     request_body = crate::openapi::CartPatchRequest,
     responses(
-        (status = 200, description = "The changed cart", body = crate::openapi::CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
+        (status = 200, description = "The changed cart", body = CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
@@ -331,7 +346,7 @@ pub async fn delete(
         counts, totals and dates stay.",
     params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
     responses(
-        (status = 200, description = "The erased cart", body = crate::openapi::CartAnswer),
+        (status = 200, description = "The erased cart", body = CartAnswer),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
@@ -357,5 +372,5 @@ pub async fn erase(
         );
     }
     tracing::info!(cart = %erased.id, "cart erased");
-    Ok(HttpResponse::Ok().json(json!({"success": true, "data": cart_view(&erased)})))
+    Ok(HttpResponse::Ok().json(CartAnswer::of(&erased)))
 }

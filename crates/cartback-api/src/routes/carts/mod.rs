@@ -4,7 +4,8 @@
 //! own id. Another tenant's cart is a 404 for every verb.
 //!
 //! One file per concern: `manage` (list, get, patch, delete, erase), `items`,
-//! `upsert` and `timeline`; the cart as the API shows it is here.
+//! `upsert` and `timeline`, each with its answers. The cart as the API shows
+//! it is `cartback_store::view::CartView`, which webhooks are made from too.
 
 pub(crate) mod items;
 pub(crate) mod manage;
@@ -12,64 +13,37 @@ pub(crate) mod timeline;
 pub(crate) mod upsert;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
-use cartback_domain::{CartItem, Currency, Money, attributes_to_wire};
 use cartback_store::cart_admin::find_cart_by_any_id;
 use cartback_store::carts::CartRow;
+use cartback_store::view::CartView;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::input::Problems;
-use crate::input::fields::{self, nullable, time};
+use crate::input::fields::{self, nullable};
 use crate::state::AppState;
 
 pub(super) fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such cart")
 }
 
-pub(super) fn amount(minor: i64, currency: &str) -> Value {
-    match Currency::parse(currency) {
-        Ok(c) => Value::String(Money::from_minor(minor, c).to_major_string()),
-        Err(_) => Value::Null,
-    }
+/// One cart: the answer of get, patch, erase and the item changes.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CartAnswer {
+    success: bool,
+    data: CartView,
 }
 
-/// A cart as the API shows it.
-pub(crate) fn cart_view(cart: &CartRow) -> Value {
-    let items: Vec<Value> = cart
-        .items
-        .iter()
-        .map(|item| item_view(item, &cart.currency))
-        .collect();
-    json!({
-        "id": cart.id,
-        "externalId": cart.external_id,
-        "sessionId": if cart.erased_at.is_some() { Value::Null } else { Value::String(cart.session_id.clone()) },
-        "status": cart.status,
-        "items": items,
-        "itemCount": cart.item_count,
-        "total": amount(cart.total_minor, &cart.currency),
-        "totalMinor": cart.total_minor,
-        "currency": cart.currency,
-        "customerEmail": cart.customer_email,
-        "customerName": cart.customer_name,
-        "locale": cart.locale,
-        "consent": cart.consent.map(|c| c != 0),
-        "attributes": attributes_to_wire(&cart.attributes),
-        "emailsSent": cart.next_step,
-        "cycle": cart.cycle,
-        "createdAt": time(cart.created_at),
-        "updatedAt": time(cart.updated_at),
-        "lastActivityAt": time(cart.last_activity_at),
-        "abandonedAt": cart.abandoned_at.map(time),
-        "orderedAt": cart.ordered_at.map(time),
-        "unsubscribedAt": cart.unsubscribed_at.map(time),
-        "lastEmailAt": cart.last_sent_at.map(time),
-        "nextActionAt": cart.next_action_at.map(time),
-        "deleted": cart.deleted_at.is_some(),
-        "erasedAt": cart.erased_at.map(time),
-        "version": cart.version,
-    })
+impl CartAnswer {
+    pub(super) fn of(cart: &CartRow) -> CartAnswer {
+        CartAnswer {
+            success: true,
+            data: CartView::of(cart),
+        }
+    }
 }
 
 /// The cart's entity tag: its version, quoted.
@@ -81,7 +55,7 @@ pub(super) fn etag(cart: &CartRow) -> String {
 pub(super) fn cart_answer(cart: &CartRow) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((actix_web::http::header::ETAG, etag(cart)))
-        .json(json!({"success": true, "data": cart_view(cart)}))
+        .json(CartAnswer::of(cart))
 }
 
 /// A tag `If-Match` may carry that can never be a cart's version (they start
@@ -134,18 +108,6 @@ pub(super) fn stale(version: i64) -> ApiError {
             "the cart changed since it was read (If-Match); its current ETag is \"{version}\": read it again and retry"
         ),
     )
-}
-
-pub(super) fn item_view(item: &CartItem, currency: &str) -> Value {
-    json!({
-        "id": item.id,
-        "name": item.name,
-        "price": amount(item.unit_price_minor, currency),
-        "priceMinor": item.unit_price_minor,
-        "quantity": item.quantity,
-        "imageUrl": item.image_url,
-        "url": item.url,
-    })
 }
 
 pub(super) async fn load(

@@ -2,19 +2,31 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use cartback_store::StoreResult;
 use cartback_store::cart_admin::{ExternalOutcome, ExternalUpsert, upsert_external};
 use cartback_store::carts::CartUpsert;
+use cartback_store::view::CartView;
 
-use super::{attributes_field, cart_view, json_object};
+use super::{attributes_field, json_object};
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::input::Problems;
 use crate::input::cart::{self, ParsedCart};
 use crate::input::raw::RawObject;
 use crate::state::AppState;
+
+/// The cart after an upsert by the shop's own id.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CartUpserted {
+    success: bool,
+    /// True the first time (201), false afterwards (200).
+    created: bool,
+    data: CartView,
+}
 
 /// `PUT /api/v1/carts`: creates or updates the cart with the shop's own id
 /// (`externalId`). The other fields are those of a CART_UPDATE (`sessionId` is
@@ -27,8 +39,8 @@ use crate::state::AppState;
     summary = "Create or update a cart by the shop's own id (`externalId`)",
     request_body = crate::openapi::CartUpsertRequest,
     responses(
-        (status = 200, description = "Updated", body = crate::openapi::CartUpserted),
-        (status = 201, description = "Created", body = crate::openapi::CartUpserted),
+        (status = 200, description = "Updated", body = CartUpserted),
+        (status = 201, description = "Created", body = CartUpserted),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "CONFLICT: the `sessionId` belongs to another of the shop's carts, or a concurrent change", body = crate::openapi::ErrorEnvelope),
@@ -152,8 +164,11 @@ pub async fn upsert(
     } else {
         actix_web::http::StatusCode::OK
     };
-    Ok(HttpResponse::build(status)
-        .json(json!({"success": true, "created": created, "data": cart_view(&cart)})))
+    Ok(HttpResponse::build(status).json(CartUpserted {
+        success: true,
+        created,
+        data: CartView::of(&cart),
+    }))
 }
 
 pub(super) fn valid_external_id(id: &str) -> bool {

@@ -3,10 +3,11 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use cartback_domain::bounds::check_amount;
-use cartback_domain::{Currency, EmailAddress, SessionId};
+use cartback_domain::{CartStatus, Currency, EmailAddress, SessionId};
 use cartback_store::crypto::Purpose;
 use cartback_store::orders::{NewOrder, record_order};
 use cartback_store::stripe::find_stripe_account;
@@ -51,6 +52,47 @@ fn bad_event(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::BadRequest, message)
 }
 
+/// What the intake answers Stripe.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub(crate) enum StripeIntakeAnswer {
+    Order(OrderReceived),
+    Ignored(StripeEventIgnored),
+}
+
+impl StripeIntakeAnswer {
+    fn ignored() -> StripeIntakeAnswer {
+        StripeIntakeAnswer::Ignored(StripeEventIgnored {
+            success: true,
+            received: true,
+            ignored: true,
+        })
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct StripeEventIgnored {
+    success: bool,
+    received: bool,
+    /// Not a paid checkout or payment intent: acknowledged, nothing stored.
+    ignored: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = StripeOrder)]
+pub(crate) struct OrderReceived {
+    success: bool,
+    received: bool,
+    /// The PaymentIntent id, or the Checkout Session's.
+    order_id: String,
+    /// The same payment was already recorded.
+    duplicate: bool,
+    /// `recovered` or `converted`; null when no open cart matched.
+    #[schema(required = true, value_type = Option<String>)]
+    cart_status: Option<CartStatus>,
+}
+
 /// `POST /api/v1/integrations/stripe/webhook/{tenantId}`: Stripe calls it, so
 /// no API key; the signature over the raw body under one of the tenant's
 /// secrets is the authentication. `checkout.session.completed` (paid) and
@@ -71,7 +113,7 @@ fn bad_event(message: impl Into<String>) -> ApiError {
     request_body = crate::openapi::StripeEvent,
     responses(
         (status = 200, description = "An order (`orderId`), or acknowledged and ignored (`ignored: true`)",
-            body = crate::openapi::StripeIntakeAnswer),
+            body = StripeIntakeAnswer),
         (status = 400, description = "BAD_REQUEST: an invalid or missing signature (a header over 1 KiB or with more than 8 `v1` entries is refused before anything else), an unknown tenant or one without signing secrets (the same answer), or an event that cannot be read",
             body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over 256 KiB (or the server's body limit, if lower)", body = crate::openapi::ErrorEnvelope),
@@ -150,9 +192,7 @@ pub async fn intake(
     let order = match parse_order_event(&body) {
         Err(e) => return Err(bad_event(format!("not a Stripe event we can read: {e}"))),
         Ok(None) => {
-            return Ok(HttpResponse::Ok().json(json!({
-                "success": true, "received": true, "ignored": true,
-            })));
+            return Ok(HttpResponse::Ok().json(StripeIntakeAnswer::ignored()));
         }
         Ok(Some(order)) => order,
     };
@@ -160,9 +200,7 @@ pub async fn intake(
     // anything but a 2xx for days, and a retry would carry the same content.
     if let Some(why) = unrecordable(&order) {
         tracing::warn!(tenant = %tenant.id, why, "Stripe event ignored");
-        return Ok(HttpResponse::Ok().json(json!({
-            "success": true, "received": true, "ignored": true,
-        })));
+        return Ok(HttpResponse::Ok().json(StripeIntakeAnswer::ignored()));
     }
     let currency = match (&order.currency, order.amount_minor) {
         (Some(code), _) => Currency::parse(code)
@@ -216,13 +254,15 @@ pub async fn intake(
         duplicate = outcome.duplicate,
         "Stripe order received"
     );
-    Ok(HttpResponse::Ok().json(json!({
-        "success": true,
-        "received": true,
-        "orderId": outcome.order.order_ref,
-        "duplicate": outcome.duplicate,
-        "cartStatus": outcome.closed_cart.map(|(_, status)| status.as_str()),
-    })))
+    Ok(
+        HttpResponse::Ok().json(StripeIntakeAnswer::Order(OrderReceived {
+            success: true,
+            received: true,
+            order_id: outcome.order.order_ref,
+            duplicate: outcome.duplicate,
+            cart_status: outcome.closed_cart.map(|(_, status)| status),
+        })),
+    )
 }
 
 /// Why an order event is not recorded: text no database column may hold (NUL),

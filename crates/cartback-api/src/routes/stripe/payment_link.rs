@@ -2,7 +2,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use cartback_domain::CartStatus;
 use cartback_store::carts::{CartRow, find_cart, find_cart_by_session};
@@ -20,6 +21,17 @@ use crate::state::AppState;
 
 const MIN_LINK_SECS: i64 = 1_800;
 const MAX_LINK_SECS: i64 = 86_400;
+
+/// A Checkout Session for a cart.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PaymentLink {
+    success: bool,
+    payment_link: String,
+    checkout_session_id: String,
+    #[schema(required = true, format = DateTime)]
+    expires_at: Option<String>,
+}
 
 fn link_expiry(now: DateTime<Utc>, lifetime: i64) -> i64 {
     // Stripe refuses a reused idempotency key with different parameters, so the
@@ -101,7 +113,7 @@ fn checkout_request(
     params(("id" = String, Path, description = "The cart id or the storefront's session id")),
     request_body(content = Option<crate::openapi::PaymentLinkRequest>, description = "Optional"),
     responses(
-        (status = 200, description = "The link", body = crate::openapi::PaymentLink),
+        (status = 200, description = "The link", body = PaymentLink),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
@@ -179,13 +191,13 @@ pub async fn payment_link(
         .await
         .map_err(|e| upstream(&e))?;
     let expires = session.expires_at.unwrap_or(expires_at);
-    Ok(HttpResponse::Ok().json(json!({
-        "success": true,
-        "paymentLink": session.url,
-        "checkoutSessionId": session.id,
-        "expiresAt": DateTime::from_timestamp(expires, 0)
+    Ok(HttpResponse::Ok().json(PaymentLink {
+        success: true,
+        payment_link: session.url,
+        checkout_session_id: session.id,
+        expires_at: DateTime::from_timestamp(expires, 0)
             .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
-    })))
+    }))
 }
 
 #[cfg(test)]

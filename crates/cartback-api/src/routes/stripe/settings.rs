@@ -2,20 +2,23 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 
 use cartback_domain::validate_link;
 use cartback_store::crypto::Purpose;
 use cartback_store::stripe::{
     StripeAccount, StripeAccountRow, delete_stripe_account, find_stripe_account, set_stripe_account,
 };
+use cartback_store::view::time;
 use cartback_store::write_transaction;
 
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode};
 use crate::input::Problems;
 use crate::input::body::read_body;
-use crate::input::fields::{boolean, nullable, object, time, unknown_fields};
+use crate::input::fields::{boolean, nullable, object, unknown_fields};
 use crate::state::AppState;
 
 const MAX_WEBHOOK_SECRETS: usize = 5;
@@ -47,22 +50,56 @@ fn key_hint(key: &str) -> String {
     format!("{prefix}…{tail}")
 }
 
-fn shown(row: Option<&StripeAccountRow>, tenant_id: &str) -> Value {
-    let masked: Value = row
-        .and_then(|r| serde_json::from_str(&r.masked).ok())
-        .unwrap_or(Value::Null);
-    json!({
-        "success": true,
-        // Something to work with: a key for links or secrets for intake.
-        "configured": row.is_some_and(|r| r.secret_key.is_some() || r.webhook_secrets.is_some()),
-        "secretKey": row.and_then(|r| r.secret_key.as_ref()).and(masked.get("secretKey").cloned()),
-        "webhookSecrets": masked.get("webhookSecrets").and_then(Value::as_u64).unwrap_or(0),
-        "successUrl": row.and_then(|r| r.success_url.clone()),
-        "cancelUrl": row.and_then(|r| r.cancel_url.clone()),
-        "linksInEmails": row.is_some_and(|r| r.links_in_emails != 0),
-        "webhookUrl": webhook_url(tenant_id),
-        "updatedAt": row.map(|r| time(r.updated_at)),
-    })
+/// The tenant's Stripe connection, with hints instead of secrets.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = StripeAccount)]
+pub(crate) struct StripeShown {
+    success: bool,
+    /// A key for links or secrets for intake is stored.
+    configured: bool,
+    /// A hint (`sk_live_…4242`), never the key.
+    #[schema(required = true)]
+    secret_key: Option<String>,
+    /// How many signing secrets are stored.
+    webhook_secrets: u64,
+    #[schema(required = true)]
+    success_url: Option<String>,
+    #[schema(required = true)]
+    cancel_url: Option<String>,
+    links_in_emails: bool,
+    /// Where Stripe should send events (append to the api's public URL).
+    webhook_url: String,
+    #[schema(required = true, format = DateTime)]
+    updated_at: Option<String>,
+}
+
+impl StripeShown {
+    fn of(row: Option<&StripeAccountRow>, tenant_id: &str) -> StripeShown {
+        let masked: Value = row
+            .and_then(|r| serde_json::from_str(&r.masked).ok())
+            .unwrap_or(Value::Null);
+        StripeShown {
+            success: true,
+            // Something to work with: a key for links or secrets for intake.
+            configured: row.is_some_and(|r| r.secret_key.is_some() || r.webhook_secrets.is_some()),
+            secret_key: row.and_then(|r| r.secret_key.as_ref()).and(
+                masked
+                    .get("secretKey")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            ),
+            webhook_secrets: masked
+                .get("webhookSecrets")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+            success_url: row.and_then(|r| r.success_url.clone()),
+            cancel_url: row.and_then(|r| r.cancel_url.clone()),
+            links_in_emails: row.is_some_and(|r| r.links_in_emails != 0),
+            webhook_url: webhook_url(tenant_id),
+            updated_at: row.map(|r| time(r.updated_at)),
+        }
+    }
 }
 
 fn secret_key_field(body: &Map<String, Value>, problems: &mut Problems) -> Option<Option<String>> {
@@ -175,7 +212,7 @@ fn url_field(
     summary = "Connect or change the tenant's Stripe account",
     request_body = crate::openapi::StripeSettings,
     responses(
-        (status = 200, description = "As `GET`", body = crate::openapi::StripeAccount),
+        (status = 200, description = "As `GET`", body = StripeShown),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "CONFLICT: a secret was given and the server has no CARTBACK_MASTER_KEY", body = crate::openapi::ErrorEnvelope),
@@ -297,7 +334,7 @@ pub async fn put(
             })
         })
         .await?;
-    Ok(HttpResponse::Ok().json(shown(Some(&row), &tenant_id)))
+    Ok(HttpResponse::Ok().json(StripeShown::of(Some(&row), &tenant_id)))
 }
 
 /// `GET /api/v1/integrations/stripe`: hints only, never a secret.
@@ -308,7 +345,7 @@ pub async fn put(
     operation_id = "getStripe",
     summary = "The Stripe connection: hints and counts, never a secret",
     responses(
-        (status = 200, description = "The connection (`configured: false` before anything is stored)", body = crate::openapi::StripeAccount),
+        (status = 200, description = "The connection (`configured: false` before anything is stored)", body = StripeShown),
         crate::openapi::SecretKeyErrors,
     )
 )]
@@ -320,7 +357,7 @@ pub async fn get(
     let row = state
         .db(move |conn| find_stripe_account(conn, &tenant_id))
         .await?;
-    Ok(HttpResponse::Ok().json(shown(row.as_ref(), &caller.tenant.id)))
+    Ok(HttpResponse::Ok().json(StripeShown::of(row.as_ref(), &caller.tenant.id)))
 }
 
 /// `DELETE /api/v1/integrations/stripe` → 204; 404 when nothing was there.
