@@ -502,7 +502,6 @@ pub async fn test(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     /// The typed answer carries exactly what the email crate masks, for every

@@ -289,7 +289,6 @@ pub async fn put(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     /// The answer shows the stored policy and email settings exactly as their
