@@ -70,7 +70,9 @@ fn client_error_filter(
 pub fn open_store(common: &CommonArgs, migrate: Option<&MigrateArgs>) -> anyhow::Result<Store> {
     let store = open_unmigrated(common)?;
     if migrate.is_none_or(|m| !m.no_migrate) {
-        apply_migrations(&store)?;
+        for name in apply_migrations(&store)? {
+            tracing::info!(migration = %name, "applied migration");
+        }
     }
     Ok(store)
 }
@@ -81,13 +83,9 @@ pub fn open_unmigrated(common: &CommonArgs) -> anyhow::Result<Store> {
         .with_context(|| format!("opening {}", redact_url(&common.database_url)))
 }
 
-/// Applies pending migrations; returns their names, each also logged.
+/// Applies pending migrations; returns their names.
 pub fn apply_migrations(store: &Store) -> anyhow::Result<Vec<String>> {
-    let applied = store.migrate().context("applying migrations")?;
-    for name in &applied {
-        tracing::info!(migration = %name, "applied migration");
-    }
-    Ok(applied)
+    store.migrate().context("applying migrations")
 }
 
 fn api_key(email: &EmailArgs) -> anyhow::Result<String> {
