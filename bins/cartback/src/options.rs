@@ -435,7 +435,7 @@ pub struct BackupArgs {
 pub enum ProviderCommand {
     /// Store the tenant's provider: JSON such as {"provider":"resend","apiKey":"re_…"}.
     Set {
-        /// The tenant's id (tenant_…), as `cartback tenant list` shows.
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
         /// The settings JSON (see docs/api/email-provider.md), or `-` to read it from standard input (keeps the API key off the command line).
@@ -444,19 +444,19 @@ pub enum ProviderCommand {
     },
     /// Show the tenant's provider, masked.
     Show {
-        /// The tenant's id (tenant_…), as `cartback tenant list` shows.
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
     },
     /// Remove the tenant's provider: the server default applies again.
     Delete {
-        /// The tenant's id (tenant_…), as `cartback tenant list` shows.
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
     },
     /// Send a test email through the tenant's provider.
     Test {
-        /// The tenant's id (tenant_…), as `cartback tenant list` shows.
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
         /// Recipient of the test email.
@@ -469,13 +469,13 @@ pub enum ProviderCommand {
 pub enum PolicyCommand {
     /// Print the tenant's policy and email settings as JSON.
     Show {
-        /// The tenant's id (tenant_…), as `cartback tenant list` shows.
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
     },
     /// Replace the policy and/or the email settings; what is not given stays.
     Set {
-        /// The tenant's id (tenant_…), as `cartback tenant list` shows.
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
         /// The policy JSON, e.g. {"steps":[{"delayMs":3600000}],"maxEmailsPerCart":1}.
@@ -541,7 +541,7 @@ pub enum KeyKindArg {
 pub enum KeyCommand {
     /// Create a key and print it (shown only once).
     Create {
-        /// The tenant's id (tenant_…), as `cartback tenant list` shows.
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
         /// secret (sk_…: every API call) or publishable (pk_…: may only write carts; safe in a browser).
@@ -556,7 +556,7 @@ pub enum KeyCommand {
     },
     /// List a tenant's keys: id, kind, prefix, state and creation date (never the keys themselves).
     List {
-        /// The tenant's id (tenant_…), as `cartback tenant list` shows.
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
         /// Print JSON instead of text.
@@ -565,7 +565,7 @@ pub enum KeyCommand {
     },
     /// Revoke a key by id; revoking a revoked key again changes nothing and succeeds.
     Revoke {
-        /// The tenant's id (tenant_…), as `cartback tenant list` shows.
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
         /// The key's id (key_…), as `key list` shows.
@@ -596,7 +596,7 @@ impl UserRoleArg {
 pub enum UserCommand {
     /// Create a user with a password read from standard input (never from the command line).
     Create {
-        /// The tenant's id (tenant_…), as `cartback tenant list` shows.
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
         /// The address they sign in with (one account per address across tenants).
@@ -614,7 +614,7 @@ pub enum UserCommand {
     },
     /// Print a one-time sign-in link, valid 24 h, creating the user (without a password) if needed.
     Invite {
-        /// The tenant's id (tenant_…), as `cartback tenant list` shows.
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
         /// The address they sign in with.
@@ -636,7 +636,7 @@ pub enum UserCommand {
     },
     /// List a tenant's users.
     List {
-        /// The tenant's id (tenant_…), as `cartback tenant list` shows.
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
         /// Print JSON instead of text.
