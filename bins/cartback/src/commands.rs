@@ -27,8 +27,21 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
     let common = cli.common.clone();
     match cli.command {
         Command::Migrate => {
-            let store = run::open_store(&common, None)?;
-            println!("database is up to date ({:?})", store.backend());
+            let store = run::open_unmigrated(&common)?;
+            let applied = run::apply_migrations(&store)?;
+            let database = match store.backend() {
+                cartback_store::Backend::Postgres => "PostgreSQL",
+                cartback_store::Backend::Sqlite => "SQLite",
+            };
+            match applied.as_slice() {
+                [] => println!("{database} database is up to date: no pending migrations"),
+                [one] => println!("applied 1 migration to the {database} database: {one}"),
+                many => println!(
+                    "applied {} migrations to the {database} database: {}",
+                    many.len(),
+                    many.join(", ")
+                ),
+            }
             Ok(())
         }
         Command::Tenant(command) => tenant(run::open_store(&common, None)?, command),
@@ -149,9 +162,13 @@ fn tenant(store: Store, command: TenantCommand) -> anyhow::Result<()> {
                     .collect();
                 println!("{}", serde_json::Value::Array(list));
             } else {
-                for t in tenants {
-                    println!("{}  {}  <{}>", t.id, t.name, t.from_email);
-                }
+                print_table(
+                    &["ID", "NAME", "SENDER"],
+                    tenants
+                        .into_iter()
+                        .map(|t| vec![t.id, t.name, t.from_email])
+                        .collect(),
+                );
             }
             Ok(())
         }
@@ -202,35 +219,82 @@ fn key(store: Store, command: KeyCommand) -> anyhow::Result<()> {
             if json {
                 let list: Vec<_> = keys
                     .iter()
-                    .map(|k| json!({"keyId": k.id, "kind": k.kind.as_str(), "prefix": k.prefix, "label": k.label, "createdAt": k.created_at.and_utc().to_rfc3339(), "revoked": k.revoked_at.is_some()}))
+                    .map(|k| json!({"keyId": k.id, "kind": k.kind.as_str(), "prefix": k.prefix, "label": k.label, "createdAt": k.created_at.and_utc().to_rfc3339(), "revoked": k.revoked_at.is_some(), "revokedAt": k.revoked_at.map(|at| at.and_utc().to_rfc3339())}))
                     .collect();
                 println!("{}", serde_json::Value::Array(list));
             } else {
-                for k in keys {
-                    let state = if k.revoked_at.is_some() {
-                        "revoked"
-                    } else {
-                        "active"
-                    };
-                    println!(
-                        "{}  {:<11}  {}…  {}  {}",
-                        k.id,
-                        k.kind.as_str(),
-                        k.prefix,
-                        state,
-                        k.label.unwrap_or_default()
-                    );
-                }
+                print_table(
+                    &["ID", "KIND", "PREFIX", "STATE", "CREATED", "LABEL"],
+                    keys.into_iter()
+                        .map(|k| {
+                            vec![
+                                k.id,
+                                k.kind.as_str().to_owned(),
+                                format!("{}…", k.prefix),
+                                if k.revoked_at.is_some() {
+                                    "revoked"
+                                } else {
+                                    "active"
+                                }
+                                .to_owned(),
+                                utc_minute(k.created_at),
+                                k.label.unwrap_or_default(),
+                            ]
+                        })
+                        .collect(),
+                );
             }
             Ok(())
         }
         KeyCommand::Revoke { tenant, key_id } => {
             require_tenant(&mut conn, &tenant)?;
-            revoke_key(&mut conn, &tenant, &key_id, Utc::now().naive_utc())
-                .with_context(|| format!("no active key {key_id:?} for tenant {tenant:?}"))?;
-            println!("revoked {key_id}");
+            match revoke_key(&mut conn, &tenant, &key_id, Utc::now().naive_utc()) {
+                Ok(()) => println!("revoked {key_id}"),
+                // Nothing live to revoke: a key revoked before is what was
+                // asked for (a retried script must not fail), an unknown one is not.
+                Err(cartback_store::StoreError::NotFound) => {
+                    let revoked_at = list_keys(&mut conn, &tenant)?
+                        .into_iter()
+                        .find(|k| k.id == key_id)
+                        .and_then(|k| k.revoked_at)
+                        .with_context(|| format!("tenant {tenant:?} has no key {key_id:?}"))?;
+                    println!(
+                        "{key_id} was already revoked ({}); nothing changed",
+                        utc_minute(revoked_at)
+                    );
+                }
+                Err(other) => return Err(other.into()),
+            }
             Ok(())
         }
+    }
+}
+
+/// A moment as operators read it in a list: UTC, to the minute.
+fn utc_minute(at: chrono::NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Rows under a header, columns padded to their widest cell; a header alone
+/// says the list is empty.
+fn print_table(header: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in &rows {
+        line(row.iter().map(String::as_str).collect());
     }
 }
 
@@ -336,9 +400,13 @@ fn user(store: Store, command: UserCommand) -> anyhow::Result<()> {
                     .collect();
                 println!("{}", serde_json::Value::Array(list));
             } else {
-                for u in users {
-                    println!("{}  {}  {}", u.id, u.role, u.email);
-                }
+                print_table(
+                    &["ID", "ROLE", "EMAIL"],
+                    users
+                        .into_iter()
+                        .map(|u| vec![u.id, u.role, u.email])
+                        .collect(),
+                );
             }
             Ok(())
         }
@@ -478,7 +546,15 @@ async fn provider(
 fn master(common: &crate::options::CommonArgs, command: MasterKeyCommand) -> anyhow::Result<()> {
     match command {
         MasterKeyCommand::GenerateMaster => {
-            println!("{}", MasterKeys::generate());
+            let key = MasterKeys::generate();
+            let id = MasterKeys::from_config(Some(&key), None)?
+                .current_id()
+                .unwrap_or_default()
+                .to_owned();
+            // The key alone on standard output, so `$(cartback keys generate-master)`
+            // captures it; the id, which rotate-master and sealed values name, beside it.
+            println!("{key}");
+            eprintln!("master key id {id} (keep the key secret; the id is safe to write down)");
             Ok(())
         }
         MasterKeyCommand::RotateMaster => {
@@ -507,6 +583,9 @@ async fn dev(
     master_keys: std::sync::Arc<MasterKeys>,
 ) -> anyhow::Result<()> {
     let delay = TimeDelta::from_std(args.demo_delay).context("--demo-delay out of range")?;
+    // Where this process listens, unless told otherwise: every link printed
+    // here and put into emails then opens in the developer's browser.
+    let url = crate::public_url::for_dev(args.worker.public_url.as_deref(), args.api.bind)?;
     let existing = list_tenants(&mut *store.conn()?)?
         .into_iter()
         .find(|t| t.name == DEMO_TENANT);
@@ -529,7 +608,7 @@ async fn dev(
                     name: DEMO_TENANT,
                     from: "shop@example.com",
                     from_name: None,
-                    recovery_url: Some(format!("http://{}/cart", args.api.bind)),
+                    recovery_url: Some(format!("{url}/cart")),
                     policy: RecoveryPolicy::with_single_delay(delay),
                 },
             )?;
@@ -537,9 +616,6 @@ async fn dev(
         }
     };
     let provider = run::build_provider(&args.email)?;
-    let url = format!("http://{}", args.api.bind);
-    // The link points at the address this process listens on, which is where
-    // a developer's browser finds it.
     let (_, sign_in_link) = cartback_dashboard::accounts::invite(
         &mut *store.conn()?,
         &tenant.id,
@@ -552,7 +628,7 @@ async fn dev(
     let server = run::api_server(
         store.clone(),
         &args.api,
-        &args.worker.public_url,
+        &url,
         &args.outbound,
         master_keys.clone(),
     )?;
@@ -586,7 +662,7 @@ async fn dev(
     let worker = cartback_worker::Worker::new(
         store,
         provider,
-        run::worker_config(&args.worker, &args.outbound),
+        run::worker_config(&args.worker, &url, &args.outbound),
     )
     .with_master_keys(master_keys);
     worker.run(run::shutdown_signal()).await?;

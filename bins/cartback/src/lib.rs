@@ -5,4 +5,5 @@
 pub mod commands;
 pub mod entry;
 pub mod options;
+pub mod public_url;
 pub mod run;

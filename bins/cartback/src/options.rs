@@ -7,6 +7,9 @@ use std::time::Duration;
 use cartback_api::TrustedProxies;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The public URL when none is given: right only when shoppers and the api share a machine.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
 /// "250ms", "30s", "5m", "2h" or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -60,6 +63,7 @@ fn secret_from_env(name: &str) -> Option<String> {
 }
 
 #[derive(Clone, Args)]
+#[command(next_help_heading = "Database, logs and master key")]
 pub struct CommonArgs {
     /// Database: sqlite://path (embedded default) or postgres://user@host/db.
     #[arg(
@@ -77,7 +81,7 @@ pub struct CommonArgs {
         global = true
     )]
     pub db_pool_size: u32,
-    /// Log format.
+    /// Log format: text (coloured only on a terminal, never with NO_COLOR) or json (one object per line).
     #[arg(long, env = "CARTBACK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
     /// File holding the master key that seals provider credentials and webhook and Stripe secrets (32 random bytes, base64, from `cartback keys generate-master`; surrounding whitespace ignored). Instead, the key itself may be in CARTBACK_MASTER_KEY: the environment only, never the command line, where every user of the machine can read it.
@@ -123,6 +127,7 @@ impl std::fmt::Debug for CommonArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Database, logs and master key")]
 pub struct MigrateArgs {
     /// Do not apply pending migrations at start (run `cartback migrate` instead).
     #[arg(long, env = "CARTBACK_NO_MIGRATE")]
@@ -130,8 +135,9 @@ pub struct MigrateArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "HTTP server")]
 pub struct ApiArgs {
-    /// Address the HTTP server listens on.
+    /// Address the HTTP server listens on. Anything but a loopback address needs --public-url too.
     #[arg(long, env = "CARTBACK_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
     /// HTTP worker threads (default: one per core).
@@ -185,24 +191,21 @@ pub struct ApiArgs {
     /// Old spelling of --trusted-proxies 1 (one proxy; its right-most X-Forwarded-For entry is the client). Ignored when --trusted-proxies is given.
     #[arg(long, env = "CARTBACK_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
-    /// Require `Authorization: Bearer <token>` on /metrics (default: open).
+    /// Require `Authorization: Bearer <token>` on /metrics (default: open to anyone who reaches the api; set it whenever the api listens beyond loopback).
     #[arg(long, env = "CARTBACK_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
 }
 
+// The variants carry no doc comments on purpose: a value with its own help
+// switches clap to the long help layout, and every binary's --help keeps one
+// layout. What each one needs is said in --email-provider's help.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProviderKind {
-    /// Write each email as an .eml file into --outbox-dir.
     File,
-    /// Send through the SMTP server at --smtp-url.
     Smtp,
-    /// Resend's HTTP API, with --provider-api-key.
     Resend,
-    /// SendGrid's v3 API, with --provider-api-key.
     Sendgrid,
-    /// Mailgun's messages API, with --provider-api-key, --mailgun-domain and --mailgun-region.
     Mailgun,
-    /// AWS SES v2 (raw MIME), with --ses-region and either --ses-access-key-id + --ses-secret-access-key or AWS's default credential chain.
     Ses,
 }
 
@@ -213,8 +216,9 @@ pub enum MailgunRegionArg {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Email provider")]
 pub struct EmailArgs {
-    /// Server-wide email provider, used for tenants without their own.
+    /// Server-wide email provider, used for tenants without their own: file (an .eml per email in --outbox-dir), smtp (--smtp-url), resend or sendgrid (--provider-api-key), mailgun (--provider-api-key, --mailgun-domain, --mailgun-region), ses (--ses-region, and --ses-access-key-id with --ses-secret-access-key or AWS's default credential chain).
     #[arg(long, env = "CARTBACK_EMAIL_PROVIDER", value_enum, default_value_t = ProviderKind::File)]
     pub email_provider: ProviderKind,
     /// Where the file provider writes .eml files.
@@ -250,6 +254,7 @@ pub struct EmailArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Worker")]
 pub struct WorkerArgs {
     /// Pause between polls when nothing is due (e.g. 1s, 50ms).
     #[arg(long, env = "CARTBACK_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
@@ -260,22 +265,18 @@ pub struct WorkerArgs {
     /// Concurrent sends per email provider (the default one, and each tenant's own).
     #[arg(long, env = "CARTBACK_CONCURRENCY", default_value_t = 16)]
     pub concurrency: usize,
-    /// How long a claim lasts before another worker may take the cart over.
+    /// How long a claim lasts before another worker may take the cart over. Must exceed the slowest provider call (15 s for HTTP providers, 30 s for SMTP), or another worker may take over a cart whose send is still in flight; the default leaves room.
     #[arg(long, env = "CARTBACK_LEASE", default_value = "2m", value_parser = parse_duration)]
     pub lease: Duration,
     /// Attempts before a failing send is given up.
     #[arg(long, env = "CARTBACK_MAX_ATTEMPTS", default_value_t = 8)]
     pub max_attempts: u32,
-    /// First retry delay, doubled per attempt.
+    /// Wait before the first retry of a failing send; doubled per attempt, at most 1 h, plus 0-25 % jitter. A provider's Retry-After wins when it is longer.
     #[arg(long, env = "CARTBACK_RETRY_BASE", default_value = "30s", value_parser = parse_duration)]
     pub retry_base: Duration,
-    /// Public URL of the api, used in links.
-    #[arg(
-        long,
-        env = "CARTBACK_PUBLIC_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    pub public_url: String,
+    /// Public URL of the api, as shoppers' browsers reach it (e.g. https://cartback.example.com): every link in recovery emails starts with it. Default: http://127.0.0.1:8080, which only this machine reaches (a warning at start says so).
+    #[arg(long, env = "CARTBACK_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// This worker's id (default: host, pid and a random suffix).
     #[arg(long, env = "CARTBACK_WORKER_ID")]
     pub worker_id: Option<String>,
@@ -302,6 +303,7 @@ pub struct WorkerArgs {
 /// saved, creates payment links) and the worker (checks every address it
 /// connects to, puts payment links into emails).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Outbound calls")]
 pub struct OutboundArgs {
     /// Stripe's API base URL, for payment links (a proxy, or a local stub in tests).
     #[arg(long, env = "CARTBACK_STRIPE_API_BASE", default_value = cartback_stripe::DEFAULT_BASE_URL)]
@@ -309,8 +311,7 @@ pub struct OutboundArgs {
     /// Let tenants' webhook endpoints and own email providers (HTTP base URL, SMTP host, SES endpoint) reach private, loopback, link-local and other reserved addresses (tests, private networks). Refused by default, at save and at every connection. The server's own provider (--email-provider and its flags) is the operator's choice and never checked.
     #[arg(long, env = "CARTBACK_ALLOW_PRIVATE_TARGETS", default_value_t = false)]
     pub allow_private_targets: bool,
-    /// Deprecated spelling of --allow-private-targets (which now covers email
-    /// providers too); kept so existing deployments keep working.
+    /// Deprecated spelling of --allow-private-targets: it covers tenants' email providers (HTTP base URL, SMTP host, SES endpoint) as well as webhook endpoints. Kept so existing deployments keep working.
     #[arg(
         long = "allow-private-webhook-targets",
         env = "CARTBACK_ALLOW_PRIVATE_WEBHOOK_TARGETS",
@@ -393,7 +394,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply pending database migrations.
+    /// Apply pending database migrations and say how many were applied.
     Migrate,
     /// Manage tenants (shops).
     #[command(subcommand)]
@@ -434,6 +435,7 @@ pub struct BackupArgs {
 pub enum ProviderCommand {
     /// Store the tenant's provider: JSON such as {"provider":"resend","apiKey":"re_…"}.
     Set {
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
         /// The settings JSON (see docs/api/email-provider.md), or `-` to read it from standard input (keeps the API key off the command line).
@@ -442,16 +444,19 @@ pub enum ProviderCommand {
     },
     /// Show the tenant's provider, masked.
     Show {
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
     },
     /// Remove the tenant's provider: the server default applies again.
     Delete {
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
     },
     /// Send a test email through the tenant's provider.
     Test {
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
         /// Recipient of the test email.
@@ -464,11 +469,13 @@ pub enum ProviderCommand {
 pub enum PolicyCommand {
     /// Print the tenant's policy and email settings as JSON.
     Show {
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
     },
     /// Replace the policy and/or the email settings; what is not given stays.
     Set {
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
         /// The policy JSON, e.g. {"steps":[{"delayMs":3600000}],"maxEmailsPerCart":1}.
@@ -482,7 +489,7 @@ pub enum PolicyCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum MasterKeyCommand {
-    /// Print a new random master key (base64 of 32 bytes).
+    /// Print a new random master key (base64 of 32 bytes) on standard output, and its key id (the one `rotate-master` reports) on standard error.
     GenerateMaster,
     /// Re-seal every stored credential under the current CARTBACK_MASTER_KEY; the
     /// old key must be in CARTBACK_PREVIOUS_MASTER_KEYS while this runs.
@@ -506,7 +513,7 @@ pub enum TenantCommand {
         /// Sender display name (default: the shop's name).
         #[arg(long, env = "CARTBACK_TENANT_FROM_NAME")]
         from_name: Option<String>,
-        /// Where recovery links lead; `session_id` is appended.
+        /// The shop's cart page, where recovery links lead: `session_id` (the tracked sessionId) and `cart_token` (restores the cart on any device, see docs/api/links.md) are appended to its query.
         #[arg(long, env = "CARTBACK_TENANT_RECOVERY_URL")]
         recovery_url: Option<String>,
         /// Delay of a single recovery email instead of the default 1 h / 24 h / 72 h series (e.g. 30s).
@@ -518,6 +525,7 @@ pub enum TenantCommand {
     },
     /// List tenants.
     List {
+        /// Print JSON instead of text.
         #[arg(long, env = "CARTBACK_JSON")]
         json: bool,
     },
@@ -533,25 +541,31 @@ pub enum KeyKindArg {
 pub enum KeyCommand {
     /// Create a key and print it (shown only once).
     Create {
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
+        /// secret (sk_…: every API call) or publishable (pk_…: may only write carts; safe in a browser).
         #[arg(long, env = "CARTBACK_KEY_KIND", value_enum, default_value_t = KeyKindArg::Secret)]
         kind: KeyKindArg,
         /// A note to recognise the key by.
         #[arg(long, env = "CARTBACK_KEY_LABEL")]
         label: Option<String>,
+        /// Print JSON instead of text.
         #[arg(long, env = "CARTBACK_JSON")]
         json: bool,
     },
-    /// List a tenant's keys (prefixes only).
+    /// List a tenant's keys: id, kind, prefix, state and creation date (never the keys themselves).
     List {
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
+        /// Print JSON instead of text.
         #[arg(long, env = "CARTBACK_JSON")]
         json: bool,
     },
-    /// Revoke a key by id.
+    /// Revoke a key by id; revoking a revoked key again changes nothing and succeeds.
     Revoke {
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
         /// The key's id (key_…), as `key list` shows.
@@ -560,13 +574,11 @@ pub enum KeyCommand {
     },
 }
 
+// No doc comments on the variants: see `ProviderKind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum UserRoleArg {
-    /// Everything, managing people included.
     Owner,
-    /// Every setting and cart action, not people.
     Admin,
-    /// Reads only.
     Viewer,
 }
 
@@ -584,42 +596,50 @@ impl UserRoleArg {
 pub enum UserCommand {
     /// Create a user with a password read from standard input (never from the command line).
     Create {
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
         /// The address they sign in with (one account per address across tenants).
         #[arg(long, env = "CARTBACK_USER_EMAIL")]
         email: String,
+        /// owner (everything, people included), admin (every setting and cart action) or viewer (reads only).
         #[arg(long, env = "CARTBACK_USER_ROLE", value_enum)]
         role: UserRoleArg,
         /// Read the password from standard input (its first line); required.
         #[arg(long, env = "CARTBACK_PASSWORD_STDIN")]
         password_stdin: bool,
+        /// Print JSON instead of text.
         #[arg(long, env = "CARTBACK_JSON")]
         json: bool,
     },
     /// Print a one-time sign-in link, valid 24 h, creating the user (without a password) if needed.
     Invite {
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
+        /// The address they sign in with.
         #[arg(long, env = "CARTBACK_USER_EMAIL")]
         email: String,
-        /// Role of a new user (an existing one keeps theirs).
+        /// Role of a new user (an existing one keeps theirs): owner, admin or viewer.
         #[arg(long, env = "CARTBACK_USER_ROLE", value_enum, default_value_t = UserRoleArg::Viewer)]
         role: UserRoleArg,
-        /// Public URL of the api, where the link points.
+        /// Public URL of the api, as the invited person's browser reaches it: the link starts with it.
         #[arg(
             long,
             env = "CARTBACK_PUBLIC_URL",
-            default_value = "http://127.0.0.1:8080"
+            default_value = DEFAULT_PUBLIC_URL
         )]
         public_url: String,
+        /// Print JSON instead of text.
         #[arg(long, env = "CARTBACK_JSON")]
         json: bool,
     },
     /// List a tenant's users.
     List {
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
         #[arg(long, env = "CARTBACK_TENANT")]
         tenant: String,
+        /// Print JSON instead of text.
         #[arg(long, env = "CARTBACK_JSON")]
         json: bool,
     },
@@ -628,16 +648,14 @@ pub enum UserCommand {
 /// `cartback-api`'s own flags besides the shared [`ApiArgs`] (`cartback dev`
 /// takes the public URL from its worker flags).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "HTTP server")]
 pub struct PublicUrlArgs {
-    /// Public URL of the api: dashboard sign-in links start with it, and an https one makes the dashboard's cookie Secure.
-    #[arg(
-        long,
-        env = "CARTBACK_PUBLIC_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    pub public_url: String,
+    /// Public URL of the api, as shoppers' browsers reach it (e.g. https://cartback.example.com): dashboard sign-in links start with it, and an https one makes the dashboard's cookie Secure. Default: http://127.0.0.1:8080; required when --bind is not a loopback address.
+    #[arg(long, env = "CARTBACK_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
+/// `cartback dev`'s flags; its public URL defaults to `http://{--bind}`.
 #[derive(Debug, Clone, Args)]
 pub struct DevArgs {
     #[command(flatten)]
@@ -648,7 +666,7 @@ pub struct DevArgs {
     pub email: EmailArgs,
     #[command(flatten)]
     pub outbound: OutboundArgs,
-    /// Delay of the demo tenant's single recovery email.
+    /// Delay of the demo tenant's single recovery email (when the demo tenant is first created).
     #[arg(long, env = "CARTBACK_DEMO_DELAY", default_value = "20s", value_parser = parse_duration)]
     pub demo_delay: Duration,
 }

@@ -39,12 +39,20 @@ pub fn init_logging(common: &CommonArgs) {
     );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour_on_stderr())
         .with_writer(std::io::stderr);
     // A second init (tests calling several entry points) is harmless.
     let _ = match common.log_format {
         LogFormat::Json => builder.json().finish().with(client_noise).try_init(),
         LogFormat::Text => builder.finish().with(client_noise).try_init(),
     };
+}
+
+/// Colour codes only for a person at a terminal: never in a file, a pipe or
+/// the journal, and never when `NO_COLOR` is set to anything (no-color.org).
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
 /// Drops actix-http's ERROR lines about what clients sent unless `debug` is on.
@@ -60,15 +68,24 @@ fn client_error_filter(
 
 /// Opens the store and, unless told not to, applies pending migrations.
 pub fn open_store(common: &CommonArgs, migrate: Option<&MigrateArgs>) -> anyhow::Result<Store> {
-    let store = Store::open(&common.database_url, common.db_pool_size)
-        .with_context(|| format!("opening {}", redact_url(&common.database_url)))?;
+    let store = open_unmigrated(common)?;
     if migrate.is_none_or(|m| !m.no_migrate) {
-        let applied = store.migrate().context("applying migrations")?;
-        for name in applied {
+        for name in apply_migrations(&store)? {
             tracing::info!(migration = %name, "applied migration");
         }
     }
     Ok(store)
+}
+
+/// Opens the store as it is.
+pub fn open_unmigrated(common: &CommonArgs) -> anyhow::Result<Store> {
+    Store::open(&common.database_url, common.db_pool_size)
+        .with_context(|| format!("opening {}", redact_url(&common.database_url)))
+}
+
+/// Applies pending migrations; returns their names.
+pub fn apply_migrations(store: &Store) -> anyhow::Result<Vec<String>> {
+    store.migrate().context("applying migrations")
 }
 
 fn api_key(email: &EmailArgs) -> anyhow::Result<String> {
@@ -137,7 +154,7 @@ pub fn build_provider(email: &EmailArgs) -> anyhow::Result<Arc<dyn EmailProvider
     })
 }
 
-pub fn worker_config(args: &WorkerArgs, targets: &OutboundArgs) -> WorkerConfig {
+pub fn worker_config(args: &WorkerArgs, public_url: &str, targets: &OutboundArgs) -> WorkerConfig {
     let allow_private_targets = targets.allow_private_targets();
     WorkerConfig {
         worker_id: args
@@ -150,7 +167,7 @@ pub fn worker_config(args: &WorkerArgs, targets: &OutboundArgs) -> WorkerConfig 
         lease: args.lease,
         max_attempts: args.max_attempts.max(1),
         retry_base: args.retry_base,
-        public_url: args.public_url.clone(),
+        public_url: public_url.to_owned(),
         webhooks: WebhookConfig {
             schedule: args.webhook_retry_schedule.clone(),
             timeout: args.webhook_timeout,
@@ -307,11 +324,12 @@ pub async fn run_worker(
     store: Store,
     provider: Arc<dyn EmailProvider>,
     args: &WorkerArgs,
+    public_url: &str,
     targets: &OutboundArgs,
     master_keys: Arc<MasterKeys>,
 ) -> anyhow::Result<()> {
-    let worker =
-        Worker::new(store, provider, worker_config(args, targets)).with_master_keys(master_keys);
+    let worker = Worker::new(store, provider, worker_config(args, public_url, targets))
+        .with_master_keys(master_keys);
     worker.run(shutdown_signal()).await?;
     Ok(())
 }

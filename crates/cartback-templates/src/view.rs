@@ -335,7 +335,7 @@ mod tests {
         ctx.customer_name = Some("  Jörg ".into());
         let view = View::build(&branding, None, &ctx).unwrap();
         assert!(
-            view.subject.starts_with("Letzte Chance"),
+            view.subject.starts_with("Letzte Erinnerung"),
             "{}",
             view.subject
         );

@@ -75,6 +75,26 @@ impl TestDatabase {
         }
     }
 
+    /// A database with no tables at all, on either backend: for tests of what
+    /// migrating a fresh database does.
+    pub fn empty(backend: Backend) -> TestDatabase {
+        match backend {
+            Backend::Sqlite => TestDatabase::sqlite(),
+            Backend::Postgres => {
+                let name = random_id("cb_test_", 12).to_lowercase();
+                admin_connection()
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap_or_else(|e| panic!("create database {name}: {e}"));
+                TestDatabase {
+                    url: database_url(&name),
+                    backend: Backend::Postgres,
+                    pg_name: Some(name),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
     /// PostgreSQL only: terminates every other connection to this database, as
     /// a failover or an operator would. Their next statement fails.
     pub fn terminate_connections(&self) {

@@ -6,9 +6,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use cartback_store::Backend;
-use cartback_testing::TestDatabase;
 use cartback_testing::app::tenant_create_json;
 use cartback_testing::process::{command, free_port, run, spawn, wait_for};
+use cartback_testing::{TestDatabase, on_both_backends};
 
 fn create_tenant(env: &[(&str, String)], name: &str, from: &str) -> Value {
     tenant_create_json(env, &["--name", name, "--from", from])
@@ -29,7 +29,7 @@ fn sealed_env(db: &TestDatabase) -> [(&'static str, String); 2] {
 fn keys_can_be_created_listed_and_revoked() {
     let db = TestDatabase::new(Backend::Sqlite);
     let env = [("DATABASE_URL", db.url.clone())];
-    assert!(run("cartback", &env, &["migrate"]).contains("up to date"));
+    assert!(run("cartback", &env, &["migrate"]).contains("applied"));
     let tenant = create_tenant(&env, "Keys shop", "hi@shop.example");
     let tenant_id = tenant["tenantId"].as_str().unwrap();
     assert!(tenant["secretKey"].as_str().unwrap().starts_with("sk_"));
@@ -119,13 +119,6 @@ fn keys_can_be_created_listed_and_revoked() {
         || status(&key) == 401,
     );
     assert!(revoked_at.elapsed() < Duration::from_secs(2));
-    // Revoking again, or another tenant's key, is an error.
-    let output = std::process::Command::new(cartback_testing::process::bin_path("cartback"))
-        .args(["key", "revoke", "--tenant", tenant_id, "--key", &key_id])
-        .env("DATABASE_URL", &db.url)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
 }
 
 #[test]
@@ -514,4 +507,292 @@ fn the_master_key_comes_from_a_file_or_the_environment_not_argv() {
         "{}",
         String::from_utf8_lossy(&both.stderr)
     );
+}
+
+/// A failing run's standard error: (the exit failed, its text).
+fn failure(name: &str, env: &[(&str, String)], args: &[&str]) -> String {
+    let output = command(name, env, args).output().unwrap();
+    assert!(!output.status.success(), "{name} {args:?} succeeded");
+    String::from_utf8(output.stderr).unwrap()
+}
+
+// `cartback migrate` says what it did: how many migrations it applied to a fresh
+// database, and "up to date" only when there was nothing to apply.
+fn migrate_reports(backend: Backend) {
+    let db = TestDatabase::empty(backend);
+    let env = [("DATABASE_URL", db.url.clone())];
+    let first = run("cartback", &env, &["migrate"]);
+    assert!(first.starts_with("applied "), "{first}");
+    assert!(!first.contains("up to date"), "{first}");
+    let count: usize = first
+        .trim_start_matches("applied ")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let migrations = std::fs::read_dir(cartback_testing::workspace_root().join(match backend {
+        Backend::Sqlite => "migrations/sqlite",
+        Backend::Postgres => "migrations/postgres",
+    }))
+    .unwrap()
+    .filter(|e| e.as_ref().unwrap().path().is_dir())
+    .count();
+    assert_eq!(count, migrations, "{first}");
+    let second = run("cartback", &env, &["migrate"]);
+    assert!(
+        second.contains("up to date: no pending migrations"),
+        "{second}"
+    );
+}
+
+on_both_backends!(migrate_reports);
+
+// `key list` has a header and creation dates; revoking a revoked key says so
+// and succeeds; an unknown key or another tenant's is still an error.
+on_both_backends!(key_list_and_idempotent_revoke, |db: &TestDatabase| {
+    let env = [("DATABASE_URL", db.url.clone())];
+    let tenant = create_tenant(&env, "Revoke shop", "shop@example.com");
+    let tenant_id = tenant["tenantId"].as_str().unwrap();
+    let other = create_tenant(&env, "Other shop", "other@example.com");
+    let other_id = other["tenantId"].as_str().unwrap();
+
+    let listed = run("cartback", &env, &["key", "list", "--tenant", tenant_id]);
+    let mut lines = listed.lines();
+    let header = lines.next().unwrap();
+    for column in ["ID", "KIND", "PREFIX", "STATE", "CREATED", "LABEL"] {
+        assert!(header.contains(column), "{listed}");
+    }
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 2, "{listed}");
+    assert!(
+        rows.iter()
+            .all(|row| row.contains(&today) && row.contains("UTC") && row.contains("active")),
+        "{listed}"
+    );
+    let key_id = rows[0].split_whitespace().next().unwrap().to_owned();
+    assert!(key_id.starts_with("key_"), "{listed}");
+
+    let revoke =
+        |tenant: &str| ["key", "revoke", "--tenant", tenant, "--key", &key_id].map(str::to_owned);
+    let args = revoke(tenant_id);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let first = run("cartback", &env, &args);
+    assert_eq!(first.trim(), format!("revoked {key_id}"));
+    let again = run("cartback", &env, &args);
+    assert!(again.contains("already revoked"), "{again}");
+    assert!(again.contains(&today), "{again}");
+    let listed = run("cartback", &env, &["key", "list", "--tenant", tenant_id]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with(&key_id) && l.contains("revoked")),
+        "{listed}"
+    );
+
+    let theirs = revoke(other_id);
+    let theirs: Vec<&str> = theirs.iter().map(String::as_str).collect();
+    let refused = failure("cartback", &env, &theirs);
+    assert!(refused.contains("has no key"), "{refused}");
+    assert_eq!(refused.trim().lines().count(), 1, "{refused}");
+});
+
+/// The master key's id is printed when it is made, and it is the id
+/// `rotate-master` reports; standard output holds the key alone.
+#[test]
+fn generate_master_prints_the_id_rotate_master_reports() {
+    let output = command("cartback", &[], &["keys", "generate-master"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let key = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(key.trim().lines().count(), 1, "{key}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let id = stderr
+        .split_whitespace()
+        .skip_while(|word| *word != "id")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no key id in {stderr:?}"))
+        .to_owned();
+    let db = TestDatabase::new(Backend::Sqlite);
+    let rotated = run(
+        "cartback",
+        &[
+            ("DATABASE_URL", db.url.clone()),
+            ("CARTBACK_MASTER_KEY", key.trim().to_owned()),
+        ],
+        &["keys", "rotate-master"],
+    );
+    assert!(
+        rotated.trim().ends_with(&format!("master key {id}")),
+        "{rotated} / {id}"
+    );
+}
+
+/// A failure is one line, `error: …`, with the default text logs at info
+/// level: not a log record and the same message again.
+#[test]
+fn a_failure_is_one_error_line() {
+    let env = [
+        ("DATABASE_URL", "mysql://nowhere/cartback".to_owned()),
+        ("CARTBACK_LOG", "info".to_owned()),
+        // Keeps the worker's loopback warning out of the way.
+        (
+            "CARTBACK_PUBLIC_URL",
+            "https://cartback.example.com".to_owned(),
+        ),
+    ];
+    for binary in ["cartback-api", "cartback-worker"] {
+        let stderr = failure(binary, &env, &[]);
+        assert_eq!(stderr.trim().lines().count(), 1, "{binary}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{binary}: {stderr}");
+    }
+    let stderr = failure("cartback", &env, &["tenant", "list"]);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    // JSON logs carry it as one record instead.
+    let mut json = env.to_vec();
+    json.push(("CARTBACK_LOG_FORMAT", "json".to_owned()));
+    let stderr = failure("cartback-worker", &json, &[]);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let record: Value = serde_json::from_str(stderr.trim()).unwrap();
+    assert_eq!(record["level"], "ERROR", "{stderr}");
+}
+
+/// What `cartback-worker` on `db` with `env` writes to a pipe in its first
+/// second and a half; it must then stop cleanly on SIGTERM.
+fn worker_stderr(db: &TestDatabase, env: &[(&str, String)]) -> String {
+    let outbox = tempfile::tempdir().unwrap();
+    let mut all = vec![
+        ("DATABASE_URL", db.url.clone()),
+        ("CARTBACK_OUTBOX_DIR", outbox.path().display().to_string()),
+    ];
+    all.extend(env.iter().cloned());
+    let child = command("cartback-worker", &all, &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut worker = cartback_testing::process::Running {
+        child,
+        name: "cartback-worker".to_owned(),
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(worker.terminate().success());
+    let mut text = String::new();
+    std::io::Read::read_to_string(worker.child.stderr.as_mut().unwrap(), &mut text).unwrap();
+    text
+}
+
+/// Logs are coloured for a person at a terminal only: not into a pipe or a file,
+/// and not on a terminal when NO_COLOR is set.
+#[test]
+fn log_colours_only_on_a_terminal_without_no_color() {
+    const ESC: char = '\u{1b}';
+    // A log line at warn level: the worker's loopback public-URL warning.
+    let db = TestDatabase::new(Backend::Sqlite);
+    let dir = tempfile::tempdir().unwrap();
+    let logged = worker_stderr(&db, &[]);
+    assert!(logged.contains("loopback"), "{logged}");
+    assert!(!logged.contains(ESC), "colour codes in a pipe: {logged:?}");
+
+    // On a terminal (script(1) gives the worker one), colour unless NO_COLOR.
+    let Ok(script) = which("script") else {
+        eprintln!("SKIPPED the terminal half: script(1) (util-linux) is not installed");
+        return;
+    };
+    let on_terminal = |no_color: bool| {
+        let worker = cartback_testing::process::bin_path("cartback-worker");
+        let mut shell = std::process::Command::new(&script);
+        shell
+            .args([
+                "-qec",
+                &format!("timeout -s TERM 2 {}", worker.display()),
+                "/dev/null",
+            ])
+            .env_remove("NO_COLOR")
+            .env("DATABASE_URL", &db.url)
+            .env("CARTBACK_LOG", "warn")
+            .env("CARTBACK_OUTBOX_DIR", dir.path())
+            .stdin(std::process::Stdio::null());
+        if no_color {
+            shell.env("NO_COLOR", "1");
+        }
+        String::from_utf8_lossy(&shell.output().unwrap().stdout).into_owned()
+    };
+    let coloured = on_terminal(false);
+    assert!(
+        coloured.contains("loopback") && coloured.contains(ESC),
+        "{coloured:?}"
+    );
+    let plain = on_terminal(true);
+    assert!(
+        plain.contains("loopback") && !plain.contains(ESC),
+        "{plain:?}"
+    );
+}
+
+fn which(program: &str) -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+        .ok_or(())
+}
+
+/// The api refuses a non-loopback bind without a public URL (its links would
+/// lead to the visitor's own machine), and starts once one is given; the
+/// worker warns about a loopback public URL and keeps quiet about a real one.
+#[test]
+fn the_public_url_must_be_set_beyond_loopback() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    let port = free_port();
+    let env = [
+        ("DATABASE_URL", db.url.clone()),
+        ("CARTBACK_BIND", format!("0.0.0.0:{port}")),
+    ];
+    let refused = failure("cartback-api", &env, &[]);
+    assert_eq!(refused.trim().lines().count(), 1, "{refused}");
+    assert!(
+        refused.contains("CARTBACK_PUBLIC_URL") && refused.contains(&format!("0.0.0.0:{port}")),
+        "{refused}"
+    );
+    let refused = failure(
+        "cartback-api",
+        &[
+            ("DATABASE_URL", db.url.clone()),
+            ("CARTBACK_PUBLIC_URL", "cartback.example.com".to_owned()),
+        ],
+        &[],
+    );
+    assert!(refused.contains("not an absolute http"), "{refused}");
+
+    let mut with_url = env.to_vec();
+    with_url.push((
+        "CARTBACK_PUBLIC_URL",
+        "https://cartback.example.com".to_owned(),
+    ));
+    let _api = spawn("cartback-api", &with_url, &[]);
+    let http = reqwest::blocking::Client::new();
+    wait_for("the api on 0.0.0.0", Duration::from_secs(30), || {
+        http.get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+    });
+
+    let warned = worker_stderr(&db, &[]);
+    assert!(
+        warned.contains("WARN") && warned.contains("CARTBACK_PUBLIC_URL"),
+        "{warned}"
+    );
+    let quiet = worker_stderr(
+        &db,
+        &[(
+            "CARTBACK_PUBLIC_URL",
+            "https://cartback.example.com".to_owned(),
+        )],
+    );
+    assert!(!quiet.contains("CARTBACK_PUBLIC_URL"), "{quiet}");
 }

@@ -123,4 +123,10 @@ fn dev_writes_a_recovery_email_to_the_outbox_unless_ordered() {
     assert!(eml.contains("left@example.com"));
     assert!(!eml.contains("paid@example.com"));
     assert!(eml.contains("Blue mug"));
+    // No --public-url: the links lead to where dev listens, not to the
+    // default 127.0.0.1:8080 (the List-Unsubscribe header holds one unencoded).
+    assert!(
+        eml.contains(&format!("<http://127.0.0.1:{port}/u/")),
+        "the email's links use the --bind address: {eml}"
+    );
 }

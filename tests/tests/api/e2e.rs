@@ -153,6 +153,8 @@ fn follow_the_links(
     // Opening the unsubscribe page changes nothing; the one-click POST does.
     let page = client.get(&unsubscribe).send().unwrap();
     assert_eq!(page.status().as_u16(), 200);
+    let page = page.text().unwrap();
+    assert!(page.contains("carts you leave at E2E shop"), "{page}");
     let unchanged = find_cart_by_session(&mut store.conn().unwrap(), tenant_id, "sess-email")
         .unwrap()
         .unwrap();
@@ -164,6 +166,8 @@ fn follow_the_links(
         .send()
         .unwrap();
     assert_eq!(done.status().as_u16(), 200, "never a redirect");
+    let done = done.text().unwrap();
+    assert!(done.contains("emails from E2E shop"), "{done}");
     let after = find_cart_by_session(&mut store.conn().unwrap(), tenant_id, "sess-email")
         .unwrap()
         .unwrap();

@@ -16,6 +16,7 @@ mod carts_api;
 mod cli;
 mod dashboard_browser;
 mod db_faults;
+mod deploy;
 mod dev;
 mod e2e;
 mod ingest;

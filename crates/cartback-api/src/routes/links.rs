@@ -167,20 +167,26 @@ pub async fn unsubscribe_page(
 ) -> Result<HttpResponse, ApiError> {
     let token = token.into_inner();
     let lookup = token.clone();
-    let found = state
-        .db(move |conn| find_by_token(conn, LinkPurpose::Unsubscribe, &lookup))
+    let shop = state
+        .db(move |conn| -> cartback_store::StoreResult<Option<String>> {
+            let Some((send, _)) = find_by_token(conn, LinkPurpose::Unsubscribe, &lookup)? else {
+                return Ok(None);
+            };
+            Ok(Some(shop_name(conn, &send.tenant_id)?))
+        })
         .await?;
-    if found.is_none() {
+    let Some(shop) = shop else {
         return Ok(expired_link());
-    }
+    };
     Ok(page(
         actix_web::http::StatusCode::OK,
         "Stop cart reminder emails?",
         &format!(
-            "<p>You will get no more reminders about carts you leave at this shop.</p>\
+            "<p>You will get no more reminders about carts you leave at {}.</p>\
              <form method=\"post\" action=\"/u/{}\">\
              <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
              <button type=\"submit\" style=\"padding:.6rem 1.2rem;font-size:1rem\">Unsubscribe</button></form>",
+            escape_html(&shop),
             escape_html(&token)
         ),
     ))
@@ -218,23 +224,36 @@ pub async fn unsubscribe_now(
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let token = token.into_inner();
-    let done = state
-        .db(move |conn| -> cartback_store::StoreResult<bool> {
+    let shop = state
+        .db(move |conn| -> cartback_store::StoreResult<Option<String>> {
             let Some((send, cart)) = find_by_token(conn, LinkPurpose::Unsubscribe, &token)? else {
-                return Ok(false);
+                return Ok(None);
             };
             unsubscribe(conn, &send, &cart, Utc::now())?;
-            Ok(true)
+            Ok(Some(shop_name(conn, &send.tenant_id)?))
         })
         .await?;
-    if !done {
+    let Some(shop) = shop else {
         return Ok(expired_link());
-    }
+    };
     Ok(page(
         actix_web::http::StatusCode::OK,
         "You are unsubscribed",
-        "<p>You will get no more cart reminder emails from this shop.</p>",
+        &format!(
+            "<p>You will get no more cart reminder emails from {}.</p>",
+            escape_html(&shop)
+        ),
     ))
+}
+
+/// The shop a shopper unsubscribes from, named as in its emails.
+fn shop_name(
+    conn: &mut cartback_store::DbConn,
+    tenant_id: &str,
+) -> cartback_store::StoreResult<String> {
+    // A link outlives no tenant (erasing one removes its sends), so the
+    // fallback only covers a race with that deletion.
+    Ok(find_tenant(conn, tenant_id)?.map_or_else(|| "this shop".to_owned(), |t| t.name))
 }
 
 #[cfg(test)]

@@ -18,10 +18,10 @@ pub(super) const COPY: Copy = Copy {
             button: "Bestellung abschließen",
         },
         StepText {
-            subject: "Letzte Chance: Dein Warenkorb bei {shop} läuft bald ab",
+            subject: "Letzte Erinnerung: Dein Warenkorb bei {shop} wartet noch",
             preheader: "Das ist unsere letzte Erinnerung an die Artikel in deinem Warenkorb.",
             headline: "Letzte Chance für deine Artikel",
-            body: "Wir halten deinen Warenkorb noch ein wenig für dich bereit, aber das ist unsere letzte Erinnerung.\n\nBeliebte Artikel sind oft schnell vergriffen. Wenn du sie noch haben möchtest, ist jetzt der richtige Moment.",
+            body: "Dein Warenkorb ist noch gespeichert, aber das ist unsere letzte Erinnerung.\n\nBeliebte Artikel sind oft schnell vergriffen. Wenn du sie noch haben möchtest, ist jetzt der richtige Moment.",
             button: "Jetzt zur Kasse",
         },
     ],

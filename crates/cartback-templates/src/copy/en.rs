@@ -18,10 +18,10 @@ pub(super) const COPY: Copy = Copy {
             button: "Complete your order",
         },
         StepText {
-            subject: "Last chance: your cart at {shop} expires soon",
+            subject: "Last reminder: your cart at {shop} is still waiting",
             preheader: "This is the final reminder about the items you left behind.",
             headline: "Last chance to get your items",
-            body: "We're holding on to your cart a little longer, but this is the last reminder we'll send.\n\nPopular items can sell out quickly, so if you still want them, now is a good time to finish your order.",
+            body: "Your cart is still saved, but this is the last reminder we'll send.\n\nPopular items can sell out quickly, so if you still want them, now is a good time to finish your order.",
             button: "Check out now",
         },
     ],

@@ -18,10 +18,10 @@ pub(super) const COPY: Copy = Copy {
             button: "Completar mi pedido",
         },
         StepText {
-            subject: "Última oportunidad: tu carrito de {shop} caduca pronto",
+            subject: "Último recordatorio: tu carrito de {shop} te sigue esperando",
             preheader: "Este es el último recordatorio sobre los artículos de tu carrito.",
             headline: "Última oportunidad para tus artículos",
-            body: "Guardaremos tu carrito un poco más, pero este es el último recordatorio que te enviaremos.\n\nLos artículos más populares se agotan rápido. Si todavía los quieres, ahora es el momento de terminar tu pedido.",
+            body: "Tu carrito sigue guardado, pero este es el último recordatorio que te enviaremos.\n\nLos artículos más populares se agotan rápido. Si todavía los quieres, ahora es el momento de terminar tu pedido.",
             button: "Finalizar la compra",
         },
     ],

@@ -20,10 +20,10 @@ pub(super) const COPY: Copy = Copy {
             button: "Finaliser ma commande",
         },
         StepText {
-            subject: "Dernière chance\u{a0}: votre panier chez {shop} expire bientôt",
+            subject: "Dernier rappel\u{a0}: votre panier chez {shop} vous attend toujours",
             preheader: "Ceci est notre dernier rappel concernant les articles de votre panier.",
             headline: "Dernière chance pour vos articles",
-            body: "Nous gardons votre panier encore un peu, mais c’est le dernier rappel que nous vous envoyons.\n\nLes articles les plus demandés partent vite. Si vous les voulez toujours, c’est le moment de finaliser votre commande.",
+            body: "Votre panier est toujours enregistré, mais c’est le dernier rappel que nous vous envoyons.\n\nLes articles les plus demandés partent vite. Si vous les voulez toujours, c’est le moment de finaliser votre commande.",
             button: "Commander maintenant",
         },
     ],

@@ -199,6 +199,24 @@ mod tests {
         }
     }
 
+    /// The built-in copy knows neither the cart's expiry nor the policy's, so
+    /// it never claims a cart expires soon (the default expiry is 30 days after
+    /// a last step sent at 72 hours).
+    #[test]
+    fn no_step_claims_the_cart_expires_soon() {
+        let claims = ["expir", "läuft", "ablauf", "verloopt", "verlopen", "caduc"];
+        for copy in ALL {
+            for (i, step) in copy.steps.iter().enumerate() {
+                for text in [step.subject, step.preheader, step.headline, step.body] {
+                    let lower = text.to_lowercase();
+                    for claim in claims {
+                        assert!(!lower.contains(claim), "{} step {i}: {text}", copy.tag);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn locale_lookup() {
         assert_eq!(for_locale("nl-BE", "en").tag, "nl");

@@ -18,10 +18,10 @@ pub(super) const COPY: Copy = Copy {
             button: "Rond je bestelling af",
         },
         StepText {
-            subject: "Laatste kans: je winkelwagen bij {shop} verloopt binnenkort",
+            subject: "Laatste herinnering: je winkelwagen bij {shop} staat nog klaar",
             preheader: "Dit is onze laatste herinnering aan de artikelen in je winkelwagen.",
             headline: "Laatste kans op je artikelen",
-            body: "We bewaren je winkelwagen nog even, maar dit is de laatste herinnering die we sturen.\n\nPopulaire artikelen zijn snel uitverkocht. Wil je ze nog hebben, dan is dit het moment om je bestelling af te ronden.",
+            body: "Je winkelwagen is nog bewaard, maar dit is de laatste herinnering die we sturen.\n\nPopulaire artikelen zijn snel uitverkocht. Wil je ze nog hebben, dan is dit het moment om je bestelling af te ronden.",
             button: "Nu afrekenen",
         },
     ],
