@@ -18,6 +18,7 @@ mod dashboard_browser;
 mod db_faults;
 mod dev;
 mod e2e;
+mod experiment_stats;
 mod ingest;
 mod kill_sends;
 mod openapi;
