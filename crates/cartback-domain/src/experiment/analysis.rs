@@ -98,9 +98,12 @@ impl GroupTally {
             .add(recovered_minor.unwrap_or(0));
     }
 
-    /// Recovered carts over carts; None with no carts.
+    /// Recovered carts over carts; None with no carts, or with more
+    /// recovered than carts (aggregates that disagree: no rate is better
+    /// than one above 100 %).
     pub fn conversion_rate(&self) -> Option<f64> {
-        (self.carts > 0).then(|| self.recovered as f64 / self.carts as f64)
+        (self.carts > 0 && self.recovered <= self.carts)
+            .then(|| self.recovered as f64 / self.carts as f64)
     }
 }
 
@@ -397,6 +400,17 @@ mod tests {
         let rate = result.conversion.unwrap();
         assert_eq!(rate.absolute.verdict, Verdict::Inconclusive);
         assert_eq!(rate.relative, None);
+    }
+
+    #[test]
+    fn inconsistent_counts_give_no_rate() {
+        let broken = GroupTally {
+            carts: 3,
+            recovered: 5,
+            revenue: BTreeMap::new(),
+        };
+        assert_eq!(broken.conversion_rate(), None);
+        assert_eq!(compare(&broken, &broken).conversion, None);
     }
 
     #[test]
