@@ -142,8 +142,14 @@ impl TrafficSplit {
     }
 
     /// A holdout of `basis_points` (named `holdout`) and everyone else
-    /// (`emails`).
+    /// (`emails`); the holdout takes 1 to 9999 basis points.
     pub fn holdout(basis_points: u32) -> Result<TrafficSplit, InvalidValue> {
+        if !(1..BUCKETS).contains(&basis_points) {
+            return Err(InvalidValue::new(format!(
+                "the holdout must take 1 to {} basis points",
+                BUCKETS - 1
+            )));
+        }
         TrafficSplit::new(vec![
             GroupShare {
                 name: "holdout".into(),
@@ -156,7 +162,6 @@ impl TrafficSplit {
                 holdout: false,
             },
         ])
-        .map_err(|error| InvalidValue::new(error.message))
     }
 
     pub fn groups(&self) -> &[GroupShare] {
@@ -237,8 +242,13 @@ mod tests {
             },
         ];
         assert_eq!(field(both_held_out), "groups[1].holdout");
-        assert!(TrafficSplit::holdout(0).is_err());
-        assert!(TrafficSplit::holdout(10_000).is_err());
+        for outside in [0, 10_000, u32::MAX] {
+            let error = TrafficSplit::holdout(outside).unwrap_err();
+            assert_eq!(
+                error.message,
+                "the holdout must take 1 to 9999 basis points"
+            );
+        }
     }
 
     #[test]
