@@ -29,6 +29,15 @@ if [ ! -x .tools/moto/bin/schemathesis ]; then
     .tools/moto/bin/pip install --quiet --disable-pip-version-check 'schemathesis>=4.0,<5'
 fi
 
+# The experiments' statistics are checked against statsmodels and scipy
+# (tests/tests/api/experiment_stats.rs runs tests/peers/experiment_stats.py).
+# `python -m pip`, not bin/pip: pip's script keeps the absolute path of the venv
+# it was made in, so in a copied .tools/ it would install into the original.
+if ! .tools/moto/bin/python -c 'import statsmodels, scipy' 2>/dev/null; then
+    .tools/moto/bin/python -m pip install --quiet --disable-pip-version-check \
+        'numpy==2.2.6' 'scipy==1.15.3' 'pandas==2.2.3' 'statsmodels==0.14.6'
+fi
+
 # The dashboard's browser test (tests/tests/dashboard_browser.rs runs
 # tests/browser/dashboard.spec.mjs): Debian's chromium, driven by playwright-core
 # (which downloads no browser of its own), and axe-core for accessibility checks.

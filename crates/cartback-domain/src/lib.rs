@@ -10,6 +10,7 @@ mod currency;
 mod decision;
 mod email_address;
 mod error;
+pub mod experiment;
 mod item;
 mod locale;
 mod money;
@@ -44,6 +45,12 @@ pub use decision::{
 };
 pub use email_address::{CustomerName, EmailAddress};
 pub use error::InvalidValue;
+pub use experiment::{
+    Comparison, GroupFigures, GroupShare, GroupTally, Interval, Lift, RateLift, RevenueLift,
+    RevenueTally, SampleMoments, SampleSize, Shopper, TrafficSplit, Verdict, assignment_bucket,
+    compare, newcombe_interval, normal_quantile, ratio_interval, sample_size, t_upper_quantile,
+    welch_interval, wilson_interval,
+};
 pub use item::{
     CartItem, MAX_ITEMS_PER_CART, items_total, validate_item_id, validate_item_name, validate_link,
     validate_quantity, validate_unit_price,
@@ -53,6 +60,8 @@ pub use money::{Money, MoneyError};
 pub use policy::{RecoveryPolicy, RecoveryStep, StepSettings};
 pub use quiet_hours::{QuietHours, QuietWindow, parse_clock_time, parse_time_zone};
 pub use session::SessionId;
-pub use simulation::{SentEmail, ShopperSimulation, SimulatedCart};
+pub use simulation::{
+    HoldoutPopulation, SeededRandom, SentEmail, ShopperSimulation, SimulatedCart,
+};
 pub use template_choice::{BUILTIN_DESIGNS, CUSTOM_PREFIX, TemplateChoice};
 pub use user_role::UserRole;

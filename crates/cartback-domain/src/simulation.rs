@@ -2,6 +2,10 @@
 //! store and the worker do with the decisions. Pure: time moves only when told,
 //! and every choice is made by [`evaluate_with`].
 
+mod population;
+
+pub use population::{HoldoutPopulation, SeededRandom};
+
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::cart::{CartStatus, RecoveryHistory, on_cart_update, on_order};

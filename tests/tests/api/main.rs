@@ -19,6 +19,7 @@ mod db_faults;
 mod deploy;
 mod dev;
 mod e2e;
+mod experiment_stats;
 mod ingest;
 mod kill_sends;
 mod openapi;

@@ -6,5 +6,6 @@
 )]
 
 mod bounds;
+mod experiments;
 mod properties;
 mod recovery_policy;
