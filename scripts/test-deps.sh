@@ -14,19 +14,19 @@ fi
 # moto's server mode: a local AWS endpoint for the SES v2 adapter's tests.
 if [ ! -x .tools/moto/bin/moto_server ]; then
     python3 -m venv .tools/moto
-    .tools/moto/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6'
+    .tools/moto/bin/python -m pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6'
 fi
 
 # Independent checks of our signatures: Standard Webhooks' own verifier and
 # Stripe's own signer (tests/peers/*.py run them from this venv).
 if ! .tools/moto/bin/python -c 'import standardwebhooks, stripe; stripe.WebhookSignature.generate_signature_header' 2>/dev/null; then
-    .tools/moto/bin/pip install --quiet --disable-pip-version-check \
+    .tools/moto/bin/python -m pip install --quiet --disable-pip-version-check \
         'standardwebhooks>=1.0,<2' 'stripe>=16.1,<17'
 fi
 
 # Schemathesis fuzzes the api against its own /openapi.json (tests/tests/openapi.rs).
 if [ ! -x .tools/moto/bin/schemathesis ]; then
-    .tools/moto/bin/pip install --quiet --disable-pip-version-check 'schemathesis>=4.0,<5'
+    .tools/moto/bin/python -m pip install --quiet --disable-pip-version-check 'schemathesis>=4.0,<5'
 fi
 
 # The experiments' statistics are checked against statsmodels and scipy
