@@ -1,6 +1,7 @@
 //! The handlers, one module per resource.
 
 pub(crate) mod analytics;
+pub(crate) mod api_keys;
 pub(crate) mod carts;
 pub(crate) mod customers;
 pub(crate) mod email_provider;
@@ -11,6 +12,7 @@ pub(crate) mod preview;
 pub(crate) mod public;
 pub(crate) mod restore;
 pub(crate) mod settings;
+pub(crate) mod shop;
 pub(crate) mod stripe;
 pub(crate) mod suppressions;
 pub(crate) mod templates;
