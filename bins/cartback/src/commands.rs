@@ -219,7 +219,7 @@ fn key(store: Store, command: KeyCommand) -> anyhow::Result<()> {
             if json {
                 let list: Vec<_> = keys
                     .iter()
-                    .map(|k| json!({"keyId": k.id, "kind": k.kind.as_str(), "prefix": k.prefix, "label": k.label, "createdAt": k.created_at.and_utc().to_rfc3339(), "revoked": k.revoked_at.is_some(), "revokedAt": k.revoked_at.map(|at| at.and_utc().to_rfc3339())}))
+                    .map(|k| json!({"keyId": k.id, "kind": k.kind.as_str(), "prefix": k.prefix, "label": k.label, "createdAt": k.created_at.and_utc().to_rfc3339(), "revoked": k.revoked_at.is_some(), "lastUsedAt": k.last_used_at.map(|at| at.and_utc().to_rfc3339()), "revokedAt": k.revoked_at.map(|at| at.and_utc().to_rfc3339())}))
                     .collect();
                 println!("{}", serde_json::Value::Array(list));
             } else {

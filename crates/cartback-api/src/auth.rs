@@ -9,7 +9,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
-use cartback_store::api_keys::{KeyKind, authenticate};
+use cartback_store::api_keys::{KeyKind, authenticate, record_key_use};
 use cartback_store::tenants::{Tenant, find_tenant};
 
 use crate::error::{ApiError, ErrorCode};
@@ -209,6 +209,15 @@ pub async fn authenticate_key(state: &AppState, key: &str) -> Result<Caller, Api
             let Some(api_key) = authenticate(conn, &key)? else {
                 return Ok(None);
             };
+            // Only a stale time is written (once a minute per key), and only on
+            // a cache miss: a busy storefront does not write per request.
+            let now = chrono::Utc::now().naive_utc();
+            if api_key.last_used_is_stale(now)
+                && let Err(error) = record_key_use(conn, &api_key.id, now)
+            {
+                // The time is a convenience: the request goes on without it.
+                tracing::warn!(%error, key = %api_key.id, "could not record the key's last use");
+            }
             let kind = api_key.kind;
             Ok(find_tenant(conn, &api_key.tenant_id)?.map(|tenant| Caller { tenant, kind }))
         })
@@ -236,6 +245,8 @@ mod tests {
                 link_secret: "secret".to_owned(),
                 experience: "{}".to_owned(),
                 allowed_origins: "[]".to_owned(),
+                reply_to: None,
+                default_currency: "USD".to_owned(),
             },
             kind: KeyKind::Secret,
         }

@@ -16,8 +16,8 @@ use actix_web::http::Method;
 use actix_web::{App, HttpServer, Route, web};
 use middleware::{cors, guard, metrics};
 use routes::{
-    analytics, carts, customers, email_provider, health, history, links, preview, public, restore,
-    settings, stripe, suppressions, templates, track, tracker, webhook_endpoints,
+    analytics, api_keys, carts, customers, email_provider, health, history, links, preview, public,
+    restore, settings, shop, stripe, suppressions, templates, track, tracker, webhook_endpoints,
 };
 
 pub use actix_web::dev::{Server, ServerHandle};
@@ -121,6 +121,11 @@ fn table() -> Vec<(Method, &'static str, Route)> {
         ),
         on(Method::GET, "/api/v1/settings/recovery", settings::get),
         on(Method::PUT, "/api/v1/settings/recovery", settings::put),
+        on(Method::GET, "/api/v1/settings/shop", shop::get),
+        on(Method::PUT, "/api/v1/settings/shop", shop::put),
+        on(Method::GET, "/api/v1/api-keys", api_keys::list),
+        on(Method::POST, "/api/v1/api-keys", api_keys::create),
+        on(Method::DELETE, "/api/v1/api-keys/{id}", api_keys::revoke),
         on(Method::GET, "/api/v1/suppressions", suppressions::list),
         on(Method::POST, "/api/v1/suppressions", suppressions::add),
         on(

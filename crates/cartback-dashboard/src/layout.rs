@@ -46,7 +46,7 @@ pub const SECTIONS: &[Section] = &[
         slug: "sending",
         title: "Sending",
         purpose: "The shop's name, sender, recovery URL and time zone, and the email provider with a test send.",
-        built: false,
+        built: true,
     },
     Section {
         slug: "webhooks",
@@ -64,7 +64,7 @@ pub const SECTIONS: &[Section] = &[
         slug: "developers",
         title: "Developers",
         purpose: "API keys, allowed origins, the tracker snippet and the Stripe integration.",
-        built: false,
+        built: true,
     },
     Section {
         slug: "team",

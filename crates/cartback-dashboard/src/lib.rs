@@ -91,6 +91,21 @@ pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
                 .route("/team", web::get().to(pages::team::page))
                 .route("/team/invite", web::post().to(pages::team::invite))
                 .route("/team/{id}/remove", web::post().to(pages::team::remove))
+                .route("/sending", web::get().to(pages::sending::page))
+                .route("/sending/shop", web::post().to(pages::sending::save_shop))
+                .route("/developers", web::get().to(pages::developers::page))
+                .route(
+                    "/developers/keys",
+                    web::post().to(pages::developers::create),
+                )
+                .route(
+                    "/developers/keys/{id}/revoke",
+                    web::post().to(pages::developers::revoke),
+                )
+                .route(
+                    "/developers/origins",
+                    web::post().to(pages::developers::save_origins),
+                )
                 .route("/{section}", web::get().to(pages::soon::page))
                 .default_service(web::to(pages::soon::not_found)),
         );

@@ -95,6 +95,16 @@ pub struct SignedIn {
     pub tenant: Tenant,
 }
 
+impl SignedIn {
+    /// The shop's time zone, for showing times (UTC if its policy is unreadable).
+    pub fn zone(&self) -> cartback_domain::Tz {
+        self.tenant
+            .recovery_policy()
+            .map(|p| p.zone())
+            .unwrap_or_default()
+    }
+}
+
 /// The signed-in user of `request`, or [`PageError::SignedOut`] back to it.
 pub async fn signed_in(
     request: &HttpRequest,

@@ -15,9 +15,11 @@ mod item;
 mod locale;
 mod money;
 pub mod net;
+mod origin;
 mod policy;
 mod quiet_hours;
 mod session;
+mod shop;
 mod simulation;
 mod template_choice;
 mod user_role;
@@ -57,9 +59,14 @@ pub use item::{
 };
 pub use locale::parse_locale;
 pub use money::{Money, MoneyError};
+pub use origin::{MAX_ALLOWED_ORIGINS, normalize_origin, parse_origins_list};
 pub use policy::{RecoveryPolicy, RecoveryStep, StepSettings};
 pub use quiet_hours::{QuietHours, QuietWindow, parse_clock_time, parse_time_zone};
 pub use session::SessionId;
+pub use shop::{
+    Edit, MAX_KEY_LABEL_CHARS, MAX_SENDER_NAME_CHARS, MAX_SHOP_NAME_CHARS, SHOP_FIELDS,
+    ShopSettings, ShopSettingsEdit, parse_key_label,
+};
 pub use simulation::{
     HoldoutPopulation, SeededRandom, SentEmail, ShopperSimulation, SimulatedCart,
 };

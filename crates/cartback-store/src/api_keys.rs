@@ -1,10 +1,10 @@
 //! API keys: random, shown once, stored as SHA-256 hashes with a display prefix.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
 use crate::columns::{Stored, text_enum};
-use crate::connection::DbConn;
+use crate::connection::{DbConn, lock_key, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::ids::{random_id, sha256_hex};
 use crate::schema::api_keys;
@@ -53,9 +53,25 @@ pub struct ApiKey {
     pub label: Option<String>,
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
+    /// When the api last looked the key up (written at most once per
+    /// [`LAST_USED_PRECISION`]).
+    pub last_used_at: Option<NaiveDateTime>,
+    /// The whole key of a publishable key made since this was kept (it is
+    /// public by design: storefront pages carry it); never a secret key.
+    pub public_key: Option<String>,
 }
 
-impl ApiKey {}
+/// How stale a key's `last_used_at` may get before a use writes it again: a
+/// busy storefront costs one write a minute per key, not one per request.
+pub const LAST_USED_PRECISION: TimeDelta = TimeDelta::minutes(1);
+
+impl ApiKey {
+    /// Whether a use at `now` should be written down.
+    pub fn last_used_is_stale(&self, now: NaiveDateTime) -> bool {
+        self.last_used_at
+            .is_none_or(|at| now - at >= LAST_USED_PRECISION || at > now)
+    }
+}
 
 /// A freshly created key: the only moment the secret exists in clear.
 #[derive(Debug, Clone)]
@@ -82,6 +98,8 @@ pub fn create_key(
         label: label.map(str::to_owned),
         created_at: now,
         revoked_at: None,
+        last_used_at: None,
+        public_key: (kind == KeyKind::Publishable).then(|| secret.clone()),
     };
     diesel::insert_into(api_keys::table)
         .values((
@@ -92,6 +110,7 @@ pub fn create_key(
             api_keys::prefix.eq(&key.prefix),
             api_keys::label.eq(&key.label),
             api_keys::created_at.eq(now),
+            api_keys::public_key.eq(&key.public_key),
         ))
         .execute(conn)?;
     Ok(CreatedKey { key, secret })
@@ -113,6 +132,78 @@ pub fn list_keys(conn: &mut DbConn, tenant_id: &str) -> StoreResult<Vec<ApiKey>>
         .order(api_keys::created_at.asc())
         .select(ApiKey::as_select())
         .load(conn)?)
+}
+
+/// Notes that `key_id` was used at `now`, unless another use already did
+/// within [`LAST_USED_PRECISION`] (so concurrent lookups write once).
+pub fn record_key_use(conn: &mut DbConn, key_id: &str, now: NaiveDateTime) -> StoreResult<()> {
+    diesel::update(
+        api_keys::table.filter(api_keys::id.eq(key_id)).filter(
+            api_keys::last_used_at
+                .is_null()
+                .or(api_keys::last_used_at.le(now - LAST_USED_PRECISION))
+                .or(api_keys::last_used_at.gt(now)),
+        ),
+    )
+    .set(api_keys::last_used_at.eq(now))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The tenant's key `key_id`, revoked or not.
+pub fn find_key(conn: &mut DbConn, tenant_id: &str, key_id: &str) -> StoreResult<Option<ApiKey>> {
+    Ok(api_keys::table
+        .filter(api_keys::tenant_id.eq(tenant_id))
+        .filter(api_keys::id.eq(key_id))
+        .select(ApiKey::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Why a tenant's own revocation was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeRefusal {
+    /// The tenant has no such key, or it is revoked already.
+    NotFound,
+    /// It is the tenant's last active secret key: revoking it would lock the
+    /// shop out of its own API.
+    LastSecretKey,
+}
+
+/// Revokes a key for its tenant (the API and the dashboard), refusing to take
+/// away the last active secret key. The count and the revocation are one
+/// write transaction, under a lock per tenant, so two concurrent revocations
+/// cannot both pass the check. (The operator's `cartback key revoke` uses
+/// [`revoke_key`], which has no such rule.)
+pub fn revoke_own_key(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    key_id: &str,
+    now: NaiveDateTime,
+) -> StoreResult<Result<ApiKey, RevokeRefusal>> {
+    write_transaction(conn, |conn| {
+        lock_key(conn, &format!("api_keys:{tenant_id}"))?;
+        let Some(key) = find_key(conn, tenant_id, key_id)?.filter(|k| k.revoked_at.is_none())
+        else {
+            return Ok(Err(RevokeRefusal::NotFound));
+        };
+        if key.kind == KeyKind::Secret {
+            let active_secrets: i64 = api_keys::table
+                .filter(api_keys::tenant_id.eq(tenant_id))
+                .filter(api_keys::kind.eq(Stored(KeyKind::Secret)))
+                .filter(api_keys::revoked_at.is_null())
+                .count()
+                .get_result(conn)?;
+            if active_secrets <= 1 {
+                return Ok(Err(RevokeRefusal::LastSecretKey));
+            }
+        }
+        revoke_key(conn, tenant_id, key_id, now)?;
+        Ok(Ok(ApiKey {
+            revoked_at: Some(now),
+            ..key
+        }))
+    })
 }
 
 /// Revokes a key of this tenant; NotFound if the tenant has no such key.

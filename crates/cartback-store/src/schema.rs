@@ -14,6 +14,8 @@ diesel::table! {
         link_secret -> Text,
         experience -> Text,
         allowed_origins -> Text,
+        reply_to -> Nullable<Text>,
+        default_currency -> Text,
     }
 }
 
@@ -27,6 +29,8 @@ diesel::table! {
         label -> Nullable<Text>,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        public_key -> Nullable<Text>,
     }
 }
 

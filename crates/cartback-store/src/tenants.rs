@@ -3,9 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use cartback_domain::RecoveryPolicy;
+use cartback_domain::{Currency, RecoveryPolicy, ShopSettings};
 
-use crate::connection::DbConn;
+use crate::connection::{DbConn, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::ids::random_id;
 use crate::schema::tenants;
@@ -27,6 +27,10 @@ pub struct Tenant {
     pub experience: String,
     /// Origins allowed to capture carts from the browser (JSON array).
     pub allowed_origins: String,
+    /// Where replies to recovery emails go; the sender when None.
+    pub reply_to: Option<String>,
+    /// ISO 4217 code of a tracked cart that names no currency.
+    pub default_currency: String,
 }
 
 impl std::fmt::Debug for Tenant {
@@ -47,7 +51,47 @@ impl Tenant {
         serde_json::from_str(&self.policy)
             .map_err(|e| StoreError::Corrupt(format!("tenant {} policy: {e}", self.id)))
     }
+
+    /// The currency of a tracked cart that names none.
+    pub fn default_currency(&self) -> Currency {
+        Currency::parse(&self.default_currency).unwrap_or(Currency::USD)
+    }
+
+    /// The shop's settings, gathered from where each one lives: the row's
+    /// columns, the policy's time zone and the email settings' default language
+    /// (English when none was chosen).
+    pub fn shop_settings(&self) -> StoreResult<ShopSettings> {
+        let experience = self.experience_json()?;
+        let default_locale = experience
+            .get("defaultLocale")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(DEFAULT_LOCALE)
+            .to_owned();
+        Ok(ShopSettings {
+            name: self.name.clone(),
+            recovery_url: self.recovery_url.clone(),
+            from_email: self.from_email.clone(),
+            from_name: self.from_name.clone(),
+            reply_to: self.reply_to.clone(),
+            time_zone: self.recovery_policy()?.time_zone,
+            default_currency: self.default_currency(),
+            default_locale,
+        })
+    }
+
+    fn experience_json(&self) -> StoreResult<serde_json::Map<String, serde_json::Value>> {
+        match serde_json::from_str(&self.experience) {
+            Ok(serde_json::Value::Object(map)) => Ok(map),
+            _ => Err(StoreError::Corrupt(format!(
+                "tenant {} experience is not a JSON object",
+                self.id
+            ))),
+        }
+    }
 }
+
+/// The language of carts without one when the shop never chose another.
+pub const DEFAULT_LOCALE: &str = "en";
 
 /// What it takes to create a tenant.
 #[derive(Debug, Clone)]
@@ -78,6 +122,8 @@ pub fn create_tenant(
         link_secret: random_id("", 43),
         experience: "{}".to_owned(),
         allowed_origins: "[]".to_owned(),
+        reply_to: None,
+        default_currency: Currency::USD.code().to_owned(),
     };
     diesel::insert_into(tenants::table)
         .values((
@@ -91,6 +137,7 @@ pub fn create_tenant(
             tenants::updated_at.eq(now),
             tenants::link_secret.eq(&tenant.link_secret),
             tenants::experience.eq(&tenant.experience),
+            tenants::default_currency.eq(&tenant.default_currency),
         ))
         .execute(conn)?;
     Ok(tenant)
@@ -157,4 +204,53 @@ pub fn set_policy(
         return Err(StoreError::NotFound);
     }
     Ok(())
+}
+
+/// Changes the shop's settings: reads them as they are, lets `edit` compute the
+/// new ones (or refuse), and writes each value back where it lives, all in one
+/// write transaction so a concurrent change of the recovery policy or the
+/// email settings is never lost. Returns what `edit` returned.
+pub fn update_shop_settings<E>(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    now: NaiveDateTime,
+    edit: impl FnOnce(&ShopSettings) -> Result<ShopSettings, E>,
+) -> StoreResult<Result<ShopSettings, E>> {
+    write_transaction(conn, |conn| {
+        let tenant = find_tenant(conn, tenant_id)?.ok_or(StoreError::NotFound)?;
+        let current = tenant.shop_settings()?;
+        let next = match edit(&current) {
+            Ok(next) => next,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let mut policy = tenant.recovery_policy()?;
+        policy.time_zone = next.time_zone.clone();
+        let policy = serde_json::to_string(&policy)
+            .map_err(|e| StoreError::Corrupt(format!("policy does not serialize: {e}")))?;
+        let mut experience = tenant.experience_json()?;
+        // English is the built-in default: storing it would only add a key.
+        if next.default_locale == DEFAULT_LOCALE {
+            experience.remove("defaultLocale");
+        } else {
+            experience.insert(
+                "defaultLocale".to_owned(),
+                serde_json::Value::String(next.default_locale.clone()),
+            );
+        }
+        let experience = serde_json::Value::Object(experience).to_string();
+        diesel::update(tenants::table.filter(tenants::id.eq(tenant_id)))
+            .set((
+                tenants::name.eq(&next.name),
+                tenants::recovery_url.eq(&next.recovery_url),
+                tenants::from_email.eq(&next.from_email),
+                tenants::from_name.eq(&next.from_name),
+                tenants::reply_to.eq(&next.reply_to),
+                tenants::default_currency.eq(next.default_currency.code()),
+                tenants::policy.eq(policy),
+                tenants::experience.eq(experience),
+                tenants::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(Ok(next))
+    })
 }

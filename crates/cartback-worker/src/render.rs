@@ -143,7 +143,10 @@ pub fn render_recovery_email(
             name: cart.customer_name.clone(),
             email,
         },
-        reply_to: None,
+        reply_to: tenant
+            .reply_to
+            .clone()
+            .map(|email| Mailbox { name: None, email }),
         subject: rendered.subject,
         html: rendered.html,
         text: rendered.text,

@@ -138,9 +138,10 @@ fn cart_id(api: &Api, tenant: &Tenant, session: &str) -> String {
     id.to_owned()
 }
 
-fn dashboard_in_a_browser(backend: Backend) {
-    let root = workspace();
-    let tools = root.join(".tools/browser");
+/// playwright-core's folder (installed by scripts/test-deps.sh) and the
+/// backend's name for screenshots and output.
+fn browser_tools(backend: Backend) -> (PathBuf, &'static str) {
+    let tools = workspace().join(".tools/browser");
     assert!(
         tools.join("node_modules/playwright-core").exists(),
         "playwright-core is missing: run scripts/test-deps.sh"
@@ -149,6 +150,12 @@ fn dashboard_in_a_browser(backend: Backend) {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
+    (tools, label)
+}
+
+fn dashboard_in_a_browser(backend: Backend) {
+    let root = workspace();
+    let (tools, label) = browser_tools(backend);
     let db = TestDatabase::new(backend);
     let shop = create_tenant(&db.url, "1s");
     let other = create_tenant(&db.url, "1s");
@@ -254,8 +261,14 @@ fn dashboard_in_a_browser(backend: Backend) {
         "shopCartId": cart_id(&api, &shop, "sess-1"),
         "strangerCartId": cart_id(&api, &other, "sess-9"),
     });
+    run_spec("dashboard.spec.mjs", &config);
+}
+
+/// Runs `tests/browser/{spec}` with `config` in CARTBACK_BROWSER; fails the
+/// test unless every check passed.
+fn run_spec(spec: &str, config: &Value) {
     let output = Command::new("node")
-        .arg(root.join("tests/browser/dashboard.spec.mjs"))
+        .arg(workspace().join("tests/browser").join(spec))
         .env("CARTBACK_BROWSER", config.to_string())
         .stdin(Stdio::null())
         .output()
@@ -278,4 +291,50 @@ fn dashboard_in_a_browser_on_sqlite() {
 #[test]
 fn dashboard_in_a_browser_on_postgres() {
     dashboard_in_a_browser(Backend::Postgres);
+}
+
+/// The Sending and Developers pages (tests/browser/developers.spec.mjs): the
+/// shop settings change the next real email, keys are made and revoked (the
+/// revoked key gets 401 within the auth cache's TTL), origins are edited, and a
+/// viewer changes nothing.
+fn settings_pages_in_a_browser(backend: Backend) {
+    let root = workspace();
+    let (tools, label) = browser_tools(backend);
+    let db = TestDatabase::new(backend);
+    let shop = create_tenant(&db.url, "1s");
+    let owner = (
+        format!("dev-owner-{label}@shop.example"),
+        "correct horse battery",
+    );
+    let viewer = (
+        format!("dev-viewer-{label}@shop.example"),
+        "viewer password 1",
+    );
+    create_user(&db.url, &shop.id, &owner.0, "owner", owner.1);
+    create_user(&db.url, &shop.id, &viewer.0, "viewer", viewer.1);
+    let api = Api::start(&db.url, &[("CARTBACK_AUTH_CACHE_TTL", "300ms".to_owned())]);
+    let outbox = tempfile::tempdir().unwrap();
+    let _worker = worker(&db, &api, outbox.path());
+    let config = json!({
+        "base": api.base,
+        "secretKey": shop.secret,
+        "label": label,
+        "toolsDir": tools.display().to_string(),
+        "chromium": std::env::var("CARTBACK_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
+        "screenshots": root.join("target/screenshots").display().to_string(),
+        "outbox": outbox.path().display().to_string(),
+        "owner": {"email": owner.0, "password": owner.1},
+        "viewer": {"email": viewer.0, "password": viewer.1},
+    });
+    run_spec("developers.spec.mjs", &config);
+}
+
+#[test]
+fn settings_pages_in_a_browser_on_sqlite() {
+    settings_pages_in_a_browser(Backend::Sqlite);
+}
+
+#[test]
+fn settings_pages_in_a_browser_on_postgres() {
+    settings_pages_in_a_browser(Backend::Postgres);
 }

@@ -25,5 +25,6 @@ mod kill_sends;
 mod openapi;
 mod platform;
 mod public_capture;
+mod shop_api;
 mod tenant_provider;
 mod webhooks_e2e;

@@ -153,13 +153,18 @@ pub(crate) fn parse_item(
     })
 }
 
-pub(crate) fn parse_currency(object: &RawObject<'_>, problems: &mut Problems) -> Currency {
+/// The `currency` field, or the shop's default currency when there is none.
+pub(crate) fn parse_currency(
+    object: &RawObject<'_>,
+    default: Currency,
+    problems: &mut Problems,
+) -> Currency {
     match optional_string(object, "currency", "currency", problems) {
         Some(code) => Currency::parse(&code).unwrap_or_else(|e| {
             problems.add("currency", e.to_string());
-            Currency::USD
+            default
         }),
-        None => Currency::USD,
+        None => default,
     }
 }
 
@@ -227,6 +232,7 @@ pub(crate) fn parse_cart(
     object: &RawObject<'_>,
     problems: &mut Problems,
     session_required: bool,
+    default_currency: Currency,
 ) -> Option<ParsedCart> {
     let before = problems.len();
     let session = if session_required {
@@ -234,7 +240,7 @@ pub(crate) fn parse_cart(
     } else {
         optional_session(object, problems)
     };
-    let currency = parse_currency(object, problems);
+    let currency = parse_currency(object, default_currency, problems);
     let items = item_list(object, "items", "items", problems, |v, i, problems| {
         parse_item(v, i, currency, problems)
     });

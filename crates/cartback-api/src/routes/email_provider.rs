@@ -467,7 +467,11 @@ pub async fn test(
             name: None,
             email: to.as_str().to_owned(),
         },
-        reply_to: None,
+        reply_to: caller
+            .tenant
+            .reply_to
+            .clone()
+            .map(|email| Mailbox { name: None, email }),
         subject: format!("cartback test email for {}", caller.tenant.name),
         html: "<p>This is a test from cartback: your email provider works.</p>".to_owned(),
         text: "This is a test from cartback: your email provider works.".to_owned(),

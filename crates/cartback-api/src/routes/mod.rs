@@ -3,6 +3,7 @@
 //! what the OpenAPI document says.
 
 pub(crate) mod analytics;
+pub(crate) mod api_keys;
 pub(crate) mod carts;
 pub(crate) mod customers;
 pub(crate) mod email_provider;
@@ -13,6 +14,7 @@ pub(crate) mod preview;
 pub(crate) mod public;
 pub(crate) mod restore;
 pub(crate) mod settings;
+pub(crate) mod shop;
 pub(crate) mod stripe;
 pub(crate) mod suppressions;
 pub(crate) mod templates;

@@ -239,6 +239,7 @@ fn parse_session(
 /// else the sum of its lines).
 fn parse_snapshot(
     object: &RawObject<'_>,
+    default_currency: Currency,
     problems: &mut Problems,
 ) -> Option<(Vec<CartItem>, Money)> {
     let Some(raw) = object.get("snapshot").filter(|v| !is_null(v)) else {
@@ -253,7 +254,7 @@ fn parse_snapshot(
         Some(code) => Currency::parse(&code)
             .map_err(|e| problems.add("snapshot.currency", e.to_string()))
             .ok(),
-        None => Some(Currency::USD),
+        None => Some(default_currency),
     };
     let items = item_list(&snapshot, "items", "snapshot.items", problems, parse_item);
     let subtotal = cents(
@@ -296,6 +297,7 @@ fn optional_contact<T>(
 fn parse_capture(
     object: &RawObject<'_>,
     kind: KeyKind,
+    default_currency: Currency,
 ) -> Result<(SessionId, ParsedCart), ApiError> {
     let mut problems = Problems::default();
     let min_session = match kind {
@@ -303,7 +305,7 @@ fn parse_capture(
         KeyKind::Secret => MIN_SESSION_CHARS,
     };
     let session = parse_session(object, min_session, &mut problems);
-    let snapshot = parse_snapshot(object, &mut problems);
+    let snapshot = parse_snapshot(object, default_currency, &mut problems);
     let email = optional_contact(object, "email", &mut problems, |t| {
         EmailAddress::parse(t).map_err(|e| e.to_string())
     });
@@ -386,7 +388,8 @@ pub async fn capture(
             "the body must be a JSON object",
         ));
     };
-    let (session, mut cart) = parse_capture(&object, caller.kind)?;
+    let (session, mut cart) =
+        parse_capture(&object, caller.kind, caller.tenant.default_currency())?;
     let dropped = screen_links(
         caller.kind,
         &caller.tenant,
@@ -412,7 +415,7 @@ mod tests {
     fn parse(json: &str) -> Result<(SessionId, ParsedCart), Vec<(String, String)>> {
         let root: &RawValue = serde_json::from_str(json).unwrap();
         let object = parse_object(root).unwrap();
-        parse_capture(&object, KeyKind::Secret).map_err(|e| {
+        parse_capture(&object, KeyKind::Secret, Currency::USD).map_err(|e| {
             e.details
                 .into_iter()
                 .map(|d| (d.field, d.message))
@@ -501,7 +504,7 @@ mod tests {
         let accepted = |session: &str, kind: KeyKind| {
             let json = format!(r#"{{"sessionId": "{session}", "snapshot": {{"items": []}}}}"#);
             let root: &RawValue = serde_json::from_str(&json).unwrap();
-            parse_capture(&parse_object(root).unwrap(), kind).map_err(|e| {
+            parse_capture(&parse_object(root).unwrap(), kind, Currency::USD).map_err(|e| {
                 assert_eq!(e.details[0].field, "sessionId");
                 e.details[0].message.clone()
             })

@@ -149,7 +149,12 @@ pub async fn track(
         }
         None => {}
     }
-    let cart = parse_cart(&object, &mut problems, true);
+    let cart = parse_cart(
+        &object,
+        &mut problems,
+        true,
+        caller.tenant.default_currency(),
+    );
     if caller.kind == KeyKind::Publishable {
         check_publishable_session(&object, &mut problems);
     }
@@ -266,7 +271,7 @@ async fn order_complete(
     mut problems: Problems,
 ) -> Result<HttpResponse, ApiError> {
     let session = parse_session(object, &mut problems);
-    let currency = parse_currency(object, &mut problems);
+    let currency = parse_currency(object, tenant.default_currency(), &mut problems);
     let order_ref = match object.get("orderId").filter(|v| !is_null(v)) {
         None => None,
         Some(raw) => {

@@ -1,8 +1,10 @@
 //! One module per page.
 
 pub mod cart;
+pub mod developers;
 pub mod login;
 pub mod overview;
+pub mod sending;
 pub mod soon;
 pub mod team;
 

@@ -76,7 +76,12 @@ pub async fn upsert(
     };
     let wire_attributes = attributes_field(&object, &mut problems);
     let mut cart_problems = Problems::default();
-    let cart = cart::parse_cart(&raw, &mut cart_problems, false);
+    let cart = cart::parse_cart(
+        &raw,
+        &mut cart_problems,
+        false,
+        caller.tenant.default_currency(),
+    );
     problems.0.extend(cart_problems.0);
     for key in object.keys() {
         let known = [

@@ -1,0 +1,247 @@
+//! `GET/PUT /api/v1/settings/shop`: the shop's name, recovery URL, sender,
+//! reply-to, time zone, default currency and default language. A PUT changes
+//! only the fields it carries (`null` clears an optional one); the rules are
+//! the domain's (`ShopSettings::edited`), shared with the dashboard, and one 422
+//! names every bad field.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use cartback_domain::{Edit, SHOP_FIELDS, ShopSettings, ShopSettingsEdit};
+use cartback_store::tenants::{find_tenant, update_shop_settings};
+
+use crate::auth::SecretCaller;
+use crate::error::{ApiError, FieldError};
+use crate::input::Problems;
+use crate::input::body::object_body;
+use crate::input::fields::unknown_fields;
+use crate::state::AppState;
+use cartback_store::view::time;
+
+/// The shop's settings.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ShopSettingsView {
+    /// Shown in emails and the dashboard; 1 to 200 characters.
+    pub name: String,
+    /// Where the links of recovery emails lead (the session id and cart token
+    /// are appended); null when none is set (the links then show the restore page).
+    pub recovery_url: Option<String>,
+    /// The sender's address of recovery emails.
+    pub from_email: String,
+    /// The sender's display name (the email settings' `senderName`, when set,
+    /// takes precedence); null: the shop's name.
+    pub from_name: Option<String>,
+    /// Where shoppers' replies go; null: to the sender.
+    pub reply_to: Option<String>,
+    /// IANA time zone of the shop (the recovery policy's `timeZone`: quiet hours
+    /// and the days of reports).
+    pub time_zone: String,
+    /// ISO 4217 code of a tracked cart that names no currency.
+    pub default_currency: String,
+    /// BCP 47 language of a cart that carries none (the email settings'
+    /// `defaultLocale`; `en` when never chosen).
+    pub default_locale: String,
+    /// When the tenant's settings last changed.
+    pub updated_at: String,
+}
+
+impl ShopSettingsView {
+    fn new(shop: ShopSettings, updated_at: chrono::NaiveDateTime) -> ShopSettingsView {
+        ShopSettingsView {
+            name: shop.name,
+            recovery_url: shop.recovery_url,
+            from_email: shop.from_email,
+            from_name: shop.from_name,
+            reply_to: shop.reply_to,
+            time_zone: shop.time_zone,
+            default_currency: shop.default_currency.code().to_owned(),
+            default_locale: shop.default_locale,
+            updated_at: time(updated_at),
+        }
+    }
+}
+
+/// The answer of both routes.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ShopSettingsAnswer {
+    pub success: bool,
+    pub shop: ShopSettingsView,
+}
+
+/// One field of a partial update: left out, `null`, a string, or something
+/// else (reported as the field's problem rather than a serde error).
+#[derive(Debug, Default)]
+pub(crate) enum Patch {
+    #[default]
+    Absent,
+    Null,
+    Text(String),
+    NotText,
+}
+
+impl<'de> Deserialize<'de> for Patch {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Patch, D::Error> {
+        Ok(match Value::deserialize(deserializer)? {
+            Value::Null => Patch::Null,
+            Value::String(text) => Patch::Text(text),
+            _ => Patch::NotText,
+        })
+    }
+}
+
+impl Patch {
+    fn edit<'a>(&'a self, field: &str, problems: &mut Problems) -> Edit<'a> {
+        match self {
+            Patch::Absent => Edit::Keep,
+            Patch::Null => Edit::Clear,
+            Patch::Text(text) => Edit::Set(text),
+            Patch::NotText => {
+                problems.add(field, "must be a string or null");
+                Edit::Keep
+            }
+        }
+    }
+}
+
+/// A change to some of the settings: a field left out stays as it is, `null`
+/// clears an optional one (`recoveryUrl`, `fromName`, `replyTo`) and is refused
+/// for the others.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ShopSettingsUpdate {
+    /// 1 to 200 characters, no control characters.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    pub name: Patch,
+    /// An http(s) URL of at most 2048 characters; null removes it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 2048)]
+    pub recovery_url: Patch,
+    /// An email address.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 254)]
+    pub from_email: Patch,
+    /// 1 to 100 characters, no control characters; null: the shop's name.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 100)]
+    pub from_name: Patch,
+    /// An email address; null: replies go to the sender.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 254)]
+    pub reply_to: Patch,
+    /// An IANA time zone name (`Europe/Amsterdam`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub time_zone: Patch,
+    /// An ISO 4217 code (`EUR`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub default_currency: Patch,
+    /// A BCP 47 language tag (`nl-NL`, `en`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 35)]
+    pub default_locale: Patch,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/settings/shop",
+    tag = "settings",
+    operation_id = "getShopSettings",
+    summary = "The shop's name, recovery URL, sender, reply-to, time zone, default currency and language",
+    responses(
+        (status = 200, description = "The settings", body = ShopSettingsAnswer),
+        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    )
+)]
+pub async fn get(
+    state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
+) -> Result<HttpResponse, ApiError> {
+    // Read afresh: the caller's tenant may be a few seconds old (auth cache).
+    let (shop, updated_at) = state
+        .db(move |conn| {
+            let tenant = find_tenant(conn, &caller.tenant.id)?
+                .ok_or(cartback_store::StoreError::NotFound)?;
+            Ok::<_, cartback_store::StoreError>((tenant.shop_settings()?, tenant.updated_at))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ShopSettingsAnswer {
+        success: true,
+        shop: ShopSettingsView::new(shop, updated_at),
+    }))
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/settings/shop",
+    tag = "settings",
+    operation_id = "putShopSettings",
+    summary = "Change some of the shop's settings",
+    description = "Only the fields the body carries change; `null` clears `recoveryUrl`, \
+        `fromName` or `replyTo`. The time zone is the recovery policy's `timeZone` and the \
+        default language the email settings' `defaultLocale`: changing them here changes them there.",
+    request_body = ShopSettingsUpdate,
+    responses(
+        (status = 200, description = "The settings now stored", body = ShopSettingsAnswer),
+        (status = 400, description = "BAD_REQUEST: the body is not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: every bad field at once (`name`, `recoveryUrl`, `fromEmail`, `fromName`, `replyTo`, `timeZone`, `defaultCurrency`, `defaultLocale`, or an unknown one)", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    )
+)]
+pub async fn put(
+    state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let mut body = object_body(&state, &request, payload, false).await?;
+    let mut problems = Problems::default();
+    unknown_fields(&body, &SHOP_FIELDS, &mut problems);
+    body.retain(|key, _| SHOP_FIELDS.contains(&key.as_str()));
+    let update: ShopSettingsUpdate =
+        serde_json::from_value(Value::Object(body)).map_err(ApiError::internal)?;
+    let tenant_id = caller.tenant.id.clone();
+    let outcome = state
+        .db(move |conn| {
+            let now = Utc::now().naive_utc();
+            let edit = ShopSettingsEdit {
+                name: update.name.edit("name", &mut problems),
+                recovery_url: update.recovery_url.edit("recoveryUrl", &mut problems),
+                from_email: update.from_email.edit("fromEmail", &mut problems),
+                from_name: update.from_name.edit("fromName", &mut problems),
+                reply_to: update.reply_to.edit("replyTo", &mut problems),
+                time_zone: update.time_zone.edit("timeZone", &mut problems),
+                default_currency: update
+                    .default_currency
+                    .edit("defaultCurrency", &mut problems),
+                default_locale: update.default_locale.edit("defaultLocale", &mut problems),
+            };
+            let saved = update_shop_settings(conn, &tenant_id, now, |current| {
+                let mut refused: Vec<FieldError> = problems.0;
+                match current.edited(&edit) {
+                    Ok(next) if refused.is_empty() => return Ok(next),
+                    Ok(_) => {}
+                    Err(invalid) => refused.extend(invalid.into_iter().map(|e| FieldError {
+                        field: e.field.unwrap_or_else(|| "body".to_owned()),
+                        message: e.message,
+                    })),
+                }
+                Err(refused)
+            })?;
+            Ok::<_, cartback_store::StoreError>(saved.map(|shop| (shop, now)))
+        })
+        .await?;
+    let (shop, now) = outcome.map_err(ApiError::validation)?;
+    tracing::info!(tenant = %caller.tenant.id, "shop settings changed");
+    Ok(HttpResponse::Ok().json(ShopSettingsAnswer {
+        success: true,
+        shop: ShopSettingsView::new(shop, now),
+    }))
+}

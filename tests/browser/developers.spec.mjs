@@ -1,0 +1,306 @@
+// The dashboard's Sending and Developers pages in a real browser (Debian's
+// chromium through playwright-core), against the real api and worker that
+// tests/tests/api/dashboard_browser.rs (settings_pages_in_a_browser) started.
+// Told everything in CARTBACK_BROWSER (JSON, see `config`), prints one line per
+// check, exits non-zero at the first failure.
+//
+// Checks: the owner changes the recovery URL and reply-to on Sending and the
+// NEXT real email (the worker's outbox) links to the new URL and carries the
+// Reply-To; a bad field is refused beside the field; on Developers a key is
+// created (shown once, works) and revoked (401 within the auth cache's TTL);
+// the tracker snippet carries the new publishable key; the last secret key
+// cannot be revoked; allowed origins are edited and read back from the API; a
+// viewer sees both pages and gets 403 on every change; a form without the CSRF
+// token gets 403; no serious or critical axe-core violation; screenshots at
+// 1280x800 and 375x812.
+
+import { createRequire } from "node:module";
+import { mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+
+const config = JSON.parse(process.env.CARTBACK_BROWSER ?? "{}");
+// { base, secretKey, label, toolsDir, chromium, screenshots, outbox,
+//   owner: {email, password}, viewer: {email, password} }
+const require = createRequire(join(config.toolsDir, "package.json"));
+const { chromium } = require("playwright-core");
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 375, height: 812 };
+let checks = 0;
+
+function ok(message) {
+  checks += 1;
+  console.log(`ok ${checks} [${config.label}] ${message}`);
+}
+
+async function api(method, path, body, key = config.secretKey) {
+  const response = await fetch(config.base + path, {
+    method,
+    headers: { "X-API-Key": key, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let json = null;
+  try {
+    json = await response.json();
+  } catch {
+    json = null;
+  }
+  return { status: response.status, body: json };
+}
+
+async function waitFor(what, check, timeoutMs = 30000) {
+  const start = Date.now();
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function axeCheck(page, name) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(
+    bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
+    [],
+    `${name}: axe-core violations`,
+  );
+  ok(`${name}: no serious or critical axe-core violation (${result.violations.length} minor)`);
+}
+
+async function shoot(page, name) {
+  for (const [size, viewport] of [["desktop", DESKTOP], ["phone", PHONE]]) {
+    await page.setViewportSize(viewport);
+    await page.waitForTimeout(100);
+    await page.screenshot({ path: join(config.screenshots, `${config.label}-${name}-${size}.png`), fullPage: true });
+  }
+  await page.setViewportSize(DESKTOP);
+  ok(`${name}: screenshots at 1280x800 and 375x812`);
+}
+
+async function signIn(browser, who) {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (message) => {
+    // A refused form answers 422 or 409 on purpose; the browser logs the status.
+    const refusal = /Failed to load resource: the server responded with a status of (409|422)/;
+    if (message.type() === "error" && !refusal.test(message.text())) problems.push(message.text());
+  });
+  page.on("pageerror", (error) => problems.push(String(error)));
+  await page.goto(`${config.base}/dashboard/login`);
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${config.base}/dashboard`);
+  return { context, page, problems };
+}
+
+/// The outbox email sent to `address`, once the worker wrote it.
+function emailTo(address) {
+  for (const name of readdirSync(config.outbox)) {
+    if (!name.endsWith(".eml")) continue;
+    const text = readFileSync(join(config.outbox, name), "utf8");
+    if (text.includes(address)) return text;
+  }
+  return null;
+}
+
+function recoveryLink(source) {
+  const text = source.replace(/=\r?\n/g, "");
+  const start = text.indexOf(`${config.base}/r/`);
+  assert.ok(start >= 0, "a recovery link in the email");
+  return text.slice(start).match(/^[^\s"<>)]+/)[0];
+}
+
+async function main() {
+  mkdirSync(config.screenshots, { recursive: true });
+  const browser = await chromium.launch({ executablePath: config.chromium, args: ["--no-sandbox"] });
+  try {
+    const owner = await signIn(browser, config.owner);
+    const page = owner.page;
+
+    // Sending: the shop's settings, as the API has them.
+    await page.goto(`${config.base}/dashboard/sending`);
+    const before = (await api("GET", "/api/v1/settings/shop")).body.shop;
+    assert.equal(await page.getByLabel("Shop name").inputValue(), before.name);
+    assert.equal(await page.getByLabel("Recovery URL").inputValue(), before.recoveryUrl);
+    assert.equal(await page.getByLabel("Sender email").inputValue(), before.fromEmail);
+    assert.equal(await page.getByLabel("Time zone").inputValue(), before.timeZone);
+    assert.equal(await page.getByLabel("Default currency").inputValue(), before.defaultCurrency);
+    ok("the Sending page shows the shop settings of GET /api/v1/settings/shop");
+    await axeCheck(page, "sending");
+    await shoot(page, "sending");
+
+    // A bad value is refused beside its field, what was typed stays, nothing is stored.
+    await page.getByLabel("Reply-to").fill("not an address");
+    await page.getByLabel("Time zone").fill("Mars/Olympus");
+    await page.getByRole("button", { name: "Save shop settings" }).click();
+    await page.locator("#shop-errors").waitFor();
+    assert.match(await page.locator("#shop-reply-to-error").innerText(), /email address/);
+    assert.match(await page.locator("#shop-time-zone-error").innerText(), /time zone/);
+    assert.equal(await page.getByLabel("Reply-to").getAttribute("aria-invalid"), "true");
+    assert.equal(await page.getByLabel("Reply-to").inputValue(), "not an address");
+    assert.equal((await api("GET", "/api/v1/settings/shop")).body.shop.timeZone, before.timeZone);
+    await axeCheck(page, "sending with errors");
+    await shoot(page, "sending-errors");
+    ok("bad fields are refused beside their fields, with the API's rules");
+
+    // Change the recovery URL and reply-to; the next email uses them.
+    const newUrl = `https://changed-${config.label}.example/basket`;
+    await page.goto(`${config.base}/dashboard/sending`);
+    await page.getByLabel("Recovery URL").fill(newUrl);
+    await page.getByLabel("Reply-to").fill("help@shop.example");
+    await page.getByRole("button", { name: "Save shop settings" }).click();
+    await page.locator("#saved").waitFor();
+    const after = (await api("GET", "/api/v1/settings/shop")).body.shop;
+    assert.equal(after.recoveryUrl, newUrl);
+    assert.equal(after.replyTo, "help@shop.example");
+    assert.equal(after.name, before.name, "fields left alone stay");
+    ok("the owner changes the recovery URL and reply-to; the API reads them back");
+    const shopper = `next-${config.label}@example.com`;
+    const tracked = await api("POST", "/api/v1/track", {
+      event: "CART_UPDATE",
+      sessionId: `next-email-${config.label}`,
+      items: [{ id: "sku_1", name: "Blue mug", price: 12.5, quantity: 2 }],
+      total: 25.0,
+      currency: "USD",
+      customerEmail: shopper,
+    });
+    assert.equal(tracked.status, 200, JSON.stringify(tracked.body));
+    const email = await waitFor("the next recovery email", () => emailTo(shopper));
+    assert.match(email, /^Reply-To: help@shop\.example\r?$/m);
+    const link = recoveryLink(email);
+    const click = await fetch(link, { redirect: "manual" });
+    assert.equal(click.status, 302);
+    assert.ok(click.headers.get("location").startsWith(`${newUrl}?`), click.headers.get("location"));
+    ok("the next real email links to the new recovery URL and replies go to the new address");
+
+    // Developers: keys as the API lists them.
+    await page.goto(`${config.base}/dashboard/developers`);
+    const listed = (await api("GET", "/api/v1/api-keys")).body.data;
+    assert.equal(await page.locator("table.keys tbody tr").count(), listed.length);
+    ok("the Developers page lists the keys of GET /api/v1/api-keys");
+
+    // A publishable key: shown once, and filled into the tracker snippet.
+    await page.getByLabel("Kind").selectOption("publishable");
+    await page.getByLabel("Label").fill("storefront");
+    await page.getByRole("button", { name: "Create key" }).click();
+    const publishable = await page.locator("#new-key").inputValue();
+    assert.match(publishable, /^pk_[0-9A-Za-z]{32}$/);
+    await page.goto(`${config.base}/dashboard/developers`);
+    assert.equal(await page.locator("#new-key").count(), 0, "a key is shown once");
+    assert.ok((await page.locator("#tracker-snippet").inputValue()).includes(`data-key="${publishable}"`));
+    ok("a publishable key is created, shown once, and filled into the tracker snippet");
+    await axeCheck(page, "developers");
+    await shoot(page, "developers");
+
+    // A secret key works at once, and is refused within the cache TTL once revoked.
+    await page.getByLabel("Kind").selectOption("secret");
+    await page.getByLabel("Label").fill("ERP");
+    await page.getByRole("button", { name: "Create key" }).click();
+    const secret = await page.locator("#new-key").inputValue();
+    assert.match(secret, /^sk_[0-9A-Za-z]{32}$/);
+    assert.equal((await api("GET", "/api/v1/settings/shop", undefined, secret)).status, 200);
+    const row = page.locator("table.keys tbody tr", { hasText: "ERP" });
+    await row.getByText("Revoke", { exact: true }).click();
+    await row.getByRole("button", { name: /^Yes, revoke/ }).click();
+    await page.locator("#saved").waitFor();
+    const revokedAt = Date.now();
+    await waitFor("the revoked key to be refused", async () =>
+      (await api("GET", "/api/v1/settings/shop", undefined, secret)).status === 401, 5000);
+    assert.ok(Date.now() - revokedAt < 2000, "refused within the auth cache TTL");
+    assert.equal(await page.locator("table.keys tbody tr", { hasText: "ERP" }).getByText("Revoked").count(), 1);
+    ok("a secret key is created, works, and after revoking gets 401 within the auth cache TTL");
+
+    // The last active secret key cannot be revoked.
+    const original = page.locator("table.keys tbody tr", { hasText: "default" }).filter({ hasText: "Secret" });
+    await original.getByText("Revoke", { exact: true }).click();
+    await original.getByRole("button", { name: /^Yes, revoke/ }).click();
+    await page.locator("#key-error").waitFor();
+    assert.match(await page.locator("#key-error").innerText(), /last active secret key/);
+    assert.equal((await api("GET", "/api/v1/api-keys")).status, 200);
+    ok("the last active secret key cannot be revoked (409), and still works");
+
+    // Allowed origins: refused lines are named, a good list is read back from the API.
+    await page.goto(`${config.base}/dashboard/developers`);
+    await page.getByLabel("Origins, one per line").fill("https://shop.example\nshop.example/cart");
+    await page.getByRole("button", { name: "Save origins" }).click();
+    await page.locator("#origins-error").waitFor();
+    assert.match(await page.locator("#origins-error").innerText(), /shop\.example\/cart/);
+    assert.deepEqual((await api("GET", "/api/v1/settings/allowed-origins")).body.allowedOrigins, []);
+    await page.getByLabel("Origins, one per line").fill("https://Shop.example:443\nhttp://localhost:3000");
+    await page.getByRole("button", { name: "Save origins" }).click();
+    await page.locator("#saved").waitFor();
+    assert.deepEqual((await api("GET", "/api/v1/settings/allowed-origins")).body.allowedOrigins, [
+      "https://shop.example",
+      "http://localhost:3000",
+    ]);
+    ok("allowed origins are edited with the API's rules and read back from it");
+
+    // Changes need the session's CSRF token.
+    const token = await page.locator('input[name="csrf"]').first().inputValue();
+    let response = await page.request.post(`${config.base}/dashboard/sending/shop`, {
+      form: { name: "No token" },
+      headers: { Origin: config.base },
+      maxRedirects: 0,
+    });
+    assert.equal(response.status(), 403);
+    response = await page.request.post(`${config.base}/dashboard/developers/keys`, {
+      form: { csrf: token, kind: "secret" },
+      headers: { Origin: "https://evil.example" },
+      maxRedirects: 0,
+    });
+    assert.equal(response.status(), 403);
+    ok("a form without the CSRF token, or from another origin, gets 403");
+
+    // A viewer sees both pages and changes nothing.
+    const viewer = await signIn(browser, config.viewer);
+    for (const path of ["sending", "developers"]) {
+      const seen = await viewer.page.goto(`${config.base}/dashboard/${path}`);
+      assert.equal(seen.status(), 200, path);
+    }
+    assert.equal(await viewer.page.getByRole("button", { name: "Create key" }).count(), 0);
+    await viewer.page.goto(`${config.base}/dashboard/sending`);
+    assert.ok(await viewer.page.getByLabel("Shop name").isDisabled());
+    const viewerToken = await viewer.page.locator('input[name="csrf"]').first().inputValue();
+    const keyId = (await api("GET", "/api/v1/api-keys")).body.data.find((k) => k.revokedAt === null).id;
+    for (const [path, form] of [
+      ["/dashboard/sending/shop", { name: "Viewer was here" }],
+      ["/dashboard/developers/keys", { kind: "secret", label: "viewer" }],
+      [`/dashboard/developers/keys/${keyId}/revoke`, {}],
+      ["/dashboard/developers/origins", { origins: "https://viewer.example" }],
+    ]) {
+      response = await viewer.page.request.post(config.base + path, {
+        form: { csrf: viewerToken, ...form },
+        headers: { Origin: config.base },
+        maxRedirects: 0,
+      });
+      assert.equal(response.status(), 403, path);
+    }
+    const unchanged = (await api("GET", "/api/v1/settings/shop")).body.shop;
+    assert.equal(unchanged.name, before.name);
+    const keys = (await api("GET", "/api/v1/api-keys")).body.data;
+    assert.ok(keys.every((k) => k.label !== "viewer"));
+    assert.ok(keys.find((k) => k.id === keyId).revokedAt === null);
+    await axeCheck(viewer.page, "sending (viewer)");
+    ok("a viewer sees Sending and Developers and gets 403 on every change");
+    await viewer.context.close();
+
+    assert.deepEqual(owner.problems, [], "no script error or CSP violation in the console");
+    ok("no console error or CSP violation");
+    await owner.context.close();
+  } finally {
+    await browser.close();
+  }
+  console.log(`[${config.label}] all ${checks} browser checks passed`);
+}
+
+main().catch((error) => {
+  console.error(`not ok [${config.label}] ${error.stack || error}`);
+  process.exit(1);
+});
