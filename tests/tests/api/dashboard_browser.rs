@@ -279,3 +279,120 @@ fn dashboard_in_a_browser_on_sqlite() {
 fn dashboard_in_a_browser_on_postgres() {
     dashboard_in_a_browser(Backend::Postgres);
 }
+
+/// The Carts, Webhooks and Suppressions pages (tests/browser/carts.spec.mjs):
+/// carts tracked through the api and emailed by the worker, a webhook
+/// endpoint whose deliveries fail (its host does not resolve), then a
+/// merchant finds a cart by email, reads its timeline and email preview,
+/// stops a cart's recovery and erases another, adds an endpoint and a
+/// suppression; a viewer is refused every change.
+fn carts_pages_in_a_browser(backend: Backend) {
+    let root = workspace();
+    let tools = root.join(".tools/browser");
+    assert!(
+        tools.join("node_modules/playwright-core").exists(),
+        "playwright-core is missing: run scripts/test-deps.sh"
+    );
+    let label = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let db = TestDatabase::new(backend);
+    let shop = create_tenant(&db.url, "1s");
+    let owner = (
+        format!("carts-owner-{label}@shop.example"),
+        "owner password 12",
+    );
+    let viewer = (
+        format!("carts-viewer-{label}@shop.example"),
+        "viewer password 12",
+    );
+    create_user(&db.url, &shop.id, &owner.0, "owner", owner.1);
+    create_user(&db.url, &shop.id, &viewer.0, "viewer", viewer.1);
+    let master_key = run("cartback", &[], &["keys", "generate-master"])
+        .trim()
+        .to_owned();
+    let api = Api::start(&db.url, &[("CARTBACK_MASTER_KEY", master_key.clone())]);
+    let key = shop.secret.as_str();
+    let (status, body) = api.v1(
+        "POST",
+        "/webhook-endpoints",
+        key,
+        Some(&json!({"url": "https://hooks.invalid/cartback", "events": ["*"], "description": "CRM"})),
+    );
+    assert_eq!(status, 201, "{body}");
+    for (session, email) in [
+        ("sess-ann", "ann@example.com"),
+        ("sess-bo", "bo@example.com"),
+        ("sess-cy", "cy@example.com"),
+    ] {
+        assert_eq!(api.track(key, &cart_update(session, Some(email))).0, 200);
+    }
+    let outbox = tempfile::tempdir().unwrap();
+    {
+        let _worker = cartback_testing::app::spawn_worker(
+            &db.url,
+            &[
+                ("CARTBACK_NO_MIGRATE", "true".to_owned()),
+                ("CARTBACK_OUTBOX_DIR", outbox.path().display().to_string()),
+                ("CARTBACK_PUBLIC_URL", api.base.clone()),
+                ("CARTBACK_MASTER_KEY", master_key),
+            ],
+        );
+        for session in ["sess-ann", "sess-bo", "sess-cy"] {
+            wait_for_email(&api, key, session);
+        }
+        wait_for("a failed webhook attempt", Duration::from_secs(30), || {
+            let (_, endpoints) = api.v1("GET", "/webhook-endpoints", key, None);
+            let Some(id) = endpoints["data"][0]["id"].as_str() else {
+                return false;
+            };
+            let (_, deliveries) = api.v1(
+                "GET",
+                &format!("/webhook-endpoints/{id}/deliveries"),
+                key,
+                None,
+            );
+            deliveries["data"]
+                .as_array()
+                .is_some_and(|list| list.iter().any(|d| d["attempts"].as_i64() >= Some(1)))
+        });
+    }
+    let config = json!({
+        "base": api.base,
+        "secretKey": shop.secret,
+        "label": label,
+        "toolsDir": tools.display().to_string(),
+        "chromium": std::env::var("CARTBACK_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
+        "screenshots": root.join("target/screenshots").display().to_string(),
+        "owner": {"email": owner.0, "password": owner.1},
+        "viewer": {"email": viewer.0, "password": viewer.1},
+        "annCartId": cart_id(&api, &shop, "sess-ann"),
+        "boCartId": cart_id(&api, &shop, "sess-bo"),
+        "cyCartId": cart_id(&api, &shop, "sess-cy"),
+    });
+    let output = Command::new("node")
+        .arg(root.join("tests/browser/carts.spec.mjs"))
+        .env("CARTBACK_BROWSER", config.to_string())
+        .stdin(Stdio::null())
+        .output()
+        .expect("node (Node.js is needed for the browser test)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "the browser checks failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("browser checks passed"), "{stdout}");
+}
+
+#[test]
+fn carts_pages_in_a_browser_on_sqlite() {
+    carts_pages_in_a_browser(Backend::Sqlite);
+}
+
+#[test]
+fn carts_pages_in_a_browser_on_postgres() {
+    carts_pages_in_a_browser(Backend::Postgres);
+}

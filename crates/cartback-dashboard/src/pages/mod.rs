@@ -1,10 +1,13 @@
 //! One module per page.
 
 pub mod cart;
+pub mod carts;
 pub mod login;
 pub mod overview;
 pub mod soon;
+pub mod suppressions;
 pub mod team;
+pub mod webhooks;
 
 use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
