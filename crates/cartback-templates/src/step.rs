@@ -72,11 +72,13 @@ mod tests {
 
     #[test]
     fn a_step_renders_the_tenants_template_in_the_fitting_locale_or_falls_back() {
-        let mut policy = RecoveryPolicy::default();
-        policy.step_settings = vec![cartback_domain::StepSettings {
-            template: Some("custom:spring".to_owned()),
-            ..Default::default()
-        }];
+        let policy = RecoveryPolicy {
+            step_settings: vec![cartback_domain::StepSettings {
+                template: Some("custom:spring".to_owned()),
+                ..Default::default()
+            }],
+            ..RecoveryPolicy::default()
+        };
         let experience = Experience::default();
         let stored = [Stored {
             locale: "en",

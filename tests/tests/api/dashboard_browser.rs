@@ -138,17 +138,46 @@ fn cart_id(api: &Api, tenant: &Tenant, session: &str) -> String {
     id.to_owned()
 }
 
-fn dashboard_in_a_browser(backend: Backend) {
-    let root = workspace();
+/// The browser tools `scripts/test-deps.sh` installs.
+fn browser_tools(root: &Path) -> PathBuf {
     let tools = root.join(".tools/browser");
     assert!(
         tools.join("node_modules/playwright-core").exists(),
         "playwright-core is missing: run scripts/test-deps.sh"
     );
-    let label = match backend {
+    tools
+}
+
+fn backend_label(backend: Backend) -> &'static str {
+    match backend {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
-    };
+    }
+}
+
+/// Runs `tests/browser/{spec}` with `config` in `CARTBACK_BROWSER` and
+/// fails with its output unless every check passed.
+fn run_browser_spec(root: &Path, spec: &str, config: &Value) {
+    let output = Command::new("node")
+        .arg(root.join("tests/browser").join(spec))
+        .env("CARTBACK_BROWSER", config.to_string())
+        .stdin(Stdio::null())
+        .output()
+        .expect("node (Node.js is needed for the browser test)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "the browser checks failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("browser checks passed"), "{stdout}");
+}
+
+fn dashboard_in_a_browser(backend: Backend) {
+    let root = workspace();
+    let tools = browser_tools(&root);
+    let label = backend_label(backend);
     let db = TestDatabase::new(backend);
     let shop = create_tenant(&db.url, "1s");
     let other = create_tenant(&db.url, "1s");
@@ -254,20 +283,7 @@ fn dashboard_in_a_browser(backend: Backend) {
         "shopCartId": cart_id(&api, &shop, "sess-1"),
         "strangerCartId": cart_id(&api, &other, "sess-9"),
     });
-    let output = Command::new("node")
-        .arg(root.join("tests/browser/dashboard.spec.mjs"))
-        .env("CARTBACK_BROWSER", config.to_string())
-        .stdin(Stdio::null())
-        .output()
-        .expect("node (Node.js is needed for the browser test)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "the browser checks failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("browser checks passed"), "{stdout}");
+    run_browser_spec(&root, "dashboard.spec.mjs", &config);
 }
 
 #[test]
@@ -288,15 +304,8 @@ fn dashboard_in_a_browser_on_postgres() {
 /// suppression; a viewer is refused every change.
 fn carts_pages_in_a_browser(backend: Backend) {
     let root = workspace();
-    let tools = root.join(".tools/browser");
-    assert!(
-        tools.join("node_modules/playwright-core").exists(),
-        "playwright-core is missing: run scripts/test-deps.sh"
-    );
-    let label = match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    };
+    let tools = browser_tools(&root);
+    let label = backend_label(backend);
     let db = TestDatabase::new(backend);
     let shop = create_tenant(&db.url, "1s");
     let owner = (
@@ -371,20 +380,7 @@ fn carts_pages_in_a_browser(backend: Backend) {
         "boCartId": cart_id(&api, &shop, "sess-bo"),
         "cyCartId": cart_id(&api, &shop, "sess-cy"),
     });
-    let output = Command::new("node")
-        .arg(root.join("tests/browser/carts.spec.mjs"))
-        .env("CARTBACK_BROWSER", config.to_string())
-        .stdin(Stdio::null())
-        .output()
-        .expect("node (Node.js is needed for the browser test)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "the browser checks failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("browser checks passed"), "{stdout}");
+    run_browser_spec(&root, "carts.spec.mjs", &config);
 }
 
 #[test]

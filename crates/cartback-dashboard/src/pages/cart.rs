@@ -7,7 +7,6 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDateTime, Utc};
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use cartback_domain::{CartStatus, Currency, Tz};
 use cartback_store::StoreError;
@@ -30,21 +29,10 @@ use cartback_templates::{
 use crate::Dashboard;
 use crate::error::PageError;
 use crate::format;
-use crate::layout::{self, Page, csrf_field};
-use crate::pages::{html, see_other};
+use crate::layout::csrf_field;
+use crate::pages::{Confirmation, CsrfOnly, checked_id, confirmation, section_page, see_other};
 use crate::session::{SignedIn, check_change, signed_in};
 use crate::widgets;
-
-/// Ids in paths are ours (`cart_…`, `snd_…`) or the shop's (session and own
-/// ids, at most 128 characters by the api's bounds): anything longer is not
-/// looked up.
-fn checked_id(id: &str) -> Result<&str, PageError> {
-    if id.is_empty() || id.len() > 128 {
-        Err(PageError::NotFound)
-    } else {
-        Ok(id)
-    }
-}
 
 struct Loaded {
     timeline: CartTimeline,
@@ -83,16 +71,7 @@ pub async fn page(
     let zone = signed.tenant.recovery_policy()?.zone();
     let body = render(&signed, &loaded, zone);
     let title = format!("Cart of {}", widgets::shopper(&loaded.timeline.cart));
-    let page = layout::page(
-        Page {
-            title: &title,
-            section: "carts",
-            signed: &signed,
-            chart: false,
-        },
-        body,
-    );
-    Ok(html(StatusCode::OK, page))
+    Ok(section_page(StatusCode::OK, &signed, &title, "carts", body))
 }
 
 /// The address that brings the shopper back to this cart, as the recovery
@@ -179,7 +158,7 @@ fn render(signed: &SignedIn, loaded: &Loaded, zone: Tz) -> Markup {
                 p.muted.small { "Your role (viewer) can look but not change carts." }
             }
         }
-        div.grid-2 {
+        div.grid-2.cart-columns {
             section.card aria-labelledby="items-title" {
                 h2 #items-title { "Items" }
                 div.table-scroll {
@@ -250,7 +229,8 @@ fn render(signed: &SignedIn, loaded: &Loaded, zone: Tz) -> Markup {
                 p.muted.small { "Oldest first, times in " (zone.name()) }
             }
             ol.timeline {
-                @for (at, entry) in timeline.entries() {
+                // A "sent" event says what the email's own entry says in more detail.
+                @for (at, entry) in timeline.entries().into_iter().filter(|(_, e)| !matches!(e, TimelineEntry::Event(ev) if ev.kind == CartEventKind::Sent)) {
                     (timeline_entry(cart, &loaded.endpoints, at, entry, zone))
                 }
             }
@@ -409,11 +389,6 @@ fn delivery_entry(endpoints: &[EndpointRow], delivery: &DeliveryRow, when: Marku
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
-}
-
 /// `POST /dashboard/carts/{id}/stop`: the cart is marked expired, which the
 /// domain's merchant-edit rule turns into "no more emails" (the API's
 /// `PATCH /api/v1/carts/{id}` with `{"status": "expired"}`).
@@ -421,7 +396,7 @@ pub async fn stop(
     dashboard: web::Data<Dashboard>,
     request: HttpRequest,
     id: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed_in(&request, &dashboard).await?;
     check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
@@ -462,40 +437,31 @@ pub async fn erase_form(
     let cart = web::block(move || find_cart_by_any_id(&mut *store.conn()?, &tenant_id, &id, false))
         .await??
         .ok_or(PageError::NotFound)?;
-    let body = html! {
-        div.page-header {
-            div {
-                p.breadcrumb { a href="/dashboard/carts" { "Carts" } " / " a href={ "/dashboard/carts/" (cart.id) } { (widgets::shopper(&cart)) } " / " }
-                h1 { "Erase this cart?" }
-            }
-        }
-        section.card.narrow-left.danger-zone aria-labelledby="erase-title" {
-            h2 #erase-title { "This cannot be undone" }
-            p { "Erasing removes, for good:" }
-            ul.plain-list {
-                li { "the shopper's email address, name and session id" }
-                li { "the item names, pictures and links, and the cart's attributes" }
-                li { "the links in its emails (they stop working), its history details and the personal fields of its webhook deliveries" }
-                li { "the address and session on its orders" }
-            }
-            p { "Counts, totals, currency, statuses and dates stay, so your figures do not change. The cart disappears from the list. An address on the suppression list stays suppressed, in hashed form." }
-            form.confirm-actions method="post" action={ "/dashboard/carts/" (cart.id) "/erase" } {
-                (csrf_field(&signed))
-                button.button.danger.solid type="submit" #confirm-erase { "Erase for good" }
-                a.button href={ "/dashboard/carts/" (cart.id) } { "Cancel" }
-            }
-        }
-    };
-    let page = layout::page(
-        Page {
-            title: "Erase cart",
+    Ok(confirmation(
+        &signed,
+        Confirmation {
             section: "carts",
-            signed: &signed,
-            chart: false,
+            title: "Erase this cart?",
+            crumbs: html! {
+                a href="/dashboard/carts" { "Carts" } " / "
+                a href={ "/dashboard/carts/" (cart.id) } { (widgets::shopper(&cart)) } " / "
+            },
+            explanation: html! {
+                p { "Erasing removes, for good:" }
+                ul.plain-list {
+                    li { "the shopper's email address, name and session id" }
+                    li { "the item names, pictures and links, and the cart's attributes" }
+                    li { "the links in its emails (they stop working), its history details and the personal fields of its webhook deliveries" }
+                    li { "the address and session on its orders" }
+                }
+                p { "Counts, totals, currency, statuses and dates stay, so your figures do not change. The cart disappears from the list. An address on the suppression list stays suppressed, in hashed form." }
+            },
+            action: format!("/dashboard/carts/{}/erase", cart.id),
+            button: "Erase for good",
+            button_id: "confirm-erase",
+            cancel: format!("/dashboard/carts/{}", cart.id),
         },
-        body,
-    );
-    Ok(html(StatusCode::OK, page))
+    ))
 }
 
 /// `POST /dashboard/carts/{id}/erase`: the API's erase, then back to the list.
@@ -503,7 +469,7 @@ pub async fn erase(
     dashboard: web::Data<Dashboard>,
     request: HttpRequest,
     id: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed_in(&request, &dashboard).await?;
     check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;

@@ -18,9 +18,8 @@ use cartback_store::cart_admin::{
 use crate::Dashboard;
 use crate::error::PageError;
 use crate::format;
-use crate::layout::{self, Page};
-use crate::pages::html;
-use crate::session::{SignedIn, signed_in};
+use crate::pages::section_page;
+use crate::session::signed_in;
 use crate::widgets;
 
 /// Carts per page.
@@ -201,19 +200,7 @@ pub async fn page(
             render(&query, &problems, None, zone),
         ),
     };
-    Ok(html(status, shell(&signed, body)))
-}
-
-fn shell(signed: &SignedIn, body: Markup) -> Markup {
-    layout::page(
-        Page {
-            title: "Carts",
-            section: "carts",
-            signed,
-            chart: false,
-        },
-        body,
-    )
+    Ok(section_page(status, &signed, "Carts", "carts", body))
 }
 
 fn problem_of<'a>(problems: &'a [Problem], field: &str) -> Option<&'a Problem> {

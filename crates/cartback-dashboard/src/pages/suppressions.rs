@@ -18,16 +18,14 @@ use cartback_store::suppressions::{
 use crate::Dashboard;
 use crate::error::PageError;
 use crate::format;
-use crate::layout::{self, Page, csrf_field};
-use crate::pages::html;
+use crate::layout::csrf_field;
+use crate::pages::{page_number, section_page};
 use crate::session::{SignedIn, check_change, signed_in};
 
 /// Entries per page.
 const PAGE_SIZE: i64 = 50;
 /// The API's bound on a note.
 const MAX_NOTE_CHARS: usize = 500;
-/// The deepest page a link can ask for (beyond, the search narrows better).
-const MAX_PAGE: i64 = 100_000;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -78,12 +76,6 @@ async fn load(
     Ok(Listing { rows, total, page })
 }
 
-fn page_number(text: Option<&str>) -> i64 {
-    text.and_then(|t| t.trim().parse::<i64>().ok())
-        .unwrap_or(1)
-        .clamp(1, MAX_PAGE)
-}
-
 /// `GET /dashboard/suppressions?q=…&page=…`.
 pub async fn page(
     dashboard: web::Data<Dashboard>,
@@ -103,9 +95,13 @@ pub async fn page(
         page_number(query.page.as_deref()),
     )
     .await?;
-    Ok(html(
+    let body = render(&signed, &query.q, &listing, None);
+    Ok(section_page(
         StatusCode::OK,
-        render(&signed, &query.q, &listing, None),
+        &signed,
+        "Suppressions",
+        "suppressions",
+        body,
     ))
 }
 
@@ -178,7 +174,14 @@ pub async fn add(
         }
     };
     let listing = load(&dashboard, &signed.tenant.id, "", 1).await?;
-    Ok(html(status, render(&signed, "", &listing, Some(&notice))))
+    let body = render(&signed, "", &listing, Some(&notice));
+    Ok(section_page(
+        status,
+        &signed,
+        "Suppressions",
+        "suppressions",
+        body,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -212,9 +215,13 @@ pub async fn remove(
     }
     tracing::info!(tenant = %signed.tenant.id, by = %signed.user.id, "dashboard: suppression removed");
     let listing = load(&dashboard, &signed.tenant.id, "", 1).await?;
-    Ok(html(
+    let body = render(&signed, "", &listing, Some(&Notice::Removed(shown)));
+    Ok(section_page(
         StatusCode::OK,
-        render(&signed, "", &listing, Some(&Notice::Removed(shown))),
+        &signed,
+        "Suppressions",
+        "suppressions",
+        body,
     ))
 }
 
@@ -370,13 +377,5 @@ fn render(signed: &SignedIn, search: &str, listing: &Listing, notice: Option<&No
             p.muted.small { "Your role (viewer) can look but not change the list." }
         }
     };
-    layout::page(
-        Page {
-            title: "Suppressions",
-            section: "suppressions",
-            signed,
-            chart: false,
-        },
-        body,
-    )
+    body
 }

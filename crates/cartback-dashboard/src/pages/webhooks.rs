@@ -22,14 +22,15 @@ use cartback_webhooks::{TargetError, check_url, generate_secret};
 use crate::Dashboard;
 use crate::error::PageError;
 use crate::format;
-use crate::layout::{self, Page, csrf_field};
-use crate::pages::{html, see_other};
+use crate::layout::csrf_field;
+use crate::pages::{
+    Confirmation, CsrfOnly, checked_id, confirmation, page_number, section_page, see_other,
+};
 use crate::session::{SignedIn, check_change, signed_in};
 use crate::widgets;
 
 /// Deliveries per page.
 const PAGE_SIZE: i64 = 20;
-const MAX_PAGE: i64 = 100_000;
 /// The API's bound on a description.
 const MAX_DESCRIPTION_CHARS: usize = 200;
 
@@ -55,7 +56,7 @@ enum Notice {
         secret: String,
     },
     /// The create form's problems: (field, message).
-    Invalid(Vec<(&'static str, String)>, Typed),
+    Invalid(Problems, Typed),
     /// Creation is impossible (no master key, too many endpoints).
     Refused(String),
     Replayed,
@@ -108,12 +109,6 @@ async fn load(
     .await?
 }
 
-fn page_number(text: Option<&str>) -> i64 {
-    text.and_then(|t| t.trim().parse::<i64>().ok())
-        .unwrap_or(1)
-        .clamp(1, MAX_PAGE)
-}
-
 /// `GET /dashboard/webhooks?endpoint=…&page=…`.
 pub async fn page(
     dashboard: web::Data<Dashboard>,
@@ -133,9 +128,13 @@ pub async fn page(
     )
     .await?;
     let notice = query.replayed.is_some().then_some(Notice::Replayed);
-    Ok(html(
+    let body = render(&signed, &dashboard, &loaded, notice.as_ref());
+    Ok(section_page(
         StatusCode::OK,
-        render(&signed, &dashboard, &loaded, notice.as_ref()),
+        &signed,
+        "Webhooks",
+        "webhooks",
+        body,
     ))
 }
 
@@ -155,12 +154,19 @@ fn typed(pairs: &[(String, String)]) -> (Option<&str>, Typed) {
     (csrf, typed)
 }
 
-/// The create form checked like the API's body: (url, description, events)
-/// or every problem.
-fn checked(
-    typed: &Typed,
-    allow_private: bool,
-) -> Result<(String, Option<String>, Vec<String>), Vec<(&'static str, String)>> {
+/// A create form that passed the checks.
+#[derive(Debug)]
+struct Checked {
+    url: String,
+    description: Option<String>,
+    events: Vec<String>,
+}
+
+/// What is wrong with a form: (field, why) each.
+type Problems = Vec<(&'static str, String)>;
+
+/// The create form checked like the API's body, or every problem.
+fn checked(typed: &Typed, allow_private: bool) -> Result<Checked, Problems> {
     let mut problems = Vec::new();
     let url = match check_url(typed.url.trim(), allow_private) {
         Ok(url) => Some(url),
@@ -211,11 +217,11 @@ fn checked(
         events = vec!["*".to_owned()];
     }
     match (url, problems.is_empty()) {
-        (Some(url), true) => Ok((
+        (Some(url), true) => Ok(Checked {
             url,
-            (!description.is_empty()).then(|| description.to_owned()),
+            description: (!description.is_empty()).then(|| description.to_owned()),
             events,
-        )),
+        }),
         _ => Err(problems),
     }
 }
@@ -242,7 +248,11 @@ pub async fn create(
                 "The server has no CARTBACK_MASTER_KEY, so it cannot keep signing secrets. Ask your operator to set one (cartback keys generate-master).".to_owned(),
             ),
         ),
-        Ok((url, description, events)) => {
+        Ok(Checked {
+            url,
+            description,
+            events,
+        }) => {
             let secret = generate_secret();
             let tenant_id = signed.tenant.id.clone();
             let sealed = dashboard
@@ -287,10 +297,8 @@ pub async fn create(
         _ => None,
     };
     let loaded = load(&dashboard, &signed.tenant.id, wanted, 1).await?;
-    Ok(html(
-        status,
-        render(&signed, &dashboard, &loaded, Some(&notice)),
-    ))
+    let body = render(&signed, &dashboard, &loaded, Some(&notice));
+    Ok(section_page(status, &signed, "Webhooks", "webhooks", body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -298,14 +306,6 @@ pub struct EnabledForm {
     csrf: Option<String>,
     #[serde(default)]
     enabled: String,
-}
-
-fn checked_id(id: &str) -> Result<&str, PageError> {
-    if id.is_empty() || id.len() > 64 {
-        Err(PageError::NotFound)
-    } else {
-        Ok(id)
-    }
 }
 
 /// `POST /dashboard/webhooks/{id}/enabled` `enabled=true|false`: disabling
@@ -362,38 +362,22 @@ pub async fn delete_form(
     let endpoint = web::block(move || get_endpoint(&mut *store.conn()?, &tenant_id, &id))
         .await??
         .ok_or(PageError::NotFound)?;
-    let body = html! {
-        div.page-header {
-            div {
-                p.breadcrumb { a href="/dashboard/webhooks" { "Webhooks" } " / " }
-                h1 { "Delete this endpoint?" }
-            }
-        }
-        section.card.narrow-left.danger-zone aria-labelledby="delete-title" {
-            h2 #delete-title.break { (endpoint.url) }
-            p { "It gets no more webhooks, and its delivery history is deleted with it. This cannot be undone; to pause it instead, disable it." }
-            form.confirm-actions method="post" action={ "/dashboard/webhooks/" (endpoint.id) "/delete" } {
-                (csrf_field(&signed))
-                button.button.danger.solid type="submit" #confirm-delete { "Delete endpoint" }
-                a.button href={ "/dashboard/webhooks?endpoint=" (endpoint.id) } { "Cancel" }
-            }
-        }
-    };
-    let page = layout::page(
-        Page {
-            title: "Delete endpoint",
+    Ok(confirmation(
+        &signed,
+        Confirmation {
             section: "webhooks",
-            signed: &signed,
-            chart: false,
+            title: "Delete this endpoint?",
+            crumbs: html! { a href="/dashboard/webhooks" { "Webhooks" } " / " },
+            explanation: html! {
+                p.break { strong { (endpoint.url) } }
+                p { "It gets no more webhooks, and its delivery history is deleted with it. To pause it instead, disable it." }
+            },
+            action: format!("/dashboard/webhooks/{}/delete", endpoint.id),
+            button: "Delete endpoint",
+            button_id: "confirm-delete",
+            cancel: format!("/dashboard/webhooks?endpoint={}", endpoint.id),
         },
-        body,
-    );
-    Ok(html(StatusCode::OK, page))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
+    ))
 }
 
 /// `POST /dashboard/webhooks/{id}/delete`.
@@ -401,7 +385,7 @@ pub async fn delete(
     dashboard: web::Data<Dashboard>,
     request: HttpRequest,
     id: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed_in(&request, &dashboard).await?;
     check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
@@ -422,7 +406,7 @@ pub async fn replay(
     dashboard: web::Data<Dashboard>,
     request: HttpRequest,
     path: web::Path<(String, String)>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed_in(&request, &dashboard).await?;
     check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
@@ -692,7 +676,7 @@ fn render(
                             }
                             @for event in WEBHOOK_EVENTS {
                                 label.check {
-                                    input type="checkbox" name="events" value=(event) checked[checked_event(*event)];
+                                    input type="checkbox" name="events" value=(event) checked[checked_event(event)];
                                     code { (event) }
                                 }
                             }
@@ -710,15 +694,7 @@ fn render(
             p.muted.small { "Your role (viewer) can look but not change webhooks." }
         }
     };
-    layout::page(
-        Page {
-            title: "Webhooks",
-            section: "webhooks",
-            signed,
-            chart: false,
-        },
-        body,
-    )
+    body
 }
 
 #[cfg(test)]
@@ -751,10 +727,15 @@ mod tests {
             fields(form("https://x.example/h", &["cart.lost"]), false),
             ["events"]
         );
-        let Ok((url, description, events)) = checked(
+        let Ok(Checked {
+            url,
+            description,
+            events,
+        }) = checked(
             &form("https://x.example/h", &["*", "email.sent", "email.sent"]),
             false,
-        ) else {
+        )
+        else {
             panic!("a valid form");
         };
         assert_eq!(url, "https://x.example/h");
