@@ -77,6 +77,12 @@ async function main() {
     await axeCheck(page, "cart");
     await shoot(page, "cart");
 
+    // A payment link from Stripe (a stub here), shown with a Copy button.
+    await page.goto(`${config.base}/dashboard/carts/${config.boCartId}`);
+    await page.getByRole("button", { name: "Create payment link" }).click();
+    assert.equal(await page.locator("#payment-link").inputValue(), "https://checkout.stripe.com/c/pay/cs_test_dash");
+    ok("a payment link is created through Stripe and shown on the cart's page");
+
     // Stop recovery, checked through the API.
     await page.goto(`${config.base}/dashboard/carts/${config.boCartId}`);
     await page.getByRole("button", { name: "Stop recovery" }).click();

@@ -24,6 +24,9 @@ pub enum PageError {
     /// The change does not fit the object's state; the text says why.
     #[error("{0}")]
     Conflict(String),
+    /// A service we called (Stripe) refused or could not be reached.
+    #[error("{0}")]
+    Upstream(String),
     #[error("the database is unavailable")]
     Unavailable,
     #[error("internal error")]
@@ -70,6 +73,7 @@ impl ResponseError for PageError {
             PageError::NotFound => StatusCode::NOT_FOUND,
             PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
             PageError::Conflict(_) => StatusCode::CONFLICT,
+            PageError::Upstream(_) => StatusCode::BAD_GATEWAY,
             PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -97,7 +101,7 @@ impl ResponseError for PageError {
                 "Page not found",
                 "There is nothing here, or it belongs to another shop.".to_owned(),
             ),
-            PageError::BadRequest(why) | PageError::Conflict(why) => {
+            PageError::BadRequest(why) | PageError::Conflict(why) | PageError::Upstream(why) => {
                 ("That did not work", why.clone())
             }
             PageError::Unavailable => (

@@ -41,6 +41,9 @@ pub struct Dashboard {
     /// Webhook endpoints may point at private addresses (the api's
     /// `--allow-private-targets`).
     pub allow_private_targets: bool,
+    /// Creates payment links (the api's Stripe client); None: the cart page
+    /// offers none.
+    pub stripe: Option<cartback_stripe::StripeClient>,
 }
 
 impl Dashboard {
@@ -53,7 +56,14 @@ impl Dashboard {
             client_ip: Arc::new(|request: &HttpRequest| request.peer_addr().map(|a| a.ip())),
             master_keys: Arc::new(MasterKeys::default()),
             allow_private_targets: false,
+            stripe: None,
         }
+    }
+
+    /// Payment links through this Stripe client.
+    pub fn with_stripe(mut self, stripe: cartback_stripe::StripeClient) -> Dashboard {
+        self.stripe = Some(stripe);
+        self
     }
 
     /// The api's master keys and private-target rule, for webhook endpoints.
@@ -111,6 +121,10 @@ pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
                 .route("/carts", web::get().to(pages::carts::page))
                 .route("/carts/{id}", web::get().to(pages::cart::page))
                 .route("/carts/{id}/stop", web::post().to(pages::cart::stop))
+                .route(
+                    "/carts/{id}/payment-link",
+                    web::post().to(pages::cart::payment_link),
+                )
                 .route("/carts/{id}/erase", web::get().to(pages::cart::erase_form))
                 .route("/carts/{id}/erase", web::post().to(pages::cart::erase))
                 .route(

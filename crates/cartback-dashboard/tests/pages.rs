@@ -465,6 +465,19 @@ async fn records(backend: Backend) {
     .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
+    // No Stripe connected: the page says what to set up; the button's POST is a 409.
+    assert!(body.contains("payment-link-setup"));
+    let response = test::call_service(
+        &app,
+        post(
+            &format!("/dashboard/carts/{ann}/payment-link"),
+            &owner,
+            vec![("csrf", owner_csrf.clone())],
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+
     // Stop recovery: no token, a viewer, another shop: refused; the owner: done.
     let stop = format!("/dashboard/carts/{ann}/stop");
     let response = test::call_service(&app, post(&stop, &owner, vec![])).await;

@@ -321,8 +321,28 @@ fn carts_pages_in_a_browser(backend: Backend) {
     let master_key = run("cartback", &[], &["keys", "generate-master"])
         .trim()
         .to_owned();
-    let api = Api::start(&db.url, &[("CARTBACK_MASTER_KEY", master_key.clone())]);
+    // Stripe, played by a stub that answers every Checkout Session request.
+    let stripe = cartback_testing::http_stub::HttpStub::start_with(|_, _| {
+        cartback_testing::http_stub::Reply::json(
+            200,
+            r#"{"id":"cs_test_dash","object":"checkout.session","url":"https://checkout.stripe.com/c/pay/cs_test_dash","expires_at":4102444800}"#,
+        )
+    });
+    let api = Api::start(
+        &db.url,
+        &[
+            ("CARTBACK_MASTER_KEY", master_key.clone()),
+            ("CARTBACK_STRIPE_API_BASE", stripe.base_url.clone()),
+        ],
+    );
     let key = shop.secret.as_str();
+    let (status, body) = api.v1(
+        "PUT",
+        "/integrations/stripe",
+        key,
+        Some(&json!({"secretKey": "sk_test_dashboard"})),
+    );
+    assert_eq!(status, 200, "{body}");
     let (status, body) = api.v1(
         "POST",
         "/webhook-endpoints",
@@ -381,6 +401,16 @@ fn carts_pages_in_a_browser(backend: Backend) {
         "cyCartId": cart_id(&api, &shop, "sess-cy"),
     });
     run_browser_spec(&root, "carts.spec.mjs", &config);
+    // The page's button asked Stripe once, for exactly the cart, with the key.
+    let asked = stripe.requests();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    let form = String::from_utf8_lossy(&asked[0].body).to_string();
+    assert!(form.contains("client_reference_id="), "{form}");
+    assert!(
+        asked[0]
+            .header("authorization")
+            .is_some_and(|a| a.contains("sk_test_dashboard"))
+    );
 }
 
 #[test]

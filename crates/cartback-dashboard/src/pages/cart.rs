@@ -14,14 +14,17 @@ use cartback_store::cart_admin::{
     CartPatch, PatchOutcome, erase_cart_for_good, find_cart_by_any_id, patch_cart,
 };
 use cartback_store::carts::CartRow;
+use cartback_store::crypto::Purpose;
 use cartback_store::events::{CartEvent, CartEventKind};
 use cartback_store::links::{LinkPurpose, link_token, restore_url};
 use cartback_store::orders::OrderRow;
 use cartback_store::sends::{SendRow, SendStatus, list_sends_for_cart};
+use cartback_store::stripe::find_stripe_account;
 use cartback_store::templates::templates_named;
 use cartback_store::tenants::{Tenant, find_tenant};
 use cartback_store::timeline::{CartTimeline, TimelineEntry, cart_timeline};
 use cartback_store::webhooks::{DeliveryRow, DeliveryStatus, EndpointRow, list_endpoints};
+use cartback_stripe::{CartLink, MAX_LINK_SECS, cart_checkout};
 use cartback_templates::{
     Coupon, CustomTemplate, EmailContext, Experience, custom_template_of, render_step,
 };
@@ -38,6 +41,14 @@ struct Loaded {
     timeline: CartTimeline,
     endpoints: Vec<EndpointRow>,
     tenant: Tenant,
+    /// The shop's Stripe settings hold a secret key: payment links work.
+    stripe_connected: bool,
+}
+
+/// A payment link just made, shown above the cart.
+struct MadeLink {
+    url: String,
+    expires_at: Option<i64>,
 }
 
 /// `GET /dashboard/carts/{id}`.
@@ -48,6 +59,16 @@ pub async fn page(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed_in(&request, &dashboard).await?;
     let id = checked_id(&id)?.to_owned();
+    show(&dashboard, &signed, id, None).await
+}
+
+/// The cart's page, with `made` when a payment link was just created.
+async fn show(
+    dashboard: &Dashboard,
+    signed: &SignedIn,
+    id: String,
+    made: Option<MadeLink>,
+) -> Result<HttpResponse, PageError> {
     let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
     let loaded = web::block(move || -> Result<Loaded, PageError> {
@@ -61,17 +82,20 @@ pub async fn page(
             list_endpoints(&mut conn, &tenant_id)?
         };
         let tenant = find_tenant(&mut conn, &tenant_id)?.ok_or(PageError::NotFound)?;
+        let stripe_connected = find_stripe_account(&mut conn, &tenant_id)?
+            .is_some_and(|account| account.secret_key.is_some());
         Ok(Loaded {
             timeline,
             endpoints,
             tenant,
+            stripe_connected,
         })
     })
     .await??;
     let zone = signed.tenant.recovery_policy()?.zone();
-    let body = render(&signed, &loaded, zone);
+    let body = render(signed, dashboard, &loaded, made.as_ref(), zone);
     let title = format!("Cart of {}", widgets::shopper(&loaded.timeline.cart));
-    Ok(section_page(StatusCode::OK, &signed, &title, "carts", body))
+    Ok(section_page(StatusCode::OK, signed, &title, "carts", body))
 }
 
 /// The address that brings the shopper back to this cart, as the recovery
@@ -96,7 +120,13 @@ fn restore_link(tenant: &Tenant, cart: &CartRow, sends: &[SendRow]) -> Option<St
     ))
 }
 
-fn render(signed: &SignedIn, loaded: &Loaded, zone: Tz) -> Markup {
+fn render(
+    signed: &SignedIn,
+    dashboard: &Dashboard,
+    loaded: &Loaded,
+    made: Option<&MadeLink>,
+    zone: Tz,
+) -> Markup {
     let timeline = &loaded.timeline;
     let cart = &timeline.cart;
     let may_change = signed.role.may_change_settings();
@@ -144,6 +174,31 @@ fn render(signed: &SignedIn, loaded: &Loaded, zone: Tz) -> Markup {
                         }
                     } @else {
                         p.hint { "Recovery is over for this cart (" (cart.status.as_str()) ")." }
+                    }
+                }
+                div.action {
+                    h3 { "Payment link" }
+                    @if let Some(made) = made {
+                        p.hint {
+                            "A Stripe Checkout page for exactly this cart"
+                            @if let Some(at) = made.expires_at.and_then(|at| chrono::DateTime::from_timestamp(at, 0)) {
+                                ", open until " (format::local_time(at.naive_utc(), zone))
+                            }
+                            "."
+                        }
+                        (widgets::copy_field("payment-link", "Payment link", &made.url))
+                    } @else if matches!(cart.status, CartStatus::Recovered | CartStatus::Converted) {
+                        p.hint { "The cart has already been ordered." }
+                    } @else if !loaded.stripe_connected || dashboard.stripe.is_none() {
+                        p.hint #payment-link-setup { "Connect Stripe to send a shopper straight to payment: save your Stripe secret key with " code { "PUT /api/v1/integrations/stripe" } "." }
+                    } @else {
+                        p.hint { "A Stripe Checkout page for exactly what the cart holds, open for 24 hours." }
+                        @if may_change {
+                            form method="post" action={ "/dashboard/carts/" (cart.id) "/payment-link" } {
+                                (csrf_field(signed))
+                                button.button type="submit" #create-payment-link { "Create payment link" }
+                            }
+                        }
                     }
                 }
                 div.action {
@@ -422,6 +477,77 @@ pub async fn stop(
             "The cart changed meanwhile. Reload the page and try again.".to_owned(),
         )),
     }
+}
+
+/// `POST /dashboard/carts/{id}/payment-link`: a Stripe Checkout Session for
+/// exactly what the cart holds, open 24 hours (the API's
+/// `POST /api/v1/carts/{id}/payment-link` without `expiresInSeconds`), shown
+/// on the cart's page.
+pub async fn payment_link(
+    dashboard: web::Data<Dashboard>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed_in(&request, &dashboard).await?;
+    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let id = checked_id(&id)?.to_owned();
+    let store = dashboard.store.clone();
+    let tenant_id = signed.tenant.id.clone();
+    let (cart, account) = web::block(move || -> Result<_, PageError> {
+        let mut conn = store.conn()?;
+        let cart =
+            find_cart_by_any_id(&mut conn, &tenant_id, &id, false)?.ok_or(PageError::NotFound)?;
+        Ok((cart, find_stripe_account(&mut conn, &tenant_id)?))
+    })
+    .await??;
+    if matches!(cart.status, CartStatus::Recovered | CartStatus::Converted) {
+        return Err(PageError::Conflict(
+            "The cart has already been ordered.".to_owned(),
+        ));
+    }
+    let not_connected = || {
+        PageError::Conflict(
+            "Connect Stripe first: save your Stripe secret key with PUT /api/v1/integrations/stripe."
+                .to_owned(),
+        )
+    };
+    let account = account.ok_or_else(not_connected)?;
+    let sealed_key = account.secret_key.as_deref().ok_or_else(not_connected)?;
+    let stripe = dashboard.stripe.as_ref().ok_or_else(not_connected)?;
+    let link = CartLink {
+        cart_id: &cart.id,
+        session_id: &cart.session_id,
+        customer_email: cart.customer_email.as_deref(),
+        currency: &cart.currency,
+        items: &cart.items,
+        success_url: account.success_url.as_deref(),
+        cancel_url: account.cancel_url.as_deref(),
+        recovery_url: signed.tenant.recovery_url.as_deref(),
+        updated_at: cart.updated_at.and_utc().timestamp(),
+    };
+    let (checkout, idempotency_key) = cart_checkout(link, Utc::now().timestamp(), MAX_LINK_SECS)
+        .map_err(|refusal| PageError::Conflict(format!("No payment link: {refusal}.")))?;
+    let key = dashboard
+        .master_keys
+        .open(Purpose::StripeSecretKey, &signed.tenant.id, sealed_key)
+        .map_err(|error| {
+            PageError::Conflict(format!("The Stripe key cannot be opened: {error}."))
+        })?;
+    let key = String::from_utf8(key).map_err(|_| PageError::Internal)?;
+    let session = stripe
+        .create_checkout_session(&key, &checkout, Some(&idempotency_key))
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "dashboard: Stripe refused a payment link");
+            PageError::Upstream(format!("Stripe did not make the link: {error}"))
+        })?;
+    tracing::info!(cart = %cart.id, by = %signed.user.id, "dashboard: payment link created");
+    let made = MadeLink {
+        url: session.url,
+        expires_at: session.expires_at.or(checkout.expires_at),
+    };
+    show(&dashboard, &signed, cart.id.clone(), Some(made)).await
 }
 
 /// `GET /dashboard/carts/{id}/erase`: what erasing does, and the button.
