@@ -271,7 +271,7 @@ fn render(
                         dt { "Last activity" } dd { (time(cart.last_activity_at)) }
                         dt { "Abandoned" } dd { (optional_time(cart.abandoned_at)) }
                         dt { "Emails sent" } dd { (cart.next_step) }
-                        dt { "Next step" } dd { (optional_time(cart.next_action_at)) }
+                        dt { "Next check" } dd { (optional_time(cart.next_action_at)) }
                         dt { "Ordered" } dd { (optional_time(cart.ordered_at)) }
                         dt { "Unsubscribed" } dd { (optional_time(cart.unsubscribed_at)) }
                     }
@@ -421,10 +421,8 @@ fn order_entry(order: &OrderRow, when: Markup) -> Markup {
 }
 
 fn delivery_entry(endpoints: &[EndpointRow], delivery: &DeliveryRow, when: Markup) -> Markup {
-    let target = endpoints
-        .iter()
-        .find(|e| e.id == delivery.endpoint_id)
-        .map_or("a deleted endpoint", |e| e.url.as_str());
+    let endpoint = endpoints.iter().find(|e| e.id == delivery.endpoint_id);
+    let target = endpoint.map_or("a deleted endpoint", |e| e.url.as_str());
     html! {
         li class={ "entry tone-" (delivery_tone(delivery.status)) } data-kind="webhook" {
             div.entry-head {
@@ -435,7 +433,9 @@ fn delivery_entry(endpoints: &[EndpointRow], delivery: &DeliveryRow, when: Marku
                 li.break { "to " (target) }
                 li { (delivery.attempts) @if delivery.attempts == 1 { " attempt" } @else { " attempts" } }
                 @if let Some(code) = delivery.last_status_code { li { "HTTP " (code) } }
-                li { a href={ "/dashboard/webhooks?endpoint=" (delivery.endpoint_id) } { "Deliveries" } }
+                @if endpoint.is_some() {
+                    li { a href={ "/dashboard/webhooks?endpoint=" (delivery.endpoint_id) } { "Deliveries" } }
+                }
             }
             @if let Some(error) = &delivery.last_error {
                 p.entry-detail.error-text { (error) }
