@@ -15,7 +15,7 @@
 import { mkdirSync } from "node:fs";
 import assert from "node:assert/strict";
 
-import { harness } from "./common.mjs";
+import { DESKTOP, PHONE, harness } from "./common.mjs";
 
 const config = JSON.parse(process.env.CARTBACK_BROWSER ?? "{}");
 // { base, secretKey, label, toolsDir, chromium, screenshots,
@@ -76,6 +76,10 @@ async function main() {
     ok("the restore link is shown with a Copy button (script from an asset, under the CSP)");
     await axeCheck(page, "cart");
     await shoot(page, "cart");
+    await page.setViewportSize(PHONE);
+    assert.ok(await preview.locator("body").getByText("Product").first().isVisible(), "the preview on a phone");
+    await page.setViewportSize(DESKTOP);
+    ok("the email preview renders at phone width too");
 
     // A payment link from Stripe (a stub here), shown with a Copy button.
     await page.goto(`${config.base}/dashboard/carts/${config.boCartId}`);

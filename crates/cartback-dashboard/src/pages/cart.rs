@@ -392,7 +392,7 @@ fn email_entry(cart: &CartRow, send: &SendRow, when: Markup) -> Markup {
             details.email-preview {
                 summary { "Preview email " (step) }
                 iframe.preview-frame src={ "/dashboard/carts/" (cart.id) "/emails/" (send.id) }
-                    title={ "Preview of email " (step) } sandbox="" loading="lazy" referrerpolicy="no-referrer" {}
+                    title={ "Preview of email " (step) } sandbox="" referrerpolicy="no-referrer" {}
                 p.hint { "As your current design renders it for this cart; its links lead nowhere." }
             }
         }
