@@ -443,6 +443,39 @@ async fn records(backend: Backend) {
             test::call_service(&app, get(&format!("/dashboard/carts?{bad}"), &owner)).await;
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
+    // Keyset pages: 26 more carts make two pages; "Older" continues where the
+    // first stopped, "Newer" comes back, and no cart shows twice.
+    for i in 0..26 {
+        cart(
+            &shop,
+            &format!("s-page-{i:02}"),
+            &format!("page{i:02}@example.com"),
+        );
+    }
+    let rows = |body: &str| body.matches("class=\"record-link\"").count();
+    let link_of = |body: &str, rel: &str| -> Option<String> {
+        let at = body.find(&format!("rel=\"{rel}\" href=\""))? + rel.len() + 13;
+        Some(body[at..].split('"').next()?.replace("&amp;", "&"))
+    };
+    let (_, first) = body_of(test::call_service(&app, get("/dashboard/carts", &owner)).await).await;
+    assert_eq!(rows(&first), 25);
+    assert!(link_of(&first, "prev").is_none());
+    let older = link_of(&first, "next").expect("an Older link");
+    let (status, second) = body_of(test::call_service(&app, get(&older, &owner)).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(rows(&second), 3, "28 carts: 25 + 3");
+    assert!(link_of(&second, "next").is_none());
+    for i in 0..26 {
+        let email = format!("page{i:02}@example.com");
+        assert!(
+            first.contains(&email) != second.contains(&email),
+            "{email} on exactly one page"
+        );
+    }
+    let newer = link_of(&second, "prev").expect("a Newer link");
+    let (_, back) = body_of(test::call_service(&app, get(&newer, &owner)).await).await;
+    assert_eq!(rows(&back), 25);
+
     // A cursor that is not one starts from the top rather than failing.
     let response = test::call_service(&app, get("/dashboard/carts?after=garbage", &owner)).await;
     assert_eq!(response.status(), StatusCode::OK);
