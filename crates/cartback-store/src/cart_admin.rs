@@ -232,7 +232,10 @@ pub fn list_carts_keyset(
                     .limit(limit + 1)
                     .select(CartRow::as_select())
                     .load($conn)?,
+                // The plain bound lets both planners seek the index to the
+                // cursor; the OR then settles ties by id.
                 CartPageFrom::After(cursor) => query
+                    .filter(carts::created_at.le(cursor.created_at))
                     .filter(
                         carts::created_at.lt(cursor.created_at).or(carts::created_at
                             .eq(cursor.created_at)
@@ -243,6 +246,7 @@ pub fn list_carts_keyset(
                     .select(CartRow::as_select())
                     .load($conn)?,
                 CartPageFrom::Before(cursor) => query
+                    .filter(carts::created_at.ge(cursor.created_at))
                     .filter(
                         carts::created_at.gt(cursor.created_at).or(carts::created_at
                             .eq(cursor.created_at)
