@@ -12,10 +12,10 @@
 // shop's cart; logout ends the session on the server; no serious or critical
 // axe-core violation on any page; screenshots at 1280x800 and 375x812.
 
-import { createRequire } from "node:module";
-import { mkdirSync, readFileSync, copyFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
 import assert from "node:assert/strict";
+
+import { DESKTOP, harness } from "./common.mjs";
 
 const config = JSON.parse(process.env.CARTBACK_BROWSER ?? "{}");
 // {
@@ -23,18 +23,17 @@ const config = JSON.parse(process.env.CARTBACK_BROWSER ?? "{}");
 //   owner: {email, password}, viewer: {email, password}, stranger: {email, password},
 //   shopCartId, strangerCartId
 // }
-const require = createRequire(join(config.toolsDir, "package.json"));
-const { chromium } = require("playwright-core");
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const { chromium, ok, axeCheck, shoot: shootBoth, signIn, checks } = harness(config);
 
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 375, height: 812 };
-let checks = 0;
-
-function ok(message) {
-  checks += 1;
-  console.log(`ok ${checks} [${config.label}] ${message}`);
-}
+// The README's picture is the overview at desktop width, when asked for.
+const shoot = (page, name) =>
+  shootBoth(page, name, {
+    onDesktop: async (shot) => {
+      if (name === "overview" && config.docsImage) {
+        await shot.screenshot({ path: config.docsImage, fullPage: false });
+      }
+    },
+  });
 
 async function api(path) {
   const response = await fetch(config.base + path, { headers: { "X-API-Key": config.secretKey } });
@@ -101,49 +100,6 @@ async function compareOverview(page, query, what) {
   assert.deepEqual(chartData.recovered, report.daily.map((d) => d.recovered), `${what}: chart recovered`);
   ok(`overview ${query || "(default)"} equals /api/v1/analytics: ${summary.abandoned} abandoned, ${summary.recovered} recovered, ${sent} sent`);
   return report;
-}
-
-async function axeCheck(page, name) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  assert.deepEqual(
-    bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
-    [],
-    `${name}: axe-core violations`,
-  );
-  ok(`${name}: no serious or critical axe-core violation (${result.violations.length} minor)`);
-}
-
-async function shoot(page, name) {
-  for (const [size, viewport] of [["desktop", DESKTOP], ["phone", PHONE]]) {
-    await page.setViewportSize(viewport);
-    // The chart redraws on resize.
-    await page.waitForTimeout(150);
-    const file = join(config.screenshots, `${config.label}-${name}-${size}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    if (name === "overview" && size === "desktop" && config.docsImage) {
-      await page.screenshot({ path: config.docsImage, fullPage: false });
-    }
-  }
-  await page.setViewportSize(DESKTOP);
-  ok(`${name}: screenshots at 1280x800 and 375x812`);
-}
-
-async function signIn(browser, who) {
-  const context = await browser.newContext({ viewport: DESKTOP });
-  const page = await context.newPage();
-  const problems = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(message.text());
-  });
-  page.on("pageerror", (error) => problems.push(String(error)));
-  await page.goto(`${config.base}/dashboard/login`);
-  await page.getByLabel("Email").fill(who.email);
-  await page.getByLabel("Password").fill(who.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(`${config.base}/dashboard`);
-  return { context, page, problems };
 }
 
 async function csrfToken(page) {
@@ -216,7 +172,7 @@ async function main() {
     await axeCheck(page, "team");
     await shoot(page, "team");
 
-    for (const section of ["carts", "recovery", "emails", "webhooks", "suppressions"]) {
+    for (const section of ["recovery", "emails"]) {
       const response = await page.goto(`${config.base}/dashboard/${section}`);
       assert.equal(response.status(), 200, section);
       await page.getByText("Coming soon").waitFor();
@@ -309,7 +265,7 @@ async function main() {
   } finally {
     await browser.close();
   }
-  console.log(`[${config.label}] all ${checks} browser checks passed`);
+  console.log(`[${config.label}] all ${checks()} browser checks passed`);
 }
 
 main().catch((error) => {

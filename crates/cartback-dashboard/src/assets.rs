@@ -35,6 +35,16 @@ const EMBEDDED: &[Embedded] = &[
         content_type: CSS,
     },
     Embedded {
+        name: "records.css",
+        bytes: include_bytes!("../assets/records.css"),
+        content_type: CSS,
+    },
+    Embedded {
+        name: "copy.js",
+        bytes: include_bytes!("../assets/copy.js"),
+        content_type: JS,
+    },
+    Embedded {
         name: "uPlot.iife.min.js",
         bytes: include_bytes!("../assets/vendor/uPlot.iife.min.js"),
         content_type: JS,

@@ -21,6 +21,12 @@ pub enum PageError {
     NotFound,
     #[error("{0}")]
     BadRequest(String),
+    /// The change does not fit the object's state; the text says why.
+    #[error("{0}")]
+    Conflict(String),
+    /// A service we called (Stripe) refused or could not be reached.
+    #[error("{0}")]
+    Upstream(String),
     #[error("the database is unavailable")]
     Unavailable,
     #[error("internal error")]
@@ -66,6 +72,8 @@ impl ResponseError for PageError {
             PageError::Forbidden(_) => StatusCode::FORBIDDEN,
             PageError::NotFound => StatusCode::NOT_FOUND,
             PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PageError::Conflict(_) => StatusCode::CONFLICT,
+            PageError::Upstream(_) => StatusCode::BAD_GATEWAY,
             PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -93,7 +101,9 @@ impl ResponseError for PageError {
                 "Page not found",
                 "There is nothing here, or it belongs to another shop.".to_owned(),
             ),
-            PageError::BadRequest(why) => ("That did not work", why.clone()),
+            PageError::BadRequest(why) | PageError::Conflict(why) | PageError::Upstream(why) => {
+                ("That did not work", why.clone())
+            }
             PageError::Unavailable => (
                 "Temporarily unavailable",
                 "The database cannot be reached right now. Try again in a moment.".to_owned(),

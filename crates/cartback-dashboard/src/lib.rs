@@ -8,6 +8,7 @@ mod layout;
 mod pages;
 pub mod password;
 mod session;
+mod widgets;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, web};
 
 use cartback_store::Store;
+use cartback_store::crypto::MasterKeys;
 use cartback_store::users::SessionLimits;
 
 pub use accounts::{SIGN_IN_LINK_TTL, sign_in_url};
@@ -33,6 +35,15 @@ pub struct Dashboard {
     pub public_url: String,
     pub sessions: SessionLimits,
     pub client_ip: ClientIp,
+    /// Seals the webhook signing secrets the Webhooks page creates (the api's
+    /// `CARTBACK_MASTER_KEY`); without one, endpoints cannot be created.
+    pub master_keys: Arc<MasterKeys>,
+    /// Webhook endpoints may point at private addresses (the api's
+    /// `--allow-private-targets`).
+    pub allow_private_targets: bool,
+    /// Creates payment links (the api's Stripe client); None: the cart page
+    /// offers none.
+    pub stripe: Option<cartback_stripe::StripeClient>,
 }
 
 impl Dashboard {
@@ -43,7 +54,27 @@ impl Dashboard {
             public_url: public_url.into(),
             sessions: SessionLimits::default(),
             client_ip: Arc::new(|request: &HttpRequest| request.peer_addr().map(|a| a.ip())),
+            master_keys: Arc::new(MasterKeys::default()),
+            allow_private_targets: false,
+            stripe: None,
         }
+    }
+
+    /// Payment links through this Stripe client.
+    pub fn with_stripe(mut self, stripe: cartback_stripe::StripeClient) -> Dashboard {
+        self.stripe = Some(stripe);
+        self
+    }
+
+    /// The api's master keys and private-target rule, for webhook endpoints.
+    pub fn with_webhook_rules(
+        mut self,
+        master_keys: Arc<MasterKeys>,
+        allow_private_targets: bool,
+    ) -> Dashboard {
+        self.master_keys = master_keys;
+        self.allow_private_targets = allow_private_targets;
+        self
     }
 
     /// Uses `client_ip` to find the client's address.
@@ -87,7 +118,46 @@ pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
                     web::post().to(pages::login::link_submit),
                 )
                 .route("/logout", web::post().to(pages::login::logout))
+                .route("/carts", web::get().to(pages::carts::page))
                 .route("/carts/{id}", web::get().to(pages::cart::page))
+                .route("/carts/{id}/stop", web::post().to(pages::cart::stop))
+                .route(
+                    "/carts/{id}/payment-link",
+                    web::post().to(pages::cart::payment_link),
+                )
+                .route("/carts/{id}/erase", web::get().to(pages::cart::erase_form))
+                .route("/carts/{id}/erase", web::post().to(pages::cart::erase))
+                .route(
+                    "/carts/{id}/emails/{send}",
+                    web::get().to(pages::cart::email_preview),
+                )
+                .route("/webhooks", web::get().to(pages::webhooks::page))
+                .route("/webhooks", web::post().to(pages::webhooks::create))
+                .route(
+                    "/webhooks/{id}/enabled",
+                    web::post().to(pages::webhooks::set_enabled),
+                )
+                .route(
+                    "/webhooks/{id}/delete",
+                    web::get().to(pages::webhooks::delete_form),
+                )
+                .route(
+                    "/webhooks/{id}/delete",
+                    web::post().to(pages::webhooks::delete),
+                )
+                .route(
+                    "/webhooks/{id}/deliveries/{delivery}/replay",
+                    web::post().to(pages::webhooks::replay),
+                )
+                .route("/suppressions", web::get().to(pages::suppressions::page))
+                .route(
+                    "/suppressions/add",
+                    web::post().to(pages::suppressions::add),
+                )
+                .route(
+                    "/suppressions/remove",
+                    web::post().to(pages::suppressions::remove),
+                )
                 .route("/team", web::get().to(pages::team::page))
                 .route("/team/invite", web::post().to(pages::team::invite))
                 .route("/team/{id}/remove", web::post().to(pages::team::remove))

@@ -19,14 +19,16 @@ use crate::error::PageError;
 /// sees it (it authenticates by key only, and must stay immune to CSRF).
 pub const COOKIE: &str = "cartback_session";
 
-/// No inline script or style, nothing from elsewhere, no framing, forms only
-/// to ourselves.
+/// No inline script or style, nothing from elsewhere, no framing of us, forms
+/// only to ourselves; frames only of our own (sandboxed) email previews.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+     frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Adds the security headers to every answer under `/dashboard`; pages are
 /// never cached (they show one person's data), assets set their own caching.
+/// An answer that sets its own policy and framing rule keeps them (the email
+/// preview, framed by the cart page under a stricter sandbox).
 pub async fn security_headers(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -44,7 +46,9 @@ pub async fn security_headers(
         ),
     ];
     for (name, value) in fixed {
-        headers.insert(name, HeaderValue::from_static(value));
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
     }
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -338,3 +338,336 @@ async fn sqlite() {
 async fn postgres() {
     check(Backend::Postgres).await;
 }
+
+/// The Carts, Webhooks and Suppressions pages over a real store: filters
+/// and their 422s, a cart's page and its preview, stop and erase, the
+/// suppression and endpoint forms, roles and another shop's 404s.
+async fn records(backend: Backend) {
+    use cartback_domain::{CartItem, CartStatus};
+    use cartback_store::cart_admin::find_cart_by_any_id;
+    use cartback_store::carts::{CartUpsert, upsert_cart};
+
+    let db = TestDatabase::new(backend);
+    let store = store(&db);
+    let shop = tenant(&store, "Shop");
+    let other = tenant(&store, "Other");
+    user(&store, &shop, "owner@shop.example", UserRole::Owner);
+    user(&store, &shop, "viewer@shop.example", UserRole::Viewer);
+    user(&store, &other, "owner@other.example", UserRole::Owner);
+    let now = Utc::now();
+    let cart = |tenant: &str, session: &str, email: &str| {
+        upsert_cart(
+            &mut store.conn().unwrap(),
+            &CartUpsert {
+                tenant_id: tenant.to_owned(),
+                session_id: session.to_owned(),
+                items: vec![CartItem {
+                    id: "sku-1".to_owned(),
+                    name: "Blue mug".to_owned(),
+                    unit_price_minor: 1250,
+                    quantity: 2,
+                    image_url: None,
+                    url: None,
+                }],
+                total_minor: 2500,
+                currency: "EUR".to_owned(),
+                customer_email: Some(email.to_owned()),
+                customer_name: Some("Ann".to_owned()),
+                locale: None,
+                consent: None,
+                now,
+                next_action_at: now + chrono::TimeDelta::hours(1),
+            },
+        )
+        .unwrap()
+        .id
+    };
+    let ann = cart(&shop, "s-ann", "ann@example.com");
+    let bo = cart(&shop, "s-bo", "bo@example.com");
+    let theirs = cart(&other, "s-x", "x@example.com");
+    let app =
+        test::init_service(App::new().configure(configure(Dashboard::new(store.clone(), ORIGIN))))
+            .await;
+    let sign_in = |email: &str| {
+        test::TestRequest::post()
+            .uri("/dashboard/login")
+            .insert_header((header::ORIGIN, ORIGIN))
+            .set_form([("email", email), ("password", "a good long password")])
+            .to_request()
+    };
+    let owner = cookie_of(&test::call_service(&app, sign_in("owner@shop.example")).await).unwrap();
+    let viewer =
+        cookie_of(&test::call_service(&app, sign_in("viewer@shop.example")).await).unwrap();
+    let get = |path: &str, cookie: &str| {
+        test::TestRequest::get()
+            .uri(path)
+            .insert_header((header::COOKIE, cookie.to_owned()))
+            .to_request()
+    };
+    let post = |path: &str, cookie: &str, form: Vec<(&'static str, String)>| {
+        test::TestRequest::post()
+            .uri(path)
+            .insert_header((header::COOKIE, cookie.to_owned()))
+            .insert_header((header::ORIGIN, ORIGIN))
+            .set_form(form)
+            .to_request()
+    };
+    async fn body_of(response: actix_web::dev::ServiceResponse) -> (StatusCode, String) {
+        let status = response.status();
+        (
+            status,
+            String::from_utf8(test::read_body(response).await.to_vec()).unwrap(),
+        )
+    }
+
+    // The list, its filters, and a filter it cannot read.
+    let (status, body) =
+        body_of(test::call_service(&app, get("/dashboard/carts", &owner)).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("ann@example.com") && body.contains("bo@example.com"));
+    assert!(!body.contains("x@example.com"), "not another shop's cart");
+    assert!(body.contains("€25.00"));
+    let owner_csrf = csrf_of(&body);
+    let (_, body) = body_of(
+        test::call_service(
+            &app,
+            get("/dashboard/carts?email=ANN%40example.com", &owner),
+        )
+        .await,
+    )
+    .await;
+    assert!(body.contains("ann@example.com") && !body.contains("bo@example.com"));
+    for bad in [
+        "status=lost",
+        "from=2026-02-30",
+        "locale=%21%21",
+        "from=2026-03-02&to=2026-03-01",
+    ] {
+        let response =
+            test::call_service(&app, get(&format!("/dashboard/carts?{bad}"), &owner)).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    // Keyset pages: 26 more carts make two pages; "Older" continues where the
+    // first stopped, "Newer" comes back, and no cart shows twice.
+    for i in 0..26 {
+        cart(
+            &shop,
+            &format!("s-page-{i:02}"),
+            &format!("page{i:02}@example.com"),
+        );
+    }
+    let rows = |body: &str| body.matches("class=\"record-link\"").count();
+    let link_of = |body: &str, rel: &str| -> Option<String> {
+        let at = body.find(&format!("rel=\"{rel}\" href=\""))? + rel.len() + 13;
+        Some(body[at..].split('"').next()?.replace("&amp;", "&"))
+    };
+    let (_, first) = body_of(test::call_service(&app, get("/dashboard/carts", &owner)).await).await;
+    assert_eq!(rows(&first), 25);
+    assert!(link_of(&first, "prev").is_none());
+    let older = link_of(&first, "next").expect("an Older link");
+    let (status, second) = body_of(test::call_service(&app, get(&older, &owner)).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(rows(&second), 3, "28 carts: 25 + 3");
+    assert!(link_of(&second, "next").is_none());
+    for i in 0..26 {
+        let email = format!("page{i:02}@example.com");
+        assert!(
+            first.contains(&email) != second.contains(&email),
+            "{email} on exactly one page"
+        );
+    }
+    let newer = link_of(&second, "prev").expect("a Newer link");
+    let (_, back) = body_of(test::call_service(&app, get(&newer, &owner)).await).await;
+    assert_eq!(rows(&back), 25);
+
+    // A cursor that is not one starts from the top rather than failing.
+    let response = test::call_service(&app, get("/dashboard/carts?after=garbage", &owner)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // A cart's page; another shop's is a 404.
+    let (status, body) =
+        body_of(test::call_service(&app, get(&format!("/dashboard/carts/{ann}"), &owner)).await)
+            .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Blue mug") && body.contains("Stop recovery"));
+    // This shop has no recovery URL: the page says what to set up.
+    assert!(body.contains("Set the shop's recovery URL") && !body.contains("id=\"restore-link\""));
+    let response =
+        test::call_service(&app, get(&format!("/dashboard/carts/{theirs}"), &owner)).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = test::call_service(
+        &app,
+        get(&format!("/dashboard/carts/{ann}/emails/snd_nope"), &owner),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    // No Stripe connected: the page says what to set up; the button's POST is a 409.
+    assert!(body.contains("payment-link-setup"));
+    let response = test::call_service(
+        &app,
+        post(
+            &format!("/dashboard/carts/{ann}/payment-link"),
+            &owner,
+            vec![("csrf", owner_csrf.clone())],
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+
+    // Stop recovery: no token, a viewer, another shop: refused; the owner: done.
+    let stop = format!("/dashboard/carts/{ann}/stop");
+    let response = test::call_service(&app, post(&stop, &owner, vec![])).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let (_, viewer_page) =
+        body_of(test::call_service(&app, get("/dashboard/carts", &viewer)).await).await;
+    let viewer_csrf = csrf_of(&viewer_page);
+    let response = test::call_service(
+        &app,
+        post(&stop, &viewer, vec![("csrf", viewer_csrf.clone())]),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = test::call_service(
+        &app,
+        post(
+            &format!("/dashboard/carts/{theirs}/stop"),
+            &owner,
+            vec![("csrf", owner_csrf.clone())],
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = test::call_service(
+        &app,
+        post(&stop, &owner, vec![("csrf", owner_csrf.clone())]),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let stopped = find_cart_by_any_id(&mut store.conn().unwrap(), &shop, &ann, false)
+        .unwrap()
+        .unwrap();
+    assert_eq!(stopped.status, CartStatus::Expired);
+    assert_eq!(stopped.next_action_at, None);
+    // A closed cart is not stopped twice: 409, not a 500.
+    let response = test::call_service(
+        &app,
+        post(&stop, &owner, vec![("csrf", owner_csrf.clone())]),
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "expired → expired is no change"
+    );
+
+    // Erase: the confirmation changes nothing; the POST erases.
+    let erase = format!("/dashboard/carts/{bo}/erase");
+    let response = test::call_service(&app, get(&erase, &owner)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = test::call_service(
+        &app,
+        post(&erase, &viewer, vec![("csrf", viewer_csrf.clone())]),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = test::call_service(
+        &app,
+        post(&erase, &owner, vec![("csrf", owner_csrf.clone())]),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        header_of(&response, header::LOCATION),
+        "/dashboard/carts?erased=1"
+    );
+    assert!(
+        find_cart_by_any_id(&mut store.conn().unwrap(), &shop, &bo, true)
+            .unwrap()
+            .is_some_and(|c| c.erased_at.is_some() && c.customer_email.is_none())
+    );
+    let response = test::call_service(&app, get(&format!("/dashboard/carts/{bo}"), &owner)).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    // Suppressions: a bad address is a 422 naming it; add, search, remove.
+    let add = |cookie: &str, csrf: &str, email: &str| {
+        post(
+            "/dashboard/suppressions/add",
+            cookie,
+            vec![
+                ("csrf", csrf.to_owned()),
+                ("email", email.to_owned()),
+                ("note", String::new()),
+            ],
+        )
+    };
+    let (status, body) =
+        body_of(test::call_service(&app, add(&owner, &owner_csrf, "nope")).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("suppress-email-error"));
+    let response = test::call_service(&app, add(&viewer, &viewer_csrf, "v@example.com")).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let (status, _) =
+        body_of(test::call_service(&app, add(&owner, &owner_csrf, "Quiet@Example.com")).await)
+            .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) =
+        body_of(test::call_service(&app, get("/dashboard/suppressions?q=QUIET", &owner)).await)
+            .await;
+    assert!(body.contains("quiet@example.com"));
+    let (_, body) =
+        body_of(test::call_service(&app, get("/dashboard/suppressions?q=nobody", &owner)).await)
+            .await;
+    assert!(!body.contains("quiet@example.com"));
+    let remove = |email: &str| {
+        post(
+            "/dashboard/suppressions/remove",
+            &owner,
+            vec![("csrf", owner_csrf.clone()), ("email", email.to_owned())],
+        )
+    };
+    assert_eq!(
+        test::call_service(&app, remove("quiet@example.com"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        test::call_service(&app, remove("quiet@example.com"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Webhooks: errors beside the fields; without a master key, a clear 409.
+    let create = |url: &str, events: &[&str]| {
+        let mut form = vec![("csrf", owner_csrf.clone()), ("url", url.to_owned())];
+        form.extend(events.iter().map(|e| ("events", (*e).to_owned())));
+        post("/dashboard/webhooks", &owner, form)
+    };
+    let (status, body) =
+        body_of(test::call_service(&app, create("ftp://x.example", &["*"])).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("webhook-url-error"));
+    let (status, body) =
+        body_of(test::call_service(&app, create("https://x.example/h", &[])).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("webhook-events-error"));
+    let (status, body) =
+        body_of(test::call_service(&app, create("https://x.example/h", &["*"])).await).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body.contains("CARTBACK_MASTER_KEY"));
+    let response =
+        test::call_service(&app, get("/dashboard/webhooks?endpoint=we_nope", &owner)).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
+async fn records_on_sqlite() {
+    records(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn records_on_postgres() {
+    records(Backend::Postgres).await;
+}

@@ -27,6 +27,25 @@ pub enum StatusFilter {
     Pending,
 }
 
+impl StatusFilter {
+    /// The words of the filter: a status, `pending`, or `all` (or nothing)
+    /// for no filter. Err for anything else.
+    pub fn parse(text: &str) -> Result<Option<StatusFilter>, InvalidStatus> {
+        match text.trim() {
+            "pending" => Ok(Some(StatusFilter::Pending)),
+            "all" | "" => Ok(None),
+            other => CartStatus::parse(other)
+                .map(|status| Some(StatusFilter::Is(status)))
+                .map_err(|_| InvalidStatus),
+        }
+    }
+}
+
+/// A status filter that is none of the words [`StatusFilter::parse`] takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("must be one of active, abandoned, pending, recovered, converted, expired, all")]
+pub struct InvalidStatus;
+
 /// Filters of `GET /api/v1/carts`; every one optional.
 #[derive(Debug, Clone, Default)]
 pub struct CartFilter {
@@ -41,6 +60,53 @@ pub struct CartFilter {
     pub email: Option<String>,
 }
 
+/// The tenant's visible carts matching `$filter`, as a boxed query (one
+/// expansion per backend, since a boxed query is typed by its backend).
+macro_rules! filtered_carts {
+    ($tenant_id:expr, $filter:expr) => {{
+        let filter: &CartFilter = $filter;
+        let mut query = carts::table
+            .filter(carts::tenant_id.eq($tenant_id))
+            .filter(carts::deleted_at.is_null())
+            .into_boxed();
+        match filter.status {
+            Some(StatusFilter::Is(status)) => {
+                query = query.filter(carts::status.eq(status.as_str()));
+            }
+            Some(StatusFilter::Pending) => {
+                query = query.filter(carts::status.eq(CartStatus::Abandoned.as_str()));
+            }
+            None => {}
+        }
+        if let Some(at) = filter.created_after {
+            query = query.filter(carts::created_at.gt(at));
+        }
+        if let Some(at) = filter.created_before {
+            query = query.filter(carts::created_at.lt(at));
+        }
+        if let Some(at) = filter.updated_after {
+            query = query.filter(carts::updated_at.gt(at));
+        }
+        if let Some(at) = filter.updated_before {
+            query = query.filter(carts::updated_at.lt(at));
+        }
+        if let Some(locale) = &filter.locale {
+            query = query.filter(
+                carts::locale
+                    .eq(locale.clone())
+                    .or(carts::locale.like(format!("{}-%", locale.replace(['%', '_'], "")))),
+            );
+        }
+        if let Some(email) = &filter.email {
+            query = query.filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>("lower(customer_email) = ")
+                    .bind::<diesel::sql_types::Text, _>(email.trim().to_lowercase()),
+            );
+        }
+        query
+    }};
+}
+
 /// One page of the tenant's visible carts, newest first (ties by id, so pages
 /// never overlap), and how many match in all.
 pub fn list_carts(
@@ -50,62 +116,21 @@ pub fn list_carts(
     page: i64,
     per_page: i64,
 ) -> StoreResult<(Vec<CartRow>, i64)> {
-    macro_rules! filtered {
-        () => {{
-            let mut query = carts::table
-                .filter(carts::tenant_id.eq(tenant_id))
-                .filter(carts::deleted_at.is_null())
-                .into_boxed();
-            match filter.status {
-                Some(StatusFilter::Is(status)) => {
-                    query = query.filter(carts::status.eq(status.as_str()));
-                }
-                Some(StatusFilter::Pending) => {
-                    query = query.filter(carts::status.eq(CartStatus::Abandoned.as_str()));
-                }
-                None => {}
-            }
-            if let Some(at) = filter.created_after {
-                query = query.filter(carts::created_at.gt(at));
-            }
-            if let Some(at) = filter.created_before {
-                query = query.filter(carts::created_at.lt(at));
-            }
-            if let Some(at) = filter.updated_after {
-                query = query.filter(carts::updated_at.gt(at));
-            }
-            if let Some(at) = filter.updated_before {
-                query = query.filter(carts::updated_at.lt(at));
-            }
-            if let Some(locale) = &filter.locale {
-                query = query.filter(
-                    carts::locale
-                        .eq(locale.clone())
-                        .or(carts::locale.like(format!("{}-%", locale.replace(['%', '_'], "")))),
-                );
-            }
-            if let Some(email) = &filter.email {
-                query = query.filter(
-                    diesel::dsl::sql::<diesel::sql_types::Bool>("lower(customer_email) = ")
-                        .bind::<diesel::sql_types::Text, _>(email.trim().to_lowercase()),
-                );
-            }
-            query
-        }};
-    }
     let total: i64 = match conn {
-        DbConn::Postgres(pg) => filtered!().count().get_result(pg)?,
-        DbConn::Sqlite(sqlite) => filtered!().count().get_result(sqlite)?,
+        DbConn::Postgres(pg) => filtered_carts!(tenant_id, filter).count().get_result(pg)?,
+        DbConn::Sqlite(sqlite) => filtered_carts!(tenant_id, filter)
+            .count()
+            .get_result(sqlite)?,
     };
     let offset = (page.max(1) - 1).saturating_mul(per_page);
     let rows = match conn {
-        DbConn::Postgres(pg) => filtered!()
+        DbConn::Postgres(pg) => filtered_carts!(tenant_id, filter)
             .order((carts::created_at.desc(), carts::id.desc()))
             .limit(per_page)
             .offset(offset)
             .select(CartRow::as_select())
             .load(pg)?,
-        DbConn::Sqlite(sqlite) => filtered!()
+        DbConn::Sqlite(sqlite) => filtered_carts!(tenant_id, filter)
             .order((carts::created_at.desc(), carts::id.desc()))
             .limit(per_page)
             .offset(offset)
@@ -113,6 +138,153 @@ pub fn list_carts(
             .load(sqlite)?,
     };
     Ok((rows, total))
+}
+
+/// A place in the newest-first list of carts: the creation time and id of a
+/// cart shown, so the next page starts right after it however many carts
+/// arrive meanwhile (no offset to skip, no count to take).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartCursor {
+    pub created_at: NaiveDateTime,
+    pub id: String,
+}
+
+impl CartCursor {
+    pub fn of(cart: &CartRow) -> CartCursor {
+        CartCursor {
+            created_at: cart.created_at,
+            id: cart.id.clone(),
+        }
+    }
+
+    /// `{seconds}.{nanoseconds}.{id}`: opaque to the reader, exact to the
+    /// stored time.
+    pub fn to_token(&self) -> String {
+        let at = self.created_at.and_utc();
+        format!(
+            "{}.{:09}.{}",
+            at.timestamp(),
+            at.timestamp_subsec_nanos(),
+            self.id
+        )
+    }
+
+    /// None for anything [`CartCursor::to_token`] did not make.
+    pub fn from_token(token: &str) -> Option<CartCursor> {
+        let mut parts = token.splitn(3, '.');
+        let seconds: i64 = parts.next()?.parse().ok()?;
+        let nanos: u32 = parts.next()?.parse().ok()?;
+        let id = parts.next()?;
+        let valid_id = !id.is_empty()
+            && id.len() <= 64
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !valid_id || nanos >= 1_000_000_000 {
+            return None;
+        }
+        let at = DateTime::from_timestamp(seconds, nanos)?;
+        cartback_domain::bounds::check_instant(at).ok()?;
+        Some(CartCursor {
+            created_at: at.naive_utc(),
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// Which way a keyset page goes from its cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CartPageFrom {
+    /// The newest carts.
+    Start,
+    /// The carts older than this one (the next page).
+    After(CartCursor),
+    /// The carts newer than this one (the previous page).
+    Before(CartCursor),
+}
+
+/// A keyset page of carts, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartPage {
+    pub carts: Vec<CartRow>,
+    /// Older carts exist past the last one.
+    pub has_older: bool,
+    /// Newer carts exist before the first one.
+    pub has_newer: bool,
+}
+
+/// Up to `limit` of the tenant's visible carts matching `filter`, newest first,
+/// from `from`. Walks the `(tenant_id, created_at, id)` index (or the status
+/// one) from the cursor and stops after `limit + 1` rows: the cost is the page,
+/// not the number of carts, and nothing is counted.
+pub fn list_carts_keyset(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    filter: &CartFilter,
+    from: &CartPageFrom,
+    limit: i64,
+) -> StoreResult<CartPage> {
+    let limit = limit.clamp(1, 500);
+    macro_rules! page {
+        ($conn:expr) => {{
+            let query = filtered_carts!(tenant_id, filter);
+            match from {
+                CartPageFrom::Start => query
+                    .order((carts::created_at.desc(), carts::id.desc()))
+                    .limit(limit + 1)
+                    .select(CartRow::as_select())
+                    .load($conn)?,
+                // The plain bound lets both planners seek the index to the
+                // cursor; the OR then settles ties by id.
+                CartPageFrom::After(cursor) => query
+                    .filter(carts::created_at.le(cursor.created_at))
+                    .filter(
+                        carts::created_at.lt(cursor.created_at).or(carts::created_at
+                            .eq(cursor.created_at)
+                            .and(carts::id.lt(cursor.id.clone()))),
+                    )
+                    .order((carts::created_at.desc(), carts::id.desc()))
+                    .limit(limit + 1)
+                    .select(CartRow::as_select())
+                    .load($conn)?,
+                CartPageFrom::Before(cursor) => query
+                    .filter(carts::created_at.ge(cursor.created_at))
+                    .filter(
+                        carts::created_at.gt(cursor.created_at).or(carts::created_at
+                            .eq(cursor.created_at)
+                            .and(carts::id.gt(cursor.id.clone()))),
+                    )
+                    .order((carts::created_at.asc(), carts::id.asc()))
+                    .limit(limit + 1)
+                    .select(CartRow::as_select())
+                    .load($conn)?,
+            }
+        }};
+    }
+    let mut rows: Vec<CartRow> = match conn {
+        DbConn::Postgres(pg) => page!(pg),
+        DbConn::Sqlite(sqlite) => page!(sqlite),
+    };
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    Ok(match from {
+        CartPageFrom::Start => CartPage {
+            carts: rows,
+            has_older: more,
+            has_newer: false,
+        },
+        CartPageFrom::After(_) => CartPage {
+            carts: rows,
+            has_older: more,
+            has_newer: true,
+        },
+        CartPageFrom::Before(_) => {
+            rows.reverse();
+            CartPage {
+                carts: rows,
+                has_older: true,
+                has_newer: more,
+            }
+        }
+    })
 }
 
 /// A cart by id, else by the storefront's session id, else by the shop's own id;
@@ -392,6 +564,35 @@ pub fn erase_cart(
         erase_cart_in(conn, tenant_id, &cart.id, now)?;
         Ok(Some(reread(conn, tenant_id, &cart.id)?))
     })
+}
+
+/// How an erasure went: the erased cart, and whether the SQLite WAL could be
+/// emptied right after (so the erased data left the disk too; the next
+/// checkpoint that starts it over does it otherwise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erased {
+    pub cart: CartRow,
+    pub flushed: bool,
+}
+
+/// [`erase_cart`], then the write-ahead log flushed: what the API's erase and
+/// the dashboard's both do. None when there is no such cart.
+pub fn erase_cart_for_good(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Erased>> {
+    let Some(cart) = erase_cart(conn, tenant_id, id, now)? else {
+        return Ok(None);
+    };
+    let flushed = crate::erasure::flush_erased(conn)?;
+    if !flushed {
+        tracing::warn!(
+            "the SQLite WAL could not be emptied after an erasure; the next checkpoint that starts it over does"
+        );
+    }
+    Ok(Some(Erased { cart, flushed }))
 }
 
 /// [`erase_cart`] of the cart with this id, inside the caller's transaction.

@@ -26,6 +26,7 @@ pub mod stripe;
 pub mod suppressions;
 pub mod templates;
 pub mod tenants;
+pub mod timeline;
 pub mod users;
 pub mod view;
 pub mod webhooks;

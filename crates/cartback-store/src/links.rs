@@ -71,6 +71,54 @@ pub fn link_hashes(link_secret: &str, send_id: &str) -> (String, String) {
     )
 }
 
+/// `url` with `name=value` pairs appended to its query, keeping its own query and
+/// fragment.
+pub fn append_query(url: &str, pairs: &[(&str, &str)]) -> String {
+    let (base, fragment) = match url.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (url, None),
+    };
+    let mut out = base.to_owned();
+    for (name, value) in pairs {
+        out.push(if out.contains('?') { '&' } else { '?' });
+        out.push_str(name);
+        out.push('=');
+        out.push_str(&percent_encode(value));
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Where a recovery link sends the shopper: the shop's recovery URL with the
+/// cart's `session_id` and, when the cart has had an email, the `cart_token`
+/// of its link (which `GET /api/v1/carts/restore/{token}` answers on any
+/// device). The dashboard's "copy restore link" is this address, so copying
+/// it counts no click.
+pub fn restore_url(recovery_url: &str, session_id: &str, cart_token: Option<&str>) -> String {
+    match cart_token {
+        Some(token) => append_query(
+            recovery_url,
+            &[("session_id", session_id), ("cart_token", token)],
+        ),
+        None => append_query(recovery_url, &[("session_id", session_id)]),
+    }
+}
+
 /// The send and cart a token belongs to. Tokens are 43 characters; anything else is
 /// not looked up at all.
 pub fn find_by_token(
@@ -216,4 +264,36 @@ pub fn carts_of_email(conn: &mut DbConn, tenant_id: &str, email: &str) -> StoreR
     .bind::<Text, _>(normalize_email(email))
     .load(conn)?;
     Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appended_pairs_keep_the_query_and_fragment() {
+        assert_eq!(
+            append_query(
+                "https://shop.test/cart?ref=mail#top",
+                &[("session_id", "s 1&2"), ("cart_token", "ab-_")]
+            ),
+            "https://shop.test/cart?ref=mail&session_id=s%201%262&cart_token=ab-_#top"
+        );
+        assert_eq!(
+            append_query("https://shop.test/cart", &[("session_id", "abc")]),
+            "https://shop.test/cart?session_id=abc"
+        );
+    }
+
+    #[test]
+    fn a_restore_url_carries_the_token_only_when_there_is_one() {
+        assert_eq!(
+            restore_url("https://shop.test/cart", "s1", Some("tok")),
+            "https://shop.test/cart?session_id=s1&cart_token=tok"
+        );
+        assert_eq!(
+            restore_url("https://shop.test/cart#x", "s1", None),
+            "https://shop.test/cart?session_id=s1#x"
+        );
+    }
 }

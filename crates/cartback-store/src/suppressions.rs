@@ -194,17 +194,60 @@ pub fn list_suppressions(
     offset: i64,
     limit: i64,
 ) -> StoreResult<(Vec<Suppression>, i64)> {
-    let total = suppressions::table
-        .filter(suppressions::tenant_id.eq(tenant_id))
-        .count()
-        .get_result(conn)?;
-    let page = suppressions::table
-        .filter(suppressions::tenant_id.eq(tenant_id))
-        .order((suppressions::created_at.desc(), suppressions::email.asc()))
-        .offset(offset)
-        .limit(limit)
-        .select(Suppression::as_select())
-        .load(conn)?;
+    list_suppressions_matching(conn, tenant_id, None, offset, limit)
+}
+
+/// [`list_suppressions`] of the entries whose address contains `search` (any
+/// case). A search reads the tenant's whole list (a substring cannot use the
+/// index); lists are as long as the shop's unsubscribes and bounces, which
+/// keeps that cheap.
+pub fn list_suppressions_matching(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    search: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> StoreResult<(Vec<Suppression>, i64)> {
+    let pattern = search
+        .map(normalize_email)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let escaped = s
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+    // A boxed query is typed by its backend: one expansion per backend.
+    macro_rules! filtered {
+        () => {{
+            let mut query = suppressions::table
+                .filter(suppressions::tenant_id.eq(tenant_id))
+                .into_boxed();
+            if let Some(pattern) = &pattern {
+                query = query.filter(suppressions::email.like(pattern.clone()).escape('\\'));
+            }
+            query
+        }};
+    }
+    let total = match conn {
+        DbConn::Postgres(pg) => filtered!().count().get_result(pg)?,
+        DbConn::Sqlite(sqlite) => filtered!().count().get_result(sqlite)?,
+    };
+    macro_rules! page {
+        ($conn:expr) => {
+            filtered!()
+                .order((suppressions::created_at.desc(), suppressions::email.asc()))
+                .offset(offset)
+                .limit(limit)
+                .select(Suppression::as_select())
+                .load($conn)?
+        };
+    }
+    let page = match conn {
+        DbConn::Postgres(pg) => page!(pg),
+        DbConn::Sqlite(sqlite) => page!(sqlite),
+    };
     Ok((page, total))
 }
 

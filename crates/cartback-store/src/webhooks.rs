@@ -174,6 +174,25 @@ pub fn create_endpoint(conn: &mut DbConn, new: &NewEndpoint<'_>) -> StoreResult<
     Ok(row)
 }
 
+/// Enough endpoints for any real setup; each costs a delivery row per event.
+pub const MAX_ENDPOINTS: usize = 20;
+
+/// [`create_endpoint`] unless the tenant already has [`MAX_ENDPOINTS`] (None).
+/// Counting and inserting are one step per tenant, or parallel creations
+/// would all count below the limit and all insert.
+pub fn create_endpoint_within_limit(
+    conn: &mut DbConn,
+    new: &NewEndpoint<'_>,
+) -> StoreResult<Option<EndpointRow>> {
+    crate::write_transaction(conn, |conn| {
+        crate::lock_key(conn, &format!("webhook-endpoints:{}", new.tenant_id))?;
+        if list_endpoints(conn, new.tenant_id)?.len() >= MAX_ENDPOINTS {
+            return Ok(None);
+        }
+        create_endpoint(conn, new).map(Some)
+    })
+}
+
 pub fn list_endpoints(conn: &mut DbConn, tenant_id: &str) -> StoreResult<Vec<EndpointRow>> {
     Ok(webhook_endpoints::table
         .filter(webhook_endpoints::tenant_id.eq(tenant_id))

@@ -1,9 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+pub mod cart_link;
 pub mod checkout;
 pub mod event;
 pub mod signature;
 
+pub use cart_link::{
+    CartLink, CartLinkError, MAX_LINK_SECS, MIN_LINK_SECS, cart_checkout, line_items, link_expiry,
+};
 pub use checkout::{
     CheckoutRequest, CheckoutSession, DEFAULT_BASE_URL, LineItem, StripeClient, StripeError,
     checkout_form,

@@ -31,7 +31,7 @@ use crate::providers::{ProviderHandle, Providers};
 use crate::render::{Offer, coupon_code, render_recovery_email};
 use cartback_store::crypto::{MasterKeys, Purpose};
 use cartback_store::stripe::find_stripe_account;
-use cartback_stripe::{CheckoutRequest, LineItem, StripeClient};
+use cartback_stripe::{CheckoutRequest, StripeClient, line_items};
 
 /// What a pass learned about one cart that its release must take into account.
 #[derive(Debug, Clone, Copy, Default)]
@@ -380,15 +380,7 @@ async fn payment_link(
         client_reference_id: cart.id.clone(),
         customer_email: cart.customer_email.clone(),
         currency: cart.currency.clone(),
-        line_items: items
-            .iter()
-            .map(|item| LineItem {
-                name: item.name.clone(),
-                unit_amount_minor: item.unit_price_minor,
-                quantity: item.quantity,
-                image_url: item.image_url.clone(),
-            })
-            .collect(),
+        line_items: line_items(&items),
         success_url: setup.success_url.clone(),
         cancel_url: setup.cancel_url.clone(),
         metadata: vec![

@@ -10,10 +10,7 @@ use cartback_store::links::{LinkPurpose, coupon_seed, link_token};
 use cartback_store::sends::SendRow;
 use cartback_store::templates::TemplateRow;
 use cartback_store::tenants::Tenant;
-use cartback_templates::{
-    Coupon, CustomTemplate, EmailContext, Experience, StepTemplate, custom_in_locale,
-    render_builtin, render_custom, template_for_step,
-};
+use cartback_templates::{Coupon, CustomTemplate, EmailContext, Experience, render_step};
 
 /// The tenant's stored look and words; unreadable settings fall back to the
 /// built-in ones rather than stop recovery (the api validates them on save).
@@ -96,40 +93,24 @@ pub fn render_recovery_email(
         }),
         payment_link: offer.payment_link.map(str::to_owned),
     };
-    let branding = experience.branding(&tenant.name);
-    let (custom, design) = match template_for_step(policy, &experience, step) {
-        StepTemplate::Builtin(design) => (None, design),
-        StepTemplate::Custom { name, fallback } => {
-            let found = custom_in_locale(
-                custom,
-                |t| t.locale.as_str(),
-                &locale,
-                experience.default_locale.as_deref(),
-            );
-            if found.is_none() {
-                tracing::warn!(template = name, %locale, "no such custom template in a fitting locale; using the built-in design");
-            }
-            (found, fallback)
-        }
-    };
-    let rendered = match custom {
-        Some(row) => render_custom(
-            &CustomTemplate {
-                subject: row.subject.clone(),
-                html: row.html.clone(),
-                text: row.text.clone(),
-            },
-            &branding,
-            &context,
-        ),
-        None => render_builtin(
-            design,
-            &branding,
-            experience.copy_for(&locale, step),
-            &context,
-        ),
-    }
+    let rendered = render_step(
+        policy,
+        &experience,
+        &tenant.name,
+        &context,
+        custom,
+        |t| t.locale.as_str(),
+        |t| CustomTemplate {
+            subject: t.subject.clone(),
+            html: t.html.clone(),
+            text: t.text.clone(),
+        },
+    )
     .map_err(|e| EmailError::InvalidMessage(format!("rendering the email: {e}")))?;
+    if let Some(name) = &rendered.missing_template {
+        tracing::warn!(template = %name, %locale, "no such custom template in a fitting locale; using the built-in design");
+    }
+    let rendered = rendered.email;
     Ok(EmailMessage {
         from: Mailbox {
             name: experience

@@ -138,24 +138,46 @@ fn cart_id(api: &Api, tenant: &Tenant, session: &str) -> String {
     id.to_owned()
 }
 
-/// playwright-core's folder (installed by scripts/test-deps.sh) and the
-/// backend's name for screenshots and output.
-fn browser_tools(backend: Backend) -> (PathBuf, &'static str) {
-    let tools = workspace().join(".tools/browser");
+/// The browser tools `scripts/test-deps.sh` installs.
+fn browser_tools(root: &Path) -> PathBuf {
+    let tools = root.join(".tools/browser");
     assert!(
         tools.join("node_modules/playwright-core").exists(),
         "playwright-core is missing: run scripts/test-deps.sh"
     );
-    let label = match backend {
+    tools
+}
+
+fn backend_label(backend: Backend) -> &'static str {
+    match backend {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
-    };
-    (tools, label)
+    }
+}
+
+/// Runs `tests/browser/{spec}` with `config` in `CARTBACK_BROWSER` and
+/// fails with its output unless every check passed.
+fn run_browser_spec(root: &Path, spec: &str, config: &Value) {
+    let output = Command::new("node")
+        .arg(root.join("tests/browser").join(spec))
+        .env("CARTBACK_BROWSER", config.to_string())
+        .stdin(Stdio::null())
+        .output()
+        .expect("node (Node.js is needed for the browser test)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "the browser checks failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("browser checks passed"), "{stdout}");
 }
 
 fn dashboard_in_a_browser(backend: Backend) {
     let root = workspace();
-    let (tools, label) = browser_tools(backend);
+    let tools = browser_tools(&root);
+    let label = backend_label(backend);
     let db = TestDatabase::new(backend);
     let shop = create_tenant(&db.url, "1s");
     let other = create_tenant(&db.url, "1s");
@@ -261,26 +283,7 @@ fn dashboard_in_a_browser(backend: Backend) {
         "shopCartId": cart_id(&api, &shop, "sess-1"),
         "strangerCartId": cart_id(&api, &other, "sess-9"),
     });
-    run_spec("dashboard.spec.mjs", &config);
-}
-
-/// Runs `tests/browser/{spec}` with `config` in CARTBACK_BROWSER; fails the
-/// test unless every check passed.
-fn run_spec(spec: &str, config: &Value) {
-    let output = Command::new("node")
-        .arg(workspace().join("tests/browser").join(spec))
-        .env("CARTBACK_BROWSER", config.to_string())
-        .stdin(Stdio::null())
-        .output()
-        .expect("node (Node.js is needed for the browser test)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "the browser checks failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("browser checks passed"), "{stdout}");
+    run_browser_spec(&root, "dashboard.spec.mjs", &config);
 }
 
 #[test]
@@ -299,7 +302,8 @@ fn dashboard_in_a_browser_on_postgres() {
 /// viewer changes nothing.
 fn settings_pages_in_a_browser(backend: Backend) {
     let root = workspace();
-    let (tools, label) = browser_tools(backend);
+    let tools = browser_tools(&root);
+    let label = backend_label(backend);
     let db = TestDatabase::new(backend);
     let shop = create_tenant(&db.url, "1s");
     let owner = (
@@ -326,7 +330,7 @@ fn settings_pages_in_a_browser(backend: Backend) {
         "owner": {"email": owner.0, "password": owner.1},
         "viewer": {"email": viewer.0, "password": viewer.1},
     });
-    run_spec("developers.spec.mjs", &config);
+    run_browser_spec(&root, "developers.spec.mjs", &config);
 }
 
 #[test]
@@ -337,4 +341,132 @@ fn settings_pages_in_a_browser_on_sqlite() {
 #[test]
 fn settings_pages_in_a_browser_on_postgres() {
     settings_pages_in_a_browser(Backend::Postgres);
+}
+
+/// The Carts, Webhooks and Suppressions pages (tests/browser/carts.spec.mjs):
+/// carts tracked through the api and emailed by the worker, a webhook
+/// endpoint whose deliveries fail (its host does not resolve), then a
+/// merchant finds a cart by email, reads its timeline and email preview,
+/// stops a cart's recovery and erases another, adds an endpoint and a
+/// suppression; a viewer is refused every change.
+fn carts_pages_in_a_browser(backend: Backend) {
+    let root = workspace();
+    let tools = browser_tools(&root);
+    let label = backend_label(backend);
+    let db = TestDatabase::new(backend);
+    let shop = create_tenant(&db.url, "1s");
+    let owner = (
+        format!("carts-owner-{label}@shop.example"),
+        "owner password 12",
+    );
+    let viewer = (
+        format!("carts-viewer-{label}@shop.example"),
+        "viewer password 12",
+    );
+    create_user(&db.url, &shop.id, &owner.0, "owner", owner.1);
+    create_user(&db.url, &shop.id, &viewer.0, "viewer", viewer.1);
+    let master_key = run("cartback", &[], &["keys", "generate-master"])
+        .trim()
+        .to_owned();
+    // Stripe, played by a stub that answers every Checkout Session request.
+    let stripe = cartback_testing::http_stub::HttpStub::start_with(|_, _| {
+        cartback_testing::http_stub::Reply::json(
+            200,
+            r#"{"id":"cs_test_dash","object":"checkout.session","url":"https://checkout.stripe.com/c/pay/cs_test_dash","expires_at":4102444800}"#,
+        )
+    });
+    let api = Api::start(
+        &db.url,
+        &[
+            ("CARTBACK_MASTER_KEY", master_key.clone()),
+            ("CARTBACK_STRIPE_API_BASE", stripe.base_url.clone()),
+        ],
+    );
+    let key = shop.secret.as_str();
+    let (status, body) = api.v1(
+        "PUT",
+        "/integrations/stripe",
+        key,
+        Some(&json!({"secretKey": "sk_test_dashboard"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api.v1(
+        "POST",
+        "/webhook-endpoints",
+        key,
+        Some(&json!({"url": "https://hooks.invalid/cartback", "events": ["*"], "description": "CRM"})),
+    );
+    assert_eq!(status, 201, "{body}");
+    for (session, email) in [
+        ("sess-ann", "ann@example.com"),
+        ("sess-bo", "bo@example.com"),
+        ("sess-cy", "cy@example.com"),
+    ] {
+        assert_eq!(api.track(key, &cart_update(session, Some(email))).0, 200);
+    }
+    let outbox = tempfile::tempdir().unwrap();
+    {
+        let _worker = cartback_testing::app::spawn_worker(
+            &db.url,
+            &[
+                ("CARTBACK_NO_MIGRATE", "true".to_owned()),
+                ("CARTBACK_OUTBOX_DIR", outbox.path().display().to_string()),
+                ("CARTBACK_PUBLIC_URL", api.base.clone()),
+                ("CARTBACK_MASTER_KEY", master_key),
+            ],
+        );
+        for session in ["sess-ann", "sess-bo", "sess-cy"] {
+            wait_for_email(&api, key, session);
+        }
+        // A finished attempt: a claimed one counts its attempt before its answer.
+        wait_for("a failed webhook attempt", Duration::from_secs(30), || {
+            let (_, endpoints) = api.v1("GET", "/webhook-endpoints", key, None);
+            let Some(id) = endpoints["data"][0]["id"].as_str() else {
+                return false;
+            };
+            let (_, deliveries) = api.v1(
+                "GET",
+                &format!("/webhook-endpoints/{id}/deliveries"),
+                key,
+                None,
+            );
+            deliveries["data"]
+                .as_array()
+                .is_some_and(|list| list.iter().any(|d| d["lastError"].is_string()))
+        });
+    }
+    let config = json!({
+        "base": api.base,
+        "secretKey": shop.secret,
+        "label": label,
+        "toolsDir": tools.display().to_string(),
+        "chromium": std::env::var("CARTBACK_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
+        "screenshots": root.join("target/screenshots").display().to_string(),
+        "owner": {"email": owner.0, "password": owner.1},
+        "viewer": {"email": viewer.0, "password": viewer.1},
+        "annCartId": cart_id(&api, &shop, "sess-ann"),
+        "boCartId": cart_id(&api, &shop, "sess-bo"),
+        "cyCartId": cart_id(&api, &shop, "sess-cy"),
+    });
+    run_browser_spec(&root, "carts.spec.mjs", &config);
+    // The page's button asked Stripe once, for exactly the cart, with the key.
+    let asked = stripe.requests();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    let form = String::from_utf8_lossy(&asked[0].body).to_string();
+    assert!(form.contains("client_reference_id="), "{form}");
+    assert!(
+        asked[0]
+            .header("authorization")
+            .is_some_and(|a| a.contains("sk_test_dashboard"))
+    );
+}
+
+#[test]
+fn carts_pages_in_a_browser_on_sqlite() {
+    carts_pages_in_a_browser(Backend::Sqlite);
+}
+
+#[test]
+fn carts_pages_in_a_browser_on_postgres() {
+    carts_pages_in_a_browser(Backend::Postgres);
 }

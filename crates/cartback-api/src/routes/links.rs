@@ -8,44 +8,11 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 
 use cartback_domain::CartStatus;
-use cartback_store::links::{LinkPurpose, find_by_token, record_click, unsubscribe};
+use cartback_store::links::{LinkPurpose, find_by_token, record_click, restore_url, unsubscribe};
 use cartback_store::tenants::find_tenant;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// `url` with `name=value` pairs appended to its query, keeping its own query and
-/// fragment.
-pub fn append_query(url: &str, pairs: &[(&str, &str)]) -> String {
-    let (base, fragment) = match url.split_once('#') {
-        Some((base, fragment)) => (base, Some(fragment)),
-        None => (url, None),
-    };
-    let mut out = base.to_owned();
-    for (name, value) in pairs {
-        out.push(if out.contains('?') { '&' } else { '?' });
-        out.push_str(name);
-        out.push('=');
-        out.push_str(&percent_encode(value));
-    }
-    if let Some(fragment) = fragment {
-        out.push('#');
-        out.push_str(fragment);
-    }
-    out
-}
-
-fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
 
 fn escape_html(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -132,10 +99,7 @@ pub async fn recover(
             "<p>Go back to the shop to finish your order.</p>",
         ));
     };
-    let location = append_query(
-        &recovery_url,
-        &[("session_id", &session_id), ("cart_token", &token)],
-    );
+    let location = restore_url(&recovery_url, &session_id, Some(&token));
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -254,24 +218,4 @@ fn shop_name(
     // A link outlives no tenant (erasing one removes its sends), so the
     // fallback only covers a race with that deletion.
     Ok(find_tenant(conn, tenant_id)?.map_or_else(|| "this shop".to_owned(), |t| t.name))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn appended_pairs_keep_the_query_and_fragment() {
-        assert_eq!(
-            append_query(
-                "https://shop.test/cart?ref=mail#top",
-                &[("session_id", "s 1&2"), ("cart_token", "ab-_")]
-            ),
-            "https://shop.test/cart?ref=mail&session_id=s%201%262&cart_token=ab-_#top"
-        );
-        assert_eq!(
-            append_query("https://shop.test/cart", &[("session_id", "abc")]),
-            "https://shop.test/cart?session_id=abc"
-        );
-    }
 }

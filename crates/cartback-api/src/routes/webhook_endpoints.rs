@@ -11,11 +11,10 @@ use serde_json::{Map, Value};
 use cartback_store::crypto::Purpose;
 use cartback_store::view::time;
 use cartback_store::webhooks::{
-    DeliveryRow, DeliveryStatus, EndpointChanges, EndpointRow, NewEndpoint, Replay, WEBHOOK_EVENTS,
-    create_endpoint, delete_endpoint, get_delivery, get_endpoint, list_deliveries, list_endpoints,
-    replay_delivery, rotate_secret, update_endpoint,
+    DeliveryRow, DeliveryStatus, EndpointChanges, EndpointRow, MAX_ENDPOINTS, NewEndpoint, Replay,
+    WEBHOOK_EVENTS, create_endpoint_within_limit, delete_endpoint, get_delivery, get_endpoint,
+    list_deliveries, list_endpoints, replay_delivery, rotate_secret, update_endpoint,
 };
-use cartback_store::{lock_key, write_transaction};
 use cartback_webhooks::{TargetError, check_url, generate_secret};
 
 use crate::auth::SecretCaller;
@@ -27,8 +26,6 @@ use crate::input::fields::{
 };
 use crate::state::AppState;
 
-/// Enough for any real setup; each endpoint costs a delivery row per event.
-const MAX_ENDPOINTS: usize = 20;
 const MAX_DESCRIPTION_CHARS: usize = 200;
 const DEFAULT_OVERLAP_SECS: i64 = 86_400;
 const MAX_OVERLAP_SECS: i64 = 7 * 86_400;
@@ -363,27 +360,18 @@ pub async fn create(
     let (secret, sealed) = new_secret(&state, &tenant_id)?;
     let created = state
         .db(move |conn| {
-            write_transaction(conn, |conn| {
-                // Count and insert as one step per tenant, or parallel creations
-                // all count below the limit and all insert.
-                lock_key(conn, &format!("webhook-endpoints:{tenant_id}"))?;
-                if list_endpoints(conn, &tenant_id)?.len() >= MAX_ENDPOINTS {
-                    return Ok(None);
-                }
-                create_endpoint(
-                    conn,
-                    &NewEndpoint {
-                        tenant_id: &tenant_id,
-                        url: &url,
-                        description: description.as_deref(),
-                        events: &events,
-                        sealed_secret: &sealed,
-                        enabled,
-                        now: Utc::now(),
-                    },
-                )
-                .map(Some)
-            })
+            create_endpoint_within_limit(
+                conn,
+                &NewEndpoint {
+                    tenant_id: &tenant_id,
+                    url: &url,
+                    description: description.as_deref(),
+                    events: &events,
+                    sealed_secret: &sealed,
+                    enabled,
+                    now: Utc::now(),
+                },
+            )
         })
         .await?;
     let row = created.ok_or_else(|| {

@@ -9,12 +9,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::json;
 
-use cartback_domain::{
-    Analytics, AnalyticsPeriod, Currency, InvalidValue, Money, RecoveryPolicy, rate,
-};
+use cartback_domain::{Analytics, AnalyticsPeriod, InvalidValue, Money, RecoveryPolicy, rate};
 use cartback_store::StoreError;
 use cartback_store::analytics::tenant_report;
-use cartback_store::cart_admin::{CartFilter, list_carts};
+use cartback_store::cart_admin::{CartFilter, CartPageFrom, list_carts_keyset};
 use cartback_store::carts::CartRow;
 
 use crate::Dashboard;
@@ -23,6 +21,7 @@ use crate::format;
 use crate::layout::{self, Page};
 use crate::pages::html;
 use crate::session::{SignedIn, signed_in};
+use crate::widgets;
 
 /// The presets, in days, as `period=7d` like the API.
 const PRESETS: [u32; 3] = [7, 30, 90];
@@ -123,7 +122,15 @@ pub async fn page(
         let tenant = cartback_store::tenants::find_tenant(&mut conn, &tenant_id)?
             .ok_or(PageError::NotFound)?;
         let policy = tenant.recovery_policy()?;
-        let (latest, _) = list_carts(&mut conn, &tenant_id, &CartFilter::default(), 1, LATEST)?;
+        // A keyset page: the newest carts without counting them all.
+        let latest = list_carts_keyset(
+            &mut conn,
+            &tenant_id,
+            &CartFilter::default(),
+            &CartPageFrom::Start,
+            LATEST,
+        )?
+        .carts;
         Ok(Ok(Loaded {
             period,
             report,
@@ -267,19 +274,6 @@ fn step_label(policy: &RecoveryPolicy, step: u32) -> String {
     }
 }
 
-fn status_badge(cart: &CartRow) -> Markup {
-    let status = cart.status.as_str();
-    let label = match status {
-        "active" => "Active",
-        "abandoned" => "Abandoned",
-        "recovered" => "Recovered",
-        "converted" => "Converted",
-        "expired" => "Expired",
-        other => other,
-    };
-    html! { span class={ "badge status-" (status) } { (label) } }
-}
-
 fn overview(signed: &SignedIn, query: &PeriodQuery, loaded: &Loaded) -> Markup {
     let summary = &loaded.report.summary;
     let sent: u64 = loaded.report.funnel.iter().map(|s| s.sent).sum();
@@ -374,24 +368,11 @@ fn overview(signed: &SignedIn, query: &PeriodQuery, loaded: &Loaded) -> Markup {
                             @for cart in &loaded.latest {
                                 tr {
                                     td {
-                                        a href={ "/dashboard/carts/" (cart.id) } {
-                                            @if cart.erased_at.is_some() {
-                                                "Erased customer"
-                                            } @else if let Some(email) = &cart.customer_email {
-                                                (email)
-                                            } @else {
-                                                "Anonymous shopper"
-                                            }
-                                        }
+                                        a href={ "/dashboard/carts/" (cart.id) } { (widgets::shopper(cart)) }
                                     }
-                                    td { (status_badge(cart)) }
+                                    td { (widgets::status_badge(cart.status)) }
                                     td.num { (cart.item_count) }
-                                    td.num {
-                                        @match Currency::parse(&cart.currency) {
-                                            Ok(currency) => (format::money(&Money::from_minor(cart.total_minor, currency))),
-                                            Err(_) => (cart.total_minor),
-                                        }
-                                    }
+                                    td.num { (widgets::money(cart.total_minor, &cart.currency)) }
                                     td { (format::local_time(cart.last_activity_at, zone)) }
                                 }
                             }

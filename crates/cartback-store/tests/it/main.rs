@@ -9,6 +9,7 @@
 mod analytics;
 mod backup;
 mod common;
+mod dashboard_lists;
 mod erasure;
 mod origins;
 mod store;

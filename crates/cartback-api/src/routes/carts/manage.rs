@@ -7,12 +7,10 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use cartback_domain::{CartStatus, CustomerName, EmailAddress};
-use cartback_store::StoreResult;
 use cartback_store::cart_admin::{
-    CartFilter, CartPatch, Edited, PatchOutcome, StatusFilter, erase_cart, list_carts, patch_cart,
-    soft_delete_cart,
+    CartFilter, CartPatch, Edited, PatchOutcome, StatusFilter, erase_cart_for_good, list_carts,
+    patch_cart, soft_delete_cart,
 };
-use cartback_store::erasure::flush_erased;
 use cartback_store::view::CartView;
 
 use super::{
@@ -101,21 +99,11 @@ pub async fn list(
         }
     }
     let mut filter = CartFilter::default();
-    if let Some(status) = query.get("status").map(|s| s.trim()) {
-        filter.status = match status {
-            "pending" => Some(StatusFilter::Pending),
-            "all" | "" => None,
-            other => match CartStatus::parse(other) {
-                Ok(s) => Some(StatusFilter::Is(s)),
-                Err(_) => {
-                    problems.add(
-                        "status",
-                        "must be one of active, abandoned, pending, recovered, converted, expired, all",
-                    );
-                    None
-                }
-            },
-        };
+    if let Some(status) = query.get("status") {
+        filter.status = StatusFilter::parse(status)
+            .map_err(|invalid| problems.add("status", invalid.to_string()))
+            .ok()
+            .flatten();
     }
     let mut when = |name: &str| -> Option<NaiveDateTime> {
         let text = query.get(name)?;
@@ -358,19 +346,11 @@ pub async fn erase(
 ) -> Result<HttpResponse, ApiError> {
     let tenant_id = caller.tenant.id.clone();
     let id = id.into_inner();
-    let (erased, flushed) = state
-        .db(move |conn| -> StoreResult<_> {
-            let erased = erase_cart(conn, &tenant_id, &id, Utc::now())?;
-            let flushed = erased.is_none() || flush_erased(conn)?;
-            Ok((erased, flushed))
-        })
-        .await?;
-    let erased = erased.ok_or_else(not_found)?;
-    if !flushed {
-        tracing::warn!(
-            "the SQLite WAL could not be emptied after an erasure; the next checkpoint that starts it over does"
-        );
-    }
+    let erased = state
+        .db(move |conn| erase_cart_for_good(conn, &tenant_id, &id, Utc::now()))
+        .await?
+        .ok_or_else(not_found)?
+        .cart;
     tracing::info!(cart = %erased.id, "cart erased");
     Ok(HttpResponse::Ok().json(CartAnswer::of(&erased)))
 }

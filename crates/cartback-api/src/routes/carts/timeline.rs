@@ -1,17 +1,12 @@
 //! `GET /api/v1/carts/{id}/timeline`.
 
 use actix_web::{HttpResponse, web};
-use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use cartback_domain::CartStatus;
 
-use cartback_store::StoreResult;
-use cartback_store::cart_admin::find_cart_by_any_id;
-use cartback_store::events::list_events;
-use cartback_store::orders::list_orders_for_cart;
-use cartback_store::sends::list_sends_for_cart;
+use cartback_store::timeline::{TimelineEntry as Entry, cart_timeline};
 use cartback_store::view::{decimal, time};
 
 use super::not_found;
@@ -118,73 +113,52 @@ pub async fn timeline(
 ) -> Result<HttpResponse, ApiError> {
     let tenant_id = caller.tenant.id.clone();
     let id = id.into_inner();
-    let found = state
-        .db(move |conn| -> StoreResult<_> {
-            let Some(cart) = find_cart_by_any_id(conn, &tenant_id, &id, false)? else {
-                return Ok(None);
-            };
-            let events = list_events(conn, &tenant_id, &cart.id)?;
-            let sends = list_sends_for_cart(conn, &tenant_id, &cart.id)?;
-            let orders = list_orders_for_cart(conn, &tenant_id, &cart.id)?;
-            Ok(Some((cart, events, sends, orders)))
+    let timeline = state
+        .db(move |conn| cart_timeline(conn, &tenant_id, &id, false))
+        .await?
+        .ok_or_else(not_found)?;
+    let data = timeline
+        .entries()
+        .into_iter()
+        .filter_map(|(at, entry)| {
+            Some(match entry {
+                Entry::Created => TimelineEntry::Created { at: time(at) },
+                Entry::Event(e) => TimelineEntry::Event {
+                    kind: e.kind.as_str(),
+                    step: e.step.map(|s| s + 1),
+                    detail: e.detail.clone(),
+                    at: time(at),
+                },
+                Entry::Email(s) => TimelineEntry::Email {
+                    step: s.step + 1,
+                    cycle: s.cycle,
+                    status: s.status.as_str(),
+                    attempts: s.attempts,
+                    provider: s.provider.clone(),
+                    coupon: s.coupon_code.clone(),
+                    clicks: s.click_count,
+                    last_error: s.last_error.clone(),
+                    at: time(at),
+                },
+                Entry::Order(o) => TimelineEntry::Order {
+                    total: o.total_minor.and_then(|t| decimal(t, &o.currency)),
+                    order_id: o.order_ref.clone(),
+                    attribution: o.attribution.clone(),
+                    matched_by: o.matched_by.clone(),
+                    source: o.source.clone(),
+                    total_minor: o.total_minor,
+                    currency: o.currency.clone(),
+                    at: time(at),
+                },
+                // Not part of this answer (deliveries have their own API).
+                Entry::Delivery(_) => return None,
+            })
         })
-        .await?;
-    let (cart, events, sends, orders) = found.ok_or_else(not_found)?;
-    let mut entries: Vec<(NaiveDateTime, TimelineEntry)> = Vec::new();
-    entries.push((
-        cart.created_at,
-        TimelineEntry::Created {
-            at: time(cart.created_at),
-        },
-    ));
-    for e in events {
-        entries.push((
-            e.created_at,
-            TimelineEntry::Event {
-                kind: e.kind.as_str(),
-                step: e.step.map(|s| s + 1),
-                detail: e.detail,
-                at: time(e.created_at),
-            },
-        ));
-    }
-    for s in sends {
-        let at = s.sent_at.unwrap_or(s.updated_at);
-        entries.push((
-            at,
-            TimelineEntry::Email {
-                step: s.step + 1,
-                cycle: s.cycle,
-                status: s.status.as_str(),
-                attempts: s.attempts,
-                provider: s.provider,
-                coupon: s.coupon_code,
-                clicks: s.click_count,
-                last_error: s.last_error,
-                at: time(at),
-            },
-        ));
-    }
-    for o in orders {
-        entries.push((
-            o.created_at,
-            TimelineEntry::Order {
-                total: o.total_minor.and_then(|t| decimal(t, &o.currency)),
-                order_id: o.order_ref,
-                attribution: o.attribution,
-                matched_by: o.matched_by,
-                source: o.source,
-                total_minor: o.total_minor,
-                currency: o.currency,
-                at: time(o.created_at),
-            },
-        ));
-    }
-    entries.sort_by_key(|(at, _)| *at);
+        .collect();
     Ok(HttpResponse::Ok().json(Timeline {
         success: true,
-        cart_id: cart.id,
-        status: cart.status,
-        data: entries.into_iter().map(|(_, entry)| entry).collect(),
+        cart_id: timeline.cart.id.clone(),
+        status: timeline.cart.status,
+        data,
     }))
 }

@@ -6,11 +6,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use cartback_domain::CartStatus;
-use cartback_store::carts::{CartRow, find_cart, find_cart_by_session};
+use cartback_store::carts::{find_cart, find_cart_by_session};
 use cartback_store::crypto::Purpose;
-use cartback_store::stripe::{StripeAccountRow, find_stripe_account};
-use cartback_store::tenants::Tenant;
-use cartback_stripe::{CheckoutRequest, LineItem, StripeError};
+use cartback_store::stripe::find_stripe_account;
+use cartback_stripe::{CartLink, MAX_LINK_SECS, MIN_LINK_SECS, StripeError, cart_checkout};
 
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode};
@@ -18,9 +17,6 @@ use crate::input::Problems;
 use crate::input::body::read_body;
 use crate::input::fields::{integer, object, unknown_fields};
 use crate::state::AppState;
-
-const MIN_LINK_SECS: i64 = 1_800;
-const MAX_LINK_SECS: i64 = 86_400;
 
 /// A Checkout Session for a cart.
 #[derive(Serialize, ToSchema)]
@@ -33,72 +29,9 @@ pub(crate) struct PaymentLink {
     expires_at: Option<String>,
 }
 
-fn link_expiry(now: DateTime<Utc>, lifetime: i64) -> i64 {
-    // Stripe refuses a reused idempotency key with different parameters, so the
-    // expiry must be the same for every call inside one minute: rounded down for
-    // long lifetimes (still ≥ 30 min), up for short ones (still ≤ 24 h).
-    let minute = now.timestamp() - now.timestamp().rem_euclid(60);
-    if lifetime - 60 >= MIN_LINK_SECS {
-        minute + lifetime
-    } else {
-        minute + 60 + lifetime
-    }
-}
-
 fn upstream(error: &StripeError) -> ApiError {
     tracing::warn!(%error, "Stripe call failed");
     ApiError::new(ErrorCode::UpstreamError, error.to_string())
-}
-
-fn checkout_request(
-    cart: &CartRow,
-    tenant: &Tenant,
-    account: &StripeAccountRow,
-    expires_at: i64,
-) -> Result<CheckoutRequest, ApiError> {
-    let items = cart.items.clone();
-    if items.is_empty() {
-        return Err(ApiError::new(
-            ErrorCode::ValidationError,
-            "the cart is empty",
-        ));
-    }
-    let Some(success_url) = account
-        .success_url
-        .clone()
-        .or_else(|| tenant.recovery_url.clone())
-    else {
-        return Err(ApiError::new(
-            ErrorCode::ValidationError,
-            "no page to return to after payment: set successUrl with PUT \
-             /api/v1/integrations/stripe, or the tenant's recovery URL",
-        ));
-    };
-    Ok(CheckoutRequest {
-        client_reference_id: cart.id.clone(),
-        customer_email: cart.customer_email.clone(),
-        currency: cart.currency.clone(),
-        line_items: items
-            .into_iter()
-            .map(|item| LineItem {
-                name: item.name,
-                unit_amount_minor: item.unit_price_minor,
-                quantity: item.quantity,
-                image_url: item.image_url,
-            })
-            .collect(),
-        success_url,
-        cancel_url: account
-            .cancel_url
-            .clone()
-            .or_else(|| tenant.recovery_url.clone()),
-        metadata: vec![
-            ("cart_id".to_owned(), cart.id.clone()),
-            ("session_id".to_owned(), cart.session_id.clone()),
-        ],
-        expires_at: Some(expires_at),
-        discount_code_hint: None,
-    })
 }
 
 /// `POST /api/v1/carts/{id}/payment-link` `{"expiresInSeconds"?}`: a Stripe
@@ -171,8 +104,20 @@ pub async fn payment_link(
     let account = account.ok_or_else(not_connected)?;
     let sealed_key = account.secret_key.as_deref().ok_or_else(not_connected)?;
     let now = Utc::now();
-    let expires_at = link_expiry(now, lifetime);
-    let checkout = checkout_request(&cart, &caller.tenant, &account, expires_at)?;
+    let link = CartLink {
+        cart_id: &cart.id,
+        session_id: &cart.session_id,
+        customer_email: cart.customer_email.as_deref(),
+        currency: &cart.currency,
+        items: &cart.items,
+        success_url: account.success_url.as_deref(),
+        cancel_url: account.cancel_url.as_deref(),
+        recovery_url: caller.tenant.recovery_url.as_deref(),
+        updated_at: cart.updated_at.and_utc().timestamp(),
+    };
+    let (checkout, idempotency_key) = cart_checkout(link, now.timestamp(), lifetime)
+        .map_err(|refusal| ApiError::new(ErrorCode::ValidationError, refusal.to_string()))?;
+    let expires_at = checkout.expires_at.unwrap_or_default();
     // Like the email provider's test: a key sealed under a master key this
     // server lacks is a setup problem the merchant's operator must fix.
     let key = state
@@ -180,11 +125,6 @@ pub async fn payment_link(
         .open(Purpose::StripeSecretKey, &caller.tenant.id, sealed_key)
         .map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
     let key = String::from_utf8(key).map_err(ApiError::internal)?;
-    let idempotency_key = format!(
-        "paylink-{}-{}-{lifetime}-{expires_at}",
-        cart.id,
-        cart.updated_at.and_utc().timestamp()
-    );
     let session = state
         .stripe
         .create_checkout_session(&key, &checkout, Some(&idempotency_key))
@@ -198,27 +138,4 @@ pub async fn payment_link(
         expires_at: DateTime::from_timestamp(expires, 0)
             .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn link_expiry_is_stable_within_a_minute_and_inside_stripes_limits() {
-        for lifetime in [MIN_LINK_SECS, 3_600, MAX_LINK_SECS] {
-            let start = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-            let first = link_expiry(start, lifetime);
-            for offset in 0..60 {
-                let now = start + chrono::TimeDelta::seconds(offset);
-                let at = link_expiry(now, lifetime);
-                assert_eq!(at, first);
-                let left = at - now.timestamp();
-                assert!(
-                    (MIN_LINK_SECS..=MAX_LINK_SECS).contains(&left),
-                    "{lifetime} {left}"
-                );
-            }
-        }
-    }
 }
