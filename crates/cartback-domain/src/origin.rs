@@ -116,7 +116,6 @@ pub fn parse_origins_list<S: AsRef<str>>(texts: &[S]) -> Result<Vec<String>, Vec
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

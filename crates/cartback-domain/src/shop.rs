@@ -242,7 +242,6 @@ fn field_order(field: Option<&str>) -> usize {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -3,7 +3,6 @@
 //! revocation (a revoked key gets 401 within the auth cache TTL), the last
 //! secret key, another tenant's key, and the reply-to and recovery URL in a
 //! real email from the real worker.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
