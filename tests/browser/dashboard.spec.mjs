@@ -216,7 +216,7 @@ async function main() {
     await axeCheck(page, "team");
     await shoot(page, "team");
 
-    for (const section of ["carts", "recovery", "emails", "sending", "webhooks", "suppressions", "developers"]) {
+    for (const section of ["carts", "sending", "webhooks", "suppressions", "developers"]) {
       const response = await page.goto(`${config.base}/dashboard/${section}`);
       assert.equal(response.status(), 200, section);
       await page.getByText("Coming soon").waitFor();

@@ -28,4 +28,5 @@ pub(crate) fn dashboard(state: &AppState) -> cartback_dashboard::Dashboard {
     };
     cartback_dashboard::Dashboard::new(state.store.clone(), state.public_url.clone())
         .with_client_ip(Arc::new(find))
+        .with_providers(state.master_keys.clone(), state.allow_private_targets)
 }

@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod accounts;
 mod assets;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, web};
 
 use cartback_store::Store;
+use cartback_store::crypto::MasterKeys;
 use cartback_store::users::SessionLimits;
 
 pub use accounts::{SIGN_IN_LINK_TTL, sign_in_url};
@@ -33,6 +35,11 @@ pub struct Dashboard {
     pub public_url: String,
     pub sessions: SessionLimits,
     pub client_ip: ClientIp,
+    /// Opens the tenant's sealed provider settings for test sends.
+    pub master_keys: Arc<MasterKeys>,
+    /// Whether a tenant's provider may reach private addresses (the api's
+    /// `--allow-private-targets`).
+    pub allow_private_targets: bool,
 }
 
 impl Dashboard {
@@ -43,7 +50,21 @@ impl Dashboard {
             public_url: public_url.into(),
             sessions: SessionLimits::default(),
             client_ip: Arc::new(|request: &HttpRequest| request.peer_addr().map(|a| a.ip())),
+            master_keys: Arc::new(MasterKeys::default()),
+            allow_private_targets: false,
         }
+    }
+
+    /// Test sends open the tenant's provider with `master_keys`, reaching
+    /// private addresses only when `allow_private_targets`.
+    pub fn with_providers(
+        mut self,
+        master_keys: Arc<MasterKeys>,
+        allow_private_targets: bool,
+    ) -> Dashboard {
+        self.master_keys = master_keys;
+        self.allow_private_targets = allow_private_targets;
+        self
     }
 
     /// Uses `client_ip` to find the client's address.
@@ -64,6 +85,10 @@ impl std::fmt::Debug for Dashboard {
             .finish_non_exhaustive()
     }
 }
+
+/// Largest template form: three parts of 64 KiB, percent-encoded (up to three
+/// bytes each), and the rest.
+const TEMPLATE_FORM_LIMIT: usize = 3 * 3 * 64 * 1024 + 16 * 1024;
 
 /// Mounts the dashboard under `/dashboard` on an app.
 pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
@@ -88,6 +113,53 @@ pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
                 )
                 .route("/logout", web::post().to(pages::login::logout))
                 .route("/carts/{id}", web::get().to(pages::cart::page))
+                .route("/recovery", web::get().to(pages::recovery::page))
+                .route("/recovery", web::post().to(pages::recovery::submit))
+                .route("/recovery/preview", web::get().to(pages::recovery::preview))
+                .route("/emails", web::get().to(pages::emails::branding::page))
+                .route(
+                    "/emails/branding",
+                    web::post().to(pages::emails::branding::save_branding),
+                )
+                .route(
+                    "/emails/preview",
+                    web::get().to(pages::emails::branding::branding_preview),
+                )
+                .route(
+                    "/emails/test",
+                    web::post().to(pages::emails::branding::test_branding),
+                )
+                .route(
+                    "/emails/templates/new",
+                    web::get().to(pages::emails::templates::new_template),
+                )
+                .route(
+                    "/emails/templates/new/preview",
+                    web::get().to(pages::emails::templates::starter_preview),
+                )
+                // A template's three parts may be 64 KiB each, encoded.
+                .service(
+                    web::resource("/emails/templates")
+                        .app_data(web::FormConfig::default().limit(TEMPLATE_FORM_LIMIT))
+                        .route(web::post().to(pages::emails::templates::submit_template)),
+                )
+                .service(
+                    web::resource("/emails/templates/preview")
+                        .app_data(web::FormConfig::default().limit(TEMPLATE_FORM_LIMIT))
+                        .route(web::post().to(pages::emails::templates::preview_draft)),
+                )
+                .route(
+                    "/emails/templates/{name}/{locale}",
+                    web::get().to(pages::emails::templates::edit_template),
+                )
+                .route(
+                    "/emails/templates/{name}/{locale}/preview",
+                    web::get().to(pages::emails::templates::template_preview),
+                )
+                .route(
+                    "/emails/templates/{name}/{locale}/delete",
+                    web::post().to(pages::emails::templates::delete),
+                )
                 .route("/team", web::get().to(pages::team::page))
                 .route("/team/invite", web::post().to(pages::team::invite))
                 .route("/team/{id}/remove", web::post().to(pages::team::remove))

@@ -55,5 +55,5 @@ pub use policy::{RecoveryPolicy, RecoveryStep, StepSettings};
 pub use quiet_hours::{QuietHours, QuietWindow, parse_clock_time, parse_time_zone};
 pub use session::SessionId;
 pub use simulation::{SentEmail, ShopperSimulation, SimulatedCart};
-pub use template_choice::{BUILTIN_DESIGNS, CUSTOM_PREFIX, TemplateChoice};
+pub use template_choice::{BUILTIN_DESIGNS, CUSTOM_PREFIX, TemplateChoice, parse_template_name};
 pub use user_role::UserRole;

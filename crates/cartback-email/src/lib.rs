@@ -15,6 +15,7 @@ mod sendgrid;
 mod ses;
 mod settings;
 mod smtp;
+mod test_send;
 
 pub use error::EmailError;
 pub use file::FileProvider;
@@ -29,3 +30,4 @@ pub use sendgrid::{SENDGRID_API, SendGridConfig, SendGridProvider};
 pub use ses::{SesConfig, SesCredentials, SesProvider};
 pub use settings::{ProviderSettings, Region, ses_credentials};
 pub use smtp::{SmtpConfig, SmtpProvider, SmtpSecurity};
+pub use test_send::{TestAnswer, TestSendError, send_test, tenant_provider};

@@ -7,7 +7,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use cartback_domain::EmailAddress;
-use cartback_email::{EmailError, EmailMessage, Mailbox, ProviderSettings, Trust, check_host};
+use cartback_email::{
+    EmailError, EmailMessage, Mailbox, ProviderSettings, TestAnswer, TestSendError, Trust,
+    check_host, send_test,
+};
 use cartback_store::email_providers::{delete_provider, find_provider, set_provider};
 
 use crate::auth::SecretCaller;
@@ -87,15 +90,6 @@ fn tenant_trust(state: &AppState) -> Trust {
     Trust::Tenant {
         allow_private: state.allow_private_targets,
     }
-}
-
-/// The refusal at test time: the guard's own words (no target was contacted) and
-/// the way out.
-fn refused_at_test(error: &EmailError) -> String {
-    format!(
-        "{error}; the provider was not contacted. Private targets are refused unless the \
-         server runs with --allow-private-targets (CARTBACK_ALLOW_PRIVATE_TARGETS)"
-    )
 }
 
 fn masked_json(text: &str) -> serde_json::Value {
@@ -308,14 +302,6 @@ pub async fn test(
     let plain = row
         .open(&keys)
         .map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
-    let settings: ProviderSettings = serde_json::from_str(&plain).map_err(ApiError::internal)?;
-    let provider = match settings.build(tenant_trust(&state)) {
-        Ok(provider) => provider,
-        Err(error @ EmailError::Refused { .. }) => {
-            return Err(refused_field(&settings, refused_at_test(&error)));
-        }
-        Err(error) => return Err(ApiError::new(ErrorCode::Conflict, error.to_string())),
-    };
     let message = EmailMessage {
         from: Mailbox {
             name: caller
@@ -337,25 +323,28 @@ pub async fn test(
         idempotency_key: cartback_store::ids::random_id("test_", 16),
         tags: vec!["cartback-test".to_owned()],
     };
-    let answer = match provider.send(&message).await {
-        // No connection was made, so there is no answer to report: the stored
-        // settings are what is wrong.
-        Err(error @ EmailError::Refused { .. }) => {
-            return Err(refused_field(&settings, refused_at_test(&error)));
+    let answer = match send_test(&plain, state.allow_private_targets, &message).await {
+        Ok(TestAnswer::Delivered {
+            provider,
+            provider_message_id,
+        }) => {
+            json!({"success": true, "delivered": true, "provider": provider, "providerMessageId": provider_message_id})
         }
-        Ok(receipt) => {
-            json!({"success": true, "delivered": true, "provider": provider.kind(), "providerMessageId": receipt.provider_message_id})
+        Ok(TestAnswer::Failed {
+            provider,
+            class,
+            message,
+        }) => {
+            json!({"success": true, "delivered": false, "provider": provider, "providerError": {"class": class, "message": message}})
         }
-        Err(error) => {
-            let class = match &error {
-                EmailError::Transient { .. } => "transient",
-                EmailError::RateLimited { .. } => "rate_limited",
-                EmailError::Permanent { .. } => "permanent",
-                EmailError::Unknown { .. } => "unknown",
-                EmailError::InvalidMessage(_) => "invalid_message",
-                EmailError::Refused { .. } => "refused",
-            };
-            json!({"success": true, "delivered": false, "provider": provider.kind(), "providerError": {"class": class, "message": error.to_string()}})
+        Err(error @ TestSendError::Refused { field, .. }) => {
+            return Err(ApiError::validation(vec![FieldError {
+                field: field.into(),
+                message: error.to_string(),
+            }]));
+        }
+        Err(error @ TestSendError::Unusable(_)) => {
+            return Err(ApiError::new(ErrorCode::Conflict, error.to_string()));
         }
     };
     Ok(HttpResponse::Ok().json(answer))
