@@ -698,10 +698,36 @@ fn render(view: &View<'_>, form: &PolicyForm, errors: &FieldErrors) -> Markup {
     )
 }
 
-async fn load(dashboard: &Dashboard, tenant_id: &str) -> Result<Vec<TemplateRow>, PageError> {
-    let store = dashboard.store.clone();
-    let tenant_id = tenant_id.to_owned();
-    Ok(web::block(move || list_templates(&mut *store.conn()?, &tenant_id)).await??)
+/// What the page shows besides the form, read for `signed`'s shop.
+struct Loaded {
+    saved: RecoveryPolicy,
+    experience: Experience,
+    templates: Vec<TemplateRow>,
+}
+
+impl Loaded {
+    async fn of(dashboard: &Dashboard, signed: &SignedIn) -> Result<Loaded, PageError> {
+        let store = dashboard.store.clone();
+        let tenant_id = signed.tenant.id.clone();
+        let templates =
+            web::block(move || list_templates(&mut *store.conn()?, &tenant_id)).await??;
+        Ok(Loaded {
+            saved: signed.tenant.recovery_policy()?,
+            experience: stored_experience(&signed.tenant),
+            templates,
+        })
+    }
+
+    fn view<'a>(&'a self, signed: &'a SignedIn, notice: Option<&'a str>, draft: bool) -> View<'a> {
+        View {
+            signed,
+            saved: &self.saved,
+            experience: &self.experience,
+            templates: &self.templates,
+            notice,
+            draft,
+        }
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -716,21 +742,13 @@ pub async fn page(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed_in(&request, &dashboard).await?;
-    let saved = signed.tenant.recovery_policy()?;
-    let experience = stored_experience(&signed.tenant);
-    let templates = load(&dashboard, &signed.tenant.id).await?;
-    let view = View {
-        signed: &signed,
-        saved: &saved,
-        experience: &experience,
-        templates: &templates,
-        notice: query
-            .saved
-            .is_some()
-            .then_some("Saved. New emails follow this policy."),
-        draft: false,
-    };
-    let form = PolicyForm::of(&saved);
+    let loaded = Loaded::of(&dashboard, &signed).await?;
+    let notice = query
+        .saved
+        .as_ref()
+        .map(|_| "Saved. New emails follow this policy.");
+    let view = loaded.view(&signed, notice, false);
+    let form = PolicyForm::of(&loaded.saved);
     Ok(html(
         StatusCode::OK,
         render(&view, &form, &FieldErrors::default()),
@@ -745,17 +763,8 @@ pub async fn submit(
 ) -> Result<HttpResponse, PageError> {
     let (signed, fields) = signed_change(&dashboard, &request, form.into_inner()).await?;
     let mut form = PolicyForm::from_fields(&fields);
-    let saved = signed.tenant.recovery_policy()?;
-    let experience = stored_experience(&signed.tenant);
-    let templates = load(&dashboard, &signed.tenant.id).await?;
-    let view = View {
-        signed: &signed,
-        saved: &saved,
-        experience: &experience,
-        templates: &templates,
-        notice: None,
-        draft: true,
-    };
+    let loaded = Loaded::of(&dashboard, &signed).await?;
+    let view = loaded.view(&signed, None, true);
     let action = fields.get("action").map(String::as_str).unwrap_or("save");
     if action == "add-step" {
         if form.steps.len() < RecoveryPolicy::MAX_STEPS {

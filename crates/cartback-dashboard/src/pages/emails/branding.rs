@@ -64,41 +64,23 @@ fn experience_from(
     experience.footer_address = optional(fields, "footer_address").map(|t| t.replace("\r\n", "\n"));
     // Each field checked on its own by the templates' rules, so each problem
     // shows beside its own control.
-    let alone = [
-        (
-            "logo-url",
-            Experience {
-                logo_url: experience.logo_url.clone(),
-                ..Experience::default()
-            },
-        ),
-        (
-            "button-text",
-            Experience {
-                button_text: experience.button_text.clone(),
-                ..Experience::default()
-            },
-        ),
-        (
-            "sender-name",
-            Experience {
-                sender_name: experience.sender_name.clone(),
-                ..Experience::default()
-            },
-        ),
-        (
-            "footer-address",
-            Experience {
-                footer_address: experience.footer_address.clone(),
-                ..Experience::default()
-            },
-        ),
-    ];
-    for (control, single) in alone {
+    let mut alone = |control: &str, set: &dyn Fn(&mut Experience)| {
+        let mut single = Experience::default();
+        set(&mut single);
         if let Err(error) = single.validate(shop_name) {
             errors.add(control, sentence(&error.message));
         }
-    }
+    };
+    alone("logo-url", &|e| e.logo_url = experience.logo_url.clone());
+    alone("button-text", &|e| {
+        e.button_text = experience.button_text.clone()
+    });
+    alone("sender-name", &|e| {
+        e.sender_name = experience.sender_name.clone()
+    });
+    alone("footer-address", &|e| {
+        e.footer_address = experience.footer_address.clone()
+    });
     if errors.is_empty()
         && let Err(error) = experience.validate(shop_name)
     {
