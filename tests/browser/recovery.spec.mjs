@@ -56,6 +56,7 @@ async function axeCheck(page, name) {
 }
 
 async function shoot(page, name) {
+  await page.evaluate(() => window.scrollTo(0, 0));
   for (const [size, viewport] of [["desktop", DESKTOP], ["phone", PHONE]]) {
     await page.setViewportSize(viewport);
     await page.waitForTimeout(150);
@@ -93,6 +94,7 @@ async function frameShows(page, selector, expected) {
 async function recovery(page) {
   await page.goto(`${config.base}/dashboard/recovery`);
   await axeCheck(page, "recovery");
+  await frameShows(page, "#preview details[open] figure:nth-child(3) iframe", "English");
   await shoot(page, "recovery");
   const before = await settings();
   assert.equal(await page.locator(".step-card").count(), before.policy.steps.length);
@@ -142,13 +144,14 @@ async function recovery(page) {
   ]);
   assert.equal(refused.status(), 422);
   const delayError = page.locator("#step-1-delay-error");
-  assert.match(await delayError.innerText(), /longer than the delay of step 0/);
+  assert.match(await delayError.innerText(), /longer than the previous step's delay, 45 minutes/);
   assert.equal(await page.locator("#step-1-delay").getAttribute("aria-invalid"), "true");
   assert.equal(await page.locator("#step-1-delay").getAttribute("aria-describedby"), "step-1-delay-error");
   assert.match(await page.locator("#time-zone-error").innerText(), /unknown time zone/i);
   assert.equal(await page.locator("#step-1-delay").inputValue(), "10", "the typed value stays");
   await page.locator("#form-errors").waitFor();
   await axeCheck(page, "recovery with errors");
+  await frameShows(page, "#preview details[open] figure:nth-child(1) iframe", "problems are fixed");
   await shoot(page, "recovery-errors");
   assert.deepEqual((await settings()).policy, saved, "a refused form changes nothing");
   ok("a bad value shows its error beside the field and changes nothing");
