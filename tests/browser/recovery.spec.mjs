@@ -96,6 +96,10 @@ async function recovery(page) {
   await axeCheck(page, "recovery");
   await frameShows(page, "#preview details[open] figure:nth-child(3) iframe", "English");
   await shoot(page, "recovery");
+  // Chromium paints sandboxed frames below the first screen blank in a
+  // full-page capture, so the previews get a screenshot of their own.
+  await page.evaluate(() => document.getElementById("preview").scrollIntoView({ block: "start" }));
+  await page.screenshot({ path: join(config.screenshots, `${config.label}-recovery-preview-desktop.png`) });
   const before = await settings();
   assert.equal(await page.locator(".step-card").count(), before.policy.steps.length);
 
