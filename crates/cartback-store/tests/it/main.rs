@@ -6,6 +6,7 @@ mod analytics;
 mod backup;
 mod common;
 mod erasure;
+mod experience;
 mod origins;
 mod store;
 mod stripe;
