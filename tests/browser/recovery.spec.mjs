@@ -202,6 +202,20 @@ async function emails(page) {
   assert.match(await page.locator("#logo-url-error").innerText(), /http/);
   assert.deepEqual((await settings()).email, email, "a refused form changes nothing");
   ok("a bad logo URL shows its error beside the field and changes nothing");
+  // The shop's own words in another language.
+  await page.goto(`${config.base}/dashboard/emails`);
+  await page.locator("#words-locale").fill("nl");
+  await page.getByRole("button", { name: "Edit words" }).click();
+  await page.waitForURL(/\/dashboard\/emails\/words\?locale=nl$/);
+  await page.locator("#words-0-subject").fill("Je mandje bij {shop} wacht op je");
+  await page.getByRole("button", { name: "Save words" }).click();
+  await page.locator("#saved-notice").waitFor();
+  email = (await settings()).email;
+  assert.deepEqual(email.copy, { nl: [{ subject: "Je mandje bij {shop} wacht op je" }] });
+  await frameShows(page, "#preview figure:nth-child(1) iframe", "Je mandje bij Test shop wacht op je");
+  await axeCheck(page, "email words");
+  await shoot(page, "email-words");
+  ok("the shop's own words per language save, read back from the API and show in the preview");
   // A test of the first email through the shop's provider.
   await page.goto(`${config.base}/dashboard/emails`);
   await page.getByLabel("Send the first email to").fill(config.testTo);

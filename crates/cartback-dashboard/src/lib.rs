@@ -129,6 +129,8 @@ pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
                     "/emails/test",
                     web::post().to(pages::emails::branding::test_branding),
                 )
+                .route("/emails/words", web::get().to(pages::emails::words::page))
+                .route("/emails/words", web::post().to(pages::emails::words::save))
                 .route(
                     "/emails/templates/new",
                     web::get().to(pages::emails::templates::new_template),

@@ -3,16 +3,16 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::Utc;
 use maud::{Markup, html};
 
 use cartback_domain::{EmailAddress, RecoveryPolicy, parse_locale};
 use cartback_store::templates::{TemplateRow, list_templates};
-use cartback_store::tenants::{Tenant, set_experience};
+use cartback_store::tenants::Tenant;
 use cartback_templates::{
     BrandColor, Design, Experience, PreviewOf, RenderedEmail, preview_context, render_preview,
 };
 
+use super::save_experience;
 use super::test_send::{TestResult, send_test_email, test_form, test_result};
 use crate::Dashboard;
 use crate::error::PageError;
@@ -245,6 +245,25 @@ fn render_page(view: EmailsView<'_>) -> Markup {
                 }
             }
         }
+        section.card aria-labelledby="words-title" {
+            div.card-header {
+                div {
+                    h2 #words-title { "Your words" }
+                    p.muted { "Replace the built-in subject, headline, text and button of each email, per language." }
+                }
+            }
+            @if !view.experience.copy.is_empty() {
+                ul.language-list {
+                    @for locale in view.experience.copy.keys() {
+                        li { a href={ "/dashboard/emails/words?locale=" (locale) } { (language_name(locale)) " (" (locale) ")" } }
+                    }
+                }
+            }
+            form.inline-form method="get" action="/dashboard/emails/words" {
+                (errors.input(Input { placeholder: Some("en, nl, de-AT"), ..Input::new("words-locale", "locale", "Language", &locale) }))
+                button.button type="submit" { @if editable { "Edit words" } @else { "Show words" } }
+            }
+        }
         section.card aria-labelledby="templates-title" {
             div.card-header {
                 div {
@@ -351,20 +370,7 @@ pub async fn save_branding(
     let policy = signed.tenant.recovery_policy()?;
     match experience_from(&fields, &stored, &signed.tenant.name) {
         Ok(experience) => {
-            let text = serde_json::to_string(&experience).map_err(|error| {
-                tracing::error!(%error, "email settings do not serialize");
-                PageError::Internal
-            })?;
-            let (store, tenant_id) = (dashboard.store.clone(), signed.tenant.id.clone());
-            web::block(move || {
-                set_experience(
-                    &mut *store.conn()?,
-                    &tenant_id,
-                    &text,
-                    Utc::now().naive_utc(),
-                )
-            })
-            .await??;
+            save_experience(&dashboard, &signed.tenant.id, &experience).await?;
             tracing::info!(tenant = %signed.tenant.id, by = %signed.user.id, "dashboard: email branding saved");
             Ok(see_other("/dashboard/emails?saved=1"))
         }
