@@ -28,6 +28,6 @@ pub(crate) fn dashboard(state: &AppState) -> cartback_dashboard::Dashboard {
     };
     cartback_dashboard::Dashboard::new(state.store.clone(), state.public_url.clone())
         .with_client_ip(Arc::new(find))
-        .with_webhook_rules(state.master_keys.clone(), state.allow_private_targets)
+        .with_master_keys(state.master_keys.clone(), state.allow_private_targets)
         .with_stripe(state.stripe.clone())
 }

@@ -1,7 +1,8 @@
 // cartback dashboard: progressive enhancement only. Every page works without
 // this file; it draws the overview's daily chart with uPlot from the figures
 // the server put in the element's data-chart attribute (the same figures are
-// in the table below the chart).
+// in the table below the chart), and keeps email previews in step with the
+// form beside them.
 (function () {
   "use strict";
 
@@ -56,11 +57,55 @@
     });
   }
 
+  // Email previews follow their form as it is edited: each frame marked
+  // js-live-preview reloads its data-src with the form's fields (draft=1), so
+  // the server renders the unsaved settings with the very code that saves
+  // them. Without this script the frames show what is saved.
+  function livePreviews() {
+    var frames = document.querySelectorAll("iframe.js-live-preview[data-form]");
+    var groups = {};
+    for (var i = 0; i < frames.length; i++) {
+      var id = frames[i].getAttribute("data-form");
+      (groups[id] = groups[id] || []).push(frames[i]);
+    }
+    Object.keys(groups).forEach(function (id) {
+      var form = document.getElementById(id);
+      if (!form) {
+        return;
+      }
+      var timer = null;
+      function refresh() {
+        var params = new URLSearchParams(new FormData(form));
+        params.delete("csrf");
+        params.delete("action");
+        params.delete("to");
+        params.set("draft", "1");
+        groups[id].forEach(function (frame) {
+          var base = frame.getAttribute("data-src");
+          var url = base + (base.indexOf("?") < 0 ? "?" : "&") + params.toString();
+          try {
+            // Replacing keeps the back button for the page, not each preview.
+            frame.contentWindow.location.replace(url);
+          } catch (e) {
+            frame.src = url;
+          }
+        });
+      }
+      function later() {
+        window.clearTimeout(timer);
+        timer = window.setTimeout(refresh, 400);
+      }
+      form.addEventListener("input", later);
+      form.addEventListener("change", later);
+    });
+  }
+
   function start() {
     var charts = document.querySelectorAll(".js-daily-chart");
     for (var i = 0; i < charts.length; i++) {
       drawChart(charts[i]);
     }
+    livePreviews();
   }
 
   if (document.readyState === "loading") {

@@ -34,13 +34,13 @@ pub const SECTIONS: &[Section] = &[
         slug: "recovery",
         title: "Recovery",
         purpose: "The recovery steps, caps, cooldown, minimum value, quiet hours, consent and attribution, with a live preview of every step.",
-        built: false,
+        built: true,
     },
     Section {
         slug: "emails",
         title: "Emails",
         purpose: "Branding and custom templates per language, with preview and a test send.",
-        built: false,
+        built: true,
     },
     Section {
         slug: "sending",

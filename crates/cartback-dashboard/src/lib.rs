@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod accounts;
 mod assets;
@@ -35,11 +36,12 @@ pub struct Dashboard {
     pub public_url: String,
     pub sessions: SessionLimits,
     pub client_ip: ClientIp,
-    /// Seals the webhook signing secrets the Webhooks page creates (the api's
-    /// `CARTBACK_MASTER_KEY`); without one, endpoints cannot be created.
+    /// Seals and opens what the api seals (the api's `CARTBACK_MASTER_KEY`):
+    /// the signing secrets the Webhooks page creates (without a key, endpoints
+    /// cannot be created) and the tenant's provider settings for test sends.
     pub master_keys: Arc<MasterKeys>,
-    /// Webhook endpoints may point at private addresses (the api's
-    /// `--allow-private-targets`).
+    /// Webhook endpoints and a tenant's provider may reach private addresses
+    /// (the api's `--allow-private-targets`).
     pub allow_private_targets: bool,
     /// Creates payment links (the api's Stripe client); None: the cart page
     /// offers none.
@@ -66,8 +68,9 @@ impl Dashboard {
         self
     }
 
-    /// The api's master keys and private-target rule, for webhook endpoints.
-    pub fn with_webhook_rules(
+    /// The api's master keys and private-target rule, for webhook endpoints
+    /// and test sends through the tenant's provider.
+    pub fn with_master_keys(
         mut self,
         master_keys: Arc<MasterKeys>,
         allow_private_targets: bool,
@@ -95,6 +98,10 @@ impl std::fmt::Debug for Dashboard {
             .finish_non_exhaustive()
     }
 }
+
+/// Largest template form: three parts of 64 KiB, percent-encoded (up to three
+/// bytes each), and the rest.
+const TEMPLATE_FORM_LIMIT: usize = 3 * 3 * 64 * 1024 + 16 * 1024;
 
 /// Mounts the dashboard under `/dashboard` on an app.
 pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
@@ -157,6 +164,55 @@ pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
                 .route(
                     "/suppressions/remove",
                     web::post().to(pages::suppressions::remove),
+                )
+                .route("/recovery", web::get().to(pages::recovery::page))
+                .route("/recovery", web::post().to(pages::recovery::submit))
+                .route("/recovery/preview", web::get().to(pages::recovery::preview))
+                .route("/emails", web::get().to(pages::emails::branding::page))
+                .route(
+                    "/emails/branding",
+                    web::post().to(pages::emails::branding::save_branding),
+                )
+                .route(
+                    "/emails/preview",
+                    web::get().to(pages::emails::branding::branding_preview),
+                )
+                .route(
+                    "/emails/test",
+                    web::post().to(pages::emails::branding::test_branding),
+                )
+                .route("/emails/words", web::get().to(pages::emails::words::page))
+                .route("/emails/words", web::post().to(pages::emails::words::save))
+                .route(
+                    "/emails/templates/new",
+                    web::get().to(pages::emails::templates::new_template),
+                )
+                .route(
+                    "/emails/templates/new/preview",
+                    web::get().to(pages::emails::templates::starter_preview),
+                )
+                // A template's three parts may be 64 KiB each, encoded.
+                .service(
+                    web::resource("/emails/templates")
+                        .app_data(web::FormConfig::default().limit(TEMPLATE_FORM_LIMIT))
+                        .route(web::post().to(pages::emails::templates::submit_template)),
+                )
+                .service(
+                    web::resource("/emails/templates/preview")
+                        .app_data(web::FormConfig::default().limit(TEMPLATE_FORM_LIMIT))
+                        .route(web::post().to(pages::emails::templates::preview_draft)),
+                )
+                .route(
+                    "/emails/templates/{name}/{locale}",
+                    web::get().to(pages::emails::templates::edit_template),
+                )
+                .route(
+                    "/emails/templates/{name}/{locale}/preview",
+                    web::get().to(pages::emails::templates::template_preview),
+                )
+                .route(
+                    "/emails/templates/{name}/{locale}/delete",
+                    web::post().to(pages::emails::templates::delete),
                 )
                 .route("/team", web::get().to(pages::team::page))
                 .route("/team/invite", web::post().to(pages::team::invite))

@@ -19,26 +19,32 @@ use crate::error::PageError;
 /// sees it (it authenticates by key only, and must stay immune to CSRF).
 pub const COOKIE: &str = "cartback_session";
 
-/// No inline script or style, nothing from elsewhere, no framing of us, forms
-/// only to ourselves; frames only of our own (sandboxed) email previews.
+/// No inline script or style, nothing from elsewhere, no framing, forms only
+/// to ourselves; frames only of our own email previews (which carry a
+/// sandboxing policy of their own, see `pages::frame`).
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
      frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Adds the security headers to every answer under `/dashboard`; pages are
-/// never cached (they show one person's data), assets set their own caching.
-/// An answer that sets its own policy and framing rule keeps them (the email
-/// preview, framed by the cart page under a stricter sandbox).
+/// never cached (they show one person's data), assets set their own caching,
+/// and email previews set their own policy and framing.
 pub async fn security_headers(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let mut response = next.call(request).await?;
     let headers = response.headers_mut();
-    let fixed: [(header::HeaderName, &'static str); 5] = [
+    for (name, value) in [
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    let fixed: [(header::HeaderName, &'static str); 3] = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "same-origin"),
         (
             header::HeaderName::from_static("cross-origin-opener-policy"),

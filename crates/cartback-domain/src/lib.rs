@@ -70,5 +70,5 @@ pub use shop::{
 pub use simulation::{
     HoldoutPopulation, SeededRandom, SentEmail, ShopperSimulation, SimulatedCart,
 };
-pub use template_choice::{BUILTIN_DESIGNS, CUSTOM_PREFIX, TemplateChoice};
+pub use template_choice::{BUILTIN_DESIGNS, CUSTOM_PREFIX, TemplateChoice, parse_template_name};
 pub use user_role::UserRole;

@@ -152,6 +152,28 @@ use crate::bounds::{
     MAX_EMAILS_PER_CART, MAX_EXPIRE_AFTER_MS, MAX_STEP_DELAY_MS, check_amount, millis,
 };
 
+/// A delay as people say it, with the exact milliseconds the API speaks:
+/// `45 minutes (2700000 ms)`.
+fn spoken(ms: u64) -> String {
+    let units = [
+        (DAY_MS, "day"),
+        (HOUR_MS, "hour"),
+        (60_000, "minute"),
+        (1_000, "second"),
+    ];
+    match units
+        .into_iter()
+        .find(|(size, _)| ms > 0 && ms.is_multiple_of(*size))
+    {
+        Some((size, name)) => {
+            let count = ms / size;
+            let plural = if count == 1 { "" } else { "s" };
+            format!("{count} {name}{plural} ({ms} ms)")
+        }
+        None => format!("{ms} ms"),
+    }
+}
+
 impl RecoveryPolicy {
     pub const MAX_STEPS: usize = 10;
     /// Longest customer cooldown: 90 days ([`crate::bounds::MAX_CUSTOMER_COOLDOWN_MS`]).
@@ -230,8 +252,8 @@ impl RecoveryPolicy {
             if pair[1].delay_ms <= pair[0].delay_ms {
                 problems.push(
                     InvalidValue::new(format!(
-                        "must be longer than the delay of step {i} ({} ms): delays increase",
-                        pair[0].delay_ms
+                        "must be longer than the previous step's delay, {}: delays increase",
+                        spoken(pair[0].delay_ms)
                     ))
                     .at(format!("steps[{}].delayMs", i + 1)),
                 );
@@ -273,7 +295,8 @@ impl RecoveryPolicy {
         if self.expire_after_ms <= last {
             problems.push(
                 InvalidValue::new(format!(
-                    "must be longer than the last step's delay ({last} ms)"
+                    "must be longer than the last step's delay, {}",
+                    spoken(last)
                 ))
                 .at("expireAfterMs"),
             );
@@ -491,6 +514,20 @@ mod tests {
             RecoveryPolicy::with_single_delay(TimeDelta::milliseconds(5))
                 .validate()
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn delays_are_spoken_in_messages() {
+        assert_eq!(spoken(2_700_000), "45 minutes (2700000 ms)");
+        assert_eq!(spoken(DAY_MS), "1 day (86400000 ms)");
+        assert_eq!(spoken(1_500), "1500 ms");
+        let mut policy = RecoveryPolicy::default();
+        policy.steps[1] = RecoveryStep::after(60_000);
+        let problem = policy.validate().unwrap_err();
+        assert_eq!(
+            problem.message,
+            "must be longer than the previous step's delay, 1 hour (3600000 ms): delays increase"
         );
     }
 

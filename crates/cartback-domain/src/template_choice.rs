@@ -59,6 +59,30 @@ impl<'a> TemplateChoice<'a> {
     }
 }
 
+/// The name a tenant's own template is saved under: 1 to 64 characters of
+/// `a-z`, `0-9`, `_` and `-` (lower case, so a name means one template whatever
+/// the case it was typed in). A step then uses it as `custom:<name>`.
+///
+/// ```
+/// use cartback_domain::parse_template_name;
+/// assert_eq!(parse_template_name("spring-sale_2"), Ok("spring-sale_2"));
+/// assert!(parse_template_name("Spring").is_err());
+/// assert!(parse_template_name("").is_err());
+/// assert!(parse_template_name("../etc").is_err());
+/// ```
+pub fn parse_template_name(text: &str) -> Result<&str, InvalidValue> {
+    let valid = !text.is_empty()
+        && text.len() <= TemplateChoice::MAX_CUSTOM_NAME_CHARS
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if valid {
+        Ok(text)
+    } else {
+        Err(InvalidValue::new("1 to 64 characters of a-z, 0-9, _ and -"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ mod sendgrid;
 mod ses;
 mod settings;
 mod smtp;
+mod test_send;
 
 pub use error::EmailError;
 pub use file::FileProvider;
@@ -28,3 +29,4 @@ pub use sendgrid::{SENDGRID_API, SendGridConfig, SendGridProvider};
 pub use ses::{SesConfig, SesCredentials, SesProvider};
 pub use settings::{ProviderSettings, Region, ses_credentials};
 pub use smtp::{SmtpConfig, SmtpProvider, SmtpSecurity};
+pub use test_send::{TestAnswer, TestSendError, send_test, tenant_provider};

@@ -189,6 +189,25 @@ pub fn set_recovery_settings(
     Ok(())
 }
 
+/// Replaces the email settings (design, branding, copy) alone.
+pub fn set_experience(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    experience_json: &str,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    let changed = diesel::update(tenants::table.filter(tenants::id.eq(tenant_id)))
+        .set((
+            tenants::experience.eq(experience_json),
+            tenants::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 pub fn set_policy(
     conn: &mut DbConn,
     tenant_id: &str,

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use cartback_store::Backend;
 use cartback_testing::TestDatabase;
 use cartback_testing::app::{Api, Tenant, cart_update, create_tenant};
+use cartback_testing::maildev::Maildev;
 use cartback_testing::process::{Running, command, run, spawn, wait_for};
 
 fn workspace() -> PathBuf {
@@ -284,6 +285,111 @@ fn dashboard_in_a_browser(backend: Backend) {
         "strangerCartId": cart_id(&api, &other, "sess-9"),
     });
     run_browser_spec(&root, "dashboard.spec.mjs", &config);
+}
+
+/// The Recovery and Emails pages (tests/browser/recovery.spec.mjs): the policy
+/// changed in the page and read back from the API, errors beside their fields,
+/// previews following edits, a custom template, a test send through the shop's
+/// own provider (maildev) and a viewer refused.
+fn recovery_and_emails_in_a_browser(backend: Backend) {
+    let root = workspace();
+    let tools = root.join(".tools/browser");
+    let label = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let db = TestDatabase::new(backend);
+    let shop = create_tenant(&db.url, "1h");
+    let owner = (
+        format!("owner-{label}@recovery.example"),
+        "correct horse battery",
+    );
+    let viewer = (
+        format!("viewer-{label}@recovery.example"),
+        "viewer password 1",
+    );
+    create_user(&db.url, &shop.id, &owner.0, "owner", owner.1);
+    create_user(&db.url, &shop.id, &viewer.0, "viewer", viewer.1);
+    let master_key = run("cartback", &[], &["keys", "generate-master"])
+        .trim()
+        .to_owned();
+    let maildev = Maildev::start();
+    let api = Api::start(
+        &db.url,
+        &[
+            ("CARTBACK_MASTER_KEY", master_key),
+            // The shop's provider is maildev on loopback.
+            ("CARTBACK_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
+        ],
+    );
+    // The default sequence of three emails (the test tenant starts with one).
+    let (status, body) = api.v1(
+        "PUT",
+        "/settings/recovery",
+        &shop.secret,
+        Some(&json!({"policy": {}})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api.v1(
+        "PUT",
+        "/email-provider",
+        &shop.secret,
+        Some(&json!({"provider": "smtp", "url": maildev.smtp_url()})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let config = json!({
+        "base": api.base,
+        "secretKey": shop.secret,
+        "label": label,
+        "toolsDir": tools.display().to_string(),
+        "chromium": std::env::var("CARTBACK_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
+        "screenshots": root.join("target/screenshots").display().to_string(),
+        "owner": {"email": owner.0, "password": owner.1},
+        "viewer": {"email": viewer.0, "password": viewer.1},
+        "testTo": "merchant@recovery.example",
+    });
+    let output = Command::new("node")
+        .arg(root.join("tests/browser/recovery.spec.mjs"))
+        .env("CARTBACK_BROWSER", config.to_string())
+        .stdin(Stdio::null())
+        .output()
+        .expect("node (Node.js is needed for the browser test)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "the browser checks failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("browser checks passed"), "{stdout}");
+    // The test sends went through the shop's own provider.
+    let subjects: Vec<String> = maildev
+        .emails()
+        .iter()
+        .filter_map(|email| email["subject"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s == "[Test] Still thinking it over?"),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.starts_with("[Test] ") && s != "[Test] Still thinking it over?"),
+        "the branding's test: {subjects:?}"
+    );
+}
+
+#[test]
+fn recovery_and_emails_in_a_browser_on_sqlite() {
+    recovery_and_emails_in_a_browser(Backend::Sqlite);
+}
+
+#[test]
+fn recovery_and_emails_in_a_browser_on_postgres() {
+    recovery_and_emails_in_a_browser(Backend::Postgres);
 }
 
 #[test]

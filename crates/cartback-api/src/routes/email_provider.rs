@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use cartback_domain::EmailAddress;
-use cartback_email::{EmailError, EmailMessage, Mailbox, ProviderSettings, Trust, check_host};
+use cartback_email::{
+    EmailError, EmailMessage, Mailbox, ProviderSettings, TestAnswer, TestSendError, Trust,
+    check_host, send_test,
+};
 use cartback_store::email_providers::{delete_provider, find_provider, set_provider};
 
 use crate::auth::SecretCaller;
@@ -88,15 +91,6 @@ fn tenant_trust(state: &AppState) -> Trust {
     Trust::Tenant {
         allow_private: state.allow_private_targets,
     }
-}
-
-/// The refusal at test time: the guard's own words (no target was contacted) and
-/// the way out.
-fn refused_at_test(error: &EmailError) -> String {
-    format!(
-        "{error}; the provider was not contacted. Private targets are refused unless the \
-         server runs with --allow-private-targets (CARTBACK_ALLOW_PRIVATE_TARGETS)"
-    )
 }
 
 /// The stored settings with every secret replaced by a hint, as
@@ -208,12 +202,20 @@ pub(crate) struct TestNotDelivered {
 
 #[derive(Serialize, ToSchema)]
 pub(crate) struct ProviderError {
-    class: ProviderErrorClass,
+    /// `EmailError::class()`: one of [`ProviderErrorClass`]'s names.
+    #[schema(value_type = ProviderErrorClass)]
+    class: &'static str,
     message: String,
 }
 
+/// The classes of `EmailError::class()` (documentation only: the answer
+/// carries the email crate's own name).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[expect(
+    dead_code,
+    reason = "the schema of the names EmailError::class() returns"
+)]
 pub(crate) enum ProviderErrorClass {
     Transient,
     RateLimited,
@@ -222,19 +224,6 @@ pub(crate) enum ProviderErrorClass {
     Unknown,
     InvalidMessage,
     Refused,
-}
-
-impl ProviderErrorClass {
-    fn of(error: &EmailError) -> ProviderErrorClass {
-        match error {
-            EmailError::Transient { .. } => ProviderErrorClass::Transient,
-            EmailError::RateLimited { .. } => ProviderErrorClass::RateLimited,
-            EmailError::Permanent { .. } => ProviderErrorClass::Permanent,
-            EmailError::Unknown { .. } => ProviderErrorClass::Unknown,
-            EmailError::InvalidMessage(_) => ProviderErrorClass::InvalidMessage,
-            EmailError::Refused { .. } => ProviderErrorClass::Refused,
-        }
-    }
 }
 
 #[utoipa::path(
@@ -446,14 +435,6 @@ pub async fn test(
     let plain = row
         .open(&keys)
         .map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
-    let settings: ProviderSettings = serde_json::from_str(&plain).map_err(ApiError::internal)?;
-    let provider = match settings.build(tenant_trust(&state)) {
-        Ok(provider) => provider,
-        Err(error @ EmailError::Refused { .. }) => {
-            return Err(refused_field(&settings, refused_at_test(&error)));
-        }
-        Err(error) => return Err(ApiError::new(ErrorCode::Conflict, error.to_string())),
-    };
     let message = EmailMessage {
         from: Mailbox {
             name: caller
@@ -479,27 +460,35 @@ pub async fn test(
         idempotency_key: cartback_store::ids::random_id("test_", 16),
         tags: vec!["cartback-test".to_owned()],
     };
-    let answer = match provider.send(&message).await {
-        // No connection was made, so there is no answer to report: the stored
-        // settings are what is wrong.
-        Err(error @ EmailError::Refused { .. }) => {
-            return Err(refused_field(&settings, refused_at_test(&error)));
-        }
-        Ok(receipt) => TestEmailResult::Delivered(TestDelivered {
+    let answer = match send_test(&plain, state.allow_private_targets, &message).await {
+        Ok(TestAnswer::Delivered {
+            provider,
+            provider_message_id,
+        }) => TestEmailResult::Delivered(TestDelivered {
             success: true,
             delivered: true,
-            provider: provider.kind(),
-            provider_message_id: receipt.provider_message_id,
+            provider,
+            provider_message_id,
         }),
-        Err(error) => TestEmailResult::NotDelivered(TestNotDelivered {
+        Ok(TestAnswer::Failed {
+            provider,
+            class,
+            message,
+        }) => TestEmailResult::NotDelivered(TestNotDelivered {
             success: true,
             delivered: false,
-            provider: provider.kind(),
-            provider_error: ProviderError {
-                class: ProviderErrorClass::of(&error),
-                message: error.to_string(),
-            },
+            provider,
+            provider_error: ProviderError { class, message },
         }),
+        Err(error @ TestSendError::Refused { field, .. }) => {
+            return Err(ApiError::validation(vec![FieldError {
+                field: field.into(),
+                message: error.to_string(),
+            }]));
+        }
+        Err(error @ TestSendError::Unusable(_)) => {
+            return Err(ApiError::new(ErrorCode::Conflict, error.to_string()));
+        }
     };
     Ok(HttpResponse::Ok().json(answer))
 }

@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use cartback_domain::{Currency, RecoveryPolicy, parse_locale};
 use cartback_store::carts::{find_cart, find_cart_by_session};
+use cartback_store::templates::TemplateRow;
 use cartback_store::templates::templates_named;
 use cartback_store::tenants::find_tenant;
 use cartback_templates::{
-    Coupon, CustomTemplate, Design, Experience, StepTemplate, custom_in_locale, render_builtin,
-    render_custom, sample_context, template_for_step,
+    CustomTemplate, Design, Experience, Preview, PreviewOf, custom_template_of, preview_context,
+    render_preview,
 };
 
 use crate::auth::SecretCaller;
@@ -37,7 +38,8 @@ struct PreviewRequest {
 
 /// A rendered step.
 #[derive(Serialize, utoipa::ToSchema)]
-pub(crate) struct Preview {
+#[schema(as = Preview)]
+pub(crate) struct PreviewAnswer {
     success: bool,
     #[schema(value_type = i64)]
     step: u32,
@@ -48,6 +50,18 @@ pub(crate) struct Preview {
     subject: String,
     html: String,
     text: String,
+}
+
+/// A stored template as `render_preview` takes it: its locale and parts.
+fn custom_of_row(row: TemplateRow) -> (String, CustomTemplate) {
+    (
+        row.locale,
+        CustomTemplate {
+            subject: row.subject,
+            html: row.html,
+            text: row.text,
+        },
+    )
 }
 
 fn problem(field: &str, message: impl Into<String>) -> ApiError {
@@ -65,7 +79,7 @@ fn problem(field: &str, message: impl Into<String>) -> ApiError {
     summary = "Render a step of the recovery email without sending or storing anything",
     request_body = crate::openapi::PreviewRequest,
     responses(
-        (status = 200, description = "The rendered email", body = Preview),
+        (status = 200, description = "The rendered email", body = PreviewAnswer),
         (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant", body = crate::openapi::ErrorEnvelope),
@@ -125,16 +139,12 @@ pub async fn preview(
         .or_else(|| experience.default_locale.clone())
         .unwrap_or_else(|| "en".to_owned());
 
-    let mut context = sample_context(&locale);
-    context.step = index;
-    context.default_locale = experience.default_locale.clone();
     let base = format!(
         "{}://{}",
         request.connection_info().scheme(),
         request.connection_info().host()
     );
-    context.recovery_url = format!("{base}/r/preview");
-    context.unsubscribe_url = format!("{base}/u/preview");
+    let mut context = preview_context(&locale, &base);
     if let Some(cart) = &cart {
         context.items = cart.items.clone();
         context.currency = Currency::parse(&cart.currency)
@@ -142,63 +152,33 @@ pub async fn preview(
         context.total_minor = cart.total_minor;
         context.customer_name = cart.customer_name.clone();
     }
-    context.coupon = policy
-        .settings_for(index)
-        .coupon
-        .as_ref()
-        .map(|rule| Coupon {
-            code: rule.code_for("PREVIEW0"),
-            description: None,
-        });
-    // A design asked for in the request wins over the step's own choice.
-    let (custom_name, design) = match asked.design {
-        Some(design) => (None, design),
-        None => match template_for_step(&policy, &experience, index) {
-            StepTemplate::Builtin(design) => (None, design),
-            StepTemplate::Custom { name, fallback } => (Some(name.to_owned()), fallback),
-        },
-    };
     // A step that uses the tenant's own template previews it, in the fitting locale.
-    let custom = match custom_name {
-        None => None,
+    let custom = match custom_template_of(&policy, index).filter(|_| asked.design.is_none()) {
+        None => Vec::new(),
         Some(name) => {
-            let tenant_id = tenant.id.clone();
+            let (tenant_id, name) = (tenant.id.clone(), name.to_owned());
             let rows = state
                 .db(move |conn| templates_named(conn, &tenant_id, &[name.as_str()]))
                 .await?;
-            custom_in_locale(
-                &rows,
-                |r| r.locale.as_str(),
-                &locale,
-                experience.default_locale.as_deref(),
-            )
-            .map(|row| CustomTemplate {
-                subject: row.subject.clone(),
-                html: row.html.clone(),
-                text: row.text.clone(),
-            })
+            rows.into_iter().map(custom_of_row).collect()
         }
     };
-    let branding = experience.branding(&tenant.name);
-    let rendered = match &custom {
-        Some(template) => render_custom(template, &branding, &context),
-        None => render_builtin(
-            design,
-            &branding,
-            experience.copy_for(&locale, index),
-            &context,
-        ),
-    }
-    .map_err(|e| problem("email", e.to_string()))?;
-    let template = match &custom {
-        Some(_) => policy.settings_for(index).template.clone(),
-        None => Some(design.as_str().to_owned()),
+    let of = PreviewOf {
+        shop_name: &tenant.name,
+        policy: &policy,
+        experience: &experience,
+        step: index,
+        design: asked.design,
     };
-    Ok(HttpResponse::Ok().json(Preview {
+    let Preview {
+        template,
+        email: rendered,
+    } = render_preview(of, context, &custom).map_err(|e| problem("email", e.to_string()))?;
+    Ok(HttpResponse::Ok().json(PreviewAnswer {
         success: true,
         step,
         locale,
-        template,
+        template: Some(template),
         subject: rendered.subject,
         html: rendered.html,
         text: rendered.text,

@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use cartback_domain::parse_locale;
+use cartback_domain::{parse_locale, parse_template_name};
 use cartback_store::templates::{
     TemplateParts, delete_template, list_templates, save_template, templates_named,
 };
@@ -72,17 +72,11 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     }])
 }
 
-/// The name and locale of the path, checked: names are 1–64 of `a-z 0-9 _ -`.
+/// The name and locale of the path, checked by the domain's rules (the
+/// dashboard applies the same ones).
 fn name_and_locale(path: (String, String)) -> Result<(String, String), ApiError> {
     let (name, locale) = path;
-    let valid = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if !valid {
-        return Err(invalid("name", "1 to 64 characters of a-z, 0-9, _ and -"));
-    }
+    parse_template_name(&name).map_err(|e| invalid("name", e.message))?;
     let locale = parse_locale(&locale).map_err(|e| invalid("locale", e.to_string()))?;
     Ok((name, locale))
 }
