@@ -29,7 +29,7 @@ pub use analytics::{
 };
 pub use attributes::{
     AttributeValue, Attributes, MAX_ATTRIBUTES, apply_attributes, attributes_to_wire,
-    parse_attribute, validate_attribute_name,
+    parse_attribute, validate_attribute_name, whole_number,
 };
 pub use attribution::{CartCandidate, MatchedBy, match_order, recovered_revenue};
 pub use cart::{
@@ -52,7 +52,9 @@ pub use item::{
 pub use locale::parse_locale;
 pub use money::{Money, MoneyError};
 pub use policy::{RecoveryPolicy, RecoveryStep, StepSettings};
-pub use quiet_hours::{QuietHours, QuietWindow, parse_clock_time, parse_time_zone};
+pub use quiet_hours::{
+    QuietHours, QuietWindow, parse_clock_time, parse_time_zone, time_zone_names,
+};
 pub use session::SessionId;
 pub use simulation::{SentEmail, ShopperSimulation, SimulatedCart};
 pub use template_choice::{BUILTIN_DESIGNS, CUSTOM_PREFIX, TemplateChoice};

@@ -13,6 +13,7 @@ mod cli;
 mod dashboard_browser;
 mod db_faults;
 mod dev;
+mod document_edges;
 mod e2e;
 mod ingest;
 mod kill_sends;

@@ -23,21 +23,27 @@ use crate::state::AppState;
 
 pub(super) const DEFAULT_PER_PAGE: i64 = 10;
 pub(super) const MAX_PER_PAGE: i64 = 250;
-/// `2026-03-15T14:22:00Z`, `2026-03-15` (midnight UTC) or unix seconds, in the
-/// years the service stores (a filter past them would overflow PostgreSQL's
-/// timestamps and sort wrongly as SQLite text); else why not.
+/// `2026-03-15T14:22:00Z`, `2026-03-15` (midnight UTC) or unix seconds, written
+/// in the years the service stores (a filter past them would overflow
+/// PostgreSQL's timestamps and sort wrongly as SQLite text); else why not. A
+/// time whose offset moves it just outside those years (`1970-01-01T00:00:00+01:00`)
+/// is held at the edge: every stored time lies inside, so the filter means the
+/// same, and the rule stays the one the document's pattern states.
 pub(super) fn instant(text: &str) -> Result<NaiveDateTime, String> {
-    let text = text.trim();
     let at = if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        // The date as written, in its own offset.
+        cartback_domain::bounds::check_date(at.date_naive())?;
         at.with_timezone(&Utc)
     } else if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        cartback_domain::bounds::check_date(date)?;
         date.and_time(chrono::NaiveTime::MIN).and_utc()
     } else if let Ok(seconds) = text.parse::<i64>() {
         return cartback_domain::bounds::instant_from_seconds(seconds).map(|at| at.naive_utc());
     } else {
         return Err("must be an RFC 3339 time, a date (YYYY-MM-DD) or unix seconds".to_owned());
     };
-    cartback_domain::bounds::check_instant(at).map(|at| at.naive_utc())
+    let stored = cartback_domain::bounds::earliest()..=cartback_domain::bounds::far_future();
+    Ok(at.clamp(*stored.start(), *stored.end()).naive_utc())
 }
 
 pub(super) const LIST_PARAMS: &[&str] = &[
@@ -86,10 +92,10 @@ pub async fn list(
         }
     }
     let mut filter = CartFilter::default();
-    if let Some(status) = query.get("status").map(|s| s.trim()) {
-        filter.status = match status {
+    if let Some(status) = query.get("status") {
+        filter.status = match status.as_str() {
             "pending" => Some(StatusFilter::Pending),
-            "all" | "" => None,
+            "all" => None,
             other => match CartStatus::parse(other) {
                 Ok(s) => Some(StatusFilter::Is(s)),
                 Err(_) => {
@@ -112,12 +118,17 @@ pub async fn list(
     filter.created_before = when("created_before");
     filter.updated_after = when("updated_after");
     filter.updated_before = when("updated_before");
-    if let Some(locale) = query
-        .get("locale")
-        .map(|l| l.trim())
-        .filter(|l| !l.is_empty())
-    {
-        match cartback_domain::parse_locale(locale) {
+    if let Some(locale) = query.get("locale").filter(|l| !l.is_empty()) {
+        match cartback_domain::parse_locale(locale).and_then(|tag| {
+            // As the document's pattern: a tag, no spaces around it.
+            if locale.trim() == locale {
+                Ok(tag)
+            } else {
+                Err(cartback_domain::InvalidValue::new(
+                    "must not start or end with spaces",
+                ))
+            }
+        }) {
             Ok(l) => filter.locale = Some(l),
             Err(e) => problems.add("locale", e.to_string()),
         }
