@@ -45,9 +45,11 @@ MAX_LINE_MAJOR = 10_000_000
 MAX_TOTAL_MAJOR = 1_000_000_000
 # PUT /api/v1/settings/recovery: steps by strictly increasing delay, no more
 # step settings than steps, an expiry after the last step (the default steps'
-# last is 3 days), quiet hours that differ and leave an hour a day open.
+# last is 3 days, the default expiry 30), quiet hours that differ and leave an
+# hour a day open.
 SETTINGS = "PUT /api/v1/settings/recovery"
 DEFAULT_LAST_DELAY_MS = 3 * 86_400_000
+DEFAULT_EXPIRE_MS = 30 * 86_400_000
 # PUT /api/v1/email-provider: `caCertificate` must be a PEM certificate that
 # parses, which no JSON Schema can say; a generated one never is.
 EMAIL_PROVIDER = "PUT /api/v1/email-provider"
@@ -129,7 +131,8 @@ def _policy(policy):
         del settings[len(policy["steps"]):]
     elif isinstance(settings, list):
         del settings[3:]
-    expire = policy.get("expireAfterMs")
+    # Left out, the expiry is its default, 30 days: still after the last step.
+    expire = policy.get("expireAfterMs", DEFAULT_EXPIRE_MS)
     if _whole(expire) and expire <= last:
         policy["expireAfterMs"] = last + 1
     quiet = policy.get("quietHours")
