@@ -1723,7 +1723,7 @@ mod schemas {
         /// Each at most once.
         #[schema(min_items = 1)]
         pub events: std::collections::BTreeSet<WebhookEventName>,
-        #[schema(max_length = 200)]
+        #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
         pub description: Option<String>,
         /// Default true.
         pub enabled: Option<bool>,
@@ -1741,7 +1741,7 @@ mod schemas {
         #[schema(min_items = 1, nullable = false)]
         pub events: Option<std::collections::BTreeSet<WebhookEventName>>,
         /// Null or `""` removes it.
-        #[schema(max_length = 200)]
+        #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
         pub description: Option<String>,
         /// False stops deliveries and cancels pending ones.
         pub enabled: Option<bool>,
