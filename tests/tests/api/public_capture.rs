@@ -183,7 +183,9 @@ fn capture_scenario(backend: Backend) {
             "{amount}"
         );
     }
-    let raw_decimal = r#"{"sessionId":"sess_cents_7f3a9c","snapshot":{"items":[{"name":"A","quantity":1,"unitPriceInCents":1.0e2}]}}"#;
+    // A fraction written with an exponent is still a fraction (`1.0e2`, a
+    // whole 100, is taken: JSON Schema counts it an integer).
+    let raw_decimal = r#"{"sessionId":"sess_cents_7f3a9c","snapshot":{"items":[{"name":"A","quantity":1,"unitPriceInCents":1.5e0}]}}"#;
     let (status, _, answer) = post_raw(
         &api,
         CAPTURE,
