@@ -1377,7 +1377,7 @@ mod schemas {
     /// The merchant's words for one step; each optional (null is the same as
     /// left out: the built-in text).
     #[derive(Serialize, ToSchema)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct StepCopy {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub subject: Option<String>,
@@ -1717,7 +1717,7 @@ mod schemas {
         /// http(s), public unless the server allows private targets.
         #[schema(
             max_length = 2048,
-            pattern = "^https?://[A-Za-z][A-Za-z0-9.-]*(:[0-9]{1,4})?(/[^\\s\\u0000-\\u001F\\u007F-\\u009F]*)?$"
+            pattern = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?(/[^\\s\\u0000-\\u001F\\u007F-\\u009F]*)?$"
         )]
         pub url: String,
         /// Each at most once.
@@ -1734,7 +1734,7 @@ mod schemas {
     #[serde(deny_unknown_fields)]
     pub struct WebhookEndpointChanges {
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = String, max_length = 2048, pattern = "^https?://[A-Za-z][A-Za-z0-9.-]*(:[0-9]{1,4})?(/[^\\s\\u0000-\\u001F\\u007F-\\u009F]*)?$")]
+        #[schema(value_type = String, max_length = 2048, pattern = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?(/[^\\s\\u0000-\\u001F\\u007F-\\u009F]*)?$")]
         pub url: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         /// Each at most once.

@@ -241,8 +241,7 @@ const WEB_URL: &str = "^[Hh][Tt][Tt][Pp]([Ss])?://[^/\\s\\u0000-\\u001F\\u007F-\
 
 /// A URL as `cartback_webhooks::check_url` reads it (webhook endpoints,
 /// providers' base URLs): http(s), a host name, a port, a path.
-const TARGET_URL: &str =
-    "^https?://[A-Za-z][A-Za-z0-9.-]*(:[0-9]{1,4})?(/[^\\s\\u0000-\\u001F\\u007F-\\u009F]*)?$";
+const TARGET_URL: &str = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?(/[^\\s\\u0000-\\u001F\\u007F-\\u009F]*)?$";
 
 fn text(max: usize, pattern: &str) -> Schema {
     nullable(
