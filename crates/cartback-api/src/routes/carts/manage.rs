@@ -199,7 +199,7 @@ pub async fn get(
     tag = "carts",
     operation_id = "patchCart",
     summary = "Change a cart's status, shopper or attributes",
-    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).")),
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).", pattern = "^[ -+\\--~]*$")),
     request_body = crate::openapi::CartPatchRequest,
     responses(
         (status = 200, description = "The changed cart", body = crate::openapi::CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
@@ -300,7 +300,7 @@ pub(super) fn clearable_text(
     tag = "carts",
     operation_id = "deleteCart",
     summary = "Soft delete: hidden from the API and never emailed again",
-    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).")),
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).", pattern = "^[ -+\\--~]*$")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
