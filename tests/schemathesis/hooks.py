@@ -12,7 +12,8 @@ Each rule here is stated in the parameter's or property's description in
 /openapi.json and in docs/api/*.md.
 """
 
-from datetime import date, timedelta
+import os
+from datetime import date
 
 import schemathesis
 from schemathesis import GenerationMode
@@ -160,6 +161,22 @@ def _template(body):
     for part in ("subject", "html", "text"):
         if isinstance(body.get(part), str):
             body[part] = body[part].replace("{", "(")
+
+
+# Operations whose path parameters the test pins to seeded objects (a pin
+# applies in the stateful phase too, over the id a link carries): such a
+# request never addresses the object a step just created or deleted, so the two
+# checks comparing with that object (ST301 use after delete, ST302 created but
+# not found) do not apply to it. Every other check still does.
+PINNED = set(filter(None, os.environ.get("CARTBACK_PINNED_OPERATIONS", "").split(",")))
+LINKED_OBJECT_CHECKS = {"ST301", "ST302"}
+
+
+@schemathesis.hook
+def filter_failure(context, failure, case, response):
+    if getattr(failure, "code", None) not in LINKED_OBJECT_CHECKS:
+        return True
+    return case.operation.definition.raw.get("operationId") not in PINNED
 
 
 @schemathesis.hook
