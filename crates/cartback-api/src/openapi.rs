@@ -103,6 +103,31 @@ impl Modify for OptionalBodies {
     }
 }
 
+/// `ProviderSettings` refuses unknown fields (`deny_unknown_fields`), which
+/// utoipa states on a struct but not on the variants of a tagged enum: close
+/// each variant here.
+struct ClosedProviderSettings;
+
+impl Modify for ClosedProviderSettings {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{AdditionalProperties, Schema};
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::OneOf(variants))) =
+            components.schemas.get_mut("ProviderSettings")
+        {
+            for variant in &mut variants.items {
+                if let RefOr::T(Schema::Object(object)) = variant {
+                    object.additional_properties =
+                        Some(Box::new(AdditionalProperties::FreeForm(false)));
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -117,7 +142,7 @@ impl Modify for OptionalBodies {
             server's body read timeout is a 408 REQUEST_TIMEOUT. \
             Guides: docs/api.md and docs/api/*.md in the repository."
     ),
-    modifiers(&SecuritySchemes, &OptionalBodies),
+    modifiers(&SecuritySchemes, &OptionalBodies, &ClosedProviderSettings),
     // Every operation needs a secret key unless it says otherwise: `security()`
     // on the open routes, publishable keys named where they are accepted.
     security(("ApiKey" = ["secret"]), ("Bearer" = ["secret"])),
@@ -256,13 +281,18 @@ mod schemas {
 
     // ---- shared pieces ----
 
-    /// A key the shop may send as a string or as an integer.
-    #[derive(Serialize, ToSchema)]
-    #[serde(untagged)]
-    pub enum StringOrInteger {
-        Text(String),
-        Integer(i64),
+    /// A key the shop may send as a string (1–200 characters, no control
+    /// characters) or as an integer (within 64 bits; larger ids go as strings).
+    #[derive(Serialize)]
+    pub struct StringOrInteger;
+
+    impl utoipa::PartialSchema for StringOrInteger {
+        fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+            crate::input::shapes::string_or_integer().into()
+        }
     }
+
+    impl ToSchema for StringOrInteger {}
 
     /// A typed custom attribute: `name` and exactly one `<type>Value`. In a
     /// request, an entry with only a name removes that attribute.
@@ -298,12 +328,12 @@ mod schemas {
     pub struct TrackItem {
         /// 1–200 characters.
         pub id: StringOrInteger,
-        /// Up to 500 characters.
-        #[schema(max_length = 500)]
+        /// Up to 500 characters, no control characters.
+        #[schema(max_length = 500, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
         pub name: Option<String>,
         /// Unit price in major units (`12.5`), ≥ 0, no more decimals than the currency
         /// has, at most 100000000000000 minor units (`cartback_domain::bounds::MAX_AMOUNT_MINOR`).
-        #[schema(minimum = 0)]
+        #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
         pub price: f64,
         #[schema(minimum = 1, maximum = 1_000_000)]
         pub quantity: i64,
@@ -311,14 +341,14 @@ mod schemas {
         /// kept only when it points at an allowed origin or the recovery URL's host.
         #[schema(
             max_length = 2048,
-            pattern = "^https?://[A-Za-z][A-Za-z0-9.-]*(:[0-9]{1,4})?(/[^\\s]*)?$"
+            pattern = "^https?://[^/\\s\\u0000-\\u001F\\u007F-\\u009F][^\\s\\u0000-\\u001F\\u007F-\\u009F]*$"
         )]
         pub image_url: Option<String>,
         /// An http(s) URL (`productUrl` is accepted too). With a publishable key it
         /// is kept only when it points at an allowed origin or the recovery URL's host.
         #[schema(
             max_length = 2048,
-            pattern = "^https?://[A-Za-z][A-Za-z0-9.-]*(:[0-9]{1,4})?(/[^\\s]*)?$"
+            pattern = "^https?://[^/\\s\\u0000-\\u001F\\u007F-\\u009F][^\\s\\u0000-\\u001F\\u007F-\\u009F]*$"
         )]
         pub url: Option<String>,
     }
@@ -329,22 +359,28 @@ mod schemas {
     pub struct CartUpdate {
         /// 1–200 characters, no control characters; at least 16 with a
         /// publishable key (a random id, so no one can guess another shopper's).
-        #[schema(min_length = 1, max_length = 200)]
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
         pub session_id: String,
         #[schema(max_items = 500)]
         pub items: Vec<TrackItem>,
         /// The cart's value in major units, ≥ 0; the sum of the items when left out.
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = f64, minimum = 0)]
+        #[schema(value_type = f64, minimum = 0, maximum = 100_000_000_000_000_i64)]
         pub total: Option<f64>,
-        /// ISO 4217 code; default `USD`.
+        #[schema(schema_with = crate::input::shapes::optional_currency)]
         pub currency: Option<String>,
         /// Without it (or null or `""`) the cart is tracked but not emailed.
+        #[schema(schema_with = crate::input::shapes::optional_email)]
         pub customer_email: Option<String>,
-        #[schema(max_length = 200)]
+        /// No control characters; blank means none.
+        #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
         pub customer_name: Option<String>,
-        /// BCP 47 tag (`nl-NL`), normalised.
-        #[schema(max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")]
+        /// BCP 47 tag (`nl-NL`), normalised; `""` means none.
+        #[schema(max_length = 35, pattern = "^([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)?$")]
         pub locale: Option<String>,
         /// The shopper's answer to the shop's consent question.
         pub consent: Option<bool>,
@@ -354,17 +390,23 @@ mod schemas {
     #[derive(Serialize, ToSchema)]
     #[serde(rename_all = "camelCase")]
     pub struct OrderComplete {
-        #[schema(min_length = 1, max_length = 200)]
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
         pub session_id: String,
         /// The shop's order id (1–200 characters); one order per id.
         pub order_id: Option<StringOrInteger>,
         /// Major units, ≥ 0.
-        #[schema(minimum = 0)]
+        #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
         pub total: Option<f64>,
+        #[schema(schema_with = crate::input::shapes::optional_currency)]
         pub currency: Option<String>,
         /// The recovery link's `cart_token`, for orders placed away from the session.
         #[schema(max_length = 200)]
         pub cart_token: Option<String>,
+        #[schema(schema_with = crate::input::shapes::optional_email)]
         pub customer_email: Option<String>,
     }
 
@@ -386,25 +428,29 @@ mod schemas {
         /// With `variantId` the line's id is `itemId:variantId`; without either, `line-<n>`.
         pub item_id: Option<StringOrInteger>,
         pub variant_id: Option<StringOrInteger>,
-        #[schema(min_length = 1, max_length = 500)]
+        /// Not blank, no control characters.
+        #[schema(
+            max_length = 500,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
         pub name: String,
         #[schema(minimum = 1, maximum = 1_000_000)]
         pub quantity: i64,
-        /// Whole minor units (cents for USD), ≥ 0. Decimals and strings are refused.
-        #[schema(minimum = 0)]
+        /// Whole minor units (cents for USD), ≥ 0. Fractions and strings are refused.
+        #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
         pub unit_price_in_cents: i64,
         /// With a publishable key, kept only when it points at one of the
         /// tenant's allowed origins or its recovery URL's host (else dropped
         /// and counted in `droppedLinks`).
         #[schema(
             max_length = 2048,
-            pattern = "^https?://[A-Za-z][A-Za-z0-9.-]*(:[0-9]{1,4})?(/[^\\s]*)?$"
+            pattern = "^https?://[^/\\s\\u0000-\\u001F\\u007F-\\u009F][^\\s\\u0000-\\u001F\\u007F-\\u009F]*$"
         )]
         pub image_url: Option<String>,
         /// The same rule as `imageUrl`.
         #[schema(
             max_length = 2048,
-            pattern = "^https?://[A-Za-z][A-Za-z0-9.-]*(:[0-9]{1,4})?(/[^\\s]*)?$"
+            pattern = "^https?://[^/\\s\\u0000-\\u001F\\u007F-\\u009F][^\\s\\u0000-\\u001F\\u007F-\\u009F]*$"
         )]
         pub url: Option<String>,
     }
@@ -415,11 +461,11 @@ mod schemas {
         #[schema(max_items = 500)]
         pub items: Vec<CaptureItem>,
         /// The value when `totalInCents` is absent.
-        #[schema(minimum = 0)]
+        #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
         pub subtotal_in_cents: Option<i64>,
-        #[schema(minimum = 0)]
+        #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
         pub total_in_cents: Option<i64>,
-        /// ISO 4217 code; default `USD`.
+        #[schema(schema_with = crate::input::shapes::optional_currency)]
         pub currency: Option<String>,
     }
 
@@ -429,13 +475,20 @@ mod schemas {
     pub struct CaptureRequest {
         /// 16–200 characters with a publishable key (`tracker.js` makes 32
         /// random hex characters), 8–200 with a secret key; no control characters.
-        #[schema(min_length = 8, max_length = 200)]
+        #[schema(
+            min_length = 8,
+            max_length = 200,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
         pub session_id: String,
         pub snapshot: CaptureSnapshot,
+        #[schema(schema_with = crate::input::shapes::optional_email)]
         pub email: Option<String>,
-        #[schema(max_length = 200)]
+        /// No control characters; blank means none.
+        #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
         pub name: Option<String>,
-        #[schema(max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")]
+        /// BCP 47 tag, normalised; `""` means none.
+        #[schema(max_length = 35, pattern = "^([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)?$")]
         pub locale: Option<String>,
         pub consent: Option<bool>,
     }
@@ -445,8 +498,9 @@ mod schemas {
     #[derive(Serialize, ToSchema)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct AllowedOriginsUpdate {
-        /// Origins such as `https://shop.example`; at most 50.
-        #[schema(max_items = 50)]
+        /// Origins such as `https://shop.example` or `http://localhost:3000`
+        /// (scheme, host and port; no path); at most 50.
+        #[schema(schema_with = crate::input::shapes::origins)]
         pub allowed_origins: Vec<String>,
     }
 
@@ -482,17 +536,16 @@ mod schemas {
         /// Default `all`.
         #[param(inline)]
         pub status: Option<CartStatusFilter>,
-        /// RFC 3339 time, `YYYY-MM-DD` (midnight UTC) or unix seconds, in the
-        /// years 1970 to 9999; exclusive.
-        #[param(min_length = 1)]
+        #[param(schema_with = crate::input::shapes::list_instant)]
         pub created_after: Option<String>,
-        #[param(min_length = 1)]
+        #[param(schema_with = crate::input::shapes::list_instant)]
         pub created_before: Option<String>,
-        #[param(min_length = 1)]
+        #[param(schema_with = crate::input::shapes::list_instant)]
         pub updated_after: Option<String>,
-        #[param(min_length = 1)]
+        #[param(schema_with = crate::input::shapes::list_instant)]
         pub updated_before: Option<String>,
-        /// `nl` matches `nl` and every `nl-…`; `nl-NL` only itself.
+        /// `nl` matches `nl` and every `nl-…`; `nl-NL` only itself; `""` is no filter.
+        #[param(max_length = 35, pattern = "^([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)?$")]
         pub locale: Option<String>,
         /// The shopper's address, case-insensitively.
         #[param(max_length = 320)]
@@ -523,10 +576,13 @@ mod schemas {
         #[schema(value_type = CartStatus)]
         pub status: Option<CartStatus>,
         /// Null or `""` removes it.
+        #[schema(schema_with = crate::input::shapes::optional_email)]
         pub customer_email: Option<String>,
-        #[schema(max_length = 200)]
+        /// No control characters; null or blank removes it.
+        #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
         pub customer_name: Option<String>,
         /// Merged by name; null changes nothing.
+        #[schema(schema_with = crate::input::shapes::attributes_input)]
         pub attributes: Option<Vec<Attribute>>,
     }
 
@@ -534,27 +590,43 @@ mod schemas {
     #[derive(Serialize, ToSchema)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct CartUpsertRequest {
-        /// The shop's id for the cart: 1–200 characters, or a non-negative integer.
+        /// The shop's id for the cart: 1–200 characters, or an integer.
         pub external_id: StringOrInteger,
         /// A new cart without one gets `ext:{externalId}`.
-        #[schema(min_length = 1, max_length = 200)]
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
         pub session_id: Option<String>,
         #[schema(max_items = 500)]
         pub items: Vec<TrackItem>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = f64, minimum = 0)]
+        #[schema(value_type = f64, minimum = 0, maximum = 100_000_000_000_000_i64)]
         pub total: Option<f64>,
+        #[schema(schema_with = crate::input::shapes::optional_currency)]
         pub currency: Option<String>,
+        #[schema(schema_with = crate::input::shapes::optional_email)]
         pub customer_email: Option<String>,
-        #[schema(max_length = 200)]
+        /// No control characters; blank means none.
+        #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
         pub customer_name: Option<String>,
-        #[schema(max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")]
+        /// BCP 47 tag, normalised; `""` means none.
+        #[schema(max_length = 35, pattern = "^([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)?$")]
         pub locale: Option<String>,
         pub consent: Option<bool>,
-        #[schema(max_items = 50)]
+        #[schema(schema_with = crate::input::shapes::attributes_input)]
         pub attributes: Option<Vec<Attribute>>,
-        /// Ignored (accepted so a CART_UPDATE body can be reused).
-        pub event: Option<String>,
+        /// Accepted so a CART_UPDATE body can be sent as it is; another event is a 422.
+        #[schema(inline)]
+        pub event: Option<CartUpdateEvent>,
+    }
+
+    /// The only `event` `PUT /api/v1/carts` takes.
+    #[derive(Serialize, ToSchema)]
+    pub enum CartUpdateEvent {
+        #[serde(rename = "CART_UPDATE")]
+        CartUpdate,
     }
 
     /// Optional body of the payment-link route.
@@ -585,11 +657,13 @@ mod schemas {
         /// The last 7, 30 or 90 local days; default `30d`.
         #[param(inline)]
         pub period: Option<AnalyticsPreset>,
-        /// First local day, `YYYY-MM-DD`; needs `endDate`.
-        #[param(rename = "startDate", format = Date)]
+        /// First local day, `YYYY-MM-DD` in the years 1970 to 9999; needs
+        /// `endDate`, and no `period`.
+        #[param(rename = "startDate", format = Date, pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
         pub start_date: Option<String>,
-        /// Last local day, included; at most 366 days after `startDate`.
-        #[param(rename = "endDate", format = Date)]
+        /// Last local day, included: not before `startDate`, at most 366 days
+        /// after it.
+        #[param(rename = "endDate", format = Date, pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
         pub end_date: Option<String>,
     }
 
@@ -640,6 +714,8 @@ mod schemas {
     #[derive(Serialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct TemplateParts {
+        /// Renders to something other than blanks.
+        #[schema(pattern = "[^\\s\\u0085]")]
         pub subject: String,
         pub html: String,
         pub text: String,
@@ -660,15 +736,25 @@ mod schemas {
     #[derive(Serialize, ToSchema)]
     #[serde(tag = "kind", rename_all = "camelCase")]
     pub enum CouponRule {
-        /// The same code in every email.
-        Static { code: String },
-        /// `pattern` with `{random}` replaced per cart.
-        Generated { pattern: String },
+        /// The same code in every email: 1–64 of `A-Z 0-9 - _`.
+        Static {
+            #[schema(max_length = 64, pattern = "^[A-Z0-9_-]+$")]
+            code: String,
+        },
+        /// `pattern` with `{random}` (exactly once) replaced per cart; the rest
+        /// `A-Z 0-9 - _`, 64 characters at most.
+        Generated {
+            #[schema(max_length = 64, pattern = "^[A-Z0-9_-]*\\{random\\}[A-Z0-9_-]*$")]
+            pattern: String,
+        },
     }
 
     #[derive(Serialize, ToSchema)]
     pub struct StepSettings {
         /// `minimal`, `product_grid`, `bold_banner`, `text_first` or `custom:{name}`.
+        #[schema(
+            pattern = "^(minimal|product_grid|bold_banner|text_first|custom:[A-Za-z0-9_-]{1,64})$"
+        )]
         pub template: Option<String>,
         pub coupon: Option<CouponRule>,
     }
@@ -676,7 +762,10 @@ mod schemas {
     /// A daily window (`HH:MM`, local time) when no email goes out.
     #[derive(Serialize, ToSchema)]
     pub struct QuietHours {
+        #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
         pub start: String,
+        /// Different from `start`, leaving at least an hour a day open.
+        #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
         pub end: String,
     }
 
@@ -720,32 +809,29 @@ mod schemas {
         #[schema(value_type = u64, minimum = 0, maximum = 7_776_000_000_u64)]
         pub customer_cooldown_ms: Option<u64>,
         pub quiet_hours: Option<QuietHours>,
+        /// An IANA zone name; default `UTC`.
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = String)]
+        #[schema(schema_with = crate::input::shapes::time_zone)]
         pub time_zone: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         #[schema(value_type = bool)]
         pub require_consent: Option<bool>,
     }
 
-    /// The merchant's words for one step; each optional.
+    /// The merchant's words for one step; each optional (null is the same as
+    /// left out: the built-in text).
     #[derive(Serialize, ToSchema)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct StepCopy {
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = String)]
         pub subject: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = String)]
         pub preheader: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = String)]
         pub headline: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = String)]
         pub body: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = String)]
         pub button_text: Option<String>,
     }
 
@@ -753,19 +839,27 @@ mod schemas {
     #[derive(Serialize, ToSchema)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct EmailSettingsInput {
+        /// Null is the same as left out (`minimal`).
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = Design)]
         pub design: Option<Design>,
+        /// An absolute http(s) URL, at most 2048 characters.
+        #[schema(schema_with = crate::input::shapes::logo_url)]
         pub logo_url: Option<String>,
         /// `#rgb` or `#rrggbb`.
         #[schema(pattern = "^\\s*#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})\\s*$")]
         pub brand_color: Option<String>,
+        /// Up to 200 characters, no control characters.
+        #[schema(schema_with = crate::input::shapes::short_text)]
         pub button_text: Option<String>,
+        /// Up to 200 characters, no control characters.
+        #[schema(schema_with = crate::input::shapes::short_text)]
         pub sender_name: Option<String>,
+        /// Up to 500 characters; line breaks allowed.
+        #[schema(schema_with = crate::input::shapes::address_text)]
         pub footer_address: Option<String>,
         pub default_locale: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = BTreeMap<String, Vec<StepCopy>>)]
+        /// Locale → one entry per step; at most 50 locales of 10 steps.
+        #[schema(schema_with = crate::input::shapes::copy)]
         pub copy: Option<BTreeMap<String, Vec<StepCopy>>>,
     }
 
@@ -816,42 +910,61 @@ mod schemas {
     pub enum ProviderSettings {
         Smtp {
             /// `smtp://user:pass@host:587?tls=starttls` or `smtps://…`.
+            #[schema(schema_with = crate::input::shapes::smtp_url)]
             url: String,
             /// Extra trusted roots (PEM).
             #[serde(rename = "caCertificate")]
             ca_certificate: Option<String>,
         },
         Resend {
+            /// 1–4096 visible ASCII characters (it travels in a header).
             #[serde(rename = "apiKey")]
+            #[schema(min_length = 1, max_length = 4096, pattern = "^[!-~]*$")]
             api_key: String,
             #[serde(rename = "baseUrl")]
+            #[schema(schema_with = crate::input::shapes::provider_url)]
             base_url: Option<String>,
         },
         Sendgrid {
+            /// 1–4096 visible ASCII characters (it travels in a header).
             #[serde(rename = "apiKey")]
+            #[schema(min_length = 1, max_length = 4096, pattern = "^[!-~]*$")]
             api_key: String,
             #[serde(rename = "baseUrl")]
+            #[schema(schema_with = crate::input::shapes::provider_url)]
             base_url: Option<String>,
         },
         /// Without both keys, AWS's default credential chain.
+        /// A tenant gives both keys (the server's own AWS credentials are not
+        /// lent out).
         Ses {
+            /// An AWS region such as `eu-west-1`.
+            #[schema(pattern = "^[a-z0-9-]{1,32}$")]
             region: String,
             #[serde(rename = "accessKeyId")]
-            access_key_id: Option<String>,
+            #[schema(schema_with = crate::input::shapes::provider_secret)]
+            access_key_id: String,
             #[serde(rename = "secretAccessKey")]
-            secret_access_key: Option<String>,
+            #[schema(schema_with = crate::input::shapes::provider_secret)]
+            secret_access_key: String,
             #[serde(rename = "endpointUrl")]
+            #[schema(schema_with = crate::input::shapes::provider_url)]
             endpoint_url: Option<String>,
         },
         Mailgun {
+            /// 1–4096 visible ASCII characters (it travels in a header).
             #[serde(rename = "apiKey")]
+            #[schema(min_length = 1, max_length = 4096, pattern = "^[!-~]*$")]
             api_key: String,
+            /// The sending domain: letters, digits, `.` and `-`.
+            #[schema(pattern = "^[A-Za-z0-9.-]+$")]
             domain: String,
             /// `us` (default) or `eu`.
             #[serde(skip_serializing_if = "Option::is_none")]
             #[schema(value_type = String, pattern = "^(us|eu)$")]
             region: Option<String>,
             #[serde(rename = "baseUrl")]
+            #[schema(schema_with = crate::input::shapes::provider_url)]
             base_url: Option<String>,
         },
     }
@@ -893,13 +1006,13 @@ mod schemas {
         /// http(s), public unless the server allows private targets.
         #[schema(
             max_length = 2048,
-            pattern = "^https?://[A-Za-z][A-Za-z0-9.-]*(:[0-9]{1,4})?(/[^\\s]*)?$"
+            pattern = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?(/[^\\s\\u0000-\\u001F\\u007F-\\u009F]*)?$"
         )]
         pub url: String,
         /// Each at most once.
         #[schema(min_items = 1)]
         pub events: std::collections::BTreeSet<WebhookEventName>,
-        #[schema(max_length = 200)]
+        #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
         pub description: Option<String>,
         /// Default true.
         pub enabled: Option<bool>,
@@ -910,14 +1023,14 @@ mod schemas {
     #[serde(deny_unknown_fields)]
     pub struct WebhookEndpointChanges {
         #[serde(skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = String, max_length = 2048, pattern = "^https?://[A-Za-z][A-Za-z0-9.-]*(:[0-9]{1,4})?(/[^\\s]*)?$")]
+        #[schema(value_type = String, max_length = 2048, pattern = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?(/[^\\s\\u0000-\\u001F\\u007F-\\u009F]*)?$")]
         pub url: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         /// Each at most once.
         #[schema(min_items = 1, nullable = false)]
         pub events: Option<std::collections::BTreeSet<WebhookEventName>>,
         /// Null or `""` removes it.
-        #[schema(max_length = 200)]
+        #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
         pub description: Option<String>,
         /// False stops deliveries and cancels pending ones.
         pub enabled: Option<bool>,
@@ -958,13 +1071,22 @@ mod schemas {
     #[derive(Serialize, ToSchema)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct StripeSettings {
-        /// `sk_…` or `rk_…`, 8–255 characters.
-        #[schema(min_length = 8, max_length = 255, pattern = "^(sk|rk)_")]
+        /// `sk_…` or `rk_…`, 8–255 letters, digits and `_`.
+        #[schema(min_length = 8, max_length = 255, pattern = "^(sk|rk)_[A-Za-z0-9_]*$")]
         pub secret_key: Option<String>,
-        /// 1 to 5 `whsec_…` signing secrets.
-        #[schema(min_items = 1, max_items = 5)]
+        /// 1 to 5 different `whsec_…` signing secrets.
+        #[schema(schema_with = crate::input::shapes::webhook_secrets)]
         pub webhook_secrets: Option<Vec<String>>,
+        /// An http(s) URL of at most 2048 characters, no spaces.
+        #[schema(
+            max_length = 2048,
+            pattern = "^https?://[^/\\s\\u0000-\\u001F\\u007F-\\u009F][^\\s\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
         pub success_url: Option<String>,
+        #[schema(
+            max_length = 2048,
+            pattern = "^https?://[^/\\s\\u0000-\\u001F\\u007F-\\u009F][^\\s\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
         pub cancel_url: Option<String>,
         pub links_in_emails: Option<bool>,
     }

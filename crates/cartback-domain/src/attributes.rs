@@ -133,8 +133,7 @@ pub fn parse_attribute(wire: &Value) -> Result<(String, Option<AttributeValue>),
             AttributeValue::String(s.to_owned())
         }
         "integerValue" => AttributeValue::Integer(
-            value
-                .as_i64()
+            whole_number(value)
                 .ok_or_else(|| InvalidValue::new("integerValue must be a whole number"))?,
         ),
         "dateValue" => {
@@ -169,6 +168,30 @@ pub fn parse_attribute(wire: &Value) -> Result<(String, Option<AttributeValue>),
         ),
     };
     Ok((name.to_owned(), Some(typed)))
+}
+
+/// A JSON number that is a whole number, as JSON Schema counts integers: `3`
+/// and `3.0` alike (the API documents `integer`, and a client serialising
+/// through a float sends the latter). Fractions and floats past ±2^53, where a
+/// float no longer holds every whole number, are not.
+///
+/// ```
+/// use serde_json::json;
+/// use cartback_domain::whole_number;
+/// assert_eq!(whole_number(&json!(3.0)), Some(3));
+/// assert_eq!(whole_number(&json!(-7)), Some(-7));
+/// assert_eq!(whole_number(&json!(2.5)), None);
+/// assert_eq!(whole_number(&json!(1e300)), None);
+/// ```
+pub fn whole_number(value: &Value) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    value.as_i64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT)
+            // Exact: a whole number within ±2^53.
+            .map(|f| f as i64)
+    })
 }
 
 fn year_range(field: &str) -> String {

@@ -96,7 +96,7 @@ pub fn validate_unit_price(m: Money) -> Result<i64, InvalidValue> {
 
 /// An absolute http(s) URL of at most 2048 characters, without whitespace.
 pub fn validate_link(s: &str) -> Result<String, InvalidValue> {
-    if s.len() > MAX_LINK_LEN {
+    if s.chars().count() > MAX_LINK_LEN {
         return Err(InvalidValue::new(format!(
             "must be at most {MAX_LINK_LEN} characters"
         )));

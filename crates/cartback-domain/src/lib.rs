@@ -31,7 +31,7 @@ pub use analytics::{
 };
 pub use attributes::{
     AttributeValue, Attributes, MAX_ATTRIBUTES, apply_attributes, attributes_to_wire,
-    parse_attribute, validate_attribute_name,
+    parse_attribute, validate_attribute_name, whole_number,
 };
 pub use attribution::{CartCandidate, MatchedBy, match_order, recovered_revenue};
 pub use cart::{
@@ -59,9 +59,11 @@ pub use item::{
 };
 pub use locale::parse_locale;
 pub use money::{Money, MoneyError};
-pub use origin::{MAX_ALLOWED_ORIGINS, normalize_origin, parse_origins_list};
+pub use origin::{MAX_ALLOWED_ORIGINS, MAX_ORIGIN_LEN, normalize_origin, parse_origins_list};
 pub use policy::{RecoveryPolicy, RecoveryStep, StepSettings};
-pub use quiet_hours::{QuietHours, QuietWindow, parse_clock_time, parse_time_zone};
+pub use quiet_hours::{
+    QuietHours, QuietWindow, parse_clock_time, parse_time_zone, time_zone_names,
+};
 pub use session::SessionId;
 pub use shop::{
     Edit, MAX_KEY_LABEL_CHARS, MAX_SENDER_NAME_CHARS, MAX_SHOP_NAME_CHARS, SHOP_FIELDS,

@@ -58,6 +58,11 @@ pub fn parse_clock_time(text: &str) -> Result<NaiveTime, InvalidValue> {
     NaiveTime::from_hms_opt(hour, minute, 0).ok_or_else(invalid)
 }
 
+/// Every IANA zone name [`parse_time_zone`] knows, for documents and pickers.
+pub fn time_zone_names() -> impl Iterator<Item = &'static str> {
+    chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name())
+}
+
 /// Parses an IANA time-zone name (`Europe/Amsterdam`, `America/New_York`,
 /// `UTC`), exactly as the tz database spells it.
 ///

@@ -85,18 +85,31 @@ impl SesProvider {
                 "SES needs {what} (or neither key, for AWS's default credential chain)"
             ))
         };
-        if config.region.trim().is_empty() {
-            return Err(EmailError::InvalidMessage("SES needs a region".into()));
+        // The region names a host (`email.{region}.amazonaws.com`): AWS's own
+        // spelling only.
+        let region_ok = (1..=32).contains(&config.region.len())
+            && config
+                .region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !region_ok {
+            return Err(EmailError::InvalidMessage(
+                "SES needs a region such as eu-west-1 (a-z, 0-9 and -)".into(),
+            ));
         }
+        // Keys are signed into headers: visible ASCII only.
+        let key_ok = |key: &str| {
+            !key.is_empty() && key.len() <= 4096 && key.bytes().all(|b| b.is_ascii_graphic())
+        };
         if let SesCredentials::Static {
             access_key_id,
             secret_access_key,
         } = &config.credentials
         {
-            if access_key_id.trim().is_empty() {
+            if !key_ok(access_key_id) {
                 return Err(invalid("an access key id"));
             }
-            if secret_access_key.trim().is_empty() {
+            if !key_ok(secret_access_key) {
                 return Err(invalid("a secret access key"));
             }
         }

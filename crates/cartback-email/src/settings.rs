@@ -224,8 +224,14 @@ impl ProviderSettings {
     /// not.
     pub fn build(&self, trust: Trust) -> Result<Arc<dyn EmailProvider>, EmailError> {
         let refuse_private = trust.refuses_private();
+        // A key travels in an HTTP header, where only visible ASCII is safe:
+        // anything else is a paste mistake, refused now rather than at the
+        // first send.
         let require = |value: &str, what: &str| {
-            if value.trim().is_empty() || value.len() > 4096 || value.contains(char::is_control) {
+            if value.is_empty()
+                || value.len() > 4096
+                || !value.bytes().all(|b| b.is_ascii_graphic())
+            {
                 Err(EmailError::InvalidMessage(format!(
                     "{what} is missing or invalid"
                 )))

@@ -237,7 +237,7 @@ fn check_text(field: &str, text: &str, max: usize, newlines: bool) -> Result<(),
 /// built-in text when set. `{shop}` in any of them is replaced by the shop name.
 /// In `body`, a blank line starts a new paragraph.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StepCopy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,

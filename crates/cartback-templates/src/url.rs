@@ -6,16 +6,19 @@ const MAX_URL_LEN: usize = 2048;
 /// control characters. Anything else (`javascript:`, `data:`, relative paths)
 /// never reaches an `href` or `src`.
 pub(crate) fn is_web_url(url: &str) -> bool {
-    if url.len() > MAX_URL_LEN || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if url.chars().count() > MAX_URL_LEN || url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return false;
     }
-    let lower = url
-        .get(..8)
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let rest = if lower.starts_with("https://") {
+    // Compared as bytes: a prefix cut inside a multi-byte character is no scheme.
+    let has_prefix = |prefix: &str| {
+        url.as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+    };
+    let rest = if has_prefix("https://") {
         &url[8..]
-    } else if lower.starts_with("http://") {
+    } else if has_prefix("http://") {
         &url[7..]
     } else {
         return false;

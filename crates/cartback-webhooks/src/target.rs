@@ -4,7 +4,13 @@ pub use cartback_domain::net::{is_forbidden_ip, is_localhost_name};
 
 use reqwest::Url;
 
+/// Longest URL a tenant may give, in characters.
 pub const MAX_URL_LEN: usize = 2048;
+
+/// Longest URL stored: the parser may percent-encode what was given (a
+/// character outside ASCII becomes up to 12), so the given length is what is
+/// limited, and the stored form only against absurd growth.
+const MAX_STORED_URL_LEN: usize = 12 * MAX_URL_LEN;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TargetError {
@@ -26,7 +32,7 @@ pub enum TargetError {
 /// resolver refuses private answers at connect time, which also covers DNS
 /// rebinding.
 pub fn check_url(url: &str, allow_private: bool) -> Result<String, TargetError> {
-    if url.len() > MAX_URL_LEN {
+    if url.chars().count() > MAX_URL_LEN {
         return Err(TargetError::BadUrl(format!(
             "longer than {MAX_URL_LEN} characters"
         )));
@@ -51,9 +57,9 @@ pub fn check_url(url: &str, allow_private: bool) -> Result<String, TargetError> 
         }
     }
     let normalised = parsed.to_string();
-    if normalised.len() > MAX_URL_LEN {
+    if normalised.len() > MAX_STORED_URL_LEN {
         return Err(TargetError::BadUrl(format!(
-            "longer than {MAX_URL_LEN} characters"
+            "longer than {MAX_STORED_URL_LEN} characters once percent-encoded"
         )));
     }
     Ok(normalised)

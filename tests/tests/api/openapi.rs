@@ -173,11 +173,18 @@ fn ok(api: &Api, tenant: &Tenant, method: &str, path: &str, body: Value) -> Valu
 /// Real objects for the fuzzer to reach, so the answers of the happy paths are
 /// checked against their schemas too (random ids only ever find 404s).
 /// Returns `schemathesis.toml`: fixed path parameters per operation.
+///
+/// Only operations that never destroy their object are pinned. A pin applies
+/// in every phase, the stateful one included, where it overrides the id a link
+/// carries from a create: a pinned delete would aim at a seeded object an
+/// earlier request already deleted, and schemathesis reported the object it
+/// had just created as gone (`ST302`, the run that failed now and then). The
+/// deletes and the erase get their objects from the stateful phase's links.
+/// A pinned operation never addresses the object a stateful step has just
+/// created or deleted, so the hooks drop the two failures about that object
+/// (`ST301`, `ST302`) for the pinned operations only.
 fn seed(api: &Api, tenant: &Tenant, closed: &str) -> String {
     let read = tracked_cart(api, tenant, "sess-openapi-read");
-    let deleted = tracked_cart(api, tenant, "sess-openapi-delete");
-    let erased = tracked_cart(api, tenant, "sess-openapi-erase");
-    let lines = tracked_cart(api, tenant, "sess-openapi-lines");
     let ordered = tracked_cart(api, tenant, "sess-openapi-order");
     ok(
         api,
@@ -218,20 +225,16 @@ fn seed(api: &Api, tenant: &Tenant, closed: &str) -> String {
         json!({"secretKey": "sk_test_openapi0123456789", "webhookSecrets": ["whsec_openapi0123456789"],
                "successUrl": "https://shop.example/thanks"}),
     );
-    let new_endpoint = || {
-        ok(
-            api,
-            tenant,
-            "POST",
-            "/api/v1/webhook-endpoints",
-            json!({"url": "https://hooks.example.com/cartback", "events": ["*"], "description": "CRM"}),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let endpoint = new_endpoint();
-    let doomed_endpoint = new_endpoint();
+    let endpoint = ok(
+        api,
+        tenant,
+        "POST",
+        "/api/v1/webhook-endpoints",
+        json!({"url": "https://hooks.example.com/cartback", "events": ["*"], "description": "CRM"}),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // The order closes a cart, which queues a delivery to the endpoint.
     ok(
         api,
@@ -272,19 +275,9 @@ fn seed(api: &Api, tenant: &Tenant, closed: &str) -> String {
             ],
             &format!("\"path.id\" = {read:?}"),
         ),
-        entry(&["deleteCart"], &format!("\"path.id\" = {deleted:?}")),
-        entry(&["eraseCart"], &format!("\"path.id\" = {erased:?}")),
         entry(
-            &["removeCartItem"],
-            &format!("\"path.id\" = {lines:?}, \"path.item_id\" = \"sku_1\""),
-        ),
-        entry(
-            &["getTemplate", "putTemplate", "deleteTemplate"],
+            &["getTemplate", "putTemplate"],
             "\"path.name\" = \"welcome\", \"path.locale\" = \"en\"",
-        ),
-        entry(
-            &["removeSuppression"],
-            "\"path.email\" = \"gone@example.com\"",
         ),
         entry(
             &[
@@ -294,10 +287,6 @@ fn seed(api: &Api, tenant: &Tenant, closed: &str) -> String {
                 "listWebhookDeliveries",
             ],
             &format!("\"path.id\" = {endpoint:?}"),
-        ),
-        entry(
-            &["deleteWebhookEndpoint"],
-            &format!("\"path.id\" = {doomed_endpoint:?}"),
         ),
         entry(
             &["getWebhookDelivery", "replayWebhookDelivery"],
@@ -320,7 +309,7 @@ fn seed(api: &Api, tenant: &Tenant, closed: &str) -> String {
 /// document, positive data accepted and negative data refused, 405s with
 /// `Allow`, use after delete, …) and every phase, the stateful one following the
 /// document's links from created objects to their reads, changes and deletes.
-fn schemathesis_agrees_with_the_document(backend: Backend, exclude_checks: &[&str]) {
+fn schemathesis_agrees_with_the_document(backend: Backend) {
     let bin = schemathesis();
     let db = TestDatabase::new(backend);
     let tenant = create_tenant(&db.url, "1h");
@@ -347,13 +336,32 @@ fn schemathesis_agrees_with_the_document(backend: Backend, exclude_checks: &[&st
             ("CARTBACK_ALLOW_PRIVATE_WEBHOOK_TARGETS", "true".to_owned()),
         ],
     );
-    // A write with `If-Match` naming another version is refused with 412 by
-    // design, however well formed: an accepted answer to valid data.
+    let hooks = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schemathesis/hooks.py");
+    assert!(hooks.exists(), "{}", hooks.display());
+    // The hooks repair generated valid requests that break a rule spanning
+    // several fields, which the document can only state in words (see the
+    // file). NUL is refused in every string on every route by design (422,
+    // documented once for the whole API, swept by
+    // `bad_input::nul_characters_never_reach_the_database_on_postgres`), so
+    // the generator leaves it out rather than have every schema repeat it. A write
+    // with `If-Match` naming another version is refused with 412 by design,
+    // however well formed: an accepted answer to valid data.
     let config = format!(
-        "[checks.positive_data_acceptance]\n\
+        "hooks = {hooks:?}\n\n\
+         [generation]\n\
+         allow-x00 = false\n\n\
+         [checks.positive_data_acceptance]\n\
          expected-statuses = [\"2xx\", \"3xx\", \"401\", \"403\", \"404\", \"409\", \"412\", \"429\"]\n\n{}",
-        seed(&api, &tenant, &closed)
+        seed(&api, &tenant, &closed),
+        hooks = hooks.display().to_string(),
     );
+    // The pinned operations, for the hooks (see `seed`).
+    let pinned: Vec<&str> = config
+        .lines()
+        .filter_map(|line| line.strip_prefix("include-operation-id = "))
+        .flat_map(|list| list.trim_matches(['[', ']']).split(", "))
+        .map(|id| id.trim_matches('"'))
+        .collect();
     let workdir = tempfile::tempdir().unwrap();
     let config_path = workdir.path().join("schemathesis.toml");
     std::fs::write(&config_path, &config).unwrap();
@@ -394,11 +402,7 @@ fn schemathesis_agrees_with_the_document(backend: Backend, exclude_checks: &[&st
         // Sends real email through whatever provider the fuzzer stored last
         // (Resend, SendGrid, Mailgun or SES on the internet): not for a test run.
         .args(["--exclude-operation-id", "testEmailProvider"])
-        .args(if exclude_checks.is_empty() {
-            Vec::new()
-        } else {
-            vec!["--exclude-checks".to_owned(), exclude_checks.join(",")]
-        })
+        .env("CARTBACK_PINNED_OPERATIONS", pinned.join(","))
         .output()
         .expect("run schemathesis");
     let report = format!(
@@ -408,9 +412,17 @@ fn schemathesis_agrees_with_the_document(backend: Backend, exclude_checks: &[&st
     );
     // Shown with --nocapture: what was covered and what was only ever a 404.
     eprintln!("{report}");
+    // The failing requests first, as curl commands (the key shows as
+    // [Filtered]), then the whole report with its seed, then the config.
+    let curls: Vec<&str> = report
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("curl "))
+        .collect();
     assert!(
         output.status.success(),
-        "schemathesis failed (config below):\n{report}\n{config}"
+        "schemathesis failed; reproduce with:\n{}\n\nreport:\n{report}\nconfig:\n{config}",
+        curls.join("\n")
     );
     for phase in ["Coverage", "Fuzzing", "Stateful"] {
         assert!(report.contains(phase), "no {phase} phase:\n{report}");
@@ -423,24 +435,12 @@ fn schemathesis_agrees_with_the_document(backend: Backend, exclude_checks: &[&st
     );
 }
 
-/// Where the document and the validators still disagree on what is valid
-/// input (the data acceptance checks; the full run below lists them).
-const STILL_DISAGREEING: &[&str] = &["positive_data_acceptance", "negative_data_rejection"];
-
 #[test]
 fn schemathesis_agrees_with_the_document_on_sqlite() {
-    schemathesis_agrees_with_the_document(Backend::Sqlite, STILL_DISAGREEING);
+    schemathesis_agrees_with_the_document(Backend::Sqlite);
 }
 
 #[test]
 fn schemathesis_agrees_with_the_document_on_postgres() {
-    schemathesis_agrees_with_the_document(Backend::Postgres, STILL_DISAGREEING);
-}
-
-/// Every check, data acceptance included: what is left to make the document
-/// and the validators agree on (`cargo test --test openapi -- --ignored`).
-#[test]
-#[ignore = "about 14 operations' validators still refuse schema-valid data or accept schema-violating data"]
-fn schemathesis_with_every_check_on_postgres() {
-    schemathesis_agrees_with_the_document(Backend::Postgres, &[]);
+    schemathesis_agrees_with_the_document(Backend::Postgres);
 }

@@ -12,7 +12,8 @@ use cartback_domain::{
 
 use crate::input::Problems;
 use crate::input::raw::{
-    RawObject, is_null, number_text, optional_string, parse_object, required_string,
+    RawObject, id_text, is_null, number_text, optional_string, parse_object, required_string,
+    whole_number,
 };
 
 pub(crate) fn money(
@@ -54,15 +55,7 @@ pub(crate) fn item_id(
         problems.add(path, "is required");
         return None;
     };
-    let text = value.get();
-    let raw = if text.starts_with('"') {
-        serde_json::from_str::<String>(text).ok()
-    } else if text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
-        Some(text.to_owned())
-    } else {
-        None
-    };
-    let Some(raw) = raw else {
+    let Some(raw) = id_text(value) else {
         problems.add(path, "must be a string or an integer");
         return None;
     };
@@ -112,23 +105,7 @@ pub(crate) fn parse_item(
         }
     };
     let quantity_path = format!("{base}.quantity");
-    let quantity = match number_text(&object, "quantity", &quantity_path, problems) {
-        Some(text) => match text.parse::<i64>() {
-            Ok(q) => validate_quantity(q)
-                .map_err(|e| problems.add(&quantity_path, e.to_string()))
-                .ok(),
-            Err(_) => {
-                problems.add(&quantity_path, "must be a whole number");
-                None
-            }
-        },
-        None => {
-            if !object.contains_key("quantity") {
-                problems.add(&quantity_path, "is required");
-            }
-            None
-        }
-    };
+    let quantity = quantity(&object, &quantity_path, problems);
     let mut link = |field: &str, keys: &[&str]| -> Option<String> {
         let key = keys.iter().find(|k| object.contains_key(**k))?;
         let path = format!("{base}.{key}");
@@ -151,6 +128,21 @@ pub(crate) fn parse_item(
         image_url,
         url,
     })
+}
+
+/// An item's `quantity`: a whole number (`2` or `2.0`) from 1 to 1,000,000.
+pub(crate) fn quantity(object: &RawObject<'_>, path: &str, problems: &mut Problems) -> Option<u32> {
+    let Some(value) = object.get("quantity").filter(|v| !is_null(v)) else {
+        problems.add(path, "is required");
+        return None;
+    };
+    let Some(q) = whole_number(value) else {
+        problems.add(path, "must be a whole number");
+        return None;
+    };
+    validate_quantity(q)
+        .map_err(|e| problems.add(path, e.to_string()))
+        .ok()
 }
 
 /// The `currency` field, or the shop's default currency when there is none.
@@ -271,13 +263,7 @@ pub(crate) fn parse_cart(
                 .map_err(|err| problems.add("customerName", err.to_string()))
                 .ok()
         });
-    let locale = optional_string(object, "locale", "locale", problems)
-        .filter(|l| !l.trim().is_empty())
-        .and_then(|l| {
-            parse_locale(&l)
-                .map_err(|err| problems.add("locale", err.to_string()))
-                .ok()
-        });
+    let locale = optional_locale(object, "locale", problems);
     let consent = match object.get("consent").filter(|v| !is_null(v)) {
         None => None,
         Some(value) => match value.get() {
@@ -302,6 +288,23 @@ pub(crate) fn parse_cart(
         locale,
         consent,
     })
+}
+
+/// A shopper's `locale`: a BCP 47 tag (normalised), or `""` / null for none.
+/// Spaces around a tag are refused, not trimmed: the document's pattern has
+/// none, and a tag is never typed by hand.
+pub(crate) fn optional_locale(
+    object: &RawObject<'_>,
+    field: &str,
+    problems: &mut Problems,
+) -> Option<String> {
+    let text = optional_string(object, field, field, problems).filter(|l| !l.is_empty())?;
+    let parsed = if text.trim() == text {
+        parse_locale(&text).map_err(|e| e.to_string())
+    } else {
+        Err("must not start or end with spaces".to_owned())
+    };
+    parsed.map_err(|e| problems.add(field, e)).ok()
 }
 
 pub(crate) fn optional_session(

@@ -85,19 +85,31 @@ pub(crate) fn integer(
     }
 }
 
-/// A JSON number that is a whole number, as JSON Schema counts integers: `2678`
-/// and `2678.0` alike (the document says `integer`, and a client serialising
-/// through a float sends the latter). Fractions and numbers past ±2^53, where a
-/// float no longer holds every whole number, are not.
-pub(crate) fn whole_number(value: &Value) -> Option<i64> {
-    const EXACT: f64 = 9_007_199_254_740_992.0;
-    value.as_i64().or_else(|| {
-        value
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT)
-            // Exact: a whole number within ±2^53.
-            .map(|f| f as i64)
-    })
+pub(crate) use cartback_domain::whole_number;
+
+/// Rewrites every whole number written as a float (`3.0`) into an integer, so
+/// a body read into typed fields (`u32`, `u64`) takes what the document's
+/// `integer` allows: serde itself refuses `3.0` for an integer field.
+/// Fractions stay as they are and are refused by those fields.
+pub(crate) fn whole_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(whole) = whole_number(value) {
+                *value = Value::from(whole);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(map) => map.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
+}
+
+/// The body read into `T`, whole numbers written as floats counting as
+/// integers ([`whole_numbers_as_integers`]).
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+    let mut value: Value = serde_json::from_slice(body)?;
+    whole_numbers_as_integers(&mut value);
+    serde_json::from_value(value)
 }
 
 /// The highest `page` a list accepts: far beyond any real list, and low enough

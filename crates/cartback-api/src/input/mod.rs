@@ -9,5 +9,6 @@ pub(crate) mod cart;
 pub(crate) mod fields;
 mod problems;
 pub(crate) mod raw;
+pub(crate) mod shapes;
 
 pub(crate) use problems::Problems;

@@ -2,6 +2,7 @@
 //! and numbers keep their exact text (never an f64): the tracking contracts
 //! (`/track`, public capture) and the cart upsert read bodies this way.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde_json::value::RawValue;
@@ -9,8 +10,9 @@ use serde_json::value::RawValue;
 use crate::input::Problems;
 
 /// The request as JSON, every field kept raw so each can be checked on its own and
-/// numbers keep their exact text (never an f64).
-pub(crate) type RawObject<'a> = BTreeMap<&'a str, &'a RawValue>;
+/// numbers keep their exact text (never an f64). Keys are borrowed when they
+/// can be and unescaped into their own string when they hold an escape.
+pub(crate) type RawObject<'a> = BTreeMap<Cow<'a, str>, &'a RawValue>;
 
 pub(crate) fn is_null(value: &RawValue) -> bool {
     value.get() == "null"
@@ -69,4 +71,26 @@ pub(crate) fn number_text<'a>(
         return None;
     }
     Some(text)
+}
+
+/// A whole number as JSON Schema counts one (`12` and `12.0` alike, see
+/// [`crate::input::fields::whole_number`]); None for anything else.
+pub(crate) fn whole_number(value: &RawValue) -> Option<i64> {
+    serde_json::from_str::<serde_json::Value>(value.get())
+        .ok()
+        .as_ref()
+        .and_then(crate::input::fields::whole_number)
+}
+
+/// An id a client may send as a string or as a whole number (the document's
+/// `StringOrInteger`): the string as sent, or the number's decimal digits.
+/// None for any other JSON value, and for integers beyond i64 (clients that
+/// need larger ids send them as strings: many JSON parsers would round them).
+pub(crate) fn id_text(value: &RawValue) -> Option<String> {
+    let text = value.get();
+    if text.starts_with('"') {
+        serde_json::from_str::<String>(text).ok()
+    } else {
+        whole_number(value).map(|n| n.to_string())
+    }
 }

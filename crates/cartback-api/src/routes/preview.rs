@@ -95,7 +95,7 @@ pub async fn preview(
 ) -> Result<HttpResponse, ApiError> {
     let body = json_body(&state, &request, payload).await?;
     let asked: PreviewRequest =
-        serde_json::from_slice(&body).map_err(|e| problem("body", e.to_string()))?;
+        crate::input::fields::typed(&body).map_err(|e| problem("body", e.to_string()))?;
     let step = asked.step.unwrap_or(1);
     if !(1..=RecoveryPolicy::MAX_STEPS as u32).contains(&step) {
         return Err(problem("step", "must be 1 to 10"));
@@ -124,7 +124,15 @@ pub async fn preview(
         return Err(ApiError::new(ErrorCode::NotFound, "no such cart"));
     }
     let experience: Experience = match asked.email {
-        Some(value) => {
+        Some(mut value) => {
+            crate::routes::settings::drop_nulls(&mut value);
+            if !value.is_object() {
+                return Err(problem("email", "must be an object"));
+            }
+            let shapes = crate::routes::settings::copy_entries_are_objects(&value, "email");
+            if !shapes.is_empty() {
+                return Err(ApiError::validation(shapes));
+            }
             serde_json::from_value(value).map_err(|e| problem("email", e.to_string()))?
         }
         None => serde_json::from_str(&tenant.experience).unwrap_or_default(),

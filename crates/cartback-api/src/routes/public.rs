@@ -12,8 +12,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use cartback_domain::{
-    CartItem, Currency, CustomerName, EmailAddress, Money, SessionId, items_total, parse_locale,
-    validate_item_id, validate_item_name, validate_link, validate_quantity,
+    CartItem, Currency, CustomerName, EmailAddress, Money, SessionId, items_total,
+    validate_item_id, validate_item_name, validate_link,
 };
 
 use cartback_store::api_keys::KeyKind;
@@ -24,7 +24,7 @@ use crate::input::Problems;
 use crate::input::body::{malformed, read_body};
 use crate::input::capture_links::{MIN_PUBLISHABLE_SESSION_CHARS, warnings};
 use crate::input::cart::{ParsedCart, item_list};
-use crate::input::raw::{RawObject, is_null, number_text, optional_string, parse_object};
+use crate::input::raw::{RawObject, id_text, is_null, optional_string, parse_object, whole_number};
 use crate::middleware::cors::enforce_origin;
 use crate::routes::track::{screen_links, store_cart};
 use crate::state::AppState;
@@ -76,29 +76,25 @@ async fn caller(state: &AppState, request: &HttpRequest) -> Result<Caller, ApiEr
     }
 }
 
-/// A whole number of minor units (cents) of zero or more; decimals, exponents
-/// and strings are refused so an amount is never guessed.
+/// A whole number of minor units (cents) of zero or more (`18900`, or
+/// `18900.0` as JSON Schema counts integers); fractions and strings are
+/// refused so an amount is never guessed.
 fn cents(object: &RawObject<'_>, field: &str, path: &str, problems: &mut Problems) -> Option<i64> {
-    let text = number_text(object, field, path, problems)?;
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    let value = object.get(field).filter(|v| !is_null(v))?;
+    let Some(n) = whole_number(value) else {
         problems.add(
             path,
             "must be a whole number of cents (minor units), like 18900 for 189.00",
         );
         return None;
+    };
+    if n < 0 {
+        problems.add(path, "must not be negative");
+        return None;
     }
-    match text.parse::<i64>() {
-        Ok(n) if n < 0 => {
-            problems.add(path, "must not be negative");
-            None
-        }
-        Ok(n) => Some(n),
-        Err(_) => {
-            problems.add(path, "is too large");
-            None
-        }
-    }
+    cartback_domain::bounds::check_amount(n)
+        .map_err(|message| problems.add(path, message))
+        .ok()
 }
 
 /// An id given as a string or an integer; None when absent.
@@ -109,14 +105,7 @@ fn loose_id(
     problems: &mut Problems,
 ) -> Option<String> {
     let value = object.get(field).filter(|v| !is_null(v))?;
-    let text = value.get();
-    let id = if text.starts_with('"') {
-        serde_json::from_str::<String>(text).ok()
-    } else if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
-        Some(text.to_owned())
-    } else {
-        None
-    };
+    let id = id_text(value);
     if id.is_none() {
         problems.add(path, "must be a string or an integer");
     }
@@ -164,23 +153,7 @@ fn parse_item(value: &RawValue, index: usize, problems: &mut Problems) -> Option
         problems.add(&price_path, "is required");
     }
     let quantity_path = format!("{base}.quantity");
-    let quantity = match number_text(&object, "quantity", &quantity_path, problems) {
-        Some(text) => match text.parse::<i64>() {
-            Ok(q) => validate_quantity(q)
-                .map_err(|e| problems.add(&quantity_path, e.to_string()))
-                .ok(),
-            Err(_) => {
-                problems.add(&quantity_path, "must be a whole number");
-                None
-            }
-        },
-        None => {
-            if object.get("quantity").is_none_or(|v| is_null(v)) {
-                problems.add(&quantity_path, "is required");
-            }
-            None
-        }
-    };
+    let quantity = crate::input::cart::quantity(&object, &quantity_path, problems);
     let mut link = |field: &str| -> Option<String> {
         let path = format!("{base}.{field}");
         let text = optional_string(&object, field, &path, problems)?;
@@ -312,9 +285,7 @@ fn parse_capture(
     let name = optional_contact(object, "name", &mut problems, |t| {
         CustomerName::parse(t).map_err(|e| e.to_string())
     });
-    let locale = optional_contact(object, "locale", &mut problems, |t| {
-        parse_locale(t).map_err(|e| e.to_string())
-    });
+    let locale = crate::input::cart::optional_locale(object, "locale", &mut problems);
     let consent = match object.get("consent").filter(|v| !is_null(v)) {
         None => None,
         Some(value) => match value.get() {
@@ -473,7 +444,14 @@ mod tests {
 
     #[test]
     fn amounts_must_be_whole_cents() {
-        for amount in ["189.5", "18900.0", "1.89e4", "\"18900\"", "-1", "true"] {
+        for amount in ["18900.0", "1.89e4"] {
+            let body = format!(
+                r#"{{"sessionId": "12345678", "snapshot": {{"items": [{{"name": "A", "quantity": 1, "unitPriceInCents": {amount}}}], "totalInCents": {amount}}}}}"#
+            );
+            let (_, cart) = parse(&body).expect("a whole number of cents");
+            assert_eq!(cart.items[0].unit_price_minor, 18900, "{amount}");
+        }
+        for amount in ["189.5", "\"18900\"", "-1", "true", "1e20"] {
             let body = format!(
                 r#"{{"sessionId": "12345678", "snapshot": {{"items": [{{"name": "A", "quantity": 1, "unitPriceInCents": {amount}}}], "totalInCents": {amount}}}}}"#
             );

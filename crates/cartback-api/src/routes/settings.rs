@@ -164,6 +164,36 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> FieldError {
     }
 }
 
+/// Leaves out the fields of the email settings given as null: null means
+/// "not set", as the document says, also for the fields that have a default
+/// (`design`, `copy`) and would refuse a null.
+pub(crate) fn drop_nulls(email: &mut serde_json::Value) {
+    if let Some(fields) = email.as_object_mut() {
+        fields.retain(|_, value| !value.is_null());
+    }
+}
+
+/// Every step of `copy` must be an object: serde would read a step from an
+/// array as well (`[null, null]`), which the document does not allow.
+pub(crate) fn copy_entries_are_objects(email: &serde_json::Value, path: &str) -> Vec<FieldError> {
+    let Some(copy) = email.get("copy").and_then(serde_json::Value::as_object) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for (locale, steps) in copy {
+        for (index, step) in steps.as_array().into_iter().flatten().enumerate() {
+            if !step.is_object() {
+                let shown: String = locale.chars().take(40).collect();
+                problems.push(invalid(
+                    format!("{path}.copy.{shown}[{index}]"),
+                    "must be an object",
+                ));
+            }
+        }
+    }
+    problems
+}
+
 fn stored_experience(text: &str) -> Experience {
     serde_json::from_str(text).unwrap_or_default()
 }
@@ -218,7 +248,7 @@ pub async fn put(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = json_body(&state, &request, payload).await?;
-    let update: RecoverySettingsUpdate = serde_json::from_slice(&body).map_err(|e| {
+    let mut update: RecoverySettingsUpdate = crate::input::fields::typed(&body).map_err(|e| {
         ApiError::validation(vec![invalid(
             "body",
             format!("expected {{\"policy\": {{…}}, \"email\": {{…}}}}: {e}"),
@@ -231,6 +261,19 @@ pub async fn put(
         .ok_or(cartback_store::StoreError::NotFound)?;
 
     let mut problems = Vec::new();
+    // serde reads a struct from an array too (`"policy": [1]`): only objects.
+    for (name, part) in [("policy", &update.policy), ("email", &update.email)] {
+        if part.as_ref().is_some_and(|v| !v.is_object()) {
+            problems.push(invalid(name, "must be an object"));
+        }
+    }
+    if let Some(email) = &mut update.email {
+        drop_nulls(email);
+        problems.extend(copy_entries_are_objects(email, "email"));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::validation(problems));
+    }
     let policy = match update.policy {
         None => Some(tenant.recovery_policy()?),
         Some(value) => match serde_json::from_value::<RecoveryPolicy>(value) {

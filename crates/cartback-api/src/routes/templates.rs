@@ -119,8 +119,8 @@ pub async fn list(
     operation_id = "getTemplate",
     summary = "One of the tenant's templates",
     params(
-        ("name" = String, Path, description = "1–64 of `a-z 0-9 _ -`"),
-        ("locale" = String, Path, description = "BCP 47 tag, normalised (`nl_nl` → `nl-NL`)"),
+        ("name" = String, Path, description = "1–64 of `a-z 0-9 _ -`", pattern = "^[a-z0-9_-]{1,64}$"),
+        ("locale" = String, Path, description = "BCP 47 tag, normalised (`nl_nl` → `nl-NL`)", max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"),
     ),
     responses(
         (status = 200, description = "The template", body = Template),
@@ -161,8 +161,8 @@ pub async fn get(
     summary = "Save a template (compiled and rendered against sample carts first)",
     description = "A policy step uses it with `\"template\": \"custom:{name}\"`.",
     params(
-        ("name" = String, Path, description = "1–64 of `a-z 0-9 _ -`"),
-        ("locale" = String, Path, description = "BCP 47 tag, normalised (`nl_nl` → `nl-NL`)"),
+        ("name" = String, Path, description = "1–64 of `a-z 0-9 _ -`", pattern = "^[a-z0-9_-]{1,64}$"),
+        ("locale" = String, Path, description = "BCP 47 tag, normalised (`nl_nl` → `nl-NL`)", max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"),
     ),
     request_body = crate::openapi::TemplateParts,
     responses(
@@ -236,8 +236,8 @@ pub async fn put(
     operation_id = "deleteTemplate",
     summary = "Remove a template",
     params(
-        ("name" = String, Path, description = "1–64 of `a-z 0-9 _ -`"),
-        ("locale" = String, Path, description = "BCP 47 tag, normalised (`nl_nl` → `nl-NL`)"),
+        ("name" = String, Path, description = "1–64 of `a-z 0-9 _ -`", pattern = "^[a-z0-9_-]{1,64}$"),
+        ("locale" = String, Path, description = "BCP 47 tag, normalised (`nl_nl` → `nl-NL`)", max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"),
     ),
     responses(
         (status = 200, description = "Removed", body = Done),

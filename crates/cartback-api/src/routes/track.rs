@@ -274,32 +274,22 @@ async fn order_complete(
     let currency = parse_currency(object, tenant.default_currency(), &mut problems);
     let order_ref = match object.get("orderId").filter(|v| !is_null(v)) {
         None => None,
-        Some(raw) => {
-            let text = raw.get();
-            let value = if text.starts_with('"') {
-                serde_json::from_str::<String>(text).ok()
-            } else if text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
-                Some(text.to_owned())
-            } else {
-                None
-            };
-            match value {
+        Some(raw) => match crate::input::raw::id_text(raw) {
+            Some(v)
+                if !v.is_empty()
+                    && v.chars().count() <= 200
+                    && !v.chars().any(char::is_control) =>
+            {
                 Some(v)
-                    if !v.is_empty()
-                        && v.chars().count() <= 200
-                        && !v.chars().any(char::is_control) =>
-                {
-                    Some(v)
-                }
-                _ => {
-                    problems.add(
-                        "orderId",
-                        "must be a string or integer of 1 to 200 characters",
-                    );
-                    None
-                }
             }
-        }
+            _ => {
+                problems.add(
+                    "orderId",
+                    "must be a string or integer of 1 to 200 characters",
+                );
+                None
+            }
+        },
     };
     let total = number_text(object, "total", "total", &mut problems)
         .and_then(|text| non_negative_total(text, currency, &mut problems));
@@ -307,7 +297,7 @@ async fn order_complete(
     // link's cart_token, then the shopper's address.
     let cart_token =
         optional_string(object, "cartToken", "cartToken", &mut problems).filter(|t| !t.is_empty());
-    if cart_token.as_ref().is_some_and(|t| t.len() > 200) {
+    if cart_token.as_ref().is_some_and(|t| t.chars().count() > 200) {
         problems.add("cartToken", "must be at most 200 characters");
     }
     let email = optional_string(object, "customerEmail", "customerEmail", &mut problems)

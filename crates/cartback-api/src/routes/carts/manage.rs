@@ -24,21 +24,27 @@ use crate::state::AppState;
 
 pub(super) const DEFAULT_PER_PAGE: i64 = 10;
 pub(super) const MAX_PER_PAGE: i64 = 250;
-/// `2026-03-15T14:22:00Z`, `2026-03-15` (midnight UTC) or unix seconds, in the
-/// years the service stores (a filter past them would overflow PostgreSQL's
-/// timestamps and sort wrongly as SQLite text); else why not.
+/// `2026-03-15T14:22:00Z`, `2026-03-15` (midnight UTC) or unix seconds, written
+/// in the years the service stores (a filter past them would overflow
+/// PostgreSQL's timestamps and sort wrongly as SQLite text); else why not. A
+/// time whose offset moves it just outside those years (`1970-01-01T00:00:00+01:00`)
+/// is held at the edge: every stored time lies inside, so the filter means the
+/// same, and the rule stays the one the document's pattern states.
 pub(super) fn instant(text: &str) -> Result<NaiveDateTime, String> {
-    let text = text.trim();
     let at = if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        // The date as written, in its own offset.
+        cartback_domain::bounds::check_date(at.date_naive())?;
         at.with_timezone(&Utc)
     } else if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        cartback_domain::bounds::check_date(date)?;
         date.and_time(chrono::NaiveTime::MIN).and_utc()
     } else if let Ok(seconds) = text.parse::<i64>() {
         return cartback_domain::bounds::instant_from_seconds(seconds).map(|at| at.naive_utc());
     } else {
         return Err("must be an RFC 3339 time, a date (YYYY-MM-DD) or unix seconds".to_owned());
     };
-    cartback_domain::bounds::check_instant(at).map(|at| at.naive_utc())
+    let stored = cartback_domain::bounds::earliest()..=cartback_domain::bounds::far_future();
+    Ok(at.clamp(*stored.start(), *stored.end()).naive_utc())
 }
 
 pub(super) const LIST_PARAMS: &[&str] = &[
@@ -100,10 +106,19 @@ pub async fn list(
     }
     let mut filter = CartFilter::default();
     if let Some(status) = query.get("status") {
-        filter.status = StatusFilter::parse(status)
-            .map_err(|invalid| problems.add("status", invalid.to_string()))
-            .ok()
-            .flatten();
+        // An empty `?status=` is a mistake, not "no filter" (the document says so).
+        filter.status = if status.trim().is_empty() {
+            problems.add(
+                "status",
+                cartback_store::cart_admin::InvalidStatus.to_string(),
+            );
+            None
+        } else {
+            StatusFilter::parse(status)
+                .map_err(|invalid| problems.add("status", invalid.to_string()))
+                .ok()
+                .flatten()
+        };
     }
     let mut when = |name: &str| -> Option<NaiveDateTime> {
         let text = query.get(name)?;
@@ -115,12 +130,17 @@ pub async fn list(
     filter.created_before = when("created_before");
     filter.updated_after = when("updated_after");
     filter.updated_before = when("updated_before");
-    if let Some(locale) = query
-        .get("locale")
-        .map(|l| l.trim())
-        .filter(|l| !l.is_empty())
-    {
-        match cartback_domain::parse_locale(locale) {
+    if let Some(locale) = query.get("locale").filter(|l| !l.is_empty()) {
+        match cartback_domain::parse_locale(locale).and_then(|tag| {
+            // As the document's pattern: a tag, no spaces around it.
+            if locale.trim() == locale {
+                Ok(tag)
+            } else {
+                Err(cartback_domain::InvalidValue::new(
+                    "must not start or end with spaces",
+                ))
+            }
+        }) {
             Ok(l) => filter.locale = Some(l),
             Err(e) => problems.add("locale", e.to_string()),
         }
@@ -191,7 +211,7 @@ pub async fn get(
     tag = "carts",
     operation_id = "patchCart",
     summary = "Change a cart's status, shopper or attributes",
-    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).")),
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).", pattern = "^[ -+\\--~]*$")),
     request_body = crate::openapi::CartPatchRequest,
     responses(
         (status = 200, description = "The changed cart", body = CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
@@ -292,7 +312,7 @@ pub(super) fn clearable_text(
     tag = "carts",
     operation_id = "deleteCart",
     summary = "Soft delete: hidden from the API and never emailed again",
-    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).")),
+    params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).", pattern = "^[ -+\\--~]*$")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),

@@ -58,10 +58,14 @@ pub async fn upsert(
     let raw: RawObject<'_> =
         serde_json::from_slice(&body).map_err(|e| crate::input::body::malformed(&e))?;
     let mut problems = Problems::default();
+    // The document's integer: any whole number within i64 (a negative one is
+    // text like any other).
+    let number = object
+        .get("externalId")
+        .and_then(crate::input::fields::whole_number);
     let external_id = match object.get("externalId") {
         Some(Value::String(id)) if valid_external_id(id) => Some(id.clone()),
-        // The document's integer: any i64 (a negative one is text like any other).
-        Some(Value::Number(n)) if n.is_i64() => Some(n.to_string()),
+        Some(Value::Number(_)) if number.is_some() => number.map(|n| n.to_string()),
         None | Some(Value::Null) => {
             problems.add("externalId", "is required");
             None
@@ -74,6 +78,13 @@ pub async fn upsert(
             None
         }
     };
+    // Accepted so a CART_UPDATE body can be sent as it is; any other event
+    // means the caller meant another route.
+    match object.get("event") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(event)) if event == "CART_UPDATE" => {}
+        Some(_) => problems.add("event", "must be CART_UPDATE or left out"),
+    }
     let wire_attributes = attributes_field(&object, &mut problems);
     let mut cart_problems = Problems::default();
     let cart = cart::parse_cart(

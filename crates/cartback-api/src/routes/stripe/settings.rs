@@ -107,7 +107,7 @@ fn secret_key_field(body: &Map<String, Value>, problems: &mut Problems) -> Optio
     let Some(value) = value else {
         return Some(None);
     };
-    let Some(key) = value.as_str().map(str::trim) else {
+    let Some(key) = value.as_str() else {
         problems.add("secretKey", "must be a string or null");
         return None;
     };
@@ -157,7 +157,7 @@ fn webhook_secrets_field(
     let mut secrets: Vec<String> = Vec::new();
     for (i, value) in list.iter().enumerate() {
         let path = format!("webhookSecrets[{i}]");
-        let Some(secret) = value.as_str().map(str::trim) else {
+        let Some(secret) = value.as_str() else {
             problems.add(path, "must be a string");
             continue;
         };
@@ -188,7 +188,7 @@ fn url_field(
     match nullable(body, name)? {
         None => Some(None),
         // Kept as written: Stripe fills in `{CHECKOUT_SESSION_ID}` itself.
-        Some(Value::String(url)) => match validate_link(url.trim()) {
+        Some(Value::String(url)) => match validate_link(url) {
             Ok(url) => Some(Some(url)),
             Err(e) => {
                 problems.add(name, e.to_string());
