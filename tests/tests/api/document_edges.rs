@@ -5,7 +5,6 @@
 //! locales, integer ids past 64 bits, keys outside visible ASCII, …).
 //! Schemathesis (`openapi.rs`) explores the same rules at random; these pin
 //! each decision down.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{Value, json};
 

@@ -324,7 +324,6 @@ pub(crate) fn smtp_url() -> Schema {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::one_of_words;
 
