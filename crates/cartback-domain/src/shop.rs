@@ -72,12 +72,16 @@ pub struct ShopSettingsEdit<'a> {
 /// A line of text a person typed: trimmed, within `max` characters, and
 /// without control characters (it ends up in email headers).
 fn short_text(text: &str, max: usize) -> Result<String, InvalidValue> {
+    // Control characters are refused even at the ends, where trimming would
+    // hide them: the document says "none", and a line break in a name is a
+    // mistake, not padding.
+    let untrimmed = text;
     let text = text.trim();
     let count = text.chars().count();
     if count == 0 || count > max {
         return Err(InvalidValue::new(format!("must be 1 to {max} characters")));
     }
-    if text.chars().any(char::is_control) {
+    if untrimmed.chars().any(char::is_control) {
         return Err(InvalidValue::new(
             "must not contain control characters (line breaks, NUL)",
         ));
@@ -195,7 +199,8 @@ impl ShopSettings {
         optional_field(
             edit.recovery_url,
             "recoveryUrl",
-            &|t| validate_link(t.trim()),
+            // Untrimmed: the document allows no whitespace in a URL.
+            &validate_link,
             &mut next.recovery_url,
         );
         optional_field(

@@ -253,6 +253,69 @@ fn text(max: usize, pattern: &str) -> Schema {
     )
 }
 
+/// A required name: 1 to `max` characters with at least one that is not
+/// blank, no control characters (the domain's `short_text`).
+fn required_name(max: usize) -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some(NAMED_TEXT))
+        .into()
+}
+
+/// Some text that is not blank, without control characters.
+const NAMED_TEXT: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$";
+
+/// The shop's name (`PUT /settings/shop`).
+pub(crate) fn shop_name() -> Schema {
+    required_name(200)
+}
+
+/// The sender's name, or null for the shop's name.
+pub(crate) fn sender_name() -> Schema {
+    nullable(required_name(100))
+}
+
+/// The recovery URL as `cartback_domain::validate_link` reads it (a lower-case
+/// `http://` or `https://`, a host, no whitespace or control characters), or
+/// null to remove it.
+pub(crate) fn recovery_url() -> Schema {
+    text(
+        2048,
+        "^https?://[^/\\s\\u0000-\\u001F\\u007F-\\u009F][^\\s\\u0000-\\u001F\\u007F-\\u009F]*$",
+    )
+}
+
+/// An email address (not empty, not null).
+pub(crate) fn email_address() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+        .max_length(Some(254))
+        .into()
+}
+
+/// An email address, or null for none.
+pub(crate) fn optional_email_address() -> Schema {
+    nullable(email_address())
+}
+
+/// A BCP 47 language tag (`nl-NL`, `en`), not empty.
+pub(crate) fn locale() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(35))
+        .pattern(Some("^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"))
+        .into()
+}
+
+/// An API key's label: up to 100 characters without control characters;
+/// blank or null for none.
+pub(crate) fn key_label() -> Schema {
+    text(100, NO_CONTROL)
+}
+
 /// `logoUrl` of the email settings.
 pub(crate) fn logo_url() -> Schema {
     text(2048, WEB_URL)

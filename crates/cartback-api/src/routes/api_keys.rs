@@ -105,10 +105,11 @@ pub(crate) struct ApiKeyRevoked {
 
 /// A key to create.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ApiKeyRequest {
     pub kind: ApiKeyKind,
     /// What the key is for ("storefront", "ERP"); at most 100 characters.
-    #[schema(max_length = 100)]
+    #[schema(schema_with = crate::input::shapes::key_label)]
     pub label: Option<String>,
 }
 

@@ -110,39 +110,39 @@ impl Patch {
 /// clears an optional one (`recoveryUrl`, `fromName`, `replyTo`) and is refused
 /// for the others.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ShopSettingsUpdate {
     /// 1 to 200 characters, no control characters.
     #[serde(default)]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[schema(schema_with = crate::input::shapes::shop_name)]
     pub name: Patch,
     /// An http(s) URL of at most 2048 characters; null removes it.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 2048)]
+    #[schema(schema_with = crate::input::shapes::recovery_url)]
     pub recovery_url: Patch,
     /// An email address.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 254)]
+    #[schema(schema_with = crate::input::shapes::email_address)]
     pub from_email: Patch,
     /// 1 to 100 characters, no control characters; null: the shop's name.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 100)]
+    #[schema(schema_with = crate::input::shapes::sender_name)]
     pub from_name: Patch,
     /// An email address; null: replies go to the sender.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 254)]
+    #[schema(schema_with = crate::input::shapes::optional_email_address)]
     pub reply_to: Patch,
     /// An IANA time zone name (`Europe/Amsterdam`).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::input::shapes::time_zone)]
     pub time_zone: Patch,
     /// An ISO 4217 code (`EUR`).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::input::shapes::currency)]
     pub default_currency: Patch,
     /// A BCP 47 language tag (`nl-NL`, `en`).
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 35)]
+    #[schema(schema_with = crate::input::shapes::locale)]
     pub default_locale: Patch,
 }
 
