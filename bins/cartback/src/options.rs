@@ -274,6 +274,8 @@ pub struct WorkerArgs {
     /// Wait before the first retry of a failing send; doubled per attempt, at most 1 h, plus 0-25 % jitter. A provider's Retry-After wins when it is longer.
     #[arg(long, env = "CARTBACK_RETRY_BASE", default_value = "30s", value_parser = parse_duration)]
     pub retry_base: Duration,
+    // The text is clap's --help, where a bare URL reads best.
+    #[expect(rustdoc::bare_urls, reason = "the doc comment is the --help text")]
     /// Public URL of the api, as shoppers' browsers reach it (e.g. https://cartback.example.com): every link in recovery emails starts with it. Default: http://127.0.0.1:8080, which only this machine reaches (a warning at start says so).
     #[arg(long, env = "CARTBACK_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -650,6 +652,8 @@ pub enum UserCommand {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "HTTP server")]
 pub struct PublicUrlArgs {
+    // The text is clap's --help, where a bare URL reads best.
+    #[expect(rustdoc::bare_urls, reason = "the doc comment is the --help text")]
     /// Public URL of the api, as shoppers' browsers reach it (e.g. https://cartback.example.com): dashboard sign-in links start with it, and an https one makes the dashboard's cookie Secure. Default: http://127.0.0.1:8080; required when --bind is not a loopback address.
     #[arg(long, env = "CARTBACK_PUBLIC_URL")]
     pub public_url: Option<String>,
