@@ -435,3 +435,272 @@ fn shapes_compare_keys_at_every_depth() {
     assert_eq!(last_json_value("{\"a\":1}\n{\"b\":2}\n"), Some(serde_json::json!({"b": 2})));
     assert_eq!(last_json_value("saved\n{\"b\":2}"), Some(serde_json::json!({"b": 2})));
 }
+
+/// The text of an `.eml` with quoted-printable soft breaks and `=3D` undone,
+/// enough to find the links in it.
+fn eml_text(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
+/// The token after the first `marker` (`/r/`, `/u/`) in `text`.
+fn token_after(text: &str, marker: &str) -> String {
+    let start = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} link in the email"));
+    text[start + marker.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+fn outbox_emails(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// The event examples of docs/webhooks.md are real deliveries' shapes, and its
+/// verification snippet accepts a real delivery and refuses a forged one. A
+/// `cartback dev` with a receiver on loopback drives one cart through every
+/// event a test can cause without a failing provider.
+#[test]
+fn webhook_examples_match_real_deliveries_and_the_node_snippet_verifies_them() {
+    use cartback_testing::http_stub::HttpStub;
+    use cartback_testing::process::wait_for;
+
+    let receiver = HttpStub::start();
+    let workdir = tempfile::tempdir().unwrap();
+    let master_key = cartback_testing::process::run("cartback", &[], &["keys", "generate-master"]);
+    let port = free_port();
+    let mut child = Command::new(bin_path("cartback"))
+        .args(["dev", "--bind", &format!("127.0.0.1:{port}")])
+        .current_dir(workdir.path())
+        .env_remove("DATABASE_URL")
+        .env("CARTBACK_MASTER_KEY", master_key.trim())
+        .env("CARTBACK_ALLOW_PRIVATE_TARGETS", "true")
+        .env("CARTBACK_DEMO_DELAY", "1s")
+        .env("CARTBACK_POLL_INTERVAL", "50ms")
+        .env("CARTBACK_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _dev = Running {
+        child,
+        name: "cartback dev".to_owned(),
+    };
+    let (found, banner) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(key) = line.trim().strip_prefix("secret key") {
+                let _ = found.send(key.trim().to_owned());
+            }
+        }
+    });
+    let secret_key = banner.recv_timeout(Duration::from_secs(60)).unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let call = |method: reqwest::Method, path: &str, body: Value| -> Value {
+        let response = http
+            .request(method, format!("{base}{path}"))
+            .header("X-API-Key", &secret_key)
+            .json(&body)
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().unwrap();
+        assert!((200..300).contains(&status), "{path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    };
+    let endpoint = call(
+        reqwest::Method::POST,
+        "/api/v1/webhook-endpoints",
+        serde_json::json!({"url": format!("{}/hooks", receiver.base_url), "events": ["*"]}),
+    );
+    let webhook_secret = endpoint["secret"].as_str().unwrap().to_owned();
+    let track = |body: Value| call(reqwest::Method::POST, "/api/v1/track", body);
+    let cart = |session: &str, email: Option<&str>| {
+        serde_json::json!({"event": "CART_UPDATE", "sessionId": session, "customerEmail": email,
+            "customerName": email.map(|_| "Sam"), "locale": "en-US", "currency": "USD",
+            "items": [{"id": "sku_1", "name": "Blue mug", "price": 12.50, "quantity": 2}], "total": 25.00})
+    };
+    let events = || -> Vec<(Value, cartback_testing::http_stub::Recorded)> {
+        receiver
+            .requests()
+            .into_iter()
+            .map(|r| (serde_json::from_slice(&r.body).unwrap(), r))
+            .collect()
+    };
+    let has = |event: &str, session: &str| {
+        events()
+            .iter()
+            .any(|(body, _)| body["event"] == event && body["data"]["sessionId"] == session)
+    };
+    let outbox = workdir.path().join("outbox");
+
+    // Recovered: abandoned, an email, its link clicked, then an order.
+    track(cart("sess_91f", Some("sam@example.com")));
+    wait_for("email.sent", Duration::from_secs(60), || has("email.sent", "sess_91f"));
+    let email = eml_text(&outbox_emails(&outbox)[0]);
+    let click = http
+        .get(format!("{base}/r/{}", token_after(&email, "/r/")))
+        .send()
+        .unwrap();
+    assert_eq!(click.status().as_u16(), 302);
+    wait_for("email.clicked", Duration::from_secs(30), || has("email.clicked", "sess_91f"));
+    track(serde_json::json!({"event": "ORDER_COMPLETE", "sessionId": "sess_91f", "orderId": "INV-1042", "total": 25.00}));
+    wait_for("cart.recovered", Duration::from_secs(30), || has("cart.recovered", "sess_91f"));
+
+    // Converted: an order before any email.
+    track(cart("sess_77", Some("kim@example.com")));
+    track(serde_json::json!({"event": "ORDER_COMPLETE", "sessionId": "sess_77", "orderId": "INV-1043", "total": 25.00}));
+    wait_for("cart.converted", Duration::from_secs(30), || has("cart.converted", "sess_77"));
+
+    // Unsubscribed: one click on the email's unsubscribe link.
+    track(cart("sess_4k2", Some("lee@example.com")));
+    wait_for("email.sent", Duration::from_secs(60), || has("email.sent", "sess_4k2"));
+    let email = outbox_emails(&outbox)
+        .iter()
+        .map(|p| eml_text(p))
+        .find(|text| text.contains("lee@example.com"))
+        .unwrap();
+    let unsubscribe = http
+        .post(format!("{base}/u/{}", token_after(&email, "/u/")))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .unwrap();
+    assert_eq!(unsubscribe.status().as_u16(), 200);
+    wait_for("cart.unsubscribed", Duration::from_secs(30), || has("cart.unsubscribed", "sess_4k2"));
+
+    // Expired: a cart with no address under a policy whose carts expire fast.
+    call(
+        reqwest::Method::PUT,
+        "/api/v1/settings/recovery",
+        serde_json::json!({"policy": {"steps": [{"delayMs": 1000}], "expireAfterMs": 2000}}),
+    );
+    track(cart("sess_x9", None));
+    wait_for("cart.expired", Duration::from_secs(60), || has("cart.expired", "sess_x9"));
+
+    let real = events();
+    let markdown = std::fs::read_to_string(workspace_root().join("docs/webhooks.md")).unwrap();
+    let mut problems = Vec::new();
+    let mut compared = Vec::new();
+    for fence in fences(&markdown).into_iter().filter(|f| f.lang == "json") {
+        let Ok(documented) = serde_json::from_str::<Value>(&fence.body) else {
+            problems.push(format!(
+                "docs/webhooks.md:{}: an event example must be valid JSON (a real payload, no …)",
+                fence.line
+            ));
+            continue;
+        };
+        let Some(event) = documented["event"].as_str() else { continue };
+        // A failing send needs a provider that refuses it: its example is
+        // checked against the email.sent payload plus its own `error`.
+        let (wanted, adjust) = match event {
+            "email.failed" => ("email.sent", true),
+            other => (other, false),
+        };
+        let Some((payload, _)) = real.iter().find(|(body, _)| body["event"] == wanted) else {
+            problems.push(format!("docs/webhooks.md:{}: no real {wanted} delivery to compare with", fence.line));
+            continue;
+        };
+        let mut payload = payload.clone();
+        if adjust {
+            let data = payload["data"].as_object_mut().unwrap();
+            data.remove("provider");
+            data.insert("error".to_owned(), Value::String("…".to_owned()));
+            payload["event"] = Value::String("email.failed".to_owned());
+        }
+        compared.push(event.to_owned());
+        for mismatch in shape_mismatches(&documented, &payload, "") {
+            problems.push(format!(
+                "docs/webhooks.md:{}: {event}: {mismatch}\nreal payload: {payload}",
+                fence.line
+            ));
+        }
+        if let Some(status) = documented["data"]["status"].as_str() {
+            if !adjust {
+                assert_eq!(
+                    Some(status),
+                    payload["data"]["status"].as_str(),
+                    "docs/webhooks.md:{}: {event} shows the cart's status as the real payload does",
+                    fence.line
+                );
+            }
+        }
+        let id = documented["data"]["cartId"].as_str().unwrap_or("cart_");
+        assert!(id.starts_with("cart_"), "docs/webhooks.md:{}: cart ids read cart_…, not {id}", fence.line);
+    }
+    for event in [
+        "cart.abandoned",
+        "email.sent",
+        "email.failed",
+        "email.clicked",
+        "cart.recovered",
+        "cart.converted",
+        "cart.unsubscribed",
+        "cart.expired",
+    ] {
+        assert!(compared.iter().any(|e| e == event), "docs/webhooks.md shows no {event} example");
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+
+    // The Node snippet, as printed, on a real delivery and on forged ones.
+    let snippet = fences(&markdown)
+        .into_iter()
+        .find(|f| f.lang == "js")
+        .expect("docs/webhooks.md has a Node snippet")
+        .body;
+    let (_, delivery) = real.last().unwrap();
+    let headers: serde_json::Map<String, Value> = delivery
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    let check = format!(
+        "{snippet}\n\
+         const secret = {secret};\n\
+         const headers = {headers};\n\
+         const body = Buffer.from({body});\n\
+         const forged = Buffer.from({body}.replace('25', '99'));\n\
+         const results = [\n\
+           verifyRetakeSignature(secret, body, headers['x-webhook-signature']),\n\
+           verifyStandardSignature(secret, headers, body),\n\
+           !verifyRetakeSignature(secret, forged, headers['x-webhook-signature']),\n\
+           !verifyStandardSignature(secret, headers, forged),\n\
+           !verifyRetakeSignature(secret, body, 'sha256=short'),\n\
+           !verifyRetakeSignature(secret, body, undefined),\n\
+           !verifyStandardSignature(secret, {{...headers, 'webhook-signature': 'v1,short'}}, body),\n\
+         ];\n\
+         console.log(JSON.stringify(results));\n\
+         process.exit(results.every(Boolean) ? 0 : 1);\n",
+        secret = Value::String(webhook_secret),
+        headers = Value::Object(headers),
+        body = Value::String(String::from_utf8(delivery.body.clone()).unwrap()),
+    );
+    let output = Command::new("node").arg("-e").arg(&check).output().unwrap();
+    assert!(
+        output.status.success(),
+        "the Node snippet of docs/webhooks.md: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
