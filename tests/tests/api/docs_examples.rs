@@ -25,7 +25,11 @@ use std::time::Duration;
 use serde_json::Value;
 
 use cartback_testing::process::{Running, bin_path, free_port};
-use cartback_testing::workspace_root;
+
+/// The checkout these tests belong to (this crate is `tests/` in it).
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
 
 /// One fenced block of a markdown file.
 #[derive(Debug, Clone)]
@@ -158,7 +162,7 @@ fn start_dev() -> Dev {
         .current_dir(workdir.path())
         .env_remove("DATABASE_URL")
         .env("CARTBACK_MASTER_KEY", master_key.trim())
-        .env("CARTBACK_LOG", "info")
+        .env("CARTBACK_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(workdir.path().join("dev.log")).unwrap())
@@ -188,7 +192,11 @@ fn start_dev() -> Dev {
             panic!("cartback dev printed no banner within 60 s:\n{log}")
         });
     let url = url.expect("the banner names the api's URL before the key");
-    assert_eq!(url, format!("http://127.0.0.1:{port}"), "dev derives its URL from --bind");
+    assert_eq!(
+        url,
+        format!("http://127.0.0.1:{port}"),
+        "dev derives its URL from --bind"
+    );
     Dev {
         _process: process,
         workdir,
@@ -220,7 +228,11 @@ struct Example {
 
 /// What running one file's examples found wrong, for the failure message.
 fn run_file(file: &Path, runnable: &[(Fence, Option<Fence>)]) -> Vec<String> {
-    let relative = file.strip_prefix(workspace_root()).unwrap_or(file).display().to_string();
+    let relative = file
+        .strip_prefix(workspace_root())
+        .unwrap_or(file)
+        .display()
+        .to_string();
     let dev = start_dev();
     let outputs = tempfile::tempdir().unwrap();
     let progress = outputs.path().join("progress");
@@ -241,7 +253,11 @@ fn run_file(file: &Path, runnable: &[(Fence, Option<Fence>)]) -> Vec<String> {
         });
     }
     script.push_str(&format!("echo done > '{}'\n", progress.display()));
-    let path = format!("{}:{}", binaries_dir().display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        binaries_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let output = Command::new("bash")
         .arg("-c")
         .arg(&script)
@@ -256,9 +272,13 @@ fn run_file(file: &Path, runnable: &[(Fence, Option<Fence>)]) -> Vec<String> {
         .output()
         .unwrap();
     let mut problems = Vec::new();
+    // The examples that finished: all of them, or those before the failing one.
+    let mut finished = examples.len();
     if !output.status.success() {
         let reached = std::fs::read_to_string(&progress).unwrap_or_default();
-        let failed = reached.trim().parse::<usize>().ok().and_then(|n| examples.get(n));
+        let failing = reached.trim().parse::<usize>().ok();
+        finished = failing.unwrap_or(0);
+        let failed = failing.and_then(|n| examples.get(n));
         let (line, body, stdout) = match failed {
             Some(example) => (
                 example.fence.line,
@@ -268,16 +288,22 @@ fn run_file(file: &Path, runnable: &[(Fence, Option<Fence>)]) -> Vec<String> {
             None => (0, String::new(), String::new()),
         };
         let log = std::fs::read_to_string(dev.workdir.path().join("dev.log")).unwrap_or_default();
-        let log_tail: Vec<&str> = log.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
+        let log_tail: Vec<&str> = log
+            .lines()
+            .rev()
+            .take(20)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         problems.push(format!(
             "{relative}:{line}: the example failed ({status}):\n{body}\n--- its output:\n{stdout}\n--- stderr:\n{stderr}\n--- cartback dev's last log lines:\n{log}",
             status = output.status,
             stderr = String::from_utf8_lossy(&output.stderr),
             log = log_tail.join("\n"),
         ));
-        return problems;
     }
-    for ((fence, answer), example) in runnable.iter().zip(&examples) {
+    for ((fence, answer), example) in runnable.iter().zip(&examples).take(finished) {
         let Some(answer) = answer else { continue };
         let stdout = std::fs::read_to_string(&example.stdout).unwrap_or_default();
         let Some(real) = last_json_value(&stdout) else {
@@ -348,7 +374,9 @@ fn shape_mismatches(documented: &Value, real: &Value, path: &str) -> Vec<String>
         // A documented null may stand for any value the example had none of.
         (Value::Null, _) | (_, Value::Null) => Vec::new(),
         (Value::Object(_), _) | (Value::Array(_), _) => {
-            vec![format!("{path} is documented as {documented} but is {real}")]
+            vec![format!(
+                "{path} is documented as {documented} but is {real}"
+            )]
         }
         _ => Vec::new(),
     }
@@ -359,8 +387,13 @@ fn every_shell_example_in_the_docs_runs_against_cartback_dev() {
     let mut problems = Vec::new();
     let mut not_run = Vec::new();
     let mut ran = 0;
+    let mut answers = 0;
     for file in documentation_files() {
-        let relative = file.strip_prefix(workspace_root()).unwrap_or(&file).display().to_string();
+        let relative = file
+            .strip_prefix(workspace_root())
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         let all = fences(&std::fs::read_to_string(&file).unwrap());
         let mut runnable: Vec<(Fence, Option<Fence>)> = Vec::new();
         for (index, fence) in all.iter().enumerate() {
@@ -394,9 +427,16 @@ fn every_shell_example_in_the_docs_runs_against_cartback_dev() {
             continue;
         }
         ran += runnable.len();
+        answers += runnable
+            .iter()
+            .filter(|(_, answer)| answer.is_some())
+            .count();
         problems.extend(run_file(&file, &runnable));
     }
-    eprintln!("{ran} examples ran; {} marked no-run:", not_run.len());
+    eprintln!(
+        "{ran} examples ran, {answers} answers compared; {} marked no-run:",
+        not_run.len()
+    );
     for entry in &not_run {
         eprintln!("  {entry}");
     }
@@ -432,8 +472,14 @@ fn shapes_compare_keys_at_every_depth() {
         ]
     );
     assert!(shape_mismatches(&real, &real, "").is_empty());
-    assert_eq!(last_json_value("{\"a\":1}\n{\"b\":2}\n"), Some(serde_json::json!({"b": 2})));
-    assert_eq!(last_json_value("saved\n{\"b\":2}"), Some(serde_json::json!({"b": 2})));
+    assert_eq!(
+        last_json_value("{\"a\":1}\n{\"b\":2}\n"),
+        Some(serde_json::json!({"b": 2}))
+    );
+    assert_eq!(
+        last_json_value("saved\n{\"b\":2}"),
+        Some(serde_json::json!({"b": 2}))
+    );
 }
 
 /// The text of an `.eml` with quoted-printable soft breaks and `=3D` undone,
@@ -557,25 +603,39 @@ fn webhook_examples_match_real_deliveries_and_the_node_snippet_verifies_them() {
 
     // Recovered: abandoned, an email, its link clicked, then an order.
     track(cart("sess_91f", Some("sam@example.com")));
-    wait_for("email.sent", Duration::from_secs(60), || has("email.sent", "sess_91f"));
+    wait_for("email.sent", Duration::from_secs(60), || {
+        has("email.sent", "sess_91f")
+    });
     let email = eml_text(&outbox_emails(&outbox)[0]);
     let click = http
         .get(format!("{base}/r/{}", token_after(&email, "/r/")))
         .send()
         .unwrap();
     assert_eq!(click.status().as_u16(), 302);
-    wait_for("email.clicked", Duration::from_secs(30), || has("email.clicked", "sess_91f"));
-    track(serde_json::json!({"event": "ORDER_COMPLETE", "sessionId": "sess_91f", "orderId": "INV-1042", "total": 25.00}));
-    wait_for("cart.recovered", Duration::from_secs(30), || has("cart.recovered", "sess_91f"));
+    wait_for("email.clicked", Duration::from_secs(30), || {
+        has("email.clicked", "sess_91f")
+    });
+    track(
+        serde_json::json!({"event": "ORDER_COMPLETE", "sessionId": "sess_91f", "orderId": "INV-1042", "total": 25.00}),
+    );
+    wait_for("cart.recovered", Duration::from_secs(30), || {
+        has("cart.recovered", "sess_91f")
+    });
 
     // Converted: an order before any email.
     track(cart("sess_77", Some("kim@example.com")));
-    track(serde_json::json!({"event": "ORDER_COMPLETE", "sessionId": "sess_77", "orderId": "INV-1043", "total": 25.00}));
-    wait_for("cart.converted", Duration::from_secs(30), || has("cart.converted", "sess_77"));
+    track(
+        serde_json::json!({"event": "ORDER_COMPLETE", "sessionId": "sess_77", "orderId": "INV-1043", "total": 25.00}),
+    );
+    wait_for("cart.converted", Duration::from_secs(30), || {
+        has("cart.converted", "sess_77")
+    });
 
     // Unsubscribed: one click on the email's unsubscribe link.
     track(cart("sess_4k2", Some("lee@example.com")));
-    wait_for("email.sent", Duration::from_secs(60), || has("email.sent", "sess_4k2"));
+    wait_for("email.sent", Duration::from_secs(60), || {
+        has("email.sent", "sess_4k2")
+    });
     let email = outbox_emails(&outbox)
         .iter()
         .map(|p| eml_text(p))
@@ -588,7 +648,9 @@ fn webhook_examples_match_real_deliveries_and_the_node_snippet_verifies_them() {
         .send()
         .unwrap();
     assert_eq!(unsubscribe.status().as_u16(), 200);
-    wait_for("cart.unsubscribed", Duration::from_secs(30), || has("cart.unsubscribed", "sess_4k2"));
+    wait_for("cart.unsubscribed", Duration::from_secs(30), || {
+        has("cart.unsubscribed", "sess_4k2")
+    });
 
     // Expired: a cart with no address under a policy whose carts expire fast.
     call(
@@ -597,7 +659,9 @@ fn webhook_examples_match_real_deliveries_and_the_node_snippet_verifies_them() {
         serde_json::json!({"policy": {"steps": [{"delayMs": 1000}], "expireAfterMs": 2000}}),
     );
     track(cart("sess_x9", None));
-    wait_for("cart.expired", Duration::from_secs(60), || has("cart.expired", "sess_x9"));
+    wait_for("cart.expired", Duration::from_secs(60), || {
+        has("cart.expired", "sess_x9")
+    });
 
     let real = events();
     let markdown = std::fs::read_to_string(workspace_root().join("docs/webhooks.md")).unwrap();
@@ -611,7 +675,9 @@ fn webhook_examples_match_real_deliveries_and_the_node_snippet_verifies_them() {
             ));
             continue;
         };
-        let Some(event) = documented["event"].as_str() else { continue };
+        let Some(event) = documented["event"].as_str() else {
+            continue;
+        };
         // A failing send needs a provider that refuses it: its example is
         // checked against the email.sent payload plus its own `error`.
         let (wanted, adjust) = match event {
@@ -619,7 +685,10 @@ fn webhook_examples_match_real_deliveries_and_the_node_snippet_verifies_them() {
             other => (other, false),
         };
         let Some((payload, _)) = real.iter().find(|(body, _)| body["event"] == wanted) else {
-            problems.push(format!("docs/webhooks.md:{}: no real {wanted} delivery to compare with", fence.line));
+            problems.push(format!(
+                "docs/webhooks.md:{}: no real {wanted} delivery to compare with",
+                fence.line
+            ));
             continue;
         };
         let mut payload = payload.clone();
@@ -647,7 +716,11 @@ fn webhook_examples_match_real_deliveries_and_the_node_snippet_verifies_them() {
             }
         }
         let id = documented["data"]["cartId"].as_str().unwrap_or("cart_");
-        assert!(id.starts_with("cart_"), "docs/webhooks.md:{}: cart ids read cart_…, not {id}", fence.line);
+        assert!(
+            id.starts_with("cart_"),
+            "docs/webhooks.md:{}: cart ids read cart_…, not {id}",
+            fence.line
+        );
     }
     for event in [
         "cart.abandoned",
@@ -659,7 +732,10 @@ fn webhook_examples_match_real_deliveries_and_the_node_snippet_verifies_them() {
         "cart.unsubscribed",
         "cart.expired",
     ] {
-        assert!(compared.iter().any(|e| e == event), "docs/webhooks.md shows no {event} example");
+        assert!(
+            compared.iter().any(|e| e == event),
+            "docs/webhooks.md shows no {event} example"
+        );
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 
