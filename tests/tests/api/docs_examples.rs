@@ -150,8 +150,8 @@ fn binaries_dir() -> PathBuf {
 }
 
 /// `CARTBACK_MASTER_KEY=$(cartback keys generate-master) cartback dev --bind …`,
-/// in a directory of its own (its `cartback.db` and `outbox/`).
-fn start_dev() -> Dev {
+/// in a directory of its own (its `cartback.db` and `outbox/`), with `env` added.
+fn start_dev(env: &[(&str, &str)]) -> Dev {
     let workdir = tempfile::tempdir().unwrap();
     let master_key = cartback_testing::process::run("cartback", &[], &["keys", "generate-master"]);
     let port = free_port();
@@ -163,6 +163,7 @@ fn start_dev() -> Dev {
         .env_remove("DATABASE_URL")
         .env("CARTBACK_MASTER_KEY", master_key.trim())
         .env("CARTBACK_LOG", "warn")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(workdir.path().join("dev.log")).unwrap())
@@ -233,7 +234,7 @@ fn run_file(file: &Path, runnable: &[(Fence, Option<Fence>)]) -> Vec<String> {
         .unwrap_or(file)
         .display()
         .to_string();
-    let dev = start_dev();
+    let dev = start_dev(&[]);
     let outputs = tempfile::tempdir().unwrap();
     let progress = outputs.path().join("progress");
     let mut script = PRELUDE.to_owned();
@@ -527,38 +528,14 @@ fn webhook_examples_match_real_deliveries_and_the_node_snippet_verifies_them() {
     use cartback_testing::process::wait_for;
 
     let receiver = HttpStub::start();
-    let workdir = tempfile::tempdir().unwrap();
-    let master_key = cartback_testing::process::run("cartback", &[], &["keys", "generate-master"]);
-    let port = free_port();
-    let mut child = Command::new(bin_path("cartback"))
-        .args(["dev", "--bind", &format!("127.0.0.1:{port}")])
-        .current_dir(workdir.path())
-        .env_remove("DATABASE_URL")
-        .env("CARTBACK_MASTER_KEY", master_key.trim())
-        .env("CARTBACK_ALLOW_PRIVATE_TARGETS", "true")
-        .env("CARTBACK_DEMO_DELAY", "1s")
-        .env("CARTBACK_POLL_INTERVAL", "50ms")
-        .env("CARTBACK_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _dev = Running {
-        child,
-        name: "cartback dev".to_owned(),
-    };
-    let (found, banner) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(key) = line.trim().strip_prefix("secret key") {
-                let _ = found.send(key.trim().to_owned());
-            }
-        }
-    });
-    let secret_key = banner.recv_timeout(Duration::from_secs(60)).unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    // A first email a second after the cart's last change, and the receiver on
+    // loopback allowed.
+    let dev = start_dev(&[
+        ("CARTBACK_ALLOW_PRIVATE_TARGETS", "true"),
+        ("CARTBACK_DEMO_DELAY", "1s"),
+        ("CARTBACK_POLL_INTERVAL", "50ms"),
+    ]);
+    let (base, secret_key) = (dev.url.clone(), dev.secret_key.clone());
     let http = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -599,7 +576,7 @@ fn webhook_examples_match_real_deliveries_and_the_node_snippet_verifies_them() {
             .iter()
             .any(|(body, _)| body["event"] == event && body["data"]["sessionId"] == session)
     };
-    let outbox = workdir.path().join("outbox");
+    let outbox = dev.workdir.path().join("outbox");
 
     // Recovered: abandoned, an email, its link clicked, then an order.
     track(cart("sess_91f", Some("sam@example.com")));
