@@ -613,7 +613,6 @@ fn take_send_rows(
                 detail: None,
             })
             .collect();
-        record_events(conn, &abandoned, now)?;
         diesel::update(
             carts::table
                 .filter(carts::tenant_id.eq_any(&tenants))
@@ -625,6 +624,9 @@ fn take_send_rows(
             carts::version.eq(carts::version + 1),
         ))
         .execute(conn)?;
+        // After the update: `cart.abandoned` shows the cart abandoned, as it
+        // does for a cart that gets no email.
+        record_events(conn, &abandoned, now)?;
     }
     if !unknown.is_empty() {
         record_unknown(conn, &unknown, now)?;

@@ -18,6 +18,7 @@ mod dashboard_browser;
 mod db_faults;
 mod deploy;
 mod dev;
+mod docs_examples;
 mod document_edges;
 mod e2e;
 mod experiment_stats;
