@@ -11,7 +11,9 @@
 #      (cartback-bench claim-cost), on both backends.
 # Needs wrk and pgbench (apt-get install wrk postgresql-client) and PostgreSQL at
 # CARTBACK_BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432).
-# BENCH_SECONDS (default 10) sets each load step's length.
+# BENCH_SECONDS (default 10) sets each load step's length; BENCH_ONLY=ingest runs
+# parts 1-3 alone; BENCH_PROFILE (default release) picks the cargo profile to
+# build and run (`profiling` is the release code with line tables, for perf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,8 +25,11 @@ for tool in wrk pgbench psql; do
     command -v "$tool" >/dev/null || { echo "bench needs $tool (apt-get install wrk postgresql-client)" >&2; exit 2; }
 done
 
-cargo build --release --bins --quiet
-BIN=${CARGO_TARGET_DIR:-target}/release
+ONLY=${BENCH_ONLY:-all}
+case $ONLY in all | ingest) ;; *) echo "BENCH_ONLY is all or ingest, not $ONLY" >&2; exit 2 ;; esac
+PROFILE=${BENCH_PROFILE:-release}
+cargo build --profile "$PROFILE" --bins --quiet
+BIN=${CARGO_TARGET_DIR:-target}/$PROFILE
 WORK=$(mktemp -d)
 RUN_ID=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
 DB_NAME="cartback_bench_$RUN_ID"
@@ -115,6 +120,22 @@ sqlite_half=$(awk -v half="$((sqlite_best / 2))" '$1 == "sqlite" && $6 == "event
         if (best == "" || d < bestd) { bestd = d; best = $5 " " $11 " " $2 " " $3 }
     } END { print best }' "$SUMMARY")
 
+if [ "$ONLY" = ingest ]; then
+    echo
+    echo "== summary ($(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
+    cat "$SUMMARY"
+    python3 - "$pg_best" "$pgbench_tps" "$sqlite_best" $sqlite_half <<'PY'
+import sys
+pg, pgb, lite = (float(x) for x in sys.argv[1:4])
+half_rate, half_p99, half_mode, half_conns = sys.argv[4:8]
+print(f"postgres ingest / pgbench single-row upsert = {pg / pgb:.2f}x  (target >= 3.0)")
+print(f"sqlite ingest best = {lite:.0f} events/s  (target >= 20000)")
+print(f"sqlite p99 near half the best = {half_p99} ms at {half_rate} events/s "
+      f"({half_mode}, {half_conns} conns)  (target <= 25)")
+PY
+    exit 0
+fi
+
 # A fresh PostgreSQL database for one measurement; prints its URL.
 fresh_pg() {
     local db="cartback_bench_${RUN_ID}_$1"
@@ -152,7 +173,7 @@ for backend in postgres sqlite; do
 done
 
 echo
-echo "== summary ($(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ))"
+echo "== summary ($(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
 cat "$SUMMARY"
 python3 - "$pg_best" "$pgbench_tps" "$sqlite_best" $worker_rates $claim_ratios $sqlite_half <<'PY'
 import sys
