@@ -264,6 +264,8 @@ async function emails(page) {
   stored = await api("GET", "/api/v1/templates/spring/en");
   assert.equal(stored.body.subject, "Still thinking it over?", "a refused template changes nothing");
   ok("every failing part shows its errors beside its field, in one answer");
+  await axeCheck(page, "template editor with errors");
+  await shoot(page, "email-template-errors");
   // A test of this version through the shop's provider.
   await page.goto(`${config.base}/dashboard/emails/templates/spring/en`);
   await page.getByLabel("Send this version to").fill(config.testTo);

@@ -254,8 +254,15 @@ fn engine_error(part: Part, source: &str, error: &minijinja::Error) -> TemplateE
         (Mk::UndefinedError, _, Some(text)) => {
             format!("`{text}` has no value here; print an optional value inside {{% if … %}}")
         }
-        (kind, Some(detail), _) => format!("{kind}: {detail}"),
-        (kind, None, _) => kind.to_string(),
+        (Mk::SyntaxError, Some(detail), _) => format!("{}: {detail}", Mk::SyntaxError),
+        (kind, detail, failing) => {
+            let what = detail.map_or_else(|| kind.to_string(), |d| format!("{kind}: {d}"));
+            // The expression that failed, when it is short enough to quote.
+            match failing.filter(|text| text.chars().count() <= 80) {
+                Some(text) => format!("{what} (in `{text}`)"),
+                None => what,
+            }
+        }
     };
     let located = TemplateError::new(part, kind, message);
     match error.range() {
