@@ -706,7 +706,7 @@ async fn template_errors(backend: Backend) {
     )
     .await;
     assert_eq!(page.status(), StatusCode::OK);
-    let csrf = csrf_of(&String::from_utf8(test::read_body(page).await.to_vec()).unwrap());
+    let csrf = csrf_of(std::str::from_utf8(&test::read_body(page).await).unwrap());
     let save = |subject: &str, html: &str, text: &str| {
         test::TestRequest::post()
             .uri("/dashboard/emails/templates")
