@@ -250,10 +250,22 @@ async function emails(page) {
   const html = await page.getByLabel("HTML or MJML").inputValue();
   await page.getByLabel("HTML or MJML").fill(`${html}\n{% for item in items %}`);
   await page.getByRole("button", { name: "Save template" }).click();
-  assert.match(await page.locator("#template-html-error").innerText(), /html, line \d+/);
+  assert.match(await page.locator("#template-html-error").innerText(), /html line \d+/);
   stored = await api("GET", "/api/v1/templates/spring/en");
   assert.equal(stored.body.html, html, "a refused template changes nothing");
   ok("a broken template shows its error, with its line, beside the field");
+  // Every failing part at once, each beside its own field (the API's rules).
+  await page.getByLabel("Subject").fill("{{ shop_nme }}");
+  await page.getByLabel("Plain text").fill("{{ greeting }}");
+  await page.getByRole("button", { name: "Save template" }).click();
+  assert.match(await page.locator("#template-subject-error").innerText(), /subject line 1, column 4: unknown variable `shop_nme` \(did you mean `shop_name`\?\)/);
+  assert.match(await page.locator("#template-html-error").innerText(), /html line \d+/);
+  assert.match(await page.locator("#template-text-error").innerText(), /the recovery link is missing.*the unsubscribe link is missing/);
+  stored = await api("GET", "/api/v1/templates/spring/en");
+  assert.equal(stored.body.subject, "Still thinking it over?", "a refused template changes nothing");
+  ok("every failing part shows its errors beside its field, in one answer");
+  await axeCheck(page, "template editor with errors");
+  await shoot(page, "email-template-errors");
   // A test of this version through the shop's provider.
   await page.goto(`${config.base}/dashboard/emails/templates/spring/en`);
   await page.getByLabel("Send this version to").fill(config.testTo);

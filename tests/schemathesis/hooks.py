@@ -35,7 +35,10 @@ CAPTURE = "POST /api/v1/public/abandoned-carts"
 MAX_LINE_CENTS = 200_000_000_000  # 500 lines of it still fit 10^14
 # PUT /api/v1/templates/{name}/{locale}: each part must compile as a minijinja
 # template, a language no JSON Schema describes; generated text that happens
-# to open a tag (`{{`, `{%`, `{#`) is made plain.
+# to open a tag (`{{`, `{%`, `{#`) or, in the html part, markup (`<`, which
+# could open a comment around the links) is made plain. Every email must link
+# to the recovery and unsubscribe URLs (stated in words in the document): the
+# html part gets both links, the text part both URLs.
 TEMPLATE = "PUT /api/v1/templates/{name}/{locale}"
 MONEY = {
     "POST /api/v1/track",
@@ -161,6 +164,13 @@ def _template(body):
     for part in ("subject", "html", "text"):
         if isinstance(body.get(part), str):
             body[part] = body[part].replace("{", "(")
+    if isinstance(body.get("html"), str):
+        body["html"] = (
+            body["html"].replace("<", "(")
+            + ' <a href="{{ recovery_url }}">Back</a> <a href="{{ unsubscribe_url }}">Unsubscribe</a>'
+        )
+    if isinstance(body.get("text"), str):
+        body["text"] += " {{ recovery_url }} {{ unsubscribe_url }}"
 
 
 # Operations whose path parameters the test pins to seeded objects (a pin

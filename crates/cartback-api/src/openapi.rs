@@ -717,7 +717,10 @@ mod schemas {
         /// Renders to something other than blanks.
         #[schema(pattern = "[^\\s\\u0085]")]
         pub subject: String,
+        /// MJML (starting with `<mjml>`) or HTML; must have a visible link to
+        /// `{{ recovery_url }}` and one to `{{ unsubscribe_url }}`.
         pub html: String,
+        /// Must contain `{{ recovery_url }}` and `{{ unsubscribe_url }}`.
         pub text: String,
     }
 

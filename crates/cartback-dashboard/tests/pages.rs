@@ -671,3 +671,125 @@ async fn records_on_sqlite() {
 async fn records_on_postgres() {
     records(Backend::Postgres).await;
 }
+
+/// The template editor applies the API's rules and shows every problem beside
+/// its field, all in one answer; a refused template saves nothing.
+async fn template_errors(backend: Backend) {
+    use cartback_store::templates::templates_named;
+
+    let db = TestDatabase::new(backend);
+    let store = store(&db);
+    let shop = tenant(&store, "Shop");
+    user(&store, &shop, "owner@shop.example", UserRole::Owner);
+    let app =
+        test::init_service(App::new().configure(configure(Dashboard::new(store.clone(), ORIGIN))))
+            .await;
+    let signed_in = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/dashboard/login")
+            .insert_header((header::ORIGIN, ORIGIN))
+            .set_form([
+                ("email", "owner@shop.example"),
+                ("password", "a good long password"),
+            ])
+            .to_request(),
+    )
+    .await;
+    let owner = cookie_of(&signed_in).unwrap();
+    let page = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/dashboard/emails/templates/new")
+            .insert_header((header::COOKIE, owner.clone()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let csrf = csrf_of(std::str::from_utf8(&test::read_body(page).await).unwrap());
+    let save = |subject: &str, html: &str, text: &str| {
+        test::TestRequest::post()
+            .uri("/dashboard/emails/templates")
+            .insert_header((header::COOKIE, owner.clone()))
+            .insert_header((header::ORIGIN, ORIGIN))
+            .set_form([
+                ("csrf", csrf.as_str()),
+                ("action", "save"),
+                ("name", "spring"),
+                ("locale", "en"),
+                ("subject", subject),
+                ("html", html),
+                ("text", text),
+            ])
+            .to_request()
+    };
+
+    let refused = test::call_service(
+        &app,
+        save(
+            "{{ shop_nme }}: your cart",
+            "<p>{{ greeting }}</p>\n<a href=\"{{ recovery_url }}\">Back</a>",
+            "{{ greeting }}\n{% if coupon %}",
+        ),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = String::from_utf8(test::read_body(refused).await.to_vec()).unwrap();
+    let beside = |control: &str| -> String {
+        let start = body
+            .find(&format!("id=\"{control}-error\""))
+            .unwrap_or_else(|| panic!("no error beside {control}: {body}"));
+        body[start..].split("</p>").next().unwrap().to_owned()
+    };
+    assert!(
+        beside("template-subject").contains(
+            "subject line 1, column 4: unknown variable `shop_nme` (did you mean `shop_name`?)"
+        ),
+        "{}",
+        beside("template-subject")
+    );
+    assert!(
+        beside("template-html").contains("the unsubscribe link is missing"),
+        "{}",
+        beside("template-html")
+    );
+    assert!(
+        beside("template-text").contains("text line 2"),
+        "{}",
+        beside("template-text")
+    );
+    assert!(body.contains("3 problems stopped the save"), "{body}");
+    assert!(
+        templates_named(&mut store.conn().unwrap(), &shop, &["spring"])
+            .unwrap()
+            .is_empty(),
+        "nothing saved"
+    );
+
+    let saved = test::call_service(
+        &app,
+        save(
+            "{{ shop_name }}: your cart",
+            "<p>{{ greeting }}</p>\n<a href=\"{{ recovery_url }}\">Back</a> <a href=\"{{ unsubscribe_url }}\">Unsubscribe</a>",
+            "{{ greeting }}\n{{ recovery_url }}\n{{ unsubscribe_url }}",
+        ),
+    )
+    .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        templates_named(&mut store.conn().unwrap(), &shop, &["spring"])
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn template_errors_on_sqlite() {
+    template_errors(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn template_errors_on_postgres() {
+    template_errors(Backend::Postgres).await;
+}

@@ -4,7 +4,7 @@ use crate::branding::{Branding, StepCopy};
 use crate::context::{EmailContext, RenderedEmail};
 use crate::design::Design;
 use crate::error::{ErrorKind, Part, TemplateError};
-use crate::mjml::{self, MjmlError};
+use crate::mjml::{self, HeadDefaults, MjmlError};
 use crate::text::plain_text;
 use crate::view::View;
 
@@ -22,7 +22,12 @@ pub fn render_builtin(
 ) -> Result<RenderedEmail, TemplateError> {
     let view = View::build(branding, copy, ctx)?;
     let source = design.mjml(&view);
-    let html = mjml::to_html(&source).map_err(|e| {
+    // The designs set both already; the defaults are the same values.
+    let defaults = HeadDefaults {
+        lang: &view.lang,
+        title: &view.subject,
+    };
+    let html = mjml::to_html(&source, defaults).map_err(|e| {
         // The designs are ours and every value in them is escaped, so this is a
         // bug, not bad input; say so rather than blame the caller.
         let detail = match e {

@@ -8,6 +8,10 @@
 //! ([`FUEL`]) that minijinja charges per instruction and per byte of data
 //! produced, so loops and string blow-ups stop with an error instead of eating
 //! the worker.
+//!
+//! Every email a template renders has the recovery link and the unsubscribe
+//! link (checked on save and on every render), and its HTML says its language
+//! and has the subject as its title.
 
 use std::io;
 
@@ -19,9 +23,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::branding::Branding;
 use crate::context::{EmailContext, RenderedEmail, sample_context};
-use crate::error::{ErrorKind, Part, TemplateError};
+use crate::error::{ErrorKind, Part, TemplateError, TemplateErrors};
 use crate::escape::Html;
-use crate::mjml::{self, MjmlError};
+use crate::markup;
+use crate::mjml::{self, HeadDefaults, MjmlError};
+use crate::variables::{Shape, unknown_variables};
 use crate::view::View;
 
 /// Largest source of one part (subject, html or text): 64 KiB.
@@ -34,6 +40,9 @@ pub const MAX_SUBJECT_CHARS: usize = 300;
 /// bytes of data produced. A typical email uses a few thousand.
 pub const FUEL: u64 = 500_000;
 const RECURSION_LIMIT: usize = 64;
+
+/// Said of a problem only the sample without optional values shows.
+const BARE_SAMPLE_NOTE: &str = " (for a cart without a customer name, coupon or payment link)";
 
 /// A tenant's template for one locale. `html` is MJML when it starts with
 /// `<mjml>`, else plain HTML. See the crate docs for the variables.
@@ -63,39 +72,89 @@ impl CustomTemplate {
     }
 }
 
-/// Checks a template before it is saved: every part compiles, and renders
-/// against two sample contexts (one with everything set, one with no
-/// customer name, coupon, payment link or logo), and the html part is valid
-/// MJML when it claims to be. The error names the part and, when minijinja or
-/// mrml can tell, the line in that part's source.
+/// Checks a template before it is saved, and reports every problem of every
+/// part: each part compiles; names only variables (and fields) emails have,
+/// in any branch; renders against two sample contexts (one with everything
+/// set, one with no customer name, coupon, payment link or logo); the html
+/// part is valid MJML when it claims to be; and the html part links to
+/// `recovery_url` and `unsubscribe_url` with visible links while the text
+/// part has both URLs. Each error names its part and, where it has one, the
+/// line (and column) in that part's source.
 ///
 /// ```
-/// use cartback_templates::{CustomTemplate, Part, validate_custom};
+/// use cartback_templates::{CustomTemplate, ErrorKind, Part, validate_custom};
 /// let ok = CustomTemplate {
 ///     subject: "{{ shop_name }}: your cart".into(),
-///     html: "<p>{{ greeting }}</p><a href=\"{{ recovery_url }}\">Back</a>".into(),
-///     text: "{{ greeting }}\n{{ recovery_url }}".into(),
+///     html: "<p>{{ greeting }}</p><a href=\"{{ recovery_url }}\">Back</a>\n\
+///            <a href=\"{{ unsubscribe_url }}\">Unsubscribe</a>".into(),
+///     text: "{{ greeting }}\n{{ recovery_url }}\nUnsubscribe: {{ unsubscribe_url }}".into(),
 /// };
 /// assert!(validate_custom(&ok).is_ok());
 ///
-/// let broken = CustomTemplate { text: "line one\n{% for item in items %}".into(), ..ok };
-/// let err = validate_custom(&broken).unwrap_err();
-/// assert_eq!((err.part, err.line), (Part::Text, Some(2)));
+/// let broken = CustomTemplate {
+///     subject: "{{ shop_nme }}".into(),
+///     text: "line one\n{% for item in items %}".into(),
+///     ..ok
+/// };
+/// let errors = validate_custom(&broken).unwrap_err().errors;
+/// assert_eq!(errors[0].to_string(), "subject line 1, column 4: unknown variable `shop_nme` (did you mean `shop_name`?)");
+/// assert_eq!((errors[1].part, errors[1].kind, errors[1].line), (Part::Text, ErrorKind::Syntax, Some(2)));
 /// ```
-pub fn validate_custom(template: &CustomTemplate) -> Result<(), TemplateError> {
+pub fn validate_custom(template: &CustomTemplate) -> Result<(), TemplateErrors> {
     let env = environment();
-    for (part, source) in template.parts() {
-        check_size(part, source)?;
-        compile(&env, part, source)?;
-    }
     let (full, full_ctx) = full_sample();
-    render_with(&env, template, &full, &full_ctx)?;
+    let known =
+        known_variables(&full, &full_ctx).map_err(|e| TemplateErrors { errors: vec![e] })?;
+    let mut errors = Vec::new();
+    for (part, source) in template.parts() {
+        if let Err(error) =
+            check_size(part, source).and_then(|()| compile(&env, part, source).map(drop))
+        {
+            errors.push(error);
+            continue;
+        }
+        errors.extend(unknown_variables(&env, part, source, &known));
+    }
     let (bare, bare_ctx) = bare_sample();
-    render_with(&env, template, &bare, &bare_ctx)?;
-    Ok(())
+    for (branding, ctx, note) in [(&full, &full_ctx, ""), (&bare, &bare_ctx, BARE_SAMPLE_NOTE)] {
+        let Err(found) = render_all(&env, template, branding, ctx) else {
+            continue;
+        };
+        // Once a part failed, the other sample's errors about it would only
+        // repeat it; a missing link does not hide a render error, though.
+        let fresh: Vec<TemplateError> = found
+            .into_iter()
+            .filter(|new| {
+                !errors.iter().any(|old| {
+                    old.part == new.part
+                        && (old.kind != ErrorKind::MissingLink
+                            || (new.kind == ErrorKind::MissingLink
+                                && old.message.starts_with(&new.message)))
+                })
+            })
+            .map(|mut error| {
+                error.message.push_str(note);
+                error
+            })
+            .collect();
+        errors.extend(fresh);
+    }
+    // Subject, html, text: the order of the form.
+    errors.sort_by_key(|e| match e.part {
+        Part::Subject => 0,
+        Part::Html => 1,
+        Part::Text => 2,
+        Part::Branding | Part::Context => 3,
+    });
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(TemplateErrors { errors })
+    }
 }
 
-/// Renders a tenant's template for `ctx`.
+/// Renders a tenant's template for `ctx`; the first problem when it cannot
+/// (the same checks as [`validate_custom`], for this one cart).
 pub fn render_custom(
     template: &CustomTemplate,
     branding: &Branding,
@@ -104,7 +163,7 @@ pub fn render_custom(
     for (part, source) in template.parts() {
         check_size(part, source)?;
     }
-    render_with(&environment(), template, branding, ctx)
+    render_all(&environment(), template, branding, ctx).map_err(|mut errors| errors.remove(0))
 }
 
 fn environment() -> Environment<'static> {
@@ -122,7 +181,8 @@ fn environment() -> Environment<'static> {
     {
         env.set_syntax(syntax);
     }
-    // Typos ({{ custmer_name }}) fail; `{% if coupon %}` still works.
+    // Printing a missing value fails; `{% if coupon %}` still works. (Names
+    // no email has are caught before, on save.)
     env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
     env.set_auto_escape_callback(|name| match name {
         "html" => AutoEscape::Html,
@@ -141,6 +201,13 @@ fn environment() -> Environment<'static> {
         }
     });
     env
+}
+
+/// The variables every email has, and their fields: read off the sample with
+/// everything set, so they cannot drift from [`Vars`].
+fn known_variables(branding: &Branding, ctx: &EmailContext) -> Result<Shape, TemplateError> {
+    let view = View::build(branding, None, ctx)?;
+    Ok(Shape::of(&Value::from(Serde(Vars::new(&view, ctx)))))
 }
 
 fn check_size(part: Part, source: &str) -> Result<(), TemplateError> {
@@ -164,25 +231,44 @@ fn compile<'env, 's>(
     source: &'s str,
 ) -> Result<Template<'env, 's>, TemplateError> {
     env.template_from_named_str(part.as_str(), source)
-        .map_err(|e| engine_error(part, &e))
+        .map_err(|e| engine_error(part, source, &e))
 }
 
-/// A minijinja error as ours: its kind and detail, and its line.
-fn engine_error(part: Part, error: &minijinja::Error) -> TemplateError {
+/// A minijinja error as ours: its kind and detail, and where in `source`.
+fn engine_error(part: Part, source: &str, error: &minijinja::Error) -> TemplateError {
     use minijinja::ErrorKind as Mk;
     let kind = match error.kind() {
         Mk::SyntaxError => ErrorKind::Syntax,
         Mk::OutOfFuel => ErrorKind::Limit,
         _ => ErrorKind::Render,
     };
-    let message = match (error.kind(), error.detail()) {
-        (Mk::OutOfFuel, _) => format!(
+    let failing = error
+        .range()
+        .and_then(|range| source.get(range))
+        .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|text| !text.is_empty());
+    let message = match (error.kind(), error.detail(), failing) {
+        (Mk::OutOfFuel, _, _) => format!(
             "the template does too much work (stopped after a budget of {FUEL} steps); look for large or nested loops"
         ),
-        (kind, Some(detail)) => format!("{kind}: {detail}"),
-        (kind, None) => kind.to_string(),
+        (Mk::UndefinedError, _, Some(text)) => {
+            format!("`{text}` has no value here; print an optional value inside {{% if … %}}")
+        }
+        (Mk::SyntaxError, Some(detail), _) => format!("{}: {detail}", Mk::SyntaxError),
+        (kind, detail, failing) => {
+            let what = detail.map_or_else(|| kind.to_string(), |d| format!("{kind}: {d}"));
+            // The expression that failed, when it is short enough to quote.
+            match failing.filter(|text| text.chars().count() <= 80) {
+                Some(text) => format!("{what} (in `{text}`)"),
+                None => what,
+            }
+        }
     };
-    TemplateError::new(part, kind, message).at_line(error.line())
+    let located = TemplateError::new(part, kind, message);
+    match error.range() {
+        Some(range) if range.start <= source.len() => located.at_offset(source, range.start),
+        _ => located.at_line(error.line()),
+    }
 }
 
 /// An `io::Write` that refuses to grow past a limit.
@@ -223,23 +309,72 @@ fn render_part(
                 format!("the output is larger than {} KiB", MAX_OUTPUT_BYTES / 1024),
             ));
         }
-        return Err(engine_error(part, &error));
+        return Err(engine_error(part, template.source(), &error));
     }
     String::from_utf8(out.buf)
         .map_err(|_| TemplateError::new(part, ErrorKind::Render, "the output is not UTF-8"))
 }
 
-fn render_with(
+/// Renders every part for `ctx` and checks the result; every failing part's
+/// problems when any fails.
+fn render_all(
     env: &Environment<'_>,
     template: &CustomTemplate,
     branding: &Branding,
     ctx: &EmailContext,
-) -> Result<RenderedEmail, TemplateError> {
-    let view = View::build(branding, None, ctx)?;
+) -> Result<RenderedEmail, Vec<TemplateError>> {
+    let view = View::build(branding, None, ctx).map_err(|e| vec![e])?;
     let vars = Value::from(Serde(Vars::new(&view, ctx)));
+    let subject = render_subject(env, &template.subject, &vars);
+    let head = HeadDefaults {
+        lang: &view.lang,
+        // The built-in subject only stands in while the subject is broken
+        // (and then nothing is sent).
+        title: subject.as_deref().unwrap_or(&view.subject),
+    };
+    let html = render_html(env, template, &vars, head)
+        .map_err(|e| vec![e])
+        .and_then(|html| {
+            let missing = missing_html_links(&html, ctx);
+            if missing.is_empty() {
+                Ok(html)
+            } else {
+                Err(missing)
+            }
+        });
+    let text = compile(env, Part::Text, &template.text)
+        .and_then(|compiled| render_part(&compiled, Part::Text, &vars))
+        .map_err(|e| vec![e])
+        .and_then(|text| {
+            let missing = missing_text_links(&text, ctx);
+            if missing.is_empty() {
+                Ok(text)
+            } else {
+                Err(missing)
+            }
+        });
+    match (subject, html, text) {
+        (Ok(subject), Ok(html), Ok(text)) => Ok(RenderedEmail {
+            subject,
+            html,
+            text,
+        }),
+        (subject, html, text) => Err(subject
+            .err()
+            .into_iter()
+            .chain(html.err().into_iter().flatten())
+            .chain(text.err().into_iter().flatten())
+            .collect()),
+    }
+}
 
-    let subject_template = compile(env, Part::Subject, &template.subject)?;
-    let subject = render_part(&subject_template, Part::Subject, &vars)?;
+fn render_subject(
+    env: &Environment<'_>,
+    source: &str,
+    vars: &Value,
+) -> Result<String, TemplateError> {
+    let compiled = compile(env, Part::Subject, source)?;
+    let subject = render_part(&compiled, Part::Subject, vars)?;
     let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
     if subject.is_empty() {
         return Err(TemplateError::new(
@@ -255,13 +390,23 @@ fn render_with(
             format!("the subject is longer than {MAX_SUBJECT_CHARS} characters"),
         ));
     }
+    Ok(subject)
+}
 
+/// The html part as a complete HTML document, with `head`'s language and
+/// title where the template has none.
+fn render_html(
+    env: &Environment<'_>,
+    template: &CustomTemplate,
+    vars: &Value,
+    head: HeadDefaults<'_>,
+) -> Result<String, TemplateError> {
     let html_template = compile(env, Part::Html, &template.html)?;
-    let rendered = render_part(&html_template, Part::Html, &vars)?;
+    let rendered = render_part(&html_template, Part::Html, vars)?;
     let html = if template.is_mjml() {
-        mjml::to_html(&rendered).map_err(|e| match e {
+        mjml::to_html(&rendered, head).map_err(|e| match e {
             MjmlError::Parse { message, position } => {
-                let line = position.and_then(|p| source_line(&html_template, &vars, p));
+                let line = position.and_then(|p| source_line(&html_template, vars, p));
                 TemplateError::new(Part::Html, ErrorKind::Markup, message).at_line(line)
             }
             MjmlError::Render(message) => TemplateError::new(
@@ -271,7 +416,7 @@ fn render_with(
             ),
         })?
     } else {
-        rendered
+        markup::with_lang_and_title(&rendered, head.lang, head.title)
     };
     // MJML multiplies markup (a one-line section becomes a page of nested
     // tables), so a source well inside its limits can still render to
@@ -287,15 +432,72 @@ fn render_with(
             ),
         ));
     }
+    Ok(html)
+}
 
-    let text_template = compile(env, Part::Text, &template.text)?;
-    let text = render_part(&text_template, Part::Text, &vars)?;
+/// The two links every recovery email has: (what, variable, URL in `ctx`).
+fn required_links(ctx: &EmailContext) -> [(&'static str, &'static str, &str); 2] {
+    [
+        ("recovery", "recovery_url", ctx.recovery_url.as_str()),
+        (
+            "unsubscribe",
+            "unsubscribe_url",
+            ctx.unsubscribe_url.as_str(),
+        ),
+    ]
+}
 
-    Ok(RenderedEmail {
-        subject,
-        html,
-        text,
-    })
+fn missing_link(part: Part, message: String) -> TemplateError {
+    TemplateError::new(part, ErrorKind::MissingLink, message)
+}
+
+/// The required links `html` lacks: an `<a href>` (an `mj-button` or
+/// `mj-image` with an href renders as one) to the URL, showing text or a
+/// picture, outside comments.
+fn missing_html_links(html: &str, ctx: &EmailContext) -> Vec<TemplateError> {
+    let links = markup::links(html);
+    let shown = markup::without_comments(html);
+    required_links(ctx)
+        .into_iter()
+        .filter_map(|(what, variable, url)| {
+            let to_url: Vec<&markup::Link> = links
+                .iter()
+                .filter(|link| markup::leads_to(&link.href, url))
+                .collect();
+            let message = if to_url.iter().any(|link| link.visible) {
+                return None;
+            } else if !to_url.is_empty() {
+                format!(
+                    "the {what} link has no visible text: put words between <a href=\"{{{{ {variable} }}}}\"> and </a>"
+                )
+            } else if shown.contains(url) || shown.contains(&Html(url).to_string()) {
+                format!(
+                    "`{{{{ {variable} }}}}` is there but not as a link: use it as the href, <a href=\"{{{{ {variable} }}}}\">…</a> (or an mj-button's href)"
+                )
+            } else {
+                format!(
+                    "the {what} link is missing: every recovery email needs a visible <a href=\"{{{{ {variable} }}}}\">…</a> (or an mj-button with that href)"
+                )
+            };
+            Some(missing_link(Part::Html, message))
+        })
+        .collect()
+}
+
+/// The required links `text` lacks: the URL anywhere in it.
+fn missing_text_links(text: &str, ctx: &EmailContext) -> Vec<TemplateError> {
+    required_links(ctx)
+        .into_iter()
+        .filter(|(_, _, url)| !text.contains(url))
+        .map(|(what, variable, _)| {
+            missing_link(
+                Part::Text,
+                format!(
+                    "the {what} link is missing: every recovery email needs {{{{ {variable} }}}} in its text"
+                ),
+            )
+        })
+        .collect()
 }
 
 /// The line of the template source that produced byte `position` of its output.

@@ -44,9 +44,14 @@ impl fmt::Display for Part {
 pub enum ErrorKind {
     /// The template does not compile.
     Syntax,
-    /// The template compiled but failed while rendering (an unknown variable,
-    /// a filter applied to the wrong type, ...).
+    /// The template compiled but failed while rendering (a value missing for
+    /// some carts, a filter applied to the wrong type, ...).
     Render,
+    /// The template names a variable (or a field of one) that no email has.
+    UnknownVariable,
+    /// The recovery or unsubscribe link is missing (every recovery email must
+    /// let the shopper back to the cart and out of the emails).
+    MissingLink,
     /// The rendered HTML part is not valid MJML.
     Markup,
     /// A size or work limit was reached.
@@ -59,16 +64,28 @@ pub enum ErrorKind {
 /// Why an email could not be rendered or a template was rejected.
 ///
 /// Serializes to camelCase JSON that can be returned as is in a 422 body:
-/// `{"part":"html","kind":"syntax","line":3,"message":"..."}`.
+/// `{"part":"html","kind":"syntax","line":3,"column":7,"message":"..."}`, and
+/// displays as `html line 3, column 7: ...`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(rename_all = "camelCase")]
-#[error("{part}{}: {message}", .line.map(|l| format!(", line {l}")).unwrap_or_default())]
+#[error("{part}{}: {message}", where_in_part(*.line, *.column))]
 pub struct TemplateError {
     pub part: Part,
     pub kind: ErrorKind,
     /// 1-based line in the template source, when known.
     pub line: Option<u32>,
+    /// 1-based column (in characters) on that line, when known.
+    #[serde(default)]
+    pub column: Option<u32>,
     pub message: String,
+}
+
+fn where_in_part(line: Option<u32>, column: Option<u32>) -> String {
+    match (line, column) {
+        (Some(line), Some(column)) => format!(" line {line}, column {column}"),
+        (Some(line), None) => format!(" line {line}"),
+        _ => String::new(),
+    }
 }
 
 impl TemplateError {
@@ -77,6 +94,7 @@ impl TemplateError {
             part,
             kind,
             line: None,
+            column: None,
             message: message.into(),
         }
     }
@@ -86,8 +104,35 @@ impl TemplateError {
         self
     }
 
+    /// At the line and column of byte `offset` of `source`.
+    pub(crate) fn at_offset(mut self, source: &str, offset: usize) -> TemplateError {
+        let before = source.get(..offset).unwrap_or(source);
+        let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+        let line = 1 + before.matches('\n').count();
+        let column = 1 + before[line_start..].chars().count();
+        self.line = u32::try_from(line).ok();
+        self.column = u32::try_from(column).ok();
+        self
+    }
+
     pub(crate) fn invalid(part: Part, message: impl Into<String>) -> TemplateError {
         TemplateError::new(part, ErrorKind::Invalid, message)
+    }
+}
+
+/// Every problem found in a template, in the order of its parts; one 422
+/// reports them all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(transparent)]
+#[error("{}", .errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct TemplateErrors {
+    pub errors: Vec<TemplateError>,
+}
+
+impl TemplateErrors {
+    /// The problems of one part.
+    pub fn of(&self, part: Part) -> impl Iterator<Item = &TemplateError> {
+        self.errors.iter().filter(move |e| e.part == part)
     }
 }
 
@@ -99,7 +144,10 @@ mod tests {
     fn displays_part_and_line() {
         let e =
             TemplateError::new(Part::Html, ErrorKind::Syntax, "unexpected end").at_line(Some(3));
-        assert_eq!(e.to_string(), "html, line 3: unexpected end");
+        assert_eq!(e.to_string(), "html line 3: unexpected end");
+        let e = TemplateError::new(Part::Text, ErrorKind::Syntax, "x").at_offset("ab\ncdé{{", 7);
+        assert_eq!((e.line, e.column), (Some(2), Some(4)));
+        assert_eq!(e.to_string(), "text line 2, column 4: x");
         let e = TemplateError::invalid(Part::Branding, "brandColor must be #rgb or #rrggbb");
         assert_eq!(
             e.to_string(),
@@ -112,7 +160,19 @@ mod tests {
         let e = TemplateError::new(Part::Subject, ErrorKind::Render, "boom").at_line(Some(1));
         assert_eq!(
             serde_json::to_value(&e).unwrap(),
-            serde_json::json!({"part": "subject", "kind": "render", "line": 1, "message": "boom"})
+            serde_json::json!({"part": "subject", "kind": "render", "line": 1, "column": null, "message": "boom"})
+        );
+        let all = TemplateErrors {
+            errors: vec![
+                e.clone(),
+                TemplateError::new(Part::Text, ErrorKind::MissingLink, "no link"),
+            ],
+        };
+        assert_eq!(all.to_string(), "subject line 1: boom; text: no link");
+        assert_eq!(all.of(Part::Text).count(), 1);
+        assert_eq!(
+            serde_json::to_value(&all).unwrap()[1]["kind"],
+            "missingLink"
         );
     }
 }

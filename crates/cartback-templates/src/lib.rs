@@ -11,12 +11,14 @@ mod error;
 mod escape;
 mod experience;
 mod locale;
+mod markup;
 mod mjml;
 mod money;
 mod preview;
 mod step;
 mod text;
 mod url;
+mod variables;
 mod view;
 
 pub use branding::{BrandColor, Branding, StepCopy};
@@ -29,9 +31,9 @@ pub use custom::{
     validate_custom,
 };
 pub use design::Design;
-pub use error::{ErrorKind, Part, TemplateError};
+pub use error::{ErrorKind, Part, TemplateError, TemplateErrors};
 pub use experience::Experience;
 pub use locale::resolve_locale;
 pub use money::format_money;
 pub use preview::{Preview, PreviewOf, preview_context, render_preview};
-pub use step::{RenderedStep, render_step};
+pub use step::{Fallback, RenderedStep, render_step};

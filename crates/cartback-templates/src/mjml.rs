@@ -2,8 +2,12 @@
 
 use std::collections::HashMap;
 
+use mrml::mj_head::{MjHead, MjHeadChild};
+use mrml::mj_title::MjTitle;
 use mrml::prelude::parser::Error as ParseError;
 use mrml::prelude::render::RenderOptions;
+
+use crate::escape::Html;
 
 /// Why MJML did not become HTML. Positions are byte offsets into the MJML.
 #[derive(Debug)]
@@ -15,10 +19,40 @@ pub(crate) enum MjmlError {
     Render(String),
 }
 
-/// Renders a complete `<mjml>` document. `mj-include` fails (the loader is
+/// What the HTML document gets where the MJML does not say: without them
+/// mrml writes `lang="und"` and an empty `<title>`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeadDefaults<'a> {
+    /// A BCP 47 tag.
+    pub lang: &'a str,
+    /// Plain text (the subject); escaped here.
+    pub title: &'a str,
+}
+
+/// Renders a complete `<mjml>` document, with `defaults` for a missing (or
+/// empty) `<mjml lang>` and `<mj-title>`. `mj-include` fails (the loader is
 /// mrml's no-op one) and fonts are never imported from a URL.
-pub(crate) fn to_html(source: &str) -> Result<String, MjmlError> {
-    let parsed = mrml::parse(source).map_err(|e| parse_error(e, source))?;
+pub(crate) fn to_html(source: &str, defaults: HeadDefaults<'_>) -> Result<String, MjmlError> {
+    let mut parsed = mrml::parse(source).map_err(|e| parse_error(e, source))?;
+    let root = &mut parsed.element;
+    if root
+        .attributes
+        .lang
+        .as_deref()
+        .is_none_or(|lang| lang.trim().is_empty())
+    {
+        root.attributes.lang = Some(defaults.lang.to_owned());
+    }
+    let head = root.children.head.get_or_insert_with(MjHead::default);
+    if head
+        .title()
+        .is_none_or(|title| title.content().trim().is_empty())
+    {
+        head.children.retain(|child| child.as_mj_title().is_none());
+        head.children.push(MjHeadChild::MjTitle(MjTitle::from(
+            Html(defaults.title).to_string(),
+        )));
+    }
     let options = RenderOptions {
         disable_comments: true,
         social_icon_origin: None,
@@ -158,13 +192,52 @@ fn unclosed_element(source: &str) -> Option<(String, usize)> {
 mod tests {
     use super::*;
 
+    const DEFAULTS: HeadDefaults<'static> = HeadDefaults {
+        lang: "de-DE",
+        title: "Dein Warenkorb & du",
+    };
+
+    #[test]
+    fn lang_and_title_are_filled_in_unless_the_mjml_has_them() {
+        let html = to_html(
+            "<mjml><mj-body><mj-text>x</mj-text></mj-body></mjml>",
+            DEFAULTS,
+        )
+        .unwrap();
+        assert!(html.contains("<html lang=\"de-DE\""), "{html}");
+        assert!(
+            html.contains("<title>Dein Warenkorb &amp; du</title>"),
+            "{html}"
+        );
+        let own = to_html(
+            "<mjml lang=\"fr\"><mj-head><mj-title>Mon panier</mj-title></mj-head><mj-body><mj-text>x</mj-text></mj-body></mjml>",
+            DEFAULTS,
+        )
+        .unwrap();
+        assert!(own.contains("<html lang=\"fr\""), "{own}");
+        assert!(own.contains("<title>Mon panier</title>"), "{own}");
+        let empty = to_html(
+            "<mjml lang=\"\"><mj-head><mj-title> </mj-title></mj-head><mj-body></mj-body></mjml>",
+            DEFAULTS,
+        )
+        .unwrap();
+        assert!(empty.contains("<html lang=\"de-DE\""), "{empty}");
+        assert!(
+            empty.contains("<title>Dein Warenkorb &amp; du</title>"),
+            "{empty}"
+        );
+    }
+
     #[test]
     fn renders_and_reports_positions() {
-        let html = to_html("<mjml><mj-body><mj-section><mj-column><mj-text>Hi &amp; bye</mj-text></mj-column></mj-section></mj-body></mjml>").unwrap();
+        let html = to_html("<mjml><mj-body><mj-section><mj-column><mj-text>Hi &amp; bye</mj-text></mj-column></mj-section></mj-body></mjml>", DEFAULTS).unwrap();
         assert!(html.contains("Hi &amp; bye"));
         assert!(!html.contains("<mj-"));
         assert!(!html.contains("fonts.googleapis"));
-        match to_html("<mjml><mj-body><mj-include path=\"x.mjml\" /></mj-body></mjml>") {
+        match to_html(
+            "<mjml><mj-body><mj-include path=\"x.mjml\" /></mj-body></mjml>",
+            DEFAULTS,
+        ) {
             Err(MjmlError::Parse { message, position }) => {
                 assert!(message.contains("mj-include"), "{message}");
                 assert!(position.is_some());
@@ -172,7 +245,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            to_html("<p>not mjml</p>"),
+            to_html("<p>not mjml</p>", DEFAULTS),
             Err(MjmlError::Parse { .. })
         ));
     }
@@ -182,7 +255,7 @@ mod tests {
         let source = "<mjml>\n<mj-body>\n<mj-section>\n<mj-column>\n<mj-text>hi\n</mj-column>\n</mj-section>\n</mj-body>\n</mjml>\n";
         let at = source.find("<mj-text>").unwrap();
         assert_eq!(unclosed_element(source), Some(("mj-text".to_owned(), at)));
-        match to_html(source) {
+        match to_html(source, DEFAULTS) {
             Err(MjmlError::Parse { message, position }) => {
                 assert_eq!(message, "invalid MJML: <mj-text> is never closed");
                 assert_eq!(position, Some(at));
@@ -205,7 +278,7 @@ mod tests {
     #[test]
     fn broken_attributes_have_a_position() {
         let source = "<mjml>\n<mj-body>\n<mj-section>\n<mj-column>\n<mj-button href=\"x>go</mj-button>\n</mj-column>\n</mj-section>\n</mj-body>\n</mjml>\n";
-        match to_html(source) {
+        match to_html(source, DEFAULTS) {
             Err(MjmlError::Parse { message, position }) => {
                 assert!(
                     message.starts_with("invalid MJML: malformed markup: invalid attribute"),

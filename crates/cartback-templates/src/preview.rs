@@ -138,8 +138,8 @@ mod tests {
     fn template(subject: &str) -> CustomTemplate {
         CustomTemplate {
             subject: subject.to_owned(),
-            html: "<p>{{ shop_name }}</p><a href=\"{{ recovery_url }}\">x</a>".to_owned(),
-            text: "{{ recovery_url }}".to_owned(),
+            html: "<p>{{ shop_name }}</p><a href=\"{{ recovery_url }}\">x</a><a href=\"{{ unsubscribe_url }}\">y</a>".to_owned(),
+            text: "{{ recovery_url }} {{ unsubscribe_url }}".to_owned(),
         }
     }
 

@@ -2,6 +2,9 @@
 //! (cartback-templates) in the cart's language, with the send's own click-tracked
 //! recovery link and one-click unsubscribe link (RFC 8058 headers).
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
 use cartback_domain::Currency;
 use cartback_domain::RecoveryPolicy;
 use cartback_email::{EmailError, EmailMessage, Mailbox};
@@ -10,7 +13,62 @@ use cartback_store::links::{LinkPurpose, coupon_seed, link_token};
 use cartback_store::sends::SendRow;
 use cartback_store::templates::TemplateRow;
 use cartback_store::tenants::Tenant;
-use cartback_templates::{Coupon, CustomTemplate, EmailContext, Experience, render_step};
+use cartback_templates::{Coupon, CustomTemplate, EmailContext, Experience, Fallback, render_step};
+
+/// The fallbacks this process has already warned about, by tenant, template,
+/// locale and version: a broken template warns once, not on every send.
+static WARNED_FALLBACKS: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+/// Past this many remembered fallbacks the memory starts over (a warning may
+/// then repeat once), so a process never grows without bound.
+const MAX_WARNED_FALLBACKS: usize = 10_000;
+
+/// Logs a WARN about `fallback` the first time this process meets it for this
+/// version of the template (`custom`: the rows the step's template has).
+fn warn_fallback_once(tenant: &Tenant, fallback: &Fallback, custom: &[TemplateRow], locale: &str) {
+    let key = match fallback {
+        Fallback::Missing { name } => format!("{}\0{name}\0missing\0{locale}", tenant.id),
+        Fallback::Failed { name, locale, .. } => {
+            let version = custom
+                .iter()
+                .find(|row| &row.name == name && &row.locale == locale)
+                .map(|row| row.updated_at.and_utc().timestamp_micros())
+                .unwrap_or_default();
+            format!("{}\0{name}\0{locale}\0{version}", tenant.id)
+        }
+    };
+    let first = match WARNED_FALLBACKS.lock() {
+        Ok(mut warned) => {
+            if warned.len() >= MAX_WARNED_FALLBACKS {
+                warned.clear();
+            }
+            warned.insert(key)
+        }
+        // A panic elsewhere while holding the lock: warn rather than stay silent.
+        Err(_) => true,
+    };
+    if !first {
+        return;
+    }
+    match fallback {
+        Fallback::Missing { name } => tracing::warn!(
+            tenant = %tenant.id,
+            template = %name,
+            %locale,
+            "no such custom template in a fitting locale; using the built-in design (said once per template and locale)"
+        ),
+        Fallback::Failed {
+            name,
+            locale,
+            error,
+        } => tracing::warn!(
+            tenant = %tenant.id,
+            template = %name,
+            %locale,
+            %error,
+            "the custom template cannot render this email; using the built-in design (said once per template version)"
+        ),
+    }
+}
 
 /// The tenant's stored look and words; unreadable settings fall back to the
 /// built-in ones rather than stop recovery (the api validates them on save).
@@ -107,8 +165,8 @@ pub fn render_recovery_email(
         },
     )
     .map_err(|e| EmailError::InvalidMessage(format!("rendering the email: {e}")))?;
-    if let Some(name) = &rendered.missing_template {
-        tracing::warn!(template = %name, %locale, "no such custom template in a fitting locale; using the built-in design");
+    if let Some(fallback) = &rendered.fallback {
+        warn_fallback_once(tenant, fallback, custom, &locale);
     }
     let rendered = rendered.email;
     Ok(EmailMessage {

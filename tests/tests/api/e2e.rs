@@ -663,6 +663,57 @@ fn recovery_settings(backend: Backend) {
             .contains("line"),
         "{refused}"
     );
+    // Every failing part in one answer: an unknown variable named with its
+    // line and the nearest known name, a missing unsubscribe link, a syntax error.
+    let (status, refused) = put_template(json!({
+        "subject": "Je mandje bij {{ shop_nme }}",
+        "html": "<p>Hoi</p>\n<a href=\"{{ recovery_url }}\">terug</a>",
+        "text": "Hoi\n{{ recovery_url }} {{ unsubscribe_url }}\n{% for item in items %}"
+    }));
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["code"], json!("VALIDATION_ERROR"));
+    let details = refused["error"]["details"].as_array().unwrap();
+    let fields: Vec<&str> = details
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["subject", "html", "text"], "{refused}");
+    assert_eq!(
+        details[0]["message"],
+        json!("subject line 1, column 18: unknown variable `shop_nme` (did you mean `shop_name`?)")
+    );
+    assert!(
+        details[1]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("html: the unsubscribe link is missing"),
+        "{refused}"
+    );
+    assert!(
+        details[2]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("text line 3"),
+        "{refused}"
+    );
+    assert_eq!(
+        refused["error"]["message"],
+        json!("the template has 3 problems (see details)")
+    );
+    // Both links in the text part too.
+    let (status, refused) = put_template(json!({
+        "subject": "Je mandje",
+        "html": "<a href=\"{{ recovery_url }}\">terug</a> <a href=\"{{ unsubscribe_url }}\">afmelden</a>",
+        "text": "Hoi: {{ recovery_url }}"
+    }));
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["details"][0]["field"], json!("text"));
+    assert_eq!(
+        refused["error"]["message"],
+        json!(
+            "text: the unsubscribe link is missing: every recovery email needs {{ unsubscribe_url }} in its text"
+        )
+    );
     let (status, saved) = put_template(json!({
         "subject": "Je mandje bij {{ shop_name }}",
         "html": "<p>Hoi {{ customer_name or 'daar' }}</p><a href=\"{{ recovery_url }}\">terug</a> <a href=\"{{ unsubscribe_url }}\">afmelden</a>",

@@ -199,7 +199,7 @@ fn seed(api: &Api, tenant: &Tenant, closed: &str) -> String {
         tenant,
         "PUT",
         "/api/v1/templates/welcome/en",
-        json!({"subject": "Hi {{ shop_name }}", "html": "<p>{{ recovery_url }}</p>",
+        json!({"subject": "Hi {{ shop_name }}", "html": "<p><a href=\"{{ recovery_url }}\">Back</a> <a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p>",
                "text": "{{ recovery_url }} {{ unsubscribe_url }}"}),
     );
     ok(

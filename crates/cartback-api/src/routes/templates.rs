@@ -1,6 +1,8 @@
 //! `/api/v1/templates/{name}/{locale}`: a tenant's own email templates
-//! (minijinja; the html part may be MJML). Each is compiled and rendered against
-//! sample carts when saved; a template error is a 422 naming the part and line.
+//! (minijinja; the html part may be MJML). Each is checked when saved (known
+//! variables only, the recovery and unsubscribe links present, compiled and
+//! rendered against sample carts); one 422 lists every problem of every part,
+//! each under its part (`subject`, `html`, `text`) with its line.
 //! A policy step uses one with `"template": "custom:{name}"`. Secret key.
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -158,8 +160,8 @@ pub async fn get(
     path = "/api/v1/templates/{name}/{locale}",
     tag = "templates",
     operation_id = "putTemplate",
-    summary = "Save a template (compiled and rendered against sample carts first)",
-    description = "A policy step uses it with `\"template\": \"custom:{name}\"`.",
+    summary = "Save a template (checked against sample carts first)",
+    description = "A policy step uses it with `\"template\": \"custom:{name}\"`. Refused with a 422 listing every problem of every part (`details[].field` is `subject`, `html` or `text`; the message names the line): an unknown variable (with the nearest known one), a syntax error, a render error with a sample cart, invalid MJML, and a missing recovery or unsubscribe link (the HTML needs `<a href=\"{{ recovery_url }}\">` and `<a href=\"{{ unsubscribe_url }}\">` with visible text, the text part both URLs).",
     params(
         ("name" = String, Path, description = "1–64 of `a-z 0-9 _ -`", pattern = "^[a-z0-9_-]{1,64}$"),
         ("locale" = String, Path, description = "BCP 47 tag, normalised (`nl_nl` → `nl-NL`)", max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"),
@@ -169,7 +171,7 @@ pub async fn get(
         (status = 200, description = "Saved", body = TemplateSaved),
         (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: a bad name or locale, or a template error naming the part and line", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: a bad name or locale, or every problem of the template, each under its part (`subject`, `html`, `text`) with its line", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
 )]
@@ -193,16 +195,25 @@ pub async fn put(
         html: body.html,
         text: body.text,
     };
-    if let Err(error) = validate_custom(&template) {
-        let part = serde_json::to_value(error.part)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_else(|| "template".to_owned());
-        // The message carries the line ("html, line 3: …").
-        return Err(ApiError::validation(vec![FieldError {
-            field: part,
-            message: error.to_string(),
-        }]));
+    if let Err(invalid) = validate_custom(&template) {
+        // Each message carries its part and line ("html line 3, column 7: …").
+        let details: Vec<FieldError> = invalid
+            .errors
+            .iter()
+            .map(|error| FieldError {
+                field: error.part.as_str().to_owned(),
+                message: error.to_string(),
+            })
+            .collect();
+        let message = match details.as_slice() {
+            [one] => one.message.clone(),
+            all => format!("the template has {} problems (see details)", all.len()),
+        };
+        return Err(ApiError {
+            code: ErrorCode::ValidationError,
+            message,
+            details,
+        });
     }
     let (saved_name, saved_locale) = (name.clone(), locale.clone());
     state

@@ -73,7 +73,17 @@ fn every_design_locale_and_step_renders_completely() {
                     "{what}: {}",
                     email.subject
                 );
-                assert!(email.html.contains(&format!("lang=\"{locale}\"")), "{what}");
+                assert!(
+                    email.html.contains(&format!("<html lang=\"{locale}\"")),
+                    "{what}"
+                );
+                // The subject is the title (no quotes or ampersands in these).
+                assert!(
+                    email
+                        .html
+                        .contains(&format!("<title>{}</title>", email.subject)),
+                    "{what}"
+                );
                 subjects.insert(email.subject);
 
                 // Without the optional parts.

@@ -10,6 +10,10 @@ use cartback_templates::{
     validate_custom,
 };
 
+/// The two links every email needs, in plain HTML.
+const LINKS: &str =
+    "<a href=\"{{ recovery_url }}\">Back</a> <a href=\"{{ unsubscribe_url }}\">Unsubscribe</a>";
+
 const MJML: &str = r#"<mjml>
 <mj-body>
   <mj-section>
@@ -49,8 +53,16 @@ fn good() -> CustomTemplate {
     }
 }
 
+/// Every problem `validate_custom` finds.
+fn errors_of(template: CustomTemplate) -> Vec<TemplateError> {
+    validate_custom(&template)
+        .expect_err("the template should be rejected")
+        .errors
+}
+
+/// The first problem `validate_custom` finds.
 fn error_of(template: CustomTemplate) -> TemplateError {
-    validate_custom(&template).expect_err("the template should be rejected")
+    errors_of(template).remove(0)
 }
 
 #[test]
@@ -87,18 +99,32 @@ fn a_good_template_validates_and_renders() {
 #[test]
 fn plain_html_is_used_as_is_and_escaped() {
     let template = CustomTemplate {
-        html: "<p>{{ greeting }}</p>{% for item in items %}<li>{{ item.name }}</li>{% endfor %}"
-            .into(),
+        html: format!(
+            "<p>{{{{ greeting }}}}</p>{{% for item in items %}}<li>{{{{ item.name }}}}</li>{{% endfor %}}{LINKS}"
+        ),
         ..good()
     };
     let mut ctx = common::context("en", "USD");
     ctx.customer_name = Some("<script>x</script>".into());
     ctx.items[0].name = "</li><img src=x onerror=alert(1)>".into();
     let email = render_custom(&template, &common::branding(), &ctx).unwrap();
+    // A fragment is wrapped in a document with the language and the subject.
     assert!(
         email
             .html
-            .starts_with("<p>Hi &lt;script&gt;x&lt;/script&gt;,</p>"),
+            .contains("<body>\n<p>Hi &lt;script&gt;x&lt;/script&gt;,</p>"),
+        "{}",
+        email.html
+    );
+    assert!(
+        email
+            .html
+            .starts_with("<!doctype html>\n<html lang=\"en\">")
+    );
+    assert!(
+        email
+            .html
+            .contains("<title>&lt;script&gt;x&lt;/script&gt;, your Acme Outfitters cart</title>"),
         "{}",
         email.html
     );
@@ -120,8 +146,10 @@ fn hostile_values_cannot_break_custom_mjml() {
 fn missing_optional_values_print_as_nothing() {
     let template = CustomTemplate {
         subject: "Hi{{ customer_name }}!".into(),
-        html: "<p>[{{ coupon }}][{{ payment_link }}][{{ logo_url }}]</p>".into(),
-        text: "{{ items[0].image_url }}|".into(),
+        html: format!(
+            "<p>[{{{{ coupon }}}}][{{{{ payment_link }}}}][{{{{ logo_url }}}}]</p>{LINKS}"
+        ),
+        text: "{{ items[0].image_url }}|{{ recovery_url }} {{ unsubscribe_url }}".into(),
     };
     let mut ctx = common::context("en", "USD");
     ctx.customer_name = None;
@@ -130,8 +158,8 @@ fn missing_optional_values_print_as_nothing() {
     ctx.items[0].image_url = None;
     let email = render_custom(&template, &cartback_templates::Branding::new("A"), &ctx).unwrap();
     assert_eq!(email.subject, "Hi!");
-    assert_eq!(email.html, "<p>[][][]</p>");
-    assert_eq!(email.text, "|");
+    assert!(email.html.contains("<p>[][][]</p>"), "{}", email.html);
+    assert!(email.text.starts_with("|https://"), "{}", email.text);
 }
 
 #[test]
@@ -184,26 +212,76 @@ fn syntax_errors_name_the_part_and_line() {
     assert_eq!(json["part"], "text");
     assert_eq!(json["kind"], "syntax");
     assert_eq!(json["line"], 3);
-    assert!(
-        err.to_string().starts_with("text, line 3: syntax error"),
-        "{err}"
-    );
+    assert!(err.column.is_some(), "{err:?}");
+    assert!(err.to_string().starts_with("text line 3, column "), "{err}");
+    assert!(err.message.starts_with("syntax error"), "{err}");
 }
 
 #[test]
-fn unknown_variables_and_filters_are_caught_with_their_line() {
+fn unknown_variables_are_named_with_their_line_and_a_suggestion() {
     let err = error_of(CustomTemplate {
-        text: "Hello\n\n{{ custmer_name }}\n".into(),
+        text: "Hello\n\n  {{ custmer_name }}\n".into(),
         ..good()
     });
     assert_eq!(
-        (err.part, err.kind, err.line),
-        (Part::Text, ErrorKind::Render, Some(3))
+        (err.part, err.kind, err.line, err.column),
+        (Part::Text, ErrorKind::UnknownVariable, Some(3), Some(6))
     );
-    assert!(err.message.contains("undefined"), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "text line 3, column 6: unknown variable `custmer_name` (did you mean `customer_name`?)"
+    );
+
+    // Caught in a branch the samples never take, in a loop's item, in a field
+    // of an object, each once, each at its own line; names the template sets
+    // itself and the engine's functions are fine.
+    let html = format!(
+        "<mjml><mj-body><mj-section><mj-column>\n\
+         {{% if false %}}<mj-text>{{{{ shop_nme }}}}</mj-text>{{% endif %}}\n\
+         {{% for item in items %}}<mj-text>{{{{ item.nme }}}} {{{{ loop.index }}}}</mj-text>{{% endfor %}}\n\
+         {{% if coupon %}}<mj-text>{{{{ coupon.cod }}}}</mj-text>{{% endif %}}\n\
+         {{% set greeting_line = greeting ~ '!' %}}<mj-text>{{{{ greeting_line }}}} {{{{ shop_nme }}}}</mj-text>\n\
+         {{% for n in range(2) %}}<mj-text>{{{{ n }}}} {{{{ banana }}}}</mj-text>{{% endfor %}}\n\
+         <mj-text>{{{{ items.name }}}} {{{{ copy.button_txt }}}}</mj-text>\n\
+         <mj-text>{LINKS}</mj-text></mj-column></mj-section></mj-body></mjml>"
+    );
+    let errors = errors_of(CustomTemplate { html, ..good() });
+    let found: Vec<(Option<u32>, &str)> = errors
+        .iter()
+        .map(|e| (e.line, e.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                Some(2),
+                "unknown variable `shop_nme` (did you mean `shop_name`?)"
+            ),
+            (Some(3), "`item` has no field `nme` (did you mean `name`?)"),
+            (
+                Some(4),
+                "`coupon` has no field `cod` (did you mean `code`?)"
+            ),
+            (Some(6), "unknown variable `banana`"),
+            (
+                Some(7),
+                "`items` is a list and has no field `name`: loop over it (`{% for item in items %}…{{ item.name }}…{% endfor %}`)"
+            ),
+            (
+                Some(7),
+                "`copy` has no field `button_txt` (did you mean `button_text`?)"
+            ),
+        ],
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.part == Part::Html && e.kind == ErrorKind::UnknownVariable)
+    );
 
     let err = error_of(CustomTemplate {
-        html: "<p>\n{{ total | shout }}</p>".into(),
+        html: format!("<p>\n{{{{ total | shout }}}}</p>{LINKS}"),
         ..good()
     });
     assert_eq!((err.part, err.line), (Part::Html, Some(2)));
@@ -214,13 +292,168 @@ fn unknown_variables_and_filters_are_caught_with_their_line() {
 }
 
 #[test]
-fn unguarded_optional_values_fail_validation() {
-    // Fine with a coupon, but the sample without one catches it.
-    let err = error_of(CustomTemplate {
-        text: "{{ greeting }}\nUse {{ coupon.code }}\n".into(),
-        ..good()
+fn every_failing_part_is_reported_at_once() {
+    let errors = errors_of(CustomTemplate {
+        subject: "{{ shop_nme }}".into(),
+        html: "<p>{{ greeting }}</p><a href=\"{{ recovery_url }}\">Back</a>".into(),
+        text: "{{ greeting }}\n{% if coupon %}".into(),
     });
-    assert_eq!((err.part, err.line), (Part::Text, Some(2)));
+    let parts: Vec<(Part, ErrorKind)> = errors.iter().map(|e| (e.part, e.kind)).collect();
+    assert_eq!(
+        parts,
+        vec![
+            (Part::Subject, ErrorKind::UnknownVariable),
+            (Part::Html, ErrorKind::MissingLink),
+            (Part::Text, ErrorKind::Syntax),
+        ],
+        "{errors:?}"
+    );
+    let all = validate_custom(&CustomTemplate {
+        subject: "{{ shop_nme }}".into(),
+        ..good()
+    })
+    .unwrap_err();
+    assert_eq!(all.errors.len(), 1);
+}
+
+#[test]
+fn the_recovery_and_unsubscribe_links_are_required() {
+    let message_of = |html: &str, text: &str| -> Vec<(Part, String)> {
+        match validate_custom(&CustomTemplate {
+            html: html.into(),
+            text: text.into(),
+            ..good()
+        }) {
+            Ok(()) => Vec::new(),
+            Err(all) => all
+                .errors
+                .into_iter()
+                .map(|e| {
+                    assert_eq!(e.kind, ErrorKind::MissingLink, "{e}");
+                    (e.part, e.to_string())
+                })
+                .collect(),
+        }
+    };
+    let text = "{{ recovery_url }} {{ unsubscribe_url }}";
+    assert_eq!(message_of(&format!("<p>x</p>{LINKS}"), text), vec![]);
+    // Neither link in either part: four problems, each named.
+    let missing = message_of("<p>{{ greeting }}</p>", "{{ greeting }}");
+    assert_eq!(missing.len(), 4, "{missing:?}");
+    assert_eq!(
+        missing[1],
+        (
+            Part::Html,
+            "html: the unsubscribe link is missing: every recovery email needs a visible <a href=\"{{ unsubscribe_url }}\">…</a> (or an mj-button with that href)".to_owned()
+        )
+    );
+    assert_eq!(
+        missing[3],
+        (
+            Part::Text,
+            "text: the unsubscribe link is missing: every recovery email needs {{ unsubscribe_url }} in its text".to_owned()
+        )
+    );
+    // The URL as text only, a link with nothing to click, a link in a comment.
+    for (html, says) in [
+        (
+            "<a href=\"{{ recovery_url }}\">Back</a> {{ unsubscribe_url }}",
+            "`{{ unsubscribe_url }}` is there but not as a link",
+        ),
+        (
+            "<a href=\"{{ recovery_url }}\">Back</a> <a href=\"{{ unsubscribe_url }}\"> &nbsp;</a>",
+            "the unsubscribe link has no visible text",
+        ),
+        (
+            "<a href=\"{{ recovery_url }}\">Back</a> <!-- <a href=\"{{ unsubscribe_url }}\">x</a> -->",
+            "the unsubscribe link is missing",
+        ),
+    ] {
+        let found = message_of(html, text);
+        assert_eq!(found.len(), 1, "{html}: {found:?}");
+        assert!(found[0].1.contains(says), "{html}: {found:?}");
+    }
+    // Only shown with a coupon: the sample without one catches it.
+    let found = message_of(
+        "<a href=\"{{ recovery_url }}\">Back</a>{% if coupon %}<a href=\"{{ unsubscribe_url }}\">Stop</a>{% endif %}",
+        text,
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .1
+            .ends_with("(for a cart without a customer name, coupon or payment link)"),
+        "{found:?}"
+    );
+    // An MJML button, a picture as the link, a query added: all fine.
+    assert_eq!(
+        message_of(
+            "<mjml><mj-body><mj-section><mj-column><mj-button href=\"{{ recovery_url }}\">Back</mj-button>\
+             <mj-image src=\"https://x.test/u.png\" href=\"{{ unsubscribe_url }}&utm_source=email\" alt=\"Unsubscribe\" />\
+             </mj-column></mj-section></mj-body></mjml>",
+            text
+        ),
+        vec![]
+    );
+    // Rendering checks them too: a template saved before the rule is refused.
+    let err = render_custom(
+        &CustomTemplate {
+            html: "<p>{{ greeting }}</p>".into(),
+            ..good()
+        },
+        &common::branding(),
+        &common::context("en", "USD"),
+    )
+    .unwrap_err();
+    assert_eq!((err.part, err.kind), (Part::Html, ErrorKind::MissingLink));
+}
+
+#[test]
+fn the_html_gets_lang_and_title_unless_it_has_its_own() {
+    let ctx = common::context("nl-NL", "EUR");
+    let subject = "{{ shop_name }} & jij".to_owned();
+    let render = |html: String| {
+        render_custom(
+            &CustomTemplate {
+                subject: subject.clone(),
+                html,
+                ..good()
+            },
+            &common::branding(),
+            &ctx,
+        )
+        .unwrap()
+        .html
+    };
+    let mjml = render(MJML.to_owned());
+    assert!(mjml.contains("<html lang=\"nl-NL\""), "{mjml}");
+    assert!(
+        mjml.contains("<title>Acme Outfitters &amp; jij</title>"),
+        "{mjml}"
+    );
+    let own = render(MJML.replace(
+        "<mjml>",
+        "<mjml lang=\"nl-BE\"><mj-head><mj-title>Mijn titel</mj-title></mj-head>",
+    ));
+    assert!(own.contains("<html lang=\"nl-BE\""), "{own}");
+    assert!(own.contains("<title>Mijn titel</title>"), "{own}");
+    let document = render(format!(
+        "<!doctype html><html lang=\"fy\"><head></head><body>{LINKS}</body></html>"
+    ));
+    assert!(
+        document
+            .contains("<html lang=\"fy\"><head><title>Acme Outfitters &amp; jij</title></head>"),
+        "{document}"
+    );
+    let fragment = render(format!("<p>Hoi</p>{LINKS}"));
+    assert!(
+        fragment.starts_with("<!doctype html>\n<html lang=\"nl-NL\">"),
+        "{fragment}"
+    );
+    assert!(
+        fragment.contains("<title>Acme Outfitters &amp; jij</title>"),
+        "{fragment}"
+    );
 }
 
 #[test]
@@ -295,7 +528,7 @@ fn oversized_parts_are_rejected_before_compiling() {
             Part::Html => template.html = big.clone(),
             _ => template.text = big.clone(),
         }
-        let err = validate_custom(&template).unwrap_err();
+        let err = error_of(template.clone());
         assert_eq!((err.part, err.kind), (part, ErrorKind::Limit));
         let err = render_custom(
             &template,
@@ -306,7 +539,7 @@ fn oversized_parts_are_rejected_before_compiling() {
         assert_eq!((err.part, err.kind), (part, ErrorKind::Limit));
     }
     let at_limit = CustomTemplate {
-        text: "x".repeat(MAX_TEMPLATE_BYTES),
+        text: format!("{TEXT}{}", "x".repeat(MAX_TEMPLATE_BYTES - TEXT.len())),
         ..good()
     };
     assert!(validate_custom(&at_limit).is_ok());

@@ -501,6 +501,142 @@ async fn a_custom_template_is_used_in_the_carts_language(backend: Backend) {
     assert!(eml.contains("Hallo Sam"), "{eml}");
 }
 
+/// The WARN events of this process, each as its fields (`message`, `tenant`,
+/// ...): a subscriber of its own, installed once for the whole test binary
+/// (the worker logs from its runtime's threads).
+fn warnings() -> &'static std::sync::Mutex<Vec<std::collections::BTreeMap<String, String>>> {
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Level, Metadata, Subscriber};
+
+    type Events = std::sync::Mutex<Vec<std::collections::BTreeMap<String, String>>>;
+    static EVENTS: std::sync::OnceLock<&'static Events> = std::sync::OnceLock::new();
+
+    struct Fields(std::collections::BTreeMap<String, String>);
+    impl Visit for Fields {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            self.0.insert(field.name().to_owned(), format!("{value:?}"));
+        }
+    }
+    struct Recorder(&'static Events);
+    impl Subscriber for Recorder {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            if *event.metadata().level() == Level::WARN {
+                let mut fields = Fields(Default::default());
+                event.record(&mut fields);
+                self.0.lock().unwrap().push(fields.0);
+            }
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+    EVENTS.get_or_init(|| {
+        let events: &'static Events = Box::leak(Box::default());
+        tracing::subscriber::set_global_default(Recorder(events))
+            .expect("no other global subscriber in this test binary");
+        events
+    })
+}
+
+/// How many WARNs of `tenant` said `what`.
+fn warned(tenant: &Tenant, what: &str) -> usize {
+    warnings()
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|fields| {
+            fields.get("tenant") == Some(&tenant.id)
+                && fields.get("message").is_some_and(|m| m.contains(what))
+        })
+        .count()
+}
+
+/// A stored template that cannot render an email (saved before links were
+/// required: no unsubscribe link) gives way to the built-in design, and the
+/// worker says so once per template version, not on every send.
+async fn a_broken_custom_template_falls_back_with_one_warning_per_version(backend: Backend) {
+    warnings();
+    let mut policy = RecoveryPolicy::with_single_delay(TimeDelta::seconds(1));
+    policy.step_settings = vec![cartback_domain::StepSettings {
+        template: Some("custom:winback".to_owned()),
+        coupon: None,
+    }];
+    let (_db, store, tenant, _) = setup(backend, policy);
+    let save_broken = |at: chrono::DateTime<Utc>| {
+        cartback_store::templates::save_template(
+            &mut store.conn().unwrap(),
+            &tenant.id,
+            "winback",
+            "de",
+            cartback_store::templates::TemplateParts {
+                subject: "Custom {{ shop_name }}",
+                html: "<p>Custom <a href=\"{{ recovery_url }}\">zurück</a></p>",
+                text: "Custom {{ recovery_url }} {{ unsubscribe_url }}",
+            },
+            at,
+        )
+        .unwrap();
+    };
+    save_broken(Utc::now() - TimeDelta::minutes(5));
+    let past = Utc::now() - TimeDelta::seconds(10);
+    for shopper in ["a", "b"] {
+        let mut cart = due_mug(
+            &tenant,
+            &format!("s-{shopper}"),
+            &format!("{shopper}@example.com"),
+            Some(true),
+            past,
+        );
+        cart.locale = Some("de-DE".to_owned());
+        upsert_cart(&mut store.conn().unwrap(), &cart).unwrap();
+    }
+    let outbox = tempfile::tempdir().unwrap();
+    let worker = Worker::new(
+        store.clone(),
+        Arc::new(FileProvider::new(outbox.path())),
+        config(),
+    );
+    drain(&worker).await;
+    let emails: Vec<String> = std::fs::read_dir(outbox.path())
+        .unwrap()
+        .flatten()
+        .map(|f| std::fs::read_to_string(f.path()).unwrap())
+        .collect();
+    assert_eq!(emails.len(), 3);
+    for eml in &emails {
+        assert!(
+            !eml.contains("Subject: Custom"),
+            "the built-in design: {eml}"
+        );
+        assert!(eml.contains("/u/"), "with its unsubscribe link: {eml}");
+    }
+    let what = "custom template cannot render";
+    assert_eq!(warned(&tenant, what), 1, "{:?}", warnings().lock().unwrap());
+
+    // A new version (still broken) is worth one more warning.
+    save_broken(Utc::now());
+    let mut cart = due_mug(
+        &tenant,
+        "s-c",
+        "c@example.com",
+        Some(true),
+        Utc::now() - TimeDelta::seconds(10),
+    );
+    cart.locale = Some("de-DE".to_owned());
+    upsert_cart(&mut store.conn().unwrap(), &cart).unwrap();
+    drain(&worker).await;
+    assert_eq!(std::fs::read_dir(outbox.path()).unwrap().count(), 4);
+    assert_eq!(warned(&tenant, what), 2, "{:?}", warnings().lock().unwrap());
+}
+
 /// A send due inside the tenant's quiet hours waits for the window to end: no
 /// email now, the cart wakes at the end, and its history says why.
 async fn quiet_hours_postpone_the_send(backend: Backend) {
@@ -969,6 +1105,7 @@ on_both_backends!(
     one_sequence_per_shopper_and_consent_respected,
     coupons_reach_the_email_and_the_send_row,
     a_custom_template_is_used_in_the_carts_language,
+    a_broken_custom_template_falls_back_with_one_warning_per_version,
     quiet_hours_postpone_the_send,
     a_send_whose_worker_died_is_unknown_or_repeated_with_its_key,
     an_address_gets_at_most_the_daily_cap,

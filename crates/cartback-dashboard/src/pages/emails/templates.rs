@@ -12,7 +12,8 @@ use cartback_store::templates::{
 };
 use cartback_store::tenants::Tenant;
 use cartback_templates::{
-    CustomTemplate, RenderedEmail, preview_context, render_custom, validate_custom,
+    CustomTemplate, Part, RenderedEmail, TemplateErrors, preview_context, render_custom,
+    validate_custom,
 };
 
 use super::test_send::{TestResult, send_test_email, test_result};
@@ -150,13 +151,14 @@ fn render_editor(view: EditorView<'_>) -> Markup {
                             label for="template-html" { "HTML or MJML" }
                             textarea.code #template-html name="html" rows="18" spellcheck="false"
                                 aria-invalid=[errors.invalid("template-html")] aria-describedby=[errors.described_by("template-html")] { (draft.html) }
-                            p.hint { "MJML when it starts with " code { "<mjml>" } "; variables such as " code { "{{ greeting }}" } ", " code { "{{ recovery_url }}" } " and " code { "{% for item in items %}" } "." }
+                            p.hint { "MJML when it starts with " code { "<mjml>" } "; variables such as " code { "{{ greeting }}" } " and " code { "{% for item in items %}" } ". Needs a visible link to " code { "{{ recovery_url }}" } " and one to " code { "{{ unsubscribe_url }}" } "." }
                             (part_error("template-html"))
                         }
                         div.field {
                             label for="template-text" { "Plain text" }
                             textarea.code #template-text name="text" rows="8" spellcheck="false"
                                 aria-invalid=[errors.invalid("template-text")] aria-describedby=[errors.described_by("template-text")] { (draft.text) }
+                            p.hint { "Needs " code { "{{ recovery_url }}" } " and " code { "{{ unsubscribe_url }}" } "." }
                             (part_error("template-text"))
                         }
                         @if editable {
@@ -308,11 +310,31 @@ fn render_template(
 }
 
 /// The control of a template part's error.
-fn part_control(part: cartback_templates::Part) -> &'static str {
+fn part_control(part: Part) -> &'static str {
     match part {
-        cartback_templates::Part::Subject => "template-subject",
-        cartback_templates::Part::Text => "template-text",
+        Part::Subject => "template-subject",
+        Part::Text => "template-text",
         _ => "template-html",
+    }
+}
+
+/// Every problem of the template beside its part's field (the API's rules:
+/// the same check), several of one part in one message.
+fn add_template_errors(errors: &mut FieldErrors, invalid: &TemplateErrors) {
+    for part in [Part::Subject, Part::Html, Part::Text] {
+        let messages: Vec<String> = invalid.of(part).map(ToString::to_string).collect();
+        if !messages.is_empty() {
+            errors.add(part_control(part), messages.join("; "));
+        }
+    }
+    let others: Vec<String> = invalid
+        .errors
+        .iter()
+        .filter(|e| !matches!(e.part, Part::Subject | Part::Html | Part::Text))
+        .map(ToString::to_string)
+        .collect();
+    if !others.is_empty() {
+        errors.add_general(others.join("; "));
     }
 }
 
@@ -327,8 +349,8 @@ pub async fn submit_template(
     let mut errors = FieldErrors::default();
     let address = draft.address(&mut errors);
     let template = draft.template();
-    if let Err(error) = validate_custom(&template) {
-        errors.add(part_control(error.part), error.to_string());
+    if let Err(invalid) = validate_custom(&template) {
+        add_template_errors(&mut errors, &invalid);
     }
     let test_to = text(&fields, "to").trim().to_owned();
     let mut test = None;
@@ -437,15 +459,18 @@ fn template_frame(
     public_url: &str,
 ) -> HttpResponse {
     let checked = validate_custom(template)
-        .and_then(|()| render_template(tenant, template, locale, public_url));
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            render_template(tenant, template, locale, public_url).map_err(|e| e.to_string())
+        });
     match checked {
         Ok(email) => frame::email(
             &email,
             &format!("Your template · {}", language_name(locale)),
         ),
-        Err(error) => frame::note(
+        Err(problems) => frame::note(
             StatusCode::OK,
-            &format!("This template does not render: {error}"),
+            &format!("This template cannot be sent: {problems}"),
         ),
     }
 }
