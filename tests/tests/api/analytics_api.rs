@@ -13,18 +13,18 @@ use cartback_store::carts::find_cart_by_session;
 use cartback_store::events::{CartEventKind, record_event};
 use cartback_store::{Backend, Store};
 use cartback_testing::TestDatabase;
-use cartback_testing::app::{Api, Tenant, cart_update, create_tenant, spawn_worker};
+use cartback_testing::app::{
+    Api, Tenant, cart_update, create_tenant, error_fields, spawn_worker_to_outbox,
+};
 use cartback_testing::on_both_backends;
 use cartback_testing::process::{Running, wait_for};
 
 fn worker(db: &TestDatabase, tag: &str) -> Running {
     let outbox = std::env::temp_dir().join(format!("cartback-outbox-analytics-{tag}"));
-    spawn_worker(
+    spawn_worker_to_outbox(
         &db.url,
-        &[
-            ("CARTBACK_NO_MIGRATE", "true".to_owned()),
-            ("CARTBACK_OUTBOX_DIR", outbox.display().to_string()),
-        ],
+        &outbox,
+        &[("CARTBACK_NO_MIGRATE", "true".to_owned())],
     )
 }
 
@@ -531,13 +531,7 @@ fn bad_queries_are_named(backend: Backend) {
     // Two bad values: both named at once.
     let (status, body) = get(&api, key, "/api/v1/stats/carts?date_from=a&date_to=b");
     assert_eq!(status, 422);
-    let fields: Vec<&str> = body["error"]["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["date_from", "date_to"]);
+    assert_eq!(error_fields(&body), ["date_from", "date_to"]);
     // 366 days are fine; 30 days exactly too.
     let (status, body) = get(
         &api,

@@ -9,8 +9,7 @@
 use serde_json::{Value, json};
 
 use cartback_store::Backend;
-use cartback_testing::app::{Api, Tenant, cart_update, create_tenant};
-use cartback_testing::process::run;
+use cartback_testing::app::{Api, Tenant, cart_update, create_tenant, error_fields, master_key};
 use cartback_testing::{TestDatabase, on_both_backends};
 
 struct Shop {
@@ -22,9 +21,7 @@ struct Shop {
 fn shop(backend: Backend) -> Shop {
     let db = TestDatabase::new(backend);
     let tenant = create_tenant(&db.url, "1h");
-    let master_key = run("cartback", &[], &["keys", "generate-master"])
-        .trim()
-        .to_owned();
+    let master_key = master_key();
     let api = Api::start(&db.url, &[("CARTBACK_MASTER_KEY", master_key)]);
     Shop {
         _db: db,
@@ -51,13 +48,11 @@ impl Shop {
     fn refused(&self, method: &str, path: &str, body: Option<&Value>, field: &str) {
         let (status, answer) = self.call(method, path, body);
         assert_eq!(status, 422, "{method} {path}: {answer}");
-        let named: Vec<&str> = answer["error"]["details"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["field"].as_str().unwrap())
-            .collect();
-        assert!(named.contains(&field), "{field} not in {named:?}: {answer}");
+        let named = error_fields(&answer);
+        assert!(
+            named.iter().any(|named| named == field),
+            "{field} not in {named:?}: {answer}"
+        );
     }
 }
 

@@ -12,7 +12,6 @@
 mod analytics_api;
 mod api_webhooks;
 mod bad_input;
-mod carts_api;
 mod cli;
 mod dashboard_browser;
 mod db_faults;
