@@ -17,7 +17,6 @@ mod dashboard_browser;
 mod db_faults;
 mod deploy;
 mod dev;
-mod document_edges;
 mod e2e;
 mod experiment_stats;
 mod ingest;

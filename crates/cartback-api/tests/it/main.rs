@@ -9,7 +9,9 @@
     reason = "test code: a panic is how a test fails, helpers included"
 )]
 
+mod analytics_api;
 mod bad_input;
 mod carts_api;
+mod document_edges;
 mod harness;
 mod shop_api;

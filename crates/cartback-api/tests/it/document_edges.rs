@@ -1,33 +1,36 @@
 //! The rules the OpenAPI document states at the edges of its inputs, each
-//! checked on its own against the real api binary on both backends: what the
+//! checked on its own against the api in process on both backends: what the
 //! schema allows is accepted (integral floats for integers, `""` for "none",
 //! null for "not set"), what it forbids is a 422 naming the field (padded
 //! locales, integer ids past 64 bits, keys outside visible ASCII, …).
 //! Schemathesis (`openapi.rs`) explores the same rules at random; these pin
 //! each decision down.
 
+use chrono::TimeDelta;
 use serde_json::{Value, json};
 
 use cartback_store::Backend;
-use cartback_testing::app::{Api, Tenant, cart_update, create_tenant, error_fields, master_key};
-use cartback_testing::{TestDatabase, on_both_backends};
+use cartback_store::crypto::MasterKeys;
+use cartback_testing::app::{Tenant, cart_update, error_fields};
+use cartback_testing::on_both_backends;
+
+use crate::harness::{InProcess, Options};
 
 struct Shop {
-    _db: TestDatabase,
-    api: Api,
+    api: InProcess,
     tenant: Tenant,
 }
 
 fn shop(backend: Backend) -> Shop {
-    let db = TestDatabase::new(backend);
-    let tenant = create_tenant(&db.url, "1h");
-    let master_key = master_key();
-    let api = Api::start(&db.url, &[("CARTBACK_MASTER_KEY", master_key)]);
-    Shop {
-        _db: db,
-        api,
-        tenant,
-    }
+    let api = InProcess::with(
+        backend,
+        &Options {
+            master_key: Some(MasterKeys::generate()),
+            ..Options::default()
+        },
+    );
+    let tenant = api.tenant("Test shop", TimeDelta::hours(1));
+    Shop { api, tenant }
 }
 
 impl Shop {
