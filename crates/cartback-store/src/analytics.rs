@@ -57,6 +57,15 @@ pub fn load_abandoned(
         .collect()
 }
 
+/// An order as [`load_orders`] reads it: id, time, attribution, total, currency.
+type OrderFactRow = (
+    String,
+    NaiveDateTime,
+    Stored<OrderAttribution>,
+    Option<i64>,
+    String,
+);
+
 /// The recovered and converted orders of `[from, to)` (unmatched orders and
 /// orders for carts already closed count in neither, so they are not read).
 pub fn load_orders(
@@ -65,13 +74,7 @@ pub fn load_orders(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> StoreResult<Vec<OrderFact>> {
-    let rows: Vec<(
-        String,
-        NaiveDateTime,
-        Stored<OrderAttribution>,
-        Option<i64>,
-        String,
-    )> = orders::table
+    let rows: Vec<OrderFactRow> = orders::table
         .filter(orders::tenant_id.eq(tenant_id))
         .filter(orders::created_at.ge(from.naive_utc()))
         .filter(orders::created_at.lt(to.naive_utc()))
