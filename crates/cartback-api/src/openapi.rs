@@ -211,8 +211,15 @@ impl Modify for ClosedProviderSettings {
         crate::routes::stripe::payment_link::payment_link,
     ),
     // Referenced only through the shared error responses, which utoipa does not
-    // collect by itself.
-    components(schemas(ErrorEnvelope, ErrorBody, crate::error::ErrorCode, crate::error::FieldError)),
+    // collect by itself; and what the worker POSTs to webhook endpoints, which no
+    // route answers with (docs/webhooks.md).
+    components(schemas(
+        ErrorEnvelope,
+        ErrorBody,
+        crate::error::ErrorCode,
+        crate::error::FieldError,
+        cartback_store::view::WebhookPayload
+    )),
     tags(
         (name = "operations", description = "Health, readiness, metrics, the tracker script and this document"),
         (name = "links", description = "The links in recovery emails, opened by shoppers (docs/api/links.md)"),

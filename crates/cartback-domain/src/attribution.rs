@@ -36,6 +36,43 @@ impl MatchedBy {
             MatchedBy::Email => "email",
         }
     }
+
+    pub fn parse(text: &str) -> Option<MatchedBy> {
+        Some(match text {
+            "session" => MatchedBy::Session,
+            "cart_id" => MatchedBy::CartId,
+            "cart_token" => MatchedBy::CartToken,
+            "email" => MatchedBy::Email,
+            _ => return None,
+        })
+    }
+}
+
+/// Where an order came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderSource {
+    /// An `ORDER_COMPLETE` tracking event.
+    Track,
+    /// A Stripe Checkout event.
+    Stripe,
+}
+
+impl OrderSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderSource::Track => "track",
+            OrderSource::Stripe => "stripe",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<OrderSource> {
+        Some(match text {
+            "track" => OrderSource::Track,
+            "stripe" => OrderSource::Stripe,
+            _ => return None,
+        })
+    }
 }
 
 /// A cart one of the order's keys found, with what the rules need to know of it.
@@ -249,5 +286,23 @@ mod tests {
             match_order(&found, now, TimeDelta::days(7)).map(|c| c.id),
             Some("ok")
         );
+    }
+
+    #[test]
+    fn stored_names_read_back_as_their_variant_and_nothing_else() {
+        for key in [
+            MatchedBy::Session,
+            MatchedBy::CartId,
+            MatchedBy::CartToken,
+            MatchedBy::Email,
+        ] {
+            assert_eq!(MatchedBy::parse(key.as_str()), Some(key));
+            assert_eq!(serde_json::to_value(key).unwrap(), key.as_str());
+        }
+        for source in [OrderSource::Track, OrderSource::Stripe] {
+            assert_eq!(OrderSource::parse(source.as_str()), Some(source));
+        }
+        assert_eq!(MatchedBy::parse("Session"), None);
+        assert_eq!(OrderSource::parse("shopify"), None);
     }
 }

@@ -33,7 +33,7 @@ pub use attributes::{
     AttributeValue, Attributes, MAX_ATTRIBUTES, apply_attributes, attributes_to_wire,
     parse_attribute, validate_attribute_name, whole_number,
 };
-pub use attribution::{CartCandidate, MatchedBy, match_order, recovered_revenue};
+pub use attribution::{CartCandidate, MatchedBy, OrderSource, match_order, recovered_revenue};
 pub use cart::{
     AttributionMode, CartStatus, ClosedCart, MerchantChange, MerchantEdit, RecoveryHistory,
     ScheduleChange, UpdateOutcome, on_cart_update, on_merchant_edit, on_order,

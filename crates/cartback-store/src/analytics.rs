@@ -12,6 +12,7 @@ use cartback_domain::{
     OrderFact, SendFact, Tz, analyze,
 };
 
+use crate::columns::Stored;
 use crate::connection::DbConn;
 use crate::error::{StoreError, StoreResult};
 use crate::events::CartEventKind;
@@ -56,6 +57,15 @@ pub fn load_abandoned(
         .collect()
 }
 
+/// An order as [`load_orders`] reads it: id, time, attribution, total, currency.
+type OrderFactRow = (
+    String,
+    NaiveDateTime,
+    Stored<OrderAttribution>,
+    Option<i64>,
+    String,
+);
+
 /// The recovered and converted orders of `[from, to)` (unmatched orders and
 /// orders for carts already closed count in neither, so they are not read).
 pub fn load_orders(
@@ -64,13 +74,13 @@ pub fn load_orders(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> StoreResult<Vec<OrderFact>> {
-    let rows: Vec<(String, NaiveDateTime, String, Option<i64>, String)> = orders::table
+    let rows: Vec<OrderFactRow> = orders::table
         .filter(orders::tenant_id.eq(tenant_id))
         .filter(orders::created_at.ge(from.naive_utc()))
         .filter(orders::created_at.lt(to.naive_utc()))
         .filter(orders::attribution.eq_any([
-            OrderAttribution::Recovered.as_str(),
-            OrderAttribution::Converted.as_str(),
+            Stored(OrderAttribution::Recovered),
+            Stored(OrderAttribution::Converted),
         ]))
         .select((
             orders::id,
@@ -81,10 +91,8 @@ pub fn load_orders(
         ))
         .load(conn)?;
     rows.into_iter()
-        .map(|(id, at, attribution, total, currency)| {
+        .map(|(id, at, Stored(attribution), total, currency)| {
             let what = format!("order {id}");
-            let attribution = OrderAttribution::parse(&attribution)
-                .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))?;
             let total = match total {
                 Some(minor) => Some(money(minor, &currency, &what)?),
                 None => None,

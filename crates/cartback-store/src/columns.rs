@@ -10,10 +10,10 @@ use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::expression::AsExpression;
 use diesel::serialize::{self, Output, ToSql};
-use diesel::sql_types::Text;
+use diesel::sql_types::{Nullable, Text};
 use serde::de::DeserializeOwned;
 
-use cartback_domain::{Attributes, CartItem, CartStatus};
+use cartback_domain::{Attributes, CartItem, CartStatus, MatchedBy, OrderAttribution, OrderSource};
 
 /// A value read from the database that its column's type does not accept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +75,37 @@ where
 {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
         self.0.as_text().to_sql(out)
+    }
+}
+
+/// A nullable TEXT column of a [`TextEnum`]: read with
+/// `#[diesel(deserialize_as = StoredOption<Kind>)]` on an `Option<Kind>` field
+/// (NULL is `None`; a text no variant accepts is corrupt, as for [`Stored`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromSqlRow)]
+pub struct StoredOption<T: TextEnum>(pub Option<T>);
+
+impl<T, DB> FromSql<Nullable<Text>, DB> for StoredOption<T>
+where
+    T: TextEnum + fmt::Debug,
+    DB: Backend,
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        let Stored(value) = <Stored<T> as FromSql<Text, DB>>::from_sql(bytes)?;
+        Ok(StoredOption(Some(value)))
+    }
+
+    fn from_nullable_sql(bytes: Option<DB::RawValue<'_>>) -> deserialize::Result<Self> {
+        match bytes {
+            Some(bytes) => Self::from_sql(bytes),
+            None => Ok(StoredOption(None)),
+        }
+    }
+}
+
+impl<T: TextEnum> From<StoredOption<T>> for Option<T> {
+    fn from(stored: StoredOption<T>) -> Option<T> {
+        stored.0
     }
 }
 
@@ -150,6 +181,11 @@ macro_rules! json_column {
 
 text_enum!(CartStatus, "carts.status", |text| CartStatus::parse(text)
     .ok());
+text_enum!(OrderAttribution, "orders.attribution", |text| {
+    OrderAttribution::parse(text).ok()
+});
+text_enum!(MatchedBy, "orders.matched_by", MatchedBy::parse);
+text_enum!(OrderSource, "orders.source", OrderSource::parse);
 json_column!(Vec<CartItem>);
 json_column!(Attributes);
 json_column!(Vec<String>);

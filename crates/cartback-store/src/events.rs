@@ -9,8 +9,8 @@ use crate::connection::DbConn;
 use crate::error::StoreResult;
 use crate::ids::time_ordered_id;
 use crate::schema::cart_events;
+use crate::view::{OrderFields, WebhookEvent};
 use crate::webhooks::{self, HookEvent};
-use serde_json::{Map, Value};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,26 +77,6 @@ impl CartEventKind {
         .into_iter()
         .find(|kind| kind.as_str() == text)
     }
-
-    /// The webhook event this history entry announces, if any.
-    pub fn webhook_event(self) -> Option<&'static str> {
-        Some(match self {
-            CartEventKind::Abandoned => "cart.abandoned",
-            CartEventKind::Sent => "email.sent",
-            CartEventKind::Failed => "email.failed",
-            CartEventKind::Clicked => "email.clicked",
-            CartEventKind::Unsubscribed => "cart.unsubscribed",
-            CartEventKind::Expired => "cart.expired",
-            CartEventKind::Recovered => "cart.recovered",
-            CartEventKind::Converted => "cart.converted",
-            CartEventKind::Skipped
-            | CartEventKind::Waiting
-            | CartEventKind::Unknown
-            | CartEventKind::Quarantined => {
-                return None;
-            }
-        })
-    }
 }
 
 text_enum!(CartEventKind, "cart_events.kind", CartEventKind::parse);
@@ -131,14 +111,23 @@ pub fn record_event(
         step,
         detail: detail.map(str::to_owned),
     };
-    record_event_with(conn, &event, Map::new(), now)
+    record_one(conn, &event, None, now)
 }
 
-/// [`record_event`] with more fields for the webhook's `data`.
-pub fn record_event_with(
+/// Records a `recovered` or `converted` event, whose webhook tells about the order.
+pub fn record_order_event(
     conn: &mut DbConn,
     event: &NewCartEvent,
-    extra: Map<String, Value>,
+    order: OrderFields,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    record_one(conn, event, Some(order), now)
+}
+
+fn record_one(
+    conn: &mut DbConn,
+    event: &NewCartEvent,
+    order: Option<OrderFields>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let (tenant_id, cart_id, kind, step, detail) = (
@@ -148,7 +137,7 @@ pub fn record_event_with(
         event.step,
         event.detail.as_deref(),
     );
-    if let Some(hook) = hook_event(event, extra) {
+    if let Some(hook) = hook_event(event, order) {
         webhooks::enqueue(conn, &[hook], now)?;
     }
     diesel::insert_into(cart_events::table)
@@ -175,30 +164,41 @@ pub struct NewCartEvent {
     pub detail: Option<String>,
 }
 
-/// The webhook an event announces: the cart's step and the event's detail go into
-/// `data` under the name that fits the event.
-fn hook_event(event: &NewCartEvent, mut extra: Map<String, Value>) -> Option<HookEvent> {
-    let name = event.kind.webhook_event()?;
-    if let Some(step) = event.step {
-        extra.entry("step").or_insert(Value::from(step));
-    }
-    if let Some(detail) = &event.detail {
-        let key = match event.kind {
-            CartEventKind::Sent => Some("provider"),
-            CartEventKind::Failed => Some("error"),
-            _ => None,
-        };
-        if let Some(key) = key {
-            extra
-                .entry(key)
-                .or_insert_with(|| Value::String(detail.clone()));
-        }
-    }
+/// The webhook an event announces: the email's step, the event's detail as the
+/// provider or the error, and an order's fields for the order events.
+fn hook_event(event: &NewCartEvent, order: Option<OrderFields>) -> Option<HookEvent> {
+    let step = event.step;
+    let detail = event.detail.clone();
+    let announced = match (event.kind, order) {
+        (CartEventKind::Abandoned, _) => WebhookEvent::CartAbandoned { step },
+        (CartEventKind::Sent, _) => WebhookEvent::EmailSent {
+            provider: detail,
+            step,
+        },
+        (CartEventKind::Failed, _) => WebhookEvent::EmailFailed {
+            error: detail,
+            step,
+        },
+        (CartEventKind::Clicked, _) => WebhookEvent::EmailClicked { step },
+        (CartEventKind::Unsubscribed, _) => WebhookEvent::CartUnsubscribed { step },
+        (CartEventKind::Expired, _) => WebhookEvent::CartExpired { step },
+        (CartEventKind::Recovered, Some(order)) => WebhookEvent::CartRecovered(order),
+        (CartEventKind::Converted, Some(order)) => WebhookEvent::CartConverted(order),
+        // An order event without its order (not recorded by `record_order_event`)
+        // has nothing true to announce; the others announce nothing.
+        (CartEventKind::Recovered | CartEventKind::Converted, None)
+        | (
+            CartEventKind::Skipped
+            | CartEventKind::Waiting
+            | CartEventKind::Unknown
+            | CartEventKind::Quarantined,
+            _,
+        ) => return None,
+    };
     Some(HookEvent {
         tenant_id: event.tenant_id.clone(),
         cart_id: event.cart_id.clone(),
-        event: name,
-        extra,
+        event: announced,
     })
 }
 
@@ -209,10 +209,7 @@ pub fn record_events(
     events: &[NewCartEvent],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let hooks: Vec<HookEvent> = events
-        .iter()
-        .filter_map(|e| hook_event(e, Map::new()))
-        .collect();
+    let hooks: Vec<HookEvent> = events.iter().filter_map(|e| hook_event(e, None)).collect();
     webhooks::enqueue(conn, &hooks, now)?;
     for chunk in events.chunks(500) {
         let rows: Vec<_> = chunk

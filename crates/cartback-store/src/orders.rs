@@ -5,24 +5,24 @@
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use serde_json::{Map, Value};
 
 use cartback_domain::{
-    AttributionMode, CartCandidate, CartStatus, MatchedBy, RecoveryHistory, match_order, on_order,
-    recovered_revenue,
+    AttributionMode, CartCandidate, CartStatus, MatchedBy, OrderAttribution, OrderSource,
+    RecoveryHistory, match_order, on_order, recovered_revenue,
 };
 
 use crate::carts::CartRow;
+use crate::columns::{Stored, StoredOption};
 use crate::connection::{DbConn, write_transaction};
 use crate::error::StoreResult;
-use crate::events::{CartEventKind, NewCartEvent, record_event_with};
+use crate::events::{CartEventKind, NewCartEvent, record_order_event};
 use crate::ids::{random_id, time_ordered_id};
 use crate::links::{LinkPurpose, find_by_token};
 use crate::schema::{carts, orders, recovery_sends};
 use crate::sends::{SendStatus, cancel_waiting_sends};
 use crate::sql::dialect;
 use crate::suppressions::normalize_email;
-use crate::view::major_amount;
+use crate::view::OrderFields;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = orders)]
@@ -34,12 +34,14 @@ pub struct OrderRow {
     pub cart_id: Option<String>,
     pub total_minor: Option<i64>,
     pub currency: String,
-    pub attribution: String,
+    #[diesel(deserialize_as = Stored<OrderAttribution>)]
+    pub attribution: OrderAttribution,
     pub created_at: NaiveDateTime,
-    /// `session`, `cart_id`, `cart_token` or `email`; None when no cart matched.
-    pub matched_by: Option<String>,
-    /// `track` or `stripe`.
-    pub source: String,
+    /// None when no cart matched.
+    #[diesel(deserialize_as = StoredOption<MatchedBy>)]
+    pub matched_by: Option<MatchedBy>,
+    #[diesel(deserialize_as = Stored<OrderSource>)]
+    pub source: OrderSource,
     pub customer_email: Option<String>,
 }
 
@@ -57,7 +59,7 @@ pub struct NewOrder {
     pub customer_email: Option<String>,
     pub total_minor: Option<i64>,
     pub currency: String,
-    pub source: &'static str,
+    pub source: OrderSource,
     pub attribution_mode: AttributionMode,
     pub attribution_window: TimeDelta,
     pub now: DateTime<Utc>,
@@ -133,7 +135,7 @@ fn record_order_once(conn: &mut DbConn, new: &NewOrder) -> StoreResult<OrderOutc
         };
         let mut closed_cart = None;
         let mut cancelled_sends = 0;
-        let mut attribution = "unmatched".to_owned();
+        let mut attribution = OrderAttribution::Unmatched;
         let order_ref = new
             .order_ref
             .clone()
@@ -163,14 +165,25 @@ fn record_order_once(conn: &mut DbConn, new: &NewOrder) -> StoreResult<OrderOutc
                     .execute(conn)?;
                     cancelled_sends =
                         cancel_waiting_sends(conn, &new.tenant_id, &cart.id, new.now)?;
-                    attribution = status.as_str().to_owned();
+                    attribution = if status == CartStatus::Recovered {
+                        OrderAttribution::Recovered
+                    } else {
+                        OrderAttribution::Converted
+                    };
                     closed_cart = Some((cart.id.clone(), status));
                     let kind = if status == CartStatus::Recovered {
                         CartEventKind::Recovered
                     } else {
                         CartEventKind::Converted
                     };
-                    let extra = order_fields(new, &order_ref, *found_by, status, &history);
+                    let fields = OrderFields::new(
+                        &order_ref,
+                        *found_by,
+                        &new.currency,
+                        new.total_minor,
+                        history.emails_sent,
+                        recovered_revenue(status, new.total_minor),
+                    );
                     let event = NewCartEvent {
                         tenant_id: new.tenant_id.clone(),
                         cart_id: cart.id.clone(),
@@ -178,9 +191,9 @@ fn record_order_once(conn: &mut DbConn, new: &NewOrder) -> StoreResult<OrderOutc
                         step: None,
                         detail: Some(format!("order {order_ref} ({})", found_by.as_str())),
                     };
-                    record_event_with(conn, &event, extra, new.now)?;
+                    record_order_event(conn, &event, fields, new.now)?;
                 }
-                None => attribution = "already_closed".to_owned(),
+                None => attribution = OrderAttribution::AlreadyClosed,
             }
         }
         let order = OrderRow {
@@ -193,8 +206,8 @@ fn record_order_once(conn: &mut DbConn, new: &NewOrder) -> StoreResult<OrderOutc
             currency: new.currency.clone(),
             attribution,
             created_at: now,
-            matched_by: cart.as_ref().map(|(_, by)| by.as_str().to_owned()),
-            source: new.source.to_owned(),
+            matched_by: cart.as_ref().map(|(_, by)| *by),
+            source: new.source,
             customer_email: new.customer_email.clone(),
         };
         diesel::insert_into(orders::table)
@@ -206,10 +219,10 @@ fn record_order_once(conn: &mut DbConn, new: &NewOrder) -> StoreResult<OrderOutc
                 orders::cart_id.eq(&order.cart_id),
                 orders::total_minor.eq(order.total_minor),
                 orders::currency.eq(&order.currency),
-                orders::attribution.eq(&order.attribution),
+                orders::attribution.eq(Stored(order.attribution)),
                 orders::created_at.eq(now),
-                orders::matched_by.eq(&order.matched_by),
-                orders::source.eq(&order.source),
+                orders::matched_by.eq(order.matched_by.map(MatchedBy::as_str)),
+                orders::source.eq(Stored(order.source)),
                 orders::customer_email.eq(&order.customer_email),
             ))
             .execute(conn)?;
@@ -220,30 +233,6 @@ fn record_order_once(conn: &mut DbConn, new: &NewOrder) -> StoreResult<OrderOutc
             cancelled_sends,
         })
     })
-}
-
-/// What `cart.recovered` / `cart.converted` say about the order.
-fn order_fields(
-    new: &NewOrder,
-    order_ref: &str,
-    found_by: MatchedBy,
-    status: CartStatus,
-    history: &RecoveryHistory,
-) -> Map<String, Value> {
-    let mut extra = Map::new();
-    extra.insert("orderId".into(), Value::String(order_ref.to_owned()));
-    extra.insert("matchedBy".into(), Value::String(found_by.as_str().into()));
-    extra.insert("orderCurrency".into(), Value::String(new.currency.clone()));
-    if let Some(total) = new.total_minor {
-        extra.insert("orderTotal".into(), major_amount(total, &new.currency));
-        extra.insert("orderTotalMinor".into(), Value::from(total));
-    }
-    extra.insert("emailsSent".into(), Value::from(history.emails_sent));
-    if let Some(revenue) = recovered_revenue(status, new.total_minor) {
-        extra.insert("revenue".into(), major_amount(revenue, &new.currency));
-        extra.insert("revenueMinor".into(), Value::from(revenue));
-    }
-    extra
 }
 
 /// Every cart one of the order's keys names.

@@ -6,10 +6,10 @@
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde::Serialize;
-use serde_json::{Map, Number, Value};
+use serde_json::Number;
 use utoipa::ToSchema;
 
-use cartback_domain::{AttributeValue, CartItem, CartStatus, Currency, Money};
+use cartback_domain::{AttributeValue, CartItem, CartStatus, Currency, MatchedBy, Money};
 
 use crate::carts::CartRow;
 use crate::error::{StoreError, StoreResult};
@@ -33,12 +33,9 @@ pub fn decimal_number(text: &str) -> Option<Number> {
     text.parse().ok()
 }
 
-/// An amount as a JSON number, or null for an unknown currency.
-pub fn major_amount(minor: i64, currency: &str) -> Value {
-    decimal(minor, currency)
-        .as_deref()
-        .and_then(decimal_number)
-        .map_or(Value::Null, Value::Number)
+/// An amount as a JSON number, or None (null) for an unknown currency.
+pub fn major_number(minor: i64, currency: &str) -> Option<Number> {
+    decimal(minor, currency).as_deref().and_then(decimal_number)
 }
 
 /// One line of a stored cart.
@@ -223,17 +220,21 @@ impl CartView {
 
 /// A cart line in a webhook: amounts as JSON numbers, links left out when
 /// there are none (Retake's shape).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookLine {
     pub id: String,
     pub name: String,
+    #[schema(required = true, value_type = Option<f64>)]
     pub price: Option<Number>,
     pub price_minor: i64,
+    #[schema(value_type = i64, minimum = 0)]
     pub quantity: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub image_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub url: Option<String>,
 }
 
@@ -251,30 +252,38 @@ impl From<CartLine> for WebhookLine {
     }
 }
 
-/// A webhook's `data`: the cart's fields (docs/webhooks.md) and the event's own.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The cart's fields in every webhook's `data` (docs/webhooks.md); each event's
+/// `data` adds its own fields next to them.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookCart {
     pub cart_id: String,
+    /// Null once the cart was erased.
+    #[schema(required = true)]
     pub session_id: Option<String>,
+    #[schema(value_type = String)]
     pub status: CartStatus,
     pub items: Vec<WebhookLine>,
+    #[schema(required = true, value_type = Option<f64>)]
     pub total: Option<Number>,
     pub total_minor: i64,
     pub currency: String,
+    #[schema(required = true)]
     pub customer_email: Option<String>,
+    #[schema(required = true)]
     pub customer_name: Option<String>,
+    #[schema(required = true)]
     pub locale: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
+    #[schema(required = true, format = DateTime)]
     pub abandoned_at: Option<String>,
-    /// Event-specific fields (`step`, `provider`, `orderId`, …).
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 impl WebhookCart {
-    pub fn of(view: CartView, extra: Map<String, Value>) -> WebhookCart {
+    pub fn of(view: CartView) -> WebhookCart {
         WebhookCart {
             cart_id: view.id,
             session_id: view.session_id,
@@ -289,39 +298,287 @@ impl WebhookCart {
             created_at: view.created_at,
             updated_at: view.updated_at,
             abandoned_at: view.abandoned_at,
-            extra,
         }
     }
 }
 
-/// Retake's envelope: `{"event", "timestamp", "data"}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct WebhookPayload<'a> {
-    pub event: &'a str,
-    pub timestamp: String,
-    pub data: WebhookCart,
+// The event's own fields are declared in their names' alphabetical order: the
+// payloads were first written from a sorted map, and their bytes stay the same.
+
+/// `data` of `cart.abandoned`, `email.clicked`, `cart.unsubscribed` and
+/// `cart.expired`: the cart, and the email's step when the event is about one.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct StepData {
+    #[serde(flatten)]
+    pub cart: WebhookCart,
+    /// The email's step, 0-based.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = i64)]
+    pub step: Option<i32>,
+}
+
+/// `data` of `email.sent`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SentData {
+    #[serde(flatten)]
+    pub cart: WebhookCart,
+    /// The provider that accepted the email (`smtp`, `resend`, `ses`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    pub provider: Option<String>,
+    /// The email's step, 0-based.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = i64)]
+    pub step: Option<i32>,
+}
+
+/// `data` of `email.failed`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FailedData {
+    #[serde(flatten)]
+    pub cart: WebhookCart,
+    /// The provider's words, never credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    pub error: Option<String>,
+    /// The email's step, 0-based.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = i64)]
+    pub step: Option<i32>,
+}
+
+/// What `cart.recovered` and `cart.converted` say about the order.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderFields {
+    /// Recovery emails sent in the cart's current cycle.
+    #[schema(value_type = i64, minimum = 0)]
+    pub emails_sent: u32,
+    /// The key that matched the order to the cart.
+    #[schema(value_type = String, pattern = "^(session|cart_id|cart_token|email)$")]
+    pub matched_by: MatchedBy,
+    pub order_currency: String,
+    pub order_id: String,
+    /// Present when the order had a total; null for a currency cartback does not know.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub order_total: Option<Option<Number>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = i64)]
+    pub order_total_minor: Option<i64>,
+    /// The recovered revenue (`cart.recovered` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub revenue: Option<Option<Number>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = i64)]
+    pub revenue_minor: Option<i64>,
+}
+
+impl OrderFields {
+    /// The fields of an order of `total_minor` in `currency`, with `revenue_minor`
+    /// recovered by it.
+    pub fn new(
+        order_id: &str,
+        matched_by: MatchedBy,
+        currency: &str,
+        total_minor: Option<i64>,
+        emails_sent: u32,
+        revenue_minor: Option<i64>,
+    ) -> OrderFields {
+        OrderFields {
+            emails_sent,
+            matched_by,
+            order_currency: currency.to_owned(),
+            order_id: order_id.to_owned(),
+            order_total: total_minor.map(|minor| major_number(minor, currency)),
+            order_total_minor: total_minor,
+            revenue: revenue_minor.map(|minor| major_number(minor, currency)),
+            revenue_minor,
+        }
+    }
+}
+
+/// `data` of `cart.recovered` and `cart.converted`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct OrderData {
+    #[serde(flatten)]
+    pub cart: WebhookCart,
+    #[serde(flatten)]
+    pub order: OrderFields,
+}
+
+/// A webhook as it is signed and sent (Retake's envelope): `{"event",
+/// "timestamp", "data"}`, `data` being the cart and the event's own fields.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(tag = "event")]
+pub enum WebhookPayload {
+    #[serde(rename = "cart.abandoned")]
+    CartAbandoned {
+        #[schema(format = DateTime)]
+        timestamp: String,
+        data: StepData,
+    },
+    #[serde(rename = "email.sent")]
+    EmailSent {
+        #[schema(format = DateTime)]
+        timestamp: String,
+        data: SentData,
+    },
+    #[serde(rename = "email.failed")]
+    EmailFailed {
+        #[schema(format = DateTime)]
+        timestamp: String,
+        data: FailedData,
+    },
+    #[serde(rename = "email.clicked")]
+    EmailClicked {
+        #[schema(format = DateTime)]
+        timestamp: String,
+        data: StepData,
+    },
+    #[serde(rename = "cart.recovered")]
+    CartRecovered {
+        #[schema(format = DateTime)]
+        timestamp: String,
+        data: OrderData,
+    },
+    #[serde(rename = "cart.converted")]
+    CartConverted {
+        #[schema(format = DateTime)]
+        timestamp: String,
+        data: OrderData,
+    },
+    #[serde(rename = "cart.unsubscribed")]
+    CartUnsubscribed {
+        #[schema(format = DateTime)]
+        timestamp: String,
+        data: StepData,
+    },
+    #[serde(rename = "cart.expired")]
+    CartExpired {
+        #[schema(format = DateTime)]
+        timestamp: String,
+        data: StepData,
+    },
+}
+
+/// A webhook to send: which event, with its own fields (its payload is a
+/// [`WebhookPayload`] of the same variant).
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebhookEvent {
+    CartAbandoned {
+        step: Option<i32>,
+    },
+    EmailSent {
+        provider: Option<String>,
+        step: Option<i32>,
+    },
+    EmailFailed {
+        error: Option<String>,
+        step: Option<i32>,
+    },
+    EmailClicked {
+        step: Option<i32>,
+    },
+    CartRecovered(OrderFields),
+    CartConverted(OrderFields),
+    CartUnsubscribed {
+        step: Option<i32>,
+    },
+    CartExpired {
+        step: Option<i32>,
+    },
+}
+
+impl WebhookEvent {
+    /// Its name on the wire, one of [`crate::webhooks::WEBHOOK_EVENTS`].
+    pub fn name(&self) -> &'static str {
+        match self {
+            WebhookEvent::CartAbandoned { .. } => "cart.abandoned",
+            WebhookEvent::EmailSent { .. } => "email.sent",
+            WebhookEvent::EmailFailed { .. } => "email.failed",
+            WebhookEvent::EmailClicked { .. } => "email.clicked",
+            WebhookEvent::CartRecovered(_) => "cart.recovered",
+            WebhookEvent::CartConverted(_) => "cart.converted",
+            WebhookEvent::CartUnsubscribed { .. } => "cart.unsubscribed",
+            WebhookEvent::CartExpired { .. } => "cart.expired",
+        }
+    }
+
+    /// The payload announcing this event about `cart` at `now`.
+    pub fn payload(&self, now: DateTime<Utc>, cart: &CartRow) -> WebhookPayload {
+        let timestamp = now.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let cart = WebhookCart::of(CartView::of(cart));
+        let with_step = |step: &Option<i32>| StepData {
+            cart: cart.clone(),
+            step: *step,
+        };
+        match self {
+            WebhookEvent::CartAbandoned { step } => WebhookPayload::CartAbandoned {
+                timestamp,
+                data: with_step(step),
+            },
+            WebhookEvent::EmailClicked { step } => WebhookPayload::EmailClicked {
+                timestamp,
+                data: with_step(step),
+            },
+            WebhookEvent::CartUnsubscribed { step } => WebhookPayload::CartUnsubscribed {
+                timestamp,
+                data: with_step(step),
+            },
+            WebhookEvent::CartExpired { step } => WebhookPayload::CartExpired {
+                timestamp,
+                data: with_step(step),
+            },
+            WebhookEvent::EmailSent { provider, step } => WebhookPayload::EmailSent {
+                timestamp,
+                data: SentData {
+                    cart,
+                    provider: provider.clone(),
+                    step: *step,
+                },
+            },
+            WebhookEvent::EmailFailed { error, step } => WebhookPayload::EmailFailed {
+                timestamp,
+                data: FailedData {
+                    cart,
+                    error: error.clone(),
+                    step: *step,
+                },
+            },
+            WebhookEvent::CartRecovered(order) => WebhookPayload::CartRecovered {
+                timestamp,
+                data: OrderData {
+                    cart,
+                    order: order.clone(),
+                },
+            },
+            WebhookEvent::CartConverted(order) => WebhookPayload::CartConverted {
+                timestamp,
+                data: OrderData {
+                    cart,
+                    order: order.clone(),
+                },
+            },
+        }
+    }
 }
 
 /// The payload of `event` about `cart` at `now`, as the text to sign and send.
 pub fn webhook_payload(
-    event: &str,
+    event: &WebhookEvent,
     now: DateTime<Utc>,
     cart: &CartRow,
-    extra: Map<String, Value>,
 ) -> StoreResult<String> {
-    let payload = WebhookPayload {
-        event,
-        timestamp: now.to_rfc3339_opts(SecondsFormat::Millis, true),
-        data: WebhookCart::of(CartView::of(cart), extra),
-    };
-    serde_json::to_string(&payload)
+    serde_json::to_string(&event.payload(now, cart))
         .map_err(|e| StoreError::Corrupt(format!("webhook payload: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use chrono::NaiveDate;
-    use serde_json::json;
+    use serde_json::{Map, Value, json};
 
     use super::*;
 
@@ -444,10 +701,11 @@ mod tests {
     #[test]
     fn the_webhook_payload_is_made_from_the_view() {
         let now = at(18).and_utc();
-        let mut extra = Map::new();
-        extra.insert("step".into(), json!(0));
-        extra.insert("provider".into(), json!("smtp"));
-        let text = webhook_payload("email.sent", now, &cart(), extra).unwrap();
+        let sent = WebhookEvent::EmailSent {
+            provider: Some("smtp".into()),
+            step: Some(0),
+        };
+        let text = webhook_payload(&sent, now, &cart()).unwrap();
         let payload: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             payload,
@@ -488,8 +746,98 @@ mod tests {
         odd.currency = "XXX1".into();
         let view = CartView::of(&odd);
         assert_eq!(view.total, None);
-        let data = WebhookCart::of(view, Map::new());
+        let data = WebhookCart::of(view);
         assert_eq!(data.total, None);
         assert_eq!(data.items[0].price, None);
+        let order = OrderFields::new("INV-1", MatchedBy::Email, "XXX1", Some(100), 0, None);
+        let text = serde_json::to_string(&order).unwrap();
+        assert!(
+            text.contains(r#""orderTotal":null,"orderTotalMinor":100"#),
+            "{text}"
+        );
+    }
+
+    /// The payloads were first made by merging a sorted map of the event's
+    /// fields into `data`; the typed ones send the same bytes, event by event.
+    #[test]
+    fn typed_payloads_send_the_bytes_of_the_merged_map() {
+        #[derive(Serialize)]
+        struct Merged {
+            event: &'static str,
+            timestamp: String,
+            data: MergedData,
+        }
+        #[derive(Serialize)]
+        struct MergedData {
+            #[serde(flatten)]
+            cart: WebhookCart,
+            #[serde(flatten)]
+            extra: Map<String, Value>,
+        }
+        let now = at(18).and_utc();
+        let order = |revenue: Option<i64>| {
+            OrderFields::new("INV-7", MatchedBy::CartToken, "USD", Some(2800), 2, revenue)
+        };
+        let order_extra = |revenue: bool| {
+            let mut extra = json!({
+                "orderId": "INV-7", "matchedBy": "cart_token", "orderCurrency": "USD",
+                "orderTotal": 28.0, "orderTotalMinor": 2800, "emailsSent": 2,
+            });
+            if revenue {
+                extra["revenue"] = json!(28.0);
+                extra["revenueMinor"] = json!(2800);
+            }
+            extra
+        };
+        let cases = [
+            (WebhookEvent::CartAbandoned { step: None }, json!({})),
+            (
+                WebhookEvent::EmailSent {
+                    provider: Some("ses".into()),
+                    step: Some(1),
+                },
+                json!({"provider": "ses", "step": 1}),
+            ),
+            (
+                WebhookEvent::EmailFailed {
+                    error: Some("550 no".into()),
+                    step: Some(2),
+                },
+                json!({"error": "550 no", "step": 2}),
+            ),
+            (
+                WebhookEvent::EmailClicked { step: Some(0) },
+                json!({"step": 0}),
+            ),
+            (
+                WebhookEvent::CartRecovered(order(Some(2800))),
+                order_extra(true),
+            ),
+            (WebhookEvent::CartConverted(order(None)), order_extra(false)),
+            (
+                WebhookEvent::CartUnsubscribed { step: Some(0) },
+                json!({"step": 0}),
+            ),
+            (WebhookEvent::CartExpired { step: None }, json!({})),
+        ];
+        for (event, extra) in cases {
+            let Value::Object(extra) = extra else {
+                unreachable!("the cases are objects")
+            };
+            let merged = Merged {
+                event: event.name(),
+                timestamp: now.to_rfc3339_opts(SecondsFormat::Millis, true),
+                data: MergedData {
+                    cart: WebhookCart::of(CartView::of(&cart())),
+                    extra,
+                },
+            };
+            assert_eq!(
+                webhook_payload(&event, now, &cart()).unwrap(),
+                serde_json::to_string(&merged).unwrap(),
+                "{}",
+                event.name()
+            );
+        }
     }
 }

@@ -10,7 +10,6 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
-use serde_json::{Map, Value};
 
 use crate::carts::CartRow;
 use crate::columns::{Json, Stored, json_text, text_enum};
@@ -19,7 +18,7 @@ use crate::error::StoreResult;
 use crate::ids::{random_id, time_ordered_id};
 use crate::schema::{carts, webhook_deliveries, webhook_endpoints};
 use crate::sql::dialect;
-use crate::view::webhook_payload;
+use crate::view::{WebhookEvent, webhook_payload};
 
 /// Every event an endpoint can subscribe to.
 pub const WEBHOOK_EVENTS: &[&str] = &[
@@ -463,10 +462,8 @@ pub fn replay_delivery(
 pub struct HookEvent {
     pub tenant_id: String,
     pub cart_id: String,
-    /// One of [`WEBHOOK_EVENTS`].
-    pub event: &'static str,
-    /// Event-specific fields merged into `data` next to the cart's.
-    pub extra: Map<String, Value>,
+    /// The event and its own fields, merged into `data` next to the cart's.
+    pub event: WebhookEvent,
 }
 
 /// Writes one delivery per event and subscribed, enabled endpoint. Costs one
@@ -504,7 +501,7 @@ pub fn enqueue(conn: &mut DbConn, events: &[HookEvent], now: DateTime<Utc>) -> S
             let targets: Vec<&str> = by_tenant
                 .get(event.tenant_id.as_str())?
                 .iter()
-                .filter(|(_, names)| names.iter().any(|n| n == event.event || n == "*"))
+                .filter(|(_, names)| names.iter().any(|n| n == event.event.name() || n == "*"))
                 .map(|(id, _)| *id)
                 .collect();
             (!targets.is_empty()).then_some((event, targets))
@@ -529,13 +526,13 @@ pub fn enqueue(conn: &mut DbConn, events: &[HookEvent], now: DateTime<Utc>) -> S
         let Some(cart) = carts.get(&event.cart_id) else {
             continue;
         };
-        let payload = webhook_payload(event.event, now, cart, event.extra.clone())?;
+        let payload = webhook_payload(&event.event, now, cart)?;
         for endpoint_id in targets {
             rows.push((
                 webhook_deliveries::id.eq(time_ordered_id("msg_", 24)),
                 webhook_deliveries::tenant_id.eq(event.tenant_id.clone()),
                 webhook_deliveries::endpoint_id.eq(endpoint_id.to_owned()),
-                webhook_deliveries::event.eq(event.event),
+                webhook_deliveries::event.eq(event.event.name()),
                 webhook_deliveries::cart_id.eq(Some(cart.id.clone())),
                 webhook_deliveries::payload.eq(payload.clone()),
                 webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),

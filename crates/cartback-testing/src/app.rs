@@ -69,7 +69,7 @@ pub fn spawn_worker(database_url: &str, env: &[(&str, String)]) -> Running {
 pub struct Api {
     pub base: String,
     pub http: reqwest::blocking::Client,
-    _process: Running,
+    process: Running,
 }
 
 impl Api {
@@ -84,7 +84,7 @@ impl Api {
         all.extend(env.iter().map(|(k, v)| (*k, v.clone())));
         let api = Api {
             base: format!("http://127.0.0.1:{port}"),
-            _process: spawn("cartback-api", &all, &[]),
+            process: spawn("cartback-api", &all, &[]),
             http: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(15))
                 .build()
@@ -97,6 +97,11 @@ impl Api {
                 .is_ok_and(|r| r.status().is_success())
         });
         api
+    }
+
+    /// SIGKILLs the api: no shutdown, no flush (crash tests).
+    pub fn kill_hard(&mut self) {
+        self.process.kill_hard();
     }
 
     /// Calls the api with a key and an optional JSON body: (status, JSON answer or Null).
@@ -125,6 +130,38 @@ impl Api {
     pub fn track(&self, key: &str, body: &Value) -> (u16, Value) {
         self.call("POST", "/api/v1/track", key, Some(body))
     }
+}
+
+/// The fields an error answer's `details` name, in order (empty when it names none).
+pub fn error_fields(answer: &Value) -> Vec<String> {
+    answer["error"]["details"]
+        .as_array()
+        .map(|details| {
+            details
+                .iter()
+                .map(|d| d["field"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A new master key, from `cartback keys generate-master`.
+pub fn master_key() -> String {
+    run("cartback", &[], &["keys", "generate-master"])
+        .trim()
+        .to_owned()
+}
+
+/// Starts `cartback-worker` as [`spawn_worker`] does, sending its emails as
+/// `.eml` files into `outbox` (the file provider).
+pub fn spawn_worker_to_outbox(
+    database_url: &str,
+    outbox: &std::path::Path,
+    env: &[(&str, String)],
+) -> Running {
+    let mut all = vec![("CARTBACK_OUTBOX_DIR", outbox.display().to_string())];
+    all.extend(env.iter().map(|(k, v)| (*k, v.clone())));
+    spawn_worker(database_url, &all)
 }
 
 /// A CART_UPDATE with one 100.00 USD item.

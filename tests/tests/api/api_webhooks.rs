@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 use cartback_store::orders::find_order;
 use cartback_store::{Backend, Store};
 use cartback_testing::TestDatabase;
-use cartback_testing::app::{Api, Tenant, create_tenant_with};
+use cartback_testing::app::{Api, Tenant, create_tenant_with, error_fields, master_key};
 use cartback_testing::http_stub::{HttpStub, Reply};
 use cartback_testing::on_both_backends;
-use cartback_testing::process::{free_port, run};
+use cartback_testing::process::free_port;
 use cartback_testing::python::run_peer;
 
 on_both_backends!(
@@ -33,12 +33,6 @@ fn create_tenant(db: &TestDatabase, name: &str) -> Tenant {
             "1h",
         ],
     )
-}
-
-fn master_key() -> String {
-    run("cartback", &[], &["keys", "generate-master"])
-        .trim()
-        .to_owned()
 }
 
 /// The api with this master key; keys are resolved fresh (no auth cache), so
@@ -90,18 +84,6 @@ fn track_cart(api: &Api, key: &str, session: &str, items: Value, currency: &str)
     );
     assert_eq!(status, 200, "{body}");
     body["cartId"].as_str().unwrap().to_owned()
-}
-
-fn fields(body: &Value) -> Vec<String> {
-    body["error"]["details"]
-        .as_array()
-        .map(|details| {
-            details
-                .iter()
-                .map(|d| d["field"].as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn time(value: &Value) -> DateTime<Utc> {
@@ -218,7 +200,7 @@ fn webhook_endpoints(backend: Backend) {
         Some(&json!({"overlapSeconds": 604_801})),
     );
     assert_eq!(
-        (status, fields(&body)),
+        (status, error_fields(&body)),
         (422, vec!["overlapSeconds".to_owned()])
     );
 
@@ -237,7 +219,7 @@ fn webhook_endpoints(backend: Backend) {
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["success"], json!(false));
     assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
-    let mut named = fields(&body);
+    let mut named = error_fields(&body);
     named.sort();
     assert_eq!(
         named,
@@ -270,7 +252,7 @@ fn webhook_endpoints(backend: Backend) {
             Some(&json!({"url": url, "events": ["*"]})),
         );
         assert_eq!(status, 422, "{url}: {body}");
-        assert_eq!(fields(&body), ["url"]);
+        assert_eq!(error_fields(&body), ["url"]);
         let message = body["error"]["details"][0]["message"].as_str().unwrap();
         assert!(message.contains("--allow-private-targets"), "{message}");
     }
@@ -400,7 +382,7 @@ fn webhook_endpoints(backend: Backend) {
         None,
     );
     assert_eq!(status, 422, "{body}");
-    let mut named = fields(&body);
+    let mut named = error_fields(&body);
     named.sort();
     assert_eq!(named, ["page", "per_page", "status"]);
     let (status, _) = api.v1(
@@ -711,7 +693,7 @@ fn stripe_intake(backend: Backend) {
         })),
     );
     assert_eq!(status, 422, "{body}");
-    let mut named = fields(&body);
+    let mut named = error_fields(&body);
     named.sort();
     assert_eq!(
         named,
@@ -889,12 +871,12 @@ fn stripe_intake(backend: Backend) {
     assert_eq!(body["duplicate"], json!(false));
     assert_eq!(body["cartStatus"], "converted");
     let recorded = order("pi_3PaidOrder").expect("the order is stored");
-    assert_eq!(recorded.source, "stripe");
+    assert_eq!(recorded.source.as_str(), "stripe");
     assert_eq!(recorded.cart_id.as_deref(), Some(cart_id.as_str()));
-    assert_eq!(recorded.matched_by.as_deref(), Some("cart_id"));
+    assert_eq!(recorded.matched_by.map(|by| by.as_str()), Some("cart_id"));
     assert_eq!(recorded.total_minor, Some(4200));
     assert_eq!(recorded.currency, "EUR");
-    assert_eq!(recorded.attribution, "converted");
+    assert_eq!(recorded.attribution.as_str(), "converted");
     let (_, history) = api.v1(
         "GET",
         &format!("/carts/{cart_id}/history"),
@@ -1127,7 +1109,7 @@ fn payment_links(backend: Backend) {
         Some(&json!({"expiresInSeconds": 60})),
     );
     assert_eq!(
-        (status, fields(&body)),
+        (status, error_fields(&body)),
         (422, vec!["expiresInSeconds".to_owned()])
     );
     let (status, body) = api.v1("POST", &link_path, &other.secret, None);

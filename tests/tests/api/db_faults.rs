@@ -13,7 +13,7 @@ use serde_json::Value;
 use cartback_store::carts::find_cart_by_session;
 use cartback_store::{Backend, Store};
 use cartback_testing::TestDatabase;
-use cartback_testing::app::{Api, cart_update, create_tenant, spawn_worker};
+use cartback_testing::app::{Api, cart_update, create_tenant, spawn_worker_to_outbox};
 use cartback_testing::process::wait_for;
 
 const CLIENTS: usize = 6;
@@ -38,11 +38,11 @@ fn terminated_connections_answer_503_at_worst_and_the_worker_carries_on() {
     let mailed = create_tenant(&db.url, "1s");
     let outbox = tempfile::tempdir().unwrap();
     let api = Api::start(&db.url, &[]);
-    let _worker = spawn_worker(
+    let _worker = spawn_worker_to_outbox(
         &db.url,
+        outbox.path(),
         &[
             ("CARTBACK_EMAIL_PROVIDER", "file".to_owned()),
-            ("CARTBACK_OUTBOX_DIR", outbox.path().display().to_string()),
             ("CARTBACK_POLL_INTERVAL", "100ms".to_owned()),
         ],
     );

@@ -10,46 +10,17 @@ use serde_json::{Value, json};
 use cartback_store::carts::find_cart_by_session;
 use cartback_store::{Backend, Store};
 use cartback_testing::TestDatabase;
-use cartback_testing::process::{free_port, run, spawn, wait_for};
+use cartback_testing::app::{Api, create_tenant_with};
+use cartback_testing::process::wait_for;
 
 const CLIENTS: usize = 16;
 
 fn acknowledged_events_survive_a_kill(backend: Backend) {
     let db = TestDatabase::new(backend);
-    let env = [("DATABASE_URL", db.url.clone())];
-    let tenant: Value = serde_json::from_str(
-        run(
-            "cartback",
-            &env,
-            &[
-                "tenant",
-                "create",
-                "--name",
-                "Crash shop",
-                "--from",
-                "s@x.example",
-                "--json",
-            ],
-        )
-        .trim(),
-    )
-    .unwrap();
-    let tenant_id = tenant["tenantId"].as_str().unwrap().to_owned();
-    let key = tenant["secretKey"].as_str().unwrap().to_owned();
-    let port = free_port();
-    let mut api = spawn(
-        "cartback-api",
-        &[
-            ("DATABASE_URL", db.url.clone()),
-            ("CARTBACK_BIND", format!("127.0.0.1:{port}")),
-            ("CARTBACK_HTTP_WORKERS", "2".to_owned()),
-        ],
-        &[],
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    wait_for("the api", Duration::from_secs(30), || {
-        reqwest::blocking::get(format!("{base}/readyz")).is_ok_and(|r| r.status().is_success())
-    });
+    let tenant = create_tenant_with(&db.url, &["--name", "Crash shop", "--from", "s@x.example"]);
+    let (tenant_id, key) = (tenant.id, tenant.secret);
+    let mut api = Api::start(&db.url, &[]);
+    let base = api.base.clone();
 
     // Each client sends its own sessions; two of three events repeat a session
     // with a new total, so the last acknowledged total is what must be stored.

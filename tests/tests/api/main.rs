@@ -12,14 +12,12 @@
 mod analytics_api;
 mod api_webhooks;
 mod bad_input;
-mod carts_api;
 mod cli;
 mod dashboard_browser;
 mod db_faults;
 mod deploy;
 mod dev;
 mod docs_examples;
-mod document_edges;
 mod e2e;
 mod experiment_stats;
 mod ingest;

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use cartback_store::Backend;
 use cartback_testing::TestDatabase;
-use cartback_testing::app::{Api, Tenant, cart_update, create_tenant};
-use cartback_testing::process::{free_port, run};
+use cartback_testing::app::{Api, Tenant, cart_update, create_tenant, master_key};
+use cartback_testing::process::free_port;
 
 fn fetch_document(api: &Api) -> Value {
     let response = api
@@ -313,9 +313,7 @@ fn schemathesis_agrees_with_the_document(backend: Backend) {
     let bin = schemathesis();
     let db = TestDatabase::new(backend);
     let tenant = create_tenant(&db.url, "1h");
-    let master_key = run("cartback", &[], &["keys", "generate-master"])
-        .trim()
-        .to_owned();
+    let master_key = master_key();
     // Nothing listens there: Stripe calls and test emails fail fast, locally.
     let closed = format!("http://127.0.0.1:{}", free_port());
     let api = Api::start(

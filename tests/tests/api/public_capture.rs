@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use cartback_store::carts::find_cart_by_session;
 use cartback_store::{Backend, Store};
 use cartback_testing::TestDatabase;
-use cartback_testing::app::{Api, Tenant, create_tenant};
+use cartback_testing::app::{Api, Tenant, create_tenant, error_fields};
 
 const CAPTURE: &str = "/api/v1/public/abandoned-carts";
 
@@ -67,18 +67,6 @@ fn stored(db: &TestDatabase, tenant: &Tenant, session: &str) -> cartback_store::
     find_cart_by_session(&mut store.conn().unwrap(), &tenant.id, session)
         .unwrap()
         .expect("the cart is stored")
-}
-
-fn error_fields(answer: &Value) -> Vec<String> {
-    answer["error"]["details"]
-        .as_array()
-        .map(|details| {
-            details
-                .iter()
-                .map(|d| d["field"].as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn capture_scenario(backend: Backend) {

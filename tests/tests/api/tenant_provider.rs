@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use cartback_store::Backend;
 use cartback_testing::TestDatabase;
-use cartback_testing::app::spawn_worker;
+use cartback_testing::app::{master_key, spawn_worker_to_outbox, tenant_create_json};
 use cartback_testing::http_stub::HttpStub;
 use cartback_testing::process::{Running, free_port, run, spawn, wait_for};
 
@@ -17,12 +17,11 @@ const SECRET: &str = "re_live_SECRET_4f9a2c71";
 fn worker(db: &TestDatabase, outbox: &std::path::Path, keys: &[(&str, String)]) -> Running {
     let mut env = vec![
         ("CARTBACK_EMAIL_PROVIDER", "file".to_owned()),
-        ("CARTBACK_OUTBOX_DIR", outbox.display().to_string()),
         // The tenants' providers of these tests are loopback stubs.
         ("CARTBACK_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
     ];
     env.extend(keys.iter().map(|(k, v)| (*k, v.clone())));
-    spawn_worker(&db.url, &env)
+    spawn_worker_to_outbox(&db.url, outbox, &env)
 }
 
 /// Every byte of the SQLite database files.
@@ -40,27 +39,9 @@ fn a_tenant_sends_through_its_own_sealed_provider() {
     let db = TestDatabase::new(Backend::Sqlite);
     let stub = HttpStub::start();
     let outbox = tempfile::tempdir().unwrap();
-    let old_key = run("cartback", &[], &["keys", "generate-master"])
-        .trim()
-        .to_owned();
+    let old_key = master_key();
     let env = [("DATABASE_URL", db.url.clone())];
-    let tenant: Value = serde_json::from_str(
-        run(
-            "cartback",
-            &env,
-            &[
-                "tenant",
-                "create",
-                "--name",
-                "Own provider",
-                "--delay",
-                "200ms",
-                "--json",
-            ],
-        )
-        .trim(),
-    )
-    .unwrap();
+    let tenant = tenant_create_json(&env, &["--name", "Own provider", "--delay", "200ms"]);
     let secret_key = tenant["secretKey"].as_str().unwrap().to_owned();
     let publishable = tenant["publishableKey"].as_str().unwrap().to_owned();
 
@@ -184,9 +165,7 @@ fn a_tenant_sends_through_its_own_sealed_provider() {
     );
 
     // Rotate: new key current, old key previous; reseal; then only the new key is needed.
-    let new_key = run("cartback", &[], &["keys", "generate-master"])
-        .trim()
-        .to_owned();
+    let new_key = master_key();
     let rotated = run(
         "cartback",
         &[

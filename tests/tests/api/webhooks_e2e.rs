@@ -160,6 +160,21 @@ fn verify(requests: &[Recorded], secrets: &[&str]) -> Vec<(bool, bool)> {
         .collect()
 }
 
+/// Checks each payload against `WebhookPayload` of the api's `/openapi.json`
+/// with the reference JSON Schema validator: None when it is valid.
+fn against_the_document(api: &Api, payloads: &[Value]) -> Vec<Option<String>> {
+    let document: Value = api
+        .http
+        .get(format!("{}/openapi.json", api.base))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let input = json!({"document": document, "schema": "WebhookPayload", "instances": payloads});
+    let out = run_peer("validate_schema.py", &[], &input.to_string());
+    serde_json::from_str(&out).unwrap()
+}
+
 /// Track → email → order: `cart.recovered` with the revenue; an order without any
 /// email: `cart.converted`; a cart without an address: `cart.abandoned` for the
 /// shop to act on. Every delivery verifies; a tampered one does not.
@@ -311,6 +326,19 @@ fn recovered_and_converted_orders_reach_a_verified_receiver(backend: Backend) {
         ),
         vec![(false, false)]
     );
+    // Every delivery is what the API's document says a webhook is; a payload
+    // with a field of the wrong type or without the cart is not.
+    let bodies: Vec<Value> = requests.iter().map(body_json).collect();
+    let complaints = against_the_document(&setup.api, &bodies);
+    assert!(complaints.iter().all(Option::is_none), "{complaints:?}");
+    let mut wrong_type = recovered.clone();
+    wrong_type["data"]["orderTotalMinor"] = json!("10000");
+    let mut no_cart = converted.clone();
+    no_cart["data"].as_object_mut().unwrap().remove("cartId");
+    let mut unknown_event = converted.clone();
+    unknown_event["event"] = json!("cart.teleported");
+    let complaints = against_the_document(&setup.api, &[wrong_type, no_cart, unknown_event]);
+    assert!(complaints.iter().all(Option::is_some), "{complaints:?}");
     // The store agrees: everything succeeded at the first attempt.
     let rows = setup.deliveries(&endpoint.id);
     assert_eq!(rows.len(), requests.len());

@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use cartback_domain::{
-    CartItem, CartStatus, EmailAddress, RecoveryPolicy, SessionId, next_send_with,
+    CartItem, CartStatus, EmailAddress, OrderSource, RecoveryPolicy, SessionId, next_send_with,
 };
 use cartback_store::api_keys::KeyKind;
 use cartback_store::carts::CartUpsert;
@@ -320,7 +320,7 @@ async fn order_complete(
         customer_email: email.map(|e| e.as_str().to_owned()),
         total_minor: total.map(|m| m.minor()),
         currency: currency.code().to_owned(),
-        source: "track",
+        source: OrderSource::Track,
         attribution_mode: policy.attribution_mode,
         attribution_window: policy.attribution_window(),
         now: Utc::now(),

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDateTime, Utc};
 use maud::{Markup, html};
 
-use cartback_domain::{CartStatus, Currency, Tz};
+use cartback_domain::{CartStatus, Currency, OrderAttribution, Tz};
 use cartback_store::StoreError;
 use cartback_store::cart_admin::{
     CartPatch, PatchOutcome, erase_cart_for_good, find_cart_by_any_id, patch_cart,
@@ -400,7 +400,7 @@ fn email_entry(cart: &CartRow, send: &SendRow, when: Markup) -> Markup {
 }
 
 fn order_entry(order: &OrderRow, when: Markup) -> Markup {
-    let tone = if order.attribution == "recovered" {
+    let tone = if order.attribution == OrderAttribution::Recovered {
         "good"
     } else {
         "info"
@@ -408,13 +408,13 @@ fn order_entry(order: &OrderRow, when: Markup) -> Markup {
     html! {
         li class={ "entry tone-" (tone) } data-kind="order" {
             div.entry-head {
-                span.entry-title { "Order " code { (order.order_ref) } " · " (order.attribution) }
+                span.entry-title { "Order " code { (order.order_ref) } " · " (order.attribution.as_str()) }
                 (when)
             }
             ul.entry-facts {
                 @if let Some(total) = order.total_minor { li { (widgets::money(total, &order.currency)) } }
-                @if let Some(matched) = &order.matched_by { li { "matched by " (matched.replace('_', " ")) } }
-                li { "from " (order.source) }
+                @if let Some(matched) = order.matched_by { li { "matched by " (matched.as_str().replace('_', " ")) } }
+                li { "from " (order.source.as_str()) }
             }
         }
     }

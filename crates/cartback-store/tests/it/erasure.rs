@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use diesel::RunQueryDsl;
 use diesel::prelude::*;
 
-use cartback_domain::AttributionMode;
+use cartback_domain::{AttributionMode, OrderSource};
 use cartback_store::cart_admin::{CartPatch, PatchOutcome, erase_cart, patch_cart};
 use cartback_store::carts::{CartRow, upsert_cart};
 use cartback_store::erasure::{erase_customer, flush_erased, purge_expired};
@@ -139,7 +139,7 @@ fn shopper_cart(
             customer_email: Some(email.to_owned()),
             total_minor: Some(3900),
             currency: "USD".to_owned(),
-            source: "track",
+            source: OrderSource::Track,
             attribution_mode: AttributionMode::Sent,
             attribution_window: TimeDelta::days(7),
             now,
@@ -325,7 +325,7 @@ on_both_backends!(erasing_a_customer_leaves_no_trace, |db: &TestDatabase| {
             customer_email: Some(EMAIL.to_owned()),
             total_minor: Some(100),
             currency: "USD".to_owned(),
-            source: "stripe",
+            source: OrderSource::Stripe,
             attribution_mode: AttributionMode::Sent,
             attribution_window: TimeDelta::days(7),
             now,

@@ -8,14 +8,14 @@ use diesel::QueryableByName;
 use diesel::RunQueryDsl;
 use diesel::sql_types::Text;
 
-use cartback_domain::{AttributionMode, CartStatus};
+use cartback_domain::{AttributionMode, CartStatus, MatchedBy, OrderAttribution, OrderSource};
 use cartback_store::api_keys::{KeyKind, authenticate, create_key, list_keys, revoke_key};
 use cartback_store::carts::{
     CartKey, CartRelease, claim_due_carts, count_carts, find_cart, find_cart_by_session,
     release_cart, upsert_cart, upsert_carts,
 };
 use cartback_store::events::{CartEventKind, NewCartEvent, list_events, record_event};
-use cartback_store::orders::{NewOrder, record_order};
+use cartback_store::orders::{NewOrder, find_order, record_order};
 use cartback_store::sends::{
     BatchTenants, FinishedSend, SendDecision, SendResult, StartSend, list_sends_for_cart, settle,
     start_send, start_sends,
@@ -246,6 +246,59 @@ on_both_backends!(a_corrupt_stored_value_is_an_error, |db: &TestDatabase| {
         }
         other => panic!("expected Corrupt, got {other:?}"),
     }
+    let order = NewOrder {
+        tenant_id: shop.id.clone(),
+        order_ref: Some("INV-9".to_owned()),
+        session_id: Some("s-1".to_owned()),
+        cart_id: None,
+        cart_token: None,
+        customer_email: None,
+        total_minor: Some(900),
+        currency: "USD".to_owned(),
+        source: OrderSource::Track,
+        attribution_mode: AttributionMode::Sent,
+        attribution_window: TimeDelta::days(7),
+        now,
+    };
+    record_order(&mut conn, &order).unwrap();
+    let recorded = find_order(&mut conn, &shop.id, "INV-9").unwrap().unwrap();
+    assert_eq!(
+        (recorded.attribution, recorded.matched_by, recorded.source),
+        (
+            OrderAttribution::Converted,
+            Some(MatchedBy::Session),
+            OrderSource::Track
+        )
+    );
+    // Each order column in turn, the others set back to what they were.
+    for (column, bad, good) in [
+        ("attribution", "maybe", "'converted'"),
+        ("matched_by", "telepathy", "'session'"),
+        ("source", "shopify", "'track'"),
+    ] {
+        corrupt(
+            &mut conn,
+            &format!("UPDATE orders SET {column} = '{bad}' WHERE cart_id = '{{id}}'"),
+        );
+        match find_order(&mut conn, &shop.id, "INV-9") {
+            Err(StoreError::Corrupt(message)) => {
+                assert!(message.contains(&format!("orders.{column}")), "{message}");
+                assert!(message.contains(bad), "{message}");
+            }
+            other => panic!("expected Corrupt for {column}, got {other:?}"),
+        }
+        corrupt(
+            &mut conn,
+            &format!("UPDATE orders SET {column} = {good} WHERE cart_id = '{{id}}'"),
+        );
+    }
+    // No key matched: NULL, not corrupt.
+    corrupt(
+        &mut conn,
+        "UPDATE orders SET matched_by = NULL WHERE cart_id = '{id}'",
+    );
+    let unmatched = find_order(&mut conn, &shop.id, "INV-9").unwrap().unwrap();
+    assert_eq!(unmatched.matched_by, None);
 });
 
 on_both_backends!(
@@ -436,7 +489,7 @@ on_both_backends!(
             customer_email: None,
             total_minor: Some(1250),
             currency: "USD".to_owned(),
-            source: "track",
+            source: OrderSource::Track,
             attribution_mode: AttributionMode::Sent,
             attribution_window: TimeDelta::days(7),
             now,
@@ -447,7 +500,7 @@ on_both_backends!(
             first.closed_cart.as_ref().map(|(_, s)| *s),
             Some(CartStatus::Converted)
         );
-        assert_eq!(first.order.matched_by.as_deref(), Some("session"));
+        assert_eq!(first.order.matched_by, Some(MatchedBy::Session));
         let cart = find_cart_by_session(&mut conn, &shop.id, "s-1")
             .unwrap()
             .unwrap();
@@ -463,7 +516,7 @@ on_both_backends!(
             ..order
         };
         let outcome = record_order(&mut conn, &unknown).unwrap();
-        assert_eq!(outcome.order.attribution, "unmatched");
+        assert_eq!(outcome.order.attribution, OrderAttribution::Unmatched);
         assert!(outcome.closed_cart.is_none());
         // A new CART_UPDATE on the converted cart starts a new cycle.
         let revived = upsert_cart(

@@ -3,7 +3,7 @@
 use chrono::{TimeDelta, Utc};
 use serde_json::Value;
 
-use cartback_domain::{AttributionMode, CartStatus};
+use cartback_domain::{AttributionMode, CartStatus, MatchedBy, OrderAttribution, OrderSource};
 use cartback_store::DbConn;
 use cartback_store::carts::upsert_cart;
 use cartback_store::events::{CartEventKind, NewCartEvent, list_events, record_events};
@@ -271,7 +271,7 @@ fn order(tenant_id: &str, order_ref: &str) -> NewOrder {
         customer_email: None,
         total_minor: Some(4200),
         currency: "EUR".to_owned(),
-        source: "stripe",
+        source: OrderSource::Stripe,
         attribution_mode: AttributionMode::Sent,
         attribution_window: TimeDelta::days(7),
         now: Utc::now(),
@@ -315,8 +315,8 @@ on_both_backends!(
             outcome.closed_cart,
             Some((newer.id.clone(), CartStatus::Converted))
         );
-        assert_eq!(outcome.order.matched_by.as_deref(), Some("email"));
-        assert_eq!(outcome.order.source, "stripe");
+        assert_eq!(outcome.order.matched_by, Some(MatchedBy::Email));
+        assert_eq!(outcome.order.source, OrderSource::Stripe);
         // The cart id beats the email.
         let by_id = NewOrder {
             cart_id: Some(older.id.clone()),
@@ -324,7 +324,7 @@ on_both_backends!(
             ..order(&shop.id, "pi_2")
         };
         let outcome = record_order(&mut conn, &by_id).unwrap();
-        assert_eq!(outcome.order.matched_by.as_deref(), Some("cart_id"));
+        assert_eq!(outcome.order.matched_by, Some(MatchedBy::CartId));
         assert_eq!(outcome.order.cart_id.as_deref(), Some(older.id.as_str()));
         // No open cart left for the address: recorded, unmatched.
         let outcome = record_order(
@@ -335,7 +335,7 @@ on_both_backends!(
             },
         )
         .unwrap();
-        assert_eq!(outcome.order.attribution, "unmatched");
+        assert_eq!(outcome.order.attribution, OrderAttribution::Unmatched);
         // Each closed cart says so in its history and in one webhook.
         let history = list_events(&mut conn, &shop.id, &newer.id).unwrap();
         assert_eq!(history.last().unwrap().kind.as_str(), "converted");

@@ -143,9 +143,9 @@ pub async fn timeline(
                 Entry::Order(o) => TimelineEntry::Order {
                     total: o.total_minor.and_then(|t| decimal(t, &o.currency)),
                     order_id: o.order_ref.clone(),
-                    attribution: o.attribution.clone(),
-                    matched_by: o.matched_by.clone(),
-                    source: o.source.clone(),
+                    attribution: o.attribution.as_str().to_owned(),
+                    matched_by: o.matched_by.map(|by| by.as_str().to_owned()),
+                    source: o.source.as_str().to_owned(),
                     total_minor: o.total_minor,
                     currency: o.currency.clone(),
                     at: time(at),

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use cartback_domain::bounds::check_amount;
-use cartback_domain::{CartStatus, Currency, EmailAddress, SessionId};
+use cartback_domain::{CartStatus, Currency, EmailAddress, OrderSource, SessionId};
 use cartback_store::crypto::Purpose;
 use cartback_store::orders::{NewOrder, record_order};
 use cartback_store::stripe::find_stripe_account;
@@ -241,7 +241,7 @@ pub async fn intake(
             .map(|e| e.as_str().to_owned()),
         total_minor: order.amount_minor,
         currency: currency.code().to_owned(),
-        source: "stripe",
+        source: OrderSource::Stripe,
         attribution_mode: policy.attribution_mode,
         attribution_window: policy.attribution_window(),
         now: Utc::now(),

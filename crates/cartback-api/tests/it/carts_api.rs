@@ -1,31 +1,26 @@
-//! The merchant carts API against the real api binary, on SQLite and PostgreSQL.
+//! The merchant carts API in process, on SQLite and PostgreSQL.
 
+use chrono::TimeDelta;
 use serde_json::{Value, json};
 
 use cartback_store::Backend;
-use cartback_testing::TestDatabase;
-use cartback_testing::app::{Api, Tenant, cart_update, create_tenant};
+use cartback_testing::app::{Tenant, cart_update, error_fields};
 use cartback_testing::on_both_backends;
 
+use crate::harness::{Call, InProcess};
+
 struct Shop {
-    _db: TestDatabase,
-    api: Api,
+    api: InProcess,
     tenant: Tenant,
     other: Tenant,
 }
 
 fn shop(backend: Backend) -> Shop {
-    let db = TestDatabase::new(backend);
+    let api = InProcess::start(backend);
     // Long delay: nothing is emailed while the test runs (no worker anyway).
-    let tenant = create_tenant(&db.url, "1h");
-    let other = create_tenant(&db.url, "1h");
-    let api = Api::start(&db.url, &[]);
-    Shop {
-        _db: db,
-        api,
-        tenant,
-        other,
-    }
+    let tenant = api.tenant("Test shop", TimeDelta::hours(1));
+    let other = api.tenant("Test shop", TimeDelta::hours(1));
+    Shop { api, tenant, other }
 }
 
 impl Shop {
@@ -51,17 +46,6 @@ fn ids(page: &Value) -> Vec<String> {
         .iter()
         .map(|c| c["id"].as_str().unwrap().to_owned())
         .collect()
-}
-
-fn details(answer: &Value) -> Vec<String> {
-    answer["error"]["details"]
-        .as_array()
-        .map(|d| {
-            d.iter()
-                .map(|e| e["field"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn filters_and_pages(backend: Backend) {
@@ -153,7 +137,7 @@ fn filters_and_pages(backend: Backend) {
         let (status, answer) = shop.call("GET", &format!("/api/v1/carts?{query}"), None);
         assert_eq!(status, 422, "{query}: {answer}");
         assert_eq!(answer["error"]["code"], "VALIDATION_ERROR");
-        assert_eq!(details(&answer), vec![field.to_owned()], "{query}");
+        assert_eq!(error_fields(&answer), vec![field.to_owned()], "{query}");
     }
 }
 on_both_backends!(filters_and_pages);
@@ -204,7 +188,7 @@ fn one_cart_from_every_side(backend: Backend) {
         Some(&json!({"status": "lost", "customerEmail": "nope", "attributes": "x", "colour": 1})),
     );
     assert_eq!(status, 422);
-    let mut fields = details(&answer);
+    let mut fields = error_fields(&answer);
     fields.sort();
     assert_eq!(
         fields,
@@ -216,7 +200,7 @@ fn one_cart_from_every_side(backend: Backend) {
         Some(&json!({"attributes": [{"name": "ok", "stringValue": "a"}, {"name": "bad", "integerValue": "3"}]})),
     );
     assert_eq!(
-        (status, details(&answer)),
+        (status, error_fields(&answer)),
         (422, vec!["attributes[1]".to_owned()])
     );
 
@@ -244,7 +228,7 @@ fn one_cart_from_every_side(backend: Backend) {
         Some(&json!({"id": "sku_3", "name": "", "price": "x", "quantity": 0})),
     );
     assert_eq!(status, 422, "{answer}");
-    let mut fields = details(&answer);
+    let mut fields = error_fields(&answer);
     fields.sort();
     assert_eq!(fields, vec!["price", "quantity"]);
     let (status, cart) = shop.call("DELETE", &format!("/api/v1/carts/{id}/items/sku_1"), None);
@@ -361,7 +345,7 @@ fn upsert_by_the_shops_own_id(backend: Backend) {
                      "attributes": [{"name": "n", "dateValue": "2026-02-30"}]})),
     );
     assert_eq!(status, 422, "{answer}");
-    let mut fields = details(&answer);
+    let mut fields = error_fields(&answer);
     fields.sort();
     assert!(fields.contains(&"externalId".to_owned()), "{fields:?}");
     assert!(fields.contains(&"currency".to_owned()), "{fields:?}");
@@ -512,7 +496,7 @@ fn erase_a_customer(backend: Backend) {
         let (status, answer) = shop.call("POST", "/api/v1/customers/erase", Some(&body));
         assert_eq!(status, 422, "{body}: {answer}");
         assert_eq!(answer["error"]["code"], "VALIDATION_ERROR");
-        assert_eq!(details(&answer), vec!["email".to_owned()], "{answer}");
+        assert_eq!(error_fields(&answer), vec!["email".to_owned()], "{answer}");
     }
     let (status, _) = shop.api.call(
         "POST",
@@ -532,27 +516,16 @@ fn call_with(
     headers: &[(&str, &str)],
     body: Option<&Value>,
 ) -> (u16, Option<String>, Value) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = shop
-        .api
-        .http
-        .request(method, format!("{}{path}", shop.api.base))
-        .header("X-API-Key", &shop.tenant.secret);
+    let mut call = Call::new(method, path).header("X-API-Key", &shop.tenant.secret);
     for (name, value) in headers {
-        request = request.header(*name, *value);
+        call = call.header(name, value);
     }
     if let Some(body) = body {
-        request = request
-            .header("Content-Type", "application/json")
-            .body(body.to_string());
+        call = call.json(body);
     }
-    let response = request.send().unwrap();
-    let status = response.status().as_u16();
-    let etag = response
-        .headers()
-        .get("etag")
-        .map(|v| v.to_str().unwrap().to_owned());
-    (status, etag, response.json().unwrap_or(Value::Null))
+    let answer = shop.api.send(call);
+    let etag = answer.header("etag").map(str::to_owned);
+    (answer.status, etag, answer.json())
 }
 
 /// Runs `count` requests at once, each built by `request(i)`; their statuses.

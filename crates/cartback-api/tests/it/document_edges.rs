@@ -1,36 +1,36 @@
 //! The rules the OpenAPI document states at the edges of its inputs, each
-//! checked on its own against the real api binary on both backends: what the
+//! checked on its own against the api in process on both backends: what the
 //! schema allows is accepted (integral floats for integers, `""` for "none",
 //! null for "not set"), what it forbids is a 422 naming the field (padded
 //! locales, integer ids past 64 bits, keys outside visible ASCII, …).
 //! Schemathesis (`openapi.rs`) explores the same rules at random; these pin
 //! each decision down.
 
+use chrono::TimeDelta;
 use serde_json::{Value, json};
 
 use cartback_store::Backend;
-use cartback_testing::app::{Api, Tenant, cart_update, create_tenant};
-use cartback_testing::process::run;
-use cartback_testing::{TestDatabase, on_both_backends};
+use cartback_store::crypto::MasterKeys;
+use cartback_testing::app::{Tenant, cart_update, error_fields};
+use cartback_testing::on_both_backends;
+
+use crate::harness::{InProcess, Options};
 
 struct Shop {
-    _db: TestDatabase,
-    api: Api,
+    api: InProcess,
     tenant: Tenant,
 }
 
 fn shop(backend: Backend) -> Shop {
-    let db = TestDatabase::new(backend);
-    let tenant = create_tenant(&db.url, "1h");
-    let master_key = run("cartback", &[], &["keys", "generate-master"])
-        .trim()
-        .to_owned();
-    let api = Api::start(&db.url, &[("CARTBACK_MASTER_KEY", master_key)]);
-    Shop {
-        _db: db,
-        api,
-        tenant,
-    }
+    let api = InProcess::with(
+        backend,
+        &Options {
+            master_key: Some(MasterKeys::generate()),
+            ..Options::default()
+        },
+    );
+    let tenant = api.tenant("Test shop", TimeDelta::hours(1));
+    Shop { api, tenant }
 }
 
 impl Shop {
@@ -51,13 +51,11 @@ impl Shop {
     fn refused(&self, method: &str, path: &str, body: Option<&Value>, field: &str) {
         let (status, answer) = self.call(method, path, body);
         assert_eq!(status, 422, "{method} {path}: {answer}");
-        let named: Vec<&str> = answer["error"]["details"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["field"].as_str().unwrap())
-            .collect();
-        assert!(named.contains(&field), "{field} not in {named:?}: {answer}");
+        let named = error_fields(&answer);
+        assert!(
+            named.iter().any(|named| named == field),
+            "{field} not in {named:?}: {answer}"
+        );
     }
 }
 
