@@ -281,7 +281,7 @@ async function main() {
     ok("a step using the custom template previews it");
 
     // Preview frames are sandboxed documents only the dashboard may frame.
-    const frameAnswer = await page.request.get(`${config.base}/dashboard/recovery/preview?step=0&locale=en`);
+    const frameAnswer = await page.request.get(`${config.base}/dashboard/recovery/preview?step=1&locale=en`);
     assert.equal(frameAnswer.status(), 200);
     assert.match(frameAnswer.headers()["content-security-policy"], /sandbox/);
     assert.match(frameAnswer.headers()["content-security-policy"], /frame-ancestors 'self'/);

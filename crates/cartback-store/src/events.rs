@@ -176,11 +176,15 @@ pub struct NewCartEvent {
 }
 
 /// The webhook an event announces: the cart's step and the event's detail go into
-/// `data` under the name that fits the event.
+/// `data` under the name that fits the event. The step is stored as the policy's
+/// index (0 for the first email) and announced as the merchant counts, from 1
+/// (docs/api.md, "Step numbers").
 fn hook_event(event: &NewCartEvent, mut extra: Map<String, Value>) -> Option<HookEvent> {
     let name = event.kind.webhook_event()?;
     if let Some(step) = event.step {
-        extra.entry("step").or_insert(Value::from(step));
+        extra
+            .entry("step")
+            .or_insert(Value::from(i64::from(step) + 1));
     }
     if let Some(detail) = &event.detail {
         let key = match event.kind {

@@ -568,7 +568,7 @@ fn hostile_stripe_events(backend: Backend) {
     let api = start_api(&db, &master_key(), &[]);
     let store = Store::open(&db.url, 1).unwrap();
     let (status, shown) = api.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &tenant.secret,
         Some(&json!({"webhookSecrets": [WHSEC]})),
@@ -700,7 +700,7 @@ fn stripe_intake(backend: Backend) {
     assert_eq!(shown["webhookUrl"], json!(webhook_url));
 
     let (status, body) = api.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &tenant.secret,
         Some(&json!({
@@ -723,7 +723,7 @@ fn stripe_intake(backend: Backend) {
         ]
     );
     let (status, _) = api.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &tenant.secret,
         Some(&json!({"webhookSecrets": []})),
@@ -732,7 +732,7 @@ fn stripe_intake(backend: Backend) {
 
     // Two secrets, as while rolling Stripe's endpoint secret.
     let (status, shown) = api.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &tenant.secret,
         Some(&json!({"webhookSecrets": [WHSEC, WHSEC_OLD], "linksInEmails": true})),
@@ -937,7 +937,7 @@ fn stripe_intake(backend: Backend) {
 
     // Omitted fields stay; null clears; DELETE forgets everything.
     let (status, shown) = api.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &tenant.secret,
         Some(&json!({"successUrl": "https://shop.example/thanks?cs={CHECKOUT_SESSION_ID}"})),
@@ -950,7 +950,7 @@ fn stripe_intake(backend: Backend) {
         "https://shop.example/thanks?cs={CHECKOUT_SESSION_ID}"
     );
     let (status, shown) = api.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &tenant.secret,
         Some(&json!({"webhookSecrets": null})),
@@ -1051,7 +1051,7 @@ fn payment_links(backend: Backend) {
             .contains("connect Stripe first")
     );
     let (status, shown) = api.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &tenant.secret,
         Some(&json!({"secretKey": "sk_test_123", "successUrl": "https://shop.example/thanks"})),
@@ -1181,7 +1181,7 @@ fn payment_links(backend: Backend) {
         "USD",
     );
     let (status, _) = api.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &other.secret,
         Some(&json!({"secretKey": "sk_test_declined_0123456789"})),
@@ -1234,7 +1234,7 @@ fn payment_links(backend: Backend) {
         "{body}"
     );
     let (status, _) = unreachable.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &other.secret,
         Some(&json!({"secretKey": "sk_test_reachable_0123456789"})),

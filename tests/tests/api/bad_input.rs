@@ -561,7 +561,7 @@ fn extreme_settings_are_refused_and_tracking_keeps_working(backend: Backend) {
         let response = http
             .put(format!("{base}/api/v1/settings/recovery"))
             .header("X-API-Key", &bad_secret)
-            .json(&json!({ "policy": policy }))
+            .json(&json!({ "policy": policy, "email": {} }))
             .send()
             .unwrap();
         let status = response.status().as_u16();
