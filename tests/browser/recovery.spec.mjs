@@ -291,6 +291,16 @@ async function main() {
     assert.equal(await page.locator("iframe[sandbox='']").count() > 0, true);
     ok("preview frames are sandboxed and framed only by the dashboard; pages keep a strict policy");
 
+    // Emails are numbered from 1 here as in the API: the first frame is step 1,
+    // and there is no email 0.
+    assert.match(
+      await page.locator("#preview details[open] figure:nth-child(1) iframe").getAttribute("src"),
+      /[?&]step=1&/,
+    );
+    const noStepZero = await page.request.get(`${config.base}/dashboard/recovery/preview?step=0&locale=en`);
+    assert.equal(noStepZero.status(), 422);
+    ok("preview frames count the emails from 1");
+
     // No CSRF token: refused.
     const token = await page.locator('input[name="csrf"]').first().inputValue();
     let response = await page.request.post(`${config.base}/dashboard/recovery`, {

@@ -305,7 +305,7 @@ async fn store_document(
 ) -> Result<HttpResponse, ApiError> {
     let outcome = state
         .db(move |conn| {
-            edit_recovery_settings(conn, &tenant_id, Utc::now().naive_utc(), |tenant| {
+            edit_recovery_settings::<ApiError>(conn, &tenant_id, Utc::now().naive_utc(), |tenant| {
                 let (policy, experience) = next(tenant)?;
                 let experience_json =
                     serde_json::to_string(&experience).map_err(ApiError::internal)?;
