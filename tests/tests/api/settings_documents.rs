@@ -338,3 +338,27 @@ fn stripe_put_replaces_and_patch_merges(backend: Backend) {
 }
 
 on_both_backends!(stripe_put_replaces_and_patch_merges);
+
+fn webhook_endpoint_patch_takes_merge_patch(backend: Backend) {
+    let shop = shop(backend);
+    let (status, created) = shop.send(
+        "POST",
+        "/webhook-endpoints",
+        "application/json",
+        &json!({"url": "https://hooks.example.com/cartback", "events": ["*"], "description": "CRM"}),
+    );
+    assert_eq!(status, 201, "{created}");
+    let path = format!("/webhook-endpoints/{}", created["id"].as_str().unwrap());
+    let (status, changed) = shop.send(
+        "PATCH",
+        &path,
+        "application/merge-patch+json",
+        &json!({"description": null, "events": ["email.sent"]}),
+    );
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["description"], Value::Null, "{changed}");
+    assert_eq!(changed["events"], json!(["email.sent"]));
+    assert_eq!(changed["url"], "https://hooks.example.com/cartback", "kept");
+}
+
+on_both_backends!(webhook_endpoint_patch_takes_merge_patch);

@@ -386,12 +386,7 @@ pub async fn put(
         replaces the stored one (`steps` is sent whole). The merged document is validated as a \
         `PUT` body would be. `Content-Type: application/merge-patch+json` or `application/json`. \
         See docs/api.md, \"Changing settings\".",
-    request_body(
-        content(
-            (crate::openapi::RecoverySettingsPatch = "application/merge-patch+json"),
-            (crate::openapi::RecoverySettingsPatch = "application/json"),
-        ),
-    ),
+    request_body(content((crate::openapi::RecoverySettingsPatch = "application/merge-patch+json"))),
     responses(
         (status = 200, description = "The settings now stored, the whole document", body = RecoverySettings),
         (status = 400, description = "BAD_REQUEST: the body is not a JSON object", body = crate::openapi::ErrorEnvelope),

@@ -231,12 +231,7 @@ pub async fn put(
         is the recovery policy's `timeZone` and the default language the email settings' \
         `defaultLocale`: changing them here changes them there. \
         `Content-Type: application/merge-patch+json` or `application/json`.",
-    request_body(
-        content(
-            (ShopSettingsUpdate = "application/merge-patch+json"),
-            (ShopSettingsUpdate = "application/json"),
-        ),
-    ),
+    request_body(content((ShopSettingsUpdate = "application/merge-patch+json"))),
     responses(
         (status = 200, description = "The settings now stored, every field", body = ShopSettingsAnswer),
         (status = 400, description = "BAD_REQUEST: the body is not a JSON object", body = crate::openapi::ErrorEnvelope),

@@ -451,12 +451,7 @@ pub async fn get(
         `null` clears `description`. `Content-Type: application/merge-patch+json` or \
         `application/json`. See docs/api.md, \"Changing settings\".",
     params(("id" = String, Path, description = "The endpoint id (`we_…`)")),
-    request_body(
-        content(
-            (crate::openapi::WebhookEndpointChanges = "application/merge-patch+json"),
-            (crate::openapi::WebhookEndpointChanges = "application/json"),
-        ),
-    ),
+    request_body(content((crate::openapi::WebhookEndpointChanges = "application/merge-patch+json"))),
     responses(
         (status = 200, description = "The endpoint", body = WebhookEndpoint),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),

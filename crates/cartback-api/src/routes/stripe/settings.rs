@@ -251,12 +251,7 @@ pub async fn put(
     summary = "Change some fields of the Stripe connection, keeping the rest",
     description = "A JSON Merge Patch: a field given replaces the stored one, `null` clears it, \
         a field left out stays. `Content-Type: application/merge-patch+json` or `application/json`.",
-    request_body(
-        content(
-            (crate::openapi::StripeSettings = "application/merge-patch+json"),
-            (crate::openapi::StripeSettings = "application/json"),
-        ),
-    ),
+    request_body(content((crate::openapi::StripeSettings = "application/merge-patch+json"))),
     responses(
         (status = 200, description = "As `GET`", body = StripeShown),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
