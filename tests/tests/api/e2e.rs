@@ -967,7 +967,11 @@ fn three_step_sequence(backend: Backend) {
         .collect();
     assert_eq!(
         funnel,
-        [(json!(1), json!(3)), (json!(2), json!(1)), (json!(3), json!(1))],
+        [
+            (json!(1), json!(3)),
+            (json!(2), json!(1)),
+            (json!(3), json!(1))
+        ],
         "{report}"
     );
 }

@@ -193,7 +193,12 @@ fn recovery_patch_keeps_what_it_leaves_out(backend: Backend) {
         ),
         ["email.copy.nl[0]"]
     );
-    let (status, _) = shop.send("PATCH", "/settings/recovery", "application/json", &json!([]));
+    let (status, _) = shop.send(
+        "PATCH",
+        "/settings/recovery",
+        "application/json",
+        &json!([]),
+    );
     assert_eq!(status, 400);
     // An empty patch changes nothing; `"policy": null` resets the whole policy.
     assert_eq!(
@@ -319,9 +324,19 @@ fn stripe_put_replaces_and_patch_merges(backend: Backend) {
     assert_eq!(patched["successUrl"], "https://shop.example/thanks");
     assert_eq!(patched["webhookSecrets"], 1);
     assert_eq!(patched["linksInEmails"], true);
-    assert!(patched["secretKey"].as_str().unwrap().starts_with("sk_test_"), "{patched}");
+    assert!(
+        patched["secretKey"]
+            .as_str()
+            .unwrap()
+            .starts_with("sk_test_"),
+        "{patched}"
+    );
     // null clears one field.
-    let patched = shop.ok("PATCH", "/integrations/stripe", &json!({"successUrl": null}));
+    let patched = shop.ok(
+        "PATCH",
+        "/integrations/stripe",
+        &json!({"successUrl": null}),
+    );
     assert_eq!(patched["successUrl"], Value::Null);
     assert_eq!(patched["webhookSecrets"], 1);
     // A PUT replaces them all: what it leaves out is cleared.

@@ -90,7 +90,10 @@ fn shop_settings_round_trip(backend: Backend) {
     assert_eq!(settings["defaultLocale"], "nl-NL");
     assert_eq!(settings["name"], "Test shop");
     assert_eq!(settings["recoveryUrl"], "https://shop.example/cart");
-    assert_eq!(body["shop"], read["shop"], "the PATCH answers what is stored");
+    assert_eq!(
+        body["shop"], read["shop"],
+        "the PATCH answers what is stored"
+    );
 
     // One source of truth: the zone is the policy's, the language the email settings'.
     let (status, recovery) = shop.call("GET", "/settings/recovery", None);

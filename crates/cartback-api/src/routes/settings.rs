@@ -237,8 +237,8 @@ pub async fn get(
 /// settings exactly as a GET shows them.
 fn stored_document(tenant: &Tenant) -> Result<Value, ApiError> {
     let policy = serde_json::to_value(tenant.recovery_policy()?).map_err(ApiError::internal)?;
-    let email = serde_json::to_value(stored_experience(&tenant.experience))
-        .map_err(ApiError::internal)?;
+    let email =
+        serde_json::to_value(stored_experience(&tenant.experience)).map_err(ApiError::internal)?;
     Ok(json!({ "policy": policy, "email": email }))
 }
 
@@ -409,9 +409,15 @@ pub async fn patch(
     for (name, part) in &patch {
         if !PARTS.contains(&name.as_str()) {
             let shown: String = name.chars().take(60).collect();
-            problems.push(invalid(shown, "unknown field: expected `policy` or `email`"));
+            problems.push(invalid(
+                shown,
+                "unknown field: expected `policy` or `email`",
+            ));
         } else if !(part.is_object() || part.is_null()) {
-            problems.push(invalid(name.clone(), "must be an object, or null for the defaults"));
+            problems.push(invalid(
+                name.clone(),
+                "must be an object, or null for the defaults",
+            ));
         }
     }
     if let Some(email) = patch.get("email") {

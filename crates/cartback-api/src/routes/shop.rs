@@ -269,15 +269,23 @@ async fn write(
             let now = Utc::now().naive_utc();
             let edit = ShopSettingsEdit {
                 name: update.name.edit("name", left_out, &mut problems),
-                recovery_url: update.recovery_url.edit("recoveryUrl", left_out, &mut problems),
+                recovery_url: update
+                    .recovery_url
+                    .edit("recoveryUrl", left_out, &mut problems),
                 from_email: update.from_email.edit("fromEmail", left_out, &mut problems),
                 from_name: update.from_name.edit("fromName", left_out, &mut problems),
                 reply_to: update.reply_to.edit("replyTo", left_out, &mut problems),
                 time_zone: update.time_zone.edit("timeZone", left_out, &mut problems),
-                default_currency: update
-                    .default_currency
-                    .edit("defaultCurrency", left_out, &mut problems),
-                default_locale: update.default_locale.edit("defaultLocale", left_out, &mut problems),
+                default_currency: update.default_currency.edit(
+                    "defaultCurrency",
+                    left_out,
+                    &mut problems,
+                ),
+                default_locale: update.default_locale.edit(
+                    "defaultLocale",
+                    left_out,
+                    &mut problems,
+                ),
             };
             let saved = update_shop_settings(conn, &tenant_id, now, |current| {
                 let mut refused: Vec<FieldError> = problems.0;
