@@ -293,7 +293,7 @@ async function main() {
     ok("a step using the custom template previews it");
 
     // Preview frames are sandboxed documents only the dashboard may frame.
-    const frameAnswer = await page.request.get(`${config.base}/dashboard/recovery/preview?step=0&locale=en`);
+    const frameAnswer = await page.request.get(`${config.base}/dashboard/recovery/preview?step=1&locale=en`);
     assert.equal(frameAnswer.status(), 200);
     assert.match(frameAnswer.headers()["content-security-policy"], /sandbox/);
     assert.match(frameAnswer.headers()["content-security-policy"], /frame-ancestors 'self'/);
@@ -302,6 +302,16 @@ async function main() {
     assert.doesNotMatch(pageAnswer.headers()["content-security-policy"], /unsafe-inline/);
     assert.equal(await page.locator("iframe[sandbox='']").count() > 0, true);
     ok("preview frames are sandboxed and framed only by the dashboard; pages keep a strict policy");
+
+    // Emails are numbered from 1 here as in the API: the first frame is step 1,
+    // and there is no email 0.
+    assert.match(
+      await page.locator("#preview details[open] figure:nth-child(1) iframe").getAttribute("src"),
+      /[?&]step=1&/,
+    );
+    const noStepZero = await page.request.get(`${config.base}/dashboard/recovery/preview?step=0&locale=en`);
+    assert.equal(noStepZero.status(), 422);
+    ok("preview frames count the emails from 1");
 
     // No CSRF token: refused.
     const token = await page.locator('input[name="csrf"]').first().inputValue();

@@ -54,6 +54,13 @@ MAX_TOTAL_MAJOR = 1_000_000_000
 SETTINGS = "PUT /api/v1/settings/recovery"
 DEFAULT_LAST_DELAY_MS = 3 * 86_400_000
 DEFAULT_EXPIRE_MS = 30 * 86_400_000
+# PATCH /api/v1/settings/recovery merges into whatever the run stored last, so
+# the same rules are made to hold whatever that was: the steps, the step
+# settings and the expiry are always sent (a field left out would keep the
+# stored one, which may not fit the new steps), and `copy` is reset (merged
+# locales could pass the 50 the document allows).
+SETTINGS_PATCH = "PATCH /api/v1/settings/recovery"
+DEFAULT_STEPS = [{"delayMs": 3_600_000}, {"delayMs": 86_400_000}, {"delayMs": DEFAULT_LAST_DELAY_MS}]
 # PUT /api/v1/email-provider: `caCertificate` must be a PEM certificate that
 # parses, which no JSON Schema can say; a generated one never is.
 EMAIL_PROVIDER = "PUT /api/v1/email-provider"
@@ -147,6 +154,16 @@ def _policy(policy):
             quiet["end"] = f"{end // 60:02d}:{end % 60:02d}"
 
 
+def _policy_patch(policy):
+    if not isinstance(policy.get("steps"), list):
+        policy["steps"] = [dict(step) for step in DEFAULT_STEPS]
+    if not isinstance(policy.get("stepSettings"), list):
+        policy["stepSettings"] = []
+    if not _whole(policy.get("expireAfterMs")):
+        policy["expireAfterMs"] = DEFAULT_EXPIRE_MS
+    _policy(policy)
+
+
 def _capture(body):
     snapshot = body.get("snapshot")
     if not isinstance(snapshot, dict):
@@ -208,6 +225,11 @@ def map_case(context, case):
     elif label == SETTINGS and isinstance(case.body, dict):
         if isinstance(case.body.get("policy"), dict):
             _policy(case.body["policy"])
+    elif label == SETTINGS_PATCH and isinstance(case.body, dict):
+        if isinstance(case.body.get("policy"), dict):
+            _policy_patch(case.body["policy"])
+        if isinstance(case.body.get("email"), dict) and "copy" in case.body["email"]:
+            case.body["email"]["copy"] = None
     elif label == EMAIL_PROVIDER and isinstance(case.body, dict):
         if isinstance(case.body.get("caCertificate"), str):
             case.body["caCertificate"] = None

@@ -121,8 +121,10 @@ fn table() -> Vec<(Method, &'static str, Route)> {
         ),
         on(Method::GET, "/api/v1/settings/recovery", settings::get),
         on(Method::PUT, "/api/v1/settings/recovery", settings::put),
+        on(Method::PATCH, "/api/v1/settings/recovery", settings::patch),
         on(Method::GET, "/api/v1/settings/shop", shop::get),
         on(Method::PUT, "/api/v1/settings/shop", shop::put),
+        on(Method::PATCH, "/api/v1/settings/shop", shop::patch),
         on(Method::GET, "/api/v1/api-keys", api_keys::list),
         on(Method::POST, "/api/v1/api-keys", api_keys::create),
         on(Method::DELETE, "/api/v1/api-keys/{id}", api_keys::revoke),
@@ -194,6 +196,11 @@ fn table() -> Vec<(Method, &'static str, Route)> {
             Method::PUT,
             "/api/v1/integrations/stripe",
             stripe::settings::put,
+        ),
+        on(
+            Method::PATCH,
+            "/api/v1/integrations/stripe",
+            stripe::settings::patch,
         ),
         on(
             Method::GET,

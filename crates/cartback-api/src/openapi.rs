@@ -183,8 +183,10 @@ impl Modify for ClosedProviderSettings {
         crate::routes::templates::delete,
         crate::routes::settings::get,
         crate::routes::settings::put,
+        crate::routes::settings::patch,
         crate::routes::shop::get,
         crate::routes::shop::put,
+        crate::routes::shop::patch,
         crate::routes::api_keys::list,
         crate::routes::api_keys::create,
         crate::routes::api_keys::revoke,
@@ -205,6 +207,7 @@ impl Modify for ClosedProviderSettings {
         crate::routes::webhook_endpoints::delivery,
         crate::routes::webhook_endpoints::replay,
         crate::routes::stripe::settings::put,
+        crate::routes::stripe::settings::patch,
         crate::routes::stripe::settings::get,
         crate::routes::stripe::settings::delete,
         crate::routes::stripe::intake::intake,
@@ -873,12 +876,118 @@ mod schemas {
         pub copy: Option<BTreeMap<String, Vec<StepCopy>>>,
     }
 
-    /// Either part, or both; a part left out stays as it is.
+    /// The whole document, as a `PUT` replaces it: both parts required; a
+    /// field left out inside one takes its default.
     #[derive(Serialize, ToSchema)]
     #[serde(deny_unknown_fields)]
-    pub struct RecoverySettingsUpdate {
-        pub policy: Option<RecoveryPolicyInput>,
-        pub email: Option<EmailSettingsInput>,
+    pub struct RecoverySettingsDocument {
+        pub policy: RecoveryPolicyInput,
+        pub email: EmailSettingsInput,
+    }
+
+    /// A change to some fields of the policy (JSON Merge Patch): a field left
+    /// out stays as stored, `null` resets it to its default, a value (an array
+    /// too: `steps` is sent whole) replaces it.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct RecoveryPolicyPatch {
+        /// 1 to 10 steps, strictly increasing; null: the default 1 h, 24 h, 72 h.
+        #[schema(min_items = 1, max_items = 10)]
+        pub steps: Option<Vec<RecoveryStep>>,
+        /// No more entries than the resulting policy has steps; null: none.
+        #[schema(max_items = 10)]
+        pub step_settings: Option<Vec<StepSettings>>,
+        #[schema(minimum = 1, maximum = 10)]
+        pub max_emails_per_cart: Option<u32>,
+        #[schema(minimum = 0, maximum = 50)]
+        pub max_emails_per_address_per_day: Option<u32>,
+        #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
+        pub min_cart_value_minor: Option<i64>,
+        /// After the resulting policy's last step.
+        #[schema(minimum = 1, maximum = 94_608_000_000_u64)]
+        pub expire_after_ms: Option<u64>,
+        #[schema(minimum = 0, maximum = 31_536_000_000_u64)]
+        pub attribution_window_ms: Option<u64>,
+        pub attribution_mode: Option<AttributionMode>,
+        #[schema(minimum = 0, maximum = 7_776_000_000_u64)]
+        pub customer_cooldown_ms: Option<u64>,
+        /// Null turns quiet hours off. An object merges: `{"end": "09:00"}`
+        /// keeps the stored start (without one, both are needed).
+        pub quiet_hours: Option<QuietHours>,
+        /// Null: `UTC`.
+        #[schema(schema_with = crate::input::shapes::optional_time_zone)]
+        pub time_zone: Option<String>,
+        pub require_consent: Option<bool>,
+    }
+
+    /// A change to some fields of the email settings (JSON Merge Patch): a
+    /// field left out stays as stored, `null` resets it (unset; `design` back
+    /// to `minimal`), a value replaces it. `copy` merges per locale: a locale
+    /// given replaces that locale's list, a locale given as null removes it.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct EmailSettingsPatch {
+        pub design: Option<Design>,
+        /// An absolute http(s) URL, at most 2048 characters.
+        #[schema(schema_with = crate::input::shapes::logo_url)]
+        pub logo_url: Option<String>,
+        /// `#rgb` or `#rrggbb`.
+        #[schema(pattern = "^\\s*#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})\\s*$")]
+        pub brand_color: Option<String>,
+        /// Up to 200 characters, no control characters.
+        #[schema(schema_with = crate::input::shapes::short_text)]
+        pub button_text: Option<String>,
+        /// Up to 200 characters, no control characters.
+        #[schema(schema_with = crate::input::shapes::short_text)]
+        pub sender_name: Option<String>,
+        /// Up to 500 characters; line breaks allowed.
+        #[schema(schema_with = crate::input::shapes::address_text)]
+        pub footer_address: Option<String>,
+        pub default_locale: Option<String>,
+        /// Locale → one entry per step, or null to remove the locale; at most
+        /// 50 locales of 10 steps once merged.
+        #[schema(schema_with = crate::input::shapes::copy_patch)]
+        pub copy: Option<BTreeMap<String, Vec<StepCopy>>>,
+    }
+
+    /// A JSON Merge Patch (RFC 7396) of the recovery settings: either part,
+    /// both, or null to reset a part to its defaults.
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct RecoverySettingsPatch {
+        pub policy: Option<RecoveryPolicyPatch>,
+        pub email: Option<EmailSettingsPatch>,
+    }
+
+    /// Every shop setting, as a `PUT` replaces them: the required ones must
+    /// be given; an optional one left out or null is cleared.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct ShopSettingsDocument {
+        /// 1 to 200 characters, no control characters.
+        #[schema(schema_with = crate::input::shapes::shop_name)]
+        pub name: String,
+        /// An http(s) URL of at most 2048 characters; null or left out: none.
+        #[schema(schema_with = crate::input::shapes::recovery_url)]
+        pub recovery_url: Option<String>,
+        /// An email address.
+        #[schema(schema_with = crate::input::shapes::email_address)]
+        pub from_email: String,
+        /// 1 to 100 characters, no control characters; null or left out: the shop's name.
+        #[schema(schema_with = crate::input::shapes::sender_name)]
+        pub from_name: Option<String>,
+        /// An email address; null or left out: replies go to the sender.
+        #[schema(schema_with = crate::input::shapes::optional_email_address)]
+        pub reply_to: Option<String>,
+        /// An IANA time zone name (`Europe/Amsterdam`).
+        #[schema(schema_with = crate::input::shapes::time_zone)]
+        pub time_zone: String,
+        /// An ISO 4217 code (`EUR`).
+        #[schema(schema_with = crate::input::shapes::currency)]
+        pub default_currency: String,
+        /// A BCP 47 language tag (`nl-NL`, `en`).
+        #[schema(schema_with = crate::input::shapes::locale)]
+        pub default_locale: String,
     }
 
     // ---- suppressions ----

@@ -346,8 +346,9 @@ pub struct DailyStats {
 /// What one step of the sequence did with the emails sent in the period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FunnelStep {
-    /// 0-based, as stored.
-    pub step: u32,
+    /// Index of the step in the policy (0 for the first email); the API and
+    /// the dashboard show it counted from 1.
+    pub step_index: u32,
     pub sent: u64,
     /// Emails whose link was followed at least once.
     pub clicked: u64,
@@ -485,9 +486,9 @@ pub fn analyze(period: &AnalyticsPeriod, input: &AnalyticsInput) -> Analytics {
     }
 }
 
-fn funnel_step(step: u32) -> FunnelStep {
+fn funnel_step(step_index: u32) -> FunnelStep {
     FunnelStep {
-        step,
+        step_index,
         sent: 0,
         clicked: 0,
         recovered: 0,
@@ -792,7 +793,7 @@ mod tests {
         let rows: Vec<_> = report
             .funnel
             .iter()
-            .map(|f| (f.step, f.sent, f.clicked, f.recovered))
+            .map(|f| (f.step_index, f.sent, f.clicked, f.recovered))
             .collect();
         assert_eq!(rows, vec![(0, 4, 2, 1), (1, 1, 0, 1), (2, 0, 0, 0)]);
     }

@@ -165,9 +165,11 @@ pub struct NewCartEvent {
 }
 
 /// The webhook an event announces: the email's step, the event's detail as the
-/// provider or the error, and an order's fields for the order events.
+/// provider or the error, and an order's fields for the order events. The step
+/// is stored as the policy's index (0 for the first email) and announced as the
+/// merchant counts, from 1 (docs/api.md, "Step numbers").
 fn hook_event(event: &NewCartEvent, order: Option<OrderFields>) -> Option<HookEvent> {
-    let step = event.step;
+    let step = event.step.map(|index| index + 1);
     let detail = event.detail.clone();
     let announced = match (event.kind, order) {
         (CartEventKind::Abandoned, _) => WebhookEvent::CartAbandoned { step },

@@ -189,6 +189,26 @@ pub fn set_recovery_settings(
     Ok(())
 }
 
+/// Works out the next policy and email settings from the stored tenant and
+/// stores them, in one write transaction: a change merged into the settings
+/// (a `PATCH`) never loses one made meanwhile. `edit` refusing stores nothing.
+pub fn edit_recovery_settings<E>(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    now: NaiveDateTime,
+    edit: impl FnOnce(&Tenant) -> Result<(RecoveryPolicy, String), E>,
+) -> StoreResult<Result<(RecoveryPolicy, String), E>> {
+    write_transaction(conn, |conn| {
+        let tenant = find_tenant(conn, tenant_id)?.ok_or(StoreError::NotFound)?;
+        let (policy, experience_json) = match edit(&tenant) {
+            Ok(next) => next,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        set_recovery_settings(conn, tenant_id, &policy, &experience_json, now)?;
+        Ok(Ok((policy, experience_json)))
+    })
+}
+
 /// Replaces the email settings (design, branding, copy) alone.
 pub fn set_experience(
     conn: &mut DbConn,

@@ -27,7 +27,8 @@ pub struct EmailContext {
     /// shopper's language has none (then English).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_locale: Option<String>,
-    /// 0-based index of this email in the recovery sequence.
+    /// Index of this email in the policy's steps (0 for the first); custom
+    /// templates and every answer show it counted from 1 (`step` + 1).
     #[serde(default)]
     pub step: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]

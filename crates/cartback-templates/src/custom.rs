@@ -624,7 +624,8 @@ impl<'a> Vars<'a> {
             logo_url: view.logo_url.as_deref(),
             sender_name: &view.sender,
             footer_address: view.footer_address.as_deref(),
-            step: view.step,
+            // Counted from 1 like everywhere a merchant reads it ("email 1").
+            step: view.step + 1,
             locale: &view.locale,
             copy: CopyVars {
                 subject: &view.subject,

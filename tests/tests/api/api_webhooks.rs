@@ -550,7 +550,7 @@ fn hostile_stripe_events(backend: Backend) {
     let api = start_api(&db, &master_key(), &[]);
     let store = Store::open(&db.url, 1).unwrap();
     let (status, shown) = api.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &tenant.secret,
         Some(&json!({"webhookSecrets": [WHSEC]})),
@@ -682,7 +682,7 @@ fn stripe_intake(backend: Backend) {
     assert_eq!(shown["webhookUrl"], json!(webhook_url));
 
     let (status, body) = api.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &tenant.secret,
         Some(&json!({
@@ -705,7 +705,7 @@ fn stripe_intake(backend: Backend) {
         ]
     );
     let (status, _) = api.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &tenant.secret,
         Some(&json!({"webhookSecrets": []})),
@@ -714,7 +714,7 @@ fn stripe_intake(backend: Backend) {
 
     // Two secrets, as while rolling Stripe's endpoint secret.
     let (status, shown) = api.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &tenant.secret,
         Some(&json!({"webhookSecrets": [WHSEC, WHSEC_OLD], "linksInEmails": true})),
@@ -919,7 +919,7 @@ fn stripe_intake(backend: Backend) {
 
     // Omitted fields stay; null clears; DELETE forgets everything.
     let (status, shown) = api.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &tenant.secret,
         Some(&json!({"successUrl": "https://shop.example/thanks?cs={CHECKOUT_SESSION_ID}"})),
@@ -932,7 +932,7 @@ fn stripe_intake(backend: Backend) {
         "https://shop.example/thanks?cs={CHECKOUT_SESSION_ID}"
     );
     let (status, shown) = api.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &tenant.secret,
         Some(&json!({"webhookSecrets": null})),
@@ -1033,7 +1033,7 @@ fn payment_links(backend: Backend) {
             .contains("connect Stripe first")
     );
     let (status, shown) = api.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &tenant.secret,
         Some(&json!({"secretKey": "sk_test_123", "successUrl": "https://shop.example/thanks"})),
@@ -1163,7 +1163,7 @@ fn payment_links(backend: Backend) {
         "USD",
     );
     let (status, _) = api.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &other.secret,
         Some(&json!({"secretKey": "sk_test_declined_0123456789"})),
@@ -1216,7 +1216,7 @@ fn payment_links(backend: Backend) {
         "{body}"
     );
     let (status, _) = unreachable.v1(
-        "PUT",
+        "PATCH",
         "/integrations/stripe",
         &other.secret,
         Some(&json!({"secretKey": "sk_test_reachable_0123456789"})),

@@ -322,12 +322,13 @@ fn recovery_and_emails_in_a_browser(backend: Backend) {
             ("CARTBACK_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
         ],
     );
-    // The default sequence of three emails (the test tenant starts with one).
+    // The default sequence of three emails (the test tenant starts with one):
+    // null resets the policy to its defaults.
     let (status, body) = api.v1(
-        "PUT",
+        "PATCH",
         "/settings/recovery",
         &shop.secret,
-        Some(&json!({"policy": {}})),
+        Some(&json!({"policy": null})),
     );
     assert_eq!(status, 200, "{body}");
     let (status, body) = api.v1(

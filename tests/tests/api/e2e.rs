@@ -538,9 +538,17 @@ fn recovery_settings(backend: Backend) {
         })),
     );
     assert_eq!(status, 200, "{saved}");
-    // Only the email part: the policy stays.
-    let (status, _) = call(
+    // A PUT replaces the whole document: the email part alone is refused …
+    let (status, refused) = call(
         reqwest::Method::PUT,
+        &tenant.secret,
+        Some(json!({"email": {"design": "text_first"}})),
+    );
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["details"][0]["field"], json!("policy"));
+    // … and a PATCH of it keeps the policy.
+    let (status, _) = call(
+        reqwest::Method::PATCH,
         &tenant.secret,
         Some(json!({"email": {"design": "text_first"}})),
     );
@@ -958,6 +966,61 @@ fn three_step_sequence(backend: Backend) {
         mails_to("buys@example.com").len(),
         1,
         "ordered after step 1"
+    );
+
+    // One numbering everywhere (docs/api.md, "Step numbers"): the three
+    // emails are 1, 2 and 3 in the history, the timeline and the funnel, and
+    // the click on the first email is about step 1.
+    let (status, history) = api.v1("GET", "/carts/seq-a/history", &tenant.secret, None);
+    assert_eq!(status, 200, "{history}");
+    let steps = |entries: &Value, keep: &dyn Fn(&Value) -> bool| -> Vec<Value> {
+        entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| keep(e))
+            .map(|e| e["step"].clone())
+            .collect()
+    };
+    assert_eq!(
+        steps(&history["emails"], &|_| true),
+        [json!(1), json!(2), json!(3)],
+        "{history}"
+    );
+    assert_eq!(
+        steps(&history["events"], &|e| e["kind"] == "clicked"),
+        [json!(1)],
+        "{history}"
+    );
+    let (status, timeline) = api.v1("GET", "/carts/seq-a/timeline", &tenant.secret, None);
+    assert_eq!(status, 200, "{timeline}");
+    let entries = &timeline["data"];
+    assert_eq!(
+        steps(entries, &|e| e["type"] == "email"),
+        [json!(1), json!(2), json!(3)],
+        "{timeline}"
+    );
+    assert_eq!(
+        steps(entries, &|e| e["type"] == "event" && e["kind"] == "sent"),
+        [json!(1), json!(2), json!(3)],
+        "{timeline}"
+    );
+    let (status, report) = api.v1("GET", "/analytics?period=7d", &tenant.secret, None);
+    assert_eq!(status, 200, "{report}");
+    let funnel: Vec<(Value, Value)> = report["funnel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["step"].clone(), s["sent"].clone()))
+        .collect();
+    assert_eq!(
+        funnel,
+        [
+            (json!(1), json!(3)),
+            (json!(2), json!(1)),
+            (json!(3), json!(1))
+        ],
+        "{report}"
     );
 }
 

@@ -25,6 +25,7 @@ mod kill_sends;
 mod openapi;
 mod platform;
 mod public_capture;
+mod settings_documents;
 mod shop_api;
 mod tenant_provider;
 mod webhooks_e2e;

@@ -33,9 +33,9 @@ fn shop(backend: Backend, delay: &str) -> Shop {
 }
 
 impl Shop {
-    fn put_shop(&self, body: Value) -> (u16, Value) {
+    fn patch_shop(&self, body: Value) -> (u16, Value) {
         self.api
-            .v1("PUT", "/settings/shop", &self.tenant.secret, Some(&body))
+            .v1("PATCH", "/settings/shop", &self.tenant.secret, Some(&body))
     }
 }
 
@@ -66,7 +66,7 @@ fn recovery_link(source: &str, base: &str) -> String {
 
 fn emails_carry_the_shop_settings(backend: Backend) {
     let shop = shop(backend, "1s");
-    let (status, body) = shop.put_shop(json!({
+    let (status, body) = shop.patch_shop(json!({
         "replyTo": "help@shop.example",
         "recoveryUrl": "https://new-shop.example/basket",
     }));

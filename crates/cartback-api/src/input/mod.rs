@@ -7,6 +7,7 @@ pub(crate) mod body;
 pub(crate) mod capture_links;
 pub(crate) mod cart;
 pub(crate) mod fields;
+pub(crate) mod merge_patch;
 mod problems;
 pub(crate) mod raw;
 pub(crate) mod shapes;

@@ -352,6 +352,27 @@ pub(crate) fn copy() -> Schema {
     )
 }
 
+/// The copy in a merge patch: as [`copy`], with null for a locale to remove.
+pub(crate) fn copy_patch() -> Schema {
+    let steps = ArrayBuilder::new()
+        .items(utoipa::openapi::Ref::from_schema_name("StepCopy"))
+        .max_items(Some(10));
+    nullable(
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::RefOr(
+                nullable(steps.into()).into(),
+            )))
+            .max_properties(Some(50))
+            .into(),
+    )
+}
+
+/// A time zone, or null for the default (`UTC`).
+pub(crate) fn optional_time_zone() -> Schema {
+    nullable(time_zone())
+}
+
 /// A provider's key or secret: 1–4096 visible ASCII characters (it travels in
 /// a header or a signature).
 pub(crate) fn provider_secret() -> Schema {

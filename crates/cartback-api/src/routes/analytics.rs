@@ -218,7 +218,8 @@ impl From<&DailyStats> for Day {
 #[serde(rename_all = "camelCase")]
 #[schema(as = FunnelStep)]
 pub(crate) struct Step {
-    /// Counted from 0, like webhooks.
+    /// The email's number in the sequence, counted from 1 (docs/api.md, "Step numbers").
+    #[schema(minimum = 1)]
     step: u32,
     sent: u64,
     clicked: u64,
@@ -228,7 +229,7 @@ pub(crate) struct Step {
 impl From<&FunnelStep> for Step {
     fn from(step: &FunnelStep) -> Step {
         Step {
-            step: step.step,
+            step: step.step_index + 1,
             sent: step.sent,
             clicked: step.clicked,
             recovered: step.recovered,

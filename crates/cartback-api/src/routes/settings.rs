@@ -1,21 +1,25 @@
-//! `GET/PUT /api/v1/settings/recovery`: the tenant's recovery policy (steps,
-//! caps, cooldown, quiet hours, consent) and the look and words of its emails.
-//! A PUT may send either part; the part left out stays as it is. Every problem is
-//! named with its field path in one 422.
+//! `GET/PUT/PATCH /api/v1/settings/recovery`: the tenant's recovery policy
+//! (steps, caps, cooldown, quiet hours, consent) and the look and words of its
+//! emails. A PUT replaces the whole document (both parts are required; a field
+//! left out inside one takes its default); a PATCH is a JSON Merge Patch
+//! (RFC 7396) of the stored document, whose result is validated as a PUT's
+//! body would be. Every problem is named with its field path in one 422.
 
 use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use cartback_domain::{AttributionMode, QuietHours, RecoveryPolicy, RecoveryStep, StepSettings};
-use cartback_store::tenants::{find_tenant, set_recovery_settings};
+use cartback_store::tenants::{Tenant, edit_recovery_settings, find_tenant};
 use cartback_templates::{BrandColor, Design, Experience, StepCopy};
 
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, FieldError};
 use crate::input::body::json_body;
+use crate::input::merge_patch::merge_patch;
 use crate::state::AppState;
 
 /// Moves every field of a struct into one with the same field names. Naming
@@ -150,12 +154,16 @@ impl From<Experience> for EmailView {
     }
 }
 
+/// The two parts of the document, as a PUT must send them.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RecoverySettingsUpdate {
     policy: Option<serde_json::Value>,
     email: Option<serde_json::Value>,
 }
+
+/// The top-level members of the document.
+const PARTS: [&str; 2] = ["policy", "email"];
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> FieldError {
     FieldError {
@@ -225,19 +233,109 @@ pub async fn get(
     )))
 }
 
+/// The stored document, as a PATCH merges into it: the policy and the email
+/// settings exactly as a GET shows them.
+fn stored_document(tenant: &Tenant) -> Result<Value, ApiError> {
+    let policy = serde_json::to_value(tenant.recovery_policy()?).map_err(ApiError::internal)?;
+    let email =
+        serde_json::to_value(stored_experience(&tenant.experience)).map_err(ApiError::internal)?;
+    Ok(json!({ "policy": policy, "email": email }))
+}
+
+/// Reads a whole document's two parts (a PUT's body, or the stored document
+/// with a PATCH merged in): the policy and the email settings with every
+/// field left out at its default, or every problem with its field path.
+fn read_document(
+    policy: Value,
+    mut email: Value,
+    shop_name: &str,
+) -> Result<(RecoveryPolicy, Experience), Vec<FieldError>> {
+    let mut problems = Vec::new();
+    // serde reads a struct from an array too (`"policy": [1]`): only objects.
+    for (name, part) in [("policy", &policy), ("email", &email)] {
+        if !part.is_object() {
+            problems.push(invalid(name, "must be an object"));
+        }
+    }
+    drop_nulls(&mut email);
+    problems.extend(copy_entries_are_objects(&email, "email"));
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let policy = match serde_json::from_value::<RecoveryPolicy>(policy) {
+        Err(e) => {
+            problems.push(invalid("policy", e.to_string()));
+            None
+        }
+        Ok(policy) => {
+            problems.extend(policy.problems().into_iter().map(|p| {
+                let field = match p.field {
+                    Some(path) => format!("policy.{path}"),
+                    None => "policy".to_owned(),
+                };
+                invalid(field, p.message)
+            }));
+            Some(policy)
+        }
+    };
+    let experience = match serde_json::from_value::<Experience>(email) {
+        Err(e) => {
+            problems.push(invalid("email", e.to_string()));
+            None
+        }
+        Ok(experience) => {
+            if let Err(e) = experience.validate(shop_name) {
+                problems.push(invalid("email", e.to_string()));
+            }
+            Some(experience)
+        }
+    };
+    match (policy, experience) {
+        (Some(policy), Some(experience)) if problems.is_empty() => Ok((policy, experience)),
+        _ => Err(problems),
+    }
+}
+
+/// Stores the document `next` works out from the stored tenant (in one
+/// transaction with the read) and answers with what is now stored.
+async fn store_document(
+    state: &AppState,
+    tenant_id: String,
+    next: impl FnOnce(&Tenant) -> Result<(RecoveryPolicy, Experience), ApiError> + Send + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let outcome = state
+        .db(move |conn| {
+            edit_recovery_settings::<ApiError>(conn, &tenant_id, Utc::now().naive_utc(), |tenant| {
+                let (policy, experience) = next(tenant)?;
+                let experience_json =
+                    serde_json::to_string(&experience).map_err(ApiError::internal)?;
+                Ok((policy, experience_json))
+            })
+        })
+        .await?;
+    let (policy, experience_json) = outcome?;
+    Ok(HttpResponse::Ok().json(RecoverySettings::of(
+        policy,
+        stored_experience(&experience_json),
+    )))
+}
+
 #[utoipa::path(
     put,
     path = "/api/v1/settings/recovery",
     tag = "settings",
     operation_id = "putRecoverySettings",
-    summary = "Replace the policy, the email settings, or both",
-    request_body = crate::openapi::RecoverySettingsUpdate,
+    summary = "Replace the whole document: the policy and the email settings",
+    description = "Both `policy` and `email` are required (`{}` is every default); inside \
+        each, a field left out takes its default, not the stored value. To change some \
+        fields and keep the rest, use `PATCH`. See docs/api.md, \"Changing settings\".",
+    request_body = crate::openapi::RecoverySettingsDocument,
     responses(
         (status = 200, description = "The settings now stored", body = RecoverySettings),
         (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: every problem with its field path (`policy.steps[1].delayMs`)", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: every problem with its field path (`policy.steps[1].delayMs`); a part left out is `policy` or `email`, \"required\"", body = crate::openapi::ErrorEnvelope),
         crate::openapi::SecretKeyErrors,
     )
 )]
@@ -248,86 +346,96 @@ pub async fn put(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = json_body(&state, &request, payload).await?;
-    let mut update: RecoverySettingsUpdate = crate::input::fields::typed(&body).map_err(|e| {
+    let update: RecoverySettingsUpdate = crate::input::fields::typed(&body).map_err(|e| {
         ApiError::validation(vec![invalid(
             "body",
             format!("expected {{\"policy\": {{…}}, \"email\": {{…}}}}: {e}"),
         )])
     })?;
-    let tenant_id = caller.tenant.id.clone();
-    let tenant = state
-        .db(move |conn| find_tenant(conn, &tenant_id))
-        .await?
-        .ok_or(cartback_store::StoreError::NotFound)?;
+    let (Some(policy), Some(email)) = (update.policy.clone(), update.email.clone()) else {
+        let missing = [("policy", &update.policy), ("email", &update.email)]
+            .into_iter()
+            .filter(|(_, part)| part.is_none())
+            .map(|(name, _)| {
+                invalid(
+                    name,
+                    "required: a PUT replaces the whole document (`{}` is every default); \
+                     to change some fields only, send a PATCH",
+                )
+            })
+            .collect();
+        return Err(ApiError::validation(missing));
+    };
+    let answer = store_document(&state, caller.tenant.id.clone(), move |tenant| {
+        read_document(policy, email, &tenant.name).map_err(ApiError::validation)
+    })
+    .await?;
+    tracing::info!(tenant = %caller.tenant.id, "recovery settings replaced");
+    Ok(answer)
+}
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/settings/recovery",
+    tag = "settings",
+    operation_id = "patchRecoverySettings",
+    summary = "Change some fields of the policy or the email settings, keeping the rest",
+    description = "A JSON Merge Patch (RFC 7396) of the document `GET` shows: an object merges \
+        field by field, `null` resets a field to its default (`\"quietHours\": null` turns \
+        quiet hours off, `\"policy\": null` resets the whole policy), and an array or a value \
+        replaces the stored one (`steps` is sent whole). The merged document is validated as a \
+        `PUT` body would be. `Content-Type: application/merge-patch+json` or `application/json`. \
+        See docs/api.md, \"Changing settings\".",
+    request_body(content((crate::openapi::RecoverySettingsPatch = "application/merge-patch+json"))),
+    responses(
+        (status = 200, description = "The settings now stored, the whole document", body = RecoverySettings),
+        (status = 400, description = "BAD_REQUEST: the body is not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: every problem of the merged document with its field path (`policy.expireAfterMs`), or an unknown top-level field", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    )
+)]
+pub async fn patch(
+    state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = json_body(&state, &request, payload).await?;
+    let patch: serde_json::Map<String, Value> =
+        crate::input::fields::typed(&body).map_err(|e| crate::input::body::malformed(&e))?;
     let mut problems = Vec::new();
-    // serde reads a struct from an array too (`"policy": [1]`): only objects.
-    for (name, part) in [("policy", &update.policy), ("email", &update.email)] {
-        if part.as_ref().is_some_and(|v| !v.is_object()) {
-            problems.push(invalid(name, "must be an object"));
+    for (name, part) in &patch {
+        if !PARTS.contains(&name.as_str()) {
+            let shown: String = name.chars().take(60).collect();
+            problems.push(invalid(
+                shown,
+                "unknown field: expected `policy` or `email`",
+            ));
+        } else if !(part.is_object() || part.is_null()) {
+            problems.push(invalid(
+                name.clone(),
+                "must be an object, or null for the defaults",
+            ));
         }
     }
-    if let Some(email) = &mut update.email {
-        drop_nulls(email);
+    if let Some(email) = patch.get("email") {
         problems.extend(copy_entries_are_objects(email, "email"));
     }
     if !problems.is_empty() {
         return Err(ApiError::validation(problems));
     }
-    let policy = match update.policy {
-        None => Some(tenant.recovery_policy()?),
-        Some(value) => match serde_json::from_value::<RecoveryPolicy>(value) {
-            Err(e) => {
-                problems.push(invalid("policy", e.to_string()));
-                None
-            }
-            Ok(policy) => {
-                problems.extend(policy.problems().into_iter().map(|p| {
-                    let field = match p.field {
-                        Some(path) => format!("policy.{path}"),
-                        None => "policy".to_owned(),
-                    };
-                    invalid(field, p.message)
-                }));
-                Some(policy)
-            }
-        },
-    };
-    let experience = match update.email {
-        None => Some(stored_experience(&tenant.experience)),
-        Some(value) => match serde_json::from_value::<Experience>(value) {
-            Err(e) => {
-                problems.push(invalid("email", e.to_string()));
-                None
-            }
-            Ok(experience) => {
-                if let Err(e) = experience.validate(&tenant.name) {
-                    problems.push(invalid("email", e.to_string()));
-                }
-                Some(experience)
-            }
-        },
-    };
-    let (Some(policy), Some(experience)) = (policy, experience) else {
-        return Err(ApiError::validation(problems));
-    };
-    if !problems.is_empty() {
-        return Err(ApiError::validation(problems));
-    }
-    let experience_json = serde_json::to_string(&experience).map_err(ApiError::internal)?;
-    let saved = policy.clone();
-    state
-        .db(move |conn| {
-            set_recovery_settings(
-                conn,
-                &tenant.id,
-                &saved,
-                &experience_json,
-                Utc::now().naive_utc(),
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(RecoverySettings::of(policy, experience)))
+    let patch = Value::Object(patch);
+    let answer = store_document(&state, caller.tenant.id.clone(), move |tenant| {
+        let mut document = stored_document(tenant)?;
+        merge_patch(&mut document, &patch);
+        let part = |name: &str| document.get(name).cloned().unwrap_or_else(|| json!({}));
+        read_document(part("policy"), part("email"), &tenant.name).map_err(ApiError::validation)
+    })
+    .await?;
+    tracing::info!(tenant = %caller.tenant.id, "recovery settings changed");
+    Ok(answer)
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
-//! `GET/PUT /api/v1/settings/shop`: the shop's name, recovery URL, sender,
-//! reply-to, time zone, default currency and default language. A PUT changes
-//! only the fields it carries (`null` clears an optional one); the rules are
-//! the domain's (`ShopSettings::edited`), shared with the dashboard, and one 422
-//! names every bad field.
+//! `GET/PUT/PATCH /api/v1/settings/shop`: the shop's name, recovery URL,
+//! sender, reply-to, time zone, default currency and default language. A PATCH
+//! (JSON Merge Patch) changes only the fields it carries (`null` clears an
+//! optional one); a PUT replaces them all (a required field left out is a 422,
+//! an optional one left out is cleared). The rules are the domain's
+//! (`ShopSettings::edited`), shared with the dashboard, and one 422 names every
+//! bad field.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
@@ -92,10 +94,21 @@ impl<'de> Deserialize<'de> for Patch {
     }
 }
 
+/// What a field left out of the body means: kept (PATCH) or cleared (PUT,
+/// which replaces every field; the domain refuses clearing a required one).
+#[derive(Debug, Clone, Copy)]
+enum LeftOut {
+    Keep,
+    Clear,
+}
+
 impl Patch {
-    fn edit<'a>(&'a self, field: &str, problems: &mut Problems) -> Edit<'a> {
+    fn edit<'a>(&'a self, field: &str, left_out: LeftOut, problems: &mut Problems) -> Edit<'a> {
         match self {
-            Patch::Absent => Edit::Keep,
+            Patch::Absent => match left_out {
+                LeftOut::Keep => Edit::Keep,
+                LeftOut::Clear => Edit::Clear,
+            },
             Patch::Null => Edit::Clear,
             Patch::Text(text) => Edit::Set(text),
             Patch::NotText => {
@@ -106,9 +119,10 @@ impl Patch {
     }
 }
 
-/// A change to some of the settings: a field left out stays as it is, `null`
-/// clears an optional one (`recoveryUrl`, `fromName`, `replyTo`) and is refused
-/// for the others.
+/// A change to some of the settings (JSON Merge Patch): a field left out
+/// stays as it is, `null` clears an optional one (`recoveryUrl`, `fromName`,
+/// `replyTo`) and is refused for the others. A PUT's body is read the same way,
+/// its fields left out then cleared.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ShopSettingsUpdate {
@@ -181,13 +195,45 @@ pub async fn get(
     path = "/api/v1/settings/shop",
     tag = "settings",
     operation_id = "putShopSettings",
-    summary = "Change some of the shop's settings",
-    description = "Only the fields the body carries change; `null` clears `recoveryUrl`, \
-        `fromName` or `replyTo`. The time zone is the recovery policy's `timeZone` and the \
-        default language the email settings' `defaultLocale`: changing them here changes them there.",
-    request_body = ShopSettingsUpdate,
+    summary = "Replace every shop setting",
+    description = "Every field is replaced: `name`, `fromEmail`, `timeZone`, `defaultCurrency` and \
+        `defaultLocale` are required, and `recoveryUrl`, `fromName` or `replyTo` left out (or null) \
+        are cleared. To change some fields only, use `PATCH`. The time zone is the recovery \
+        policy's `timeZone` and the default language the email settings' `defaultLocale`: \
+        changing them here changes them there. See docs/api.md, \"Changing settings\".",
+    request_body = crate::openapi::ShopSettingsDocument,
     responses(
         (status = 200, description = "The settings now stored", body = ShopSettingsAnswer),
+        (status = 400, description = "BAD_REQUEST: the body is not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: every bad or missing field at once (`name`, `recoveryUrl`, `fromEmail`, `fromName`, `replyTo`, `timeZone`, `defaultCurrency`, `defaultLocale`, or an unknown one)", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    )
+)]
+pub async fn put(
+    state: web::Data<AppState>,
+    caller: SecretCaller,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    write(state, caller, request, payload, LeftOut::Clear).await
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/settings/shop",
+    tag = "settings",
+    operation_id = "patchShopSettings",
+    summary = "Change some of the shop's settings, keeping the rest",
+    description = "A JSON Merge Patch: only the fields the body carries change; `null` clears \
+        `recoveryUrl`, `fromName` or `replyTo` (and is refused for the others). The time zone \
+        is the recovery policy's `timeZone` and the default language the email settings' \
+        `defaultLocale`: changing them here changes them there. \
+        `Content-Type: application/merge-patch+json` or `application/json`.",
+    request_body(content((ShopSettingsUpdate = "application/merge-patch+json"))),
+    responses(
+        (status = 200, description = "The settings now stored, every field", body = ShopSettingsAnswer),
         (status = 400, description = "BAD_REQUEST: the body is not a JSON object", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
@@ -195,11 +241,21 @@ pub async fn get(
         crate::openapi::SecretKeyErrors,
     )
 )]
-pub async fn put(
+pub async fn patch(
+    state: web::Data<AppState>,
+    caller: SecretCaller,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    write(state, caller, request, payload, LeftOut::Keep).await
+}
+
+async fn write(
     state: web::Data<AppState>,
     SecretCaller(caller): SecretCaller,
     request: HttpRequest,
     payload: web::Payload,
+    left_out: LeftOut,
 ) -> Result<HttpResponse, ApiError> {
     let mut body = object_body(&state, &request, payload, false).await?;
     let mut problems = Problems::default();
@@ -212,16 +268,24 @@ pub async fn put(
         .db(move |conn| {
             let now = Utc::now().naive_utc();
             let edit = ShopSettingsEdit {
-                name: update.name.edit("name", &mut problems),
-                recovery_url: update.recovery_url.edit("recoveryUrl", &mut problems),
-                from_email: update.from_email.edit("fromEmail", &mut problems),
-                from_name: update.from_name.edit("fromName", &mut problems),
-                reply_to: update.reply_to.edit("replyTo", &mut problems),
-                time_zone: update.time_zone.edit("timeZone", &mut problems),
-                default_currency: update
-                    .default_currency
-                    .edit("defaultCurrency", &mut problems),
-                default_locale: update.default_locale.edit("defaultLocale", &mut problems),
+                name: update.name.edit("name", left_out, &mut problems),
+                recovery_url: update
+                    .recovery_url
+                    .edit("recoveryUrl", left_out, &mut problems),
+                from_email: update.from_email.edit("fromEmail", left_out, &mut problems),
+                from_name: update.from_name.edit("fromName", left_out, &mut problems),
+                reply_to: update.reply_to.edit("replyTo", left_out, &mut problems),
+                time_zone: update.time_zone.edit("timeZone", left_out, &mut problems),
+                default_currency: update.default_currency.edit(
+                    "defaultCurrency",
+                    left_out,
+                    &mut problems,
+                ),
+                default_locale: update.default_locale.edit(
+                    "defaultLocale",
+                    left_out,
+                    &mut problems,
+                ),
             };
             let saved = update_shop_settings(conn, &tenant_id, now, |current| {
                 let mut refused: Vec<FieldError> = problems.0;

@@ -447,8 +447,11 @@ pub async fn get(
     tag = "webhook endpoints",
     operation_id = "updateWebhookEndpoint",
     summary = "Change an endpoint's URL, events, description or enabled state",
+    description = "A JSON Merge Patch: a field left out stays, `events` is replaced whole, \
+        `null` clears `description`. `Content-Type: application/merge-patch+json` or \
+        `application/json`. See docs/api.md, \"Changing settings\".",
     params(("id" = String, Path, description = "The endpoint id (`we_…`)")),
-    request_body = crate::openapi::WebhookEndpointChanges,
+    request_body(content((crate::openapi::WebhookEndpointChanges = "application/merge-patch+json"))),
     responses(
         (status = 200, description = "The endpoint", body = WebhookEndpoint),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),

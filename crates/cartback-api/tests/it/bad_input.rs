@@ -501,7 +501,7 @@ fn extreme_settings_are_refused_and_tracking_keeps_working(backend: Backend) {
             "PUT",
             "/settings/recovery",
             &bad_secret,
-            Some(&json!({ "policy": policy })),
+            Some(&json!({ "policy": policy, "email": {} })),
         );
         assert_eq!(status, 422, "{policy}: {body}");
         assert_eq!(body["error"]["code"], json!("VALIDATION_ERROR"));

@@ -170,19 +170,19 @@ fn settings_read_null_as_not_set(backend: Backend) {
     assert_eq!(saved["email"]["copy"]["nl"], json!([{"headline": "Hallo"}]));
     // A step is an object with known fields, not an array.
     shop.refused(
-        "PUT",
+        "PATCH",
         "/api/v1/settings/recovery",
         Some(&json!({"email": {"copy": {"nl": [[null, null]]}}})),
         "email.copy.nl[0]",
     );
     shop.refused(
-        "PUT",
+        "PATCH",
         "/api/v1/settings/recovery",
         Some(&json!({"email": {"copy": {"nl": [{"subjet": "typo"}]}}})),
         "email",
     );
     shop.refused(
-        "PUT",
+        "PATCH",
         "/api/v1/settings/recovery",
         Some(&json!({"policy": [1]})),
         "policy",

@@ -43,8 +43,8 @@ impl Shop {
         self.api.v1(method, path, &self.tenant.secret, body)
     }
 
-    fn put_shop(&self, body: Value) -> (u16, Value) {
-        self.call("PUT", "/settings/shop", Some(&body))
+    fn patch_shop(&self, body: Value) -> (u16, Value) {
+        self.call("PATCH", "/settings/shop", Some(&body))
     }
 }
 
@@ -62,7 +62,7 @@ fn shop_settings_round_trip(backend: Backend) {
     assert_eq!(settings["defaultLocale"], "en");
 
     // A partial change: what the body leaves out stays as it is.
-    let (status, body) = shop.put_shop(json!({
+    let (status, body) = shop.patch_shop(json!({
         "replyTo": "help@shop.example",
         "timeZone": "Europe/Amsterdam",
         "fromName": "Sam at Test shop",
@@ -77,7 +77,10 @@ fn shop_settings_round_trip(backend: Backend) {
     assert_eq!(settings["defaultLocale"], "nl-NL");
     assert_eq!(settings["name"], "Test shop");
     assert_eq!(settings["recoveryUrl"], "https://shop.example/cart");
-    assert_eq!(body["shop"], read["shop"], "the PUT answers what is stored");
+    assert_eq!(
+        body["shop"], read["shop"],
+        "the PATCH answers what is stored"
+    );
 
     // One source of truth: the zone is the policy's, the language the email settings'.
     let (status, recovery) = shop.call("GET", "/settings/recovery", None);
@@ -87,7 +90,7 @@ fn shop_settings_round_trip(backend: Backend) {
     let mut policy = recovery["policy"].clone();
     policy["timeZone"] = json!("America/New_York");
     let (status, body) = shop.call(
-        "PUT",
+        "PATCH",
         "/settings/recovery",
         Some(&json!({"policy": policy})),
     );
@@ -96,13 +99,13 @@ fn shop_settings_round_trip(backend: Backend) {
     assert_eq!(read["shop"]["timeZone"], "America/New_York");
     // … and the recovery settings keep their steps when the shop changes its zone.
     let steps = body["policy"]["steps"].clone();
-    shop.put_shop(json!({"timeZone": "Asia/Tokyo"}));
+    shop.patch_shop(json!({"timeZone": "Asia/Tokyo"}));
     let (_, recovery) = shop.call("GET", "/settings/recovery", None);
     assert_eq!(recovery["policy"]["steps"], steps);
     assert_eq!(recovery["policy"]["timeZone"], "Asia/Tokyo");
 
     // null clears an optional field; English is stored as no default at all.
-    let (status, body) = shop.put_shop(
+    let (status, body) = shop.patch_shop(
         json!({"replyTo": null, "fromName": null, "recoveryUrl": null, "defaultLocale": "en"}),
     );
     assert_eq!(status, 200, "{body}");
@@ -116,7 +119,7 @@ fn shop_settings_round_trip(backend: Backend) {
     );
 
     // Every bad field at once, in one 422; nothing is stored.
-    let (status, body) = shop.put_shop(json!({
+    let (status, body) = shop.patch_shop(json!({
         "name": "x".repeat(201),
         "recoveryUrl": format!("https://shop.example/{}", "a".repeat(2048)),
         "fromEmail": "not an address",
@@ -147,7 +150,7 @@ fn shop_settings_round_trip(backend: Backend) {
     let (_, read) = shop.call("GET", "/settings/shop", None);
     assert_eq!(read["shop"]["name"], "Test shop");
     // Required fields cannot be cleared; wrong types and bad links are named.
-    let (status, body) = shop.put_shop(json!({
+    let (status, body) = shop.patch_shop(json!({
         "name": null, "fromEmail": null, "timeZone": null, "defaultCurrency": null, "defaultLocale": null,
     }));
     assert_eq!(status, 422, "{body}");
@@ -162,23 +165,25 @@ fn shop_settings_round_trip(backend: Backend) {
         ]
     );
     let (status, body) =
-        shop.put_shop(json!({"name": 7, "recoveryUrl": "javascript:alert(1)", "replyTo": ["a"]}));
+        shop.patch_shop(json!({"name": 7, "recoveryUrl": "javascript:alert(1)", "replyTo": ["a"]}));
     assert_eq!(status, 422, "{body}");
     let mut named = error_fields(&body);
     named.sort();
     assert_eq!(named, ["name", "recoveryUrl", "replyTo"]);
-    let (status, body) = shop.put_shop(json!({"name": "Shop\u{0}"}));
+    let (status, body) = shop.patch_shop(json!({"name": "Shop\u{0}"}));
     assert_eq!(
         (status, error_fields(&body)),
         (422, vec!["name".to_owned()])
     );
-    let (status, body) = shop.call("PUT", "/settings/shop", Some(&json!(["name"])));
-    assert_eq!(status, 400, "{body}");
+    for method in ["PATCH", "PUT"] {
+        let (status, body) = shop.call(method, "/settings/shop", Some(&json!(["name"])));
+        assert_eq!(status, 400, "{method}: {body}");
+    }
 
     // The default currency is what a tracked cart without one gets (after the
     // auth cache forgets the tenant as it was).
     let (status, body) =
-        shop.put_shop(json!({"defaultCurrency": "eur", "name": "  Renamed shop "}));
+        shop.patch_shop(json!({"defaultCurrency": "eur", "name": "  Renamed shop "}));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["shop"]["defaultCurrency"], "EUR");
     assert_eq!(body["shop"]["name"], "Renamed shop");

@@ -331,14 +331,14 @@ fn overview(signed: &SignedIn, query: &PeriodQuery, loaded: &Loaded) -> Markup {
                 } @else {
                     ol.funnel {
                         @for step in &loaded.report.funnel {
-                            li.funnel-step data-step=(step.step) {
-                                h3.funnel-title { (step_label(&loaded.policy, step.step)) }
+                            li.funnel-step data-step=(step.step_index + 1) {
+                                h3.funnel-title { (step_label(&loaded.policy, step.step_index)) }
                                 dl.funnel-figures {
                                     div { dt { "Sent" } dd data-metric="sent" { (format::count(step.sent)) } }
                                     div { dt { "Clicked" } dd data-metric="clicked" { (format::count(step.clicked)) span.rate { (format::percent(rate(step.clicked, step.sent))) } } }
                                     div { dt { "Recovered" } dd data-metric="recovered" { (format::count(step.recovered)) span.rate { (format::percent(rate(step.recovered, step.sent))) } } }
                                 }
-                                progress.funnel-bar value=(step.clicked) max=(step.sent.max(1)) aria-label={ "Clicked, email " (step.step + 1) } {}
+                                progress.funnel-bar value=(step.clicked) max=(step.sent.max(1)) aria-label={ "Clicked, email " (step.step_index + 1) } {}
                             }
                         }
                     }

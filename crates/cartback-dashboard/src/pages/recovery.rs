@@ -517,7 +517,7 @@ fn step_card(
     let coupon_kind = format!("step-{i}-coupon-kind");
     let coupon_name = format!("step.{i}.coupon");
     html! {
-        li.step-card data-step=(i) {
+        li.step-card data-step=(n) {
             div.step-head {
                 h3 { span.step-number { (n) } "Email " (n) }
                 @if editable && count > 1 {
@@ -674,7 +674,7 @@ fn render(view: &View<'_>, form: &PolicyForm, errors: &FieldErrors) -> Markup {
                     summary { (language_name(locale)) " " span.muted { "(" (locale) ")" } }
                     div.preview-grid {
                         @for (i, step) in form.steps.iter().enumerate() {
-                            @let base = format!("/dashboard/recovery/preview?step={i}&locale={locale}");
+                            @let base = format!("/dashboard/recovery/preview?step={}&locale={locale}", i + 1);
                             @let src = format!("{base}{draft}");
                             figure.preview {
                                 figcaption { "Email " (i + 1) " · after " (step.delay.describe()) }
@@ -821,7 +821,8 @@ pub async fn submit(
 
 /// `GET /dashboard/recovery/preview?step=…&locale=…[&draft=1&<the form's fields>]`:
 /// one email of the saved policy, or of the form as it stands (the script
-/// sends it while the merchant types), for a preview frame.
+/// sends it while the merchant types), for a preview frame. `step` counts
+/// from 1, as everywhere (default 1).
 pub async fn preview(
     dashboard: web::Data<Dashboard>,
     request: HttpRequest,
@@ -829,7 +830,12 @@ pub async fn preview(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed_in(&request, &dashboard).await?;
     let fields = fields_of(query.into_inner());
-    let Ok(step) = fields.get("step").map_or(Ok(0), |s| s.parse::<u32>()) else {
+    let Some(step) = fields
+        .get("step")
+        .map_or(Ok(1), |s| s.parse::<u32>())
+        .ok()
+        .and_then(|number| number.checked_sub(1))
+    else {
         return Ok(frame::note(
             StatusCode::UNPROCESSABLE_ENTITY,
             "No such email in the sequence.",

@@ -345,7 +345,7 @@ fn check_report(db: &TestDatabase) {
     let funnel: Vec<_> = report
         .funnel
         .iter()
-        .map(|f| (f.step, f.sent, f.clicked, f.recovered))
+        .map(|f| (f.step_index, f.sent, f.clicked, f.recovered))
         .collect();
     assert_eq!(funnel, vec![(0, 5, 1, 3), (1, 1, 1, 1), (2, 0, 0, 0)]);
 

@@ -99,12 +99,14 @@ on_both_backends!(
         assert_eq!(payload["data"]["totalMinor"], 1250);
         assert_eq!(payload["data"]["currency"], "USD");
         assert_eq!(payload["data"]["items"][0]["price"], 12.5);
-        assert_eq!(payload["data"]["step"], 0);
+        // Stored as the policy's index 0, announced as the first email: 1.
+        assert_eq!(payload["data"]["step"], 1);
         assert_eq!(payload["data"]["provider"], "smtp");
         assert!(payload["timestamp"].as_str().unwrap().ends_with('Z'));
         let failed = rows.iter().find(|d| d.event == "email.failed").unwrap();
         let payload: Value = serde_json::from_str(&failed.payload).unwrap();
         assert_eq!(payload["data"]["error"], "550 mailbox unavailable");
+        assert_eq!(payload["data"]["step"], 1);
         assert!(rows.iter().any(|d| d.event == "cart.unsubscribed"));
         // Another tenant cannot see the endpoint.
         assert!(

@@ -664,3 +664,24 @@ fn custom_templates_round_trip_as_camel_case_json() {
         .is_mjml()
     );
 }
+
+/// `step` counts from 1, as the merchant reads "email 1, 2, 3": the first
+/// email of the sequence (index 0 of the policy's steps) shows 1.
+#[test]
+fn the_step_variable_counts_from_one() {
+    let numbered = CustomTemplate {
+        subject: "Reminder {{ step }}{% if step == 1 %} (first){% endif %}".into(),
+        ..good()
+    };
+    validate_custom(&numbered).unwrap();
+    let mut ctx = common::context("en", "EUR");
+    let subjects: Vec<String> = (0..3)
+        .map(|index| {
+            ctx.step = index;
+            render_custom(&numbered, &common::branding(), &ctx)
+                .unwrap()
+                .subject
+        })
+        .collect();
+    assert_eq!(subjects, ["Reminder 1 (first)", "Reminder 2", "Reminder 3"]);
+}

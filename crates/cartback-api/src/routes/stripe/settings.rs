@@ -202,14 +202,26 @@ fn url_field(
     }
 }
 
-/// `PUT /api/v1/integrations/stripe`: what is given replaces, null clears,
-/// what is left out stays.
+/// The fields of the connection, as a body names them.
+const STRIPE_FIELDS: [&str; 5] = [
+    "secretKey",
+    "webhookSecrets",
+    "successUrl",
+    "cancelUrl",
+    "linksInEmails",
+];
+
+/// `PUT /api/v1/integrations/stripe`: every field replaced; one left out is
+/// cleared (`linksInEmails` off).
 #[utoipa::path(
     put,
     path = "/api/v1/integrations/stripe",
     tag = "stripe",
     operation_id = "putStripe",
-    summary = "Connect or change the tenant's Stripe account",
+    summary = "Connect the tenant's Stripe account, replacing every stored field",
+    description = "A field left out is cleared, as `null` would (`linksInEmails`: `false`). To \
+        change some fields and keep the rest (the secret key, say), use `PATCH`. See docs/api.md, \
+        \"Changing settings\".",
     request_body = crate::openapi::StripeSettings,
     responses(
         (status = 200, description = "As `GET`", body = StripeShown),
@@ -222,24 +234,65 @@ fn url_field(
 )]
 pub async fn put(
     state: web::Data<AppState>,
-    SecretCaller(caller): SecretCaller,
+    caller: SecretCaller,
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    write(state, caller, request, payload, true).await
+}
+
+/// `PATCH /api/v1/integrations/stripe`: what is given replaces, null clears,
+/// what is left out stays.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/integrations/stripe",
+    tag = "stripe",
+    operation_id = "patchStripe",
+    summary = "Change some fields of the Stripe connection, keeping the rest",
+    description = "A JSON Merge Patch: a field given replaces the stored one, `null` clears it, \
+        a field left out stays. `Content-Type: application/merge-patch+json` or `application/json`.",
+    request_body(content((crate::openapi::StripeSettings = "application/merge-patch+json"))),
+    responses(
+        (status = 200, description = "As `GET`", body = StripeShown),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: a secret was given and the server has no CARTBACK_MASTER_KEY", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::SecretKeyErrors,
+    )
+)]
+pub async fn patch(
+    state: web::Data<AppState>,
+    caller: SecretCaller,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    write(state, caller, request, payload, false).await
+}
+
+/// Stores the connection; with `replace`, the fields left out are cleared
+/// rather than kept.
+async fn write(
+    state: web::Data<AppState>,
+    SecretCaller(caller): SecretCaller,
+    request: HttpRequest,
+    payload: web::Payload,
+    replace: bool,
+) -> Result<HttpResponse, ApiError> {
     let body = read_body(&request, payload, state.limits.max_body_bytes).await?;
-    let body = object(&body, false)?;
+    let mut body = object(&body, false)?;
     let mut problems = Problems::default();
-    unknown_fields(
-        &body,
-        &[
-            "secretKey",
-            "webhookSecrets",
-            "successUrl",
-            "cancelUrl",
-            "linksInEmails",
-        ],
-        &mut problems,
-    );
+    unknown_fields(&body, &STRIPE_FIELDS, &mut problems);
+    if replace {
+        for field in STRIPE_FIELDS {
+            let cleared = if field == "linksInEmails" {
+                Value::Bool(false)
+            } else {
+                Value::Null
+            };
+            body.entry(field).or_insert(cleared);
+        }
+    }
     let secret_key = secret_key_field(&body, &mut problems);
     let webhook_secrets = webhook_secrets_field(&body, &mut problems);
     let success_url = url_field(&body, "successUrl", &mut problems);

@@ -137,7 +137,7 @@ fn render(
                 @for i in 0..steps {
                     figure.preview {
                         figcaption { "Email " (i + 1) }
-                        iframe.preview-frame sandbox="" src={ "/dashboard/recovery/preview?step=" (i) "&locale=" (locale) }
+                        iframe.preview-frame sandbox="" src={ "/dashboard/recovery/preview?step=" (i + 1) "&locale=" (locale) }
                             title={ "Preview of email " (i + 1) " in " (language) } {}
                     }
                 }
