@@ -631,7 +631,7 @@ fn webhook_examples_match_real_deliveries_and_the_node_snippet_verifies_them() {
 
     // Expired: a cart with no address under a policy whose carts expire fast.
     call(
-        reqwest::Method::PUT,
+        reqwest::Method::PATCH,
         "/api/v1/settings/recovery",
         serde_json::json!({"policy": {"steps": [{"delayMs": 1000}], "expireAfterMs": 2000}}),
     );
