@@ -6,11 +6,12 @@
 //
 // Checks: signed-out requests go to the sign-in page; the owner signs in; the
 // overview's figures equal GET /api/v1/analytics for 7 and 30 days, today,
-// this month, this year and for chosen dates; the chart is drawn (its script runs under the CSP); assets are
-// cached for a year; a form without the CSRF token, or from another origin, gets
-// 403; a viewer gets 403 on a change; another shop's user gets 404 on this
-// shop's cart; logout ends the session on the server; no serious or critical
-// axe-core violation on any page; screenshots at 1280x800 and 375x812.
+// this month, this year and for chosen dates; the chart is drawn (its script
+// runs under the CSP); assets are cached for a year; a form without the CSRF
+// token, or from another origin, gets 403; a viewer gets 403 on a change;
+// another shop's user gets 404 on this shop's cart; logout ends the session on
+// the server; no serious or critical axe-core violation on any page;
+// screenshots at 1280x800 and 375x812.
 
 import { mkdirSync } from "node:fs";
 import assert from "node:assert/strict";

@@ -23,6 +23,7 @@ use cartback_store::analytics::{count_abandoned_recovered, tenant_report};
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::input::Problems;
+use crate::input::fields::exact_date;
 use crate::state::AppState;
 
 /// The query's parameters among `known`, each at most once; others are ignored.
@@ -78,22 +79,6 @@ enum PeriodRequest {
     Dates(NaiveDate, NaiveDate),
 }
 
-/// `YYYY-MM-DD`, exactly.
-fn parse_date(text: &str) -> Option<NaiveDate> {
-    let bytes = text.as_bytes();
-    let shaped = bytes.len() == 10
-        && bytes[4] == b'-'
-        && bytes[7] == b'-'
-        && bytes
-            .iter()
-            .enumerate()
-            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
-    if !shaped {
-        return None;
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
-}
-
 fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::validation(vec![FieldError {
         field: field.to_owned(),
@@ -129,7 +114,7 @@ fn period_request(request: &HttpRequest) -> Result<PeriodRequest, ApiError> {
             problems.add(name, format!("is required when {other} is present"));
             None
         }
-        Some(text) => parse_date(text).or_else(|| {
+        Some(text) => exact_date(text).or_else(|| {
             problems.add(name, "must be a date as YYYY-MM-DD");
             None
         }),
@@ -421,7 +406,7 @@ mod tests {
     }
 
     fn date(text: &str) -> NaiveDate {
-        parse_date(text).unwrap()
+        exact_date(text).unwrap()
     }
 
     #[test]

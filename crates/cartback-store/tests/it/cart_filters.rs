@@ -315,7 +315,7 @@ on_both_backends!(
                 .unwrap();
         }
         // The migration as shipped, run again over rows it would find.
-        let up = match &conn {
+        let up = match &*conn {
             DbConn::Postgres(_) => include_str!(
                 "../../../../migrations/postgres/2026-12-06-101800_cart_filters/up.sql"
             ),

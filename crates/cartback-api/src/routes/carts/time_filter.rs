@@ -7,6 +7,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use cartback_domain::{Tz, bounds, local_day_span};
 use cartback_store::cart_admin::{CartFilter, just_before};
 
+use crate::input::fields::exact_date;
+
 /// A time filter as written, before the shop's zone turns a date into instants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum TimeFilter {
@@ -48,7 +50,7 @@ impl TimeFilter {
             // The date as written, in its own offset.
             bounds::check_date(at.date_naive())?;
             Ok(TimeFilter::At(at.with_timezone(&Utc)))
-        } else if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        } else if let Some(date) = exact_date(text) {
             bounds::check_date(date)?;
             Ok(TimeFilter::Day(date))
         } else if let Ok(seconds) = text.parse::<i64>() {
