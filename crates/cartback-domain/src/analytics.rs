@@ -602,19 +602,19 @@ pub fn totals_by_currency(amounts: impl IntoIterator<Item = Money>) -> Vec<Money
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::currency::Currency;
     use chrono::Timelike;
     use proptest::prelude::*;
 
-    const AMSTERDAM: Tz = Tz::Europe__Amsterdam;
+    pub(crate) const AMSTERDAM: Tz = Tz::Europe__Amsterdam;
 
-    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    pub(crate) fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
     }
 
-    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    pub(crate) fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
     }
 

@@ -112,17 +112,8 @@ impl PeriodPreset {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{NaiveDate, TimeZone};
-
-    const AMSTERDAM: Tz = Tz::Europe__Amsterdam;
-
-    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap()
-    }
-
-    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
-    }
+    use crate::analytics::tests::{AMSTERDAM, day, utc};
+    use chrono::NaiveDate;
 
     /// (first day, start instant) of `preset` at `now` in `zone`; the end is
     /// always `now` and the last day today.
@@ -139,13 +130,37 @@ mod tests {
         // 10:00 on Sunday 6 December 2026 in Amsterdam (CET, +1).
         let now = utc(2026, 12, 6, 9, 0);
         let expected = [
-            (PeriodPreset::Today, day(2026, 12, 6), utc(2026, 12, 5, 23, 0)),
-            (PeriodPreset::Last7Days, day(2026, 11, 30), utc(2026, 11, 29, 23, 0)),
-            (PeriodPreset::Last30Days, day(2026, 11, 7), utc(2026, 11, 6, 23, 0)),
+            (
+                PeriodPreset::Today,
+                day(2026, 12, 6),
+                utc(2026, 12, 5, 23, 0),
+            ),
+            (
+                PeriodPreset::Last7Days,
+                day(2026, 11, 30),
+                utc(2026, 11, 29, 23, 0),
+            ),
+            (
+                PeriodPreset::Last30Days,
+                day(2026, 11, 7),
+                utc(2026, 11, 6, 23, 0),
+            ),
             // 90 days back crosses the October switch to winter time: CEST, +2.
-            (PeriodPreset::Last90Days, day(2026, 9, 8), utc(2026, 9, 7, 22, 0)),
-            (PeriodPreset::Month, day(2026, 12, 1), utc(2026, 11, 30, 23, 0)),
-            (PeriodPreset::Year, day(2026, 1, 1), utc(2025, 12, 31, 23, 0)),
+            (
+                PeriodPreset::Last90Days,
+                day(2026, 9, 8),
+                utc(2026, 9, 7, 22, 0),
+            ),
+            (
+                PeriodPreset::Month,
+                day(2026, 12, 1),
+                utc(2026, 11, 30, 23, 0),
+            ),
+            (
+                PeriodPreset::Year,
+                day(2026, 1, 1),
+                utc(2025, 12, 31, 23, 0),
+            ),
         ];
         for (preset, first, start) in expected {
             assert_eq!(bounds(preset, now, AMSTERDAM), (first, start), "{preset:?}");

@@ -597,7 +597,10 @@ fn presets_cover_the_shops_calendar(backend: Backend) {
             assert_eq!(days, expected.days().count(), "{path}");
         }
         let end: DateTime<Utc> = period["end"].as_str().unwrap().parse().unwrap();
-        assert!(end >= before - chrono::TimeDelta::milliseconds(1), "{path}: ends now");
+        assert!(
+            end >= before - chrono::TimeDelta::milliseconds(1),
+            "{path}: ends now"
+        );
     }
 }
 

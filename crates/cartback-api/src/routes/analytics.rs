@@ -133,9 +133,9 @@ fn resolve(
     zone: cartback_domain::Tz,
 ) -> Result<AnalyticsPeriod, ApiError> {
     let period = match asked {
-        PeriodRequest::Preset(preset) => {
-            preset.period(now, zone).map_err(|e| field_error(e, "period"))
-        }
+        PeriodRequest::Preset(preset) => preset
+            .period(now, zone)
+            .map_err(|e| field_error(e, "period")),
         PeriodRequest::Dates(first, last) => {
             AnalyticsPeriod::local_days(first, last, zone).map_err(|e| field_error(e, "endDate"))
         }

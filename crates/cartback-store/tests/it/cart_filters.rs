@@ -51,234 +51,308 @@ fn day(filter: CartFilter, date: (i32, u32, u32), zone: Tz) -> CartFilter {
     }
 }
 
-on_both_backends!(
-    abandoned_today_in_the_shops_zone,
-    |db: &TestDatabase| {
-        let store = open(db);
-        let mut conn = store.conn().unwrap();
-        let shop = tenant(&mut conn, "Shop");
-        let other = tenant(&mut conn, "Other");
-        let t0 = utc(2026, 12, 5, 10, 0, 0);
-        let mut cart = |tenant: &cartback_store::tenants::Tenant, session: &str| {
-            upsert_cart(&mut conn, &upsert(tenant, session, Some("a@example.com"), t0))
-                .unwrap()
-                .id
-        };
-        let (late, midnight, evening, active, theirs) = (
-            cart(&shop, "late"),
-            cart(&shop, "midnight"),
-            cart(&shop, "evening"),
-            cart(&shop, "active"),
-            cart(&other, "theirs"),
-        );
-        // The worker claims every due cart, then lets each go: abandoned at the
-        // moment it decides so, in Amsterdam (+1 in December) 23:59:59 on the
-        // 5th, midnight on the 6th, 23:59 on the 6th; one stays active.
-        let claimed = claim_due_carts(&mut conn, "w1", t0 + TimeDelta::hours(2), t0 + TimeDelta::days(3), 10)
-            .unwrap();
-        assert_eq!(claimed.len(), 5);
-        let release = |conn: &mut DbConn, tenant: &str, id: &str, status, at| {
-            let held = release_cart(conn, tenant, id, "w1", at, |_| -> StoreResult<CartRelease> {
+on_both_backends!(abandoned_today_in_the_shops_zone, |db: &TestDatabase| {
+    let store = open(db);
+    let mut conn = store.conn().unwrap();
+    let shop = tenant(&mut conn, "Shop");
+    let other = tenant(&mut conn, "Other");
+    let t0 = utc(2026, 12, 5, 10, 0, 0);
+    let mut cart = |tenant: &cartback_store::tenants::Tenant, session: &str| {
+        upsert_cart(
+            &mut conn,
+            &upsert(tenant, session, Some("a@example.com"), t0),
+        )
+        .unwrap()
+        .id
+    };
+    let (late, midnight, evening, active, theirs) = (
+        cart(&shop, "late"),
+        cart(&shop, "midnight"),
+        cart(&shop, "evening"),
+        cart(&shop, "active"),
+        cart(&other, "theirs"),
+    );
+    // The worker claims every due cart, then lets each go: abandoned at the
+    // moment it decides so, in Amsterdam (+1 in December) 23:59:59 on the
+    // 5th, midnight on the 6th, 23:59 on the 6th; one stays active.
+    let claimed = claim_due_carts(
+        &mut conn,
+        "w1",
+        t0 + TimeDelta::hours(2),
+        t0 + TimeDelta::days(3),
+        10,
+    )
+    .unwrap();
+    assert_eq!(claimed.len(), 5);
+    let release = |conn: &mut DbConn, tenant: &str, id: &str, status, at| {
+        let held = release_cart(
+            conn,
+            tenant,
+            id,
+            "w1",
+            at,
+            |_| -> StoreResult<CartRelease> {
                 Ok(CartRelease {
                     status,
                     next_step: 1,
                     next_action_at: None,
                     quarantine: None,
                 })
-            })
-            .unwrap();
-            assert!(held);
-        };
-        let abandoned = CartStatus::Abandoned;
-        release(&mut conn, &shop.id, &late, abandoned, utc(2026, 12, 5, 22, 59, 59));
-        release(&mut conn, &shop.id, &midnight, abandoned, utc(2026, 12, 5, 23, 0, 0));
-        release(&mut conn, &shop.id, &evening, abandoned, utc(2026, 12, 6, 22, 59, 0));
-        release(&mut conn, &shop.id, &active, CartStatus::Active, utc(2026, 12, 6, 12, 0, 0));
-        release(&mut conn, &other.id, &theirs, abandoned, utc(2026, 12, 6, 12, 0, 0));
-        let stored = find_cart(&mut conn, &shop.id, &midnight).unwrap().unwrap();
-        assert_eq!(
-            stored.abandoned_at,
-            Some(utc(2026, 12, 5, 23, 0, 0).naive_utc())
-        );
-
-        let amsterdam = Tz::Europe__Amsterdam;
-        let all = CartFilter::default();
-        assert_eq!(
-            ids(&mut conn, &shop.id, &day(all.clone(), (2026, 12, 6), amsterdam)),
-            sorted(&[&midnight, &evening]),
-            "the 6th in Amsterdam starts at 23:00 UTC on the 5th"
-        );
-        assert_eq!(
-            ids(&mut conn, &shop.id, &day(all.clone(), (2026, 12, 5), amsterdam)),
-            sorted(&[&late])
-        );
-        assert_eq!(
-            ids(&mut conn, &shop.id, &day(all.clone(), (2026, 12, 6), Tz::UTC)),
-            sorted(&[&evening]),
-            "in UTC the 6th starts an hour later"
-        );
-        assert_eq!(
-            ids(&mut conn, &shop.id, &day(all.clone(), (2026, 12, 5), Tz::UTC)),
-            sorted(&[&late, &midnight])
-        );
-        // One side alone; the bounds are exclusive.
-        let after = CartFilter {
-            abandoned_after: Some(utc(2026, 12, 5, 23, 0, 0).naive_utc()),
-            ..all.clone()
-        };
-        assert_eq!(ids(&mut conn, &shop.id, &after), sorted(&[&evening]));
-        let before = CartFilter {
-            abandoned_before: Some(utc(2026, 12, 5, 23, 0, 0).naive_utc()),
-            ..all.clone()
-        };
-        assert_eq!(ids(&mut conn, &shop.id, &before), sorted(&[&late]));
-        // With a status filter too; a tracked update makes a cart active again
-        // and forgets when it was abandoned.
-        let abandoned_today = day(
-            CartFilter {
-                status: Some(StatusFilter::Is(CartStatus::Abandoned)),
-                ..all.clone()
             },
-            (2026, 12, 6),
-            amsterdam,
-        );
-        assert_eq!(
-            ids(&mut conn, &shop.id, &abandoned_today),
-            sorted(&[&midnight, &evening])
-        );
-        let back = upsert_cart(
-            &mut conn,
-            &upsert(&shop, "evening", Some("a@example.com"), utc(2026, 12, 7, 8, 0, 0)),
         )
         .unwrap();
-        assert_eq!((back.status, back.abandoned_at), (CartStatus::Active, None));
-        assert_eq!(
-            ids(&mut conn, &shop.id, &day(all, (2026, 12, 6), amsterdam)),
-            sorted(&[&midnight])
-        );
-    }
-);
+        assert!(held);
+    };
+    let abandoned = CartStatus::Abandoned;
+    release(
+        &mut conn,
+        &shop.id,
+        &late,
+        abandoned,
+        utc(2026, 12, 5, 22, 59, 59),
+    );
+    release(
+        &mut conn,
+        &shop.id,
+        &midnight,
+        abandoned,
+        utc(2026, 12, 5, 23, 0, 0),
+    );
+    release(
+        &mut conn,
+        &shop.id,
+        &evening,
+        abandoned,
+        utc(2026, 12, 6, 22, 59, 0),
+    );
+    release(
+        &mut conn,
+        &shop.id,
+        &active,
+        CartStatus::Active,
+        utc(2026, 12, 6, 12, 0, 0),
+    );
+    release(
+        &mut conn,
+        &other.id,
+        &theirs,
+        abandoned,
+        utc(2026, 12, 6, 12, 0, 0),
+    );
+    let stored = find_cart(&mut conn, &shop.id, &midnight).unwrap().unwrap();
+    assert_eq!(
+        stored.abandoned_at,
+        Some(utc(2026, 12, 5, 23, 0, 0).naive_utc())
+    );
 
-on_both_backends!(
-    a_patch_keeps_the_abandonment_time,
-    |db: &TestDatabase| {
-        let store = open(db);
-        let mut conn = store.conn().unwrap();
-        let shop = tenant(&mut conn, "Shop");
-        let t0 = utc(2026, 12, 6, 9, 0, 0);
-        let id = upsert_cart(&mut conn, &upsert(&shop, "s-1", Some("a@example.com"), t0))
+    let amsterdam = Tz::Europe__Amsterdam;
+    let all = CartFilter::default();
+    assert_eq!(
+        ids(
+            &mut conn,
+            &shop.id,
+            &day(all.clone(), (2026, 12, 6), amsterdam)
+        ),
+        sorted(&[&midnight, &evening]),
+        "the 6th in Amsterdam starts at 23:00 UTC on the 5th"
+    );
+    assert_eq!(
+        ids(
+            &mut conn,
+            &shop.id,
+            &day(all.clone(), (2026, 12, 5), amsterdam)
+        ),
+        sorted(&[&late])
+    );
+    assert_eq!(
+        ids(
+            &mut conn,
+            &shop.id,
+            &day(all.clone(), (2026, 12, 6), Tz::UTC)
+        ),
+        sorted(&[&evening]),
+        "in UTC the 6th starts an hour later"
+    );
+    assert_eq!(
+        ids(
+            &mut conn,
+            &shop.id,
+            &day(all.clone(), (2026, 12, 5), Tz::UTC)
+        ),
+        sorted(&[&late, &midnight])
+    );
+    // One side alone; the bounds are exclusive.
+    let after = CartFilter {
+        abandoned_after: Some(utc(2026, 12, 5, 23, 0, 0).naive_utc()),
+        ..all.clone()
+    };
+    assert_eq!(ids(&mut conn, &shop.id, &after), sorted(&[&evening]));
+    let before = CartFilter {
+        abandoned_before: Some(utc(2026, 12, 5, 23, 0, 0).naive_utc()),
+        ..all.clone()
+    };
+    assert_eq!(ids(&mut conn, &shop.id, &before), sorted(&[&late]));
+    // With a status filter too; a tracked update makes a cart active again
+    // and forgets when it was abandoned.
+    let abandoned_today = day(
+        CartFilter {
+            status: Some(StatusFilter::Is(CartStatus::Abandoned)),
+            ..all.clone()
+        },
+        (2026, 12, 6),
+        amsterdam,
+    );
+    assert_eq!(
+        ids(&mut conn, &shop.id, &abandoned_today),
+        sorted(&[&midnight, &evening])
+    );
+    let back = upsert_cart(
+        &mut conn,
+        &upsert(
+            &shop,
+            "evening",
+            Some("a@example.com"),
+            utc(2026, 12, 7, 8, 0, 0),
+        ),
+    )
+    .unwrap();
+    assert_eq!((back.status, back.abandoned_at), (CartStatus::Active, None));
+    assert_eq!(
+        ids(&mut conn, &shop.id, &day(all, (2026, 12, 6), amsterdam)),
+        sorted(&[&midnight])
+    );
+});
+
+on_both_backends!(a_patch_keeps_the_abandonment_time, |db: &TestDatabase| {
+    let store = open(db);
+    let mut conn = store.conn().unwrap();
+    let shop = tenant(&mut conn, "Shop");
+    let t0 = utc(2026, 12, 6, 9, 0, 0);
+    let id = upsert_cart(&mut conn, &upsert(&shop, "s-1", Some("a@example.com"), t0))
+        .unwrap()
+        .id;
+    let mut patch = |status: CartStatus, at: DateTime<Utc>| -> Option<NaiveDateTime> {
+        let change = CartPatch {
+            status: Some(status),
+            ..CartPatch::default()
+        };
+        match patch_cart(&mut conn, &shop.id, &id, &change, at).unwrap() {
+            PatchOutcome::Updated(cart) => cart.abandoned_at,
+            other => panic!("{other:?}"),
+        }
+    };
+    let first = t0 + TimeDelta::hours(1);
+    assert_eq!(
+        patch(CartStatus::Abandoned, first),
+        Some(first.naive_utc()),
+        "abandoned by hand: abandoned now"
+    );
+    assert_eq!(
+        patch(CartStatus::Abandoned, first + TimeDelta::hours(1)),
+        Some(first.naive_utc()),
+        "still abandoned: the first time stays"
+    );
+    assert_eq!(patch(CartStatus::Active, first + TimeDelta::hours(2)), None);
+    let again = first + TimeDelta::hours(3);
+    assert_eq!(patch(CartStatus::Abandoned, again), Some(again.naive_utc()));
+    assert_eq!(
+        patch(CartStatus::Recovered, again + TimeDelta::hours(1)),
+        Some(again.naive_utc()),
+        "a recovered cart keeps when it was abandoned"
+    );
+});
+
+on_both_backends!(pending_means_an_email_still_to_come, |db: &TestDatabase| {
+    let store = open(db);
+    let mut conn = store.conn().unwrap();
+    let shop = tenant(&mut conn, "Shop");
+    let now = Utc::now();
+    // Two steps, a cap of three: two emails a cart.
+    let policy = RecoveryPolicy {
+        steps: vec![
+            RecoveryStep::after(3_600_000),
+            RecoveryStep::after(86_400_000),
+        ],
+        max_emails_per_cart: 3,
+        min_cart_value_minor: 1000,
+        ..RecoveryPolicy::default()
+    };
+    set_policy(&mut conn, &shop.id, &policy, now.naive_utc()).unwrap();
+    let mut carts = std::collections::BTreeMap::new();
+    for session in [
+        "waiting",
+        "second-step",
+        "done",
+        "no-email",
+        "unsubscribed",
+        "too-small",
+        "active",
+        "no-consent",
+    ] {
+        let email = (session != "no-email").then_some("a@example.com");
+        let id = upsert_cart(&mut conn, &upsert(&shop, session, email, now))
             .unwrap()
             .id;
-        let mut patch = |status: CartStatus, at: DateTime<Utc>| -> Option<NaiveDateTime> {
-            let change = CartPatch {
-                status: Some(status),
-                ..CartPatch::default()
-            };
-            match patch_cart(&mut conn, &shop.id, &id, &change, at).unwrap() {
-                PatchOutcome::Updated(cart) => cart.abandoned_at,
-                other => panic!("{other:?}"),
-            }
+        let status = if session == "active" {
+            "active"
+        } else {
+            "abandoned"
         };
-        let first = t0 + TimeDelta::hours(1);
-        assert_eq!(
-            patch(CartStatus::Abandoned, first),
-            Some(first.naive_utc()),
-            "abandoned by hand: abandoned now"
-        );
-        assert_eq!(
-            patch(CartStatus::Abandoned, first + TimeDelta::hours(1)),
-            Some(first.naive_utc()),
-            "still abandoned: the first time stays"
-        );
-        assert_eq!(patch(CartStatus::Active, first + TimeDelta::hours(2)), None);
-        let again = first + TimeDelta::hours(3);
-        assert_eq!(patch(CartStatus::Abandoned, again), Some(again.naive_utc()));
-        assert_eq!(
-            patch(CartStatus::Recovered, again + TimeDelta::hours(1)),
-            Some(again.naive_utc()),
-            "a recovered cart keeps when it was abandoned"
-        );
+        let next_step = match session {
+            "second-step" => 1,
+            "done" => 2,
+            _ => 0,
+        };
+        let total = if session == "too-small" { 999 } else { 1250 };
+        let unsubscribed = (session == "unsubscribed").then_some(now.naive_utc());
+        let consent = (session != "no-consent").then_some(1);
+        diesel::update(carts::table.filter(carts::id.eq(&id)))
+            .set((
+                carts::status.eq(status),
+                carts::next_step.eq(next_step),
+                carts::total_minor.eq(total),
+                carts::unsubscribed_at.eq(unsubscribed),
+                carts::consent.eq(consent),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        carts.insert(session, id);
     }
-);
-
-on_both_backends!(
-    pending_means_an_email_still_to_come,
-    |db: &TestDatabase| {
-        let store = open(db);
-        let mut conn = store.conn().unwrap();
-        let shop = tenant(&mut conn, "Shop");
-        let now = Utc::now();
-        // Two steps, a cap of three: two emails a cart.
-        let policy = RecoveryPolicy {
-            steps: vec![RecoveryStep::after(3_600_000), RecoveryStep::after(86_400_000)],
-            max_emails_per_cart: 3,
-            min_cart_value_minor: 1000,
-            ..RecoveryPolicy::default()
-        };
-        set_policy(&mut conn, &shop.id, &policy, now.naive_utc()).unwrap();
-        let mut carts = std::collections::BTreeMap::new();
-        for session in [
-            "waiting",
-            "second-step",
-            "done",
-            "no-email",
-            "unsubscribed",
-            "too-small",
-            "active",
-            "no-consent",
-        ] {
-            let email = (session != "no-email").then_some("a@example.com");
-            let id = upsert_cart(&mut conn, &upsert(&shop, session, email, now))
-                .unwrap()
-                .id;
-            let status = if session == "active" { "active" } else { "abandoned" };
-            let next_step = match session {
-                "second-step" => 1,
-                "done" => 2,
-                _ => 0,
-            };
-            let total = if session == "too-small" { 999 } else { 1250 };
-            let unsubscribed = (session == "unsubscribed").then_some(now.naive_utc());
-            let consent = (session != "no-consent").then_some(1);
-            diesel::update(carts::table.filter(carts::id.eq(&id)))
-                .set((
-                    carts::status.eq(status),
-                    carts::next_step.eq(next_step),
-                    carts::total_minor.eq(total),
-                    carts::unsubscribed_at.eq(unsubscribed),
-                    carts::consent.eq(consent),
-                ))
-                .execute(&mut conn)
-                .unwrap();
-            carts.insert(session, id);
-        }
-        let status = |status| CartFilter {
-            status: Some(status),
-            ..CartFilter::default()
-        };
-        let pending = status(StatusFilter::Pending);
-        assert_eq!(
-            ids(&mut conn, &shop.id, &pending),
-            sorted(&[&carts["waiting"], &carts["second-step"], &carts["no-consent"]])
-        );
-        assert_eq!(
-            ids(&mut conn, &shop.id, &status(StatusFilter::Is(CartStatus::Abandoned))).len(),
-            7,
-            "abandoned: every abandoned cart"
-        );
-        // The policy of now decides: consent required, one email a cart.
-        let stricter = RecoveryPolicy {
-            max_emails_per_cart: 1,
-            require_consent: true,
-            ..policy
-        };
-        set_policy(&mut conn, &shop.id, &stricter, now.naive_utc()).unwrap();
-        assert_eq!(
-            ids(&mut conn, &shop.id, &pending),
-            sorted(&[&carts["waiting"]])
-        );
-    }
-);
+    let status = |status| CartFilter {
+        status: Some(status),
+        ..CartFilter::default()
+    };
+    let pending = status(StatusFilter::Pending);
+    assert_eq!(
+        ids(&mut conn, &shop.id, &pending),
+        sorted(&[
+            &carts["waiting"],
+            &carts["second-step"],
+            &carts["no-consent"]
+        ])
+    );
+    assert_eq!(
+        ids(
+            &mut conn,
+            &shop.id,
+            &status(StatusFilter::Is(CartStatus::Abandoned))
+        )
+        .len(),
+        7,
+        "abandoned: every abandoned cart"
+    );
+    // The policy of now decides: consent required, one email a cart.
+    let stricter = RecoveryPolicy {
+        max_emails_per_cart: 1,
+        require_consent: true,
+        ..policy
+    };
+    set_policy(&mut conn, &shop.id, &stricter, now.naive_utc()).unwrap();
+    assert_eq!(
+        ids(&mut conn, &shop.id, &pending),
+        sorted(&[&carts["waiting"]])
+    );
+});
 
 on_both_backends!(
     the_migration_back_fills_abandonment_times,
@@ -311,17 +385,25 @@ on_both_backends!(
             (&by_event, utc(2026, 11, 2, 10, 0, 0)),
             (&recovered, utc(2026, 11, 3, 10, 0, 0)),
         ] {
-            record_event(&mut conn, &shop.id, id, CartEventKind::Abandoned, None, None, at)
-                .unwrap();
+            record_event(
+                &mut conn,
+                &shop.id,
+                id,
+                CartEventKind::Abandoned,
+                None,
+                None,
+                at,
+            )
+            .unwrap();
         }
         // The migration as shipped, run again over rows it would find.
         let up = match &*conn {
             DbConn::Postgres(_) => include_str!(
                 "../../../../migrations/postgres/2026-12-06-101800_cart_filters/up.sql"
             ),
-            DbConn::Sqlite(_) => include_str!(
-                "../../../../migrations/sqlite/2026-12-06-101800_cart_filters/up.sql"
-            ),
+            DbConn::Sqlite(_) => {
+                include_str!("../../../../migrations/sqlite/2026-12-06-101800_cart_filters/up.sql")
+            }
         };
         batch_execute(&mut conn, "DROP INDEX carts_tenant_abandoned_idx");
         batch_execute(&mut conn, up);
@@ -338,7 +420,11 @@ on_both_backends!(
             Some(utc(2026, 11, 3, 10, 0, 0).naive_utc())
         );
         let hand = find_cart(&mut conn, &shop.id, &by_hand).unwrap().unwrap();
-        assert_eq!(hand.abandoned_at, Some(hand.updated_at), "no history: its last change");
+        assert_eq!(
+            hand.abandoned_at,
+            Some(hand.updated_at),
+            "no history: its last change"
+        );
         assert_eq!(abandoned_at(&mut conn, &active), None);
     }
 );

@@ -36,7 +36,9 @@ pub(super) const TIME_FILTERS: [(&str, Side, Slot); 6] = [
     ("updated_after", Side::After, |f| &mut f.updated_after),
     ("updated_before", Side::Before, |f| &mut f.updated_before),
     ("abandoned_after", Side::After, |f| &mut f.abandoned_after),
-    ("abandoned_before", Side::Before, |f| &mut f.abandoned_before),
+    ("abandoned_before", Side::Before, |f| {
+        &mut f.abandoned_before
+    }),
 ];
 
 const EXPECTED: &str = "must be an RFC 3339 time, a date (YYYY-MM-DD) or unix seconds";
@@ -111,14 +113,22 @@ mod tests {
     #[test]
     fn the_three_forms() {
         let at = TimeFilter::parse("2026-12-06T10:00:00+01:00").unwrap();
-        assert_eq!(at.bound(Side::After, Tz::Asia__Tokyo), utc(2026, 12, 6, 9, 0));
+        assert_eq!(
+            at.bound(Side::After, Tz::Asia__Tokyo),
+            utc(2026, 12, 6, 9, 0)
+        );
         assert_eq!(at.bound(Side::Before, Tz::UTC), utc(2026, 12, 6, 9, 0));
         let seconds = TimeFilter::parse("1765011600").unwrap();
         assert_eq!(seconds.bound(Side::After, Tz::UTC), utc(2025, 12, 6, 9, 0));
         assert!(!seconds.is_day());
         let day = TimeFilter::parse("2026-12-06").unwrap();
         assert!(day.is_day());
-        for wrong in ["yesterday", "2026-12-6", "0001-01-01", "2026-12-06T10:00:00"] {
+        for wrong in [
+            "yesterday",
+            "2026-12-6",
+            "0001-01-01",
+            "2026-12-06T10:00:00",
+        ] {
             assert!(TimeFilter::parse(wrong).is_err(), "{wrong}");
         }
     }
