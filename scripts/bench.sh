@@ -169,6 +169,8 @@ for backend in postgres sqlite; do
     printf '%-10s carts list page 1 (with total): 10k %7s ms  1M %7s ms;  by email: 10k %6s ms  1M %6s ms\n' "$backend" \
         "$(field list_small_ms <<<"$result")" "$(field list_large_ms <<<"$result")" \
         "$(field email_small_ms <<<"$result")" "$(field email_large_ms <<<"$result")" | tee -a "$SUMMARY" >&2
+    printf '%-10s carts list abandoned in the last day (with total): 10k %7s ms  1M %7s ms\n' "$backend" \
+        "$(field abandoned_small_ms <<<"$result")" "$(field abandoned_large_ms <<<"$result")" | tee -a "$SUMMARY" >&2
     claim_ratios="$claim_ratios $ratio"
 done
 

@@ -5,12 +5,13 @@
 // line per check, and exits non-zero at the first failure.
 //
 // Checks: signed-out requests go to the sign-in page; the owner signs in; the
-// overview's figures equal GET /api/v1/analytics for 7 and 30 days and for
-// chosen dates; the chart is drawn (its script runs under the CSP); assets are
-// cached for a year; a form without the CSRF token, or from another origin, gets
-// 403; a viewer gets 403 on a change; another shop's user gets 404 on this
-// shop's cart; logout ends the session on the server; no serious or critical
-// axe-core violation on any page; screenshots at 1280x800 and 375x812.
+// overview's figures equal GET /api/v1/analytics for 7 and 30 days, today,
+// this month, this year and for chosen dates; the chart is drawn (its script
+// runs under the CSP); assets are cached for a year; a form without the CSRF
+// token, or from another origin, gets 403; a viewer gets 403 on a change;
+// another shop's user gets 404 on this shop's cart; logout ends the session on
+// the server; no serious or critical axe-core violation on any page;
+// screenshots at 1280x800 and 375x812.
 
 import { mkdirSync } from "node:fs";
 import assert from "node:assert/strict";
@@ -151,6 +152,10 @@ async function main() {
     const page = owner.page;
     await compareOverview(page, "?period=30d", "30 days");
     const week = await compareOverview(page, "?period=7d", "7 days");
+    await compareOverview(page, "?period=today", "today");
+    await compareOverview(page, "?period=month", "this month");
+    await compareOverview(page, "?period=year", "this year");
+    await page.locator('nav.segmented a[aria-current="true"]', { hasText: "This year" }).waitFor();
     await compareOverview(page, `?startDate=${week.period.startDate}&endDate=${week.period.endDate}`, "chosen dates");
     await page.goto(`${config.base}/dashboard`);
     await page.locator(".js-daily-chart .uplot canvas").first().waitFor();

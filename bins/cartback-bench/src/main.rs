@@ -234,24 +234,31 @@ fn worker(url: &str, worker_bin: &str, carts: usize, extra_env: &[String]) -> an
 
 const SEED_POSTGRES: &str = "\
 INSERT INTO carts (id, tenant_id, session_id, status, items, item_count, total_minor, currency, \
-    customer_email, cycle, next_step, created_at, updated_at, last_activity_at, next_action_at) \
-SELECT 'cart_seed_' || g, $1, 'seed-' || g, 'active', $2, 1, 4990, 'EUR', \
+    customer_email, cycle, next_step, created_at, updated_at, last_activity_at, next_action_at, \
+    abandoned_at) \
+SELECT 'cart_seed_' || g, $1, 'seed-' || g, \
+    CASE WHEN g > $6 AND g % 2 = 0 THEN 'abandoned' ELSE 'active' END, $2, 1, 4990, 'EUR', \
     'shopper' || g || '@example.com', 0, 0, $3, $3, $3, \
-    CASE WHEN g <= $6 THEN $4 WHEN g % 2 = 0 THEN NULL ELSE $5 END \
+    CASE WHEN g <= $6 THEN $4 WHEN g % 2 = 0 THEN NULL ELSE $5 END, \
+    CASE WHEN g > $6 AND g % 2 = 0 THEN $3 - (g % 100) * INTERVAL '1 day' END \
 FROM generate_series($7::bigint, $8::bigint) AS g";
 
 const SEED_SQLITE: &str = "\
 WITH RECURSIVE seq(g) AS (SELECT ?7 UNION ALL SELECT g + 1 FROM seq WHERE g < ?8) \
 INSERT INTO carts (id, tenant_id, session_id, status, items, item_count, total_minor, currency, \
-    customer_email, cycle, next_step, created_at, updated_at, last_activity_at, next_action_at) \
-SELECT 'cart_seed_' || g, ?1, 'seed-' || g, 'active', ?2, 1, 4990, 'EUR', \
+    customer_email, cycle, next_step, created_at, updated_at, last_activity_at, next_action_at, \
+    abandoned_at) \
+SELECT 'cart_seed_' || g, ?1, 'seed-' || g, \
+    CASE WHEN g > ?6 AND g % 2 = 0 THEN 'abandoned' ELSE 'active' END, ?2, 1, 4990, 'EUR', \
     'shopper' || g || '@example.com', 0, 0, ?3, ?3, ?3, \
-    CASE WHEN g <= ?6 THEN ?4 WHEN g % 2 = 0 THEN NULL ELSE ?5 END \
+    CASE WHEN g <= ?6 THEN ?4 WHEN g % 2 = 0 THEN NULL ELSE ?5 END, \
+    CASE WHEN g > ?6 AND g % 2 = 0 THEN datetime(?3, '-' || (g % 100) || ' days') END \
 FROM seq";
 
 /// Adds carts numbered `from..=to`: those up to `due` are due now, of the rest half
 /// wait for a later step (in the index, not yet due) and half are finished (no
-/// `next_action_at`, outside the partial index).
+/// `next_action_at`, outside the partial index): abandoned, on one of the last
+/// 100 days, so about one in 200 carts was abandoned in the last day.
 fn seed(conn: &mut DbConn, tenant: &str, due: i64, from: i64, to: i64) -> anyhow::Result<()> {
     let sql = match conn {
         DbConn::Postgres(_) => SEED_POSTGRES,
@@ -323,10 +330,11 @@ fn time_claims(conn: &mut DbConn, tenant: &str, due: i64, batch: i64) -> anyhow:
     Ok(samples[samples.len() / 2])
 }
 
-/// Median milliseconds of two carts-list requests a back office makes: the first
-/// page with no filter (its total counts every cart of the tenant) and the carts
-/// of one shopper's address.
-fn time_lists(conn: &mut DbConn, tenant: &str) -> anyhow::Result<(f64, f64)> {
+/// Median milliseconds of three carts-list requests a back office makes: the
+/// first page with no filter (its total counts every cart of the tenant), the
+/// carts of one shopper's address, and the first page (with its total) of the
+/// carts abandoned in the last day.
+fn time_lists(conn: &mut DbConn, tenant: &str) -> anyhow::Result<(f64, f64, f64)> {
     use cartback_store::cart_admin::{CartFilter, list_carts};
     let mut median = |filter: &CartFilter| -> anyhow::Result<f64> {
         let mut samples = Vec::new();
@@ -346,7 +354,11 @@ fn time_lists(conn: &mut DbConn, tenant: &str) -> anyhow::Result<(f64, f64)> {
         email: Some("Shopper7@example.com".to_owned()),
         ..CartFilter::default()
     })?;
-    Ok((first_page, by_email))
+    let abandoned_lately = median(&CartFilter {
+        abandoned_after: Some((Utc::now() - TimeDelta::days(1)).naive_utc()),
+        ..CartFilter::default()
+    })?;
+    Ok((first_page, by_email, abandoned_lately))
 }
 
 fn claim_cost(url: &str, due: i64, small: i64, large: i64, batch: i64) -> anyhow::Result<()> {
@@ -354,13 +366,14 @@ fn claim_cost(url: &str, due: i64, small: i64, large: i64, batch: i64) -> anyhow
     let mut conn = store.conn()?;
     seed(&mut conn, &tenant, due, 1, small)?;
     let small_ms = time_claims(&mut conn, &tenant, due, batch)?;
-    let (small_list, small_email) = time_lists(&mut conn, &tenant)?;
+    let (small_list, small_email, small_abandoned) = time_lists(&mut conn, &tenant)?;
     seed(&mut conn, &tenant, due, small + 1, large)?;
     let large_ms = time_claims(&mut conn, &tenant, due, batch)?;
-    let (large_list, large_email) = time_lists(&mut conn, &tenant)?;
+    let (large_list, large_email, large_abandoned) = time_lists(&mut conn, &tenant)?;
     println!(
         "RESULT due={due} batch={batch} small={small} small_ms={small_ms:.3} large={large} large_ms={large_ms:.3} ratio={:.2} \
-         list_small_ms={small_list:.2} list_large_ms={large_list:.2} email_small_ms={small_email:.2} email_large_ms={large_email:.2}",
+         list_small_ms={small_list:.2} list_large_ms={large_list:.2} email_small_ms={small_email:.2} email_large_ms={large_email:.2} \
+         abandoned_small_ms={small_abandoned:.2} abandoned_large_ms={large_abandoned:.2}",
         large_ms / small_ms
     );
     Ok(())

@@ -531,7 +531,9 @@ mod schemas {
     pub enum CartStatusFilter {
         Active,
         Abandoned,
-        /// Abandoned and not yet recovered.
+        /// Abandoned with a recovery email still to come under the current
+        /// policy: an address, not unsubscribed, fewer emails than the policy
+        /// sends a cart, at least the minimum value, consent when required.
         Pending,
         Recovered,
         Converted,
@@ -554,6 +556,12 @@ mod schemas {
         pub updated_after: Option<String>,
         #[param(schema_with = crate::input::shapes::list_instant)]
         pub updated_before: Option<String>,
+        /// When the cart was last abandoned; carts never abandoned, or
+        /// active again since, are left out.
+        #[param(schema_with = crate::input::shapes::list_instant)]
+        pub abandoned_after: Option<String>,
+        #[param(schema_with = crate::input::shapes::list_instant)]
+        pub abandoned_before: Option<String>,
         /// `nl` matches `nl` and every `nl-…`; `nl-NL` only itself; `""` is no filter.
         #[param(max_length = 35, pattern = "^([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)?$")]
         pub locale: Option<String>,
@@ -650,21 +658,30 @@ mod schemas {
 
     // ---- analytics ----
 
+    /// `cartback_domain::PeriodPreset`: in the shop's time zone, each up to now.
     #[derive(Serialize, ToSchema)]
     pub enum AnalyticsPreset {
+        #[serde(rename = "today")]
+        Today,
         #[serde(rename = "7d")]
         Days7,
         #[serde(rename = "30d")]
         Days30,
         #[serde(rename = "90d")]
         Days90,
+        #[serde(rename = "month")]
+        Month,
+        #[serde(rename = "year")]
+        Year,
     }
 
     /// Either `period` or both dates; other parameters are ignored.
     #[derive(IntoParams)]
     #[into_params(parameter_in = Query)]
     pub struct AnalyticsQuery {
-        /// The last 7, 30 or 90 local days; default `30d`.
+        /// Up to now in the shop's time zone: `today`; the last 7, 30 or 90
+        /// local days (today included); this calendar `month` or `year` so
+        /// far. Default `30d`.
         #[param(inline)]
         pub period: Option<AnalyticsPreset>,
         /// First local day, `YYYY-MM-DD` in the years 1970 to 9999; needs

@@ -158,6 +158,21 @@ async fn check(backend: Backend) {
     let owner_csrf = csrf_of(&body);
     let response = test::call_service(&app, get("/dashboard", &owner)).await;
     assert_eq!(response.status(), StatusCode::OK);
+    // The Overview's period picker offers the API's presets, each one marked
+    // current when picked.
+    for preset in cartback_domain::PeriodPreset::ALL {
+        let path = format!("/dashboard?period={}", preset.as_str());
+        let response = test::call_service(&app, get(&path, &owner)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+        let current = format!(
+            "href=\"{path}\" aria-current=\"true\">{}</a>",
+            preset.label()
+        );
+        assert!(body.contains(&current), "{path}: {current}");
+    }
+    let response = test::call_service(&app, get("/dashboard?period=week", &owner)).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let response = test::call_service(&app, get("/dashboard/recovery", &owner)).await;
     assert_eq!(response.status(), StatusCode::OK);
     let response = test::call_service(&app, get("/dashboard/nothing-here", &owner)).await;

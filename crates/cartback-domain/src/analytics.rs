@@ -76,6 +76,28 @@ pub fn start_of_local_day(date: NaiveDate, zone: Tz) -> DateTime<Utc> {
     }
 }
 
+/// The instants the local day `date` covers in `zone`: from its start
+/// (included) to the start of the next day (excluded). A date filter that names
+/// a whole day (`2026-12-06`) means these.
+///
+/// ```
+/// use chrono::{NaiveDate, TimeZone, Utc};
+/// use cartback_domain::{Tz, local_day_span};
+/// let day = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+/// let (start, end) = local_day_span(day, Tz::Europe__Amsterdam);
+/// assert_eq!(start, Utc.with_ymd_and_hms(2026, 12, 5, 23, 0, 0).unwrap());
+/// assert_eq!(end, Utc.with_ymd_and_hms(2026, 12, 6, 23, 0, 0).unwrap());
+/// ```
+pub fn local_day_span(date: NaiveDate, zone: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = start_of_local_day(date, zone);
+    // The last date chrono knows has no next day: its span runs a day long.
+    let end = date.succ_opt().map_or_else(
+        || crate::bounds::shift(start, TimeDelta::days(1)),
+        |next| start_of_local_day(next, zone),
+    );
+    (start, end)
+}
+
 /// The calendar date `at` falls on in `zone`.
 pub fn local_date(at: DateTime<Utc>, zone: Tz) -> NaiveDate {
     at.with_timezone(&zone).date_naive()
@@ -162,10 +184,26 @@ impl AnalyticsPeriod {
                 InvalidValue::new(format!("must cover 1 to {MAX_PERIOD_DAYS} days")).at("period"),
             );
         }
-        let today = local_date(now, zone);
-        let first = today
+        let first = local_date(now, zone)
             .checked_sub_days(chrono::Days::new(u64::from(days - 1)))
             .ok_or_else(|| InvalidValue::new("is out of range").at("period"))?;
+        AnalyticsPeriod::since(first, now, zone)
+    }
+
+    /// From the start of the local day `first` up to `now`. `first` must not
+    /// be after today, nor more than [`MAX_PERIOD_DAYS`] days back (errors
+    /// name `period`).
+    pub(crate) fn since(
+        first: NaiveDate,
+        now: DateTime<Utc>,
+        zone: Tz,
+    ) -> Result<AnalyticsPeriod, InvalidValue> {
+        let today = local_date(now, zone);
+        if first > today || day_count(first, today) > i64::from(MAX_PERIOD_DAYS) {
+            return Err(
+                InvalidValue::new(format!("must cover 1 to {MAX_PERIOD_DAYS} days")).at("period"),
+            );
+        }
         Ok(AnalyticsPeriod {
             start: start_of_local_day(first, zone),
             end: now,
@@ -565,19 +603,19 @@ pub fn totals_by_currency(amounts: impl IntoIterator<Item = Money>) -> Vec<Money
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::currency::Currency;
     use chrono::Timelike;
     use proptest::prelude::*;
 
-    const AMSTERDAM: Tz = Tz::Europe__Amsterdam;
+    pub(crate) const AMSTERDAM: Tz = Tz::Europe__Amsterdam;
 
-    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    pub(crate) fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
     }
 
-    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    pub(crate) fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
     }
 

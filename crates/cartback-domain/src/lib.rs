@@ -16,6 +16,7 @@ mod locale;
 mod money;
 pub mod net;
 mod origin;
+mod period_preset;
 mod policy;
 mod quiet_hours;
 mod session;
@@ -27,7 +28,8 @@ mod user_role;
 pub use analytics::{
     AbandonedFact, Analytics, AnalyticsInput, AnalyticsPeriod, DailyStats, FunnelStep,
     MAX_COUNT_INTERVAL_DAYS, MAX_PERIOD_DAYS, OrderAttribution, OrderFact, SendFact, Summary,
-    analyze, count_interval, local_date, rate, start_of_local_day, totals_by_currency,
+    analyze, count_interval, local_date, local_day_span, rate, start_of_local_day,
+    totals_by_currency,
 };
 pub use attributes::{
     AttributeValue, Attributes, MAX_ATTRIBUTES, apply_attributes, attributes_to_wire,
@@ -60,6 +62,7 @@ pub use item::{
 pub use locale::parse_locale;
 pub use money::{Money, MoneyError};
 pub use origin::{MAX_ALLOWED_ORIGINS, MAX_ORIGIN_LEN, normalize_origin, parse_origins_list};
+pub use period_preset::PeriodPreset;
 pub use policy::{RecoveryPolicy, RecoveryStep, StepSettings};
 pub use quiet_hours::{
     QuietHours, QuietWindow, parse_clock_time, parse_time_zone, time_zone_names,

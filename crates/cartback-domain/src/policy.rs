@@ -340,6 +340,21 @@ impl RecoveryPolicy {
         self.steps.get(step as usize).map(|s| millis(s.delay_ms))
     }
 
+    /// The most recovery emails one cart gets in a shopping cycle: every step,
+    /// or fewer under the per-cart cap. A cart that had this many has nothing
+    /// left to send ([`crate::next_send`] says `capped` or `sequence_complete`).
+    ///
+    /// ```
+    /// use cartback_domain::RecoveryPolicy;
+    /// let policy = RecoveryPolicy { max_emails_per_cart: 2, ..RecoveryPolicy::default() };
+    /// assert_eq!((RecoveryPolicy::default().emails_per_cart(), policy.emails_per_cart()), (3, 2));
+    /// ```
+    pub fn emails_per_cart(&self) -> u32 {
+        u32::try_from(self.steps.len())
+            .unwrap_or(u32::MAX)
+            .min(self.max_emails_per_cart)
+    }
+
     /// Template and coupon of step `step` (0-based); the defaults when the
     /// policy says nothing about it.
     ///

@@ -6,8 +6,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use cartback_domain::{
-    Attributes, CartItem, CartStatus, MerchantEdit, ScheduleChange, apply_attributes,
-    on_merchant_edit,
+    Attributes, CartItem, CartStatus, MerchantEdit, RecoveryPolicy, ScheduleChange,
+    apply_attributes, on_merchant_edit,
 };
 
 use crate::carts::{CartRow, CartUpsert, upsert_cart};
@@ -18,13 +18,39 @@ use crate::ids::random_id;
 use crate::schema::carts;
 use crate::sends::cancel_waiting_sends;
 use crate::suppressions::hash_suppression;
+use crate::tenants::find_tenant;
 
 /// The `status` filter of the carts list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusFilter {
     Is(CartStatus),
-    /// Abandoned and not (yet) recovered: the carts recovery works on.
+    /// Abandoned with a recovery email still to come: see [`PendingRule`].
     Pending,
+}
+
+/// What makes an abandoned cart `pending` under the tenant's current policy:
+/// its sequence is still running. It has an address, the shopper did not
+/// unsubscribe, it had fewer emails than the policy sends a cart
+/// ([`RecoveryPolicy::emails_per_cart`]), it is worth at least the minimum
+/// value, and the shopper consented when the policy asks for consent. Rules
+/// about the address rather than the cart (the suppression list, the cooldown
+/// across carts, the daily cap per address) are not looked at: they delay or
+/// skip an email the worker decides on when it comes due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingRule {
+    pub emails_per_cart: i32,
+    pub min_total_minor: i64,
+    pub require_consent: bool,
+}
+
+impl PendingRule {
+    pub fn of(policy: &RecoveryPolicy) -> PendingRule {
+        PendingRule {
+            emails_per_cart: i32::try_from(policy.emails_per_cart()).unwrap_or(i32::MAX),
+            min_total_minor: policy.min_cart_value_minor,
+            require_consent: policy.require_consent,
+        }
+    }
 }
 
 impl StatusFilter {
@@ -54,17 +80,31 @@ pub struct CartFilter {
     pub created_before: Option<NaiveDateTime>,
     pub updated_after: Option<NaiveDateTime>,
     pub updated_before: Option<NaiveDateTime>,
+    /// The time the cart was (last) abandoned; carts without one (never
+    /// abandoned, or active again since) are left out by these two.
+    pub abandoned_after: Option<NaiveDateTime>,
+    pub abandoned_before: Option<NaiveDateTime>,
     /// `nl` matches `nl` and every `nl-…`; `nl-NL` matches exactly.
     pub locale: Option<String>,
     /// Compared case-insensitively.
     pub email: Option<String>,
 }
 
+/// The exclusive lower bound that still includes `at`: stored times are at
+/// most nanosecond-precise, so nothing lies between the two. (An `*_after`
+/// filter is exclusive; a whole day starts with its first instant.)
+pub fn just_before(at: DateTime<Utc>) -> NaiveDateTime {
+    at.naive_utc() - chrono::TimeDelta::nanoseconds(1)
+}
+
 /// The tenant's visible carts matching `$filter`, as a boxed query (one
 /// expansion per backend, since a boxed query is typed by its backend).
+/// `$pending` is the tenant's [`PendingRule`] when the filter asks for pending
+/// carts ([`pending_rule`]).
 macro_rules! filtered_carts {
-    ($tenant_id:expr, $filter:expr) => {{
+    ($tenant_id:expr, $filter:expr, $pending:expr) => {{
         let filter: &CartFilter = $filter;
+        let pending: Option<PendingRule> = $pending;
         let mut query = carts::table
             .filter(carts::tenant_id.eq($tenant_id))
             .filter(carts::deleted_at.is_null())
@@ -77,6 +117,23 @@ macro_rules! filtered_carts {
                 query = query.filter(carts::status.eq(CartStatus::Abandoned.as_str()));
             }
             None => {}
+        }
+        if let Some(rule) = pending {
+            query = query
+                .filter(carts::customer_email.is_not_null())
+                .filter(carts::customer_email.ne(""))
+                .filter(carts::unsubscribed_at.is_null())
+                .filter(carts::next_step.lt(rule.emails_per_cart))
+                .filter(carts::total_minor.ge(rule.min_total_minor));
+            if rule.require_consent {
+                query = query.filter(carts::consent.eq(1));
+            }
+        }
+        if let Some(at) = filter.abandoned_after {
+            query = query.filter(carts::abandoned_at.gt(at));
+        }
+        if let Some(at) = filter.abandoned_before {
+            query = query.filter(carts::abandoned_at.lt(at));
         }
         if let Some(at) = filter.created_after {
             query = query.filter(carts::created_at.gt(at));
@@ -107,6 +164,24 @@ macro_rules! filtered_carts {
     }};
 }
 
+/// The tenant's [`PendingRule`] when `filter` asks for pending carts: its
+/// current policy, read now. None when the filter does not need it.
+fn pending_rule(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    filter: &CartFilter,
+) -> StoreResult<Option<PendingRule>> {
+    if filter.status != Some(StatusFilter::Pending) {
+        return Ok(None);
+    }
+    // A tenant deleted meanwhile has no carts either: its default rule finds none.
+    let policy = match find_tenant(conn, tenant_id)? {
+        Some(tenant) => tenant.recovery_policy()?,
+        None => RecoveryPolicy::default(),
+    };
+    Ok(Some(PendingRule::of(&policy)))
+}
+
 /// One page of the tenant's visible carts, newest first (ties by id, so pages
 /// never overlap), and how many match in all.
 pub fn list_carts(
@@ -116,21 +191,24 @@ pub fn list_carts(
     page: i64,
     per_page: i64,
 ) -> StoreResult<(Vec<CartRow>, i64)> {
+    let pending = pending_rule(conn, tenant_id, filter)?;
     let total: i64 = match conn {
-        DbConn::Postgres(pg) => filtered_carts!(tenant_id, filter).count().get_result(pg)?,
-        DbConn::Sqlite(sqlite) => filtered_carts!(tenant_id, filter)
+        DbConn::Postgres(pg) => filtered_carts!(tenant_id, filter, pending)
+            .count()
+            .get_result(pg)?,
+        DbConn::Sqlite(sqlite) => filtered_carts!(tenant_id, filter, pending)
             .count()
             .get_result(sqlite)?,
     };
     let offset = (page.max(1) - 1).saturating_mul(per_page);
     let rows = match conn {
-        DbConn::Postgres(pg) => filtered_carts!(tenant_id, filter)
+        DbConn::Postgres(pg) => filtered_carts!(tenant_id, filter, pending)
             .order((carts::created_at.desc(), carts::id.desc()))
             .limit(per_page)
             .offset(offset)
             .select(CartRow::as_select())
             .load(pg)?,
-        DbConn::Sqlite(sqlite) => filtered_carts!(tenant_id, filter)
+        DbConn::Sqlite(sqlite) => filtered_carts!(tenant_id, filter, pending)
             .order((carts::created_at.desc(), carts::id.desc()))
             .limit(per_page)
             .offset(offset)
@@ -223,9 +301,10 @@ pub fn list_carts_keyset(
     limit: i64,
 ) -> StoreResult<CartPage> {
     let limit = limit.clamp(1, 500);
+    let pending = pending_rule(conn, tenant_id, filter)?;
     macro_rules! page {
         ($conn:expr) => {{
-            let query = filtered_carts!(tenant_id, filter);
+            let query = filtered_carts!(tenant_id, filter, pending);
             match from {
                 CartPageFrom::Start => query
                     .order((carts::created_at.desc(), carts::id.desc()))
@@ -481,6 +560,13 @@ pub fn patch_cart(
         } else {
             cart.ordered_at
         };
+        // Abandoned by hand is abandoned now, as when the worker decides it;
+        // active again forgets it, as a tracked update does.
+        let abandoned_at = match change.status {
+            CartStatus::Active => None,
+            CartStatus::Abandoned if cart.status != CartStatus::Abandoned => Some(stamp),
+            _ => cart.abandoned_at,
+        };
         diesel::update(
             carts::table
                 .filter(carts::tenant_id.eq(tenant_id))
@@ -493,6 +579,7 @@ pub fn patch_cart(
             carts::attributes.eq(&attributes),
             carts::next_action_at.eq(next_action_at),
             carts::ordered_at.eq(ordered_at),
+            carts::abandoned_at.eq(abandoned_at),
             carts::updated_at.eq(stamp),
             carts::version.eq(carts::version + 1),
         ))

@@ -424,5 +424,43 @@ fn local_days_follow_the_tenant_time_zone(backend: Backend) {
     assert_eq!(counts["abandoned"], 1);
 }
 
+/// Every preset of `period` answers its stretch of the shop's calendar up to
+/// now, in the shop's time zone (Pacific/Kiritimati, +14: its today is often
+/// another day than UTC's).
+fn presets_cover_the_shops_calendar(backend: Backend) {
+    use cartback_domain::{PeriodPreset, Tz};
+    let db = TestDatabase::new(backend);
+    let shop = create_tenant(&db.url, "1h");
+    let api = Api::start(&db.url, &[]);
+    set_time_zone(&api, &shop, "Pacific/Kiritimati");
+    for preset in PeriodPreset::ALL {
+        let path = format!("/api/v1/analytics?period={}", preset.as_str());
+        let before = Utc::now();
+        let (status, body) = get(&api, &shop.secret, &path);
+        assert_eq!(status, 200, "{path}: {body}");
+        let expected = preset.period(before, Tz::Pacific__Kiritimati).unwrap();
+        let period = &body["period"];
+        assert_eq!(period["timeZone"], "Pacific/Kiritimati", "{path}");
+        // Unless the shop's midnight fell between the two readings of the clock.
+        if expected.last_day().to_string() == period["endDate"] {
+            assert_eq!(
+                period["startDate"],
+                expected.first_day().to_string(),
+                "{path}"
+            );
+            let start: DateTime<Utc> = period["start"].as_str().unwrap().parse().unwrap();
+            assert_eq!(start, expected.start(), "{path}");
+            let days = body["daily"].as_array().unwrap().len();
+            assert_eq!(days, expected.days().count(), "{path}");
+        }
+        let end: DateTime<Utc> = period["end"].as_str().unwrap().parse().unwrap();
+        assert!(
+            end >= before - chrono::TimeDelta::milliseconds(1),
+            "{path}: ends now"
+        );
+    }
+}
+
 on_both_backends!(reports_count_real_traffic);
+on_both_backends!(presets_cover_the_shops_calendar);
 on_both_backends!(local_days_follow_the_tenant_time_zone);

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ErrorCode};
@@ -153,4 +154,21 @@ pub(crate) fn query_map(query: &str, problems: &mut Problems) -> HashMap<String,
             problems.add("query", "is not a valid query string");
             HashMap::new()
         })
+}
+
+/// `YYYY-MM-DD`, exactly: four, two and two digits (chrono alone also takes
+/// `2026-3-1`).
+pub(crate) fn exact_date(text: &str) -> Option<NaiveDate> {
+    let bytes = text.as_bytes();
+    let shaped = bytes.len() == 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+    if !shaped {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }

@@ -82,8 +82,9 @@ pub(crate) fn optional_email() -> Schema {
 /// A year the service stores, as the text of a date or time starts.
 const YEAR: &str = "(19[7-9][0-9]|[2-9][0-9]{3})";
 
-/// A time filter of the carts list: an RFC 3339 time or a date (midnight UTC)
-/// written in the years 1970 to 9999, or unix seconds up to the end of 9999.
+/// A time filter of the carts list: an RFC 3339 time or a date (a whole day
+/// of the shop's time zone) written in the years 1970 to 9999, or unix seconds
+/// up to the end of 9999.
 pub(crate) fn list_instant() -> Schema {
     let text = |format: KnownFormat| {
         ObjectBuilder::new()
@@ -101,7 +102,7 @@ pub(crate) fn list_instant() -> Schema {
                 .maximum(Some(cartback_domain::bounds::far_future().timestamp())),
         )
         .description(Some(
-            "RFC 3339 time, `YYYY-MM-DD` (midnight UTC) or unix seconds, in the years 1970 to 9999; exclusive.",
+            "RFC 3339 time (its `+` sent as `%2B`) or unix seconds, exclusive; or `YYYY-MM-DD`, a whole day of the shop's time zone, included by both `_after` and `_before`. In the years 1970 to 9999.",
         ))
         .into()
 }

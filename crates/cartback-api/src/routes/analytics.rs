@@ -1,8 +1,8 @@
 //! Reports for the merchant (secret key):
 //!
 //! - `GET /api/v1/analytics`: summary, daily rows in the tenant's time zone and
-//!   the per-step funnel of a period (`period=7d|30d|90d`, or
-//!   `startDate`/`endDate` as local dates);
+//!   the per-step funnel of a period (`period=today|7d|30d|90d|month|year`,
+//!   or `startDate`/`endDate` as local dates);
 //! - `GET /api/v1/stats/carts`: abandoned and recovered counts over a unix
 //!   interval (`date_from`, `date_to`), with the rules of Retargeting's
 //!   partner API.
@@ -15,18 +15,16 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
 use cartback_domain::{
-    Analytics, AnalyticsPeriod, DailyStats, FunnelStep, InvalidValue, Money, count_interval,
+    Analytics, AnalyticsPeriod, DailyStats, FunnelStep, InvalidValue, Money, PeriodPreset,
+    count_interval,
 };
 use cartback_store::analytics::{count_abandoned_recovered, tenant_report};
 
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::input::Problems;
+use crate::input::fields::exact_date;
 use crate::state::AppState;
-
-/// The presets of `period`, in days.
-const PRESETS: [(&str, u32); 3] = [("7d", 7), ("30d", 30), ("90d", 90)];
-const DEFAULT_PRESET_DAYS: u32 = 30;
 
 /// The query's parameters among `known`, each at most once; others are ignored.
 fn parameters(
@@ -75,26 +73,10 @@ fn field_error(error: InvalidValue, default_field: &str) -> FieldError {
 /// instants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PeriodRequest {
-    /// The last N local days up to now.
-    LastDays(u32),
+    /// A named period up to now.
+    Preset(PeriodPreset),
     /// Local dates, inclusive.
     Dates(NaiveDate, NaiveDate),
-}
-
-/// `YYYY-MM-DD`, exactly.
-fn parse_date(text: &str) -> Option<NaiveDate> {
-    let bytes = text.as_bytes();
-    let shaped = bytes.len() == 10
-        && bytes[4] == b'-'
-        && bytes[7] == b'-'
-        && bytes
-            .iter()
-            .enumerate()
-            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
-    if !shaped {
-        return None;
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
 fn invalid(field: &str, message: &str) -> ApiError {
@@ -119,14 +101,12 @@ fn period_request(request: &HttpRequest) -> Result<PeriodRequest, ApiError> {
         ));
     }
     if let Some(text) = period {
-        return PRESETS
-            .iter()
-            .find(|(name, _)| *name == text)
-            .map(|(_, days)| PeriodRequest::LastDays(*days))
-            .ok_or_else(|| invalid("period", "must be 7d, 30d or 90d"));
+        return PeriodPreset::parse(text)
+            .map(PeriodRequest::Preset)
+            .map_err(|e| ApiError::validation(vec![field_error(e, "period")]));
     }
     if start.is_none() && end.is_none() {
-        return Ok(PeriodRequest::LastDays(DEFAULT_PRESET_DAYS));
+        return Ok(PeriodRequest::Preset(PeriodPreset::DEFAULT));
     }
     let mut problems = Problems::default();
     let mut date = |name: &str, value: Option<&str>, other: &str| match value {
@@ -134,7 +114,7 @@ fn period_request(request: &HttpRequest) -> Result<PeriodRequest, ApiError> {
             problems.add(name, format!("is required when {other} is present"));
             None
         }
-        Some(text) => parse_date(text).or_else(|| {
+        Some(text) => exact_date(text).or_else(|| {
             problems.add(name, "must be a date as YYYY-MM-DD");
             None
         }),
@@ -153,9 +133,9 @@ fn resolve(
     zone: cartback_domain::Tz,
 ) -> Result<AnalyticsPeriod, ApiError> {
     let period = match asked {
-        PeriodRequest::LastDays(days) => {
-            AnalyticsPeriod::last_days(days, now, zone).map_err(|e| field_error(e, "period"))
-        }
+        PeriodRequest::Preset(preset) => preset
+            .period(now, zone)
+            .map_err(|e| field_error(e, "period")),
         PeriodRequest::Dates(first, last) => {
             AnalyticsPeriod::local_days(first, last, zone).map_err(|e| field_error(e, "endDate"))
         }
@@ -427,19 +407,29 @@ mod tests {
     }
 
     fn date(text: &str) -> NaiveDate {
-        parse_date(text).unwrap()
+        exact_date(text).unwrap()
     }
 
     #[test]
     fn period_parameters() {
-        assert_eq!(asked(""), Ok(PeriodRequest::LastDays(30)));
-        assert_eq!(asked("period=7d"), Ok(PeriodRequest::LastDays(7)));
-        assert_eq!(asked("period=90d&utm=x"), Ok(PeriodRequest::LastDays(90)));
+        assert_eq!(
+            asked(""),
+            Ok(PeriodRequest::Preset(PeriodPreset::Last30Days))
+        );
+        for preset in PeriodPreset::ALL {
+            let query = format!("period={}", preset.as_str());
+            assert_eq!(asked(&query), Ok(PeriodRequest::Preset(preset)));
+        }
+        assert_eq!(
+            asked("period=90d&utm=x"),
+            Ok(PeriodRequest::Preset(PeriodPreset::Last90Days))
+        );
         assert_eq!(
             asked("startDate=2026-03-01&endDate=2026-03-31"),
             Ok(PeriodRequest::Dates(date("2026-03-01"), date("2026-03-31")))
         );
         assert_eq!(fields("period=14d"), ["period"]);
+        assert_eq!(fields("period=week"), ["period"]);
         assert_eq!(fields("period="), ["period"]);
         assert_eq!(fields("period=7d&startDate=2026-03-01"), ["period"]);
         assert_eq!(fields("period=7d&period=30d"), ["period"]);

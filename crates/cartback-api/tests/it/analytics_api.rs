@@ -68,6 +68,8 @@ fn bad_queries_are_named(backend: Backend) {
         ),
         // Periods.
         ("/api/v1/analytics?period=14d".into(), "period"),
+        ("/api/v1/analytics?period=week".into(), "period"),
+        ("/api/v1/analytics?period=Today".into(), "period"),
         ("/api/v1/analytics?period=".into(), "period"),
         (
             "/api/v1/analytics?period=7d&startDate=2026-03-01&endDate=2026-03-02".into(),

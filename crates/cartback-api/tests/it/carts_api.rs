@@ -142,6 +142,149 @@ fn filters_and_pages(backend: Backend) {
 }
 on_both_backends!(filters_and_pages);
 
+/// The tenant's recovery settings with its time zone changed, through the api.
+fn set_time_zone(shop: &Shop, zone: &str) {
+    let (status, mut settings) = shop.call("GET", "/api/v1/settings/recovery", None);
+    assert_eq!(status, 200, "{settings}");
+    settings["policy"]["timeZone"] = json!(zone);
+    let (status, body) = shop.call(
+        "PUT",
+        "/api/v1/settings/recovery",
+        Some(&json!({"policy": settings["policy"]})),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+/// "Which carts were abandoned today?" in a shop in Tokyo (+9): a date is a
+/// day of the shop's zone, both ends of a range include it, an RFC 3339 time
+/// keeps its own offset, and `pending` leaves out the carts no email can reach.
+fn abandoned_today_in_the_shops_zone(backend: Backend) {
+    use cartback_domain::{Tz, local_date};
+    use cartback_store::carts::{CartRelease, claim_due_carts, release_cart};
+    use chrono::{TimeDelta, TimeZone, Utc};
+
+    let shop = shop(backend);
+    set_time_zone(&shop, "Asia/Tokyo");
+    let today = local_date(Utc::now(), Tz::Asia__Tokyo);
+    let sessions = ["late", "midnight", "evening", "next-day", "never"];
+    let mut carts = std::collections::BTreeMap::new();
+    for session in sessions {
+        // The midnight cart has no address: abandoned, but never emailed.
+        let email = (session != "midnight").then_some("ann@example.com");
+        carts.insert(shop.track(session, email, None), session);
+    }
+    let id_of = |session: &str| -> String {
+        carts
+            .iter()
+            .find(|(_, s)| **s == session)
+            .map(|(id, _)| id.clone())
+            .unwrap()
+    };
+    // The worker abandons them at fixed moments: Tokyo 23:59:59 on the 5th,
+    // midnight on the 6th, 23:59:59 on the 6th, midnight on the 7th.
+    let mut conn = shop.api.store.conn().unwrap();
+    let now = Utc::now();
+    let claimed = claim_due_carts(
+        &mut conn,
+        "test-worker",
+        now + TimeDelta::hours(2),
+        now + TimeDelta::hours(3),
+        50,
+    )
+    .unwrap();
+    assert_eq!(claimed.len(), 5);
+    let at = |d: u32, h: u32, m: u32, s: u32| Utc.with_ymd_and_hms(2026, 12, d, h, m, s).unwrap();
+    for (session, when, status) in [
+        ("late", at(5, 14, 59, 59), "abandoned"),
+        ("midnight", at(5, 15, 0, 0), "abandoned"),
+        ("evening", at(6, 14, 59, 59), "abandoned"),
+        ("next-day", at(6, 15, 0, 0), "abandoned"),
+        ("never", at(6, 12, 0, 0), "active"),
+    ] {
+        let status = cartback_domain::CartStatus::parse(status).unwrap();
+        let held = release_cart(
+            &mut conn,
+            &shop.tenant.id,
+            &id_of(session),
+            "test-worker",
+            when,
+            |_| {
+                Ok(CartRelease {
+                    status,
+                    next_step: 0,
+                    next_action_at: None,
+                    quarantine: None,
+                })
+            },
+        )
+        .unwrap();
+        assert!(held, "{session}");
+    }
+
+    let found = |query: &str| -> Vec<&str> {
+        let (status, page) = shop.call("GET", &format!("/api/v1/carts?{query}"), None);
+        assert_eq!(status, 200, "{query}: {page}");
+        let mut found: Vec<&str> = ids(&page).iter().map(|id| carts[id]).collect();
+        found.sort_unstable();
+        found
+    };
+    let the_6th = "abandoned_after=2026-12-06&abandoned_before=2026-12-06";
+    assert_eq!(found(the_6th), ["evening", "midnight"]);
+    assert_eq!(
+        found("abandoned_after=2026-12-06"),
+        ["evening", "midnight", "next-day"]
+    );
+    assert_eq!(
+        found("abandoned_before=2026-12-06"),
+        ["evening", "late", "midnight"]
+    );
+    // A time keeps its own offset, and its bound is exclusive.
+    assert_eq!(
+        found("abandoned_after=2026-12-06T00:00:00%2B09:00"),
+        ["evening", "next-day"]
+    );
+    assert_eq!(found("abandoned_before=2026-12-05T15:00:00Z"), ["late"]);
+    assert_eq!(
+        found(&format!("{the_6th}&status=abandoned")),
+        ["evening", "midnight"]
+    );
+    assert_eq!(
+        found(&format!("{the_6th}&status=pending")),
+        ["evening"],
+        "pending: an email still to come, so not the cart without an address"
+    );
+    // Created today in Tokyo: every cart (they were tracked after `today`
+    // began); created up to yesterday: none.
+    assert_eq!(
+        found(&format!("created_after={today}&created_before={today}")).len(),
+        5
+    );
+    let yesterday = today.pred_opt().unwrap();
+    assert!(found(&format!("created_before={yesterday}")).is_empty());
+
+    // An unencoded `+` arrives as a space: the 422 says to send `%2B`.
+    let (status, answer) = shop.call(
+        "GET",
+        "/api/v1/carts?abandoned_after=2026-12-06T00:00:00+09:00",
+        None,
+    );
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(details(&answer), ["abandoned_after"]);
+    let message = answer["error"]["details"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("%2B") && message.contains("2026-12-06T00:00:00%2B09:00"),
+        "{message}"
+    );
+    let (status, answer) = shop.call("GET", "/api/v1/carts?abandoned_before=today", None);
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(details(&answer), ["abandoned_before"]);
+
+    // The same day in UTC starts nine hours later.
+    set_time_zone(&shop, "UTC");
+    assert_eq!(found(the_6th), ["evening", "next-day"]);
+}
+on_both_backends!(abandoned_today_in_the_shops_zone);
+
 fn one_cart_from_every_side(backend: Backend) {
     let shop = shop(backend);
     let id = shop.track("sess-one", Some("Ann@Example.com"), Some("nl-NL"));

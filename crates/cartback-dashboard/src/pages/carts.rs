@@ -6,13 +6,13 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+use chrono::{NaiveDate, NaiveDateTime};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use cartback_domain::{Tz, parse_locale, start_of_local_day};
+use cartback_domain::{Tz, local_day_span, parse_locale};
 use cartback_store::cart_admin::{
-    CartCursor, CartFilter, CartPage, CartPageFrom, StatusFilter, list_carts_keyset,
+    CartCursor, CartFilter, CartPage, CartPageFrom, StatusFilter, just_before, list_carts_keyset,
 };
 
 use crate::Dashboard;
@@ -29,6 +29,8 @@ pub const PAGE_SIZE: i64 = 25;
 const STATUSES: &[(&str, &str)] = &[
     ("", "All"),
     ("abandoned", "Abandoned"),
+    // `pending` as the API defines it: a recovery email still to come.
+    ("pending", "Awaiting email"),
     ("recovered", "Recovered"),
     ("converted", "Converted"),
     ("active", "Active"),
@@ -121,13 +123,9 @@ fn filter(query: &CartsQuery, zone: Tz) -> Result<CartFilter, Vec<Problem>> {
             message: "must not be before the first day".to_owned(),
         });
     }
-    // The store's bounds are exclusive: a nanosecond before the first day's
-    // start includes it (stored times are at most that precise).
-    filter.created_after =
-        from.map(|d| start_of_local_day(d, zone).naive_utc() - TimeDelta::nanoseconds(1));
-    filter.created_before = to
-        .and_then(|d| d.succ_opt())
-        .map(|d| start_of_local_day(d, zone).naive_utc());
+    // Whole days of the shop's zone, as the API reads a date.
+    filter.created_after = from.map(|d| just_before(local_day_span(d, zone).0));
+    filter.created_before = to.map(|d| local_day_span(d, zone).1.naive_utc());
     if problems.is_empty() {
         Ok(filter)
     } else {
@@ -397,7 +395,7 @@ mod tests {
         assert_eq!(filter.status, Some(StatusFilter::Pending));
         let after = filter
             .created_after
-            .map(|at| at + TimeDelta::nanoseconds(1));
+            .map(|at| at + chrono::TimeDelta::nanoseconds(1));
         assert_eq!(
             after.map(|at| at.to_string()).as_deref(),
             Some("2026-03-28 23:00:00")

@@ -9,7 +9,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::json;
 
-use cartback_domain::{Analytics, AnalyticsPeriod, InvalidValue, Money, RecoveryPolicy, rate};
+use cartback_domain::{
+    Analytics, AnalyticsPeriod, InvalidValue, Money, PeriodPreset, RecoveryPolicy, rate,
+};
 use cartback_store::StoreError;
 use cartback_store::analytics::tenant_report;
 use cartback_store::cart_admin::{CartFilter, CartPageFrom, list_carts_keyset};
@@ -23,9 +25,6 @@ use crate::pages::html;
 use crate::session::{SignedIn, signed_in};
 use crate::widgets;
 
-/// The presets, in days, as `period=7d` like the API.
-const PRESETS: [u32; 3] = [7, 30, 90];
-const DEFAULT_DAYS: u32 = 30;
 /// Carts in the "latest carts" list.
 const LATEST: i64 = 8;
 
@@ -40,7 +39,8 @@ pub struct PeriodQuery {
 /// What the visitor picked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Choice {
-    LastDays(u32),
+    /// `period=7d`, `period=month`, … as the API names them.
+    Preset(PeriodPreset),
     Dates(NaiveDate, NaiveDate),
 }
 
@@ -60,12 +60,8 @@ fn choice(query: &PeriodQuery) -> Result<Choice, InvalidValue> {
         (Some(_), None) => Err(InvalidValue::new("is required with a start date").at("endDate")),
         (None, Some(_)) => Err(InvalidValue::new("is required with an end date").at("startDate")),
         (None, None) => match query.period.as_deref() {
-            None | Some("") => Ok(Choice::LastDays(DEFAULT_DAYS)),
-            Some(text) => PRESETS
-                .into_iter()
-                .find(|days| format!("{days}d") == text)
-                .map(Choice::LastDays)
-                .ok_or_else(|| InvalidValue::new("must be 7d, 30d or 90d").at("period")),
+            None | Some("") => Ok(Choice::Preset(PeriodPreset::DEFAULT)),
+            Some(text) => PeriodPreset::parse(text).map(Choice::Preset),
         },
     }
 }
@@ -106,9 +102,7 @@ pub async fn page(
         };
         let now = Utc::now();
         let report = tenant_report(&mut conn, &tenant_id, |zone| match picked {
-            Choice::LastDays(days) => {
-                AnalyticsPeriod::last_days(days, now, zone).map_err(Failure::Invalid)
-            }
+            Choice::Preset(preset) => preset.period(now, zone).map_err(Failure::Invalid),
             Choice::Dates(first, last) => {
                 AnalyticsPeriod::local_days(first, last, zone).map_err(Failure::Invalid)
             }
@@ -167,8 +161,8 @@ fn header(
     error: Option<&InvalidValue>,
 ) -> Markup {
     let preset = match (&query.start_date, &query.end_date, query.period.as_deref()) {
-        (None, None, None | Some("")) => Some(format!("{DEFAULT_DAYS}d")),
-        (None, None, Some(text)) => Some(text.to_owned()),
+        (None, None, None | Some("")) => Some(PeriodPreset::DEFAULT.as_str()),
+        (None, None, Some(text)) => Some(text),
         _ => None,
     };
     let custom = preset.is_none() || error.is_some();
@@ -185,12 +179,12 @@ fn header(
             }
             div.period-picker {
                 nav.segmented aria-label="Period" {
-                    @for days in PRESETS {
-                        @let value = format!("{days}d");
-                        @if preset.as_deref() == Some(value.as_str()) {
-                            a.segment.current href={ "/dashboard?period=" (value) } aria-current="true" { (days) " days" }
+                    @for choice in PeriodPreset::ALL {
+                        @let value = choice.as_str();
+                        @if preset == Some(value) {
+                            a.segment.current href={ "/dashboard?period=" (value) } aria-current="true" { (choice.label()) }
                         } @else {
-                            a.segment href={ "/dashboard?period=" (value) } { (days) " days" }
+                            a.segment href={ "/dashboard?period=" (value) } { (choice.label()) }
                         }
                     }
                 }
@@ -404,16 +398,14 @@ mod tests {
     fn periods_like_the_api() {
         assert_eq!(
             choice(&query(None, None, None)).ok(),
-            Some(Choice::LastDays(30))
+            Some(Choice::Preset(PeriodPreset::Last30Days))
         );
-        assert_eq!(
-            choice(&query(Some("7d"), None, None)).ok(),
-            Some(Choice::LastDays(7))
-        );
-        assert_eq!(
-            choice(&query(Some("90d"), None, None)).ok(),
-            Some(Choice::LastDays(90))
-        );
+        for preset in PeriodPreset::ALL {
+            assert_eq!(
+                choice(&query(Some(preset.as_str()), None, None)).ok(),
+                Some(Choice::Preset(preset))
+            );
+        }
         let field = |q: PeriodQuery| choice(&q).err().and_then(|e| e.field);
         assert_eq!(
             field(query(Some("14d"), None, None)).as_deref(),

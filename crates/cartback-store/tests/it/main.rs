@@ -8,6 +8,7 @@
 
 mod analytics;
 mod backup;
+mod cart_filters;
 mod common;
 mod dashboard_lists;
 mod erasure;

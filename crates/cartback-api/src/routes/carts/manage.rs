@@ -1,18 +1,20 @@
 //! `GET /api/v1/carts` and one cart's `GET`, `PATCH`, `DELETE` and erase.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::Utc;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use cartback_domain::{CartStatus, CustomerName, EmailAddress};
+use cartback_domain::{CartStatus, CustomerName, EmailAddress, Tz};
 use cartback_store::cart_admin::{
     CartFilter, CartPatch, Edited, PatchOutcome, StatusFilter, erase_cart_for_good, list_carts,
     patch_cart, soft_delete_cart,
 };
+use cartback_store::tenants::find_tenant;
 use cartback_store::view::CartView;
 
+use super::time_filter::{TIME_FILTERS, TimeFilter};
 use super::{
     CartAnswer, attributes_field, cart_answer, if_match, json_object, load, not_found, stale,
 };
@@ -24,35 +26,14 @@ use crate::state::AppState;
 
 pub(super) const DEFAULT_PER_PAGE: i64 = 10;
 pub(super) const MAX_PER_PAGE: i64 = 250;
-/// `2026-03-15T14:22:00Z`, `2026-03-15` (midnight UTC) or unix seconds, written
-/// in the years the service stores (a filter past them would overflow
-/// PostgreSQL's timestamps and sort wrongly as SQLite text); else why not. A
-/// time whose offset moves it just outside those years (`1970-01-01T00:00:00+01:00`)
-/// is held at the edge: every stored time lies inside, so the filter means the
-/// same, and the rule stays the one the document's pattern states.
-pub(super) fn instant(text: &str) -> Result<NaiveDateTime, String> {
-    let at = if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        // The date as written, in its own offset.
-        cartback_domain::bounds::check_date(at.date_naive())?;
-        at.with_timezone(&Utc)
-    } else if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        cartback_domain::bounds::check_date(date)?;
-        date.and_time(chrono::NaiveTime::MIN).and_utc()
-    } else if let Ok(seconds) = text.parse::<i64>() {
-        return cartback_domain::bounds::instant_from_seconds(seconds).map(|at| at.naive_utc());
-    } else {
-        return Err("must be an RFC 3339 time, a date (YYYY-MM-DD) or unix seconds".to_owned());
-    };
-    let stored = cartback_domain::bounds::earliest()..=cartback_domain::bounds::far_future();
-    Ok(at.clamp(*stored.start(), *stored.end()).naive_utc())
-}
-
 pub(super) const LIST_PARAMS: &[&str] = &[
     "status",
     "created_after",
     "created_before",
     "updated_after",
     "updated_before",
+    "abandoned_after",
+    "abandoned_before",
     "locale",
     "email",
     "page",
@@ -120,16 +101,15 @@ pub async fn list(
                 .flatten()
         };
     }
-    let mut when = |name: &str| -> Option<NaiveDateTime> {
-        let text = query.get(name)?;
-        instant(text)
-            .map_err(|message| problems.add(name, message))
-            .ok()
-    };
-    filter.created_after = when("created_after");
-    filter.created_before = when("created_before");
-    filter.updated_after = when("updated_after");
-    filter.updated_before = when("updated_before");
+    let mut times = Vec::new();
+    for (name, side, slot) in TIME_FILTERS {
+        if let Some(text) = query.get(name) {
+            match TimeFilter::parse(text) {
+                Ok(time) => times.push((time, side, slot)),
+                Err(message) => problems.add(name, message),
+            }
+        }
+    }
     if let Some(locale) = query.get("locale").filter(|l| !l.is_empty()) {
         match cartback_domain::parse_locale(locale).and_then(|tag| {
             // As the document's pattern: a tag, no spaces around it.
@@ -167,7 +147,22 @@ pub async fn list(
     problems.check()?;
     let tenant_id = caller.tenant.id.clone();
     let (rows, total) = state
-        .db(move |conn| list_carts(conn, &tenant_id, &filter, page, per_page))
+        .db(move |conn| {
+            // A date is a day of the shop's zone: its current policy's, as
+            // analytics reads it (not the one cached with the key).
+            let zone = if times.iter().any(|(time, _, _)| time.is_day()) {
+                match find_tenant(conn, &tenant_id)? {
+                    Some(tenant) => tenant.recovery_policy()?.zone(),
+                    None => Tz::UTC,
+                }
+            } else {
+                Tz::UTC
+            };
+            for (time, side, slot) in times {
+                *slot(&mut filter) = Some(time.bound(side, zone));
+            }
+            list_carts(conn, &tenant_id, &filter, page, per_page)
+        })
         .await?;
     let total_pages = (total + per_page - 1) / per_page;
     Ok(HttpResponse::Ok().json(CartPage {

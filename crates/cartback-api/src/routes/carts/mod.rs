@@ -9,6 +9,7 @@
 
 pub(crate) mod items;
 pub(crate) mod manage;
+mod time_filter;
 pub(crate) mod timeline;
 pub(crate) mod upsert;
 

@@ -1,0 +1,1 @@
+DROP INDEX carts_tenant_abandoned_idx;
