@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, web};
 
-use cartback_store::Store;
 use cartback_store::crypto::MasterKeys;
+use cartback_store::{DbConn, Store, StoreError};
 use cartback_store::users::SessionLimits;
 
 pub use accounts::{SIGN_IN_LINK_TTL, sign_in_url};
@@ -84,6 +84,22 @@ impl Dashboard {
     pub fn with_client_ip(mut self, client_ip: ClientIp) -> Dashboard {
         self.client_ip = client_ip;
         self
+    }
+
+    /// Runs `work` on a pooled connection on the blocking thread pool: diesel
+    /// blocks, and an async worker must not wait on the database. Store errors
+    /// become their pages (404, 503, or a logged 500); `work` may also answer
+    /// with a `PageError` of its own.
+    pub(crate) async fn db<T, E, F>(&self, work: F) -> Result<T, error::PageError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        error::PageError: From<E>,
+    {
+        let store = self.store.clone();
+        let run = move || -> Result<T, E> { work(&mut *store.conn()?) };
+        Ok(actix_web::web::block(run).await??)
     }
 
     fn secure_cookies(&self) -> bool {

@@ -24,7 +24,7 @@ use crate::format;
 use crate::layout::{self, Page, csrf_field};
 use crate::pages::sending::card_header;
 use crate::pages::{html, see_other};
-use crate::session::{SignedIn, check_change, signed_in};
+use crate::session::{SignedIn, signed_for_change, signed_in};
 
 /// Where Stripe's events for a tenant are received (the api's intake route).
 fn stripe_webhook_url(public_url: &str, tenant_id: &str) -> String {
@@ -52,22 +52,9 @@ struct Data {
     stripe: Option<StripeAccountRow>,
 }
 
-/// Runs `work` with a pooled connection on the blocking pool, at the time of
-/// the call.
-async fn db<T: Send + 'static>(
-    dashboard: &Dashboard,
-    work: impl FnOnce(&mut DbConn, NaiveDateTime) -> StoreResult<T> + Send + 'static,
-) -> Result<T, PageError> {
-    let store = dashboard.store.clone();
-    web::block(move || -> Result<T, PageError> {
-        Ok(work(&mut *store.conn()?, Utc::now().naive_utc())?)
-    })
-    .await?
-}
-
 async fn load(dashboard: &Dashboard, tenant_id: &str) -> Result<Data, PageError> {
     let tenant_id = tenant_id.to_owned();
-    db(dashboard, move |conn, _| {
+    dashboard.db(move |conn| {
         Ok(Data {
             keys: list_keys(conn, &tenant_id)?,
             origins: get_allowed_origins(conn, &tenant_id)?,
@@ -389,8 +376,7 @@ pub async fn create(
     request: HttpRequest,
     form: web::Form<KeyForm>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let Some(kind) = KeyKind::parse(&form.kind) else {
         return Err(PageError::BadRequest(
             "Pick a publishable or a secret key.".to_owned(),
@@ -411,7 +397,8 @@ pub async fn create(
         }
     };
     let tenant_id = signed.tenant.id.clone();
-    let created = db(&dashboard, move |conn, now| {
+    let created = dashboard.db(move |conn| {
+        let now = Utc::now().naive_utc();
         create_key(conn, &tenant_id, kind, label.as_deref(), now)
     })
     .await?;
@@ -440,14 +427,14 @@ pub async fn revoke(
     id: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let id = id.into_inner();
     if id.is_empty() || id.len() > 128 {
         return Err(PageError::NotFound);
     }
     let tenant_id = signed.tenant.id.clone();
-    let outcome = db(&dashboard, move |conn, now| {
+    let outcome = dashboard.db(move |conn| {
+        let now = Utc::now().naive_utc();
         revoke_own_key(conn, &tenant_id, &id, now)
     })
     .await?;
@@ -487,8 +474,7 @@ pub async fn save_origins(
     request: HttpRequest,
     form: web::Form<OriginsForm>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let lines: Vec<&str> = form
         .origins
         .lines()
@@ -511,7 +497,8 @@ pub async fn save_origins(
         }
     };
     let tenant_id = signed.tenant.id.clone();
-    db(&dashboard, move |conn, now| {
+    dashboard.db(move |conn| {
+        let now = Utc::now().naive_utc();
         set_allowed_origins(conn, &tenant_id, &origins, now)
     })
     .await?;

@@ -96,16 +96,14 @@ pub async fn page(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed_in(&request, &dashboard).await?;
     let asked = choice(&query);
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
-    let loaded = web::block(move || -> Result<Result<Loaded, InvalidValue>, PageError> {
-        let mut conn = store.conn()?;
+    let loaded = dashboard.db(move |conn| -> Result<Result<Loaded, InvalidValue>, PageError> {
         let picked = match asked {
             Ok(picked) => picked,
             Err(invalid) => return Ok(Err(invalid)),
         };
         let now = Utc::now();
-        let report = tenant_report(&mut conn, &tenant_id, |zone| match picked {
+        let report = tenant_report(conn, &tenant_id, |zone| match picked {
             Choice::LastDays(days) => {
                 AnalyticsPeriod::last_days(days, now, zone).map_err(Failure::Invalid)
             }
@@ -119,12 +117,12 @@ pub async fn page(
             Err(Failure::Invalid(invalid)) => return Ok(Err(invalid)),
             Err(Failure::Store(error)) => return Err(error.into()),
         };
-        let tenant = cartback_store::tenants::find_tenant(&mut conn, &tenant_id)?
+        let tenant = cartback_store::tenants::find_tenant(conn, &tenant_id)?
             .ok_or(PageError::NotFound)?;
         let policy = tenant.recovery_policy()?;
         // A keyset page: the newest carts without counting them all.
         let latest = list_carts_keyset(
-            &mut conn,
+            conn,
             &tenant_id,
             &CartFilter::default(),
             &CartPageFrom::Start,
@@ -138,7 +136,7 @@ pub async fn page(
             latest,
         }))
     })
-    .await??;
+    .await?;
     let (status, body) = match loaded {
         Ok(loaded) => (StatusCode::OK, overview(&signed, &query, &loaded)),
         Err(invalid) => (

@@ -20,7 +20,7 @@ use crate::error::PageError;
 use crate::format;
 use crate::layout::{self, Page, csrf_field};
 use crate::pages::{html, see_other};
-use crate::session::{SignedIn, check_change, signed_in};
+use crate::session::{SignedIn, signed_for_change, signed_in};
 
 /// A settings card's title with the API route that does the same, so a
 /// developer knows where to script it.
@@ -340,16 +340,14 @@ async fn load(
     dashboard: &Dashboard,
     tenant_id: &str,
 ) -> Result<(ShopSettings, Option<ProviderRow>), PageError> {
-    let store = dashboard.store.clone();
     let tenant_id = tenant_id.to_owned();
-    web::block(move || -> Result<_, PageError> {
-        let mut conn = store.conn()?;
+    dashboard.db(move |conn| -> Result<_, PageError> {
         // Read afresh: the session's copy of the tenant is from this request's start.
-        let tenant = find_tenant(&mut conn, &tenant_id)?.ok_or(PageError::NotFound)?;
-        let provider = find_provider(&mut conn, &tenant_id)?;
+        let tenant = find_tenant(conn, &tenant_id)?.ok_or(PageError::NotFound)?;
+        let provider = find_provider(conn, &tenant_id)?;
         Ok((tenant.shop_settings()?, provider))
     })
-    .await?
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -385,23 +383,20 @@ pub async fn save_shop(
     request: HttpRequest,
     form: web::Form<ShopForm>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let form = form.into_inner();
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
-    let (outcome, form) = web::block(move || -> Result<_, PageError> {
-        let mut conn = store.conn()?;
+    let (outcome, form) = dashboard.db(move |conn| -> Result<_, PageError> {
         let now = Utc::now().naive_utc();
         let mut refused_at = None;
-        let outcome = update_shop_settings(&mut conn, &tenant_id, now, |current| {
+        let outcome = update_shop_settings(conn, &tenant_id, now, |current| {
             current.edited(&form.edit()).inspect_err(|_| {
                 refused_at = Some(current.clone());
             })
         })?;
         Ok((outcome.map_err(|errors| (errors, refused_at)), form))
     })
-    .await??;
+    .await?;
     match outcome {
         Ok(_) => {
             tracing::info!(tenant = %signed.tenant.id, by = %signed.user.id, "shop settings changed in the dashboard");

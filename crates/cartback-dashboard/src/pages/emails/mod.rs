@@ -27,15 +27,9 @@ async fn save_experience(
         tracing::error!(%error, "email settings do not serialize");
         PageError::Internal
     })?;
-    let (store, tenant_id) = (dashboard.store.clone(), tenant_id.to_owned());
-    web::block(move || {
-        set_experience(
-            &mut *store.conn()?,
-            &tenant_id,
-            &text,
-            Utc::now().naive_utc(),
-        )
-    })
-    .await??;
+    let tenant_id = tenant_id.to_owned();
+    dashboard
+        .db(move |conn| set_experience(conn, &tenant_id, &text, Utc::now().naive_utc()))
+        .await?;
     Ok(())
 }

@@ -65,8 +65,10 @@ pub(super) async fn send_test_email(
     to: &EmailAddress,
     email: RenderedEmail,
 ) -> Result<TestResult, PageError> {
-    let (store, tenant_id) = (dashboard.store.clone(), tenant.id.clone());
-    let Some(row) = web::block(move || find_provider(&mut *store.conn()?, &tenant_id)).await??
+    let tenant_id = tenant.id.clone();
+    let Some(row) = dashboard
+        .db(move |conn| find_provider(conn, &tenant_id))
+        .await?
     else {
         return Ok(TestResult::NotSent(
             "This shop has no email provider of its own (set one on the Sending page). Its emails \
