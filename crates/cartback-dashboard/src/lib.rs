@@ -235,6 +235,11 @@ pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
                 .route("/team/{id}/remove", web::post().to(pages::team::remove))
                 .route("/sending", web::get().to(pages::sending::page))
                 .route("/sending/shop", web::post().to(pages::sending::save_shop))
+                .route(
+                    "/sending/provider",
+                    web::post().to(pages::sending::save_provider),
+                )
+                .route("/sending/test", web::post().to(pages::sending::test_provider))
                 .route("/developers", web::get().to(pages::developers::page))
                 .route(
                     "/developers/keys",
@@ -247,6 +252,14 @@ pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
                 .route(
                     "/developers/origins",
                     web::post().to(pages::developers::save_origins),
+                )
+                .route(
+                    "/developers/stripe",
+                    web::post().to(pages::developers::save_stripe),
+                )
+                .route(
+                    "/developers/stripe/remove",
+                    web::post().to(pages::developers::remove_stripe),
                 )
                 .route("/{section}", web::get().to(pages::soon::page))
                 .default_service(web::to(pages::soon::not_found)),

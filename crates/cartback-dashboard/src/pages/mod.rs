@@ -9,6 +9,7 @@ mod fields;
 mod frame;
 pub mod login;
 pub mod overview;
+pub mod provider;
 pub mod recovery;
 pub mod sending;
 pub mod soon;

@@ -14,7 +14,7 @@ use crate::error::PageError;
 
 pub mod branding;
 pub mod templates;
-mod test_send;
+pub(crate) mod test_send;
 pub mod words;
 
 /// Stores the shop's email settings (the policy beside them is left alone).
