@@ -7,7 +7,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{NaiveDateTime, Utc};
+use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -60,7 +60,7 @@ struct Data {
 
 async fn load(dashboard: &Dashboard, tenant_id: &str) -> Result<Data, PageError> {
     let tenant_id = tenant_id.to_owned();
-    dashboard.db(move |conn| {
+    dashboard.db(move |conn| -> Result<Data, PageError> {
         Ok(Data {
             keys: list_keys(conn, &tenant_id)?,
             origins: get_allowed_origins(conn, &tenant_id)?,

@@ -18,7 +18,6 @@ use cartback_store::tenants::{find_tenant, update_shop_settings};
 
 use crate::Dashboard;
 use crate::error::PageError;
-use crate::format;
 use crate::layout::{self, Page, csrf_field};
 use crate::pages::emails::test_send::TestResult;
 use crate::pages::fields::FieldErrors;

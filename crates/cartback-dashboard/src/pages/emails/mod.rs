@@ -3,7 +3,6 @@
 //! templates per language (`/api/v1/templates`), each with a preview and a test
 //! send through the shop's own provider.
 
-use actix_web::web;
 use chrono::Utc;
 
 use cartback_store::tenants::set_experience;

@@ -1,7 +1,6 @@
 //! Test sends through the shop's own provider, shared by the branding and the
 //! template editor.
 
-use actix_web::web;
 use maud::{Markup, html};
 
 use cartback_domain::EmailAddress;
