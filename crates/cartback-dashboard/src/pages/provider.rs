@@ -461,10 +461,12 @@ fn secret_input(errors: &FieldErrors, control: &str, name: &str, label: &str, st
 }
 
 fn select(errors: &FieldErrors, control: &str, name: &str, label: &str, options: &[(&str, &str)], value: &str) -> Markup {
+    // The provider choice shows its provider's fields (dashboard.js).
+    let shows = (name == "provider").then_some("provider");
     html! {
         div.field {
             label for=(control) { (label) }
-            select id=(control) name=(name) aria-invalid=[errors.invalid(control)]
+            select id=(control) name=(name) data-shows=[shows] aria-invalid=[errors.invalid(control)]
                 aria-describedby=[errors.described_by(control)] {
                 @for (option, text) in options {
                     option value=(option) selected[*option == value] { (text) }
