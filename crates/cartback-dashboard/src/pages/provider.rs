@@ -554,7 +554,7 @@ pub fn card(signed: &SignedIn, row: Option<&ProviderRow>, state: &CardState<'_>)
                 }
                 h3.subhead #provider-test-title { "Send a test email" }
                 p.muted.small { "A short message from your sender address through the shop's own provider, to check it works." }
-                form.inline-form.test-form method="post" action="/dashboard/sending/test" aria-labelledby="provider-test-title" {
+                form.inline-form.test-form method="post" action="/dashboard/sending/test" novalidate aria-labelledby="provider-test-title" {
                     (csrf_field(signed))
                     (state.test_errors.input(Input { kind: "email", grow: true, ..Input::new("provider-test-to", "to", "Send a test to", state.test_to) }))
                     button.button type="submit" #provider-test-button { "Send test" }
