@@ -115,7 +115,9 @@ async function measuredLoad(page, cdp, path) {
   let bytes = 0;
   const onResponse = (event) => {
     const { url, fromDiskCache, fromMemoryCache } = event.response;
-    seen.set(event.requestId, { url, cached: fromDiskCache || fromMemoryCache });
+    // Chromium may say "served from cache" before or after the response.
+    const known = seen.get(event.requestId) ?? {};
+    seen.set(event.requestId, { url, cached: Boolean(known.cached || fromDiskCache || fromMemoryCache) });
   };
   const onCached = (event) => {
     const known = seen.get(event.requestId) ?? {};
