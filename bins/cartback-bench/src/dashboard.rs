@@ -92,7 +92,11 @@ fn seed(conn: &mut DbConn, tenant: &str, carts: i64) -> anyhow::Result<()> {
         let (from, to) = (k * CHUNK + 1, ((k + 1) * CHUNK).min(carts));
         // Chunk 0 is the newest; the oldest is a year back.
         let day = today - TimeDelta::seconds(k * 365 * 86_400 / chunks.max(1));
-        let sql = if postgres { CARTS_POSTGRES } else { CARTS_SQLITE };
+        let sql = if postgres {
+            CARTS_POSTGRES
+        } else {
+            CARTS_SQLITE
+        };
         diesel::sql_query(sql)
             .bind::<Text, _>(tenant)
             .bind::<Text, _>(&items)
@@ -170,7 +174,11 @@ fn sign_in(client: &reqwest::blocking::Client, base: &str) -> anyhow::Result<Str
     let response = client
         .post(format!("{base}/dashboard/login"))
         .header("origin", base)
-        .form(&[("email", EMAIL), ("password", PASSWORD), ("next", "/dashboard")])
+        .form(&[
+            ("email", EMAIL),
+            ("password", PASSWORD),
+            ("next", "/dashboard"),
+        ])
         .send()?;
     let cookie = response
         .headers()
@@ -188,12 +196,15 @@ fn sign_in(client: &reqwest::blocking::Client, base: &str) -> anyhow::Result<Str
 
 /// Bytes of an answer on the wire (no compression is used): status line,
 /// headers and body.
-fn wire_bytes(response: reqwest::blocking::Response) -> anyhow::Result<(usize, reqwest::header::HeaderMap, String)> {
+fn wire_bytes(
+    response: reqwest::blocking::Response,
+) -> anyhow::Result<(usize, reqwest::header::HeaderMap, String)> {
     let headers = response.headers().clone();
-    let head: usize = 17 + headers
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len() + 4)
-        .sum::<usize>();
+    let head: usize = 17
+        + headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 4)
+            .sum::<usize>();
     let body = response.text()?;
     Ok((head + body.len(), headers, body))
 }
@@ -256,8 +267,14 @@ pub fn run(bench: &DashboardBench<'_>) -> anyhow::Result<()> {
         ("overview-30d", "/dashboard".to_owned()),
         ("overview-90d", "/dashboard?period=90d".to_owned()),
         ("carts", "/dashboard/carts".to_owned()),
-        ("carts-abandoned", "/dashboard/carts?status=abandoned".to_owned()),
-        ("carts-by-email", "/dashboard/carts?email=shopper7%40example.com".to_owned()),
+        (
+            "carts-abandoned",
+            "/dashboard/carts?status=abandoned".to_owned(),
+        ),
+        (
+            "carts-by-email",
+            "/dashboard/carts?email=shopper7%40example.com".to_owned(),
+        ),
         ("cart", format!("/dashboard/carts/{cart}")),
         ("recovery", "/dashboard/recovery".to_owned()),
         ("emails", "/dashboard/emails".to_owned()),
@@ -293,7 +310,10 @@ pub fn run(bench: &DashboardBench<'_>) -> anyhow::Result<()> {
         samples.sort_by(f64::total_cmp);
         let (p50, p95) = (percentile(&samples, 0.5), percentile(&samples, 0.95));
         slowest_p95 = slowest_p95.max(p95);
-        println!("RESULT page={name} requests={} p50_ms={p50:.1} p95_ms={p95:.1}", samples.len());
+        println!(
+            "RESULT page={name} requests={} p50_ms={p50:.1} p95_ms={p95:.1}",
+            samples.len()
+        );
     }
     // First load: each page's HTML and every asset it names (once per page load;
     // assets the two pages share are fetched again, as a fresh browser would for

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, web};
 
 use cartback_store::crypto::MasterKeys;
-use cartback_store::{DbConn, Store, StoreError};
 use cartback_store::users::SessionLimits;
+use cartback_store::{DbConn, Store, StoreError};
 
 pub use accounts::{SIGN_IN_LINK_TTL, sign_in_url};
 
@@ -239,7 +239,10 @@ pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
                     "/sending/provider",
                     web::post().to(pages::sending::save_provider),
                 )
-                .route("/sending/test", web::post().to(pages::sending::test_provider))
+                .route(
+                    "/sending/test",
+                    web::post().to(pages::sending::test_provider),
+                )
                 .route("/developers", web::get().to(pages::developers::page))
                 .route(
                     "/developers/keys",

@@ -1,11 +1,11 @@
 //! Who is asking: the session cookie, the CSRF token and Origin check on every
 //! change, the role rules, and the security headers of every dashboard answer.
 
+use actix_web::HttpRequest;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::HttpRequest;
 use chrono::Utc;
 
 use cartback_domain::UserRole;

@@ -162,7 +162,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_tenant_may_not_use_the_file_provider_or_the_servers_aws_credentials() {
-        let file = vet_tenant_settings(&settings(r#"{"provider":"file","dir":"/tmp"}"#), true).await;
+        let file =
+            vet_tenant_settings(&settings(r#"{"provider":"file","dir":"/tmp"}"#), true).await;
         assert_eq!(file.unwrap_err().field, "provider");
         let ses = vet_tenant_settings(
             &settings(r#"{"provider":"ses","region":"eu-west-1"}"#),
@@ -179,7 +180,9 @@ mod tests {
         assert_eq!(refused.field, "url");
         assert!(refused.message.contains("--allow-private-targets"));
         assert_eq!(vet_tenant_settings(&smtp, true).await, Ok(()));
-        let resend = settings(r#"{"provider":"resend","apiKey":"re_1234567890ab","baseUrl":"http://10.0.0.1/"}"#);
+        let resend = settings(
+            r#"{"provider":"resend","apiKey":"re_1234567890ab","baseUrl":"http://10.0.0.1/"}"#,
+        );
         assert_eq!(
             vet_tenant_settings(&resend, false).await.unwrap_err().field,
             "baseUrl"

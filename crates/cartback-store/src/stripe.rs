@@ -91,8 +91,8 @@ pub fn change_stripe_account(
     };
     let webhook_secrets = match change.webhook_secrets {
         Some(Some(list)) => {
-            let text = serde_json::to_string(&list)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let text =
+                serde_json::to_string(&list).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             Some(Some((
                 keys.seal(Purpose::StripeWebhookSecret, tenant_id, text.as_bytes())?,
                 list.len() as u64,
@@ -116,7 +116,8 @@ pub fn change_stripe_account(
             Some(None) => (None, 0),
             None => (
                 old.as_ref().and_then(|r| r.webhook_secrets.clone()),
-                old.as_ref().map_or(0, StripeAccountRow::webhook_secret_count),
+                old.as_ref()
+                    .map_or(0, StripeAccountRow::webhook_secret_count),
             ),
         };
         let success = change
@@ -128,7 +129,8 @@ pub fn change_stripe_account(
         let links = change
             .links_in_emails
             .unwrap_or_else(|| old.as_ref().is_some_and(|r| r.links_in_emails != 0));
-        let masked = serde_json::json!({"secretKey": key_hint, "webhookSecrets": count}).to_string();
+        let masked =
+            serde_json::json!({"secretKey": key_hint, "webhookSecrets": count}).to_string();
         set_stripe_account(
             conn,
             &StripeAccount {

@@ -85,9 +85,21 @@ mod tests {
     #[test]
     fn keys_and_secrets_are_checked() {
         assert!(check_secret_key("sk_x").unwrap_err().contains("8 to"));
-        assert!(check_secret_key("sk_test_abc-defg").unwrap_err().contains("letters"));
+        assert!(
+            check_secret_key("sk_test_abc-defg")
+                .unwrap_err()
+                .contains("letters")
+        );
         assert!(check_secret_key("rk_live_abcdefgh").is_ok());
-        assert!(check_webhook_secret("whsec_short").unwrap_err().contains("14 to"));
-        assert!(check_webhook_secret("whsec_abcdefgh!").unwrap_err().contains("letters"));
+        assert!(
+            check_webhook_secret("whsec_short")
+                .unwrap_err()
+                .contains("14 to")
+        );
+        assert!(
+            check_webhook_secret("whsec_abcdefgh!")
+                .unwrap_err()
+                .contains("letters")
+        );
     }
 }

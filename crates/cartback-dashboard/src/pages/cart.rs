@@ -70,26 +70,27 @@ async fn show(
     made: Option<MadeLink>,
 ) -> Result<HttpResponse, PageError> {
     let tenant_id = signed.tenant.id.clone();
-    let loaded = dashboard.db(move |conn| -> Result<Loaded, PageError> {
-        let timeline =
-            cart_timeline(conn, &tenant_id, &id, true)?.ok_or(PageError::NotFound)?;
-        // An endpoint's URL names it in the timeline (a tenant has at most 20).
-        let endpoints = if timeline.deliveries.is_empty() {
-            Vec::new()
-        } else {
-            list_endpoints(conn, &tenant_id)?
-        };
-        let tenant = find_tenant(conn, &tenant_id)?.ok_or(PageError::NotFound)?;
-        let stripe_connected = find_stripe_account(conn, &tenant_id)?
-            .is_some_and(|account| account.secret_key.is_some());
-        Ok(Loaded {
-            timeline,
-            endpoints,
-            tenant,
-            stripe_connected,
+    let loaded = dashboard
+        .db(move |conn| -> Result<Loaded, PageError> {
+            let timeline =
+                cart_timeline(conn, &tenant_id, &id, true)?.ok_or(PageError::NotFound)?;
+            // An endpoint's URL names it in the timeline (a tenant has at most 20).
+            let endpoints = if timeline.deliveries.is_empty() {
+                Vec::new()
+            } else {
+                list_endpoints(conn, &tenant_id)?
+            };
+            let tenant = find_tenant(conn, &tenant_id)?.ok_or(PageError::NotFound)?;
+            let stripe_connected = find_stripe_account(conn, &tenant_id)?
+                .is_some_and(|account| account.secret_key.is_some());
+            Ok(Loaded {
+                timeline,
+                endpoints,
+                tenant,
+                stripe_connected,
+            })
         })
-    })
-    .await?;
+        .await?;
     let zone = signed.tenant.recovery_policy()?.zone();
     let body = render(signed, dashboard, &loaded, made.as_ref(), zone);
     let title = format!("Cart of {}", widgets::shopper(&loaded.timeline.cart));
@@ -458,9 +459,9 @@ pub async fn stop(
         status: Some(CartStatus::Expired),
         ..CartPatch::default()
     };
-    let outcome =
-        dashboard.db(move |conn| patch_cart(conn, &tenant_id, &id, &change, Utc::now()))
-            .await?;
+    let outcome = dashboard
+        .db(move |conn| patch_cart(conn, &tenant_id, &id, &change, Utc::now()))
+        .await?;
     match outcome {
         PatchOutcome::Updated(cart) => {
             tracing::info!(cart = %cart.id, by = %signed.user.id, "dashboard: recovery stopped");
@@ -488,12 +489,13 @@ pub async fn payment_link(
     let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let id = checked_id(&id)?.to_owned();
     let tenant_id = signed.tenant.id.clone();
-    let (cart, account) = dashboard.db(move |conn| -> Result<_, PageError> {
-        let cart =
-            find_cart_by_any_id(conn, &tenant_id, &id, false)?.ok_or(PageError::NotFound)?;
-        Ok((cart, find_stripe_account(conn, &tenant_id)?))
-    })
-    .await?;
+    let (cart, account) = dashboard
+        .db(move |conn| -> Result<_, PageError> {
+            let cart =
+                find_cart_by_any_id(conn, &tenant_id, &id, false)?.ok_or(PageError::NotFound)?;
+            Ok((cart, find_stripe_account(conn, &tenant_id)?))
+        })
+        .await?;
     if matches!(cart.status, CartStatus::Recovered | CartStatus::Converted) {
         return Err(PageError::Conflict(
             "The cart has already been ordered.".to_owned(),
@@ -552,7 +554,8 @@ pub async fn erase_form(
     let signed = signed_in(&request, &dashboard).await?;
     let id = checked_id(&id)?.to_owned();
     let tenant_id = signed.tenant.id.clone();
-    let cart = dashboard.db(move |conn| find_cart_by_any_id(conn, &tenant_id, &id, false))
+    let cart = dashboard
+        .db(move |conn| find_cart_by_any_id(conn, &tenant_id, &id, false))
         .await?
         .ok_or(PageError::NotFound)?;
     Ok(confirmation(
@@ -592,10 +595,10 @@ pub async fn erase(
     let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let id = checked_id(&id)?.to_owned();
     let tenant_id = signed.tenant.id.clone();
-    let erased =
-        dashboard.db(move |conn| erase_cart_for_good(conn, &tenant_id, &id, Utc::now()))
-            .await?
-            .ok_or(PageError::NotFound)?;
+    let erased = dashboard
+        .db(move |conn| erase_cart_for_good(conn, &tenant_id, &id, Utc::now()))
+        .await?
+        .ok_or(PageError::NotFound)?;
     tracing::info!(cart = %erased.cart.id, by = %signed.user.id, "dashboard: cart erased");
     Ok(see_other("/dashboard/carts?erased=1"))
 }

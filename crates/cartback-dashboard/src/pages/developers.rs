@@ -60,14 +60,15 @@ struct Data {
 
 async fn load(dashboard: &Dashboard, tenant_id: &str) -> Result<Data, PageError> {
     let tenant_id = tenant_id.to_owned();
-    dashboard.db(move |conn| -> Result<Data, PageError> {
-        Ok(Data {
-            keys: list_keys(conn, &tenant_id)?,
-            origins: get_allowed_origins(conn, &tenant_id)?,
-            stripe: find_stripe_account(conn, &tenant_id)?,
+    dashboard
+        .db(move |conn| -> Result<Data, PageError> {
+            Ok(Data {
+                keys: list_keys(conn, &tenant_id)?,
+                origins: get_allowed_origins(conn, &tenant_id)?,
+                stripe: find_stripe_account(conn, &tenant_id)?,
+            })
         })
-    })
-    .await
+        .await
 }
 
 fn kind_text(kind: KeyKind) -> &'static str {
@@ -465,11 +466,12 @@ pub async fn create(
         }
     };
     let tenant_id = signed.tenant.id.clone();
-    let created = dashboard.db(move |conn| {
-        let now = Utc::now().naive_utc();
-        create_key(conn, &tenant_id, kind, label.as_deref(), now)
-    })
-    .await?;
+    let created = dashboard
+        .db(move |conn| {
+            let now = Utc::now().naive_utc();
+            create_key(conn, &tenant_id, kind, label.as_deref(), now)
+        })
+        .await?;
     tracing::info!(tenant = %signed.tenant.id, by = %signed.user.id, key = %created.key.id, kind = kind.as_str(), "api key created in the dashboard");
     let data = load(&dashboard, &signed.tenant.id).await?;
     let notice = Notice {
@@ -501,11 +503,12 @@ pub async fn revoke(
         return Err(PageError::NotFound);
     }
     let tenant_id = signed.tenant.id.clone();
-    let outcome = dashboard.db(move |conn| {
-        let now = Utc::now().naive_utc();
-        revoke_own_key(conn, &tenant_id, &id, now)
-    })
-    .await?;
+    let outcome = dashboard
+        .db(move |conn| {
+            let now = Utc::now().naive_utc();
+            revoke_own_key(conn, &tenant_id, &id, now)
+        })
+        .await?;
     match outcome {
         Ok(key) => {
             tracing::info!(tenant = %signed.tenant.id, by = %signed.user.id, key = %key.id, "api key revoked in the dashboard");
@@ -565,11 +568,12 @@ pub async fn save_origins(
         }
     };
     let tenant_id = signed.tenant.id.clone();
-    dashboard.db(move |conn| {
-        let now = Utc::now().naive_utc();
-        set_allowed_origins(conn, &tenant_id, &origins, now)
-    })
-    .await?;
+    dashboard
+        .db(move |conn| {
+            let now = Utc::now().naive_utc();
+            set_allowed_origins(conn, &tenant_id, &origins, now)
+        })
+        .await?;
     Ok(see_other("/dashboard/developers?saved=origins"))
 }
 
@@ -651,8 +655,13 @@ pub async fn save_stripe(
     let change = match form.change() {
         Ok(change) => change,
         Err(errors) => {
-            return stripe_refused(&dashboard, &signed, errors, StatusCode::UNPROCESSABLE_ENTITY)
-                .await;
+            return stripe_refused(
+                &dashboard,
+                &signed,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
         }
     };
     if change.seals() && !dashboard.master_keys.is_configured() {

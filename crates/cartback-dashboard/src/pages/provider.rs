@@ -161,7 +161,11 @@ fn settings_of(
     stored: Option<&ProviderSettings>,
 ) -> Result<Option<ProviderSettings>, FieldErrors> {
     let mut errors = FieldErrors::default();
-    let secret = |typed: &str, stored_secret: Option<&String>, control: &str, what: &str, errors: &mut FieldErrors| {
+    let secret = |typed: &str,
+                  stored_secret: Option<&String>,
+                  control: &str,
+                  what: &str,
+                  errors: &mut FieldErrors| {
         typed_or_stored(typed, stored_secret).unwrap_or_else(|| {
             errors.add(control, format!("Enter the {what}."));
             String::new()
@@ -177,7 +181,12 @@ fn settings_of(
                 }) => (SmtpConfig::from_url(url).ok(), ca_certificate.clone()),
                 _ => (None, None),
             };
-            let host = required(&form.smtp_host, "smtp-host", "server's host name", &mut errors);
+            let host = required(
+                &form.smtp_host,
+                "smtp-host",
+                "server's host name",
+                &mut errors,
+            );
             let port = match form.smtp_port.trim().parse::<u16>() {
                 Ok(port) if port > 0 => port,
                 _ => {
@@ -207,7 +216,10 @@ fn settings_of(
                 }
             };
             if username.is_empty() && !form.smtp_password.trim().is_empty() {
-                errors.add("smtp-username", "Enter the user name the password belongs to.");
+                errors.add(
+                    "smtp-username",
+                    "Enter the user name the password belongs to.",
+                );
             }
             ProviderSettings::Smtp {
                 url: smtp_url(&host, port, security, credentials),
@@ -216,33 +228,66 @@ fn settings_of(
         }
         "resend" => {
             let (stored_key, base_url) = match stored {
-                Some(ProviderSettings::Resend { api_key, base_url }) => (Some(api_key), base_url.clone()),
+                Some(ProviderSettings::Resend { api_key, base_url }) => {
+                    (Some(api_key), base_url.clone())
+                }
                 _ => (None, None),
             };
             ProviderSettings::Resend {
-                api_key: secret(&form.resend_api_key, stored_key, "resend-api-key", "API key", &mut errors),
+                api_key: secret(
+                    &form.resend_api_key,
+                    stored_key,
+                    "resend-api-key",
+                    "API key",
+                    &mut errors,
+                ),
                 base_url,
             }
         }
         "sendgrid" => {
             let (stored_key, base_url) = match stored {
-                Some(ProviderSettings::Sendgrid { api_key, base_url }) => (Some(api_key), base_url.clone()),
+                Some(ProviderSettings::Sendgrid { api_key, base_url }) => {
+                    (Some(api_key), base_url.clone())
+                }
                 _ => (None, None),
             };
             ProviderSettings::Sendgrid {
-                api_key: secret(&form.sendgrid_api_key, stored_key, "sendgrid-api-key", "API key", &mut errors),
+                api_key: secret(
+                    &form.sendgrid_api_key,
+                    stored_key,
+                    "sendgrid-api-key",
+                    "API key",
+                    &mut errors,
+                ),
                 base_url,
             }
         }
         "mailgun" => {
             let (stored_key, base_url) = match stored {
-                Some(ProviderSettings::Mailgun { api_key, base_url, .. }) => (Some(api_key), base_url.clone()),
+                Some(ProviderSettings::Mailgun {
+                    api_key, base_url, ..
+                }) => (Some(api_key), base_url.clone()),
                 _ => (None, None),
             };
             ProviderSettings::Mailgun {
-                api_key: secret(&form.mailgun_api_key, stored_key, "mailgun-api-key", "API key", &mut errors),
-                domain: required(&form.mailgun_domain, "mailgun-domain", "sending domain", &mut errors),
-                region: if form.mailgun_region == "eu" { Region::Eu } else { Region::Us },
+                api_key: secret(
+                    &form.mailgun_api_key,
+                    stored_key,
+                    "mailgun-api-key",
+                    "API key",
+                    &mut errors,
+                ),
+                domain: required(
+                    &form.mailgun_domain,
+                    "mailgun-domain",
+                    "sending domain",
+                    &mut errors,
+                ),
+                region: if form.mailgun_region == "eu" {
+                    Region::Eu
+                } else {
+                    Region::Us
+                },
                 base_url,
             }
         }
@@ -260,9 +305,25 @@ fn settings_of(
                 _ => (None, None),
             };
             ProviderSettings::Ses {
-                region: required(&form.ses_region, "ses-region", "AWS region, such as eu-west-1", &mut errors),
-                access_key_id: Some(required(&form.ses_access_key_id, "ses-access-key-id", "access key id", &mut errors)),
-                secret_access_key: Some(secret(&form.ses_secret_access_key, stored_secret, "ses-secret-access-key", "secret access key", &mut errors)),
+                region: required(
+                    &form.ses_region,
+                    "ses-region",
+                    "AWS region, such as eu-west-1",
+                    &mut errors,
+                ),
+                access_key_id: Some(required(
+                    &form.ses_access_key_id,
+                    "ses-access-key-id",
+                    "access key id",
+                    &mut errors,
+                )),
+                secret_access_key: Some(secret(
+                    &form.ses_secret_access_key,
+                    stored_secret,
+                    "ses-secret-access-key",
+                    "secret access key",
+                    &mut errors,
+                )),
                 endpoint_url,
             }
         }
@@ -438,7 +499,13 @@ pub struct CardState<'a> {
 
 /// A password input that never carries a value: its hint says whether one is
 /// stored (masked) and that leaving it empty keeps it.
-fn secret_input(errors: &FieldErrors, control: &str, name: &str, label: &str, stored: Option<String>) -> Markup {
+fn secret_input(
+    errors: &FieldErrors,
+    control: &str,
+    name: &str,
+    label: &str,
+    stored: Option<String>,
+) -> Markup {
     let hint_id = format!("{control}-hint");
     let described = match errors.described_by(control) {
         Some(error) => format!("{error} {hint_id}"),
@@ -460,7 +527,14 @@ fn secret_input(errors: &FieldErrors, control: &str, name: &str, label: &str, st
     }
 }
 
-fn select(errors: &FieldErrors, control: &str, name: &str, label: &str, options: &[(&str, &str)], value: &str) -> Markup {
+fn select(
+    errors: &FieldErrors,
+    control: &str,
+    name: &str,
+    label: &str,
+    options: &[(&str, &str)],
+    value: &str,
+) -> Markup {
     // The provider choice shows its provider's fields (dashboard.js).
     let shows = (name == "provider").then_some("provider");
     html! {
@@ -603,9 +677,18 @@ mod tests {
             r#"{"provider":"mailgun","apiKey":"key-stored-123456","domain":"mg.old.example","baseUrl":"https://mailgun.test"}"#,
         )
         .unwrap();
-        let typed = form(&[("provider", "mailgun"), ("mailgun_domain", "mg.new.example"), ("mailgun_region", "eu")]);
+        let typed = form(&[
+            ("provider", "mailgun"),
+            ("mailgun_domain", "mg.new.example"),
+            ("mailgun_region", "eu"),
+        ]);
         match settings_of(&typed, Some(&stored)) {
-            Ok(Some(ProviderSettings::Mailgun { api_key, domain, region, base_url })) => {
+            Ok(Some(ProviderSettings::Mailgun {
+                api_key,
+                domain,
+                region,
+                base_url,
+            })) => {
                 assert_eq!(api_key, "key-stored-123456");
                 assert_eq!(domain, "mg.new.example");
                 assert_eq!(region, Region::Eu);
@@ -624,18 +707,35 @@ mod tests {
         for control in ["ses-region", "ses-access-key-id", "ses-secret-access-key"] {
             assert!(errors.has(control), "{control}");
         }
-        let errors = settings_of(&form(&[("provider", "smtp"), ("smtp_port", "x"), ("smtp_username", "u")]), None).unwrap_err();
+        let errors = settings_of(
+            &form(&[
+                ("provider", "smtp"),
+                ("smtp_port", "x"),
+                ("smtp_username", "u"),
+            ]),
+            None,
+        )
+        .unwrap_err();
         for control in ["smtp-host", "smtp-port", "smtp-password"] {
             assert!(errors.has(control), "{control}");
         }
-        assert!(settings_of(&form(&[("provider", "pigeon")]), None).unwrap_err().has("provider-kind"));
-        assert!(matches!(settings_of(&form(&[("provider", "default")]), None), Ok(None)));
+        assert!(
+            settings_of(&form(&[("provider", "pigeon")]), None)
+                .unwrap_err()
+                .has("provider-kind")
+        );
+        assert!(matches!(
+            settings_of(&form(&[("provider", "default")]), None),
+            Ok(None)
+        ));
     }
 
     #[test]
     fn the_form_is_filled_from_the_masked_settings_without_secrets() {
-        let settings: ProviderSettings =
-            serde_json::from_str(r#"{"provider":"smtp","url":"smtp://user:secret@mail.example:587?tls=starttls"}"#).unwrap();
+        let settings: ProviderSettings = serde_json::from_str(
+            r#"{"provider":"smtp","url":"smtp://user:secret@mail.example:587?tls=starttls"}"#,
+        )
+        .unwrap();
         let row = ProviderRow {
             tenant_id: "t".into(),
             kind: "smtp".into(),

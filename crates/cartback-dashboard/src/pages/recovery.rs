@@ -708,8 +708,9 @@ struct Loaded {
 impl Loaded {
     async fn of(dashboard: &Dashboard, signed: &SignedIn) -> Result<Loaded, PageError> {
         let tenant_id = signed.tenant.id.clone();
-        let templates =
-            dashboard.db(move |conn| list_templates(conn, &tenant_id)).await?;
+        let templates = dashboard
+            .db(move |conn| list_templates(conn, &tenant_id))
+            .await?;
         Ok(Loaded {
             saved: signed.tenant.recovery_policy()?,
             experience: stored_experience(&signed.tenant),
@@ -804,15 +805,9 @@ pub async fn submit(
         }
     };
     let tenant_id = signed.tenant.id.clone();
-    dashboard.db(move |conn| {
-        set_policy(
-            conn,
-            &tenant_id,
-            &policy,
-            Utc::now().naive_utc(),
-        )
-    })
-    .await?;
+    dashboard
+        .db(move |conn| set_policy(conn, &tenant_id, &policy, Utc::now().naive_utc()))
+        .await?;
     tracing::info!(tenant = %signed.tenant.id, by = %signed.user.id, "dashboard: recovery policy saved");
     Ok(see_other("/dashboard/recovery?saved=1"))
 }

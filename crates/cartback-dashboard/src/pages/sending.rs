@@ -12,7 +12,7 @@ use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use cartback_domain::{Currency, EmailAddress, Edit, ShopSettings, ShopSettingsEdit};
+use cartback_domain::{Currency, Edit, EmailAddress, ShopSettings, ShopSettingsEdit};
 use cartback_store::email_providers::{ProviderRow, find_provider};
 use cartback_store::tenants::{find_tenant, update_shop_settings};
 
@@ -323,13 +323,14 @@ async fn load(
     tenant_id: &str,
 ) -> Result<(ShopSettings, Option<ProviderRow>), PageError> {
     let tenant_id = tenant_id.to_owned();
-    dashboard.db(move |conn| -> Result<_, PageError> {
-        // Read afresh: the session's copy of the tenant is from this request's start.
-        let tenant = find_tenant(conn, &tenant_id)?.ok_or(PageError::NotFound)?;
-        let provider = find_provider(conn, &tenant_id)?;
-        Ok((tenant.shop_settings()?, provider))
-    })
-    .await
+    dashboard
+        .db(move |conn| -> Result<_, PageError> {
+            // Read afresh: the session's copy of the tenant is from this request's start.
+            let tenant = find_tenant(conn, &tenant_id)?.ok_or(PageError::NotFound)?;
+            let provider = find_provider(conn, &tenant_id)?;
+            Ok((tenant.shop_settings()?, provider))
+        })
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -352,17 +353,30 @@ pub async fn page(
         None => None,
     };
     let state = ProviderState::of(&signed, provider.as_ref());
-    Ok(html(
+    Ok(with_provider(
         StatusCode::OK,
-        render(
-            &signed,
-            &Shown::from(&shop),
-            &Problems::new(),
-            provider.as_ref(),
-            &state,
-            notice,
-        ),
+        &signed,
+        &shop,
+        provider.as_ref(),
+        &state,
+        notice,
     ))
+}
+
+/// The page with the stored shop settings and the provider card in `state`.
+fn with_provider(
+    status: StatusCode,
+    signed: &SignedIn,
+    shop: &ShopSettings,
+    provider: Option<&ProviderRow>,
+    state: &ProviderState,
+    notice: Option<&str>,
+) -> HttpResponse {
+    let shown = Shown::from(shop);
+    html(
+        status,
+        render(signed, &shown, &Problems::new(), provider, state, notice),
+    )
 }
 
 /// `POST /dashboard/sending/shop`: saved and back to the page, or the form
@@ -375,17 +389,18 @@ pub async fn save_shop(
     let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let form = form.into_inner();
     let tenant_id = signed.tenant.id.clone();
-    let (outcome, form) = dashboard.db(move |conn| -> Result<_, PageError> {
-        let now = Utc::now().naive_utc();
-        let mut refused_at = None;
-        let outcome = update_shop_settings(conn, &tenant_id, now, |current| {
-            current.edited(&form.edit()).inspect_err(|_| {
-                refused_at = Some(current.clone());
-            })
-        })?;
-        Ok((outcome.map_err(|errors| (errors, refused_at)), form))
-    })
-    .await?;
+    let (outcome, form) = dashboard
+        .db(move |conn| -> Result<_, PageError> {
+            let now = Utc::now().naive_utc();
+            let mut refused_at = None;
+            let outcome = update_shop_settings(conn, &tenant_id, now, |current| {
+                current.edited(&form.edit()).inspect_err(|_| {
+                    refused_at = Some(current.clone());
+                })
+            })?;
+            Ok((outcome.map_err(|errors| (errors, refused_at)), form))
+        })
+        .await?;
     match outcome {
         Ok(_) => {
             tracing::info!(tenant = %signed.tenant.id, by = %signed.user.id, "shop settings changed in the dashboard");
@@ -437,9 +452,13 @@ pub async fn save_provider(
                 errors,
                 ..ProviderState::of(&signed, row.as_ref())
             };
-            Ok(html(
+            Ok(with_provider(
                 status,
-                render(&signed, &Shown::from(&shop), &Problems::new(), row.as_ref(), &state, None),
+                &signed,
+                &shop,
+                row.as_ref(),
+                &state,
+                None,
             ))
         }
     }
@@ -469,14 +488,19 @@ pub async fn test_provider(
             StatusCode::OK
         }
         Err(error) => {
-            state
-                .test_errors
-                .add("provider-test-to", format!("The address {}.", error.message));
+            state.test_errors.add(
+                "provider-test-to",
+                format!("The address {}.", error.message),
+            );
             StatusCode::UNPROCESSABLE_ENTITY
         }
     };
-    Ok(html(
+    Ok(with_provider(
         status,
-        render(&signed, &Shown::from(&shop), &Problems::new(), row.as_ref(), &state, None),
+        &signed,
+        &shop,
+        row.as_ref(),
+        &state,
+        None,
     ))
 }

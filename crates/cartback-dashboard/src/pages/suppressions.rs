@@ -62,16 +62,17 @@ async fn load(
 ) -> Result<Listing, PageError> {
     let tenant_id = tenant_id.to_owned();
     let search = search.trim().to_owned();
-    let (rows, total) = dashboard.db(move |conn| {
-        list_suppressions_matching(
-            conn,
-            &tenant_id,
-            Some(search.as_str()).filter(|s| !s.is_empty()),
-            (page - 1) * PAGE_SIZE,
-            PAGE_SIZE,
-        )
-    })
-    .await?;
+    let (rows, total) = dashboard
+        .db(move |conn| {
+            list_suppressions_matching(
+                conn,
+                &tenant_id,
+                Some(search.as_str()).filter(|s| !s.is_empty()),
+                (page - 1) * PAGE_SIZE,
+                PAGE_SIZE,
+            )
+        })
+        .await?;
     Ok(Listing { rows, total, page })
 }
 
@@ -151,17 +152,18 @@ pub async fn add(
             let tenant_id = signed.tenant.id.clone();
             let plain = address.as_str().to_lowercase();
             let stored_note = (!note.is_empty()).then_some(note);
-            let added = dashboard.db(move |conn| {
-                add_suppression(
-                    conn,
-                    &tenant_id,
-                    address.as_str(),
-                    SuppressionReason::Manual,
-                    stored_note.as_deref(),
-                    Utc::now(),
-                )
-            })
-            .await?;
+            let added = dashboard
+                .db(move |conn| {
+                    add_suppression(
+                        conn,
+                        &tenant_id,
+                        address.as_str(),
+                        SuppressionReason::Manual,
+                        stored_note.as_deref(),
+                        Utc::now(),
+                    )
+                })
+                .await?;
             tracing::info!(tenant = %signed.tenant.id, by = %signed.user.id, added, "dashboard: suppression added");
             if added {
                 (StatusCode::OK, Notice::Added(plain))
@@ -203,8 +205,9 @@ pub async fn remove(
     }
     let tenant_id = signed.tenant.id.clone();
     let shown = email.clone();
-    let removed =
-        dashboard.db(move |conn| remove_suppression(conn, &tenant_id, &email)).await?;
+    let removed = dashboard
+        .db(move |conn| remove_suppression(conn, &tenant_id, &email))
+        .await?;
     if !removed {
         return Err(PageError::NotFound);
     }

@@ -238,6 +238,8 @@ pub async fn remove(
         ));
     }
     let tenant_id = signed.tenant.id.clone();
-    dashboard.db(move |conn| delete_user(conn, &tenant_id, &id)).await?;
+    dashboard
+        .db(move |conn| delete_user(conn, &tenant_id, &id))
+        .await?;
     Ok(see_other("/dashboard/team"))
 }

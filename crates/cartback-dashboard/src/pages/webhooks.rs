@@ -77,34 +77,35 @@ async fn load(
     page: i64,
 ) -> Result<Loaded, PageError> {
     let tenant_id = tenant_id.to_owned();
-    dashboard.db(move |conn| -> Result<Loaded, PageError> {
-        let endpoints = list_endpoints(conn, &tenant_id)?;
-        let selected = match wanted {
-            // Another shop's endpoint is not found, like a missing one.
-            Some(id) => Some(
-                endpoints
-                    .iter()
-                    .find(|e| e.id == id)
-                    .cloned()
-                    .ok_or(PageError::NotFound)?,
-            ),
-            None => endpoints.first().cloned(),
-        };
-        let (deliveries, total) = match &selected {
-            Some(endpoint) => {
-                list_deliveries(conn, &tenant_id, &endpoint.id, None, page, PAGE_SIZE)?
-            }
-            None => (Vec::new(), 0),
-        };
-        Ok(Loaded {
-            endpoints,
-            selected,
-            deliveries,
-            total,
-            page,
+    dashboard
+        .db(move |conn| -> Result<Loaded, PageError> {
+            let endpoints = list_endpoints(conn, &tenant_id)?;
+            let selected = match wanted {
+                // Another shop's endpoint is not found, like a missing one.
+                Some(id) => Some(
+                    endpoints
+                        .iter()
+                        .find(|e| e.id == id)
+                        .cloned()
+                        .ok_or(PageError::NotFound)?,
+                ),
+                None => endpoints.first().cloned(),
+            };
+            let (deliveries, total) = match &selected {
+                Some(endpoint) => {
+                    list_deliveries(conn, &tenant_id, &endpoint.id, None, page, PAGE_SIZE)?
+                }
+                None => (Vec::new(), 0),
+            };
+            Ok(Loaded {
+                endpoints,
+                selected,
+                deliveries,
+                total,
+                page,
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// `GET /dashboard/webhooks?endpoint=…&page=…`.
@@ -329,17 +330,10 @@ pub async fn set_enabled(
         ..EndpointChanges::default()
     };
     let target = id.clone();
-    dashboard.db(move |conn| {
-        update_endpoint(
-            conn,
-            &tenant_id,
-            &target,
-            &changes,
-            Utc::now(),
-        )
-    })
-    .await?
-    .ok_or(PageError::NotFound)?;
+    dashboard
+        .db(move |conn| update_endpoint(conn, &tenant_id, &target, &changes, Utc::now()))
+        .await?
+        .ok_or(PageError::NotFound)?;
     Ok(see_other(&format!("/dashboard/webhooks?endpoint={id}")))
 }
 
@@ -352,7 +346,8 @@ pub async fn delete_form(
     let signed = signed_in(&request, &dashboard).await?;
     let id = checked_id(&id)?.to_owned();
     let tenant_id = signed.tenant.id.clone();
-    let endpoint = dashboard.db(move |conn| get_endpoint(conn, &tenant_id, &id))
+    let endpoint = dashboard
+        .db(move |conn| get_endpoint(conn, &tenant_id, &id))
         .await?
         .ok_or(PageError::NotFound)?;
     Ok(confirmation(
@@ -383,8 +378,9 @@ pub async fn delete(
     let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let id = checked_id(&id)?.to_owned();
     let tenant_id = signed.tenant.id.clone();
-    let deleted =
-        dashboard.db(move |conn| delete_endpoint(conn, &tenant_id, &id)).await?;
+    let deleted = dashboard
+        .db(move |conn| delete_endpoint(conn, &tenant_id, &id))
+        .await?;
     if !deleted {
         return Err(PageError::NotFound);
     }
@@ -405,16 +401,9 @@ pub async fn replay(
     let delivery = checked_id(&delivery)?.to_owned();
     let tenant_id = signed.tenant.id.clone();
     let endpoint = id.clone();
-    let outcome = dashboard.db(move |conn| {
-        replay_delivery(
-            conn,
-            &tenant_id,
-            &endpoint,
-            &delivery,
-            Utc::now(),
-        )
-    })
-    .await?;
+    let outcome = dashboard
+        .db(move |conn| replay_delivery(conn, &tenant_id, &endpoint, &delivery, Utc::now()))
+        .await?;
     match outcome {
         Replay::Queued(_) => Ok(see_other(&format!(
             "/dashboard/webhooks?endpoint={id}&replayed=1"

@@ -135,7 +135,11 @@ fn changes_merge_and_seal(backend: Backend) {
     assert_eq!(row.webhook_secret_count(), 1);
     assert_eq!(row.links_in_emails, 1);
     let secrets = keys
-        .open(Purpose::StripeWebhookSecret, &tenant, row.webhook_secrets.as_deref().unwrap())
+        .open(
+            Purpose::StripeWebhookSecret,
+            &tenant,
+            row.webhook_secrets.as_deref().unwrap(),
+        )
         .unwrap();
     assert_eq!(secrets, br#"["whsec_three1234"]"#);
     // Clearing the key leaves no hint.

@@ -12,9 +12,7 @@ use cartback_store::stripe::{
     find_stripe_account,
 };
 use cartback_store::view::time;
-use cartback_stripe::{
-    MAX_WEBHOOK_SECRETS, check_secret_key, check_webhook_secret, key_hint,
-};
+use cartback_stripe::{MAX_WEBHOOK_SECRETS, check_secret_key, check_webhook_secret, key_hint};
 
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode};
