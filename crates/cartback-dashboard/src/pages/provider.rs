@@ -361,7 +361,7 @@ pub enum Saved {
     /// Stored, or back to the default.
     Done,
     /// Refused: the form again with its problems, and the status to answer.
-    Refused(ProviderForm, FieldErrors, actix_web::http::StatusCode),
+    Refused(Box<ProviderForm>, FieldErrors, actix_web::http::StatusCode),
 }
 
 /// Checks and stores the posted settings for the shop (a change already
@@ -395,7 +395,7 @@ pub async fn save(
         Ok(None) => return Err(crate::error::PageError::Internal),
         Err(errors) => {
             return Ok(Saved::Refused(
-                form.without_secrets(),
+                Box::new(form.without_secrets()),
                 errors,
                 StatusCode::UNPROCESSABLE_ENTITY,
             ));
@@ -408,7 +408,7 @@ pub async fn save(
             None => errors.add_general(refused.message),
         }
         return Ok(Saved::Refused(
-            form.without_secrets(),
+            Box::new(form.without_secrets()),
             errors,
             StatusCode::UNPROCESSABLE_ENTITY,
         ));
@@ -419,7 +419,7 @@ pub async fn save(
             "The server has no CARTBACK_MASTER_KEY, so it cannot store provider credentials: ask whoever runs cartback to set one.",
         );
         return Ok(Saved::Refused(
-            form.without_secrets(),
+            Box::new(form.without_secrets()),
             errors,
             StatusCode::CONFLICT,
         ));

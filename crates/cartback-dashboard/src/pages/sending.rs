@@ -448,7 +448,7 @@ pub async fn save_provider(
         provider::Saved::Refused(form, errors, status) => {
             let (shop, row) = load(&dashboard, &signed.tenant.id).await?;
             let state = ProviderState {
-                form,
+                form: *form,
                 errors,
                 ..ProviderState::of(&signed, row.as_ref())
             };
