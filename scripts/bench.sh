@@ -8,7 +8,9 @@
 #   4. the worker: N due carts sent by a real cartback-worker to a loopback provider
 #      (cartback-bench worker), emails/s and peak RSS, on both backends;
 #   5. claim cost with 10k and with 1M carts in the table, the same number due
-#      (cartback-bench claim-cost), on both backends.
+#      (cartback-bench claim-cost), on both backends;
+#   6. the dashboard with a year of 1M carts of one tenant: p50/p95 of every page
+#      over loopback, and the first-load transfer (cartback-bench dashboard).
 # Needs wrk and pgbench (apt-get install wrk postgresql-client) and PostgreSQL at
 # CARTBACK_BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432).
 # BENCH_SECONDS (default 10) sets each load step's length; BENCH_ONLY=ingest runs
@@ -20,6 +22,7 @@ cd "$(dirname "$0")/.."
 PG_BASE=${CARTBACK_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
 SECONDS_PER_STEP=${BENCH_SECONDS:-10}
 WORKER_CARTS=${BENCH_WORKER_CARTS:-20000}
+DASHBOARD_CARTS=${BENCH_DASHBOARD_CARTS:-1000000}
 CONCURRENCY=${BENCH_CONCURRENCY:-"4 8 16 64 256"}
 for tool in wrk pgbench psql; do
     command -v "$tool" >/dev/null || { echo "bench needs $tool (apt-get install wrk postgresql-client)" >&2; exit 2; }
@@ -174,17 +177,40 @@ for backend in postgres sqlite; do
     claim_ratios="$claim_ratios $ratio"
 done
 
+echo "== dashboard: every page, $DASHBOARD_CARTS carts of one tenant" >&2
+dashboard_results=""
+for backend in postgres sqlite; do
+    if [ "$backend" = postgres ]; then url=$(fresh_pg dashboard); else url="sqlite://$WORK/dashboard.db"; fi
+    "$BIN/cartback-bench" dashboard --database-url "$url" --api-bin "$BIN/cartback-api" \
+        --cli-bin "$BIN/cartback" --carts "$DASHBOARD_CARTS" | grep '^RESULT' > "$WORK/dashboard-$backend"
+    while read -r line; do
+        page=$(field page <<<"$line")
+        [ -n "$page" ] && printf '%-10s dashboard %-16s p50 %6s ms  p95 %6s ms\n' "$backend" "$page" \
+            "$(field p50_ms <<<"$line")" "$(field p95_ms <<<"$line")" | tee -a "$SUMMARY" >&2
+    done < "$WORK/dashboard-$backend"
+    last=$(tail -n 1 "$WORK/dashboard-$backend")
+    printf '%-10s dashboard first load: overview %s KB, carts %s KB; assets immutable: %s\n' "$backend" \
+        "$(field overview_first_load_kb <<<"$last")" "$(field carts_first_load_kb <<<"$last")" \
+        "$(field assets_immutable <<<"$last")" | tee -a "$SUMMARY" >&2
+    dashboard_results="$dashboard_results $(field slowest_p95_ms <<<"$last") $(field overview_first_load_kb <<<"$last") $(field carts_first_load_kb <<<"$last")"
+done
+
 echo
 echo "== summary ($(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
 cat "$SUMMARY"
-python3 - "$pg_best" "$pgbench_tps" "$sqlite_best" $worker_rates $claim_ratios $sqlite_half <<'PY'
+python3 - "$pg_best" "$pgbench_tps" "$sqlite_best" $worker_rates $claim_ratios $sqlite_half $dashboard_results <<'PY'
 import sys
 pg, pgb, lite, worker_pg, worker_lite, claim_pg, claim_lite = (float(x) for x in sys.argv[1:8])
 half_rate, half_p99, half_mode, half_conns = sys.argv[8:12]
+dash_pg_p95, dash_pg_overview, dash_pg_carts, dash_lite_p95, dash_lite_overview, dash_lite_carts = (
+    float(x) for x in sys.argv[12:18])
 print(f"postgres ingest / pgbench single-row upsert = {pg / pgb:.2f}x  (target >= 3.0)")
 print(f"sqlite ingest best = {lite:.0f} events/s  (target >= 20000)")
 print(f"sqlite p99 near half the best = {half_p99} ms at {half_rate} events/s "
       f"({half_mode}, {half_conns} conns)  (target <= 25)")
 print(f"worker = {worker_pg:.0f} emails/s on postgres, {worker_lite:.0f} on sqlite  (target >= 1000)")
 print(f"claim cost 1M / 10k carts = {claim_pg:.2f}x postgres, {claim_lite:.2f}x sqlite  (target <= 2)")
+print(f"dashboard slowest page p95 with 1M carts = {dash_pg_p95:.1f} ms postgres, {dash_lite_p95:.1f} ms sqlite  (target <= 50)")
+print(f"dashboard first load = overview {max(dash_pg_overview, dash_lite_overview):.0f} KB, "
+      f"carts {max(dash_pg_carts, dash_lite_carts):.0f} KB  (target < 150)")
 PY

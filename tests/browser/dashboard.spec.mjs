@@ -7,11 +7,12 @@
 // Checks: signed-out requests go to the sign-in page; the owner signs in; the
 // overview's figures equal GET /api/v1/analytics for 7 and 30 days, today,
 // this month, this year and for chosen dates; the chart is drawn (its script
-// runs under the CSP); assets are cached for a year; a form without the CSRF
-// token, or from another origin, gets 403; a viewer gets 403 on a change;
-// another shop's user gets 404 on this shop's cart; logout ends the session on
-// the server; no serious or critical axe-core violation on any page;
-// screenshots at 1280x800 and 375x812.
+// runs under the CSP); assets are cached for a year; the first load of the
+// overview and the carts page is under 150 KB and a second load fetches no
+// asset again; a form without the CSRF token, or from another origin, gets
+// 403; a viewer gets 403 on a change; another shop's user gets 404 on this
+// shop's cart; logout ends the session on the server; no serious or critical
+// axe-core violation on any page; screenshots at 1280x800 and 375x812.
 
 import { mkdirSync } from "node:fs";
 import assert from "node:assert/strict";
@@ -107,6 +108,38 @@ async function csrfToken(page) {
   return page.locator('input[name="csrf"]').first().inputValue();
 }
 
+// Loads `path` in `page` and counts, through the DevTools protocol, the bytes
+// received over the network (headers included) and the assets that did not
+// come from the browser's cache.
+async function measuredLoad(page, cdp, path) {
+  const seen = new Map();
+  let bytes = 0;
+  const onResponse = (event) => {
+    const { url, fromDiskCache, fromMemoryCache } = event.response;
+    // Chromium may say "served from cache" before or after the response.
+    const known = seen.get(event.requestId) ?? {};
+    seen.set(event.requestId, { url, cached: Boolean(known.cached || fromDiskCache || fromMemoryCache) });
+  };
+  const onCached = (event) => {
+    const known = seen.get(event.requestId) ?? {};
+    seen.set(event.requestId, { ...known, cached: true });
+  };
+  const onFinished = (event) => {
+    bytes += event.encodedDataLength;
+  };
+  cdp.on("Network.responseReceived", onResponse);
+  cdp.on("Network.requestServedFromCache", onCached);
+  cdp.on("Network.loadingFinished", onFinished);
+  await page.goto(config.base + path, { waitUntil: "networkidle" });
+  cdp.off("Network.responseReceived", onResponse);
+  cdp.off("Network.requestServedFromCache", onCached);
+  cdp.off("Network.loadingFinished", onFinished);
+  const fromNetwork = [...seen.values()]
+    .filter((entry) => entry.url?.includes("/dashboard/assets/") && !entry.cached)
+    .map((entry) => new URL(entry.url).pathname);
+  return { bytes, fromNetwork };
+}
+
 async function main() {
   mkdirSync(config.screenshots, { recursive: true });
   const browser = await chromium.launch({ executablePath: config.chromium, args: ["--no-sandbox"] });
@@ -165,6 +198,33 @@ async function main() {
     const asset = await page.request.get(config.base + assetUrl);
     assert.equal(asset.headers()["cache-control"], "public, max-age=31536000, immutable");
     ok("assets have content-hashed names and a year of immutable caching");
+
+    // First load in a fresh browser (signed in without loading a page): the
+    // overview and then the carts page, every byte over the wire counted by
+    // Chromium itself; then both again, and no asset comes from the network.
+    const fresh = await browser.newContext({ viewport: DESKTOP });
+    const signedIn = await fresh.request.post(`${config.base}/dashboard/login`, {
+      form: { email: config.owner.email, password: config.owner.password, next: "/dashboard" },
+      headers: { Origin: config.base },
+      maxRedirects: 0,
+    });
+    assert.equal(signedIn.status(), 303);
+    const tab = await fresh.newPage();
+    const cdp = await fresh.newCDPSession(tab);
+    await cdp.send("Network.enable");
+    const firstLoads = {};
+    for (const [name, path] of [["overview", "/dashboard"], ["carts", "/dashboard/carts"]]) {
+      firstLoads[name] = await measuredLoad(tab, cdp, path);
+      assert.ok(firstLoads[name].bytes < 150 * 1024, `${name}: ${firstLoads[name].bytes} bytes on first load`);
+    }
+    assert.ok(firstLoads.overview.fromNetwork.length >= 3, "the first load fetched the assets");
+    for (const path of ["/dashboard", "/dashboard/carts"]) {
+      const again = await measuredLoad(tab, cdp, path);
+      assert.deepEqual(again.fromNetwork, [], `${path}: assets fetched again`);
+    }
+    await fresh.close();
+    const kb = (n) => (n / 1024).toFixed(1);
+    ok(`first load under 150 KB: overview ${kb(firstLoads.overview.bytes)} KB, then carts ${kb(firstLoads.carts.bytes)} KB; no asset fetched again`);
     await axeCheck(page, "overview");
     await shoot(page, "overview");
 

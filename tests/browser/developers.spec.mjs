@@ -6,10 +6,14 @@
 //
 // Checks: the owner changes the recovery URL and reply-to on Sending and the
 // NEXT real email (the worker's outbox) links to the new URL and carries the
-// Reply-To; a bad field is refused beside the field; on Developers a key is
+// Reply-To; a bad field is refused beside the field; the email provider is
+// changed (Resend, SMTP at maildev, back to the default) with errors beside
+// fields and secrets never echoed, and a test send goes out; on Developers a key is
 // created (shown once, works) and revoked (401 within the auth cache's TTL);
 // the tracker snippet carries the new publishable key; the last secret key
-// cannot be revoked; allowed origins are edited and read back from the API; a
+// cannot be revoked; allowed origins are edited and read back from the API;
+// the Stripe key and signing secret are set, replaced (events verify with the
+// new secret only) and removed, read back from the API; a
 // viewer sees both pages and gets 403 on every change; a form without the CSRF
 // token gets 403; no serious or critical axe-core violation; screenshots at
 // 1280x800 and 375x812.
@@ -17,11 +21,13 @@
 import { createRequire } from "node:module";
 import { mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { createHmac } from "node:crypto";
 import assert from "node:assert/strict";
 
 const config = JSON.parse(process.env.CARTBACK_BROWSER ?? "{}");
-// { base, secretKey, label, toolsDir, chromium, screenshots, outbox,
-//   owner: {email, password}, viewer: {email, password} }
+// { base, secretKey, label, toolsDir, chromium, screenshots, outbox, testTo,
+//   smtp: {host, port, user, password}, owner: {email, password},
+//   viewer: {email, password} }
 const require = createRequire(join(config.toolsDir, "package.json"));
 const { chromium } = require("playwright-core");
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -48,6 +54,19 @@ async function api(method, path, body, key = config.secretKey) {
     json = null;
   }
   return { status: response.status, body: json };
+}
+
+/// Posts a Stripe event signed with `secret` to the intake; its status.
+async function stripeEvent(webhookUrl, secret) {
+  const body = JSON.stringify({ id: "evt_dashboard", type: "customer.created", data: { object: {} } });
+  const t = Math.floor(Date.now() / 1000);
+  const v1 = createHmac("sha256", secret).update(`${t}.${body}`).digest("hex");
+  const response = await fetch(config.base + webhookUrl, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "Stripe-Signature": `t=${t},v1=${v1}` },
+    body,
+  });
+  return response.status;
 }
 
 async function waitFor(what, check, timeoutMs = 30000) {
@@ -180,6 +199,92 @@ async function main() {
     assert.ok(click.headers.get("location").startsWith(`${newUrl}?`), click.headers.get("location"));
     ok("the next real email links to the new recovery URL and replies go to the new address");
 
+    // The email provider: the server's default at first.
+    await page.goto(`${config.base}/dashboard/sending`);
+    assert.match(await page.locator("#provider-current").innerText(), /server's default provider/);
+    assert.equal((await api("GET", "/api/v1/email-provider")).status, 404);
+    // Only the chosen provider's fields show (script), each labelled.
+    await page.getByLabel("Send through").selectOption("resend");
+    assert.ok(await page.getByLabel("Resend API key").isVisible());
+    assert.ok(!(await page.locator('[data-choice="smtp"]').isVisible()));
+    ok("the provider form shows the server default and only the chosen provider's fields");
+
+    // Refused beside the field: a key missing, then one the provider cannot carry.
+    await page.getByRole("button", { name: "Save email provider" }).click();
+    await page.locator("#resend-api-key-error").waitFor();
+    assert.match(await page.locator("#resend-api-key-error").innerText(), /API key/);
+    assert.equal(await page.getByLabel("Send through").inputValue(), "resend", "the choice stays");
+    await page.getByLabel("Resend API key").fill("re_has a space");
+    await page.getByRole("button", { name: "Save email provider" }).click();
+    await page.locator("#resend-api-key-error").waitFor();
+    assert.match(await page.locator("#resend-api-key-error").innerText(), /apiKey is missing or invalid/);
+    assert.equal(await page.getByLabel("Resend API key").inputValue(), "", "a secret is never put back");
+    assert.equal((await api("GET", "/api/v1/email-provider")).status, 404, "nothing stored");
+    await axeCheck(page, "sending provider errors");
+    await shoot(page, "sending-provider-errors");
+    ok("provider settings are refused beside their fields with the API's rules; secrets are not echoed");
+
+    // Resend: stored sealed, shown masked, never echoed.
+    const resendKey = "re_1234567890abcdefWXYZ";
+    await page.getByLabel("Resend API key").fill(resendKey);
+    await page.getByRole("button", { name: "Save email provider" }).click();
+    await page.locator("#saved").waitFor();
+    let stored = (await api("GET", "/api/v1/email-provider")).body.emailProvider;
+    assert.equal(stored.provider, "resend");
+    assert.equal(stored.apiKeyHint, "re_…WXYZ");
+    assert.ok(!(await page.content()).includes(resendKey), "the key is not in the page");
+    assert.equal(await page.getByLabel("Resend API key").inputValue(), "");
+    assert.ok((await page.locator("#provider-facts").innerText()).includes("re_…WXYZ"));
+    ok("Resend is stored with the API's masking; the page shows only the hint");
+
+    // SMTP at maildev, with a user name and a password that needs encoding.
+    await page.getByLabel("Send through").selectOption("smtp");
+    await page.getByLabel("Host").fill(config.smtp.host);
+    await page.getByLabel("Port").fill(String(config.smtp.port));
+    await page.getByLabel("Encryption").selectOption("none");
+    await page.getByLabel("User name").fill(config.smtp.user);
+    await page.getByLabel("Password", { exact: true }).fill(config.smtp.password);
+    await page.getByRole("button", { name: "Save email provider" }).click();
+    await page.locator("#saved").waitFor();
+    stored = (await api("GET", "/api/v1/email-provider")).body.emailProvider;
+    assert.equal(stored.provider, "smtp");
+    assert.equal(stored.url, `smtp://${config.smtp.user}:***@${config.smtp.host}:${config.smtp.port}`);
+    assert.ok(!(await page.content()).includes(config.smtp.password));
+    assert.equal(await page.getByLabel("Host").inputValue(), config.smtp.host);
+    assert.equal(await page.getByLabel("Password", { exact: true }).inputValue(), "");
+    ok("SMTP is stored as the API stores it; the form shows host, port and user, never the password");
+
+    // The test send arrives (checked in maildev by the Rust side).
+    await page.getByLabel("Send a test to").fill(config.testTo);
+    await page.getByRole("button", { name: "Send test" }).click();
+    await page.locator("#test-result").waitFor();
+    assert.match(await page.locator("#test-result").innerText(), /^Sent\./);
+    await axeCheck(page, "sending with a test result");
+    await shoot(page, "sending-provider");
+    // Saved again with the password left empty: the stored one is kept.
+    await page.getByLabel("Port").fill(String(config.smtp.port));
+    await page.getByRole("button", { name: "Save email provider" }).click();
+    await page.locator("#saved").waitFor();
+    await page.getByLabel("Send a test to").fill(`again-${config.testTo}`);
+    await page.getByRole("button", { name: "Send test" }).click();
+    await page.locator("#test-result").waitFor();
+    assert.match(await page.locator("#test-result").innerText(), /^Sent\./);
+    ok("a test send goes through the shop's SMTP; an empty password field keeps the stored one");
+
+    // A bad test address is refused beside the field.
+    await page.getByLabel("Send a test to").fill("nobody");
+    await page.getByRole("button", { name: "Send test" }).click();
+    await page.locator("#provider-test-to-error").waitFor();
+    ok("a test to something that is not an address is refused beside the field");
+
+    // Back to the server's default.
+    await page.getByLabel("Send through").selectOption("default");
+    await page.getByRole("button", { name: "Save email provider" }).click();
+    await page.locator("#saved").waitFor();
+    assert.equal((await api("GET", "/api/v1/email-provider")).status, 404);
+    assert.match(await page.locator("#provider-current").innerText(), /server's default provider/);
+    ok("back to the server's default provider: the API has none stored");
+
     // Developers: keys as the API lists them.
     await page.goto(`${config.base}/dashboard/developers`);
     const listed = (await api("GET", "/api/v1/api-keys")).body.data;
@@ -242,6 +347,63 @@ async function main() {
     ]);
     ok("allowed origins are edited with the API's rules and read back from it");
 
+    // Stripe: the webhook URL to paste, the secrets set, replaced and removed.
+    let stripe = (await api("GET", "/api/v1/integrations/stripe")).body;
+    assert.equal(stripe.configured, false);
+    assert.ok((await page.locator("#stripe-webhook-url").inputValue()).endsWith(stripe.webhookUrl), "the webhook URL to paste");
+    await page.getByLabel("Secret key", { exact: true }).fill("pk_test_51Habcdefghijklmnop");
+    await page.getByLabel("Webhook signing secret").fill("whsec_x");
+    await page.getByRole("button", { name: "Save Stripe settings" }).click();
+    await page.locator("#stripe-secret-key-error").waitFor();
+    assert.match(await page.locator("#stripe-secret-key-error").innerText(), /publishable key/);
+    assert.match(await page.locator("#stripe-webhook-secret-error").innerText(), /14 to/);
+    assert.equal(await page.getByLabel("Secret key", { exact: true }).inputValue(), "");
+    assert.equal((await api("GET", "/api/v1/integrations/stripe")).body.configured, false);
+    await axeCheck(page, "developers with Stripe errors");
+    ok("Stripe secrets are refused beside their fields with the API's rules");
+
+    const stripeKey = "sk_test_51Habcdefghijklmnop4242";
+    const firstSecret = "whsec_firstsecret12345";
+    await page.getByLabel("Secret key", { exact: true }).fill(stripeKey);
+    await page.getByLabel("Webhook signing secret").fill(firstSecret);
+    await page.getByLabel(/payment link in recovery emails/).check();
+    await page.getByRole("button", { name: "Save Stripe settings" }).click();
+    await page.locator("#saved").waitFor();
+    stripe = (await api("GET", "/api/v1/integrations/stripe")).body;
+    assert.equal(stripe.configured, true);
+    assert.equal(stripe.secretKey, "sk_test_…4242");
+    assert.equal(stripe.webhookSecrets, 1);
+    assert.equal(stripe.linksInEmails, true);
+    const html = await page.content();
+    assert.ok(!html.includes(stripeKey) && !html.includes(firstSecret), "secrets are not in the page");
+    assert.ok((await page.locator("#stripe-facts").innerText()).includes("sk_test_…4242"));
+    assert.ok((await page.locator("#stripe-webhook-url").inputValue()).endsWith(stripe.webhookUrl), "the webhook URL to paste");
+    ok("the Stripe key and signing secret are stored and read back from GET /api/v1/integrations/stripe, masked");
+
+    // Only the signing secret replaced: the key stays, and Stripe's events
+    // are now checked against the new secret only.
+    const newSecret = "whsec_replacedsecret6789";
+    await page.getByLabel("Webhook signing secret").fill(newSecret);
+    await page.getByRole("button", { name: "Save Stripe settings" }).click();
+    await page.locator("#saved").waitFor();
+    stripe = (await api("GET", "/api/v1/integrations/stripe")).body;
+    assert.equal(stripe.secretKey, "sk_test_…4242");
+    assert.equal(stripe.webhookSecrets, 1);
+    assert.equal(stripe.linksInEmails, true);
+    assert.equal(await stripeEvent(stripe.webhookUrl, newSecret), 200);
+    assert.equal(await stripeEvent(stripe.webhookUrl, firstSecret), 400);
+    ok("replacing the signing secret keeps the key; Stripe's events verify with the new secret only");
+    await shoot(page, "developers-stripe");
+
+    // Disconnected, after a confirmation.
+    await page.getByText("Disconnect Stripe", { exact: true }).click();
+    await page.getByRole("button", { name: "Yes, disconnect Stripe" }).click();
+    await page.locator("#saved").waitFor();
+    stripe = (await api("GET", "/api/v1/integrations/stripe")).body;
+    assert.equal(stripe.configured, false);
+    assert.equal(stripe.secretKey, null);
+    ok("Stripe is disconnected in the page, as DELETE /api/v1/integrations/stripe does");
+
     // Changes need the session's CSRF token.
     const token = await page.locator('input[name="csrf"]').first().inputValue();
     let response = await page.request.post(`${config.base}/dashboard/sending/shop`, {
@@ -269,8 +431,13 @@ async function main() {
     assert.ok(await viewer.page.getByLabel("Shop name").isDisabled());
     const viewerToken = await viewer.page.locator('input[name="csrf"]').first().inputValue();
     const keyId = (await api("GET", "/api/v1/api-keys")).body.data.find((k) => k.revokedAt === null).id;
+    assert.equal(await viewer.page.locator("#provider-form").count(), 0);
     for (const [path, form] of [
       ["/dashboard/sending/shop", { name: "Viewer was here" }],
+      ["/dashboard/sending/provider", { provider: "resend", resend_api_key: "re_viewer1234567890" }],
+      ["/dashboard/sending/test", { to: "viewer@example.com" }],
+      ["/dashboard/developers/stripe", { secret_key: "sk_test_viewer12345" }],
+      ["/dashboard/developers/stripe/remove", {}],
       ["/dashboard/developers/keys", { kind: "secret", label: "viewer" }],
       [`/dashboard/developers/keys/${keyId}/revoke`, {}],
       ["/dashboard/developers/origins", { origins: "https://viewer.example" }],
@@ -287,6 +454,8 @@ async function main() {
     const keys = (await api("GET", "/api/v1/api-keys")).body.data;
     assert.ok(keys.every((k) => k.label !== "viewer"));
     assert.ok(keys.find((k) => k.id === keyId).revokedAt === null);
+    assert.equal((await api("GET", "/api/v1/email-provider")).status, 404);
+    assert.equal((await api("GET", "/api/v1/integrations/stripe")).body.configured, false);
     await axeCheck(viewer.page, "sending (viewer)");
     ok("a viewer sees Sending and Developers and gets 403 on every change");
     await viewer.context.close();

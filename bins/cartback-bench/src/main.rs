@@ -4,9 +4,13 @@
 //!   runs the real `cartback-worker` binary against both and reports emails/s and
 //!   the worker's peak RSS;
 //! - `claim-cost`: the cost of one claim of due carts with 10k and with 1M carts in
-//!   the table (the same number due), and their ratio.
+//!   the table (the same number due), and their ratio;
+//! - `dashboard`: every dashboard page's p50/p95 time with 1M carts of one
+//!   tenant, and the first-load transfer of the overview and carts pages.
 //!
-//! Each prints one `RESULT key=value …` line for the script's summary.
+//! Each prints `RESULT key=value …` lines for the script's summary.
+
+mod dashboard;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -64,6 +68,23 @@ enum Bench {
         #[arg(long, default_value_t = 100)]
         batch: i64,
     },
+    /// Every dashboard page timed with a year of carts of one tenant.
+    Dashboard {
+        /// An empty database (it is migrated and filled here).
+        #[arg(long)]
+        database_url: String,
+        /// The cartback-api binary to run.
+        #[arg(long)]
+        api_bin: String,
+        /// The cartback binary (its `user create` makes the signed-in owner).
+        #[arg(long)]
+        cli_bin: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        carts: i64,
+        /// Timed requests per page (after three untimed ones).
+        #[arg(long, default_value_t = 40)]
+        requests: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -81,6 +102,19 @@ fn main() -> anyhow::Result<()> {
             large,
             batch,
         } => claim_cost(&database_url, due, small, large, batch),
+        Bench::Dashboard {
+            database_url,
+            api_bin,
+            cli_bin,
+            carts,
+            requests,
+        } => dashboard::run(&dashboard::DashboardBench {
+            database_url: &database_url,
+            api_bin: &api_bin,
+            cli_bin: &cli_bin,
+            carts,
+            requests,
+        }),
     }
 }
 

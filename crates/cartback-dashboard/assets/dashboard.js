@@ -1,8 +1,8 @@
 // cartback dashboard: progressive enhancement only. Every page works without
 // this file; it draws the overview's daily chart with uPlot from the figures
 // the server put in the element's data-chart attribute (the same figures are
-// in the table below the chart), and keeps email previews in step with the
-// form beside them.
+// in the table below the chart), keeps email previews in step with the
+// form beside them, and shows only the chosen provider's fields.
 (function () {
   "use strict";
 
@@ -100,12 +100,29 @@
     });
   }
 
+  // A select with data-shows="name" shows the fieldsets whose data-choice
+  // matches its value (without script every fieldset shows, each labelled).
+  function choiceGroups() {
+    var selects = document.querySelectorAll("select[data-shows]");
+    Array.prototype.forEach.call(selects, function (select) {
+      var groups = document.querySelectorAll("[data-choice-of='" + select.getAttribute("data-shows") + "']");
+      function sync() {
+        Array.prototype.forEach.call(groups, function (group) {
+          group.hidden = group.getAttribute("data-choice") !== select.value;
+        });
+      }
+      select.addEventListener("change", sync);
+      sync();
+    });
+  }
+
   function start() {
     var charts = document.querySelectorAll(".js-daily-chart");
     for (var i = 0; i < charts.length; i++) {
       drawChart(charts[i]);
     }
     livePreviews();
+    choiceGroups();
   }
 
   if (document.readyState === "loading") {

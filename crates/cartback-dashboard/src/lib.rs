@@ -16,9 +16,9 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, web};
 
-use cartback_store::Store;
 use cartback_store::crypto::MasterKeys;
 use cartback_store::users::SessionLimits;
+use cartback_store::{DbConn, Store, StoreError};
 
 pub use accounts::{SIGN_IN_LINK_TTL, sign_in_url};
 
@@ -84,6 +84,22 @@ impl Dashboard {
     pub fn with_client_ip(mut self, client_ip: ClientIp) -> Dashboard {
         self.client_ip = client_ip;
         self
+    }
+
+    /// Runs `work` on a pooled connection on the blocking thread pool: diesel
+    /// blocks, and an async worker must not wait on the database. Store errors
+    /// become their pages (404, 503, or a logged 500); `work` may also answer
+    /// with a `PageError` of its own.
+    pub(crate) async fn db<T, E, F>(&self, work: F) -> Result<T, error::PageError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        error::PageError: From<E>,
+    {
+        let store = self.store.clone();
+        let run = move || -> Result<T, E> { work(&mut *store.conn()?) };
+        Ok(actix_web::web::block(run).await??)
     }
 
     fn secure_cookies(&self) -> bool {
@@ -219,6 +235,14 @@ pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
                 .route("/team/{id}/remove", web::post().to(pages::team::remove))
                 .route("/sending", web::get().to(pages::sending::page))
                 .route("/sending/shop", web::post().to(pages::sending::save_shop))
+                .route(
+                    "/sending/provider",
+                    web::post().to(pages::sending::save_provider),
+                )
+                .route(
+                    "/sending/test",
+                    web::post().to(pages::sending::test_provider),
+                )
                 .route("/developers", web::get().to(pages::developers::page))
                 .route(
                     "/developers/keys",
@@ -231,6 +255,14 @@ pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
                 .route(
                     "/developers/origins",
                     web::post().to(pages::developers::save_origins),
+                )
+                .route(
+                    "/developers/stripe",
+                    web::post().to(pages::developers::save_stripe),
+                )
+                .route(
+                    "/developers/stripe/remove",
+                    web::post().to(pages::developers::remove_stripe),
                 )
                 .route("/{section}", web::get().to(pages::soon::page))
                 .default_service(web::to(pages::soon::not_found)),

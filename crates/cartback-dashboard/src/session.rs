@@ -1,11 +1,11 @@
 //! Who is asking: the session cookie, the CSRF token and Origin check on every
 //! change, the role rules, and the security headers of every dashboard answer.
 
+use actix_web::HttpRequest;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpRequest, web};
 use chrono::Utc;
 
 use cartback_domain::UserRole;
@@ -128,21 +128,20 @@ pub async fn signed_in(
     let Some(token) = cookie_token(request) else {
         return Err(signed_out());
     };
-    let store = dashboard.store.clone();
     let limits = dashboard.sessions;
-    let found = web::block(move || -> Result<_, PageError> {
-        let mut conn = store.conn()?;
-        let Some((session, user)) =
-            resume_session(&mut conn, &token, Utc::now().naive_utc(), limits)?
-        else {
-            return Ok(None);
-        };
-        let Some(tenant) = find_tenant(&mut conn, &session.tenant_id)? else {
-            return Ok(None);
-        };
-        Ok(Some((session, user, tenant)))
-    })
-    .await??;
+    let found = dashboard
+        .db(move |conn| -> Result<_, PageError> {
+            let Some((session, user)) =
+                resume_session(conn, &token, Utc::now().naive_utc(), limits)?
+            else {
+                return Ok(None);
+            };
+            let Some(tenant) = find_tenant(conn, &session.tenant_id)? else {
+                return Ok(None);
+            };
+            Ok(Some((session, user, tenant)))
+        })
+        .await?;
     let Some((session, user, tenant)) = found else {
         return Err(signed_out());
     };
@@ -234,6 +233,18 @@ pub fn check_change(
         ));
     }
     Ok(())
+}
+
+/// The signed-in user of a change, once it passed [`check_change`]: the
+/// preamble of every handler that changes something.
+pub async fn signed_for_change(
+    request: &HttpRequest,
+    dashboard: &Dashboard,
+    csrf: Option<&str>,
+) -> Result<SignedIn, PageError> {
+    let signed = signed_in(request, dashboard).await?;
+    check_change(request, dashboard, &signed, csrf)?;
+    Ok(signed)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod sendgrid;
 mod ses;
 mod settings;
 mod smtp;
+mod tenant;
 mod test_send;
 
 pub use error::EmailError;
@@ -28,5 +29,8 @@ pub use resend::{RESEND_API, ResendConfig, ResendProvider};
 pub use sendgrid::{SENDGRID_API, SendGridConfig, SendGridProvider};
 pub use ses::{SesConfig, SesCredentials, SesProvider};
 pub use settings::{ProviderSettings, Region, ses_credentials};
-pub use smtp::{SmtpConfig, SmtpProvider, SmtpSecurity};
+pub use smtp::{SmtpConfig, SmtpProvider, SmtpSecurity, smtp_url};
+pub use tenant::{
+    SettingsRefusal, ShopSender, private_target_refusal, provider_test_message, vet_tenant_settings,
+};
 pub use test_send::{TestAnswer, TestSendError, send_test, tenant_provider};

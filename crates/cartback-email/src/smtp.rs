@@ -58,6 +58,47 @@ impl fmt::Debug for SmtpConfig {
     }
 }
 
+/// The SMTP URL of a relay, as [`SmtpConfig::from_url`] reads it: user name
+/// and password percent-encoded, the security as the scheme or `?tls=`.
+///
+/// ```
+/// use cartback_email::{SmtpConfig, SmtpSecurity, smtp_url};
+/// let url = smtp_url("mail.example", 587, SmtpSecurity::StartTls, Some(("me@shop", "p:w")));
+/// assert_eq!(url, "smtp://me%40shop:p%3Aw@mail.example:587?tls=starttls");
+/// let config = SmtpConfig::from_url(&url).unwrap();
+/// assert_eq!(config.password.as_deref(), Some("p:w"));
+/// ```
+pub fn smtp_url(
+    host: &str,
+    port: u16,
+    security: SmtpSecurity,
+    credentials: Option<(&str, &str)>,
+) -> String {
+    fn encode(text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        for byte in text.bytes() {
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+                out.push(char::from(byte));
+            } else {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        out
+    }
+    let scheme = match security {
+        SmtpSecurity::Tls => "smtps",
+        SmtpSecurity::StartTls | SmtpSecurity::None => "smtp",
+    };
+    let userinfo = credentials
+        .map(|(user, password)| format!("{}:{}@", encode(user), encode(password)))
+        .unwrap_or_default();
+    let query = match security {
+        SmtpSecurity::StartTls => "?tls=starttls",
+        SmtpSecurity::Tls | SmtpSecurity::None => "",
+    };
+    format!("{scheme}://{userinfo}{host}:{port}{query}")
+}
+
 fn percent_decode(text: &str) -> Result<String, EmailError> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

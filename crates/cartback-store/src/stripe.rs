@@ -1,13 +1,14 @@
 //! A tenant's Stripe account: the secret key for payment links and the webhook
-//! secrets for event intake. The caller seals both before they get here and opens
-//! them after; this module only stores text.
+//! secrets for event intake. [`change_stripe_account`] seals what it is given;
+//! the caller opens them after.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 
-use crate::connection::DbConn;
-use crate::error::StoreResult;
+use crate::connection::{DbConn, write_transaction};
+use crate::crypto::{MasterKeys, Purpose};
+use crate::error::{StoreError, StoreResult};
 use crate::schema::stripe_accounts;
 use crate::sql::dialect;
 
@@ -26,6 +27,124 @@ pub struct StripeAccountRow {
     pub links_in_emails: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+impl StripeAccountRow {
+    /// The stored key's hint (`sk_live_…4242`), if a key is stored.
+    pub fn secret_key_hint(&self) -> Option<String> {
+        self.secret_key.as_ref()?;
+        self.masked_json()
+            .get("secretKey")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    }
+
+    /// How many webhook signing secrets are stored.
+    pub fn webhook_secret_count(&self) -> u64 {
+        self.masked_json()
+            .get("webhookSecrets")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
+    }
+
+    fn masked_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.masked).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A change of the Stripe settings: for each part, `None` keeps what is
+/// stored, `Some(None)` clears it and `Some(Some(…))` replaces it.
+#[derive(Debug, Clone, Default)]
+pub struct StripeChange {
+    /// The plain key and its hint; sealed here.
+    pub secret_key: Option<Option<(String, String)>>,
+    /// The plain signing secrets; sealed here.
+    pub webhook_secrets: Option<Option<Vec<String>>>,
+    pub success_url: Option<Option<String>>,
+    pub cancel_url: Option<Option<String>>,
+    pub links_in_emails: Option<bool>,
+}
+
+impl StripeChange {
+    /// Whether the change gives a secret to seal (which needs a master key).
+    pub fn seals(&self) -> bool {
+        matches!(self.secret_key, Some(Some(_))) || matches!(self.webhook_secrets, Some(Some(_)))
+    }
+}
+
+/// Applies `change` over the stored row in one transaction: new secrets are
+/// sealed under `keys`, what is left out stays.
+pub fn change_stripe_account(
+    conn: &mut DbConn,
+    keys: &MasterKeys,
+    tenant_id: &str,
+    change: StripeChange,
+    now: DateTime<Utc>,
+) -> StoreResult<StripeAccountRow> {
+    let secret_key = match change.secret_key {
+        Some(Some((key, hint))) => Some(Some((
+            keys.seal(Purpose::StripeSecretKey, tenant_id, key.as_bytes())?,
+            hint,
+        ))),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let webhook_secrets = match change.webhook_secrets {
+        Some(Some(list)) => {
+            let text =
+                serde_json::to_string(&list).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Some(Some((
+                keys.seal(Purpose::StripeWebhookSecret, tenant_id, text.as_bytes())?,
+                list.len() as u64,
+            )))
+        }
+        Some(None) => Some(None),
+        None => None,
+    };
+    write_transaction(conn, |conn| {
+        let old = find_stripe_account(conn, tenant_id)?;
+        let (key, key_hint) = match secret_key {
+            Some(Some((sealed, hint))) => (Some(sealed), Some(hint)),
+            Some(None) => (None, None),
+            None => (
+                old.as_ref().and_then(|r| r.secret_key.clone()),
+                old.as_ref().and_then(StripeAccountRow::secret_key_hint),
+            ),
+        };
+        let (secrets, count) = match webhook_secrets {
+            Some(Some((sealed, count))) => (Some(sealed), count),
+            Some(None) => (None, 0),
+            None => (
+                old.as_ref().and_then(|r| r.webhook_secrets.clone()),
+                old.as_ref()
+                    .map_or(0, StripeAccountRow::webhook_secret_count),
+            ),
+        };
+        let success = change
+            .success_url
+            .unwrap_or_else(|| old.as_ref().and_then(|r| r.success_url.clone()));
+        let cancel = change
+            .cancel_url
+            .unwrap_or_else(|| old.as_ref().and_then(|r| r.cancel_url.clone()));
+        let links = change
+            .links_in_emails
+            .unwrap_or_else(|| old.as_ref().is_some_and(|r| r.links_in_emails != 0));
+        let masked =
+            serde_json::json!({"secretKey": key_hint, "webhookSecrets": count}).to_string();
+        set_stripe_account(
+            conn,
+            &StripeAccount {
+                tenant_id,
+                sealed_secret_key: key.as_deref(),
+                sealed_webhook_secrets: secrets.as_deref(),
+                masked: &masked,
+                success_url: success.as_deref(),
+                cancel_url: cancel.as_deref(),
+                links_in_emails: links,
+                now,
+            },
+        )
+    })
 }
 
 /// The whole row as it should be after a write; the caller merges with what

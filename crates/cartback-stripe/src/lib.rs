@@ -1,10 +1,14 @@
 #![doc = include_str!("../README.md")]
 
+pub mod account;
 pub mod cart_link;
 pub mod checkout;
 pub mod event;
 pub mod signature;
 
+pub use account::{
+    MAX_KEY_LEN, MAX_WEBHOOK_SECRETS, check_secret_key, check_webhook_secret, key_hint,
+};
 pub use cart_link::{
     CartLink, CartLinkError, MAX_LINK_SECS, MIN_LINK_SECS, cart_checkout, line_items, link_expiry,
 };

@@ -404,9 +404,11 @@ fn dashboard_in_a_browser_on_postgres() {
 }
 
 /// The Sending and Developers pages (tests/browser/developers.spec.mjs): the
-/// shop settings change the next real email, keys are made and revoked (the
-/// revoked key gets 401 within the auth cache's TTL), origins are edited, and a
-/// viewer changes nothing.
+/// shop settings change the next real email, the email provider is changed in
+/// the page (Resend, SMTP at maildev, back to the default) and its test send
+/// arrives in maildev, keys are made and revoked (the revoked key gets 401
+/// within the auth cache's TTL), origins are edited, Stripe's secrets are set,
+/// replaced and removed, and a viewer changes nothing.
 fn settings_pages_in_a_browser(backend: Backend) {
     let root = workspace();
     let tools = browser_tools(&root);
@@ -423,9 +425,33 @@ fn settings_pages_in_a_browser(backend: Backend) {
     );
     create_user(&db.url, &shop.id, &owner.0, "owner", owner.1);
     create_user(&db.url, &shop.id, &viewer.0, "viewer", viewer.1);
-    let api = Api::start(&db.url, &[("CARTBACK_AUTH_CACHE_TTL", "300ms".to_owned())]);
+    let master_key = run("cartback", &[], &["keys", "generate-master"])
+        .trim()
+        .to_owned();
+    // The shop's own SMTP relay, which wants a password that needs encoding.
+    let smtp_password = "s3cret pass:1@";
+    let maildev = Maildev::start_with_auth("shop", smtp_password);
+    let api = Api::start(
+        &db.url,
+        &[
+            ("CARTBACK_AUTH_CACHE_TTL", "300ms".to_owned()),
+            ("CARTBACK_MASTER_KEY", master_key.clone()),
+            // maildev is on loopback.
+            ("CARTBACK_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
+        ],
+    );
     let outbox = tempfile::tempdir().unwrap();
-    let _worker = worker(&db, &api, outbox.path());
+    let _worker = cartback_testing::app::spawn_worker(
+        &db.url,
+        &[
+            ("CARTBACK_NO_MIGRATE", "true".to_owned()),
+            ("CARTBACK_OUTBOX_DIR", outbox.path().display().to_string()),
+            ("CARTBACK_PUBLIC_URL", api.base.clone()),
+            ("CARTBACK_MASTER_KEY", master_key),
+            ("CARTBACK_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
+        ],
+    );
+    let test_to = format!("merchant-{label}@shop.example");
     let config = json!({
         "base": api.base,
         "secretKey": shop.secret,
@@ -434,10 +460,33 @@ fn settings_pages_in_a_browser(backend: Backend) {
         "chromium": std::env::var("CARTBACK_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
         "screenshots": root.join("target/screenshots").display().to_string(),
         "outbox": outbox.path().display().to_string(),
+        "testTo": test_to,
+        "smtp": {"host": "127.0.0.1", "port": maildev.smtp_port, "user": "shop", "password": smtp_password},
         "owner": {"email": owner.0, "password": owner.1},
         "viewer": {"email": viewer.0, "password": viewer.1},
     });
     run_browser_spec(&root, "developers.spec.mjs", &config);
+    // Both test sends went through the shop's own relay, signed in with the
+    // password typed once (the second save left it empty).
+    let tests: Vec<String> = maildev
+        .emails()
+        .iter()
+        .filter(|email| {
+            email["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("cartback test email for "))
+        })
+        .flat_map(|email| {
+            email["to"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|to| to["address"].as_str().map(str::to_owned))
+        })
+        .collect();
+    assert!(tests.contains(&test_to), "{tests:?}");
+    assert!(tests.contains(&format!("again-{test_to}")), "{tests:?}");
 }
 
 #[test]

@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 
 use cartback_domain::EmailAddress;
 use cartback_email::{
-    EmailError, EmailMessage, Mailbox, ProviderSettings, TestAnswer, TestSendError, Trust,
-    check_host, send_test,
+    ProviderSettings, ShopSender, TestAnswer, TestSendError, provider_test_message, send_test,
+    vet_tenant_settings,
 };
 use cartback_store::email_providers::{delete_provider, find_provider, set_provider};
 
@@ -18,80 +18,6 @@ use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::input::body::json_body;
 use crate::routes::Done;
 use crate::state::AppState;
-
-/// What a tenant may not configure through the API, though the operator may
-/// (server-wide flags, `cartback provider set`): writing files on the server,
-/// sending with the server's own AWS credentials, or pointing the provider at
-/// private addresses (unless the server allows private outbound targets).
-fn tenant_may_use(
-    settings: &ProviderSettings,
-    allow_private: bool,
-) -> Result<(), (&'static str, String)> {
-    let check = |field: &'static str, url: &Option<String>| match url {
-        Some(url) => cartback_webhooks::check_url(url, allow_private)
-            .map(|_| ())
-            .map_err(|e| (field, e.to_string())),
-        None => Ok(()),
-    };
-    match settings {
-        ProviderSettings::File { .. } => Err((
-            "provider",
-            "the file provider writes on the server's disk and is for the server-wide default only; use smtp, resend, sendgrid, mailgun or ses".to_owned(),
-        )),
-        ProviderSettings::Ses {
-            access_key_id,
-            secret_access_key,
-            endpoint_url,
-            ..
-        } => {
-            if access_key_id.is_none() || secret_access_key.is_none() {
-                return Err((
-                    "accessKeyId",
-                    "give accessKeyId and secretAccessKey: a tenant may not send with the server's own AWS credentials".to_owned(),
-                ));
-            }
-            check("endpointUrl", endpoint_url)
-        }
-        ProviderSettings::Resend { base_url, .. }
-        | ProviderSettings::Sendgrid { base_url, .. }
-        | ProviderSettings::Mailgun { base_url, .. } => check("baseUrl", base_url),
-        ProviderSettings::Smtp { url, .. } => match cartback_email::SmtpConfig::from_url(url) {
-            Ok(config)
-                if !allow_private
-                    && cartback_domain::net::is_forbidden_host_literal(&config.host) =>
-            {
-                Err(("url", refusal_text(&config.host)))
-            }
-            // A URL that does not parse is reported by `build`.
-            _ => Ok(()),
-        },
-    }
-}
-
-/// The refusal of a private target, with the way out for the operator.
-fn refusal_text(host: &str) -> String {
-    format!(
-        "refused: private address: {host} is a private, loopback or otherwise reserved address; \
-         such targets are refused unless the server runs with --allow-private-targets \
-         (CARTBACK_ALLOW_PRIVATE_TARGETS)"
-    )
-}
-
-fn refused_field(settings: &ProviderSettings, message: String) -> ApiError {
-    ApiError::validation(vec![FieldError {
-        field: settings.target_field().into(),
-        message,
-    }])
-}
-
-/// The tenant's trust level: its settings get the SSRF guard unless the server
-/// allows private targets. (The server's own provider, configured by the
-/// operator, is built elsewhere and never guarded.)
-fn tenant_trust(state: &AppState) -> Trust {
-    Trust::Tenant {
-        allow_private: state.allow_private_targets,
-    }
-}
 
 /// The stored settings with every secret replaced by a hint, as
 /// `ProviderSettings::masked` writes them.
@@ -256,38 +182,10 @@ pub async fn put(
             message: format!("invalid provider settings: {e}"),
         }])
     })?;
-    if let Err((field, message)) = tenant_may_use(&settings, state.allow_private_targets) {
+    if let Err(refused) = vet_tenant_settings(&settings, state.allow_private_targets).await {
         return Err(ApiError::validation(vec![FieldError {
-            field: field.into(),
-            message,
-        }]));
-    }
-    match settings.build(tenant_trust(&state)) {
-        Ok(_) => {}
-        Err(EmailError::Refused { .. }) => {
-            let host = settings
-                .chosen_target()
-                .map(|(_, host, _)| host)
-                .unwrap_or_default();
-            return Err(refused_field(&settings, refusal_text(&host)));
-        }
-        Err(error) => {
-            return Err(ApiError::validation(vec![FieldError {
-                field: "provider".into(),
-                message: error.to_string(),
-            }]));
-        }
-    }
-    // A name is resolved now too, so that one pointing at the server's own network
-    // is refused when saved; the provider checks again at every connection.
-    if let Some((field, host, port)) = settings.chosen_target()
-        && check_host(&host, port, state.allow_private_targets)
-            .await
-            .is_err()
-    {
-        return Err(ApiError::validation(vec![FieldError {
-            field: field.into(),
-            message: refusal_text(&host),
+            field: refused.field.into(),
+            message: refused.message,
         }]));
     }
     if !state.master_keys.is_configured() {
@@ -435,31 +333,17 @@ pub async fn test(
     let plain = row
         .open(&keys)
         .map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
-    let message = EmailMessage {
-        from: Mailbox {
-            name: caller
-                .tenant
-                .from_name
-                .clone()
-                .or(Some(caller.tenant.name.clone())),
-            email: caller.tenant.from_email.clone(),
+    let tenant = &caller.tenant;
+    let message = provider_test_message(
+        ShopSender {
+            shop_name: &tenant.name,
+            from_email: &tenant.from_email,
+            from_name: tenant.from_name.as_deref(),
+            reply_to: tenant.reply_to.as_deref(),
         },
-        to: Mailbox {
-            name: None,
-            email: to.as_str().to_owned(),
-        },
-        reply_to: caller
-            .tenant
-            .reply_to
-            .clone()
-            .map(|email| Mailbox { name: None, email }),
-        subject: format!("cartback test email for {}", caller.tenant.name),
-        html: "<p>This is a test from cartback: your email provider works.</p>".to_owned(),
-        text: "This is a test from cartback: your email provider works.".to_owned(),
-        headers: Vec::new(),
-        idempotency_key: cartback_store::ids::random_id("test_", 16),
-        tags: vec!["cartback-test".to_owned()],
-    };
+        to.as_str(),
+        cartback_store::ids::random_id("test_", 16),
+    );
     let answer = match send_test(&plain, state.allow_private_targets, &message).await {
         Ok(TestAnswer::Delivered {
             provider,

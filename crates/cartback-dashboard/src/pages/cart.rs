@@ -34,7 +34,7 @@ use crate::error::PageError;
 use crate::format;
 use crate::layout::csrf_field;
 use crate::pages::{Confirmation, CsrfOnly, checked_id, confirmation, section_page, see_other};
-use crate::session::{SignedIn, check_change, signed_in};
+use crate::session::{SignedIn, signed_for_change, signed_in};
 use crate::widgets;
 
 struct Loaded {
@@ -69,29 +69,28 @@ async fn show(
     id: String,
     made: Option<MadeLink>,
 ) -> Result<HttpResponse, PageError> {
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
-    let loaded = web::block(move || -> Result<Loaded, PageError> {
-        let mut conn = store.conn()?;
-        let timeline =
-            cart_timeline(&mut conn, &tenant_id, &id, true)?.ok_or(PageError::NotFound)?;
-        // An endpoint's URL names it in the timeline (a tenant has at most 20).
-        let endpoints = if timeline.deliveries.is_empty() {
-            Vec::new()
-        } else {
-            list_endpoints(&mut conn, &tenant_id)?
-        };
-        let tenant = find_tenant(&mut conn, &tenant_id)?.ok_or(PageError::NotFound)?;
-        let stripe_connected = find_stripe_account(&mut conn, &tenant_id)?
-            .is_some_and(|account| account.secret_key.is_some());
-        Ok(Loaded {
-            timeline,
-            endpoints,
-            tenant,
-            stripe_connected,
+    let loaded = dashboard
+        .db(move |conn| -> Result<Loaded, PageError> {
+            let timeline =
+                cart_timeline(conn, &tenant_id, &id, true)?.ok_or(PageError::NotFound)?;
+            // An endpoint's URL names it in the timeline (a tenant has at most 20).
+            let endpoints = if timeline.deliveries.is_empty() {
+                Vec::new()
+            } else {
+                list_endpoints(conn, &tenant_id)?
+            };
+            let tenant = find_tenant(conn, &tenant_id)?.ok_or(PageError::NotFound)?;
+            let stripe_connected = find_stripe_account(conn, &tenant_id)?
+                .is_some_and(|account| account.secret_key.is_some());
+            Ok(Loaded {
+                timeline,
+                endpoints,
+                tenant,
+                stripe_connected,
+            })
         })
-    })
-    .await??;
+        .await?;
     let zone = signed.tenant.recovery_policy()?.zone();
     let body = render(signed, dashboard, &loaded, made.as_ref(), zone);
     let title = format!("Cart of {}", widgets::shopper(&loaded.timeline.cart));
@@ -453,18 +452,16 @@ pub async fn stop(
     id: web::Path<String>,
     form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let id = checked_id(&id)?.to_owned();
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
     let change = CartPatch {
         status: Some(CartStatus::Expired),
         ..CartPatch::default()
     };
-    let outcome =
-        web::block(move || patch_cart(&mut *store.conn()?, &tenant_id, &id, &change, Utc::now()))
-            .await??;
+    let outcome = dashboard
+        .db(move |conn| patch_cart(conn, &tenant_id, &id, &change, Utc::now()))
+        .await?;
     match outcome {
         PatchOutcome::Updated(cart) => {
             tracing::info!(cart = %cart.id, by = %signed.user.id, "dashboard: recovery stopped");
@@ -489,18 +486,16 @@ pub async fn payment_link(
     id: web::Path<String>,
     form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let id = checked_id(&id)?.to_owned();
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
-    let (cart, account) = web::block(move || -> Result<_, PageError> {
-        let mut conn = store.conn()?;
-        let cart =
-            find_cart_by_any_id(&mut conn, &tenant_id, &id, false)?.ok_or(PageError::NotFound)?;
-        Ok((cart, find_stripe_account(&mut conn, &tenant_id)?))
-    })
-    .await??;
+    let (cart, account) = dashboard
+        .db(move |conn| -> Result<_, PageError> {
+            let cart =
+                find_cart_by_any_id(conn, &tenant_id, &id, false)?.ok_or(PageError::NotFound)?;
+            Ok((cart, find_stripe_account(conn, &tenant_id)?))
+        })
+        .await?;
     if matches!(cart.status, CartStatus::Recovered | CartStatus::Converted) {
         return Err(PageError::Conflict(
             "The cart has already been ordered.".to_owned(),
@@ -558,10 +553,10 @@ pub async fn erase_form(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed_in(&request, &dashboard).await?;
     let id = checked_id(&id)?.to_owned();
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
-    let cart = web::block(move || find_cart_by_any_id(&mut *store.conn()?, &tenant_id, &id, false))
-        .await??
+    let cart = dashboard
+        .db(move |conn| find_cart_by_any_id(conn, &tenant_id, &id, false))
+        .await?
         .ok_or(PageError::NotFound)?;
     Ok(confirmation(
         &signed,
@@ -597,15 +592,13 @@ pub async fn erase(
     id: web::Path<String>,
     form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let id = checked_id(&id)?.to_owned();
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
-    let erased =
-        web::block(move || erase_cart_for_good(&mut *store.conn()?, &tenant_id, &id, Utc::now()))
-            .await??
-            .ok_or(PageError::NotFound)?;
+    let erased = dashboard
+        .db(move |conn| erase_cart_for_good(conn, &tenant_id, &id, Utc::now()))
+        .await?
+        .ok_or(PageError::NotFound)?;
     tracing::info!(cart = %erased.cart.id, by = %signed.user.id, "dashboard: cart erased");
     Ok(see_other("/dashboard/carts?erased=1"))
 }
@@ -628,23 +621,21 @@ pub async fn email_preview(
     let (id, send_id) = path.into_inner();
     let id = checked_id(&id)?.to_owned();
     let send_id = checked_id(&send_id)?.to_owned();
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
     let public_url = dashboard.public_url.trim_end_matches('/').to_owned();
-    let html_text = web::block(move || -> Result<String, PageError> {
-        let mut conn = store.conn()?;
-        let cart = find_cart_by_any_id(&mut conn, &tenant_id, &id, false)?
+    let html_text = dashboard.db(move |conn| -> Result<String, PageError> {
+        let cart = find_cart_by_any_id(conn, &tenant_id, &id, false)?
             .ok_or(PageError::NotFound)?;
-        let send = list_sends_for_cart(&mut conn, &tenant_id, &cart.id)?
+        let send = list_sends_for_cart(conn, &tenant_id, &cart.id)?
             .into_iter()
             .find(|s| s.id == send_id)
             .ok_or(PageError::NotFound)?;
-        let tenant = find_tenant(&mut conn, &tenant_id)?.ok_or(PageError::NotFound)?;
+        let tenant = find_tenant(conn, &tenant_id)?.ok_or(PageError::NotFound)?;
         let policy = tenant.recovery_policy()?;
         let experience: Experience = serde_json::from_str(&tenant.experience).unwrap_or_default();
         let step = u32::try_from(send.step).unwrap_or(0);
         let stored = match custom_template_of(&policy, step) {
-            Some(name) => templates_named(&mut conn, &tenant_id, &[name])?,
+            Some(name) => templates_named(conn, &tenant_id, &[name])?,
             None => Vec::new(),
         };
         let currency = Currency::parse(&cart.currency)
@@ -694,7 +685,7 @@ pub async fn email_preview(
             }
         }
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CONTENT_SECURITY_POLICY, PREVIEW_POLICY))

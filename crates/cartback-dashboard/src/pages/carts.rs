@@ -184,13 +184,11 @@ pub async fn page(
     let zone = signed.tenant.recovery_policy()?.zone();
     let (status, body) = match filter(&query, zone) {
         Ok(filter) => {
-            let store = dashboard.store.clone();
             let tenant_id = signed.tenant.id.clone();
             let from = from_cursor(&query);
-            let page = web::block(move || {
-                list_carts_keyset(&mut *store.conn()?, &tenant_id, &filter, &from, PAGE_SIZE)
-            })
-            .await??;
+            let page = dashboard
+                .db(move |conn| list_carts_keyset(conn, &tenant_id, &filter, &from, PAGE_SIZE))
+                .await?;
             (StatusCode::OK, render(&query, &[], Some(&page), zone))
         }
         Err(problems) => (

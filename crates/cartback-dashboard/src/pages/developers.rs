@@ -1,12 +1,13 @@
 //! `/dashboard/developers`: the shop's API keys (list, create with the key
 //! shown once, revoke after a confirmation), the browser origins allowed to
 //! capture carts, the tracker snippet with the shop's publishable key, and the
-//! Stripe integration with the webhook URL to paste into Stripe. Every change
+//! Stripe integration (key and signing secret set, replaced or removed) with
+//! the webhook URL to paste into Stripe. Every change
 //! goes through the same store functions and domain rules as the JSON API.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{NaiveDateTime, Utc};
+use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -15,16 +16,20 @@ use cartback_store::api_keys::{
     ApiKey, KeyKind, RevokeRefusal, create_key, list_keys, revoke_own_key,
 };
 use cartback_store::origins::{get_allowed_origins, set_allowed_origins};
-use cartback_store::stripe::{StripeAccountRow, find_stripe_account};
-use cartback_store::{DbConn, StoreResult};
+use cartback_store::stripe::{
+    StripeAccountRow, StripeChange, change_stripe_account, delete_stripe_account,
+    find_stripe_account,
+};
+use cartback_stripe::{check_secret_key, check_webhook_secret, key_hint};
 
 use crate::Dashboard;
 use crate::error::PageError;
 use crate::format;
 use crate::layout::{self, Page, csrf_field};
+use crate::pages::fields::FieldErrors;
 use crate::pages::sending::card_header;
 use crate::pages::{html, see_other};
-use crate::session::{SignedIn, check_change, signed_in};
+use crate::session::{SignedIn, signed_for_change, signed_in};
 
 /// Where Stripe's events for a tenant are received (the api's intake route).
 fn stripe_webhook_url(public_url: &str, tenant_id: &str) -> String {
@@ -43,6 +48,7 @@ struct Notice {
     /// The origins as typed, and the problem of each refused line.
     origins_typed: Option<String>,
     origin_errors: Vec<InvalidValue>,
+    stripe_errors: FieldErrors,
     message: Option<&'static str>,
 }
 
@@ -52,29 +58,17 @@ struct Data {
     stripe: Option<StripeAccountRow>,
 }
 
-/// Runs `work` with a pooled connection on the blocking pool, at the time of
-/// the call.
-async fn db<T: Send + 'static>(
-    dashboard: &Dashboard,
-    work: impl FnOnce(&mut DbConn, NaiveDateTime) -> StoreResult<T> + Send + 'static,
-) -> Result<T, PageError> {
-    let store = dashboard.store.clone();
-    web::block(move || -> Result<T, PageError> {
-        Ok(work(&mut *store.conn()?, Utc::now().naive_utc())?)
-    })
-    .await?
-}
-
 async fn load(dashboard: &Dashboard, tenant_id: &str) -> Result<Data, PageError> {
     let tenant_id = tenant_id.to_owned();
-    db(dashboard, move |conn, _| {
-        Ok(Data {
-            keys: list_keys(conn, &tenant_id)?,
-            origins: get_allowed_origins(conn, &tenant_id)?,
-            stripe: find_stripe_account(conn, &tenant_id)?,
+    dashboard
+        .db(move |conn| -> Result<Data, PageError> {
+            Ok(Data {
+                keys: list_keys(conn, &tenant_id)?,
+                origins: get_allowed_origins(conn, &tenant_id)?,
+                stripe: find_stripe_account(conn, &tenant_id)?,
+            })
         })
-    })
-    .await
+        .await
 }
 
 fn kind_text(kind: KeyKind) -> &'static str {
@@ -284,36 +278,94 @@ fn stripe_card(
     dashboard: &Dashboard,
     signed: &SignedIn,
     stripe: Option<&StripeAccountRow>,
+    errors: &FieldErrors,
 ) -> Markup {
+    let may_change = signed.role.may_change_settings();
     let url = stripe_webhook_url(&dashboard.public_url, &signed.tenant.id);
-    let masked: serde_json::Value = stripe
-        .and_then(|row| serde_json::from_str(&row.masked).ok())
-        .unwrap_or_default();
-    let secret_hint = stripe
-        .filter(|row| row.secret_key.is_some())
-        .and_then(|_| masked.get("secretKey").and_then(|v| v.as_str()));
-    let webhook_secrets = masked
-        .get("webhookSecrets")
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0);
+    let secret_hint = stripe.and_then(StripeAccountRow::secret_key_hint);
+    let webhook_secrets = stripe.map_or(0, StripeAccountRow::webhook_secret_count);
+    let links_in_emails = stripe.is_some_and(|r| r.links_in_emails != 0);
+    let connected = stripe.is_some();
     html! {
         section.card aria-labelledby="stripe-title" {
-            (card_header("stripe-title", "Stripe", "Changed with", "PUT /api/v1/integrations/stripe"))
+            (card_header("stripe-title", "Stripe", "Also available as", "/api/v1/integrations/stripe"))
             p.muted { "Orders paid through Stripe close their carts and count as recovered. In Stripe, add a webhook endpoint with this URL for "
                 code { "checkout.session.completed" } " and " code { "payment_intent.succeeded" } ":" }
             div.field {
                 label for="stripe-webhook-url" { "Webhook URL" }
                 input.copy-field #stripe-webhook-url type="text" readonly value=(url);
             }
-            dl.facts.spaced {
+            dl.facts.spaced #stripe-facts {
                 dt { "Secret key" }
-                dd { @match secret_hint { Some(hint) => code { (hint) }, None => span.muted { "Not set: payment links are off" } } }
+                dd { @match &secret_hint { Some(hint) => code { (hint) }, None => span.muted { "Not set: payment links are off" } } }
                 dt { "Webhook signing secrets" }
                 dd { @if webhook_secrets == 0 { span.muted { "None: Stripe's events are refused until one is set" } } @else { (webhook_secrets) } }
                 dt { "Payment links in emails" }
-                dd { @if stripe.is_some_and(|r| r.links_in_emails != 0) { "On" } @else { "Off" } }
+                dd { @if links_in_emails { "On" } @else { "Off" } }
             }
-            p.hint { "Secrets are stored sealed; docs/api/stripe.md explains each setting." }
+            @if may_change {
+                form #stripe-form method="post" action="/dashboard/developers/stripe" novalidate autocomplete="off" {
+                    (csrf_field(signed))
+                    (errors.summary())
+                    div.form-grid {
+                        (stripe_secret_input(errors, "stripe-secret-key", "secret_key", "Secret key",
+                            "Your secret (sk_…) or restricted (rk_…) key, from Stripe's API keys page.",
+                            secret_hint.as_deref()))
+                        (stripe_secret_input(errors, "stripe-webhook-secret", "webhook_secret", "Webhook signing secret",
+                            "The endpoint's signing secret (whsec_…), shown in Stripe after adding the URL above.",
+                            (webhook_secrets > 0).then_some("••••••")))
+                    }
+                    div.check {
+                        input #stripe-links type="checkbox" name="links_in_emails" value="on" checked[links_in_emails];
+                        label for="stripe-links" { "Put a payment link in recovery emails (needs the secret key)" }
+                    }
+                    input type="hidden" name="links_shown" value="1";
+                    div.form-actions {
+                        button.button.primary type="submit" { "Save Stripe settings" }
+                    }
+                }
+                @if connected {
+                    details.confirm.stripe-remove {
+                        summary.button.danger.small { "Disconnect Stripe" }
+                        div.confirm-panel {
+                            p { "The key, the signing secrets and the payment link settings are forgotten; Stripe's events are refused from then on." }
+                            form.inline method="post" action="/dashboard/developers/stripe/remove" {
+                                (csrf_field(signed))
+                                button.button.danger.small type="submit" { "Yes, disconnect Stripe" }
+                            }
+                        }
+                    }
+                }
+            }
+            p.hint { "Secrets are stored sealed and only ever shown masked; docs/api/stripe.md explains each setting." }
+        }
+    }
+}
+
+/// A Stripe secret's input: never filled, its hint says what is stored.
+fn stripe_secret_input(
+    errors: &FieldErrors,
+    control: &str,
+    name: &str,
+    label: &str,
+    hint: &str,
+    stored: Option<&str>,
+) -> Markup {
+    let hint_id = format!("{control}-hint");
+    let described = match errors.described_by(control) {
+        Some(error) => format!("{error} {hint_id}"),
+        None => hint_id.clone(),
+    };
+    html! {
+        div.field {
+            label for=(control) { (label) }
+            input id=(control) type="password" name=(name) value="" autocomplete="new-password"
+                spellcheck="false" aria-invalid=[errors.invalid(control)] aria-describedby=(described);
+            p.hint id=(hint_id) {
+                (hint)
+                @if let Some(stored) = stored { " Stored: " code { (stored) } "; leave empty to keep it." }
+            }
+            (errors.beside(control))
         }
     }
 }
@@ -332,7 +384,7 @@ fn render(dashboard: &Dashboard, signed: &SignedIn, data: &Data, notice: &Notice
         (keys_card(signed, &data.keys, notice))
         (origins_card(signed, &data.origins, notice))
         (snippet_card(dashboard, &data.keys))
-        (stripe_card(dashboard, signed, data.stripe.as_ref()))
+        (stripe_card(dashboard, signed, data.stripe.as_ref(), &notice.stripe_errors))
     };
     layout::page(
         Page {
@@ -364,6 +416,10 @@ pub async fn page(
             Some("revoked") => {
                 Some("Key revoked. Anything still using it is refused within seconds.")
             }
+            Some("stripe") => Some("Stripe settings saved."),
+            Some("stripe-removed") => {
+                Some("Stripe disconnected: its key and signing secrets are forgotten.")
+            }
             _ => None,
         },
         ..Notice::default()
@@ -389,8 +445,7 @@ pub async fn create(
     request: HttpRequest,
     form: web::Form<KeyForm>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let Some(kind) = KeyKind::parse(&form.kind) else {
         return Err(PageError::BadRequest(
             "Pick a publishable or a secret key.".to_owned(),
@@ -411,10 +466,12 @@ pub async fn create(
         }
     };
     let tenant_id = signed.tenant.id.clone();
-    let created = db(&dashboard, move |conn, now| {
-        create_key(conn, &tenant_id, kind, label.as_deref(), now)
-    })
-    .await?;
+    let created = dashboard
+        .db(move |conn| {
+            let now = Utc::now().naive_utc();
+            create_key(conn, &tenant_id, kind, label.as_deref(), now)
+        })
+        .await?;
     tracing::info!(tenant = %signed.tenant.id, by = %signed.user.id, key = %created.key.id, kind = kind.as_str(), "api key created in the dashboard");
     let data = load(&dashboard, &signed.tenant.id).await?;
     let notice = Notice {
@@ -440,17 +497,18 @@ pub async fn revoke(
     id: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let id = id.into_inner();
     if id.is_empty() || id.len() > 128 {
         return Err(PageError::NotFound);
     }
     let tenant_id = signed.tenant.id.clone();
-    let outcome = db(&dashboard, move |conn, now| {
-        revoke_own_key(conn, &tenant_id, &id, now)
-    })
-    .await?;
+    let outcome = dashboard
+        .db(move |conn| {
+            let now = Utc::now().naive_utc();
+            revoke_own_key(conn, &tenant_id, &id, now)
+        })
+        .await?;
     match outcome {
         Ok(key) => {
             tracing::info!(tenant = %signed.tenant.id, by = %signed.user.id, key = %key.id, "api key revoked in the dashboard");
@@ -487,8 +545,7 @@ pub async fn save_origins(
     request: HttpRequest,
     form: web::Form<OriginsForm>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let lines: Vec<&str> = form
         .origins
         .lines()
@@ -511,9 +568,130 @@ pub async fn save_origins(
         }
     };
     let tenant_id = signed.tenant.id.clone();
-    db(&dashboard, move |conn, now| {
-        set_allowed_origins(conn, &tenant_id, &origins, now)
-    })
-    .await?;
+    dashboard
+        .db(move |conn| {
+            let now = Utc::now().naive_utc();
+            set_allowed_origins(conn, &tenant_id, &origins, now)
+        })
+        .await?;
     Ok(see_other("/dashboard/developers?saved=origins"))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StripeForm {
+    csrf: Option<String>,
+    secret_key: String,
+    webhook_secret: String,
+    links_in_emails: Option<String>,
+    /// The checkbox was on the form (an unticked box is not posted).
+    links_shown: Option<String>,
+}
+
+impl StripeForm {
+    /// The change the form asks for, with the API's rules; empty secrets keep
+    /// the stored ones.
+    fn change(&self) -> Result<StripeChange, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let key = self.secret_key.trim();
+        let secret_key = if key.is_empty() {
+            None
+        } else if let Err(message) = check_secret_key(key) {
+            errors.add("stripe-secret-key", format!("The secret key {message}."));
+            None
+        } else {
+            Some(Some((key.to_owned(), key_hint(key))))
+        };
+        let secret = self.webhook_secret.trim();
+        let webhook_secrets = if secret.is_empty() {
+            None
+        } else if let Err(message) = check_webhook_secret(secret) {
+            errors.add(
+                "stripe-webhook-secret",
+                format!("The signing secret {message}."),
+            );
+            None
+        } else {
+            Some(Some(vec![secret.to_owned()]))
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(StripeChange {
+            secret_key,
+            webhook_secrets,
+            links_in_emails: self
+                .links_shown
+                .as_ref()
+                .map(|_| self.links_in_emails.is_some()),
+            ..StripeChange::default()
+        })
+    }
+}
+
+/// The page again with the Stripe form's problems.
+async fn stripe_refused(
+    dashboard: &Dashboard,
+    signed: &SignedIn,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let data = load(dashboard, &signed.tenant.id).await?;
+    let notice = Notice {
+        stripe_errors: errors,
+        ..Notice::default()
+    };
+    Ok(html(status, render(dashboard, signed, &data, &notice)))
+}
+
+/// `POST /dashboard/developers/stripe`: the Stripe key and signing secret set
+/// or replaced (sealed, as `PUT /api/v1/integrations/stripe` seals them).
+pub async fn save_stripe(
+    dashboard: web::Data<Dashboard>,
+    request: HttpRequest,
+    form: web::Form<StripeForm>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
+    let change = match form.change() {
+        Ok(change) => change,
+        Err(errors) => {
+            return stripe_refused(
+                &dashboard,
+                &signed,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    if change.seals() && !dashboard.master_keys.is_configured() {
+        let mut errors = FieldErrors::default();
+        errors.add_general("The server has no CARTBACK_MASTER_KEY, so it cannot store Stripe secrets: ask whoever runs cartback to set one.");
+        return stripe_refused(&dashboard, &signed, errors, StatusCode::CONFLICT).await;
+    }
+    let (keys, tenant_id) = (dashboard.master_keys.clone(), signed.tenant.id.clone());
+    dashboard
+        .db(move |conn| change_stripe_account(conn, &keys, &tenant_id, change, Utc::now()))
+        .await?;
+    tracing::info!(tenant = %signed.tenant.id, by = %signed.user.id, "dashboard: stripe settings changed");
+    Ok(see_other("/dashboard/developers?saved=stripe"))
+}
+
+/// `POST /dashboard/developers/stripe/remove`: Stripe forgotten, as `DELETE
+/// /api/v1/integrations/stripe` does.
+pub async fn remove_stripe(
+    dashboard: web::Data<Dashboard>,
+    request: HttpRequest,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
+    let tenant_id = signed.tenant.id.clone();
+    let removed = dashboard
+        .db(move |conn| delete_stripe_account(conn, &tenant_id))
+        .await?;
+    if !removed {
+        return Err(PageError::NotFound);
+    }
+    tracing::info!(tenant = %signed.tenant.id, by = %signed.user.id, "dashboard: stripe disconnected");
+    Ok(see_other("/dashboard/developers?saved=stripe-removed"))
 }

@@ -126,53 +126,52 @@ pub async fn submit(
     }
     let ip = (dashboard.client_ip)(&request).map(|ip| ip_subject(&ip.to_string()));
     let account = account_subject(&email);
-    let store = dashboard.store.clone();
     let limits = dashboard.sessions;
     let typed = email.clone();
-    let attempt = web::block(move || -> Result<Attempt, PageError> {
-        let mut conn = store.conn()?;
-        let now = Utc::now().naive_utc();
-        let mut subjects = vec![account.clone()];
-        subjects.extend(ip);
-        for subject in &subjects {
-            if let Some(until) = locked_until(&mut conn, subject, now)? {
-                return Ok(Attempt::Locked(minutes_until(until, now)));
-            }
-        }
-        let user = find_user_by_email(&mut conn, &typed)?;
-        let verified = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
-            Some(stored) => password::verify(&password, stored),
-            None => {
-                password::verify_nothing(&password);
-                false
-            }
-        };
-        match user {
-            Some(user) if verified => {
-                clear_failures(&mut conn, &account)?;
-                let (token, _) = create_session(&mut conn, &user, now, limits)?;
-                tracing::info!(user = %user.id, tenant = %user.tenant_id, "dashboard sign-in");
-                Ok(Attempt::SignedIn(token))
-            }
-            _ => {
-                let mut locked = None;
-                for subject in &subjects {
-                    let rule = if subject.starts_with("ip:") {
-                        IP_RULE
-                    } else {
-                        ACCOUNT_RULE
-                    };
-                    locked = locked.or(record_failure(&mut conn, subject, now, rule)?);
+    let attempt = dashboard
+        .db(move |conn| -> Result<Attempt, PageError> {
+            let now = Utc::now().naive_utc();
+            let mut subjects = vec![account.clone()];
+            subjects.extend(ip);
+            for subject in &subjects {
+                if let Some(until) = locked_until(conn, subject, now)? {
+                    return Ok(Attempt::Locked(minutes_until(until, now)));
                 }
-                tracing::info!("dashboard sign-in refused");
-                Ok(match locked {
-                    Some(until) => Attempt::Locked(minutes_until(until, now)),
-                    None => Attempt::Wrong,
-                })
             }
-        }
-    })
-    .await??;
+            let user = find_user_by_email(conn, &typed)?;
+            let verified = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
+                Some(stored) => password::verify(&password, stored),
+                None => {
+                    password::verify_nothing(&password);
+                    false
+                }
+            };
+            match user {
+                Some(user) if verified => {
+                    clear_failures(conn, &account)?;
+                    let (token, _) = create_session(conn, &user, now, limits)?;
+                    tracing::info!(user = %user.id, tenant = %user.tenant_id, "dashboard sign-in");
+                    Ok(Attempt::SignedIn(token))
+                }
+                _ => {
+                    let mut locked = None;
+                    for subject in &subjects {
+                        let rule = if subject.starts_with("ip:") {
+                            IP_RULE
+                        } else {
+                            ACCOUNT_RULE
+                        };
+                        locked = locked.or(record_failure(conn, subject, now, rule)?);
+                    }
+                    tracing::info!("dashboard sign-in refused");
+                    Ok(match locked {
+                        Some(until) => Attempt::Locked(minutes_until(until, now)),
+                        None => Attempt::Wrong,
+                    })
+                }
+            }
+        })
+        .await?;
     match attempt {
         Attempt::SignedIn(token) => Ok(signed_in_response(&dashboard, &token, &next)),
         Attempt::Wrong => Ok(html(
@@ -261,22 +260,21 @@ pub async fn link_submit(
             }
         }
     };
-    let store = dashboard.store.clone();
     let limits = dashboard.sessions;
-    let session = web::block(move || -> Result<Option<String>, PageError> {
-        let mut conn = store.conn()?;
-        let now = Utc::now().naive_utc();
-        let Some(user) = redeem_sign_in_link(&mut conn, &token, now)? else {
-            return Ok(None);
-        };
-        if let Some(hash) = &hash {
-            set_password_hash(&mut conn, &user.tenant_id, &user.id, hash)?;
-        }
-        let (session, _) = create_session(&mut conn, &user, now, limits)?;
-        tracing::info!(user = %user.id, tenant = %user.tenant_id, "dashboard sign-in by link");
-        Ok(Some(session))
-    })
-    .await??;
+    let session = dashboard
+        .db(move |conn| -> Result<Option<String>, PageError> {
+            let now = Utc::now().naive_utc();
+            let Some(user) = redeem_sign_in_link(conn, &token, now)? else {
+                return Ok(None);
+            };
+            if let Some(hash) = &hash {
+                set_password_hash(conn, &user.tenant_id, &user.id, hash)?;
+            }
+            let (session, _) = create_session(conn, &user, now, limits)?;
+            tracing::info!(user = %user.id, tenant = %user.tenant_id, "dashboard sign-in by link");
+            Ok(Some(session))
+        })
+        .await?;
     match session {
         Some(token) => Ok(signed_in_response(&dashboard, &token, "/dashboard")),
         None => Err(PageError::BadRequest(
@@ -310,8 +308,9 @@ pub async fn logout(
         ));
     }
     if let Some(token) = cookie_token(&request) {
-        let store = dashboard.store.clone();
-        web::block(move || delete_session(&mut *store.conn()?, &token)).await??;
+        dashboard
+            .db(move |conn| delete_session(conn, &token))
+            .await?;
     }
     Ok(HttpResponse::SeeOther()
         .insert_header((header::SET_COOKIE, clear_cookie(&dashboard)))

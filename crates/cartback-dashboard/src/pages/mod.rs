@@ -9,6 +9,7 @@ mod fields;
 mod frame;
 pub mod login;
 pub mod overview;
+pub mod provider;
 pub mod recovery;
 pub mod sending;
 pub mod soon;
@@ -26,7 +27,7 @@ use cartback_templates::{CustomTemplate, Experience};
 
 use crate::Dashboard;
 use crate::error::PageError;
-use crate::session::{SignedIn, check_change, signed_in};
+use crate::session::{SignedIn, signed_for_change};
 use fields::{Fields, fields_of};
 
 /// An HTML page with `status`.
@@ -178,13 +179,8 @@ pub async fn signed_change(
     request: &HttpRequest,
     form: Vec<(String, String)>,
 ) -> Result<(SignedIn, Fields), PageError> {
-    let signed = signed_in(request, dashboard).await?;
     let fields = fields_of(form);
-    check_change(
-        request,
-        dashboard,
-        &signed,
-        fields.get("csrf").map(String::as_str),
-    )?;
+    let signed =
+        signed_for_change(request, dashboard, fields.get("csrf").map(String::as_str)).await?;
     Ok((signed, fields))
 }

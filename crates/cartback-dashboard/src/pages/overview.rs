@@ -92,47 +92,48 @@ pub async fn page(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed_in(&request, &dashboard).await?;
     let asked = choice(&query);
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
-    let loaded = web::block(move || -> Result<Result<Loaded, InvalidValue>, PageError> {
-        let mut conn = store.conn()?;
-        let picked = match asked {
-            Ok(picked) => picked,
-            Err(invalid) => return Ok(Err(invalid)),
-        };
-        let now = Utc::now();
-        let report = tenant_report(&mut conn, &tenant_id, |zone| match picked {
-            Choice::Preset(preset) => preset.period(now, zone).map_err(Failure::Invalid),
-            Choice::Dates(first, last) => {
-                AnalyticsPeriod::local_days(first, last, zone).map_err(Failure::Invalid)
-            }
-        });
-        let (period, report) = match report {
-            Ok(Some(found)) => found,
-            Ok(None) => return Err(PageError::NotFound),
-            Err(Failure::Invalid(invalid)) => return Ok(Err(invalid)),
-            Err(Failure::Store(error)) => return Err(error.into()),
-        };
-        let tenant = cartback_store::tenants::find_tenant(&mut conn, &tenant_id)?
-            .ok_or(PageError::NotFound)?;
-        let policy = tenant.recovery_policy()?;
-        // A keyset page: the newest carts without counting them all.
-        let latest = list_carts_keyset(
-            &mut conn,
-            &tenant_id,
-            &CartFilter::default(),
-            &CartPageFrom::Start,
-            LATEST,
-        )?
-        .carts;
-        Ok(Ok(Loaded {
-            period,
-            report,
-            policy,
-            latest,
-        }))
-    })
-    .await??;
+    let loaded = dashboard
+        .db(
+            move |conn| -> Result<Result<Loaded, InvalidValue>, PageError> {
+                let picked = match asked {
+                    Ok(picked) => picked,
+                    Err(invalid) => return Ok(Err(invalid)),
+                };
+                let now = Utc::now();
+                let report = tenant_report(conn, &tenant_id, |zone| match picked {
+                    Choice::Preset(preset) => preset.period(now, zone).map_err(Failure::Invalid),
+                    Choice::Dates(first, last) => {
+                        AnalyticsPeriod::local_days(first, last, zone).map_err(Failure::Invalid)
+                    }
+                });
+                let (period, report) = match report {
+                    Ok(Some(found)) => found,
+                    Ok(None) => return Err(PageError::NotFound),
+                    Err(Failure::Invalid(invalid)) => return Ok(Err(invalid)),
+                    Err(Failure::Store(error)) => return Err(error.into()),
+                };
+                let tenant = cartback_store::tenants::find_tenant(conn, &tenant_id)?
+                    .ok_or(PageError::NotFound)?;
+                let policy = tenant.recovery_policy()?;
+                // A keyset page: the newest carts without counting them all.
+                let latest = list_carts_keyset(
+                    conn,
+                    &tenant_id,
+                    &CartFilter::default(),
+                    &CartPageFrom::Start,
+                    LATEST,
+                )?
+                .carts;
+                Ok(Ok(Loaded {
+                    period,
+                    report,
+                    policy,
+                    latest,
+                }))
+            },
+        )
+        .await?;
     let (status, body) = match loaded {
         Ok(loaded) => (StatusCode::OK, overview(&signed, &query, &loaded)),
         Err(invalid) => (

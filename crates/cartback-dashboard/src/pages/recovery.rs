@@ -707,10 +707,10 @@ struct Loaded {
 
 impl Loaded {
     async fn of(dashboard: &Dashboard, signed: &SignedIn) -> Result<Loaded, PageError> {
-        let store = dashboard.store.clone();
         let tenant_id = signed.tenant.id.clone();
-        let templates =
-            web::block(move || list_templates(&mut *store.conn()?, &tenant_id)).await??;
+        let templates = dashboard
+            .db(move |conn| list_templates(conn, &tenant_id))
+            .await?;
         Ok(Loaded {
             saved: signed.tenant.recovery_policy()?,
             experience: stored_experience(&signed.tenant),
@@ -804,17 +804,10 @@ pub async fn submit(
             ));
         }
     };
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
-    web::block(move || {
-        set_policy(
-            &mut *store.conn()?,
-            &tenant_id,
-            &policy,
-            Utc::now().naive_utc(),
-        )
-    })
-    .await??;
+    dashboard
+        .db(move |conn| set_policy(conn, &tenant_id, &policy, Utc::now().naive_utc()))
+        .await?;
     tracing::info!(tenant = %signed.tenant.id, by = %signed.user.id, "dashboard: recovery policy saved");
     Ok(see_other("/dashboard/recovery?saved=1"))
 }
@@ -870,13 +863,10 @@ pub async fn preview(
     let custom = match custom_template_of(&policy, step) {
         None => Vec::new(),
         Some(name) => {
-            let (store, tenant_id, name) = (
-                dashboard.store.clone(),
-                signed.tenant.id.clone(),
-                name.to_owned(),
-            );
-            web::block(move || templates_named(&mut *store.conn()?, &tenant_id, &[name.as_str()]))
-                .await??
+            let (tenant_id, name) = (signed.tenant.id.clone(), name.to_owned());
+            dashboard
+                .db(move |conn| templates_named(conn, &tenant_id, &[name.as_str()]))
+                .await?
                 .into_iter()
                 .map(crate::pages::custom_of_row)
                 .collect()

@@ -1,7 +1,8 @@
 //! `/dashboard/sending`: the shop's settings (name, recovery URL, sender,
 //! reply-to, time zone, default currency and language), changed through the
 //! same rules as `PUT /api/v1/settings/shop` (`ShopSettings::edited`), and the
-//! email provider the shop sends through, shown masked as the API shows it.
+//! email provider the shop sends through (`pages::provider`), shown masked as
+//! the API shows it, changed and tested as the API does.
 
 use std::collections::BTreeMap;
 
@@ -11,16 +12,18 @@ use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use cartback_domain::{Currency, Edit, ShopSettings, ShopSettingsEdit};
+use cartback_domain::{Currency, Edit, EmailAddress, ShopSettings, ShopSettingsEdit};
 use cartback_store::email_providers::{ProviderRow, find_provider};
 use cartback_store::tenants::{find_tenant, update_shop_settings};
 
 use crate::Dashboard;
 use crate::error::PageError;
-use crate::format;
 use crate::layout::{self, Page, csrf_field};
+use crate::pages::emails::test_send::TestResult;
+use crate::pages::fields::FieldErrors;
+use crate::pages::provider::{self, ProviderForm};
 use crate::pages::{html, see_other};
-use crate::session::{SignedIn, check_change, signed_in};
+use crate::session::{SignedIn, signed_for_change, signed_in};
 
 /// A settings card's title with the API route that does the same, so a
 /// developer knows where to script it.
@@ -256,51 +259,23 @@ fn shop_form(signed: &SignedIn, shown: &Shown, problems: &Problems) -> Markup {
     }
 }
 
-/// The provider's masked settings as label and value pairs, secrets already hidden.
-fn provider_facts(row: &ProviderRow) -> Vec<(String, String)> {
-    let masked: serde_json::Value = serde_json::from_str(&row.masked).unwrap_or_default();
-    let mut facts = Vec::new();
-    if let Some(object) = masked.as_object() {
-        for (key, value) in object {
-            if key == "provider" {
-                continue;
-            }
-            let shown = match value {
-                serde_json::Value::String(text) => text.clone(),
-                serde_json::Value::Null => continue,
-                other => other.to_string(),
-            };
-            facts.push((key.clone(), shown));
-        }
-    }
-    facts
+/// The provider card's form and test, as the page starts them.
+struct ProviderState {
+    form: ProviderForm,
+    errors: FieldErrors,
+    test_to: String,
+    test_errors: FieldErrors,
+    test: Option<TestResult>,
 }
 
-fn provider_card(signed: &SignedIn, provider: Option<&ProviderRow>) -> Markup {
-    let zone = signed.zone();
-    html! {
-        section.card aria-labelledby="provider-title" {
-            (card_header("provider-title", "Email provider", "Also available as", "/api/v1/email-provider"))
-            @match provider {
-                Some(row) => {
-                    dl.facts #provider-facts {
-                        dt { "Provider" }
-                        dd { span.badge.role { (row.kind) } }
-                        @for (key, value) in provider_facts(row) {
-                            dt { (key) }
-                            dd { code { (value) } }
-                        }
-                        dt { "Changed" }
-                        dd { (format::local_time(row.updated_at, zone)) }
-                    }
-                    p.hint { "Credentials are stored sealed and only ever shown masked." }
-                }
-                None => {
-                    p #provider-facts { "This shop sends through the server's default provider, set up by whoever runs cartback." }
-                    p.hint { "To send through your own account (SMTP, Resend, SendGrid, Mailgun or Amazon SES), store its credentials with "
-                        code { "PUT /api/v1/email-provider" } "." }
-                }
-            }
+impl ProviderState {
+    fn of(signed: &SignedIn, row: Option<&ProviderRow>) -> ProviderState {
+        ProviderState {
+            form: ProviderForm::of_stored(row),
+            errors: FieldErrors::default(),
+            test_to: signed.user.email.clone(),
+            test_errors: FieldErrors::default(),
+            test: None,
         }
     }
 }
@@ -310,20 +285,27 @@ fn render(
     shown: &Shown,
     problems: &Problems,
     provider: Option<&ProviderRow>,
-    saved: bool,
+    state: &ProviderState,
+    notice: Option<&str>,
 ) -> Markup {
     let body = html! {
         div.page-header {
             div {
                 h1 { "Sending" }
-                p.muted { "Who recovery emails come from, where their links lead, and the shop's defaults." }
+                p.muted { "Who recovery emails come from, where their links lead, the shop's defaults and the provider that sends them." }
             }
         }
-        @if saved {
-            p.alert.success role="status" #saved { "Saved. The next recovery email uses these settings." }
+        @if let Some(notice) = notice {
+            p.alert.success role="status" #saved { (notice) }
         }
         (shop_form(signed, shown, problems))
-        (provider_card(signed, provider))
+        (provider::card(signed, provider, &provider::CardState {
+            form: &state.form,
+            errors: &state.errors,
+            test_to: &state.test_to,
+            test_errors: &state.test_errors,
+            test: state.test.as_ref(),
+        }))
     };
     layout::page(
         Page {
@@ -340,16 +322,15 @@ async fn load(
     dashboard: &Dashboard,
     tenant_id: &str,
 ) -> Result<(ShopSettings, Option<ProviderRow>), PageError> {
-    let store = dashboard.store.clone();
     let tenant_id = tenant_id.to_owned();
-    web::block(move || -> Result<_, PageError> {
-        let mut conn = store.conn()?;
-        // Read afresh: the session's copy of the tenant is from this request's start.
-        let tenant = find_tenant(&mut conn, &tenant_id)?.ok_or(PageError::NotFound)?;
-        let provider = find_provider(&mut conn, &tenant_id)?;
-        Ok((tenant.shop_settings()?, provider))
-    })
-    .await?
+    dashboard
+        .db(move |conn| -> Result<_, PageError> {
+            // Read afresh: the session's copy of the tenant is from this request's start.
+            let tenant = find_tenant(conn, &tenant_id)?.ok_or(PageError::NotFound)?;
+            let provider = find_provider(conn, &tenant_id)?;
+            Ok((tenant.shop_settings()?, provider))
+        })
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -365,17 +346,37 @@ pub async fn page(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed_in(&request, &dashboard).await?;
     let (shop, provider) = load(&dashboard, &signed.tenant.id).await?;
-    let saved = query.saved.is_some();
-    Ok(html(
+    let notice = match query.saved.as_deref() {
+        Some("provider") => Some("Email provider saved. The next email goes through it."),
+        Some("default") => Some("The shop now sends through the server's default provider."),
+        Some(_) => Some("Saved. The next recovery email uses these settings."),
+        None => None,
+    };
+    let state = ProviderState::of(&signed, provider.as_ref());
+    Ok(with_provider(
         StatusCode::OK,
-        render(
-            &signed,
-            &Shown::from(&shop),
-            &Problems::new(),
-            provider.as_ref(),
-            saved,
-        ),
+        &signed,
+        &shop,
+        provider.as_ref(),
+        &state,
+        notice,
     ))
+}
+
+/// The page with the stored shop settings and the provider card in `state`.
+fn with_provider(
+    status: StatusCode,
+    signed: &SignedIn,
+    shop: &ShopSettings,
+    provider: Option<&ProviderRow>,
+    state: &ProviderState,
+    notice: Option<&str>,
+) -> HttpResponse {
+    let shown = Shown::from(shop);
+    html(
+        status,
+        render(signed, &shown, &Problems::new(), provider, state, notice),
+    )
 }
 
 /// `POST /dashboard/sending/shop`: saved and back to the page, or the form
@@ -385,23 +386,21 @@ pub async fn save_shop(
     request: HttpRequest,
     form: web::Form<ShopForm>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let form = form.into_inner();
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
-    let (outcome, form) = web::block(move || -> Result<_, PageError> {
-        let mut conn = store.conn()?;
-        let now = Utc::now().naive_utc();
-        let mut refused_at = None;
-        let outcome = update_shop_settings(&mut conn, &tenant_id, now, |current| {
-            current.edited(&form.edit()).inspect_err(|_| {
-                refused_at = Some(current.clone());
-            })
-        })?;
-        Ok((outcome.map_err(|errors| (errors, refused_at)), form))
-    })
-    .await??;
+    let (outcome, form) = dashboard
+        .db(move |conn| -> Result<_, PageError> {
+            let now = Utc::now().naive_utc();
+            let mut refused_at = None;
+            let outcome = update_shop_settings(conn, &tenant_id, now, |current| {
+                current.edited(&form.edit()).inspect_err(|_| {
+                    refused_at = Some(current.clone());
+                })
+            })?;
+            Ok((outcome.map_err(|errors| (errors, refused_at)), form))
+        })
+        .await?;
     match outcome {
         Ok(_) => {
             tracing::info!(tenant = %signed.tenant.id, by = %signed.user.id, "shop settings changed in the dashboard");
@@ -414,6 +413,7 @@ pub async fn save_shop(
                 .map(|e| (e.field.unwrap_or_default(), e.message))
                 .collect();
             let (_, provider) = load(&dashboard, &signed.tenant.id).await?;
+            let state = ProviderState::of(&signed, provider.as_ref());
             Ok(html(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 render(
@@ -421,9 +421,86 @@ pub async fn save_shop(
                     &form.shown(&stored),
                     &problems,
                     provider.as_ref(),
-                    false,
+                    &state,
+                    None,
                 ),
             ))
         }
     }
+}
+
+/// `POST /dashboard/sending/provider`: the shop's own provider stored (or
+/// removed, back to the server's default) and back to the page; refused
+/// settings come back with each problem beside its field (422).
+pub async fn save_provider(
+    dashboard: web::Data<Dashboard>,
+    request: HttpRequest,
+    form: web::Form<ProviderForm>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
+    let to_default = form.is_default();
+    match provider::save(&dashboard, &signed, form.into_inner()).await? {
+        provider::Saved::Done => Ok(see_other(if to_default {
+            "/dashboard/sending?saved=default"
+        } else {
+            "/dashboard/sending?saved=provider"
+        })),
+        provider::Saved::Refused(form, errors, status) => {
+            let (shop, row) = load(&dashboard, &signed.tenant.id).await?;
+            let state = ProviderState {
+                form: *form,
+                errors,
+                ..ProviderState::of(&signed, row.as_ref())
+            };
+            Ok(with_provider(
+                status,
+                &signed,
+                &shop,
+                row.as_ref(),
+                &state,
+                None,
+            ))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TestForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    to: String,
+}
+
+/// `POST /dashboard/sending/test`: a real test email through the shop's own
+/// provider; the page again with what the provider answered.
+pub async fn test_provider(
+    dashboard: web::Data<Dashboard>,
+    request: HttpRequest,
+    form: web::Form<TestForm>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
+    let (shop, row) = load(&dashboard, &signed.tenant.id).await?;
+    let mut state = ProviderState::of(&signed, row.as_ref());
+    state.test_to = form.to.trim().to_owned();
+    let status = match EmailAddress::parse(form.to.trim()) {
+        Ok(to) => {
+            state.test = Some(provider::test_send(&dashboard, &signed, &to).await?);
+            StatusCode::OK
+        }
+        Err(error) => {
+            state.test_errors.add(
+                "provider-test-to",
+                format!("The address {}.", error.message),
+            );
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    };
+    Ok(with_provider(
+        status,
+        &signed,
+        &shop,
+        row.as_ref(),
+        &state,
+        None,
+    ))
 }

@@ -20,7 +20,7 @@ use crate::error::PageError;
 use crate::format;
 use crate::layout::csrf_field;
 use crate::pages::{page_number, section_page};
-use crate::session::{SignedIn, check_change, signed_in};
+use crate::session::{SignedIn, signed_for_change, signed_in};
 
 /// Entries per page.
 const PAGE_SIZE: i64 = 50;
@@ -60,19 +60,19 @@ async fn load(
     search: &str,
     page: i64,
 ) -> Result<Listing, PageError> {
-    let store = dashboard.store.clone();
     let tenant_id = tenant_id.to_owned();
     let search = search.trim().to_owned();
-    let (rows, total) = web::block(move || {
-        list_suppressions_matching(
-            &mut *store.conn()?,
-            &tenant_id,
-            Some(search.as_str()).filter(|s| !s.is_empty()),
-            (page - 1) * PAGE_SIZE,
-            PAGE_SIZE,
-        )
-    })
-    .await??;
+    let (rows, total) = dashboard
+        .db(move |conn| {
+            list_suppressions_matching(
+                conn,
+                &tenant_id,
+                Some(search.as_str()).filter(|s| !s.is_empty()),
+                (page - 1) * PAGE_SIZE,
+                PAGE_SIZE,
+            )
+        })
+        .await?;
     Ok(Listing { rows, total, page })
 }
 
@@ -121,8 +121,7 @@ pub async fn add(
     request: HttpRequest,
     form: web::Form<AddForm>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let AddForm { email, note, .. } = form.into_inner();
     let note = note.trim().to_owned();
     let checked = EmailAddress::parse(email.trim())
@@ -150,21 +149,21 @@ pub async fn add(
             },
         ),
         Ok(address) => {
-            let store = dashboard.store.clone();
             let tenant_id = signed.tenant.id.clone();
             let plain = address.as_str().to_lowercase();
             let stored_note = (!note.is_empty()).then_some(note);
-            let added = web::block(move || {
-                add_suppression(
-                    &mut *store.conn()?,
-                    &tenant_id,
-                    address.as_str(),
-                    SuppressionReason::Manual,
-                    stored_note.as_deref(),
-                    Utc::now(),
-                )
-            })
-            .await??;
+            let added = dashboard
+                .db(move |conn| {
+                    add_suppression(
+                        conn,
+                        &tenant_id,
+                        address.as_str(),
+                        SuppressionReason::Manual,
+                        stored_note.as_deref(),
+                        Utc::now(),
+                    )
+                })
+                .await?;
             tracing::info!(tenant = %signed.tenant.id, by = %signed.user.id, added, "dashboard: suppression added");
             if added {
                 (StatusCode::OK, Notice::Added(plain))
@@ -197,19 +196,18 @@ pub async fn remove(
     request: HttpRequest,
     form: web::Form<RemoveForm>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let email = form.into_inner().email.trim().to_owned();
     if email.is_empty() || email.len() > 400 {
         return Err(PageError::BadRequest(
             "Name the address to remove.".to_owned(),
         ));
     }
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
     let shown = email.clone();
-    let removed =
-        web::block(move || remove_suppression(&mut *store.conn()?, &tenant_id, &email)).await??;
+    let removed = dashboard
+        .db(move |conn| remove_suppression(conn, &tenant_id, &email))
+        .await?;
     if !removed {
         return Err(PageError::NotFound);
     }

@@ -16,7 +16,7 @@ use crate::error::PageError;
 use crate::format;
 use crate::layout::{self, Page, csrf_field};
 use crate::pages::{html, see_other};
-use crate::session::{SignedIn, check_change, signed_in};
+use crate::session::{SignedIn, signed_for_change, signed_in};
 
 /// What the page shows besides the list after an invitation.
 enum Notice {
@@ -25,9 +25,8 @@ enum Notice {
 }
 
 async fn load(dashboard: &Dashboard, tenant_id: &str) -> Result<Vec<User>, PageError> {
-    let store = dashboard.store.clone();
     let tenant_id = tenant_id.to_owned();
-    Ok(web::block(move || list_users(&mut *store.conn()?, &tenant_id)).await??)
+    dashboard.db(move |conn| list_users(conn, &tenant_id)).await
 }
 
 fn render(signed: &SignedIn, users: &[User], notice: Option<&Notice>) -> Markup {
@@ -167,8 +166,7 @@ pub async fn invite(
     request: HttpRequest,
     form: web::Form<InviteForm>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     require_owner(&signed)?;
     let InviteForm { email, role, .. } = form.into_inner();
     let role = match UserRole::parse(&role) {
@@ -179,21 +177,20 @@ pub async fn invite(
             ));
         }
     };
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
     let public_url = dashboard.public_url.clone();
     let typed = email.clone();
-    let outcome = web::block(
-        move || -> Result<Result<(User, String), AccountError>, PageError> {
-            let mut conn = store.conn()?;
-            let now = Utc::now().naive_utc();
-            match accounts::invite(&mut conn, &tenant_id, &typed, role, &public_url, now) {
-                Err(AccountError::Store(error)) => Err(error.into()),
-                other => Ok(other),
-            }
-        },
-    )
-    .await??;
+    let outcome = dashboard
+        .db(
+            move |conn| -> Result<Result<(User, String), AccountError>, PageError> {
+                let now = Utc::now().naive_utc();
+                match accounts::invite(conn, &tenant_id, &typed, role, &public_url, now) {
+                    Err(AccountError::Store(error)) => Err(error.into()),
+                    other => Ok(other),
+                }
+            },
+        )
+        .await?;
     let (status, notice) = match outcome {
         Ok((user, url)) => {
             tracing::info!(user = %user.id, tenant = %user.tenant_id, by = %signed.user.id, "dashboard invitation");
@@ -232,8 +229,7 @@ pub async fn remove(
     id: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     require_owner(&signed)?;
     let id = id.into_inner();
     if id == signed.user.id {
@@ -241,8 +237,9 @@ pub async fn remove(
             "You cannot remove yourself.".to_owned(),
         ));
     }
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
-    web::block(move || delete_user(&mut *store.conn()?, &tenant_id, &id)).await??;
+    dashboard
+        .db(move |conn| delete_user(conn, &tenant_id, &id))
+        .await?;
     Ok(see_other("/dashboard/team"))
 }

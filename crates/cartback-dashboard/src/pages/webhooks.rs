@@ -26,7 +26,7 @@ use crate::layout::csrf_field;
 use crate::pages::{
     Confirmation, CsrfOnly, checked_id, confirmation, page_number, section_page, see_other,
 };
-use crate::session::{SignedIn, check_change, signed_in};
+use crate::session::{SignedIn, signed_for_change, signed_in};
 use crate::widgets;
 
 /// Deliveries per page.
@@ -76,37 +76,36 @@ async fn load(
     wanted: Option<String>,
     page: i64,
 ) -> Result<Loaded, PageError> {
-    let store = dashboard.store.clone();
     let tenant_id = tenant_id.to_owned();
-    web::block(move || -> Result<Loaded, PageError> {
-        let mut conn = store.conn()?;
-        let endpoints = list_endpoints(&mut conn, &tenant_id)?;
-        let selected = match wanted {
-            // Another shop's endpoint is not found, like a missing one.
-            Some(id) => Some(
-                endpoints
-                    .iter()
-                    .find(|e| e.id == id)
-                    .cloned()
-                    .ok_or(PageError::NotFound)?,
-            ),
-            None => endpoints.first().cloned(),
-        };
-        let (deliveries, total) = match &selected {
-            Some(endpoint) => {
-                list_deliveries(&mut conn, &tenant_id, &endpoint.id, None, page, PAGE_SIZE)?
-            }
-            None => (Vec::new(), 0),
-        };
-        Ok(Loaded {
-            endpoints,
-            selected,
-            deliveries,
-            total,
-            page,
+    dashboard
+        .db(move |conn| -> Result<Loaded, PageError> {
+            let endpoints = list_endpoints(conn, &tenant_id)?;
+            let selected = match wanted {
+                // Another shop's endpoint is not found, like a missing one.
+                Some(id) => Some(
+                    endpoints
+                        .iter()
+                        .find(|e| e.id == id)
+                        .cloned()
+                        .ok_or(PageError::NotFound)?,
+                ),
+                None => endpoints.first().cloned(),
+            };
+            let (deliveries, total) = match &selected {
+                Some(endpoint) => {
+                    list_deliveries(conn, &tenant_id, &endpoint.id, None, page, PAGE_SIZE)?
+                }
+                None => (Vec::new(), 0),
+            };
+            Ok(Loaded {
+                endpoints,
+                selected,
+                deliveries,
+                total,
+                page,
+            })
         })
-    })
-    .await?
+        .await
 }
 
 /// `GET /dashboard/webhooks?endpoint=…&page=…`.
@@ -233,10 +232,9 @@ pub async fn create(
     request: HttpRequest,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
     let pairs = form.into_inner();
     let (csrf, typed) = typed(&pairs);
-    check_change(&request, &dashboard, &signed, csrf)?;
+    let signed = signed_for_change(&request, &dashboard, csrf).await?;
     let (status, notice) = match checked(&typed, dashboard.allow_private_targets) {
         Err(problems) => (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -262,10 +260,9 @@ pub async fn create(
                     tracing::error!(%error, "dashboard: sealing a webhook secret failed");
                     PageError::Internal
                 })?;
-            let store = dashboard.store.clone();
-            let created = web::block(move || {
+            let created = dashboard.db(move |conn| {
                 create_endpoint_within_limit(
-                    &mut *store.conn()?,
+                    conn,
                     &NewEndpoint {
                         tenant_id: &tenant_id,
                         url: &url,
@@ -277,7 +274,7 @@ pub async fn create(
                     },
                 )
             })
-            .await??;
+            .await?;
             match created {
                 Some(endpoint) => {
                     tracing::info!(endpoint = %endpoint.id, by = %signed.user.id, "dashboard: webhook endpoint created");
@@ -316,8 +313,7 @@ pub async fn set_enabled(
     id: web::Path<String>,
     form: web::Form<EnabledForm>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let id = checked_id(&id)?.to_owned();
     let enabled = match form.enabled.as_str() {
         "true" => true,
@@ -328,24 +324,16 @@ pub async fn set_enabled(
             ));
         }
     };
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
     let changes = EndpointChanges {
         enabled: Some(enabled),
         ..EndpointChanges::default()
     };
     let target = id.clone();
-    web::block(move || {
-        update_endpoint(
-            &mut *store.conn()?,
-            &tenant_id,
-            &target,
-            &changes,
-            Utc::now(),
-        )
-    })
-    .await??
-    .ok_or(PageError::NotFound)?;
+    dashboard
+        .db(move |conn| update_endpoint(conn, &tenant_id, &target, &changes, Utc::now()))
+        .await?
+        .ok_or(PageError::NotFound)?;
     Ok(see_other(&format!("/dashboard/webhooks?endpoint={id}")))
 }
 
@@ -357,10 +345,10 @@ pub async fn delete_form(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed_in(&request, &dashboard).await?;
     let id = checked_id(&id)?.to_owned();
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
-    let endpoint = web::block(move || get_endpoint(&mut *store.conn()?, &tenant_id, &id))
-        .await??
+    let endpoint = dashboard
+        .db(move |conn| get_endpoint(conn, &tenant_id, &id))
+        .await?
         .ok_or(PageError::NotFound)?;
     Ok(confirmation(
         &signed,
@@ -387,13 +375,12 @@ pub async fn delete(
     id: web::Path<String>,
     form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let id = checked_id(&id)?.to_owned();
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
-    let deleted =
-        web::block(move || delete_endpoint(&mut *store.conn()?, &tenant_id, &id)).await??;
+    let deleted = dashboard
+        .db(move |conn| delete_endpoint(conn, &tenant_id, &id))
+        .await?;
     if !deleted {
         return Err(PageError::NotFound);
     }
@@ -408,24 +395,15 @@ pub async fn replay(
     path: web::Path<(String, String)>,
     form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed_in(&request, &dashboard).await?;
-    check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
+    let signed = signed_for_change(&request, &dashboard, form.csrf.as_deref()).await?;
     let (id, delivery) = path.into_inner();
     let id = checked_id(&id)?.to_owned();
     let delivery = checked_id(&delivery)?.to_owned();
-    let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
     let endpoint = id.clone();
-    let outcome = web::block(move || {
-        replay_delivery(
-            &mut *store.conn()?,
-            &tenant_id,
-            &endpoint,
-            &delivery,
-            Utc::now(),
-        )
-    })
-    .await??;
+    let outcome = dashboard
+        .db(move |conn| replay_delivery(conn, &tenant_id, &endpoint, &delivery, Utc::now()))
+        .await?;
     match outcome {
         Replay::Queued(_) => Ok(see_other(&format!(
             "/dashboard/webhooks?endpoint={id}&replayed=1"

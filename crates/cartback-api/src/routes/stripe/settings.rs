@@ -3,16 +3,16 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use cartback_domain::validate_link;
-use cartback_store::crypto::Purpose;
 use cartback_store::stripe::{
-    StripeAccount, StripeAccountRow, delete_stripe_account, find_stripe_account, set_stripe_account,
+    StripeAccountRow, StripeChange, change_stripe_account, delete_stripe_account,
+    find_stripe_account,
 };
 use cartback_store::view::time;
-use cartback_store::write_transaction;
+use cartback_stripe::{MAX_WEBHOOK_SECRETS, check_secret_key, check_webhook_secret, key_hint};
 
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode};
@@ -20,9 +20,6 @@ use crate::input::Problems;
 use crate::input::body::read_body;
 use crate::input::fields::{boolean, nullable, object, unknown_fields};
 use crate::state::AppState;
-
-const MAX_WEBHOOK_SECRETS: usize = 5;
-const MAX_KEY_LEN: usize = 255;
 
 fn no_master_key() -> ApiError {
     ApiError::new(
@@ -33,21 +30,6 @@ fn no_master_key() -> ApiError {
 
 fn webhook_url(tenant_id: &str) -> String {
     format!("/api/v1/integrations/stripe/webhook/{tenant_id}")
-}
-
-/// `sk_test_…4242`: the mode stays visible, the rest is hidden.
-fn key_hint(key: &str) -> String {
-    let prefix = ["sk_test_", "sk_live_", "rk_test_", "rk_live_"]
-        .into_iter()
-        .find(|p| key.starts_with(p))
-        .unwrap_or(&key[..3.min(key.len())]);
-    // Short keys would give too much away with their last four.
-    let tail = if key.len() >= prefix.len() + 12 {
-        &key[key.len() - 4..]
-    } else {
-        ""
-    };
-    format!("{prefix}…{tail}")
 }
 
 /// The tenant's Stripe connection, with hints instead of secrets.
@@ -76,23 +58,12 @@ pub(crate) struct StripeShown {
 
 impl StripeShown {
     fn of(row: Option<&StripeAccountRow>, tenant_id: &str) -> StripeShown {
-        let masked: Value = row
-            .and_then(|r| serde_json::from_str(&r.masked).ok())
-            .unwrap_or(Value::Null);
         StripeShown {
             success: true,
             // Something to work with: a key for links or secrets for intake.
             configured: row.is_some_and(|r| r.secret_key.is_some() || r.webhook_secrets.is_some()),
-            secret_key: row.and_then(|r| r.secret_key.as_ref()).and(
-                masked
-                    .get("secretKey")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-            ),
-            webhook_secrets: masked
-                .get("webhookSecrets")
-                .and_then(Value::as_u64)
-                .unwrap_or(0),
+            secret_key: row.and_then(StripeAccountRow::secret_key_hint),
+            webhook_secrets: row.map_or(0, StripeAccountRow::webhook_secret_count),
             success_url: row.and_then(|r| r.success_url.clone()),
             cancel_url: row.and_then(|r| r.cancel_url.clone()),
             links_in_emails: row.is_some_and(|r| r.links_in_emails != 0),
@@ -111,24 +82,13 @@ fn secret_key_field(body: &Map<String, Value>, problems: &mut Problems) -> Optio
         problems.add("secretKey", "must be a string or null");
         return None;
     };
-    if key.starts_with("pk_") {
-        problems.add(
-            "secretKey",
-            "that is a publishable key: give the secret (sk_…) or restricted (rk_…) key",
-        );
-    } else if !(key.starts_with("sk_") || key.starts_with("rk_")) {
-        problems.add("secretKey", "must start with sk_ or rk_");
-    } else if key.len() < 8 || key.len() > MAX_KEY_LEN {
-        problems.add(
-            "secretKey",
-            format!("must be 8 to {MAX_KEY_LEN} characters"),
-        );
-    } else if !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        problems.add("secretKey", "may hold only letters, digits and _");
-    } else {
-        return Some(Some(key.to_owned()));
+    match check_secret_key(key) {
+        Ok(()) => Some(Some(key.to_owned())),
+        Err(message) => {
+            problems.add("secretKey", message);
+            None
+        }
     }
-    None
 }
 
 fn webhook_secrets_field(
@@ -161,16 +121,8 @@ fn webhook_secrets_field(
             problems.add(path, "must be a string");
             continue;
         };
-        let rest = secret.strip_prefix("whsec_").unwrap_or_default();
-        if !secret.starts_with("whsec_") {
-            problems.add(path, "must start with whsec_ (Stripe's signing secret)");
-        } else if rest.len() < 8 || secret.len() > MAX_KEY_LEN {
-            problems.add(path, format!("must be 14 to {MAX_KEY_LEN} characters"));
-        } else if !rest
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'/' | b'=' | b'-'))
-        {
-            problems.add(path, "may hold only letters, digits and _ + / = -");
+        if let Err(message) = check_webhook_secret(secret) {
+            problems.add(path, message);
         } else if secrets.iter().any(|s| s == secret) {
             problems.add(path, "is listed twice");
         } else {
@@ -299,93 +251,25 @@ async fn write(
     let cancel_url = url_field(&body, "cancelUrl", &mut problems);
     let links_in_emails = boolean(&body, "linksInEmails", &mut problems);
     problems.check()?;
-    let tenant_id = caller.tenant.id.clone();
-    let needs_sealing =
-        matches!(secret_key, Some(Some(_))) || matches!(webhook_secrets, Some(Some(_)));
-    if needs_sealing && !state.master_keys.is_configured() {
+    let change = StripeChange {
+        secret_key: secret_key.map(|key| {
+            key.map(|key| {
+                let hint = key_hint(&key);
+                (key, hint)
+            })
+        }),
+        webhook_secrets,
+        success_url,
+        cancel_url,
+        links_in_emails,
+    };
+    if change.seals() && !state.master_keys.is_configured() {
         return Err(no_master_key());
     }
-    let seal = |purpose: Purpose, plain: &[u8]| {
-        state
-            .master_keys
-            .seal(purpose, &tenant_id, plain)
-            .map_err(ApiError::internal)
-    };
-    // Sealed and hinted now; merged with the stored row below.
-    let secret_key = match secret_key {
-        Some(Some(key)) => Some(Some((
-            seal(Purpose::StripeSecretKey, key.as_bytes())?,
-            key_hint(&key),
-        ))),
-        Some(None) => Some(None),
-        None => None,
-    };
-    let webhook_secrets = match webhook_secrets {
-        Some(Some(list)) => {
-            let text = serde_json::to_string(&list).map_err(ApiError::internal)?;
-            Some(Some((
-                seal(Purpose::StripeWebhookSecret, text.as_bytes())?,
-                list.len(),
-            )))
-        }
-        Some(None) => Some(None),
-        None => None,
-    };
+    let (keys, tenant_id) = (state.master_keys.clone(), caller.tenant.id.clone());
     let id = tenant_id.clone();
     let row = state
-        .db(move |conn| {
-            write_transaction(conn, |conn| {
-                let old = find_stripe_account(conn, &id)?;
-                let old_masked: Value = old
-                    .as_ref()
-                    .and_then(|r| serde_json::from_str(&r.masked).ok())
-                    .unwrap_or(Value::Null);
-                let (key, key_hint) = match secret_key {
-                    Some(Some((sealed, hint))) => (Some(sealed), Some(Value::String(hint))),
-                    Some(None) => (None, None),
-                    None => (
-                        old.as_ref().and_then(|r| r.secret_key.clone()),
-                        old_masked.get("secretKey").cloned(),
-                    ),
-                };
-                let (secrets, count) = match webhook_secrets {
-                    Some(Some((sealed, count))) => (Some(sealed), count as u64),
-                    Some(None) => (None, 0),
-                    None => (
-                        old.as_ref().and_then(|r| r.webhook_secrets.clone()),
-                        old_masked
-                            .get("webhookSecrets")
-                            .and_then(Value::as_u64)
-                            .unwrap_or(0),
-                    ),
-                };
-                let keep = |new: Option<Option<String>>, old: Option<String>| match new {
-                    Some(value) => value,
-                    None => old,
-                };
-                let success = keep(
-                    success_url,
-                    old.as_ref().and_then(|r| r.success_url.clone()),
-                );
-                let cancel = keep(cancel_url, old.as_ref().and_then(|r| r.cancel_url.clone()));
-                let links = links_in_emails
-                    .unwrap_or_else(|| old.as_ref().is_some_and(|r| r.links_in_emails != 0));
-                let masked = json!({"secretKey": key_hint, "webhookSecrets": count}).to_string();
-                set_stripe_account(
-                    conn,
-                    &StripeAccount {
-                        tenant_id: &id,
-                        sealed_secret_key: key.as_deref(),
-                        sealed_webhook_secrets: secrets.as_deref(),
-                        masked: &masked,
-                        success_url: success.as_deref(),
-                        cancel_url: cancel.as_deref(),
-                        links_in_emails: links,
-                        now: Utc::now(),
-                    },
-                )
-            })
-        })
+        .db(move |conn| change_stripe_account(conn, &keys, &id, change, Utc::now()))
         .await?;
     Ok(HttpResponse::Ok().json(StripeShown::of(Some(&row), &tenant_id)))
 }
@@ -440,16 +324,4 @@ pub async fn delete(
         ));
     }
     Ok(HttpResponse::NoContent().finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hints_keep_the_mode_and_hide_short_keys() {
-        assert_eq!(key_hint("sk_test_123"), "sk_test_…");
-        assert_eq!(key_hint("sk_live_51Habcdefghijklmnop4242"), "sk_live_…4242");
-        assert_eq!(key_hint("rk_abcdefghijklmnopqrst"), "rk_…qrst");
-    }
 }

@@ -318,8 +318,10 @@ async fn templates_of(
     dashboard: &Dashboard,
     tenant_id: &str,
 ) -> Result<Vec<TemplateRow>, PageError> {
-    let (store, tenant_id) = (dashboard.store.clone(), tenant_id.to_owned());
-    Ok(web::block(move || list_templates(&mut *store.conn()?, &tenant_id)).await??)
+    let tenant_id = tenant_id.to_owned();
+    dashboard
+        .db(move |conn| list_templates(conn, &tenant_id))
+        .await
 }
 
 #[derive(Debug, serde::Deserialize)]

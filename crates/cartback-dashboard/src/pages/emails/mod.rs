@@ -3,7 +3,6 @@
 //! templates per language (`/api/v1/templates`), each with a preview and a test
 //! send through the shop's own provider.
 
-use actix_web::web;
 use chrono::Utc;
 
 use cartback_store::tenants::set_experience;
@@ -14,7 +13,7 @@ use crate::error::PageError;
 
 pub mod branding;
 pub mod templates;
-mod test_send;
+pub(crate) mod test_send;
 pub mod words;
 
 /// Stores the shop's email settings (the policy beside them is left alone).
@@ -27,15 +26,9 @@ async fn save_experience(
         tracing::error!(%error, "email settings do not serialize");
         PageError::Internal
     })?;
-    let (store, tenant_id) = (dashboard.store.clone(), tenant_id.to_owned());
-    web::block(move || {
-        set_experience(
-            &mut *store.conn()?,
-            &tenant_id,
-            &text,
-            Utc::now().naive_utc(),
-        )
-    })
-    .await??;
+    let tenant_id = tenant_id.to_owned();
+    dashboard
+        .db(move |conn| set_experience(conn, &tenant_id, &text, Utc::now().naive_utc()))
+        .await?;
     Ok(())
 }

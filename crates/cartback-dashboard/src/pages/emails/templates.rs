@@ -245,14 +245,10 @@ async fn stored_template(
     let (Ok(name), Ok(locale)) = (parse_template_name(name), parse_locale(locale)) else {
         return Err(PageError::NotFound);
     };
-    let (store, tenant_id, name) = (
-        dashboard.store.clone(),
-        tenant_id.to_owned(),
-        name.to_owned(),
-    );
-    let rows =
-        web::block(move || templates_named(&mut *store.conn()?, &tenant_id, &[name.as_str()]))
-            .await??;
+    let (tenant_id, name) = (tenant_id.to_owned(), name.to_owned());
+    let rows = dashboard
+        .db(move |conn| templates_named(conn, &tenant_id, &[name.as_str()]))
+        .await?;
     rows.into_iter()
         .find(|row| row.locale == locale)
         .ok_or(PageError::NotFound)
@@ -376,23 +372,24 @@ pub async fn submit_template(
             Ok(_) => {}
         }
     } else if let (Some((name, locale)), true) = (&address, errors.is_empty()) {
-        let (store, tenant_id) = (dashboard.store.clone(), signed.tenant.id.clone());
+        let tenant_id = signed.tenant.id.clone();
         let (saved_name, saved_locale) = (name.clone(), locale.clone());
-        web::block(move || {
-            save_template(
-                &mut *store.conn()?,
-                &tenant_id,
-                &saved_name,
-                &saved_locale,
-                TemplateParts {
-                    subject: &template.subject,
-                    html: &template.html,
-                    text: &template.text,
-                },
-                Utc::now(),
-            )
-        })
-        .await??;
+        dashboard
+            .db(move |conn| {
+                save_template(
+                    conn,
+                    &tenant_id,
+                    &saved_name,
+                    &saved_locale,
+                    TemplateParts {
+                        subject: &template.subject,
+                        html: &template.html,
+                        text: &template.text,
+                    },
+                    Utc::now(),
+                )
+            })
+            .await?;
         tracing::info!(tenant = %signed.tenant.id, by = %signed.user.id, template = %name, %locale, "dashboard: template saved");
         return Ok(see_other(&format!(
             "/dashboard/emails/templates/{name}/{locale}?saved=1"
@@ -401,15 +398,10 @@ pub async fn submit_template(
     // An existing template keeps its address (its fields are read-only).
     let existing = match &address {
         Some((name, locale)) => {
-            let (store, tenant_id, wanted) = (
-                dashboard.store.clone(),
-                signed.tenant.id.clone(),
-                name.clone(),
-            );
-            let rows = web::block(move || {
-                templates_named(&mut *store.conn()?, &tenant_id, &[wanted.as_str()])
-            })
-            .await??;
+            let (tenant_id, wanted) = (signed.tenant.id.clone(), name.clone());
+            let rows = dashboard
+                .db(move |conn| templates_named(conn, &tenant_id, &[wanted.as_str()]))
+                .await?;
             rows.iter()
                 .any(|row| &row.locale == locale)
                 .then_some((name.as_str(), locale.as_str()))
@@ -525,11 +517,11 @@ pub async fn delete(
     let (signed, _) = signed_change(&dashboard, &request, form.into_inner()).await?;
     let (name, locale) = path.into_inner();
     let row = stored_template(&dashboard, &signed.tenant.id, &name, &locale).await?;
-    let (store, tenant_id) = (dashboard.store.clone(), signed.tenant.id.clone());
+    let tenant_id = signed.tenant.id.clone();
     let (name, locale) = (row.name, row.locale);
-    let removed =
-        web::block(move || delete_template(&mut *store.conn()?, &tenant_id, &name, &locale))
-            .await??;
+    let removed = dashboard
+        .db(move |conn| delete_template(conn, &tenant_id, &name, &locale))
+        .await?;
     if !removed {
         return Err(PageError::NotFound);
     }

@@ -1,7 +1,6 @@
 //! Test sends through the shop's own provider, shared by the branding and the
 //! template editor.
 
-use actix_web::web;
 use maud::{Markup, html};
 
 use cartback_domain::EmailAddress;
@@ -19,7 +18,7 @@ use crate::session::SignedIn;
 // ---------------------------------------------------------------- test sends
 
 /// What a test send came to.
-pub(super) enum TestResult {
+pub(crate) enum TestResult {
     Delivered {
         provider: &'static str,
         message_id: Option<String>,
@@ -32,7 +31,7 @@ pub(super) enum TestResult {
     NotSent(String),
 }
 
-pub(super) fn test_result(result: &TestResult) -> Markup {
+pub(crate) fn test_result(result: &TestResult) -> Markup {
     html! {
         @match result {
             TestResult::Delivered { provider, message_id } => {
@@ -56,8 +55,7 @@ pub(super) fn test_result(result: &TestResult) -> Markup {
     }
 }
 
-/// Sends `email` to `to` through the shop's own provider, as the API's test
-/// route does, and says what the provider answered.
+/// Sends the rendered `email` to `to` as a test, its subject marked `[Test]`.
 pub(super) async fn send_test_email(
     dashboard: &Dashboard,
     tenant: &Tenant,
@@ -65,23 +63,6 @@ pub(super) async fn send_test_email(
     to: &EmailAddress,
     email: RenderedEmail,
 ) -> Result<TestResult, PageError> {
-    let (store, tenant_id) = (dashboard.store.clone(), tenant.id.clone());
-    let Some(row) = web::block(move || find_provider(&mut *store.conn()?, &tenant_id)).await??
-    else {
-        return Ok(TestResult::NotSent(
-            "This shop has no email provider of its own (set one on the Sending page). Its emails \
-             go through the server's default provider, which only the operator can test."
-                .to_owned(),
-        ));
-    };
-    let plain = match row.open(&dashboard.master_keys) {
-        Ok(plain) => plain,
-        Err(error) => {
-            return Ok(TestResult::NotSent(format!(
-                "The provider's settings cannot be opened: {error}."
-            )));
-        }
-    };
     let message = EmailMessage {
         from: Mailbox {
             name: experience
@@ -103,7 +84,36 @@ pub(super) async fn send_test_email(
         idempotency_key: cartback_store::ids::random_id("test_", 16),
         tags: vec!["cartback-test".to_owned()],
     };
-    let answer = send_test(&plain, dashboard.allow_private_targets, &message).await;
+    send_through_shop_provider(dashboard, tenant, &message).await
+}
+
+/// Sends `message` through the shop's own provider, as the API's test route
+/// does, and says what the provider answered.
+pub(crate) async fn send_through_shop_provider(
+    dashboard: &Dashboard,
+    tenant: &Tenant,
+    message: &EmailMessage,
+) -> Result<TestResult, PageError> {
+    let tenant_id = tenant.id.clone();
+    let Some(row) = dashboard
+        .db(move |conn| find_provider(conn, &tenant_id))
+        .await?
+    else {
+        return Ok(TestResult::NotSent(
+            "This shop has no email provider of its own (set one on the Sending page). Its emails \
+             go through the server's default provider, which only the operator can test."
+                .to_owned(),
+        ));
+    };
+    let plain = match row.open(&dashboard.master_keys) {
+        Ok(plain) => plain,
+        Err(error) => {
+            return Ok(TestResult::NotSent(format!(
+                "The provider's settings cannot be opened: {error}."
+            )));
+        }
+    };
+    let answer = send_test(&plain, dashboard.allow_private_targets, message).await;
     tracing::info!(tenant = %tenant.id, delivered = matches!(answer, Ok(TestAnswer::Delivered { .. })), "dashboard: test email");
     Ok(match answer {
         Ok(TestAnswer::Delivered {
