@@ -269,7 +269,7 @@ fn abandoned_today_in_the_shops_zone(backend: Backend) {
         None,
     );
     assert_eq!(status, 422, "{answer}");
-    assert_eq!(details(&answer), ["abandoned_after"]);
+    assert_eq!(error_fields(&answer), ["abandoned_after"]);
     let message = answer["error"]["details"][0]["message"].as_str().unwrap();
     assert!(
         message.contains("%2B") && message.contains("2026-12-06T00:00:00%2B09:00"),
@@ -277,7 +277,7 @@ fn abandoned_today_in_the_shops_zone(backend: Backend) {
     );
     let (status, answer) = shop.call("GET", "/api/v1/carts?abandoned_before=today", None);
     assert_eq!(status, 422, "{answer}");
-    assert_eq!(details(&answer), ["abandoned_before"]);
+    assert_eq!(error_fields(&answer), ["abandoned_before"]);
 
     // The same day in UTC starts nine hours later.
     set_time_zone(&shop, "UTC");
