@@ -48,9 +48,10 @@ pub use decision::{
 pub use email_address::{CustomerName, EmailAddress};
 pub use error::InvalidValue;
 pub use experiment::{
-    Comparison, GroupFigures, GroupShare, GroupTally, Interval, Lift, RateLift, RevenueLift,
-    RevenueTally, SampleMoments, SampleSize, Shopper, TrafficSplit, Verdict, assignment_bucket,
-    compare, newcombe_interval, normal_quantile, ratio_interval, sample_size, t_upper_quantile,
+    Comparison, ExperimentDesign, ExperimentGroup, ExperimentKind, GroupFigures, GroupShare,
+    GroupTally, Interval, Lift, RateLift, RevenueLift, RevenueTally, SampleMoments, SampleSize,
+    Shopper, StepVariant, TrafficSplit, Variant, VariantCopy, VariantSequence, Verdict,
+    assignment_bucket, compare, policy_version, newcombe_interval, normal_quantile, ratio_interval, sample_size, t_upper_quantile,
     welch_interval, wilson_interval,
 };
 pub use item::{

@@ -66,6 +66,17 @@ pub struct CartRow {
     /// Raised by every write that changes what the merchant API shows of the
     /// cart (its ETag); the worker's lease alone does not raise it.
     pub version: i64,
+    /// The experiment the cart was assigned in (at abandonment), if any.
+    pub experiment_id: Option<String>,
+    /// The cart's group in that experiment.
+    pub experiment_group: Option<String>,
+    /// 1 when that group is the holdout: the cart gets no recovery email.
+    pub held_out: i32,
+    /// The version of the recovery policy the cart was assigned under
+    /// ([`cartback_domain::policy_version`]).
+    pub policy_version: Option<String>,
+    /// When the cart was assigned its group.
+    pub experiment_assigned_at: Option<NaiveDateTime>,
 }
 
 impl CartRow {
@@ -76,6 +87,7 @@ impl CartRow {
         SendContext {
             consent: self.consent.map(|c| c != 0),
             cart_last_sent_at: self.last_sent_at.map(|t| t.and_utc()),
+            held_out: self.held_out != 0,
             ..SendContext::default()
         }
     }

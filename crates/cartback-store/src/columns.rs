@@ -147,6 +147,7 @@ macro_rules! json_column {
         }
     };
 }
+pub(crate) use json_column;
 
 text_enum!(CartStatus, "carts.status", |text| CartStatus::parse(text)
     .ok());

@@ -116,6 +116,34 @@ impl CartAttribute {
     }
 }
 
+/// A cart's group in an experiment (docs/experiments.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CartExperiment)]
+pub struct CartExperiment {
+    pub experiment_id: String,
+    pub group: String,
+    /// The holdout: the cart gets no recovery email.
+    pub held_out: bool,
+    /// The recovery policy's version when the cart was assigned.
+    #[schema(required = true)]
+    pub policy_version: Option<String>,
+    #[schema(required = true, format = DateTime)]
+    pub assigned_at: Option<String>,
+}
+
+impl CartExperiment {
+    pub fn of(cart: &CartRow) -> Option<CartExperiment> {
+        Some(CartExperiment {
+            experiment_id: cart.experiment_id.clone()?,
+            group: cart.experiment_group.clone()?,
+            held_out: cart.held_out != 0,
+            policy_version: cart.policy_version.clone(),
+            assigned_at: cart.experiment_assigned_at.map(time),
+        })
+    }
+}
+
 /// A cart as the merchant API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -171,6 +199,9 @@ pub struct CartView {
     pub deleted: bool,
     #[schema(required = true, format = DateTime)]
     pub erased_at: Option<String>,
+    /// The cart's experiment group; null when it was never assigned one.
+    #[schema(required = true)]
+    pub experiment: Option<CartExperiment>,
     /// Raised by every change of what this object shows (tracking updates,
     /// merchant changes, the worker's status and schedule changes, orders,
     /// unsubscribes; not the worker's lease alone). The `ETag` is this
@@ -216,6 +247,7 @@ impl CartView {
             next_action_at: cart.next_action_at.map(time),
             deleted: cart.deleted_at.is_some(),
             erased_at: cart.erased_at.map(time),
+            experiment: CartExperiment::of(cart),
             version: cart.version,
         }
     }
@@ -268,6 +300,9 @@ pub struct WebhookCart {
     pub created_at: String,
     pub updated_at: String,
     pub abandoned_at: Option<String>,
+    /// The cart's experiment group, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<CartExperiment>,
     /// Event-specific fields (`step`, `provider`, `orderId`, …).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -289,6 +324,7 @@ impl WebhookCart {
             created_at: view.created_at,
             updated_at: view.updated_at,
             abandoned_at: view.abandoned_at,
+            experiment: view.experiment,
             extra,
         }
     }
@@ -381,6 +417,11 @@ mod tests {
             erased_at: None,
             quarantined_at: None,
             version: 4,
+            experiment_id: None,
+            experiment_group: None,
+            held_out: 0,
+            policy_version: None,
+            experiment_assigned_at: None,
         }
     }
 

@@ -3,14 +3,16 @@
 //! recovery link and one-click unsubscribe link (RFC 8058 headers).
 
 use cartback_domain::Currency;
-use cartback_domain::RecoveryPolicy;
+use cartback_domain::{RecoveryPolicy, VariantCopy};
 use cartback_email::{EmailError, EmailMessage, Mailbox};
 use cartback_store::carts::CartRow;
 use cartback_store::links::{LinkPurpose, coupon_seed, link_token};
 use cartback_store::sends::SendRow;
 use cartback_store::templates::TemplateRow;
 use cartback_store::tenants::Tenant;
-use cartback_templates::{Coupon, CustomTemplate, EmailContext, Experience, render_step};
+use cartback_templates::{
+    Coupon, CustomTemplate, EmailContext, Experience, StepCopy, render_step,
+};
 
 /// The tenant's stored look and words; unreadable settings fall back to the
 /// built-in ones rather than stop recovery (the api validates them on save).
@@ -34,6 +36,35 @@ pub fn coupon_code(
     Some(rule.code_for(&coupon_seed(&tenant.link_secret, &cart.id, cart.cycle)))
 }
 
+/// The experience with `words` (an A/B variant's) in place of the shop's own
+/// for `step` in `locale`: the variant's words win in whatever language the
+/// email is in; what it leaves out stays the shop's.
+fn with_variant_words(
+    mut experience: Experience,
+    locale: &str,
+    step: u32,
+    words: &VariantCopy,
+) -> Experience {
+    let steps: Vec<StepCopy> = (0..=step)
+        .map(|i| {
+            let mut copy = experience.copy_for(locale, i).cloned().unwrap_or_default();
+            if i == step {
+                let pick = |ours: &Option<String>, theirs: Option<String>| ours.clone().or(theirs);
+                copy = StepCopy {
+                    subject: pick(&words.subject, copy.subject),
+                    preheader: pick(&words.preheader, copy.preheader),
+                    headline: pick(&words.headline, copy.headline),
+                    body: pick(&words.body, copy.body),
+                    button_text: pick(&words.button_text, copy.button_text),
+                };
+            }
+            copy
+        })
+        .collect();
+    experience.copy.insert(locale.to_owned(), steps);
+    experience
+}
+
 /// What an email offers beyond the cart: a coupon code, a direct payment link.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Offer<'a> {
@@ -41,8 +72,9 @@ pub struct Offer<'a> {
     pub payment_link: Option<&'a str>,
 }
 
-/// Builds the email for `send` of `cart` with its `offer`; `public_url` is where
-/// the api answers the links.
+/// Builds the email for `send` of `cart` with its `offer` and, for a cart in
+/// an A/B group, its variant's `words`; `public_url` is where the api answers
+/// the links.
 pub fn render_recovery_email(
     tenant: &Tenant,
     policy: &RecoveryPolicy,
@@ -50,6 +82,7 @@ pub fn render_recovery_email(
     send: &SendRow,
     offer: Offer<'_>,
     custom: &[TemplateRow],
+    words: Option<&VariantCopy>,
     public_url: &str,
 ) -> Result<EmailMessage, EmailError> {
     let Some(email) = cart.customer_email.clone() else {
@@ -77,6 +110,10 @@ pub fn render_recovery_email(
         .or_else(|| default_locale.clone())
         .unwrap_or_else(|| "en".to_owned());
     let step = u32::try_from(send.step).unwrap_or(0);
+    let experience = match words {
+        Some(words) => with_variant_words(experience, &locale, step, words),
+        None => experience,
+    };
     let context = EmailContext {
         locale: locale.clone(),
         default_locale,

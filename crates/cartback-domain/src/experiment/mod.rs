@@ -6,12 +6,17 @@
 
 mod analysis;
 mod assignment;
+mod design;
 mod distributions;
 mod intervals;
 
 pub use analysis::{
     Comparison, GroupFigures, GroupTally, Lift, POWER, RateLift, RevenueLift, RevenueTally,
     SampleSize, compare, sample_size,
+};
+pub use design::{
+    ExperimentDesign, ExperimentGroup, ExperimentKind, MAX_VARIANT_BODY, MAX_VARIANT_LINE,
+    StepVariant, Variant, VariantCopy, VariantSequence, policy_version,
 };
 pub use assignment::{BUCKETS, GroupShare, MAX_GROUPS, Shopper, TrafficSplit, assignment_bucket};
 pub use distributions::{normal_quantile, t_upper_quantile};
