@@ -51,7 +51,7 @@ pub use experiment::{
     Comparison, ExperimentDesign, ExperimentGroup, ExperimentKind, GroupFigures, GroupShare,
     GroupTally, Interval, Lift, RateLift, RevenueLift, RevenueTally, SampleMoments, SampleSize,
     Shopper, StepVariant, TrafficSplit, Variant, VariantCopy, VariantSequence, Verdict,
-    assignment_bucket, compare, policy_version, newcombe_interval, normal_quantile, ratio_interval, sample_size, t_upper_quantile,
+    assignment_bucket, compare, experiment_report, policy_version, GroupReport, newcombe_interval, normal_quantile, ratio_interval, sample_size, t_upper_quantile,
     welch_interval, wilson_interval,
 };
 pub use item::{

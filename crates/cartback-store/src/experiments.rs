@@ -246,7 +246,9 @@ pub fn stop_experiment(
 }
 
 /// Records `winner` and writes `policy` (the winner's variant applied to the
-/// shop's policy) as the tenant's policy, stopping the experiment if it runs.
+/// shop's policy) as the tenant's policy, and `experience` (the email settings
+/// with the variant's words) when the variant changes words, stopping the
+/// experiment if it runs.
 /// Only a running or stopped experiment has a winner to promote.
 pub fn promote_winner(
     conn: &mut DbConn,
@@ -254,6 +256,7 @@ pub fn promote_winner(
     id: &str,
     winner: &str,
     policy: &RecoveryPolicy,
+    experience: Option<&str>,
     now: DateTime<Utc>,
 ) -> StoreResult<Result<ExperimentRow, ExperimentRefusal>> {
     let policy = json_text(policy)?;
@@ -276,6 +279,11 @@ pub fn promote_winner(
         diesel::update(tenants::table.filter(tenants::id.eq(tenant_id)))
             .set((tenants::policy.eq(&policy), tenants::updated_at.eq(now)))
             .execute(conn)?;
+        if let Some(experience) = experience {
+            diesel::update(tenants::table.filter(tenants::id.eq(tenant_id)))
+                .set(tenants::experience.eq(experience))
+                .execute(conn)?;
+        }
         find_experiment(conn, tenant_id, id)?
             .map(Ok)
             .ok_or(StoreError::NotFound)
@@ -475,4 +483,28 @@ pub fn tally_groups(carts: &[AssignedCart], window: TimeDelta) -> StoreResult<BT
             .add_cart(currency, recovered);
     }
     Ok(tallies)
+}
+
+/// The experiment's carts tallied per group ([`assigned_carts`], then
+/// [`tally_groups`]).
+pub fn experiment_tallies(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    experiment_id: &str,
+    window: TimeDelta,
+) -> StoreResult<BTreeMap<String, GroupTally>> {
+    tally_groups(&assigned_carts(conn, tenant_id, experiment_id)?, window)
+}
+
+/// The tenant's latest holdout experiment that has started (running, or
+/// stopped since), if any.
+pub fn latest_holdout(conn: &mut DbConn, tenant_id: &str) -> StoreResult<Option<ExperimentRow>> {
+    Ok(experiments::table
+        .filter(experiments::tenant_id.eq(tenant_id))
+        .filter(experiments::kind.eq(ExperimentKind::Holdout.as_str()))
+        .filter(experiments::started_at.is_not_null())
+        .order((experiments::started_at.desc(), experiments::id.desc()))
+        .select(ExperimentRow::as_select())
+        .first(conn)
+        .optional()?)
 }

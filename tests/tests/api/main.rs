@@ -21,6 +21,7 @@ mod dev;
 mod document_edges;
 mod e2e;
 mod experiment_stats;
+mod experiments_e2e;
 mod ingest;
 mod kill_sends;
 mod openapi;

@@ -11,11 +11,12 @@ use serde_json::Value;
 
 use cartback_domain::{
     Comparison, ExperimentDesign, ExperimentGroup, GroupTally, RecoveryPolicy, SampleSize,
-    Verdict, compare, sample_size,
+    Variant, VariantCopy, Verdict, experiment_report,
 };
+use cartback_templates::{Experience, StepCopy};
 use cartback_store::experiments::{
-    ExperimentRefusal, ExperimentRow, assigned_carts, create_experiment, find_experiment,
-    list_experiments, promote_winner, start_experiment, stop_experiment, tally_groups,
+    ExperimentRefusal, ExperimentRow, create_experiment, experiment_tallies, find_experiment,
+    list_experiments, promote_winner, start_experiment, stop_experiment,
 };
 use cartback_store::view::time;
 
@@ -290,42 +291,18 @@ pub(crate) fn results(
     row: &ExperimentRow,
     tallies: &BTreeMap<String, GroupTally>,
     detectable_lift: f64,
-) -> Vec<GroupResult> {
-    let empty = GroupTally::default();
-    let control = row
-        .groups
-        .iter()
-        .find(|g| g.holdout)
-        .or(row.groups.first());
-    let Some(control) = control else {
-        return Vec::new();
-    };
-    let control_tally = tallies.get(&control.name).unwrap_or(&empty);
-    row.groups
-        .iter()
-        .filter(|g| g.name != control.name)
-        .map(|group| {
-            let tally = tallies.get(&group.name).unwrap_or(&empty);
-            let comparison = compare(control_tally, tally);
-            let verdict = comparison
-                .conversion
-                .map_or(Verdict::Inconclusive, |c| c.absolute.verdict);
-            let plan = control_tally.conversion_rate().and_then(|rate| {
-                sample_size(
-                    rate,
-                    detectable_lift,
-                    f64::from(control.basis_points) / f64::from(group.basis_points),
-                )
-            });
-            GroupResult {
-                group: group.name.clone(),
-                verdict,
-                still_needed: plan.map(|p| p.still_needed(tally.carts, control_tally.carts)),
-                sample_size: plan,
-                comparison,
-            }
+) -> Result<Vec<GroupResult>, ApiError> {
+    let design = row.design()?;
+    Ok(experiment_report(&design, tallies, detectable_lift)
+        .into_iter()
+        .map(|report| GroupResult {
+            group: report.group,
+            comparison: report.comparison,
+            verdict: report.verdict,
+            sample_size: report.sample_size,
+            still_needed: report.still_needed,
         })
-        .collect()
+        .collect())
 }
 
 /// `GET /api/v1/experiments/{id}` with its figures.
@@ -373,8 +350,8 @@ pub async fn get(
             let Some(row) = find_experiment(conn, &tenant_id, &id)? else {
                 return Ok(None);
             };
-            let carts = assigned_carts(conn, &tenant_id, &row.id)?;
-            Ok::<_, cartback_store::StoreError>(Some((row, tally_groups(&carts, window)?)))
+            let tallies = experiment_tallies(conn, &tenant_id, &row.id, window)?;
+            Ok::<_, cartback_store::StoreError>(Some((row, tallies)))
         })
         .await?
         .ok_or_else(no_experiment)?;
@@ -382,7 +359,7 @@ pub async fn get(
         success: true,
         experiment: experiment_view(&row),
         detectable_lift,
-        results: results(&row, &tallies, detectable_lift),
+        results: results(&row, &tallies, detectable_lift)?,
         tallies: tallies
             .iter()
             .map(|(name, t)| {
@@ -450,6 +427,46 @@ transition!(
     "CONFLICT: the experiment is not running"
 );
 
+/// The email settings with the variant's words in the shop's default
+/// language (the language a variant's words are written for); None when the
+/// variant changes no words.
+fn promoted_words(stored: &str, variant: &Variant) -> Result<Option<String>, ApiError> {
+    let changes: Vec<(u32, &VariantCopy)> = variant
+        .steps
+        .iter()
+        .filter_map(|change| Some((change.step, change.copy.as_ref()?)))
+        .collect();
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    let mut experience: Experience = serde_json::from_str(stored).map_err(ApiError::internal)?;
+    let locale = experience
+        .default_locale
+        .clone()
+        .unwrap_or_else(|| "en".to_owned());
+    let steps = experience.copy.entry(locale).or_default();
+    for (step, words) in changes {
+        let index = step as usize;
+        if steps.len() <= index {
+            steps.resize(index + 1, StepCopy::default());
+        }
+        let copy = &mut steps[index];
+        let pick = |ours: &Option<String>, theirs: &mut Option<String>| {
+            if let Some(ours) = ours {
+                *theirs = Some(ours.clone());
+            }
+        };
+        pick(&words.subject, &mut copy.subject);
+        pick(&words.preheader, &mut copy.preheader);
+        pick(&words.headline, &mut copy.headline);
+        pick(&words.body, &mut copy.body);
+        pick(&words.button_text, &mut copy.button_text);
+    }
+    serde_json::to_string(&experience)
+        .map(Some)
+        .map_err(ApiError::internal)
+}
+
 /// `POST /api/v1/experiments/{id}/promote` `{"group": "b", "force": false}`.
 #[utoipa::path(
     post,
@@ -503,8 +520,8 @@ pub async fn promote(
             let Some(row) = find_experiment(conn, &tenant_id, &id)? else {
                 return Ok(None);
             };
-            let carts = assigned_carts(conn, &tenant_id, &row.id)?;
-            Ok::<_, cartback_store::StoreError>(Some((row, tally_groups(&carts, window)?)))
+            let tallies = experiment_tallies(conn, &tenant_id, &row.id, window)?;
+            Ok::<_, cartback_store::StoreError>(Some((row, tallies)))
         })
         .await?;
     let (row, tallies) = found.ok_or_else(no_experiment)?;
@@ -520,7 +537,7 @@ pub async fn promote(
             message: "is not a group of this experiment".into(),
         }]));
     };
-    let verdict = results(&row, &tallies, DEFAULT_DETECTABLE_LIFT)
+    let verdict = results(&row, &tallies, DEFAULT_DETECTABLE_LIFT)?
         .into_iter()
         .find(|r| r.group == group)
         .map(|r| r.verdict);
@@ -542,11 +559,20 @@ pub async fn promote(
             message: format!("its variant no longer fits the policy: {error}"),
         }]));
     }
+    let experience = promoted_words(&caller.tenant.experience, &winner.variant)?;
     let tenant_id = caller.tenant.id.clone();
     let experiment_id = row.id.clone();
     let row = state
         .db(move |conn| {
-            promote_winner(conn, &tenant_id, &experiment_id, &group, &new_policy, Utc::now())
+            promote_winner(
+                conn,
+                &tenant_id,
+                &experiment_id,
+                &group,
+                &new_policy,
+                experience.as_deref(),
+                Utc::now(),
+            )
         })
         .await?
         .map_err(refused)?;

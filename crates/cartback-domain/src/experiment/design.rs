@@ -2,10 +2,14 @@
 //! A/B test, what each group changes in the recovery flow; and how a group's
 //! variant turns the shop's policy into the one its carts are handled by.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::analysis::{Comparison, GroupTally, SampleSize, compare, sample_size};
 use super::assignment::{GroupShare, TrafficSplit};
+use super::intervals::Verdict;
 use crate::coupon::CouponRule;
 use crate::error::InvalidValue;
 use crate::policy::{RecoveryPolicy, RecoveryStep, StepSettings};
@@ -358,6 +362,78 @@ impl ExperimentDesign {
     pub fn group(&self, name: &str) -> Option<&ExperimentGroup> {
         self.groups.iter().find(|g| g.name == name)
     }
+}
+
+/// One group of an experiment measured against the control group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupReport {
+    pub group: String,
+    /// [`compare`] of the control's tally and this group's.
+    pub comparison: Comparison,
+    /// The absolute lift's verdict; inconclusive while either group has no
+    /// carts. No winner while it is inconclusive.
+    pub verdict: Verdict,
+    /// Carts each side needs to detect the planned lift, from the control's
+    /// current rate and the two groups' shares; None while the control has
+    /// no carts or the lift cannot be planned.
+    pub sample_size: Option<SampleSize>,
+    /// What is still missing of `sample_size`.
+    pub still_needed: Option<SampleSize>,
+}
+
+/// Every group but the control against the control ([`ExperimentDesign::control`]),
+/// with the sample sizes to detect `detectable_lift` (an absolute lift, 0.02
+/// = two percentage points). Groups without a tally count as empty.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use cartback_domain::{experiment_report, Currency, ExperimentDesign, ExperimentGroup, GroupTally, RecoveryPolicy, Variant, Verdict};
+/// let group = |name: &str, holdout| ExperimentGroup { name: name.into(), basis_points: 5000, holdout, variant: Variant::default() };
+/// let design = ExperimentDesign::new(vec![group("holdout", true), group("emails", false)], &RecoveryPolicy::default()).unwrap();
+/// let mut tallies = BTreeMap::new();
+/// let mut held_out = GroupTally::default();
+/// held_out.add_cart(Currency::EUR, None);
+/// tallies.insert("holdout".to_owned(), held_out);
+/// let report = experiment_report(&design, &tallies, 0.02);
+/// assert_eq!(report.len(), 1);
+/// assert_eq!(report[0].group, "emails");
+/// assert_eq!(report[0].verdict, Verdict::Inconclusive); // no emailed cart yet
+/// ```
+pub fn experiment_report(
+    design: &ExperimentDesign,
+    tallies: &BTreeMap<String, GroupTally>,
+    detectable_lift: f64,
+) -> Vec<GroupReport> {
+    let empty = GroupTally::default();
+    let control = design.control();
+    let control_tally = tallies.get(&control.name).unwrap_or(&empty);
+    design
+        .groups()
+        .iter()
+        .filter(|group| group.name != control.name)
+        .map(|group| {
+            let tally = tallies.get(&group.name).unwrap_or(&empty);
+            let comparison = compare(control_tally, tally);
+            let verdict = comparison
+                .conversion
+                .map_or(Verdict::Inconclusive, |c| c.absolute.verdict);
+            let plan = control_tally.conversion_rate().and_then(|rate| {
+                sample_size(
+                    rate,
+                    detectable_lift,
+                    f64::from(control.basis_points) / f64::from(group.basis_points),
+                )
+            });
+            GroupReport {
+                group: group.name.clone(),
+                comparison,
+                verdict,
+                still_needed: plan.map(|p| p.still_needed(tally.carts, control_tally.carts)),
+                sample_size: plan,
+            }
+        })
+        .collect()
 }
 
 /// A short, stable name of a policy's content: the first 8 bytes of the

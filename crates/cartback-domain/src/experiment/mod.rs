@@ -15,8 +15,9 @@ pub use analysis::{
     SampleSize, compare, sample_size,
 };
 pub use design::{
-    ExperimentDesign, ExperimentGroup, ExperimentKind, MAX_VARIANT_BODY, MAX_VARIANT_LINE,
-    StepVariant, Variant, VariantCopy, VariantSequence, policy_version,
+    ExperimentDesign, ExperimentGroup, ExperimentKind, GroupReport, MAX_VARIANT_BODY,
+    MAX_VARIANT_LINE, StepVariant, Variant, VariantCopy, VariantSequence, experiment_report,
+    policy_version,
 };
 pub use assignment::{BUCKETS, GroupShare, MAX_GROUPS, Shopper, TrafficSplit, assignment_bucket};
 pub use distributions::{normal_quantile, t_upper_quantile};
