@@ -186,3 +186,28 @@ pub fn render_recovery_email(
         ],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variant_words_win_in_the_emails_language_and_keep_the_rest() {
+        let experience: Experience = serde_json::from_str(
+            r#"{"copy":{"nl":[{"subject":"Je mandje","headline":"Nog even kijken?"}]}}"#,
+        )
+        .unwrap();
+        let words = VariantCopy {
+            subject: Some("Nog twijfels?".into()),
+            ..VariantCopy::default()
+        };
+        let changed = with_variant_words(experience.clone(), "nl-BE", 0, &words);
+        let copy = changed.copy_for("nl-BE", 0).unwrap();
+        assert_eq!(copy.subject.as_deref(), Some("Nog twijfels?"));
+        assert_eq!(copy.headline.as_deref(), Some("Nog even kijken?"));
+        // Another step, or another language, keeps the shop's words.
+        let later = with_variant_words(experience.clone(), "de", 1, &words);
+        assert_eq!(later.copy_for("de", 1).unwrap().subject.as_deref(), Some("Nog twijfels?"));
+        assert_eq!(later.copy_for("nl", 0), experience.copy_for("nl", 0));
+    }
+}

@@ -577,6 +577,42 @@ mod tests {
     }
 
     #[test]
+    fn a_held_out_cart_is_abandoned_and_expires_without_email() {
+        use crate::cart::CartStatus;
+        use crate::decision::{CartFacts, NoSendReason, SendContext, evaluate_with};
+        use chrono::{TimeDelta, TimeZone, Utc};
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap();
+        let cart = CartFacts {
+            status: CartStatus::Active,
+            item_count: 1,
+            total_minor: 1000,
+            has_email: true,
+            unsubscribed: false,
+            deleted: false,
+            created_at: t0,
+            last_activity_at: t0,
+            next_step: 0,
+        };
+        let policy = RecoveryPolicy::default();
+        let held_out = SendContext {
+            held_out: true,
+            ..SendContext::default()
+        };
+        let due = evaluate_with(&cart, &held_out, &policy, t0 + TimeDelta::hours(1));
+        assert_eq!(due.transition, Some(CartStatus::Abandoned));
+        assert_eq!((due.send_now, due.no_send), (None, Some(NoSendReason::HeldOut)));
+        // Same abandonment time as an emailed cart, which gets its email then.
+        let emailed = evaluate_with(&cart, &SendContext::default(), &policy, t0 + TimeDelta::hours(1));
+        assert_eq!((emailed.transition, emailed.send_now), (Some(CartStatus::Abandoned), Some(0)));
+        let abandoned = CartFacts {
+            status: CartStatus::Abandoned,
+            ..cart
+        };
+        let late = evaluate_with(&abandoned, &held_out, &policy, t0 + policy.expire_after());
+        assert_eq!(late.transition, Some(CartStatus::Expired));
+    }
+
+    #[test]
     fn groups_round_trip_through_json() {
         let groups = vec![
             group("a", 5000, false, Variant::default()),

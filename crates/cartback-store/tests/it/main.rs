@@ -11,6 +11,7 @@ mod backup;
 mod common;
 mod dashboard_lists;
 mod erasure;
+mod experiments;
 mod experience;
 mod origins;
 mod store;
