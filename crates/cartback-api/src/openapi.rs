@@ -1141,6 +1141,7 @@ mod schemas {
         pub template: Option<String>,
         pub coupon: Option<CouponRule>,
         /// No coupon in this step (not together with `coupon`).
+        #[schema(nullable = false)]
         pub no_coupon: Option<bool>,
         pub copy: Option<VariantCopy>,
     }
@@ -1151,7 +1152,7 @@ mod schemas {
     pub struct VariantSequence {
         #[schema(min_items = 1, max_items = 10)]
         pub steps: Vec<RecoveryStep>,
-        #[schema(max_items = 10)]
+        #[schema(max_items = 10, nullable = false)]
         pub step_settings: Option<Vec<StepSettings>>,
     }
 
@@ -1161,7 +1162,7 @@ mod schemas {
     pub struct Variant {
         pub sequence: Option<VariantSequence>,
         /// At most one entry per step.
-        #[schema(max_items = 10)]
+        #[schema(max_items = 10, nullable = false)]
         pub steps: Option<Vec<StepVariant>>,
     }
 
@@ -1176,7 +1177,9 @@ mod schemas {
         #[schema(minimum = 1, maximum = 10000)]
         pub basis_points: u32,
         /// Gets no recovery email; at most one group, without a variant.
+        #[schema(nullable = false)]
         pub holdout: Option<bool>,
+        #[schema(nullable = false)]
         pub variant: Option<Variant>,
     }
 
