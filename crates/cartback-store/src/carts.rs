@@ -12,7 +12,8 @@ use cartback_domain::{
     Attributes, CartFacts, CartItem, CartStatus, SendContext, UpdateOutcome, on_cart_update,
 };
 
-use crate::columns::{Json, Stored};
+use crate::columns::{Json, JsonOrNull, Stored};
+use crate::experiments::CartAssignment;
 use crate::connection::{DbConn, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::events::{CartEventKind, NewCartEvent, record_events};
@@ -68,15 +69,9 @@ pub struct CartRow {
     pub version: i64,
     /// The experiment the cart was assigned in (at abandonment), if any.
     pub experiment_id: Option<String>,
-    /// The cart's group in that experiment.
-    pub experiment_group: Option<String>,
-    /// 1 when that group is the holdout: the cart gets no recovery email.
-    pub held_out: i32,
-    /// The version of the recovery policy the cart was assigned under
-    /// ([`cartback_domain::policy_version`]).
-    pub policy_version: Option<String>,
-    /// When the cart was assigned its group.
-    pub experiment_assigned_at: Option<NaiveDateTime>,
+    /// Its group there, recorded with the assignment.
+    #[diesel(deserialize_as = JsonOrNull<CartAssignment>)]
+    pub experiment: Option<CartAssignment>,
 }
 
 impl CartRow {
@@ -87,7 +82,7 @@ impl CartRow {
         SendContext {
             consent: self.consent.map(|c| c != 0),
             cart_last_sent_at: self.last_sent_at.map(|t| t.and_utc()),
-            held_out: self.held_out != 0,
+            held_out: self.experiment.as_ref().is_some_and(|a| a.held_out),
             ..SendContext::default()
         }
     }

@@ -336,16 +336,31 @@ pub fn assignment_keys(
         .collect())
 }
 
+/// A cart's group, as recorded on the cart (JSON in `carts.experiment`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CartAssignment {
+    pub experiment_id: String,
+    pub group: String,
+    /// The holdout: the cart gets no recovery email.
+    pub held_out: bool,
+    /// [`cartback_domain::policy_version`] of the policy it was assigned under.
+    pub policy_version: String,
+    pub assigned_at: DateTime<Utc>,
+}
+
+impl From<crate::columns::JsonOrNull<CartAssignment>> for Option<CartAssignment> {
+    fn from(stored: crate::columns::JsonOrNull<CartAssignment>) -> Option<CartAssignment> {
+        stored.0
+    }
+}
+
 /// A cart's group, as the worker decided it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assignment {
     pub tenant_id: String,
     pub cart_id: String,
-    pub experiment_id: String,
-    pub group: String,
-    pub held_out: bool,
-    pub policy_version: String,
-    pub at: DateTime<Utc>,
+    pub assignment: CartAssignment,
 }
 
 /// Records each cart's group unless it has one already (a cart keeps its
@@ -367,11 +382,8 @@ pub fn record_assignments(
                     .filter(carts::experiment_id.is_null()),
             )
             .set((
-                carts::experiment_id.eq(&a.experiment_id),
-                carts::experiment_group.eq(&a.group),
-                carts::held_out.eq(i32::from(a.held_out)),
-                carts::policy_version.eq(&a.policy_version),
-                carts::experiment_assigned_at.eq(a.at.naive_utc()),
+                carts::experiment_id.eq(&a.assignment.experiment_id),
+                carts::experiment.eq(json_text(&a.assignment)?),
                 carts::version.eq(carts::version + 1),
             ))
             .execute(conn)?;
@@ -403,10 +415,9 @@ pub fn assigned_carts(
 ) -> StoreResult<Vec<AssignedCart>> {
     type Row = (
         String,
-        Option<String>,
+        String,
         String,
         i64,
-        Option<NaiveDateTime>,
         Option<NaiveDateTime>,
         Option<i64>,
         Option<String>,
@@ -419,32 +430,30 @@ pub fn assigned_carts(
         )
         .filter(carts::tenant_id.eq(tenant_id))
         .filter(carts::experiment_id.eq(experiment_id))
+        .filter(carts::experiment.is_not_null())
         .order(carts::id)
         .select((
             carts::id,
-            carts::experiment_group,
+            carts::experiment.assume_not_null(),
             carts::currency,
             carts::total_minor,
-            carts::experiment_assigned_at,
             orders::created_at.nullable(),
             orders::total_minor.nullable(),
             orders::currency.nullable(),
         ))
         .load(conn)?;
     let mut carts: Vec<(String, AssignedCart)> = Vec::new();
-    for (id, group, currency, total, assigned_at, ordered_at, order_total, order_currency) in rows
-    {
-        let (Some(group), Some(assigned_at)) = (group, assigned_at) else {
-            continue;
-        };
+    for (id, assignment, currency, total, ordered_at, order_total, order_currency) in rows {
         if carts.last().is_none_or(|(last, _)| *last != id) {
+            let assignment: CartAssignment = serde_json::from_str(&assignment)
+                .map_err(|e| StoreError::Corrupt(format!("cart {id} experiment: {e}")))?;
             carts.push((
                 id.clone(),
                 AssignedCart {
-                    group,
+                    group: assignment.group,
                     currency,
                     cart_total_minor: total,
-                    assigned_at,
+                    assigned_at: assignment.assigned_at.naive_utc(),
                     orders: Vec::new(),
                 },
             ));

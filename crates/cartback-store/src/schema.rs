@@ -67,10 +67,7 @@ diesel::table! {
         quarantined_at -> Nullable<Timestamp>,
         version -> BigInt,
         experiment_id -> Nullable<Text>,
-        experiment_group -> Nullable<Text>,
-        held_out -> Integer,
-        policy_version -> Nullable<Text>,
-        experiment_assigned_at -> Nullable<Timestamp>,
+        experiment -> Nullable<Text>,
     }
 }
 

@@ -126,20 +126,22 @@ pub struct CartExperiment {
     /// The holdout: the cart gets no recovery email.
     pub held_out: bool,
     /// The recovery policy's version when the cart was assigned.
-    #[schema(required = true)]
-    pub policy_version: Option<String>,
-    #[schema(required = true, format = DateTime)]
-    pub assigned_at: Option<String>,
+    pub policy_version: String,
+    #[schema(format = DateTime)]
+    pub assigned_at: String,
 }
 
 impl CartExperiment {
     pub fn of(cart: &CartRow) -> Option<CartExperiment> {
+        let assignment = cart.experiment.as_ref()?;
         Some(CartExperiment {
-            experiment_id: cart.experiment_id.clone()?,
-            group: cart.experiment_group.clone()?,
-            held_out: cart.held_out != 0,
-            policy_version: cart.policy_version.clone(),
-            assigned_at: cart.experiment_assigned_at.map(time),
+            experiment_id: assignment.experiment_id.clone(),
+            group: assignment.group.clone(),
+            held_out: assignment.held_out,
+            policy_version: assignment.policy_version.clone(),
+            assigned_at: assignment
+                .assigned_at
+                .to_rfc3339_opts(SecondsFormat::Millis, true),
         })
     }
 }
@@ -418,10 +420,7 @@ mod tests {
             quarantined_at: None,
             version: 4,
             experiment_id: None,
-            experiment_group: None,
-            held_out: 0,
-            policy_version: None,
-            experiment_assigned_at: None,
+            experiment: None,
         }
     }
 

@@ -14,7 +14,7 @@ use cartback_domain::{
 };
 use cartback_store::carts::CartRow;
 use cartback_store::experiments::{
-    Assignment, ExperimentRow, assignment_keys, experiments_by_ids, record_assignments,
+    Assignment, CartAssignment, ExperimentRow, assignment_keys, experiments_by_ids, record_assignments,
     running_experiments,
 };
 use cartback_store::{Store, StoreResult};
@@ -37,10 +37,11 @@ impl CartPolicies {
     }
 
     fn group_key(cart: &CartRow) -> Option<(String, String, String)> {
+        let assignment = cart.experiment.as_ref()?;
         Some((
             cart.tenant_id.clone(),
-            cart.experiment_id.clone()?,
-            cart.experiment_group.clone()?,
+            assignment.experiment_id.clone(),
+            assignment.group.clone(),
         ))
     }
 
@@ -153,11 +154,13 @@ pub(crate) fn assign_and_resolve(
             assignments.push(Assignment {
                 tenant_id: cart.tenant_id.clone(),
                 cart_id: cart.id.clone(),
-                experiment_id: experiment.id.clone(),
-                group,
-                held_out,
-                policy_version: policy_version(policy),
-                at: now,
+                assignment: CartAssignment {
+                    experiment_id: experiment.id.clone(),
+                    group,
+                    held_out,
+                    policy_version: policy_version(policy),
+                    assigned_at: now,
+                },
             });
         }
     }
@@ -167,19 +170,16 @@ pub(crate) fn assign_and_resolve(
             continue;
         }
         if let Some(cart) = claimed.iter_mut().find(|c| c.id == assignment.cart_id) {
-            tracing::info!(cart = %cart.id, experiment = %assignment.experiment_id, group = %assignment.group, "cart assigned to an experiment group");
-            cart.experiment_id = Some(assignment.experiment_id);
-            cart.experiment_group = Some(assignment.group);
-            cart.held_out = i32::from(assignment.held_out);
-            cart.policy_version = Some(assignment.policy_version);
-            cart.experiment_assigned_at = Some(assignment.at.naive_utc());
+            let recorded = assignment.assignment;
+            tracing::info!(cart = %cart.id, experiment = %recorded.experiment_id, group = %recorded.group, "cart assigned to an experiment group");
+            cart.experiment_id = Some(recorded.experiment_id.clone());
+            cart.experiment = Some(recorded);
             cart.version += 1;
         }
     }
     let referenced: Vec<(String, String)> = claimed
         .iter()
-        .filter(|c| c.experiment_group.is_some())
-        .filter_map(|c| Some((c.tenant_id.clone(), c.experiment_id.clone()?)))
+        .filter_map(|c| Some((c.tenant_id.clone(), c.experiment.as_ref()?.experiment_id.clone())))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();

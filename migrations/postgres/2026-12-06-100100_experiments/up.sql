@@ -23,12 +23,11 @@ CREATE UNIQUE INDEX experiments_one_running_idx ON experiments (tenant_id) WHERE
 -- the first experiment and never changed (a new key would reshuffle shoppers).
 ALTER TABLE tenants ADD COLUMN assignment_key TEXT;
 
--- A cart's group, recorded when it is assigned (at abandonment), with the
--- version of the recovery policy it was assigned under and when: orders within
--- the attribution window after that moment count as the group's recoveries.
+-- A cart's group, recorded when it is assigned (at abandonment): the
+-- experiment (indexed, for the experiment's figures) and, as JSON, the group,
+-- whether it is held out, the version of the recovery policy it was assigned
+-- under and when (orders within the attribution window after that moment count
+-- as the group's recoveries).
 ALTER TABLE carts ADD COLUMN experiment_id TEXT;
-ALTER TABLE carts ADD COLUMN experiment_group TEXT;
-ALTER TABLE carts ADD COLUMN held_out INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE carts ADD COLUMN policy_version TEXT;
-ALTER TABLE carts ADD COLUMN experiment_assigned_at TIMESTAMP;
-CREATE INDEX carts_experiment_idx ON carts (tenant_id, experiment_id, experiment_group);
+ALTER TABLE carts ADD COLUMN experiment TEXT;
+CREATE INDEX carts_experiment_idx ON carts (tenant_id, experiment_id) WHERE experiment_id IS NOT NULL;
