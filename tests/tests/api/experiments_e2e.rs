@@ -209,7 +209,11 @@ fn holdout_carts_get_no_email_and_still_count(backend: Backend) {
     holdout.add_cart(Currency::USD, None);
     let mut emails = GroupTally::default();
     emails.add_cart(Currency::USD, None);
-    let expected = serde_json::to_value(compare(&holdout, &emails)).unwrap();
+    // Through JSON text as the answer came: serde_json's default number
+    // parser may round a printed float's last digit differently.
+    let expected: Value =
+        serde_json::from_str(&serde_json::to_string(&compare(&holdout, &emails)).unwrap())
+            .unwrap();
     assert_eq!(report["results"][0]["group"], "emails");
     assert_eq!(report["results"][0]["comparison"], expected);
     // Far too few carts: no winner.
@@ -222,7 +226,7 @@ fn holdout_carts_get_no_email_and_still_count(backend: Backend) {
     assert_eq!(added["experimentId"], json!(id));
     assert_eq!((added["heldOutCarts"].as_u64(), added["emailedCarts"].as_u64()), (Some(2), Some(1)));
     let lift = compare(&holdout, &emails).conversion.unwrap().incremental_recovered_carts;
-    assert_eq!(added["recoveredCarts"]["estimate"], json!(lift.estimate));
+    assert_eq!(added["recoveredCarts"]["estimate"].as_f64(), Some(lift.estimate));
     assert_eq!(added["revenue"][0]["currency"], "USD");
 
     // A holdout has no variant to promote; stopping ends assignment.
