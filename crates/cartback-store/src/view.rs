@@ -459,6 +459,7 @@ mod tests {
                 "deleted",
                 "emailsSent",
                 "erasedAt",
+                "experiment",
                 "externalId",
                 "id",
                 "itemCount",

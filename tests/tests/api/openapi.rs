@@ -296,6 +296,11 @@ fn seed(api: &Api, tenant: &Tenant, closed: &str) -> String {
             &["stripeIntake"],
             &format!("\"path.tenant_id\" = {:?}", tenant.id),
         ),
+        // Only Stripe can sign an event: no generated body, however well
+        // formed, carries a valid `Stripe-Signature`, so each is refused (400).
+        "[operations.checks.positive_data_acceptance]\n\
+         expected-statuses = [\"2xx\", \"400\", \"429\"]\n\n"
+            .to_owned(),
         // A winner must be one of the experiment's own groups (422): a rule
         // between objects the document cannot state. (Not pinned: its id is
         // whatever a link or the generator gives.)
@@ -303,11 +308,6 @@ fn seed(api: &Api, tenant: &Tenant, closed: &str) -> String {
          include-name = [\"POST /api/v1/experiments/{id}/promote\"]\n\
          [operations.checks.positive_data_acceptance]\n\
          expected-statuses = [\"2xx\", \"3xx\", \"401\", \"403\", \"404\", \"409\", \"412\", \"422\", \"429\"]\n\n"
-            .to_owned(),
-        // Only Stripe can sign an event: no generated body, however well
-        // formed, carries a valid `Stripe-Signature`, so each is refused (400).
-        "[operations.checks.positive_data_acceptance]\n\
-         expected-statuses = [\"2xx\", \"400\", \"429\"]\n\n"
             .to_owned(),
     ]
     .concat()

@@ -519,7 +519,11 @@ fn lift_chart(reports: &[GroupReport]) -> Markup {
     let plot = CHART_WIDTH - LABEL_WIDTH - 16.0;
     let x = |fraction: f64| LABEL_WIDTH + (fraction * 100.0 - low) / (high - low) * plot;
     let height = AXIS_HEIGHT + ROW_HEIGHT * rows.len() as f64;
-    let step = ((high - low) / 6.0).ceil().max(1.0);
+    // The smallest round step that gives at most about six ticks.
+    let step = [1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0]
+        .into_iter()
+        .find(|step| (high - low) / step <= 6.0)
+        .unwrap_or(100.0);
     let ticks: Vec<f64> = (0..)
         .map(|i| (low / step).ceil() * step + f64::from(i) * step)
         .take_while(|t| *t <= high)
@@ -537,7 +541,7 @@ fn lift_chart(reports: &[GroupReport]) -> Markup {
                 @for tick in &ticks {
                     @let tx = x(tick / 100.0);
                     line.tick x1=(tx) x2=(tx) y1="0" y2=(height - AXIS_HEIGHT) {}
-                    text.tick-label x=(tx) y=(height - 8.0) text-anchor="middle" { (format!("{tick:+.0}")) }
+                    text.tick-label x=(tx) y=(height - 8.0) text-anchor="middle" { (if *tick == 0.0 { "0".to_owned() } else { format!("{tick:+.0}") }) }
                 }
                 line.zero x1=(x(0.0)) x2=(x(0.0)) y1="0" y2=(height - AXIS_HEIGHT) {}
                 @for (i, (name, estimate, interval, verdict)) in rows.iter().enumerate() {
