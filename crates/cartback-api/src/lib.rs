@@ -16,8 +16,9 @@ use actix_web::http::Method;
 use actix_web::{App, HttpServer, Route, web};
 use middleware::{cors, guard, metrics};
 use routes::{
-    analytics, api_keys, carts, customers, email_provider, health, history, links, preview, public,
-    restore, settings, shop, stripe, suppressions, templates, track, tracker, webhook_endpoints, experiments,
+    analytics, api_keys, carts, customers, email_provider, experiments, health, history, links,
+    preview, public, restore, settings, shop, stripe, suppressions, templates, track, tracker,
+    webhook_endpoints,
 };
 
 pub use actix_web::dev::{Server, ServerHandle};

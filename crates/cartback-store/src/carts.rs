@@ -13,10 +13,10 @@ use cartback_domain::{
 };
 
 use crate::columns::{Json, JsonOrNull, Stored};
-use crate::experiments::CartAssignment;
 use crate::connection::{DbConn, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::events::{CartEventKind, NewCartEvent, record_events};
+use crate::experiments::CartAssignment;
 use crate::ids::time_ordered_id;
 use crate::schema::carts;
 use crate::sql::{dialect, numbered_rows};

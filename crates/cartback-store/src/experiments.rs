@@ -317,7 +317,10 @@ pub fn experiments_by_ids(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter(|row| keys.iter().any(|(t, id)| *t == row.tenant_id && *id == row.id))
+        .filter(|row| {
+            keys.iter()
+                .any(|(t, id)| *t == row.tenant_id && *id == row.id)
+        })
         .collect())
 }
 
@@ -471,7 +474,10 @@ pub fn assigned_carts(
 /// order for it arrived within `window` after its assignment, whatever
 /// emails it got (none, for the holdout); its revenue is that order's total
 /// when the order is in the cart's currency and says it, else the cart's.
-pub fn tally_groups(carts: &[AssignedCart], window: TimeDelta) -> StoreResult<BTreeMap<String, GroupTally>> {
+pub fn tally_groups(
+    carts: &[AssignedCart],
+    window: TimeDelta,
+) -> StoreResult<BTreeMap<String, GroupTally>> {
     let mut tallies: BTreeMap<String, GroupTally> = BTreeMap::new();
     for cart in carts {
         let currency = Currency::parse(&cart.currency)

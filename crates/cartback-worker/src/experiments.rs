@@ -14,8 +14,8 @@ use cartback_domain::{
 };
 use cartback_store::carts::CartRow;
 use cartback_store::experiments::{
-    Assignment, CartAssignment, ExperimentRow, assignment_keys, experiments_by_ids, record_assignments,
-    running_experiments,
+    Assignment, CartAssignment, ExperimentRow, assignment_keys, experiments_by_ids,
+    record_assignments, running_experiments,
 };
 use cartback_store::{Store, StoreResult};
 
@@ -101,7 +101,9 @@ fn assign(
         (None, Some(session)) => Shopper::Session(session),
         (None, None) => return None,
     };
-    let group = design.split().assign(key.as_bytes(), experiment_id, shopper);
+    let group = design
+        .split()
+        .assign(key.as_bytes(), experiment_id, shopper);
     Some((group.name.clone(), group.holdout))
 }
 
@@ -179,7 +181,12 @@ pub(crate) fn assign_and_resolve(
     }
     let referenced: Vec<(String, String)> = claimed
         .iter()
-        .filter_map(|c| Some((c.tenant_id.clone(), c.experiment.as_ref()?.experiment_id.clone())))
+        .filter_map(|c| {
+            Some((
+                c.tenant_id.clone(),
+                c.experiment.as_ref()?.experiment_id.clone(),
+            ))
+        })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();

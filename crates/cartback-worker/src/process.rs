@@ -11,8 +11,7 @@ use tokio::task::JoinSet;
 
 use cartback_domain::{
     CartFacts, CartStatus, Evaluation, RecoveryPolicy, SendContext, VariantCopy,
-    address_day_cap_until,
-    evaluate_with, retry_delay,
+    address_day_cap_until, evaluate_with, retry_delay,
 };
 use cartback_email::{EmailError, Idempotency, SendReceipt};
 use cartback_store::carts::{CartKey, CartRelease, CartRow};
@@ -1077,9 +1076,9 @@ async fn deliver(
         Offer {
             coupon: coupon.as_deref(),
             payment_link: link.as_deref(),
+            words: words.as_ref(),
         },
         &custom,
-        words.as_ref(),
         &config.public_url,
     );
     let message = match rendered {

@@ -10,9 +10,7 @@ use cartback_store::links::{LinkPurpose, coupon_seed, link_token};
 use cartback_store::sends::SendRow;
 use cartback_store::templates::TemplateRow;
 use cartback_store::tenants::Tenant;
-use cartback_templates::{
-    Coupon, CustomTemplate, EmailContext, Experience, StepCopy, render_step,
-};
+use cartback_templates::{Coupon, CustomTemplate, EmailContext, Experience, StepCopy, render_step};
 
 /// The tenant's stored look and words; unreadable settings fall back to the
 /// built-in ones rather than stop recovery (the api validates them on save).
@@ -65,16 +63,18 @@ fn with_variant_words(
     experience
 }
 
-/// What an email offers beyond the cart: a coupon code, a direct payment link.
+/// What an email offers beyond the cart and the shop's settings: a coupon
+/// code, a direct payment link, and for a cart in an A/B group its variant's
+/// words for the step.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Offer<'a> {
     pub coupon: Option<&'a str>,
     pub payment_link: Option<&'a str>,
+    pub words: Option<&'a VariantCopy>,
 }
 
-/// Builds the email for `send` of `cart` with its `offer` and, for a cart in
-/// an A/B group, its variant's `words`; `public_url` is where the api answers
-/// the links.
+/// Builds the email for `send` of `cart` with its `offer`; `public_url` is
+/// where the api answers the links.
 pub fn render_recovery_email(
     tenant: &Tenant,
     policy: &RecoveryPolicy,
@@ -82,7 +82,6 @@ pub fn render_recovery_email(
     send: &SendRow,
     offer: Offer<'_>,
     custom: &[TemplateRow],
-    words: Option<&VariantCopy>,
     public_url: &str,
 ) -> Result<EmailMessage, EmailError> {
     let Some(email) = cart.customer_email.clone() else {
@@ -110,7 +109,7 @@ pub fn render_recovery_email(
         .or_else(|| default_locale.clone())
         .unwrap_or_else(|| "en".to_owned());
     let step = u32::try_from(send.step).unwrap_or(0);
-    let experience = match words {
+    let experience = match offer.words {
         Some(words) => with_variant_words(experience, &locale, step, words),
         None => experience,
     };
@@ -207,7 +206,10 @@ mod tests {
         assert_eq!(copy.headline.as_deref(), Some("Nog even kijken?"));
         // Another step, or another language, keeps the shop's words.
         let later = with_variant_words(experience.clone(), "de", 1, &words);
-        assert_eq!(later.copy_for("de", 1).unwrap().subject.as_deref(), Some("Nog twijfels?"));
+        assert_eq!(
+            later.copy_for("de", 1).unwrap().subject.as_deref(),
+            Some("Nog twijfels?")
+        );
         assert_eq!(later.copy_for("nl", 0), experience.copy_for("nl", 0));
     }
 }

@@ -612,7 +612,8 @@ fn experiments_in_a_browser(backend: Backend) {
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(
-        api.v1("POST", &format!("/experiments/{id}/start"), key, None).0,
+        api.v1("POST", &format!("/experiments/{id}/start"), key, None)
+            .0,
         200
     );
     let sessions: Vec<String> = (0..8).map(|i| format!("sess-exp-{i}")).collect();
@@ -641,7 +642,8 @@ fn experiments_in_a_browser(backend: Backend) {
         .expect("a held-out shopper among eight (a 1 in 256 chance of none)");
     order(&api, key, held_out, "EXP-1", 100.0, "USD");
     assert_eq!(
-        api.v1("POST", &format!("/experiments/{id}/stop"), key, None).0,
+        api.v1("POST", &format!("/experiments/{id}/stop"), key, None)
+            .0,
         200
     );
     let config = json!({

@@ -163,7 +163,10 @@ fn holdout_carts_get_no_email_and_still_count(backend: Backend) {
     let _worker = worker(&db, &maildev, &api);
     let mut cart_ids = Vec::new();
     for (i, email) in held_out.iter().chain(&emailed).enumerate() {
-        let (status, body) = api.track(&shop.secret, &cart_update(&format!("sess-{i}"), Some(email)));
+        let (status, body) = api.track(
+            &shop.secret,
+            &cart_update(&format!("sess-{i}"), Some(email)),
+        );
         assert_eq!(status, 200, "{body}");
         cart_ids.push(body["cartId"].as_str().unwrap().to_owned());
     }
@@ -179,7 +182,11 @@ fn holdout_carts_get_no_email_and_still_count(backend: Backend) {
     // Longer than the delay again: the held-out carts are due, and stay silent.
     std::thread::sleep(Duration::from_millis(1500));
     let recipients = maildev.recipients();
-    assert_eq!(recipients, vec![emailed[0].clone()], "held-out shoppers got email");
+    assert_eq!(
+        recipients,
+        vec![emailed[0].clone()],
+        "held-out shoppers got email"
+    );
     for (i, id) in cart_ids.iter().enumerate() {
         let cart = cart_of(&api, &shop, id);
         let group = &cart["experiment"];
@@ -202,8 +209,14 @@ fn holdout_carts_get_no_email_and_still_count(backend: Backend) {
 
     let (status, report) = api.v1("GET", &format!("/experiments/{id}"), &shop.secret, None);
     assert_eq!(status, 200, "{report}");
-    assert_eq!(report["tallies"]["holdout"], json!({"carts": 2, "recovered": 1}));
-    assert_eq!(report["tallies"]["emails"], json!({"carts": 1, "recovered": 0}));
+    assert_eq!(
+        report["tallies"]["holdout"],
+        json!({"carts": 2, "recovered": 1})
+    );
+    assert_eq!(
+        report["tallies"]["emails"],
+        json!({"carts": 1, "recovered": 0})
+    );
     let mut holdout = GroupTally::default();
     holdout.add_cart(Currency::USD, Some(8000));
     holdout.add_cart(Currency::USD, None);
@@ -212,8 +225,7 @@ fn holdout_carts_get_no_email_and_still_count(backend: Backend) {
     // Through JSON text as the answer came: serde_json's default number
     // parser may round a printed float's last digit differently.
     let expected: Value =
-        serde_json::from_str(&serde_json::to_string(&compare(&holdout, &emails)).unwrap())
-            .unwrap();
+        serde_json::from_str(&serde_json::to_string(&compare(&holdout, &emails)).unwrap()).unwrap();
     assert_eq!(report["results"][0]["group"], "emails");
     assert_eq!(report["results"][0]["comparison"], expected);
     // Far too few carts: no winner.
@@ -224,9 +236,21 @@ fn holdout_carts_get_no_email_and_still_count(backend: Backend) {
     assert_eq!(status, 200, "{analytics}");
     let added = &analytics["incremental"];
     assert_eq!(added["experimentId"], json!(id));
-    assert_eq!((added["heldOutCarts"].as_u64(), added["emailedCarts"].as_u64()), (Some(2), Some(1)));
-    let lift = compare(&holdout, &emails).conversion.unwrap().incremental_recovered_carts;
-    assert_eq!(added["recoveredCarts"]["estimate"].as_f64(), Some(lift.estimate));
+    assert_eq!(
+        (
+            added["heldOutCarts"].as_u64(),
+            added["emailedCarts"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
+    let lift = compare(&holdout, &emails)
+        .conversion
+        .unwrap()
+        .incremental_recovered_carts;
+    assert_eq!(
+        added["recoveredCarts"]["estimate"].as_f64(),
+        Some(lift.estimate)
+    );
     assert_eq!(added["revenue"][0]["currency"], "USD");
 
     // A holdout has no variant to promote; stopping ends assignment.
@@ -237,7 +261,12 @@ fn holdout_carts_get_no_email_and_still_count(backend: Backend) {
         Some(&json!({"group": "emails"})),
     );
     assert_eq!(status, 409);
-    let (status, stopped) = api.v1("POST", &format!("/experiments/{id}/stop"), &shop.secret, None);
+    let (status, stopped) = api.v1(
+        "POST",
+        &format!("/experiments/{id}/stop"),
+        &shop.secret,
+        None,
+    );
     assert_eq!(status, 200, "{stopped}");
     assert_eq!(stopped["status"], "stopped");
     let (status, list) = api.v1("GET", "/experiments", &shop.secret, None);
@@ -284,7 +313,12 @@ fn an_ab_variant_sends_its_own_subject(backend: Backend) {
     let key = key(&db, &shop);
     let reference = shoppers_in(&split, &key, &id, "reference", 1).remove(0);
     let curious = shoppers_in(&split, &key, &id, "curious", 1).remove(0);
-    let (status, _) = api.v1("POST", &format!("/experiments/{id}/start"), &shop.secret, None);
+    let (status, _) = api.v1(
+        "POST",
+        &format!("/experiments/{id}/start"),
+        &shop.secret,
+        None,
+    );
     assert_eq!(status, 200);
 
     let _worker = worker(&db, &maildev, &api);

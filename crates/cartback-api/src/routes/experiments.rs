@@ -10,15 +10,15 @@ use serde::Serialize;
 use serde_json::Value;
 
 use cartback_domain::{
-    Comparison, ExperimentDesign, ExperimentGroup, GroupTally, RecoveryPolicy, SampleSize,
-    Variant, VariantCopy, Verdict, experiment_report,
+    Comparison, ExperimentDesign, ExperimentGroup, GroupTally, RecoveryPolicy, SampleSize, Variant,
+    VariantCopy, Verdict, experiment_name, experiment_report,
 };
-use cartback_templates::{Experience, StepCopy};
 use cartback_store::experiments::{
     ExperimentRefusal, ExperimentRow, create_experiment, experiment_tallies, find_experiment,
     list_experiments, promote_winner, start_experiment, stop_experiment,
 };
 use cartback_store::view::time;
+use cartback_templates::{Experience, StepCopy};
 
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode};
@@ -27,7 +27,6 @@ use crate::input::body::object_body;
 use crate::input::fields::{boolean, query_map, unknown_fields};
 use crate::state::AppState;
 
-const MAX_NAME_CHARS: usize = 100;
 /// The lift the sample size plans for when the request names none: two
 /// percentage points.
 const DEFAULT_DETECTABLE_LIFT: f64 = 0.02;
@@ -170,18 +169,13 @@ fn refused(refusal: ExperimentRefusal) -> ApiError {
 
 fn name_field(body: &serde_json::Map<String, Value>, problems: &mut Problems) -> Option<String> {
     match body.get("name") {
-        Some(Value::String(name)) => {
-            let name = name.trim();
-            if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-                problems.add("name", format!("must be 1 to {MAX_NAME_CHARS} characters"));
+        Some(Value::String(name)) => match experiment_name(name) {
+            Ok(name) => Some(name),
+            Err(error) => {
+                problems.add("name", error.message);
                 None
-            } else if name.chars().any(char::is_control) {
-                problems.add("name", "must not contain control characters");
-                None
-            } else {
-                Some(name.to_owned())
             }
-        }
+        },
         None | Some(Value::Null) => {
             problems.add("name", "is required");
             None
@@ -199,7 +193,10 @@ fn design_field(
     problems: &mut Problems,
 ) -> Option<ExperimentDesign> {
     let Some(groups) = body.get("groups").filter(|v| !v.is_null()) else {
-        problems.add("groups", "is required: 2 to 10 groups whose basisPoints add up to 10000");
+        problems.add(
+            "groups",
+            "is required: 2 to 10 groups whose basisPoints add up to 10000",
+        );
         return None;
     };
     let groups: Vec<ExperimentGroup> = match serde_json::from_value(groups.clone()) {
@@ -212,7 +209,10 @@ fn design_field(
     match ExperimentDesign::new(groups, policy) {
         Ok(design) => Some(design),
         Err(error) => {
-            problems.add(error.field.unwrap_or_else(|| "groups".into()), error.message);
+            problems.add(
+                error.field.unwrap_or_else(|| "groups".into()),
+                error.message,
+            );
             None
         }
     }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use cartback_domain::{
     Currency, ExperimentDesign, ExperimentGroup, GroupReport, Interval, Money, TrafficSplit,
-    Verdict, experiment_report,
+    Verdict, experiment_name, experiment_report,
 };
 use cartback_store::experiments::{
     ExperimentRefusal, ExperimentRow, ExperimentStatus, create_experiment, experiment_tallies,
@@ -27,7 +27,6 @@ use crate::session::{SignedIn, check_change, signed_in};
 
 /// The lift the sample sizes plan for: two percentage points.
 const DETECTABLE_LIFT: f64 = 0.02;
-const MAX_NAME_CHARS: usize = 100;
 
 fn status_label(status: ExperimentStatus) -> &'static str {
     match status {
@@ -47,10 +46,9 @@ fn refusal_text(refusal: ExperimentRefusal) -> PageError {
             "Another experiment is running: stop it first. One experiment runs at a time."
                 .to_owned(),
         ),
-        ExperimentRefusal::WrongStatus(status) => PageError::Conflict(format!(
-            "The experiment is {}.",
-            status.as_str()
-        )),
+        ExperimentRefusal::WrongStatus(status) => {
+            PageError::Conflict(format!("The experiment is {}.", status.as_str()))
+        }
     }
 }
 
@@ -70,7 +68,10 @@ pub async fn page(
     ))
 }
 
-async fn load_list(dashboard: &Dashboard, signed: &SignedIn) -> Result<Vec<ExperimentRow>, PageError> {
+async fn load_list(
+    dashboard: &Dashboard,
+    signed: &SignedIn,
+) -> Result<Vec<ExperimentRow>, PageError> {
     let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
     Ok(web::block(move || list_experiments(&mut *store.conn()?, &tenant_id)).await??)
@@ -94,7 +95,11 @@ fn basis_points(percent: &str) -> Option<u32> {
     if whole.is_empty() || whole.len() > 2 || fraction.len() > 2 {
         return None;
     }
-    if !whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit()) {
+    if !whole
+        .bytes()
+        .chain(fraction.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let whole: u32 = whole.parse().ok()?;
@@ -112,33 +117,27 @@ pub async fn create_holdout(
     let signed = signed_in(&request, &dashboard).await?;
     check_change(&request, &dashboard, &signed, form.csrf.as_deref())?;
     let HoldoutForm { name, percent, .. } = form.into_inner();
-    let name = name.trim().to_owned();
-    let checked = if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        Err(format!("Name must be 1 to {MAX_NAME_CHARS} characters."))
-    } else if name.chars().any(char::is_control) {
-        Err("Name must not contain control characters.".to_owned())
-    } else {
-        basis_points(&percent)
-            .ok_or_else(|| "Held-out share must be a percentage from 0.01 to 99.99.".to_owned())
-            .and_then(|points| {
-                let split = TrafficSplit::holdout(points).map_err(|e| e.message)?;
-                let groups = split
-                    .groups()
-                    .iter()
-                    .map(|share| ExperimentGroup {
-                        name: share.name.clone(),
-                        basis_points: share.basis_points,
-                        holdout: share.holdout,
-                        variant: Default::default(),
-                    })
-                    .collect();
-                let policy = signed
-                    .tenant
-                    .recovery_policy()
-                    .map_err(|e| e.to_string())?;
-                ExperimentDesign::new(groups, &policy).map_err(|e| e.to_string())
-            })
-    };
+    let checked = experiment_name(&name)
+        .map_err(|e| format!("Name {}.", e.message))
+        .and_then(|_| {
+            basis_points(&percent)
+                .ok_or_else(|| "Held-out share must be a percentage from 0.01 to 99.99.".to_owned())
+                .and_then(|points| {
+                    let split = TrafficSplit::holdout(points).map_err(|e| e.message)?;
+                    let groups = split
+                        .groups()
+                        .iter()
+                        .map(|share| ExperimentGroup {
+                            name: share.name.clone(),
+                            basis_points: share.basis_points,
+                            holdout: share.holdout,
+                            variant: Default::default(),
+                        })
+                        .collect();
+                    let policy = signed.tenant.recovery_policy().map_err(|e| e.to_string())?;
+                    ExperimentDesign::new(groups, &policy).map_err(|e| e.to_string())
+                })
+        });
     let design = match checked {
         Ok(design) => design,
         Err(message) => {
@@ -153,6 +152,7 @@ pub async fn create_holdout(
             ));
         }
     };
+    let name = name.trim().to_owned();
     let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
     let row = web::block(move || {
@@ -531,7 +531,11 @@ fn lift_chart(reports: &[GroupReport]) -> Markup {
     let summary = rows
         .iter()
         .map(|(name, estimate, interval, _)| {
-            format!("{name}: {} ({})", points(*estimate), interval_text(*interval, points))
+            format!(
+                "{name}: {} ({})",
+                points(*estimate),
+                interval_text(*interval, points)
+            )
         })
         .collect::<Vec<_>>()
         .join("; ");

@@ -53,7 +53,9 @@ impl VariantCopy {
                 .at(field));
             }
             if value.chars().any(char::is_control) {
-                return Err(InvalidValue::new("must be one line without control characters").at(field));
+                return Err(
+                    InvalidValue::new("must be one line without control characters").at(field),
+                );
             }
         }
         if let Some(body) = &self.body
@@ -193,7 +195,10 @@ impl Variant {
                 ))
                 .at(format!("{at}.step")));
             }
-            if self.steps[..i].iter().any(|other| other.step == change.step) {
+            if self.steps[..i]
+                .iter()
+                .any(|other| other.step == change.step)
+            {
                 return Err(InvalidValue::new("another entry changes the same step")
                     .at(format!("{at}.step")));
             }
@@ -208,7 +213,8 @@ impl Variant {
             .validate()
             .map_err(|e| e.within(&at))?;
             if let Some(copy) = &change.copy {
-                copy.validate().map_err(|e| e.within(&format!("{at}.copy")))?;
+                copy.validate()
+                    .map_err(|e| e.within(&format!("{at}.copy")))?;
             }
         }
         let steps = self
@@ -231,6 +237,31 @@ impl Variant {
         }
         Ok(())
     }
+}
+
+/// The longest experiment name, in characters.
+pub const MAX_EXPERIMENT_NAME: usize = 100;
+
+/// An experiment's name, trimmed: 1 to [`MAX_EXPERIMENT_NAME`] characters
+/// without control characters.
+///
+/// ```
+/// use cartback_domain::experiment_name;
+/// assert_eq!(experiment_name("  Spring holdout ").unwrap(), "Spring holdout");
+/// assert!(experiment_name(" ").is_err());
+/// assert!(experiment_name("a\tb").is_err());
+/// ```
+pub fn experiment_name(name: &str) -> Result<String, InvalidValue> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_EXPERIMENT_NAME {
+        return Err(InvalidValue::new(format!(
+            "must be 1 to {MAX_EXPERIMENT_NAME} characters"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(InvalidValue::new("must not contain control characters"));
+    }
+    Ok(name.to_owned())
 }
 
 /// One group of an experiment: its share, whether it is the holdout, and
@@ -509,8 +540,14 @@ mod tests {
             .field
             .unwrap()
         };
-        assert_eq!(field(subject(0, " ")), "groups[1].variant.steps[0].copy.subject");
-        assert_eq!(field(subject(0, "a\nb")), "groups[1].variant.steps[0].copy.subject");
+        assert_eq!(
+            field(subject(0, " ")),
+            "groups[1].variant.steps[0].copy.subject"
+        );
+        assert_eq!(
+            field(subject(0, "a\nb")),
+            "groups[1].variant.steps[0].copy.subject"
+        );
         assert_eq!(field(subject(7, "late")), "groups[1].variant.steps[7].step");
         let too_slow = Variant {
             sequence: None,
@@ -531,9 +568,7 @@ mod tests {
             steps: vec![StepVariant {
                 step: 0,
                 no_coupon: true,
-                coupon: Some(CouponRule::Static {
-                    code: "X10".into(),
-                }),
+                coupon: Some(CouponRule::Static { code: "X10".into() }),
                 ..StepVariant::default()
             }],
         };
@@ -568,9 +603,15 @@ mod tests {
         };
         let policy = variant.apply(&base);
         assert_eq!(policy.settings_for(0).coupon, None);
-        assert_eq!(policy.settings_for(0).template.as_deref(), Some("bold_banner"));
+        assert_eq!(
+            policy.settings_for(0).template.as_deref(),
+            Some("bold_banner")
+        );
         assert_eq!(policy.settings_for(1), &StepSettings::default());
-        assert_eq!(policy.settings_for(2).template.as_deref(), Some("text_first"));
+        assert_eq!(
+            policy.settings_for(2).template.as_deref(),
+            Some("text_first")
+        );
         assert_eq!(policy.steps, base.steps);
         assert!(policy.validate().is_ok());
         assert_eq!(Variant::default().apply(&base), base);
@@ -600,10 +641,21 @@ mod tests {
         };
         let due = evaluate_with(&cart, &held_out, &policy, t0 + TimeDelta::hours(1));
         assert_eq!(due.transition, Some(CartStatus::Abandoned));
-        assert_eq!((due.send_now, due.no_send), (None, Some(NoSendReason::HeldOut)));
+        assert_eq!(
+            (due.send_now, due.no_send),
+            (None, Some(NoSendReason::HeldOut))
+        );
         // Same abandonment time as an emailed cart, which gets its email then.
-        let emailed = evaluate_with(&cart, &SendContext::default(), &policy, t0 + TimeDelta::hours(1));
-        assert_eq!((emailed.transition, emailed.send_now), (Some(CartStatus::Abandoned), Some(0)));
+        let emailed = evaluate_with(
+            &cart,
+            &SendContext::default(),
+            &policy,
+            t0 + TimeDelta::hours(1),
+        );
+        assert_eq!(
+            (emailed.transition, emailed.send_now),
+            (Some(CartStatus::Abandoned), Some(0))
+        );
         let abandoned = CartFacts {
             status: CartStatus::Abandoned,
             ..cart

@@ -14,12 +14,12 @@ pub use analysis::{
     Comparison, GroupFigures, GroupTally, Lift, POWER, RateLift, RevenueLift, RevenueTally,
     SampleSize, compare, sample_size,
 };
+pub use assignment::{BUCKETS, GroupShare, MAX_GROUPS, Shopper, TrafficSplit, assignment_bucket};
 pub use design::{
     ExperimentDesign, ExperimentGroup, ExperimentKind, GroupReport, MAX_VARIANT_BODY,
-    MAX_VARIANT_LINE, StepVariant, Variant, VariantCopy, VariantSequence, experiment_report,
-    policy_version,
+    MAX_VARIANT_LINE, StepVariant, Variant, VariantCopy, VariantSequence, experiment_name,
+    experiment_report, policy_version,
 };
-pub use assignment::{BUCKETS, GroupShare, MAX_GROUPS, Shopper, TrafficSplit, assignment_bucket};
 pub use distributions::{normal_quantile, t_upper_quantile};
 pub use intervals::{
     CONFIDENCE, Interval, SampleMoments, Verdict, newcombe_interval, ratio_interval,
