@@ -64,6 +64,14 @@ DEFAULT_STEPS = [{"delayMs": 3_600_000}, {"delayMs": 86_400_000}, {"delayMs": DE
 # PUT /api/v1/email-provider: `caCertificate` must be a PEM certificate that
 # parses, which no JSON Schema can say; a generated one never is.
 EMAIL_PROVIDER = "PUT /api/v1/email-provider"
+# POST /api/v1/experiments: group names unique, shares adding up to 10000, at
+# most one holdout and it without a variant; a variant's step must exist in
+# the shop's policy as it is then, and its delays must keep the sequence's
+# order and end before the expiry. The policy is whatever the fuzzing of PUT
+# /api/v1/settings/recovery left, so a variant keeps only what holds under
+# any policy: one change to step 0 (every policy has it), without a delay,
+# and a coupon or noCoupon, not both.
+EXPERIMENT = "POST /api/v1/experiments"
 
 
 def _date(text):
@@ -177,6 +185,39 @@ def _capture(body):
             line["unitPriceInCents"] = min(int(line["unitPriceInCents"]), MAX_LINE_CENTS // quantity)
 
 
+def _experiment(body):
+    groups = body.get("groups")
+    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+        return
+    seen_holdout = False
+    for i, group in enumerate(groups):
+        if not isinstance(group.get("name"), str) or any(
+            isinstance(other.get("name"), str) and other["name"] == group["name"] for other in groups[:i]
+        ):
+            group["name"] = f"g{i}"
+        if group.get("holdout") is True:
+            if seen_holdout:
+                group["holdout"] = False
+            else:
+                seen_holdout = True
+                group.pop("variant", None)
+        variant = group.get("variant")
+        if isinstance(variant, dict):
+            variant.pop("sequence", None)
+            steps = variant.get("steps")
+            if isinstance(steps, list):
+                kept = [s for s in steps if isinstance(s, dict)][:1]
+                for change in kept:
+                    change["step"] = 0
+                    change.pop("delayMs", None)
+                    if change.get("coupon") is not None and change.get("noCoupon") is True:
+                        change["noCoupon"] = False
+                variant["steps"] = kept
+    share, rest = divmod(10_000, max(len(groups), 1))
+    for i, group in enumerate(groups):
+        group["basisPoints"] = share + (rest if i == len(groups) - 1 else 0)
+
+
 def _template(body):
     for part in ("subject", "html", "text"):
         if isinstance(body.get(part), str):
@@ -230,6 +271,8 @@ def map_case(context, case):
             _policy_patch(case.body["policy"])
         if isinstance(case.body.get("email"), dict) and "copy" in case.body["email"]:
             case.body["email"]["copy"] = None
+    elif label == EXPERIMENT and isinstance(case.body, dict):
+        _experiment(case.body)
     elif label == EMAIL_PROVIDER and isinstance(case.body, dict):
         if isinstance(case.body.get("caCertificate"), str):
             case.body["caCertificate"] = None

@@ -16,8 +16,9 @@ use actix_web::http::Method;
 use actix_web::{App, HttpServer, Route, web};
 use middleware::{cors, guard, metrics};
 use routes::{
-    analytics, api_keys, carts, customers, email_provider, health, history, links, preview, public,
-    restore, settings, shop, stripe, suppressions, templates, track, tracker, webhook_endpoints,
+    analytics, api_keys, carts, customers, email_provider, experiments, health, history, links,
+    preview, public, restore, settings, shop, stripe, suppressions, templates, track, tracker,
+    webhook_endpoints,
 };
 
 pub use actix_web::dev::{Server, ServerHandle};
@@ -191,6 +192,24 @@ fn table() -> Vec<(Method, &'static str, Route)> {
             Method::POST,
             "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay",
             webhook_endpoints::replay,
+        ),
+        on(Method::POST, "/api/v1/experiments", experiments::create),
+        on(Method::GET, "/api/v1/experiments", experiments::list),
+        on(Method::GET, "/api/v1/experiments/{id}", experiments::get),
+        on(
+            Method::POST,
+            "/api/v1/experiments/{id}/start",
+            experiments::start,
+        ),
+        on(
+            Method::POST,
+            "/api/v1/experiments/{id}/stop",
+            experiments::stop,
+        ),
+        on(
+            Method::POST,
+            "/api/v1/experiments/{id}/promote",
+            experiments::promote,
         ),
         on(
             Method::PUT,

@@ -212,6 +212,12 @@ impl Modify for ClosedProviderSettings {
         crate::routes::stripe::settings::delete,
         crate::routes::stripe::intake::intake,
         crate::routes::stripe::payment_link::payment_link,
+        crate::routes::experiments::create,
+        crate::routes::experiments::list,
+        crate::routes::experiments::get,
+        crate::routes::experiments::start,
+        crate::routes::experiments::stop,
+        crate::routes::experiments::promote,
     ),
     // Referenced only through the shared error responses, which utoipa does not
     // collect by itself; and what the worker POSTs to webhook endpoints, which no
@@ -238,6 +244,7 @@ impl Modify for ClosedProviderSettings {
         (name = "email provider", description = "The tenant's own email provider (docs/api/email-provider.md)"),
         (name = "webhook endpoints", description = "Outgoing webhooks and their deliveries (docs/api/webhook-endpoints.md)"),
         (name = "stripe", description = "Stripe intake and payment links (docs/api/stripe.md)"),
+        (name = "experiments", description = "Holdouts and A/B tests on the recovery flow (docs/api/experiments.md)"),
     )
 )]
 pub struct ApiDoc;
@@ -1235,6 +1242,121 @@ mod schemas {
         pub kind: String,
         #[schema(value_type = Object)]
         pub data: serde_json::Value,
+    }
+
+    /// The words of one step's email an A/B variant replaces.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct VariantCopy {
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        pub subject: Option<String>,
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        pub preheader: Option<String>,
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        pub headline: Option<String>,
+        /// Not blank; a blank line starts a paragraph.
+        #[schema(min_length = 1, max_length = 5000, pattern = "\\S")]
+        pub body: Option<String>,
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        pub button_text: Option<String>,
+    }
+
+    /// What a variant changes in one step; what it leaves out stays the shop's.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct StepVariant {
+        /// The step (0-based); the sequence must have it.
+        #[schema(minimum = 0, maximum = 9)]
+        pub step: u32,
+        /// Must keep the sequence's delays increasing.
+        #[schema(minimum = 1, maximum = 31_536_000_000_u64)]
+        pub delay_ms: Option<u64>,
+        #[schema(
+            pattern = "^(minimal|product_grid|bold_banner|text_first|custom:[A-Za-z0-9_-]{1,64})$"
+        )]
+        pub template: Option<String>,
+        pub coupon: Option<CouponRule>,
+        /// No coupon in this step (not together with `coupon`).
+        #[schema(nullable = false)]
+        pub no_coupon: Option<bool>,
+        pub copy: Option<VariantCopy>,
+    }
+
+    /// A whole sequence in place of the shop's.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct VariantSequence {
+        #[schema(min_items = 1, max_items = 10)]
+        pub steps: Vec<RecoveryStep>,
+        #[schema(max_items = 10, nullable = false)]
+        pub step_settings: Option<Vec<StepSettings>>,
+    }
+
+    /// What a group changes in the recovery flow; `{}` is the shop's own.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct Variant {
+        pub sequence: Option<VariantSequence>,
+        /// At most one entry per step.
+        #[schema(max_items = 10, nullable = false)]
+        pub steps: Option<Vec<StepVariant>>,
+    }
+
+    /// One group of an experiment.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct ExperimentGroup {
+        /// Unique within the experiment.
+        #[schema(pattern = "^[a-z0-9_-]{1,32}$")]
+        pub name: String,
+        /// Share of shoppers in hundredths of a percent; the groups' add up to 10000.
+        #[schema(minimum = 1, maximum = 10000)]
+        pub basis_points: u32,
+        /// Gets no recovery email; at most one group, without a variant.
+        #[schema(nullable = false)]
+        pub holdout: Option<bool>,
+        #[schema(nullable = false)]
+        pub variant: Option<Variant>,
+    }
+
+    /// `name` and `groups` required; unknown fields are a 422.
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct NewExperiment {
+        #[schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        pub name: String,
+        /// 2 to 10 groups whose `basisPoints` add up to 10000.
+        #[schema(min_items = 2, max_items = 10)]
+        pub groups: Vec<ExperimentGroup>,
+    }
+
+    /// Which group's variant becomes the policy.
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct PromoteWinner {
+        pub group: String,
+        /// Promote even though the group is not clearly better than the control.
+        pub force: Option<bool>,
     }
 
     /// The RFC 8058 one-click body mail providers send.

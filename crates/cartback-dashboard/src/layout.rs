@@ -55,6 +55,12 @@ pub const SECTIONS: &[Section] = &[
         built: true,
     },
     Section {
+        slug: "experiments",
+        title: "Experiments",
+        purpose: "Holdouts and A/B tests on the recovery flow, with each group's figures and the lift's interval.",
+        built: true,
+    },
+    Section {
         slug: "suppressions",
         title: "Suppressions",
         purpose: "Addresses that never get a recovery email: list, search, add and remove.",

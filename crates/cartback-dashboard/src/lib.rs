@@ -172,6 +172,23 @@ pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
                     "/webhooks/{id}/deliveries/{delivery}/replay",
                     web::post().to(pages::webhooks::replay),
                 )
+                .route("/experiments", web::get().to(pages::experiments::page))
+                .route(
+                    "/experiments/holdout",
+                    web::post().to(pages::experiments::create_holdout),
+                )
+                .route(
+                    "/experiments/{id}",
+                    web::get().to(pages::experiments::detail),
+                )
+                .route(
+                    "/experiments/{id}/start",
+                    web::post().to(pages::experiments::start),
+                )
+                .route(
+                    "/experiments/{id}/stop",
+                    web::post().to(pages::experiments::stop),
+                )
                 .route("/suppressions", web::get().to(pages::suppressions::page))
                 .route(
                     "/suppressions/add",

@@ -46,6 +46,9 @@ pub struct SendContext {
     /// The address already got the policy's daily number of recovery emails;
     /// its next may go at this time (see [`address_day_cap_until`]).
     pub address_capped_until: Option<DateTime<Utc>>,
+    /// The cart is in an experiment's holdout group: it goes through the same
+    /// lifecycle as every other cart but gets no recovery email.
+    pub held_out: bool,
 }
 
 /// When an address that was sent recovery emails at `sent_at` (any order, any
@@ -102,6 +105,7 @@ pub enum NoSendReason {
     Capped,
     SequenceComplete,
     Cooldown,
+    HeldOut,
 }
 
 impl NoSendReason {
@@ -119,6 +123,7 @@ impl NoSendReason {
             NoSendReason::Capped => "capped",
             NoSendReason::SequenceComplete => "sequence_complete",
             NoSendReason::Cooldown => "cooldown",
+            NoSendReason::HeldOut => "held_out",
         }
     }
 
@@ -140,6 +145,7 @@ impl NoSendReason {
             NoSendReason::Cooldown => {
                 "the shopper was emailed recently or is in another cart's sequence"
             }
+            NoSendReason::HeldOut => "the cart is in an experiment's holdout group",
         }
     }
 }
@@ -201,7 +207,7 @@ pub fn next_send(cart: &CartFacts, policy: &RecoveryPolicy) -> Result<ScheduledS
 
 /// When the cart's next recovery email goes out if nothing changes, or why
 /// none will. Does not depend on the current time. The reasons, in the order
-/// they are checked: deleted, ordered, expired, empty, no email, unsubscribed,
+/// they are checked: deleted, ordered, expired, empty, held out, no email, unsubscribed,
 /// suppressed, no consent, below minimum, capped, sequence complete, cooldown,
 /// and expired again when the email would go out after the cart's expiry.
 ///
@@ -238,6 +244,9 @@ pub fn next_send_with(
     }
     if cart.item_count == 0 {
         return Err(NoSendReason::Empty);
+    }
+    if context.held_out {
+        return Err(NoSendReason::HeldOut);
     }
     if !cart.has_email {
         return Err(NoSendReason::NoEmail);

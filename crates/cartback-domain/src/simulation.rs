@@ -173,6 +173,8 @@ impl ShopperSimulation {
                 self.policy.max_emails_per_address_per_day,
                 self.now,
             ),
+            // The simulated shopper is in no holdout.
+            held_out: false,
         }
     }
 

@@ -12,10 +12,11 @@ use cartback_domain::{
     Attributes, CartFacts, CartItem, CartStatus, SendContext, UpdateOutcome, on_cart_update,
 };
 
-use crate::columns::{Json, Stored};
+use crate::columns::{Json, JsonOrNull, Stored};
 use crate::connection::{DbConn, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::events::{CartEventKind, NewCartEvent, record_events};
+use crate::experiments::CartAssignment;
 use crate::ids::time_ordered_id;
 use crate::schema::carts;
 use crate::sql::{dialect, numbered_rows};
@@ -66,6 +67,11 @@ pub struct CartRow {
     /// Raised by every write that changes what the merchant API shows of the
     /// cart (its ETag); the worker's lease alone does not raise it.
     pub version: i64,
+    /// The experiment the cart was assigned in (at abandonment), if any.
+    pub experiment_id: Option<String>,
+    /// Its group there, recorded with the assignment.
+    #[diesel(deserialize_as = JsonOrNull<CartAssignment>)]
+    pub experiment: Option<CartAssignment>,
 }
 
 impl CartRow {
@@ -76,6 +82,7 @@ impl CartRow {
         SendContext {
             consent: self.consent.map(|c| c != 0),
             cart_last_sent_at: self.last_sent_at.map(|t| t.and_utc()),
+            held_out: self.experiment.as_ref().is_some_and(|a| a.held_out),
             ..SendContext::default()
         }
     }

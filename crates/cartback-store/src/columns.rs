@@ -138,6 +138,29 @@ where
     }
 }
 
+/// A nullable JSON document in a TEXT column: NULL reads as None.
+#[derive(Debug, Clone, PartialEq, Eq, FromSqlRow)]
+pub struct JsonOrNull<T>(pub Option<T>);
+
+impl<T, DB> FromSql<diesel::sql_types::Nullable<Text>, DB> for JsonOrNull<T>
+where
+    T: DeserializeOwned,
+    DB: Backend,
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        let Json(value) = <Json<T> as FromSql<Text, DB>>::from_sql(bytes)?;
+        Ok(JsonOrNull(Some(value)))
+    }
+
+    fn from_nullable_sql(bytes: Option<DB::RawValue<'_>>) -> deserialize::Result<Self> {
+        match bytes {
+            Some(bytes) => Self::from_sql(bytes),
+            None => Ok(JsonOrNull(None)),
+        }
+    }
+}
+
 /// A value as the JSON text its column stores.
 pub(crate) fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> crate::StoreResult<String> {
     serde_json::to_string(value).map_err(|e| crate::StoreError::Corrupt(e.to_string()))
@@ -178,6 +201,7 @@ macro_rules! json_column {
         }
     };
 }
+pub(crate) use json_column;
 
 text_enum!(CartStatus, "carts.status", |text| CartStatus::parse(text)
     .ok());

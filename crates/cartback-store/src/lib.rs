@@ -14,6 +14,7 @@ pub mod email_providers;
 pub mod erasure;
 pub mod error;
 pub mod events;
+pub mod experiments;
 pub mod ids;
 pub mod links;
 pub mod migrate;

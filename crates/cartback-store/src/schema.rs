@@ -16,6 +16,7 @@ diesel::table! {
         allowed_origins -> Text,
         reply_to -> Nullable<Text>,
         default_currency -> Text,
+        assignment_key -> Nullable<Text>,
     }
 }
 
@@ -65,6 +66,8 @@ diesel::table! {
         erased_at -> Nullable<Timestamp>,
         quarantined_at -> Nullable<Timestamp>,
         version -> BigInt,
+        experiment_id -> Nullable<Text>,
+        experiment -> Nullable<Text>,
     }
 }
 
@@ -131,8 +134,27 @@ diesel::allow_tables_to_appear_in_same_query!(
     custom_templates,
     webhook_endpoints,
     webhook_deliveries,
-    stripe_accounts
+    stripe_accounts,
+    experiments
 );
+
+diesel::table! {
+    experiments (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        kind -> Text,
+        status -> Text,
+        groups -> Text,
+        winner -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        stopped_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(experiments -> tenants (tenant_id));
 
 diesel::table! {
     custom_templates (tenant_id, name, locale) {

@@ -113,6 +113,36 @@ impl CartAttribute {
     }
 }
 
+/// A cart's group in an experiment (docs/experiments.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CartExperiment)]
+pub struct CartExperiment {
+    pub experiment_id: String,
+    pub group: String,
+    /// The holdout: the cart gets no recovery email.
+    pub held_out: bool,
+    /// The recovery policy's version when the cart was assigned.
+    pub policy_version: String,
+    #[schema(format = DateTime)]
+    pub assigned_at: String,
+}
+
+impl CartExperiment {
+    pub fn of(cart: &CartRow) -> Option<CartExperiment> {
+        let assignment = cart.experiment.as_ref()?;
+        Some(CartExperiment {
+            experiment_id: assignment.experiment_id.clone(),
+            group: assignment.group.clone(),
+            held_out: assignment.held_out,
+            policy_version: assignment.policy_version.clone(),
+            assigned_at: assignment
+                .assigned_at
+                .to_rfc3339_opts(SecondsFormat::Millis, true),
+        })
+    }
+}
+
 /// A cart as the merchant API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -168,6 +198,9 @@ pub struct CartView {
     pub deleted: bool,
     #[schema(required = true, format = DateTime)]
     pub erased_at: Option<String>,
+    /// The cart's experiment group; null when it was never assigned one.
+    #[schema(required = true)]
+    pub experiment: Option<CartExperiment>,
     /// Raised by every change of what this object shows (tracking updates,
     /// merchant changes, the worker's status and schedule changes, orders,
     /// unsubscribes; not the worker's lease alone). The `ETag` is this
@@ -213,6 +246,7 @@ impl CartView {
             next_action_at: cart.next_action_at.map(time),
             deleted: cart.deleted_at.is_some(),
             erased_at: cart.erased_at.map(time),
+            experiment: CartExperiment::of(cart),
             version: cart.version,
         }
     }
@@ -280,6 +314,9 @@ pub struct WebhookCart {
     pub updated_at: String,
     #[schema(required = true, format = DateTime)]
     pub abandoned_at: Option<String>,
+    /// The cart's experiment group, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<CartExperiment>,
 }
 
 impl WebhookCart {
@@ -298,6 +335,7 @@ impl WebhookCart {
             created_at: view.created_at,
             updated_at: view.updated_at,
             abandoned_at: view.abandoned_at,
+            experiment: view.experiment,
         }
     }
 }
@@ -638,6 +676,8 @@ mod tests {
             erased_at: None,
             quarantined_at: None,
             version: 4,
+            experiment_id: None,
+            experiment: None,
         }
     }
 
@@ -676,6 +716,7 @@ mod tests {
                 "deleted",
                 "emailsSent",
                 "erasedAt",
+                "experiment",
                 "externalId",
                 "id",
                 "itemCount",

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod config;
+mod experiments;
 mod process;
 mod providers;
 mod render;

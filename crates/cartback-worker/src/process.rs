@@ -10,8 +10,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::task::JoinSet;
 
 use cartback_domain::{
-    CartFacts, CartStatus, Evaluation, RecoveryPolicy, SendContext, address_day_cap_until,
-    evaluate_with, retry_delay,
+    CartFacts, CartStatus, Evaluation, RecoveryPolicy, SendContext, VariantCopy,
+    address_day_cap_until, evaluate_with, retry_delay,
 };
 use cartback_email::{EmailError, Idempotency, SendReceipt};
 use cartback_store::carts::{CartKey, CartRelease, CartRow};
@@ -27,6 +27,7 @@ use cartback_templates::custom_template_of;
 
 use crate::WorkerError;
 use crate::config::WorkerConfig;
+use crate::experiments::{CartPolicies, assign_and_resolve};
 use crate::providers::{ProviderHandle, Providers};
 use crate::render::{Offer, coupon_code, render_recovery_email};
 use cartback_store::crypto::{MasterKeys, Purpose};
@@ -210,6 +211,8 @@ struct Delivery {
     coupon: Option<String>,
     /// Every locale of the tenant's own template this step uses, if it uses one.
     custom: Vec<TemplateRow>,
+    /// The words the cart's A/B variant sets for this step.
+    words: Option<VariantCopy>,
     cart: CartRow,
     send: SendRow,
     provider: Result<ProviderHandle, EmailError>,
@@ -431,6 +434,33 @@ impl Batch {
                 }
             })
             .collect();
+        // Carts abandoned now join a running experiment before anything is
+        // decided for them: a held-out cart must not get its first email.
+        let tenant_policies: HashMap<String, RecoveryPolicy> = tenants
+            .iter()
+            .map(|(id, (_, policy))| (id.clone(), policy.clone()))
+            .collect();
+        let (claimed, policies) = self
+            .blocking(move |store| {
+                let mut claimed = claimed;
+                let policies = assign_and_resolve(
+                    store,
+                    &mut claimed,
+                    tenant_policies,
+                    now,
+                    |cart, policy| {
+                        cart.facts()
+                            .ok()
+                            .and_then(|facts| {
+                                evaluate_guarded(&facts, &cart.send_context(), policy, now).ok()
+                            })
+                            .is_some_and(|e| e.transition == Some(CartStatus::Abandoned))
+                    },
+                )?;
+                Ok((claimed, policies))
+            })
+            .await?;
+        let policies = Arc::new(policies);
 
         let mut release: Vec<CartKey> = Vec::with_capacity(claimed.len());
         let mut events: Vec<NewCartEvent> = Vec::new();
@@ -440,7 +470,7 @@ impl Batch {
         let mut quarantine: HashMap<String, String> = HashMap::new();
         let mut wanted: Vec<CartKey> = Vec::new();
         for cart in &claimed {
-            let Some((_, policy)) = tenants.get(&cart.tenant_id) else {
+            let Some(policy) = policies.for_cart(cart) else {
                 quarantine.insert(
                     cart.id.clone(),
                     "the tenant's recovery policy is unreadable".to_owned(),
@@ -476,6 +506,7 @@ impl Batch {
             .start(
                 wanted,
                 &tenants,
+                &policies,
                 now,
                 &mut release,
                 &mut outcomes,
@@ -498,7 +529,7 @@ impl Batch {
         let deliver_ms = phase.elapsed().as_millis();
         let phase = std::time::Instant::now();
         let settled = self
-            .settle(finished, events, release, tenants, outcomes, quarantine)
+            .settle(finished, events, release, policies, outcomes, quarantine)
             .await;
         tracing::debug!(
             carts = claimed.len(),
@@ -521,6 +552,7 @@ impl Batch {
         &self,
         wanted: Vec<CartKey>,
         tenants: &HashMap<String, (Tenant, RecoveryPolicy)>,
+        policies: &Arc<CartPolicies>,
         now: DateTime<Utc>,
         release: &mut Vec<CartKey>,
         outcomes: &mut HashMap<String, CartOutcome>,
@@ -535,10 +567,7 @@ impl Batch {
             TimeDelta::from_std(self.config.lease).unwrap_or_default(),
         );
         let worker = self.config.worker_id.clone();
-        let policies: HashMap<String, RecoveryPolicy> = tenants
-            .iter()
-            .map(|(id, (_, policy))| (id.clone(), policy.clone()))
-            .collect();
+        let cart_policies = policies.clone();
         let batch_tenants = BatchTenants {
             link_secrets: tenants
                 .iter()
@@ -611,7 +640,7 @@ impl Batch {
                     |fresh, shopper| {
                         // Re-read right before sending: ordered, emptied, email removed,
                         // address suppressed, the shopper already in a sequence?
-                        let Some(policy) = policies.get(&fresh.tenant_id) else {
+                        let Some(policy) = cart_policies.for_cart(fresh) else {
                             return Ok(None);
                         };
                         let context = start_context(fresh, shopper, policy, now);
@@ -682,7 +711,7 @@ impl Batch {
         // The tenants' own templates the ready steps use, read once per batch.
         let mut wanted_templates: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (cart, send) in &ready {
-            if let Some((_, policy)) = tenants.get(&cart.tenant_id)
+            if let Some(policy) = policies.for_cart(cart)
                 && let Some(name) =
                     custom_template_of(policy, u32::try_from(send.step).unwrap_or(0))
             {
@@ -709,7 +738,8 @@ impl Batch {
         Ok(ready
             .into_iter()
             .filter_map(|(cart, send)| {
-                let (tenant, policy) = tenants.get(&cart.tenant_id)?;
+                let (tenant, _) = tenants.get(&cart.tenant_id)?;
+                let policy = policies.for_cart(&cart)?;
                 let provider = handles.get(&cart.tenant_id)?.clone();
                 let step = u32::try_from(send.step).unwrap_or(0);
                 let custom = custom_template_of(policy, step)
@@ -722,6 +752,7 @@ impl Batch {
                     })
                     .unwrap_or_default();
                 Some(Delivery {
+                    words: policies.copy_for(&cart, step),
                     payment: payments.get(&cart.tenant_id).cloned(),
                     custom,
                     coupon: coupon_code(tenant, policy, &cart, step),
@@ -935,7 +966,7 @@ impl Batch {
         finished: Vec<FinishedSend>,
         events: Vec<NewCartEvent>,
         release: Vec<CartKey>,
-        tenants: HashMap<String, (Tenant, RecoveryPolicy)>,
+        policies: Arc<CartPolicies>,
         outcomes: HashMap<String, CartOutcome>,
         quarantine: HashMap<String, String>,
     ) -> Result<(), WorkerError> {
@@ -943,10 +974,6 @@ impl Batch {
             return Ok(());
         }
         let quarantine = std::sync::Arc::new(quarantine);
-        let policies: HashMap<String, RecoveryPolicy> = tenants
-            .into_iter()
-            .map(|(id, (_, policy))| (id, policy))
-            .collect();
         let shared = std::sync::Arc::new((finished, events, release, policies, outcomes));
         let mut pause = Duration::from_millis(50);
         let mut attempt = 1;
@@ -969,7 +996,7 @@ impl Batch {
                             if let Some(reason) = quarantine.get(&row.id) {
                                 return Ok(quarantine_release(row, reason.clone()));
                             }
-                            let Some(policy) = policies.get(&row.tenant_id) else {
+                            let Some(policy) = policies.for_cart(row) else {
                                 return Ok(quarantine_release(
                                     row,
                                     "the tenant's recovery policy is unreadable".to_owned(),
@@ -1016,6 +1043,7 @@ async fn deliver(
         policy,
         coupon,
         custom,
+        words,
         cart,
         send,
         provider,
@@ -1048,6 +1076,7 @@ async fn deliver(
         Offer {
             coupon: coupon.as_deref(),
             payment_link: link.as_deref(),
+            words: words.as_ref(),
         },
         &custom,
         &config.public_url,

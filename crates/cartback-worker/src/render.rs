@@ -6,14 +6,16 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use cartback_domain::Currency;
-use cartback_domain::RecoveryPolicy;
+use cartback_domain::{RecoveryPolicy, VariantCopy};
 use cartback_email::{EmailError, EmailMessage, Mailbox};
 use cartback_store::carts::CartRow;
 use cartback_store::links::{LinkPurpose, coupon_seed, link_token};
 use cartback_store::sends::SendRow;
 use cartback_store::templates::TemplateRow;
 use cartback_store::tenants::Tenant;
-use cartback_templates::{Coupon, CustomTemplate, EmailContext, Experience, Fallback, render_step};
+use cartback_templates::{
+    Coupon, CustomTemplate, EmailContext, Experience, Fallback, StepCopy, render_step,
+};
 
 /// The fallbacks this process has already warned about, by tenant, template,
 /// locale and version: a broken template warns once, not on every send.
@@ -92,15 +94,47 @@ pub fn coupon_code(
     Some(rule.code_for(&coupon_seed(&tenant.link_secret, &cart.id, cart.cycle)))
 }
 
-/// What an email offers beyond the cart: a coupon code, a direct payment link.
+/// The experience with `words` (an A/B variant's) in place of the shop's own
+/// for `step` in `locale`: the variant's words win in whatever language the
+/// email is in; what it leaves out stays the shop's.
+fn with_variant_words(
+    mut experience: Experience,
+    locale: &str,
+    step: u32,
+    words: &VariantCopy,
+) -> Experience {
+    let steps: Vec<StepCopy> = (0..=step)
+        .map(|i| {
+            let mut copy = experience.copy_for(locale, i).cloned().unwrap_or_default();
+            if i == step {
+                let pick = |ours: &Option<String>, theirs: Option<String>| ours.clone().or(theirs);
+                copy = StepCopy {
+                    subject: pick(&words.subject, copy.subject),
+                    preheader: pick(&words.preheader, copy.preheader),
+                    headline: pick(&words.headline, copy.headline),
+                    body: pick(&words.body, copy.body),
+                    button_text: pick(&words.button_text, copy.button_text),
+                };
+            }
+            copy
+        })
+        .collect();
+    experience.copy.insert(locale.to_owned(), steps);
+    experience
+}
+
+/// What an email offers beyond the cart and the shop's settings: a coupon
+/// code, a direct payment link, and for a cart in an A/B group its variant's
+/// words for the step.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Offer<'a> {
     pub coupon: Option<&'a str>,
     pub payment_link: Option<&'a str>,
+    pub words: Option<&'a VariantCopy>,
 }
 
-/// Builds the email for `send` of `cart` with its `offer`; `public_url` is where
-/// the api answers the links.
+/// Builds the email for `send` of `cart` with its `offer`; `public_url` is
+/// where the api answers the links.
 pub fn render_recovery_email(
     tenant: &Tenant,
     policy: &RecoveryPolicy,
@@ -135,6 +169,10 @@ pub fn render_recovery_email(
         .or_else(|| default_locale.clone())
         .unwrap_or_else(|| "en".to_owned());
     let step = u32::try_from(send.step).unwrap_or(0);
+    let experience = match offer.words {
+        Some(words) => with_variant_words(experience, &locale, step, words),
+        None => experience,
+    };
     let context = EmailContext {
         locale: locale.clone(),
         default_locale,
@@ -206,4 +244,32 @@ pub fn render_recovery_email(
             format!("step-{}", send.step + 1),
         ],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variant_words_win_in_the_emails_language_and_keep_the_rest() {
+        let experience: Experience = serde_json::from_str(
+            r#"{"copy":{"nl":[{"subject":"Je mandje","headline":"Nog even kijken?"}]}}"#,
+        )
+        .unwrap();
+        let words = VariantCopy {
+            subject: Some("Nog twijfels?".into()),
+            ..VariantCopy::default()
+        };
+        let changed = with_variant_words(experience.clone(), "nl-BE", 0, &words);
+        let copy = changed.copy_for("nl-BE", 0).unwrap();
+        assert_eq!(copy.subject.as_deref(), Some("Nog twijfels?"));
+        assert_eq!(copy.headline.as_deref(), Some("Nog even kijken?"));
+        // Another step, or another language, keeps the shop's words.
+        let later = with_variant_words(experience.clone(), "de", 1, &words);
+        assert_eq!(
+            later.copy_for("de", 1).unwrap().subject.as_deref(),
+            Some("Nog twijfels?")
+        );
+        assert_eq!(later.copy_for("nl", 0), experience.copy_for("nl", 0));
+    }
 }

@@ -626,3 +626,96 @@ fn carts_pages_in_a_browser_on_sqlite() {
 fn carts_pages_in_a_browser_on_postgres() {
     carts_pages_in_a_browser(Backend::Postgres);
 }
+
+/// The Experiments page (tests/browser/experiments.spec.mjs): a 50 % holdout
+/// run through the api and the worker over eight shoppers, one held-out
+/// shopper orders, the experiment stops; then the merchant reads its figures
+/// and lift chart against the API, makes a new holdout and starts it; a
+/// viewer reads but is refused every change.
+fn experiments_in_a_browser(backend: Backend) {
+    let root = workspace();
+    let tools = browser_tools(&root);
+    let label = backend_label(backend);
+    let db = TestDatabase::new(backend);
+    let shop = create_tenant(&db.url, "700ms");
+    let owner = (
+        format!("exp-owner-{label}@shop.example"),
+        "owner password 34",
+    );
+    let viewer = (
+        format!("exp-viewer-{label}@shop.example"),
+        "viewer password 34",
+    );
+    create_user(&db.url, &shop.id, &owner.0, "owner", owner.1);
+    create_user(&db.url, &shop.id, &viewer.0, "viewer", viewer.1);
+    let api = Api::start(&db.url, &[]);
+    let key = shop.secret.as_str();
+    let (status, created) = api.v1(
+        "POST",
+        "/experiments",
+        key,
+        Some(&json!({"name": "Spring holdout", "groups": [
+            {"name": "holdout", "basisPoints": 5000, "holdout": true},
+            {"name": "emails", "basisPoints": 5000}
+        ]})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        api.v1("POST", &format!("/experiments/{id}/start"), key, None)
+            .0,
+        200
+    );
+    let sessions: Vec<String> = (0..8).map(|i| format!("sess-exp-{i}")).collect();
+    for (i, session) in sessions.iter().enumerate() {
+        let email = format!("shopper{i}@example.com");
+        assert_eq!(api.track(key, &cart_update(session, Some(&email))).0, 200);
+    }
+    let outbox = tempfile::tempdir().unwrap();
+    {
+        let _worker = worker(&db, &api, outbox.path());
+        wait_for("every cart assigned", Duration::from_secs(30), || {
+            sessions.iter().all(|session| {
+                let id = cart_id(&api, &shop, session);
+                let (_, cart) = api.v1("GET", &format!("/carts/{id}"), key, None);
+                !cart["data"]["experiment"].is_null()
+            })
+        });
+    }
+    let held_out = sessions
+        .iter()
+        .find(|session| {
+            let id = cart_id(&api, &shop, session);
+            let (_, cart) = api.v1("GET", &format!("/carts/{id}"), key, None);
+            cart["data"]["experiment"]["heldOut"] == json!(true)
+        })
+        .expect("a held-out shopper among eight (a 1 in 256 chance of none)");
+    order(&api, key, held_out, "EXP-1", 100.0, "USD");
+    assert_eq!(
+        api.v1("POST", &format!("/experiments/{id}/stop"), key, None)
+            .0,
+        200
+    );
+    let config = json!({
+        "base": api.base,
+        "secretKey": shop.secret,
+        "label": label,
+        "toolsDir": tools.display().to_string(),
+        "chromium": std::env::var("CARTBACK_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
+        "screenshots": root.join("target/screenshots").display().to_string(),
+        "owner": {"email": owner.0, "password": owner.1},
+        "viewer": {"email": viewer.0, "password": viewer.1},
+        "experimentId": id,
+    });
+    run_browser_spec(&root, "experiments.spec.mjs", &config);
+}
+
+#[test]
+fn experiments_in_a_browser_on_sqlite() {
+    experiments_in_a_browser(Backend::Sqlite);
+}
+
+#[test]
+fn experiments_in_a_browser_on_postgres() {
+    experiments_in_a_browser(Backend::Postgres);
+}

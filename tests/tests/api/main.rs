@@ -20,6 +20,7 @@ mod dev;
 mod docs_examples;
 mod e2e;
 mod experiment_stats;
+mod experiments_e2e;
 mod ingest;
 mod kill_sends;
 mod openapi;

@@ -301,6 +301,14 @@ fn seed(api: &Api, tenant: &Tenant, closed: &str) -> String {
         "[operations.checks.positive_data_acceptance]\n\
          expected-statuses = [\"2xx\", \"400\", \"429\"]\n\n"
             .to_owned(),
+        // A winner must be one of the experiment's own groups (422): a rule
+        // between objects the document cannot state. (Not pinned: its id is
+        // whatever a link or the generator gives.)
+        "[[operations]]\n\
+         include-name = [\"POST /api/v1/experiments/{id}/promote\"]\n\
+         [operations.checks.positive_data_acceptance]\n\
+         expected-statuses = [\"2xx\", \"3xx\", \"401\", \"403\", \"404\", \"409\", \"412\", \"422\", \"429\"]\n\n"
+            .to_owned(),
     ]
     .concat()
 }

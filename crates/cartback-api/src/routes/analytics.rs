@@ -10,15 +10,18 @@
 //! The arithmetic is [`cartback_domain::analyze`]; the rows come from
 //! [`cartback_store::analytics`].
 
+use std::collections::BTreeMap;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
 use cartback_domain::{
-    Analytics, AnalyticsPeriod, DailyStats, FunnelStep, InvalidValue, Money, PeriodPreset,
-    count_interval,
+    Analytics, AnalyticsPeriod, DailyStats, FunnelStep, GroupTally, InvalidValue, Lift, Money,
+    PeriodPreset, Verdict, compare, count_interval,
 };
 use cartback_store::analytics::{count_abandoned_recovered, tenant_report};
+use cartback_store::experiments::{ExperimentRow, experiment_tallies, latest_holdout};
 
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
@@ -217,11 +220,103 @@ impl From<&FunnelStep> for Step {
     }
 }
 
+/// An estimate with its 95 % interval (null when the data support none).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = IncrementalEstimate)]
+pub(crate) struct Estimate {
+    estimate: f64,
+    #[schema(required = true)]
+    low: Option<f64>,
+    #[schema(required = true)]
+    high: Option<f64>,
+    /// `better`, `worse` or `inconclusive`.
+    #[schema(value_type = String)]
+    verdict: Verdict,
+}
+
+impl From<Lift> for Estimate {
+    fn from(lift: Lift) -> Estimate {
+        Estimate {
+            estimate: lift.estimate,
+            low: lift.interval.map(|i| i.low),
+            high: lift.interval.map(|i| i.high),
+            verdict: lift.verdict,
+        }
+    }
+}
+
+/// Incremental revenue in one currency, minor units.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = IncrementalRevenue)]
+pub(crate) struct IncrementalRevenue {
+    currency: String,
+    #[schema(required = true)]
+    revenue_minor: Option<Estimate>,
+}
+
+/// What the emails added beyond what would have come back anyway, measured
+/// against the latest holdout (docs/experiments.md). Over that experiment's
+/// carts since it started, not over the report's period.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = IncrementalFigures)]
+pub(crate) struct Incremental {
+    experiment_id: String,
+    /// `running` or `stopped`.
+    status: String,
+    held_out_carts: u64,
+    emailed_carts: u64,
+    /// Recovered carts the emails added among the emailed carts; null while a
+    /// group has no carts.
+    #[schema(required = true)]
+    recovered_carts: Option<Estimate>,
+    revenue: Vec<IncrementalRevenue>,
+}
+
+/// The emailed groups together against the holdout.
+fn incremental(experiment: &ExperimentRow, tallies: &BTreeMap<String, GroupTally>) -> Incremental {
+    let mut held_out = GroupTally::default();
+    let mut emailed = GroupTally::default();
+    for group in &experiment.groups {
+        if let Some(tally) = tallies.get(&group.name) {
+            if group.holdout {
+                held_out.merge(tally);
+            } else {
+                emailed.merge(tally);
+            }
+        }
+    }
+    let comparison = compare(&held_out, &emailed);
+    Incremental {
+        experiment_id: experiment.id.clone(),
+        status: experiment.status.as_str().to_owned(),
+        held_out_carts: held_out.carts,
+        emailed_carts: emailed.carts,
+        recovered_carts: comparison
+            .conversion
+            .map(|c| Estimate::from(c.incremental_recovered_carts)),
+        revenue: comparison
+            .revenue
+            .iter()
+            .map(|r| IncrementalRevenue {
+                currency: r.currency.code().to_owned(),
+                revenue_minor: r.incremental_revenue_minor.map(Estimate::from),
+            })
+            .collect(),
+    }
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct AnalyticsReport {
     success: bool,
     period: Period,
     summary: Summary,
+    /// Beside the attributed figures, once a holdout experiment has run:
+    /// what the emails added (null when the tenant never started one).
+    #[schema(required = true)]
+    incremental: Option<Incremental>,
     /// One row per local day, in order.
     daily: Vec<Day>,
     /// One row per step of the sequence.
@@ -259,10 +354,15 @@ pub(crate) struct Summary {
 }
 
 impl AnalyticsReport {
-    fn of(period: &AnalyticsPeriod, report: &Analytics) -> AnalyticsReport {
+    fn of(
+        period: &AnalyticsPeriod,
+        report: &Analytics,
+        incremental: Option<Incremental>,
+    ) -> AnalyticsReport {
         let summary = &report.summary;
         AnalyticsReport {
             success: true,
+            incremental,
             period: Period {
                 start: instant(period.start()),
                 end: instant(period.end()),
@@ -319,15 +419,26 @@ pub async fn analytics(
 ) -> Result<HttpResponse, ApiError> {
     let asked = period_request(&request)?;
     let tenant_id = caller.tenant.id.clone();
-    let (period, report) = state
+    let window = caller.tenant.recovery_policy()?.attribution_window();
+    let (period, report, holdout) = state
         .db(move |conn| -> Result<_, ApiError> {
             // The current policy, not the one cached with the key: its time zone
             // decides the days.
-            tenant_report(conn, &tenant_id, |zone| resolve(asked, Utc::now(), zone))?
-                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such tenant"))
+            let (period, report) =
+                tenant_report(conn, &tenant_id, |zone| resolve(asked, Utc::now(), zone))?
+                    .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such tenant"))?;
+            let holdout = match latest_holdout(conn, &tenant_id)? {
+                Some(experiment) => {
+                    let tallies = experiment_tallies(conn, &tenant_id, &experiment.id, window)?;
+                    Some((experiment, tallies))
+                }
+                None => None,
+            };
+            Ok((period, report, holdout))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(AnalyticsReport::of(&period, &report)))
+    let incremental = holdout.map(|(experiment, tallies)| incremental(&experiment, &tallies));
+    Ok(HttpResponse::Ok().json(AnalyticsReport::of(&period, &report, incremental)))
 }
 
 /// A unix-seconds parameter; anything but a whole number is named.

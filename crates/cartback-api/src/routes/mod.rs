@@ -7,6 +7,7 @@ pub(crate) mod api_keys;
 pub(crate) mod carts;
 pub(crate) mod customers;
 pub(crate) mod email_provider;
+pub(crate) mod experiments;
 pub(crate) mod health;
 pub(crate) mod history;
 pub(crate) mod links;

@@ -5,6 +5,7 @@ pub mod carts;
 pub mod developers;
 mod duration;
 pub mod emails;
+pub mod experiments;
 mod fields;
 mod frame;
 pub mod login;

@@ -34,6 +34,15 @@ impl RevenueTally {
         self.sum_squares_minor += u128::from(recovered_minor.unsigned_abs()).pow(2);
     }
 
+    /// Adds another tally's carts (two groups counted as one).
+    pub fn merge(&mut self, other: &RevenueTally) {
+        self.carts += other.carts;
+        self.sum_minor += other.sum_minor;
+        self.sum_squares_minor = self
+            .sum_squares_minor
+            .saturating_add(other.sum_squares_minor);
+    }
+
     /// Mean recovered revenue per cart, in minor units; None with no carts.
     pub fn per_cart_minor(&self) -> Option<f64> {
         (self.carts > 0).then(|| self.sum_minor as f64 / self.carts as f64)
@@ -96,6 +105,27 @@ impl GroupTally {
             .entry(currency)
             .or_default()
             .add(recovered_minor.unwrap_or(0));
+    }
+
+    /// Adds another group's carts: several groups counted as one (every
+    /// emailed group of a holdout experiment, against the holdout).
+    ///
+    /// ```
+    /// use cartback_domain::{Currency, GroupTally};
+    /// let (mut a, mut b) = (GroupTally::default(), GroupTally::default());
+    /// a.add_cart(Currency::EUR, Some(500));
+    /// b.add_cart(Currency::EUR, None);
+    /// b.add_cart(Currency::USD, Some(900));
+    /// a.merge(&b);
+    /// assert_eq!((a.carts, a.recovered), (3, 2));
+    /// assert_eq!(a.revenue[&Currency::EUR].carts, 2);
+    /// ```
+    pub fn merge(&mut self, other: &GroupTally) {
+        self.carts += other.carts;
+        self.recovered += other.recovered;
+        for (currency, revenue) in &other.revenue {
+            self.revenue.entry(*currency).or_default().merge(revenue);
+        }
     }
 
     /// Recovered carts over carts; None with no carts, or with more

@@ -6,6 +6,7 @@
 
 mod analysis;
 mod assignment;
+mod design;
 mod distributions;
 mod intervals;
 
@@ -14,6 +15,11 @@ pub use analysis::{
     SampleSize, compare, sample_size,
 };
 pub use assignment::{BUCKETS, GroupShare, MAX_GROUPS, Shopper, TrafficSplit, assignment_bucket};
+pub use design::{
+    ExperimentDesign, ExperimentGroup, ExperimentKind, GroupReport, MAX_VARIANT_BODY,
+    MAX_VARIANT_LINE, StepVariant, Variant, VariantCopy, VariantSequence, experiment_name,
+    experiment_report, policy_version,
+};
 pub use distributions::{normal_quantile, t_upper_quantile};
 pub use intervals::{
     CONFIDENCE, Interval, SampleMoments, Verdict, newcombe_interval, ratio_interval,

@@ -285,6 +285,7 @@ proptest! {
             customer_has_active_sequence: active,
             cart_last_sent_at: None,
             address_capped_until: capped_minutes.map(|m| now + TimeDelta::minutes(m)),
+            held_out: false,
         };
         let capped = context.address_capped_until.is_some_and(|until| until > now);
         let evaluation = evaluate_with(&cart, &context, &policy, now);

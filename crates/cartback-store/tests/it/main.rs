@@ -13,6 +13,7 @@ mod common;
 mod dashboard_lists;
 mod erasure;
 mod experience;
+mod experiments;
 mod origins;
 mod store;
 mod stripe;
