@@ -210,7 +210,7 @@ on_both_backends!(
             customer_email: None,
             total_minor: Some(total),
             currency: "USD".to_owned(),
-            source: "track",
+            source: cartback_domain::OrderSource::Track,
             attribution_mode: AttributionMode::Sent,
             attribution_window: window,
             now,
