@@ -694,7 +694,7 @@ impl Batch {
                     // one the shop cannot confirm.
                     tracing::warn!(
                         cart = %key.cart_id,
-                        step = send.step,
+                        step = send.step + 1,
                         provider = send.provider.as_deref().unwrap_or("unknown"),
                         "a send's worker stopped while the provider had it; recorded as unknown, not repeated"
                     );
@@ -816,7 +816,7 @@ impl Batch {
                         }
                         Err(error) => format!("delivery task failed: {error}"),
                     };
-                    tracing::error!(cart = %key.cart_id, tenant = %key.tenant_id, step, %reason, "delivery of a recovery email failed inside the worker");
+                    tracing::error!(cart = %key.cart_id, tenant = %key.tenant_id, step = step + 1, %reason, "delivery of a recovery email failed inside the worker");
                     events.push(NewCartEvent {
                         tenant_id: key.tenant_id.clone(),
                         cart_id: key.cart_id.clone(),
@@ -879,7 +879,7 @@ impl Batch {
         } = delivered;
         let step = u32::try_from(send.step).unwrap_or(0);
         if *withdrawn {
-            tracing::info!(cart = %cart.id, step, "cart erased or deleted before delivery; email not sent");
+            tracing::info!(cart = %cart.id, step = step + 1, "cart erased or deleted before delivery; email not sent");
             return (
                 SendResult::Cancelled {
                     reason:
@@ -891,7 +891,7 @@ impl Batch {
         }
         match outcome {
             Ok(receipt) => {
-                tracing::info!(cart = %cart.id, step, provider, "recovery email sent");
+                tracing::info!(cart = %cart.id, step = step + 1, provider, "recovery email sent");
                 (
                     SendResult::Sent {
                         provider: (*provider).to_owned(),
@@ -903,7 +903,7 @@ impl Batch {
             }
             Err(error @ EmailError::Unknown { .. }) if *idempotency == Idempotency::None => {
                 let message = describe(error);
-                tracing::warn!(cart = %cart.id, step, provider, error = %message, "send outcome unknown; not repeated");
+                tracing::warn!(cart = %cart.id, step = step + 1, provider, error = %message, "send outcome unknown; not repeated");
                 (
                     SendResult::Unknown { error: message },
                     CartOutcome::finished(step),
@@ -914,7 +914,7 @@ impl Batch {
                 let message = describe(error);
                 match self.retry_at(error, attempts) {
                     Some(at) => {
-                        tracing::warn!(cart = %cart.id, step, attempts, error = %message, "send failed; will retry");
+                        tracing::warn!(cart = %cart.id, step = step + 1, attempts, error = %message, "send failed; will retry");
                         (
                             SendResult::Retry { error: message, at },
                             CartOutcome {
@@ -924,7 +924,7 @@ impl Batch {
                         )
                     }
                     None => {
-                        tracing::warn!(cart = %cart.id, step, attempts, error = %message, "send failed for good");
+                        tracing::warn!(cart = %cart.id, step = step + 1, attempts, error = %message, "send failed for good");
                         (
                             SendResult::Dead { error: message },
                             CartOutcome::finished(step),

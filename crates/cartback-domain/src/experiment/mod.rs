@@ -16,9 +16,9 @@ pub use analysis::{
 };
 pub use assignment::{BUCKETS, GroupShare, MAX_GROUPS, Shopper, TrafficSplit, assignment_bucket};
 pub use design::{
-    ExperimentDesign, ExperimentGroup, ExperimentKind, GroupReport, MAX_VARIANT_BODY,
-    MAX_VARIANT_LINE, StepVariant, Variant, VariantCopy, VariantSequence, experiment_name,
-    experiment_report, policy_version,
+    ExperimentDesign, ExperimentGroup, ExperimentKind, GroupReport, MAX_EXPERIMENT_NAME,
+    MAX_VARIANT_BODY, MAX_VARIANT_LINE, StepVariant, Variant, VariantCopy, VariantSequence,
+    experiment_name, experiment_report, policy_version,
 };
 pub use distributions::{normal_quantile, t_upper_quantile};
 pub use intervals::{
