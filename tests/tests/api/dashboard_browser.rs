@@ -175,6 +175,28 @@ fn run_browser_spec(root: &Path, spec: &str, config: &Value) {
     assert!(stdout.contains("browser checks passed"), "{stdout}");
 }
 
+/// A shop's owner and viewer (email, password), made with the real CLI; the
+/// email is `{prefix}owner-{backend}@{domain}`.
+fn owner_and_viewer(
+    db_url: &str,
+    shop_id: &str,
+    prefix: &str,
+    domain: &str,
+    label: &str,
+) -> ((String, &'static str), (String, &'static str)) {
+    let owner = (
+        format!("{prefix}owner-{label}@{domain}"),
+        "correct horse battery",
+    );
+    let viewer = (
+        format!("{prefix}viewer-{label}@{domain}"),
+        "viewer password 1",
+    );
+    create_user(db_url, shop_id, &owner.0, "owner", owner.1);
+    create_user(db_url, shop_id, &viewer.0, "viewer", viewer.1);
+    (owner, viewer)
+}
+
 fn dashboard_in_a_browser(backend: Backend) {
     let root = workspace();
     let tools = browser_tools(&root);
@@ -182,17 +204,11 @@ fn dashboard_in_a_browser(backend: Backend) {
     let db = TestDatabase::new(backend);
     let shop = create_tenant(&db.url, "1s");
     let other = create_tenant(&db.url, "1s");
-    let owner = (
-        format!("owner-{label}@shop.example"),
-        "correct horse battery",
-    );
-    let viewer = (format!("viewer-{label}@shop.example"), "viewer password 1");
+    let (owner, viewer) = owner_and_viewer(&db.url, &shop.id, "", "shop.example", label);
     let stranger = (
         format!("owner-{label}@other.example"),
         "stranger password 1",
     );
-    create_user(&db.url, &shop.id, &owner.0, "owner", owner.1);
-    create_user(&db.url, &shop.id, &viewer.0, "viewer", viewer.1);
     create_user(&db.url, &other.id, &stranger.0, "owner", stranger.1);
     // `user list` shows them, without their passwords.
     let listed = run(
@@ -293,23 +309,11 @@ fn dashboard_in_a_browser(backend: Backend) {
 /// own provider (maildev) and a viewer refused.
 fn recovery_and_emails_in_a_browser(backend: Backend) {
     let root = workspace();
-    let tools = root.join(".tools/browser");
-    let label = match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    };
+    let tools = browser_tools(&root);
+    let label = backend_label(backend);
     let db = TestDatabase::new(backend);
     let shop = create_tenant(&db.url, "1h");
-    let owner = (
-        format!("owner-{label}@recovery.example"),
-        "correct horse battery",
-    );
-    let viewer = (
-        format!("viewer-{label}@recovery.example"),
-        "viewer password 1",
-    );
-    create_user(&db.url, &shop.id, &owner.0, "owner", owner.1);
-    create_user(&db.url, &shop.id, &viewer.0, "viewer", viewer.1);
+    let (owner, viewer) = owner_and_viewer(&db.url, &shop.id, "", "recovery.example", label);
     let master_key = run("cartback", &[], &["keys", "generate-master"])
         .trim()
         .to_owned();
@@ -415,16 +419,7 @@ fn settings_pages_in_a_browser(backend: Backend) {
     let label = backend_label(backend);
     let db = TestDatabase::new(backend);
     let shop = create_tenant(&db.url, "1s");
-    let owner = (
-        format!("dev-owner-{label}@shop.example"),
-        "correct horse battery",
-    );
-    let viewer = (
-        format!("dev-viewer-{label}@shop.example"),
-        "viewer password 1",
-    );
-    create_user(&db.url, &shop.id, &owner.0, "owner", owner.1);
-    create_user(&db.url, &shop.id, &viewer.0, "viewer", viewer.1);
+    let (owner, viewer) = owner_and_viewer(&db.url, &shop.id, "dev-", "shop.example", label);
     let master_key = run("cartback", &[], &["keys", "generate-master"])
         .trim()
         .to_owned();
@@ -511,16 +506,7 @@ fn carts_pages_in_a_browser(backend: Backend) {
     let label = backend_label(backend);
     let db = TestDatabase::new(backend);
     let shop = create_tenant(&db.url, "1s");
-    let owner = (
-        format!("carts-owner-{label}@shop.example"),
-        "owner password 12",
-    );
-    let viewer = (
-        format!("carts-viewer-{label}@shop.example"),
-        "viewer password 12",
-    );
-    create_user(&db.url, &shop.id, &owner.0, "owner", owner.1);
-    create_user(&db.url, &shop.id, &viewer.0, "viewer", viewer.1);
+    let (owner, viewer) = owner_and_viewer(&db.url, &shop.id, "carts-", "shop.example", label);
     let master_key = run("cartback", &[], &["keys", "generate-master"])
         .trim()
         .to_owned();
@@ -638,16 +624,7 @@ fn experiments_in_a_browser(backend: Backend) {
     let label = backend_label(backend);
     let db = TestDatabase::new(backend);
     let shop = create_tenant(&db.url, "700ms");
-    let owner = (
-        format!("exp-owner-{label}@shop.example"),
-        "owner password 34",
-    );
-    let viewer = (
-        format!("exp-viewer-{label}@shop.example"),
-        "viewer password 34",
-    );
-    create_user(&db.url, &shop.id, &owner.0, "owner", owner.1);
-    create_user(&db.url, &shop.id, &viewer.0, "viewer", viewer.1);
+    let (owner, viewer) = owner_and_viewer(&db.url, &shop.id, "exp-", "shop.example", label);
     let api = Api::start(&db.url, &[]);
     let key = shop.secret.as_str();
     let (status, created) = api.v1(
