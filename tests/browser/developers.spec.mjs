@@ -18,28 +18,20 @@
 // token gets 403; no serious or critical axe-core violation; screenshots at
 // 1280x800 and 375x812.
 
-import { createRequire } from "node:module";
 import { mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createHmac } from "node:crypto";
 import assert from "node:assert/strict";
+import { harness } from "./common.mjs";
 
 const config = JSON.parse(process.env.CARTBACK_BROWSER ?? "{}");
 // { base, secretKey, label, toolsDir, chromium, screenshots, outbox, testTo,
 //   smtp: {host, port, user, password}, owner: {email, password},
 //   viewer: {email, password} }
-const require = createRequire(join(config.toolsDir, "package.json"));
-const { chromium } = require("playwright-core");
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 375, height: 812 };
-let checks = 0;
-
-function ok(message) {
-  checks += 1;
-  console.log(`ok ${checks} [${config.label}] ${message}`);
-}
+const { chromium, ok, axeCheck, shoot, signIn: signInAs, checks } = harness(config);
+// A refused form answers 422 or 409 on purpose; the browser logs the status.
+const signIn = (browser, who) =>
+  signInAs(browser, who, { expected: /Failed to load resource: the server responded with a status of (409|422)/ });
 
 async function api(method, path, body, key = config.secretKey) {
   const response = await fetch(config.base + path, {
@@ -77,46 +69,6 @@ async function waitFor(what, check, timeoutMs = 30000) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-async function axeCheck(page, name) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  assert.deepEqual(
-    bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
-    [],
-    `${name}: axe-core violations`,
-  );
-  ok(`${name}: no serious or critical axe-core violation (${result.violations.length} minor)`);
-}
-
-async function shoot(page, name) {
-  for (const [size, viewport] of [["desktop", DESKTOP], ["phone", PHONE]]) {
-    await page.setViewportSize(viewport);
-    await page.waitForTimeout(100);
-    await page.screenshot({ path: join(config.screenshots, `${config.label}-${name}-${size}.png`), fullPage: true });
-  }
-  await page.setViewportSize(DESKTOP);
-  ok(`${name}: screenshots at 1280x800 and 375x812`);
-}
-
-async function signIn(browser, who) {
-  const context = await browser.newContext({ viewport: DESKTOP });
-  const page = await context.newPage();
-  const problems = [];
-  page.on("console", (message) => {
-    // A refused form answers 422 or 409 on purpose; the browser logs the status.
-    const refusal = /Failed to load resource: the server responded with a status of (409|422)/;
-    if (message.type() === "error" && !refusal.test(message.text())) problems.push(message.text());
-  });
-  page.on("pageerror", (error) => problems.push(String(error)));
-  await page.goto(`${config.base}/dashboard/login`);
-  await page.getByLabel("Email").fill(who.email);
-  await page.getByLabel("Password").fill(who.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(`${config.base}/dashboard`);
-  return { context, page, problems };
 }
 
 /// The outbox email sent to `address`, once the worker wrote it.
@@ -466,7 +418,7 @@ async function main() {
   } finally {
     await browser.close();
   }
-  console.log(`[${config.label}] all ${checks} browser checks passed`);
+  console.log(`[${config.label}] all ${checks()} browser checks passed`);
 }
 
 main().catch((error) => {

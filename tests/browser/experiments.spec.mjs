@@ -77,8 +77,17 @@ async function main() {
       const zero = Number(await chart.locator("line.zero").getAttribute("x1"));
       if (interval.low < 0 && interval.high > 0) assert.ok(x1 < zero && zero < x2);
     }
-    assert.equal(result.verdict, "inconclusive");
-    assert.match(await page.locator(`.experiment-result[data-group="emails"] .verdict`).innerText(), /Inconclusive/);
+    // Which group a shopper lands in hangs on the shop's random secret, so eight
+    // carts can split 1–7 and one order can make the interval clear zero: the
+    // page must show whatever verdict the API gives, and "inconclusive" exactly
+    // when the interval spans zero.
+    const verdictLabels = { inconclusive: "Inconclusive", better: "Better", worse: "Worse" };
+    assert.ok(verdictLabels[result.verdict], `a known verdict: ${result.verdict}`);
+    if (interval) assert.equal(result.verdict === "inconclusive", interval.low <= 0 && interval.high >= 0);
+    assert.equal(
+      (await page.locator(`.experiment-result[data-group="emails"] .verdict`).innerText()).trim(),
+      verdictLabels[result.verdict],
+    );
     ok("the lift chart and the verdict are drawn from the API's figures");
     await axeCheck(page, "experiment");
     await shoot(page, "experiment");

@@ -159,6 +159,10 @@ fn backend_label(backend: Backend) -> &'static str {
 /// Runs `tests/browser/{spec}` with `config` in `CARTBACK_BROWSER` and
 /// fails with its output unless every check passed.
 fn run_browser_spec(root: &Path, spec: &str, config: &Value) {
+    // Screenshots and axe-core judge the HTML, which is the same on both
+    // backends: the SQLite run takes them (see tests/browser/common.mjs).
+    let mut config = config.clone();
+    config["visualChecks"] = Value::Bool(config["label"] == "sqlite");
     let output = Command::new("node")
         .arg(root.join("tests/browser").join(spec))
         .env("CARTBACK_BROWSER", config.to_string())
