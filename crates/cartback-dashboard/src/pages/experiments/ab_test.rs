@@ -539,7 +539,10 @@ fn email_card(
                     select id=(coupon_kind) name=(name("coupon_kind"))
                         aria-invalid=[errors.invalid(&coupon_kind)] aria-describedby=[errors.described_by(&coupon_kind)] {
                         option value="keep" selected[email.coupon_kind == "keep" || email.coupon_kind.is_empty()] { (keep_coupon) }
-                        option value="none" selected[email.coupon_kind == "none"] { "No coupon" }
+                        // A new email keeps nothing: its "as now" is no coupon already.
+                        @if shop_step.is_some() {
+                            option value="none" selected[email.coupon_kind == "none"] { "No coupon" }
+                        }
                         option value="static" selected[email.coupon_kind == "static"] { "The same code for everyone" }
                         option value="generated" selected[email.coupon_kind == "generated"] { "A code per cart, from a pattern" }
                     }

@@ -489,20 +489,27 @@ fn group_row(group: &ExperimentGroup, figures: &cartback_domain::GroupFigures) -
 fn variant_summary(variant: &Variant) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(sequence) = &variant.sequence {
-        let delays: Vec<String> = sequence
-            .steps
-            .iter()
-            .map(|s| Duration::of_ms(s.delay_ms).describe())
-            .collect();
         lines.push(format!(
-            "Its own sequence of {}: after {}",
-            if delays.len() == 1 {
-                "1 email".to_owned()
-            } else {
-                format!("{} emails", delays.len())
-            },
-            delays.join(", ")
+            "Its own sequence of {}:",
+            match sequence.steps.len() {
+                1 => "1 email".to_owned(),
+                n => format!("{n} emails"),
+            }
         ));
+        for (i, step) in sequence.steps.iter().enumerate() {
+            let settings = sequence.step_settings.get(i).cloned().unwrap_or_default();
+            let mut parts = vec![format!(
+                "after {}",
+                Duration::of_ms(step.delay_ms).describe()
+            )];
+            if let Some(template) = &settings.template {
+                parts.push(ab_test::template_text(Some(template)));
+            }
+            if let Some(coupon) = &settings.coupon {
+                parts.push(ab_test::coupon_text(Some(coupon)));
+            }
+            lines.push(format!("Email {}: {}", i + 1, parts.join(", ")));
+        }
     }
     for change in &variant.steps {
         let mut parts = Vec::new();
@@ -661,8 +668,8 @@ fn chart_svg(
     let row_height = layout.row_height;
     let height = layout.axis_height + row_height * rows.len() as f64;
     // The smallest round step that leaves room for the tick labels: about
-    // six on the wide chart, four on the narrow one.
-    let most_ticks = if layout.label_height > 0.0 { 4.0 } else { 6.0 };
+    // six on the wide chart, five on the narrow one.
+    let most_ticks = if layout.label_height > 0.0 { 5.0 } else { 6.0 };
     let step = [1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0]
         .into_iter()
         .find(|step| (high - low) / step <= most_ticks)
@@ -706,6 +713,47 @@ fn chart_svg(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_variant_reads_email_by_email() {
+        use cartback_domain::{
+            CouponRule, RecoveryStep, StepSettings, StepVariant, VariantCopy, VariantSequence,
+        };
+        let variant = Variant {
+            sequence: Some(VariantSequence {
+                steps: vec![
+                    RecoveryStep::after(1_800_000),
+                    RecoveryStep::after(86_400_000),
+                ],
+                step_settings: vec![
+                    StepSettings::default(),
+                    StepSettings {
+                        template: Some("bold_banner".into()),
+                        coupon: Some(CouponRule::Static {
+                            code: "BACK10".into(),
+                        }),
+                    },
+                ],
+            }),
+            steps: vec![StepVariant {
+                step: 0,
+                copy: Some(VariantCopy {
+                    subject: Some("Still there?".into()),
+                    ..VariantCopy::default()
+                }),
+                ..StepVariant::default()
+            }],
+        };
+        assert_eq!(
+            variant_summary(&variant),
+            [
+                "Its own sequence of 2 emails:",
+                "Email 1: after 30 minutes",
+                "Email 2: after 1 day, Bold banner, code BACK10",
+                "Email 1: subject “Still there?”",
+            ]
+        );
+    }
 
     #[test]
     fn shares_read_as_percent_with_two_decimals_at_most() {
