@@ -119,6 +119,11 @@ impl std::fmt::Debug for Dashboard {
 /// bytes each), and the rest.
 const TEMPLATE_FORM_LIMIT: usize = 3 * 3 * 64 * 1024 + 16 * 1024;
 
+/// Largest A/B test form: ten groups of ten emails, each with a body and four
+/// lines of words at their longest (5000 and 200 characters), percent-encoded
+/// plain text, and the rest.
+const AB_TEST_FORM_LIMIT: usize = 10 * 10 * 3 * (5000 + 4 * 200 + 200) + 16 * 1024;
+
 /// Mounts the dashboard under `/dashboard` on an app.
 pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
@@ -177,9 +182,23 @@ pub fn configure(dashboard: Dashboard) -> impl FnOnce(&mut web::ServiceConfig) {
                     "/experiments/holdout",
                     web::post().to(pages::experiments::create_holdout),
                 )
+                .service(
+                    web::resource("/experiments/new")
+                        .app_data(web::FormConfig::default().limit(AB_TEST_FORM_LIMIT))
+                        .route(web::get().to(pages::experiments::new_test))
+                        .route(web::post().to(pages::experiments::submit_test)),
+                )
                 .route(
                     "/experiments/{id}",
                     web::get().to(pages::experiments::detail),
+                )
+                .route(
+                    "/experiments/{id}/promote",
+                    web::get().to(pages::experiments::promote_form),
+                )
+                .route(
+                    "/experiments/{id}/promote",
+                    web::post().to(pages::experiments::promote),
                 )
                 .route(
                     "/experiments/{id}/start",

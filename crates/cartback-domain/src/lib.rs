@@ -51,11 +51,11 @@ pub use email_address::{CustomerName, EmailAddress};
 pub use error::InvalidValue;
 pub use experiment::{
     Comparison, ExperimentDesign, ExperimentGroup, ExperimentKind, GroupFigures, GroupReport,
-    GroupShare, GroupTally, Interval, Lift, RateLift, RevenueLift, RevenueTally, SampleMoments,
-    SampleSize, Shopper, StepVariant, TrafficSplit, Variant, VariantCopy, VariantSequence, Verdict,
-    assignment_bucket, compare, experiment_name, experiment_report, newcombe_interval,
-    normal_quantile, policy_version, ratio_interval, sample_size, t_upper_quantile, welch_interval,
-    wilson_interval,
+    GroupShare, GroupTally, Interval, Lift, Promotion, PromotionRefusal, RateLift, RevenueLift,
+    RevenueTally, SampleMoments, SampleSize, Shopper, StepVariant, TrafficSplit, Variant,
+    VariantCopy, VariantSequence, Verdict, assignment_bucket, compare, experiment_name,
+    experiment_report, newcombe_interval, normal_quantile, policy_version, promotion,
+    ratio_interval, sample_size, t_upper_quantile, welch_interval, wilson_interval,
 };
 pub use item::{
     CartItem, MAX_ITEMS_PER_CART, items_total, validate_item_id, validate_item_name, validate_link,

@@ -511,6 +511,21 @@ pub fn experiment_tallies(
     tally_groups(&assigned_carts(conn, tenant_id, experiment_id)?, window)
 }
 
+/// The tenant's experiment `id` with its groups' tallies, as its figures and
+/// its promotion need them; None when the tenant has no such experiment.
+pub fn experiment_with_tallies(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    id: &str,
+    window: TimeDelta,
+) -> StoreResult<Option<(ExperimentRow, BTreeMap<String, GroupTally>)>> {
+    let Some(row) = find_experiment(conn, tenant_id, id)? else {
+        return Ok(None);
+    };
+    let tallies = experiment_tallies(conn, tenant_id, &row.id, window)?;
+    Ok(Some((row, tallies)))
+}
+
 /// The tenant's latest holdout experiment that has started (running, or
 /// stopped since), if any.
 pub fn latest_holdout(conn: &mut DbConn, tenant_id: &str) -> StoreResult<Option<ExperimentRow>> {

@@ -86,6 +86,65 @@ impl Experience {
         self.copy.get(chosen)?.get(step as usize)
     }
 
+    /// The language a variant's words are written for, and promoted into:
+    /// the default language, English when unset.
+    pub fn words_locale(&self) -> &str {
+        self.default_locale.as_deref().unwrap_or("en")
+    }
+
+    /// Takes an A/B test variant's words as the shop's own, in
+    /// [`Experience::words_locale`]: each word the variant sets replaces the
+    /// shop's for that step; the others stay. Returns whether any changed.
+    ///
+    /// ```
+    /// use cartback_domain::{StepVariant, Variant, VariantCopy};
+    /// use cartback_templates::Experience;
+    /// let variant = Variant {
+    ///     sequence: None,
+    ///     steps: vec![StepVariant {
+    ///         step: 1,
+    ///         copy: Some(VariantCopy { subject: Some("Still thinking?".into()), ..VariantCopy::default() }),
+    ///         ..StepVariant::default()
+    ///     }],
+    /// };
+    /// let mut experience = Experience::default();
+    /// assert!(experience.adopt_variant_words(&variant));
+    /// assert_eq!(experience.copy_for("en", 1).unwrap().subject.as_deref(), Some("Still thinking?"));
+    /// assert!(experience.copy_for("en", 0).unwrap().subject.is_none());
+    /// assert!(!experience.adopt_variant_words(&Variant::default()));
+    /// ```
+    pub fn adopt_variant_words(&mut self, variant: &cartback_domain::Variant) -> bool {
+        let changes: Vec<_> = variant
+            .steps
+            .iter()
+            .filter_map(|change| Some((change.step as usize, change.copy.as_ref()?)))
+            .collect();
+        if changes.is_empty() {
+            return false;
+        }
+        let locale = self.words_locale().to_owned();
+        let steps = self.copy.entry(locale).or_default();
+        for (step, words) in changes {
+            if steps.len() <= step {
+                steps.resize(step + 1, StepCopy::default());
+            }
+            let copy = &mut steps[step];
+            let pairs = [
+                (&words.subject, &mut copy.subject),
+                (&words.preheader, &mut copy.preheader),
+                (&words.headline, &mut copy.headline),
+                (&words.body, &mut copy.body),
+                (&words.button_text, &mut copy.button_text),
+            ];
+            for (theirs, ours) in pairs {
+                if let Some(theirs) = theirs {
+                    *ours = Some(theirs.clone());
+                }
+            }
+        }
+        true
+    }
+
     /// Checks what serde cannot, as a save should: the branding and the copy's size.
     pub fn validate(&self, shop_name: &str) -> Result<(), TemplateError> {
         self.branding(shop_name).validate()?;

@@ -104,6 +104,29 @@ fn holdout_carts_get_no_email_and_still_count(backend: Backend) {
     );
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["details"][0]["field"], "groups[1].name");
+    // The split's problem and each variant's, in one answer.
+    let (status, body) = api.v1(
+        "POST",
+        "/experiments",
+        &shop.secret,
+        Some(&json!({"name": "Bad", "groups": [
+            {"name": "a", "basisPoints": 5000},
+            {"name": "b", "basisPoints": 4000,
+             "variant": {"steps": [{"step": 0, "copy": {"subject": " "}}]}}
+        ]})),
+    );
+    assert_eq!(status, 422, "{body}");
+    let mut fields: Vec<&str> = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        ["groups", "groups[1].variant.steps[0].copy.subject"]
+    );
 
     let (status, created) = api.v1(
         "POST",

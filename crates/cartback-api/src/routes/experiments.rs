@@ -10,15 +10,15 @@ use serde::Serialize;
 use serde_json::Value;
 
 use cartback_domain::{
-    Comparison, ExperimentDesign, ExperimentGroup, GroupTally, RecoveryPolicy, SampleSize, Variant,
-    VariantCopy, Verdict, experiment_name, experiment_report,
+    Comparison, ExperimentDesign, ExperimentGroup, GroupTally, PromotionRefusal, RecoveryPolicy,
+    SampleSize, Verdict, experiment_name, experiment_report, promotion,
 };
 use cartback_store::experiments::{
-    ExperimentRefusal, ExperimentRow, create_experiment, experiment_tallies, find_experiment,
-    list_experiments, promote_winner, start_experiment, stop_experiment,
+    ExperimentRefusal, ExperimentRow, create_experiment, experiment_with_tallies, list_experiments,
+    promote_winner, start_experiment, stop_experiment,
 };
 use cartback_store::view::time;
-use cartback_templates::{Experience, StepCopy};
+use cartback_templates::Experience;
 
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode};
@@ -206,16 +206,17 @@ fn design_field(
             return None;
         }
     };
-    match ExperimentDesign::new(groups, policy) {
-        Ok(design) => Some(design),
-        Err(error) => {
-            problems.add(
-                error.field.unwrap_or_else(|| "groups".into()),
-                error.message,
-            );
-            None
-        }
+    let found = ExperimentDesign::problems(&groups, policy);
+    if found.is_empty() {
+        return ExperimentDesign::new(groups, policy).ok();
     }
+    for error in found {
+        problems.add(
+            error.field.unwrap_or_else(|| "groups".into()),
+            error.message,
+        );
+    }
+    None
 }
 
 /// `POST /api/v1/experiments` → 201, a draft.
@@ -346,13 +347,7 @@ pub async fn get(
     let window = caller.tenant.recovery_policy()?.attribution_window();
     let tenant_id = caller.tenant.id.clone();
     let (row, tallies) = state
-        .db(move |conn| {
-            let Some(row) = find_experiment(conn, &tenant_id, &id)? else {
-                return Ok(None);
-            };
-            let tallies = experiment_tallies(conn, &tenant_id, &row.id, window)?;
-            Ok::<_, cartback_store::StoreError>(Some((row, tallies)))
-        })
+        .db(move |conn| experiment_with_tallies(conn, &tenant_id, &id, window))
         .await?
         .ok_or_else(no_experiment)?;
     Ok(HttpResponse::Ok().json(ExperimentResults {
@@ -427,46 +422,6 @@ transition!(
     "CONFLICT: the experiment is not running"
 );
 
-/// The email settings with the variant's words in the shop's default
-/// language (the language a variant's words are written for); None when the
-/// variant changes no words.
-fn promoted_words(stored: &str, variant: &Variant) -> Result<Option<String>, ApiError> {
-    let changes: Vec<(u32, &VariantCopy)> = variant
-        .steps
-        .iter()
-        .filter_map(|change| Some((change.step, change.copy.as_ref()?)))
-        .collect();
-    if changes.is_empty() {
-        return Ok(None);
-    }
-    let mut experience: Experience = serde_json::from_str(stored).map_err(ApiError::internal)?;
-    let locale = experience
-        .default_locale
-        .clone()
-        .unwrap_or_else(|| "en".to_owned());
-    let steps = experience.copy.entry(locale).or_default();
-    for (step, words) in changes {
-        let index = step as usize;
-        if steps.len() <= index {
-            steps.resize(index + 1, StepCopy::default());
-        }
-        let copy = &mut steps[index];
-        let pick = |ours: &Option<String>, theirs: &mut Option<String>| {
-            if let Some(ours) = ours {
-                *theirs = Some(ours.clone());
-            }
-        };
-        pick(&words.subject, &mut copy.subject);
-        pick(&words.preheader, &mut copy.preheader);
-        pick(&words.headline, &mut copy.headline);
-        pick(&words.body, &mut copy.body);
-        pick(&words.button_text, &mut copy.button_text);
-    }
-    serde_json::to_string(&experience)
-        .map(Some)
-        .map_err(ApiError::internal)
-}
-
 /// `POST /api/v1/experiments/{id}/promote` `{"group": "b", "force": false}`.
 #[utoipa::path(
     post,
@@ -516,35 +471,20 @@ pub async fn promote(
     let window = policy.attribution_window();
     let tenant_id = caller.tenant.id.clone();
     let found = state
-        .db(move |conn| {
-            let Some(row) = find_experiment(conn, &tenant_id, &id)? else {
-                return Ok(None);
-            };
-            let tallies = experiment_tallies(conn, &tenant_id, &row.id, window)?;
-            Ok::<_, cartback_store::StoreError>(Some((row, tallies)))
-        })
+        .db(move |conn| experiment_with_tallies(conn, &tenant_id, &id, window))
         .await?;
     let (row, tallies) = found.ok_or_else(no_experiment)?;
-    if row.kind == cartback_domain::ExperimentKind::Holdout {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            "a holdout has no variant to promote: it measures the flow as it is",
-        ));
-    }
-    let Some(winner) = row.groups.iter().find(|g| g.name == group) else {
-        return Err(ApiError::validation(vec![crate::error::FieldError {
-            field: "group".into(),
-            message: "is not a group of this experiment".into(),
-        }]));
-    };
-    let verdict = results(&row, &tallies, DEFAULT_DETECTABLE_LIFT)?
-        .into_iter()
-        .find(|r| r.group == group)
-        .map(|r| r.verdict);
-    // The control is the shop's reference: promoting it changes nothing but
-    // is allowed, to close the test with "keep what we have".
-    let clear = verdict.is_none_or(|v| v == Verdict::Better);
-    if !clear && !force {
+    let design = row.design()?;
+    let plan = promotion(&design, &tallies, &group, &policy).map_err(|refusal| match refusal {
+        PromotionRefusal::Holdout => ApiError::new(ErrorCode::Conflict, refusal.to_string()),
+        PromotionRefusal::UnknownGroup | PromotionRefusal::NoLongerFits(_) => {
+            ApiError::validation(vec![crate::error::FieldError {
+                field: "group".into(),
+                message: refusal.to_string(),
+            }])
+        }
+    })?;
+    if plan.needs_force() && !force {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             format!(
@@ -552,14 +492,15 @@ pub async fn promote(
             ),
         ));
     }
-    let new_policy = winner.variant.apply(&policy);
-    if let Err(error) = new_policy.validate() {
-        return Err(ApiError::validation(vec![crate::error::FieldError {
-            field: "group".into(),
-            message: format!("its variant no longer fits the policy: {error}"),
-        }]));
-    }
-    let experience = promoted_words(&caller.tenant.experience, &winner.variant)?;
+    let forced = plan.needs_force();
+    let mut experience: Experience =
+        serde_json::from_str(&caller.tenant.experience).map_err(ApiError::internal)?;
+    let experience = if experience.adopt_variant_words(plan.variant) {
+        Some(serde_json::to_string(&experience).map_err(ApiError::internal)?)
+    } else {
+        None
+    };
+    let new_policy = plan.policy;
     let tenant_id = caller.tenant.id.clone();
     let experiment_id = row.id.clone();
     let row = state
@@ -576,7 +517,7 @@ pub async fn promote(
         })
         .await?
         .map_err(refused)?;
-    tracing::info!(experiment = %row.id, forced = force && !clear, "experiment winner promoted into the policy");
+    tracing::info!(experiment = %row.id, forced, "experiment winner promoted into the policy");
     Ok(HttpResponse::Ok().json(Experiment {
         success: true,
         experiment: experiment_view(&row),

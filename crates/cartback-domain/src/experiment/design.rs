@@ -221,10 +221,10 @@ impl Variant {
             .sequence
             .as_ref()
             .map_or(base.steps.len(), |s| s.steps.len());
-        if let Some(change) = self.steps.iter().find(|c| c.step as usize >= steps) {
+        if let Some(entry) = self.steps.iter().position(|c| c.step as usize >= steps) {
             return Err(
                 InvalidValue::new(format!("the sequence has only {steps} steps"))
-                    .at(format!("steps[{}].step", change.step)),
+                    .at(format!("steps[{entry}].step")),
             );
         }
         if let Some(problem) = self.apply(base).problems().into_iter().next() {
@@ -344,17 +344,49 @@ impl ExperimentDesign {
         groups: Vec<ExperimentGroup>,
         policy: &RecoveryPolicy,
     ) -> Result<ExperimentDesign, InvalidValue> {
+        if let Some(problem) = Self::problems(&groups, policy).into_iter().next() {
+            return Err(problem);
+        }
         let split = TrafficSplit::new(groups.iter().map(ExperimentGroup::share).collect())?;
+        Ok(ExperimentDesign { groups, split })
+    }
+
+    /// Every problem of these groups that [`ExperimentDesign::new`] would
+    /// refuse, so a form can show them all at once: the traffic split's first
+    /// problem, then each group's variant's first.
+    ///
+    /// ```
+    /// use cartback_domain::{ExperimentDesign, ExperimentGroup, RecoveryPolicy, StepVariant, Variant};
+    /// let late = Variant {
+    ///     sequence: None,
+    ///     steps: vec![StepVariant { step: 5, ..StepVariant::default() }],
+    /// };
+    /// let groups = vec![
+    ///     ExperimentGroup { name: "A".into(), basis_points: 5000, holdout: false, variant: Variant::default() },
+    ///     ExperimentGroup { name: "b".into(), basis_points: 5000, holdout: false, variant: late },
+    /// ];
+    /// let fields: Vec<_> = ExperimentDesign::problems(&groups, &RecoveryPolicy::default())
+    ///     .into_iter()
+    ///     .filter_map(|p| p.field)
+    ///     .collect();
+    /// assert_eq!(fields, ["groups[0].name", "groups[1].variant.steps[0].step"]);
+    /// ```
+    pub fn problems(groups: &[ExperimentGroup], policy: &RecoveryPolicy) -> Vec<InvalidValue> {
+        let mut problems = Vec::new();
+        if let Err(problem) = TrafficSplit::new(groups.iter().map(ExperimentGroup::share).collect())
+        {
+            problems.push(problem);
+        }
         for (i, group) in groups.iter().enumerate() {
             let at = format!("groups[{i}].variant");
             if group.holdout && !group.variant.is_empty() {
-                return Err(
-                    InvalidValue::new("the holdout gets no email: it has no variant").at(at),
-                );
+                problems
+                    .push(InvalidValue::new("the holdout gets no email: it has no variant").at(at));
+            } else if let Err(problem) = group.variant.validate(policy) {
+                problems.push(problem.within(&at));
             }
-            group.variant.validate(policy).map_err(|e| e.within(&at))?;
         }
-        Ok(ExperimentDesign { groups, split })
+        problems
     }
 
     /// The stored groups, trusted (they were checked when the experiment was
@@ -548,7 +580,7 @@ mod tests {
             field(subject(0, "a\nb")),
             "groups[1].variant.steps[0].copy.subject"
         );
-        assert_eq!(field(subject(7, "late")), "groups[1].variant.steps[7].step");
+        assert_eq!(field(subject(7, "late")), "groups[1].variant.steps[0].step");
         let too_slow = Variant {
             sequence: None,
             steps: vec![StepVariant {

@@ -9,6 +9,7 @@ mod assignment;
 mod design;
 mod distributions;
 mod intervals;
+mod promotion;
 
 pub use analysis::{
     Comparison, GroupFigures, GroupTally, Lift, POWER, RateLift, RevenueLift, RevenueTally,
@@ -25,3 +26,4 @@ pub use intervals::{
     CONFIDENCE, Interval, SampleMoments, Verdict, newcombe_interval, ratio_interval,
     welch_interval, wilson_interval,
 };
+pub use promotion::{Promotion, PromotionRefusal, promotion};

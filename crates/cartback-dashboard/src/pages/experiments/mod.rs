@@ -1,7 +1,14 @@
 //! `/dashboard/experiments`: the shop's holdouts and A/B tests; owners and
-//! admins make a holdout, start and stop; everyone reads each experiment's
-//! figures with the lift's 95 % interval drawn. The same store functions and
-//! domain figures as `/api/v1/experiments`.
+//! admins make a holdout or an A/B test (`ab_test`), start and stop it, and
+//! promote a group into the policy (`promote`); everyone reads each
+//! experiment's figures with the lift's 95 % interval drawn. The same store
+//! functions and domain rules as `/api/v1/experiments`.
+
+mod ab_test;
+mod promote;
+
+pub use ab_test::{new_test, submit_test};
+pub use promote::{promote, promote_form};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -10,18 +17,19 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use cartback_domain::{
-    Currency, ExperimentDesign, ExperimentGroup, GroupReport, Interval, Money, TrafficSplit,
-    Verdict, experiment_name, experiment_report,
+    Currency, ExperimentDesign, ExperimentGroup, ExperimentKind, GroupReport, Interval, Money,
+    TrafficSplit, Variant, Verdict, experiment_name, experiment_report,
 };
 use cartback_store::experiments::{
-    ExperimentRefusal, ExperimentRow, ExperimentStatus, create_experiment, experiment_tallies,
-    find_experiment, list_experiments, start_experiment, stop_experiment,
+    ExperimentRefusal, ExperimentRow, ExperimentStatus, create_experiment, experiment_with_tallies,
+    list_experiments, start_experiment, stop_experiment,
 };
 
 use crate::Dashboard;
 use crate::error::PageError;
 use crate::format;
 use crate::layout::csrf_field;
+use crate::pages::duration::Duration;
 use crate::pages::{CsrfOnly, checked_id, section_page, see_other};
 use crate::session::{SignedIn, check_change, signed_in};
 
@@ -224,15 +232,9 @@ pub async fn detail(
         .attribution_window();
     let store = dashboard.store.clone();
     let tenant_id = signed.tenant.id.clone();
-    let found = web::block(move || {
-        let conn = &mut *store.conn()?;
-        let Some(row) = find_experiment(conn, &tenant_id, &id)? else {
-            return Ok::<_, cartback_store::StoreError>(None);
-        };
-        let tallies = experiment_tallies(conn, &tenant_id, &row.id, window)?;
-        Ok(Some((row, tallies)))
-    })
-    .await??;
+    let found =
+        web::block(move || experiment_with_tallies(&mut *store.conn()?, &tenant_id, &id, window))
+            .await??;
     let (row, tallies) = found.ok_or(PageError::NotFound)?;
     let design = row.design().map_err(|_| PageError::Internal)?;
     let reports = experiment_report(&design, &tallies, DETECTABLE_LIFT);
@@ -262,7 +264,12 @@ fn render_list(
         div.page-header {
             div {
                 h1 { "Experiments" }
-                p.muted { "Would these shoppers have bought anyway? Hold a share of abandoned carts back from every email, and compare." }
+                p.muted { "Would these shoppers have bought anyway? Hold a share of abandoned carts back from every email, and compare. Or test versions of the emails against each other." }
+            }
+            @if may_change {
+                div.header-actions {
+                    a.button.primary #new-ab-test href="/dashboard/experiments/new" { "New A/B test" }
+                }
             }
         }
         @if may_change {
@@ -373,6 +380,9 @@ fn render_detail(
     let may_change = signed.role.may_change_settings();
     let control = design.control();
     let control_figures = reports.first().map(|r| &r.comparison.control);
+    let promotable = design.kind() == ExperimentKind::Ab
+        && row.status != ExperimentStatus::Draft
+        && row.winner.is_none();
     html! {
         div.page-header {
             div {
@@ -396,12 +406,16 @@ fn render_detail(
                 }
             }
         }
+        @if let Some(winner) = &row.winner {
+            p.alert.success #promoted-notice role="status" { strong { (winner) } " was promoted: its emails are the shop's recovery policy now." }
+        }
         section.card.flush aria-labelledby="groups-title" {
             div.card-header.padded { h2 #groups-title { "Groups" } }
             table.records.experiment-groups {
                 thead {
                     tr {
                         th scope="col" { "Group" }
+                        th scope="col" { "Gets" }
                         th scope="col" { "Share" }
                         th scope="col" { "Carts" }
                         th scope="col" { "Recovered" }
@@ -427,6 +441,19 @@ fn render_detail(
                 (report_details(report))
             }
         }
+        @if promotable && may_change {
+            section.card #promote aria-labelledby="promote-title" {
+                h2 #promote-title { "Promote a group" }
+                p.muted { "Promoting writes a group's emails into the recovery policy and stops the test. Only a group whose whole interval lies above zero is a winner; promoting any other is allowed, but the next page warns that it is a guess. Promoting " strong { (control.name) } " keeps the emails as they are." }
+                div.button-row {
+                    @for group in design.groups() {
+                        a.button href={ "/dashboard/experiments/" (row.id) "/promote?group=" (crate::format::query_escape(&group.name)) } data-group=(group.name) {
+                            "Promote " (group.name) "…"
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -434,6 +461,15 @@ fn group_row(group: &ExperimentGroup, figures: &cartback_domain::GroupFigures) -
     html! {
         tr {
             th scope="row" data-label="Group" { (group.name) @if group.holdout { " " span.badge { "no email" } } }
+            td data-label="Gets" {
+                @if group.holdout { "No email" }
+                @else if group.variant.is_empty() { "The shop's emails" }
+                @else {
+                    ul.plain-list.variant-summary {
+                        @for line in variant_summary(&group.variant) { li { (line) } }
+                    }
+                }
+            }
             td data-label="Share" { (share(group.basis_points)) }
             td data-label="Carts" { (format::count(figures.carts)) }
             td data-label="Recovered" { (format::count(figures.recovered)) }
@@ -446,6 +482,57 @@ fn group_row(group: &ExperimentGroup, figures: &cartback_domain::GroupFigures) -
             }
         }
     }
+}
+
+/// What a variant changes, a line per email: `Email 1: after 30 minutes,
+/// no coupon, its own subject`.
+fn variant_summary(variant: &Variant) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(sequence) = &variant.sequence {
+        lines.push(format!(
+            "Its own sequence of {}:",
+            match sequence.steps.len() {
+                1 => "1 email".to_owned(),
+                n => format!("{n} emails"),
+            }
+        ));
+        for (i, step) in sequence.steps.iter().enumerate() {
+            let settings = sequence.step_settings.get(i).cloned().unwrap_or_default();
+            let mut parts = vec![format!(
+                "after {}",
+                Duration::of_ms(step.delay_ms).describe()
+            )];
+            if let Some(template) = &settings.template {
+                parts.push(ab_test::template_text(Some(template)));
+            }
+            if let Some(coupon) = &settings.coupon {
+                parts.push(ab_test::coupon_text(Some(coupon)));
+            }
+            lines.push(format!("Email {}: {}", i + 1, parts.join(", ")));
+        }
+    }
+    for change in &variant.steps {
+        let mut parts = Vec::new();
+        if let Some(ms) = change.delay_ms {
+            parts.push(format!("after {}", Duration::of_ms(ms).describe()));
+        }
+        if let Some(template) = &change.template {
+            parts.push(ab_test::template_text(Some(template)));
+        }
+        if change.no_coupon {
+            parts.push("no coupon".to_owned());
+        } else if let Some(coupon) = &change.coupon {
+            parts.push(ab_test::coupon_text(Some(coupon)));
+        }
+        if let Some(copy) = &change.copy {
+            match &copy.subject {
+                Some(subject) => parts.push(format!("subject “{subject}”")),
+                None => parts.push("its own words".to_owned()),
+            }
+        }
+        lines.push(format!("Email {}: {}", change.step + 1, parts.join(", ")));
+    }
+    lines
 }
 
 fn report_details(report: &GroupReport) -> Markup {
@@ -488,17 +575,50 @@ fn report_details(report: &GroupReport) -> Markup {
     }
 }
 
-/// The chart's geometry, in SVG user units.
-const CHART_WIDTH: f64 = 640.0;
-const LABEL_WIDTH: f64 = 120.0;
-const ROW_HEIGHT: f64 = 36.0;
-const AXIS_HEIGHT: f64 = 28.0;
+/// The interval chart's layout, in SVG user units. Two are drawn and CSS
+/// shows the one that fits: on a phone the wide one would shrink its text to
+/// half size, so the narrow one puts each group's name above its bar and
+/// uses the whole width for the scale.
+#[derive(Debug, Clone, Copy)]
+struct ChartLayout {
+    class: &'static str,
+    width: f64,
+    /// Left of the plot: the group names when they sit beside the bars.
+    label_width: f64,
+    /// Above each bar: the group name when it sits over the bar.
+    label_height: f64,
+    row_height: f64,
+    axis_height: f64,
+}
+
+const WIDE: ChartLayout = ChartLayout {
+    class: "chart-wide",
+    width: 640.0,
+    label_width: 120.0,
+    label_height: 0.0,
+    row_height: 36.0,
+    axis_height: 28.0,
+};
+
+/// Drawn about 310 px wide on a 375 px phone, so its 14-unit text (see
+/// dashboard.css) stays near 14 px.
+const NARROW: ChartLayout = ChartLayout {
+    class: "chart-narrow",
+    width: 320.0,
+    label_width: 12.0,
+    label_height: 20.0,
+    row_height: 52.0,
+    axis_height: 30.0,
+};
+
+/// One group's lift: name, estimate, interval, verdict.
+type LiftRow<'a> = (&'a str, f64, Option<Interval>, Verdict);
 
 /// An interval plot drawn from the figures: one row per group, a bar over
 /// the lift's 95 % interval, a dot at the estimate, the zero line, and a
 /// labelled axis in percentage points.
 fn lift_chart(reports: &[GroupReport]) -> Markup {
-    let rows: Vec<(&str, f64, Option<Interval>, Verdict)> = reports
+    let rows: Vec<LiftRow<'_>> = reports
         .iter()
         .filter_map(|r| {
             let lift = r.comparison.conversion?.absolute;
@@ -516,18 +636,6 @@ fn lift_chart(reports: &[GroupReport]) -> Markup {
     }
     let low = (low * 100.0 - 1.0).floor();
     let high = (high * 100.0 + 1.0).ceil();
-    let plot = CHART_WIDTH - LABEL_WIDTH - 16.0;
-    let x = |fraction: f64| LABEL_WIDTH + (fraction * 100.0 - low) / (high - low) * plot;
-    let height = AXIS_HEIGHT + ROW_HEIGHT * rows.len() as f64;
-    // The smallest round step that gives at most about six ticks.
-    let step = [1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0]
-        .into_iter()
-        .find(|step| (high - low) / step <= 6.0)
-        .unwrap_or(100.0);
-    let ticks: Vec<f64> = (0..)
-        .map(|i| (low / step).ceil() * step + f64::from(i) * step)
-        .take_while(|t| *t <= high)
-        .collect();
     let summary = rows
         .iter()
         .map(|(name, estimate, interval, _)| {
@@ -539,20 +647,56 @@ fn lift_chart(reports: &[GroupReport]) -> Markup {
         })
         .collect::<Vec<_>>()
         .join("; ");
+    let label = format!("Absolute lift per group with 95 % intervals: {summary}");
     html! {
         figure.interval-chart #lift-chart {
-            svg viewBox={ "0 0 " (CHART_WIDTH) " " (height) } role="img" aria-label={ "Absolute lift per group with 95 % intervals: " (summary) } {
+            (chart_svg(&rows, (low, high), WIDE, &label))
+            (chart_svg(&rows, (low, high), NARROW, &label))
+            figcaption.muted.small { "Percentage points of conversion, group minus control. Dot: estimate; bar: 95 % interval." }
+        }
+    }
+}
+
+fn chart_svg(
+    rows: &[LiftRow<'_>],
+    (low, high): (f64, f64),
+    layout: ChartLayout,
+    label: &str,
+) -> Markup {
+    let plot = layout.width - layout.label_width - 16.0;
+    let x = |fraction: f64| layout.label_width + (fraction * 100.0 - low) / (high - low) * plot;
+    let row_height = layout.row_height;
+    let height = layout.axis_height + row_height * rows.len() as f64;
+    // The smallest round step that leaves room for the tick labels: about
+    // six on the wide chart, five on the narrow one.
+    let most_ticks = if layout.label_height > 0.0 { 5.0 } else { 6.0 };
+    let step = [1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0]
+        .into_iter()
+        .find(|step| (high - low) / step <= most_ticks)
+        .unwrap_or(100.0);
+    let ticks: Vec<f64> = (0..)
+        .map(|i| (low / step).ceil() * step + f64::from(i) * step)
+        .take_while(|t| *t <= high)
+        .collect();
+    html! {
+        svg class=(layout.class) viewBox={ "0 0 " (layout.width) " " (height) } role="img" aria-label=(label) {
+            g {
                 @for tick in &ticks {
                     @let tx = x(tick / 100.0);
-                    line.tick x1=(tx) x2=(tx) y1="0" y2=(height - AXIS_HEIGHT) {}
+                    line.tick x1=(tx) x2=(tx) y1="0" y2=(height - layout.axis_height) {}
                     text.tick-label x=(tx) y=(height - 8.0) text-anchor="middle" { (if *tick == 0.0 { "0".to_owned() } else { format!("{tick:+.0}") }) }
                 }
-                line.zero x1=(x(0.0)) x2=(x(0.0)) y1="0" y2=(height - AXIS_HEIGHT) {}
+                line.zero x1=(x(0.0)) x2=(x(0.0)) y1="0" y2=(height - layout.axis_height) {}
                 @for (i, (name, estimate, interval, verdict)) in rows.iter().enumerate() {
-                    @let y = ROW_HEIGHT * i as f64 + ROW_HEIGHT / 2.0;
+                    @let top = row_height * i as f64;
+                    @let y = top + layout.label_height + (row_height - layout.label_height) / 2.0;
                     @let class = format!("interval verdict-{}", format!("{verdict:?}").to_lowercase());
                     g class=(class) data-group=(name) {
-                        text.row-label x=(LABEL_WIDTH - 8.0) y=(y + 4.0) text-anchor="end" { (name) }
+                        @if layout.label_height > 0.0 {
+                            text.row-label x=(layout.label_width) y=(top + layout.label_height - 4.0) text-anchor="start" { (name) }
+                        } @else {
+                            text.row-label x=(layout.label_width - 8.0) y=(y + 4.0) text-anchor="end" { (name) }
+                        }
                         @if let Some(interval) = interval {
                             line.bar x1=(x(interval.low)) x2=(x(interval.high)) y1=(y) y2=(y) {}
                             line.whisker x1=(x(interval.low)) x2=(x(interval.low)) y1=(y - 6.0) y2=(y + 6.0) {}
@@ -562,7 +706,6 @@ fn lift_chart(reports: &[GroupReport]) -> Markup {
                     }
                 }
             }
-            figcaption.muted.small { "Percentage points of conversion, group minus control. Dot: estimate; bar: 95 % interval." }
         }
     }
 }
@@ -570,6 +713,47 @@ fn lift_chart(reports: &[GroupReport]) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_variant_reads_email_by_email() {
+        use cartback_domain::{
+            CouponRule, RecoveryStep, StepSettings, StepVariant, VariantCopy, VariantSequence,
+        };
+        let variant = Variant {
+            sequence: Some(VariantSequence {
+                steps: vec![
+                    RecoveryStep::after(1_800_000),
+                    RecoveryStep::after(86_400_000),
+                ],
+                step_settings: vec![
+                    StepSettings::default(),
+                    StepSettings {
+                        template: Some("bold_banner".into()),
+                        coupon: Some(CouponRule::Static {
+                            code: "BACK10".into(),
+                        }),
+                    },
+                ],
+            }),
+            steps: vec![StepVariant {
+                step: 0,
+                copy: Some(VariantCopy {
+                    subject: Some("Still there?".into()),
+                    ..VariantCopy::default()
+                }),
+                ..StepVariant::default()
+            }],
+        };
+        assert_eq!(
+            variant_summary(&variant),
+            [
+                "Its own sequence of 2 emails:",
+                "Email 1: after 30 minutes",
+                "Email 2: after 1 day, Bold banner, code BACK10",
+                "Email 1: subject “Still there?”",
+            ]
+        );
+    }
 
     #[test]
     fn shares_read_as_percent_with_two_decimals_at_most() {
