@@ -150,6 +150,47 @@ impl NoSendReason {
     }
 }
 
+/// Why cartback cannot email this cart's shopper at all, whatever its
+/// policy's steps and limits: no address, the shopper unsubscribed, the
+/// address is suppressed, or the policy asks for consent the shopper did not
+/// give. None when an address may be written to. Deliberate choices (a holdout,
+/// the minimum value, the cap) are not about reaching the shopper and are not
+/// counted here. Webhook endpoints that ask for Retake's meaning of
+/// `cart.abandoned` (only carts cartback cannot email) use this, as does
+/// [`next_send_with`].
+///
+/// ```
+/// use chrono::Utc;
+/// use cartback_domain::{unreachable_reason, CartFacts, CartStatus, NoSendReason, RecoveryPolicy, SendContext};
+/// let cart = CartFacts { status: CartStatus::Abandoned, item_count: 1, total_minor: 500, has_email: false,
+///     unsubscribed: false, deleted: false, created_at: Utc::now(), last_activity_at: Utc::now(), next_step: 0 };
+/// let policy = RecoveryPolicy::default();
+/// assert_eq!(unreachable_reason(&cart, &SendContext::default(), &policy), Some(NoSendReason::NoEmail));
+/// let with_email = CartFacts { has_email: true, ..cart };
+/// assert_eq!(unreachable_reason(&with_email, &SendContext::default(), &policy), None);
+/// let suppressed = SendContext { suppressed: true, ..SendContext::default() };
+/// assert_eq!(unreachable_reason(&with_email, &suppressed, &policy), Some(NoSendReason::Suppressed));
+/// ```
+pub fn unreachable_reason(
+    cart: &CartFacts,
+    context: &SendContext,
+    policy: &RecoveryPolicy,
+) -> Option<NoSendReason> {
+    if !cart.has_email {
+        return Some(NoSendReason::NoEmail);
+    }
+    if cart.unsubscribed {
+        return Some(NoSendReason::Unsubscribed);
+    }
+    if context.suppressed {
+        return Some(NoSendReason::Suppressed);
+    }
+    if policy.require_consent && context.consent != Some(true) {
+        return Some(NoSendReason::NoConsent);
+    }
+    None
+}
+
 /// Why an email that is due by its delay is held back for now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -248,17 +289,8 @@ pub fn next_send_with(
     if context.held_out {
         return Err(NoSendReason::HeldOut);
     }
-    if !cart.has_email {
-        return Err(NoSendReason::NoEmail);
-    }
-    if cart.unsubscribed {
-        return Err(NoSendReason::Unsubscribed);
-    }
-    if context.suppressed {
-        return Err(NoSendReason::Suppressed);
-    }
-    if policy.require_consent && context.consent != Some(true) {
-        return Err(NoSendReason::NoConsent);
+    if let Some(reason) = unreachable_reason(cart, context, policy) {
+        return Err(reason);
     }
     if cart.total_minor < policy.min_cart_value_minor {
         return Err(NoSendReason::BelowMinimum);

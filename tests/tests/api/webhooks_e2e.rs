@@ -67,6 +67,7 @@ impl Setup {
                 events: &events,
                 sealed_secret: &sealed,
                 enabled: true,
+                abandoned_event: cartback_store::webhooks::AbandonedEvent::All,
                 now: chrono::Utc::now(),
             },
         )
