@@ -1174,9 +1174,9 @@ mod schemas {
     }
 
     /// Which abandoned carts `cart.abandoned` tells an endpoint of: `all`
-    /// (the default), or only those cartback cannot email (`unemailable`:
-    /// no address, unsubscribed, suppressed, or no consent where the policy
-    /// requires it), Retake's meaning (docs/webhooks.md).
+    /// (the default), or only those cartback cannot email for want of a usable
+    /// address (`unemailable`: none, or it bounced), Retake's meaning
+    /// (docs/webhooks.md).
     #[derive(Serialize, ToSchema)]
     #[serde(rename_all = "lowercase")]
     pub enum AbandonedEventScope {

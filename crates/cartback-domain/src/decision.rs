@@ -155,9 +155,7 @@ impl NoSendReason {
 /// address is suppressed, or the policy asks for consent the shopper did not
 /// give. None when an address may be written to. Deliberate choices (a holdout,
 /// the minimum value, the cap) are not about reaching the shopper and are not
-/// counted here. Webhook endpoints that ask for Retake's meaning of
-/// `cart.abandoned` (only carts cartback cannot email) use this, as does
-/// [`next_send_with`].
+/// counted here. [`next_send_with`] and [`left_to_the_shop`] build on it.
 ///
 /// ```
 /// use chrono::Utc;
@@ -189,6 +187,32 @@ pub fn unreachable_reason(
         return Some(NoSendReason::NoConsent);
     }
     None
+}
+
+/// Whether the shop's own systems may email an abandoned cart's shopper in
+/// cartback's place, given why cartback cannot ([`unreachable_reason`]):
+/// only when cartback lacks a usable address, because the cart has none or
+/// the address bounced (the shop may know a better one). A shopper who
+/// unsubscribed or complained, an address the merchant suppressed, or a
+/// missing consent the policy asks for is a no to recovery emails from
+/// anyone; and a cart cartback can email needs no second sender. This is the
+/// meaning of `cart.abandoned` for endpoints that ask for Retake's.
+///
+/// ```
+/// use cartback_domain::{left_to_the_shop, NoSendReason};
+/// assert!(left_to_the_shop(Some(NoSendReason::NoEmail), false));
+/// assert!(left_to_the_shop(Some(NoSendReason::Suppressed), true));
+/// assert!(!left_to_the_shop(Some(NoSendReason::Suppressed), false));
+/// assert!(!left_to_the_shop(Some(NoSendReason::Unsubscribed), false));
+/// assert!(!left_to_the_shop(Some(NoSendReason::NoConsent), false));
+/// assert!(!left_to_the_shop(None, false));
+/// ```
+pub fn left_to_the_shop(reason: Option<NoSendReason>, address_bounced: bool) -> bool {
+    match reason {
+        Some(NoSendReason::NoEmail) => true,
+        Some(NoSendReason::Suppressed) => address_bounced,
+        _ => false,
+    }
 }
 
 /// Why an email that is due by its delay is held back for now.

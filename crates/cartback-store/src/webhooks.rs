@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
-use cartback_domain::{RecoveryPolicy, SendContext, unreachable_reason};
+use cartback_domain::{RecoveryPolicy, SendContext, left_to_the_shop, unreachable_reason};
 
 use crate::carts::CartRow;
 use crate::columns::{Json, Stored, json_text, text_enum};
@@ -20,7 +20,7 @@ use crate::error::StoreResult;
 use crate::ids::{random_id, time_ordered_id};
 use crate::schema::{carts, webhook_deliveries, webhook_endpoints};
 use crate::sql::dialect;
-use crate::suppressions::suppressed_among;
+use crate::suppressions::{SuppressionReason, suppression_of};
 use crate::tenants::find_tenant;
 use crate::view::{WebhookEvent, webhook_payload};
 
@@ -42,9 +42,9 @@ pub enum AbandonedEvent {
     /// Every cart the worker finds abandoned (cartback's own meaning).
     #[default]
     All,
-    /// Only carts cartback cannot email itself (Retake's meaning: the
-    /// receiver sends its own email, so no shopper gets two). What "cannot" means is
-    /// [`cartback_domain::unreachable_reason`].
+    /// Only carts cartback cannot email itself and whose shopper the shop
+    /// may email instead (Retake's meaning: the receiver sends its own email,
+    /// so no shopper gets two): [`cartback_domain::left_to_the_shop`].
     Unemailable,
 }
 
@@ -524,17 +524,18 @@ struct Listener<'a> {
     abandoned: AbandonedEvent,
 }
 
-/// The ids of the carts of `cart.abandoned` events, for endpoints that hear
-/// only of carts cartback cannot email, that cartback can email after all:
-/// the same rule as the worker's ([`unreachable_reason`]), with the tenant's
-/// consent policy and suppression list read now. Reads nothing when no such
-/// endpoint is told of an abandoned cart.
-fn reachable_carts(
+/// The ids of the carts of `cart.abandoned` events that endpoints hearing
+/// only of unemailable carts are told of: carts cartback cannot email and
+/// whose shopper the shop may email instead ([`left_to_the_shop`]), by the
+/// worker's own rule ([`unreachable_reason`]) with the tenant's consent
+/// policy and suppression list read now. Reads nothing when no such endpoint
+/// is told of an abandoned cart.
+fn carts_left_to_the_shop(
     conn: &mut DbConn,
     wanted: &[(&HookEvent, Vec<Listener<'_>>)],
     carts: &HashMap<String, CartRow>,
 ) -> StoreResult<HashSet<String>> {
-    let mut reachable = HashSet::new();
+    let mut left = HashSet::new();
     let mut policies: HashMap<String, RecoveryPolicy> = HashMap::new();
     for (event, targets) in wanted {
         let asks = matches!(event.event, WebhookEvent::CartAbandoned { .. })
@@ -551,20 +552,20 @@ fn reachable_carts(
             };
             policies.insert(cart.tenant_id.clone(), policy);
         }
-        let suppressed = match &cart.customer_email {
-            Some(email) => !suppressed_among(conn, &cart.tenant_id, &[email.as_str()])?.is_empty(),
-            None => false,
+        let listed = match &cart.customer_email {
+            Some(email) => suppression_of(conn, &cart.tenant_id, email)?,
+            None => None,
         };
         let context = SendContext {
-            suppressed,
+            suppressed: listed.is_some(),
             ..cart.send_context()
         };
-        let policy = &policies[&cart.tenant_id];
-        if unreachable_reason(&cart.facts()?, &context, policy).is_none() {
-            reachable.insert(cart.id.clone());
+        let reason = unreachable_reason(&cart.facts()?, &context, &policies[&cart.tenant_id]);
+        if left_to_the_shop(reason, listed == Some(SuppressionReason::Bounced)) {
+            left.insert(cart.id.clone());
         }
     }
-    Ok(reachable)
+    Ok(left)
 }
 
 /// Writes one delivery per event and subscribed, enabled endpoint. Costs one
@@ -626,7 +627,7 @@ pub fn enqueue(conn: &mut DbConn, events: &[HookEvent], now: DateTime<Utc>) -> S
         .into_iter()
         .map(|c| (c.id.clone(), c))
         .collect();
-    let reachable = reachable_carts(conn, &wanted, &carts)?;
+    let left_to_shop = carts_left_to_the_shop(conn, &wanted, &carts)?;
     let stamp = now.naive_utc();
     let mut rows = Vec::new();
     for (event, targets) in wanted {
@@ -642,7 +643,8 @@ pub fn enqueue(conn: &mut DbConn, events: &[HookEvent], now: DateTime<Utc>) -> S
         } in targets
         {
             // Retake's meaning: the receiver emails the carts cartback cannot.
-            if abandoned && scope == AbandonedEvent::Unemailable && reachable.contains(&cart.id) {
+            if abandoned && scope == AbandonedEvent::Unemailable && !left_to_shop.contains(&cart.id)
+            {
                 continue;
             }
             rows.push((

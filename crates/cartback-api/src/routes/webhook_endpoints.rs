@@ -44,9 +44,9 @@ pub(crate) struct EndpointView {
     description: Option<String>,
     enabled: bool,
     /// Which abandoned carts `cart.abandoned` tells of: `all` of them, or only
-    /// the `unemailable` ones (no address, unsubscribed, suppressed, or no
-    /// consent where the policy asks for it), Retake's meaning, for a receiver
-    /// that sends its own email to those.
+    /// the `unemailable` ones (cartback has no usable address: none, or it
+    /// bounced), Retake's meaning, for a receiver that sends its own email to
+    /// those.
     #[schema(value_type = crate::openapi::AbandonedEventScope)]
     abandoned_event: &'static str,
     #[schema(required = true)]

@@ -690,7 +690,7 @@ fn render(
                             }
                             label.check {
                                 input type="radio" name="abandoned_event" value="unemailable" checked[unemailable_only];
-                                span { "Only carts cartback cannot email (no address, unsubscribed, suppressed, no consent): for a handler that sends its own email, like Retake's" }
+                                span { "Only carts cartback has no usable address for (none, or it bounced): for a handler that sends its own email, like Retake's" }
                             }
                         }
                         @if let Some(message) = error_of("abandoned_event") {

@@ -509,6 +509,16 @@ on_both_backends!(
         let anonymous = cart("s-anon", None);
         let suppressed = cart("s-supp", Some("bounced@example.com"));
         let refused = cart("s-refused", Some("noconsent@example.com"));
+        let complained = cart("s-complained", Some("angry@example.com"));
+        add_suppression(
+            &mut conn,
+            &shop.id,
+            "angry@example.com",
+            SuppressionReason::Complained,
+            None,
+            now,
+        )
+        .unwrap();
         add_suppression(
             &mut conn,
             &shop.id,
@@ -518,7 +528,7 @@ on_both_backends!(
             now,
         )
         .unwrap();
-        // The shop asks for consent: a cart without it cannot be emailed.
+        // The shop asks for consent: a cart without it is not emailed.
         let policy = cartback_domain::RecoveryPolicy {
             require_consent: true,
             ..shop.recovery_policy().unwrap()
@@ -529,14 +539,15 @@ on_both_backends!(
         consented.consent = Some(true);
         upsert_cart(&mut conn, &consented).unwrap();
 
-        let abandoned: Vec<NewCartEvent> = [&emailable, &anonymous, &suppressed, &refused]
-            .into_iter()
-            .map(|id| NewCartEvent {
-                step: None,
-                detail: None,
-                ..event(&shop.id, id, CartEventKind::Abandoned)
-            })
-            .collect();
+        let abandoned: Vec<NewCartEvent> =
+            [&emailable, &anonymous, &suppressed, &refused, &complained]
+                .into_iter()
+                .map(|id| NewCartEvent {
+                    step: None,
+                    detail: None,
+                    ..event(&shop.id, id, CartEventKind::Abandoned)
+                })
+                .collect();
         record_events(&mut conn, &abandoned, now).unwrap();
         // Other events are not filtered: email.sent of the emailable cart arrives.
         record_events(
@@ -561,10 +572,14 @@ on_both_backends!(
             anonymous.clone(),
             suppressed.clone(),
             refused.clone(),
+            complained.clone(),
         ];
         all.sort();
         assert_eq!(carts_told(&mut conn, &every, "cart.abandoned"), all);
-        let mut unemailable = vec![anonymous, suppressed, refused];
+        // No address, or one that bounced: the shop may have a better one.
+        // A complaint or a missing consent is a no from the shopper, to
+        // every sender: not announced.
+        let mut unemailable = vec![anonymous, suppressed];
         unemailable.sort();
         assert_eq!(
             carts_told(&mut conn, &retake.id, "cart.abandoned"),
