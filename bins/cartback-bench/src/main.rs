@@ -143,6 +143,7 @@ fn items() -> Vec<CartItem> {
         quantity: 1,
         image_url: None,
         url: None,
+        variant_id: None,
     }]
 }
 
@@ -203,6 +204,7 @@ fn worker(url: &str, worker_bin: &str, carts: usize, extra_env: &[String]) -> an
             session_id: format!("bench-{i}"),
             items: items(),
             total_minor: 4990,
+            subtotal_minor: None,
             currency: "EUR".into(),
             customer_email: Some(format!("shopper{i}@example.com")),
             customer_name: None,

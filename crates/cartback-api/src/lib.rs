@@ -15,6 +15,7 @@ use std::net::TcpListener;
 use actix_web::http::Method;
 use actix_web::{App, HttpServer, Route, web};
 use middleware::{cors, guard, metrics};
+use routes::compat::{litecommerce, reloadify};
 use routes::{
     analytics, api_keys, carts, customers, email_provider, experiments, health, history, links,
     preview, public, restore, settings, shop, stripe, suppressions, templates, track, tracker,
@@ -240,6 +241,47 @@ fn table() -> Vec<(Method, &'static str, Route)> {
             Method::POST,
             "/api/v1/carts/{id}/payment-link",
             stripe::payment_link::payment_link,
+        ),
+        // Compatibility with the seed systems (docs/compat.md).
+        on(
+            Method::GET,
+            "/api/v1/merchant/abandoned-carts",
+            litecommerce::list,
+        ),
+        on(
+            Method::GET,
+            "/api/v2/languages/{language_id}/shopping_carts",
+            reloadify::list,
+        ),
+        on(
+            Method::PUT,
+            "/api/v2/languages/{language_id}/shopping_carts",
+            reloadify::put,
+        ),
+        on(
+            Method::GET,
+            "/api/v2/languages/{language_id}/shopping_carts/{shopping_cart_id}",
+            reloadify::get,
+        ),
+        on(
+            Method::DELETE,
+            "/api/v2/languages/{language_id}/shopping_carts/{shopping_cart_id}",
+            reloadify::delete,
+        ),
+        on(
+            Method::GET,
+            "/api/v2/languages/{language_id}/shopping_carts/{shopping_cart_id}/products",
+            reloadify::products,
+        ),
+        on(
+            Method::PUT,
+            "/api/v2/languages/{language_id}/shopping_carts/{shopping_cart_id}/products/{product_id}",
+            reloadify::add_product,
+        ),
+        on(
+            Method::DELETE,
+            "/api/v2/languages/{language_id}/shopping_carts/{shopping_cart_id}/products/{product_id}",
+            reloadify::remove_product,
         ),
     ]
 }

@@ -218,6 +218,14 @@ impl Modify for ClosedProviderSettings {
         crate::routes::experiments::start,
         crate::routes::experiments::stop,
         crate::routes::experiments::promote,
+        crate::routes::compat::litecommerce::list,
+        crate::routes::compat::reloadify::list,
+        crate::routes::compat::reloadify::put,
+        crate::routes::compat::reloadify::get,
+        crate::routes::compat::reloadify::delete,
+        crate::routes::compat::reloadify::products,
+        crate::routes::compat::reloadify::add_product,
+        crate::routes::compat::reloadify::remove_product,
     ),
     // Referenced only through the shared error responses, which utoipa does not
     // collect by itself; and what the worker POSTs to webhook endpoints, which no
@@ -245,6 +253,7 @@ impl Modify for ClosedProviderSettings {
         (name = "webhook endpoints", description = "Outgoing webhooks and their deliveries (docs/api/webhook-endpoints.md)"),
         (name = "stripe", description = "Stripe intake and payment links (docs/api/stripe.md)"),
         (name = "experiments", description = "Holdouts and A/B tests on the recovery flow (docs/api/experiments.md)"),
+        (name = "compatibility", description = "The seed systems' own APIs at their own paths, over the same store and rules (docs/compat.md)"),
     )
 )]
 pub struct ApiDoc;
@@ -1159,6 +1168,67 @@ mod schemas {
         pub description: Option<String>,
         /// Default true.
         pub enabled: Option<bool>,
+        /// Default `all`.
+        #[serde(rename = "abandonedEvent")]
+        pub abandoned_event: Option<AbandonedEventScope>,
+    }
+
+    /// Which abandoned carts `cart.abandoned` tells an endpoint of: `all`
+    /// (the default), or only those cartback cannot email for want of a usable
+    /// address (`unemailable`: none, or it bounced), Retake's meaning
+    /// (docs/webhooks.md).
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum AbandonedEventScope {
+        All,
+        Unemailable,
+    }
+
+    /// Reloadify's `PUT …/shopping_carts` body: the cart inside `shopping_cart`.
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ReloadifyCartRequest {
+        pub shopping_cart: ReloadifyCartFields,
+    }
+
+    /// `id` and `profile_id` required; a field left out keeps the stored value.
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ReloadifyCartFields {
+        /// The shop's own id of the cart (a string or an integer), 1 to 200 characters.
+        #[schema(value_type = String, min_length = 1, max_length = 200)]
+        pub id: String,
+        /// The shop's id of the shopper's profile (a string or an integer).
+        #[schema(value_type = String, min_length = 1, max_length = 200)]
+        pub profile_id: String,
+        /// The products in the cart; replaces the list when given.
+        #[schema(max_items = 500)]
+        pub product_ids: Option<Vec<String>>,
+        #[schema(schema_with = crate::input::shapes::optional_currency)]
+        pub currency: Option<String>,
+        /// The total as a decimal string in the currency's decimals (`"134.95"`).
+        #[schema(pattern = "^[0-9]+(\\.[0-9]+)?$")]
+        pub price: Option<String>,
+        /// Where recovery emails lead for this cart, instead of the shop's recovery URL.
+        #[schema(schema_with = crate::input::shapes::recovery_url)]
+        pub recovery_url: Option<String>,
+        #[schema(max_length = 200)]
+        pub recovery_token: Option<String>,
+        /// Backfilled creation time (RFC 3339), not in the future.
+        #[schema(format = DateTime)]
+        pub created_at: Option<String>,
+        /// Backfilled last activity (RFC 3339), not in the future.
+        #[schema(format = DateTime)]
+        pub updated_at: Option<String>,
+        /// `[{"name", "<type>_value"}]` with one of `string_value`, `integer_value`,
+        /// `date_value`, `datetime_value`, `boolean_value`; replaces the set when given.
+        #[schema(value_type = Vec<Object>)]
+        pub custom_attributes: Option<Vec<serde_json::Value>>,
+        /// True hides the cart (a soft delete); false or a later PUT shows it again.
+        pub deleted: Option<bool>,
+        /// cartback's addition: the shopper's address, without which cartback cannot email the cart.
+        #[schema(schema_with = crate::input::shapes::optional_email)]
+        pub email: Option<String>,
     }
 
     /// Any of the fields; what is left out stays.
@@ -1177,6 +1247,9 @@ mod schemas {
         pub description: Option<String>,
         /// False stops deliveries and cancels pending ones.
         pub enabled: Option<bool>,
+        #[serde(rename = "abandonedEvent", skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false)]
+        pub abandoned_event: Option<AbandonedEventScope>,
     }
 
     /// Optional body.

@@ -150,6 +150,71 @@ impl NoSendReason {
     }
 }
 
+/// Why cartback cannot email this cart's shopper at all, whatever its
+/// policy's steps and limits: no address, the shopper unsubscribed, the
+/// address is suppressed, or the policy asks for consent the shopper did not
+/// give. None when an address may be written to. Deliberate choices (a holdout,
+/// the minimum value, the cap) are not about reaching the shopper and are not
+/// counted here. [`next_send_with`] and [`left_to_the_shop`] build on it.
+///
+/// ```
+/// use chrono::Utc;
+/// use cartback_domain::{unreachable_reason, CartFacts, CartStatus, NoSendReason, RecoveryPolicy, SendContext};
+/// let cart = CartFacts { status: CartStatus::Abandoned, item_count: 1, total_minor: 500, has_email: false,
+///     unsubscribed: false, deleted: false, created_at: Utc::now(), last_activity_at: Utc::now(), next_step: 0 };
+/// let policy = RecoveryPolicy::default();
+/// assert_eq!(unreachable_reason(&cart, &SendContext::default(), &policy), Some(NoSendReason::NoEmail));
+/// let with_email = CartFacts { has_email: true, ..cart };
+/// assert_eq!(unreachable_reason(&with_email, &SendContext::default(), &policy), None);
+/// let suppressed = SendContext { suppressed: true, ..SendContext::default() };
+/// assert_eq!(unreachable_reason(&with_email, &suppressed, &policy), Some(NoSendReason::Suppressed));
+/// ```
+pub fn unreachable_reason(
+    cart: &CartFacts,
+    context: &SendContext,
+    policy: &RecoveryPolicy,
+) -> Option<NoSendReason> {
+    if !cart.has_email {
+        return Some(NoSendReason::NoEmail);
+    }
+    if cart.unsubscribed {
+        return Some(NoSendReason::Unsubscribed);
+    }
+    if context.suppressed {
+        return Some(NoSendReason::Suppressed);
+    }
+    if policy.require_consent && context.consent != Some(true) {
+        return Some(NoSendReason::NoConsent);
+    }
+    None
+}
+
+/// Whether the shop's own systems may email an abandoned cart's shopper in
+/// cartback's place, given why cartback cannot ([`unreachable_reason`]):
+/// only when cartback lacks a usable address, because the cart has none or
+/// the address bounced (the shop may know a better one). A shopper who
+/// unsubscribed or complained, an address the merchant suppressed, or a
+/// missing consent the policy asks for is a no to recovery emails from
+/// anyone; and a cart cartback can email needs no second sender. This is the
+/// meaning of `cart.abandoned` for endpoints that ask for Retake's.
+///
+/// ```
+/// use cartback_domain::{left_to_the_shop, NoSendReason};
+/// assert!(left_to_the_shop(Some(NoSendReason::NoEmail), false));
+/// assert!(left_to_the_shop(Some(NoSendReason::Suppressed), true));
+/// assert!(!left_to_the_shop(Some(NoSendReason::Suppressed), false));
+/// assert!(!left_to_the_shop(Some(NoSendReason::Unsubscribed), false));
+/// assert!(!left_to_the_shop(Some(NoSendReason::NoConsent), false));
+/// assert!(!left_to_the_shop(None, false));
+/// ```
+pub fn left_to_the_shop(reason: Option<NoSendReason>, address_bounced: bool) -> bool {
+    match reason {
+        Some(NoSendReason::NoEmail) => true,
+        Some(NoSendReason::Suppressed) => address_bounced,
+        _ => false,
+    }
+}
+
 /// Why an email that is due by its delay is held back for now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -248,17 +313,8 @@ pub fn next_send_with(
     if context.held_out {
         return Err(NoSendReason::HeldOut);
     }
-    if !cart.has_email {
-        return Err(NoSendReason::NoEmail);
-    }
-    if cart.unsubscribed {
-        return Err(NoSendReason::Unsubscribed);
-    }
-    if context.suppressed {
-        return Err(NoSendReason::Suppressed);
-    }
-    if policy.require_consent && context.consent != Some(true) {
-        return Err(NoSendReason::NoConsent);
+    if let Some(reason) = unreachable_reason(cart, context, policy) {
+        return Err(reason);
     }
     if cart.total_minor < policy.min_cart_value_minor {
         return Err(NoSendReason::BelowMinimum);

@@ -23,6 +23,10 @@ pub struct CartItem {
     pub image_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// The product's variant, when the storefront names it apart from the
+    /// product (litecommerce's `variantId`); `id` stays the product's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant_id: Option<String>,
 }
 
 impl CartItem {
@@ -36,7 +40,7 @@ impl CartItem {
 ///
 /// ```
 /// use cartback_domain::{items_total, CartItem, Currency};
-/// let mug = CartItem { id: "mug".into(), name: "Mug".into(), unit_price_minor: 1250, quantity: 2, image_url: None, url: None };
+/// let mug = CartItem { id: "mug".into(), name: "Mug".into(), unit_price_minor: 1250, quantity: 2, image_url: None, url: None, variant_id: None };
 /// assert_eq!(items_total(&[mug], Currency::USD).unwrap().minor(), 2500);
 /// ```
 pub fn items_total(items: &[CartItem], currency: Currency) -> Result<Money, MoneyError> {

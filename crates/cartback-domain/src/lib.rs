@@ -45,7 +45,8 @@ pub use coupon::{CouponRule, RANDOM_PLACEHOLDER};
 pub use currency::Currency;
 pub use decision::{
     CartFacts, Evaluation, NoSendReason, ScheduledSend, SendContext, WaitReason,
-    address_day_cap_until, evaluate, evaluate_with, next_send, next_send_with, retry_delay,
+    address_day_cap_until, evaluate, evaluate_with, left_to_the_shop, next_send, next_send_with,
+    retry_delay, unreachable_reason,
 };
 pub use email_address::{CustomerName, EmailAddress};
 pub use error::InvalidValue;

@@ -15,7 +15,7 @@ use crate::connection::{DbConn, write_transaction};
 use crate::erasure::erase_cart_traces;
 use crate::error::{StoreError, StoreResult};
 use crate::ids::random_id;
-use crate::schema::carts;
+use crate::schema::{cart_shop_fields, carts};
 use crate::sends::cancel_waiting_sends;
 use crate::suppressions::hash_suppression;
 use crate::tenants::find_tenant;
@@ -88,6 +88,11 @@ pub struct CartFilter {
     pub locale: Option<String>,
     /// Compared case-insensitively.
     pub email: Option<String>,
+    /// Soft-deleted carts are listed too (erased ones never: they have no
+    /// shop id, and only carts with one are listed with this).
+    pub include_deleted: bool,
+    /// Only carts the shop gave its own id (`external_id`).
+    pub with_shop_id: bool,
 }
 
 /// The exclusive lower bound that still includes `at`: stored times are at
@@ -107,8 +112,13 @@ macro_rules! filtered_carts {
         let pending: Option<PendingRule> = $pending;
         let mut query = carts::table
             .filter(carts::tenant_id.eq($tenant_id))
-            .filter(carts::deleted_at.is_null())
             .into_boxed();
+        if !filter.include_deleted {
+            query = query.filter(carts::deleted_at.is_null());
+        }
+        if filter.with_shop_id {
+            query = query.filter(carts::external_id.is_not_null());
+        }
         match filter.status {
             Some(StatusFilter::Is(status)) => {
                 query = query.filter(carts::status.eq(status.as_str()));
@@ -707,6 +717,7 @@ pub(crate) fn erase_cart_in(
             name: "(erased)".to_owned(),
             image_url: None,
             url: None,
+            variant_id: None,
             ..item
         })
         .collect();
@@ -731,6 +742,13 @@ pub(crate) fn erase_cart_in(
     ))
     .execute(conn)?;
     cancel_waiting_sends(conn, tenant_id, &cart.id, now)?;
+    // The shop's profile id and its link for the cart name the shopper too.
+    diesel::delete(
+        cart_shop_fields::table
+            .filter(cart_shop_fields::tenant_id.eq(tenant_id))
+            .filter(cart_shop_fields::cart_id.eq(&cart.id)),
+    )
+    .execute(conn)?;
     let deliveries = erase_cart_traces(conn, tenant_id, &cart.id, now)?;
     if let Some(email) = &cart.customer_email {
         // Still never emailed, but the list no longer shows who.
@@ -797,6 +815,32 @@ pub struct ExternalUpsert {
     /// the upsert's transaction, so parallel upserts of different names all
     /// stay. None: the attributes are kept.
     pub merge_attributes: Option<Vec<serde_json::Value>>,
+    /// What else the shop says about the cart (the Reloadify-shaped API);
+    /// the default changes nothing more.
+    pub shop: ShopFields,
+}
+
+/// A cart's fields only the shop's own-id upsert sets. None keeps what the
+/// cart has (a new cart: nothing, or what the upsert gives it).
+#[derive(Debug, Clone, Default)]
+pub struct ShopFields {
+    pub profile_id: Option<String>,
+    pub recovery_url: Option<String>,
+    pub recovery_token: Option<String>,
+    /// The cart's creation time, for carts the shop backfills.
+    pub created_at: Option<DateTime<Utc>>,
+    /// The cart's last change by the shopper: also its last activity, so the
+    /// worker schedules (or expires) a backfilled cart by its real age.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// True hides the cart (a soft delete: emails stop, the shop still sees
+    /// it with `deleted`); false shows it again. None: an upsert shows it.
+    pub deleted: Option<bool>,
+    /// An existing cart keeps its lines (the shop sent no list of them).
+    pub keep_items: bool,
+    /// An existing cart keeps its total and currency (the shop sent no price).
+    pub keep_total: bool,
+    /// The attribute changes are the whole new set, not merged into the old.
+    pub replace_attributes: bool,
 }
 
 /// How an upsert by the shop's id went.
@@ -827,6 +871,148 @@ impl From<StoreError> for Abort {
     }
 }
 
+/// Writes [`ShopFields`] on the row `upsert_external` just stored.
+fn apply_shop_fields(
+    conn: &mut DbConn,
+    row: &CartRow,
+    shop: &ShopFields,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let target = carts::table
+        .filter(carts::tenant_id.eq(&row.tenant_id))
+        .filter(carts::id.eq(&row.id));
+    let own = (&shop.profile_id, &shop.recovery_url, &shop.recovery_token);
+    if own.0.is_some() || own.1.is_some() || own.2.is_some() {
+        let mut fields = shop_fields_of(conn, &row.tenant_id, &[row.id.as_str()])?
+            .remove(&row.id)
+            .unwrap_or_else(|| ShopCartFields {
+                cart_id: row.id.clone(),
+                ..ShopCartFields::default()
+            });
+        let existed = fields
+            != ShopCartFields {
+                cart_id: row.id.clone(),
+                ..ShopCartFields::default()
+            };
+        if let Some(profile_id) = own.0 {
+            fields.profile_id = Some(profile_id.clone());
+        }
+        if let Some(url) = own.1 {
+            fields.recovery_url = Some(url.clone());
+        }
+        if let Some(token) = own.2 {
+            fields.recovery_token = Some(token.clone());
+        }
+        let mine = cart_shop_fields::table
+            .filter(cart_shop_fields::tenant_id.eq(&row.tenant_id))
+            .filter(cart_shop_fields::cart_id.eq(&row.id));
+        // The row lock of the cart is held (the upsert wrote it): no other
+        // writer of this cart's fields can slip in between.
+        if existed {
+            diesel::update(mine)
+                .set((
+                    cart_shop_fields::profile_id.eq(&fields.profile_id),
+                    cart_shop_fields::recovery_url.eq(&fields.recovery_url),
+                    cart_shop_fields::recovery_token.eq(&fields.recovery_token),
+                ))
+                .execute(conn)?;
+        } else {
+            diesel::insert_into(cart_shop_fields::table)
+                .values((
+                    cart_shop_fields::tenant_id.eq(&row.tenant_id),
+                    cart_shop_fields::cart_id.eq(&row.id),
+                    cart_shop_fields::profile_id.eq(&fields.profile_id),
+                    cart_shop_fields::recovery_url.eq(&fields.recovery_url),
+                    cart_shop_fields::recovery_token.eq(&fields.recovery_token),
+                ))
+                .execute(conn)?;
+        }
+    }
+    if let Some(created_at) = shop.created_at {
+        diesel::update(target)
+            .set(carts::created_at.eq(created_at.naive_utc()))
+            .execute(conn)?;
+    }
+    if let Some(updated_at) = shop.updated_at {
+        // The worker looks at the cart when its abandonment delay has passed
+        // since this time, as if the shop had reported it then; a worker
+        // holding the cart keeps its lease time (it re-reads the cart).
+        let delay = find_tenant(conn, &row.tenant_id)?
+            .map(|tenant| tenant.recovery_policy())
+            .transpose()?
+            .unwrap_or_default()
+            .abandon_delay();
+        let due = cartback_domain::bounds::shift(updated_at, delay).naive_utc();
+        diesel::update(target)
+            .set((
+                carts::updated_at.eq(updated_at.naive_utc()),
+                carts::last_activity_at.eq(updated_at.naive_utc()),
+            ))
+            .execute(conn)?;
+        diesel::update(target.filter(carts::locked_by.is_null()))
+            .set(carts::next_action_at.eq(Some(due)))
+            .execute(conn)?;
+    }
+    if shop.deleted == Some(true) {
+        diesel::update(target)
+            .set((
+                carts::deleted_at.eq(Some(now.naive_utc())),
+                carts::next_action_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        cancel_waiting_sends(conn, &row.tenant_id, &row.id, now)?;
+    }
+    Ok(())
+}
+
+/// What a shop keeps about a cart through the Reloadify-shaped API, in a
+/// table of its own beside the cart: its profile id for the shopper, and its
+/// own recovery link and token for the cart (shown back as given; recovery
+/// emails lead to that link). Erasing the cart removes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = cart_shop_fields)]
+pub struct ShopCartFields {
+    pub cart_id: String,
+    pub profile_id: Option<String>,
+    pub recovery_url: Option<String>,
+    pub recovery_token: Option<String>,
+}
+
+/// The shop fields of the tenant's carts among `cart_ids`, by cart id (a cart
+/// without any is absent).
+pub fn shop_fields_of(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    cart_ids: &[&str],
+) -> StoreResult<std::collections::HashMap<String, ShopCartFields>> {
+    if cart_ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let rows: Vec<ShopCartFields> = cart_shop_fields::table
+        .filter(cart_shop_fields::tenant_id.eq(tenant_id))
+        .filter(cart_shop_fields::cart_id.eq_any(cart_ids))
+        .select(ShopCartFields::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(|f| (f.cart_id.clone(), f)).collect())
+}
+
+/// The tenant's cart with this shop id (`external_id`), soft-deleted ones
+/// only when `include_deleted`; erased carts have none.
+pub fn find_cart_by_external_id(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    external_id: &str,
+    include_deleted: bool,
+) -> StoreResult<Option<CartRow>> {
+    let cart = carts::table
+        .filter(carts::tenant_id.eq(tenant_id))
+        .filter(carts::external_id.eq(external_id))
+        .select(CartRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(cart.filter(|cart| include_deleted || cart.deleted_at.is_none()))
+}
+
 /// Creates or updates the cart with this shop id, exactly like a tracked
 /// CART_UPDATE (it becomes active and is scheduled), then records the shop id and
 /// merges the attribute changes, all in one transaction.
@@ -850,6 +1036,14 @@ pub fn upsert_external(conn: &mut DbConn, upsert: &ExternalUpsert) -> StoreResul
         let mut cart = upsert.cart.clone();
         if let Some(existing) = &existing {
             cart.session_id = existing.session_id.clone();
+            if upsert.shop.keep_items {
+                cart.items = existing.items.clone();
+            }
+            if upsert.shop.keep_total {
+                cart.total_minor = existing.total_minor;
+                cart.currency = existing.currency.clone();
+                cart.subtotal_minor = existing.subtotal_minor;
+            }
         }
         // The upsert's write holds the row until commit (PostgreSQL's row lock,
         // SQLite's write transaction): the attributes it returns are the latest,
@@ -871,11 +1065,12 @@ pub fn upsert_external(conn: &mut DbConn, upsert: &ExternalUpsert) -> StoreResul
             Some(changes) => {
                 // A session's cart the shop id is given to for the first time
                 // starts from no attributes, as a new cart does.
-                let mut attributes: Attributes = if existing.is_some() {
-                    row.attributes.clone()
-                } else {
-                    Attributes::new()
-                };
+                let mut attributes: Attributes =
+                    if existing.is_some() && !upsert.shop.replace_attributes {
+                        row.attributes.clone()
+                    } else {
+                        Attributes::new()
+                    };
                 apply_attributes(&mut attributes, changes).map_err(|(at, error)| {
                     Abort::Invalid {
                         field: at.map_or_else(
@@ -904,6 +1099,7 @@ pub fn upsert_external(conn: &mut DbConn, upsert: &ExternalUpsert) -> StoreResul
             carts::version.eq(carts::version + 1),
         ))
         .execute(conn)?;
+        apply_shop_fields(conn, &row, &upsert.shop, upsert.cart.now)?;
         Ok((reread(conn, &row.tenant_id, &row.id)?, existing.is_none()))
     });
     match done {

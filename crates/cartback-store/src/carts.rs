@@ -72,6 +72,9 @@ pub struct CartRow {
     /// Its group there, recorded with the assignment.
     #[diesel(deserialize_as = JsonOrNull<CartAssignment>)]
     pub experiment: Option<CartAssignment>,
+    /// The subtotal the storefront gave beside its total (litecommerce's
+    /// `subtotalInCents`), in minor units; None when it gave none.
+    pub subtotal_minor: Option<i64>,
 }
 
 impl CartRow {
@@ -110,6 +113,8 @@ pub struct CartUpsert {
     pub session_id: String,
     pub items: Vec<CartItem>,
     pub total_minor: i64,
+    /// The storefront's own subtotal, kept as given; None when it sent none.
+    pub subtotal_minor: Option<i64>,
     pub currency: String,
     pub customer_email: Option<String>,
     pub customer_name: Option<String>,
@@ -125,7 +130,7 @@ pub struct CartUpsert {
 const UPSERT_INSERT: &str = "\
 INSERT INTO carts (id, tenant_id, session_id, status, items, item_count, total_minor, currency, \
     customer_email, customer_name, cycle, next_step, created_at, updated_at, last_activity_at, next_action_at, \
-    locale, consent) ";
+    locale, consent, subtotal_minor) ";
 
 /// What every tracked event sets on an existing cart: its contents, what the
 /// shopper told (an omitted email, name, locale or consent keeps the stored one),
@@ -135,6 +140,7 @@ macro_rules! cart_event_columns {
         "items = excluded.items, \
          item_count = excluded.item_count, \
          total_minor = excluded.total_minor, \
+         subtotal_minor = excluded.subtotal_minor, \
          currency = excluded.currency, \
          customer_email = COALESCE(excluded.customer_email, carts.customer_email), \
          customer_name = COALESCE(excluded.customer_name, carts.customer_name), \
@@ -272,7 +278,7 @@ struct JsonRows {
 /// the INSERT.)
 const SQLITE_UPSERT: JsonRows = JsonRows {
     select: "SELECT r->>0, r->>1, r->>2, 'active', r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, \
-        0, 0, r->>9, r->>9, r->>9, r->>10, r->>11, r->>12 \
+        0, 0, r->>9, r->>9, r->>9, r->>10, r->>11, r->>12, r->>13 \
         FROM (SELECT value AS r FROM json_each(",
     from: ")) WHERE true",
 };
@@ -281,7 +287,7 @@ const SQLITE_UPSERT: JsonRows = JsonRows {
 const POSTGRES_UPSERT: JsonRows = JsonRows {
     select: "SELECT r->>0, r->>1, r->>2, 'active', r->>3, (r->>4)::int, (r->>5)::bigint, \
         r->>6, r->>7, r->>8, 0, 0, (r->>9)::timestamp, (r->>9)::timestamp, (r->>9)::timestamp, \
-        (r->>10)::timestamp, r->>11, (r->>12)::int \
+        (r->>10)::timestamp, r->>11, (r->>12)::int, (r->>13)::bigint \
         FROM jsonb_array_elements(",
     from: "::jsonb) AS r",
 };
@@ -324,6 +330,7 @@ where
 
 /// The bound rows: per cart an array of id, tenant, session, items (JSON text),
 /// item count, total, currency, email, name, now, next action, locale, consent,
+/// subtotal,
 /// with timestamps in the backend's `timestamp` format.
 fn rows_json(carts: &[CartUpsert], timestamp: &str) -> StoreResult<String> {
     let rows = carts
@@ -347,6 +354,7 @@ fn rows_json(carts: &[CartUpsert], timestamp: &str) -> StoreResult<String> {
                     .to_string(),
                 cart.locale.as_deref(),
                 cart.consent.map(i32::from),
+                cart.subtotal_minor,
             ))
         })
         .collect::<Result<Vec<_>, serde_json::Error>>()

@@ -444,6 +444,12 @@ pub fn purge_expired(
                 orders::session_id.eq(None::<String>),
             ))
             .execute(conn)?;
+            diesel::delete(
+                crate::schema::cart_shop_fields::table
+                    .filter(crate::schema::cart_shop_fields::tenant_id.eq(tenant_id))
+                    .filter(crate::schema::cart_shop_fields::cart_id.eq_any(&ids)),
+            )
+            .execute(conn)?;
             counts.carts += diesel::delete(
                 carts::table
                     .filter(carts::tenant_id.eq(tenant_id))

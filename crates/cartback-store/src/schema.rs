@@ -68,6 +68,17 @@ diesel::table! {
         version -> BigInt,
         experiment_id -> Nullable<Text>,
         experiment -> Nullable<Text>,
+        subtotal_minor -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    cart_shop_fields (tenant_id, cart_id) {
+        tenant_id -> Text,
+        cart_id -> Text,
+        profile_id -> Nullable<Text>,
+        recovery_url -> Nullable<Text>,
+        recovery_token -> Nullable<Text>,
     }
 }
 
@@ -122,6 +133,7 @@ diesel::joinable!(recovery_sends -> carts (cart_id));
 diesel::joinable!(orders -> tenants (tenant_id));
 diesel::joinable!(suppressions -> tenants (tenant_id));
 diesel::joinable!(cart_events -> carts (cart_id));
+diesel::joinable!(cart_shop_fields -> carts (cart_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     api_keys,
@@ -131,6 +143,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_providers,
     suppressions,
     cart_events,
+    cart_shop_fields,
     custom_templates,
     webhook_endpoints,
     webhook_deliveries,
@@ -219,6 +232,7 @@ diesel::table! {
         disabled_reason -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        abandoned_event -> Text,
     }
 }
 

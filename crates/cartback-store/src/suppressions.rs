@@ -251,6 +251,26 @@ pub fn list_suppressions_matching(
     Ok((page, total))
 }
 
+/// Why `email` (any case) is on the tenant's suppression list, if it is (an
+/// entry hashed by an erasure counts, with its reason).
+pub fn suppression_of(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    email: &str,
+) -> StoreResult<Option<SuppressionReason>> {
+    let plain = normalize_email(email);
+    let mut keys = vec![plain.clone()];
+    if let Some(secret) = link_secret(conn, tenant_id)? {
+        keys.push(hashed_email(&secret, &plain));
+    }
+    let reasons: Vec<Stored<SuppressionReason>> = suppressions::table
+        .filter(suppressions::tenant_id.eq(tenant_id))
+        .filter(suppressions::email.eq_any(&keys))
+        .select(suppressions::reason)
+        .load(conn)?;
+    Ok(reasons.into_iter().next().map(|Stored(reason)| reason))
+}
+
 /// Which of `emails` (any case) are suppressed for `tenant_id`, lowercased:
 /// listed in plain, or hashed because the shopper was erased.
 pub fn suppressed_among(

@@ -54,6 +54,10 @@ pub struct CartLine {
     pub image_url: Option<String>,
     #[schema(required = true)]
     pub url: Option<String>,
+    /// The product's variant, when the storefront named it apart from the
+    /// product id (the public capture's `variantId`).
+    #[schema(required = true)]
+    pub variant_id: Option<String>,
 }
 
 impl CartLine {
@@ -66,6 +70,7 @@ impl CartLine {
             quantity: item.quantity,
             image_url: item.image_url.clone(),
             url: item.url.clone(),
+            variant_id: item.variant_id.clone(),
         }
     }
 }
@@ -165,6 +170,12 @@ pub struct CartView {
     #[schema(required = true, pattern = "^-?[0-9]+(\\.[0-9]+)?$")]
     pub total: Option<String>,
     pub total_minor: i64,
+    /// The subtotal the storefront sent beside its total (the public
+    /// capture's `subtotalInCents`), as a decimal string; null when it sent none.
+    #[schema(required = true, pattern = "^-?[0-9]+(\\.[0-9]+)?$")]
+    pub subtotal: Option<String>,
+    #[schema(required = true)]
+    pub subtotal_minor: Option<i64>,
     pub currency: String,
     #[schema(required = true)]
     pub customer_email: Option<String>,
@@ -224,6 +235,10 @@ impl CartView {
             item_count: cart.item_count,
             total: decimal(cart.total_minor, &cart.currency),
             total_minor: cart.total_minor,
+            subtotal: cart
+                .subtotal_minor
+                .and_then(|minor| decimal(minor, &cart.currency)),
+            subtotal_minor: cart.subtotal_minor,
             currency: cart.currency.clone(),
             customer_email: cart.customer_email.clone(),
             customer_name: cart.customer_name.clone(),
@@ -640,6 +655,7 @@ mod tests {
                     quantity: 2,
                     image_url: None,
                     url: Some("https://shop.example/mug".into()),
+                    variant_id: None,
                 },
                 CartItem {
                     id: "sku_2".into(),
@@ -648,6 +664,7 @@ mod tests {
                     quantity: 1,
                     image_url: Some("https://shop.example/spoon.png".into()),
                     url: None,
+                    variant_id: None,
                 },
             ],
             item_count: 3,
@@ -678,6 +695,7 @@ mod tests {
             version: 4,
             experiment_id: None,
             experiment: None,
+            subtotal_minor: None,
         }
     }
 

@@ -11,6 +11,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
+use cartback_domain::{RecoveryPolicy, SendContext, left_to_the_shop, unreachable_reason};
+
 use crate::carts::CartRow;
 use crate::columns::{Json, Stored, json_text, text_enum};
 use crate::connection::DbConn;
@@ -18,6 +20,8 @@ use crate::error::StoreResult;
 use crate::ids::{random_id, time_ordered_id};
 use crate::schema::{carts, webhook_deliveries, webhook_endpoints};
 use crate::sql::dialect;
+use crate::suppressions::{SuppressionReason, suppression_of};
+use crate::tenants::find_tenant;
 use crate::view::{WebhookEvent, webhook_payload};
 
 /// Every event an endpoint can subscribe to.
@@ -31,6 +35,39 @@ pub const WEBHOOK_EVENTS: &[&str] = &[
     "email.failed",
     "email.clicked",
 ];
+
+/// Which abandoned carts an endpoint hears of through `cart.abandoned`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AbandonedEvent {
+    /// Every cart the worker finds abandoned (cartback's own meaning).
+    #[default]
+    All,
+    /// Only carts cartback cannot email itself and whose shopper the shop
+    /// may email instead (Retake's meaning: the receiver sends its own email,
+    /// so no shopper gets two): [`cartback_domain::left_to_the_shop`].
+    Unemailable,
+}
+
+impl AbandonedEvent {
+    pub const ALL: [AbandonedEvent; 2] = [AbandonedEvent::All, AbandonedEvent::Unemailable];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AbandonedEvent::All => "all",
+            AbandonedEvent::Unemailable => "unemailable",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AbandonedEvent> {
+        AbandonedEvent::ALL.into_iter().find(|e| e.as_str() == text)
+    }
+}
+
+text_enum!(
+    AbandonedEvent,
+    "webhook_endpoints.abandoned_event",
+    AbandonedEvent::parse
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = webhook_endpoints)]
@@ -50,6 +87,8 @@ pub struct EndpointRow {
     pub disabled_reason: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    #[diesel(deserialize_as = Stored<AbandonedEvent>)]
+    pub abandoned_event: AbandonedEvent,
 }
 
 impl EndpointRow {
@@ -138,6 +177,7 @@ pub struct NewEndpoint<'a> {
     pub events: &'a [String],
     pub sealed_secret: &'a str,
     pub enabled: bool,
+    pub abandoned_event: AbandonedEvent,
     pub now: DateTime<Utc>,
 }
 
@@ -156,6 +196,7 @@ pub fn create_endpoint(conn: &mut DbConn, new: &NewEndpoint<'_>) -> StoreResult<
         disabled_reason: None,
         created_at: now,
         updated_at: now,
+        abandoned_event: new.abandoned_event,
     };
     diesel::insert_into(webhook_endpoints::table)
         .values((
@@ -166,6 +207,7 @@ pub fn create_endpoint(conn: &mut DbConn, new: &NewEndpoint<'_>) -> StoreResult<
             webhook_endpoints::events.eq(json_text(&row.events)?),
             webhook_endpoints::enabled.eq(row.enabled),
             webhook_endpoints::secret.eq(&row.secret),
+            webhook_endpoints::abandoned_event.eq(row.abandoned_event.as_str()),
             webhook_endpoints::created_at.eq(now),
             webhook_endpoints::updated_at.eq(now),
         ))
@@ -220,6 +262,7 @@ pub struct EndpointChanges {
     pub description: Option<Option<String>>,
     pub events: Option<Vec<String>>,
     pub enabled: Option<bool>,
+    pub abandoned_event: Option<AbandonedEvent>,
 }
 
 pub fn update_endpoint(
@@ -242,6 +285,9 @@ pub fn update_endpoint(
         if let Some(events) = &changes.events {
             row.events = events.clone();
         }
+        if let Some(abandoned_event) = changes.abandoned_event {
+            row.abandoned_event = abandoned_event;
+        }
         if let Some(enabled) = changes.enabled {
             row.enabled = i32::from(enabled);
             if enabled {
@@ -263,6 +309,7 @@ pub fn update_endpoint(
             webhook_endpoints::events.eq(json_text(&row.events)?),
             webhook_endpoints::enabled.eq(row.enabled),
             webhook_endpoints::disabled_reason.eq(&row.disabled_reason),
+            webhook_endpoints::abandoned_event.eq(row.abandoned_event.as_str()),
             webhook_endpoints::updated_at.eq(row.updated_at),
         ))
         .execute(conn)?;
@@ -466,6 +513,61 @@ pub struct HookEvent {
     pub event: WebhookEvent,
 }
 
+/// An enabled endpoint's id, tenant, events and `cart.abandoned` scope, as read.
+type EndpointListening = (String, String, Json<Vec<String>>, Stored<AbandonedEvent>);
+
+/// An enabled endpoint, as [`enqueue`] matches events to it.
+#[derive(Debug, Clone, Copy)]
+struct Listener<'a> {
+    id: &'a str,
+    events: &'a [String],
+    abandoned: AbandonedEvent,
+}
+
+/// The ids of the carts of `cart.abandoned` events that endpoints hearing
+/// only of unemailable carts are told of: carts cartback cannot email and
+/// whose shopper the shop may email instead ([`left_to_the_shop`]), by the
+/// worker's own rule ([`unreachable_reason`]) with the tenant's consent
+/// policy and suppression list read now. Reads nothing when no such endpoint
+/// is told of an abandoned cart.
+fn carts_left_to_the_shop(
+    conn: &mut DbConn,
+    wanted: &[(&HookEvent, Vec<Listener<'_>>)],
+    carts: &HashMap<String, CartRow>,
+) -> StoreResult<HashSet<String>> {
+    let mut left = HashSet::new();
+    let mut policies: HashMap<String, RecoveryPolicy> = HashMap::new();
+    for (event, targets) in wanted {
+        let asks = matches!(event.event, WebhookEvent::CartAbandoned { .. })
+            && targets
+                .iter()
+                .any(|l| l.abandoned == AbandonedEvent::Unemailable);
+        let Some(cart) = carts.get(&event.cart_id).filter(|_| asks) else {
+            continue;
+        };
+        if !policies.contains_key(&cart.tenant_id) {
+            let policy = match find_tenant(conn, &cart.tenant_id)? {
+                Some(tenant) => tenant.recovery_policy()?,
+                None => RecoveryPolicy::default(),
+            };
+            policies.insert(cart.tenant_id.clone(), policy);
+        }
+        let listed = match &cart.customer_email {
+            Some(email) => suppression_of(conn, &cart.tenant_id, email)?,
+            None => None,
+        };
+        let context = SendContext {
+            suppressed: listed.is_some(),
+            ..cart.send_context()
+        };
+        let reason = unreachable_reason(&cart.facts()?, &context, &policies[&cart.tenant_id]);
+        if left_to_the_shop(reason, listed == Some(SuppressionReason::Bounced)) {
+            left.insert(cart.id.clone());
+        }
+    }
+    Ok(left)
+}
+
 /// Writes one delivery per event and subscribed, enabled endpoint. Costs one
 /// indexed read when the tenants have no endpoints; reads the carts only when
 /// someone listens.
@@ -476,33 +578,38 @@ pub fn enqueue(conn: &mut DbConn, events: &[HookEvent], now: DateTime<Utc>) -> S
     let mut tenants: Vec<&str> = events.iter().map(|e| e.tenant_id.as_str()).collect();
     tenants.sort_unstable();
     tenants.dedup();
-    let endpoints: Vec<(String, String, Json<Vec<String>>)> = webhook_endpoints::table
+    let endpoints: Vec<EndpointListening> = webhook_endpoints::table
         .filter(webhook_endpoints::tenant_id.eq_any(&tenants))
         .filter(webhook_endpoints::enabled.eq(1))
         .select((
             webhook_endpoints::id,
             webhook_endpoints::tenant_id,
             webhook_endpoints::events,
+            webhook_endpoints::abandoned_event,
         ))
         .load(conn)?;
     if endpoints.is_empty() {
         return Ok(0);
     }
-    let mut by_tenant: HashMap<&str, Vec<(&str, &[String])>> = HashMap::new();
-    for (id, tenant_id, Json(names)) in &endpoints {
+    let mut by_tenant: HashMap<&str, Vec<Listener<'_>>> = HashMap::new();
+    for (id, tenant_id, Json(names), Stored(abandoned)) in &endpoints {
         by_tenant
             .entry(tenant_id.as_str())
             .or_default()
-            .push((id.as_str(), names.as_slice()));
+            .push(Listener {
+                id: id.as_str(),
+                events: names.as_slice(),
+                abandoned: *abandoned,
+            });
     }
-    let wanted: Vec<(&HookEvent, Vec<&str>)> = events
+    let wanted: Vec<(&HookEvent, Vec<Listener<'_>>)> = events
         .iter()
         .filter_map(|event| {
-            let targets: Vec<&str> = by_tenant
+            let targets: Vec<Listener<'_>> = by_tenant
                 .get(event.tenant_id.as_str())?
                 .iter()
-                .filter(|(_, names)| names.iter().any(|n| n == event.event.name() || n == "*"))
-                .map(|(id, _)| *id)
+                .filter(|l| l.events.iter().any(|n| n == event.event.name() || n == "*"))
+                .copied()
                 .collect();
             (!targets.is_empty()).then_some((event, targets))
         })
@@ -520,6 +627,7 @@ pub fn enqueue(conn: &mut DbConn, events: &[HookEvent], now: DateTime<Utc>) -> S
         .into_iter()
         .map(|c| (c.id.clone(), c))
         .collect();
+    let left_to_shop = carts_left_to_the_shop(conn, &wanted, &carts)?;
     let stamp = now.naive_utc();
     let mut rows = Vec::new();
     for (event, targets) in wanted {
@@ -527,7 +635,18 @@ pub fn enqueue(conn: &mut DbConn, events: &[HookEvent], now: DateTime<Utc>) -> S
             continue;
         };
         let payload = webhook_payload(&event.event, now, cart)?;
-        for endpoint_id in targets {
+        let abandoned = matches!(event.event, WebhookEvent::CartAbandoned { .. });
+        for Listener {
+            id: endpoint_id,
+            abandoned: scope,
+            ..
+        } in targets
+        {
+            // Retake's meaning: the receiver emails the carts cartback cannot.
+            if abandoned && scope == AbandonedEvent::Unemailable && !left_to_shop.contains(&cart.id)
+            {
+                continue;
+            }
             rows.push((
                 webhook_deliveries::id.eq(time_ordered_id("msg_", 24)),
                 webhook_deliveries::tenant_id.eq(event.tenant_id.clone()),

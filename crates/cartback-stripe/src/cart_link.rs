@@ -150,6 +150,7 @@ mod tests {
             quantity: 2,
             image_url: None,
             url: None,
+            variant_id: None,
         }];
         assert_eq!(
             cart_checkout(cart(&[], Some("https://s.example/ok")), 0, MAX_LINK_SECS),

@@ -146,6 +146,7 @@ pub fn sample_context(locale: &str) -> EmailContext {
         quantity,
         image_url: None,
         url: Some(format!("https://shop.example/products/{id}")),
+        variant_id: None,
     };
     let items = vec![
         item("linen-shirt", names.shirt, 4500, 2),

@@ -29,10 +29,17 @@ struct Setup {
 }
 
 fn setup(backend: Backend, delay: &str) -> Setup {
+    setup_with(backend, delay, &[])
+}
+
+/// [`setup`] with more of the api's environment.
+fn setup_with(backend: Backend, delay: &str, api_env: &[(&str, String)]) -> Setup {
     let db = TestDatabase::new(backend);
     let master_key = MasterKeys::generate();
     let tenant = create_tenant(&db.url, delay);
-    let api = Api::start(&db.url, &[("CARTBACK_MASTER_KEY", master_key.clone())]);
+    let mut env = vec![("CARTBACK_MASTER_KEY", master_key.clone())];
+    env.extend(api_env.iter().map(|(k, v)| (*k, v.clone())));
+    let api = Api::start(&db.url, &env);
     Setup {
         db,
         master_key,
@@ -67,6 +74,7 @@ impl Setup {
                 events: &events,
                 sealed_secret: &sealed,
                 enabled: true,
+                abandoned_event: cartback_store::webhooks::AbandonedEvent::All,
                 now: chrono::Utc::now(),
             },
         )
@@ -347,6 +355,118 @@ fn recovered_and_converted_orders_reach_a_verified_receiver(backend: Backend) {
         && d.last_status_code == Some(200)));
 }
 on_both_backends!(recovered_and_converted_orders_reach_a_verified_receiver);
+
+/// Seed 000's webhook handler ported as it is: on `cart.abandoned` it looks the
+/// shopper up and sends its own recovery email. Its endpoint asks for Retake's
+/// meaning (`abandonedEvent: "unemailable"`), so it hears only of the cart
+/// cartback cannot email, and no shopper gets two emails; an endpoint left at
+/// the default hears of both carts.
+fn retakes_handler_gets_only_the_carts_cartback_cannot_email(backend: Backend) {
+    let setup = setup_with(
+        backend,
+        "1s",
+        &[("CARTBACK_ALLOW_PRIVATE_TARGETS", "true".to_owned())],
+    );
+    let maildev = Maildev::start();
+    let retake = HttpStub::start();
+    let crm = HttpStub::start();
+    let key = &setup.tenant.secret;
+    let (status, created) = setup.api.v1(
+        "POST",
+        "/webhook-endpoints",
+        key,
+        Some(
+            &json!({"url": format!("{}/api/webhooks/retake", retake.base_url),
+                     "events": ["cart.abandoned", "email.sent", "cart.recovered"],
+                     "abandonedEvent": "unemailable"}),
+        ),
+    );
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["abandonedEvent"], "unemailable");
+    let (status, every) = setup.api.v1(
+        "POST",
+        "/webhook-endpoints",
+        key,
+        Some(&json!({"url": format!("{}/hooks", crm.base_url), "events": ["cart.abandoned"]})),
+    );
+    assert_eq!(status, 201, "{every}");
+    assert_eq!(every["abandonedEvent"], "all");
+    let _worker = setup.worker(Some(&maildev), true, "100ms,200ms");
+
+    // One shopper left an address, the other did not (a guest checkout).
+    assert_eq!(
+        setup
+            .api
+            .track(key, &cart_update("sess-known", Some("ann@example.com")))
+            .0,
+        200
+    );
+    assert_eq!(
+        setup.api.track(key, &cart_update("sess-guest", None)).0,
+        200
+    );
+    let abandoned = |stub: &HttpStub| -> Vec<String> {
+        let mut sessions: Vec<String> = events_of(stub)
+            .into_iter()
+            .filter(|(e, _)| e == "cart.abandoned")
+            .map(|(_, b)| {
+                b["data"]["sessionId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        sessions.sort();
+        sessions
+    };
+    wait_for(
+        "both carts abandoned, one emailed",
+        Duration::from_secs(30),
+        || abandoned(&crm).len() == 2 && maildev.emails().len() == 1,
+    );
+    wait_for("email.sent to the handler", Duration::from_secs(30), || {
+        events_of(&retake).iter().any(|(e, _)| e == "email.sent")
+    });
+    assert_eq!(abandoned(&crm), ["sess-guest", "sess-known"]);
+    // The handler is told only of the guest's cart: it emails that shopper,
+    // cartback emailed the other, and nobody gets two.
+    assert_eq!(abandoned(&retake), ["sess-guest"]);
+    assert_eq!(maildev.emails().len(), 1);
+
+    // Set back to every cart, the endpoint hears of the next abandonment of a
+    // cart cartback emails too.
+    let (status, changed) = setup.api.v1(
+        "PATCH",
+        &format!("/webhook-endpoints/{}", created["id"].as_str().unwrap()),
+        key,
+        Some(&json!({"abandonedEvent": "all"})),
+    );
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["abandonedEvent"], "all");
+    assert_eq!(
+        setup
+            .api
+            .track(key, &cart_update("sess-second", Some("bo@example.com")))
+            .0,
+        200
+    );
+    wait_for(
+        "cart.abandoned of the emailed cart",
+        Duration::from_secs(30),
+        || abandoned(&retake).contains(&"sess-second".to_owned()),
+    );
+    // A value that is neither is refused.
+    let (status, refused) = setup.api.v1(
+        "PATCH",
+        &format!("/webhook-endpoints/{}", created["id"].as_str().unwrap()),
+        key,
+        Some(&json!({"abandonedEvent": "none"})),
+    );
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["details"][0]["field"], "abandonedEvent");
+}
+
+on_both_backends!(retakes_handler_gets_only_the_carts_cartback_cannot_email);
 
 /// A failing receiver: the same webhook-id on every attempt, the schedule's
 /// waits, a 429's Retry-After honoured; a 410 disables its endpoint; an endpoint

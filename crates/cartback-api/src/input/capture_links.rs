@@ -212,6 +212,7 @@ mod tests {
             quantity: 1,
             image_url: image.map(str::to_owned),
             url: url.map(str::to_owned),
+            variant_id: None,
         };
         let mut items = vec![
             item(

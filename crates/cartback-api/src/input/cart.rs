@@ -127,6 +127,7 @@ pub(crate) fn parse_item(
         quantity: quantity?,
         image_url,
         url,
+        variant_id: None,
     })
 }
 
@@ -211,6 +212,9 @@ pub(crate) struct ParsedCart {
     pub session: Option<SessionId>,
     pub items: Vec<CartItem>,
     pub total: Money,
+    /// The storefront's own subtotal in minor units (the public capture's
+    /// `subtotalInCents`), kept as given.
+    pub subtotal: Option<i64>,
     pub currency: Currency,
     pub email: Option<EmailAddress>,
     pub name: Option<CustomerName>,
@@ -282,6 +286,7 @@ pub(crate) fn parse_cart(
         session,
         items: items?,
         total: total?,
+        subtotal: None,
         currency,
         email,
         name,

@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 
 use cartback_domain::CartStatus;
+use cartback_store::cart_admin::shop_fields_of;
 use cartback_store::links::{LinkPurpose, find_by_token, record_click, restore_url, unsubscribe};
 use cartback_store::tenants::find_tenant;
 
@@ -86,12 +87,23 @@ pub async fn recover(
             }
             let tenant = find_tenant(conn, &send.tenant_id)?;
             record_click(conn, &send, Utc::now())?;
-            Ok(tenant.map(|t| (t.recovery_url, cart.session_id, token)))
+            // A cart the shop gave its own recovery link (the Reloadify-shaped
+            // API) is restored by that link, exactly as the shop wrote it.
+            let own = shop_fields_of(conn, &send.tenant_id, &[cart.id.as_str()])?
+                .remove(&cart.id)
+                .and_then(|fields| fields.recovery_url);
+            Ok(tenant.map(|t| (t.recovery_url, own, cart.session_id, token)))
         })
         .await?;
-    let Some((recovery_url, session_id, token)) = found else {
+    let Some((recovery_url, own, session_id, token)) = found else {
         return Ok(expired_link());
     };
+    if let Some(own) = own {
+        return Ok(HttpResponse::Found()
+            .insert_header((header::LOCATION, own))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish());
+    }
     let Some(recovery_url) = recovery_url else {
         return Ok(page(
             actix_web::http::StatusCode::OK,

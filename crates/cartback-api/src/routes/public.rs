@@ -121,16 +121,24 @@ fn parse_item(value: &RawValue, index: usize, problems: &mut Problems) -> Option
     let before = problems.len();
     let item_path = format!("{base}.itemId");
     let item_id = loose_id(&object, "itemId", &item_path, problems);
-    let variant_id = loose_id(&object, "variantId", &format!("{base}.variantId"), problems);
-    // One line per purchasable thing: a product's variants stay apart.
-    let id = match (item_id, variant_id) {
-        (Some(item), Some(variant)) => format!("{item}:{variant}"),
-        (Some(id), None) | (None, Some(id)) => id,
-        (None, None) => format!("line-{}", index + 1),
-    };
+    let variant_path = format!("{base}.variantId");
+    let variant_id = loose_id(&object, "variantId", &variant_path, problems);
+    // The line keeps the product's id and its variant apart, as sent; a line
+    // with neither is named by its place.
+    let id = item_id.unwrap_or_else(|| format!("line-{}", index + 1));
     let id = validate_item_id(&id)
         .map_err(|e| problems.add(&item_path, e.to_string()))
         .ok();
+    let variant_id = match variant_id {
+        Some(variant) => match validate_item_id(&variant) {
+            Ok(variant) => Some(Some(variant)),
+            Err(e) => {
+                problems.add(&variant_path, e.to_string());
+                None
+            }
+        },
+        None => Some(None),
+    };
     let name_path = format!("{base}.name");
     let name = match optional_string(&object, "name", &name_path, problems) {
         Some(name) if name.trim().is_empty() => {
@@ -173,6 +181,7 @@ fn parse_item(value: &RawValue, index: usize, problems: &mut Problems) -> Option
         quantity: quantity?,
         image_url,
         url,
+        variant_id: variant_id?,
     })
 }
 
@@ -208,13 +217,13 @@ fn parse_session(
         .ok()
 }
 
-/// The snapshot's items, currency and value (its total, else its subtotal,
-/// else the sum of its lines).
+/// The snapshot's items, value (its total, else its subtotal, else the sum
+/// of its lines) and the subtotal as given.
 fn parse_snapshot(
     object: &RawObject<'_>,
     default_currency: Currency,
     problems: &mut Problems,
-) -> Option<(Vec<CartItem>, Money)> {
+) -> Option<(Vec<CartItem>, Money, Option<i64>)> {
     let Some(raw) = object.get("snapshot").filter(|v| !is_null(v)) else {
         problems.add("snapshot", "is required");
         return None;
@@ -248,7 +257,7 @@ fn parse_snapshot(
             }
         },
     };
-    Some((items, value))
+    Some((items, value, subtotal))
 }
 
 fn optional_contact<T>(
@@ -300,7 +309,7 @@ fn parse_capture(
     if !problems.is_empty() {
         return Err(ApiError::validation(problems.0));
     }
-    let (Some(session), Some((items, total))) = (session, snapshot) else {
+    let (Some(session), Some((items, total, subtotal))) = (session, snapshot) else {
         return Err(ApiError::validation(problems.0));
     };
     let currency = total.currency();
@@ -310,6 +319,7 @@ fn parse_capture(
             session: None,
             items,
             total,
+            subtotal,
             currency,
             email,
             name,
@@ -415,7 +425,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(session.as_str(), "sess_12345678");
-        assert_eq!(cart.items[0].id, "pack:38");
+        assert_eq!(cart.items[0].id, "pack");
+        assert_eq!(cart.items[0].variant_id.as_deref(), Some("38"));
+        assert_eq!(cart.subtotal, Some(37800));
         assert_eq!(cart.items[0].unit_price_minor, 18900);
         assert_eq!(cart.items[0].quantity, 2);
         assert_eq!(cart.total.minor(), 39800);

@@ -243,6 +243,7 @@ pub(crate) async fn store_cart(
         session_id: session.into_inner(),
         items: cart.items,
         total_minor: cart.total.minor(),
+        subtotal_minor: cart.subtotal,
         currency: cart.currency.code().to_owned(),
         customer_email: cart.email.map(|e| e.as_str().to_owned()),
         customer_name: cart.name.map(|n| n.as_str().to_owned()),

@@ -11,9 +11,10 @@ use serde_json::{Map, Value};
 use cartback_store::crypto::Purpose;
 use cartback_store::view::time;
 use cartback_store::webhooks::{
-    DeliveryRow, DeliveryStatus, EndpointChanges, EndpointRow, MAX_ENDPOINTS, NewEndpoint, Replay,
-    WEBHOOK_EVENTS, create_endpoint_within_limit, delete_endpoint, get_delivery, get_endpoint,
-    list_deliveries, list_endpoints, replay_delivery, rotate_secret, update_endpoint,
+    AbandonedEvent, DeliveryRow, DeliveryStatus, EndpointChanges, EndpointRow, MAX_ENDPOINTS,
+    NewEndpoint, Replay, WEBHOOK_EVENTS, create_endpoint_within_limit, delete_endpoint,
+    get_delivery, get_endpoint, list_deliveries, list_endpoints, replay_delivery, rotate_secret,
+    update_endpoint,
 };
 use cartback_webhooks::{TargetError, check_url, generate_secret};
 
@@ -42,6 +43,12 @@ pub(crate) struct EndpointView {
     #[schema(required = true)]
     description: Option<String>,
     enabled: bool,
+    /// Which abandoned carts `cart.abandoned` tells of: `all` of them, or only
+    /// the `unemailable` ones (cartback has no usable address: none, or it
+    /// bounced), Retake's meaning, for a receiver that sends its own email to
+    /// those.
+    #[schema(value_type = crate::openapi::AbandonedEventScope)]
+    abandoned_event: &'static str,
     #[schema(required = true)]
     disabled_reason: Option<String>,
     #[schema(format = DateTime)]
@@ -61,6 +68,7 @@ fn endpoint_view(row: EndpointRow, secret: Option<String>) -> EndpointView {
         url: row.url,
         description: row.description,
         enabled: row.enabled != 0,
+        abandoned_event: row.abandoned_event.as_str(),
         disabled_reason: row.disabled_reason,
         created_at: time(row.created_at),
         updated_at: time(row.updated_at),
@@ -293,6 +301,19 @@ fn events_field(
     (problems.len() == before).then_some(names)
 }
 
+/// `abandonedEvent`: `all` or `unemailable`; None when absent or wrong.
+fn abandoned_event_field(
+    body: &Map<String, Value>,
+    problems: &mut Problems,
+) -> Option<AbandonedEvent> {
+    let value = body.get("abandonedEvent")?;
+    let parsed = value.as_str().and_then(AbandonedEvent::parse);
+    if parsed.is_none() {
+        problems.add("abandonedEvent", "must be \"all\" or \"unemailable\"");
+    }
+    parsed
+}
+
 /// `Some(None)` clears; blank text clears too.
 fn description_field(body: &Map<String, Value>, problems: &mut Problems) -> Option<Option<String>> {
     match nullable(body, "description")? {
@@ -346,13 +367,14 @@ pub async fn create(
     let mut problems = Problems::default();
     unknown_fields(
         &body,
-        &["url", "events", "description", "enabled"],
+        &["url", "events", "description", "enabled", "abandonedEvent"],
         &mut problems,
     );
     let url = url_field(&body, true, state.allow_private_targets, &mut problems);
     let events = events_field(&body, true, &mut problems);
     let description = description_field(&body, &mut problems).flatten();
     let enabled = boolean(&body, "enabled", &mut problems).unwrap_or(true);
+    let abandoned_event = abandoned_event_field(&body, &mut problems).unwrap_or_default();
     let (Some(url), Some(events), true) = (url, events, problems.is_empty()) else {
         return Err(ApiError::validation(problems.0));
     };
@@ -369,6 +391,7 @@ pub async fn create(
                     events: &events,
                     sealed_secret: &sealed,
                     enabled,
+                    abandoned_event,
                     now: Utc::now(),
                 },
             )
@@ -472,7 +495,7 @@ pub async fn update(
     let mut problems = Problems::default();
     unknown_fields(
         &body,
-        &["url", "events", "description", "enabled"],
+        &["url", "events", "description", "enabled", "abandonedEvent"],
         &mut problems,
     );
     let changes = EndpointChanges {
@@ -480,6 +503,7 @@ pub async fn update(
         description: description_field(&body, &mut problems),
         events: events_field(&body, false, &mut problems),
         enabled: boolean(&body, "enabled", &mut problems),
+        abandoned_event: abandoned_event_field(&body, &mut problems),
     };
     problems.check()?;
     let id = id.into_inner();

@@ -12,6 +12,8 @@
 mod analytics_api;
 mod bad_input;
 mod carts_api;
+mod compat_litecommerce;
+mod compat_reloadify;
 mod document_edges;
 mod harness;
 mod shop_api;

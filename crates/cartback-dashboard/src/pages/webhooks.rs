@@ -13,9 +13,9 @@ use serde::Deserialize;
 use cartback_domain::Tz;
 use cartback_store::crypto::Purpose;
 use cartback_store::webhooks::{
-    DeliveryRow, DeliveryStatus, EndpointChanges, EndpointRow, MAX_ENDPOINTS, NewEndpoint, Replay,
-    WEBHOOK_EVENTS, create_endpoint_within_limit, delete_endpoint, get_endpoint, list_deliveries,
-    list_endpoints, replay_delivery, update_endpoint,
+    AbandonedEvent, DeliveryRow, DeliveryStatus, EndpointChanges, EndpointRow, MAX_ENDPOINTS,
+    NewEndpoint, Replay, WEBHOOK_EVENTS, create_endpoint_within_limit, delete_endpoint,
+    get_endpoint, list_deliveries, list_endpoints, replay_delivery, update_endpoint,
 };
 use cartback_webhooks::{TargetError, check_url, generate_secret};
 
@@ -47,6 +47,8 @@ struct Typed {
     url: String,
     description: String,
     events: Vec<String>,
+    /// `all` or `unemailable`; empty reads as `all`.
+    abandoned_event: String,
 }
 
 enum Notice {
@@ -147,6 +149,7 @@ fn typed(pairs: &[(String, String)]) -> (Option<&str>, Typed) {
             "url" => typed.url = value.clone(),
             "description" => typed.description = value.clone(),
             "events" => typed.events.push(value.clone()),
+            "abandoned_event" => typed.abandoned_event = value.clone(),
             _ => {}
         }
     }
@@ -159,6 +162,7 @@ struct Checked {
     url: String,
     description: Option<String>,
     events: Vec<String>,
+    abandoned_event: AbandonedEvent,
 }
 
 /// What is wrong with a form: (field, why) each.
@@ -211,6 +215,13 @@ fn checked(typed: &Typed, allow_private: bool) -> Result<Checked, Problems> {
             "pick at least one event, or all of them".to_owned(),
         ));
     }
+    let abandoned_event = match typed.abandoned_event.as_str() {
+        "" => AbandonedEvent::All,
+        text => AbandonedEvent::parse(text).unwrap_or_else(|| {
+            problems.push(("abandoned_event", "pick one of the two choices".to_owned()));
+            AbandonedEvent::All
+        }),
+    };
     // "All events" wins over single ones, as the API's ["*"].
     if events.iter().any(|e| e == "*") {
         events = vec!["*".to_owned()];
@@ -220,6 +231,7 @@ fn checked(typed: &Typed, allow_private: bool) -> Result<Checked, Problems> {
             url,
             description: (!description.is_empty()).then(|| description.to_owned()),
             events,
+            abandoned_event,
         }),
         _ => Err(problems),
     }
@@ -250,6 +262,7 @@ pub async fn create(
             url,
             description,
             events,
+            abandoned_event,
         }) => {
             let secret = generate_secret();
             let tenant_id = signed.tenant.id.clone();
@@ -270,6 +283,7 @@ pub async fn create(
                         events: &events,
                         sealed_secret: &sealed,
                         enabled: true,
+                        abandoned_event,
                         now: Utc::now(),
                     },
                 )
@@ -510,6 +524,9 @@ fn render(
                                     ul.tags {
                                         @for event in &endpoint.events { li { code { (event_label(event)) } } }
                                     }
+                                    @if endpoint.abandoned_event == AbandonedEvent::Unemailable {
+                                        span.muted.small.block { "cart.abandoned: only carts cartback cannot email" }
+                                    }
                                 }
                                 td data-label="State" {
                                     @if endpoint.enabled != 0 {
@@ -663,6 +680,23 @@ fn render(
                             p.field-error #webhook-events-error { "Events: " (message) "." }
                         }
                     }
+                    @let unemailable_only = typed.is_some_and(|t| t.abandoned_event == "unemailable");
+                    fieldset.invalid[error_of("abandoned_event").is_some()] aria-describedby=[error_of("abandoned_event").map(|_| "webhook-abandoned-error")] {
+                        legend { "Which abandoned carts " code { "cart.abandoned" } " tells of" }
+                        div.checks {
+                            label.check {
+                                input type="radio" name="abandoned_event" value="all" checked[!unemailable_only];
+                                span { "Every abandoned cart" }
+                            }
+                            label.check {
+                                input type="radio" name="abandoned_event" value="unemailable" checked[unemailable_only];
+                                span { "Only carts cartback has no usable address for (none, or it bounced): for a handler that sends its own email, like Retake's" }
+                            }
+                        }
+                        @if let Some(message) = error_of("abandoned_event") {
+                            p.field-error #webhook-abandoned-error { "cart.abandoned: " (message) "." }
+                        }
+                    }
                     div {
                         button.button.primary type="submit" { "Add endpoint" }
                     }
@@ -684,6 +718,7 @@ mod tests {
             url: url.to_owned(),
             description: String::new(),
             events: events.iter().map(|e| (*e).to_owned()).collect(),
+            abandoned_event: String::new(),
         }
     }
 
@@ -709,6 +744,7 @@ mod tests {
             url,
             description,
             events,
+            abandoned_event,
         }) = checked(
             &form("https://x.example/h", &["*", "email.sent", "email.sent"]),
             false,
@@ -719,6 +755,7 @@ mod tests {
         assert_eq!(url, "https://x.example/h");
         assert_eq!(description, None);
         assert_eq!(events, ["*"]);
+        assert_eq!(abandoned_event, AbandonedEvent::All);
         let pairs = [
             ("csrf".to_owned(), "t".to_owned()),
             ("events".to_owned(), "email.sent".to_owned()),

@@ -37,6 +37,7 @@ pub fn item(id: &str, price: i64) -> CartItem {
         quantity: 1,
         image_url: None,
         url: None,
+        variant_id: None,
     }
 }
 
@@ -51,6 +52,7 @@ pub fn upsert(
         session_id: session.to_owned(),
         items: vec![item("a", 1250)],
         total_minor: 1250,
+        subtotal_minor: None,
         currency: "USD".to_owned(),
         customer_email: email.map(str::to_owned),
         customer_name: None,

@@ -146,6 +146,7 @@ on_both_backends!(
                 events: &events,
                 sealed_secret: "sealed",
                 enabled: true,
+                abandoned_event: cartback_store::webhooks::AbandonedEvent::All,
                 now,
             },
         )
@@ -290,6 +291,7 @@ on_both_backends!(
             events: &events,
             sealed_secret: "sealed",
             enabled: true,
+            abandoned_event: cartback_store::webhooks::AbandonedEvent::All,
             now,
         };
         for _ in 0..MAX_ENDPOINTS {

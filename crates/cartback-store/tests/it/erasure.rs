@@ -50,6 +50,7 @@ fn endpoint(conn: &mut DbConn, tenant_id: &str) -> String {
             events: &["*".to_owned()],
             sealed_secret: "sealed-1",
             enabled: true,
+            abandoned_event: cartback_store::webhooks::AbandonedEvent::All,
             now: Utc::now(),
         },
     )

@@ -28,6 +28,7 @@ fn endpoint(conn: &mut DbConn, tenant_id: &str, events: &[&str]) -> String {
             events: &events,
             sealed_secret: "sealed-1",
             enabled: true,
+            abandoned_event: cartback_store::webhooks::AbandonedEvent::All,
             now: Utc::now(),
         },
     )
@@ -393,6 +394,7 @@ on_both_backends!(
                 events: &events,
                 sealed_secret: &sealed,
                 enabled: true,
+                abandoned_event: cartback_store::webhooks::AbandonedEvent::All,
                 now,
             },
         )
@@ -466,5 +468,144 @@ on_both_backends!(
             only_new.open(Purpose::StripeSecretKey, &shop.id, previous),
             Err(CryptoError::Corrupt)
         );
+    }
+);
+
+on_both_backends!(
+    an_unemailable_endpoint_hears_only_of_carts_cartback_cannot_email,
+    |db: &TestDatabase| {
+        use cartback_store::suppressions::{SuppressionReason, add_suppression};
+        use cartback_store::webhooks::{AbandonedEvent, list_endpoints};
+
+        let store = open(db);
+        let mut conn = store.conn().unwrap();
+        let shop = tenant(&mut conn, "Shop");
+        let now = Utc::now();
+        let every = endpoint(&mut conn, &shop.id, &["cart.abandoned"]);
+        let retake = create_endpoint(
+            &mut conn,
+            &NewEndpoint {
+                tenant_id: &shop.id,
+                url: "https://hooks.example/retake",
+                description: None,
+                events: &["*".to_owned()],
+                sealed_secret: "sealed-2",
+                enabled: true,
+                abandoned_event: AbandonedEvent::Unemailable,
+                now,
+            },
+        )
+        .unwrap();
+        let stored = list_endpoints(&mut conn, &shop.id).unwrap();
+        let scope = |id: &str| stored.iter().find(|e| e.id == id).unwrap().abandoned_event;
+        assert_eq!(scope(&retake.id), AbandonedEvent::Unemailable);
+        assert_eq!(scope(&every), AbandonedEvent::All);
+        let mut cart = |session: &str, email: Option<&str>| {
+            upsert_cart(&mut conn, &upsert(&shop, session, email, now))
+                .unwrap()
+                .id
+        };
+        let emailable = cart("s-mail", Some("dana@example.com"));
+        let anonymous = cart("s-anon", None);
+        let suppressed = cart("s-supp", Some("bounced@example.com"));
+        let refused = cart("s-refused", Some("noconsent@example.com"));
+        let complained = cart("s-complained", Some("angry@example.com"));
+        add_suppression(
+            &mut conn,
+            &shop.id,
+            "angry@example.com",
+            SuppressionReason::Complained,
+            None,
+            now,
+        )
+        .unwrap();
+        add_suppression(
+            &mut conn,
+            &shop.id,
+            "Bounced@example.com",
+            SuppressionReason::Bounced,
+            None,
+            now,
+        )
+        .unwrap();
+        // The shop asks for consent: a cart without it is not emailed.
+        let policy = cartback_domain::RecoveryPolicy {
+            require_consent: true,
+            ..shop.recovery_policy().unwrap()
+        };
+        cartback_store::tenants::set_policy(&mut conn, &shop.id, &policy, now.naive_utc()).unwrap();
+        // …and the first cart's shopper gave it, so it stays emailable.
+        let mut consented = upsert(&shop, "s-mail", Some("dana@example.com"), now);
+        consented.consent = Some(true);
+        upsert_cart(&mut conn, &consented).unwrap();
+
+        let abandoned: Vec<NewCartEvent> =
+            [&emailable, &anonymous, &suppressed, &refused, &complained]
+                .into_iter()
+                .map(|id| NewCartEvent {
+                    step: None,
+                    detail: None,
+                    ..event(&shop.id, id, CartEventKind::Abandoned)
+                })
+                .collect();
+        record_events(&mut conn, &abandoned, now).unwrap();
+        // Other events are not filtered: email.sent of the emailable cart arrives.
+        record_events(
+            &mut conn,
+            &[event(&shop.id, &emailable, CartEventKind::Sent)],
+            now,
+        )
+        .unwrap();
+
+        let carts_told = |conn: &mut DbConn, endpoint: &str, name: &str| {
+            let (rows, _) = list_deliveries(conn, &shop.id, endpoint, None, 1, 50).unwrap();
+            let mut ids: Vec<String> = rows
+                .into_iter()
+                .filter(|d| d.event == name)
+                .filter_map(|d| d.cart_id)
+                .collect();
+            ids.sort();
+            ids
+        };
+        let mut all = vec![
+            emailable.clone(),
+            anonymous.clone(),
+            suppressed.clone(),
+            refused.clone(),
+            complained.clone(),
+        ];
+        all.sort();
+        assert_eq!(carts_told(&mut conn, &every, "cart.abandoned"), all);
+        // No address, or one that bounced: the shop may have a better one.
+        // A complaint or a missing consent is a no from the shopper, to
+        // every sender: not announced.
+        let mut unemailable = vec![anonymous, suppressed];
+        unemailable.sort();
+        assert_eq!(
+            carts_told(&mut conn, &retake.id, "cart.abandoned"),
+            unemailable
+        );
+        assert_eq!(
+            carts_told(&mut conn, &retake.id, "email.sent"),
+            std::slice::from_ref(&emailable)
+        );
+
+        // Switched back to every cart through a change.
+        let back = EndpointChanges {
+            abandoned_event: Some(AbandonedEvent::All),
+            ..EndpointChanges::default()
+        };
+        update_endpoint(&mut conn, &shop.id, &retake.id, &back, now).unwrap();
+        record_events(
+            &mut conn,
+            &[NewCartEvent {
+                step: None,
+                detail: None,
+                ..event(&shop.id, &emailable, CartEventKind::Abandoned)
+            }],
+            now,
+        )
+        .unwrap();
+        assert!(carts_told(&mut conn, &retake.id, "cart.abandoned").contains(&emailable));
     }
 );

@@ -9,7 +9,7 @@
 
 pub(crate) mod items;
 pub(crate) mod manage;
-mod time_filter;
+pub(crate) mod time_filter;
 pub(crate) mod timeline;
 pub(crate) mod upsert;
 

@@ -11,7 +11,7 @@ use crate::input::fields::exact_date;
 
 /// A time filter as written, before the shop's zone turns a date into instants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum TimeFilter {
+pub(crate) enum TimeFilter {
     /// An instant: an RFC 3339 time or unix seconds.
     At(DateTime<Utc>),
     /// A whole local day (`2026-12-06`).
@@ -20,17 +20,17 @@ pub(super) enum TimeFilter {
 
 /// Which end of a range a filter is; both ends of a date include that day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Side {
+pub(crate) enum Side {
     /// `*_after`: later than the time, or from the start of the day.
     After,
     /// `*_before`: earlier than the time, or up to the end of the day.
     Before,
 }
 
-type Slot = fn(&mut CartFilter) -> &mut Option<NaiveDateTime>;
+pub(crate) type Slot = fn(&mut CartFilter) -> &mut Option<NaiveDateTime>;
 
 /// Every time filter: its parameter, its side and the store filter it sets.
-pub(super) const TIME_FILTERS: [(&str, Side, Slot); 6] = [
+pub(crate) const TIME_FILTERS: [(&str, Side, Slot); 6] = [
     ("created_after", Side::After, |f| &mut f.created_after),
     ("created_before", Side::Before, |f| &mut f.created_before),
     ("updated_after", Side::After, |f| &mut f.updated_after),
@@ -47,7 +47,7 @@ impl TimeFilter {
     /// `2026-03-15T14:22:00+01:00`, `2026-03-15` or unix seconds, written in
     /// the years the service stores (a filter past them would overflow
     /// PostgreSQL's timestamps and sort wrongly as SQLite text); else why not.
-    pub(super) fn parse(text: &str) -> Result<TimeFilter, String> {
+    pub(crate) fn parse(text: &str) -> Result<TimeFilter, String> {
         if let Ok(at) = DateTime::parse_from_rfc3339(text) {
             // The date as written, in its own offset.
             bounds::check_date(at.date_naive())?;
@@ -68,7 +68,7 @@ impl TimeFilter {
         }
     }
 
-    pub(super) fn is_day(self) -> bool {
+    pub(crate) fn is_day(self) -> bool {
         matches!(self, TimeFilter::Day(_))
     }
 
@@ -76,7 +76,7 @@ impl TimeFilter {
     /// in `zone`. A time whose offset moves it just outside the stored years
     /// (`1970-01-01T00:00:00+01:00`) is held at the edge: every stored time
     /// lies inside, so the filter means the same.
-    pub(super) fn bound(self, side: Side, zone: Tz) -> NaiveDateTime {
+    pub(crate) fn bound(self, side: Side, zone: Tz) -> NaiveDateTime {
         let at = match (self, side) {
             (TimeFilter::At(at), _) => at,
             (TimeFilter::Day(day), Side::After) => {

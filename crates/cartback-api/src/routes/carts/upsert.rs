@@ -120,6 +120,7 @@ pub async fn upsert(
             session,
             items,
             total,
+            subtotal: _,
             currency,
             email,
             name,
@@ -141,6 +142,7 @@ pub async fn upsert(
             session_id: session.map_or_else(|| format!("ext:{external_id}"), |s| s.into_inner()),
             items,
             total_minor: total.minor(),
+            subtotal_minor: None,
             currency: currency.code().to_owned(),
             customer_email: email.map(|e| e.as_str().to_owned()),
             customer_name: name.map(|n| n.as_str().to_owned()),
@@ -151,6 +153,7 @@ pub async fn upsert(
         },
         external_id,
         merge_attributes: wire_attributes,
+        shop: cartback_store::cart_admin::ShopFields::default(),
     };
     let outcome = state
         .db(

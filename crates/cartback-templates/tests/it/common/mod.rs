@@ -26,6 +26,7 @@ fn item(id: &str, name: &str, unit: i64, quantity: u32, image: bool) -> CartItem
         quantity,
         image_url: image.then(|| format!("https://cdn.acme.test/img/{id}.jpg")),
         url: Some(format!("https://acme.test/products/{id}")),
+        variant_id: None,
     }
 }
 
