@@ -670,10 +670,7 @@ pub async fn put(
     tag = "compatibility",
     operation_id = "reloadifyGetShoppingCart",
     summary = "Reloadify: one cart by the shop's own id (docs/compat.md)",
-    params(
-        ("language_id" = String, Path, description = "A locale code: `en`, `nl-NL`"),
-        ("shopping_cart_id" = String, Path, description = "The shop's own id of the cart"),
-    ),
+    params(crate::openapi::ReloadifyCartPath),
     responses(
         (status = 200, description = "The cart (a soft-deleted one with `deleted: true`)", body = ShoppingCart),
         (status = 404, description = "NOT_FOUND: no such cart under this language (or it was erased)", body = crate::openapi::ErrorEnvelope),
@@ -700,10 +697,7 @@ pub async fn get(
         erased exactly as by `POST /api/v1/carts/{id}/erase`; only counts and totals stay for \
         statistics. The id is free for a new cart afterwards. A soft delete is \
         `PUT` with `deleted: true`.",
-    params(
-        ("language_id" = String, Path, description = "A locale code: `en`, `nl-NL`"),
-        ("shopping_cart_id" = String, Path, description = "The shop's own id of the cart"),
-    ),
+    params(crate::openapi::ReloadifyCartPath),
     responses(
         (status = 204, description = "Erased"),
         (status = 404, description = "NOT_FOUND: no such cart under this language", body = crate::openapi::ErrorEnvelope),
@@ -733,10 +727,7 @@ pub async fn delete(
     tag = "compatibility",
     operation_id = "reloadifyListCartProducts",
     summary = "Reloadify: the products in a cart (docs/compat.md)",
-    params(
-        ("language_id" = String, Path, description = "A locale code: `en`, `nl-NL`"),
-        ("shopping_cart_id" = String, Path, description = "The shop's own id of the cart"),
-    ),
+    params(crate::openapi::ReloadifyCartPath),
     responses(
         (status = 200, description = "The product ids", body = ProductList),
         (status = 404, description = "NOT_FOUND: no such cart under this language", body = crate::openapi::ErrorEnvelope),
@@ -826,8 +817,7 @@ async fn change_product(
     summary = "Reloadify: add a product to a cart (docs/compat.md)",
     description = "Adding a product the cart holds changes nothing. Answers with the cart.",
     params(
-        ("language_id" = String, Path, description = "A locale code: `en`, `nl-NL`"),
-        ("shopping_cart_id" = String, Path, description = "The shop's own id of the cart"),
+        crate::openapi::ReloadifyCartPath,
         ("product_id" = String, Path, description = "The product's id, 1 to 200 characters"),
     ),
     responses(
@@ -854,8 +844,7 @@ pub async fn add_product(
     summary = "Reloadify: remove a product from a cart (docs/compat.md)",
     description = "Answers with the cart.",
     params(
-        ("language_id" = String, Path, description = "A locale code: `en`, `nl-NL`"),
-        ("shopping_cart_id" = String, Path, description = "The shop's own id of the cart"),
+        crate::openapi::ReloadifyCartPath,
         ("product_id" = String, Path, description = "The product's id"),
     ),
     responses(
