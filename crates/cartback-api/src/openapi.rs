@@ -1184,6 +1184,16 @@ mod schemas {
         Unemailable,
     }
 
+    /// The path of one Reloadify cart.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Path)]
+    pub struct ReloadifyCartPath {
+        /// A locale code: `en`, `nl-NL`.
+        pub language_id: String,
+        /// The shop's own id of the cart.
+        pub shopping_cart_id: String,
+    }
+
     /// Reloadify's `PUT …/shopping_carts` body: the cart inside `shopping_cart`.
     #[derive(Serialize, ToSchema)]
     #[serde(deny_unknown_fields)]

@@ -172,7 +172,7 @@ fn nul_characters_never_reach_the_database_on_postgres() {
             "item_id" => "sku_1".to_owned(),
             "tenant_id" => tenant.id.clone(),
             "name" => "reminder".to_owned(),
-            "locale" => "en".to_owned(),
+            "locale" | "language_id" => "en".to_owned(),
             "email" => "sam@example.com".to_owned(),
             _ => "x".to_owned(),
         }

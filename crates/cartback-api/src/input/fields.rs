@@ -146,6 +146,24 @@ pub(crate) fn query_number(
     }
 }
 
+/// Names every parameter of `query` that is not in `known` (cut to 40
+/// characters) as a problem listing the known ones.
+pub(crate) fn unknown_params(
+    query: &HashMap<String, String>,
+    known: &[&str],
+    problems: &mut Problems,
+) {
+    for key in query.keys() {
+        if !known.contains(&key.as_str()) {
+            let shown: String = key.chars().take(40).collect();
+            problems.add(
+                shown,
+                format!("unknown parameter; expected one of {}", known.join(", ")),
+            );
+        }
+    }
+}
+
 /// The request's query parameters; a string that does not parse is a 422.
 pub(crate) fn query_map(query: &str, problems: &mut Problems) -> HashMap<String, String> {
     actix_web::web::Query::<HashMap<String, String>>::from_query(query)

@@ -38,6 +38,11 @@ fn curl(
     (answer.status, answer.json())
 }
 
+/// [`curl`] without a body, for its status alone.
+fn status_of(server: &InProcess, token: &str, method: &str, path: &str) -> u16 {
+    curl(server, token, method, path, None).0
+}
+
 /// The seed's PUT example, word for word.
 const SEED_PUT: &str = r#"{
     "shopping_cart": {
@@ -225,14 +230,15 @@ fn the_seeds_examples(backend: Backend) {
     let cart_id = native["data"]["id"].as_str().unwrap().to_owned();
 
     // Delete a shopping cart: irreversible, erased like `POST …/erase`.
-    let (status, _) = curl(
-        &server,
-        token,
-        "DELETE",
-        "languages/en/shopping_carts/cart_8f3k2m",
-        None,
+    assert_eq!(
+        status_of(
+            &server,
+            token,
+            "DELETE",
+            "languages/en/shopping_carts/cart_8f3k2m"
+        ),
+        204
     );
-    assert_eq!(status, 204);
     let (status, answer) = curl(
         &server,
         token,
@@ -242,14 +248,15 @@ fn the_seeds_examples(backend: Backend) {
     );
     assert_eq!(status, 404, "{answer}");
     assert_eq!(answer["error"]["code"], "NOT_FOUND");
-    let (status, _) = curl(
-        &server,
-        token,
-        "DELETE",
-        "languages/en/shopping_carts/cart_8f3k2m",
-        None,
+    assert_eq!(
+        status_of(
+            &server,
+            token,
+            "DELETE",
+            "languages/en/shopping_carts/cart_8f3k2m"
+        ),
+        404
     );
-    assert_eq!(status, 404);
     let mut conn = server.store.conn().unwrap();
     let erased = find_cart(&mut conn, &shop.id, &cart_id).unwrap().unwrap();
     assert!(erased.erased_at.is_some());
@@ -347,22 +354,14 @@ fn languages_deletes_and_pages(backend: Backend) {
     assert_eq!(list("languages/nl/shopping_carts"), ["dutch"]);
     assert_eq!(list("languages/nl-NL/shopping_carts"), ["dutch"]);
     assert_eq!(list("languages/de/shopping_carts"), Vec::<String>::new());
-    let (status, _) = curl(
-        &server,
-        token,
-        "GET",
-        "languages/de/shopping_carts/dutch",
-        None,
+    assert_eq!(
+        status_of(&server, token, "GET", "languages/de/shopping_carts/dutch"),
+        404
     );
-    assert_eq!(status, 404);
-    let (status, _) = curl(
-        &server,
-        token,
-        "GET",
-        "languages/nl/shopping_carts/dutch",
-        None,
+    assert_eq!(
+        status_of(&server, token, "GET", "languages/nl/shopping_carts/dutch"),
+        200
     );
-    assert_eq!(status, 200);
     // Another shop sees none of them.
     let (status, answer) = curl(
         &server,
@@ -373,14 +372,15 @@ fn languages_deletes_and_pages(backend: Backend) {
     );
     assert_eq!(status, 200);
     assert_eq!(answer, json!({"data": []}));
-    let (status, _) = curl(
-        &server,
-        &other.secret,
-        "GET",
-        "languages/en/shopping_carts/march",
-        None,
+    assert_eq!(
+        status_of(
+            &server,
+            &other.secret,
+            "GET",
+            "languages/en/shopping_carts/march"
+        ),
+        404
     );
-    assert_eq!(status, 404);
 
     // The time filters and pages.
     for (query, expected) in [
@@ -432,14 +432,16 @@ fn languages_deletes_and_pages(backend: Backend) {
     assert!(list("languages/en/shopping_carts").contains(&"march".to_owned()));
     let (status, _) = server.v1("GET", "/carts/march", token, None);
     assert_eq!(status, 404);
-    let (status, _) = curl(
-        &server,
-        token,
-        "PUT",
-        "languages/en/shopping_carts/march/products/b",
-        None,
+    assert_eq!(
+        status_of(
+            &server,
+            token,
+            "PUT",
+            "languages/en/shopping_carts/march/products/b"
+        ),
+        404,
+        "a deleted cart's products do not change"
     );
-    assert_eq!(status, 404, "a deleted cart's products do not change");
     let (status, answer) = put("en", json!({"id": "march", "profile_id": 7}));
     assert_eq!(status, 200);
     assert_eq!(answer["deleted"], false);
@@ -469,14 +471,10 @@ fn every_refusal(backend: Backend) {
     let answer = server.send(Call::new("GET", "/api/v2/languages/en/shopping_carts"));
     assert_eq!(answer.status, 401);
     assert_eq!(answer.json()["error"]["code"], "UNAUTHORIZED");
-    let (status, _) = curl(
-        &server,
-        "sk_unknown",
-        "GET",
-        "languages/en/shopping_carts",
-        None,
+    assert_eq!(
+        status_of(&server, "sk_unknown", "GET", "languages/en/shopping_carts"),
+        401
     );
-    assert_eq!(status, 401);
     let (status, answer) = curl(
         &server,
         &shop.publishable,
@@ -561,30 +559,28 @@ fn every_refusal(backend: Backend) {
     // Paths: a language that is no locale code, an unknown cart or product.
     let (status, answer) = curl(&server, token, "GET", "languages/!!/shopping_carts", None);
     assert_eq!(status, 404, "{answer}");
-    let (status, _) = curl(
-        &server,
-        token,
-        "GET",
-        "languages/en/shopping_carts/nope",
-        None,
+    assert_eq!(
+        status_of(&server, token, "GET", "languages/en/shopping_carts/nope"),
+        404
     );
-    assert_eq!(status, 404);
-    let (status, _) = curl(
-        &server,
-        token,
-        "GET",
-        "languages/en/shopping_carts/nope/products",
-        None,
+    assert_eq!(
+        status_of(
+            &server,
+            token,
+            "GET",
+            "languages/en/shopping_carts/nope/products"
+        ),
+        404
     );
-    assert_eq!(status, 404);
-    let (status, _) = curl(
-        &server,
-        token,
-        "PUT",
-        "languages/en/shopping_carts/nope/products/p1",
-        None,
+    assert_eq!(
+        status_of(
+            &server,
+            token,
+            "PUT",
+            "languages/en/shopping_carts/nope/products/p1"
+        ),
+        404
     );
-    assert_eq!(status, 404);
     let (status, _) = put(r#"{"shopping_cart": {"id": "c", "profile_id": "p"}}"#);
     assert_eq!(status, 201);
     let (status, answer) = curl(
@@ -600,14 +596,15 @@ fn every_refusal(backend: Backend) {
         "this product is not in the cart"
     );
     let long = "p".repeat(201);
-    let (status, _) = curl(
-        &server,
-        token,
-        "PUT",
-        &format!("languages/en/shopping_carts/c/products/{long}"),
-        None,
+    assert_eq!(
+        status_of(
+            &server,
+            token,
+            "PUT",
+            &format!("languages/en/shopping_carts/c/products/{long}")
+        ),
+        422
     );
-    assert_eq!(status, 422);
 
     // The list's parameters.
     for (query, field) in [

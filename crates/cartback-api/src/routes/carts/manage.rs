@@ -6,15 +6,14 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use cartback_domain::{CartStatus, CustomerName, EmailAddress, Tz};
+use cartback_domain::{CartStatus, CustomerName, EmailAddress};
 use cartback_store::cart_admin::{
     CartFilter, CartPatch, Edited, PatchOutcome, StatusFilter, erase_cart_for_good, list_carts,
     patch_cart, soft_delete_cart,
 };
-use cartback_store::tenants::find_tenant;
 use cartback_store::view::CartView;
 
-use super::time_filter::{TIME_FILTERS, TimeFilter};
+use super::time_filter::{TIME_FILTERS, apply_time_filters, read_time_filters};
 use super::{
     CartAnswer, attributes_field, cart_answer, if_match, json_object, load, not_found, stale,
 };
@@ -73,18 +72,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let mut problems = Problems::default();
     let query = query_map(request.query_string(), &mut problems);
-    for key in query.keys() {
-        if !LIST_PARAMS.contains(&key.as_str()) {
-            let shown: String = key.chars().take(40).collect();
-            problems.add(
-                shown,
-                format!(
-                    "unknown parameter; expected one of {}",
-                    LIST_PARAMS.join(", ")
-                ),
-            );
-        }
-    }
+    fields::unknown_params(&query, LIST_PARAMS, &mut problems);
     let mut filter = CartFilter::default();
     if let Some(status) = query.get("status") {
         // An empty `?status=` is a mistake, not "no filter" (the document says so).
@@ -101,15 +89,8 @@ pub async fn list(
                 .flatten()
         };
     }
-    let mut times = Vec::new();
-    for (name, side, slot) in TIME_FILTERS {
-        if let Some(text) = query.get(name) {
-            match TimeFilter::parse(text) {
-                Ok(time) => times.push((time, side, slot)),
-                Err(message) => problems.add(name, message),
-            }
-        }
-    }
+    let names: Vec<&str> = TIME_FILTERS.iter().map(|(name, _, _)| *name).collect();
+    let times = read_time_filters(&query, &names, &mut problems);
     if let Some(locale) = query.get("locale").filter(|l| !l.is_empty()) {
         match cartback_domain::parse_locale(locale).and_then(|tag| {
             // As the document's pattern: a tag, no spaces around it.
@@ -148,19 +129,7 @@ pub async fn list(
     let tenant_id = caller.tenant.id.clone();
     let (rows, total) = state
         .db(move |conn| {
-            // A date is a day of the shop's zone: its current policy's, as
-            // analytics reads it (not the one cached with the key).
-            let zone = if times.iter().any(|(time, _, _)| time.is_day()) {
-                match find_tenant(conn, &tenant_id)? {
-                    Some(tenant) => tenant.recovery_policy()?.zone(),
-                    None => Tz::UTC,
-                }
-            } else {
-                Tz::UTC
-            };
-            for (time, side, slot) in times {
-                *slot(&mut filter) = Some(time.bound(side, zone));
-            }
+            apply_time_filters(conn, &tenant_id, times, &mut filter)?;
             list_carts(conn, &tenant_id, &filter, page, per_page)
         })
         .await?;

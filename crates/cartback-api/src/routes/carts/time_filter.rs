@@ -88,6 +88,50 @@ impl TimeFilter {
     }
 }
 
+/// The time filters of `query` among `names` (a subset of [`TIME_FILTERS`]'s
+/// parameters), as written; a bad one is added to `problems`.
+pub(crate) fn read_time_filters(
+    query: &std::collections::HashMap<String, String>,
+    names: &[&str],
+    problems: &mut crate::input::Problems,
+) -> Vec<(TimeFilter, Side, Slot)> {
+    let mut times = Vec::new();
+    for (name, side, slot) in TIME_FILTERS {
+        if !names.contains(&name) {
+            continue;
+        }
+        if let Some(text) = query.get(name) {
+            match TimeFilter::parse(text) {
+                Ok(time) => times.push((time, side, slot)),
+                Err(message) => problems.add(name, message),
+            }
+        }
+    }
+    times
+}
+
+/// Sets `times` on `filter`, a date read as a whole day of the shop's zone:
+/// its current policy's, as analytics reads it (not the one cached with the key).
+pub(crate) fn apply_time_filters(
+    conn: &mut cartback_store::DbConn,
+    tenant_id: &str,
+    times: Vec<(TimeFilter, Side, Slot)>,
+    filter: &mut CartFilter,
+) -> cartback_store::StoreResult<()> {
+    let zone = if times.iter().any(|(time, _, _)| time.is_day()) {
+        match cartback_store::tenants::find_tenant(conn, tenant_id)? {
+            Some(tenant) => tenant.recovery_policy()?.zone(),
+            None => Tz::UTC,
+        }
+    } else {
+        Tz::UTC
+    };
+    for (time, side, slot) in times {
+        *slot(filter) = Some(time.bound(side, zone));
+    }
+    Ok(())
+}
+
 fn clamp(at: DateTime<Utc>) -> DateTime<Utc> {
     at.clamp(bounds::earliest(), bounds::far_future())
 }

@@ -155,23 +155,7 @@ pub async fn upsert(
         merge_attributes: wire_attributes,
         shop: cartback_store::cart_admin::ShopFields::default(),
     };
-    let outcome = state
-        .db(
-            move |conn| -> StoreResult<Result<ExternalOutcome, ApiError>> {
-                match upsert_external(conn, &upsert) {
-                    Ok(outcome) => Ok(Ok(outcome)),
-                    Err(cartback_store::StoreError::Rejected(why)) => {
-                        Ok(Err(ApiError::new(ErrorCode::Conflict, why)))
-                    }
-                    Err(e) if e.is_unique_violation() => Ok(Err(ApiError::new(
-                        ErrorCode::Conflict,
-                        "another request changed this cart at the same time; try again",
-                    ))),
-                    Err(e) => Err(e),
-                }
-            },
-        )
-        .await??;
+    let outcome = state.db(move |conn| store_upsert(conn, &upsert)).await??;
     let (cart, created) = match outcome {
         ExternalOutcome::Saved { cart, created } => (cart, created),
         ExternalOutcome::Invalid { field, message } => {
@@ -188,6 +172,26 @@ pub async fn upsert(
         created,
         data: CartView::of(&cart),
     }))
+}
+
+/// [`upsert_external`], with what the client must hear about as a 409: the
+/// session belongs to another of the shop's carts, or a concurrent upsert of
+/// the same new id won.
+pub(crate) fn store_upsert(
+    conn: &mut cartback_store::DbConn,
+    upsert: &ExternalUpsert,
+) -> StoreResult<Result<ExternalOutcome, ApiError>> {
+    match upsert_external(conn, upsert) {
+        Ok(outcome) => Ok(Ok(outcome)),
+        Err(cartback_store::StoreError::Rejected(why)) => {
+            Ok(Err(ApiError::new(ErrorCode::Conflict, why)))
+        }
+        Err(e) if e.is_unique_violation() => Ok(Err(ApiError::new(
+            ErrorCode::Conflict,
+            "another request changed this cart at the same time; try again",
+        ))),
+        Err(e) => Err(e),
+    }
 }
 
 pub(super) fn valid_external_id(id: &str) -> bool {

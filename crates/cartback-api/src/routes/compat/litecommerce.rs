@@ -18,7 +18,7 @@ use cartback_store::view::time;
 use crate::auth::SecretCaller;
 use crate::error::ApiError;
 use crate::input::Problems;
-use crate::input::fields::{MAX_PAGE, query_map, query_number};
+use crate::input::fields::{MAX_PAGE, query_map, query_number, unknown_params};
 use crate::state::AppState;
 
 const PARAMS: &[&str] = &["filter", "page", "perPage"];
@@ -176,12 +176,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let mut problems = Problems::default();
     let query = query_map(request.query_string(), &mut problems);
-    for key in query.keys() {
-        if !PARAMS.contains(&key.as_str()) {
-            let shown: String = key.chars().take(40).collect();
-            problems.add(shown, "unknown parameter; expected filter, page or perPage");
-        }
-    }
+    unknown_params(&query, PARAMS, &mut problems);
     let status = parse_filter(query.get("filter"), &mut problems);
     let page = query_number(&query, "page", 1, 1..=MAX_PAGE, &mut problems);
     let per_page = query_number(

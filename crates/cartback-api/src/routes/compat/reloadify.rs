@@ -14,24 +14,23 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use cartback_domain::{
-    CartItem, Currency, EmailAddress, MAX_ITEMS_PER_CART, Money, Tz, parse_locale,
-    validate_item_id, validate_link,
+    CartItem, Currency, EmailAddress, MAX_ITEMS_PER_CART, Money, parse_locale, validate_item_id,
+    validate_link,
 };
-use cartback_store::StoreResult;
 use cartback_store::cart_admin::{
     CartFilter, Edited, ExternalOutcome, ExternalUpsert, ShopCartFields, ShopFields, edit_items,
-    erase_cart_for_good, find_cart_by_external_id, list_carts, shop_fields_of, upsert_external,
+    erase_cart_for_good, find_cart_by_external_id, list_carts, shop_fields_of,
 };
 use cartback_store::carts::{CartRow, CartUpsert};
-use cartback_store::tenants::find_tenant;
 use cartback_store::view::{CartAttribute, decimal};
 
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::input::Problems;
 use crate::input::body::object_body;
-use crate::input::fields::{MAX_PAGE, query_map, query_number};
-use crate::routes::carts::time_filter::{TIME_FILTERS, TimeFilter};
+use crate::input::fields::{MAX_PAGE, query_map, query_number, unknown_params};
+use crate::routes::carts::time_filter::{apply_time_filters, read_time_filters};
+use crate::routes::carts::upsert::store_upsert;
 use crate::state::AppState;
 
 const DEFAULT_PER_PAGE: i64 = 10;
@@ -578,30 +577,8 @@ pub async fn list(
     let language = language(&language_id)?;
     let mut problems = Problems::default();
     let query = query_map(request.query_string(), &mut problems);
-    for key in query.keys() {
-        if !LIST_PARAMS.contains(&key.as_str()) {
-            let shown: String = key.chars().take(40).collect();
-            problems.add(
-                shown,
-                format!(
-                    "unknown parameter; expected one of {}",
-                    LIST_PARAMS.join(", ")
-                ),
-            );
-        }
-    }
-    let mut times = Vec::new();
-    for (name, side, slot) in TIME_FILTERS {
-        if !LIST_PARAMS.contains(&name) {
-            continue;
-        }
-        if let Some(text) = query.get(name) {
-            match TimeFilter::parse(text) {
-                Ok(time) => times.push((time, side, slot)),
-                Err(message) => problems.add(name, message),
-            }
-        }
-    }
+    unknown_params(&query, LIST_PARAMS, &mut problems);
+    let times = read_time_filters(&query, LIST_PARAMS, &mut problems);
     let page = query_number(&query, "page", 1, 1..=MAX_PAGE, &mut problems);
     let per_page = query_number(
         &query,
@@ -620,18 +597,7 @@ pub async fn list(
     let tenant_id = caller.tenant.id.clone();
     let (rows, fields) = state
         .db(move |conn| {
-            // A date is a day of the shop's zone, as in the native list.
-            let zone = if times.iter().any(|(time, _, _)| time.is_day()) {
-                match find_tenant(conn, &tenant_id)? {
-                    Some(tenant) => tenant.recovery_policy()?.zone(),
-                    None => Tz::UTC,
-                }
-            } else {
-                Tz::UTC
-            };
-            for (time, side, slot) in times {
-                *slot(&mut filter) = Some(time.bound(side, zone));
-            }
+            apply_time_filters(conn, &tenant_id, times, &mut filter)?;
             let (rows, _) = list_carts(conn, &tenant_id, &filter, page, per_page)?;
             let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
             let fields = shop_fields_of(conn, &tenant_id, &ids)?;
@@ -681,23 +647,7 @@ pub async fn put(
     let locale = language(&language_id)?;
     let body = object_body(&state, &request, payload, false).await?;
     let upsert = parse_put(&body, &caller.tenant, locale, Utc::now())?;
-    let outcome = state
-        .db(
-            move |conn| -> StoreResult<Result<ExternalOutcome, ApiError>> {
-                match upsert_external(conn, &upsert) {
-                    Ok(outcome) => Ok(Ok(outcome)),
-                    Err(cartback_store::StoreError::Rejected(why)) => {
-                        Ok(Err(ApiError::new(ErrorCode::Conflict, why)))
-                    }
-                    Err(e) if e.is_unique_violation() => Ok(Err(ApiError::new(
-                        ErrorCode::Conflict,
-                        "another request changed this cart at the same time; try again",
-                    ))),
-                    Err(e) => Err(e),
-                }
-            },
-        )
-        .await??;
+    let outcome = state.db(move |conn| store_upsert(conn, &upsert)).await??;
     let (cart, created) = match outcome {
         ExternalOutcome::Saved { cart, created } => (cart, created),
         ExternalOutcome::Invalid { field, message } => {
@@ -720,10 +670,7 @@ pub async fn put(
     tag = "compatibility",
     operation_id = "reloadifyGetShoppingCart",
     summary = "Reloadify: one cart by the shop's own id (docs/compat.md)",
-    params(
-        ("language_id" = String, Path, description = "A locale code: `en`, `nl-NL`"),
-        ("shopping_cart_id" = String, Path, description = "The shop's own id of the cart"),
-    ),
+    params(crate::openapi::ReloadifyCartPath),
     responses(
         (status = 200, description = "The cart (a soft-deleted one with `deleted: true`)", body = ShoppingCart),
         (status = 404, description = "NOT_FOUND: no such cart under this language (or it was erased)", body = crate::openapi::ErrorEnvelope),
@@ -750,10 +697,7 @@ pub async fn get(
         erased exactly as by `POST /api/v1/carts/{id}/erase`; only counts and totals stay for \
         statistics. The id is free for a new cart afterwards. A soft delete is \
         `PUT` with `deleted: true`.",
-    params(
-        ("language_id" = String, Path, description = "A locale code: `en`, `nl-NL`"),
-        ("shopping_cart_id" = String, Path, description = "The shop's own id of the cart"),
-    ),
+    params(crate::openapi::ReloadifyCartPath),
     responses(
         (status = 204, description = "Erased"),
         (status = 404, description = "NOT_FOUND: no such cart under this language", body = crate::openapi::ErrorEnvelope),
@@ -783,10 +727,7 @@ pub async fn delete(
     tag = "compatibility",
     operation_id = "reloadifyListCartProducts",
     summary = "Reloadify: the products in a cart (docs/compat.md)",
-    params(
-        ("language_id" = String, Path, description = "A locale code: `en`, `nl-NL`"),
-        ("shopping_cart_id" = String, Path, description = "The shop's own id of the cart"),
-    ),
+    params(crate::openapi::ReloadifyCartPath),
     responses(
         (status = 200, description = "The product ids", body = ProductList),
         (status = 404, description = "NOT_FOUND: no such cart under this language", body = crate::openapi::ErrorEnvelope),
@@ -876,8 +817,7 @@ async fn change_product(
     summary = "Reloadify: add a product to a cart (docs/compat.md)",
     description = "Adding a product the cart holds changes nothing. Answers with the cart.",
     params(
-        ("language_id" = String, Path, description = "A locale code: `en`, `nl-NL`"),
-        ("shopping_cart_id" = String, Path, description = "The shop's own id of the cart"),
+        crate::openapi::ReloadifyCartPath,
         ("product_id" = String, Path, description = "The product's id, 1 to 200 characters"),
     ),
     responses(
@@ -904,8 +844,7 @@ pub async fn add_product(
     summary = "Reloadify: remove a product from a cart (docs/compat.md)",
     description = "Answers with the cart.",
     params(
-        ("language_id" = String, Path, description = "A locale code: `en`, `nl-NL`"),
-        ("shopping_cart_id" = String, Path, description = "The shop's own id of the cart"),
+        crate::openapi::ReloadifyCartPath,
         ("product_id" = String, Path, description = "The product's id"),
     ),
     responses(
