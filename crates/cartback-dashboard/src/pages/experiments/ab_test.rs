@@ -597,11 +597,14 @@ fn group_card(
     html! {
         li.step-card.group-card data-group=(n) {
             div.step-head {
-                h3 { span.step-number { (n) } "Group " (n) @if g == 0 && !group.holdout { " " span.muted.small { "(the reference, unless another group is the holdout)" } } }
+                h3 { span.step-number { (n) } "Group " (n) }
                 @if count > 2 {
                     button.button.small.danger type="submit" name="action" value={ "remove-group-" (g) }
                         aria-label={ "Remove group " (n) } { "Remove" }
                 }
+            }
+            @if g == 0 && !group.holdout {
+                p.hint.group-note { "The reference the others are measured against, unless another group is the holdout." }
             }
             div.inline-fields {
                 (errors.input(Input {
