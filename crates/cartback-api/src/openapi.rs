@@ -1170,6 +1170,7 @@ mod schemas {
         pub enabled: Option<bool>,
         /// Default `all`.
         #[serde(rename = "abandonedEvent")]
+        #[schema(nullable = false)]
         pub abandoned_event: Option<AbandonedEventScope>,
     }
 

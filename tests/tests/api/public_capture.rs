@@ -94,7 +94,9 @@ fn capture_scenario(backend: Backend) {
     assert_eq!(row.customer_name.as_deref(), Some("Dana"));
     assert_eq!(row.status.as_str(), "active");
     let items: Value = serde_json::to_value(&row.items).unwrap();
-    assert_eq!(items[0]["id"], "pack:38l");
+    // The variant is kept beside the product's id, not folded into it.
+    assert_eq!(items[0]["id"], "pack");
+    assert_eq!(items[0]["variantId"], "38l");
     assert_eq!(items[0]["unitPriceMinor"], 18_900);
     assert_eq!(items[0]["quantity"], 2);
     // An update without the email keeps it.
