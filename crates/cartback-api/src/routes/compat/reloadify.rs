@@ -424,9 +424,17 @@ fn parse_put(
         None => Some(tenant.default_currency()),
     };
     let price = currency.and_then(|currency| price_field(cart, currency, &mut problems));
+    // Kept as written, once it parses as a URL: emails lead shoppers there.
     let recovery_url = text_field(cart, "recovery_url", &mut problems).and_then(|url| {
-        validate_link(&url)
-            .map_err(|e| problems.add("shopping_cart.recovery_url", e.to_string()))
+        let checked = validate_link(&url)
+            .map_err(|e| e.to_string())
+            .and_then(|url| {
+                cartback_webhooks::check_url(&url, true)
+                    .map(|_| url)
+                    .map_err(|e| e.to_string())
+            });
+        checked
+            .map_err(|e| problems.add("shopping_cart.recovery_url", e))
             .ok()
     });
     let recovery_token = text_field(cart, "recovery_token", &mut problems).and_then(|token| {
