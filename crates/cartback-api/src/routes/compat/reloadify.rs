@@ -826,7 +826,7 @@ async fn change_product(
     description = "Adding a product the cart holds changes nothing. Answers with the cart.",
     params(
         crate::openapi::ReloadifyCartPath,
-        ("product_id" = String, Path, description = "The product's id, 1 to 200 characters"),
+        ("product_id" = String, Path, description = "The product's id: 1 to 200 characters, no control characters", max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$"),
     ),
     responses(
         (status = 200, description = "The cart", body = ShoppingCart),
@@ -853,7 +853,7 @@ pub async fn add_product(
     description = "Answers with the cart.",
     params(
         crate::openapi::ReloadifyCartPath,
-        ("product_id" = String, Path, description = "The product's id"),
+        ("product_id" = String, Path, description = "The product's id: 1 to 200 characters, no control characters", max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$"),
     ),
     responses(
         (status = 200, description = "The cart", body = ShoppingCart),
