@@ -13,7 +13,7 @@ Each rule here is stated in the parameter's or property's description in
 """
 
 import os
-from datetime import date
+from datetime import date, datetime, timezone
 
 import schemathesis
 from schemathesis import GenerationMode
@@ -47,6 +47,12 @@ MONEY = {
 }
 MAX_LINE_MAJOR = 10_000_000
 MAX_TOTAL_MAJOR = 1_000_000_000
+# PUT /api/v2/languages/{language_id}/shopping_carts (Reloadify): `price` has
+# no more decimals than the currency (whole numbers within the cap fit every
+# currency), and backfilled times lie between 1970 and now with `updated_at`
+# not before `created_at` (a time that breaks this is left out, which keeps
+# the stored value).
+RELOADIFY_PUT = "PUT /api/v2/languages/{language_id}/shopping_carts"
 # PUT /api/v1/settings/recovery: steps by strictly increasing delay, no more
 # step settings than steps, an expiry after the last step (the default steps'
 # last is 3 days, the default expiry 30), quiet hours that differ and leave an
@@ -130,6 +136,31 @@ def _money(body):
     total = body.get("total")
     if isinstance(total, (int, float)) and not isinstance(total, bool):
         body["total"] = min(int(total), MAX_TOTAL_MAJOR)
+
+
+def _reloadify(body):
+    cart = body.get("shopping_cart")
+    if not isinstance(cart, dict):
+        return
+    price = cart.get("price")
+    if isinstance(price, str) and price.replace(".", "", 1).isdigit():
+        cart["price"] = str(min(int(float(price)), MAX_TOTAL_MAJOR))
+    elif isinstance(price, (int, float)) and not isinstance(price, bool):
+        cart["price"] = min(int(price), MAX_TOTAL_MAJOR)
+    # Backfilled times lie between 1970 and now; one outside is dropped.
+    times = {}
+    for name in ("created_at", "updated_at"):
+        try:
+            at = datetime.fromisoformat(cart.get(name))
+            at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+        except (TypeError, ValueError):
+            continue
+        if datetime(1970, 1, 2, tzinfo=timezone.utc) <= at <= datetime.now(timezone.utc):
+            times[name] = at
+        else:
+            cart.pop(name)
+    if len(times) == 2 and times["updated_at"] < times["created_at"]:
+        cart.pop("updated_at")
 
 
 def _minutes(text):
@@ -263,6 +294,8 @@ def map_case(context, case):
         _capture(case.body)
     elif label in MONEY and isinstance(case.body, dict):
         _money(case.body)
+    elif label == RELOADIFY_PUT and isinstance(case.body, dict):
+        _reloadify(case.body)
     elif label == SETTINGS and isinstance(case.body, dict):
         if isinstance(case.body.get("policy"), dict):
             _policy(case.body["policy"])

@@ -1168,7 +1168,7 @@ mod schemas {
         pub description: Option<String>,
         /// Default true.
         pub enabled: Option<bool>,
-        /// Default `all`.
+        /// Default `all` (also when null).
         #[serde(rename = "abandonedEvent")]
         #[schema(nullable = false)]
         pub abandoned_event: Option<AbandonedEventScope>,

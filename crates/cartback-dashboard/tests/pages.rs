@@ -674,6 +674,21 @@ async fn records(backend: Backend) {
         body_of(test::call_service(&app, create("https://x.example/h", &["*"])).await).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(body.contains("CARTBACK_MASTER_KEY"));
+    // Which abandoned carts `cart.abandoned` tells of: one of the two choices.
+    assert!(body.contains(r#"name="abandoned_event" value="unemailable""#));
+    let scoped = post(
+        "/dashboard/webhooks",
+        &owner,
+        vec![
+            ("csrf", owner_csrf.clone()),
+            ("url", "https://x.example/h".to_owned()),
+            ("events", "*".to_owned()),
+            ("abandoned_event", "some".to_owned()),
+        ],
+    );
+    let (status, body) = body_of(test::call_service(&app, scoped).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("webhook-abandoned-error"));
     let response =
         test::call_service(&app, get("/dashboard/webhooks?endpoint=we_nope", &owner)).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);

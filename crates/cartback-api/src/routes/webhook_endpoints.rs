@@ -301,12 +301,18 @@ fn events_field(
     (problems.len() == before).then_some(names)
 }
 
-/// `abandonedEvent`: `all` or `unemailable`; None when absent or wrong.
+/// `abandonedEvent`: `all` or `unemailable`; None when absent or wrong. A
+/// new endpoint may give `null` for the default; a change may not (a merge
+/// patch's `null` would mean "remove", and the field always has a value).
 fn abandoned_event_field(
     body: &Map<String, Value>,
+    null_is_default: bool,
     problems: &mut Problems,
 ) -> Option<AbandonedEvent> {
     let value = body.get("abandonedEvent")?;
+    if value.is_null() && null_is_default {
+        return None;
+    }
     let parsed = value.as_str().and_then(AbandonedEvent::parse);
     if parsed.is_none() {
         problems.add("abandonedEvent", "must be \"all\" or \"unemailable\"");
@@ -374,7 +380,7 @@ pub async fn create(
     let events = events_field(&body, true, &mut problems);
     let description = description_field(&body, &mut problems).flatten();
     let enabled = boolean(&body, "enabled", &mut problems).unwrap_or(true);
-    let abandoned_event = abandoned_event_field(&body, &mut problems).unwrap_or_default();
+    let abandoned_event = abandoned_event_field(&body, true, &mut problems).unwrap_or_default();
     let (Some(url), Some(events), true) = (url, events, problems.is_empty()) else {
         return Err(ApiError::validation(problems.0));
     };
@@ -503,7 +509,7 @@ pub async fn update(
         description: description_field(&body, &mut problems),
         events: events_field(&body, false, &mut problems),
         enabled: boolean(&body, "enabled", &mut problems),
-        abandoned_event: abandoned_event_field(&body, &mut problems),
+        abandoned_event: abandoned_event_field(&body, false, &mut problems),
     };
     problems.check()?;
     let id = id.into_inner();

@@ -424,9 +424,17 @@ fn parse_put(
         None => Some(tenant.default_currency()),
     };
     let price = currency.and_then(|currency| price_field(cart, currency, &mut problems));
+    // Kept as written, once it parses as a URL: emails lead shoppers there.
     let recovery_url = text_field(cart, "recovery_url", &mut problems).and_then(|url| {
-        validate_link(&url)
-            .map_err(|e| problems.add("shopping_cart.recovery_url", e.to_string()))
+        let checked = validate_link(&url)
+            .map_err(|e| e.to_string())
+            .and_then(|url| {
+                cartback_webhooks::check_url(&url, true)
+                    .map(|_| url)
+                    .map_err(|e| e.to_string())
+            });
+        checked
+            .map_err(|e| problems.add("shopping_cart.recovery_url", e))
             .ok()
     });
     let recovery_token = text_field(cart, "recovery_token", &mut problems).and_then(|token| {
@@ -818,7 +826,7 @@ async fn change_product(
     description = "Adding a product the cart holds changes nothing. Answers with the cart.",
     params(
         crate::openapi::ReloadifyCartPath,
-        ("product_id" = String, Path, description = "The product's id, 1 to 200 characters"),
+        ("product_id" = String, Path, description = "The product's id: 1 to 200 characters, no control characters", max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$"),
     ),
     responses(
         (status = 200, description = "The cart", body = ShoppingCart),
@@ -845,7 +853,7 @@ pub async fn add_product(
     description = "Answers with the cart.",
     params(
         crate::openapi::ReloadifyCartPath,
-        ("product_id" = String, Path, description = "The product's id"),
+        ("product_id" = String, Path, description = "The product's id: 1 to 200 characters, no control characters", max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$"),
     ),
     responses(
         (status = 200, description = "The cart", body = ShoppingCart),
