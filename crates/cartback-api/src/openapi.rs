@@ -1170,7 +1170,6 @@ mod schemas {
         pub enabled: Option<bool>,
         /// Default `all` (also when null).
         #[serde(rename = "abandonedEvent")]
-        #[schema(nullable = false)]
         pub abandoned_event: Option<AbandonedEventScope>,
     }
 
