@@ -158,10 +158,11 @@ impl NoSendReason {
 /// counted here. [`next_send_with`] and [`left_to_the_shop`] build on it.
 ///
 /// ```
-/// use chrono::Utc;
+/// use chrono::{TimeZone, Utc};
 /// use cartback_domain::{unreachable_reason, CartFacts, CartStatus, NoSendReason, RecoveryPolicy, SendContext};
+/// let t0 = Utc.with_ymd_and_hms(2026, 12, 6, 12, 0, 0).unwrap();
 /// let cart = CartFacts { status: CartStatus::Abandoned, item_count: 1, total_minor: 500, has_email: false,
-///     unsubscribed: false, deleted: false, created_at: Utc::now(), last_activity_at: Utc::now(), next_step: 0 };
+///     unsubscribed: false, deleted: false, created_at: t0, last_activity_at: t0, next_step: 0 };
 /// let policy = RecoveryPolicy::default();
 /// assert_eq!(unreachable_reason(&cart, &SendContext::default(), &policy), Some(NoSendReason::NoEmail));
 /// let with_email = CartFacts { has_email: true, ..cart };
