@@ -14,8 +14,8 @@
 # Needs wrk and pgbench (apt-get install wrk postgresql-client) and PostgreSQL at
 # CARTBACK_BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432).
 # BENCH_SECONDS (default 10) sets each load step's length; BENCH_ONLY=ingest runs
-# parts 1-3 alone; BENCH_PROFILE (default release) picks the cargo profile to
-# build and run (`profiling` is the release code with line tables, for perf).
+# parts 1-3 alone, BENCH_ONLY=dashboard part 6 alone; BENCH_PROFILE (default
+# release) picks the cargo profile to build and run (`profiling` is the release code with line tables, for perf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,14 +24,19 @@ SECONDS_PER_STEP=${BENCH_SECONDS:-10}
 WORKER_CARTS=${BENCH_WORKER_CARTS:-20000}
 DASHBOARD_CARTS=${BENCH_DASHBOARD_CARTS:-1000000}
 CONCURRENCY=${BENCH_CONCURRENCY:-"4 8 16 64 256"}
-for tool in wrk pgbench psql; do
+ONLY=${BENCH_ONLY:-all}
+case $ONLY in all | ingest | dashboard) ;; *) echo "BENCH_ONLY is all, ingest or dashboard, not $ONLY" >&2; exit 2 ;; esac
+TOOLS="wrk pgbench psql"
+[ "$ONLY" = dashboard ] && TOOLS=psql
+for tool in $TOOLS; do
     command -v "$tool" >/dev/null || { echo "bench needs $tool (apt-get install wrk postgresql-client)" >&2; exit 2; }
 done
-
-ONLY=${BENCH_ONLY:-all}
-case $ONLY in all | ingest) ;; *) echo "BENCH_ONLY is all or ingest, not $ONLY" >&2; exit 2 ;; esac
 PROFILE=${BENCH_PROFILE:-release}
-cargo build --profile "$PROFILE" --bins --quiet
+if [ "$ONLY" = dashboard ]; then
+    cargo build --profile "$PROFILE" -p cartback-api-bin -p cartback -p cartback-bench --quiet
+else
+    cargo build --profile "$PROFILE" --bins --quiet
+fi
 BIN=${CARGO_TARGET_DIR:-target}/$PROFILE
 WORK=$(mktemp -d)
 RUN_ID=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -49,6 +54,38 @@ trap cleanup EXIT
 
 SUMMARY="$WORK/summary"
 : > "$SUMMARY"
+
+# A fresh PostgreSQL database for one measurement; prints its URL.
+fresh_pg() {
+    local db="cartback_bench_${RUN_ID}_$1"
+    EXTRA_DBS="$EXTRA_DBS $db"
+    psql "$PG_BASE/postgres" -qc "CREATE DATABASE $db" >/dev/null
+    echo "$PG_BASE/$db"
+}
+
+field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
+
+# Part 6 on both backends; appends rows to the summary and sets
+# dashboard_results (slowest p95 and first-load sizes per backend).
+bench_dashboard() {
+    echo "== dashboard: every page, $DASHBOARD_CARTS carts of one tenant" >&2
+    dashboard_results=""
+    for backend in postgres sqlite; do
+        if [ "$backend" = postgres ]; then url=$(fresh_pg dashboard); else url="sqlite://$WORK/dashboard.db"; fi
+        "$BIN/cartback-bench" dashboard --database-url "$url" --api-bin "$BIN/cartback-api" \
+            --cli-bin "$BIN/cartback" --carts "$DASHBOARD_CARTS" | grep '^RESULT' > "$WORK/dashboard-$backend"
+        while read -r line; do
+            page=$(field page <<<"$line")
+            [ -n "$page" ] && printf '%-10s dashboard %-16s p50 %6s ms  p95 %6s ms\n' "$backend" "$page" \
+                "$(field p50_ms <<<"$line")" "$(field p95_ms <<<"$line")" | tee -a "$SUMMARY" >&2
+        done < "$WORK/dashboard-$backend"
+        last=$(tail -n 1 "$WORK/dashboard-$backend")
+        printf '%-10s dashboard first load: overview %s KB, carts %s KB; assets immutable: %s\n' "$backend" \
+            "$(field overview_first_load_kb <<<"$last")" "$(field carts_first_load_kb <<<"$last")" \
+            "$(field assets_immutable <<<"$last")" | tee -a "$SUMMARY" >&2
+        dashboard_results="$dashboard_results $(field slowest_p95_ms <<<"$last") $(field overview_first_load_kb <<<"$last") $(field carts_first_load_kb <<<"$last")"
+    done
+}
 
 # Starts the api on $1 (database URL); sets API_PID, PORT and KEY.
 start_api() {
@@ -106,6 +143,21 @@ bench_backend() {
     echo "$best"
 }
 
+if [ "$ONLY" = dashboard ]; then
+    bench_dashboard
+    echo
+    echo "== summary ($(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
+    cat "$SUMMARY"
+    python3 - $dashboard_results <<'PY'
+import sys
+pg_p95, pg_overview, pg_carts, lite_p95, lite_overview, lite_carts = (float(x) for x in sys.argv[1:7])
+print(f"dashboard slowest page p95 with 1M carts = {pg_p95:.1f} ms postgres, {lite_p95:.1f} ms sqlite  (target <= 50)")
+print(f"dashboard first load = overview {max(pg_overview, lite_overview):.0f} KB, "
+      f"carts {max(pg_carts, lite_carts):.0f} KB  (target < 150)")
+PY
+    exit 0
+fi
+
 psql "$PG_BASE/postgres" -qc "CREATE DATABASE $DB_NAME" >/dev/null
 PG_URL="$PG_BASE/$DB_NAME"
 pg_best=$(bench_backend postgres "$PG_URL")
@@ -139,16 +191,6 @@ PY
     exit 0
 fi
 
-# A fresh PostgreSQL database for one measurement; prints its URL.
-fresh_pg() {
-    local db="cartback_bench_${RUN_ID}_$1"
-    EXTRA_DBS="$EXTRA_DBS $db"
-    psql "$PG_BASE/postgres" -qc "CREATE DATABASE $db" >/dev/null
-    echo "$PG_BASE/$db"
-}
-
-field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
-
 echo "== worker: $WORKER_CARTS due carts to a loopback provider" >&2
 worker_rates=""
 for backend in postgres sqlite; do
@@ -177,23 +219,7 @@ for backend in postgres sqlite; do
     claim_ratios="$claim_ratios $ratio"
 done
 
-echo "== dashboard: every page, $DASHBOARD_CARTS carts of one tenant" >&2
-dashboard_results=""
-for backend in postgres sqlite; do
-    if [ "$backend" = postgres ]; then url=$(fresh_pg dashboard); else url="sqlite://$WORK/dashboard.db"; fi
-    "$BIN/cartback-bench" dashboard --database-url "$url" --api-bin "$BIN/cartback-api" \
-        --cli-bin "$BIN/cartback" --carts "$DASHBOARD_CARTS" | grep '^RESULT' > "$WORK/dashboard-$backend"
-    while read -r line; do
-        page=$(field page <<<"$line")
-        [ -n "$page" ] && printf '%-10s dashboard %-16s p50 %6s ms  p95 %6s ms\n' "$backend" "$page" \
-            "$(field p50_ms <<<"$line")" "$(field p95_ms <<<"$line")" | tee -a "$SUMMARY" >&2
-    done < "$WORK/dashboard-$backend"
-    last=$(tail -n 1 "$WORK/dashboard-$backend")
-    printf '%-10s dashboard first load: overview %s KB, carts %s KB; assets immutable: %s\n' "$backend" \
-        "$(field overview_first_load_kb <<<"$last")" "$(field carts_first_load_kb <<<"$last")" \
-        "$(field assets_immutable <<<"$last")" | tee -a "$SUMMARY" >&2
-    dashboard_results="$dashboard_results $(field slowest_p95_ms <<<"$last") $(field overview_first_load_kb <<<"$last") $(field carts_first_load_kb <<<"$last")"
-done
+bench_dashboard
 
 echo
 echo "== summary ($(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ), load $(cut -d' ' -f1-3 /proc/loadavg))"

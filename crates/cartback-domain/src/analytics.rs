@@ -235,6 +235,31 @@ impl AnalyticsPeriod {
         self.zone
     }
 
+    /// The longest length, in seconds and at most a day, of the pieces the
+    /// period can be cut into from its start so that no piece holds instants
+    /// of two local days: the greatest common divisor of a day's 86,400
+    /// seconds and each local midnight's distance from the start. A database
+    /// can count facts per piece and each piece still belongs to one day.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use cartback_domain::{AnalyticsPeriod, Tz};
+    /// let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+    /// let days = |first, last, zone| AnalyticsPeriod::local_days(first, last, zone).unwrap();
+    /// // No clock change: whole days.
+    /// assert_eq!(days(day(1, 1), day(1, 31), Tz::Asia__Kathmandu).piece_seconds(), 86_400);
+    /// // Amsterdam's spring switch makes a 23-hour day: hours.
+    /// assert_eq!(days(day(3, 28), day(3, 30), Tz::Europe__Amsterdam).piece_seconds(), 3_600);
+    /// // Lord Howe Island moves its clocks by half an hour.
+    /// assert_eq!(days(day(4, 4), day(4, 6), Tz::Australia__Lord_Howe).piece_seconds(), 1_800);
+    /// ```
+    pub fn piece_seconds(&self) -> i64 {
+        self.days().skip(1).fold(86_400, |piece, date| {
+            let offset = (start_of_local_day(date, self.zone) - self.start).num_seconds();
+            greatest_common_divisor(piece, offset)
+        })
+    }
+
     /// Whether `at` lies inside `[start, end)`.
     pub fn contains(&self, at: DateTime<Utc>) -> bool {
         self.start <= at && at < self.end
@@ -258,6 +283,14 @@ impl AnalyticsPeriod {
         }
         usize::try_from((date - self.first_day).num_days()).ok()
     }
+}
+
+fn greatest_common_divisor(a: i64, b: i64) -> i64 {
+    let (mut a, mut b) = (a.abs(), b.abs());
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// How an order was attributed when it was recorded.
@@ -352,6 +385,42 @@ pub struct AnalyticsInput {
     pub steps: u32,
 }
 
+/// Abandonments counted together, all on one local day: `count` `abandoned`
+/// events at `at` or near it, whose known cart values add up to `value` (None
+/// when none of them has a value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbandonedTally {
+    /// An instant of the group's local day (the group's first, say).
+    pub at: DateTime<Utc>,
+    pub count: u64,
+    pub value: Option<Money>,
+}
+
+/// Orders of one attribution and one local day counted together; `total`
+/// adds up the known totals (None when none of them has one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderTally {
+    /// An instant of the group's local day.
+    pub at: DateTime<Utc>,
+    pub attribution: OrderAttribution,
+    pub count: u64,
+    pub total: Option<Money>,
+}
+
+/// What a report is computed from when the facts were counted in groups
+/// rather than listed ([`analyze_tallies`]). A currency's amounts are in
+/// groups of their own: one tally never mixes currencies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnalyticsTallies {
+    pub abandoned: Vec<AbandonedTally>,
+    pub orders: Vec<OrderTally>,
+    /// The emails sent in the period, counted per step (a step may come more
+    /// than once; its entries are added up).
+    pub funnel: Vec<FunnelStep>,
+    /// Steps of the tenant's policy: the funnel lists at least these, with zeros.
+    pub steps: u32,
+}
+
 /// The totals of a whole period.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
@@ -437,22 +506,24 @@ struct Tally {
 }
 
 impl Tally {
-    fn abandonment(&mut self, fact: &AbandonedFact) {
-        self.abandoned += 1;
-        if let Some(value) = fact.cart_value {
+    fn abandonments(&mut self, tally: &AbandonedTally) {
+        self.abandoned = self.abandoned.saturating_add(tally.count);
+        if let Some(value) = tally.value {
             self.abandoned_value.add(value);
         }
     }
 
-    fn order(&mut self, fact: &OrderFact) {
-        match fact.attribution {
+    fn orders(&mut self, tally: &OrderTally) {
+        match tally.attribution {
             OrderAttribution::Recovered => {
-                self.recovered += 1;
-                if let Some(total) = fact.total {
+                self.recovered = self.recovered.saturating_add(tally.count);
+                if let Some(total) = tally.total {
                     self.recovered_revenue.add(total);
                 }
             }
-            OrderAttribution::Converted => self.converted += 1,
+            OrderAttribution::Converted => {
+                self.converted = self.converted.saturating_add(tally.count);
+            }
             OrderAttribution::Unmatched | OrderAttribution::AlreadyClosed => {}
         }
     }
@@ -468,35 +539,108 @@ pub fn rate(part: u64, whole: u64) -> f64 {
     (ratio * 10_000.0).round() / 10_000.0
 }
 
-/// Computes the report of `period` from `input`.
+/// Computes the report of `period` from `input`: the definition of every
+/// figure. Each fact counts as a tally of one (see [`analyze_tallies`]).
 pub fn analyze(period: &AnalyticsPeriod, input: &AnalyticsInput) -> Analytics {
+    let tallies = AnalyticsTallies {
+        abandoned: input
+            .abandoned
+            .iter()
+            .map(|fact| AbandonedTally {
+                at: fact.at,
+                count: 1,
+                value: fact.cart_value,
+            })
+            .collect(),
+        orders: input
+            .orders
+            .iter()
+            .map(|fact| OrderTally {
+                at: fact.at,
+                attribution: fact.attribution,
+                count: 1,
+                total: fact.total,
+            })
+            .collect(),
+        funnel: input
+            .sends
+            .iter()
+            .filter(|send| period.contains(send.sent_at))
+            .map(|send| FunnelStep {
+                step_index: send.step,
+                sent: 1,
+                clicked: u64::from(send.clicked),
+                recovered: u64::from(send.credited_with_recovery()),
+            })
+            .collect(),
+        steps: input.steps,
+    };
+    analyze_tallies(period, &tallies)
+}
+
+/// Computes the report of `period` from facts already counted in groups (a
+/// database's `GROUP BY`): the same figures [`analyze`] gives for the facts
+/// the groups were counted from, as long as every group lies within one local
+/// day. Tallies outside the period are ignored; funnel entries are added up
+/// per step.
+///
+/// ```
+/// use chrono::{NaiveDate, TimeZone, Utc};
+/// use cartback_domain::{
+///     AbandonedTally, AnalyticsPeriod, AnalyticsTallies, Currency, FunnelStep, Money,
+///     OrderAttribution, OrderTally, Tz, analyze_tallies,
+/// };
+/// let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+/// let period = AnalyticsPeriod::local_days(day(28), day(29), Tz::Europe__Amsterdam).unwrap();
+/// let tallies = AnalyticsTallies {
+///     // Three carts abandoned in the hour from 00:00 on the 29th, Amsterdam time.
+///     abandoned: vec![AbandonedTally {
+///         at: Utc.with_ymd_and_hms(2026, 3, 28, 23, 0, 0).unwrap(),
+///         count: 3,
+///         value: Some(Money::from_minor(12_000, Currency::EUR)),
+///     }],
+///     orders: vec![OrderTally {
+///         at: Utc.with_ymd_and_hms(2026, 3, 29, 9, 0, 0).unwrap(),
+///         attribution: OrderAttribution::Recovered,
+///         count: 1,
+///         total: Some(Money::from_minor(5000, Currency::EUR)),
+///     }],
+///     funnel: vec![FunnelStep { step_index: 0, sent: 3, clicked: 2, recovered: 1 }],
+///     steps: 2,
+/// };
+/// let report = analyze_tallies(&period, &tallies);
+/// assert_eq!((report.daily[1].abandoned, report.summary.recovered), (3, 1));
+/// assert_eq!(report.summary.recovery_rate, 0.3333);
+/// assert_eq!(report.funnel.len(), 2);
+/// ```
+pub fn analyze_tallies(period: &AnalyticsPeriod, tallies: &AnalyticsTallies) -> Analytics {
     let days: Vec<NaiveDate> = period.days().collect();
     let mut total = Tally::default();
     let mut daily: Vec<Tally> = vec![Tally::default(); days.len()];
 
-    for fact in &input.abandoned {
-        if let Some(day) = period.day_index(fact.at) {
-            total.abandonment(fact);
-            daily[day].abandonment(fact);
+    for tally in &tallies.abandoned {
+        if let Some(day) = period.day_index(tally.at) {
+            total.abandonments(tally);
+            daily[day].abandonments(tally);
         }
     }
-    for fact in &input.orders {
-        if let Some(day) = period.day_index(fact.at) {
-            total.order(fact);
-            daily[day].order(fact);
+    for tally in &tallies.orders {
+        if let Some(day) = period.day_index(tally.at) {
+            total.orders(tally);
+            daily[day].orders(tally);
         }
     }
 
-    let mut funnel: BTreeMap<u32, FunnelStep> = (0..input.steps)
+    let mut funnel: BTreeMap<u32, FunnelStep> = (0..tallies.steps)
         .map(|step| (step, funnel_step(step)))
         .collect();
-    for send in input.sends.iter().filter(|s| period.contains(s.sent_at)) {
+    for counted in &tallies.funnel {
         let entry = funnel
-            .entry(send.step)
-            .or_insert_with(|| funnel_step(send.step));
-        entry.sent += 1;
-        entry.clicked += u64::from(send.clicked);
-        entry.recovered += u64::from(send.credited_with_recovery());
+            .entry(counted.step_index)
+            .or_insert_with(|| funnel_step(counted.step_index));
+        entry.sent = entry.sent.saturating_add(counted.sent);
+        entry.clicked = entry.clicked.saturating_add(counted.clicked);
+        entry.recovered = entry.recovered.saturating_add(counted.recovered);
     }
 
     Analytics {
@@ -997,6 +1141,22 @@ pub(crate) mod tests {
             let daily_value = totals_by_currency(report.daily.iter().flat_map(|d| d.abandoned_value.clone()));
             prop_assert_eq!(daily_value, report.summary.abandoned_value.clone());
             prop_assert!(report.summary.recovery_rate >= 0.0);
+        }
+
+        #[test]
+        fn no_piece_holds_two_days(first in instant(), days in 1u32..60, zone in zone()) {
+            let first_day = local_date(first, zone);
+            let last_day = first_day + TimeDelta::days(i64::from(days) - 1);
+            let period = AnalyticsPeriod::local_days(first_day, last_day, zone).unwrap();
+            let piece = period.piece_seconds();
+            prop_assert!((1..=86_400).contains(&piece));
+            let mut at = period.start();
+            while at < period.end() {
+                let last = at + TimeDelta::seconds(piece) - TimeDelta::microseconds(1);
+                let last = last.min(period.end() - TimeDelta::microseconds(1));
+                prop_assert_eq!(period.day_index(at), period.day_index(last), "piece at {}", at);
+                at += TimeDelta::seconds(piece);
+            }
         }
 
         #[test]

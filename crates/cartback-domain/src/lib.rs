@@ -26,10 +26,10 @@ mod template_choice;
 mod user_role;
 
 pub use analytics::{
-    AbandonedFact, Analytics, AnalyticsInput, AnalyticsPeriod, DailyStats, FunnelStep,
-    MAX_COUNT_INTERVAL_DAYS, MAX_PERIOD_DAYS, OrderAttribution, OrderFact, SendFact, Summary,
-    analyze, count_interval, local_date, local_day_span, rate, start_of_local_day,
-    totals_by_currency,
+    AbandonedFact, AbandonedTally, Analytics, AnalyticsInput, AnalyticsPeriod, AnalyticsTallies,
+    DailyStats, FunnelStep, MAX_COUNT_INTERVAL_DAYS, MAX_PERIOD_DAYS, OrderAttribution, OrderFact,
+    OrderTally, SendFact, Summary, analyze, analyze_tallies, count_interval, local_date,
+    local_day_span, rate, start_of_local_day, totals_by_currency,
 };
 pub use attributes::{
     AttributeValue, Attributes, MAX_ATTRIBUTES, apply_attributes, attributes_to_wire,

@@ -8,7 +8,7 @@ use crate::columns::{Stored, text_enum};
 use crate::connection::DbConn;
 use crate::error::StoreResult;
 use crate::ids::time_ordered_id;
-use crate::schema::cart_events;
+use crate::schema::{cart_events, carts};
 use crate::view::{OrderFields, WebhookEvent};
 use crate::webhooks::{self, HookEvent};
 
@@ -151,6 +151,9 @@ fn record_one(
             cart_events::created_at.eq(now.naive_utc()),
         ))
         .execute(conn)?;
+    if kind == CartEventKind::Abandoned {
+        stamp_abandoned_values(conn, tenant_id, &[cart_id], now)?;
+    }
     Ok(())
 }
 
@@ -241,6 +244,41 @@ pub fn record_events(
             }
         }
     }
+    let abandoned: Vec<&NewCartEvent> = events
+        .iter()
+        .filter(|e| e.kind == CartEventKind::Abandoned)
+        .collect();
+    for chunk in abandoned.chunk_by(|a, b| a.tenant_id == b.tenant_id) {
+        let carts: Vec<&str> = chunk.iter().map(|e| e.cart_id.as_str()).collect();
+        stamp_abandoned_values(conn, &chunk[0].tenant_id, &carts, now)?;
+    }
+    Ok(())
+}
+
+/// Copies each cart's total and currency onto its `abandoned` event just
+/// recorded at `now`: the value the analytics count for the abandonment
+/// (`cartback_store::analytics`), read without a join to the carts.
+fn stamp_abandoned_values(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    cart_ids: &[&str],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let cart = carts::table
+        .filter(carts::tenant_id.eq(tenant_id))
+        .filter(carts::id.eq(cart_events::cart_id));
+    diesel::update(
+        cart_events::table
+            .filter(cart_events::tenant_id.eq(tenant_id))
+            .filter(cart_events::cart_id.eq_any(cart_ids))
+            .filter(cart_events::kind.eq(CartEventKind::Abandoned.as_str()))
+            .filter(cart_events::created_at.eq(now.naive_utc())),
+    )
+    .set((
+        cart_events::cart_total_minor.eq(cart.select(carts::total_minor).single_value()),
+        cart_events::cart_currency.eq(cart.select(carts::currency).single_value()),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 

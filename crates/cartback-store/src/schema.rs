@@ -201,6 +201,8 @@ diesel::table! {
         step -> Nullable<Integer>,
         detail -> Nullable<Text>,
         created_at -> Timestamp,
+        cart_total_minor -> Nullable<BigInt>,
+        cart_currency -> Nullable<Text>,
     }
 }
 

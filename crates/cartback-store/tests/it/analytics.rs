@@ -10,13 +10,16 @@
 //! | 2026-03-29 | 03-28 23:00      | 03-29 22:00      | 23    |
 //! | 2026-03-30 | 03-29 22:00      | 03-30 22:00      | 24    |
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use diesel::prelude::*;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 
-use cartback_domain::{AnalyticsPeriod, Currency, Money, RecoveryPolicy, analyze};
+use cartback_domain::{AnalyticsPeriod, Currency, Money, RecoveryPolicy, Tz, analyze};
 use cartback_store::DbConn;
-use cartback_store::analytics::{count_abandoned_recovered, load_period};
+use cartback_store::analytics::{count_abandoned_recovered, load_period, period_report};
 use cartback_store::carts::upsert_cart;
+use cartback_store::events::{CartEventKind, record_event};
 use cartback_store::schema::{cart_events, orders, recovery_sends};
 use cartback_store::tenants::{Tenant, find_tenant, set_policy};
 use cartback_testing::TestDatabase;
@@ -47,18 +50,11 @@ fn cart(conn: &mut DbConn, tenant: &Tenant, session: &str, total: i64, currency:
     upsert_cart(conn, &new).unwrap().id
 }
 
+/// A history event, recorded as the worker records it (an `abandoned` one
+/// keeps the cart's total of that moment).
 fn event(conn: &mut DbConn, tenant: &Tenant, cart_id: &str, kind: &str, when: DateTime<Utc>) {
-    diesel::insert_into(cart_events::table)
-        .values((
-            cart_events::id.eq(format!("evt_{kind}_{cart_id}_{}", when.timestamp())),
-            cart_events::tenant_id.eq(&tenant.id),
-            cart_events::cart_id.eq(cart_id),
-            cart_events::kind.eq(kind),
-            cart_events::step.eq(None::<i32>),
-            cart_events::created_at.eq(when.naive_utc()),
-        ))
-        .execute(conn)
-        .unwrap();
+    let kind = CartEventKind::parse(kind).unwrap();
+    record_event(conn, &tenant.id, cart_id, kind, None, None, when).unwrap();
 }
 
 fn order(
@@ -295,6 +291,10 @@ fn check_report(db: &TestDatabase) {
     assert_eq!(input.orders.len(), 4, "recovered and converted orders only");
     assert_eq!(input.sends.len(), 6);
     let report = analyze(&period, &input);
+    assert_eq!(
+        period_report(&mut conn, &shop.id, &period, 3).unwrap(),
+        report
+    );
 
     let summary = &report.summary;
     assert_eq!(
@@ -354,6 +354,10 @@ fn check_report(db: &TestDatabase) {
     let input = load_period(&mut conn, &shop.id, &switch_day, 3).unwrap();
     let report = analyze(&switch_day, &input);
     assert_eq!((report.summary.abandoned, report.summary.recovered), (2, 1));
+    assert_eq!(
+        period_report(&mut conn, &shop.id, &switch_day, 3).unwrap(),
+        report
+    );
     assert_eq!(report.daily.len(), 1);
 }
 
@@ -379,3 +383,255 @@ on_both_backends!(report_around_the_spring_switch, |db: &TestDatabase| {
 on_both_backends!(abandoned_and_recovered_counts, |db: &TestDatabase| {
     check_counts(db)
 });
+
+/// Days on which some zone of [`ZONES`] moves its clocks in 2026.
+const SWITCHES: [(u32, u32); 7] = [
+    (3, 8),   // New York forward
+    (3, 29),  // Amsterdam forward
+    (4, 5),   // Lord Howe and Chatham back
+    (9, 27),  // Chatham forward
+    (10, 4),  // Lord Howe forward (half an hour)
+    (10, 25), // Amsterdam back
+    (11, 1),  // New York back
+];
+
+const ZONES: [Tz; 7] = [
+    Tz::UTC,
+    Tz::Europe__Amsterdam,
+    Tz::America__New_York,
+    Tz::Australia__Lord_Howe,
+    Tz::Pacific__Chatham,
+    Tz::Asia__Kathmandu,
+    Tz::America__Sao_Paulo,
+];
+
+fn date(month: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, month, d).unwrap()
+}
+
+/// A random instant within four days of a clock change, to the microsecond.
+fn near_a_switch(rng: &mut StdRng) -> DateTime<Utc> {
+    let (month, d) = SWITCHES[rng.random_range(0..SWITCHES.len())];
+    let noon = Utc.from_utc_datetime(&date(month, d).and_hms_opt(12, 0, 0).unwrap());
+    noon + TimeDelta::microseconds(rng.random_range(-4 * 86_400_000_000i64..4 * 86_400_000_000))
+}
+
+const CURRENCIES: [&str; 4] = ["EUR", "USD", "JPY", "KWD"];
+const ATTRIBUTIONS: [&str; 4] = ["recovered", "converted", "unmatched", "already_closed"];
+
+/// A shop's year of varied facts around the clock changes: carts in four
+/// currencies whose totals change between abandonments, abandonments with and
+/// without a known value, orders of every attribution (some without a total or
+/// a cart, some at the same instant), emails of several steps and cycles (sent,
+/// failed, cancelled; clicked or not; two at the same instant), and another
+/// shop's look-alike facts.
+fn varied_facts(conn: &mut DbConn, shop: &Tenant, other: &Tenant, rng: &mut StdRng) {
+    for n in 0..80 {
+        let tenant = if n % 10 == 9 { other } else { shop };
+        let currency = CURRENCIES[rng.random_range(0..CURRENCIES.len())];
+        let cart_id = cart(
+            conn,
+            tenant,
+            &format!("v{n}"),
+            rng.random_range(0..50_000),
+            currency,
+        );
+        let mut times: Vec<DateTime<Utc>> = (0..rng.random_range(1..6))
+            .map(|_| near_a_switch(rng))
+            .collect();
+        times.sort();
+        for (i, &when) in times.iter().enumerate() {
+            // The cart changes before it is abandoned again.
+            let mut change = upsert(tenant, &format!("v{n}"), None, when - TimeDelta::hours(2));
+            change.total_minor = rng.random_range(0..50_000);
+            change.currency = currency.to_owned();
+            upsert_cart(conn, &change).unwrap();
+            event(conn, tenant, &cart_id, "abandoned", when);
+            if rng.random_bool(0.3) {
+                event(
+                    conn,
+                    tenant,
+                    &cart_id,
+                    "clicked",
+                    when + TimeDelta::minutes(5),
+                );
+            }
+            let cycle = i32::try_from(i).unwrap();
+            let mut sent_at = when;
+            for step in 0..rng.random_range(0..4) {
+                // Now and then two emails of a cart go out at the same instant.
+                if !(step == 1 && rng.random_bool(0.1)) {
+                    sent_at += TimeDelta::seconds(rng.random_range(1..40_000));
+                }
+                let status = match rng.random_range(0..10) {
+                    0 => "failed",
+                    1 => "cancelled",
+                    _ => "sent",
+                };
+                let sent = (status == "sent").then_some(sent_at);
+                let clicks = if rng.random_bool(0.4) {
+                    rng.random_range(1..3)
+                } else {
+                    0
+                };
+                send(
+                    conn,
+                    tenant,
+                    Send {
+                        cart_id: &cart_id,
+                        cycle,
+                        step,
+                        status,
+                        sent_at: sent,
+                        clicks,
+                    },
+                );
+            }
+            if rng.random_bool(0.6) {
+                let at = sent_at + TimeDelta::seconds(rng.random_range(-3_600..200_000));
+                let attribution = ATTRIBUTIONS[rng.random_range(0..ATTRIBUTIONS.len())];
+                let total = rng
+                    .random_bool(0.85)
+                    .then(|| money(rng.random_range(0..60_000), currency));
+                let order_ref = format!("o{n}-{i}");
+                order(
+                    conn,
+                    tenant,
+                    &order_ref,
+                    Some(&cart_id),
+                    attribution,
+                    total,
+                    at,
+                );
+                if rng.random_bool(0.2) {
+                    // A second order at the same instant.
+                    let order_ref = format!("{order_ref}-again");
+                    order(
+                        conn,
+                        tenant,
+                        &order_ref,
+                        Some(&cart_id),
+                        "recovered",
+                        total,
+                        at,
+                    );
+                }
+            }
+        }
+    }
+    // Orders no cart matched, and abandonments recorded before their value was
+    // kept (unknown value).
+    for n in 0..15 {
+        let when = near_a_switch(rng);
+        let total = money(rng.random_range(0..9_000), "EUR");
+        order(
+            conn,
+            shop,
+            &format!("u{n}"),
+            None,
+            "unmatched",
+            Some(total),
+            when,
+        );
+        order(
+            conn,
+            shop,
+            &format!("r{n}"),
+            None,
+            "recovered",
+            Some(total),
+            when,
+        );
+    }
+    let legacy = cart(conn, shop, "legacy", 777, "EUR");
+    for n in 0..5 {
+        diesel::insert_into(cart_events::table)
+            .values((
+                cart_events::id.eq(format!("evt_legacy_{n}")),
+                cart_events::tenant_id.eq(&shop.id),
+                cart_events::cart_id.eq(&legacy),
+                cart_events::kind.eq("abandoned"),
+                cart_events::created_at.eq(near_a_switch(rng).naive_utc()),
+            ))
+            .execute(conn)
+            .unwrap();
+    }
+}
+
+fn money(minor: i64, currency: &str) -> Money {
+    Money::from_minor(minor, Currency::parse(currency).unwrap())
+}
+
+fn check_counted_report_equals_the_definition(db: &TestDatabase) {
+    let store = open(db);
+    let mut conn = store.conn().unwrap();
+    let shop = tenant(&mut conn, "Shop");
+    let other = tenant(&mut conn, "Other shop");
+    let mut rng = StdRng::seed_from_u64(17);
+    varied_facts(&mut conn, &shop, &other, &mut rng);
+
+    let mut periods = Vec::new();
+    for zone in ZONES {
+        // Every day of the year the facts lie in, then each week around a
+        // change, each switch day alone, and a stretch up to a "now" that is
+        // no whole second.
+        periods.push(AnalyticsPeriod::local_days(date(3, 1), date(11, 10), zone).unwrap());
+        for (month, d) in SWITCHES {
+            let day = date(month, d);
+            let week = (day - TimeDelta::days(3), day + TimeDelta::days(3));
+            periods.push(AnalyticsPeriod::local_days(week.0, week.1, zone).unwrap());
+            periods.push(AnalyticsPeriod::local_days(day, day, zone).unwrap());
+            let now = Utc.from_utc_datetime(&day.and_hms_micro_opt(9, 41, 7, 123_456).unwrap());
+            periods.push(AnalyticsPeriod::last_days(2, now, zone).unwrap());
+        }
+    }
+    let mut facts_seen = 0;
+    for period in &periods {
+        for steps in [0, 3] {
+            let input = load_period(&mut conn, &shop.id, period, steps).unwrap();
+            facts_seen += input.abandoned.len() + input.orders.len() + input.sends.len();
+            let expected = analyze(period, &input);
+            let counted = period_report(&mut conn, &shop.id, period, steps).unwrap();
+            assert_eq!(counted, expected, "{period:?}, {steps} steps");
+        }
+    }
+    // The dataset is not empty where it is compared: the whole year holds
+    // every kind of fact and of figure.
+    let year = &periods[0];
+    let whole = period_report(&mut conn, &shop.id, year, 3).unwrap();
+    assert!(whole.summary.abandoned > 100 && whole.summary.recovered > 10);
+    assert!(whole.summary.abandoned_value.len() == 4 && whole.summary.recovered_revenue.len() >= 3);
+    assert!(
+        whole
+            .funnel
+            .iter()
+            .all(|step| step.sent > 0 && step.clicked > 0 && step.recovered > 0)
+    );
+    assert!(facts_seen > 10_000, "{facts_seen} facts compared");
+}
+
+fn check_abandonment_keeps_the_value_of_its_moment(db: &TestDatabase) {
+    let store = open(db);
+    let mut conn = store.conn().unwrap();
+    let shop = tenant(&mut conn, "Shop");
+    let cart_id = cart(&mut conn, &shop, "s1", 4000, "EUR");
+    event(&mut conn, &shop, &cart_id, "abandoned", at(28, 10, 0));
+    // The shopper comes back and doubles the cart, then leaves again.
+    let mut change = upsert(&shop, "s1", None, at(28, 12, 0));
+    change.total_minor = 8000;
+    change.currency = "EUR".to_owned();
+    upsert_cart(&mut conn, &change).unwrap();
+    event(&mut conn, &shop, &cart_id, "abandoned", at(28, 14, 0));
+    let period = AnalyticsPeriod::local_days(day(28), day(28), Tz::UTC).unwrap();
+    let report = period_report(&mut conn, &shop.id, &period, 0).unwrap();
+    assert_eq!(report.summary.abandoned, 2);
+    assert_eq!(report.summary.abandoned_value, vec![eur(12000)]);
+}
+
+on_both_backends!(counted_report_equals_the_definition, |db: &TestDatabase| {
+    check_counted_report_equals_the_definition(db)
+});
+on_both_backends!(
+    abandonment_keeps_the_value_of_its_moment,
+    |db: &TestDatabase| { check_abandonment_keeps_the_value_of_its_moment(db) }
+);
