@@ -713,6 +713,7 @@ mod tests {
         assert_eq!(view["emailsSent"], 1);
         assert_eq!(view["abandonedAt"], "2026-11-29T16:03:11.250Z");
         assert_eq!(view["lastEmailAt"], Value::Null);
+        assert_eq!(view["subtotal"], Value::Null);
         let keys: Vec<&str> = view
             .as_object()
             .unwrap()
@@ -746,6 +747,8 @@ mod tests {
                 "orderedAt",
                 "sessionId",
                 "status",
+                "subtotal",
+                "subtotalMinor",
                 "total",
                 "totalMinor",
                 "unsubscribedAt",
