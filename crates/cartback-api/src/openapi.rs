@@ -22,6 +22,7 @@ const API_KEY: &str = "ApiKey";
 const BEARER: &str = "Bearer";
 const QUERY_KEY: &str = "QueryKey";
 const METRICS_TOKEN: &str = "MetricsToken";
+const REST_KEY: &str = "RestKey";
 
 struct SecuritySchemes;
 
@@ -57,6 +58,14 @@ impl Modify for SecuritySchemes {
                 .to_owned(),
         );
         components.add_security_scheme(METRICS_TOKEN, SecurityScheme::Http(metrics));
+        components.add_security_scheme(
+            REST_KEY,
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "rest_key",
+                "Retargeting's REST key (seed 002 only): the tenant's secret key, in the URL \
+                 as that API's clients send it (docs/compat.md).",
+            ))),
+        );
     }
 }
 
@@ -218,6 +227,15 @@ impl Modify for ClosedProviderSettings {
         crate::routes::experiments::start,
         crate::routes::experiments::stop,
         crate::routes::experiments::promote,
+        crate::routes::compat::retargeting::shopping_carts,
+        crate::routes::compat::quick_checkout::list,
+        crate::routes::compat::quick_checkout::create,
+        crate::routes::compat::quick_checkout::get,
+        crate::routes::compat::quick_checkout::patch,
+        crate::routes::compat::quick_checkout::delete,
+        crate::routes::compat::quick_checkout::payment_link,
+        crate::routes::compat::quick_checkout::analytics,
+        crate::routes::compat::quick_checkout::stripe_webhook,
     ),
     // Referenced only through the shared error responses, which utoipa does not
     // collect by itself; and what the worker POSTs to webhook endpoints, which no
@@ -245,6 +263,8 @@ impl Modify for ClosedProviderSettings {
         (name = "webhook endpoints", description = "Outgoing webhooks and their deliveries (docs/api/webhook-endpoints.md)"),
         (name = "stripe", description = "Stripe intake and payment links (docs/api/stripe.md)"),
         (name = "experiments", description = "Holdouts and A/B tests on the recovery flow (docs/api/experiments.md)"),
+        (name = "compat-retargeting", description = "Seed 002, Retargeting's partner API, wire-compatible (docs/compat.md)"),
+        (name = "compat-quick-checkout", description = "Seed 003, Quick Checkout Tracker's API, wire-compatible (docs/compat.md)"),
     )
 )]
 pub struct ApiDoc;
@@ -590,6 +610,46 @@ mod schemas {
         Recovered,
         Converted,
         Expired,
+    }
+
+    /// One line of a Quick Checkout cart.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct QuickCheckoutLine {
+        /// Optional: `item-1`, `item-2`… by position when left out.
+        pub id: Option<String>,
+        #[schema(min_length = 1, max_length = 300)]
+        pub name: String,
+        #[schema(minimum = 1)]
+        pub quantity: u32,
+        /// The unit price, an exact decimal in the cart's currency.
+        #[schema(minimum = 0)]
+        pub price: f64,
+    }
+
+    /// `POST /api/carts` (seed 003); unknown fields are a 422.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct QuickCheckoutCreateRequest {
+        #[schema(schema_with = crate::input::shapes::optional_email)]
+        pub customer_email: Option<String>,
+        #[schema(max_length = 200)]
+        pub customer_name: Option<String>,
+        /// At least one line.
+        #[schema(min_items = 1)]
+        pub items: Vec<QuickCheckoutLine>,
+        /// ISO 4217; the shop's default currency when left out.
+        #[schema(pattern = "^[A-Za-z]{3}$")]
+        pub currency: Option<String>,
+    }
+
+    /// `PATCH /api/carts/{id}` (seed 003).
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct QuickCheckoutPatchRequest {
+        /// `recovered` records a manual order; `abandoned`, `expired` as the native PATCH.
+        #[schema(value_type = CartStatus)]
+        pub status: String,
     }
 
     /// Any of the fields; unknown ones are a 422.

@@ -5,6 +5,7 @@
 pub(crate) mod analytics;
 pub(crate) mod api_keys;
 pub(crate) mod carts;
+pub(crate) mod compat;
 pub(crate) mod customers;
 pub(crate) mod email_provider;
 pub(crate) mod experiments;

@@ -12,6 +12,9 @@
 mod analytics_api;
 mod bad_input;
 mod carts_api;
+mod compat_quick_checkout;
+mod compat_retargeting;
 mod document_edges;
 mod harness;
 mod shop_api;
+mod tenant_status;
