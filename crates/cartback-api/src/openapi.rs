@@ -616,14 +616,16 @@ mod schemas {
     #[derive(Serialize, ToSchema)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct QuickCheckoutLine {
-        /// Optional: `item-1`, `item-2`… by position when left out.
-        pub id: Option<String>,
-        #[schema(min_length = 1, max_length = 300)]
+        /// Optional: `item-1`, `item-2`… by position when left out or null.
+        pub id: Option<StringOrInteger>,
+        /// Up to 500 characters, no control characters.
+        #[schema(max_length = 500, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
         pub name: String,
-        #[schema(minimum = 1)]
-        pub quantity: u32,
-        /// The unit price, an exact decimal in the cart's currency.
-        #[schema(minimum = 0)]
+        #[schema(minimum = 1, maximum = 1_000_000)]
+        pub quantity: i64,
+        /// The unit price in major units, an exact decimal with no more
+        /// decimals than the cart's currency has.
+        #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
         pub price: f64,
     }
 
@@ -639,7 +641,7 @@ mod schemas {
         #[schema(min_items = 1)]
         pub items: Vec<QuickCheckoutLine>,
         /// ISO 4217; the shop's default currency when left out.
-        #[schema(pattern = "^[A-Za-z]{3}$")]
+        #[schema(schema_with = crate::input::shapes::optional_currency)]
         pub currency: Option<String>,
     }
 
@@ -759,6 +761,21 @@ mod schemas {
         /// after it.
         #[param(rename = "endDate", format = Date, pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
         pub end_date: Option<String>,
+    }
+
+    /// `GET /api/carts` (seed 003).
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct QuickCheckoutListQuery {
+        /// `abandoned`, `recovered`, `expired` (also `active`, `converted`,
+        /// `pending`, `all`; empty is no filter).
+        #[param(pattern = "^(abandoned|recovered|expired|active|converted|pending|all)?$")]
+        pub status: Option<String>,
+        #[param(minimum = 1, maximum = 1_000_000)]
+        pub page: Option<i64>,
+        /// Carts per page; default 10.
+        #[param(minimum = 1, maximum = 100)]
+        pub limit: Option<i64>,
     }
 
     #[derive(IntoParams)]

@@ -246,11 +246,7 @@ async fn one_cart(state: &AppState, tenant_id: &str, id: String) -> Result<Quick
     tag = "compat-quick-checkout",
     operation_id = "quickCheckoutListCarts",
     summary = "Quick Checkout Tracker: carts, newest first, by status, page and limit (seed 003)",
-    params(
-        ("status" = Option<String>, Query, description = "`abandoned`, `recovered`, `expired` (also `active`, `converted`, `all`)"),
-        ("page" = Option<i64>, Query, description = "From 1 (default 1)"),
-        ("limit" = Option<i64>, Query, description = "Carts per page, 1 to 100 (default 10)"),
-    ),
+    params(crate::openapi::QuickCheckoutListQuery),
     responses(
         (status = 200, description = "One page of carts", body = CartListAnswer),
         KeyRefusals,
@@ -361,6 +357,12 @@ fn parse_line(
         return None;
     };
     let before = problems.len();
+    for key in object.keys() {
+        if !["id", "name", "quantity", "price"].contains(&key.as_ref()) {
+            let shown: String = key.chars().take(40).collect();
+            problems.add(format!("{base}.{shown}"), "unknown field");
+        }
+    }
     // The seed's lines carry no id: one by position, unless the shop sends its own.
     let id = if object.get("id").is_none_or(|v| is_null(v)) {
         Some(format!("item-{}", index + 1))
@@ -370,7 +372,13 @@ fn parse_line(
     let name_path = format!("{base}.name");
     let name = required_string(&object, "name", &name_path, problems);
     let name = checked(name, &name_path, problems, validate_item_name);
-    let price = unit_price(&object, &format!("{base}.price"), currency, problems);
+    let price_path = format!("{base}.price");
+    let known = problems.len();
+    let price = unit_price(&object, &price_path, currency, problems);
+    // A null price is no price: the line must not be dropped in silence.
+    if price.is_none() && problems.len() == known {
+        problems.add(&price_path, "is required");
+    }
     let quantity = quantity(&object, &format!("{base}.quantity"), problems);
     if problems.len() > before {
         return None;
@@ -810,11 +818,7 @@ fn resolve(asked: &Asked, zone: Tz) -> Result<AnalyticsPeriod, ApiError> {
     description = "The figures of `GET /api/v1/analytics` over the same period: `period` is \
         `7d`, `30d` or `90d` (also `today`, `month`, `year`; default `30d`), or `startDate` and \
         `endDate` (ISO 8601 dates, or date-times taken as their day in the shop's time zone).",
-    params(
-        ("period" = Option<String>, Query, description = "`7d`, `30d`, `90d`"),
-        ("startDate" = Option<String>, Query, description = "ISO 8601, with endDate"),
-        ("endDate" = Option<String>, Query, description = "ISO 8601, with startDate"),
-    ),
+    params(crate::openapi::AnalyticsQuery),
     responses(
         (status = 200, description = "The report", body = AnalyticsAnswer),
         KeyRefusals,
@@ -832,7 +836,7 @@ pub async fn analytics(
     problems.check()?;
     let start = query.get("startDate").cloned();
     let end = query.get("endDate").cloned();
-    let asked = match query.get("period") {
+    let asked = match query.get("period").map(String::as_str) {
         Some(_) if start.is_some() || end.is_some() => {
             return Err(ApiError::validation(vec![FieldError {
                 field: "period".into(),
