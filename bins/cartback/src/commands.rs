@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
 
-use cartback_domain::{EmailAddress, RecoveryPolicy};
+use cartback_domain::{EmailAddress, RecoveryPolicy, TenantStatus};
 use cartback_email::{EmailMessage, Mailbox, ProviderSettings, Trust};
 use cartback_store::Store;
 use cartback_store::api_keys::{KeyKind, create_key, list_keys, revoke_key};
@@ -14,6 +14,7 @@ use cartback_store::crypto::MasterKeys;
 use cartback_store::email_providers::{delete_provider, find_provider, reseal_all, set_provider};
 use cartback_store::tenants::{
     NewTenant, Tenant, create_tenant, find_tenant, list_tenants, set_recovery_settings,
+    set_tenant_status,
 };
 use cartback_templates::Experience;
 
@@ -158,21 +159,50 @@ fn tenant(store: Store, command: TenantCommand) -> anyhow::Result<()> {
             if json {
                 let list: Vec<_> = tenants
                     .iter()
-                    .map(|t| json!({"tenantId": t.id, "name": t.name, "fromEmail": t.from_email, "recoveryUrl": t.recovery_url}))
+                    .map(|t| json!({"tenantId": t.id, "name": t.name, "fromEmail": t.from_email, "recoveryUrl": t.recovery_url, "status": t.status.as_str()}))
                     .collect();
                 println!("{}", serde_json::Value::Array(list));
             } else {
                 print_table(
-                    &["ID", "NAME", "SENDER"],
+                    &["ID", "NAME", "SENDER", "STATUS"],
                     tenants
                         .into_iter()
-                        .map(|t| vec![t.id, t.name, t.from_email])
+                        .map(|t| vec![t.id, t.name, t.from_email, t.status.as_str().to_owned()])
                         .collect(),
                 );
             }
             Ok(())
         }
+        TenantCommand::Suspend { tenant } => {
+            change_status(&store, &tenant, TenantStatus::Suspended)
+        }
+        TenantCommand::Resume { tenant } => change_status(&store, &tenant, TenantStatus::Active),
+        TenantCommand::Close { tenant } => change_status(&store, &tenant, TenantStatus::Closed),
     }
+}
+
+fn change_status(store: &Store, tenant: &str, status: TenantStatus) -> anyhow::Result<()> {
+    let now = Utc::now().naive_utc();
+    let before = match set_tenant_status(&mut *store.conn()?, tenant, status, now) {
+        Err(cartback_store::StoreError::NotFound) => bail!("no tenant {tenant:?}"),
+        other => other?,
+    };
+    tracing::info!(
+        tenant,
+        from = before.as_str(),
+        to = status.as_str(),
+        "tenant status changed"
+    );
+    if before == status {
+        println!("tenant {tenant} was {} already", status.as_str());
+    } else {
+        println!(
+            "tenant {tenant} {} (was {})",
+            status.as_str(),
+            before.as_str()
+        );
+    }
+    Ok(())
 }
 
 fn key(store: Store, command: KeyCommand) -> anyhow::Result<()> {

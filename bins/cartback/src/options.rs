@@ -531,6 +531,21 @@ pub enum TenantCommand {
         #[arg(long, env = "CARTBACK_JSON")]
         json: bool,
     },
+    /// Stop serving a tenant for now: its keys are refused (403 TENANT_INACTIVE), its dashboard is closed, the worker sends it no email or webhook; its carts wait (docs/operating.md).
+    Suspend {
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
+        tenant: String,
+    },
+    /// Serve a suspended or closed tenant again: its waiting carts are looked at at once.
+    Resume {
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
+        tenant: String,
+    },
+    /// Mark a tenant as gone: refused like a suspended one; its data stays until erased.
+    Close {
+        /// The tenant's id (ten_…), as `cartback tenant list` shows.
+        tenant: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

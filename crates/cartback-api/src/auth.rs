@@ -175,25 +175,49 @@ impl AuthCache {
     }
 }
 
-/// Resolves the caller, or 401 with the error envelope.
+/// Resolves the caller, or 401 with the error envelope (403 `TENANT_INACTIVE`
+/// for a good key of a suspended or closed shop).
 pub async fn authenticate_request(
     state: &AppState,
     request: &HttpRequest,
 ) -> Result<Caller, ApiError> {
     // Resolved already by the request layer (which counts keys only once they
     // are known good).
-    if let Some(caller) = request.extensions().get::<Caller>() {
-        return Ok(caller.clone());
-    }
-    let Some(key) = presented_key(request) else {
-        return Err(ApiError::unauthorized());
+    let cached = request.extensions().get::<Caller>().cloned();
+    let caller = match cached {
+        Some(caller) => caller,
+        None => {
+            let Some(key) = presented_key(request) else {
+                return Err(ApiError::unauthorized());
+            };
+            resolve_key(state, key).await?
+        }
     };
-    authenticate_key(state, key).await
+    admit(caller)
 }
 
-/// Resolves a key however it was presented (a header, or the query string of the
-/// public capture endpoint), or 401 with the error envelope.
+/// Resolves a key however it was presented (a header, the query string of the
+/// public capture endpoint, a compatibility route's own parameter), or 401
+/// with the error envelope (403 `TENANT_INACTIVE` for a good key of a
+/// suspended or closed shop).
 pub async fn authenticate_key(state: &AppState, key: &str) -> Result<Caller, ApiError> {
+    admit(resolve_key(state, key).await?)
+}
+
+/// The one check of the tenant's status every authenticated request passes:
+/// only an active shop is served. The status travels with the cached caller,
+/// so an operator's `cartback tenant suspend` takes effect within the cache's TTL.
+fn admit(caller: Caller) -> Result<Caller, ApiError> {
+    if caller.tenant.status.is_served() {
+        Ok(caller)
+    } else {
+        Err(ApiError::tenant_inactive())
+    }
+}
+
+/// The caller a key belongs to, whatever its tenant's status (the request
+/// layer counts it against the key's rate limit either way), or 401.
+pub(crate) async fn resolve_key(state: &AppState, key: &str) -> Result<Caller, ApiError> {
     // Keys are random base62 with a fixed prefix; anything else cannot match and
     // should not cost a database round trip.
     if key.len() > 128 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
@@ -247,6 +271,7 @@ mod tests {
                 allowed_origins: "[]".to_owned(),
                 reply_to: None,
                 default_currency: "USD".to_owned(),
+                status: cartback_domain::TenantStatus::Active,
             },
             kind: KeyKind::Secret,
         }

@@ -12,6 +12,8 @@ pub enum ErrorCode {
     BadRequest,
     Unauthorized,
     Forbidden,
+    /// The key is good but its shop is suspended or closed by the operator.
+    TenantInactive,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -34,7 +36,7 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden | ErrorCode::TenantInactive => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Conflict => StatusCode::CONFLICT,
@@ -91,6 +93,14 @@ impl ApiError {
         ApiError::new(
             ErrorCode::Unauthorized,
             "a valid API key is required in X-API-Key or Authorization: Bearer",
+        )
+    }
+
+    /// 403: the key's shop is suspended or closed.
+    pub fn tenant_inactive() -> ApiError {
+        ApiError::new(
+            ErrorCode::TenantInactive,
+            "this shop is suspended or closed; its operator can resume it",
         )
     }
 
@@ -188,7 +198,7 @@ enum SecretKeyRefusals {
     Unauthorized(ErrorEnvelope),
     #[response(
         status = 403,
-        description = "FORBIDDEN: a publishable key; this route needs the secret key"
+        description = "FORBIDDEN: a publishable key; this route needs the secret key. TENANT_INACTIVE: the shop is suspended or closed"
     )]
     Forbidden(ErrorEnvelope),
     #[response(
@@ -210,6 +220,11 @@ enum AnyKeyRefusals {
         description = "UNAUTHORIZED: no key, or an unknown or revoked one"
     )]
     Unauthorized(ErrorEnvelope),
+    #[response(
+        status = 403,
+        description = "TENANT_INACTIVE: the shop is suspended or closed"
+    )]
+    TenantInactive(ErrorEnvelope),
     #[response(
         status = 429,
         description = "RATE_LIMITED: over the per-IP (publishable key) or per-key (secret key) limit, or too many unauthenticated or failed-auth requests from this client IP",

@@ -17,9 +17,9 @@ use actix_web::{App, HttpServer, Route, web};
 use middleware::{cors, guard, metrics};
 use routes::compat::{litecommerce, reloadify};
 use routes::{
-    analytics, api_keys, carts, customers, email_provider, experiments, health, history, links,
-    preview, public, restore, settings, shop, stripe, suppressions, templates, track, tracker,
-    webhook_endpoints,
+    analytics, api_keys, carts, compat, customers, email_provider, experiments, health, history,
+    links, preview, public, restore, settings, shop, stripe, suppressions, templates, track,
+    tracker, webhook_endpoints,
 };
 
 pub use actix_web::dev::{Server, ServerHandle};
@@ -282,6 +282,41 @@ fn table() -> Vec<(Method, &'static str, Route)> {
             Method::DELETE,
             "/api/v2/languages/{language_id}/shopping_carts/{shopping_cart_id}/products/{product_id}",
             reloadify::remove_product,
+        ),
+        // Seed 002: Retargeting's partner API.
+        on(
+            Method::GET,
+            "/v1/partners-api/shopping-carts",
+            compat::retargeting::shopping_carts,
+        ),
+        // Seed 003: Quick Checkout Tracker.
+        on(Method::GET, "/api/carts", compat::quick_checkout::list),
+        on(Method::POST, "/api/carts", compat::quick_checkout::create),
+        on(Method::GET, "/api/carts/{id}", compat::quick_checkout::get),
+        on(
+            Method::PATCH,
+            "/api/carts/{id}",
+            compat::quick_checkout::patch,
+        ),
+        on(
+            Method::DELETE,
+            "/api/carts/{id}",
+            compat::quick_checkout::delete,
+        ),
+        on(
+            Method::POST,
+            "/api/carts/{id}/payment-link",
+            compat::quick_checkout::payment_link,
+        ),
+        on(
+            Method::GET,
+            "/api/analytics",
+            compat::quick_checkout::analytics,
+        ),
+        on(
+            Method::POST,
+            "/api/webhooks/stripe",
+            compat::quick_checkout::stripe_webhook,
         ),
     ]
 }

@@ -22,6 +22,7 @@ const API_KEY: &str = "ApiKey";
 const BEARER: &str = "Bearer";
 const QUERY_KEY: &str = "QueryKey";
 const METRICS_TOKEN: &str = "MetricsToken";
+const REST_KEY: &str = "RestKey";
 
 struct SecuritySchemes;
 
@@ -57,6 +58,14 @@ impl Modify for SecuritySchemes {
                 .to_owned(),
         );
         components.add_security_scheme(METRICS_TOKEN, SecurityScheme::Http(metrics));
+        components.add_security_scheme(
+            REST_KEY,
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "rest_key",
+                "Retargeting's REST key (seed 002 only): the tenant's secret key, in the URL \
+                 as that API's clients send it (docs/compat.md).",
+            ))),
+        );
     }
 }
 
@@ -226,6 +235,15 @@ impl Modify for ClosedProviderSettings {
         crate::routes::compat::reloadify::products,
         crate::routes::compat::reloadify::add_product,
         crate::routes::compat::reloadify::remove_product,
+        crate::routes::compat::retargeting::shopping_carts,
+        crate::routes::compat::quick_checkout::list,
+        crate::routes::compat::quick_checkout::create,
+        crate::routes::compat::quick_checkout::get,
+        crate::routes::compat::quick_checkout::patch,
+        crate::routes::compat::quick_checkout::delete,
+        crate::routes::compat::quick_checkout::payment_link,
+        crate::routes::compat::quick_checkout::analytics,
+        crate::routes::compat::quick_checkout::stripe_webhook,
     ),
     // Referenced only through the shared error responses, which utoipa does not
     // collect by itself; and what the worker POSTs to webhook endpoints, which no
@@ -253,7 +271,10 @@ impl Modify for ClosedProviderSettings {
         (name = "webhook endpoints", description = "Outgoing webhooks and their deliveries (docs/api/webhook-endpoints.md)"),
         (name = "stripe", description = "Stripe intake and payment links (docs/api/stripe.md)"),
         (name = "experiments", description = "Holdouts and A/B tests on the recovery flow (docs/api/experiments.md)"),
-        (name = "compatibility", description = "The seed systems' own APIs at their own paths, over the same store and rules (docs/compat.md)"),
+        (name = "compat-litecommerce", description = "Seed 001, the litecommerce module's merchant list, wire-compatible (docs/compat.md)"),
+        (name = "compat-reloadify", description = "Seed 004, Reloadify's shopping carts API, wire-compatible (docs/compat.md)"),
+        (name = "compat-retargeting", description = "Seed 002, Retargeting's partner API, wire-compatible (docs/compat.md)"),
+        (name = "compat-quick-checkout", description = "Seed 003, Quick Checkout Tracker's API, wire-compatible (docs/compat.md)"),
     )
 )]
 pub struct ApiDoc;
@@ -601,6 +622,48 @@ mod schemas {
         Expired,
     }
 
+    /// One line of a Quick Checkout cart.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct QuickCheckoutLine {
+        /// Optional: `item-1`, `item-2`… by position when left out or null.
+        pub id: Option<StringOrInteger>,
+        /// Up to 500 characters, no control characters.
+        #[schema(max_length = 500, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+        pub name: String,
+        #[schema(minimum = 1, maximum = 1_000_000)]
+        pub quantity: i64,
+        /// The unit price in major units, an exact decimal with no more
+        /// decimals than the cart's currency has.
+        #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
+        pub price: f64,
+    }
+
+    /// `POST /api/carts` (seed 003); unknown fields are a 422.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct QuickCheckoutCreateRequest {
+        #[schema(schema_with = crate::input::shapes::optional_email)]
+        pub customer_email: Option<String>,
+        #[schema(max_length = 200)]
+        pub customer_name: Option<String>,
+        /// At least one line.
+        #[schema(min_items = 1)]
+        pub items: Vec<QuickCheckoutLine>,
+        /// ISO 4217; the shop's default currency when left out.
+        #[schema(schema_with = crate::input::shapes::optional_currency)]
+        pub currency: Option<String>,
+    }
+
+    /// `PATCH /api/carts/{id}` (seed 003).
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct QuickCheckoutPatchRequest {
+        /// `recovered` records a manual order; `abandoned`, `expired` as the native PATCH.
+        #[schema(value_type = CartStatus)]
+        pub status: String,
+    }
+
     /// Any of the fields; unknown ones are a 422.
     #[derive(Serialize, ToSchema)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -708,6 +771,21 @@ mod schemas {
         /// after it.
         #[param(rename = "endDate", format = Date, pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
         pub end_date: Option<String>,
+    }
+
+    /// `GET /api/carts` (seed 003).
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct QuickCheckoutListQuery {
+        /// `abandoned`, `recovered`, `expired` (also `active`, `converted`,
+        /// `pending`, `all`; empty is no filter).
+        #[param(pattern = "^(abandoned|recovered|expired|active|converted|pending|all)?$")]
+        pub status: Option<String>,
+        #[param(minimum = 1, maximum = 1_000_000)]
+        pub page: Option<i64>,
+        /// Carts per page; default 10.
+        #[param(minimum = 1, maximum = 100)]
+        pub limit: Option<i64>,
     }
 
     #[derive(IntoParams)]

@@ -145,6 +145,11 @@ pub async fn signed_in(
     let Some((session, user, tenant)) = found else {
         return Err(signed_out());
     };
+    if !tenant.status.is_served() {
+        return Err(PageError::Forbidden(
+            "This shop is suspended or closed. Its operator can resume it.",
+        ));
+    }
     let role = user.role()?;
     Ok(SignedIn {
         user,

@@ -56,6 +56,9 @@ pub enum OrderSource {
     Track,
     /// A Stripe Checkout event.
     Stripe,
+    /// The merchant marked the cart recovered or converted by hand (a PATCH
+    /// of its status); the order carries the cart's own total.
+    Manual,
 }
 
 impl OrderSource {
@@ -63,6 +66,7 @@ impl OrderSource {
         match self {
             OrderSource::Track => "track",
             OrderSource::Stripe => "stripe",
+            OrderSource::Manual => "manual",
         }
     }
 
@@ -70,6 +74,7 @@ impl OrderSource {
         Some(match text {
             "track" => OrderSource::Track,
             "stripe" => OrderSource::Stripe,
+            "manual" => OrderSource::Manual,
             _ => return None,
         })
     }

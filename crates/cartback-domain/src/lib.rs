@@ -23,6 +23,7 @@ mod session;
 mod shop;
 mod simulation;
 mod template_choice;
+mod tenant_status;
 mod user_role;
 
 pub use analytics::{
@@ -79,4 +80,5 @@ pub use simulation::{
     HoldoutPopulation, SeededRandom, SentEmail, ShopperSimulation, SimulatedCart,
 };
 pub use template_choice::{BUILTIN_DESIGNS, CUSTOM_PREFIX, TemplateChoice, parse_template_name};
+pub use tenant_status::TenantStatus;
 pub use user_role::UserRole;

@@ -14,6 +14,7 @@ use crate::carts::{CartRow, CartUpsert, upsert_cart};
 use crate::connection::{DbConn, write_transaction};
 use crate::erasure::erase_cart_traces;
 use crate::error::{StoreError, StoreResult};
+use crate::events::{CartEventKind, NewCartEvent, record_events};
 use crate::ids::random_id;
 use crate::schema::{cart_shop_fields, carts};
 use crate::sends::cancel_waiting_sends;
@@ -510,8 +511,21 @@ pub fn patch_cart(
     patch: &CartPatch,
     now: DateTime<Utc>,
 ) -> StoreResult<PatchOutcome> {
-    let stamp = now.naive_utc();
     write_transaction(conn, |conn| {
+        patch_in_transaction(conn, tenant_id, id, patch, now)
+    })
+}
+
+/// [`patch_cart`] inside the caller's write transaction.
+fn patch_in_transaction(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    id: &str,
+    patch: &CartPatch,
+    now: DateTime<Utc>,
+) -> StoreResult<PatchOutcome> {
+    let stamp = now.naive_utc();
+    {
         let Some(cart) = lock_cart_by_any_id(conn, tenant_id, id, false)? else {
             return Ok(PatchOutcome::NotFound);
         };
@@ -597,9 +611,47 @@ pub fn patch_cart(
         if change.closes {
             cancel_waiting_sends(conn, tenant_id, &cart.id, now)?;
         }
+        if change.marks_ordered {
+            crate::orders::record_manual_order(conn, &cart, change.status, now)?;
+        }
+        // Abandoned by hand counts as abandoned by the worker does: the
+        // history event analytics count, and its webhook.
+        if change.status == CartStatus::Abandoned && cart.status != CartStatus::Abandoned {
+            record_events(
+                conn,
+                &[NewCartEvent {
+                    tenant_id: tenant_id.to_owned(),
+                    cart_id: cart.id.clone(),
+                    kind: CartEventKind::Abandoned,
+                    step: None,
+                    detail: Some("marked by the merchant".to_owned()),
+                }],
+                now,
+            )?;
+        }
         Ok(PatchOutcome::Updated(Box::new(reread(
             conn, tenant_id, &cart.id,
         )?)))
+    }
+}
+
+/// Creates a cart the shop reports as abandoned already (Quick Checkout
+/// Tracker's `POST /api/carts`): stored as a tracked update would store it,
+/// then abandoned by hand as a PATCH would, in one transaction. `cart` should
+/// carry a session id no other cart has.
+pub fn create_abandoned_cart(conn: &mut DbConn, cart: &CartUpsert) -> StoreResult<CartRow> {
+    write_transaction(conn, |conn| {
+        let row = upsert_cart(conn, cart)?;
+        let abandon = CartPatch {
+            status: Some(CartStatus::Abandoned),
+            ..CartPatch::default()
+        };
+        match patch_in_transaction(conn, &row.tenant_id, &row.id, &abandon, cart.now)? {
+            PatchOutcome::Updated(cart) => Ok(*cart),
+            other => Err(StoreError::Corrupt(format!(
+                "a cart just created could not be abandoned: {other:?}"
+            ))),
+        }
     })
 }
 

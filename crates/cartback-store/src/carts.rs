@@ -535,6 +535,7 @@ pub fn claim_due_carts(
         .bind::<Timestamp, _>(now.naive_utc())
         .bind::<BigInt, _>(limit)
         .load::<ClaimedKey>(conn)?;
+    let keys = park_unserved(conn, keys, worker)?;
     let mut rows = match read_claimed(conn, &keys) {
         Ok(rows) => rows,
         // One query reads the whole batch; only when some row in it cannot be
@@ -558,6 +559,78 @@ pub fn claim_due_carts(
     // RETURNING order is unspecified; oldest due first.
     rows.sort_by_key(|row| row.last_activity_at);
     Ok(rows)
+}
+
+/// Lets go of the claimed carts whose tenant is suspended or closed, with no
+/// next action: the worker sends them nothing and they cost no claim until
+/// [`wake_open_carts`] runs when the tenant is resumed. Returns the others.
+fn park_unserved(
+    conn: &mut DbConn,
+    keys: Vec<ClaimedKey>,
+    worker: &str,
+) -> StoreResult<Vec<ClaimedKey>> {
+    if keys.is_empty() {
+        return Ok(keys);
+    }
+    let tenant_ids: Vec<&str> = keys.iter().map(|k| k.tenant_id.as_str()).collect();
+    let unserved = crate::tenants::unserved_among(conn, &tenant_ids)?;
+    if unserved.is_empty() {
+        return Ok(keys);
+    }
+    let (parked, kept): (Vec<ClaimedKey>, Vec<ClaimedKey>) = keys
+        .into_iter()
+        .partition(|k| unserved.contains(&k.tenant_id));
+    for tenant_id in &unserved {
+        let ids: Vec<&str> = parked
+            .iter()
+            .filter(|k| &k.tenant_id == tenant_id)
+            .map(|k| k.id.as_str())
+            .collect();
+        diesel::update(
+            carts::table
+                .filter(carts::tenant_id.eq(tenant_id))
+                .filter(carts::id.eq_any(&ids))
+                .filter(carts::locked_by.eq(worker)),
+        )
+        .set((
+            carts::next_action_at.eq(None::<NaiveDateTime>),
+            carts::locked_by.eq(None::<String>),
+            carts::version.eq(carts::version + 1),
+        ))
+        .execute(conn)?;
+    }
+    tracing::info!(
+        carts = parked.len(),
+        "carts of suspended or closed tenants parked until their tenant is resumed"
+    );
+    Ok(kept)
+}
+
+/// Makes every open cart of the tenant that has no next action due now, so
+/// the worker decides afresh what each needs (used when a suspended or closed
+/// tenant is resumed: its carts were parked). Carts a worker holds, and
+/// deleted, erased or quarantined ones, are left alone.
+pub fn wake_open_carts(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    now: NaiveDateTime,
+) -> StoreResult<usize> {
+    let open = [CartStatus::Active.as_str(), CartStatus::Abandoned.as_str()];
+    Ok(diesel::update(
+        carts::table
+            .filter(carts::tenant_id.eq(tenant_id))
+            .filter(carts::status.eq_any(open))
+            .filter(carts::next_action_at.is_null())
+            .filter(carts::locked_by.is_null())
+            .filter(carts::deleted_at.is_null())
+            .filter(carts::erased_at.is_null())
+            .filter(carts::quarantined_at.is_null()),
+    )
+    .set((
+        carts::next_action_at.eq(Some(now)),
+        carts::version.eq(carts::version + 1),
+    ))
+    .execute(conn)?)
 }
 
 /// The claimed carts in one query (a cart erased and purged since the claim is

@@ -141,6 +141,8 @@ pub(crate) fn erase_cart_traces(
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<String>> {
     let stamp = now.naive_utc();
+    // A checkout link opens a session made out to the shopper's address.
+    crate::stripe::forget_payment_link(conn, tenant_id, cart_id)?;
     // A pending delivery would still carry the shopper out; releasing its lease
     // also makes a worker's late result for it change nothing.
     diesel::update(

@@ -210,22 +210,7 @@ fn record_order_once(conn: &mut DbConn, new: &NewOrder) -> StoreResult<OrderOutc
             source: new.source,
             customer_email: new.customer_email.clone(),
         };
-        diesel::insert_into(orders::table)
-            .values((
-                orders::id.eq(&order.id),
-                orders::tenant_id.eq(&order.tenant_id),
-                orders::order_ref.eq(&order.order_ref),
-                orders::session_id.eq(&order.session_id),
-                orders::cart_id.eq(&order.cart_id),
-                orders::total_minor.eq(order.total_minor),
-                orders::currency.eq(&order.currency),
-                orders::attribution.eq(Stored(order.attribution)),
-                orders::created_at.eq(now),
-                orders::matched_by.eq(order.matched_by.map(MatchedBy::as_str)),
-                orders::source.eq(Stored(order.source)),
-                orders::customer_email.eq(&order.customer_email),
-            ))
-            .execute(conn)?;
+        insert_order(conn, &order)?;
         Ok(OrderOutcome {
             order,
             duplicate: false,
@@ -347,4 +332,84 @@ pub fn find_order(
         .select(OrderRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// Records the order a merchant's hand-made status change stands for: a cart
+/// set to `recovered` (or `converted`) was ordered, so analytics, the counts
+/// and the `cart.recovered` webhook must see an order like any other. Runs in
+/// the caller's transaction, on the locked cart as it was before the change.
+/// One per cart and cycle: its reference is `manual_<cart id>_<cycle>`, and a
+/// repeat finds it already recorded.
+pub fn record_manual_order(
+    conn: &mut DbConn,
+    cart: &CartRow,
+    status: CartStatus,
+    now: DateTime<Utc>,
+) -> StoreResult<OrderRow> {
+    let order_ref = format!("manual_{}_{}", cart.id, cart.cycle);
+    if let Some(order) = find_order(conn, &cart.tenant_id, &order_ref)? {
+        return Ok(order);
+    }
+    let (attribution, kind) = if status == CartStatus::Recovered {
+        (OrderAttribution::Recovered, CartEventKind::Recovered)
+    } else {
+        (OrderAttribution::Converted, CartEventKind::Converted)
+    };
+    let history = recovery_history(conn, &cart.tenant_id, &cart.id, cart.cycle)?;
+    let order = OrderRow {
+        id: time_ordered_id("ord_", 20),
+        tenant_id: cart.tenant_id.clone(),
+        order_ref,
+        session_id: Some(cart.session_id.clone()),
+        cart_id: Some(cart.id.clone()),
+        total_minor: Some(cart.total_minor),
+        currency: cart.currency.clone(),
+        attribution,
+        created_at: now.naive_utc(),
+        // The merchant named the cart itself.
+        matched_by: Some(MatchedBy::CartId),
+        source: OrderSource::Manual,
+        customer_email: cart.customer_email.clone(),
+    };
+    insert_order(conn, &order)?;
+    let fields = OrderFields::new(
+        &order.order_ref,
+        MatchedBy::CartId,
+        &order.currency,
+        order.total_minor,
+        history.emails_sent,
+        recovered_revenue(status, order.total_minor),
+    );
+    let event = NewCartEvent {
+        tenant_id: cart.tenant_id.clone(),
+        cart_id: cart.id.clone(),
+        kind,
+        step: None,
+        detail: Some(format!(
+            "order {} (marked by the merchant)",
+            order.order_ref
+        )),
+    };
+    record_order_event(conn, &event, fields, now)?;
+    Ok(order)
+}
+
+fn insert_order(conn: &mut DbConn, order: &OrderRow) -> StoreResult<()> {
+    diesel::insert_into(orders::table)
+        .values((
+            orders::id.eq(&order.id),
+            orders::tenant_id.eq(&order.tenant_id),
+            orders::order_ref.eq(&order.order_ref),
+            orders::session_id.eq(&order.session_id),
+            orders::cart_id.eq(&order.cart_id),
+            orders::total_minor.eq(order.total_minor),
+            orders::currency.eq(&order.currency),
+            orders::attribution.eq(Stored(order.attribution)),
+            orders::created_at.eq(order.created_at),
+            orders::matched_by.eq(order.matched_by.map(MatchedBy::as_str)),
+            orders::source.eq(Stored(order.source)),
+            orders::customer_email.eq(&order.customer_email),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

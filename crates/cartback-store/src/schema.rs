@@ -17,6 +17,7 @@ diesel::table! {
         reply_to -> Nullable<Text>,
         default_currency -> Text,
         assignment_key -> Nullable<Text>,
+        status -> Text,
     }
 }
 
@@ -322,3 +323,14 @@ diesel::table! {
 
 diesel::joinable!(dashboard_sessions -> dashboard_users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(dashboard_sessions, dashboard_users);
+
+diesel::table! {
+    cart_payment_links (tenant_id, cart_id) {
+        tenant_id -> Text,
+        cart_id -> Text,
+        url -> Text,
+        checkout_session_id -> Text,
+        expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}

@@ -206,3 +206,83 @@ pub fn delete_stripe_account(conn: &mut DbConn, tenant_id: &str) -> StoreResult<
             .execute(conn)?;
     Ok(removed > 0)
 }
+
+/// The latest payment link made for a cart.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = crate::schema::cart_payment_links)]
+pub struct PaymentLinkRow {
+    pub tenant_id: String,
+    pub cart_id: String,
+    pub url: String,
+    pub checkout_session_id: String,
+    pub expires_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Keeps `link` as the cart's payment link, replacing an earlier one.
+pub fn save_payment_link(conn: &mut DbConn, link: &PaymentLinkRow) -> StoreResult<()> {
+    use crate::schema::cart_payment_links as links;
+    write_transaction(conn, |conn| {
+        forget_payment_link(conn, &link.tenant_id, &link.cart_id)?;
+        diesel::insert_into(links::table)
+            .values((
+                links::tenant_id.eq(&link.tenant_id),
+                links::cart_id.eq(&link.cart_id),
+                links::url.eq(&link.url),
+                links::checkout_session_id.eq(&link.checkout_session_id),
+                links::expires_at.eq(link.expires_at),
+                links::created_at.eq(link.created_at),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Drops the cart's payment link, if it has one.
+pub fn forget_payment_link(conn: &mut DbConn, tenant_id: &str, cart_id: &str) -> StoreResult<()> {
+    use crate::schema::cart_payment_links as links;
+    diesel::delete(
+        links::table
+            .filter(links::tenant_id.eq(tenant_id))
+            .filter(links::cart_id.eq(cart_id)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The payment links of these carts that have not expired at `now`, by cart id.
+pub fn live_payment_links(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    cart_ids: &[&str],
+    now: DateTime<Utc>,
+) -> StoreResult<std::collections::HashMap<String, PaymentLinkRow>> {
+    use crate::schema::cart_payment_links as links;
+    if cart_ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let rows: Vec<PaymentLinkRow> = links::table
+        .filter(links::tenant_id.eq(tenant_id))
+        .filter(links::cart_id.eq_any(cart_ids))
+        .select(PaymentLinkRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|link| link.expires_at.is_none_or(|at| at > now.naive_utc()))
+        .map(|link| (link.cart_id.clone(), link))
+        .collect())
+}
+
+/// The tenant whose Stripe webhook secrets are set, when exactly one is: a
+/// server with one shop can take Stripe's events at a URL without a tenant id.
+pub fn sole_stripe_intake_tenant(conn: &mut DbConn) -> StoreResult<Option<String>> {
+    let ids: Vec<String> = stripe_accounts::table
+        .filter(stripe_accounts::webhook_secrets.is_not_null())
+        .select(stripe_accounts::tenant_id)
+        .limit(2)
+        .load(conn)?;
+    Ok(match ids.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    })
+}

@@ -3,8 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use cartback_domain::{Currency, RecoveryPolicy, ShopSettings};
+use cartback_domain::{Currency, RecoveryPolicy, ShopSettings, TenantStatus};
 
+use crate::columns::{Stored, text_enum};
 use crate::connection::{DbConn, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::ids::random_id;
@@ -31,7 +32,15 @@ pub struct Tenant {
     pub reply_to: Option<String>,
     /// ISO 4217 code of a tracked cart that names no currency.
     pub default_currency: String,
+    /// Only an active tenant is served (see [`set_tenant_status`]).
+    #[diesel(deserialize_as = Stored<TenantStatus>)]
+    pub status: TenantStatus,
 }
+
+text_enum!(TenantStatus, "tenants.status", |text| TenantStatus::parse(
+    text
+)
+.ok());
 
 impl std::fmt::Debug for Tenant {
     // Everything but the link secret.
@@ -41,6 +50,7 @@ impl std::fmt::Debug for Tenant {
             .field("name", &self.name)
             .field("from_email", &self.from_email)
             .field("recovery_url", &self.recovery_url)
+            .field("status", &self.status)
             .finish_non_exhaustive()
     }
 }
@@ -124,6 +134,7 @@ pub fn create_tenant(
         allowed_origins: "[]".to_owned(),
         reply_to: None,
         default_currency: Currency::USD.code().to_owned(),
+        status: TenantStatus::Active,
     };
     diesel::insert_into(tenants::table)
         .values((
@@ -292,4 +303,50 @@ pub fn update_shop_settings<E>(
             .execute(conn)?;
         Ok(Ok(next))
     })
+}
+
+/// Sets the tenant's status. Returns the status it had, or `NotFound`.
+///
+/// Carts of a tenant that is not served are parked by the worker (no next
+/// action, nothing sent); making the tenant active again wakes its open carts
+/// at once so the worker decides afresh what each is due, with the usual rules
+/// (an email whose time passed goes out now; a cart past its maximum age
+/// expires). The api refuses the tenant's keys from the next lookup on (its
+/// key cache keeps a resolved key for a few seconds).
+pub fn set_tenant_status(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    status: TenantStatus,
+    now: NaiveDateTime,
+) -> StoreResult<TenantStatus> {
+    write_transaction(conn, |conn| {
+        let before = find_tenant(conn, tenant_id)?.ok_or(StoreError::NotFound)?;
+        diesel::update(tenants::table.filter(tenants::id.eq(tenant_id)))
+            .set((
+                tenants::status.eq(Stored(status)),
+                tenants::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        if status.is_served() && !before.status.is_served() {
+            crate::carts::wake_open_carts(conn, tenant_id, now)?;
+            crate::webhooks::wake_parked_deliveries(conn, tenant_id, now)?;
+        }
+        Ok(before.status)
+    })
+}
+
+/// Those of `ids` whose tenant is not served (suspended or closed): one
+/// indexed read per claimed batch.
+pub(crate) fn unserved_among(
+    conn: &mut DbConn,
+    ids: &[&str],
+) -> StoreResult<std::collections::BTreeSet<String>> {
+    let active = TenantStatus::Active.as_str();
+    Ok(tenants::table
+        .filter(tenants::id.eq_any(ids))
+        .filter(tenants::status.ne(active))
+        .select(tenants::id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
 }

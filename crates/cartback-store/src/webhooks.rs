@@ -711,6 +711,7 @@ pub fn claim_due_deliveries(
         .bind::<Timestamp, _>(now.naive_utc())
         .bind::<BigInt, _>(limit)
         .load::<DeliveryRow>(conn)?;
+    let deliveries = park_unserved(conn, deliveries, worker)?;
     if deliveries.is_empty() {
         return Ok(Vec::new());
     }
@@ -734,6 +735,61 @@ pub fn claim_due_deliveries(
         .collect();
     claimed.sort_by_key(|c| c.delivery.created_at);
     Ok(claimed)
+}
+
+/// Lets go of the claimed deliveries of suspended or closed tenants without
+/// an attempt and with no next attempt time: nothing is sent for such a tenant
+/// and its deliveries cost no claim until [`wake_parked_deliveries`] runs on
+/// resume. Returns the others.
+fn park_unserved(
+    conn: &mut DbConn,
+    deliveries: Vec<DeliveryRow>,
+    worker: &str,
+) -> StoreResult<Vec<DeliveryRow>> {
+    if deliveries.is_empty() {
+        return Ok(deliveries);
+    }
+    let tenant_ids: Vec<&str> = deliveries.iter().map(|d| d.tenant_id.as_str()).collect();
+    let unserved = crate::tenants::unserved_among(conn, &tenant_ids)?;
+    if unserved.is_empty() {
+        return Ok(deliveries);
+    }
+    let (parked, kept): (Vec<DeliveryRow>, Vec<DeliveryRow>) = deliveries
+        .into_iter()
+        .partition(|d| unserved.contains(&d.tenant_id));
+    let ids: Vec<&str> = parked.iter().map(|d| d.id.as_str()).collect();
+    for chunk in ids.chunks(500) {
+        diesel::update(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::id.eq_any(chunk))
+                .filter(webhook_deliveries::locked_by.eq(worker)),
+        )
+        .set((
+            webhook_deliveries::next_attempt_at.eq(None::<NaiveDateTime>),
+            webhook_deliveries::locked_by.eq(None::<String>),
+            // The claim counted an attempt that is not made.
+            webhook_deliveries::attempts.eq(webhook_deliveries::attempts - 1),
+        ))
+        .execute(conn)?;
+    }
+    Ok(kept)
+}
+
+/// Makes the tenant's parked pending deliveries due now (on resume).
+pub fn wake_parked_deliveries(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    now: NaiveDateTime,
+) -> StoreResult<usize> {
+    Ok(diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::tenant_id.eq(tenant_id))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(webhook_deliveries::next_attempt_at.is_null())
+            .filter(webhook_deliveries::locked_by.is_null()),
+    )
+    .set(webhook_deliveries::next_attempt_at.eq(Some(now)))
+    .execute(conn)?)
 }
 
 /// How one attempt ended, as the worker decided.

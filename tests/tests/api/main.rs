@@ -13,6 +13,7 @@ mod analytics_api;
 mod api_webhooks;
 mod bad_input;
 mod cli;
+mod compat_quick_checkout;
 mod dashboard_browser;
 mod db_faults;
 mod deploy;

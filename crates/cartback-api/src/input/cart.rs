@@ -68,6 +68,28 @@ pub(crate) fn item_id(
     }
 }
 
+/// An item's required `price`: an exact amount in `currency`, in minor units.
+pub(crate) fn unit_price(
+    object: &RawObject<'_>,
+    path: &str,
+    currency: Currency,
+    problems: &mut Problems,
+) -> Option<i64> {
+    match number_text(object, "price", path, problems) {
+        Some(text) => money(text, currency, path, problems).and_then(|m| {
+            validate_unit_price(m)
+                .map_err(|e| problems.add(path, e.to_string()))
+                .ok()
+        }),
+        None => {
+            if !object.contains_key("price") {
+                problems.add(path, "is required");
+            }
+            None
+        }
+    }
+}
+
 pub(crate) fn parse_item(
     value: &RawValue,
     index: usize,
@@ -90,20 +112,7 @@ pub(crate) fn parse_item(
             None
         }
     };
-    let price_path = format!("{base}.price");
-    let price = match number_text(&object, "price", &price_path, problems) {
-        Some(text) => money(text, currency, &price_path, problems).and_then(|m| {
-            validate_unit_price(m)
-                .map_err(|e| problems.add(&price_path, e.to_string()))
-                .ok()
-        }),
-        None => {
-            if !object.contains_key("price") {
-                problems.add(&price_path, "is required");
-            }
-            None
-        }
-    };
+    let price = unit_price(&object, &format!("{base}.price"), currency, problems);
     let quantity_path = format!("{base}.quantity");
     let quantity = quantity(&object, &quantity_path, problems);
     let mut link = |field: &str, keys: &[&str]| -> Option<String> {

@@ -190,6 +190,13 @@ pub(crate) fn is_public_path(path: &str) -> bool {
 }
 
 const STRIPE_INTAKE: &str = "/api/v1/integrations/stripe/webhook/";
+/// Quick Checkout Tracker's Stripe events (seed 003), counted as Stripe's.
+const QUICK_CHECKOUT_STRIPE: &str = "/api/webhooks/stripe";
+
+/// Seed 003's merchant routes: `/api/carts…` and `/api/analytics`.
+fn is_quick_checkout_path(path: &str) -> bool {
+    path == "/api/carts" || path.starts_with("/api/carts/") || path == "/api/analytics"
+}
 
 /// Which limit a request falls under, if any. `key` is the key presented in a
 /// header. Preflights are free: they do no work and carry no key. A
@@ -203,11 +210,13 @@ pub(crate) fn classify<'a>(
     if method == Method::OPTIONS {
         return None;
     }
-    if path.starts_with(STRIPE_INTAKE) {
+    if path.starts_with(STRIPE_INTAKE) || path == QUICK_CHECKOUT_STRIPE {
         return client_ip().map(Subject::Stripe);
     }
     let by_ip = || client_ip().map(Subject::Ip);
-    if is_public_path(path) {
+    // Quick Checkout Tracker's API is documented as limited per IP address
+    // (100 a minute, the default of `--rate-limit-ip-per-minute`).
+    if is_public_path(path) || is_quick_checkout_path(path) {
         return by_ip();
     }
     match key {

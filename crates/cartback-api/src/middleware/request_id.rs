@@ -20,7 +20,7 @@ use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
 use tracing::Instrument;
 
-use crate::auth::{Caller, authenticate_key};
+use crate::auth::{Caller, resolve_key};
 use crate::error::{ApiError, ErrorCode};
 use crate::middleware::cors::AllowedOrigin;
 use crate::middleware::metrics::{Metrics, UNMATCHED};
@@ -242,7 +242,7 @@ where
                                 {
                                     return Ok(refuse(req, finish, blocked, Refusal::AuthFailures));
                                 }
-                                match authenticate_key(&state, &key).await {
+                                match resolve_key(&state, &key).await {
                                     Ok(caller) => Some(caller),
                                     Err(error) if error.code == ErrorCode::Unauthorized => {
                                         finish.auth_counted = true;

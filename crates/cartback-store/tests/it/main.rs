@@ -17,5 +17,6 @@ mod experiments;
 mod origins;
 mod store;
 mod stripe;
+mod tenant_status;
 mod users;
 mod webhooks;

@@ -151,7 +151,7 @@ fn parse_filter(text: Option<&String>, problems: &mut Problems) -> Option<Status
 #[utoipa::path(
     get,
     path = "/api/v1/merchant/abandoned-carts",
-    tag = "compatibility",
+    tag = "compat-litecommerce",
     operation_id = "litecommerceListAbandonedCarts",
     summary = "litecommerce: the captured carts, `filter=pending|recovered|all` (docs/compat.md)",
     description = "`pending` (the default) is exactly the native `GET /api/v1/carts?status=pending`: \

@@ -554,7 +554,7 @@ async fn load(
 #[utoipa::path(
     get,
     path = "/api/v2/languages/{language_id}/shopping_carts",
-    tag = "compatibility",
+    tag = "compat-reloadify",
     operation_id = "reloadifyListShoppingCarts",
     summary = "Reloadify: the carts of a language, newest first (docs/compat.md)",
     description = "The carts the shop gave its own id (here or through `PUT /api/v1/carts`) whose \
@@ -623,7 +623,7 @@ pub async fn list(
 #[utoipa::path(
     put,
     path = "/api/v2/languages/{language_id}/shopping_carts",
-    tag = "compatibility",
+    tag = "compat-reloadify",
     operation_id = "reloadifyPutShoppingCart",
     summary = "Reloadify: create or update a cart by the shop's own id (docs/compat.md)",
     description = "The body is `{\"shopping_cart\": {…}}`; `id` and `profile_id` are required. \
@@ -675,7 +675,7 @@ pub async fn put(
 #[utoipa::path(
     get,
     path = "/api/v2/languages/{language_id}/shopping_carts/{shopping_cart_id}",
-    tag = "compatibility",
+    tag = "compat-reloadify",
     operation_id = "reloadifyGetShoppingCart",
     summary = "Reloadify: one cart by the shop's own id (docs/compat.md)",
     params(crate::openapi::ReloadifyCartPath),
@@ -698,7 +698,7 @@ pub async fn get(
 #[utoipa::path(
     delete,
     path = "/api/v2/languages/{language_id}/shopping_carts/{shopping_cart_id}",
-    tag = "compatibility",
+    tag = "compat-reloadify",
     operation_id = "reloadifyDeleteShoppingCart",
     summary = "Reloadify: erase a cart for good (docs/compat.md)",
     description = "Irreversible: the cart's personal data, its shop id and its history details are \
@@ -732,7 +732,7 @@ pub async fn delete(
 #[utoipa::path(
     get,
     path = "/api/v2/languages/{language_id}/shopping_carts/{shopping_cart_id}/products",
-    tag = "compatibility",
+    tag = "compat-reloadify",
     operation_id = "reloadifyListCartProducts",
     summary = "Reloadify: the products in a cart (docs/compat.md)",
     params(crate::openapi::ReloadifyCartPath),
@@ -820,7 +820,7 @@ async fn change_product(
 #[utoipa::path(
     put,
     path = "/api/v2/languages/{language_id}/shopping_carts/{shopping_cart_id}/products/{product_id}",
-    tag = "compatibility",
+    tag = "compat-reloadify",
     operation_id = "reloadifyAddCartProduct",
     summary = "Reloadify: add a product to a cart (docs/compat.md)",
     description = "Adding a product the cart holds changes nothing. Answers with the cart.",
@@ -847,7 +847,7 @@ pub async fn add_product(
 #[utoipa::path(
     delete,
     path = "/api/v2/languages/{language_id}/shopping_carts/{shopping_cart_id}/products/{product_id}",
-    tag = "compatibility",
+    tag = "compat-reloadify",
     operation_id = "reloadifyRemoveCartProduct",
     summary = "Reloadify: remove a product from a cart (docs/compat.md)",
     description = "Answers with the cart.",

@@ -116,6 +116,7 @@ pub(crate) struct OrderReceived {
             body = StripeIntakeAnswer),
         (status = 400, description = "BAD_REQUEST: an invalid or missing signature (a header over 1 KiB or with more than 8 `v1` entries is refused before anything else), an unknown tenant or one without signing secrets (the same answer), or an event that cannot be read",
             body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "TENANT_INACTIVE: a signed event for a shop its operator suspended or closed (Stripe retries, so a shop resumed within three days still gets it)", body = crate::openapi::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over 256 KiB (or the server's body limit, if lower)", body = crate::openapi::ErrorEnvelope),
         (status = 429, description = "RATE_LIMITED: too many events from this address; `Retry-After` says when to try again (Stripe retries)", body = crate::openapi::ErrorEnvelope),
         crate::openapi::ServerErrors,
@@ -127,6 +128,16 @@ pub async fn intake(
     state: web::Data<AppState>,
     request: HttpRequest,
     tenant_id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    receive(&state, &request, tenant_id.into_inner(), payload).await
+}
+
+/// One of Stripe's events for `tenant_id`, however the URL named the tenant.
+pub(crate) async fn receive(
+    state: &AppState,
+    request: &HttpRequest,
+    tenant_id: String,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     // The header is parsed first: a hostile one is refused before the body is
@@ -144,8 +155,7 @@ pub async fn intake(
     .map_err(|e| invalid(&e))?;
     let limit = state.limits.max_body_bytes.min(MAX_STRIPE_EVENT_BYTES);
     // Raw: the signature covers these bytes; hostile text inside is judged below.
-    let body = read_raw_body(&request, payload, limit).await?.freeze();
-    let tenant_id = tenant_id.into_inner();
+    let body = read_raw_body(request, payload, limit).await?.freeze();
     if tenant_id.is_empty()
         || tenant_id.len() > 64
         || !tenant_id
@@ -189,6 +199,11 @@ pub async fn intake(
     })
     .await?
     .map_err(|e| invalid(&e))?;
+    // Only a signed event learns the shop's status. Stripe retries a non-2xx
+    // for days, so a shop resumed in that time still gets its orders.
+    if !tenant.status.is_served() {
+        return Err(ApiError::tenant_inactive());
+    }
     let order = match parse_order_event(&body) {
         Err(e) => return Err(bad_event(format!("not a Stripe event we can read: {e}"))),
         Ok(None) => {

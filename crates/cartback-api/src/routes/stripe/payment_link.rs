@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 use cartback_domain::CartStatus;
 use cartback_store::carts::{find_cart, find_cart_by_session};
 use cartback_store::crypto::Purpose;
-use cartback_store::stripe::find_stripe_account;
+use cartback_store::stripe::{PaymentLinkRow, find_stripe_account, save_payment_link};
+use cartback_store::tenants::Tenant;
 use cartback_stripe::{CartLink, MAX_LINK_SECS, MIN_LINK_SECS, StripeError, cart_checkout};
 
 use crate::auth::SecretCaller;
@@ -75,8 +76,34 @@ pub async fn payment_link(
     )
     .unwrap_or(MAX_LINK_SECS);
     problems.check()?;
-    let tenant_id = caller.tenant.id.clone();
-    let id = id.into_inner();
+    let made = make_payment_link(&state, &caller.tenant, id.into_inner(), lifetime).await?;
+    Ok(HttpResponse::Ok().json(PaymentLink {
+        success: true,
+        payment_link: made.url,
+        checkout_session_id: made.checkout_session_id,
+        expires_at: made
+            .expires_at
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+    }))
+}
+
+/// A Checkout Session made for a cart.
+pub(crate) struct MadeLink {
+    pub(crate) url: String,
+    pub(crate) checkout_session_id: String,
+    pub(crate) expires_at: Option<DateTime<Utc>>,
+}
+
+/// Makes a Checkout Session for exactly what the cart `id` (its id or session
+/// id) holds, valid for `lifetime` seconds, and keeps it as the cart's payment
+/// link. The errors are the native route's.
+pub(crate) async fn make_payment_link(
+    state: &AppState,
+    tenant: &Tenant,
+    id: String,
+    lifetime: i64,
+) -> Result<MadeLink, ApiError> {
+    let tenant_id = tenant.id.clone();
     let (cart, account) = state
         .db(move |conn| -> cartback_store::StoreResult<_> {
             let cart = match find_cart(conn, &tenant_id, &id)? {
@@ -112,7 +139,7 @@ pub async fn payment_link(
         items: &cart.items,
         success_url: account.success_url.as_deref(),
         cancel_url: account.cancel_url.as_deref(),
-        recovery_url: caller.tenant.recovery_url.as_deref(),
+        recovery_url: tenant.recovery_url.as_deref(),
         updated_at: cart.updated_at.and_utc().timestamp(),
     };
     let (checkout, idempotency_key) = cart_checkout(link, now.timestamp(), lifetime)
@@ -122,7 +149,7 @@ pub async fn payment_link(
     // server lacks is a setup problem the merchant's operator must fix.
     let key = state
         .master_keys
-        .open(Purpose::StripeSecretKey, &caller.tenant.id, sealed_key)
+        .open(Purpose::StripeSecretKey, &tenant.id, sealed_key)
         .map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
     let key = String::from_utf8(key).map_err(ApiError::internal)?;
     let session = state
@@ -130,12 +157,23 @@ pub async fn payment_link(
         .create_checkout_session(&key, &checkout, Some(&idempotency_key))
         .await
         .map_err(|e| upstream(&e))?;
-    let expires = session.expires_at.unwrap_or(expires_at);
-    Ok(HttpResponse::Ok().json(PaymentLink {
-        success: true,
-        payment_link: session.url,
+    let made = MadeLink {
+        url: session.url,
         checkout_session_id: session.id,
-        expires_at: DateTime::from_timestamp(expires, 0)
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
-    }))
+        expires_at: DateTime::from_timestamp(session.expires_at.unwrap_or(expires_at), 0),
+    };
+    let kept = PaymentLinkRow {
+        tenant_id: tenant.id.clone(),
+        cart_id: cart.id.clone(),
+        url: made.url.clone(),
+        checkout_session_id: made.checkout_session_id.clone(),
+        expires_at: made.expires_at.map(|t| t.naive_utc()),
+        created_at: now.naive_utc(),
+    };
+    // The link exists at Stripe either way: failing to keep it only means the
+    // cart does not show it.
+    if let Err(error) = state.db(move |conn| save_payment_link(conn, &kept)).await {
+        tracing::warn!(%error, "the payment link could not be kept with the cart");
+    }
+    Ok(made)
 }
