@@ -1,7 +1,7 @@
 // The dashboard's Experiments page in a real browser (Debian's chromium
 // through playwright-core), against the real api that
 // tests/tests/api/dashboard_browser.rs (experiments_in_a_browser) started and
-// filled: a stopped 50 % holdout over eight shoppers, one held-out shopper
+// filled: a stopped 50 % holdout over sixteen shoppers, one held-out shopper
 // ordered. Configuration arrives in CARTBACK_BROWSER (JSON, see `config`); one
 // line per check; non-zero exit at the first failure.
 //
@@ -84,8 +84,8 @@ async function main() {
       const zero = Number(await chart.locator("line.zero").getAttribute("x1"));
       if (interval.low < 0 && interval.high > 0) assert.ok(x1 < zero && zero < x2);
     }
-    // Which group a shopper lands in hangs on the shop's random secret, so eight
-    // carts can split 1–7 and one order can make the interval clear zero: the
+    // Which group a shopper lands in hangs on the shop's random secret, so the
+    // carts can split unevenly and one order can make the interval clear zero: the
     // page must show whatever verdict the API gives, and "inconclusive" exactly
     // when the interval spans zero.
     const verdictLabels = { inconclusive: "Inconclusive", better: "Better", worse: "Worse" };

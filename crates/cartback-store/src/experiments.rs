@@ -100,6 +100,18 @@ pub enum ExperimentRefusal {
     AnotherRunning(String),
     /// The experiment is not in a status that allows this (its status).
     WrongStatus(ExperimentStatus),
+    /// The shop's policy or email settings changed after the promotion was
+    /// worked out from them: nothing was written (work it out again).
+    SettingsChanged,
+}
+
+/// The stored settings a promotion was worked out from (the tenant's
+/// `policy` and `experience` columns as read): promoting writes only if they
+/// are still what is stored, so a change made meanwhile is never overwritten.
+#[derive(Debug, Clone, Copy)]
+pub struct PromotionBase<'a> {
+    pub policy: &'a str,
+    pub experience: &'a str,
 }
 
 /// Makes a draft experiment, and the tenant's assignment key if it has none.
@@ -250,11 +262,16 @@ pub fn stop_experiment(
 /// with the variant's words) when the variant changes words, stopping the
 /// experiment if it runs.
 /// Only a running or stopped experiment has a winner to promote.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one write of the experiment and of the settings it was worked out from"
+)]
 pub fn promote_winner(
     conn: &mut DbConn,
     tenant_id: &str,
     id: &str,
     winner: &str,
+    base: PromotionBase<'_>,
     policy: &RecoveryPolicy,
     experience: Option<&str>,
     now: DateTime<Utc>,
@@ -264,6 +281,17 @@ pub fn promote_winner(
         let Some(experiment) = find_experiment(conn, tenant_id, id)? else {
             return Ok(Err(ExperimentRefusal::NotFound));
         };
+        let stored: Option<(String, String)> = tenants::table
+            .filter(tenants::id.eq(tenant_id))
+            .select((tenants::policy, tenants::experience))
+            .first(conn)
+            .optional()?;
+        let Some((stored_policy, stored_experience)) = stored else {
+            return Ok(Err(ExperimentRefusal::NotFound));
+        };
+        if stored_policy != base.policy || stored_experience != base.experience {
+            return Ok(Err(ExperimentRefusal::SettingsChanged));
+        }
         if experiment.status == ExperimentStatus::Draft {
             return Ok(Err(ExperimentRefusal::WrongStatus(experiment.status)));
         }

@@ -647,7 +647,7 @@ fn experiments_in_a_browser(backend: Backend) {
             .0,
         200
     );
-    let sessions: Vec<String> = (0..8).map(|i| format!("sess-exp-{i}")).collect();
+    let sessions: Vec<String> = (0..16).map(|i| format!("sess-exp-{i}")).collect();
     for (i, session) in sessions.iter().enumerate() {
         let email = format!("shopper{i}@example.com");
         assert_eq!(api.track(key, &cart_update(session, Some(&email))).0, 200);
@@ -670,7 +670,7 @@ fn experiments_in_a_browser(backend: Backend) {
             let (_, cart) = api.v1("GET", &format!("/carts/{id}"), key, None);
             cart["data"]["experiment"]["heldOut"] == json!(true)
         })
-        .expect("a held-out shopper among eight (a 1 in 256 chance of none)");
+        .expect("a held-out shopper among sixteen (a 1 in 65,536 chance of none)");
     order(&api, key, held_out, "EXP-1", 100.0, "USD");
     assert_eq!(
         api.v1("POST", &format!("/experiments/{id}/stop"), key, None)

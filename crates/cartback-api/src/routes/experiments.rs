@@ -13,10 +13,12 @@ use cartback_domain::{
     Comparison, ExperimentDesign, ExperimentGroup, GroupTally, PromotionRefusal, RecoveryPolicy,
     SampleSize, Verdict, experiment_name, experiment_report, promotion,
 };
+use cartback_store::StoreError;
 use cartback_store::experiments::{
-    ExperimentRefusal, ExperimentRow, create_experiment, experiment_with_tallies, list_experiments,
-    promote_winner, start_experiment, stop_experiment,
+    ExperimentRefusal, ExperimentRow, PromotionBase, create_experiment, experiment_with_tallies,
+    list_experiments, promote_winner, start_experiment, stop_experiment,
 };
+use cartback_store::tenants::find_tenant;
 use cartback_store::view::time;
 use cartback_templates::Experience;
 
@@ -159,6 +161,10 @@ fn refused(refusal: ExperimentRefusal) -> ApiError {
         ExperimentRefusal::AnotherRunning(id) => ApiError::new(
             ErrorCode::Conflict,
             format!("experiment {id} is running: stop it first (one experiment runs at a time)"),
+        ),
+        ExperimentRefusal::SettingsChanged => ApiError::new(
+            ErrorCode::Conflict,
+            "the recovery settings changed while the promotion was worked out: send it again",
         ),
         ExperimentRefusal::WrongStatus(status) => ApiError::new(
             ErrorCode::Conflict,
@@ -467,12 +473,18 @@ pub async fn promote(
         return Err(ApiError::validation(problems.0));
     };
     let id = id.into_inner();
-    let policy = caller.tenant.recovery_policy()?;
-    let window = policy.attribution_window();
+    // The settings as stored now, not as the auth cache holds them: the
+    // promotion is worked out from them and written only if they still are.
     let tenant_id = caller.tenant.id.clone();
-    let found = state
-        .db(move |conn| experiment_with_tallies(conn, &tenant_id, &id, window))
+    let (tenant, found) = state
+        .db(move |conn| -> Result<_, StoreError> {
+            let tenant = find_tenant(conn, &tenant_id)?.ok_or(StoreError::NotFound)?;
+            let window = tenant.recovery_policy()?.attribution_window();
+            let found = experiment_with_tallies(conn, &tenant_id, &id, window)?;
+            Ok((tenant, found))
+        })
         .await?;
+    let policy = tenant.recovery_policy()?;
     let (row, tallies) = found.ok_or_else(no_experiment)?;
     let design = row.design()?;
     let plan = promotion(&design, &tallies, &group, &policy).map_err(|refusal| match refusal {
@@ -494,7 +506,7 @@ pub async fn promote(
     }
     let forced = plan.needs_force();
     let mut experience: Experience =
-        serde_json::from_str(&caller.tenant.experience).map_err(ApiError::internal)?;
+        serde_json::from_str(&tenant.experience).map_err(ApiError::internal)?;
     let experience = if experience.adopt_variant_words(plan.variant) {
         Some(serde_json::to_string(&experience).map_err(ApiError::internal)?)
     } else {
@@ -505,11 +517,16 @@ pub async fn promote(
     let experiment_id = row.id.clone();
     let row = state
         .db(move |conn| {
+            let base = PromotionBase {
+                policy: &tenant.policy,
+                experience: &tenant.experience,
+            };
             promote_winner(
                 conn,
                 &tenant_id,
                 &experiment_id,
                 &group,
+                base,
                 &new_policy,
                 experience.as_deref(),
                 Utc::now(),

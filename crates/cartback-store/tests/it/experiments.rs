@@ -123,11 +123,40 @@ on_both_backends!(
             max_emails_per_cart: 2,
             ..RecoveryPolicy::default()
         };
+        // Worked out from settings that changed since: nothing is written.
+        let stored = find_tenant(&mut conn, &shop.id).unwrap().unwrap();
+        let stale = PromotionBase {
+            policy: r#"{"steps":[]}"#,
+            experience: &stored.experience,
+        };
+        assert_eq!(
+            promote_winner(
+                &mut conn,
+                &shop.id,
+                &second.id,
+                "emails",
+                stale,
+                &policy,
+                None,
+                at(6)
+            )
+            .unwrap(),
+            Err(ExperimentRefusal::SettingsChanged)
+        );
+        assert_eq!(
+            find_tenant(&mut conn, &shop.id).unwrap().unwrap().policy,
+            stored.policy
+        );
+        let base = PromotionBase {
+            policy: &stored.policy,
+            experience: &stored.experience,
+        };
         let promoted = promote_winner(
             &mut conn,
             &shop.id,
             &second.id,
             "emails",
+            base,
             &policy,
             Some(r#"{"copy":{"en":[{"subject":"Hi"}]}}"#),
             at(6),

@@ -57,6 +57,10 @@ fn refusal_text(refusal: ExperimentRefusal) -> PageError {
         ExperimentRefusal::WrongStatus(status) => {
             PageError::Conflict(format!("The experiment is {}.", status.as_str()))
         }
+        ExperimentRefusal::SettingsChanged => PageError::Conflict(
+            "The recovery settings changed while you were promoting: open the promotion page again to see the changes against them."
+                .to_owned(),
+        ),
     }
 }
 

@@ -16,7 +16,7 @@ use cartback_domain::{
     GroupTally, PromotionRefusal, RecoveryPolicy, Variant, Verdict, experiment_report, promotion,
 };
 use cartback_store::experiments::{
-    ExperimentRow, ExperimentStatus, experiment_with_tallies, promote_winner,
+    ExperimentRow, ExperimentStatus, PromotionBase, experiment_with_tallies, promote_winner,
 };
 
 use super::ab_test::{coupon_text, template_text};
@@ -283,13 +283,22 @@ pub async fn promote(
     let tenant_id = signed.tenant.id.clone();
     let experiment_id = row.id.clone();
     let winner = group.clone();
+    let based_on = (
+        signed.tenant.policy.clone(),
+        signed.tenant.experience.clone(),
+    );
     let row = dashboard
         .db(move |conn| {
+            let base = PromotionBase {
+                policy: &based_on.0,
+                experience: &based_on.1,
+            };
             promote_winner(
                 conn,
                 &tenant_id,
                 &experiment_id,
                 &winner,
+                base,
                 &new_policy,
                 experience.as_deref(),
                 Utc::now(),
