@@ -960,6 +960,9 @@ fn if_match_guards_changes(backend: Backend) {
         None,
     );
     assert_eq!(status, 412, "the item delete moved the version on");
+    // A header that is no entity tag at all is refused as such, not as stale.
+    let (status, answer, _) = call_with(&shop, "DELETE", &path, &[("If-Match", "[\t9")], None);
+    assert_eq!(status, 400, "{answer:?}");
     let (_, fresh, _) = call_with(&shop, "GET", &path, &[], None);
     let (status, _, _) = call_with(
         &shop,
