@@ -6,6 +6,7 @@
 pub(crate) mod body;
 pub(crate) mod capture_links;
 pub(crate) mod cart;
+pub(crate) mod documented;
 pub(crate) mod fields;
 pub(crate) mod merge_patch;
 mod problems;

@@ -300,7 +300,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     summary = "Prometheus metrics",
     responses(
         (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
-        (status = 401, description = "UNAUTHORIZED: the server has a metrics token and it was not presented", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "UNAUTHORIZED: the server has a metrics token and it was not presented", body = crate::error::ErrorEnvelope),
     ),
     security((), ("MetricsToken" = []))
 )]

@@ -121,7 +121,7 @@ pub(crate) struct ApiKeyRequest {
     summary = "The tenant's API keys, without their secrets",
     responses(
         (status = 200, description = "Every key, oldest first", body = ApiKeyList),
-        crate::openapi::SecretKeyErrors,
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn list(
@@ -146,10 +146,10 @@ pub async fn list(
     request_body = ApiKeyRequest,
     responses(
         (status = 201, description = "The key, in full this once", body = ApiKeyCreated),
-        (status = 400, description = "BAD_REQUEST: the body is not a JSON object", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: `kind` missing or not `secret`/`publishable`, a bad `label`, or an unknown field", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 400, description = "BAD_REQUEST: the body is not a JSON object", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `kind` missing or not `secret`/`publishable`, a bad `label`, or an unknown field", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn create(
@@ -219,9 +219,9 @@ pub async fn create(
     params(("id" = String, Path, description = "The key's id (`key_…`)")),
     responses(
         (status = 200, description = "Revoked", body = ApiKeyRevoked),
-        (status = 404, description = "NOT_FOUND: no such key of this tenant, or it is revoked already", body = crate::openapi::ErrorEnvelope),
-        (status = 409, description = "CONFLICT: the tenant's last active secret key; create another first", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 404, description = "NOT_FOUND: no such key of this tenant, or it is revoked already", body = crate::error::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: the tenant's last active secret key; create another first", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn revoke(

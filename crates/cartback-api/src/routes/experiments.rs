@@ -44,7 +44,7 @@ pub(crate) struct ExperimentView {
     kind: String,
     /// `draft`, `running` or `stopped`.
     status: String,
-    #[schema(value_type = Vec<crate::openapi::ExperimentGroup>)]
+    #[schema(value_type = Vec<request::ExperimentGroup>)]
     groups: Vec<ExperimentGroup>,
     /// The group compared against: the holdout, or the first group.
     control: String,
@@ -232,14 +232,14 @@ fn design_field(
     tag = "experiments",
     operation_id = "createExperiment",
     summary = "Make a draft holdout or A/B test",
-    request_body = crate::openapi::NewExperiment,
+    request_body = request::NewExperiment,
     responses(
         (status = 201, description = "The draft experiment", body = Experiment),
-        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
-        (status = 409, description = "CONFLICT: the tenant has the most experiments it may have", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field (`groups[1].basisPoints`)", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::error::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: the tenant has the most experiments it may have", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field (`groups[1].basisPoints`)", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn create(
@@ -277,7 +277,7 @@ pub async fn create(
     summary = "Every experiment of the tenant, newest first",
     responses(
         (status = 200, description = "The experiments, without figures", body = ExperimentList),
-        crate::openapi::SecretKeyErrors,
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn list(
@@ -325,9 +325,9 @@ pub(crate) fn results(
     ),
     responses(
         (status = 200, description = "The experiment and its figures", body = ExperimentResults),
-        (status = 404, description = "NOT_FOUND: no such experiment for this tenant", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: a query parameter is out of range", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 404, description = "NOT_FOUND: no such experiment for this tenant", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: a query parameter is out of range", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn get(
@@ -387,9 +387,9 @@ macro_rules! transition {
             params(("id" = String, Path, description = "The experiment id (`exp_…`)")),
             responses(
                 (status = 200, description = "The experiment", body = Experiment),
-                (status = 404, description = "NOT_FOUND: no such experiment for this tenant", body = crate::openapi::ErrorEnvelope),
-                (status = 409, description = $conflict, body = crate::openapi::ErrorEnvelope),
-                crate::openapi::SecretKeyErrors,
+                (status = 404, description = "NOT_FOUND: no such experiment for this tenant", body = crate::error::ErrorEnvelope),
+                (status = 409, description = $conflict, body = crate::error::ErrorEnvelope),
+                crate::error::SecretKeyErrors,
             )
         )]
         pub async fn $name(
@@ -436,15 +436,15 @@ transition!(
     operation_id = "promoteExperimentWinner",
     summary = "Write a group's variant into the recovery policy and stop the experiment",
     params(("id" = String, Path, description = "The experiment id (`exp_…`)")),
-    request_body = crate::openapi::PromoteWinner,
+    request_body = request::PromoteWinner,
     responses(
         (status = 200, description = "The experiment, stopped, with its winner", body = Experiment),
-        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
-        (status = 404, description = "NOT_FOUND: no such experiment for this tenant", body = crate::openapi::ErrorEnvelope),
-        (status = 409, description = "CONFLICT: a draft, a holdout, or a group whose lift over the control is not clearly better (unless `force`)", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: `group` is missing or not a group of the experiment, or the variant no longer fits the policy", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: no such experiment for this tenant", body = crate::error::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: a draft, a holdout, or a group whose lift over the control is not clearly better (unless `force`)", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `group` is missing or not a group of the experiment, or the variant no longer fits the policy", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn promote(
@@ -539,4 +539,130 @@ pub async fn promote(
         success: true,
         experiment: experiment_view(&row),
     }))
+}
+
+/// The requests of these routes as the OpenAPI document shows them. Nothing
+/// builds these types: the handlers read requests field by field
+/// ([`crate::input`]), and schemathesis holds the document and the handlers
+/// together.
+pub(crate) mod request {
+    use serde::Serialize;
+    use utoipa::ToSchema;
+
+    use crate::input::documented::{CouponRule, RecoveryStep, StepSettings};
+
+    /// The words of one step's email an A/B variant replaces.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct VariantCopy {
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        pub subject: Option<String>,
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        pub preheader: Option<String>,
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        pub headline: Option<String>,
+        /// Not blank; a blank line starts a paragraph.
+        #[schema(min_length = 1, max_length = 5000, pattern = "\\S")]
+        pub body: Option<String>,
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        pub button_text: Option<String>,
+    }
+
+    /// What a variant changes in one step; what it leaves out stays the shop's.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct StepVariant {
+        /// The step (0-based); the sequence must have it.
+        #[schema(minimum = 0, maximum = 9)]
+        pub step: u32,
+        /// Must keep the sequence's delays increasing.
+        #[schema(minimum = 1, maximum = 31_536_000_000_u64)]
+        pub delay_ms: Option<u64>,
+        #[schema(
+            pattern = "^(minimal|product_grid|bold_banner|text_first|custom:[A-Za-z0-9_-]{1,64})$"
+        )]
+        pub template: Option<String>,
+        pub coupon: Option<CouponRule>,
+        /// No coupon in this step (not together with `coupon`).
+        #[schema(nullable = false)]
+        pub no_coupon: Option<bool>,
+        pub copy: Option<VariantCopy>,
+    }
+
+    /// A whole sequence in place of the shop's.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct VariantSequence {
+        #[schema(min_items = 1, max_items = 10)]
+        pub steps: Vec<RecoveryStep>,
+        #[schema(max_items = 10, nullable = false)]
+        pub step_settings: Option<Vec<StepSettings>>,
+    }
+
+    /// What a group changes in the recovery flow; `{}` is the shop's own.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct Variant {
+        pub sequence: Option<VariantSequence>,
+        /// At most one entry per step.
+        #[schema(max_items = 10, nullable = false)]
+        pub steps: Option<Vec<StepVariant>>,
+    }
+
+    /// One group of an experiment.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct ExperimentGroup {
+        /// Unique within the experiment.
+        #[schema(pattern = "^[a-z0-9_-]{1,32}$")]
+        pub name: String,
+        /// Share of shoppers in hundredths of a percent; the groups' add up to 10000.
+        #[schema(minimum = 1, maximum = 10000)]
+        pub basis_points: u32,
+        /// Gets no recovery email; at most one group, without a variant.
+        #[schema(nullable = false)]
+        pub holdout: Option<bool>,
+        #[schema(nullable = false)]
+        pub variant: Option<Variant>,
+    }
+
+    /// `name` and `groups` required; unknown fields are a 422.
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct NewExperiment {
+        #[schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        pub name: String,
+        /// 2 to 10 groups whose `basisPoints` add up to 10000.
+        #[schema(min_items = 2, max_items = 10)]
+        pub groups: Vec<ExperimentGroup>,
+    }
+
+    /// Which group's variant becomes the policy.
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct PromoteWinner {
+        pub group: String,
+        /// Promote even though the group is not clearly better than the control.
+        pub force: Option<bool>,
+    }
 }

@@ -69,8 +69,8 @@ pub(crate) struct Email {
     params(("id" = String, Path, description = "The cart id or the storefront's session id")),
     responses(
         (status = 200, description = "The history", body = History),
-        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted or erased)", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted or erased)", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn history(

@@ -77,14 +77,14 @@ fn problem(field: &str, message: impl Into<String>) -> ApiError {
     tag = "templates",
     operation_id = "previewEmail",
     summary = "Render a step of the recovery email without sending or storing anything",
-    request_body = crate::openapi::PreviewRequest,
+    request_body = request::PreviewRequest,
     responses(
         (status = 200, description = "The rendered email", body = PreviewAnswer),
-        (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
-        (status = 404, description = "NOT_FOUND: no such cart for this tenant", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn preview(
@@ -191,4 +191,33 @@ pub async fn preview(
         html: rendered.html,
         text: rendered.text,
     }))
+}
+
+/// The requests of these routes as the OpenAPI document shows them. Nothing
+/// builds these types: the handlers read requests field by field
+/// ([`crate::input`]), and schemathesis holds the document and the handlers
+/// together.
+pub(crate) mod request {
+    use serde::Serialize;
+    use utoipa::ToSchema;
+
+    use crate::input::documented::{Design, EmailSettingsInput};
+
+    /// Every field optional; unknown ones are a 422.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct PreviewRequest {
+        /// 1-based step, default 1.
+        #[schema(minimum = 1, maximum = 10)]
+        pub step: Option<i64>,
+        /// Default: the cart's, else the tenant's default language.
+        #[schema(max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")]
+        pub locale: Option<String>,
+        /// A cart id or session id of the tenant; a sample cart when absent.
+        pub cart_id: Option<String>,
+        /// Email settings to try instead of the saved ones.
+        pub email: Option<EmailSettingsInput>,
+        /// A built-in design to try.
+        pub design: Option<Design>,
+    }
 }

@@ -340,14 +340,14 @@ fn parse_capture(
         come from one of the tenant's allowed origins. With a publishable key the session id must be \
         at least 16 characters, and item links outside the allowed origins and the recovery URL's \
         host are dropped and counted in `droppedLinks`.",
-    request_body = crate::openapi::CaptureRequest,
+    request_body = request::CaptureRequest,
     responses(
         (status = 200, description = "Stored; nothing about the cart is echoed", body = Captured),
-        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "FORBIDDEN: a browser origin the tenant has not allowed", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field by path", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::AnyKeyErrors,
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "FORBIDDEN: a browser origin the tenant has not allowed", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field by path", body = crate::error::ErrorEnvelope),
+        crate::error::AnyKeyErrors,
     ),
     security(
         ("ApiKey" = ["publishable"]), ("Bearer" = ["publishable"]), ("QueryKey" = ["publishable"]),
@@ -387,6 +387,88 @@ pub async fn capture(
         dropped_links: dropped.len(),
         warnings: warnings(&dropped),
     }))
+}
+
+/// The requests of these routes as the OpenAPI document shows them. Nothing
+/// builds these types: the handlers read requests field by field
+/// ([`crate::input`]), and schemathesis holds the document and the handlers
+/// together.
+pub(crate) mod request {
+    use serde::Serialize;
+    use utoipa::ToSchema;
+
+    use crate::input::documented::StringOrInteger;
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct CaptureItem {
+        /// With `variantId` the line's id is `itemId:variantId`; without either, `line-<n>`.
+        pub item_id: Option<StringOrInteger>,
+        pub variant_id: Option<StringOrInteger>,
+        /// Not blank, no control characters.
+        #[schema(
+            max_length = 500,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        pub name: String,
+        #[schema(minimum = 1, maximum = 1_000_000)]
+        pub quantity: i64,
+        /// Whole minor units (cents for USD), ≥ 0. Fractions and strings are refused.
+        #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
+        pub unit_price_in_cents: i64,
+        /// With a publishable key, kept only when it points at one of the
+        /// tenant's allowed origins or its recovery URL's host (else dropped
+        /// and counted in `droppedLinks`).
+        #[schema(
+            max_length = 2048,
+            pattern = "^https?://[^/\\s\\u0000-\\u001F\\u007F-\\u009F][^\\s\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        pub image_url: Option<String>,
+        /// The same rule as `imageUrl`.
+        #[schema(
+            max_length = 2048,
+            pattern = "^https?://[^/\\s\\u0000-\\u001F\\u007F-\\u009F][^\\s\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        pub url: Option<String>,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct CaptureSnapshot {
+        #[schema(max_items = 500)]
+        pub items: Vec<CaptureItem>,
+        /// The value when `totalInCents` is absent.
+        #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
+        pub subtotal_in_cents: Option<i64>,
+        #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
+        pub total_in_cents: Option<i64>,
+        #[schema(schema_with = crate::input::shapes::optional_currency)]
+        pub currency: Option<String>,
+    }
+
+    /// litecommerce's shape. Other fields are ignored.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct CaptureRequest {
+        /// 16–200 characters with a publishable key (`tracker.js` makes 32
+        /// random hex characters), 8–200 with a secret key; no control characters.
+        #[schema(
+            min_length = 8,
+            max_length = 200,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        pub session_id: String,
+        pub snapshot: CaptureSnapshot,
+        #[schema(schema_with = crate::input::shapes::optional_email)]
+        pub email: Option<String>,
+        /// No control characters; blank means none.
+        #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+        pub name: Option<String>,
+        /// BCP 47 tag, normalised; `""` means none.
+        #[schema(max_length = 35, pattern = "^([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)?$")]
+        pub locale: Option<String>,
+        pub consent: Option<bool>,
+    }
 }
 
 #[cfg(test)]

@@ -69,8 +69,8 @@ impl From<CartItem> for StoredItem {
     responses(
         (status = 200, description = "The cart", body = RestoredCart),
         (status = 404, description = "NOT_FOUND: an unknown or another tenant's token, or a cart that moved on to a new cycle, expired or was deleted",
-            body = crate::openapi::ErrorEnvelope),
-        crate::openapi::AnyKeyErrors,
+            body = crate::error::ErrorEnvelope),
+        crate::error::AnyKeyErrors,
     ),
     security(
         ("ApiKey" = ["secret"]), ("Bearer" = ["secret"]),

@@ -58,9 +58,9 @@ impl RecoverySettings {
 #[serde(rename_all = "camelCase")]
 #[schema(as = RecoveryPolicy)]
 pub(crate) struct PolicyView {
-    #[schema(value_type = Vec<crate::openapi::RecoveryStep>)]
+    #[schema(value_type = Vec<crate::input::documented::RecoveryStep>)]
     steps: Vec<RecoveryStep>,
-    #[schema(value_type = Vec<crate::openapi::StepSettings>)]
+    #[schema(value_type = Vec<crate::input::documented::StepSettings>)]
     step_settings: Vec<StepSettings>,
     #[schema(minimum = 1, maximum = 10)]
     max_emails_per_cart: u32,
@@ -76,12 +76,12 @@ pub(crate) struct PolicyView {
     /// At most 365 days.
     #[schema(minimum = 0, maximum = 31_536_000_000_u64)]
     attribution_window_ms: u64,
-    #[schema(value_type = crate::openapi::AttributionMode)]
+    #[schema(value_type = request::AttributionMode)]
     attribution_mode: AttributionMode,
     /// At most 90 days; 0 turns the rule off.
     #[schema(minimum = 0, maximum = 7_776_000_000_u64)]
     customer_cooldown_ms: u64,
-    #[schema(required = true, value_type = Option<crate::openapi::QuietHours>)]
+    #[schema(required = true, value_type = Option<request::QuietHours>)]
     quiet_hours: Option<QuietHours>,
     /// IANA zone, default `UTC`.
     time_zone: String,
@@ -112,7 +112,7 @@ impl From<RecoveryPolicy> for PolicyView {
 #[serde(rename_all = "camelCase")]
 #[schema(as = EmailSettings)]
 pub(crate) struct EmailView {
-    #[schema(value_type = crate::openapi::Design)]
+    #[schema(value_type = crate::input::documented::Design)]
     design: Design,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = String)]
@@ -135,7 +135,7 @@ pub(crate) struct EmailView {
     default_locale: Option<String>,
     /// Locale → one entry per step.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    #[schema(value_type = BTreeMap<String, Vec<crate::openapi::StepCopy>>)]
+    #[schema(value_type = BTreeMap<String, Vec<crate::input::documented::StepCopy>>)]
     copy: BTreeMap<String, Vec<StepCopy>>,
 }
 
@@ -214,8 +214,8 @@ fn stored_experience(text: &str) -> Experience {
     summary = "The recovery policy and the look and words of the emails",
     responses(
         (status = 200, description = "The settings", body = RecoverySettings),
-        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn get(
@@ -329,14 +329,14 @@ async fn store_document(
     description = "Both `policy` and `email` are required (`{}` is every default); inside \
         each, a field left out takes its default, not the stored value. To change some \
         fields and keep the rest, use `PATCH`. See docs/api.md, \"Changing settings\".",
-    request_body = crate::openapi::RecoverySettingsDocument,
+    request_body = request::RecoverySettingsDocument,
     responses(
         (status = 200, description = "The settings now stored", body = RecoverySettings),
-        (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
-        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: every problem with its field path (`policy.steps[1].delayMs`); a part left out is `policy` or `email`, \"required\"", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 400, description = "BAD_REQUEST: the body is not JSON", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: every problem with its field path (`policy.steps[1].delayMs`); a part left out is `policy` or `email`, \"required\"", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn put(
@@ -386,14 +386,14 @@ pub async fn put(
         replaces the stored one (`steps` is sent whole). The merged document is validated as a \
         `PUT` body would be. `Content-Type: application/merge-patch+json` or `application/json`. \
         See docs/api.md, \"Changing settings\".",
-    request_body(content((crate::openapi::RecoverySettingsPatch = "application/merge-patch+json"))),
+    request_body(content((request::RecoverySettingsPatch = "application/merge-patch+json"))),
     responses(
         (status = 200, description = "The settings now stored, the whole document", body = RecoverySettings),
-        (status = 400, description = "BAD_REQUEST: the body is not a JSON object", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
-        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: every problem of the merged document with its field path (`policy.expireAfterMs`), or an unknown top-level field", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 400, description = "BAD_REQUEST: the body is not a JSON object", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: every problem of the merged document with its field path (`policy.expireAfterMs`), or an unknown top-level field", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn patch(
@@ -436,6 +436,167 @@ pub async fn patch(
     .await?;
     tracing::info!(tenant = %caller.tenant.id, "recovery settings changed");
     Ok(answer)
+}
+
+/// The requests of these routes as the OpenAPI document shows them. Nothing
+/// builds these types: the handlers read requests field by field
+/// ([`crate::input`]), and schemathesis holds the document and the handlers
+/// together.
+#[expect(
+    dead_code,
+    reason = "schema-only types: the document describes them, nothing builds them"
+)]
+pub(crate) mod request {
+    use std::collections::BTreeMap;
+
+    use serde::Serialize;
+    use utoipa::ToSchema;
+
+    use crate::input::documented::{
+        Design, EmailSettingsInput, RecoveryStep, StepCopy, StepSettings,
+    };
+
+    /// A daily window (`HH:MM`, local time) when no email goes out.
+    #[derive(Serialize, ToSchema)]
+    pub struct QuietHours {
+        #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+        pub start: String,
+        /// Different from `start`, leaving at least an hour a day open.
+        #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+        pub end: String,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum AttributionMode {
+        Sent,
+        Clicked,
+    }
+
+    /// A policy to store: fields left out take their defaults.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct RecoveryPolicyInput {
+        /// 1 to 10 steps, strictly increasing.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Vec<RecoveryStep>, min_items = 1, max_items = 10)]
+        pub steps: Option<Vec<RecoveryStep>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Vec<StepSettings>, max_items = 10)]
+        pub step_settings: Option<Vec<StepSettings>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = u32, minimum = 1, maximum = 10)]
+        pub max_emails_per_cart: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = u32, minimum = 0, maximum = 50)]
+        pub max_emails_per_address_per_day: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = i64, minimum = 0, maximum = 100_000_000_000_000_i64)]
+        pub min_cart_value_minor: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = u64, minimum = 1, maximum = 94_608_000_000_u64)]
+        pub expire_after_ms: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = u64, minimum = 0, maximum = 31_536_000_000_u64)]
+        pub attribution_window_ms: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = AttributionMode)]
+        pub attribution_mode: Option<AttributionMode>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = u64, minimum = 0, maximum = 7_776_000_000_u64)]
+        pub customer_cooldown_ms: Option<u64>,
+        pub quiet_hours: Option<QuietHours>,
+        /// An IANA zone name; default `UTC`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(schema_with = crate::input::shapes::time_zone)]
+        pub time_zone: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = bool)]
+        pub require_consent: Option<bool>,
+    }
+
+    /// The whole document, as a `PUT` replaces it: both parts required; a
+    /// field left out inside one takes its default.
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct RecoverySettingsDocument {
+        pub policy: RecoveryPolicyInput,
+        pub email: EmailSettingsInput,
+    }
+
+    /// A change to some fields of the policy (JSON Merge Patch): a field left
+    /// out stays as stored, `null` resets it to its default, a value (an array
+    /// too: `steps` is sent whole) replaces it.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct RecoveryPolicyPatch {
+        /// 1 to 10 steps, strictly increasing; null: the default 1 h, 24 h, 72 h.
+        #[schema(min_items = 1, max_items = 10)]
+        pub steps: Option<Vec<RecoveryStep>>,
+        /// No more entries than the resulting policy has steps; null: none.
+        #[schema(max_items = 10)]
+        pub step_settings: Option<Vec<StepSettings>>,
+        #[schema(minimum = 1, maximum = 10)]
+        pub max_emails_per_cart: Option<u32>,
+        #[schema(minimum = 0, maximum = 50)]
+        pub max_emails_per_address_per_day: Option<u32>,
+        #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
+        pub min_cart_value_minor: Option<i64>,
+        /// After the resulting policy's last step.
+        #[schema(minimum = 1, maximum = 94_608_000_000_u64)]
+        pub expire_after_ms: Option<u64>,
+        #[schema(minimum = 0, maximum = 31_536_000_000_u64)]
+        pub attribution_window_ms: Option<u64>,
+        pub attribution_mode: Option<AttributionMode>,
+        #[schema(minimum = 0, maximum = 7_776_000_000_u64)]
+        pub customer_cooldown_ms: Option<u64>,
+        /// Null turns quiet hours off. An object merges: `{"end": "09:00"}`
+        /// keeps the stored start (without one, both are needed).
+        pub quiet_hours: Option<QuietHours>,
+        /// Null: `UTC`.
+        #[schema(schema_with = crate::input::shapes::optional_time_zone)]
+        pub time_zone: Option<String>,
+        pub require_consent: Option<bool>,
+    }
+
+    /// A change to some fields of the email settings (JSON Merge Patch): a
+    /// field left out stays as stored, `null` resets it (unset; `design` back
+    /// to `minimal`), a value replaces it. `copy` merges per locale: a locale
+    /// given replaces that locale's list, a locale given as null removes it.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct EmailSettingsPatch {
+        pub design: Option<Design>,
+        /// An absolute http(s) URL, at most 2048 characters.
+        #[schema(schema_with = crate::input::shapes::logo_url)]
+        pub logo_url: Option<String>,
+        /// `#rgb` or `#rrggbb`.
+        #[schema(pattern = "^\\s*#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})\\s*$")]
+        pub brand_color: Option<String>,
+        /// Up to 200 characters, no control characters.
+        #[schema(schema_with = crate::input::shapes::short_text)]
+        pub button_text: Option<String>,
+        /// Up to 200 characters, no control characters.
+        #[schema(schema_with = crate::input::shapes::short_text)]
+        pub sender_name: Option<String>,
+        /// Up to 500 characters; line breaks allowed.
+        #[schema(schema_with = crate::input::shapes::address_text)]
+        pub footer_address: Option<String>,
+        pub default_locale: Option<String>,
+        /// Locale → one entry per step, or null to remove the locale; at most
+        /// 50 locales of 10 steps once merged.
+        #[schema(schema_with = crate::input::shapes::copy_patch)]
+        pub copy: Option<BTreeMap<String, Vec<StepCopy>>>,
+    }
+
+    /// A JSON Merge Patch (RFC 7396) of the recovery settings: either part,
+    /// both, or null to reset a part to its defaults.
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct RecoverySettingsPatch {
+        pub policy: Option<RecoveryPolicyPatch>,
+        pub email: Option<EmailSettingsPatch>,
+    }
 }
 
 #[cfg(test)]

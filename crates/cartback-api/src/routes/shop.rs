@@ -168,8 +168,8 @@ pub(crate) struct ShopSettingsUpdate {
     summary = "The shop's name, recovery URL, sender, reply-to, time zone, default currency and language",
     responses(
         (status = 200, description = "The settings", body = ShopSettingsAnswer),
-        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn get(
@@ -201,14 +201,14 @@ pub async fn get(
         are cleared. To change some fields only, use `PATCH`. The time zone is the recovery \
         policy's `timeZone` and the default language the email settings' `defaultLocale`: \
         changing them here changes them there. See docs/api.md, \"Changing settings\".",
-    request_body = crate::openapi::ShopSettingsDocument,
+    request_body = request::ShopSettingsDocument,
     responses(
         (status = 200, description = "The settings now stored", body = ShopSettingsAnswer),
-        (status = 400, description = "BAD_REQUEST: the body is not a JSON object", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
-        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: every bad or missing field at once (`name`, `recoveryUrl`, `fromEmail`, `fromName`, `replyTo`, `timeZone`, `defaultCurrency`, `defaultLocale`, or an unknown one)", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 400, description = "BAD_REQUEST: the body is not a JSON object", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: every bad or missing field at once (`name`, `recoveryUrl`, `fromEmail`, `fromName`, `replyTo`, `timeZone`, `defaultCurrency`, `defaultLocale`, or an unknown one)", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn put(
@@ -234,11 +234,11 @@ pub async fn put(
     request_body(content((ShopSettingsUpdate = "application/merge-patch+json"))),
     responses(
         (status = 200, description = "The settings now stored, every field", body = ShopSettingsAnswer),
-        (status = 400, description = "BAD_REQUEST: the body is not a JSON object", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
-        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: every bad field at once (`name`, `recoveryUrl`, `fromEmail`, `fromName`, `replyTo`, `timeZone`, `defaultCurrency`, `defaultLocale`, or an unknown one)", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 400, description = "BAD_REQUEST: the body is not a JSON object", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: the tenant was deleted meanwhile", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: every bad field at once (`name`, `recoveryUrl`, `fromEmail`, `fromName`, `replyTo`, `timeZone`, `defaultCurrency`, `defaultLocale`, or an unknown one)", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn patch(
@@ -308,4 +308,44 @@ async fn write(
         success: true,
         shop: ShopSettingsView::new(shop, now),
     }))
+}
+
+/// The requests of these routes as the OpenAPI document shows them. Nothing
+/// builds these types: the handlers read requests field by field
+/// ([`crate::input`]), and schemathesis holds the document and the handlers
+/// together.
+pub(crate) mod request {
+    use serde::Serialize;
+    use utoipa::ToSchema;
+
+    /// Every shop setting, as a `PUT` replaces them: the required ones must
+    /// be given; an optional one left out or null is cleared.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct ShopSettingsDocument {
+        /// 1 to 200 characters, no control characters.
+        #[schema(schema_with = crate::input::shapes::shop_name)]
+        pub name: String,
+        /// An http(s) URL of at most 2048 characters; null or left out: none.
+        #[schema(schema_with = crate::input::shapes::recovery_url)]
+        pub recovery_url: Option<String>,
+        /// An email address.
+        #[schema(schema_with = crate::input::shapes::email_address)]
+        pub from_email: String,
+        /// 1 to 100 characters, no control characters; null or left out: the shop's name.
+        #[schema(schema_with = crate::input::shapes::sender_name)]
+        pub from_name: Option<String>,
+        /// An email address; null or left out: replies go to the sender.
+        #[schema(schema_with = crate::input::shapes::optional_email_address)]
+        pub reply_to: Option<String>,
+        /// An IANA time zone name (`Europe/Amsterdam`).
+        #[schema(schema_with = crate::input::shapes::time_zone)]
+        pub time_zone: String,
+        /// An ISO 4217 code (`EUR`).
+        #[schema(schema_with = crate::input::shapes::currency)]
+        pub default_currency: String,
+        /// A BCP 47 language tag (`nl-NL`, `en`).
+        #[schema(schema_with = crate::input::shapes::locale)]
+        pub default_locale: String,
+    }
 }

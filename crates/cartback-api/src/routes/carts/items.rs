@@ -40,8 +40,8 @@ pub(crate) struct CartItems {
     params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
     responses(
         (status = 200, description = "The lines", body = CartItems),
-        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn items(
@@ -105,15 +105,15 @@ pub(super) async fn change_items(
     summary = "Add a line, or replace the line with the same item id",
     description = "`price` is in the cart's currency; the total is recomputed from the lines.",
     params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).", pattern = "^[ -+\\--~]*$")),
-    request_body = crate::openapi::TrackItem,
+    request_body = crate::input::documented::TrackItem,
     responses(
         (status = 200, description = "The cart", body = CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
-        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
-        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
-        (status = 412, description = "PRECONDITION_FAILED: `If-Match` names an older version; nothing was changed", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::error::ErrorEnvelope),
+        (status = 412, description = "PRECONDITION_FAILED: `If-Match` names an older version; nothing was changed", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn add_item(
@@ -172,11 +172,11 @@ pub async fn add_item(
     params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id"), ("item_id" = String, Path, description = "The line's item id"), ("If-Match" = Option<String>, Header, description = "The cart's `ETag` from a GET (`\"7\"`): the change is made only if the cart is still at that version, else 412. Without it the last writer wins (each change is still atomic).", pattern = "^[ -+\\--~]*$")),
     responses(
         (status = 200, description = "The cart", body = CartAnswer, headers(("ETag" = String, description = "The cart's version, quoted (`\"8\"`), for `If-Match`"))),
-        (status = 404, description = "NOT_FOUND: no such cart, or the cart has no line with this id", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: the remaining lines' total is out of range", body = crate::openapi::ErrorEnvelope),
-        (status = 400, description = "BAD_REQUEST: `If-Match` is not one entity tag or `*`", body = crate::openapi::ErrorEnvelope),
-        (status = 412, description = "PRECONDITION_FAILED: `If-Match` names an older version; nothing was changed", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 404, description = "NOT_FOUND: no such cart, or the cart has no line with this id", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: the remaining lines' total is out of range", body = crate::error::ErrorEnvelope),
+        (status = 400, description = "BAD_REQUEST: `If-Match` is not one entity tag or `*`", body = crate::error::ErrorEnvelope),
+        (status = 412, description = "PRECONDITION_FAILED: `If-Match` names an older version; nothing was changed", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn remove_item(

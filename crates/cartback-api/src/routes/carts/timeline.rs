@@ -102,8 +102,8 @@ pub(crate) enum TimelineEntry {
     params(("id" = String, Path, description = "Cart id, storefront session id or the shop's own id")),
     responses(
         (status = 200, description = "The timeline", body = Timeline),
-        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 404, description = "NOT_FOUND: no such cart for this tenant (or it was deleted)", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn timeline(

@@ -165,8 +165,8 @@ fn parse_filter(text: Option<&String>, problems: &mut Problems) -> Option<Status
     ),
     responses(
         (status = 200, description = "The carts, newest first", body = CapturedList),
-        (status = 422, description = "VALIDATION_ERROR: an unknown parameter or a bad value", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 422, description = "VALIDATION_ERROR: an unknown parameter or a bad value", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn list(

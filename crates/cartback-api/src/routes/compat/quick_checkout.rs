@@ -88,12 +88,12 @@ enum KeyRefusals {
         status = 401,
         description = "UNAUTHORIZED: no key, or not the shop's secret key"
     )]
-    Unauthorized(crate::openapi::ErrorEnvelope),
+    Unauthorized(crate::error::ErrorEnvelope),
     #[response(
         status = 403,
         description = "TENANT_INACTIVE: the shop is suspended or closed"
     )]
-    TenantInactive(crate::openapi::ErrorEnvelope),
+    TenantInactive(crate::error::ErrorEnvelope),
 }
 
 /// One line as the seed shows it.
@@ -246,13 +246,13 @@ async fn one_cart(state: &AppState, tenant_id: &str, id: String) -> Result<Quick
     tag = "compat-quick-checkout",
     operation_id = "quickCheckoutListCarts",
     summary = "Quick Checkout Tracker: carts, newest first, by status, page and limit (seed 003)",
-    params(crate::openapi::QuickCheckoutListQuery),
+    params(request::QuickCheckoutListQuery),
     responses(
         (status = 200, description = "One page of carts", body = CartListAnswer),
         KeyRefusals,
-        (status = 422, description = "VALIDATION_ERROR: a bad `status`, `page` or `limit`", body = crate::openapi::ErrorEnvelope),
-        (status = 429, description = "RATE_LIMITED: over 100 requests a minute from this address", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::ServerErrors,
+        (status = 422, description = "VALIDATION_ERROR: a bad `status`, `page` or `limit`", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "RATE_LIMITED: over 100 requests a minute from this address", body = crate::error::ErrorEnvelope),
+        crate::error::ServerErrors,
     )
 )]
 pub async fn list(
@@ -311,9 +311,9 @@ pub async fn list(
     params(("id" = String, Path, description = "The cart id (its session id and the shop's own id are accepted too)")),
     responses(
         (status = 200, description = "The cart", body = CartAnswer),
-        (status = 404, description = "NOT_FOUND: `Cart not found`", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: `Cart not found`", body = crate::error::ErrorEnvelope),
         KeyRefusals,
-        crate::openapi::ServerErrors,
+        crate::error::ServerErrors,
     )
 )]
 pub async fn get(
@@ -403,14 +403,14 @@ fn parse_line(
     summary = "Quick Checkout Tracker: record an abandoned cart (seed 003)",
     description = "The cart gets a generated session id and is abandoned now: the recovery \
         sequence starts from this moment. Prices are in `currency` (default: the shop's).",
-    request_body = crate::openapi::QuickCheckoutCreateRequest,
+    request_body = request::QuickCheckoutCreateRequest,
     responses(
         (status = 201, description = "The new cart, `status: abandoned`", body = CartAnswer),
-        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::error::ErrorEnvelope),
         KeyRefusals,
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::ServerErrors,
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::error::ErrorEnvelope),
+        crate::error::ServerErrors,
     )
 )]
 pub async fn create(
@@ -530,15 +530,15 @@ pub async fn create(
         analytics, `/api/v1/stats/carts` and the `cart.recovered` webhook count it. A closed cart \
         is not reopened (409).",
     params(("id" = String, Path, description = "The cart id")),
-    request_body = crate::openapi::QuickCheckoutPatchRequest,
+    request_body = request::QuickCheckoutPatchRequest,
     responses(
         (status = 200, description = "The changed cart", body = CartAnswer),
-        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::error::ErrorEnvelope),
         KeyRefusals,
-        (status = 404, description = "NOT_FOUND: `Cart not found`", body = crate::openapi::ErrorEnvelope),
-        (status = 409, description = "CONFLICT: a closed cart is not reopened by hand", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: `status` missing or not a status", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::ServerErrors,
+        (status = 404, description = "NOT_FOUND: `Cart not found`", body = crate::error::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: a closed cart is not reopened by hand", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `status` missing or not a status", body = crate::error::ErrorEnvelope),
+        crate::error::ServerErrors,
     )
 )]
 pub async fn patch(
@@ -619,8 +619,8 @@ pub(crate) struct Done {
     responses(
         (status = 200, description = "Deleted", body = Done),
         KeyRefusals,
-        (status = 404, description = "NOT_FOUND: `Cart not found`", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::ServerErrors,
+        (status = 404, description = "NOT_FOUND: `Cart not found`", body = crate::error::ErrorEnvelope),
+        crate::error::ServerErrors,
     )
 )]
 pub async fn delete(
@@ -671,11 +671,11 @@ pub(crate) struct PaymentLinkAnswer {
     responses(
         (status = 200, description = "The link", body = PaymentLinkAnswer),
         KeyRefusals,
-        (status = 404, description = "NOT_FOUND: no such cart", body = crate::openapi::ErrorEnvelope),
-        (status = 409, description = "CONFLICT: Stripe is not connected, or the cart was already ordered", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: an empty cart, or nowhere to return to", body = crate::openapi::ErrorEnvelope),
-        (status = 502, description = "UPSTREAM_ERROR: Stripe refused or could not be reached", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::ServerErrors,
+        (status = 404, description = "NOT_FOUND: no such cart", body = crate::error::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: Stripe is not connected, or the cart was already ordered", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: an empty cart, or nowhere to return to", body = crate::error::ErrorEnvelope),
+        (status = 502, description = "UPSTREAM_ERROR: Stripe refused or could not be reached", body = crate::error::ErrorEnvelope),
+        crate::error::ServerErrors,
     )
 )]
 pub async fn payment_link(
@@ -821,12 +821,12 @@ fn resolve(asked: &Asked, zone: Tz) -> Result<AnalyticsPeriod, ApiError> {
     description = "The figures of `GET /api/v1/analytics` over the same period: `period` is \
         `7d`, `30d` or `90d` (also `today`, `month`, `year`; default `30d`), or `startDate` and \
         `endDate` (ISO 8601 dates, or date-times taken as their day in the shop's time zone).",
-    params(crate::openapi::AnalyticsQuery),
+    params(crate::input::documented::AnalyticsQuery),
     responses(
         (status = 200, description = "The report", body = AnalyticsAnswer),
         KeyRefusals,
-        (status = 422, description = "VALIDATION_ERROR: a bad parameter, named in `details`", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::ServerErrors,
+        (status = 422, description = "VALIDATION_ERROR: a bad parameter, named in `details`", body = crate::error::ErrorEnvelope),
+        crate::error::ServerErrors,
     )
 )]
 pub async fn analytics(
@@ -909,13 +909,13 @@ pub async fn analytics(
         ("tenant" = Option<String>, Query, description = "The shop's tenant id (`ten_…`)"),
         ("Stripe-Signature" = String, Header, description = "Stripe's signature header"),
     ),
-    request_body = crate::openapi::StripeEvent,
+    request_body = crate::input::documented::StripeEvent,
     responses(
         (status = 200, description = "An order, or acknowledged and ignored", body = crate::routes::stripe::intake::StripeIntakeAnswer),
-        (status = 400, description = "BAD_REQUEST: a bad signature, an unknown shop, no `tenant` where several shops use Stripe, or an unreadable event", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "TENANT_INACTIVE: the shop is suspended or closed (Stripe retries)", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over 256 KiB", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::ServerErrors,
+        (status = 400, description = "BAD_REQUEST: a bad signature, an unknown shop, no `tenant` where several shops use Stripe, or an unreadable event", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "TENANT_INACTIVE: the shop is suspended or closed (Stripe retries)", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over 256 KiB", body = crate::error::ErrorEnvelope),
+        crate::error::ServerErrors,
     ),
     security()
 )]
@@ -937,4 +937,76 @@ pub async fn stripe_webhook(
         })?,
     };
     receive(&state, &request, tenant_id, payload).await
+}
+
+/// The requests of these routes as the OpenAPI document shows them. Nothing
+/// builds these types: the handlers read requests field by field
+/// ([`crate::input`]), and schemathesis holds the document and the handlers
+/// together.
+#[expect(
+    dead_code,
+    reason = "schema-only types: the document describes them, nothing builds them"
+)]
+pub(crate) mod request {
+    use serde::Serialize;
+    use utoipa::{IntoParams, ToSchema};
+
+    use crate::input::documented::{CartStatus, StringOrInteger};
+
+    /// One line of a Quick Checkout cart.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct QuickCheckoutLine {
+        /// Optional: `item-1`, `item-2`… by position when left out or null.
+        pub id: Option<StringOrInteger>,
+        /// Up to 500 characters, no control characters.
+        #[schema(max_length = 500, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+        pub name: String,
+        #[schema(minimum = 1, maximum = 1_000_000)]
+        pub quantity: i64,
+        /// The unit price in major units, an exact decimal with no more
+        /// decimals than the cart's currency has.
+        #[schema(minimum = 0, maximum = 100_000_000_000_000_i64)]
+        pub price: f64,
+    }
+
+    /// `POST /api/carts` (seed 003); unknown fields are a 422.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct QuickCheckoutCreateRequest {
+        #[schema(schema_with = crate::input::shapes::optional_email)]
+        pub customer_email: Option<String>,
+        #[schema(max_length = 200)]
+        pub customer_name: Option<String>,
+        /// At least one line.
+        #[schema(min_items = 1)]
+        pub items: Vec<QuickCheckoutLine>,
+        /// ISO 4217; the shop's default currency when left out.
+        #[schema(schema_with = crate::input::shapes::optional_currency)]
+        pub currency: Option<String>,
+    }
+
+    /// `PATCH /api/carts/{id}` (seed 003).
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct QuickCheckoutPatchRequest {
+        /// `recovered` records a manual order; `abandoned`, `expired` as the native PATCH.
+        #[schema(value_type = CartStatus)]
+        pub status: String,
+    }
+
+    /// `GET /api/carts` (seed 003).
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct QuickCheckoutListQuery {
+        /// `abandoned`, `recovered`, `expired` (also `active`, `converted`,
+        /// `pending`, `all`; empty is no filter).
+        #[param(pattern = "^(abandoned|recovered|expired|active|converted|pending|all)?$")]
+        pub status: Option<String>,
+        #[param(minimum = 1, maximum = 1_000_000)]
+        pub page: Option<i64>,
+        /// Carts per page; default 10.
+        #[param(minimum = 1, maximum = 100)]
+        pub limit: Option<i64>,
+    }
 }

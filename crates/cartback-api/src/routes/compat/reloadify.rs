@@ -571,9 +571,9 @@ async fn load(
     ),
     responses(
         (status = 200, description = "The page (`data: []` past the end)", body = ShoppingCartList),
-        (status = 404, description = "NOT_FOUND: `language_id` is no locale code", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: an unknown parameter or a bad value", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 404, description = "NOT_FOUND: `language_id` is no locale code", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: an unknown parameter or a bad value", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn list(
@@ -633,16 +633,16 @@ pub async fn list(
         from which its emails are scheduled. `deleted: true` hides the cart (a soft delete). \
         `email` is cartback's addition: without it cartback cannot email the cart.",
     params(("language_id" = String, Path, description = "A locale code: `en`, `nl-NL`")),
-    request_body = crate::openapi::ReloadifyCartRequest,
+    request_body = request::ReloadifyCartRequest,
     responses(
         (status = 200, description = "Updated", body = ShoppingCart),
         (status = 201, description = "Created", body = ShoppingCart),
-        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
-        (status = 404, description = "NOT_FOUND: `language_id` is no locale code", body = crate::openapi::ErrorEnvelope),
-        (status = 409, description = "CONFLICT: a concurrent change of the same cart", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field (`shopping_cart.price`)", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: `language_id` is no locale code", body = crate::error::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: a concurrent change of the same cart", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field (`shopping_cart.price`)", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn put(
@@ -678,11 +678,11 @@ pub async fn put(
     tag = "compat-reloadify",
     operation_id = "reloadifyGetShoppingCart",
     summary = "Reloadify: one cart by the shop's own id (docs/compat.md)",
-    params(crate::openapi::ReloadifyCartPath),
+    params(request::ReloadifyCartPath),
     responses(
         (status = 200, description = "The cart (a soft-deleted one with `deleted: true`)", body = ShoppingCart),
-        (status = 404, description = "NOT_FOUND: no such cart under this language (or it was erased)", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 404, description = "NOT_FOUND: no such cart under this language (or it was erased)", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn get(
@@ -705,11 +705,11 @@ pub async fn get(
         erased exactly as by `POST /api/v1/carts/{id}/erase`; only counts and totals stay for \
         statistics. The id is free for a new cart afterwards. A soft delete is \
         `PUT` with `deleted: true`.",
-    params(crate::openapi::ReloadifyCartPath),
+    params(request::ReloadifyCartPath),
     responses(
         (status = 204, description = "Erased"),
-        (status = 404, description = "NOT_FOUND: no such cart under this language", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 404, description = "NOT_FOUND: no such cart under this language", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn delete(
@@ -735,11 +735,11 @@ pub async fn delete(
     tag = "compat-reloadify",
     operation_id = "reloadifyListCartProducts",
     summary = "Reloadify: the products in a cart (docs/compat.md)",
-    params(crate::openapi::ReloadifyCartPath),
+    params(request::ReloadifyCartPath),
     responses(
         (status = 200, description = "The product ids", body = ProductList),
-        (status = 404, description = "NOT_FOUND: no such cart under this language", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 404, description = "NOT_FOUND: no such cart under this language", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn products(
@@ -825,15 +825,15 @@ async fn change_product(
     summary = "Reloadify: add a product to a cart (docs/compat.md)",
     description = "Adding a product the cart holds changes nothing. Answers with the cart.",
     params(
-        crate::openapi::ReloadifyCartPath,
+        request::ReloadifyCartPath,
         ("product_id" = String, Path, description = "The product's id: 1 to 200 characters, no control characters", max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$"),
     ),
     responses(
         (status = 200, description = "The cart", body = ShoppingCart),
-        (status = 404, description = "NOT_FOUND: no such cart under this language (or it is deleted)", body = crate::openapi::ErrorEnvelope),
-        (status = 409, description = "CONFLICT: the cart holds the most products a cart may", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: a product id over 200 characters", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 404, description = "NOT_FOUND: no such cart under this language (or it is deleted)", body = crate::error::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: the cart holds the most products a cart may", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: a product id over 200 characters", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn add_product(
@@ -852,14 +852,14 @@ pub async fn add_product(
     summary = "Reloadify: remove a product from a cart (docs/compat.md)",
     description = "Answers with the cart.",
     params(
-        crate::openapi::ReloadifyCartPath,
+        request::ReloadifyCartPath,
         ("product_id" = String, Path, description = "The product's id: 1 to 200 characters, no control characters", max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$"),
     ),
     responses(
         (status = 200, description = "The cart", body = ShoppingCart),
-        (status = 404, description = "NOT_FOUND: no such cart under this language, or the product is not in it", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: a product id over 200 characters", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 404, description = "NOT_FOUND: no such cart under this language, or the product is not in it", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: a product id over 200 characters", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn remove_product(
@@ -868,6 +868,76 @@ pub async fn remove_product(
     path: ProductPath,
 ) -> Result<HttpResponse, ApiError> {
     change_product(&state, &caller, path, false).await
+}
+
+/// The requests of these routes as the OpenAPI document shows them. Nothing
+/// builds these types: the handlers read requests field by field
+/// ([`crate::input`]), and schemathesis holds the document and the handlers
+/// together.
+#[expect(
+    dead_code,
+    reason = "schema-only types: the document describes them, nothing builds them"
+)]
+pub(crate) mod request {
+    use serde::Serialize;
+    use utoipa::{IntoParams, ToSchema};
+
+    /// The path of one Reloadify cart.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Path)]
+    pub struct ReloadifyCartPath {
+        /// A locale code: `en`, `nl-NL`.
+        pub language_id: String,
+        /// The shop's own id of the cart.
+        pub shopping_cart_id: String,
+    }
+
+    /// Reloadify's `PUT …/shopping_carts` body: the cart inside `shopping_cart`.
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ReloadifyCartRequest {
+        pub shopping_cart: ReloadifyCartFields,
+    }
+
+    /// `id` and `profile_id` required; a field left out keeps the stored value.
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ReloadifyCartFields {
+        /// The shop's own id of the cart (a string or an integer), 1 to 200 characters.
+        #[schema(value_type = String, min_length = 1, max_length = 200)]
+        pub id: String,
+        /// The shop's id of the shopper's profile (a string or an integer).
+        #[schema(value_type = String, min_length = 1, max_length = 200)]
+        pub profile_id: String,
+        /// The products in the cart; replaces the list when given.
+        #[schema(max_items = 500)]
+        pub product_ids: Option<Vec<String>>,
+        #[schema(schema_with = crate::input::shapes::optional_currency)]
+        pub currency: Option<String>,
+        /// The total as a decimal string in the currency's decimals (`"134.95"`).
+        #[schema(pattern = "^[0-9]+(\\.[0-9]+)?$")]
+        pub price: Option<String>,
+        /// Where recovery emails lead for this cart, instead of the shop's recovery URL.
+        #[schema(schema_with = crate::input::shapes::recovery_url)]
+        pub recovery_url: Option<String>,
+        #[schema(max_length = 200)]
+        pub recovery_token: Option<String>,
+        /// Backfilled creation time (RFC 3339), not in the future.
+        #[schema(format = DateTime)]
+        pub created_at: Option<String>,
+        /// Backfilled last activity (RFC 3339), not in the future.
+        #[schema(format = DateTime)]
+        pub updated_at: Option<String>,
+        /// `[{"name", "<type>_value"}]` with one of `string_value`, `integer_value`,
+        /// `date_value`, `datetime_value`, `boolean_value`; replaces the set when given.
+        #[schema(value_type = Vec<Object>)]
+        pub custom_attributes: Option<Vec<serde_json::Value>>,
+        /// True hides the cart (a soft delete); false or a later PUT shows it again.
+        pub deleted: Option<bool>,
+        /// cartback's addition: the shopper's address, without which cartback cannot email the cart.
+        #[schema(schema_with = crate::input::shapes::optional_email)]
+        pub email: Option<String>,
+    }
 }
 
 #[cfg(test)]

@@ -110,16 +110,16 @@ pub(crate) struct OrderReceived {
         ("tenant_id" = String, Path, description = "The tenant id, as in `webhookUrl`"),
         ("Stripe-Signature" = String, Header, description = "Stripe's signature header"),
     ),
-    request_body = crate::openapi::StripeEvent,
+    request_body = crate::input::documented::StripeEvent,
     responses(
         (status = 200, description = "An order (`orderId`), or acknowledged and ignored (`ignored: true`)",
             body = StripeIntakeAnswer),
         (status = 400, description = "BAD_REQUEST: an invalid or missing signature (a header over 1 KiB or with more than 8 `v1` entries is refused before anything else), an unknown tenant or one without signing secrets (the same answer), or an event that cannot be read",
-            body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "TENANT_INACTIVE: a signed event for a shop its operator suspended or closed (Stripe retries, so a shop resumed within three days still gets it)", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over 256 KiB (or the server's body limit, if lower)", body = crate::openapi::ErrorEnvelope),
-        (status = 429, description = "RATE_LIMITED: too many events from this address; `Retry-After` says when to try again (Stripe retries)", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::ServerErrors,
+            body = crate::error::ErrorEnvelope),
+        (status = 403, description = "TENANT_INACTIVE: a signed event for a shop its operator suspended or closed (Stripe retries, so a shop resumed within three days still gets it)", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over 256 KiB (or the server's body limit, if lower)", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "RATE_LIMITED: too many events from this address; `Retry-After` says when to try again (Stripe retries)", body = crate::error::ErrorEnvelope),
+        crate::error::ServerErrors,
     ),
     // Open to anyone: no key.
     security()

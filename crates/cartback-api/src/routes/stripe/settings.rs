@@ -174,14 +174,14 @@ const STRIPE_FIELDS: [&str; 5] = [
     description = "A field left out is cleared, as `null` would (`linksInEmails`: `false`). To \
         change some fields and keep the rest (the secret key, say), use `PATCH`. See docs/api.md, \
         \"Changing settings\".",
-    request_body = crate::openapi::StripeSettings,
+    request_body = request::StripeSettings,
     responses(
         (status = 200, description = "As `GET`", body = StripeShown),
-        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
-        (status = 409, description = "CONFLICT: a secret was given and the server has no CARTBACK_MASTER_KEY", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::error::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: a secret was given and the server has no CARTBACK_MASTER_KEY", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn put(
@@ -203,14 +203,14 @@ pub async fn put(
     summary = "Change some fields of the Stripe connection, keeping the rest",
     description = "A JSON Merge Patch: a field given replaces the stored one, `null` clears it, \
         a field left out stays. `Content-Type: application/merge-patch+json` or `application/json`.",
-    request_body(content((crate::openapi::StripeSettings = "application/merge-patch+json"))),
+    request_body(content((request::StripeSettings = "application/merge-patch+json"))),
     responses(
         (status = 200, description = "As `GET`", body = StripeShown),
-        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::openapi::ErrorEnvelope),
-        (status = 409, description = "CONFLICT: a secret was given and the server has no CARTBACK_MASTER_KEY", body = crate::openapi::ErrorEnvelope),
-        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::error::ErrorEnvelope),
+        (status = 409, description = "CONFLICT: a secret was given and the server has no CARTBACK_MASTER_KEY", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR: `details` names every failing field", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn patch(
@@ -283,7 +283,7 @@ async fn write(
     summary = "The Stripe connection: hints and counts, never a secret",
     responses(
         (status = 200, description = "The connection (`configured: false` before anything is stored)", body = StripeShown),
-        crate::openapi::SecretKeyErrors,
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn get(
@@ -306,8 +306,8 @@ pub async fn get(
     summary = "Forget the Stripe key, signing secrets and URLs",
     responses(
         (status = 204, description = "Forgotten"),
-        (status = 404, description = "NOT_FOUND: Stripe was not connected", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::SecretKeyErrors,
+        (status = 404, description = "NOT_FOUND: Stripe was not connected", body = crate::error::ErrorEnvelope),
+        crate::error::SecretKeyErrors,
     )
 )]
 pub async fn delete(
@@ -324,4 +324,37 @@ pub async fn delete(
         ));
     }
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The requests of these routes as the OpenAPI document shows them. Nothing
+/// builds these types: the handlers read requests field by field
+/// ([`crate::input`]), and schemathesis holds the document and the handlers
+/// together.
+pub(crate) mod request {
+    use serde::Serialize;
+    use utoipa::ToSchema;
+
+    /// Every field optional: given replaces, null clears, left out stays.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct StripeSettings {
+        /// `sk_…` or `rk_…`, 8–255 letters, digits and `_`.
+        #[schema(min_length = 8, max_length = 255, pattern = "^(sk|rk)_[A-Za-z0-9_]*$")]
+        pub secret_key: Option<String>,
+        /// 1 to 5 different `whsec_…` signing secrets.
+        #[schema(schema_with = crate::input::shapes::webhook_secrets)]
+        pub webhook_secrets: Option<Vec<String>>,
+        /// An http(s) URL of at most 2048 characters, no spaces.
+        #[schema(
+            max_length = 2048,
+            pattern = "^https?://[^/\\s\\u0000-\\u001F\\u007F-\\u009F][^\\s\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        pub success_url: Option<String>,
+        #[schema(
+            max_length = 2048,
+            pattern = "^https?://[^/\\s\\u0000-\\u001F\\u007F-\\u009F][^\\s\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        pub cancel_url: Option<String>,
+        pub links_in_emails: Option<bool>,
+    }
 }
