@@ -35,8 +35,9 @@ pub use state::{ApiLimits, AppState};
 const API_PREFIX: &str = "/api/v1";
 
 /// Every route the api serves: method, full path and handler, in matching
-/// order. `configure` registers exactly these and [`routes`] lists them, so
-/// the route table the tests check is the one the app runs.
+/// order (the `/api/v1` routes form one scope, tried before the root's).
+/// `configure` registers exactly these and [`routes`] lists them, so the route
+/// table the tests check is the one the app runs.
 fn table() -> Vec<(Method, &'static str, Route)> {
     vec![
         on(Method::GET, "/healthz", health::healthz),
@@ -346,18 +347,24 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
         let dashboard = dashboard::dashboard(&state);
         cfg.app_data(web::Data::new(state));
         cfg.configure(cartback_dashboard::configure(dashboard));
-        // The versioned API is one scope, as before the table: the rest sits
-        // at the root.
+        // The versioned API is one scope, registered before the routes at the
+        // root: actix tries resources in order and matches every path with a
+        // parameter by regex, so a tracked event (the hot path) should not be
+        // tried against every compat and link route first. No root route
+        // starts with the scope's prefix, so the order changes no match.
         let mut api = web::scope(API_PREFIX);
+        let mut root = Vec::new();
         for (_, path, route) in table() {
             match path.strip_prefix(API_PREFIX) {
                 Some(rest) => api = api.route(rest, route),
-                None => {
-                    cfg.route(path, route);
-                }
+                None => root.push((path, route)),
             }
         }
-        cfg.service(api).default_service(web::to(health::not_found));
+        cfg.service(api);
+        for (path, route) in root {
+            cfg.route(path, route);
+        }
+        cfg.default_service(web::to(health::not_found));
     }
 }
 
