@@ -274,12 +274,14 @@ struct JsonRows {
     from: &'static str,
 }
 
-/// (`WHERE true` tells SQLite's parser that the `ON CONFLICT` after it belongs to
-/// the INSERT.)
+/// `jsonb_each` hands each row over as SQLite's binary JSON, which `->>` reads
+/// in place; `json_each` handed it over as text that every `->>` parsed again
+/// (about 7 % of the api's CPU under ingest load). (`WHERE true` tells
+/// SQLite's parser that the `ON CONFLICT` after it belongs to the INSERT.)
 const SQLITE_UPSERT: JsonRows = JsonRows {
     select: "SELECT r->>0, r->>1, r->>2, 'active', r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, \
         0, 0, r->>9, r->>9, r->>9, r->>10, r->>11, r->>12, r->>13 \
-        FROM (SELECT value AS r FROM json_each(",
+        FROM (SELECT value AS r FROM jsonb_each(",
     from: ")) WHERE true",
 };
 
