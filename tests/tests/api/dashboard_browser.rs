@@ -357,20 +357,7 @@ fn recovery_and_emails_in_a_browser(backend: Backend) {
         "viewer": {"email": viewer.0, "password": viewer.1},
         "testTo": "merchant@recovery.example",
     });
-    let output = Command::new("node")
-        .arg(root.join("tests/browser/recovery.spec.mjs"))
-        .env("CARTBACK_BROWSER", config.to_string())
-        .stdin(Stdio::null())
-        .output()
-        .expect("node (Node.js is needed for the browser test)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "the browser checks failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("browser checks passed"), "{stdout}");
+    run_browser_spec(&root, "recovery.spec.mjs", &config);
     // The test sends went through the shop's own provider.
     let subjects: Vec<String> = maildev
         .emails()
