@@ -229,6 +229,25 @@ fn the_seeds_examples(backend: Backend) {
     assert_eq!(native["data"]["createdAt"], "2026-03-15T14:22:00.000Z");
     let cart_id = native["data"]["id"].as_str().unwrap().to_owned();
 
+    // Remove product from cart, the seed's own request: the other product stays.
+    let (status, answer) = curl(
+        &server,
+        token,
+        "DELETE",
+        "languages/en/shopping_carts/cart_8f3k2m/products/prod_leather_belt",
+        None,
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["product_ids"], json!(["prod_wool_sweater"]));
+    let (_, products) = curl(
+        &server,
+        token,
+        "GET",
+        "languages/en/shopping_carts/cart_8f3k2m/products",
+        None,
+    );
+    assert_eq!(products, json!({"data": [{"id": "prod_wool_sweater"}]}));
+
     // Delete a shopping cart: irreversible, erased like `POST …/erase`.
     assert_eq!(
         status_of(
@@ -451,6 +470,16 @@ fn languages_deletes_and_pages(backend: Backend) {
     put("de", json!({"id": "march", "profile_id": 7}));
     assert!(!list("languages/en/shopping_carts").contains(&"march".to_owned()));
     assert_eq!(list("languages/de/shopping_carts"), ["march"]);
+
+    // Ten carts a page unless asked: eleven under `en` are a page of ten
+    // and a page of one.
+    for i in 3..11 {
+        let (status, _) = put("en", json!({"id": format!("extra-{i}"), "profile_id": "p"}));
+        assert_eq!(status, 201);
+    }
+    assert_eq!(list("languages/en/shopping_carts").len(), 10);
+    assert_eq!(list("languages/en/shopping_carts?page=2").len(), 1);
+    assert_eq!(list("languages/en/shopping_carts?per_page=11").len(), 11);
 }
 
 fn every_refusal(backend: Backend) {
