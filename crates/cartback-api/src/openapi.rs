@@ -235,6 +235,8 @@ impl Modify for ClosedProviderSettings {
         crate::routes::compat::reloadify::products,
         crate::routes::compat::reloadify::add_product,
         crate::routes::compat::reloadify::remove_product,
+        crate::routes::languages::get,
+        crate::routes::languages::put,
         crate::routes::compat::retargeting::shopping_carts,
         crate::routes::compat::quick_checkout::list,
         crate::routes::compat::quick_checkout::create,
@@ -645,7 +647,8 @@ mod schemas {
     pub struct QuickCheckoutCreateRequest {
         #[schema(schema_with = crate::input::shapes::optional_email)]
         pub customer_email: Option<String>,
-        #[schema(max_length = 200)]
+        /// No control characters; blank means none.
+        #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
         pub customer_name: Option<String>,
         /// At least one line.
         #[schema(min_items = 1)]
@@ -1262,14 +1265,57 @@ mod schemas {
         Unemailable,
     }
 
+    /// The query of Reloadify's cart list.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct ReloadifyListQuery {
+        /// From 1 (default 1).
+        #[param(minimum = 1, maximum = 1_000_000)]
+        pub page: Option<i64>,
+        /// Default 10, at most 250.
+        #[param(minimum = 1, maximum = 250)]
+        pub per_page: Option<i64>,
+        #[param(schema_with = crate::input::shapes::list_instant)]
+        pub created_after: Option<String>,
+        #[param(schema_with = crate::input::shapes::list_instant)]
+        pub created_before: Option<String>,
+        #[param(schema_with = crate::input::shapes::list_instant)]
+        pub updated_after: Option<String>,
+        #[param(schema_with = crate::input::shapes::list_instant)]
+        pub updated_before: Option<String>,
+    }
+
     /// The path of one Reloadify cart.
     #[derive(IntoParams)]
     #[into_params(parameter_in = Path)]
     pub struct ReloadifyCartPath {
-        /// A locale code: `en`, `nl-NL`.
+        /// A locale code (`en`, `nl-NL`), or one of the shop's own language
+        /// ids (`GET /api/v1/settings/languages`).
         pub language_id: String,
         /// The shop's own id of the cart.
         pub shopping_cart_id: String,
+    }
+
+    /// The shop's whole list of language ids.
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ShopLanguagesUpdate {
+        /// At most 100; an id given twice means what its last entry says.
+        #[schema(max_items = 100)]
+        pub languages: Vec<ShopLanguageEntry>,
+    }
+
+    /// One language id and the locale it stands for.
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ShopLanguageEntry {
+        /// The id the shop's client puts in the path: 1 to 64 letters,
+        /// digits, `-` or `_` (`1`, `default`).
+        #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]{1,64}$")]
+        pub id: String,
+        /// A BCP 47 language tag (`nl-NL`, `en`).
+        #[schema(schema_with = crate::input::shapes::locale)]
+        pub locale: String,
     }
 
     /// Reloadify's `PUT …/shopping_carts` body: the cart inside `shopping_cart`.
@@ -1283,24 +1329,26 @@ mod schemas {
     #[derive(Serialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct ReloadifyCartFields {
-        /// The shop's own id of the cart (a string or an integer), 1 to 200 characters.
-        #[schema(value_type = String, min_length = 1, max_length = 200)]
+        /// The shop's own id of the cart: a string of 1 to 200 characters, or an integer.
+        #[schema(schema_with = crate::input::shapes::string_or_integer)]
         pub id: String,
-        /// The shop's id of the shopper's profile (a string or an integer).
-        #[schema(value_type = String, min_length = 1, max_length = 200)]
+        /// The shop's id of the shopper's profile: a string or an integer.
+        #[schema(schema_with = crate::input::shapes::string_or_integer)]
         pub profile_id: String,
-        /// The products in the cart; replaces the list when given.
-        #[schema(max_items = 500)]
+        /// The products in the cart (each a string or an integer, a repeat
+        /// counted once); replaces the list when given.
+        #[schema(schema_with = crate::input::shapes::ids_of_products)]
         pub product_ids: Option<Vec<String>>,
         #[schema(schema_with = crate::input::shapes::optional_currency)]
         pub currency: Option<String>,
-        /// The total as a decimal string in the currency's decimals (`"134.95"`).
-        #[schema(pattern = "^[0-9]+(\\.[0-9]+)?$")]
+        /// The total in the currency's decimals, as a string (`"134.95"`) or a number.
+        #[schema(schema_with = crate::input::shapes::reloadify_price)]
         pub price: Option<String>,
         /// Where recovery emails lead for this cart, instead of the shop's recovery URL.
-        #[schema(schema_with = crate::input::shapes::recovery_url)]
+        #[schema(schema_with = crate::input::shapes::cart_link)]
         pub recovery_url: Option<String>,
-        #[schema(max_length = 200)]
+        /// The shop's token for that link, kept as given.
+        #[schema(schema_with = crate::input::shapes::optional_reference)]
         pub recovery_token: Option<String>,
         /// Backfilled creation time (RFC 3339), not in the future.
         #[schema(format = DateTime)]
@@ -1308,9 +1356,10 @@ mod schemas {
         /// Backfilled last activity (RFC 3339), not in the future.
         #[schema(format = DateTime)]
         pub updated_at: Option<String>,
-        /// `[{"name", "<type>_value"}]` with one of `string_value`, `integer_value`,
-        /// `date_value`, `datetime_value`, `boolean_value`; replaces the set when given.
-        #[schema(value_type = Vec<Object>)]
+        /// `[{"name", "<type>_value"}]` with at most one of `string_value`,
+        /// `integer_value`, `date_value`, `datetime_value`, `boolean_value`
+        /// (none: the attribute is left out); the cart's whole set when given.
+        #[schema(schema_with = crate::input::shapes::reloadify_attributes)]
         pub custom_attributes: Option<Vec<serde_json::Value>>,
         /// True hides the cart (a soft delete); false or a later PUT shows it again.
         pub deleted: Option<bool>,
