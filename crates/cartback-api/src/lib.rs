@@ -18,8 +18,8 @@ use middleware::{cors, guard, metrics};
 use routes::compat::{litecommerce, reloadify};
 use routes::{
     analytics, api_keys, carts, compat, customers, email_provider, experiments, health, history,
-    links, preview, public, restore, settings, shop, stripe, suppressions, templates, track,
-    tracker, webhook_endpoints,
+    languages, links, preview, public, restore, settings, shop, stripe, suppressions, templates,
+    track, tracker, webhook_endpoints,
 };
 
 pub use actix_web::dev::{Server, ServerHandle};
@@ -128,6 +128,8 @@ fn table() -> Vec<(Method, &'static str, Route)> {
         on(Method::GET, "/api/v1/settings/shop", shop::get),
         on(Method::PUT, "/api/v1/settings/shop", shop::put),
         on(Method::PATCH, "/api/v1/settings/shop", shop::patch),
+        on(Method::GET, "/api/v1/settings/languages", languages::get),
+        on(Method::PUT, "/api/v1/settings/languages", languages::put),
         on(Method::GET, "/api/v1/api-keys", api_keys::list),
         on(Method::POST, "/api/v1/api-keys", api_keys::create),
         on(Method::DELETE, "/api/v1/api-keys/{id}", api_keys::revoke),

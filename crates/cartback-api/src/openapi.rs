@@ -238,6 +238,8 @@ impl Modify for ClosedProviderSettings {
         crate::routes::compat::reloadify::products,
         crate::routes::compat::reloadify::add_product,
         crate::routes::compat::reloadify::remove_product,
+        crate::routes::languages::get,
+        crate::routes::languages::put,
         crate::routes::compat::retargeting::shopping_carts,
         crate::routes::compat::quick_checkout::list,
         crate::routes::compat::quick_checkout::create,

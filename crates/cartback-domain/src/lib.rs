@@ -12,6 +12,7 @@ mod email_address;
 mod error;
 pub mod experiment;
 mod item;
+mod language_ids;
 mod locale;
 mod money;
 pub mod net;
@@ -62,6 +63,9 @@ pub use experiment::{
 pub use item::{
     CartItem, MAX_ITEMS_PER_CART, items_total, validate_item_id, validate_item_name, validate_link,
     validate_quantity, validate_unit_price,
+};
+pub use language_ids::{
+    LanguageId, MAX_LANGUAGE_ID_LEN, MAX_LANGUAGE_IDS, locale_of_language, parse_language_ids,
 };
 pub use locale::parse_locale;
 pub use money::{Money, MoneyError};

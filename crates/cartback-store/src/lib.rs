@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod experiments;
 pub mod ids;
+pub mod languages;
 pub mod links;
 pub mod migrate;
 pub mod orders;

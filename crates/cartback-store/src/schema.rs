@@ -18,6 +18,7 @@ diesel::table! {
         default_currency -> Text,
         assignment_key -> Nullable<Text>,
         status -> Text,
+        language_ids -> Text,
     }
 }
 

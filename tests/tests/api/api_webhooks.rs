@@ -530,7 +530,9 @@ fn checkout_completed(event_id: &str, cart_id: &str, payment_intent: &str, amoun
     .to_string()
 }
 
-fn sign(secret: &str, body: &str, timestamp: Option<i64>) -> String {
+/// The `Stripe-Signature` header Stripe's own library makes for `body`, at
+/// `timestamp` (now when None).
+pub(crate) fn sign(secret: &str, body: &str, timestamp: Option<i64>) -> String {
     match timestamp {
         Some(t) => run_peer("stripe_sign.py", &[secret, &t.to_string()], body),
         None => run_peer("stripe_sign.py", &[secret], body),
@@ -950,7 +952,7 @@ fn stripe_intake(backend: Backend) {
 }
 
 /// Decodes an `application/x-www-form-urlencoded` body.
-fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
     fn decode(text: &str) -> String {
         let bytes = text.as_bytes();
         let mut out = Vec::with_capacity(bytes.len());

@@ -14,6 +14,7 @@ mod api_webhooks;
 mod bad_input;
 mod cli;
 mod compat_quick_checkout;
+mod compat_reloadify;
 mod dashboard_browser;
 mod db_faults;
 mod deploy;

@@ -486,6 +486,8 @@ const MERCHANT_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/settings/shop"),
     ("PUT", "/api/v1/settings/shop"),
     ("PATCH", "/api/v1/settings/shop"),
+    ("GET", "/api/v1/settings/languages"),
+    ("PUT", "/api/v1/settings/languages"),
     ("GET", "/api/v1/suppressions"),
     ("POST", "/api/v1/suppressions"),
     ("DELETE", "/api/v1/suppressions/someone@example.com"),

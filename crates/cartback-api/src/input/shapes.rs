@@ -129,6 +129,49 @@ pub(crate) fn string_or_integer() -> Schema {
         .into()
 }
 
+/// A list of such ids (products in a Reloadify cart): up to 500, or null.
+pub(crate) fn ids_of_products() -> Schema {
+    nullable(
+        ArrayBuilder::new()
+            .items(RefOr::T(string_or_integer()))
+            .max_items(Some(cartback_domain::MAX_ITEMS_PER_CART))
+            .into(),
+    )
+}
+
+/// A shop's token or reference: 1 to 200 characters, no control characters;
+/// or null.
+pub(crate) fn optional_reference() -> Schema {
+    nullable(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(200))
+            .pattern(Some(NO_CONTROL))
+            .into(),
+    )
+}
+
+/// A cart's value as Reloadify sends it: a decimal string (`"134.95"`) or a
+/// JSON number, not negative; or null. Its decimals may not exceed the
+/// currency's (a rule between two fields, stated in the description).
+pub(crate) fn reloadify_price() -> Schema {
+    nullable(
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[0-9]+(\\.[0-9]+)?$")),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Number)
+                    .minimum(Some(0)),
+            )
+            .into(),
+    )
+}
+
 /// Up to 50 browser origins as `normalize_origin` reads them: http(s), a host
 /// name (labels of letters, digits and `-`, dots between them) and an optional
 /// port from 1 to 65535; letter case does not matter.
@@ -169,6 +212,35 @@ fn nullable(schema: Schema) -> Schema {
 /// others left out or null); with none, the attribute is removed
 /// (`cartback_domain::parse_attribute`).
 pub(crate) fn attribute_input() -> Schema {
+    attribute_named([
+        "stringValue",
+        "integerValue",
+        "dateValue",
+        "datetimeValue",
+        "booleanValue",
+    ])
+}
+
+/// Reloadify's custom attributes (seed 004): the same attributes with the
+/// value fields in snake case (`string_value`, …), up to 50, or null.
+pub(crate) fn reloadify_attributes() -> Schema {
+    nullable(
+        ArrayBuilder::new()
+            .items(RefOr::T(attribute_named([
+                "string_value",
+                "integer_value",
+                "date_value",
+                "datetime_value",
+                "boolean_value",
+            ])))
+            .max_items(Some(50))
+            .into(),
+    )
+}
+
+/// An attribute whose string, integer, date, date-time and boolean value
+/// fields are named `fields`, in that order.
+fn attribute_named(fields: [&'static str; 5]) -> Schema {
     let name: Schema = ObjectBuilder::new()
         .schema_type(Type::String)
         .min_length(Some(1))
@@ -183,25 +255,26 @@ pub(crate) fn attribute_input() -> Schema {
             .pattern(Some(format!("^{YEAR}-")))
             .into()
     };
+    let [string, integer, day, instant, boolean] = fields;
     let values: [(&str, Schema); 5] = [
         (
-            "stringValue",
+            string,
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .max_length(Some(1000))
                 .into(),
         ),
         (
-            "integerValue",
+            integer,
             ObjectBuilder::new()
                 .schema_type(Type::Integer)
                 .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
                 .into(),
         ),
-        ("dateValue", date(KnownFormat::Date)),
-        ("datetimeValue", date(KnownFormat::DateTime)),
+        (day, date(KnownFormat::Date)),
+        (instant, date(KnownFormat::DateTime)),
         (
-            "booleanValue",
+            boolean,
             ObjectBuilder::new().schema_type(Type::Boolean).into(),
         ),
     ];
@@ -387,6 +460,13 @@ pub(crate) fn provider_secret() -> Schema {
 
 /// A provider's base URL (or SES endpoint), or null for the provider's own.
 pub(crate) fn provider_url() -> Schema {
+    text(2048, TARGET_URL)
+}
+
+/// A cart's own restore link (Reloadify's `recovery_url`), as
+/// `validate_link` and `check_url` read it: http(s), a host name, a port, a
+/// path; or null.
+pub(crate) fn cart_link() -> Schema {
     text(2048, TARGET_URL)
 }
 

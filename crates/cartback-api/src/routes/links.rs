@@ -1,6 +1,7 @@
 //! The links in recovery emails, opened by shoppers (no API key):
 //! `GET /r/{token}` records the click and redirects to the shop's cart page with
-//! `session_id` and `cart_token`; `GET /u/{token}` shows a confirm page and
+//! `session_id` and `cart_token` (or to the cart's own restore link, when the
+//! shop gave it one); `GET /u/{token}` shows a confirm page and
 //! `POST /u/{token}` unsubscribes (RFC 8058 one-click: never redirects).
 
 use actix_web::http::header;
@@ -55,7 +56,7 @@ fn expired_link() -> HttpResponse {
     summary = "A recovery link: counts the click, then redirects to the shop",
     params(("token" = String, Path, description = "The send's recovery token")),
     responses(
-        (status = 302, description = "To the tenant's recovery URL with `session_id` and `cart_token` appended",
+        (status = 302, description = "To the tenant's recovery URL with `session_id` and `cart_token` appended; a cart with its own restore link (Reloadify's `recovery_url`) to that link, as the shop gave it",
             headers(("Location" = String, description = "The recovery URL"))),
         (status = 200, description = "A \"your cart is saved\" page, for a tenant without a recovery URL",
             content_type = "text/html", body = String),

@@ -11,6 +11,7 @@ pub(crate) mod email_provider;
 pub(crate) mod experiments;
 pub(crate) mod health;
 pub(crate) mod history;
+pub(crate) mod languages;
 pub(crate) mod links;
 pub(crate) mod preview;
 pub(crate) mod public;

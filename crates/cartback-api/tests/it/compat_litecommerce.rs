@@ -262,6 +262,38 @@ fn capture_and_list(backend: Backend) {
         ),
         (json!(2), json!(1), json!(2))
     );
+
+    // Captured before the shopper gave an address, filled in once they do:
+    // the one row takes the email, and now it can be emailed.
+    let (status, answer) = api(
+        &server,
+        storefront,
+        "/public/abandoned-carts",
+        "POST",
+        Some(&capture_body(anonymous, Some("lee@example.com"))),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer, json!({"ok": true, "wasCreated": false}));
+    let (status, cart) = api(
+        &server,
+        back_office,
+        &format!("/carts/{anonymous}"),
+        "GET",
+        None,
+    );
+    assert_eq!(status, 200, "{cart}");
+    assert_eq!(cart["data"]["customerEmail"], "lee@example.com");
+    let all = merchant("?filter=all");
+    assert_eq!(all["total"], 2);
+    let filled = all["carts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["sessionId"] == anonymous)
+        .expect("the anonymous capture is listed");
+    assert_eq!(filled["email"], "lee@example.com");
+    assert_eq!(filled["recoveryEmailCount"], 0);
+    assert_eq!(filled["recoveryEmailSentAt"], Value::Null);
 }
 
 fn every_refusal(backend: Backend) {

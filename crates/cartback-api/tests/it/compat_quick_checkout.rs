@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use cartback_store::Backend;
 use cartback_store::crypto::MasterKeys;
 use cartback_testing::app::error_fields;
-use cartback_testing::on_both_backends;
+use cartback_testing::{execute_raw, on_both_backends};
 
 use crate::harness::{Call, InProcess, Options};
 
@@ -47,6 +47,31 @@ fn assert_error(answer: &(u16, Value), status: u16, code: &str) {
     assert_eq!(answer.1["success"], false, "{}", answer.1);
     assert_eq!(answer.1["error"]["code"], code, "{}", answer.1);
     assert!(answer.1["error"]["message"].is_string(), "{}", answer.1);
+}
+
+/// Every field of the seed's cart, as its `GET /api/carts/:id` and list show
+/// it, and each line's `name`, `quantity` and `price`.
+fn assert_seed_fields(cart: &Value) {
+    let shown = cart.as_object().expect("a cart object");
+    for field in [
+        "id",
+        "customerEmail",
+        "customerName",
+        "items",
+        "totalValue",
+        "status",
+        "abandonedAt",
+        "paymentLink",
+        "createdAt",
+        "updatedAt",
+    ] {
+        assert!(shown.contains_key(field), "{field} missing: {cart}");
+    }
+    for item in cart["items"].as_array().expect("items") {
+        for field in ["name", "quantity", "price"] {
+            assert!(item.get(field).is_some(), "items[].{field} missing: {cart}");
+        }
+    }
 }
 
 fn the_seed_client_works_unchanged(backend: Backend) {
@@ -95,21 +120,7 @@ fn the_seed_client_works_unchanged(backend: Backend) {
     // GET /api/carts/:id: every field the seed shows.
     let (status, one) = client.send("GET", &format!("/carts/{id}"), None);
     assert_eq!(status, 200, "{one}");
-    let shown = one["data"].as_object().unwrap();
-    for field in [
-        "id",
-        "customerEmail",
-        "customerName",
-        "items",
-        "totalValue",
-        "status",
-        "abandonedAt",
-        "paymentLink",
-        "createdAt",
-        "updatedAt",
-    ] {
-        assert!(shown.contains_key(field), "{field} missing: {one}");
-    }
+    assert_seed_fields(&one["data"]);
     assert_eq!(one["data"]["paymentLink"], Value::Null);
     assert!(one["data"]["abandonedAt"].is_string());
 
@@ -121,6 +132,10 @@ fn the_seed_client_works_unchanged(backend: Backend) {
     assert_eq!(status, 200, "{list}");
     assert_eq!(list["success"], true);
     assert_eq!(list["data"]["carts"].as_array().unwrap().len(), 10);
+    for cart in list["data"]["carts"].as_array().unwrap() {
+        assert_seed_fields(cart);
+        assert_eq!(cart["items"][0]["price"], json!(49.99), "{cart}");
+    }
     assert_eq!(
         list["data"]["pagination"],
         json!({"page": 1, "limit": 10, "total": 12, "totalPages": 2})
@@ -441,7 +456,28 @@ fn bad_requests_get_the_seed_envelope(backend: Backend) {
     );
 }
 
+/// The seed's `INTERNAL_ERROR`: cartback failing (here its orders table is
+/// gone from under it) is a 500 in the seed's envelope, naming no cause.
+fn a_failure_is_internal_error(backend: Backend) {
+    let api = InProcess::start(backend);
+    let shop = api.tenant("Shop", TimeDelta::hours(1));
+    let client = SeedClient {
+        api: &api,
+        key: shop.secret.clone(),
+    };
+    execute_raw(
+        &mut api.store.conn().unwrap(),
+        "ALTER TABLE orders RENAME TO orders_gone",
+        &[],
+    )
+    .unwrap();
+    let answer = client.send("GET", "/analytics", None);
+    assert_error(&answer, 500, "INTERNAL_ERROR");
+    assert!(!answer.1.to_string().contains("orders"), "{}", answer.1);
+}
+
 on_both_backends!(
     the_seed_client_works_unchanged,
-    bad_requests_get_the_seed_envelope
+    bad_requests_get_the_seed_envelope,
+    a_failure_is_internal_error
 );

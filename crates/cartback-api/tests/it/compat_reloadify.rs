@@ -229,6 +229,25 @@ fn the_seeds_examples(backend: Backend) {
     assert_eq!(native["data"]["createdAt"], "2026-03-15T14:22:00.000Z");
     let cart_id = native["data"]["id"].as_str().unwrap().to_owned();
 
+    // Remove product from cart, the seed's own request: the other product stays.
+    let (status, answer) = curl(
+        &server,
+        token,
+        "DELETE",
+        "languages/en/shopping_carts/cart_8f3k2m/products/prod_leather_belt",
+        None,
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["product_ids"], json!(["prod_wool_sweater"]));
+    let (_, products) = curl(
+        &server,
+        token,
+        "GET",
+        "languages/en/shopping_carts/cart_8f3k2m/products",
+        None,
+    );
+    assert_eq!(products, json!({"data": [{"id": "prod_wool_sweater"}]}));
+
     // Delete a shopping cart: irreversible, erased like `POST …/erase`.
     assert_eq!(
         status_of(
@@ -327,6 +346,30 @@ fn languages_deletes_and_pages(backend: Backend) {
     );
     assert_eq!(answer["price"], "0.00");
     assert_eq!(answer["currency"], "USD");
+    // A whole number written as a float is that integer, as in the native API.
+    let (status, answer) = put(
+        "en",
+        json!({"id": 19_103_181.0, "profile_id": 7.0, "product_ids": [-392_104.0, "b"],
+               "custom_attributes": [{"name": "tier", "integer_value": 3.0}]}),
+    );
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(
+        (&answer["id"], &answer["profile_id"], &answer["product_ids"]),
+        (&json!("19103181"), &json!("7"), &json!(["-392104", "b"]))
+    );
+    assert_eq!(
+        answer["custom_attributes"],
+        json!([{"name": "tier", "integer_value": 3}])
+    );
+    assert_eq!(
+        status_of(
+            &server,
+            token,
+            "DELETE",
+            "languages/en/shopping_carts/19103181"
+        ),
+        204
+    );
     // Ids sent as integers come back as text; a repeated product is one.
     let (_, march) = curl(
         &server,
@@ -386,6 +429,10 @@ fn languages_deletes_and_pages(backend: Backend) {
     for (query, expected) in [
         ("created_before=2026-03-16T00:00:00Z", vec!["march"]),
         ("created_after=2026-03-16T00:00:00Z", vec![]),
+        // A timestamp as unix seconds (2026-03-16T00:00:00Z), or a date.
+        ("created_before=1773619200", vec!["march"]),
+        ("created_after=1773619200", vec![]),
+        ("created_before=2026-03-16", vec!["march"]),
         ("updated_after=2026-03-15T13:59:59Z", vec!["march"]),
         ("updated_before=2026-03-15T14:00:00Z", vec![]),
         ("per_page=250&page=1", vec!["march"]),
@@ -451,6 +498,16 @@ fn languages_deletes_and_pages(backend: Backend) {
     put("de", json!({"id": "march", "profile_id": 7}));
     assert!(!list("languages/en/shopping_carts").contains(&"march".to_owned()));
     assert_eq!(list("languages/de/shopping_carts"), ["march"]);
+
+    // Ten carts a page unless asked: eleven under `en` are a page of ten
+    // and a page of one.
+    for i in 3..11 {
+        let (status, _) = put("en", json!({"id": format!("extra-{i}"), "profile_id": "p"}));
+        assert_eq!(status, 201);
+    }
+    assert_eq!(list("languages/en/shopping_carts").len(), 10);
+    assert_eq!(list("languages/en/shopping_carts?page=2").len(), 1);
+    assert_eq!(list("languages/en/shopping_carts?per_page=11").len(), 11);
 }
 
 fn every_refusal(backend: Backend) {
@@ -626,8 +683,182 @@ fn every_refusal(backend: Backend) {
     }
 }
 
+/// A shop whose Reloadify languages are numbered (a store's id) or named by
+/// a store code tells cartback the locale of each
+/// (`PUT /api/v1/settings/languages`); its client then works with its own
+/// ids unchanged, from the next request on (the key cache is on).
+fn the_shops_own_language_ids(backend: Backend) {
+    let server = InProcess::start(backend);
+    let shop = server.tenant("Wool shop", TimeDelta::hours(1));
+    let token = shop.secret.as_str();
+    let settings = |body: Option<&Value>| -> (u16, Value) {
+        let method = if body.is_some() { "PUT" } else { "GET" };
+        server.v1(method, "/settings/languages", token, body)
+    };
+    let cart = |language: &str, id: &str| -> (u16, Value) {
+        curl(
+            &server,
+            token,
+            "PUT",
+            &format!("languages/{language}/shopping_carts"),
+            Some(
+                &json!({"shopping_cart": {"id": id, "profile_id": "p", "product_ids": ["prod_1"]}})
+                    .to_string(),
+            ),
+        )
+    };
+    let list = |language: &str| -> Vec<String> {
+        let (status, answer) = curl(
+            &server,
+            token,
+            "GET",
+            &format!("languages/{language}/shopping_carts"),
+            None,
+        );
+        assert_eq!(status, 200, "{language}: {answer}");
+        listed(&answer)
+    };
+
+    // None yet: a number names no language.
+    assert_eq!(
+        settings(None),
+        (200, json!({"success": true, "languages": []}))
+    );
+    let (status, answer) = cart("1", "cart_numbered");
+    assert_eq!(status, 404, "{answer}");
+    assert_eq!(answer["error"]["code"], "NOT_FOUND");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/settings/languages"),
+        "{answer}"
+    );
+
+    // The shop's ids and their locales, normalised.
+    let (status, answer) = settings(Some(&json!({"languages": [
+        {"id": "1", "locale": "en"},
+        {"id": "2", "locale": "nl_nl"},
+        {"id": "default", "locale": "de"},
+        {"id": "nl", "locale": "nl-BE"},
+    ]})));
+    assert_eq!(status, 200, "{answer}");
+    let stored = json!({"success": true, "languages": [
+        {"id": "1", "locale": "en"},
+        {"id": "2", "locale": "nl-NL"},
+        {"id": "default", "locale": "de"},
+        {"id": "nl", "locale": "nl-BE"},
+    ]});
+    assert_eq!(answer, stored);
+    assert_eq!(settings(None), (200, stored));
+
+    // A cart written under an id gets its locale, and is found under the id
+    // and under the locale.
+    assert_eq!(cart("2", "cart_dutch").0, 201);
+    assert_eq!(cart("default", "cart_german").0, 201);
+    assert_eq!(cart("1", "cart_english").0, 201);
+    let (_, native) = server.v1("GET", "/carts/cart_dutch", token, None);
+    assert_eq!(native["data"]["locale"], "nl-NL");
+    let (_, native) = server.v1("GET", "/carts/cart_german", token, None);
+    assert_eq!(native["data"]["locale"], "de");
+    assert_eq!(list("2"), ["cart_dutch"]);
+    assert_eq!(list("nl-NL"), ["cart_dutch"]);
+    assert_eq!(list("default"), ["cart_german"]);
+    assert_eq!(list("1"), ["cart_english"]);
+    for (path, expected) in [
+        ("languages/2/shopping_carts/cart_dutch", 200),
+        ("languages/2/shopping_carts/cart_dutch/products", 200),
+        ("languages/1/shopping_carts/cart_dutch", 404),
+        ("languages/3/shopping_carts/cart_dutch", 404),
+    ] {
+        assert_eq!(status_of(&server, token, "GET", path), expected, "{path}");
+    }
+    assert_eq!(
+        status_of(
+            &server,
+            token,
+            "PUT",
+            "languages/2/shopping_carts/cart_dutch/products/prod_2"
+        ),
+        200
+    );
+    // A listed id that looks like a locale code means what the shop says.
+    assert_eq!(cart("nl", "cart_flemish").0, 201);
+    let (_, native) = server.v1("GET", "/carts/cart_flemish", token, None);
+    assert_eq!(native["data"]["locale"], "nl-BE");
+    assert_eq!(list("nl"), ["cart_flemish"]);
+
+    // Every bad field at once; then each entry's content.
+    let (status, answer) = settings(Some(&json!({"languages": [
+        {"id": 1, "locale": "en"},
+        {"id": "2"},
+        "3",
+        {"id": "4", "locale": "de", "name": "Deutsch"},
+    ], "default": "1"})));
+    assert_eq!(status, 422, "{answer}");
+    let mut fields = error_fields(&answer);
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "default",
+            "languages[0].id",
+            "languages[1].locale",
+            "languages[2]",
+            "languages[3].name"
+        ]
+    );
+    let (status, answer) = settings(Some(&json!({"languages": [
+        {"id": "ok", "locale": "en"},
+        {"id": "two words", "locale": "en"},
+        {"id": "3", "locale": "english"},
+        {"id": "x".repeat(65), "locale": "en"},
+    ]})));
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        error_fields(&answer),
+        ["languages[1].id", "languages[2].locale", "languages[3].id"]
+    );
+    let many: Vec<Value> = (0..101)
+        .map(|n| json!({"id": n.to_string(), "locale": "en"}))
+        .collect();
+    for body in [
+        json!({"languages": many}),
+        json!({}),
+        json!({"languages": {"1": "en"}}),
+    ] {
+        let (status, answer) = settings(Some(&body));
+        assert_eq!(status, 422, "{answer}");
+        assert_eq!(error_fields(&answer), ["languages"]);
+    }
+    // Refused changes kept the list; a publishable key may not read or change it.
+    assert_eq!(settings(None).1["languages"].as_array().unwrap().len(), 4);
+    for method in ["GET", "PUT"] {
+        let body = (method == "PUT").then(|| json!({"languages": []}));
+        let (status, answer) = server.v1(
+            method,
+            "/settings/languages",
+            &shop.publishable,
+            body.as_ref(),
+        );
+        assert_eq!(status, 403, "{method}: {answer}");
+    }
+
+    // Cleared: the numbers name nothing again; the carts keep their locales.
+    assert_eq!(
+        settings(Some(&json!({"languages": []}))),
+        (200, json!({"success": true, "languages": []}))
+    );
+    assert_eq!(
+        status_of(&server, token, "GET", "languages/2/shopping_carts"),
+        404
+    );
+    assert_eq!(list("nl-NL"), ["cart_dutch"]);
+}
+
 on_both_backends!(
     the_seeds_examples,
     languages_deletes_and_pages,
-    every_refusal
+    every_refusal,
+    the_shops_own_language_ids
 );

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use cartback_domain::TenantStatus;
 use cartback_store::Backend;
 use cartback_store::tenants::set_tenant_status;
-use cartback_testing::on_both_backends;
+use cartback_testing::{execute_raw, on_both_backends};
 
 use crate::harness::{Call, InProcess, Options};
 
@@ -234,4 +234,23 @@ fn the_partner_api_answers_as_documented(backend: Backend) {
     assert_eq!(partner_call(&api, &[("rest_key", key.clone())]).0, 200);
 }
 
-on_both_backends!(the_partner_api_answers_as_documented);
+/// When something went wrong: cartback failing (here its orders table is gone
+/// from under it) is the seed's `Something went wrong`, with a 500 and
+/// nothing of the cause.
+fn a_failure_is_something_went_wrong(backend: Backend) {
+    let api = InProcess::start(backend);
+    let shop = api.tenant("Shop", TimeDelta::hours(1));
+    execute_raw(
+        &mut api.store.conn().unwrap(),
+        "ALTER TABLE orders RENAME TO orders_gone",
+        &[],
+    )
+    .unwrap();
+    let (status, body) = partner_call(&api, &[("rest_key", shop.secret.clone())]);
+    assert_eq!((status, body), (500, error("Something went wrong")));
+}
+
+on_both_backends!(
+    the_partner_api_answers_as_documented,
+    a_failure_is_something_went_wrong
+);

@@ -1,23 +1,31 @@
 //! A suspended or closed tenant is refused on every authenticated route with
-//! 403 `TENANT_INACTIVE`, whichever key it brings; resuming serves it again.
+//! 403 `TENANT_INACTIVE`, whichever key it brings, the seeds' routes included
+//! (docs/compat.md); resuming serves it again.
 //! The check sits with the cached caller: with the binary's 5 s cache a change
 //! takes effect within 5 s (here the cache is off, so at once).
 
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use cartback_domain::TenantStatus;
 use cartback_store::Backend;
 use cartback_store::tenants::set_tenant_status;
 use cartback_testing::on_both_backends;
 
-use crate::harness::{InProcess, Options};
+use crate::harness::{Call, InProcess, Options};
 
 fn set(api: &InProcess, tenant: &str, status: TenantStatus) {
     let mut conn = api.store.conn().unwrap();
     set_tenant_status(&mut conn, tenant, status, Utc::now().naive_utc()).unwrap();
+}
+
+/// Reloadify's call: the key as `Authorization: Bearer`, no body.
+fn bearer(api: &InProcess, key: &str, method: &str, path: &str) -> (u16, Value) {
+    let answer =
+        api.send(Call::new(method, path).header("Authorization", &format!("Bearer {key}")));
+    (answer.status, answer.json())
 }
 
 fn inactive_tenants_are_refused(backend: Backend) {
@@ -46,6 +54,34 @@ fn inactive_tenants_are_refused(backend: Backend) {
                 "/api/v1/public/abandoned-carts",
                 &shop.publishable,
                 Some(&json!({"sessionId": "status-session-0002", "snapshot": {"items": []}})),
+            ),
+            // The seeds' routes answer it in the native envelope too (seed
+            // 002's own wording is in compat_retargeting.rs).
+            api.call(
+                "GET",
+                "/api/v1/merchant/abandoned-carts",
+                &shop.secret,
+                None,
+            ),
+            api.call("GET", "/api/carts", &shop.secret, None),
+            api.call("GET", "/api/analytics", &shop.secret, None),
+            api.call(
+                "POST",
+                "/api/carts",
+                &shop.secret,
+                Some(&json!({"items": [{"name": "Mug", "quantity": 1, "price": 12.5}]})),
+            ),
+            bearer(
+                &api,
+                &shop.secret,
+                "GET",
+                "/api/v2/languages/en/shopping_carts",
+            ),
+            bearer(
+                &api,
+                &shop.secret,
+                "PUT",
+                "/api/v2/languages/en/shopping_carts/cart_1/products/prod_1",
             ),
         ];
         for (status_code, body) in refusals {

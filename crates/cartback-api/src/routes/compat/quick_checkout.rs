@@ -976,7 +976,8 @@ pub(crate) mod request {
     pub struct QuickCheckoutCreateRequest {
         #[schema(schema_with = crate::input::shapes::optional_email)]
         pub customer_email: Option<String>,
-        #[schema(max_length = 200)]
+        /// No control characters; blank means none.
+        #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
         pub customer_name: Option<String>,
         /// At least one line.
         #[schema(min_items = 1)]

@@ -2,10 +2,11 @@
 //! `/api/v2/languages/{language_id}/shopping_carts`, with `Authorization: Bearer` holding the
 //! tenant's secret key. A cart is keyed by the shop's own id (cartback's
 //! `externalId`, shared with `PUT /api/v1/carts`) and stored like any other
-//! cart; the language is the cart's locale: `language_id` is a locale code
-//! (`en`, `nl-NL`), and a cart is found and listed under the language it was
-//! written under (`en` also lists `en-GB`). docs/compat.md says where
-//! behaviour differs and why.
+//! cart; the language is the cart's locale: `language_id` is one of the
+//! shop's own language ids (`/api/v1/settings/languages`, for shops whose ids
+//! are numbers or store codes) or a locale code (`en`, `nl-NL`), and a cart is
+//! found and listed under the language it was written under (`en` also lists
+//! `en-GB`). docs/compat.md says where behaviour differs and why.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
@@ -14,21 +15,24 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use cartback_domain::{
-    CartItem, Currency, EmailAddress, MAX_ITEMS_PER_CART, Money, parse_locale, validate_item_id,
-    validate_link,
+    CartItem, Currency, EmailAddress, MAX_ITEMS_PER_CART, Money, locale_of_language, parse_locale,
+    validate_item_id, validate_link,
 };
 use cartback_store::cart_admin::{
     CartFilter, Edited, ExternalOutcome, ExternalUpsert, ShopCartFields, ShopFields, edit_items,
     erase_cart_for_good, find_cart_by_external_id, list_carts, shop_fields_of,
 };
 use cartback_store::carts::{CartRow, CartUpsert};
+use cartback_store::languages::get_language_ids;
 use cartback_store::view::{CartAttribute, decimal};
 
 use crate::auth::SecretCaller;
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::input::Problems;
 use crate::input::body::object_body;
-use crate::input::fields::{MAX_PAGE, query_map, query_number, unknown_params};
+use crate::input::fields::{
+    MAX_PAGE, query_map, query_number, unknown_params, whole_numbers_as_integers,
+};
 use crate::routes::carts::time_filter::{apply_time_filters, read_time_filters};
 use crate::routes::carts::upsert::store_upsert;
 use crate::state::AppState;
@@ -174,13 +178,23 @@ fn no_cart() -> ApiError {
     )
 }
 
-/// The language of the path as the locale it stands for; an id that is no
-/// locale code names no language of the shop.
-fn language(id: &str) -> Result<String, ApiError> {
+/// The language of the path as the locale it stands for: one of the shop's
+/// own language ids (`PUT /api/v1/settings/languages`), or else a locale code.
+/// Any other id names no language of the shop. The ids are read afresh (the
+/// caller's tenant may be a few seconds old), so a change is seen at once.
+async fn language(state: &AppState, tenant_id: &str, id: &str) -> Result<String, ApiError> {
+    let tenant_id = tenant_id.to_owned();
+    let ids = state
+        .db(move |conn| get_language_ids(conn, &tenant_id))
+        .await?;
+    if let Some(locale) = locale_of_language(&ids, id) {
+        return Ok(locale.to_owned());
+    }
     parse_locale(id).map_err(|_| {
         ApiError::new(
             ErrorCode::NotFound,
-            "no such language: language_id is a locale code, like en or nl-NL",
+            "no such language: language_id is a locale code, like en or nl-NL, or one of the \
+             shop's language ids (PUT /api/v1/settings/languages)",
         )
     })
 }
@@ -542,7 +556,7 @@ async fn load(
     cart_id: String,
     include_deleted: bool,
 ) -> Result<CartRow, ApiError> {
-    let language = language(language_id)?;
+    let language = language(state, tenant_id, language_id).await?;
     let tenant_id = tenant_id.to_owned();
     let cart = state
         .db(move |conn| find_cart_by_external_id(conn, &tenant_id, &cart_id, include_deleted))
@@ -561,17 +575,12 @@ async fn load(
         locale is the language (`en` also lists `en-GB`), soft-deleted ones included with \
         `deleted: true`.",
     params(
-        ("language_id" = String, Path, description = "A locale code: `en`, `nl-NL`"),
-        ("page" = Option<i64>, Query, description = "From 1 (default 1)", minimum = 1, maximum = 1_000_000),
-        ("per_page" = Option<i64>, Query, description = "Default 10, at most 250", minimum = 1, maximum = 250),
-        ("created_after" = Option<String>, Query, description = "RFC 3339 time, a date of the shop's zone, or unix seconds"),
-        ("created_before" = Option<String>, Query, description = "As `created_after`"),
-        ("updated_after" = Option<String>, Query, description = "As `created_after`"),
-        ("updated_before" = Option<String>, Query, description = "As `created_after`"),
+        ("language_id" = String, Path, description = "A locale code (`en`, `nl-NL`), or one of the shop's own language ids (`GET /api/v1/settings/languages`)"),
+        request::ReloadifyListQuery,
     ),
     responses(
         (status = 200, description = "The page (`data: []` past the end)", body = ShoppingCartList),
-        (status = 404, description = "NOT_FOUND: `language_id` is no locale code", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: `language_id` is neither one of the shop's language ids nor a locale code", body = crate::error::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: an unknown parameter or a bad value", body = crate::error::ErrorEnvelope),
         crate::error::SecretKeyErrors,
     )
@@ -582,7 +591,7 @@ pub async fn list(
     request: HttpRequest,
     language_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let language = language(&language_id)?;
+    let language = language(&state, &caller.tenant.id, &language_id).await?;
     let mut problems = Problems::default();
     let query = query_map(request.query_string(), &mut problems);
     unknown_params(&query, LIST_PARAMS, &mut problems);
@@ -632,13 +641,13 @@ pub async fn list(
         `created_at` / `updated_at` backfill history: `updated_at` is the cart's last activity, \
         from which its emails are scheduled. `deleted: true` hides the cart (a soft delete). \
         `email` is cartback's addition: without it cartback cannot email the cart.",
-    params(("language_id" = String, Path, description = "A locale code: `en`, `nl-NL`")),
+    params(("language_id" = String, Path, description = "A locale code (`en`, `nl-NL`), or one of the shop's own language ids (`GET /api/v1/settings/languages`)")),
     request_body = request::ReloadifyCartRequest,
     responses(
         (status = 200, description = "Updated", body = ShoppingCart),
         (status = 201, description = "Created", body = ShoppingCart),
         (status = 400, description = "BAD_REQUEST: the body is not JSON, or not a JSON object", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "NOT_FOUND: `language_id` is no locale code", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "NOT_FOUND: `language_id` is neither one of the shop's language ids nor a locale code", body = crate::error::ErrorEnvelope),
         (status = 409, description = "CONFLICT: a concurrent change of the same cart", body = crate::error::ErrorEnvelope),
         (status = 413, description = "PAYLOAD_TOO_LARGE: over the body limit", body = crate::error::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: `details` names every failing field (`shopping_cart.price`)", body = crate::error::ErrorEnvelope),
@@ -652,8 +661,11 @@ pub async fn put(
     language_id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let locale = language(&language_id)?;
-    let body = object_body(&state, &request, payload, false).await?;
+    let locale = language(&state, &caller.tenant.id, &language_id).await?;
+    let mut body = object_body(&state, &request, payload, false).await?;
+    // `19103181.0` is the integer the document's `integer` allows, as in the
+    // native API.
+    body.values_mut().for_each(whole_numbers_as_integers);
     let upsert = parse_put(&body, &caller.tenant, locale, Utc::now())?;
     let outcome = state.db(move |conn| store_upsert(conn, &upsert)).await??;
     let (cart, created) = match outcome {
@@ -882,11 +894,32 @@ pub(crate) mod request {
     use serde::Serialize;
     use utoipa::{IntoParams, ToSchema};
 
+    /// The query of Reloadify's cart list.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct ReloadifyListQuery {
+        /// From 1 (default 1).
+        #[param(minimum = 1, maximum = 1_000_000)]
+        pub page: Option<i64>,
+        /// Default 10, at most 250.
+        #[param(minimum = 1, maximum = 250)]
+        pub per_page: Option<i64>,
+        #[param(schema_with = crate::input::shapes::list_instant)]
+        pub created_after: Option<String>,
+        #[param(schema_with = crate::input::shapes::list_instant)]
+        pub created_before: Option<String>,
+        #[param(schema_with = crate::input::shapes::list_instant)]
+        pub updated_after: Option<String>,
+        #[param(schema_with = crate::input::shapes::list_instant)]
+        pub updated_before: Option<String>,
+    }
+
     /// The path of one Reloadify cart.
     #[derive(IntoParams)]
     #[into_params(parameter_in = Path)]
     pub struct ReloadifyCartPath {
-        /// A locale code: `en`, `nl-NL`.
+        /// A locale code (`en`, `nl-NL`), or one of the shop's own language
+        /// ids (`GET /api/v1/settings/languages`).
         pub language_id: String,
         /// The shop's own id of the cart.
         pub shopping_cart_id: String,
@@ -903,24 +936,26 @@ pub(crate) mod request {
     #[derive(Serialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct ReloadifyCartFields {
-        /// The shop's own id of the cart (a string or an integer), 1 to 200 characters.
-        #[schema(value_type = String, min_length = 1, max_length = 200)]
+        /// The shop's own id of the cart: a string of 1 to 200 characters, or an integer.
+        #[schema(schema_with = crate::input::shapes::string_or_integer)]
         pub id: String,
-        /// The shop's id of the shopper's profile (a string or an integer).
-        #[schema(value_type = String, min_length = 1, max_length = 200)]
+        /// The shop's id of the shopper's profile: a string or an integer.
+        #[schema(schema_with = crate::input::shapes::string_or_integer)]
         pub profile_id: String,
-        /// The products in the cart; replaces the list when given.
-        #[schema(max_items = 500)]
+        /// The products in the cart (each a string or an integer, a repeat
+        /// counted once); replaces the list when given.
+        #[schema(schema_with = crate::input::shapes::ids_of_products)]
         pub product_ids: Option<Vec<String>>,
         #[schema(schema_with = crate::input::shapes::optional_currency)]
         pub currency: Option<String>,
-        /// The total as a decimal string in the currency's decimals (`"134.95"`).
-        #[schema(pattern = "^[0-9]+(\\.[0-9]+)?$")]
+        /// The total in the currency's decimals, as a string (`"134.95"`) or a number.
+        #[schema(schema_with = crate::input::shapes::reloadify_price)]
         pub price: Option<String>,
         /// Where recovery emails lead for this cart, instead of the shop's recovery URL.
-        #[schema(schema_with = crate::input::shapes::recovery_url)]
+        #[schema(schema_with = crate::input::shapes::cart_link)]
         pub recovery_url: Option<String>,
-        #[schema(max_length = 200)]
+        /// The shop's token for that link, kept as given.
+        #[schema(schema_with = crate::input::shapes::optional_reference)]
         pub recovery_token: Option<String>,
         /// Backfilled creation time (RFC 3339), not in the future.
         #[schema(format = DateTime)]
@@ -928,9 +963,10 @@ pub(crate) mod request {
         /// Backfilled last activity (RFC 3339), not in the future.
         #[schema(format = DateTime)]
         pub updated_at: Option<String>,
-        /// `[{"name", "<type>_value"}]` with one of `string_value`, `integer_value`,
-        /// `date_value`, `datetime_value`, `boolean_value`; replaces the set when given.
-        #[schema(value_type = Vec<Object>)]
+        /// `[{"name", "<type>_value"}]` with at most one of `string_value`,
+        /// `integer_value`, `date_value`, `datetime_value`, `boolean_value`
+        /// (none: the attribute is left out); the cart's whole set when given.
+        #[schema(schema_with = crate::input::shapes::reloadify_attributes)]
         pub custom_attributes: Option<Vec<serde_json::Value>>,
         /// True hides the cart (a soft delete); false or a later PUT shows it again.
         pub deleted: Option<bool>,
