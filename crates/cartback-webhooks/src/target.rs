@@ -48,6 +48,17 @@ pub fn check_url(url: &str, allow_private: bool) -> Result<String, TargetError> 
         .host_str()
         .filter(|h| !h.is_empty())
         .ok_or(TargetError::NoHost)?;
+    // WHATWG URLs allow hosts such as `*.example.com` that no resolver can
+    // answer: a name is letters, digits, `-`, `_` and dots (after IDNA).
+    if let Some(name) = parsed.domain()
+        && !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err(TargetError::BadUrl(format!(
+            "{name:?} is no host name (letters, digits, '-', '_' and '.')"
+        )));
+    }
     if !allow_private {
         // The parser has already rewritten numeric hosts ("127.1", "0x7f000001")
         // to dotted IPv4, and IPv6 literals keep their brackets.
@@ -187,6 +198,18 @@ mod tests {
             check_url("not a url", false),
             Err(TargetError::BadUrl(_))
         ));
+        for url in [
+            "https://*.example.com/",
+            "https://ex*ample.com/h",
+            "http://a!b.example/",
+        ] {
+            assert!(
+                matches!(check_url(url, true), Err(TargetError::BadUrl(_))),
+                "{url} has no host name"
+            );
+        }
+        assert!(check_url("https://hooks_1.example.com./x", false).is_ok());
+        assert!(check_url("https://bücher.example/", false).is_ok());
         assert!(matches!(
             check_url("https://", false),
             Err(TargetError::BadUrl(_))
