@@ -3,7 +3,7 @@
 //! [`period_report`] is what the API and the dashboard show: the local days
 //! that ended a while ago come from the tenant's summary ([`summary`]: counted
 //! once, a few rows per day), the rest (today, mostly) from grouped queries
-//! over the facts ([`counts`]); the arithmetic is
+//! over the facts (module `counts`); the arithmetic is
 //! [`cartback_domain::analyze_tallies`]'s. [`load_period`] reads the same facts
 //! one row each, for [`cartback_domain::analyze`]: the definition the counted
 //! report is tested against.

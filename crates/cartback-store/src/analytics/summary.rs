@@ -30,13 +30,13 @@
 //! a write (or deletion) at instant `t` can only change rows sealed on `t`'s
 //! local day or later, and rows of days before `from` are not kept at all:
 //!
-//! - every writer of a fact ([`note_writes`]: abandonments, recovered and
+//! - every writer of a fact (`note_writes`: abandonments, recovered and
 //!   converted orders, emails sent, clicks) checks, in its own transaction,
 //!   whether `t` is before `until`; if so (a late write, which the margin makes
 //!   rare) the rows sealed on or after `t`'s day are deleted and `until` moves
 //!   back to that day's start;
 //! - the retention purge deletes whole finished carts and old history
-//!   ([`forget_before`]): every row it changes belongs to a day up to the last
+//!   (`forget_before`): every row it changes belongs to a day up to the last
 //!   deleted fact's, so `from` moves past that day;
 //! - erasing a cart or a customer changes no fact (statuses, totals, dates
 //!   and links between carts, orders and emails stay), and a backup is a copy
@@ -47,7 +47,7 @@
 //! Rolling forward (or back to older days) reads the facts and writes the rows
 //! and the mark in one transaction, under a lock that waits for no writer: on
 //! PostgreSQL an exclusive advisory lock on the tenant, taken only while no
-//! writer holds its shared form ([`note_writes`] takes that before it reads
+//! writer holds its shared form (`note_writes` takes that before it reads
 //! the mark, and holds it until its transaction ends); on SQLite
 //! `BEGIN IMMEDIATE`, which serialises all writers anyway. So a fact either
 //! committed before the roll read it, or its writer sees the new mark and sets
@@ -77,7 +77,7 @@ use crate::sql::dialect;
 /// settles the batch, within its lease of two minutes), and api and worker
 /// machines' clocks may drift apart by some seconds. A quarter of an hour
 /// covers both with room; a write that still comes later is caught by
-/// [`note_writes`] and only costs a recount of the days since.
+/// `note_writes` and only costs a recount of the days since.
 pub const SEAL_MARGIN: TimeDelta = TimeDelta::minutes(15);
 
 /// Days counted per transaction when the summary is rolled forward or back:
