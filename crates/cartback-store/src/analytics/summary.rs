@@ -625,8 +625,15 @@ pub fn ensure_all(conn: &mut DbConn, now: DateTime<Utc>) -> StoreResult<usize> {
             }
         };
         let down_to = shift_days(local_date(now, zone), u64::from(MAX_PERIOD_DAYS - 1), false);
-        if ensure(conn, &tenant.id, zone, now, Some(down_to))? {
-            done += 1;
+        // One tenant's trouble (deleted meanwhile, say) does not hold up the
+        // others; its reports stay exact, counted live.
+        match ensure(conn, &tenant.id, zone, now, Some(down_to)) {
+            Ok(true) => done += 1,
+            Ok(false) => {}
+            Err(error) if error.is_unavailable() => return Err(error),
+            Err(error) => {
+                tracing::warn!(tenant = %tenant.id, %error, "analytics summary not brought up to date");
+            }
         }
     }
     Ok(done)
