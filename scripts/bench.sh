@@ -76,8 +76,8 @@ bench_dashboard() {
             --cli-bin "$BIN/cartback" --carts "$DASHBOARD_CARTS" | grep '^RESULT' > "$WORK/dashboard-$backend"
         while read -r line; do
             page=$(field page <<<"$line")
-            [ -n "$page" ] && printf '%-10s dashboard %-16s p50 %6s ms  p95 %6s ms\n' "$backend" "$page" \
-                "$(field p50_ms <<<"$line")" "$(field p95_ms <<<"$line")" | tee -a "$SUMMARY" >&2
+            [ -n "$page" ] && printf '%-10s dashboard %-16s p50 %6s ms  p95 %6s ms  first %7s ms\n' "$backend" "$page" \
+                "$(field p50_ms <<<"$line")" "$(field p95_ms <<<"$line")" "$(field first_ms <<<"$line")" | tee -a "$SUMMARY" >&2
         done < "$WORK/dashboard-$backend"
         last=$(tail -n 1 "$WORK/dashboard-$backend")
         printf '%-10s dashboard first load: overview %s KB, carts %s KB; assets immutable: %s\n' "$backend" \

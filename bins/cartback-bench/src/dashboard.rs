@@ -304,6 +304,7 @@ pub fn run(bench: &DashboardBench<'_>) -> anyhow::Result<()> {
     let mut slowest_p95: f64 = 0.0;
     for (name, path) in &pages {
         let mut samples = Vec::with_capacity(bench.requests);
+        let mut first_ms = 0.0;
         for round in 0..bench.requests + 3 {
             let started = Instant::now();
             let response = get(path)?;
@@ -313,7 +314,12 @@ pub fn run(bench: &DashboardBench<'_>) -> anyhow::Result<()> {
             if status.as_u16() != 200 {
                 bail!("{path} answered {status}");
             }
-            // The first three warm the connection pool and caches.
+            // The first three warm the connection pool and caches; the very
+            // first also makes the overview's analytics summary of the
+            // period (no worker runs here to have made it before).
+            if round == 0 {
+                first_ms = took;
+            }
             if round >= 3 {
                 samples.push(took);
             }
@@ -322,7 +328,7 @@ pub fn run(bench: &DashboardBench<'_>) -> anyhow::Result<()> {
         let (p50, p95) = (percentile(&samples, 0.5), percentile(&samples, 0.95));
         slowest_p95 = slowest_p95.max(p95);
         println!(
-            "RESULT page={name} requests={} p50_ms={p50:.1} p95_ms={p95:.1}",
+            "RESULT page={name} requests={} p50_ms={p50:.1} p95_ms={p95:.1} first_ms={first_ms:.1}",
             samples.len()
         );
     }

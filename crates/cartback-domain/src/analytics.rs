@@ -45,6 +45,11 @@ use crate::money::Money;
 /// The longest period a report covers, in calendar days.
 pub const MAX_PERIOD_DAYS: u32 = 366;
 
+/// The version of the IANA time-zone database this build cuts local days with.
+/// Counts kept per local day are only good under the rules they were cut with:
+/// a store keeping them notes this beside them.
+pub const TZDB_VERSION: &str = chrono_tz::IANA_TZDB_VERSION;
+
 /// The longest interval [`count_interval`] accepts, in days (seed: Retargeting's
 /// "interval is greater than 30 days").
 pub const MAX_COUNT_INTERVAL_DAYS: i64 = 30;

@@ -30,8 +30,8 @@ mod user_role;
 pub use analytics::{
     AbandonedFact, AbandonedTally, Analytics, AnalyticsInput, AnalyticsPeriod, AnalyticsTallies,
     DailyStats, FunnelStep, MAX_COUNT_INTERVAL_DAYS, MAX_PERIOD_DAYS, OrderAttribution, OrderFact,
-    OrderTally, SendFact, Summary, analyze, analyze_tallies, count_interval, local_date,
-    local_day_span, rate, start_of_local_day, totals_by_currency,
+    OrderTally, SendFact, Summary, TZDB_VERSION, analyze, analyze_tallies, count_interval,
+    local_date, local_day_span, rate, start_of_local_day, totals_by_currency,
 };
 pub use attributes::{
     AttributeValue, Attributes, MAX_ATTRIBUTES, apply_attributes, attributes_to_wire,

@@ -1,24 +1,30 @@
 //! A tenant's analytics, counted by the database.
 //!
-//! [`period_report`] is what the API and the dashboard show: four grouped
-//! queries, each on its own `(tenant_id, …, time)` index and reading nothing
-//! outside the period, count the facts per piece of a local day
-//! ([`AnalyticsPeriod::piece_seconds`]) and per currency; the arithmetic is
+//! [`period_report`] is what the API and the dashboard show: the local days
+//! that ended a while ago come from the tenant's summary ([`summary`]: counted
+//! once, a few rows per day), the rest (today, mostly) from grouped queries
+//! over the facts (module `counts`); the arithmetic is
 //! [`cartback_domain::analyze_tallies`]'s. [`load_period`] reads the same facts
 //! one row each, for [`cartback_domain::analyze`]: the definition the counted
 //! report is tested against.
 
+mod counts;
+pub mod summary;
+
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::deserialize::QueryableByName;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 
 use cartback_domain::{
     AbandonedFact, AbandonedTally, Analytics, AnalyticsInput, AnalyticsPeriod, AnalyticsTallies,
-    Currency, FunnelStep, Money, OrderAttribution, OrderFact, OrderTally, SendFact, Tz,
-    analyze_tallies,
+    Currency, FunnelStep, MAX_PERIOD_DAYS, Money, OrderAttribution, OrderFact, OrderTally,
+    SendFact, Tz, analyze_tallies, local_date,
 };
 
+use self::counts::{Horizon, Pieces, SPLIT, Span};
+use self::summary::Covered;
 use crate::columns::Stored;
 use crate::connection::DbConn;
 use crate::error::{StoreError, StoreResult};
@@ -197,275 +203,253 @@ pub fn load_period(
     })
 }
 
-/// Amounts are summed in two parts, millions and the rest, so that no SQL sum
-/// can overflow (SQLite stops with an error, PostgreSQL widens to numeric);
-/// Rust adds them up saturating, as [`cartback_domain::analyze`] does.
-const SPLIT: i64 = 1_000_000;
-
-fn split_sum(millions: Option<i64>, rest: Option<i64>) -> i64 {
-    millions
-        .unwrap_or(0)
-        .saturating_mul(SPLIT)
-        .saturating_add(rest.unwrap_or(0))
+fn split_sum(millions: i64, rest: i64) -> i64 {
+    millions.saturating_mul(SPLIT).saturating_add(rest)
 }
 
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-/// The piece of time a row falls in, as a timestamp (the piece's start), in
-/// each dialect. Binds: `$2` the period's start, `$4` the piece in seconds.
-fn piece_of(conn: &DbConn, column: &str) -> String {
-    match conn {
-        DbConn::Postgres(_) => format!("date_bin(make_interval(secs => $4), {column}, $2)"),
-        DbConn::Sqlite(_) => format!(
-            "datetime(unixepoch($2) + ((unixepoch({column}) - unixepoch($2)) / $4) * $4, 'unixepoch')"
-        ),
-    }
-}
-
-/// The known amounts of a group of `column`: how many, and their sum in two
-/// parts (see [`SPLIT`]).
-fn amount_sums(column: &str) -> String {
-    format!(
-        "COUNT({column}) AS valued, \
-         CAST(SUM({column} / {SPLIT}) AS BIGINT) AS millions, \
-         CAST(SUM({column} % {SPLIT}) AS BIGINT) AS rest"
-    )
-}
-
-/// The columns [`amount_sums`] reads.
-#[derive(QueryableByName)]
-struct GroupSums {
-    #[diesel(sql_type = BigInt)]
+/// A group's amount in `currency`: None when no fact of it had one (or its
+/// currency was never known: an abandonment recorded before values were kept).
+fn amount(
+    currency: &str,
     valued: i64,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    millions: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    rest: Option<i64>,
+    millions: i64,
+    rest: i64,
+    what: &str,
+) -> StoreResult<Option<Money>> {
+    if valued == 0 || currency.is_empty() {
+        return Ok(None);
+    }
+    money(split_sum(millions, rest), currency, what).map(Some)
 }
 
-impl GroupSums {
-    /// The group's amount; None when no row of it had one.
-    fn amount(&self, currency: &str, what: &str) -> StoreResult<Option<Money>> {
-        if self.valued == 0 {
-            return Ok(None);
-        }
-        money(split_sum(self.millions, self.rest), currency, what).map(Some)
+/// Adds counted groups (of [`counts::abandoned`] or [`counts::orders`], or
+/// summary rows of those kinds) to `tallies`, each at `at`.
+fn add_group(
+    tallies: &mut AnalyticsTallies,
+    at: DateTime<Utc>,
+    kind: &str,
+    label: &str,
+    sums: (i64, i64, i64, i64),
+) -> StoreResult<()> {
+    let (events, valued, millions, rest) = sums;
+    if kind == CartEventKind::Abandoned.as_str() {
+        tallies.abandoned.push(AbandonedTally {
+            at,
+            count: count(events),
+            value: amount(label, valued, millions, rest, "abandoned cart")?,
+        });
+    } else {
+        let attribution = OrderAttribution::parse(kind)
+            .map_err(|e| StoreError::Corrupt(format!("order attribution: {e}")))?;
+        tallies.orders.push(OrderTally {
+            at,
+            attribution,
+            count: count(events),
+            total: amount(label, valued, millions, rest, "order")?,
+        });
+    }
+    Ok(())
+}
+
+fn funnel_step(step_index: u32, sent: i64, clicked: i64, recovered: i64) -> FunnelStep {
+    FunnelStep {
+        step_index,
+        sent: count(sent),
+        clicked: count(clicked),
+        recovered: count(recovered),
     }
 }
 
-/// The rows of `sql` with its binds: `$1` the tenant, `$2` and `$3` the
-/// period's start and end, `$4` the piece in seconds.
-fn load_pieces<R>(
-    conn: &mut DbConn,
-    sql: &str,
-    tenant_id: &str,
-    period: &AnalyticsPeriod,
-    piece: i64,
-) -> StoreResult<Vec<R>>
-where
-    R: QueryableByName<<DbConn as Connection>::Backend> + 'static,
-{
-    Ok(diesel::sql_query(dialect(conn, sql))
-        .bind::<Text, _>(tenant_id)
-        .bind::<Timestamp, _>(period.start().naive_utc())
-        .bind::<Timestamp, _>(period.end().naive_utc())
-        .bind::<BigInt, _>(piece)
-        .load(conn)?)
-}
-
-#[derive(QueryableByName)]
-struct AbandonedRow {
-    #[diesel(sql_type = Timestamp)]
-    piece: NaiveDateTime,
-    #[diesel(sql_type = Nullable<Text>)]
-    currency: Option<String>,
-    #[diesel(sql_type = BigInt)]
-    events: i64,
-    #[diesel(embed)]
-    sums: GroupSums,
-}
-
-fn count_abandoned(
+/// Every fact of `span` counted live into `tallies`: abandonments and orders
+/// per piece of `pieces`, emails per step with their clicks and credits
+/// (whenever those came).
+fn count_live(
     conn: &mut DbConn,
     tenant_id: &str,
-    period: &AnalyticsPeriod,
-    piece: i64,
-) -> StoreResult<Vec<AbandonedTally>> {
-    let sql = format!(
-        "SELECT {piece} AS piece, cart_currency AS currency, COUNT(*) AS events, {sums} \
-         FROM cart_events \
-         WHERE tenant_id = $1 AND kind = '{kind}' AND created_at >= $2 AND created_at < $3 \
-         GROUP BY 1, 2",
-        piece = piece_of(conn, "created_at"),
-        sums = amount_sums("cart_total_minor"),
-        kind = CartEventKind::Abandoned.as_str(),
-    );
-    let rows: Vec<AbandonedRow> = load_pieces(conn, &sql, tenant_id, period, piece)?;
-    rows.into_iter()
-        .map(|row| {
-            let value = match row.currency {
-                Some(ref currency) => row.sums.amount(currency, "abandoned cart")?,
-                None => None,
-            };
-            Ok(AbandonedTally {
-                at: row.piece.and_utc(),
-                count: count(row.events),
-                value,
-            })
-        })
-        .collect()
+    span: Span,
+    pieces: Pieces,
+    tallies: &mut AnalyticsTallies,
+) -> StoreResult<()> {
+    if span.is_empty() {
+        return Ok(());
+    }
+    let groups = counts::abandoned(conn, tenant_id, span, pieces)?
+        .into_iter()
+        .chain(counts::orders(conn, tenant_id, span, pieces)?);
+    for group in groups {
+        let sums = (
+            group.events,
+            group.valued,
+            group.millions.unwrap_or(0),
+            group.rest.unwrap_or(0),
+        );
+        add_group(
+            tallies,
+            group.piece.and_utc(),
+            &group.kind,
+            &group.label,
+            sums,
+        )?;
+    }
+    for step in counts::steps(conn, tenant_id, span)? {
+        let index = counts::step_index(step.step)?;
+        tallies
+            .funnel
+            .push(funnel_step(index, step.sent, step.clicked, 0));
+    }
+    let credited = counts::credits_per_step(conn, tenant_id, span, Horizon::since(span.from))?;
+    for step in credited {
+        let index = counts::step_index(step.step)?;
+        tallies.funnel.push(funnel_step(index, 0, 0, step.sent));
+    }
+    Ok(())
 }
 
-#[derive(QueryableByName)]
-struct OrderRow {
-    #[diesel(sql_type = Timestamp)]
-    piece: NaiveDateTime,
-    #[diesel(sql_type = Text)]
-    attribution: String,
-    #[diesel(sql_type = Text)]
-    currency: String,
-    #[diesel(sql_type = BigInt)]
-    orders: i64,
-    #[diesel(embed)]
-    sums: GroupSums,
-}
-
-fn count_orders(
+/// The summary's days counted into `tallies`, with the clicks and credits of
+/// their emails decided since the summary ends (counted live).
+fn count_covered(
     conn: &mut DbConn,
     tenant_id: &str,
-    period: &AnalyticsPeriod,
-    piece: i64,
-) -> StoreResult<Vec<OrderTally>> {
-    let sql = format!(
-        "SELECT {piece} AS piece, attribution, currency, COUNT(*) AS orders, {sums} \
-         FROM orders \
-         WHERE tenant_id = $1 AND attribution IN ('{recovered}', '{converted}') \
-           AND created_at >= $2 AND created_at < $3 \
-         GROUP BY 1, 2, 3",
-        piece = piece_of(conn, "created_at"),
-        sums = amount_sums("total_minor"),
-        recovered = OrderAttribution::Recovered.as_str(),
-        converted = OrderAttribution::Converted.as_str(),
-    );
-    let rows: Vec<OrderRow> = load_pieces(conn, &sql, tenant_id, period, piece)?;
-    rows.into_iter()
-        .map(|row| {
-            let attribution = OrderAttribution::parse(&row.attribution)
-                .map_err(|e| StoreError::Corrupt(format!("order attribution: {e}")))?;
-            let total = row.sums.amount(&row.currency, "order")?;
-            Ok(OrderTally {
-                at: row.piece.and_utc(),
-                attribution,
-                count: count(row.orders),
-                total,
-            })
-        })
-        .collect()
+    covered: &Covered,
+    tallies: &mut AnalyticsTallies,
+) -> StoreResult<()> {
+    for row in &covered.rows {
+        let at = row.day_start.and_utc();
+        let step = || {
+            row.label
+                .parse::<u32>()
+                .map_err(|_| StoreError::Corrupt(format!("summary step {:?}", row.label)))
+        };
+        match row.kind.as_str() {
+            summary::SENT => tallies.funnel.push(funnel_step(step()?, row.events, 0, 0)),
+            summary::CLICKED => tallies.funnel.push(funnel_step(step()?, 0, row.events, 0)),
+            summary::CREDITED => tallies.funnel.push(funnel_step(step()?, 0, 0, row.events)),
+            kind => add_group(
+                tallies,
+                at,
+                kind,
+                &row.label,
+                (row.events, row.valued, row.millions, row.rest),
+            )?,
+        }
+    }
+    let since = Horizon::since(covered.until);
+    let mut clicked: BTreeMap<i32, i64> = BTreeMap::new();
+    for email in counts::clicks(conn, tenant_id, covered.days, since)? {
+        *clicked.entry(email.step).or_default() += 1;
+    }
+    for (step, n) in clicked {
+        tallies
+            .funnel
+            .push(funnel_step(counts::step_index(step)?, 0, n, 0));
+    }
+    for step in counts::credits_per_step(conn, tenant_id, covered.days, since)? {
+        let index = counts::step_index(step.step)?;
+        tallies.funnel.push(funnel_step(index, 0, 0, step.sent));
+    }
+    Ok(())
 }
 
-#[derive(QueryableByName)]
-struct StepRow {
-    #[diesel(sql_type = Integer)]
-    step: i32,
-    #[diesel(sql_type = BigInt)]
-    sent: i64,
-    #[diesel(sql_type = BigInt)]
-    clicked: i64,
-    #[diesel(sql_type = BigInt)]
-    recovered: i64,
-}
-
-/// The funnel of the emails sent in the period. An email is credited with a
-/// recovery when an order recovered its cart at or after it and the cart got
-/// no other email in between ([`SendFact::credited_with_recovery`]): only
-/// emails of carts with a recovered order since the period's start are looked
-/// at for that, driven from those orders.
-fn count_funnel(
+/// Runs `body` in one read-only snapshot: a transaction, `REPEATABLE READ` on
+/// PostgreSQL (whose default gives each statement its own snapshot) unless
+/// the caller's transaction is already open.
+fn in_snapshot<T>(
     conn: &mut DbConn,
-    tenant_id: &str,
-    period: &AnalyticsPeriod,
-) -> StoreResult<Vec<FunnelStep>> {
-    let sent = SendStatus::Sent.as_str();
-    let recovered = OrderAttribution::Recovered.as_str();
-    let sql = format!(
-        "SELECT step, COUNT(*) AS sent, COUNT(CASE WHEN click_count > 0 THEN 1 END) AS clicked, \
-           CAST(0 AS BIGINT) AS recovered \
-         FROM recovery_sends \
-         WHERE tenant_id = $1 AND status = '{sent}' AND sent_at >= $2 AND sent_at < $3 \
-         GROUP BY step \
-         UNION ALL \
-         SELECT step, CAST(0 AS BIGINT), CAST(0 AS BIGINT), COUNT(*) FROM ( \
-           SELECT s.id, s.step, s.cart_id, s.sent_at, MIN(o.created_at) AS recovered_at \
-           FROM orders o JOIN recovery_sends s ON s.cart_id = o.cart_id \
-           WHERE o.tenant_id = $1 AND o.attribution = '{recovered}' AND o.created_at >= $2 \
-             AND s.tenant_id = $1 AND s.status = '{sent}' AND s.sent_at >= $2 AND s.sent_at < $3 \
-             AND s.sent_at <= o.created_at \
-           GROUP BY s.id, s.step, s.cart_id, s.sent_at \
-         ) c \
-         WHERE NOT EXISTS ( \
-           SELECT 1 FROM recovery_sends n \
-           WHERE n.tenant_id = $1 AND n.cart_id = c.cart_id AND n.status = '{sent}' \
-             AND n.sent_at > c.sent_at AND n.sent_at <= c.recovered_at) \
-         GROUP BY step",
-    );
-    let rows: Vec<StepRow> = diesel::sql_query(dialect(conn, &sql))
-        .bind::<Text, _>(tenant_id)
-        .bind::<Timestamp, _>(period.start().naive_utc())
-        .bind::<Timestamp, _>(period.end().naive_utc())
-        .load(conn)?;
-    rows.into_iter()
-        .map(|row| {
-            let step_index = u32::try_from(row.step)
-                .map_err(|_| StoreError::Corrupt(format!("send step {}", row.step)))?;
-            Ok(FunnelStep {
-                step_index,
-                sent: count(row.sent),
-                clicked: count(row.clicked),
-                recovered: count(row.recovered),
-            })
-        })
-        .collect()
+    body: impl FnOnce(&mut DbConn) -> StoreResult<T>,
+) -> StoreResult<T> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let outermost = match conn {
+        DbConn::Postgres(pg) => <AnsiTransactionManager as TransactionManager<
+            diesel::PgConnection,
+        >>::transaction_manager_status_mut(pg)
+        .transaction_depth()?
+        .is_none(),
+        DbConn::Sqlite(_) => false,
+    };
+    conn.transaction(|conn| {
+        if outermost && let DbConn::Postgres(pg) = conn {
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(pg)?;
+        }
+        body(conn)
+    })
 }
 
-/// The report of `period` for `tenant_id`, counted by the database in one
-/// transaction (one consistent snapshot on PostgreSQL): the very figures
-/// [`cartback_domain::analyze`] gives over [`load_period`]'s rows, at a cost
-/// that grows with the number of pieces and steps rather than of facts
-/// (each query still walks its index over the period). `steps` is the
-/// number of steps of the tenant's policy, for the funnel.
+/// The report of `period` for `tenant_id`: the very figures
+/// [`cartback_domain::analyze`] gives over [`load_period`]'s rows, read in one
+/// snapshot. The local days the tenant's summary holds ([`summary`]) come from
+/// it, a few rows a day; the days before it and since it (today, mostly) are
+/// counted live, grouped per piece of a local day and per currency or step,
+/// each query on its own `(tenant_id, …, time)` index and reading nothing
+/// outside its stretch. `steps` is the number of steps of the tenant's
+/// policy, for the funnel.
 pub fn period_report(
     conn: &mut DbConn,
     tenant_id: &str,
     period: &AnalyticsPeriod,
     steps: u32,
 ) -> StoreResult<Analytics> {
-    let piece = period.piece_seconds();
-    let tallies = conn.transaction(|conn| -> StoreResult<AnalyticsTallies> {
-        Ok(AnalyticsTallies {
-            abandoned: count_abandoned(conn, tenant_id, period, piece)?,
-            orders: count_orders(conn, tenant_id, period, piece)?,
-            funnel: count_funnel(conn, tenant_id, period)?,
+    let pieces = Pieces {
+        origin: period.start(),
+        seconds: period.piece_seconds(),
+    };
+    let tallies = in_snapshot(conn, |conn| -> StoreResult<AnalyticsTallies> {
+        let mut tallies = AnalyticsTallies {
             steps,
-        })
+            ..AnalyticsTallies::default()
+        };
+        let whole = Span::new(period.start(), period.end());
+        match summary::covered(conn, tenant_id, period)? {
+            None => count_live(conn, tenant_id, whole, pieces, &mut tallies)?,
+            Some(covered) => {
+                let before = Span::new(whole.from, covered.days.from);
+                let after = Span::new(covered.days.to, whole.to);
+                count_live(conn, tenant_id, before, pieces, &mut tallies)?;
+                count_covered(conn, tenant_id, &covered, &mut tallies)?;
+                count_live(conn, tenant_id, after, pieces, &mut tallies)?;
+            }
+        }
+        Ok(tallies)
     })?;
     Ok(analyze_tallies(period, &tallies))
 }
 
 /// A tenant's report, as `GET /api/v1/analytics` and the dashboard's overview
-/// show it: the tenant's current policy gives the time zone (`choose` turns it
-/// into the period) and the funnel's steps. None when there is no such tenant.
+/// show it at `now`: the tenant's current policy gives the time zone (`choose`
+/// turns it into the period) and the funnel's steps. The tenant's summary is
+/// first brought up to date and back to the period's first day (at most
+/// [`cartback_domain::MAX_PERIOD_DAYS`] before today), which costs a count of
+/// the missing days once; when that fails the report is counted live for
+/// those days. None when there is no such tenant.
 pub fn tenant_report<E: From<StoreError>>(
     conn: &mut DbConn,
     tenant_id: &str,
+    now: DateTime<Utc>,
     choose: impl FnOnce(Tz) -> Result<AnalyticsPeriod, E>,
 ) -> Result<Option<(AnalyticsPeriod, Analytics)>, E> {
     let Some(tenant) = crate::tenants::find_tenant(conn, tenant_id)? else {
         return Ok(None);
     };
     let policy = tenant.recovery_policy()?;
-    let period = choose(policy.zone())?;
+    let zone = policy.zone();
+    let period = choose(zone)?;
+    let oldest = local_date(now, zone)
+        .checked_sub_days(chrono::Days::new(u64::from(MAX_PERIOD_DAYS - 1)))
+        .unwrap_or(period.first_day());
+    let down_to = period.first_day().max(oldest);
+    match summary::ensure(conn, tenant_id, zone, now, Some(down_to)) {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(tenant = %tenant_id, "analytics summary busy; this report counts more days live");
+        }
+        Err(error) => {
+            tracing::warn!(tenant = %tenant_id, %error, "analytics summary not brought up to date; this report counts more days live");
+        }
+    }
     let steps = u32::try_from(policy.steps.len()).unwrap_or(u32::MAX);
     let report = period_report(conn, tenant_id, &period, steps)?;
     Ok(Some((period, report)))

@@ -15,7 +15,9 @@ use serde_json::Value;
 
 use crate::connection::{DbConn, write_transaction};
 use crate::error::StoreResult;
+use crate::events::CartEventKind;
 use crate::schema::{cart_events, carts, orders, recovery_sends, tenants, webhook_deliveries};
+use crate::sends::SendStatus;
 use crate::sql::dialect;
 use crate::suppressions::{hash_suppression, normalize_email};
 use crate::webhooks::DeliveryStatus;
@@ -415,6 +417,10 @@ pub fn purge_expired(
             if ids.is_empty() {
                 continue;
             }
+            // The analytics summary forgets the days of what goes.
+            if let Some(last) = last_fact_of_carts(conn, tenant_id, &ids)? {
+                crate::analytics::summary::forget_before(conn, tenant_id, last)?;
+            }
             // Dependent rows first: the foreign keys would refuse (SQLite
             // without cascades) or cascade unseen.
             counts.sends += diesel::delete(
@@ -471,6 +477,15 @@ pub fn purge_expired(
                     .limit(events_left)
                     .select(cart_events::id)
                     .load(conn)?;
+                let last_abandoned: Option<NaiveDateTime> = cart_events::table
+                    .filter(cart_events::tenant_id.eq(tenant_id))
+                    .filter(cart_events::id.eq_any(&old))
+                    .filter(cart_events::kind.eq(CartEventKind::Abandoned.as_str()))
+                    .select(diesel::dsl::max(cart_events::created_at))
+                    .first(conn)?;
+                if let Some(last) = last_abandoned {
+                    crate::analytics::summary::forget_before(conn, tenant_id, last.and_utc())?;
+                }
                 let done = diesel::delete(
                     cart_events::table
                         .filter(cart_events::tenant_id.eq(tenant_id))
@@ -526,6 +541,28 @@ pub fn purge_expired(
         }
         Ok(counts)
     })
+}
+
+/// The latest instant among the analytics facts of these carts: their sent
+/// emails and `abandoned` events.
+fn last_fact_of_carts(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    cart_ids: &[&String],
+) -> StoreResult<Option<DateTime<Utc>>> {
+    let sent: Option<NaiveDateTime> = recovery_sends::table
+        .filter(recovery_sends::tenant_id.eq(tenant_id))
+        .filter(recovery_sends::cart_id.eq_any(cart_ids))
+        .filter(recovery_sends::status.eq(SendStatus::Sent.as_str()))
+        .select(diesel::dsl::max(recovery_sends::sent_at))
+        .first(conn)?;
+    let abandoned: Option<NaiveDateTime> = cart_events::table
+        .filter(cart_events::tenant_id.eq(tenant_id))
+        .filter(cart_events::cart_id.eq_any(cart_ids))
+        .filter(cart_events::kind.eq(CartEventKind::Abandoned.as_str()))
+        .select(diesel::dsl::max(cart_events::created_at))
+        .first(conn)?;
+    Ok(sent.max(abandoned).map(|at| at.and_utc()))
 }
 
 #[derive(QueryableByName)]

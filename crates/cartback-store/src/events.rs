@@ -153,6 +153,7 @@ fn record_one(
         .execute(conn)?;
     if kind == CartEventKind::Abandoned {
         stamp_abandoned_values(conn, tenant_id, &[cart_id], now)?;
+        crate::analytics::summary::note_writes(conn, &[tenant_id], now)?;
     }
     Ok(())
 }
@@ -252,6 +253,8 @@ pub fn record_events(
         let carts: Vec<&str> = chunk.iter().map(|e| e.cart_id.as_str()).collect();
         stamp_abandoned_values(conn, &chunk[0].tenant_id, &carts, now)?;
     }
+    let tenants: Vec<&str> = abandoned.iter().map(|e| e.tenant_id.as_str()).collect();
+    crate::analytics::summary::note_writes(conn, &tenants, now)?;
     Ok(())
 }
 

@@ -168,10 +168,18 @@ pub fn record_click(conn: &mut DbConn, send: &SendRow, now: DateTime<Utc>) -> St
         )
         .set((
             recovery_sends::click_count.eq(recovery_sends::click_count + 1),
-            recovery_sends::first_clicked_at.eq(send.first_clicked_at.unwrap_or(now.naive_utc())),
+            // Stamped once, by the first click: the instant the email counts
+            // as clicked from in the analytics.
+            recovery_sends::first_clicked_at.eq(diesel::dsl::case_when(
+                recovery_sends::first_clicked_at.is_null(),
+                now.naive_utc()
+                    .into_sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamp>>(),
+            )
+            .otherwise(recovery_sends::first_clicked_at)),
             recovery_sends::last_clicked_at.eq(now.naive_utc()),
         ))
         .execute(conn)?;
+        crate::analytics::summary::note_writes(conn, &[send.tenant_id.as_str()], now)?;
         record_event(
             conn,
             &send.tenant_id,

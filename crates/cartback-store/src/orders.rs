@@ -394,7 +394,19 @@ pub fn record_manual_order(
     Ok(order)
 }
 
+/// Inserts the order row; a recovered or converted one is an analytics fact
+/// of its instant ([`crate::analytics::summary::note_writes`]).
 fn insert_order(conn: &mut DbConn, order: &OrderRow) -> StoreResult<()> {
+    if matches!(
+        order.attribution,
+        OrderAttribution::Recovered | OrderAttribution::Converted
+    ) {
+        crate::analytics::summary::note_writes(
+            conn,
+            &[order.tenant_id.as_str()],
+            order.created_at.and_utc(),
+        )?;
+    }
     diesel::insert_into(orders::table)
         .values((
             orders::id.eq(&order.id),

@@ -335,3 +335,34 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    /// Sealed local days of a tenant's analytics, counted once
+    /// (`cartback_store::analytics::summary`).
+    analytics_days (tenant_id, day_start, kind, label, sealed_start) {
+        tenant_id -> Text,
+        day_start -> Timestamp,
+        kind -> Text,
+        label -> Text,
+        sealed_start -> Timestamp,
+        events -> BigInt,
+        valued -> BigInt,
+        millions -> BigInt,
+        rest -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Which local days `analytics_days` holds for a tenant.
+    analytics_marks (tenant_id) {
+        tenant_id -> Text,
+        zone -> Text,
+        tzdb -> Text,
+        from_start -> Timestamp,
+        until_start -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(analytics_days -> tenants (tenant_id));
+diesel::joinable!(analytics_marks -> tenants (tenant_id));

@@ -892,6 +892,13 @@ pub fn settle(
         // back into them. Their rows are locked first (PostgreSQL), so an erase
         // either committed before this read or waits and scrubs what follows.
         let erased = erased_among(conn, finished, events)?;
+        // Emails turning `sent` are analytics facts of `now`.
+        let sent_by: Vec<&str> = finished
+            .iter()
+            .filter(|f| matches!(f.result, SendResult::Sent { .. }))
+            .filter_map(|f| erased.tenants.get(&f.send_id).map(String::as_str))
+            .collect();
+        crate::analytics::summary::note_writes(conn, &sent_by, now)?;
         let (finished, events) = if erased.is_empty() {
             (Cow::Borrowed(finished), Cow::Borrowed(events))
         } else {
@@ -967,13 +974,18 @@ fn erased_among(
         );
     }
     let sends = send_carts
-        .into_iter()
+        .iter()
         .filter(|(_, tenant, cart)| erased_carts.contains(&(tenant.clone(), cart.clone())))
-        .map(|(send_id, _, _)| send_id)
+        .map(|(send_id, _, _)| send_id.clone())
+        .collect();
+    let tenants = send_carts
+        .into_iter()
+        .map(|(send_id, tenant, _)| (send_id, tenant))
         .collect();
     Ok(Erased {
         sends,
         carts: erased_carts,
+        tenants,
     })
 }
 
@@ -983,6 +995,8 @@ struct Erased {
     sends: HashSet<String>,
     /// `(tenant, cart id)` of the erased carts.
     carts: HashSet<(String, String)>,
+    /// The tenant of each of the batch's sends.
+    tenants: HashMap<String, String>,
 }
 
 impl Erased {

@@ -33,6 +33,11 @@ pub struct WorkerConfig {
     /// Rows per table and retention transaction: small, so the pass never
     /// holds the SQLite write lock for long.
     pub retention_batch: i64,
+    /// How often the worker brings every tenant's analytics summary up to
+    /// date (`cartback_store::analytics::summary`): the local days that
+    /// ended are counted once, here, rather than by the first report after
+    /// midnight. A pass with nothing to count reads one row per tenant.
+    pub analytics_interval: Duration,
     /// Let tenants' own email providers connect to private, loopback and
     /// link-local addresses (tests, private networks). The server's default
     /// provider is the operator's and is never checked.
@@ -70,6 +75,7 @@ impl Default for WorkerConfig {
             retention_days: DEFAULT_RETENTION_DAYS,
             retention_interval: Duration::from_secs(3600),
             retention_batch: 500,
+            analytics_interval: Duration::from_secs(300),
             allow_private_targets: false,
         }
     }

@@ -196,6 +196,31 @@ impl Worker {
         Ok(total)
     }
 
+    /// Brings every tenant's analytics summary up to date: the local days
+    /// that ended since the last pass (and, the first time, the year before)
+    /// counted once. Returns how many tenants' summaries are complete.
+    pub async fn summarise_once(&self) -> Result<usize, WorkerError> {
+        let store = self.store.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            cartback_store::analytics::summary::ensure_all(&mut *store.conn()?, Utc::now())
+        })
+        .await??;
+        Ok(done)
+    }
+
+    /// Runs [`Worker::summarise_once`] every `analytics_interval` until stopped.
+    async fn analytics_loop(&self, mut stopped: tokio::sync::watch::Receiver<bool>) {
+        while !*stopped.borrow() {
+            if let Err(error) = self.summarise_once().await {
+                tracing::warn!(%error, "analytics summary pass failed; retrying after its interval");
+            }
+            tokio::select! {
+                _ = stopped.changed() => {}
+                () = tokio::time::sleep(self.config.analytics_interval) => {}
+            }
+        }
+    }
+
     /// Runs [`Worker::purge_once`] every `retention_interval` until stopped.
     async fn retention_loop(&self, mut stopped: tokio::sync::watch::Receiver<bool>) {
         if self.config.retention_days == 0 {
@@ -213,8 +238,9 @@ impl Worker {
     }
 
     /// Polls until `shutdown` resolves: recovery emails and webhooks in two
-    /// loops, so a slow webhook receiver never holds up an email, and the
-    /// retention pass in a third. A pass in progress is finished before
+    /// loops, so a slow webhook receiver never holds up an email, the
+    /// retention pass in a third and the analytics summary in a fourth. A
+    /// pass in progress is finished before
     /// returning, so no claim is left hanging on a clean stop.
     pub async fn run(
         &self,
@@ -237,7 +263,8 @@ impl Worker {
             ),
             self.poll("webhooks", stopped.clone(), webhook_batch, || self
                 .deliver_webhooks_once()),
-            self.retention_loop(stopped),
+            self.retention_loop(stopped.clone()),
+            self.analytics_loop(stopped),
         );
         tracing::info!(worker = %self.config.worker_id, "worker stopped");
         Ok(())

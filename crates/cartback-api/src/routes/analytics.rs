@@ -424,8 +424,9 @@ pub async fn analytics(
         .db(move |conn| -> Result<_, ApiError> {
             // The current policy, not the one cached with the key: its time zone
             // decides the days.
+            let now = Utc::now();
             let (period, report) =
-                tenant_report(conn, &tenant_id, |zone| resolve(asked, Utc::now(), zone))?
+                tenant_report(conn, &tenant_id, now, |zone| resolve(asked, now, zone))?
                     .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such tenant"))?;
             let holdout = match latest_holdout(conn, &tenant_id)? {
                 Some(experiment) => {

@@ -101,7 +101,7 @@ pub async fn page(
                     Err(invalid) => return Ok(Err(invalid)),
                 };
                 let now = Utc::now();
-                let report = tenant_report(conn, &tenant_id, |zone| match picked {
+                let report = tenant_report(conn, &tenant_id, now, |zone| match picked {
                     Choice::Preset(preset) => preset.period(now, zone).map_err(Failure::Invalid),
                     Choice::Dates(first, last) => {
                         AnalyticsPeriod::local_days(first, last, zone).map_err(Failure::Invalid)

@@ -15,12 +15,14 @@ use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use cartback_domain::{AnalyticsPeriod, Currency, Money, RecoveryPolicy, Tz, analyze};
+use cartback_domain::{
+    AnalyticsPeriod, Currency, Money, RecoveryPolicy, Tz, analyze, start_of_local_day,
+};
 use cartback_store::DbConn;
-use cartback_store::analytics::{count_abandoned_recovered, load_period, period_report};
+use cartback_store::analytics::{count_abandoned_recovered, load_period, period_report, summary};
 use cartback_store::carts::upsert_cart;
 use cartback_store::events::{CartEventKind, record_event};
-use cartback_store::schema::{cart_events, orders, recovery_sends};
+use cartback_store::schema::{analytics_days, cart_events, orders, recovery_sends};
 use cartback_store::tenants::{Tenant, find_tenant, set_policy};
 use cartback_testing::TestDatabase;
 
@@ -93,6 +95,13 @@ struct Send<'a> {
 fn send(conn: &mut DbConn, tenant: &Tenant, s: Send<'_>) {
     let key = format!("{}:{}:{}", s.cart_id, s.cycle, s.step);
     let created = s.sent_at.unwrap_or(at(29, 12, 0)).naive_utc();
+    // An email clicked once has its first click stamped some hours after it
+    // went out (a later day, often); one clicked more often stands for rows
+    // written before the stamp existed.
+    let first_click = match (s.sent_at, s.clicks) {
+        (Some(sent_at), 1) => Some(sent_at + TimeDelta::hours(7 * i64::from(s.step + 1))),
+        _ => None,
+    };
     diesel::insert_into(recovery_sends::table)
         .values((
             recovery_sends::id.eq(format!("snd_{key}")),
@@ -107,6 +116,7 @@ fn send(conn: &mut DbConn, tenant: &Tenant, s: Send<'_>) {
             recovery_sends::updated_at.eq(created),
             recovery_sends::sent_at.eq(s.sent_at.map(|t| t.naive_utc())),
             recovery_sends::click_count.eq(s.clicks),
+            recovery_sends::first_clicked_at.eq(first_click.map(|t| t.naive_utc())),
         ))
         .execute(conn)
         .unwrap();
@@ -608,6 +618,78 @@ fn check_counted_report_equals_the_definition(db: &TestDatabase) {
             .all(|step| step.sent > 0 && step.clicked > 0 && step.recovered > 0)
     );
     assert!(facts_seen > 10_000, "{facts_seen} facts compared");
+
+    // The same periods once the shop's summary holds the sealed days of each
+    // zone, made at moments inside the year (clicks and credits of sealed
+    // days then come after its end), rolled forward from one to the next,
+    // and just after midnight. Each zone starts the summary over; periods of
+    // the other zones are counted live meanwhile.
+    let nows = [
+        Utc.with_ymd_and_hms(2026, 3, 9, 12, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2026, 3, 30, 12, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2026, 4, 6, 12, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2026, 10, 26, 5, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2026, 12, 1, 0, 7, 0).unwrap(),
+    ];
+    // Emails of sealed days clicked, or credited by an order, after the
+    // summary's end: the reports must have met some.
+    let (mut clicked_after, mut credited_after) = (0, 0);
+    for (n, zone) in ZONES.into_iter().enumerate() {
+        // Every other zone starts with the latest moment: the summary is then
+        // made backwards, a month per transaction, and asked again later for
+        // earlier moments (it holds more than they need).
+        let mut order = nows.to_vec();
+        if n % 2 == 1 {
+            order.reverse();
+        }
+        let mut until = None;
+        for now in order {
+            assert!(summary::ensure(&mut conn, &shop.id, zone, now, Some(date(3, 1))).unwrap());
+            let mark = summary::read_mark(&mut conn, &shop.id).unwrap().unwrap();
+            let expected = until.max(Some(summary::sealed_until(now, zone)));
+            assert_eq!(Some(mark.until), expected);
+            until = expected;
+            assert_eq!(mark.from, start_of_local_day(date(3, 1), zone));
+            let rows: i64 = analytics_days::table
+                .filter(analytics_days::tenant_id.eq(&shop.id))
+                .count()
+                .get_result(&mut conn)
+                .unwrap();
+            assert!(rows > 10, "{rows} summary rows in {zone:?} at {now}");
+            let until = mark.until.naive_utc();
+            clicked_after += recovery_sends::table
+                .filter(recovery_sends::tenant_id.eq(&shop.id))
+                .filter(recovery_sends::sent_at.lt(until))
+                .filter(recovery_sends::first_clicked_at.ge(until))
+                .count()
+                .get_result::<i64>(&mut conn)
+                .unwrap();
+            credited_after += orders::table
+                .inner_join(
+                    recovery_sends::table.on(recovery_sends::cart_id
+                        .nullable()
+                        .eq(orders::cart_id)
+                        .and(recovery_sends::sent_at.lt(until))),
+                )
+                .filter(orders::tenant_id.eq(&shop.id))
+                .filter(orders::attribution.eq("recovered"))
+                .filter(orders::created_at.ge(until))
+                .count()
+                .get_result::<i64>(&mut conn)
+                .unwrap();
+            let others = periods.iter().filter(|p| p.zone() != zone).step_by(9);
+            for period in periods.iter().filter(|p| p.zone() == zone).chain(others) {
+                let input = load_period(&mut conn, &shop.id, period, 3).unwrap();
+                let expected = analyze(period, &input);
+                let counted = period_report(&mut conn, &shop.id, period, 3).unwrap();
+                assert_eq!(counted, expected, "{period:?} with a summary at {now}");
+            }
+        }
+    }
+    assert!(
+        clicked_after > 0 && credited_after > 0,
+        "{clicked_after} late clicks, {credited_after} late credits"
+    );
 }
 
 fn check_abandonment_keeps_the_value_of_its_moment(db: &TestDatabase) {

@@ -7,6 +7,7 @@
 )]
 
 mod analytics;
+mod analytics_summary;
 mod backup;
 mod cart_filters;
 mod common;

@@ -5,5 +5,6 @@
     reason = "test code: a panic is how a test fails, helpers included"
 )]
 
+mod analytics;
 mod retention;
 mod worker;

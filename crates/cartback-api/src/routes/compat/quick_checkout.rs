@@ -776,7 +776,7 @@ fn day_of(text: &str, zone: Tz) -> Option<NaiveDate> {
         .map(|at| at.with_timezone(&zone).date_naive())
 }
 
-fn resolve(asked: &Asked, zone: Tz) -> Result<AnalyticsPeriod, ApiError> {
+fn resolve(asked: &Asked, now: DateTime<Utc>, zone: Tz) -> Result<AnalyticsPeriod, ApiError> {
     let invalid = |field: &str, message: String| {
         ApiError::validation(vec![FieldError {
             field: field.to_owned(),
@@ -785,7 +785,7 @@ fn resolve(asked: &Asked, zone: Tz) -> Result<AnalyticsPeriod, ApiError> {
     };
     match asked {
         Asked::Preset(preset) => preset
-            .period(Utc::now(), zone)
+            .period(now, zone)
             .map_err(|e| invalid("period", e.message)),
         Asked::Days(start, end) => {
             let mut problems = Problems::default();
@@ -860,8 +860,9 @@ pub async fn analytics(
         .db(move |conn| -> Result<_, ApiError> {
             let tenant = cartback_store::tenants::find_tenant(conn, &tenant_id)?
                 .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such tenant"))?;
+            let now = Utc::now();
             let (period, report) =
-                tenant_report(conn, &tenant_id, |zone| resolve(&asked, zone))?
+                tenant_report(conn, &tenant_id, now, |zone| resolve(&asked, now, zone))?
                     .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such tenant"))?;
             Ok((period, report, tenant.default_currency()))
         })
