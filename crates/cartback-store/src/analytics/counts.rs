@@ -329,7 +329,7 @@ pub(crate) fn clicks(
 /// of the cart in between ([`cartback_domain::SendFact::credited_with_recovery`]).
 /// Driven from the recovered orders of the horizon, through
 /// `orders_tenant_attribution_idx` and the cart's emails on
-/// `recovery_sends_cart_sent_idx`. With `$6` (a horizon that starts after the
+/// the `(cart_id, cycle, step)` key. With `$6` (a horizon that starts after the
 /// emails' span does), an email whose cart was recovered in `[its sending, $6)`
 /// is credited before the horizon, so it is left out.
 fn credits_sql(per_step: bool, earlier_orders: bool) -> String {
