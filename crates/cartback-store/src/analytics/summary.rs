@@ -472,6 +472,30 @@ enum Rolled {
     Busy,
 }
 
+/// Files the clicks and credits of the emails sent in `sends` that were
+/// decided within `horizon` under the days that decided them, then writes
+/// every row counted for this step.
+fn add_decided_and_insert(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    zone: Tz,
+    sends: Span,
+    horizon: Horizon,
+    mut rows: Rows,
+) -> StoreResult<()> {
+    rows.add_decided(
+        zone,
+        CLICKED,
+        counts::clicks(conn, tenant_id, sends, horizon)?,
+    );
+    rows.add_decided(
+        zone,
+        CREDITED,
+        counts::credits(conn, tenant_id, sends, horizon)?,
+    );
+    rows.insert(conn, tenant_id)
+}
+
 /// One transaction's worth of rolling, with the tenant's lock held: starts
 /// the summary over when it is missing or in another zone, else counts up to
 /// [`CHUNK_DAYS`] days forward towards `until`, else as many back towards
@@ -516,17 +540,7 @@ fn roll_once(
         count_days(conn, tenant_id, zone, first, end, &mut rows)?;
         let sends = Span::new(mark.from, new_until);
         let horizon = Horizon::between(mark.until, new_until);
-        rows.add_decided(
-            zone,
-            CLICKED,
-            counts::clicks(conn, tenant_id, sends, horizon)?,
-        );
-        rows.add_decided(
-            zone,
-            CREDITED,
-            counts::credits(conn, tenant_id, sends, horizon)?,
-        );
-        rows.insert(conn, tenant_id)?;
+        add_decided_and_insert(conn, tenant_id, zone, sends, horizon, rows)?;
         diesel::update(analytics_marks::table.filter(analytics_marks::tenant_id.eq(tenant_id)))
             .set((
                 analytics_marks::until_start.eq(new_until.naive_utc()),
@@ -546,17 +560,7 @@ fn roll_once(
         count_days(conn, tenant_id, zone, first, end, &mut rows)?;
         let sends = Span::new(new_from, mark.from);
         let horizon = Horizon::before(mark.until);
-        rows.add_decided(
-            zone,
-            CLICKED,
-            counts::clicks(conn, tenant_id, sends, horizon)?,
-        );
-        rows.add_decided(
-            zone,
-            CREDITED,
-            counts::credits(conn, tenant_id, sends, horizon)?,
-        );
-        rows.insert(conn, tenant_id)?;
+        add_decided_and_insert(conn, tenant_id, zone, sends, horizon, rows)?;
         diesel::update(analytics_marks::table.filter(analytics_marks::tenant_id.eq(tenant_id)))
             .set((
                 analytics_marks::from_start.eq(new_from.naive_utc()),
